@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * http: the HTTP/1.1 front door (libmicrohttpd).  Knows nothing of Proxmox
+ * semantics beyond request decoding: the api layer turns a request into a
+ * response.
+ *
+ * One server serves any number of listeners: TCP with TLS (port 8006) and a
+ * plain unix socket for local root (peer credentials).  Every size a client
+ * controls is bounded (see struct http_limits); a request that breaks a limit
+ * or cannot be decoded still reaches the handler, with parse_error set, so the
+ * api layer answers it in Proxmox's envelope.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct error;
+struct http_server;
+
+struct http_limits {
+	size_t max_header_bytes;   /* all headers together (default 16 KiB) */
+	size_t max_body_bytes;     /* request body (default 1 MiB) */
+	size_t max_params;         /* decoded parameters (default 1024) */
+	unsigned max_json_depth;   /* nesting of a JSON body (default 32) */
+	unsigned max_connections;  /* default 512 */
+	unsigned timeout_s;        /* idle connection timeout (default 30) */
+};
+
+struct http_request {
+	const char *method;     /* "GET", "POST", "PUT", "DELETE", ... */
+	const char *raw_url;    /* as received, without the query string */
+	char *path;             /* raw_url percent-decoded ('+' kept) */
+	/*
+	 * Merged parameters: query string and body (form or JSON), query wins on
+	 * conflict.  Form values are JSON strings; a key given N > 1 times is an
+	 * array of strings in order.  A JSON body's values keep their JSON types.
+	 */
+	json_t *params;
+	bool body_is_json;
+	size_t body_len;
+
+	/* Transport facts. */
+	bool tls;               /* arrived on a TLS listener */
+	bool local_socket;      /* arrived on the unix socket */
+	bool has_peer_cred;     /* local_socket: SO_PEERCRED below is valid */
+	uid_t peer_uid;
+	pid_t peer_pid;
+	char peer_addr[64];     /* "127.0.0.1", "::1" or "unix" */
+
+	/*
+	 * Set when the request could not be decoded or broke a limit: the handler
+	 * must answer with this error (status 400, 413, 501, ...) and ignore
+	 * params.  Owned by the request.
+	 */
+	struct error *parse_error;
+
+	void *impl; /* the http layer's own state */
+};
+
+/* Header lookup, case-insensitive; NULL if absent. */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* Cookie value from the Cookie header, URI-unescaped ('+' kept); NULL if absent.
+ * Returned string is owned by the request. */
+const char *http_request_cookie(const struct http_request *req, const char *name);
+
+struct http_response {
+	int status;             /* HTTP status code */
+	char *reason;           /* reason phrase (one line); NULL: the standard text */
+	const char *content_type; /* static string; NULL: no Content-Type */
+	char *body;             /* malloc'd; may be NULL (empty body) */
+	size_t body_len;
+	/*
+	 * Answer only after this many milliseconds, without holding a thread or
+	 * slowing other clients (failed logins).
+	 */
+	unsigned delay_ms;
+	/* Extra headers, "Name: value" lines without CRLF, at most 8. */
+	char *headers[8];
+	size_t n_headers;
+	/* Written to the access log instead of the real user, e.g. "root@pam". */
+	char *log_user;
+};
+
+void http_response_set_body(struct http_response *resp, int status, const char *content_type,
+			    char *body, size_t len);
+void http_response_add_header(struct http_response *resp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Called on an internal thread for every request; must not block for long. */
+typedef void http_handler_fn(const struct http_request *req, struct http_response *resp,
+			     void *userdata);
+
+struct http_server_config {
+	struct http_limits limits;      /* zeros: defaults */
+	unsigned threads;               /* worker threads for the TCP listener (default 2) */
+	const char *access_log_path;    /* NULL: no access log */
+	http_handler_fn *handler;
+	void *userdata;
+};
+
+struct http_server *http_server_new(const struct http_server_config *cfg, struct error **err);
+
+/* Listen on host:port with TLS.  cert and key are PEM file paths. host may be
+ * "127.0.0.1", "::", "0.0.0.0", "localhost", "[::1]". port 0 chooses a free
+ * port; the chosen one is returned in *ret_port. */
+int http_server_listen_tls(struct http_server *srv, const char *host, unsigned port,
+			   const char *cert_path, const char *key_path, unsigned *ret_port,
+			   struct error **err);
+/* Listen on a unix socket (created 0600, replacing a stale one). */
+int http_server_listen_unix(struct http_server *srv, const char *path, struct error **err);
+
+/* Reopens the access log (SIGHUP). */
+int http_server_reopen_logs(struct http_server *srv, struct error **err);
+/* Stops listening, finishes in-flight requests, frees everything. */
+struct http_server *http_server_free(struct http_server *srv);
+
+/* Creates a self-signed certificate (RSA 2048 or better, CN = hostname, valid
+ * 10 years) and its key at the given paths when either is missing.  The key is
+ * written 0600 and atomically. */
+int http_tls_ensure_cert(const char *cert_path, const char *key_path, const char *hostname,
+			 struct error **err);
+/* SHA-256 fingerprint "AA:BB:..." of the certificate (for GET /nodes). */
+char *http_tls_cert_fingerprint(const char *cert_path, struct error **err);
+
+/* --- pure decoding helpers, exported for unit tests and fuzzers --- */
+
+/* Percent-decodes s (len bytes); '+' becomes ' ' iff plus_is_space.
+ * Returns NULL on an embedded NUL (%00) or bad escape. */
+char *http_unescape(const char *s, size_t len, bool plus_is_space);
+/* Decodes application/x-www-form-urlencoded data into obj (merge rules
+ * above).  Fails with a 400 error on bad escapes, NUL, invalid UTF-8, or more
+ * than max_params pairs. */
+int http_decode_form(const char *data, size_t len, json_t *obj, size_t max_params,
+		     struct error **err);
+/* Decodes a JSON body (must be an object) bounded by max_depth. */
+int http_decode_json(const char *data, size_t len, unsigned max_depth, json_t **ret_obj,
+		     struct error **err);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include "common.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "xalloc.h"
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to open file '%s' - %s", path,
+				 strerror(errno));
+	size_t len = 0, alloc = 4096;
+	_cleanup_free_ char *buf = xmalloc(alloc);
+	for (;;) {
+		if (len + 1 >= alloc) {
+			if (alloc > max + 1)
+				return error_set(err, -EFBIG, 500, "file '%s' is too large", path);
+			alloc *= 2;
+			buf = xrealloc(buf, alloc);
+		}
+		ssize_t n = read(fd, buf + len, alloc - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return error_set(err, -errno, 500, "unable to read file '%s' - %s", path,
+					 strerror(errno));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max)
+			return error_set(err, -EFBIG, 500, "file '%s' is too large", path);
+	}
+	buf[len] = '\0';
+	*ret_data = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = len;
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	_cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fsync(dfd) < 0)
+		return -errno;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct error **err)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to create file '%s' - %s", tmp,
+				 strerror(errno));
+	int r = 0;
+	if (fchmod(fd, mode) < 0)
+		r = -errno;
+	const char *p = data;
+	size_t left = len;
+	while (r == 0 && left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return error_set(err, r, 500, "unable to write file '%s' - %s", path, strerror(-r));
+	}
+	fsync_dir_of(path);
+	return 0;
+}
+
+int lock_file(const char *path, int timeout_ms, struct error **err)
+{
+	_cleanup_free_ char *lp = xasprintf("%s.lock", path);
+	_cleanup_close_ int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to open lock file '%s' - %s", lp,
+				 strerror(errno));
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return TAKE_FD(fd);
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return error_set(err, -errno, 500, "unable to lock '%s' - %s", lp,
+					 strerror(errno));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long waited = (now.tv_sec - start.tv_sec) * 1000 +
+			      (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited >= timeout_ms)
+			return error_set(err, -ETIMEDOUT, 500, "got timeout while locking '%s'",
+					 path);
+		poll(NULL, 0, 10);
+	}
+}
+
+void unlock_file(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	return xasprintf("%.*s/%s", (int)la, a, b);
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Files: bounded reads, atomic writes, locks.
+ *
+ * Every config file is replaced atomically (temp file in the same directory,
+ * fsync, rename, fsync of the directory), so a crash leaves either the old or
+ * the new file, never half of one.  Writers hold the file's lock
+ * (flock on "<path>.lock") across read-modify-write.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct error;
+
+/* Reads a whole file of at most max bytes; the result is NUL-terminated.
+ * A missing file is -ENOENT (with *err set). */
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err);
+
+/* Writes data to path atomically with the given mode (applied before the
+ * content is written, so a 0600 secret is never readable by others). */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct error **err);
+
+/* Takes an exclusive lock on "<path>.lock", waiting at most timeout_ms
+ * (0: do not wait).  Returns the lock fd (>= 0); release with unlock_file(). */
+int lock_file(const char *path, int timeout_ms, struct error **err);
+void unlock_file(int fd);
+
+/* mkdir -p with mode for the directories it creates. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Joins a and b with exactly one '/'. */
+char *path_join(const char *a, const char *b);
