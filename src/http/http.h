@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * http: the HTTP/1.1 front door (libmicrohttpd).  Knows nothing of Proxmox
+ * http: the HTTP/1.1 front door, on GnuTLS.  Knows nothing of Proxmox
  * semantics beyond request decoding: the api layer turns a request into a
  * response.
+ *
+ * Why not libmicrohttpd (DESIGN.md's first choice): it always writes its own
+ * reason phrase, and Proxmox clients read error messages from the reason
+ * phrase (pve-api.md 1.3).  A connection is served by one thread with blocking
+ * I/O and deadlines; a delayed answer (failed login) sleeps in that thread
+ * only, so it never slows other clients.
  *
  * One server serves any number of listeners: TCP with TLS (port 8006) and a
  * plain unix socket for local root (peer credentials).  Every size a client
@@ -26,8 +32,9 @@ struct http_limits {
 	size_t max_body_bytes;     /* request body (default 1 MiB) */
 	size_t max_params;         /* decoded parameters (default 1024) */
 	unsigned max_json_depth;   /* nesting of a JSON body (default 32) */
-	unsigned max_connections;  /* default 512 */
-	unsigned timeout_s;        /* idle connection timeout (default 30) */
+	unsigned max_connections;  /* default 512; more are answered 503 and closed */
+	unsigned max_per_addr;     /* connections from one peer address (default 64) */
+	unsigned timeout_s;        /* idle/read deadline per request (default 30) */
 };
 
 struct http_request {
@@ -96,7 +103,6 @@ typedef void http_handler_fn(const struct http_request *req, struct http_respons
 
 struct http_server_config {
 	struct http_limits limits;      /* zeros: defaults */
-	unsigned threads;               /* worker threads for the TCP listener (default 2) */
 	const char *access_log_path;    /* NULL: no access log */
 	http_handler_fn *handler;
 	void *userdata;
