@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The choke point (pve-api.md 2.8): every /api2/json request passes here, in
+ * this order, and no handler can skip a step:
+ *
+ *   decode errors -> format -> authenticate (ticket, token, local root)
+ *   -> CSRF for non-GET tickets -> find the method (501) -> token allowed?
+ *   -> validate parameters (400) -> permission expression (403) -> handler
+ *   -> envelope, with the error message as the HTTP reason phrase.
+ */
+#define LOG_CATEGORY "api"
+#include "common.h"
+
+#include <strings.h>
+
+#include "access.h"
+#include "api-internal.h"
+#include "api.h"
+#include "auth.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define API_PREFIX "/api2/"
+
+/* ---- routing ------------------------------------------------------------ */
+
+#define MAX_SEGMENTS 32
+
+static size_t split_path(char *path, char *seg[MAX_SEGMENTS])
+{
+	size_t n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (n == MAX_SEGMENTS)
+			return MAX_SEGMENTS + 1;
+		seg[n++] = t;
+	}
+	return n;
+}
+
+/* Matches a template against segments; returns the number of literal
+ * segments (higher wins), or -1. */
+static int match_template(const char *tmpl, char *const seg[], size_t nseg, json_t *captures)
+{
+	_cleanup_free_ char *copy = xstrdup(tmpl);
+	char *tseg[MAX_SEGMENTS];
+	size_t nt = split_path(copy, tseg);
+	if (nt != nseg)
+		return -1;
+	int literal = 0;
+	for (size_t i = 0; i < nt; i++) {
+		size_t l = strlen(tseg[i]);
+		if (tseg[i][0] == '{' && tseg[i][l - 1] == '}') {
+			if (captures) {
+				tseg[i][l - 1] = '\0';
+				json_object_set_new(captures, tseg[i] + 1, json_string(seg[i]));
+			}
+		} else if (streq(tseg[i], seg[i])) {
+			literal++;
+		} else {
+			return -1;
+		}
+	}
+	return literal;
+}
+
+const struct api_method *api_method_lookup(const char *verb, const char *path,
+					   json_t **ret_path_params)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	char *seg[MAX_SEGMENTS];
+	size_t nseg = split_path(copy, seg);
+	if (nseg > MAX_SEGMENTS)
+		return NULL;
+
+	const struct api_method *best = NULL;
+	int best_score = -1;
+	api_foreach_method(m)
+	{
+		if (!streq(m->verb, verb))
+			continue;
+		int score = match_template(m->path, seg, nseg, NULL);
+		if (score > best_score) {
+			best = m;
+			best_score = score;
+		}
+	}
+	if (best && ret_path_params) {
+		json_t *cap = json_object();
+		match_template(best->path, seg, nseg, cap);
+		*ret_path_params = cap;
+	}
+	return best;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void respond_json(struct http_response *resp, int status, const char *reason,
+			 json_t *body)
+{
+	size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+	char *buf = xmalloc(len + 1);
+	json_dumpb(body, buf, len, JSON_COMPACT);
+	buf[len] = '\0';
+	http_response_set_body(resp, status, "application/json;charset=UTF-8", buf, len);
+	if (reason)
+		resp->reason = xstrdup(reason);
+}
+
+static void respond_error(struct http_response *resp, const struct error *e)
+{
+	_cleanup_json_ json_t *body = json_pack("{s:n}", "data");
+	if (e->params)
+		json_object_set(body, "errors", e->params);
+	json_object_set_new(body, "message", json_sprintf("%s\n", e->msg));
+	respond_json(resp, e->http_status ? e->http_status : 500, e->msg, body);
+}
+
+/* 401 from the authentication step: no body at all, like pveproxy. */
+static void respond_unauthorized(struct http_response *resp, const char *msg, unsigned delay)
+{
+	http_response_set_body(resp, 401, NULL, NULL, 0);
+	resp->reason = xstrdup(msg);
+	resp->delay_ms = delay;
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+struct auth_result {
+	char *authid; /* user or full token id */
+	char *userid;
+	bool is_token;
+	bool by_ticket;
+};
+
+static void auth_result_clear(struct auth_result *a)
+{
+	free(a->authid);
+	free(a->userid);
+	*a = (struct auth_result){0};
+}
+
+static bool is_safe_method(const char *verb)
+{
+	return streq(verb, "GET") || streq(verb, "HEAD");
+}
+
+/* 0 on success; otherwise the response is filled in. */
+static int authenticate(struct api_context *ctx, const struct http_request *req,
+			const struct access_db *db, time_t now, struct auth_result *ret,
+			struct http_response *resp)
+{
+	if (req->local_socket) {
+		/* The socket is 0600 root; peer credentials decide, never a header. */
+		if (req->has_peer_cred && req->peer_uid == 0) {
+			ret->authid = xstrdup("root@pam");
+			ret->userid = xstrdup("root@pam");
+			return 0;
+		}
+		respond_unauthorized(resp, "Authentication failed!", 0);
+		return -EACCES;
+	}
+
+	struct auth_credentials cred = {0};
+	auth_extract_credentials(http_request_header(req, "Cookie"),
+				 http_request_header(req, "Authorization"), &cred);
+	int r = -EACCES;
+	if (cred.ticket) {
+		_cleanup_free_ char *userid = NULL;
+		_cleanup_error_ struct error *e = NULL;
+		time_t t;
+		if (auth_ticket_verify(ctx->keys, cred.ticket, now, &userid, &t, &e) < 0 ||
+		    access_user_check(db, userid, now, &e) < 0) {
+			log_debug("ticket refused for %s: %s", req->peer_addr, e ? e->msg : "?");
+			respond_unauthorized(resp, "Authentication failed!", 0);
+			goto out;
+		}
+		if (!is_safe_method(req->method)) {
+			const char *csrf = http_request_header(req, "CSRFPreventionToken");
+			if (!csrf || !auth_csrf_verify(ctx->keys, userid, csrf, now)) {
+				respond_unauthorized(resp, "Permission denied - invalid csrf token",
+						     0);
+				goto out;
+			}
+		}
+		ret->authid = xstrdup(userid);
+		ret->userid = TAKE_PTR(userid);
+		ret->by_ticket = true;
+		r = 0;
+	} else if (cred.tokenid) {
+		_cleanup_error_ struct error *e = NULL;
+		if (access_token_check(db, cred.tokenid, cred.token_secret, now, &e) < 0) {
+			/* a wrong secret is a guess: slow the guesser down, not others */
+			unsigned d = login_limiter_fail(ctx->limiter, cred.tokenid, req->peer_addr,
+							ctx->login_fail_delay_ms);
+			log_info("API token '%s' refused from %s", cred.tokenid, req->peer_addr);
+			respond_unauthorized(resp, "Authentication failed!", d);
+			goto out;
+		}
+		ret->authid = xstrdup(cred.tokenid);
+		ret->userid = xstrndup(cred.tokenid, strcspn(cred.tokenid, "!"));
+		ret->is_token = true;
+		r = 0;
+	} else {
+		respond_unauthorized(resp, "No ticket", 0);
+	}
+out:
+	auth_credentials_clear(&cred);
+	return r;
+}
+
+/* ---- the choke point ---------------------------------------------------- */
+
+static json_t *merge_params(const struct http_request *req, json_t *path_params,
+			    struct error **err)
+{
+	json_t *params = json_deep_copy(req->params ? req->params : json_object());
+	if (!params)
+		params = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach(path_params, key, v)
+	{
+		json_t *given = json_object_get(params, key);
+		if (given) {
+			/* equal duplicates are fine (Ansible repeats node and vmid) */
+			bool same = json_is_string(given) &&
+				    streq(json_string_value(given), json_string_value(v));
+			if (!same && json_is_integer(given)) {
+				char buf[32];
+				snprintf(buf, sizeof(buf), "%lld",
+					 (long long)json_integer_value(given));
+				same = streq(buf, json_string_value(v));
+			}
+			if (!same)
+				error_param(err, key, "duplicate parameter (already defined in URI) "
+						      "with conflicting values!");
+		}
+		json_object_set(params, key, v);
+	}
+	return params;
+}
+
+static void dispatch(struct api_context *ctx, const struct http_request *req,
+		     struct http_response *resp)
+{
+	_cleanup_error_ struct error *err = NULL;
+	time_t now = time(NULL);
+
+	if (req->parse_error) {
+		respond_error(resp, req->parse_error);
+		return;
+	}
+
+	/* /api2/<format>/<path> */
+	if (!str_startswith(req->path, API_PREFIX)) {
+		error_set(&err, -ENOENT, 501, "no such uri");
+		respond_error(resp, err);
+		return;
+	}
+	const char *fmt = req->path + strlen(API_PREFIX);
+	size_t fmt_len = strcspn(fmt, "/");
+	if (fmt_len != 4 || strncmp(fmt, "json", 4) != 0) {
+		error_set(&err, -ENOENT, 501, "no such uri");
+		respond_error(resp, err);
+		return;
+	}
+	const char *path = fmt + fmt_len;
+	if (!*path)
+		path = "/";
+
+	const char *verb = streq(req->method, "HEAD") ? "GET" : req->method;
+	_cleanup_json_ json_t *path_params = NULL;
+	const struct api_method *m = api_method_lookup(verb, path, &path_params);
+
+	const struct access_db *db = access_store_get(ctx->access);
+	struct auth_result auth = {0};
+	json_t *params = NULL;
+
+	if (!m || m->perm.user != API_PERM_WORLD) {
+		if (authenticate(ctx, req, db, now, &auth, resp) < 0)
+			goto out;
+	}
+	if (resp->log_user == NULL && auth.authid)
+		resp->log_user = xstrdup(auth.authid);
+
+	if (!m) {
+		error_set(&err, -ENOSYS, 501, "Method '%s %s' not implemented", verb, path);
+		goto fail;
+	}
+	if (auth.is_token && (m->flags & API_NO_TOKEN)) {
+		error_set(&err, -EPERM, 403,
+			  "URI '%s' not available with API token, need proper ticket.", path);
+		goto fail;
+	}
+
+	params = merge_params(req, path_params, &err);
+	if (err)
+		goto fail;
+	if (api_validate_params(m, params, &err) < 0)
+		goto fail;
+
+	struct api_call call = {
+		.ctx = ctx,
+		.method = m,
+		.params = params,
+		.authid = auth.authid,
+		.userid = auth.userid,
+		.is_token = auth.is_token,
+		.peer = req->peer_addr,
+		.db = db,
+		.now = now,
+		.total = -1,
+	};
+	if (m->perm.user != API_PERM_WORLD && api_check_permissions(&call, &err) < 0) {
+		log_info("permission denied for '%s' on %s %s: %s", auth.authid, verb, path,
+			 err->msg);
+		goto fail;
+	}
+
+	json_t *data = NULL;
+	int r = m->handler(&call, &data, &err);
+	/* the handler may have asked for a delay (failed login) or a log user */
+	resp->delay_ms = call.delay_ms;
+	if (call.authid && !resp->log_user)
+		resp->log_user = xstrdup(call.authid);
+	if (r < 0) {
+		if (!err)
+			error_set(&err, r, 500, "%s", strerror(-r));
+		if (data) {
+			/* a handler-provided body with its error (failed login: {"data":null}) */
+			respond_json(resp, err->http_status, err->msg, data);
+			json_decref(data);
+			goto out;
+		}
+		goto fail;
+	}
+	_cleanup_json_ json_t *body = json_object();
+	json_object_set_new(body, "data", data ? data : json_null());
+	if (call.total >= 0)
+		json_object_set_new(body, "total", json_integer(call.total));
+	respond_json(resp, 200, NULL, body);
+	goto out;
+
+fail:
+	respond_error(resp, err);
+out:
+	json_decref(params);
+	auth_result_clear(&auth);
+	access_db_unref(db);
+}
+
+void api_handle_request(const struct http_request *req, struct http_response *resp,
+			void *userdata)
+{
+	dispatch(userdata, req, resp);
+}

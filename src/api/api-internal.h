@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Shared by the files of src/api only. */
+#pragma once
+
+#include <jansson.h>
+
+#include "api-method.h"
+#include "jsonutil.h"
+
+struct error;
+
+/* api-schema.c */
+const char *api_type_name(enum api_type t);
+bool api_valid_node(const char *s);
+/* Validates and types params in place (merged path + query + body). */
+int api_validate_params(const struct api_method *m, json_t *params, struct error **err);
+json_t *api_method_schema(const struct api_method *m);
+
+/* api-perm.c: evaluates the method's permission expression; 403 on denial. */
+int api_check_permissions(const struct api_call *call, struct error **err);
+/* Fills "{param}" placeholders of a path template from params. */
+char *api_expand_path(const char *tmpl, const json_t *params);
+
+/* login rate limiting (api-login.c) */
+struct login_limiter;
+struct login_limiter *login_limiter_new(void);
+struct login_limiter *login_limiter_free(struct login_limiter *l);
+/* Delay in ms to apply to a failure for this user and address, and records it. */
+unsigned login_limiter_fail(struct login_limiter *l, const char *user, const char *addr,
+			    unsigned base_ms);
+void login_limiter_success(struct login_limiter *l, const char *user, const char *addr);
+
+/* Each area's rows (api-*.c). */
+extern const struct api_method api_methods_core[];
+extern const struct api_method api_methods_nodes[];
+extern const struct api_method api_methods_tasks[];
+extern const struct api_method api_methods_access[];

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* /nodes and /nodes/{node}: a standalone node (pve-api.md section 6). */
+#include "common.h"
+
+#include "api-internal.h"
+#include "api.h"
+#include "error.h"
+#include "node-stats.h"
+#include "task.h"
+#include "xalloc.h"
+
+/* Requests naming another node fail the way a Proxmox proxy failure reads. */
+static int check_node(struct api_call *call, struct error **err)
+{
+	const char *node = api_param_str(call, "node");
+	if (node && !streq(node, call->ctx->node))
+		return error_set(err, -ENOENT, 500, "no such node '%s'", node);
+	return 0;
+}
+
+static json_t *node_entry(struct api_call *call, bool resource)
+{
+	struct api_context *ctx = call->ctx;
+	_cleanup_free_ char *path = xasprintf("/nodes/%s", ctx->node);
+	json_t *n = json_pack("{s:s, s:s, s:s, s:s}", "node", ctx->node, "status", "online", "id",
+			      "", "type", "node");
+	json_object_set_new(n, "id", json_sprintf("node/%s", ctx->node));
+	if (!resource && ctx->cert_fingerprint)
+		json_object_set_new(n, "ssl_fingerprint", json_string(ctx->cert_fingerprint));
+	json_object_set_new(n, "level", json_string(""));
+	/* figures only for those who may audit the node */
+	if (!api_call_has_priv(call, path, "Sys.Audit"))
+		return n;
+	struct node_stats_summary s;
+	node_stats_summary(ctx->stats, &s);
+	json_object_set_new(n, "cpu", json_real(s.cpu));
+	json_object_set_new(n, "maxcpu", json_integer(s.maxcpu));
+	json_object_set_new(n, "mem", json_integer((json_int_t)s.mem));
+	json_object_set_new(n, "maxmem", json_integer((json_int_t)s.maxmem));
+	json_object_set_new(n, "disk", json_integer((json_int_t)s.disk));
+	json_object_set_new(n, "maxdisk", json_integer((json_int_t)s.maxdisk));
+	json_object_set_new(n, "uptime", json_integer((json_int_t)s.uptime));
+	if (resource)
+		json_object_set_new(n, "cgroup-mode", json_integer(2));
+	return n;
+}
+
+json_t *api_node_resource(struct api_call *call);
+json_t *api_node_resource(struct api_call *call)
+{
+	return node_entry(call, true);
+}
+
+static int api_nodes(struct api_call *call, json_t **ret, struct error **err)
+{
+	*ret = json_pack("[o]", node_entry(call, false));
+	return 0;
+}
+
+static int api_node_index(struct api_call *call, json_t **ret, struct error **err)
+{
+	static const char *const names[] = {"status", "tasks", "startall", "stopall", NULL};
+	int r = check_node(call, err);
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	for (const char *const *n = names; *n; n++)
+		json_array_append_new(a, json_pack("{s:s}", "name", *n));
+	*ret = a;
+	return 0;
+}
+
+static int api_node_status(struct api_call *call, json_t **ret, struct error **err)
+{
+	int r = check_node(call, err);
+	if (r < 0)
+		return r;
+	*ret = node_stats_status_json(call->ctx->stats);
+	return 0;
+}
+
+/* startall / stopall: walks the guests with onboot (start) or all running
+ * ones (stop) in order.  Guests arrive with the guest issue; with none the
+ * task ends OK, which is what Proxmox does on an empty node. */
+struct bulk_arg {
+	bool start;
+	char vms[1024];
+};
+
+static int bulk_worker(struct task_worker *w, void *arg, struct error **err)
+{
+	struct bulk_arg *a = arg;
+	if (a->vms[0])
+		task_log(w, "%s guests: %s", a->start ? "starting" : "stopping", a->vms);
+	task_log(w, "no guests to %s", a->start ? "start" : "stop");
+	return 0;
+}
+
+static int bulk(struct api_call *call, bool start, json_t **ret, struct error **err)
+{
+	int r = check_node(call, err);
+	if (r < 0)
+		return r;
+	struct bulk_arg arg = {.start = start};
+	const char *vms = api_param_str(call, "vms");
+	if (vms)
+		snprintf(arg.vms, sizeof(arg.vms), "%s", vms);
+	char *upid = NULL;
+	r = task_start(call->ctx->tasks, start ? "startall" : "stopall", "", call->authid,
+		       bulk_worker, &arg, &upid, err);
+	if (r < 0)
+		return r;
+	*ret = json_string(upid);
+	free(upid);
+	return 0;
+}
+
+static int api_startall(struct api_call *call, json_t **ret, struct error **err)
+{
+	return bulk(call, true, ret, err);
+}
+
+static int api_stopall(struct api_call *call, json_t **ret, struct error **err)
+{
+	return bulk(call, false, ret, err);
+}
+
+const struct api_method api_methods_nodes[] = {
+	{
+		.path = "/nodes",
+		.verb = "GET",
+		.name = "index",
+		.description = "Cluster node index.",
+		.params = (const struct api_param[]){API_END},
+		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+		.perm = API_ANY_USER("Any authenticated user; figures need Sys.Audit on the node."),
+		.handler = api_nodes,
+	},
+	{
+		.path = "/nodes/{node}",
+		.verb = "GET",
+		.name = "index",
+		.description = "Node index.",
+		.params = (const struct api_param[]){API_PARAM_NODE, API_END},
+		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+		.perm = API_ANY_USER("Any authenticated user."),
+		.handler = api_node_index,
+	},
+	{
+		.path = "/nodes/{node}/status",
+		.verb = "GET",
+		.name = "status",
+		.description = "Read node status.",
+		.params = (const struct api_param[]){API_PARAM_NODE, API_END},
+		.returns = {.type = API_TYPE_OBJECT},
+		.perm = API_CHECK(API_PERM("/nodes/{node}", "Sys.Audit")),
+		.handler = api_node_status,
+	},
+	{
+		.path = "/nodes/{node}/startall",
+		.verb = "POST",
+		.name = "startall",
+		.description = "Start all VMs and containers located on this node (by default only "
+			       "those with onboot=1).",
+		.params =
+			(const struct api_param[]){
+				API_PARAM_NODE,
+				{.name = "force",
+				 .type = API_TYPE_BOOLEAN,
+				 .optional = true,
+				 .default_text = "off",
+				 .description = "Issue start command even if virtual guest have "
+						"'onboot' not set or set to off."},
+				{.name = "vms",
+				 .type = API_TYPE_STRING,
+				 .format = "pve-vmid-list",
+				 .optional = true,
+				 .description = "Only consider guests from this comma separated list "
+						"of VMIDs."},
+				API_END},
+		.returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
+		.perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
+		.flags = API_ASYNC | API_PROTECTED,
+		.handler = api_startall,
+	},
+	{
+		.path = "/nodes/{node}/stopall",
+		.verb = "POST",
+		.name = "stopall",
+		.description = "Stop all VMs and Containers.",
+		.params =
+			(const struct api_param[]){
+				API_PARAM_NODE,
+				{.name = "vms",
+				 .type = API_TYPE_STRING,
+				 .format = "pve-vmid-list",
+				 .optional = true,
+				 .description = "Only consider Guests with these IDs."},
+				{.name = "force-stop",
+				 .type = API_TYPE_BOOLEAN,
+				 .optional = true,
+				 .default_text = "1",
+				 .description = "Force a hard-stop after the timeout."},
+				{.name = "timeout",
+				 .type = API_TYPE_INTEGER,
+				 .optional = true,
+				 .has_min = true,
+				 .minimum = 0,
+				 .has_max = true,
+				 .maximum = 7200,
+				 .default_text = "180",
+				 .description = "Timeout for each guest shutdown task."},
+				API_END},
+		.returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
+		.perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
+		.flags = API_ASYNC | API_PROTECTED,
+		.handler = api_stopall,
+	},
+	{.path = NULL},
+};

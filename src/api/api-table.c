@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The registry of method rows: one line per area. */
+#include "common.h"
+
+#include "api-internal.h"
+
+const struct api_method *const api_method_tables[] = {
+	api_methods_core,
+	api_methods_nodes,
+	api_methods_tasks,
+	api_methods_access,
+	NULL,
+};

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include "common.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "cli-http.h"
+#include "error.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* Responses larger than this are refused: the CLI never needs more. */
+#define CLI_MAX_RESPONSE (64u << 20)
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cli_http_request(const char *socket_path, const char *method, const char *target,
+		     const char *content_type, const char *body, size_t body_len,
+		     struct cli_response *ret, struct error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(socket_path) >= sizeof(sa.sun_path))
+		return error_set(err, -ENAMETOOLONG, 500, "socket path '%s' is too long",
+				 socket_path);
+	strcpy(sa.sun_path, socket_path);
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return error_set(err, -errno, 500,
+				 "cannot connect to ctvmd at '%s': %s (is ctvmd running?)",
+				 socket_path, strerror(errno));
+
+	struct strbuf req = STRBUF_INIT;
+	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method,
+		    target);
+	if (body) {
+		strbuf_addf(&req, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type,
+			    body_len);
+	}
+	strbuf_addstr(&req, "\r\n");
+	if (body)
+		strbuf_add(&req, body, body_len);
+	int r = write_all(fd, req.buf, req.len);
+	strbuf_release(&req);
+	if (r < 0)
+		return error_set(err, r, 500, "cannot send request: %s", strerror(-r));
+
+	struct strbuf resp = STRBUF_INIT;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_release(&resp);
+			return error_set(err, -errno, 500, "cannot read answer: %s",
+					 strerror(errno));
+		}
+		if (n == 0)
+			break;
+		strbuf_add(&resp, buf, (size_t)n);
+		if (resp.len > CLI_MAX_RESPONSE) {
+			strbuf_release(&resp);
+			return error_set(err, -EFBIG, 500, "answer too large");
+		}
+	}
+
+	/* "HTTP/1.1 200 OK\r\n" headers "\r\n\r\n" body (Content-Length, connection closes) */
+	char *head_end = strstr(resp.buf, "\r\n\r\n");
+	int status = 0, off = 0;
+	if (!head_end || sscanf(resp.buf, "HTTP/1.%*d %d %n", &status, &off) < 1) {
+		strbuf_release(&resp);
+		return error_set(err, -EPROTO, 500, "malformed answer from ctvmd");
+	}
+	size_t reason_len = strcspn(resp.buf + off, "\r\n");
+	ret->status = status;
+	ret->reason = xstrndup(resp.buf + off, reason_len);
+	size_t body_off = (size_t)(head_end + 4 - resp.buf);
+	ret->body_len = resp.len - body_off;
+	ret->body = xstrndup(resp.buf + body_off, ret->body_len);
+	strbuf_release(&resp);
+	return 0;
+}
+
+void cli_response_clear(struct cli_response *r)
+{
+	free(r->reason);
+	free(r->body);
+	*r = (struct cli_response){0};
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* A one-shot HTTP/1.1 request over the daemon's unix socket. */
+#pragma once
+
+#include <stddef.h>
+
+struct error;
+
+struct cli_response {
+	int status;
+	char *reason;
+	char *body;
+	size_t body_len;
+};
+
+int cli_http_request(const char *socket_path, const char *method, const char *target,
+		     const char *content_type, const char *body, size_t body_len,
+		     struct cli_response *ret, struct error **err);
+void cli_response_clear(struct cli_response *r);

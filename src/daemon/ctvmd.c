@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * ctvmd: the daemon.  Parses arguments, wires the layers together, and
+ * handles signals; it holds no API logic (that is src/api).
+ *
+ *   SIGTERM, SIGINT  stop listening, finish requests, exit 0 (task workers
+ *                    keep running and are found again on the next start)
+ *   SIGHUP           reopen logs; config files are re-read on change anyway
+ */
+#define LOG_CATEGORY "ctvmd"
+#include "common.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "access.h"
+#include "api.h"
+#include "auth.h"
+#include "error.h"
+#include "fileio.h"
+#include "http.h"
+#include "log.h"
+#include "node-stats.h"
+#include "paths.h"
+#include "task.h"
+#include "xalloc.h"
+
+struct options {
+	const char *root;
+	char *host;
+	unsigned port;
+	const char *node;
+	enum log_level level;
+	unsigned max_workers;
+	unsigned login_delay_ms;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: ctvmd [OPTIONS]\n"
+		   "\n"
+		   "Serves the Proxmox VE compatible API on https://HOST:PORT/api2/json.\n"
+		   "\n"
+		   "  --root DIR          keep config, state, logs, socket and pid under DIR\n"
+		   "                      (default: /etc/ctvm, /var/lib/ctvm, /var/log/ctvm, "
+		   "/run/ctvm)\n"
+		   "  --listen HOST:PORT  address to serve HTTPS on (default 0.0.0.0:8006)\n"
+		   "  --node NAME         node name (default: the short host name)\n"
+		   "  --log-level LEVEL   error, warn, info (default) or debug\n"
+		   "  --max-workers N     tasks running at once (default 4)\n"
+		   "  --version           print the version\n"
+		   "  --help              this text\n");
+}
+
+static int parse_listen(const char *s, struct options *o)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return -EINVAL;
+	char *end;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || port > 65535)
+		return -EINVAL;
+	free(o->host);
+	o->host = xstrndup(s, (size_t)(colon - s));
+	o->port = (unsigned)port;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_ROOT = 256, OPT_LISTEN, OPT_NODE, OPT_LOG, OPT_WORKERS, OPT_DELAY, OPT_VER };
+	static const struct option longopts[] = {
+		{"root", required_argument, NULL, OPT_ROOT},
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"node", required_argument, NULL, OPT_NODE},
+		{"log-level", required_argument, NULL, OPT_LOG},
+		{"max-workers", required_argument, NULL, OPT_WORKERS},
+		/* for tests: the base delay after a failed login */
+		{"login-delay-ms", required_argument, NULL, OPT_DELAY},
+		{"version", no_argument, NULL, OPT_VER},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOT:
+			o->root = optarg;
+			break;
+		case OPT_LISTEN:
+			if (parse_listen(optarg, o) < 0) {
+				fprintf(stderr, "ctvmd: invalid --listen '%s', want HOST:PORT\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NODE:
+			o->node = optarg;
+			break;
+		case OPT_LOG:
+			o->level = log_level_from_string(optarg);
+			if ((int)o->level < 0) {
+				fprintf(stderr, "ctvmd: invalid --log-level '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_WORKERS:
+			o->max_workers = (unsigned)strtoul(optarg, NULL, 10);
+			if (o->max_workers < 1 || o->max_workers > 64) {
+				fprintf(stderr, "ctvmd: --max-workers must be 1..64\n");
+				return -EINVAL;
+			}
+			break;
+		case OPT_DELAY:
+			o->login_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case OPT_VER:
+			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ctvmd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static char *node_name(const char *given)
+{
+	if (given)
+		return xstrdup(given);
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+		return xstrdup("localhost");
+	host[strcspn(host, ".")] = '\0';
+	return xstrdup(host);
+}
+
+static int write_pidfile(const struct ctvm_paths *p, struct error **err)
+{
+	_cleanup_free_ char *path = path_join(p->run, "ctvmd.pid");
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	return write_file_atomic(path, buf, (size_t)n, 0644, err);
+}
+
+static void die(const char *what, struct error *e)
+{
+	fprintf(stderr, "ctvmd: %s: %s\n", what, e ? e->msg : "failed");
+	log_error("%s: %s", what, e ? e->msg : "failed");
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.host = xstrdup("0.0.0.0"),
+			    .port = 8006,
+			    .level = LOG_LEVEL_INFO,
+			    .max_workers = 4,
+			    .login_delay_ms = 2000};
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+
+	struct error *e = NULL;
+	struct ctvm_paths *paths = ctvm_paths_new(o.root);
+	umask(022);
+	int r = ctvm_paths_create(paths);
+	if (r < 0) {
+		fprintf(stderr, "ctvmd: cannot create directories under '%s': %s\n",
+			o.root ? o.root : "/", strerror(-r));
+		return 1;
+	}
+	_cleanup_free_ char *log_path = path_join(paths->log, "ctvmd.log");
+	if (log_open(log_path, o.level) < 0)
+		fprintf(stderr, "ctvmd: cannot open '%s', logging to stderr\n", log_path);
+
+	/* Block the signals we handle before any thread exists, so that only the
+	 * main thread (sigwait below) receives them. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Orphans of our workers and guests come back to us, not to a slow PID 1. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	struct api_context ctx = {
+		.paths = paths,
+		.node = node_name(o.node),
+		.pam_service = xstrdup(CTVM_PAM_SERVICE),
+		.login_fail_delay_ms = o.login_delay_ms,
+	};
+	if (!api_valid_node(ctx.node)) {
+		fprintf(stderr, "ctvmd: invalid node name '%s' (use --node)\n", ctx.node);
+		return 1;
+	}
+
+	if (auth_keys_load(paths->etc, paths->priv, &ctx.keys, &e) < 0)
+		die("cannot load the authentication keys", e);
+
+	_cleanup_free_ char *local = path_join(paths->etc, "local");
+	mkdir_p(local, 0755);
+	_cleanup_free_ char *cert = path_join(local, "pve-ssl.pem");
+	_cleanup_free_ char *key = path_join(local, "pve-ssl.key");
+	if (http_tls_ensure_cert(cert, key, ctx.node, &e) < 0)
+		die("cannot create the TLS certificate", e);
+	ctx.cert_fingerprint = http_tls_cert_fingerprint(cert, NULL);
+
+	ctx.access = access_store_new(paths, &e);
+	if (!ctx.access)
+		die("cannot load the access configuration", e);
+
+	struct task_manager_config tcfg = {
+		.node = ctx.node,
+		.dir = paths->tasks,
+		.max_workers = o.max_workers,
+	};
+	ctx.tasks = task_manager_new(&tcfg, &e);
+	if (!ctx.tasks)
+		die("cannot start the task manager", e);
+	ctx.stats = node_stats_new("/", 2000);
+	api_context_init(&ctx);
+
+	_cleanup_free_ char *access_log = path_join(paths->log, "access.log");
+	struct http_server_config hcfg = {
+		.access_log_path = access_log,
+		.handler = api_handle_request,
+		.userdata = &ctx,
+	};
+	struct http_server *srv = http_server_new(&hcfg, &e);
+	if (!srv)
+		die("cannot create the HTTP server", e);
+	unsigned port = 0;
+	if (http_server_listen_tls(srv, o.host, o.port, cert, key, &port, &e) < 0)
+		die("cannot listen", e);
+	if (http_server_listen_unix(srv, paths->socket, &e) < 0)
+		die("cannot create the local socket", e);
+	if (write_pidfile(paths, &e) < 0)
+		die("cannot write the pid file", e);
+
+	const char *shown = streq(o.host, "0.0.0.0") || streq(o.host, "::") ? ctx.node : o.host;
+	log_info("ctvmd %s started on %s:%u, node '%s'", CTVM_VERSION, o.host, port, ctx.node);
+	printf("ctvmd: listening on https://%s:%u/\n", shown, port);
+	printf("ctvmd: log in at https://%s:%u/ with realm pam as root@pam and the host's root "
+	       "password,\n"
+	       "       or as root on this host with: ctvm%s%s api get /version\n",
+	       shown, port, o.root ? " --root " : "", o.root ? o.root : "");
+	fflush(stdout);
+
+	for (;;) {
+		int sig;
+		if (sigwait(&mask, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_open(log_path, o.level);
+			http_server_reopen_logs(srv, NULL);
+			log_info("reloaded on SIGHUP");
+			continue;
+		}
+		log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+
+	http_server_free(srv);
+	task_manager_free(ctx.tasks);
+	node_stats_free(ctx.stats);
+	api_context_release(&ctx);
+	access_store_free(ctx.access);
+	auth_keys_free(ctx.keys);
+	_cleanup_free_ char *pidfile = path_join(paths->run, "ctvmd.pid");
+	unlink(pidfile);
+	unlink(paths->socket);
+	log_info("stopped");
+	free(ctx.node);
+	free(ctx.pam_service);
+	free(ctx.cert_fingerprint);
+	free(o.host);
+	ctvm_paths_free(paths);
+	log_close();
+	return 0;
+}
