@@ -25,20 +25,21 @@ struct auth_keys;
 
 /* Loads the keys, creating any that are missing (atomically, 0600). */
 int auth_keys_load(const char *etc_dir, const char *priv_dir, struct auth_keys **ret,
-		   struct error **err);
+                   struct error **err);
 struct auth_keys *auth_keys_free(struct auth_keys *k);
 
-/* A new ticket for userid at time now (malloc'd). */
+/* A new ticket for userid at time now (malloc'd).  ':' and '%' in userid are
+ * %-escaped, so any userid round-trips.  NULL for a NULL or empty userid (or a
+ * signing failure, never expected). */
 char *auth_ticket_create(const struct auth_keys *k, const char *userid, time_t now);
 /* Verifies signature and age.  On success *ret_userid (malloc'd) and
  * *ret_time.  Any failure: -EACCES, 401 "authentication failure" (the reason
  * is in the error message only at debug level; clients never learn it). */
-int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now,
-		       char **ret_userid, time_t *ret_time, struct error **err);
+int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now, char **ret_userid,
+                       time_t *ret_time, struct error **err);
 
 char *auth_csrf_create(const struct auth_keys *k, const char *userid, time_t now);
-bool auth_csrf_verify(const struct auth_keys *k, const char *userid, const char *token,
-		      time_t now);
+bool auth_csrf_verify(const struct auth_keys *k, const char *userid, const char *token, time_t now);
 
 /*
  * Pulls credentials out of request headers, as PVE's extract_auth_value does:
@@ -46,7 +47,8 @@ bool auth_csrf_verify(const struct auth_keys *k, const char *userid, const char 
  * PVEAuthCookie=<v>" (value URI-unescaped, '+' kept); only when there is no
  * ticket, an API token from "Authorization: PVEAPIToken=<tokenid>=<secret>"
  * (or "PVEAPIToken <tokenid>=<secret>", split at the last '=').
- * Header values may be NULL.  Outputs are malloc'd or NULL.
+ * Header values may be NULL.  Outputs are malloc'd or NULL (*ret is
+ * overwritten, not freed); an empty value counts as absent.
  */
 struct auth_credentials {
 	char *ticket;
@@ -54,7 +56,7 @@ struct auth_credentials {
 	char *token_secret;
 };
 void auth_extract_credentials(const char *cookie_header, const char *authorization_header,
-			      struct auth_credentials *ret);
+                              struct auth_credentials *ret);
 void auth_credentials_clear(struct auth_credentials *c);
 
 /*
@@ -64,12 +66,18 @@ void auth_credentials_clear(struct auth_credentials *c);
  * (ctvm applies its own delay without holding a thread).
  * Returns 0, or -EACCES with *err 401 "authentication failure".
  */
-int auth_pam_check(const char *service, const char *user, const char *password,
-		   const char *rhost, struct error **err);
+int auth_pam_check(const char *service, const char *user, const char *password, const char *rhost,
+                   struct error **err);
+/* Where PAM reads service files: dir, or /etc/pam.d when NULL (the default).
+ * Process-wide, for tests that bring their own service file.  A NULL service
+ * in auth_pam_check() means CTVM_PAM_SERVICE ("ctvm"). */
+void auth_pam_set_confdir(const char *dir);
 
-/* yescrypt hash of password (crypt(3) "$y$..."), malloc'd. */
+/* yescrypt hash of password (crypt(3) "$y$..."), malloc'd; NULL when the
+ * password is NULL or longer than 4096 bytes. */
 char *auth_password_hash(const char *password);
-/* Constant-time comparison of crypt(password, hash) with hash. Any scheme libc knows. */
+/* Constant-time comparison of crypt(password, hash) with hash. Any scheme libc
+ * knows; locked ("!") or disabled ("*") hashes never match. */
 bool auth_password_verify(const char *password, const char *hash);
 
 /* Random secrets: a UUID v4 string (token secrets, like Proxmox). */

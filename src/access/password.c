@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Password hashes of the pve realm (pve-api.md 3.3, priv/shadow.cfg).  New
+ * hashes are yescrypt; verification accepts any scheme libxcrypt knows, so
+ * a shadow.cfg copied from Proxmox ($5$) keeps working.  Only the reentrant
+ * crypt_ra/crypt_rn are used: plain crypt() shares one static buffer.
+ */
+#include "common.h"
+
+#include <crypt.h>
+#include <nettle/memops.h>
+
+#include "auth.h"
+#include "xalloc.h"
+
+#define PASSWORD_MAX 4096
+
+char *auth_password_hash(const char *password)
+{
+	if (!password || strnlen(password, PASSWORD_MAX + 1) > PASSWORD_MAX)
+		return NULL;
+	/* NULL rbytes: libxcrypt draws the salt from the OS generator. */
+	_cleanup_free_ char *setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	if (!setting)
+		abort(); /* only on OOM or a libxcrypt without yescrypt */
+	void *data = NULL;
+	int size = 0;
+	const char *hash = crypt_ra(password, setting, &data, &size);
+	char *ret = NULL;
+	if (hash && hash[0] != '*')
+		ret = xstrdup(hash);
+	if (data) {
+		explicit_bzero(data, (size_t)size);
+		free(data);
+	}
+	if (!ret)
+		abort();
+	return ret;
+}
+
+bool auth_password_verify(const char *password, const char *hash)
+{
+	if (!password || !hash)
+		return false;
+	if (strnlen(password, PASSWORD_MAX + 1) > PASSWORD_MAX)
+		return false;
+	/* Locked ("!...") and disabled ("*") entries never match: crypt would
+	 * fail on them anyway, but say so. */
+	if (hash[0] == '\0' || hash[0] == '!' || hash[0] == '*')
+		return false;
+	struct crypt_data *cd = xnew(struct crypt_data, 1);
+	const char *out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
+	bool ok = false;
+	if (out && out[0] != '*') {
+		size_t n = strlen(hash);
+		ok = strlen(out) == n && memeql_sec(out, hash, n);
+	}
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
