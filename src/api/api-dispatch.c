@@ -16,6 +16,7 @@
 #include "access.h"
 #include "api-internal.h"
 #include "api.h"
+#include "audit.h"
 #include "auth.h"
 #include "error.h"
 #include "http.h"
@@ -211,6 +212,46 @@ out:
 	return r;
 }
 
+/* ---- audit ---------------------------------------------------------------- */
+
+/* Every request that may change something (any verb but GET) is recorded once
+ * it is answered, logins included, with secret parameters replaced. */
+static void audit_request(struct api_context *ctx, const struct api_method *m,
+			  const struct http_request *req, const char *verb, const char *path,
+			  const json_t *params, const struct auth_result *auth,
+			  const struct http_response *resp, const char *upid)
+{
+	if (!ctx->audit || streq(verb, "GET") || !m)
+		return;
+	json_t *p = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)params, key, v)
+	{
+		bool secret = false;
+		for (const struct api_param *d = m->params; d && d->name; d++)
+			if (streq(d->name, key))
+				secret = d->secret;
+		json_object_set_new(p, key, secret ? json_string("***") : json_incref(v));
+	}
+	json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:o, s:i}", "time", (json_int_t)time(NULL),
+			      "addr", req->peer_addr, "method", verb, "path", path, "params", p,
+			      "status", resp->status);
+	const char *user = auth->userid;
+	if (!user && m->perm.user == API_PERM_WORLD)
+		user = json_string_value(json_object_get(params, "username"));
+	json_object_set_new(e, "user", user ? json_string(user) : json_null());
+	if (auth->is_token)
+		json_object_set_new(e, "token", json_string(auth->authid));
+	json_object_set_new(e, "result",
+			    json_string(resp->status == 200 ? "OK"
+							    : (resp->reason ? resp->reason : "")));
+	if (upid)
+		json_object_set_new(e, "upid", json_string(upid));
+	audit_log_append(ctx->audit, e);
+	json_decref(e);
+}
+
 /* ---- the choke point ---------------------------------------------------- */
 
 static json_t *merge_params(const struct http_request *req, json_t *path_params,
@@ -278,6 +319,7 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	const struct access_db *db = access_store_get(ctx->access);
 	struct auth_result auth = {0};
 	json_t *params = NULL;
+	_cleanup_free_ char *upid = NULL;
 
 	if (!m || m->perm.user != API_PERM_WORLD) {
 		if (authenticate(ctx, req, db, now, &auth, resp) < 0)
@@ -322,6 +364,8 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 
 	json_t *data = NULL;
 	int r = m->handler(&call, &data, &err);
+	if (r >= 0 && (m->flags & API_ASYNC) && json_is_string(data))
+		upid = xstrdup(json_string_value(data));
 	/* the handler may have asked for a delay (failed login) or a log user */
 	resp->delay_ms = call.delay_ms;
 	if (call.authid && !resp->log_user)
@@ -337,16 +381,19 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 		}
 		goto fail;
 	}
-	_cleanup_json_ json_t *body = json_object();
+	json_t *body = json_object();
 	json_object_set_new(body, "data", data ? data : json_null());
 	if (call.total >= 0)
 		json_object_set_new(body, "total", json_integer(call.total));
 	respond_json(resp, 200, NULL, body);
+	json_decref(body);
 	goto out;
 
 fail:
 	respond_error(resp, err);
 out:
+	if (params)
+		audit_request(ctx, m, req, verb, path, params, &auth, resp, upid);
 	json_decref(params);
 	auth_result_clear(&auth);
 	access_db_unref(db);

@@ -52,6 +52,7 @@ struct api_param {
 	const char *const *enum_values;  /* NULL-terminated */
 	const char *typetext;
 	enum api_type items; /* API_TYPE_ARRAY: element type */
+	bool secret;         /* never logged: replaced by "***" in the audit log */
 };
 
 /*
@@ -141,8 +142,8 @@ bool api_call_has_priv(const struct api_call *call, const char *path, const char
  * list itself ends with NULL. */
 extern const struct api_method *const api_method_tables[];
 #define api_foreach_method(m)                                                                      \
-	for (const struct api_method *const *_t_ = api_method_tables; *_t_; _t_++)                 \
-		for (const struct api_method *m = *_t_; m->path; m++)
+	for (const struct api_method *const *_t_##m = api_method_tables; *_t_##m; _t_##m++)                 \
+		for (const struct api_method *m = *_t_##m; m->path; m++)
 
 /* Finds the row for verb + path (path relative to /api2/json, unescaped).
  * On a match, *ret_path_params holds the captured {params} (strings). */

@@ -31,6 +31,7 @@ struct api_context {
 	char *cert_fingerprint;  /* SHA-256 of the TLS certificate */
 	unsigned login_fail_delay_ms; /* base delay of a failed login (default 2000) */
 	struct login_limiter *limiter;
+	struct audit_log *audit;      /* NULL: no audit log */
 };
 
 /* What the api layer owns itself (the failed-login limiter): call once after

@@ -54,7 +54,7 @@ static void last_line_hash(int fd, char out[HASH_HEX + 1])
 	sha256_hex(buf + start, end - start, out);
 }
 
-struct audit_log *audit_open(const char *path, struct error **err)
+struct audit_log *audit_log_open(const char *path, struct error **err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
@@ -69,7 +69,7 @@ struct audit_log *audit_open(const char *path, struct error **err)
 	return a;
 }
 
-struct audit_log *audit_close(struct audit_log *a)
+struct audit_log *audit_log_close(struct audit_log *a)
 {
 	if (!a)
 		return NULL;
@@ -79,7 +79,7 @@ struct audit_log *audit_close(struct audit_log *a)
 	return NULL;
 }
 
-int audit_append(struct audit_log *a, json_t *entry)
+int audit_log_append(struct audit_log *a, json_t *entry)
 {
 	if (!a)
 		return 0;
@@ -113,7 +113,7 @@ out:
 	return r;
 }
 
-int audit_verify(const char *path, unsigned long *ret_line, struct error **err)
+int audit_log_verify(const char *path, unsigned long *ret_line, struct error **err)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)

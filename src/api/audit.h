@@ -16,12 +16,12 @@
 struct audit_log;
 struct error;
 
-struct audit_log *audit_open(const char *path, struct error **err);
-struct audit_log *audit_close(struct audit_log *a);
+struct audit_log *audit_log_open(const char *path, struct error **err);
+struct audit_log *audit_log_close(struct audit_log *a);
 
 /* Appends entry (an object; "prev" is added) with one write(). Thread-safe. */
-int audit_append(struct audit_log *a, json_t *entry);
+int audit_log_append(struct audit_log *a, json_t *entry);
 
 /* Checks the chain of a whole file: 0 if intact, else -EBADMSG with the
  * 1-based number of the first bad line in *ret_line. */
-int audit_verify(const char *path, unsigned long *ret_line, struct error **err);
+int audit_log_verify(const char *path, unsigned long *ret_line, struct error **err);

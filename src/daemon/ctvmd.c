@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "api.h"
+#include "audit.h"
 #include "auth.h"
 #include "error.h"
 #include "fileio.h"
@@ -231,6 +232,10 @@ int main(int argc, char **argv)
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
 		die("cannot start the task manager", e);
+	_cleanup_free_ char *audit_path = path_join(paths->log, "audit.log");
+	ctx.audit = audit_log_open(audit_path, &e);
+	if (!ctx.audit)
+		die("cannot open the audit log", e);
 	ctx.stats = node_stats_new("/", 2000);
 	api_context_init(&ctx);
 
@@ -278,6 +283,7 @@ int main(int argc, char **argv)
 	task_manager_free(ctx.tasks);
 	node_stats_free(ctx.stats);
 	api_context_release(&ctx);
+	audit_log_close(ctx.audit);
 	access_store_free(ctx.access);
 	auth_keys_free(ctx.keys);
 	_cleanup_free_ char *pidfile = path_join(paths->run, "ctvmd.pid");

@@ -105,6 +105,10 @@ struct task_filter {
 int task_list(struct task_manager *tm, const struct task_filter *f, json_t **ret,
 	      unsigned *ret_total, struct error **err);
 
+/* The path of the task's log file (for a raw download); 400 "no such task"
+ * when it does not exist.  (Addition to the first contract.) */
+int task_log_file(struct task_manager *tm, const char *upid, char **ret_path, struct error **err);
+
 /* Sends SIGTERM to a running worker (SIGKILL after 5 s). Stopped task: no-op. */
 int task_stop(struct task_manager *tm, const char *upid, struct error **err);
 

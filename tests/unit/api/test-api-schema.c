@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "api-internal.h"
+#include "api.h"
 #include "error.h"
 
 static const char *const colors[] = {"red", "green", NULL};

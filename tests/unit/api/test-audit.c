@@ -23,14 +23,14 @@ static char *tmp_path(void)
 static void append_n(const char *path, int n)
 {
 	struct error *e = NULL;
-	struct audit_log *a = audit_open(path, &e);
+	struct audit_log *a = audit_log_open(path, &e);
 	assert_non_null(a);
 	for (int i = 0; i < n; i++) {
 		json_t *o = json_pack("{s:s, s:i}", "path", "/access/users", "n", i);
-		assert_int_equal(audit_append(a, o), 0);
+		assert_int_equal(audit_log_append(a, o), 0);
 		json_decref(o);
 	}
-	audit_close(a);
+	audit_log_close(a);
 }
 
 static void test_chain(void **state)
@@ -39,7 +39,7 @@ static void test_chain(void **state)
 	append_n(path, 3);
 	append_n(path, 2); /* reopening continues the chain */
 	unsigned long bad = 0;
-	assert_int_equal(audit_verify(path, &bad, NULL), 0);
+	assert_int_equal(audit_log_verify(path, &bad, NULL), 0);
 
 	/* edit line 2: line 3's prev no longer matches */
 	char *data;
@@ -50,14 +50,14 @@ static void test_chain(void **state)
 	assert_non_null(digit);
 	digit[4] = '7';
 	assert_int_equal(write_file_atomic(path, data, len, 0640, NULL), 0);
-	assert_int_equal(audit_verify(path, &bad, NULL), -EBADMSG);
+	assert_int_equal(audit_log_verify(path, &bad, NULL), -EBADMSG);
 	assert_int_equal(bad, 3);
 
 	/* remove line 1 instead */
 	digit[4] = '1';
 	char *rest = strchr(data, '\n') + 1;
 	assert_int_equal(write_file_atomic(path, rest, len - (size_t)(rest - data), 0640, NULL), 0);
-	assert_int_equal(audit_verify(path, &bad, NULL), -EBADMSG);
+	assert_int_equal(audit_log_verify(path, &bad, NULL), -EBADMSG);
 	assert_int_equal(bad, 1);
 	free(data);
 }

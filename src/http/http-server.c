@@ -1,0 +1,1058 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The HTTP/1.1 server: listeners, connection threads, TLS, responses and the
+ * access log.  Parsing lives in http-parse.c; this file only moves bytes.
+ *
+ * Threads: one acceptor per listener; each connection gets its own detached
+ * thread with a small stack and blocking I/O.  Every wait is a poll() bounded
+ * by the connection's deadline, and reads also watch the server's stop pipe,
+ * so neither a slow client nor shutdown can leave a thread stuck.  The server
+ * counts its connection threads under srv->lock; http_server_free() waits for
+ * the count to reach zero.  See docs/dev/HTTP.md.
+ */
+#define LOG_CATEGORY "http"
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+
+#include "error.h"
+#include "http-parse.h"
+#include "http.h"
+#include "log.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CONN_STACK_SIZE (1024 * 1024) /* ASan's redzones need room */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONN_STACK_SIZE (1024 * 1024)
+#endif
+#endif
+#ifndef CONN_STACK_SIZE
+#define CONN_STACK_SIZE (256 * 1024)
+#endif
+
+#define MAX_LISTENERS 16
+/* Threads that only answer 503 to connections beyond the limits; past this
+ * many, extra connections are closed without an answer. */
+#define MAX_REJECTERS    16
+#define REJECT_TIMEOUT_S 5
+#define READ_CHUNK       16384
+/* After an answer that leaves a request body unread, drain the client for at
+ * most this long so it sees the answer instead of a reset. */
+#define LINGER_MS 2000
+
+struct http_listener {
+	struct http_server *srv;
+	int fd;
+	bool tls;
+	char *unix_path;
+	gnutls_certificate_credentials_t creds;
+	pthread_t thread;
+	bool running;
+};
+
+struct http_conn {
+	struct http_server *srv;
+	struct http_listener *l;
+	int fd;
+	bool reject; /* beyond the limits: answer 503 and close */
+	bool counted_addr;
+	gnutls_session_t tls;
+	bool watch_stop; /* reads give up when the server stops */
+	int io_err;      /* why the last I/O failed (ETIMEDOUT, ECANCELED, ...) */
+	int64_t deadline_ms;
+	char peer[64];
+	bool has_cred;
+	uid_t uid;
+	pid_t pid;
+	struct strbuf rbuf; /* bytes read but not parsed yet start at rpos */
+	size_t rpos;
+	struct http_conn *prev, *next;
+};
+
+struct addr_count {
+	char addr[64];
+	unsigned n;
+};
+
+struct http_server {
+	struct http_limits lim;
+	http_handler_fn *handler;
+	void *userdata;
+
+	char *access_log_path;
+	int log_fd;
+	pthread_mutex_t log_lock;
+
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t idle;
+	unsigned n_conns, n_rejecters;
+	struct http_conn *conns;
+	struct addr_count *addrs; /* max_connections slots, n == 0 is free */
+	bool stopping;
+
+	int stop_pipe[2]; /* written once by http_server_free(); never drained */
+	struct http_listener *listeners[MAX_LISTENERS];
+	size_t n_listeners;
+	gnutls_priority_t prio;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_set_deadline(struct http_conn *c)
+{
+	int64_t s = c->srv->lim.timeout_s;
+	if (c->reject && s > REJECT_TIMEOUT_S)
+		s = REJECT_TIMEOUT_S; /* a flood must not hold the few rejecters long */
+	c->deadline_ms = now_ms() + s * 1000;
+}
+
+/* Waits until fd is ready for events, the deadline passes (-ETIMEDOUT) or,
+ * when watch_stop, the server stops (-ECANCELED). */
+static int wait_io(struct http_conn *c, short events, bool watch_stop)
+{
+	for (;;) {
+		int64_t left = c->deadline_ms - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p[2] = {
+		    {.fd = c->fd, .events = events},
+		    {.fd = c->srv->stop_pipe[0], .events = POLLIN},
+		};
+		int r = poll(p, watch_stop ? 2 : 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (watch_stop && p[1].revents)
+			return -ECANCELED;
+		if (p[0].revents)
+			return 0; /* readable, writable, or an error recv/send will report */
+	}
+}
+
+/* --- GnuTLS transport over the connection's deadline --- */
+
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct http_conn *c = ptr;
+	for (;;) {
+		int r = wait_io(c, POLLIN, c->watch_stop);
+		if (r < 0) {
+			c->io_err = -r;
+			gnutls_transport_set_errno(c->tls, -r);
+			return -1;
+		}
+		ssize_t n = recv(c->fd, buf, len, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			c->io_err = errno;
+			gnutls_transport_set_errno(c->tls, errno);
+		}
+		return n;
+	}
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct http_conn *c = ptr;
+	for (;;) {
+		int r = wait_io(c, POLLOUT, false);
+		if (r < 0) {
+			c->io_err = -r;
+			gnutls_transport_set_errno(c->tls, -r);
+			return -1;
+		}
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			c->io_err = errno;
+			gnutls_transport_set_errno(c->tls, errno);
+		}
+		return n;
+	}
+}
+
+/* Only used by GnuTLS with handshake timeouts, which we disable; kept so it
+ * never falls back to treating our pointer as an fd. */
+static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
+{
+	struct http_conn *c = ptr;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	int r = poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	return r < 0 ? -1 : r;
+}
+
+static int conn_tls_start(struct http_conn *c)
+{
+	int r = gnutls_init(&c->tls, GNUTLS_SERVER);
+	if (r < 0) {
+		c->tls = NULL;
+		return -ENOMEM;
+	}
+	gnutls_priority_set(c->tls, c->srv->prio);
+	gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->l->creds);
+	gnutls_certificate_server_set_request(c->tls, GNUTLS_CERT_IGNORE);
+	gnutls_transport_set_ptr(c->tls, c);
+	gnutls_transport_set_push_function(c->tls, tls_push);
+	gnutls_transport_set_pull_function(c->tls, tls_pull);
+	gnutls_transport_set_pull_timeout_function(c->tls, tls_pull_timeout);
+	gnutls_handshake_set_timeout(c->tls, 0);
+	conn_set_deadline(c);
+	do {
+		r = gnutls_handshake(c->tls);
+	} while (r < 0 && !gnutls_error_is_fatal(r));
+	if (r < 0) {
+		log_debug("TLS handshake with '%s' failed: %s", c->peer, gnutls_strerror(r));
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* --- connection I/O --- */
+
+/* Returns bytes read, 0 at end of stream, or a negative errno. */
+static ssize_t conn_recv(struct http_conn *c, void *buf, size_t len)
+{
+	if (c->tls) {
+		for (;;) {
+			ssize_t r = gnutls_record_recv(c->tls, buf, len);
+			if (r >= 0)
+				return r;
+			if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r == GNUTLS_E_PREMATURE_TERMINATION)
+				return 0;
+			return c->io_err ? -c->io_err : -EPROTO;
+		}
+	}
+	for (;;) {
+		int r = wait_io(c, POLLIN, c->watch_stop);
+		if (r < 0)
+			return r;
+		ssize_t n = recv(c->fd, buf, len, 0);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR && errno != EAGAIN)
+			return -errno;
+	}
+}
+
+static int conn_send_all(struct http_conn *c, const char *buf, size_t len)
+{
+	conn_set_deadline(c);
+	while (len > 0) {
+		ssize_t n;
+		if (c->tls) {
+			n = gnutls_record_send(c->tls, buf, len);
+			if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (n < 0)
+				return c->io_err ? -c->io_err : -EPROTO;
+		} else {
+			int r = wait_io(c, POLLOUT, false);
+			if (r < 0)
+				return r;
+			n = send(c->fd, buf, len, MSG_NOSIGNAL);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n < 0)
+				return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads more into rbuf.  Returns bytes added, 0 at end of stream, or < 0. */
+static ssize_t conn_fill(struct http_conn *c, size_t max)
+{
+	if (c->rpos > 0) {
+		memmove(c->rbuf.buf, c->rbuf.buf + c->rpos, c->rbuf.len - c->rpos);
+		c->rbuf.len -= c->rpos;
+		c->rpos = 0;
+	}
+	if (max > READ_CHUNK)
+		max = READ_CHUNK;
+	strbuf_grow(&c->rbuf, max);
+	ssize_t n = conn_recv(c, c->rbuf.buf + c->rbuf.len, max);
+	if (n > 0) {
+		c->rbuf.len += (size_t)n;
+		c->rbuf.buf[c->rbuf.len] = '\0';
+	}
+	return n;
+}
+
+static size_t conn_avail(const struct http_conn *c)
+{
+	return c->rbuf.len - c->rpos;
+}
+
+/* Drains what the client still sends, so closing does not reset the
+ * connection under the answer we just wrote. */
+static void conn_linger(struct http_conn *c)
+{
+	if (c->tls)
+		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	shutdown(c->fd, SHUT_WR);
+	c->deadline_ms = now_ms() + LINGER_MS;
+	char buf[4096];
+	for (size_t total = 0; total < 16 * 1024 * 1024;) {
+		if (wait_io(c, POLLIN, true) < 0)
+			break;
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
+/* --- responses --- */
+
+static const char *const day_names[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static void http_date(char *buf, size_t size, time_t t)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d GMT", day_names[tm.tm_wday % 7],
+	         tm.tm_mday, month_names[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec);
+}
+
+/* An extra header must be one "Name: value" line of printable text. */
+static bool header_line_ok(const char *h)
+{
+	const char *colon = strchr(h, ':');
+	if (!colon || colon == h)
+		return false;
+	for (const char *c = h; c < colon; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+			return false;
+	for (const char *c = colon; *c; c++)
+		if (((unsigned char)*c < 0x20 && *c != '\t') || (unsigned char)*c == 0x7f)
+			return false;
+	return true;
+}
+
+static int conn_send_response(struct http_conn *c, const struct http_response *resp,
+                              bool keep_alive, bool head_only)
+{
+	int status = resp->status >= 100 && resp->status <= 999 ? resp->status : 500;
+	_cleanup_free_ char *reason = http_reason_sanitize(resp->reason, status);
+	char date[64];
+	http_date(date, sizeof(date), time(NULL));
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb,
+	            "HTTP/1.1 %d %s\r\n"
+	            "Cache-Control: max-age=0\r\n"
+	            "Connection: %s\r\n"
+	            "Date: %s\r\n"
+	            "Pragma: no-cache\r\n"
+	            "Server: pve-api-daemon/3.0\r\n"
+	            "Content-Length: %zu\r\n",
+	            status, reason, keep_alive ? "Keep-Alive" : "close", date,
+	            resp->body ? resp->body_len : 0);
+	if (resp->content_type && !strpbrk(resp->content_type, "\r\n"))
+		strbuf_addf(&sb, "Content-Type: %s\r\n", resp->content_type);
+	strbuf_addf(&sb, "Expires: %s\r\n", date);
+	for (size_t i = 0; i < resp->n_headers && i < ARRAY_SIZE(resp->headers); i++) {
+		if (resp->headers[i] && header_line_ok(resp->headers[i]))
+			strbuf_addf(&sb, "%s\r\n", resp->headers[i]);
+	}
+	strbuf_addstr(&sb, "\r\n");
+	/* One write for head and body: two would meet Nagle and delayed ACKs. */
+	if (!head_only && resp->body && resp->body_len)
+		strbuf_add(&sb, resp->body, resp->body_len);
+	return conn_send_all(c, sb.buf, sb.len);
+}
+
+/* A plain answer from this layer (the handler never saw the request). */
+static void conn_send_plain(struct http_conn *c, int status)
+{
+	struct http_response resp = {.status = status, .content_type = "text/plain;charset=UTF-8"};
+	resp.body = xasprintf("%d %s\n", status, http_status_text(status));
+	resp.body_len = strlen(resp.body);
+	if (conn_send_response(c, &resp, false, false) == 0)
+		conn_linger(c);
+	http_response_release(&resp);
+}
+
+/* --- access log --- */
+
+static void append_clean(struct strbuf *sb, const char *s, size_t max)
+{
+	if (!s || !*s) {
+		strbuf_addch(sb, '-');
+		return;
+	}
+	for (size_t i = 0; s[i] && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		strbuf_addch(sb, ch <= 0x20 || ch >= 0x7f || ch == '"' ? '_' : (char)ch);
+	}
+}
+
+static void access_log(struct http_server *srv, const struct http_conn *c,
+                       const struct http_request *req, const struct http_response *resp)
+{
+	pthread_mutex_lock(&srv->log_lock);
+	if (srv->log_fd < 0) {
+		pthread_mutex_unlock(&srv->log_lock);
+		return;
+	}
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	append_clean(&sb, c->peer, 64);
+	strbuf_addstr(&sb, " - ");
+	append_clean(&sb, resp->log_user, 128);
+	strbuf_addf(&sb, " [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday,
+	            month_names[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	            tm.tm_sec);
+	append_clean(&sb, req->method, 32);
+	strbuf_addch(&sb, ' ');
+	/* raw_url never holds the query string, which may carry secrets */
+	append_clean(&sb, req->raw_url, 2048);
+	strbuf_addf(&sb, " HTTP/1.1\" %d %zu\n", resp->status, resp->body ? resp->body_len : 0);
+	ssize_t n _unused_ = write(srv->log_fd, sb.buf, sb.len);
+	pthread_mutex_unlock(&srv->log_lock);
+}
+
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+	return fd < 0 ? -errno : fd;
+}
+
+int http_server_reopen_logs(struct http_server *srv, struct error **err)
+{
+	if (!srv->access_log_path)
+		return 0;
+	int fd = open_log(srv->access_log_path);
+	if (fd < 0)
+		return error_set(err, fd, 500, "unable to open access log '%s' - %s",
+		                 srv->access_log_path, strerror(-fd));
+	pthread_mutex_lock(&srv->log_lock);
+	int old = srv->log_fd;
+	srv->log_fd = fd;
+	pthread_mutex_unlock(&srv->log_lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+/* --- serving a connection --- */
+
+enum {
+	HEAD_OK,
+	HEAD_CLOSE, /* end of stream, timeout or shutdown: close quietly */
+	HEAD_ERROR, /* answer with the status and close */
+};
+
+/* Reads until rbuf holds a whole head; returns its length in *ret_len. */
+static int conn_read_head(struct http_conn *c, size_t *ret_len, int *ret_status)
+{
+	size_t limit = HTTP_MAX_REQUEST_LINE + c->srv->lim.max_header_bytes + 4;
+	conn_set_deadline(c);
+	for (;;) {
+		c->rpos += http_skip_empty_lines(c->rbuf.buf + c->rpos, conn_avail(c));
+		size_t hl = http_head_length(c->rbuf.buf + c->rpos, conn_avail(c));
+		if (hl) {
+			*ret_len = hl;
+			return HEAD_OK;
+		}
+		if (conn_avail(c) > limit) {
+			const char *start = c->rbuf.buf + c->rpos;
+			*ret_status = memchr(start, '\n', HTTP_MAX_REQUEST_LINE + 2) ? 431 : 414;
+			return HEAD_ERROR;
+		}
+		ssize_t n = conn_fill(c, READ_CHUNK);
+		if (n == 0 || n == -ECANCELED || (n < 0 && conn_avail(c) == 0))
+			return HEAD_CLOSE;
+		if (n < 0) {
+			*ret_status = n == -ETIMEDOUT ? 408 : 400;
+			return n == -ETIMEDOUT ? HEAD_ERROR : HEAD_CLOSE;
+		}
+	}
+}
+
+/* Reads the body into body.  Returns 0, -EFBIG (too large; the rest is left
+ * unread), -EBADMSG (malformed chunking) or another error (connection lost). */
+static int conn_read_body(struct http_conn *c, const struct http_head_info *info,
+                          struct strbuf *body)
+{
+	const struct http_limits *lim = &c->srv->lim;
+	conn_set_deadline(c);
+	if (info->body_kind == HTTP_BODY_LENGTH) {
+		size_t need = info->content_length; /* <= max_body_bytes, checked by the parser */
+		size_t have = conn_avail(c) < need ? conn_avail(c) : need;
+		strbuf_grow(body, need);
+		strbuf_add(body, c->rbuf.buf + c->rpos, have);
+		c->rpos += have;
+		while (body->len < need) {
+			ssize_t n = conn_recv(c, body->buf + body->len, need - body->len);
+			if (n <= 0)
+				return n < 0 ? (int)n : -ECONNRESET;
+			body->len += (size_t)n;
+			body->buf[body->len] = '\0';
+		}
+		return 0;
+	}
+	if (info->body_kind != HTTP_BODY_CHUNKED)
+		return 0;
+	struct http_chunked ch = {0};
+	for (;;) {
+		size_t used = 0;
+		int r = http_chunked_feed(&ch, c->rbuf.buf + c->rpos, conn_avail(c), body,
+		                          lim->max_body_bytes, &used);
+		c->rpos += used;
+		if (r == 1)
+			return 0;
+		if (r < 0)
+			return r;
+		ssize_t n = conn_fill(c, READ_CHUNK);
+		if (n <= 0)
+			return n < 0 ? (int)n : -ECONNRESET;
+	}
+}
+
+/* Sleeps ms in this thread only; false when the server stops meanwhile. */
+static bool conn_delay(struct http_conn *c, unsigned ms)
+{
+	int64_t end = now_ms() + (ms > 600000 ? 600000 : ms);
+	for (;;) {
+		int64_t left = end - now_ms();
+		if (left <= 0)
+			return true;
+		struct pollfd p = {.fd = c->srv->stop_pipe[0], .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return false;
+		if (r < 0 && errno != EINTR)
+			return true;
+	}
+}
+
+/* Serves one request; returns true when the connection may carry another. */
+static bool conn_serve_one(struct http_conn *c)
+{
+	struct http_server *srv = c->srv;
+	size_t hl = 0;
+	int status = 400;
+	c->watch_stop = true;
+	int r = conn_read_head(c, &hl, &status);
+	if (r == HEAD_CLOSE)
+		return false;
+	if (r == HEAD_ERROR) {
+		conn_send_plain(c, status);
+		return false;
+	}
+
+	struct http_request *req = NULL;
+	struct http_head_info info = {0};
+	_cleanup_error_ struct error *err = NULL;
+	if (http_parse_head(c->rbuf.buf + c->rpos, hl, &srv->lim, &req, &info, &err) < 0) {
+		log_debug("bad request from '%s': %s", c->peer, err->msg);
+		conn_send_plain(c, err->http_status);
+		return false;
+	}
+	c->rpos += hl;
+	bool keep_alive = info.keep_alive;
+	bool body_unread = false;
+	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
+	if (req->parse_error) {
+		body_unread = info.body_kind != HTTP_BODY_NONE;
+	} else {
+		if (info.expect_continue && conn_avail(c) == 0) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			if (conn_send_all(c, cont, sizeof(cont) - 1) < 0)
+				goto out_close;
+		}
+		r = conn_read_body(c, &info, &body);
+		if (r == -EFBIG) {
+			error_set(&req->parse_error, -EFBIG, 413, "request entity too large");
+			body_unread = true;
+		} else if (r == -EBADMSG) {
+			conn_send_plain(c, 400);
+			goto out_close;
+		} else if (r < 0) {
+			goto out_close;
+		}
+	}
+	http_request_decode(req, body.buf, body.len, &srv->lim);
+	strbuf_release(&body);
+	req->tls = c->tls != NULL;
+	req->local_socket = !c->l->tls && c->l->unix_path;
+	req->has_peer_cred = c->has_cred;
+	req->peer_uid = c->uid;
+	req->peer_pid = c->pid;
+	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+
+	struct http_response resp = {0};
+	c->watch_stop = false; /* an in-flight request is finished even on shutdown */
+	srv->handler(req, &resp, srv->userdata);
+	if (resp.status == 0)
+		resp.status = 500;
+	if (body_unread)
+		keep_alive = false;
+	if (resp.delay_ms && !conn_delay(c, resp.delay_ms)) {
+		/* the server is stopping: drop the answer */
+		access_log(srv, c, req, &resp);
+		http_response_release(&resp);
+		goto out_close;
+	}
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping)
+		keep_alive = false;
+	pthread_mutex_unlock(&srv->lock);
+	/* logged before sending, so the line exists once the client has its answer */
+	access_log(srv, c, req, &resp);
+	r = conn_send_response(c, &resp, keep_alive, streq(req->method, "HEAD"));
+	if (r == 0 && body_unread)
+		conn_linger(c);
+	http_response_release(&resp);
+	http_request_free(req);
+	return r == 0 && keep_alive;
+out_close:
+	http_request_free(req);
+	return false;
+}
+
+static void conn_free(struct http_conn *c)
+{
+	if (c->tls)
+		gnutls_deinit(c->tls);
+	if (c->fd >= 0)
+		close(c->fd);
+	strbuf_release(&c->rbuf);
+	free(c);
+}
+
+static struct addr_count *addr_slot(struct http_server *srv, const char *addr, bool create)
+{
+	struct addr_count *free_slot = NULL;
+	for (unsigned i = 0; i < srv->lim.max_connections; i++) {
+		struct addr_count *a = &srv->addrs[i];
+		if (a->n && streq(a->addr, addr))
+			return a;
+		if (!a->n && !free_slot)
+			free_slot = a;
+	}
+	if (create && free_slot)
+		snprintf(free_slot->addr, sizeof(free_slot->addr), "%s", addr);
+	return create ? free_slot : NULL;
+}
+
+/* Last thing a connection thread does: after the unlock, srv may be gone. */
+static void conn_finish(struct http_conn *c)
+{
+	struct http_server *srv = c->srv;
+	pthread_mutex_lock(&srv->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->reject) {
+		srv->n_rejecters--;
+	} else {
+		srv->n_conns--;
+		struct addr_count *a = c->counted_addr ? addr_slot(srv, c->peer, false) : NULL;
+		if (a)
+			a->n--;
+	}
+	conn_free(c);
+	if (srv->n_conns == 0 && srv->n_rejecters == 0)
+		pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void *conn_main(void *arg)
+{
+	struct http_conn *c = arg;
+	c->watch_stop = true;
+	if (c->l->tls && conn_tls_start(c) < 0)
+		goto out;
+	if (c->reject) {
+		conn_send_plain(c, 503);
+		goto out;
+	}
+	while (conn_serve_one(c))
+		;
+	if (c->tls && !c->io_err) {
+		c->deadline_ms = now_ms() + 1000;
+		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	}
+out:
+	conn_finish(c);
+	return NULL;
+}
+
+static void conn_start(struct http_listener *l, int fd, const struct sockaddr_storage *sa)
+{
+	struct http_server *srv = l->srv;
+	struct http_conn *c = xnew(struct http_conn, 1);
+	c->srv = srv;
+	c->l = l;
+	c->fd = fd;
+	c->rbuf = (struct strbuf)STRBUF_INIT;
+	if (sa->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
+		          sizeof(c->peer));
+	} else if (sa->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+		          sizeof(c->peer));
+	} else {
+		struct ucred uc;
+		socklen_t ul = sizeof(uc);
+		snprintf(c->peer, sizeof(c->peer), "unix");
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+			c->has_cred = true;
+			c->uid = uc.uid;
+			c->pid = uc.pid;
+		}
+	}
+	if (sa->ss_family != AF_UNIX) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping)
+		goto drop;
+	/* the unix socket is root-only (0600): no per-address limit there */
+	struct addr_count *a = l->unix_path ? NULL : addr_slot(srv, c->peer, true);
+	if (srv->n_conns >= srv->lim.max_connections || (a && a->n >= srv->lim.max_per_addr)) {
+		if (srv->n_rejecters >= MAX_REJECTERS)
+			goto drop;
+		c->reject = true;
+		srv->n_rejecters++;
+	} else {
+		srv->n_conns++;
+		if (a) {
+			a->n++;
+			c->counted_addr = true;
+		}
+	}
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&t, &attr, conn_main, c);
+	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&srv->lock);
+	if (r != 0) {
+		log_debug("unable to start connection thread - %s", strerror(r));
+		conn_finish(c);
+	}
+	return;
+drop:
+	pthread_mutex_unlock(&srv->lock);
+	conn_free(c);
+}
+
+static void *acceptor_main(void *arg)
+{
+	struct http_listener *l = arg;
+	struct http_server *srv = l->srv;
+	for (;;) {
+		struct pollfd p[2] = {
+		    {.fd = l->fd, .events = POLLIN},
+		    {.fd = srv->stop_pipe[0], .events = POLLIN},
+		};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		struct sockaddr_storage sa;
+		socklen_t sl = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				poll(NULL, 0, 100); /* let connections finish */
+			continue;
+		}
+		conn_start(l, fd, &sa);
+	}
+	return NULL;
+}
+
+/* --- listeners --- */
+
+static struct http_listener *listener_free(struct http_listener *l)
+{
+	if (!l)
+		return NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->unix_path)
+		unlink(l->unix_path);
+	free(l->unix_path);
+	if (l->creds)
+		gnutls_certificate_free_credentials(l->creds);
+	free(l);
+	return NULL;
+}
+
+static int listener_start(struct http_server *srv, struct http_listener *l, struct error **err)
+{
+	if (srv->n_listeners >= MAX_LISTENERS) {
+		listener_free(l);
+		return error_set(err, -ENOSPC, 500, "too many listeners");
+	}
+	int r = pthread_create(&l->thread, NULL, acceptor_main, l);
+	if (r != 0) {
+		listener_free(l);
+		return error_set(err, -r, 500, "unable to start listener thread - %s", strerror(r));
+	}
+	l->running = true;
+	srv->listeners[srv->n_listeners++] = l;
+	return 0;
+}
+
+int http_server_listen_tls(struct http_server *srv, const char *host, unsigned port,
+                           const char *cert_path, const char *key_path, unsigned *ret_port,
+                           struct error **err)
+{
+	if (port > 65535)
+		return error_set(err, -EINVAL, 500, "invalid port %u", port);
+	char h[INET6_ADDRSTRLEN + 2];
+	if (!host || !*host)
+		host = "::";
+	size_t hlen = strlen(host);
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']' && hlen - 2 < sizeof(h))
+		snprintf(h, sizeof(h), "%.*s", (int)(hlen - 2), host + 1);
+	else if (streq(host, "localhost"))
+		snprintf(h, sizeof(h), "127.0.0.1");
+	else if (hlen < sizeof(h))
+		snprintf(h, sizeof(h), "%s", host);
+	else
+		return error_set(err, -EINVAL, 500, "invalid listen address '%s'", host);
+
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
+	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%u", port);
+	int r = getaddrinfo(h, ps, &hints, &ai);
+	if (r != 0)
+		return error_set(err, -EINVAL, 500, "invalid listen address '%s' - %s", host,
+		                 gai_strerror(r));
+
+	struct http_listener *l = xnew(struct http_listener, 1);
+	l->srv = srv;
+	l->tls = true;
+	l->fd = -1;
+	r = gnutls_certificate_allocate_credentials(&l->creds);
+	if (r < 0) {
+		l->creds = NULL;
+		r = error_set(err, -ENOMEM, 500, "unable to allocate TLS credentials");
+		goto fail;
+	}
+	r = gnutls_certificate_set_x509_key_file(l->creds, cert_path, key_path,
+	                                         GNUTLS_X509_FMT_PEM);
+	if (r < 0) {
+		r = error_set(err, -EINVAL, 500,
+		              "unable to load certificate '%s' and key '%s' - %s", cert_path,
+		              key_path, gnutls_strerror(r));
+		goto fail;
+	}
+	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0) {
+		r = error_set(err, -errno, 500, "unable to create socket - %s", strerror(errno));
+		goto fail;
+	}
+	int one = 1, zero = 0;
+	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(l->fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(l->fd, 128) < 0) {
+		r = error_set(err, -errno, 500, "unable to listen on '%s' port %u - %s", host, port,
+		              strerror(errno));
+		goto fail;
+	}
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	if (getsockname(l->fd, (struct sockaddr *)&sa, &sl) < 0) {
+		r = error_set(err, -errno, 500, "unable to get socket address - %s",
+		              strerror(errno));
+		goto fail;
+	}
+	unsigned bound = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
+	                                               : ((struct sockaddr_in6 *)&sa)->sin6_port);
+	freeaddrinfo(ai);
+	r = listener_start(srv, l, err);
+	if (r < 0)
+		return r;
+	if (ret_port)
+		*ret_port = bound;
+	return 0;
+fail:
+	freeaddrinfo(ai);
+	listener_free(l);
+	return r;
+}
+
+int http_server_listen_unix(struct http_server *srv, const char *path, struct error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return error_set(err, -ENAMETOOLONG, 500, "socket path '%s' too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return error_set(err, -EEXIST, 500, "'%s' exists and is not a socket",
+			                 path);
+		/* refuse to steal the socket of a live server */
+		_cleanup_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return error_set(err, -EADDRINUSE, 500, "socket '%s' is in use", path);
+		unlink(path);
+	}
+
+	struct http_listener *l = xnew(struct http_listener, 1);
+	l->srv = srv;
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r;
+	if (l->fd < 0) {
+		r = error_set(err, -errno, 500, "unable to create socket - %s", strerror(errno));
+		goto fail;
+	}
+	/* Nobody can connect before listen(), so chmod between bind and listen
+	 * leaves no window with wider permissions. */
+	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = error_set(err, -errno, 500, "unable to bind '%s' - %s", path, strerror(errno));
+		goto fail;
+	}
+	l->unix_path = xstrdup(path);
+	if (chmod(path, 0600) < 0 || listen(l->fd, 128) < 0) {
+		r = error_set(err, -errno, 500, "unable to listen on '%s' - %s", path,
+		              strerror(errno));
+		goto fail;
+	}
+	return listener_start(srv, l, err);
+fail:
+	listener_free(l);
+	return r;
+}
+
+/* --- the server --- */
+
+struct http_server *http_server_new(const struct http_server_config *cfg, struct error **err)
+{
+	if (!cfg || !cfg->handler) {
+		error_set(err, -EINVAL, 500, "http server needs a handler");
+		return NULL;
+	}
+	struct http_server *srv = xnew(struct http_server, 1);
+	http_limits_fill(&cfg->limits, &srv->lim);
+	srv->handler = cfg->handler;
+	srv->userdata = cfg->userdata;
+	srv->log_fd = -1;
+	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
+	srv->addrs = xnew(struct addr_count, srv->lim.max_connections);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->log_lock, NULL);
+	pthread_cond_init(&srv->idle, NULL);
+	if (pipe2(srv->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		error_set(err, -errno, 500, "unable to create pipe - %s", strerror(errno));
+		return http_server_free(srv);
+	}
+	int r =
+	    gnutls_priority_init(&srv->prio, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", NULL);
+	if (r < 0) {
+		srv->prio = NULL;
+		error_set(err, -EINVAL, 500, "unable to set TLS priorities - %s",
+		          gnutls_strerror(r));
+		return http_server_free(srv);
+	}
+	if (cfg->access_log_path) {
+		srv->access_log_path = xstrdup(cfg->access_log_path);
+		srv->log_fd = open_log(srv->access_log_path);
+		if (srv->log_fd < 0) {
+			error_set(err, srv->log_fd, 500, "unable to open access log '%s' - %s",
+			          srv->access_log_path, strerror(-srv->log_fd));
+			return http_server_free(srv);
+		}
+	}
+	return srv;
+}
+
+struct http_server *http_server_free(struct http_server *srv)
+{
+	if (!srv)
+		return NULL;
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = true;
+	pthread_mutex_unlock(&srv->lock);
+	if (srv->stop_pipe[1] >= 0) {
+		ssize_t n _unused_ = write(srv->stop_pipe[1], "x", 1);
+	}
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		if (srv->listeners[i]->running)
+			pthread_join(srv->listeners[i]->thread, NULL);
+	/* Idle connections see the stop pipe and leave; running requests finish
+	 * their answer (bounded by the write deadline). */
+	pthread_mutex_lock(&srv->lock);
+	while (srv->n_conns > 0 || srv->n_rejecters > 0)
+		pthread_cond_wait(&srv->idle, &srv->lock);
+	pthread_mutex_unlock(&srv->lock);
+
+	for (size_t i = 0; i < srv->n_listeners; i++)
+		listener_free(srv->listeners[i]);
+	if (srv->prio)
+		gnutls_priority_deinit(srv->prio);
+	if (srv->log_fd >= 0)
+		close(srv->log_fd);
+	for (int i = 0; i < 2; i++)
+		if (srv->stop_pipe[i] >= 0)
+			close(srv->stop_pipe[i]);
+	pthread_cond_destroy(&srv->idle);
+	pthread_mutex_destroy(&srv->log_lock);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->access_log_path);
+	free(srv->addrs);
+	free(srv);
+	return NULL;
+}

@@ -1,0 +1,388 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Harness for ctvm's integration tests (docs/dev/TESTING.md).
+
+Uses only /usr/bin/python3 and Debian packages (python3-requests,
+python3-proxmoxer).  A test file is a plain unittest script that ends with
+``ctvmtest.main()``; meson runs it with CTVMD and CTVM set to the built
+binaries (else they are looked up under CTVM_BUILD_ROOT).
+
+    Daemon        a ctvmd in a temporary root on a free loopback port
+    HostAccount   a throwaway Linux account for the pam realm
+    http()        one raw HTTPS request -> Reply(status, reason, body, headers)
+    login()       POST /access/ticket -> (ticket, csrf)
+
+Tests that need root call ``require_root()`` (or main() does it): without root
+the script exits 77, which meson counts as skipped.
+"""
+
+import atexit
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import warnings
+from collections import namedtuple
+
+import requests
+import urllib3
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+warnings.filterwarnings("ignore", category=ResourceWarning)
+
+SKIP = 77
+
+# Every 401 is delayed ~3 s by design (anti brute force), and a sanitizer
+# build is slower: keep request timeouts well above that.
+TIMEOUT = float(os.environ.get("CTVM_TEST_TIMEOUT", "20"))
+START_TIMEOUT = float(os.environ.get("CTVM_TEST_START_TIMEOUT", "60"))
+STOP_TIMEOUT = 30.0
+
+API = "/api2/json"
+
+_live_daemons = []
+_live_accounts = []
+_all_daemons = []
+
+
+def _binary(env, *rel):
+    path = os.environ.get(env)
+    if path:
+        return path
+    root = os.environ.get("CTVM_BUILD_ROOT")
+    if not root:
+        here = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.join(here, "..", "..", "build")
+    return os.path.join(root, *rel)
+
+
+def ctvmd_path():
+    return _binary("CTVMD", "src", "daemon", "ctvmd")
+
+
+def ctvm_path():
+    return _binary("CTVM", "src", "cli", "ctvm")
+
+
+def require_root():
+    if os.geteuid() != 0:
+        print("SKIP: needs root (host accounts, PAM)")
+        sys.exit(SKIP)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _tail(path, limit=200):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        return "(unreadable: %s)" % e
+    if len(lines) > limit:
+        lines = ["... (%d lines cut)" % (len(lines) - limit)] + lines[-limit:]
+    return "\n".join(lines)
+
+
+class HostAccount:
+    """A throwaway Linux account ``ctvmt<random>`` with a random password.
+
+    Created with ``useradd -M -s /usr/sbin/nologin`` (no home, no shell) and
+    ``chpasswd`` fed on stdin; removed with ``userdel`` on exit, also when the
+    body fails or the test is terminated.  Never touches any other account.
+    """
+
+    def __init__(self):
+        self.name = "ctvmt" + secrets.token_hex(4)
+        self.password = secrets.token_urlsafe(18)
+        self.userid = self.name + "@pam"
+        self._created = False
+
+    def __enter__(self):
+        assert self.name.startswith("ctvmt") and self.name != "root"
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", self.name],
+                       check=True, stdout=subprocess.DEVNULL)
+        self._created = True
+        _live_accounts.append(self)
+        subprocess.run(["chpasswd"], input="%s:%s\n" % (self.name, self.password),
+                       text=True, check=True)
+        return self
+
+    def remove(self):
+        if not self._created:
+            return
+        self._created = False
+        if self in _live_accounts:
+            _live_accounts.remove(self)
+        subprocess.run(["userdel", self.name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+def user_cfg(admins=(), users=()):
+    """user.cfg text: each of admins gets Administrator on / (propagated)."""
+    lines = []
+    for u in list(admins) + list(users):
+        lines.append("user:%s:1:0::::::" % u)
+    lines.append("")
+    for u in admins:
+        lines.append("acl:1:/:%s:Administrator:" % u)
+    return "\n".join(lines) + "\n"
+
+
+class Daemon:
+    """ctvmd in a temporary root, on 127.0.0.1 and a free port.
+
+    files: {relative path under the root: text} written before start, e.g.
+    {"etc/user.cfg": user_cfg(admins=[acct.userid])}.  Use as a context
+    manager or call start()/stop().  stop() sends SIGTERM and requires exit
+    status 0 (a sanitizer build reports leaks and errors there).  The root is
+    kept, and its logs printed, when anything failed (see main()).
+    """
+
+    def __init__(self, files=None, args=(), log_level="debug"):
+        self.root = tempfile.mkdtemp(prefix="ctvmt-root-")
+        os.chmod(self.root, 0o755)
+        self.port = None
+        self.host = "127.0.0.1"
+        self.proc = None
+        self.args = list(args)
+        self.log_level = log_level
+        self.stdout_path = os.path.join(self.root, "ctvmd.stdout")
+        self.stderr_path = os.path.join(self.root, "ctvmd.stderr")
+        self.failed = False
+        for rel, text in (files or {}).items():
+            self.write(rel, text)
+        _all_daemons.append(self)
+
+    def write(self, rel, text, mode=0o644):
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(path, mode)
+
+    @property
+    def base(self):
+        return "https://%s:%d" % (self.host, self.port)
+
+    @property
+    def url(self):
+        return self.base + API
+
+    def start(self):
+        exe = ctvmd_path()
+        if not os.access(exe, os.X_OK):
+            raise RuntimeError("ctvmd not built: %s" % exe)
+        for attempt in range(3):
+            self.port = free_port()
+            argv = [exe, "--root", self.root, "--listen", "%s:%d" % (self.host, self.port),
+                    "--log-level", self.log_level] + self.args
+            with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                             stderr=err, start_new_session=True)
+            _live_daemons.append(self)
+            try:
+                self._wait_ready()
+                return self
+            except _PortTaken:
+                self._kill()
+                continue
+            except Exception:
+                self.failed = True
+                self._kill()
+                raise
+        self.failed = True
+        raise RuntimeError("ctvmd could not bind a free port three times")
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            rc = self.proc.poll()
+            if rc is not None:
+                if "in use" in _tail(self.stderr_path, 20).lower():
+                    raise _PortTaken()
+                raise RuntimeError("ctvmd exited with status %d during start" % rc)
+            try:
+                # A completed TLS handshake means it serves (an HTTP request
+                # without a ticket could be delayed like any 401).
+                with socket.create_connection((self.host, self.port), timeout=2) as s:
+                    with _tls_context().wrap_socket(s, server_hostname=self.host):
+                        return
+            except (OSError, ssl.SSLError):
+                time.sleep(0.1)
+        raise RuntimeError("ctvmd did not answer on %s within %.0f s"
+                           % (self.base, START_TIMEOUT))
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self in _live_daemons:
+            _live_daemons.remove(self)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM and wait; raises AssertionError unless the exit is clean."""
+        if self.proc is None:
+            return
+        if self in _live_daemons:
+            _live_daemons.remove(self)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.failed = True
+                raise AssertionError("ctvmd did not exit within %.0f s of SIGTERM"
+                                     % STOP_TIMEOUT)
+        rc = self.proc.returncode
+        if rc != 0:
+            self.failed = True
+            raise AssertionError("ctvmd exited with status %d (expected 0 after SIGTERM)"
+                                 % rc)
+
+    def stdout(self):
+        try:
+            with open(self.stdout_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def logs(self):
+        """Everything the daemon wrote, for a failure report."""
+        parts = ["--- ctvmd root: %s" % self.root,
+                 "--- stdout\n" + _tail(self.stdout_path),
+                 "--- stderr\n" + _tail(self.stderr_path)]
+        for rel in ("log/ctvmd.log", "log/access.log"):
+            p = os.path.join(self.root, rel)
+            if os.path.exists(p):
+                parts.append("--- %s\n%s" % (rel, _tail(p)))
+        return "\n".join(parts)
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            self.failed = True
+        self.stop()
+        return False
+
+    # -- clients -----------------------------------------------------------
+
+    def http(self, method, path, **kw):
+        return http(method, self.url + path, **kw)
+
+    def login(self, user, password):
+        return login(self, user, password)
+
+    def proxmoxer(self, user, password, **kw):
+        from proxmoxer import ProxmoxAPI
+        kw.setdefault("timeout", TIMEOUT)
+        return ProxmoxAPI(self.host, port=self.port, user=user, password=password,
+                          verify_ssl=False, **kw)
+
+    def cli(self, *args, timeout=60):
+        """Runs ctvm --root ROOT ARGS; returns CompletedProcess (text)."""
+        return subprocess.run([ctvm_path(), "--root", self.root] + list(args),
+                              capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+
+class _PortTaken(Exception):
+    pass
+
+
+class Reply(namedtuple("Reply", "status reason body headers")):
+    """An HTTP answer: status (int), reason (the status line's phrase), body
+    (bytes), headers."""
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def http(method, url, ticket=None, csrf=None, data=None, params=None, json_body=None,
+         headers=None, timeout=None):
+    """One HTTPS request without certificate checks, cookies only as given."""
+    h = dict(headers or {})
+    if ticket is not None:
+        h["Cookie"] = "PVEAuthCookie=" + ticket
+    if csrf is not None:
+        h["CSRFPreventionToken"] = csrf
+    r = requests.request(method, url, params=params, data=data, json=json_body, headers=h,
+                         verify=False, timeout=timeout or TIMEOUT, allow_redirects=False)
+    return Reply(r.status_code, r.reason, r.content, r.headers)
+
+
+def login(daemon, user, password):
+    """POST /access/ticket; returns (ticket, csrf) or raises AssertionError."""
+    r = daemon.http("POST", "/access/ticket", data={"username": user, "password": password})
+    if r.status != 200:
+        raise AssertionError("login as %s failed: %d %s" % (user, r.status, r.reason))
+    d = r.json()["data"]
+    return d["ticket"], d["CSRFPreventionToken"]
+
+
+def _emergency_cleanup(signum=None, frame=None):
+    """Kills started daemons and removes accounts (SIGTERM from meson, exit)."""
+    for d in list(_live_daemons):
+        d._kill()
+    for a in list(_live_accounts):
+        a.remove()
+    if signum is not None:
+        os._exit(128 + signum)
+
+
+atexit.register(_emergency_cleanup)
+
+
+def main(need_root=True):
+    """Runs the unittest cases of __main__; prints daemon logs on failure."""
+    if need_root:
+        require_root()
+    signal.signal(signal.SIGTERM, _emergency_cleanup)
+    signal.signal(signal.SIGINT, _emergency_cleanup)
+    # warnings=False: keep our filters (unittest would reset them to "default").
+    prog = unittest.main(exit=False, verbosity=2, buffer=False, warnings=False)
+    result = prog.result
+    failed = not result.wasSuccessful() or any(d.failed for d in _all_daemons)
+    for d in _all_daemons:
+        if failed:
+            print("\n" + d.logs(), file=sys.stderr)
+        else:
+            d.cleanup()
+    if not failed and result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(SKIP)
+    sys.exit(1 if failed else 0)
