@@ -55,6 +55,11 @@ static void url_encode(struct strbuf *sb, const char *s, const char *extra)
 	}
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void print_scalar(json_t *v)
 {
 	if (json_is_string(v))
@@ -84,7 +89,7 @@ static void print_text(json_t *data)
 		const char *k;
 		json_t *v;
 		json_object_foreach(data, k, v) keys[n++] = k;
-		qsort(keys, n, sizeof(*keys), (int (*)(const void *, const void *))strcmp);
+		qsort(keys, n, sizeof(*keys), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			printf("%s: ", keys[i]);
 			print_scalar(json_object_get(data, keys[i]));
@@ -120,7 +125,7 @@ static void print_text(json_t *data)
 	const char *k;
 	json_t *v;
 	json_object_foreach(cols, k, v) names[c++] = k;
-	qsort(names, ncol, sizeof(*names), (int (*)(const void *, const void *))strcmp);
+	qsort(names, ncol, sizeof(*names), cmp_str);
 	for (c = 0; c < ncol; c++)
 		printf("%s%s", c ? "\t" : "", names[c]);
 	printf("\n");
