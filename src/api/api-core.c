@@ -24,7 +24,7 @@ static json_t *subdirs(const char *key, const char *const *names)
 static int api_root_index(struct api_call *call, json_t **ret, struct error **err)
 {
 	static const char *const names[] = {"version", "cluster", "nodes", "storage",
-					    "access",  "pools",   NULL};
+	                                    "access",  "pools",   NULL};
 	*ret = subdirs("subdir", names);
 	return 0;
 }
@@ -37,7 +37,7 @@ static int api_version(struct api_call *call, json_t **ret, struct error **err)
 	const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
 	_cleanup_free_ char *release = dot2 ? xstrndup(v, (size_t)(dot2 - v)) : xstrdup(v);
 	*ret = json_pack("{s:s, s:s, s:s, s:s, s:s}", "version", v, "release", release, "repoid",
-			 "c7c7a5f1", "console", "xtermjs", "ctvm", CTVM_VERSION);
+	                 "c7c7a5f1", "console", "xtermjs", "ctvm", CTVM_VERSION);
 	return 0;
 }
 
@@ -46,13 +46,12 @@ static json_t *tree_node(json_t *parent_children, const char *path, const char *
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(parent_children, i, c)
-	{
+	json_array_foreach (parent_children, i, c) {
 		if (streq(json_string_value(json_object_get(c, "text")), text))
 			return c;
 	}
 	json_t *n = json_pack("{s:s, s:s, s:i, s:{}, s:[]}", "path", path, "text", text, "leaf", 1,
-			      "info", "children");
+	                      "info", "children");
 	json_array_append_new(parent_children, n);
 	return n;
 }
@@ -78,7 +77,7 @@ json_t *api_schema_tree(void)
 		strbuf_release(&acc);
 		if (node)
 			json_object_set_new(json_object_get(node, "info"), m->verb,
-					    api_method_schema(m));
+			                    api_method_schema(m));
 	}
 	return root;
 }
@@ -100,9 +99,10 @@ static int api_cluster_status(struct api_call *call, json_t **ret, struct error 
 {
 	/* a standalone node: no cluster entry, just this node (nodeid 0, local) */
 	*ret = json_pack("[{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s}]", "type", "node", "id",
-			 "node/", "name", call->ctx->node, "ip", "127.0.0.1", "local", 1, "nodeid",
-			 0, "online", 1, "level", "");
-	json_object_set_new(json_array_get(*ret, 0), "id", json_sprintf("node/%s", call->ctx->node));
+	                 "node/", "name", call->ctx->node, "ip", "127.0.0.1", "local", 1, "nodeid",
+	                 0, "online", 1, "level", "");
+	json_object_set_new(json_array_get(*ret, 0), "id",
+	                    json_sprintf("node/%s", call->ctx->node));
 	return 0;
 }
 
@@ -111,7 +111,8 @@ static bool vmid_taken(const struct api_context *ctx, long long vmid)
 {
 	static const char *const dirs[] = {"qemu-server", "lxc"};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s/%lld.conf", ctx->paths->etc, dirs[i], vmid);
+		_cleanup_free_ char *p =
+		    xasprintf("%s/%s/%lld.conf", ctx->paths->etc, dirs[i], vmid);
 		struct stat st;
 		if (stat(p, &st) == 0)
 			return true;
@@ -155,97 +156,93 @@ static int api_cluster_resources(struct api_call *call, json_t **ret, struct err
 static const char *const resource_types[] = {"vm", "storage", "node", "sdn", NULL};
 
 const struct api_method api_methods_core[] = {
-	{
-		.path = "/",
-		.verb = "GET",
-		.name = "index",
-		.description = "Directory index.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_root_index,
-	},
-	{
-		.path = "/version",
-		.verb = "GET",
-		.name = "version",
-		.description = "API version details, including some parts of the global datacenter "
-			       "config.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_version,
-	},
-	{
-		.path = "/schema",
-		.verb = "GET",
-		.name = "schema",
-		.description = "The schema of every API method (Proxmox apidoc shape), generated from "
-			       "ctvm's method table. ctvm extension.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_ARRAY},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_schema,
-	},
-	{
-		.path = "/cluster",
-		.verb = "GET",
-		.name = "index",
-		.description = "Cluster index.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_cluster_index,
-	},
-	{
-		.path = "/cluster/status",
-		.verb = "GET",
-		.name = "get_status",
-		.description = "Get cluster status information.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_CHECK(API_PERM("/", "Sys.Audit")),
-		.handler = api_cluster_status,
-	},
-	{
-		.path = "/cluster/nextid",
-		.verb = "GET",
-		.name = "nextid",
-		.description = "Get next free VMID. Pass a VMID to assert that it's free "
-			       "(at time of check).",
-		.params =
-			(const struct api_param[]){
-				{.name = "vmid",
-				 .type = API_TYPE_INTEGER,
-				 .format = "pve-vmid",
-				 .optional = true,
-				 .description = "The (unique) ID of the VM.",
-				 .has_min = true,
-				 .minimum = 100,
-				 .has_max = true,
-				 .maximum = 999999999},
-				API_END},
-		.returns = {.type = API_TYPE_STRING, .description = "The next free VMID."},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_nextid,
-	},
-	{
-		.path = "/cluster/resources",
-		.verb = "GET",
-		.name = "resources",
-		.description = "Resources index (cluster wide).",
-		.params =
-			(const struct api_param[]){
-				{.name = "type",
-				 .type = API_TYPE_STRING,
-				 .optional = true,
-				 .enum_values = resource_types,
-				 .description = "Resource type."},
-				API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user; entries are filtered by VM.Audit, "
-				     "Datastore.Audit and Sys.Audit."),
-		.handler = api_cluster_resources,
-	},
-	{.path = NULL},
+    {
+        .path = "/",
+        .verb = "GET",
+        .name = "index",
+        .description = "Directory index.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_root_index,
+    },
+    {
+        .path = "/version",
+        .verb = "GET",
+        .name = "version",
+        .description = "API version details, including some parts of the global datacenter "
+                       "config.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_version,
+    },
+    {
+        .path = "/schema",
+        .verb = "GET",
+        .name = "schema",
+        .description = "The schema of every API method (Proxmox apidoc shape), generated from "
+                       "ctvm's method table. ctvm extension.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_ARRAY},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_schema,
+    },
+    {
+        .path = "/cluster",
+        .verb = "GET",
+        .name = "index",
+        .description = "Cluster index.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_cluster_index,
+    },
+    {
+        .path = "/cluster/status",
+        .verb = "GET",
+        .name = "get_status",
+        .description = "Get cluster status information.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/", "Sys.Audit")),
+        .handler = api_cluster_status,
+    },
+    {
+        .path = "/cluster/nextid",
+        .verb = "GET",
+        .name = "nextid",
+        .description = "Get next free VMID. Pass a VMID to assert that it's free "
+                       "(at time of check).",
+        .params = (const struct api_param[]){{.name = "vmid",
+                                              .type = API_TYPE_INTEGER,
+                                              .format = "pve-vmid",
+                                              .optional = true,
+                                              .description = "The (unique) ID of the VM.",
+                                              .has_min = true,
+                                              .minimum = 100,
+                                              .has_max = true,
+                                              .maximum = 999999999},
+                                             API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "The next free VMID."},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_nextid,
+    },
+    {
+        .path = "/cluster/resources",
+        .verb = "GET",
+        .name = "resources",
+        .description = "Resources index (cluster wide).",
+        .params = (const struct api_param[]){{.name = "type",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .enum_values = resource_types,
+                                              .description = "Resource type."},
+                                             API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user; entries are filtered by VM.Audit, "
+                             "Datastore.Audit and Sys.Audit."),
+        .handler = api_cluster_resources,
+    },
+    {.path = NULL},
 };

@@ -68,7 +68,7 @@ static int match_template(const char *tmpl, char *const seg[], size_t nseg, json
 }
 
 const struct api_method *api_method_lookup(const char *verb, const char *path,
-					   json_t **ret_path_params)
+                                           json_t **ret_path_params)
 {
 	_cleanup_free_ char *copy = xstrdup(path);
 	char *seg[MAX_SEGMENTS];
@@ -98,8 +98,7 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 
 /* ---- responses ---------------------------------------------------------- */
 
-static void respond_json(struct http_response *resp, int status, const char *reason,
-			 json_t *body)
+static void respond_json(struct http_response *resp, int status, const char *reason, json_t *body)
 {
 	size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT);
 	char *buf = xmalloc(len + 1);
@@ -150,8 +149,8 @@ static bool is_safe_method(const char *verb)
 
 /* 0 on success; otherwise the response is filled in. */
 static int authenticate(struct api_context *ctx, const struct http_request *req,
-			const struct access_db *db, time_t now, struct auth_result *ret,
-			struct http_response *resp)
+                        const struct access_db *db, time_t now, struct auth_result *ret,
+                        struct http_response *resp)
 {
 	if (req->local_socket) {
 		/* The socket is 0600 root; peer credentials decide, never a header. */
@@ -166,7 +165,7 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 
 	struct auth_credentials cred = {0};
 	auth_extract_credentials(http_request_header(req, "Cookie"),
-				 http_request_header(req, "Authorization"), &cred);
+	                         http_request_header(req, "Authorization"), &cred);
 	int r = -EACCES;
 	if (cred.ticket) {
 		_cleanup_free_ char *userid = NULL;
@@ -182,7 +181,7 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 			const char *csrf = http_request_header(req, "CSRFPreventionToken");
 			if (!csrf || !auth_csrf_verify(ctx->keys, userid, csrf, now)) {
 				respond_unauthorized(resp, "Permission denied - invalid csrf token",
-						     0);
+				                     0);
 				goto out;
 			}
 		}
@@ -195,7 +194,7 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 		if (access_token_check(db, cred.tokenid, cred.token_secret, now, &e) < 0) {
 			/* a wrong secret is a guess: slow the guesser down, not others */
 			unsigned d = login_limiter_fail(ctx->limiter, cred.tokenid, req->peer_addr,
-							ctx->login_fail_delay_ms);
+			                                ctx->login_fail_delay_ms);
 			log_info("API token '%s' refused from %s", cred.tokenid, req->peer_addr);
 			respond_unauthorized(resp, "Authentication failed!", d);
 			goto out;
@@ -217,17 +216,16 @@ out:
 /* Every request that may change something (any verb but GET) is recorded once
  * it is answered, logins included, with secret parameters replaced. */
 static void audit_request(struct api_context *ctx, const struct api_method *m,
-			  const struct http_request *req, const char *verb, const char *path,
-			  const json_t *params, const struct auth_result *auth,
-			  const struct http_response *resp, const char *upid)
+                          const struct http_request *req, const char *verb, const char *path,
+                          const json_t *params, const struct auth_result *auth,
+                          const struct http_response *resp, const char *upid)
 {
 	if (!ctx->audit || streq(verb, "GET") || !m)
 		return;
 	json_t *p = json_object();
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)params, key, v)
-	{
+	json_object_foreach ((json_t *)params, key, v) {
 		bool secret = false;
 		for (const struct api_param *d = m->params; d && d->name; d++)
 			if (streq(d->name, key))
@@ -235,17 +233,17 @@ static void audit_request(struct api_context *ctx, const struct api_method *m,
 		json_object_set_new(p, key, secret ? json_string("***") : json_incref(v));
 	}
 	json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:o, s:i}", "time", (json_int_t)time(NULL),
-			      "addr", req->peer_addr, "method", verb, "path", path, "params", p,
-			      "status", resp->status);
+	                      "addr", req->peer_addr, "method", verb, "path", path, "params", p,
+	                      "status", resp->status);
 	const char *user = auth->userid;
 	if (!user && m->perm.user == API_PERM_WORLD)
 		user = json_string_value(json_object_get(params, "username"));
 	json_object_set_new(e, "user", user ? json_string(user) : json_null());
 	if (auth->is_token)
 		json_object_set_new(e, "token", json_string(auth->authid));
-	json_object_set_new(e, "result",
-			    json_string(resp->status == 200 ? "OK"
-							    : (resp->reason ? resp->reason : "")));
+	json_object_set_new(
+	    e, "result",
+	    json_string(resp->status == 200 ? "OK" : (resp->reason ? resp->reason : "")));
 	if (upid)
 		json_object_set_new(e, "upid", json_string(upid));
 	audit_log_append(ctx->audit, e);
@@ -254,30 +252,29 @@ static void audit_request(struct api_context *ctx, const struct api_method *m,
 
 /* ---- the choke point ---------------------------------------------------- */
 
-static json_t *merge_params(const struct http_request *req, json_t *path_params,
-			    struct error **err)
+static json_t *merge_params(const struct http_request *req, json_t *path_params, struct error **err)
 {
 	json_t *params = json_deep_copy(req->params ? req->params : json_object());
 	if (!params)
 		params = json_object();
 	const char *key;
 	json_t *v;
-	json_object_foreach(path_params, key, v)
-	{
+	json_object_foreach (path_params, key, v) {
 		json_t *given = json_object_get(params, key);
 		if (given) {
 			/* equal duplicates are fine (Ansible repeats node and vmid) */
 			bool same = json_is_string(given) &&
-				    streq(json_string_value(given), json_string_value(v));
+			            streq(json_string_value(given), json_string_value(v));
 			if (!same && json_is_integer(given)) {
 				char buf[32];
 				snprintf(buf, sizeof(buf), "%lld",
-					 (long long)json_integer_value(given));
+				         (long long)json_integer_value(given));
 				same = streq(buf, json_string_value(v));
 			}
 			if (!same)
-				error_param(err, key, "duplicate parameter (already defined in URI) "
-						      "with conflicting values!");
+				error_param(err, key,
+				            "duplicate parameter (already defined in URI) "
+				            "with conflicting values!");
 		}
 		json_object_set(params, key, v);
 	}
@@ -285,7 +282,7 @@ static json_t *merge_params(const struct http_request *req, json_t *path_params,
 }
 
 static void dispatch(struct api_context *ctx, const struct http_request *req,
-		     struct http_response *resp)
+                     struct http_response *resp)
 {
 	_cleanup_error_ struct error *err = NULL;
 	time_t now = time(NULL);
@@ -334,7 +331,7 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	}
 	if (auth.is_token && (m->flags & API_NO_TOKEN)) {
 		error_set(&err, -EPERM, 403,
-			  "URI '%s' not available with API token, need proper ticket.", path);
+		          "URI '%s' not available with API token, need proper ticket.", path);
 		goto fail;
 	}
 
@@ -345,20 +342,20 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 		goto fail;
 
 	struct api_call call = {
-		.ctx = ctx,
-		.method = m,
-		.params = params,
-		.authid = auth.authid,
-		.userid = auth.userid,
-		.is_token = auth.is_token,
-		.peer = req->peer_addr,
-		.db = db,
-		.now = now,
-		.total = -1,
+	    .ctx = ctx,
+	    .method = m,
+	    .params = params,
+	    .authid = auth.authid,
+	    .userid = auth.userid,
+	    .is_token = auth.is_token,
+	    .peer = req->peer_addr,
+	    .db = db,
+	    .now = now,
+	    .total = -1,
 	};
 	if (m->perm.user != API_PERM_WORLD && api_check_permissions(&call, &err) < 0) {
 		log_info("permission denied for '%s' on %s %s: %s", auth.authid, verb, path,
-			 err->msg);
+		         err->msg);
 		goto fail;
 	}
 
@@ -399,8 +396,7 @@ out:
 	access_db_unref(db);
 }
 
-void api_handle_request(const struct http_request *req, struct http_response *resp,
-			void *userdata)
+void api_handle_request(const struct http_request *req, struct http_response *resp, void *userdata)
 {
 	dispatch(userdata, req, resp);
 }

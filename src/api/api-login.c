@@ -18,10 +18,10 @@
 #include "api.h"
 #include "xalloc.h"
 
-#define LIMITER_SLOTS   4096
-#define LIMITER_WINDOW  600
-#define LIMITER_FREE    3
-#define LIMITER_MAX_MS  30000
+#define LIMITER_SLOTS  4096
+#define LIMITER_WINDOW 600
+#define LIMITER_FREE   3
+#define LIMITER_MAX_MS 30000
 
 struct limiter_entry {
 	char key[160]; /* "u:<user>" or "a:<addr>"; empty = free */
@@ -50,8 +50,7 @@ struct login_limiter *login_limiter_free(struct login_limiter *l)
 	return NULL;
 }
 
-static struct limiter_entry *find(struct login_limiter *l, const char *key, bool create,
-				  time_t now)
+static struct limiter_entry *find(struct login_limiter *l, const char *key, bool create, time_t now)
 {
 	struct limiter_entry *oldest = &l->slots[0];
 	for (size_t i = 0; i < LIMITER_SLOTS; i++) {
@@ -84,7 +83,7 @@ static unsigned delay_for(unsigned failures, unsigned base_ms)
 }
 
 unsigned login_limiter_fail(struct login_limiter *l, const char *user, const char *addr,
-			    unsigned base_ms)
+                            unsigned base_ms)
 {
 	char ukey[160], akey[160];
 	snprintf(ukey, sizeof(ukey), "u:%s", user ? user : "");

@@ -65,17 +65,18 @@ enum api_check_kind {
 	API_CHECK_OR,           /* some sub */
 	API_CHECK_USERID_SELF,  /* param userid == caller's user */
 	API_CHECK_USERID_REALM, /* Realm.AllocateUser on /access/realm/<realm of userid> */
-	API_CHECK_USERID_GROUP, /* privs on /access/groups, or on groups of userid (+ groups param) */
+	API_CHECK_USERID_GROUP, /* privs on /access/groups, or on groups of userid (+ groups param)
+	                         */
 	API_CHECK_PERM_MODIFY,  /* Permissions.Modify on {path}, or the Allocate priv of its kind */
 };
 
 struct api_check {
 	enum api_check_kind kind;
-	const char *path;          /* template, "{param}" replaced from the request */
-	const char *const *privs;  /* NULL-terminated */
-	bool any;                  /* any of privs suffices */
-	const char *require_param; /* check applies only when this param is given */
-	const char *groups_param;  /* USERID_GROUP: "create" or "update" */
+	const char *path;                    /* template, "{param}" replaced from the request */
+	const char *const *privs;            /* NULL-terminated */
+	bool any;                            /* any of privs suffices */
+	const char *require_param;           /* check applies only when this param is given */
+	const char *groups_param;            /* USERID_GROUP: "create" or "update" */
 	const struct api_check *const *subs; /* AND / OR, NULL-terminated */
 };
 
@@ -118,14 +119,14 @@ struct api_method {
 struct api_call {
 	struct api_context *ctx;
 	const struct api_method *method;
-	json_t *params;             /* validated and typed (integers and booleans as numbers) */
-	const char *authid;         /* "user@realm" or "user@realm!token" */
-	const char *userid;         /* the user (owner of a token) */
+	json_t *params;     /* validated and typed (integers and booleans as numbers) */
+	const char *authid; /* "user@realm" or "user@realm!token" */
+	const char *userid; /* the user (owner of a token) */
 	bool is_token;
 	const char *peer;           /* client address */
 	const struct access_db *db; /* the access snapshot this request was checked against */
 	time_t now;
-	long long total; /* set >= 0 to add "total" to the envelope (default -1) */
+	long long total;   /* set >= 0 to add "total" to the envelope (default -1) */
 	unsigned delay_ms; /* answer only after this delay (failed logins) */
 };
 
@@ -141,38 +142,59 @@ bool api_call_has_priv(const struct api_call *call, const char *path, const char
 /* The registry: every area's rows (each array ends with {.path = NULL}); the
  * list itself ends with NULL. */
 extern const struct api_method *const api_method_tables[];
-#define api_foreach_method(m)                                                                      \
-	for (const struct api_method *const *_t_##m = api_method_tables; *_t_##m; _t_##m++)                 \
+#define api_foreach_method(m)                                                               \
+	for (const struct api_method *const *_t_##m = api_method_tables; *_t_##m; _t_##m++) \
 		for (const struct api_method *m = *_t_##m; m->path; m++)
 
 /* Finds the row for verb + path (path relative to /api2/json, unescaped).
  * On a match, *ret_path_params holds the captured {params} (strings). */
 const struct api_method *api_method_lookup(const char *verb, const char *path,
-					   json_t **ret_path_params);
+                                           json_t **ret_path_params);
 
 /* Helpers to write rows. */
-#define API_PRIVS(...)   ((const char *const[]){__VA_ARGS__, NULL})
-#define API_PERM(p, ...) (&(const struct api_check){.kind = API_CHECK_PERM, .path = (p), .privs = API_PRIVS(__VA_ARGS__)})
-#define API_PERM_ANY(p, ...)                                                                      \
-	(&(const struct api_check){                                                                \
-		.kind = API_CHECK_PERM, .path = (p), .privs = API_PRIVS(__VA_ARGS__), .any = true})
-#define API_OR(...)                                                                                \
-	(&(const struct api_check){.kind = API_CHECK_OR,                                           \
-				   .subs = (const struct api_check *const[]){__VA_ARGS__, NULL}})
-#define API_AND(...)                                                                               \
-	(&(const struct api_check){.kind = API_CHECK_AND,                                          \
-				   .subs = (const struct api_check *const[]){__VA_ARGS__, NULL}})
-#define API_CHECK(c)       {.user = API_PERM_CHECK, .check = (c)}
-#define API_CHECK_DESC(c, d) {.user = API_PERM_CHECK, .check = (c), .description = (d)}
-#define API_ANY_USER(d)    {.user = API_PERM_ALL, .description = (d)}
-#define API_WORLD          {.user = API_PERM_WORLD}
-#define API_END            {.name = NULL}
+#define API_PRIVS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define API_PERM(p, ...)            \
+	(&(const struct api_check){ \
+	    .kind = API_CHECK_PERM, .path = (p), .privs = API_PRIVS(__VA_ARGS__)})
+#define API_PERM_ANY(p, ...)        \
+	(&(const struct api_check){ \
+	    .kind = API_CHECK_PERM, .path = (p), .privs = API_PRIVS(__VA_ARGS__), .any = true})
+#define API_OR(...)                                      \
+	(&(const struct api_check){.kind = API_CHECK_OR, \
+	                           .subs = (const struct api_check *const[]){__VA_ARGS__, NULL}})
+#define API_AND(...)                                      \
+	(&(const struct api_check){.kind = API_CHECK_AND, \
+	                           .subs = (const struct api_check *const[]){__VA_ARGS__, NULL}})
+#define API_CHECK(c)                                 \
+	{                                            \
+		.user = API_PERM_CHECK, .check = (c) \
+	}
+#define API_CHECK_DESC(c, d)                                             \
+	{                                                                \
+		.user = API_PERM_CHECK, .check = (c), .description = (d) \
+	}
+#define API_ANY_USER(d)                                  \
+	{                                                \
+		.user = API_PERM_ALL, .description = (d) \
+	}
+#define API_WORLD                      \
+	{                              \
+		.user = API_PERM_WORLD \
+	}
+#define API_END              \
+	{                    \
+		.name = NULL \
+	}
 
 /* Common parameters. */
-#define API_PARAM_NODE                                                                             \
-	{.name = "node", .type = API_TYPE_STRING, .format = "pve-node",                            \
-	 .description = "The cluster node name."}
-#define API_PARAM_VMID                                                                             \
-	{.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid",                           \
-	 .description = "The (unique) ID of the VM.", .has_min = true, .minimum = 100,             \
-	 .has_max = true, .maximum = 999999999}
+#define API_PARAM_NODE                                                         \
+	{                                                                      \
+		.name = "node", .type = API_TYPE_STRING, .format = "pve-node", \
+		.description = "The cluster node name."                        \
+	}
+#define API_PARAM_VMID                                                                        \
+	{                                                                                     \
+		.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid",               \
+		.description = "The (unique) ID of the VM.", .has_min = true, .minimum = 100, \
+		.has_max = true, .maximum = 999999999                                         \
+	}

@@ -23,7 +23,7 @@ static json_t *node_entry(struct api_call *call, bool resource)
 	struct api_context *ctx = call->ctx;
 	_cleanup_free_ char *path = xasprintf("/nodes/%s", ctx->node);
 	json_t *n = json_pack("{s:s, s:s, s:s, s:s}", "node", ctx->node, "status", "online", "id",
-			      "", "type", "node");
+	                      "", "type", "node");
 	json_object_set_new(n, "id", json_sprintf("node/%s", ctx->node));
 	if (!resource && ctx->cert_fingerprint)
 		json_object_set_new(n, "ssl_fingerprint", json_string(ctx->cert_fingerprint));
@@ -107,7 +107,7 @@ static int bulk(struct api_call *call, bool start, json_t **ret, struct error **
 		snprintf(arg.vms, sizeof(arg.vms), "%s", vms);
 	char *upid = NULL;
 	r = task_start(call->ctx->tasks, start ? "startall" : "stopall", "", call->authid,
-		       bulk_worker, &arg, &upid, err);
+	               bulk_worker, &arg, &upid, err);
 	if (r < 0)
 		return r;
 	*ret = json_string(upid);
@@ -126,95 +126,94 @@ static int api_stopall(struct api_call *call, json_t **ret, struct error **err)
 }
 
 const struct api_method api_methods_nodes[] = {
-	{
-		.path = "/nodes",
-		.verb = "GET",
-		.name = "index",
-		.description = "Cluster node index.",
-		.params = (const struct api_param[]){API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user; figures need Sys.Audit on the node."),
-		.handler = api_nodes,
-	},
-	{
-		.path = "/nodes/{node}",
-		.verb = "GET",
-		.name = "index",
-		.description = "Node index.",
-		.params = (const struct api_param[]){API_PARAM_NODE, API_END},
-		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-		.perm = API_ANY_USER("Any authenticated user."),
-		.handler = api_node_index,
-	},
-	{
-		.path = "/nodes/{node}/status",
-		.verb = "GET",
-		.name = "status",
-		.description = "Read node status.",
-		.params = (const struct api_param[]){API_PARAM_NODE, API_END},
-		.returns = {.type = API_TYPE_OBJECT},
-		.perm = API_CHECK(API_PERM("/nodes/{node}", "Sys.Audit")),
-		.handler = api_node_status,
-	},
-	{
-		.path = "/nodes/{node}/startall",
-		.verb = "POST",
-		.name = "startall",
-		.description = "Start all VMs and containers located on this node (by default only "
-			       "those with onboot=1).",
-		.params =
-			(const struct api_param[]){
-				API_PARAM_NODE,
-				{.name = "force",
-				 .type = API_TYPE_BOOLEAN,
-				 .optional = true,
-				 .default_text = "off",
-				 .description = "Issue start command even if virtual guest have "
-						"'onboot' not set or set to off."},
-				{.name = "vms",
-				 .type = API_TYPE_STRING,
-				 .format = "pve-vmid-list",
-				 .optional = true,
-				 .description = "Only consider guests from this comma separated list "
-						"of VMIDs."},
-				API_END},
-		.returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
-		.perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
-		.flags = API_ASYNC | API_PROTECTED,
-		.handler = api_startall,
-	},
-	{
-		.path = "/nodes/{node}/stopall",
-		.verb = "POST",
-		.name = "stopall",
-		.description = "Stop all VMs and Containers.",
-		.params =
-			(const struct api_param[]){
-				API_PARAM_NODE,
-				{.name = "vms",
-				 .type = API_TYPE_STRING,
-				 .format = "pve-vmid-list",
-				 .optional = true,
-				 .description = "Only consider Guests with these IDs."},
-				{.name = "force-stop",
-				 .type = API_TYPE_BOOLEAN,
-				 .optional = true,
-				 .default_text = "1",
-				 .description = "Force a hard-stop after the timeout."},
-				{.name = "timeout",
-				 .type = API_TYPE_INTEGER,
-				 .optional = true,
-				 .has_min = true,
-				 .minimum = 0,
-				 .has_max = true,
-				 .maximum = 7200,
-				 .default_text = "180",
-				 .description = "Timeout for each guest shutdown task."},
-				API_END},
-		.returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
-		.perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
-		.flags = API_ASYNC | API_PROTECTED,
-		.handler = api_stopall,
-	},
-	{.path = NULL},
+    {
+        .path = "/nodes",
+        .verb = "GET",
+        .name = "index",
+        .description = "Cluster node index.",
+        .params = (const struct api_param[]){API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user; figures need Sys.Audit on the node."),
+        .handler = api_nodes,
+    },
+    {
+        .path = "/nodes/{node}",
+        .verb = "GET",
+        .name = "index",
+        .description = "Node index.",
+        .params = (const struct api_param[]){API_PARAM_NODE, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_node_index,
+    },
+    {
+        .path = "/nodes/{node}/status",
+        .verb = "GET",
+        .name = "status",
+        .description = "Read node status.",
+        .params = (const struct api_param[]){API_PARAM_NODE, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/nodes/{node}", "Sys.Audit")),
+        .handler = api_node_status,
+    },
+    {
+        .path = "/nodes/{node}/startall",
+        .verb = "POST",
+        .name = "startall",
+        .description = "Start all VMs and containers located on this node (by default only "
+                       "those with onboot=1).",
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                {.name = "force",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .default_text = "off",
+                 .description = "Issue start command even if virtual guest have "
+                                "'onboot' not set or set to off."},
+                {.name = "vms",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-vmid-list",
+                 .optional = true,
+                 .description = "Only consider guests from this comma separated list "
+                                "of VMIDs."},
+                API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
+        .perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_startall,
+    },
+    {
+        .path = "/nodes/{node}/stopall",
+        .verb = "POST",
+        .name = "stopall",
+        .description = "Stop all VMs and Containers.",
+        .params =
+            (const struct api_param[]){API_PARAM_NODE,
+                                       {.name = "vms",
+                                        .type = API_TYPE_STRING,
+                                        .format = "pve-vmid-list",
+                                        .optional = true,
+                                        .description = "Only consider Guests with these IDs."},
+                                       {.name = "force-stop",
+                                        .type = API_TYPE_BOOLEAN,
+                                        .optional = true,
+                                        .default_text = "1",
+                                        .description = "Force a hard-stop after the timeout."},
+                                       {.name = "timeout",
+                                        .type = API_TYPE_INTEGER,
+                                        .optional = true,
+                                        .has_min = true,
+                                        .minimum = 0,
+                                        .has_max = true,
+                                        .maximum = 7200,
+                                        .default_text = "180",
+                                        .description = "Timeout for each guest shutdown task."},
+                                       API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "The task UPID."},
+        .perm = API_CHECK(API_PERM("/", "VM.PowerMgmt")),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_stopall,
+    },
+    {.path = NULL},
 };

@@ -63,7 +63,6 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 		if (c->require_param && !api_param_has(call, c->require_param))
 			return true;
 		_cleanup_free_ char *path = api_expand_path(c->path, call->params);
-		bool any_ok = false;
 		for (const char *const *p = c->privs; *p; p++) {
 			bool ok = api_call_has_priv(call, path, *p);
 			if (c->any && ok)
@@ -72,7 +71,6 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 				deny(d, path, *p);
 				return false;
 			}
-			any_ok |= ok;
 		}
 		if (c->any) {
 			_cleanup_free_ char *list = NULL;
@@ -125,10 +123,9 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 		return false;
 	}
 	case API_CHECK_USERID_GROUP:
-		return access_db_check_userid_group(call->db, call->authid,
-						    api_param_str(call, "userid"),
-						    api_param_str(call, "groups"), c->privs,
-						    c->groups_param) ||
+		return access_db_check_userid_group(
+		           call->db, call->authid, api_param_str(call, "userid"),
+		           api_param_str(call, "groups"), c->privs, c->groups_param) ||
 		       (deny(d, "/access/groups", c->privs[0]), false);
 	case API_CHECK_PERM_MODIFY: {
 		_cleanup_free_ char *path = api_expand_path(c->path, call->params);
@@ -168,7 +165,7 @@ int api_check_permissions(const struct api_call *call, struct error **err)
 	if (eval(call, m->perm.check, &d))
 		return 0;
 	int r = error_set(err, -EPERM, 403, "Permission check failed (%s, %s)",
-			  d.path ? d.path : "/", d.priv ? d.priv : "?");
+	                  d.path ? d.path : "/", d.priv ? d.priv : "?");
 	free(d.path);
 	free(d.priv);
 	return r;

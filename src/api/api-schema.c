@@ -20,10 +20,9 @@
 #define API_MAX_STRING 65536
 
 static const char *const type_names[_API_TYPE_MAX] = {
-	[API_TYPE_STRING] = "string", [API_TYPE_INTEGER] = "integer",
-	[API_TYPE_NUMBER] = "number", [API_TYPE_BOOLEAN] = "boolean",
-	[API_TYPE_ARRAY] = "array",   [API_TYPE_OBJECT] = "object",
-	[API_TYPE_NULL] = "null",     [API_TYPE_ANY] = "any",
+    [API_TYPE_STRING] = "string",   [API_TYPE_INTEGER] = "integer", [API_TYPE_NUMBER] = "number",
+    [API_TYPE_BOOLEAN] = "boolean", [API_TYPE_ARRAY] = "array",     [API_TYPE_OBJECT] = "object",
+    [API_TYPE_NULL] = "null",       [API_TYPE_ANY] = "any",
 };
 
 const char *api_type_name(enum api_type t)
@@ -144,19 +143,19 @@ static const struct {
 	bool (*check)(const char *s);
 	const char *what;
 } formats[] = {
-	{"pve-node", api_valid_node, "node name"},
-	{"pve-userid", valid_userid, "user ID"},
-	{"pve-tokenid", valid_tokenid, "API token ID"},
-	{"pve-realm", valid_realm, "realm"},
-	{"pve-groupid", valid_plain_id, "group ID"},
-	{"pve-roleid", valid_plain_id, "role ID"},
-	{"pve-poolid", valid_poolid, "pool ID"},
-	{"pve-priv", valid_priv, "privilege"},
-	{"pve-task-upid", valid_upid, "UPID"},
-	{"pve-configid", valid_configid, "configuration ID"},
-	{"pve-vmid", valid_vmid, "VM ID"},
-	{"pve-storage-id", valid_realm, "storage ID"},
-	{"email", valid_email, "email address"},
+    {"pve-node", api_valid_node, "node name"},
+    {"pve-userid", valid_userid, "user ID"},
+    {"pve-tokenid", valid_tokenid, "API token ID"},
+    {"pve-realm", valid_realm, "realm"},
+    {"pve-groupid", valid_plain_id, "group ID"},
+    {"pve-roleid", valid_plain_id, "role ID"},
+    {"pve-poolid", valid_poolid, "pool ID"},
+    {"pve-priv", valid_priv, "privilege"},
+    {"pve-task-upid", valid_upid, "UPID"},
+    {"pve-configid", valid_configid, "configuration ID"},
+    {"pve-vmid", valid_vmid, "VM ID"},
+    {"pve-storage-id", valid_realm, "storage ID"},
+    {"email", valid_email, "email address"},
 };
 
 /* Checks a string value against a named format; unknown formats pass (they
@@ -174,7 +173,7 @@ static bool check_format(const char *format, const char *value, char **why)
 		bool ok = is_list ? valid_list(value, formats[i].check) : formats[i].check(value);
 		if (!ok)
 			*why = xasprintf("invalid format - value '%s' is not a valid %s", value,
-					 formats[i].what);
+			                 formats[i].what);
 		return ok;
 	}
 	return true;
@@ -240,7 +239,7 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 			s = xasprintf("%g", json_real_value(v));
 		else {
 			error_param(err, name, "type check ('string') failed - got %s",
-				    json_kind(v));
+			            json_kind(v));
 			return NULL;
 		}
 		size_t len = strlen(s);
@@ -251,7 +250,7 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 		}
 		if (len < p->min_length) {
 			error_param(err, name, "value must be at least %u characters long",
-				    p->min_length);
+			            p->min_length);
 			return NULL;
 		}
 		if (p->enum_values) {
@@ -261,10 +260,12 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 			if (!found) {
 				struct strbuf list = STRBUF_INIT;
 				for (const char *const *e = p->enum_values; *e; e++)
-					strbuf_addf(&list, "%s%s", e == p->enum_values ? "" : ", ", *e);
-				error_param(err, name,
-					    "value '%s' does not have a value in the enumeration '%s'",
-					    s, list.buf);
+					strbuf_addf(&list, "%s%s", e == p->enum_values ? "" : ", ",
+					            *e);
+				error_param(
+				    err, name,
+				    "value '%s' does not have a value in the enumeration '%s'", s,
+				    list.buf);
 				strbuf_release(&list);
 				return NULL;
 			}
@@ -284,7 +285,7 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 		bool ok;
 		if (json_is_string(v))
 			ok = is_int ? parse_int(json_string_value(v), &i)
-				    : parse_number(json_string_value(v), &d);
+			            : parse_number(json_string_value(v), &d);
 		else if (json_is_integer(v)) {
 			i = json_integer_value(v);
 			d = (double)i;
@@ -297,22 +298,22 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 		if (!ok) {
 			if (json_is_string(v))
 				error_param(err, name, "type check ('%s') failed - got '%s'",
-					    api_type_name(p->type), json_string_value(v));
+				            api_type_name(p->type), json_string_value(v));
 			else
 				error_param(err, name, "type check ('%s') failed - got %s",
-					    api_type_name(p->type), json_kind(v));
+				            api_type_name(p->type), json_kind(v));
 			return NULL;
 		}
 		if (is_int)
 			d = (double)i;
 		if (p->has_min && d < (double)p->minimum) {
 			error_param(err, name, "value must have a minimum value of %lld",
-				    p->minimum);
+			            p->minimum);
 			return NULL;
 		}
 		if (p->has_max && d > (double)p->maximum) {
 			error_param(err, name, "value must have a maximum value of %lld",
-				    p->maximum);
+			            p->maximum);
 			return NULL;
 		}
 		if (is_int && p->format && streq(p->format, "pve-vmid")) {
@@ -334,26 +335,25 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 		if (json_is_integer(v) &&
 		    (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 			return json_integer(json_integer_value(v));
-		if (json_is_string(v) && (streq(json_string_value(v), "0") ||
-					  streq(json_string_value(v), "1")))
+		if (json_is_string(v) &&
+		    (streq(json_string_value(v), "0") || streq(json_string_value(v), "1")))
 			return json_integer(json_string_value(v)[0] - '0');
 		if (json_is_string(v))
 			error_param(err, name, "type check ('boolean') failed - got '%s'",
-				    json_string_value(v));
+			            json_string_value(v));
 		else
 			error_param(err, name, "type check ('boolean') failed - got %s",
-				    json_kind(v));
+			            json_kind(v));
 		return NULL;
 	}
 	case API_TYPE_ARRAY: {
 		json_t *arr = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
 		size_t idx;
 		json_t *item;
-		json_array_foreach(arr, idx, item)
-		{
+		json_array_foreach (arr, idx, item) {
 			if (!json_is_string(item) && !json_is_number(item)) {
 				error_param(err, name, "type check ('array') failed - got %s",
-					    json_kind(item));
+				            json_kind(item));
 				json_decref(arr);
 				return NULL;
 			}
@@ -363,7 +363,7 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 	case API_TYPE_OBJECT:
 		if (!json_is_object(v)) {
 			error_param(err, name, "type check ('object') failed - got %s",
-				    json_kind(v));
+			            json_kind(v));
 			return NULL;
 		}
 		return json_incref(v);
@@ -387,12 +387,12 @@ int api_validate_params(const struct api_method *m, json_t *params, struct error
 
 	const char *key;
 	json_t *v, *tmp;
-	json_object_foreach_safe(params, tmp, key, v)
-	{
+	json_object_foreach_safe (params, tmp, key, v) {
 		const struct api_param *p = find_param(m, key);
 		if (!p) {
-			error_param(&perr, key, "property is not defined in schema and the "
-						"schema does not allow additional properties");
+			error_param(&perr, key,
+			            "property is not defined in schema and the "
+			            "schema does not allow additional properties");
 			continue;
 		}
 		/* a repeated form key for a "-list" string: join with ',' */
@@ -405,8 +405,7 @@ int api_validate_params(const struct api_method *m, json_t *params, struct error
 				struct strbuf sb = STRBUF_INIT;
 				size_t i;
 				json_t *item;
-				json_array_foreach(v, i, item)
-				{
+				json_array_foreach (v, i, item) {
 					if (i)
 						strbuf_addch(&sb, ',');
 					if (json_is_string(item))
@@ -467,7 +466,7 @@ static json_t *param_schema(const struct api_param *p)
 	}
 	if (p->type == API_TYPE_ARRAY)
 		json_object_set_new(o, "items",
-				    json_pack("{s:s}", "type", api_type_name(p->items)));
+		                    json_pack("{s:s}", "type", api_type_name(p->items)));
 	return o;
 }
 
@@ -548,10 +547,10 @@ json_t *api_method_schema(const struct api_method *m)
 	}
 	if (m->perm.description)
 		json_object_set_new(perm, "description", json_string(m->perm.description));
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:o, s:i}, s:o, s:o}", "method", m->verb, "name",
-			      m->name, "parameters", "type", "object", "properties", props,
-			      "additionalProperties", 0, "permissions", perm, "returns",
-			      param_schema(&m->returns));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:s, s:o, s:i}, s:o, s:o}", "method", m->verb, "name", m->name,
+	              "parameters", "type", "object", "properties", props, "additionalProperties",
+	              0, "permissions", perm, "returns", param_schema(&m->returns));
 	if (m->description)
 		json_object_set_new(o, "description", json_string(m->description));
 	if (!(m->flags & API_NO_TOKEN))

@@ -22,16 +22,16 @@ struct node_stats;
 
 struct api_context {
 	struct ctvm_paths *paths;
-	char *node;              /* this node's name */
+	char *node; /* this node's name */
 	struct auth_keys *keys;
 	struct access_store *access;
 	struct task_manager *tasks;
 	struct node_stats *stats;
 	char *pam_service;
-	char *cert_fingerprint;  /* SHA-256 of the TLS certificate */
+	char *cert_fingerprint;       /* SHA-256 of the TLS certificate */
 	unsigned login_fail_delay_ms; /* base delay of a failed login (default 2000) */
 	struct login_limiter *limiter;
-	struct audit_log *audit;      /* NULL: no audit log */
+	struct audit_log *audit; /* NULL: no audit log */
 };
 
 /* What the api layer owns itself (the failed-login limiter): call once after
@@ -40,8 +40,7 @@ void api_context_init(struct api_context *ctx);
 void api_context_release(struct api_context *ctx);
 
 /* The choke point: every request goes through here (http_handler_fn). */
-void api_handle_request(const struct http_request *req, struct http_response *resp,
-			void *ctx);
+void api_handle_request(const struct http_request *req, struct http_response *resp, void *ctx);
 
 /* True if s is a valid node name (pve-node). */
 bool api_valid_node(const char *s);

@@ -59,7 +59,7 @@ struct audit_log *audit_log_open(const char *path, struct error **err)
 	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0) {
 		error_set(err, -errno, 500, "unable to open audit log '%s' - %s", path,
-			  strerror(errno));
+		          strerror(errno));
 		return NULL;
 	}
 	struct audit_log *a = xnew(struct audit_log, 1);
@@ -118,7 +118,7 @@ int audit_log_verify(const char *path, unsigned long *ret_line, struct error **e
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return error_set(err, -errno, 500, "unable to open '%s' - %s", path,
-				 strerror(errno));
+		                 strerror(errno));
 	char prev[HASH_HEX + 1];
 	memset(prev, '0', HASH_HEX);
 	prev[HASH_HEX] = '\0';

@@ -144,26 +144,25 @@ json_t *node_stats_status_json(struct node_stats *s)
 	uint64_t free_ = s->have_fs ? s->fs.f_bfree * fr : 0;
 	uint64_t avail = s->have_fs ? s->fs.f_bavail * fr : 0;
 	json_t *o = json_pack(
-		"{s:f, s:f, s:I, s:[sss], s:s, s:{s:s, s:s, s:s, s:s}, "
-		"s:{s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:i}, "
-		"s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:s, s:i}",
-		"cpu", s->cpu, "wait", s->iowait, "uptime", (json_int_t)s->uptime, "loadavg",
-		s->loadavg[0], s->loadavg[1], s->loadavg[2], "kversion",
-		"", /* filled below */
-		"current-kernel", "sysname", u.sysname, "release", u.release, "version", u.version,
-		"machine", u.machine, "cpuinfo", "model", s->cpuinfo.model, "cpus",
-		(int)s->cpuinfo.cpus, "sockets", (int)s->cpuinfo.sockets, "cores",
-		(int)s->cpuinfo.cores, "mhz", s->cpuinfo.mhz, "flags", s->cpuinfo.flags, "user_hz",
-		"100", "hvm", s->cpuinfo.hvm, "memory", "total", (json_int_t)s->mem.total, "used",
-		(json_int_t)(s->mem.total - s->mem.available), "free",
-		(json_int_t)s->mem.available, "available", (json_int_t)s->mem.available, "swap",
-		"total", (json_int_t)s->mem.swap_total, "used",
-		(json_int_t)(s->mem.swap_total - s->mem.swap_free), "free",
-		(json_int_t)s->mem.swap_free, "rootfs", "total", (json_int_t)total, "used",
-		(json_int_t)(total - free_), "avail", (json_int_t)avail, "free", (json_int_t)free_,
-		"pveversion", "pve-manager/" CTVM_PVE_VERSION "/ctvm-" CTVM_VERSION, "idle", 0);
+	    "{s:f, s:f, s:I, s:[sss], s:s, s:{s:s, s:s, s:s, s:s}, "
+	    "s:{s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:i}, "
+	    "s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:s, s:i}",
+	    "cpu", s->cpu, "wait", s->iowait, "uptime", (json_int_t)s->uptime, "loadavg",
+	    s->loadavg[0], s->loadavg[1], s->loadavg[2], "kversion", "", /* filled below */
+	    "current-kernel", "sysname", u.sysname, "release", u.release, "version", u.version,
+	    "machine", u.machine, "cpuinfo", "model", s->cpuinfo.model, "cpus",
+	    (int)s->cpuinfo.cpus, "sockets", (int)s->cpuinfo.sockets, "cores",
+	    (int)s->cpuinfo.cores, "mhz", s->cpuinfo.mhz, "flags", s->cpuinfo.flags, "user_hz",
+	    "100", "hvm", s->cpuinfo.hvm, "memory", "total", (json_int_t)s->mem.total, "used",
+	    (json_int_t)(s->mem.total - s->mem.available), "free", (json_int_t)s->mem.available,
+	    "available", (json_int_t)s->mem.available, "swap", "total",
+	    (json_int_t)s->mem.swap_total, "used",
+	    (json_int_t)(s->mem.swap_total - s->mem.swap_free), "free",
+	    (json_int_t)s->mem.swap_free, "rootfs", "total", (json_int_t)total, "used",
+	    (json_int_t)(total - free_), "avail", (json_int_t)avail, "free", (json_int_t)free_,
+	    "pveversion", "pve-manager/" CTVM_PVE_VERSION "/ctvm-" CTVM_VERSION, "idle", 0);
 	pthread_mutex_unlock(&s->lock);
 	json_object_set_new(o, "kversion",
-			    json_sprintf("%s %s %s", u.sysname, u.release, u.version));
+	                    json_sprintf("%s %s %s", u.sysname, u.release, u.version));
 	return o;
 }

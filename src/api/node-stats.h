@@ -13,7 +13,7 @@
 struct node_stats;
 
 struct node_stats_summary {
-	double cpu;        /* 0..1 over the last interval */
+	double cpu; /* 0..1 over the last interval */
 	unsigned maxcpu;
 	uint64_t mem, maxmem;
 	uint64_t disk, maxdisk; /* root filesystem */

@@ -28,26 +28,26 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 int cli_http_request(const char *socket_path, const char *method, const char *target,
-		     const char *content_type, const char *body, size_t body_len,
-		     struct cli_response *ret, struct error **err)
+                     const char *content_type, const char *body, size_t body_len,
+                     struct cli_response *ret, struct error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return error_set(err, -ENAMETOOLONG, 500, "socket path '%s' is too long",
-				 socket_path);
+		                 socket_path);
 	strcpy(sa.sun_path, socket_path);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return error_set(err, -errno, 500,
-				 "cannot connect to ctvmd at '%s': %s (is ctvmd running?)",
-				 socket_path, strerror(errno));
+		                 "cannot connect to ctvmd at '%s': %s (is ctvmd running?)",
+		                 socket_path, strerror(errno));
 
 	struct strbuf req = STRBUF_INIT;
 	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method,
-		    target);
+	            target);
 	if (body) {
 		strbuf_addf(&req, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type,
-			    body_len);
+		            body_len);
 	}
 	strbuf_addstr(&req, "\r\n");
 	if (body)
@@ -66,7 +66,7 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 		if (n < 0) {
 			strbuf_release(&resp);
 			return error_set(err, -errno, 500, "cannot read answer: %s",
-					 strerror(errno));
+			                 strerror(errno));
 		}
 		if (n == 0)
 			break;

@@ -14,6 +14,6 @@ struct cli_response {
 };
 
 int cli_http_request(const char *socket_path, const char *method, const char *target,
-		     const char *content_type, const char *body, size_t body_len,
-		     struct cli_response *ret, struct error **err);
+                     const char *content_type, const char *body, size_t body_len,
+                     struct cli_response *ret, struct error **err);
 void cli_response_clear(struct cli_response *r);

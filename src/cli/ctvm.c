@@ -29,19 +29,19 @@ static const struct {
 	const char *cmd;
 	const char *method;
 } verbs[] = {
-	{"get", "GET"}, {"ls", "GET"}, {"create", "POST"}, {"set", "PUT"}, {"delete", "DELETE"},
+    {"get", "GET"}, {"ls", "GET"}, {"create", "POST"}, {"set", "PUT"}, {"delete", "DELETE"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ctvm [--root DIR] api get|create|set|delete PATH [--KEY VALUE ...]\n"
-		"            [--output-format json|json-pretty|text]\n"
-		"\n"
-		"Calls the ctvm API (the same paths as /api2/json/PATH) over ctvmd's local socket\n"
-		"as root@pam. A --KEY given several times is sent several times.\n"
-		"\n"
-		"  --root DIR   talk to the ctvmd started with --root DIR\n");
+	        "Usage: ctvm [--root DIR] api get|create|set|delete PATH [--KEY VALUE ...]\n"
+	        "            [--output-format json|json-pretty|text]\n"
+	        "\n"
+	        "Calls the ctvm API (the same paths as /api2/json/PATH) over ctvmd's local socket\n"
+	        "as root@pam. A --KEY given several times is sent several times.\n"
+	        "\n"
+	        "  --root DIR   talk to the ctvmd started with --root DIR\n");
 }
 
 /* Percent-encodes everything outside RFC 3986 unreserved (plus extra). */
@@ -88,7 +88,8 @@ static void print_text(json_t *data)
 		size_t n = 0;
 		const char *k;
 		json_t *v;
-		json_object_foreach(data, k, v) keys[n++] = k;
+		json_object_foreach (data, k, v)
+			keys[n++] = k;
 		qsort(keys, n, sizeof(*keys), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			printf("%s: ", keys[i]);
@@ -107,8 +108,7 @@ static void print_text(json_t *data)
 	_cleanup_json_ json_t *cols = json_object();
 	size_t i;
 	json_t *row;
-	json_array_foreach(data, i, row)
-	{
+	json_array_foreach (data, i, row) {
 		if (!json_is_object(row)) {
 			print_scalar(row);
 			printf("\n");
@@ -116,7 +116,8 @@ static void print_text(json_t *data)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(row, k, v) json_object_set_new(cols, k, json_true());
+		json_object_foreach (row, k, v)
+			json_object_set_new(cols, k, json_true());
 	}
 	if (!json_object_size(cols))
 		return;
@@ -124,13 +125,13 @@ static void print_text(json_t *data)
 	const char **names = xnew(const char *, ncol);
 	const char *k;
 	json_t *v;
-	json_object_foreach(cols, k, v) names[c++] = k;
+	json_object_foreach (cols, k, v)
+		names[c++] = k;
 	qsort(names, ncol, sizeof(*names), cmp_str);
 	for (c = 0; c < ncol; c++)
 		printf("%s%s", c ? "\t" : "", names[c]);
 	printf("\n");
-	json_array_foreach(data, i, row)
-	{
+	json_array_foreach (data, i, row) {
 		if (!json_is_object(row))
 			continue;
 		for (c = 0; c < ncol; c++) {
@@ -216,9 +217,9 @@ static int cmd_api(const char *root, int argc, char **argv)
 	struct ctvm_paths *paths = ctvm_paths_new(root);
 	struct cli_response resp = {0};
 	_cleanup_error_ struct error *err = NULL;
-	int r = cli_http_request(paths->socket, method, target.buf,
-				 "application/x-www-form-urlencoded", in_body ? params.buf : NULL,
-				 in_body ? params.len : 0, &resp, &err);
+	int r =
+	    cli_http_request(paths->socket, method, target.buf, "application/x-www-form-urlencoded",
+	                     in_body ? params.buf : NULL, in_body ? params.len : 0, &resp, &err);
 	strbuf_release(&target);
 	strbuf_release(&params);
 	ctvm_paths_free(paths);
@@ -229,14 +230,14 @@ static int cmd_api(const char *root, int argc, char **argv)
 
 	json_error_t jerr;
 	_cleanup_json_ json_t *body =
-		resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &jerr) : NULL;
+	    resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &jerr) : NULL;
 	int rc = 0;
 	if (resp.status != 200) {
 		fprintf(stderr, "%d %s\n", resp.status, resp.reason);
 		json_t *errors = body ? json_object_get(body, "errors") : NULL;
 		const char *k;
 		json_t *v;
-		json_object_foreach(errors, k, v)
+		json_object_foreach (errors, k, v)
 			fprintf(stderr, "%s: %s\n", k, json_string_value(v));
 		rc = 1;
 	} else {
@@ -245,8 +246,8 @@ static int cmd_api(const char *root, int argc, char **argv)
 			print_text(data ? data : json_null());
 		} else {
 			char *s = json_dumps(data ? data : json_null(),
-					     JSON_ENCODE_ANY | JSON_SORT_KEYS |
-						     (fmt == OUT_JSON ? JSON_COMPACT : JSON_INDENT(4)));
+			                     JSON_ENCODE_ANY | JSON_SORT_KEYS |
+			                         (fmt == OUT_JSON ? JSON_COMPACT : JSON_INDENT(4)));
 			printf("%s\n", s);
 			free(s);
 		}

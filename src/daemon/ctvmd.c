@@ -41,18 +41,18 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: ctvmd [OPTIONS]\n"
-		   "\n"
-		   "Serves the Proxmox VE compatible API on https://HOST:PORT/api2/json.\n"
-		   "\n"
-		   "  --root DIR          keep config, state, logs, socket and pid under DIR\n"
-		   "                      (default: /etc/ctvm, /var/lib/ctvm, /var/log/ctvm, "
-		   "/run/ctvm)\n"
-		   "  --listen HOST:PORT  address to serve HTTPS on (default 0.0.0.0:8006)\n"
-		   "  --node NAME         node name (default: the short host name)\n"
-		   "  --log-level LEVEL   error, warn, info (default) or debug\n"
-		   "  --max-workers N     tasks running at once (default 4)\n"
-		   "  --version           print the version\n"
-		   "  --help              this text\n");
+	           "\n"
+	           "Serves the Proxmox VE compatible API on https://HOST:PORT/api2/json.\n"
+	           "\n"
+	           "  --root DIR          keep config, state, logs, socket and pid under DIR\n"
+	           "                      (default: /etc/ctvm, /var/lib/ctvm, /var/log/ctvm, "
+	           "/run/ctvm)\n"
+	           "  --listen HOST:PORT  address to serve HTTPS on (default 0.0.0.0:8006)\n"
+	           "  --node NAME         node name (default: the short host name)\n"
+	           "  --log-level LEVEL   error, warn, info (default) or debug\n"
+	           "  --max-workers N     tasks running at once (default 4)\n"
+	           "  --version           print the version\n"
+	           "  --help              this text\n");
 }
 
 static int parse_listen(const char *s, struct options *o)
@@ -74,16 +74,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_ROOT = 256, OPT_LISTEN, OPT_NODE, OPT_LOG, OPT_WORKERS, OPT_DELAY, OPT_VER };
 	static const struct option longopts[] = {
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"listen", required_argument, NULL, OPT_LISTEN},
-		{"node", required_argument, NULL, OPT_NODE},
-		{"log-level", required_argument, NULL, OPT_LOG},
-		{"max-workers", required_argument, NULL, OPT_WORKERS},
-		/* for tests: the base delay after a failed login */
-		{"login-delay-ms", required_argument, NULL, OPT_DELAY},
-		{"version", no_argument, NULL, OPT_VER},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"node", required_argument, NULL, OPT_NODE},
+	    {"log-level", required_argument, NULL, OPT_LOG},
+	    {"max-workers", required_argument, NULL, OPT_WORKERS},
+	    /* for tests: the base delay after a failed login */
+	    {"login-delay-ms", required_argument, NULL, OPT_DELAY},
+	    {"version", no_argument, NULL, OPT_VER},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_LISTEN:
 			if (parse_listen(optarg, o) < 0) {
 				fprintf(stderr, "ctvmd: invalid --listen '%s', want HOST:PORT\n",
-					optarg);
+				        optarg);
 				return -EINVAL;
 			}
 			break;
@@ -165,10 +165,10 @@ static void die(const char *what, struct error *e)
 int main(int argc, char **argv)
 {
 	struct options o = {.host = xstrdup("0.0.0.0"),
-			    .port = 8006,
-			    .level = LOG_LEVEL_INFO,
-			    .max_workers = 4,
-			    .login_delay_ms = 2000};
+	                    .port = 8006,
+	                    .level = LOG_LEVEL_INFO,
+	                    .max_workers = 4,
+	                    .login_delay_ms = 2000};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	int r = ctvm_paths_create(paths);
 	if (r < 0) {
 		fprintf(stderr, "ctvmd: cannot create directories under '%s': %s\n",
-			o.root ? o.root : "/", strerror(-r));
+		        o.root ? o.root : "/", strerror(-r));
 		return 1;
 	}
 	_cleanup_free_ char *log_path = path_join(paths->log, "ctvmd.log");
@@ -199,10 +199,10 @@ int main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	struct api_context ctx = {
-		.paths = paths,
-		.node = node_name(o.node),
-		.pam_service = xstrdup(CTVM_PAM_SERVICE),
-		.login_fail_delay_ms = o.login_delay_ms,
+	    .paths = paths,
+	    .node = node_name(o.node),
+	    .pam_service = xstrdup(CTVM_PAM_SERVICE),
+	    .login_fail_delay_ms = o.login_delay_ms,
 	};
 	if (!api_valid_node(ctx.node)) {
 		fprintf(stderr, "ctvmd: invalid node name '%s' (use --node)\n", ctx.node);
@@ -225,9 +225,9 @@ int main(int argc, char **argv)
 		die("cannot load the access configuration", e);
 
 	struct task_manager_config tcfg = {
-		.node = ctx.node,
-		.dir = paths->tasks,
-		.max_workers = o.max_workers,
+	    .node = ctx.node,
+	    .dir = paths->tasks,
+	    .max_workers = o.max_workers,
 	};
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
@@ -241,9 +241,9 @@ int main(int argc, char **argv)
 
 	_cleanup_free_ char *access_log = path_join(paths->log, "access.log");
 	struct http_server_config hcfg = {
-		.access_log_path = access_log,
-		.handler = api_handle_request,
-		.userdata = &ctx,
+	    .access_log_path = access_log,
+	    .handler = api_handle_request,
+	    .userdata = &ctx,
 	};
 	struct http_server *srv = http_server_new(&hcfg, &e);
 	if (!srv)

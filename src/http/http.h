@@ -28,19 +28,19 @@ struct error;
 struct http_server;
 
 struct http_limits {
-	size_t max_header_bytes;   /* all headers together (default 16 KiB) */
-	size_t max_body_bytes;     /* request body (default 1 MiB) */
-	size_t max_params;         /* decoded parameters (default 1024) */
-	unsigned max_json_depth;   /* nesting of a JSON body (default 32) */
-	unsigned max_connections;  /* default 512; more are answered 503 and closed */
-	unsigned max_per_addr;     /* connections from one peer address (default 64) */
-	unsigned timeout_s;        /* idle/read deadline per request (default 30) */
+	size_t max_header_bytes;  /* all headers together (default 16 KiB) */
+	size_t max_body_bytes;    /* request body (default 1 MiB) */
+	size_t max_params;        /* decoded parameters (default 1024) */
+	unsigned max_json_depth;  /* nesting of a JSON body (default 32) */
+	unsigned max_connections; /* default 512; more are answered 503 and closed */
+	unsigned max_per_addr;    /* connections from one peer address (default 64) */
+	unsigned timeout_s;       /* idle/read deadline per request (default 30) */
 };
 
 struct http_request {
-	const char *method;     /* "GET", "POST", "PUT", "DELETE", ... */
-	const char *raw_url;    /* as received, without the query string */
-	char *path;             /* raw_url percent-decoded ('+' kept) */
+	const char *method;  /* "GET", "POST", "PUT", "DELETE", ... */
+	const char *raw_url; /* as received, without the query string */
+	char *path;          /* raw_url percent-decoded ('+' kept) */
 	/*
 	 * Merged parameters: query string and body (form or JSON), query wins on
 	 * conflict.  Form values are JSON strings; a key given N > 1 times is an
@@ -51,12 +51,12 @@ struct http_request {
 	size_t body_len;
 
 	/* Transport facts. */
-	bool tls;               /* arrived on a TLS listener */
-	bool local_socket;      /* arrived on the unix socket */
-	bool has_peer_cred;     /* local_socket: SO_PEERCRED below is valid */
+	bool tls;           /* arrived on a TLS listener */
+	bool local_socket;  /* arrived on the unix socket */
+	bool has_peer_cred; /* local_socket: SO_PEERCRED below is valid */
 	uid_t peer_uid;
 	pid_t peer_pid;
-	char peer_addr[64];     /* "127.0.0.1", "::1" or "unix" */
+	char peer_addr[64]; /* "127.0.0.1", "::1" or "unix" */
 
 	/*
 	 * Set when the request could not be decoded or broke a limit: the handler
@@ -75,10 +75,10 @@ const char *http_request_header(const struct http_request *req, const char *name
 const char *http_request_cookie(const struct http_request *req, const char *name);
 
 struct http_response {
-	int status;             /* HTTP status code */
-	char *reason;           /* reason phrase (one line); NULL: the standard text */
+	int status;               /* HTTP status code */
+	char *reason;             /* reason phrase (one line); NULL: the standard text */
 	const char *content_type; /* static string; NULL: no Content-Type */
-	char *body;             /* malloc'd; may be NULL (empty body) */
+	char *body;               /* malloc'd; may be NULL (empty body) */
 	size_t body_len;
 	/*
 	 * Answer only after this many milliseconds, without holding a thread or
@@ -93,17 +93,17 @@ struct http_response {
 };
 
 void http_response_set_body(struct http_response *resp, int status, const char *content_type,
-			    char *body, size_t len);
+                            char *body, size_t len);
 void http_response_add_header(struct http_response *resp, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Called on an internal thread for every request; must not block for long. */
 typedef void http_handler_fn(const struct http_request *req, struct http_response *resp,
-			     void *userdata);
+                             void *userdata);
 
 struct http_server_config {
-	struct http_limits limits;      /* zeros: defaults */
-	const char *access_log_path;    /* NULL: no access log */
+	struct http_limits limits;   /* zeros: defaults */
+	const char *access_log_path; /* NULL: no access log */
 	http_handler_fn *handler;
 	void *userdata;
 };
@@ -114,8 +114,8 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
  * "127.0.0.1", "::", "0.0.0.0", "localhost", "[::1]". port 0 chooses a free
  * port; the chosen one is returned in *ret_port. */
 int http_server_listen_tls(struct http_server *srv, const char *host, unsigned port,
-			   const char *cert_path, const char *key_path, unsigned *ret_port,
-			   struct error **err);
+                           const char *cert_path, const char *key_path, unsigned *ret_port,
+                           struct error **err);
 /* Listen on a unix socket (created 0600, replacing a stale one). */
 int http_server_listen_unix(struct http_server *srv, const char *path, struct error **err);
 
@@ -128,7 +128,7 @@ struct http_server *http_server_free(struct http_server *srv);
  * 10 years) and its key at the given paths when either is missing.  The key is
  * written 0600 and atomically. */
 int http_tls_ensure_cert(const char *cert_path, const char *key_path, const char *hostname,
-			 struct error **err);
+                         struct error **err);
 /* SHA-256 fingerprint "AA:BB:..." of the certificate (for GET /nodes). */
 char *http_tls_cert_fingerprint(const char *cert_path, struct error **err);
 
@@ -141,7 +141,7 @@ char *http_unescape(const char *s, size_t len, bool plus_is_space);
  * above).  Fails with a 400 error on bad escapes, NUL, invalid UTF-8, or more
  * than max_params pairs. */
 int http_decode_form(const char *data, size_t len, json_t *obj, size_t max_params,
-		     struct error **err);
+                     struct error **err);
 /* Decodes a JSON body (must be an object) bounded by max_depth. */
 int http_decode_json(const char *data, size_t len, unsigned max_depth, json_t **ret_obj,
-		     struct error **err);
+                     struct error **err);

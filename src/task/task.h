@@ -53,10 +53,10 @@ void upid_clear(struct upid *u);
 typedef int task_fn(struct task_worker *w, void *arg, struct error **err);
 
 struct task_manager_config {
-	const char *node;        /* node name, in every UPID */
-	const char *dir;         /* <log>/tasks */
-	unsigned max_workers;    /* default 4 */
-	unsigned max_log_bytes;  /* per task log; default 16 MiB, then truncated with a note */
+	const char *node;       /* node name, in every UPID */
+	const char *dir;        /* <log>/tasks */
+	unsigned max_workers;   /* default 4 */
+	unsigned max_log_bytes; /* per task log; default 16 MiB, then truncated with a note */
 };
 
 /* Creates the manager and recovers the state of tasks left by an earlier run
@@ -67,7 +67,7 @@ struct task_manager *task_manager_free(struct task_manager *tm);
 
 /* Forks a worker running fn(arg).  *ret_upid receives the UPID string. */
 int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
-	       task_fn *fn, void *arg, char **ret_upid, struct error **err);
+               task_fn *fn, void *arg, char **ret_upid, struct error **err);
 
 /* In the worker: append a line to the task log (timestamps are not added,
  * like Proxmox). */
@@ -85,17 +85,17 @@ int task_status(struct task_manager *tm, const char *upid, json_t **ret, struct 
 /* Lines of the log: [{n,t}], starting at line `start` (0-based), at most
  * limit; *ret_total is the number of lines.  Empty log: [{"n":1,"t":"no content"}]. */
 int task_read_log(struct task_manager *tm, const char *upid, unsigned start, unsigned limit,
-		  json_t **ret, unsigned *ret_total, struct error **err);
+                  json_t **ret, unsigned *ret_total, struct error **err);
 
 struct task_filter {
-	unsigned start, limit;   /* limit 0: 50 */
-	const char *userfilter;  /* substring of user */
-	const char *typefilter;  /* exact type */
-	const char *vmid;        /* exact id */
-	bool errors;             /* only tasks that did not end OK */
-	const char *source;      /* "archive" (default), "active", "all" */
-	const char *statusfilter;/* comma list of ok,warning,error,unknown */
-	time_t since, until;     /* 0: unset */
+	unsigned start, limit;    /* limit 0: 50 */
+	const char *userfilter;   /* substring of user */
+	const char *typefilter;   /* exact type */
+	const char *vmid;         /* exact id */
+	bool errors;              /* only tasks that did not end OK */
+	const char *source;       /* "archive" (default), "active", "all" */
+	const char *statusfilter; /* comma list of ok,warning,error,unknown */
+	time_t since, until;      /* 0: unset */
 	/* Visibility: when not NULL, only tasks whose user is this userid or one of
 	 * its tokens (or exactly this token id when it contains '!'). */
 	const char *only_user;
@@ -103,7 +103,7 @@ struct task_filter {
 
 /* Newest first: [{upid,node,pid,pstart,starttime,type,id,user,[tokenid],[endtime,status]}] */
 int task_list(struct task_manager *tm, const struct task_filter *f, json_t **ret,
-	      unsigned *ret_total, struct error **err);
+              unsigned *ret_total, struct error **err);
 
 /* The path of the task's log file (for a raw download); 400 "no such task"
  * when it does not exist.  (Addition to the first contract.) */

@@ -21,13 +21,13 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define _unused_          __attribute__((unused))
-#define _printf_(a, b)    __attribute__((format(printf, a, b)))
-#define _noreturn_        __attribute__((noreturn))
-#define _warn_unused_     __attribute__((warn_unused_result))
-#define _cleanup_(f)      __attribute__((cleanup(f)))
-#define _likely_(x)       __builtin_expect(!!(x), 1)
-#define _unlikely_(x)     __builtin_expect(!!(x), 0)
+#define _unused_       __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_     __attribute__((noreturn))
+#define _warn_unused_  __attribute__((warn_unused_result))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
 
 static inline void freep(void *p)
 {
@@ -54,18 +54,18 @@ static inline void fclosep(FILE **f)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Returns the pointer and leaves NULL behind: ownership moves to the caller. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _tp_ = (p);                                                          \
-		(p) = NULL;                                                                        \
-		_tp_;                                                                              \
+#define TAKE_PTR(p)                       \
+	({                                \
+		__typeof__(p) _tp_ = (p); \
+		(p) = NULL;               \
+		_tp_;                     \
 	})
 
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _tf_ = (fd);                                                                   \
-		(fd) = -1;                                                                         \
-		_tf_;                                                                              \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tf_ = (fd); \
+		(fd) = -1;       \
+		_tf_;            \
 	})
 
 static inline bool streq(const char *a, const char *b)

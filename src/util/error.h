@@ -27,12 +27,12 @@ struct error {
 /* Sets *err (when err != NULL and *err is NULL) and returns code, so a caller
  * can write `return error_set(err, -EINVAL, 400, "bad %s", x);`. */
 int error_set(struct error **err, int code, int http_status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* A parameter error: 400 "Parameter verification failed." with
  * errors = {param: reason}.  Repeated calls on the same *err add params. */
 int error_param(struct error **err, const char *param, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message: "context: old message". */
 void error_prefix(struct error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,7 +17,7 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to open file '%s' - %s", path,
-				 strerror(errno));
+		                 strerror(errno));
 	size_t len = 0, alloc = 4096;
 	_cleanup_free_ char *buf = xmalloc(alloc);
 	for (;;) {
@@ -32,7 +32,7 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 			if (errno == EINTR)
 				continue;
 			return error_set(err, -errno, 500, "unable to read file '%s' - %s", path,
-					 strerror(errno));
+			                 strerror(errno));
 		}
 		if (n == 0)
 			break;
@@ -59,13 +59,13 @@ static int fsync_dir_of(const char *path)
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		      struct error **err)
+                      struct error **err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to create file '%s' - %s", tmp,
-				 strerror(errno));
+		                 strerror(errno));
 	int r = 0;
 	if (fchmod(fd, mode) < 0)
 		r = -errno;
@@ -102,7 +102,7 @@ int lock_file(const char *path, int timeout_ms, struct error **err)
 	_cleanup_close_ int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to open lock file '%s' - %s", lp,
-				 strerror(errno));
+		                 strerror(errno));
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
@@ -110,13 +110,13 @@ int lock_file(const char *path, int timeout_ms, struct error **err)
 			return TAKE_FD(fd);
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return error_set(err, -errno, 500, "unable to lock '%s' - %s", lp,
-					 strerror(errno));
+			                 strerror(errno));
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		long waited = (now.tv_sec - start.tv_sec) * 1000 +
-			      (now.tv_nsec - start.tv_nsec) / 1000000;
+		long waited =
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (waited >= timeout_ms)
 			return error_set(err, -ETIMEDOUT, 500, "got timeout while locking '%s'",
-					 path);
+			                 path);
 		poll(NULL, 0, 10);
 	}
 }

@@ -21,7 +21,7 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 /* Writes data to path atomically with the given mode (applied before the
  * content is written, so a 0600 secret is never readable by others). */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		      struct error **err);
+                      struct error **err);
 
 /* Takes an exclusive lock on "<path>.lock", waiting at most timeout_ms
  * (0: do not wait).  Returns the lock fd (>= 0); release with unlock_file(). */

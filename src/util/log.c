@@ -9,10 +9,10 @@
 #include "log.h"
 
 static const char *const level_names[_LOG_LEVEL_MAX] = {
-	[LOG_LEVEL_ERROR] = "error",
-	[LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_ERROR] = "error",
+    [LOG_LEVEL_WARN] = "warn",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_DEBUG] = "debug",
 };
 
 static int log_fd = STDERR_FILENO;
@@ -73,9 +73,10 @@ void log_vwrite(enum log_level level, const char *category, const char *fmt, va_
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], (int)getpid(), category);
+	int n = snprintf(line, sizeof(line),
+	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                 ts.tv_nsec / 1000000, level_names[level], (int)getpid(), category);
 	if (n < 0)
 		return;
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -33,9 +33,9 @@ enum log_level log_get_level(void);
 enum log_level log_level_from_string(const char *s);
 
 void log_write(enum log_level level, const char *category, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void log_vwrite(enum log_level level, const char *category, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 #ifndef LOG_CATEGORY
 #define LOG_CATEGORY "ctvm"
@@ -44,8 +44,8 @@ void log_vwrite(enum log_level level, const char *category, const char *fmt, va_
 #define log_error(...) log_write(LOG_LEVEL_ERROR, LOG_CATEGORY, __VA_ARGS__)
 #define log_warn(...)  log_write(LOG_LEVEL_WARN, LOG_CATEGORY, __VA_ARGS__)
 #define log_info(...)  log_write(LOG_LEVEL_INFO, LOG_CATEGORY, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-	do {                                                                                       \
-		if (log_get_level() >= LOG_LEVEL_DEBUG)                                            \
-			log_write(LOG_LEVEL_DEBUG, LOG_CATEGORY, __VA_ARGS__);                     \
+#define log_debug(...)                                                         \
+	do {                                                                   \
+		if (log_get_level() >= LOG_LEVEL_DEBUG)                        \
+			log_write(LOG_LEVEL_DEBUG, LOG_CATEGORY, __VA_ARGS__); \
 	} while (0)

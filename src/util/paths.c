@@ -50,8 +50,8 @@ int ctvm_paths_create(const struct ctvm_paths *p)
 		const char *path;
 		mode_t mode;
 	} dirs[] = {
-		{p->etc, 0755}, {p->priv, 0700}, {p->state, 0755},
-		{p->log, 0750}, {p->tasks, 0750}, {p->run, 0755},
+	    {p->etc, 0755}, {p->priv, 0700},  {p->state, 0755},
+	    {p->log, 0750}, {p->tasks, 0750}, {p->run, 0755},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		int r = mkdir_p(dirs[i].path, dirs[i].mode);

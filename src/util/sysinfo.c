@@ -18,9 +18,9 @@ int sysinfo_parse_meminfo(const char *text, struct sysinfo_mem *ret)
 		const char *key;
 		uint64_t *dst;
 	} keys[] = {
-		{"MemTotal:", &m.total},	 {"MemFree:", &m.free},
-		{"MemAvailable:", &m.available}, {"SwapTotal:", &m.swap_total},
-		{"SwapFree:", &m.swap_free},
+	    {"MemTotal:", &m.total},         {"MemFree:", &m.free},
+	    {"MemAvailable:", &m.available}, {"SwapTotal:", &m.swap_total},
+	    {"SwapFree:", &m.swap_free},
 	};
 	bool have_total = false;
 	for (const char *line = text; line && *line;) {
@@ -52,7 +52,7 @@ int sysinfo_parse_stat_cpu(const char *text, struct sysinfo_cpu_times *ret)
 	if (strncmp(text, "cpu ", 4) != 0)
 		return -EINVAL;
 	int n = sscanf(text + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	               &v[3], &v[4], &v[5], &v[6], &v[7]);
 	if (n < 4)
 		return -EINVAL;
 	struct sysinfo_cpu_times t = {0};
@@ -119,7 +119,7 @@ int sysinfo_parse_cpuinfo(const char *text, struct sysinfo_cpuinfo *ret)
 	if (!c.cores)
 		c.cores = c.cpus / c.sockets;
 	c.hvm = strstr(c.flags, " vmx") || strstr(c.flags, " svm") ||
-		str_startswith(c.flags, "vmx") || str_startswith(c.flags, "svm");
+	        str_startswith(c.flags, "vmx") || str_startswith(c.flags, "svm");
 	*ret = c;
 	return 0;
 }

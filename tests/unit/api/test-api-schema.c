@@ -18,28 +18,36 @@
 static const char *const colors[] = {"red", "green", NULL};
 
 static const struct api_method row = {
-	.path = "/test/{node}",
-	.verb = "POST",
-	.name = "test",
-	.params =
-		(const struct api_param[]){
-			API_PARAM_NODE,
-			{.name = "count", .type = API_TYPE_INTEGER, .optional = true,
-			 .has_min = true, .minimum = 1, .has_max = true, .maximum = 10},
-			{.name = "flag", .type = API_TYPE_BOOLEAN, .optional = true},
-			{.name = "name", .type = API_TYPE_STRING, .optional = true,
-			 .max_length = 8},
-			{.name = "color", .type = API_TYPE_STRING, .optional = true,
-			 .enum_values = colors},
-			{.name = "tags", .type = API_TYPE_STRING, .optional = true,
-			 .format = "pve-configid-list"},
-			{.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid",
-			 .optional = true, .has_min = true, .minimum = 100},
-			{.name = "userid", .type = API_TYPE_STRING, .format = "pve-userid",
-			 .optional = true},
-			{.name = "ratio", .type = API_TYPE_NUMBER, .optional = true},
-			API_END},
-	.returns = {.type = API_TYPE_NULL},
+    .path = "/test/{node}",
+    .verb = "POST",
+    .name = "test",
+    .params =
+        (const struct api_param[]){
+            API_PARAM_NODE,
+            {.name = "count",
+             .type = API_TYPE_INTEGER,
+             .optional = true,
+             .has_min = true,
+             .minimum = 1,
+             .has_max = true,
+             .maximum = 10},
+            {.name = "flag", .type = API_TYPE_BOOLEAN, .optional = true},
+            {.name = "name", .type = API_TYPE_STRING, .optional = true, .max_length = 8},
+            {.name = "color", .type = API_TYPE_STRING, .optional = true, .enum_values = colors},
+            {.name = "tags",
+             .type = API_TYPE_STRING,
+             .optional = true,
+             .format = "pve-configid-list"},
+            {.name = "vmid",
+             .type = API_TYPE_INTEGER,
+             .format = "pve-vmid",
+             .optional = true,
+             .has_min = true,
+             .minimum = 100},
+            {.name = "userid", .type = API_TYPE_STRING, .format = "pve-userid", .optional = true},
+            {.name = "ratio", .type = API_TYPE_NUMBER, .optional = true},
+            API_END},
+    .returns = {.type = API_TYPE_NULL},
 };
 
 struct vcase {
@@ -49,46 +57,43 @@ struct vcase {
 };
 
 static const struct vcase cases[] = {
-	{"{\"node\":\"n1\"}", NULL, "{\"node\":\"n1\"}"},
-	{"{}", "{\"node\":\"property is missing and it is not optional\"}", NULL},
-	{"{\"node\":\"n1\",\"bogus\":\"1\"}",
-	 "{\"bogus\":\"property is not defined in schema and the schema does not allow "
-	 "additional properties\"}",
-	 NULL},
-	{"{\"node\":\"n1\",\"flag\":\"1\",\"count\":\"5\"}", NULL,
-	 "{\"node\":\"n1\",\"flag\":1,\"count\":5}"},
-	{"{\"node\":\"n1\",\"flag\":\"true\"}",
-	 "{\"flag\":\"type check ('boolean') failed - got 'true'\"}", NULL},
-	{"{\"node\":\"n1\",\"flag\":true}", NULL, "{\"node\":\"n1\",\"flag\":1}"},
-	{"{\"node\":\"n1\",\"count\":\"abc\"}",
-	 "{\"count\":\"type check ('integer') failed - got 'abc'\"}", NULL},
-	{"{\"node\":\"n1\",\"count\":\"11\"}",
-	 "{\"count\":\"value must have a maximum value of 10\"}", NULL},
-	{"{\"node\":\"n1\",\"count\":\"0\"}",
-	 "{\"count\":\"value must have a minimum value of 1\"}", NULL},
-	{"{\"node\":\"n1\",\"count\":\"1.5\"}",
-	 "{\"count\":\"type check ('integer') failed - got '1.5'\"}", NULL},
-	{"{\"node\":\"n1\",\"name\":\"123456789\"}",
-	 "{\"name\":\"value may only be 8 characters long\"}", NULL},
-	{"{\"node\":\"n1\",\"color\":\"blue\"}",
-	 "{\"color\":\"value 'blue' does not have a value in the enumeration 'red, green'\"}",
-	 NULL},
-	{"{\"node\":\"n1\",\"tags\":[\"a\",\"b\"]}", NULL, "{\"node\":\"n1\",\"tags\":\"a,b\"}"},
-	{"{\"node\":\"bad_node!\"}", "{\"node\":\"invalid format - \"}",
-	 NULL},
-	{"{\"node\":\"n1\",\"vmid\":\"99\"}", "{\"vmid\":\"value must have a minimum value of 100\"}",
-	 NULL},
-	{"{\"node\":\"n1\",\"userid\":\"alice@pve\"}", NULL, NULL},
-	{"{\"node\":\"n1\",\"userid\":\"alice\"}",
-	 "{\"userid\":\"invalid format - \"}", NULL},
-	{"{\"node\":\"n1\",\"ratio\":\"0.5\"}", NULL, "{\"node\":\"n1\",\"ratio\":0.5}"},
-	{"{\"node\":\"n1\",\"_dc\":\"12345\"}", NULL, "{\"node\":\"n1\"}"},
-	/* every error is reported, not only the first */
-	{"{\"flag\":\"yes\",\"x\":\"1\"}",
-	 "{\"flag\":\"type check ('boolean') failed - got 'yes'\",\"x\":\"property is not "
-	 "defined in schema and the schema does not allow additional properties\",\"node\":"
-	 "\"property is missing and it is not optional\"}",
-	 NULL},
+    {"{\"node\":\"n1\"}", NULL, "{\"node\":\"n1\"}"},
+    {"{}", "{\"node\":\"property is missing and it is not optional\"}", NULL},
+    {"{\"node\":\"n1\",\"bogus\":\"1\"}",
+     "{\"bogus\":\"property is not defined in schema and the schema does not allow "
+     "additional properties\"}",
+     NULL},
+    {"{\"node\":\"n1\",\"flag\":\"1\",\"count\":\"5\"}", NULL,
+     "{\"node\":\"n1\",\"flag\":1,\"count\":5}"},
+    {"{\"node\":\"n1\",\"flag\":\"true\"}",
+     "{\"flag\":\"type check ('boolean') failed - got 'true'\"}", NULL},
+    {"{\"node\":\"n1\",\"flag\":true}", NULL, "{\"node\":\"n1\",\"flag\":1}"},
+    {"{\"node\":\"n1\",\"count\":\"abc\"}",
+     "{\"count\":\"type check ('integer') failed - got 'abc'\"}", NULL},
+    {"{\"node\":\"n1\",\"count\":\"11\"}", "{\"count\":\"value must have a maximum value of 10\"}",
+     NULL},
+    {"{\"node\":\"n1\",\"count\":\"0\"}", "{\"count\":\"value must have a minimum value of 1\"}",
+     NULL},
+    {"{\"node\":\"n1\",\"count\":\"1.5\"}",
+     "{\"count\":\"type check ('integer') failed - got '1.5'\"}", NULL},
+    {"{\"node\":\"n1\",\"name\":\"123456789\"}",
+     "{\"name\":\"value may only be 8 characters long\"}", NULL},
+    {"{\"node\":\"n1\",\"color\":\"blue\"}",
+     "{\"color\":\"value 'blue' does not have a value in the enumeration 'red, green'\"}", NULL},
+    {"{\"node\":\"n1\",\"tags\":[\"a\",\"b\"]}", NULL, "{\"node\":\"n1\",\"tags\":\"a,b\"}"},
+    {"{\"node\":\"bad_node!\"}", "{\"node\":\"invalid format - \"}", NULL},
+    {"{\"node\":\"n1\",\"vmid\":\"99\"}", "{\"vmid\":\"value must have a minimum value of 100\"}",
+     NULL},
+    {"{\"node\":\"n1\",\"userid\":\"alice@pve\"}", NULL, NULL},
+    {"{\"node\":\"n1\",\"userid\":\"alice\"}", "{\"userid\":\"invalid format - \"}", NULL},
+    {"{\"node\":\"n1\",\"ratio\":\"0.5\"}", NULL, "{\"node\":\"n1\",\"ratio\":0.5}"},
+    {"{\"node\":\"n1\",\"_dc\":\"12345\"}", NULL, "{\"node\":\"n1\"}"},
+    /* every error is reported, not only the first */
+    {"{\"flag\":\"yes\",\"x\":\"1\"}",
+     "{\"flag\":\"type check ('boolean') failed - got 'yes'\",\"x\":\"property is not "
+     "defined in schema and the schema does not allow additional properties\",\"node\":"
+     "\"property is missing and it is not optional\"}",
+     NULL},
 };
 
 static void test_validate(void **state)
@@ -102,13 +107,13 @@ static void test_validate(void **state)
 		if (!cases[i].expected) {
 			if (r < 0)
 				fail_msg("case %zu: unexpected error %s", i,
-					 json_dumps(err->params, JSON_COMPACT));
+				         json_dumps(err->params, JSON_COMPACT));
 			if (cases[i].typed) {
 				json_t *want = json_loads(cases[i].typed, 0, &je);
 				assert_non_null(want);
 				if (!json_equal(want, params))
 					fail_msg("case %zu: typed %s", i,
-						 json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS));
+					         json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS));
 				json_decref(want);
 			}
 		} else {
@@ -121,13 +126,12 @@ static void test_validate(void **state)
 			/* regex messages carry the value: compare by prefix */
 			const char *k;
 			json_t *v;
-			json_object_foreach(want, k, v)
-			{
+			json_object_foreach (want, k, v) {
 				json_t *got = json_object_get(err->params, k);
 				if (!got || strncmp(json_string_value(got), json_string_value(v),
-						    strlen(json_string_value(v))) != 0)
+				                    strlen(json_string_value(v))) != 0)
 					fail_msg("case %zu: param %s: got %s", i, k,
-						 got ? json_string_value(got) : "(none)");
+					         got ? json_string_value(got) : "(none)");
 			}
 			assert_int_equal(json_object_size(want), json_object_size(err->params));
 			json_decref(want);
@@ -147,7 +151,9 @@ static void test_routing(void **state)
 	json_decref(cap);
 
 	cap = NULL;
-	m = api_method_lookup("GET", "/nodes/pve1/tasks/UPID:pve1:00000001:00000002:00000003:x::root@pam:/status", &cap);
+	m = api_method_lookup(
+	    "GET", "/nodes/pve1/tasks/UPID:pve1:00000001:00000002:00000003:x::root@pam:/status",
+	    &cap);
 	assert_non_null(m);
 	assert_string_equal(m->name, "read_task_status");
 	json_decref(cap);
@@ -171,7 +177,7 @@ static void test_table_rows(void **state)
 		assert_non_null(m->handler);
 		assert_non_null(m->name);
 		assert_true(streq(m->verb, "GET") || streq(m->verb, "POST") ||
-			    streq(m->verb, "PUT") || streq(m->verb, "DELETE"));
+		            streq(m->verb, "PUT") || streq(m->verb, "DELETE"));
 		for (const char *p = strchr(m->path, '{'); p; p = strchr(p + 1, '{')) {
 			size_t l = strcspn(p + 1, "}");
 			bool found = false;
@@ -197,9 +203,9 @@ static void test_table_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_table_rows),
+	    cmocka_unit_test(test_validate),
+	    cmocka_unit_test(test_routing),
+	    cmocka_unit_test(test_table_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ static void test_chain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chain),
+	    cmocka_unit_test(test_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

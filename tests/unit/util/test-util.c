@@ -97,10 +97,10 @@ static void test_sysinfo(void **state)
 {
 	struct sysinfo_mem m;
 	assert_int_equal(sysinfo_parse_meminfo("MemTotal:       1000 kB\nMemFree:   200 kB\n"
-					       "MemAvailable:    600 kB\nSwapTotal: 50 kB\n"
-					       "SwapFree: 10 kB\n",
-					       &m),
-			 0);
+	                                       "MemAvailable:    600 kB\nSwapTotal: 50 kB\n"
+	                                       "SwapFree: 10 kB\n",
+	                                       &m),
+	                 0);
 	assert_int_equal(m.total, 1000 * 1024);
 	assert_int_equal(m.available, 600 * 1024);
 	assert_int_equal(m.swap_free, 10 * 1024);
@@ -115,9 +115,9 @@ static void test_sysinfo(void **state)
 
 	struct sysinfo_cpuinfo c;
 	const char *ci = "processor\t: 0\nmodel name\t: Test CPU\nphysical id\t: 0\n"
-			 "cpu cores\t: 2\ncpu MHz\t\t: 2000.000\nflags\t\t: fpu vmx sse\n\n"
-			 "processor\t: 1\nmodel name\t: Test CPU\nphysical id\t: 0\n"
-			 "cpu cores\t: 2\n\n";
+	                 "cpu cores\t: 2\ncpu MHz\t\t: 2000.000\nflags\t\t: fpu vmx sse\n\n"
+	                 "processor\t: 1\nmodel name\t: Test CPU\nphysical id\t: 0\n"
+	                 "cpu cores\t: 2\n\n";
 	assert_int_equal(sysinfo_parse_cpuinfo(ci, &c), 0);
 	assert_int_equal(c.cpus, 2);
 	assert_int_equal(c.sockets, 1);
@@ -139,10 +139,10 @@ static void test_sysinfo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_error),
-		cmocka_unit_test(test_strbuf),
-		cmocka_unit_test(test_files),
-		cmocka_unit_test(test_sysinfo),
+	    cmocka_unit_test(test_error),
+	    cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_sysinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
