@@ -85,6 +85,10 @@ int auth_base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_len
 			out[n++] = (uint8_t)(acc >> bits);
 		}
 	}
+	/* canonical encodings only: the unused low bits of the last character
+	 * must be zero, so one signature has exactly one spelling */
+	if (bits && (acc & ((1u << bits) - 1)) != 0)
+		return -EINVAL;
 	*ret = TAKE_PTR(out);
 	*ret_len = n;
 	return 0;

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The choke point end to end, without sockets: each case is a raw HTTP
+ * request (parsed by the real http parser) and the answer Proxmox clients
+ * expect: status, reason phrase and body.  Placeholders in requests:
+ *   {ROOT}   a root@pam ticket        {ROOTCSRF}   its CSRF token
+ *   {ALICE}  a ticket of alice@pve    {ALICECSRF}  hers
+ *   {TOKEN}  alice@pve!ci=<secret>    {NODE}       the node name
+ *   {OLD}    an expired root ticket   {BAD}        a tampered root ticket
+ *   {LEN}    the length of the body (after expansion)
+ */
+#include "common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
+
+#include "access.h"
+#include "api.h"
+#include "auth.h"
+#include "error.h"
+#include "fileio.h"
+#include "http-parse.h"
+#include "http.h"
+#include "node-stats.h"
+#include "paths.h"
+#include "strbuf.h"
+#include "task.h"
+#include "usercfg.h"
+#include "xalloc.h"
+
+struct dcase {
+	const char *request;
+	int status;
+	const char *reason; /* exact reason phrase, or NULL to skip */
+	const char *body;   /* "" = empty body; else a JSON object that must be a subset */
+	unsigned min_delay; /* delay_ms at least */
+};
+
+#define CRLF "\r\n"
+
+static const struct dcase cases[] = {
+    /* envelope */
+    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 200, "OK",
+     "{\"data\":{\"version\":\"" CTVM_PVE_VERSION "\"}}", 0},
+    {"GET /api2/json/cluster/nextid HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 200,
+     NULL, "{\"data\":\"100\"}", 0},
+    {"GET /api2/json/ HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 200, NULL,
+     "{\"data\":[{\"subdir\":\"version\"}]}", 0},
+    /* the ticket in the Authorization header (Telmate) and a tolerated CSRF on GET */
+    {"GET /api2/json/nodes HTTP/1.1" CRLF "Authorization: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF CRLF,
+     200, NULL, "{\"data\":[{\"node\":\"{NODE}\",\"status\":\"online\"}]}", 0},
+    /* 401s from authentication have an empty body */
+    {"GET /api2/json/version HTTP/1.1" CRLF CRLF, 401, "No ticket", "", 0},
+    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={BAD}" CRLF CRLF, 401,
+     "Authentication failed!", "", 0},
+    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={OLD}" CRLF CRLF, 401,
+     "Authentication failed!", "", 0},
+    {"POST /api2/json/nodes/{NODE}/startall HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     401, "Permission denied - invalid csrf token", "", 0},
+    {"POST /api2/json/nodes/{NODE}/startall HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Length: 0" CRLF CRLF,
+     401, "Permission denied - invalid csrf token", "", 0},
+    /* a wrong token secret is slowed down */
+    {"GET /api2/json/version HTTP/1.1" CRLF
+     "Authorization: PVEAPIToken=alice@pve!ci=00000000-0000-0000-0000-000000000000" CRLF CRLF,
+     401, "Authentication failed!", "", 50},
+    {"GET /api2/json/version HTTP/1.1" CRLF "Authorization: PVEAPIToken={TOKEN}" CRLF CRLF, 200,
+     NULL, "{\"data\":{}}", 0},
+    /* failed login: 401 with {"data":null}, delayed */
+    {"POST /api2/json/access/ticket HTTP/1.1" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "username=alice@pve&password=wrongpw",
+     401, "authentication failure", "{\"data\":null}", 50},
+    /* a good login, and renewal with the ticket as password */
+    {"POST /api2/json/access/ticket HTTP/1.1" CRLF "Content-Type: application/json" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "{\"username\":\"alice\",\"realm\":\"pve\",\"password\":\"s3cret!!\"}",
+     200, NULL, "{\"data\":{\"username\":\"alice@pve\"}}", 0},
+    {"POST /api2/json/access/ticket HTTP/1.1" CRLF "Content-Length: 0" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF CRLF,
+     400, "Parameter verification failed.",
+     "{\"data\":null,\"errors\":{\"username\":\"property is missing and it is not optional\"}}", 0},
+    /* 501 for unknown routes and formats */
+    {"GET /api2/json/nosuch HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 501,
+     "Method 'GET /nosuch' not implemented", "{\"data\":null}", 0},
+    {"PUT /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Length: 0" CRLF CRLF,
+     501, "Method 'PUT /version' not implemented", "{\"data\":null}", 0},
+    {"GET /api2/xml/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 501,
+     "no such uri", NULL, 0},
+    /* 400: bad values, unknown params, booleans only 0/1, path duplicates */
+    {"GET /api2/json/cluster/nextid?vmid=abc HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"vmid\":\"type check ('integer') failed - got 'abc'\"}}", 0},
+    {"GET /api2/json/cluster/nextid?foo=1 HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, NULL,
+     "{\"errors\":{\"foo\":\"property is not defined in schema and the schema does not allow "
+     "additional properties\"}}",
+     0},
+    {"GET /api2/json/nodes/{NODE}/tasks?errors=true HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, NULL, "{\"errors\":{\"errors\":\"type check ('boolean') failed - got 'true'\"}}", 0},
+    {"GET /api2/json/nodes/{NODE}/status?node=other HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, NULL,
+     "{\"errors\":{\"node\":\"duplicate parameter (already defined in URI) with conflicting "
+     "values!\"}}",
+     0},
+    {"GET /api2/json/nodes/{NODE}/status?node={NODE} HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     200, NULL, "{\"data\":{}}", 0},
+    /* path unescaping */
+    {"GET /api2/json/nodes/%74estnode/status HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     200, NULL, "{\"data\":{\"cpuinfo\":{}}}", 0},
+    {"GET /api2/json/nodes/othernode/status HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     500, "no such node 'othernode'", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/tasks/garbage/status HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, NULL, "{\"errors\":{\"upid\":{}}}", 0},
+    /* a body on GET is refused by the http layer and answered in the envelope */
+    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "a=b",
+     501, "Unexpected content for method 'GET'", "{\"data\":null}", 0},
+    /* 403: alice may audit /vms/100 only */
+    {"GET /api2/json/nodes/{NODE}/status HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/nodes/{NODE}, Sys.Audit)", "{\"data\":null}", 0},
+    {"GET /api2/json/cluster/status HTTP/1.1" CRLF "Authorization: PVEAPIToken={TOKEN}" CRLF CRLF,
+     403, "Permission check failed (/, Sys.Audit)", NULL, 0},
+    /* ...and sees the node without its figures */
+    {"GET /api2/json/nodes HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF, 200, NULL,
+     "{\"data\":[{\"node\":\"{NODE}\"}]}", 0},
+    /* tokens are refused where Proxmox refuses them */
+    {"POST /api2/json/access/ticket HTTP/1.1" CRLF "Authorization: PVEAPIToken={TOKEN}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "username=alice@pve&password=wrongpw",
+     401, "authentication failure", NULL, 0},
+};
+
+static struct {
+	char dir[64];
+	struct ctvm_paths *paths;
+	struct api_context ctx;
+	char *root, *root_csrf, *alice, *alice_csrf, *token, *old, *bad;
+} g;
+
+static int add_alice(struct usercfg *cfg, struct access_secrets *sec, void *arg, struct error **err)
+{
+	struct usercfg_user *u;
+	int r = usercfg_add_user(cfg, "alice@pve", &u, err);
+	if (r < 0)
+		return r;
+	u->enable = true;
+	r = access_secrets_set_password(sec, "alice@pve", "s3cret!!", err);
+	if (r < 0)
+		return r;
+	struct usercfg_token *t;
+	r = usercfg_add_token(cfg, "alice@pve", "ci", &t, err);
+	if (r < 0)
+		return r;
+	t->privsep = false;
+	char *secret = access_secrets_new_token(sec, "alice@pve!ci");
+	*(char **)arg = secret;
+	return usercfg_acl_set(cfg, "/vms/100", ACL_SUBJECT_USER, "alice@pve", "PVEVMUser", true,
+	                       err);
+}
+
+static int setup(void **state)
+{
+	struct error *e = NULL;
+	snprintf(g.dir, sizeof(g.dir), "/tmp/ctvm-dispatch-XXXXXX");
+	assert_non_null(mkdtemp(g.dir));
+	g.paths = ctvm_paths_new(g.dir);
+	assert_int_equal(ctvm_paths_create(g.paths), 0);
+	g.ctx.paths = g.paths;
+	g.ctx.node = xstrdup("testnode");
+	g.ctx.pam_service = xstrdup("ctvm");
+	g.ctx.login_fail_delay_ms = 100;
+	assert_int_equal(auth_keys_load(g.paths->etc, g.paths->priv, &g.ctx.keys, &e), 0);
+	g.ctx.access = access_store_new(g.paths, &e);
+	assert_non_null(g.ctx.access);
+	char *secret = NULL;
+	assert_int_equal(access_store_update(g.ctx.access, NULL, add_alice, &secret, &e), 0);
+	struct task_manager_config tc = {.node = "testnode", .dir = g.paths->tasks};
+	g.ctx.tasks = task_manager_new(&tc, &e);
+	assert_non_null(g.ctx.tasks);
+	g.ctx.stats = node_stats_new("/", 1000);
+	api_context_init(&g.ctx);
+
+	time_t now = time(NULL);
+	g.root = auth_ticket_create(g.ctx.keys, "root@pam", now);
+	g.root_csrf = auth_csrf_create(g.ctx.keys, "root@pam", now);
+	g.alice = auth_ticket_create(g.ctx.keys, "alice@pve", now);
+	g.alice_csrf = auth_csrf_create(g.ctx.keys, "alice@pve", now);
+	g.old = auth_ticket_create(g.ctx.keys, "root@pam", now - 7300);
+	g.bad = xstrdup(g.root);
+	size_t l = strlen(g.bad);
+	g.bad[l - 3] = g.bad[l - 3] == 'A' ? 'B' : 'A';
+	g.token = xasprintf("alice@pve!ci=%s", secret);
+	free(secret);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	api_context_release(&g.ctx);
+	node_stats_free(g.ctx.stats);
+	task_manager_free(g.ctx.tasks);
+	access_store_free(g.ctx.access);
+	auth_keys_free(g.ctx.keys);
+	free(g.ctx.node);
+	free(g.ctx.pam_service);
+	ctvm_paths_free(g.paths);
+	free(g.root);
+	free(g.root_csrf);
+	free(g.alice);
+	free(g.alice_csrf);
+	free(g.old);
+	free(g.bad);
+	free(g.token);
+	return 0;
+}
+
+static char *expand(const char *s)
+{
+	const struct {
+		const char *key, *value;
+	} vars[] = {
+	    {"{ROOTCSRF}", g.root_csrf},
+	    {"{ROOT}", g.root},
+	    {"{ALICECSRF}", g.alice_csrf},
+	    {"{ALICE}", g.alice},
+	    {"{TOKEN}", g.token},
+	    {"{NODE}", g.ctx.node},
+	    {"{OLD}", g.old},
+	    {"{BAD}", g.bad},
+	};
+	struct strbuf sb = STRBUF_INIT;
+	while (*s) {
+		bool done = false;
+		for (size_t i = 0; i < ARRAY_SIZE(vars) && !done; i++)
+			if (str_startswith(s, vars[i].key)) {
+				strbuf_addstr(&sb, vars[i].value);
+				s += strlen(vars[i].key);
+				done = true;
+			}
+		if (!done)
+			strbuf_addch(&sb, *s++);
+	}
+	char *out = strbuf_detach(&sb, NULL);
+	char *len = strstr(out, "{LEN}");
+	char *body = strstr(out, "\r\n\r\n");
+	if (len && body) {
+		char *fixed =
+		    xasprintf("%.*s%zu%s", (int)(len - out), out, strlen(body + 4), len + 5);
+		free(out);
+		out = fixed;
+	}
+	return out;
+}
+
+/* Every key of want is in got with an equal value (recursively; arrays:
+ * element-wise prefix). */
+static bool json_subset(json_t *want, json_t *got)
+{
+	if (json_is_object(want)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach (want, k, v) {
+			if (!json_subset(v, json_object_get(got, k)))
+				return false;
+		}
+		return json_is_object(got);
+	}
+	if (json_is_array(want)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach (want, i, v) {
+			if (!json_subset(v, json_array_get(got, i)))
+				return false;
+		}
+		return json_is_array(got);
+	}
+	return json_equal(want, got);
+}
+
+static void test_cases(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct dcase *c = &cases[i];
+		_cleanup_free_ char *raw = expand(c->request);
+		/* fix up Content-Length for cases whose body length changed by expansion */
+		struct http_request *req = NULL;
+		struct error *e = NULL;
+		size_t used;
+		int r = http_request_parse(raw, strlen(raw), NULL, &req, &used, &e);
+		if (r < 0)
+			fail_msg("case %zu: request does not parse: %s", i, e ? e->msg : "?");
+		snprintf(req->peer_addr, sizeof(req->peer_addr), "192.0.2.%zu", i + 1);
+		struct http_response resp = {0};
+		api_handle_request(req, &resp, &g.ctx);
+
+		_cleanup_free_ char *want_reason = c->reason ? expand(c->reason) : NULL;
+		if (resp.status != c->status)
+			fail_msg("case %zu: status %d (%s), want %d; body %.*s", i, resp.status,
+			         resp.reason ? resp.reason : "", c->status, (int)resp.body_len,
+			         resp.body ? resp.body : "");
+		if (want_reason) {
+			const char *got = resp.reason ? resp.reason : http_status_text(resp.status);
+			if (!streq(got, want_reason))
+				fail_msg("case %zu: reason '%s', want '%s'", i, got, want_reason);
+		}
+		if (c->body && !c->body[0] && resp.body_len != 0)
+			fail_msg("case %zu: body should be empty, got %.*s", i, (int)resp.body_len,
+			         resp.body);
+		if (c->body && c->body[0]) {
+			_cleanup_free_ char *wb = expand(c->body);
+			json_error_t je;
+			json_t *want = json_loads(wb, 0, &je);
+			json_t *got = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &je);
+			if (!got || !json_subset(want, got))
+				fail_msg("case %zu: body %.*s, want at least %s", i,
+				         (int)resp.body_len, resp.body ? resp.body : "", wb);
+			json_decref(want);
+			json_decref(got);
+		}
+		if (resp.delay_ms < c->min_delay)
+			fail_msg("case %zu: delay %u, want >= %u", i, resp.delay_ms, c->min_delay);
+		http_response_release(&resp);
+		http_request_free(req);
+		error_free(e);
+	}
+}
+
+/* The reason phrase and the message carry the handler's text exactly. */
+static void test_login_answer(void **state)
+{
+	_cleanup_free_ char *raw = expand("POST /api2/json/access/ticket HTTP/1.1\r\n"
+	                                  "Content-Type: application/x-www-form-urlencoded\r\n"
+	                                  "Content-Length: {LEN}\r\n\r\n"
+	                                  "username=alice@pve&password=s3cret%21%21");
+	struct http_request *req = NULL;
+	size_t used;
+	assert_int_equal(http_request_parse(raw, strlen(raw), NULL, &req, &used, NULL), 0);
+	struct http_response resp = {0};
+	api_handle_request(req, &resp, &g.ctx);
+	assert_int_equal(resp.status, 200);
+	json_error_t je;
+	json_t *body = json_loadb(resp.body, resp.body_len, 0, &je);
+	json_t *data = json_object_get(body, "data");
+	const char *ticket = json_string_value(json_object_get(data, "ticket"));
+	assert_non_null(ticket);
+	assert_true(str_startswith(ticket, "PVE:alice@pve:"));
+	assert_non_null(json_string_value(json_object_get(data, "CSRFPreventionToken")));
+	assert_true(json_is_object(json_object_get(data, "cap")));
+	/* the cap reflects PVEVMUser on /vms/100 */
+	json_t *vms = json_object_get(json_object_get(data, "cap"), "vms");
+	assert_true(json_is_object(vms));
+	json_decref(body);
+	http_response_release(&resp);
+	http_request_free(req);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_login_answer),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
