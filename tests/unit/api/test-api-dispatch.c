@@ -122,7 +122,7 @@ static const struct dcase cases[] = {
      500, "no such node 'othernode'", NULL, 0},
     {"GET /api2/json/nodes/{NODE}/tasks/garbage/status HTTP/1.1" CRLF
      "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
-     400, NULL, "{\"errors\":{\"upid\":{}}}", 0},
+     400, NULL, "{\"errors\":{\"upid\":\"unable to parse worker upid\"}}", 0},
     /* a body on GET is refused by the http layer and answered in the envelope */
     {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
      "Content-Length: {LEN}" CRLF CRLF "a=b",
