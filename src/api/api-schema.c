@@ -171,7 +171,9 @@ static bool check_format(const char *format, const char *value, char **why)
 		if (!streq(formats[i].name, base))
 			continue;
 		bool ok = is_list ? valid_list(value, formats[i].check) : formats[i].check(value);
-		if (!ok)
+		if (!ok && streq(base, "pve-task-upid"))
+			*why = xstrdup("unable to parse worker upid"); /* Proxmox's words */
+		else if (!ok)
 			*why = xasprintf("invalid format - value '%s' is not a valid %s", value,
 			                 formats[i].what);
 		return ok;

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""ctvmd and ctvm export none of their own symbols.
+
+An executable exports a function when a shared library it links refers to the
+same name; the library then calls ours instead of its own.  That happened
+with audit_open(): pam_unix meant libaudit's and crashed ctvmd at the first
+pam login.  Versioned names (optarg@GLIBC_2.2.5, copy relocations) are fine.
+"""
+
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+
+
+# Provided by the linker or crt files, exported whenever anything is.
+LINKER = {"_IO_stdin_used", "__bss_start", "__data_start", "data_start", "_edata", "_end",
+          "_init", "_fini", "_start"}
+
+
+def own_exports(path):
+    out = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True,
+                         check=True).stdout
+    names = []
+    for line in out.splitlines():
+        parts = line.split()
+        if (len(parts) == 3 and "@" not in parts[2] and parts[1] not in ("w", "v")
+                and parts[2] not in LINKER):
+            names.append(parts[2])
+    return names
+
+
+class Exports(unittest.TestCase):
+    def test_ctvmd(self):
+        self.assertEqual(own_exports(ctvmtest.ctvmd_path()), [],
+                         "rename these or make them static: a shared library calls them")
+
+    def test_ctvm(self):
+        self.assertEqual(own_exports(ctvmtest.ctvm_path()), [],
+                         "rename these or make them static: a shared library calls them")
+
+
+if __name__ == "__main__":
+    ctvmtest.main(need_root=False)
