@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "common.h"
 
+#include <time.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -57,10 +59,34 @@ struct access_db {
 };
 
 struct access_store {
-	pthread_mutex_t lock; /* guards current */
+	pthread_mutex_t lock; /* guards current and last_check */
 	char *path[_FILE_MAX];
 	struct access_db *current;
+	unsigned recheck_ms;        /* 0: stat the files on every get */
+	struct timespec last_check; /* CLOCK_MONOTONIC */
 };
+
+void access_store_set_recheck_ms(struct access_store *s, unsigned ms)
+{
+	s->recheck_ms = ms;
+}
+
+/* Under s->lock: whether it is time to look at the files again.  Changes made
+ * through access_store_update() swap the snapshot at once whatever this says;
+ * only edits from outside wait up to recheck_ms. */
+static bool recheck_due(struct access_store *s)
+{
+	if (!s->recheck_ms)
+		return true;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (now.tv_sec - s->last_check.tv_sec) * 1000 +
+	          (now.tv_nsec - s->last_check.tv_nsec) / 1000000;
+	if (ms < (long)s->recheck_ms)
+		return false;
+	s->last_check = now;
+	return true;
+}
 
 static void stamp_of(const char *path, struct stamp *ret)
 {
@@ -182,7 +208,7 @@ static bool db_stale(const struct access_store *s, const struct access_db *db)
 /* Under s->lock: reloads when stale; returns current with a reference. */
 static struct access_db *current_locked(struct access_store *s)
 {
-	if (!s->current || db_stale(s, s->current)) {
+	if (!s->current || (recheck_due(s) && db_stale(s, s->current))) {
 		struct access_db *db = NULL;
 		struct error *e = NULL;
 		if (db_load(s, &db, &e) == 0) {

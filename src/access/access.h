@@ -37,6 +37,10 @@ struct access_secrets {
  * (and the etc/priv directories). */
 struct access_store *access_store_new(const struct ctvm_paths *paths, struct error **err);
 struct access_store *access_store_free(struct access_store *s);
+/* Look for outside edits of the files at most every ms milliseconds (the
+ * daemon uses 1000: one stat() per file per second instead of per request).
+ * Default 0: on every access_store_get(). */
+void access_store_set_recheck_ms(struct access_store *s, unsigned ms);
 
 /* The current snapshot, with a reference taken (never NULL).  When a changed
  * file cannot be parsed the previous snapshot stays in use. */

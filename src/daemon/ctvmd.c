@@ -11,6 +11,7 @@
 #include "common.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -172,6 +173,10 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 
+	/* One connection thread each: without a cap glibc gives threads their own
+	 * malloc arenas (8 per core), which only costs resident memory here. */
+	mallopt(M_ARENA_MAX, 2);
+
 	struct error *e = NULL;
 	struct ctvm_paths *paths = ctvm_paths_new(o.root);
 	umask(022);
@@ -223,6 +228,7 @@ int main(int argc, char **argv)
 	ctx.access = access_store_new(paths, &e);
 	if (!ctx.access)
 		die("cannot load the access configuration", e);
+	access_store_set_recheck_ms(ctx.access, 1000);
 
 	struct task_manager_config tcfg = {
 	    .node = ctx.node,
