@@ -208,6 +208,8 @@ int auth_keys_load(const char *etc_dir, const char *priv_dir, struct auth_keys *
 
 	struct auth_keys *k = xnew(struct auth_keys, 1);
 	pthread_mutex_init(&k->sign_lock, NULL);
+	k->cache = xnew(struct auth_ticket_cache, 1);
+	pthread_mutex_init(&k->cache->lock, NULL);
 	int r = load_privkey(k, key_path, err);
 	if (r >= 0)
 		r = load_pubkey(k, pub_path, err);
@@ -231,6 +233,10 @@ struct auth_keys *auth_keys_free(struct auth_keys *k)
 	if (k->pub)
 		gnutls_pubkey_deinit(k->pub);
 	pthread_mutex_destroy(&k->sign_lock);
+	if (k->cache) {
+		pthread_mutex_destroy(&k->cache->lock);
+		free(k->cache);
+	}
 	explicit_bzero(k->csrf_secret, sizeof(k->csrf_secret));
 	free(k);
 	return NULL;

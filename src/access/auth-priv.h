@@ -21,9 +21,23 @@
  * only through gnutls_pubkey_verify_data2(), which copies the key parameters
  * and does not modify the object, so it runs without the lock.
  */
+/*
+ * Tickets whose RSA signature was verified recently, by SHA-256 of the whole
+ * ticket, in a direct-mapped table.  A hit only skips the signature check:
+ * the age window is still checked from the ticket text on every request, so
+ * the cache never extends a ticket's life.  Nothing secret is stored.
+ */
+#define AUTH_TICKET_CACHE_SLOTS 512
+struct auth_ticket_cache {
+	pthread_mutex_t lock;
+	uint8_t digest[AUTH_TICKET_CACHE_SLOTS][32];
+	bool used[AUTH_TICKET_CACHE_SLOTS];
+};
+
 struct auth_keys {
 	gnutls_privkey_t priv;
 	gnutls_pubkey_t pub;
+	struct auth_ticket_cache *cache; /* mutable, though the keys are const */
 	pthread_mutex_t sign_lock;
 	uint8_t csrf_secret[AUTH_CSRF_SECRET_MAX];
 	size_t csrf_secret_len;

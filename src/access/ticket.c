@@ -13,6 +13,8 @@
 #define LOG_CATEGORY "access"
 #include "common.h"
 
+#include <nettle/sha2.h>
+
 #include <gnutls/gnutls.h>
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
@@ -92,6 +94,26 @@ static int ticket_fail(struct error **err, const char *why)
 	return error_set(err, -EACCES, 401, "authentication failure");
 }
 
+static bool cache_hit(struct auth_ticket_cache *c, size_t slot, const uint8_t *digest)
+{
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	bool hit = c->used[slot] && memcmp(c->digest[slot], digest, 32) == 0;
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void cache_store(struct auth_ticket_cache *c, size_t slot, const uint8_t *digest)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->digest[slot], digest, 32);
+	c->used[slot] = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
 int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now, char **ret_userid,
                        time_t *ret_time, struct error **err)
 {
@@ -128,15 +150,29 @@ int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now
 	if (!age_ok(now, t))
 		return ticket_fail(err, "ticket expired");
 
-	_cleanup_free_ uint8_t *raw = NULL;
-	size_t raw_len = 0;
-	if (auth_base64_decode(sig, strlen(sig), &raw, &raw_len) < 0 || raw_len == 0)
-		return ticket_fail(err, "malformed signature");
-	gnutls_datum_t plain_d = {(unsigned char *)ticket, (unsigned)plain_len};
-	gnutls_datum_t sig_d = {raw, (unsigned)raw_len};
-	int gr = gnutls_pubkey_verify_data2(k->pub, GNUTLS_SIGN_RSA_SHA256, 0, &plain_d, &sig_d);
-	if (gr < 0)
-		return ticket_fail(err, "bad signature");
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	size_t slot = 0;
+	if (k->cache) {
+		struct sha256_ctx h;
+		sha256_init(&h);
+		sha256_update(&h, len, (const uint8_t *)ticket);
+		sha256_digest(&h, sizeof(digest), digest);
+		memcpy(&slot, digest, sizeof(slot));
+		slot %= AUTH_TICKET_CACHE_SLOTS;
+	}
+	if (!cache_hit(k->cache, slot, digest)) {
+		_cleanup_free_ uint8_t *raw = NULL;
+		size_t raw_len = 0;
+		if (auth_base64_decode(sig, strlen(sig), &raw, &raw_len) < 0 || raw_len == 0)
+			return ticket_fail(err, "malformed signature");
+		gnutls_datum_t plain_d = {(unsigned char *)ticket, (unsigned)plain_len};
+		gnutls_datum_t sig_d = {raw, (unsigned)raw_len};
+		int gr =
+		    gnutls_pubkey_verify_data2(k->pub, GNUTLS_SIGN_RSA_SHA256, 0, &plain_d, &sig_d);
+		if (gr < 0)
+			return ticket_fail(err, "bad signature");
+		cache_store(k->cache, slot, digest);
+	}
 
 	const char *data = ticket + prefix_len;
 	size_t data_len = (size_t)(hextime - 1 - data);
