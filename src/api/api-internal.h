@@ -27,7 +27,7 @@ struct login_limiter *login_limiter_new(void);
 struct login_limiter *login_limiter_free(struct login_limiter *l);
 /* Delay in ms to apply to a failure for this user and address, and records it. */
 unsigned login_limiter_fail(struct login_limiter *l, const char *user, const char *addr,
-			    unsigned base_ms);
+                            unsigned base_ms);
 void login_limiter_success(struct login_limiter *l, const char *user, const char *addr);
 
 /* Each area's rows (api-*.c). */
@@ -35,3 +35,8 @@ extern const struct api_method api_methods_core[];
 extern const struct api_method api_methods_nodes[];
 extern const struct api_method api_methods_tasks[];
 extern const struct api_method api_methods_access[];
+extern const struct api_method api_methods_users[];
+extern const struct api_method api_methods_groups_roles[];
+extern const struct api_method api_methods_acl[];
+extern const struct api_method api_methods_domains[];
+extern const struct api_method api_methods_pools[];

@@ -5,9 +5,9 @@
 #include "api-internal.h"
 
 const struct api_method *const api_method_tables[] = {
-	api_methods_core,
-	api_methods_nodes,
-	api_methods_tasks,
-	api_methods_access,
-	NULL,
+    api_methods_core,  api_methods_nodes,
+    api_methods_tasks, api_methods_access,
+    api_methods_users, api_methods_groups_roles,
+    api_methods_acl,   api_methods_domains,
+    api_methods_pools, NULL,
 };
