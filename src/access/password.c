@@ -8,12 +8,42 @@
 #include "common.h"
 
 #include <crypt.h>
+#include <pthread.h>
 #include <nettle/memops.h>
 
 #include "auth.h"
 #include "xalloc.h"
 
 #define PASSWORD_MAX 4096
+
+/*
+ * yescrypt is memory-hard: Debian's default cost takes 16 MiB per hash.  A
+ * burst of concurrent logins must not multiply that without bound, so at
+ * most this many hashes are computed at once; others wait their turn.  (PAM
+ * checks are serialised separately in pam.c.)
+ */
+#define HASHES_AT_ONCE 2
+
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slots_free = PTHREAD_COND_INITIALIZER;
+static unsigned slots_used;
+
+static void slot_take(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	while (slots_used >= HASHES_AT_ONCE)
+		pthread_cond_wait(&slots_free, &slots_lock);
+	slots_used++;
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static void slot_give(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	slots_used--;
+	pthread_cond_signal(&slots_free);
+	pthread_mutex_unlock(&slots_lock);
+}
 
 char *auth_password_hash(const char *password)
 {
@@ -25,7 +55,9 @@ char *auth_password_hash(const char *password)
 		abort(); /* only on OOM or a libxcrypt without yescrypt */
 	void *data = NULL;
 	int size = 0;
+	slot_take();
 	const char *hash = crypt_ra(password, setting, &data, &size);
+	slot_give();
 	char *ret = NULL;
 	if (hash && hash[0] != '*')
 		ret = xstrdup(hash);
@@ -49,7 +81,9 @@ bool auth_password_verify(const char *password, const char *hash)
 	if (hash[0] == '\0' || hash[0] == '!' || hash[0] == '*')
 		return false;
 	struct crypt_data *cd = xnew(struct crypt_data, 1);
+	slot_take();
 	const char *out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
+	slot_give();
 	bool ok = false;
 	if (out && out[0] != '*') {
 		size_t n = strlen(hash);
