@@ -4,10 +4,17 @@
 
 #include "api-internal.h"
 
+/* clang-format off */
 const struct api_method *const api_method_tables[] = {
-    api_methods_core,  api_methods_nodes,
-    api_methods_tasks, api_methods_access,
-    api_methods_users, api_methods_groups_roles,
-    api_methods_acl,   api_methods_domains,
-    api_methods_pools, NULL,
+	api_methods_core,
+	api_methods_nodes,
+	api_methods_tasks,
+	api_methods_access,
+	api_methods_users,
+	api_methods_groups_roles,
+	api_methods_acl,
+	api_methods_domains,
+	api_methods_pools,
+	NULL,
 };
+/* clang-format on */

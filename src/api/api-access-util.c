@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+#include "common.h"
+
+#include "access.h"
+#include "api-access-util.h"
+#include "api-internal.h"
+#include "api.h"
+#include "domains.h"
+#include "error.h"
+#include "xalloc.h"
+
+int api_access_update(struct api_call *call, const char *digest, access_update_fn fn, void *arg,
+                      const char *what, struct error **err)
+{
+	struct error *e = NULL;
+	int r = access_store_update(call->ctx->access, digest, fn, arg, &e);
+	if (r < 0) {
+		if (e && e->http_status == 500 && what)
+			error_prefix(e, "%s", what);
+		if (err && !*err)
+			*err = e;
+		else
+			error_free(e);
+	}
+	return r;
+}
+
+char **api_split_list(const char *list)
+{
+	static const char seps[] = ",; \t\r\n";
+	size_t n = 0;
+	char **v = xnew(char *, 1);
+	for (const char *p = list ? list : ""; *p;) {
+		p += strspn(p, seps);
+		size_t len = strcspn(p, seps);
+		if (!len)
+			break;
+		v = xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = xstrndup(p, len);
+		p += len;
+	}
+	v[n] = NULL;
+	return v;
+}
+
+void api_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+bool api_can_modify_perm(const struct api_call *call, const char *path)
+{
+	if (!path || !*path)
+		path = "/access";
+	if (api_call_has_priv(call, path, "Permissions.Modify"))
+		return true;
+	const char *alt = NULL;
+	if (str_startswith(path, "/vms"))
+		alt = "VM.Allocate";
+	else if (str_startswith(path, "/storage"))
+		alt = "Datastore.Allocate";
+	else if (str_startswith(path, "/pool"))
+		alt = "Pool.Allocate";
+	return alt && api_call_has_priv(call, path, alt);
+}
+
+bool api_call_has_any(const struct api_call *call, const char *path, const char *const *privs)
+{
+	for (const char *const *p = privs; *p; p++)
+		if (api_call_has_priv(call, path, *p))
+			return true;
+	return false;
+}
+
+const char *api_realm_type(const struct api_call *call, const char *userid)
+{
+	const char *at = userid ? strrchr(userid, '@') : NULL;
+	struct realm_info ri;
+	if (!at || !domains_find(access_db_domains(call->db), at + 1, false, &ri))
+		return NULL;
+	return ri.type;
+}
