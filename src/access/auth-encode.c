@@ -8,6 +8,7 @@
 
 #include "auth-priv.h"
 #include "xalloc.h"
+#include "strutil.h"
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -114,24 +115,13 @@ char *auth_uri_escape_data(const char *s)
 	return out;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *auth_uri_unescape(const char *s, size_t len)
 {
 	char *out = xmalloc(len + 1);
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%' && i + 2 < len) {
-			int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+			int hi = hex_digit_value(s[i + 1]), lo = hex_digit_value(s[i + 2]);
 			if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
 				out[n++] = (char)(hi << 4 | lo);
 				i += 2;

@@ -5,6 +5,7 @@
 #include "strbuf.h"
 #include "usercfg.h"
 #include "xalloc.h"
+#include "strutil.h"
 
 /* --- identifiers --- */
 
@@ -314,17 +315,6 @@ char *usercfg_encode_text(const char *text)
 	return strbuf_detach(&sb, NULL);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
 {
@@ -362,7 +352,8 @@ char *usercfg_decode_text(const char *text)
 	struct strbuf raw = STRBUF_INIT;
 	for (const char *p = text; *p; p++) {
 		int hi, lo;
-		if (*p == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0) {
+		if (*p == '%' && (hi = hex_digit_value(p[1])) >= 0 &&
+		    (lo = hex_digit_value(p[2])) >= 0) {
 			strbuf_addch(&raw, hi * 16 + lo);
 			p += 2;
 		} else {

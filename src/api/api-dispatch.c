@@ -341,6 +341,14 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	if (api_validate_params(m, params, &err) < 0)
 		goto fail;
 
+	/* A standalone node: a request for another node cannot be proxied and
+	 * fails the way a Proxmox proxy failure reads. */
+	const char *node = json_string_value(json_object_get(params, "node"));
+	if (node && strstr(m->path, "{node}") && !streq(node, ctx->node)) {
+		error_set(&err, -ENOENT, 500, "no such node '%s'", node);
+		goto fail;
+	}
+
 	struct api_call call = {
 	    .ctx = ctx,
 	    .method = m,

@@ -9,15 +9,6 @@
 #include "task.h"
 #include "xalloc.h"
 
-/* Requests naming another node fail the way a Proxmox proxy failure reads. */
-static int check_node(struct api_call *call, struct error **err)
-{
-	const char *node = api_param_str(call, "node");
-	if (node && !streq(node, call->ctx->node))
-		return error_set(err, -ENOENT, 500, "no such node '%s'", node);
-	return 0;
-}
-
 static json_t *node_entry(struct api_call *call, bool resource)
 {
 	struct api_context *ctx = call->ctx;
@@ -60,9 +51,6 @@ static int api_nodes(struct api_call *call, json_t **ret, struct error **err)
 static int api_node_index(struct api_call *call, json_t **ret, struct error **err)
 {
 	static const char *const names[] = {"status", "tasks", "startall", "stopall", NULL};
-	int r = check_node(call, err);
-	if (r < 0)
-		return r;
 	json_t *a = json_array();
 	for (const char *const *n = names; *n; n++)
 		json_array_append_new(a, json_pack("{s:s}", "name", *n));
@@ -72,9 +60,6 @@ static int api_node_index(struct api_call *call, json_t **ret, struct error **er
 
 static int api_node_status(struct api_call *call, json_t **ret, struct error **err)
 {
-	int r = check_node(call, err);
-	if (r < 0)
-		return r;
 	*ret = node_stats_status_json(call->ctx->stats);
 	return 0;
 }
@@ -98,16 +83,13 @@ static int bulk_worker(struct task_worker *w, void *arg, struct error **err)
 
 static int bulk(struct api_call *call, bool start, json_t **ret, struct error **err)
 {
-	int r = check_node(call, err);
-	if (r < 0)
-		return r;
 	struct bulk_arg arg = {.start = start};
 	const char *vms = api_param_str(call, "vms");
 	if (vms)
 		snprintf(arg.vms, sizeof(arg.vms), "%s", vms);
 	char *upid = NULL;
-	r = task_start(call->ctx->tasks, start ? "startall" : "stopall", "", call->authid,
-	               bulk_worker, &arg, &upid, err);
+	int r = task_start(call->ctx->tasks, start ? "startall" : "stopall", "", call->authid,
+	                   bulk_worker, &arg, &upid, err);
 	if (r < 0)
 		return r;
 	*ret = json_string(upid);

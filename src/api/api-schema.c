@@ -14,6 +14,7 @@
 #include "error.h"
 #include "strbuf.h"
 #include "task.h"
+#include "usercfg.h"
 #include "xalloc.h"
 
 /* Bound on any string parameter that does not declare its own. */
@@ -38,42 +39,21 @@ static bool all_chars(const char *s, const char *extra)
 	return true;
 }
 
-/* [A-Za-z][A-Za-z0-9\.\-_]+ */
-static bool is_ident(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	return n >= 2 && n <= max && isalpha((unsigned char)s[0]) && all_chars(s, ".-_");
-}
-
-/* ^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$ */
+/* Node names follow the UPID's node grammar (the task layer owns it). */
 bool api_valid_node(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || !all_chars(s, "-"))
-		return false;
-	return s[0] != '-' && s[n - 1] != '-';
+	return upid_node_valid(s, strlen(s));
 }
 
-/* ^[^\s:/]+@[A-Za-z][A-Za-z0-9\.\-_]+$, 3..64 */
 static bool valid_userid(const char *s)
 {
-	size_t n = strlen(s);
-	const char *at = strrchr(s, '@');
-	if (n < 3 || n > 64 || !at || at == s)
-		return false;
-	for (const char *p = s; p < at; p++)
-		if (isspace((unsigned char)*p) || *p == ':' || *p == '/')
-			return false;
-	return is_ident(at + 1, 32);
+	return usercfg_verify_userid(s, NULL, NULL);
 }
 
 static bool valid_tokenid(const char *s)
 {
-	const char *bang = strchr(s, '!');
-	if (!bang)
-		return false;
-	_cleanup_free_ char *user = xstrndup(s, (size_t)(bang - s));
-	return valid_userid(user) && is_ident(bang + 1, 64);
+	_cleanup_free_ char *user = NULL, *name = NULL;
+	return usercfg_split_tokenid(s, &user, &name);
 }
 
 static bool valid_list(const char *s, bool (*one)(const char *))
@@ -89,21 +69,6 @@ static bool valid_list(const char *s, bool (*one)(const char *))
 static bool valid_priv(const char *s)
 {
 	return all_chars(s, ".") && *s;
-}
-
-static bool valid_plain_id(const char *s)
-{
-	return *s && strlen(s) <= 64 && all_chars(s, ".-_");
-}
-
-static bool valid_realm(const char *s)
-{
-	return is_ident(s, 32);
-}
-
-static bool valid_poolid(const char *s)
-{
-	return *s && strlen(s) <= 128 && all_chars(s, ".-_/") && s[0] != '/';
 }
 
 static bool valid_upid(const char *s)
@@ -146,15 +111,15 @@ static const struct {
     {"pve-node", api_valid_node, "node name"},
     {"pve-userid", valid_userid, "user ID"},
     {"pve-tokenid", valid_tokenid, "API token ID"},
-    {"pve-realm", valid_realm, "realm"},
-    {"pve-groupid", valid_plain_id, "group ID"},
-    {"pve-roleid", valid_plain_id, "role ID"},
-    {"pve-poolid", valid_poolid, "pool ID"},
+    {"pve-realm", usercfg_verify_realm, "realm"},
+    {"pve-groupid", usercfg_verify_groupid, "group ID"},
+    {"pve-roleid", usercfg_verify_roleid, "role ID"},
+    {"pve-poolid", usercfg_verify_poolid, "pool ID"},
     {"pve-priv", valid_priv, "privilege"},
     {"pve-task-upid", valid_upid, "UPID"},
     {"pve-configid", valid_configid, "configuration ID"},
     {"pve-vmid", valid_vmid, "VM ID"},
-    {"pve-storage-id", valid_realm, "storage ID"},
+    {"pve-storage-id", usercfg_verify_storeid, "storage ID"},
     {"email", valid_email, "email address"},
 };
 

@@ -8,14 +8,6 @@
 #include "task.h"
 #include "xalloc.h"
 
-static int check_node(struct api_call *call, struct error **err)
-{
-	const char *node = api_param_str(call, "node");
-	if (node && !streq(node, call->ctx->node))
-		return error_set(err, -ENOENT, 500, "no such node '%s'", node);
-	return 0;
-}
-
 /* Owners see their tasks (a user also those of its tokens, a token only its
  * own); Sys.Audit on the node sees all.  Returns NULL for "all". */
 static const char *visible_to(struct api_call *call)
@@ -54,9 +46,6 @@ static int check_task_access(struct api_call *call, const char *upid_str, const 
 
 static int api_tasks_list(struct api_call *call, json_t **ret, struct error **err)
 {
-	int r = check_node(call, err);
-	if (r < 0)
-		return r;
 	struct task_filter f = {
 	    .start = (unsigned)api_param_int(call, "start", 0),
 	    .limit = (unsigned)api_param_int(call, "limit", 50),
@@ -75,7 +64,7 @@ static int api_tasks_list(struct api_call *call, json_t **ret, struct error **er
 		f.vmid = vmid;
 	}
 	unsigned total = 0;
-	r = task_list(call->ctx->tasks, &f, ret, &total, err);
+	int r = task_list(call->ctx->tasks, &f, ret, &total, err);
 	if (r < 0)
 		return r;
 	call->total = total;

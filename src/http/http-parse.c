@@ -15,6 +15,7 @@
 #include "http.h"
 #include "strbuf.h"
 #include "xalloc.h"
+#include "strutil.h"
 
 struct http_header {
 	char *name;
@@ -69,17 +70,6 @@ static bool is_tchar(unsigned char c)
 	return isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool http_utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -128,8 +118,8 @@ char *http_unescape(const char *s, size_t len, bool plus_is_space)
 		if (c == '%') {
 			if (len - i < 3)
 				return NULL;
-			int hi = hexval((unsigned char)s[i + 1]),
-			    lo = hexval((unsigned char)s[i + 2]);
+			int hi = hex_digit_value((unsigned char)s[i + 1]),
+			    lo = hex_digit_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			out[o++] = (char)(hi << 4 | lo);
@@ -546,7 +536,7 @@ int http_chunked_feed(struct http_chunked *c, const char *in, size_t len, struct
 		unsigned char ch = (unsigned char)in[i];
 		switch (c->state) {
 		case CH_SIZE: {
-			int h = hexval(ch);
+			int h = hex_digit_value(ch);
 			if (h >= 0) {
 				if (++c->digits > 16)
 					return -EBADMSG;

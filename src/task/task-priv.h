@@ -32,8 +32,6 @@
 /* The rule for type, id and user in a UPID: no ':', '/' or whitespace;
  * empty only when allow_empty. */
 bool upid_field_valid(const char *s, size_t len, bool allow_empty);
-/* node: [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])? */
-bool upid_node_valid(const char *s, size_t len);
 
 /* "<dir>/<last hex digit of starttime>/<upid>" */
 char *task_log_path(const char *dir, const char *upid, time_t starttime);

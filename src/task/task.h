@@ -37,6 +37,10 @@ struct upid {
 	char *user; /* userid or full token id "u@r!t" */
 };
 
+/* The node name grammar of UPIDs and of every {node} parameter:
+ * ^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$ (len bytes of s). */
+bool upid_node_valid(const char *s, size_t len);
+
 /* Parses a UPID string exactly (the regex of pve-api.md 5.1). 0 or -EINVAL. */
 int upid_parse(const char *s, struct upid *ret);
 /* Formats; the result ends with ':' */

@@ -8,6 +8,7 @@
 #include "task-priv.h"
 #include "task.h"
 #include "xalloc.h"
+#include "strutil.h"
 
 #define UPID_FIELDS 7
 
@@ -42,24 +43,13 @@ bool upid_node_valid(const char *s, size_t len)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_hex(const char *s, size_t len, size_t min, size_t max, uint64_t *ret)
 {
 	if (len < min || len > max)
 		return false;
 	uint64_t v = 0;
 	for (size_t i = 0; i < len; i++) {
-		int d = hexval(s[i]);
+		int d = hex_digit_value(s[i]);
 		if (d < 0)
 			return false;
 		v = v << 4 | (uint64_t)d;
