@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * cmd: the one way ctvm runs an external program (qemu-img, lvcreate, zfs,
+ * btrfs, mkfs, ...).
+ *
+ * Building a command is separate from running it, so backends expose pure
+ * *_build_cmd() functions and golden tests compare cmd_to_string() with
+ * checked-in .argv files.  Running never involves a shell: the argv array
+ * goes to posix_spawn.  The environment is fixed (LC_ALL=C, a fixed PATH,
+ * plus what the command adds), stdout and stderr are captured within bounds,
+ * and every run has a deadline after which the whole process group is
+ * killed.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct error;
+
+#define CMD_DEFAULT_TIMEOUT_MS (60 * 1000)
+#define CMD_MAX_STDOUT         (16u << 20)
+#define CMD_MAX_STDERR         (1u << 20)
+
+struct cmd {
+	char **argv; /* NULL-terminated */
+	size_t argc, alloc;
+	char **env; /* extra "KEY=value" entries, NULL-terminated */
+	size_t envc;
+	const char *stdin_data; /* not owned */
+	size_t stdin_len;
+	int timeout_ms; /* 0: CMD_DEFAULT_TIMEOUT_MS */
+};
+
+struct cmd_result {
+	int exit_code; /* valid when !signaled */
+	int signal;    /* the signal that ended it, or 0 */
+	bool timed_out;
+	bool out_truncated, err_truncated;
+	char *out; /* NUL-terminated */
+	size_t out_len;
+	char *err;
+	size_t err_len;
+};
+
+void cmd_init(struct cmd *c, const char *program);
+void cmd_add(struct cmd *c, const char *arg);
+void cmd_addf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Adds "KEY=value" to the environment. */
+void cmd_setenv(struct cmd *c, const char *key, const char *value);
+void cmd_set_stdin(struct cmd *c, const char *data, size_t len);
+void cmd_set_timeout(struct cmd *c, int timeout_ms);
+void cmd_release(struct cmd *c);
+
+/* The command as one line, each argument quoted only when needed
+ * ('...'), for golden files and task logs. */
+char *cmd_to_string(const struct cmd *c);
+
+/*
+ * Runs c and waits for it.  Returns 0 when it exited 0.  Otherwise a negative
+ * errno with *err "command '<cmd_to_string>' failed: exit code N" (or "got
+ * timeout", "killed by signal N", "unable to run: ..."), and the last line
+ * of stderr appended when there is one.  *ret (optional) is filled in either
+ * way once the program ran; release it with cmd_result_clear().
+ */
+int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err);
+void cmd_result_clear(struct cmd_result *r);
