@@ -40,3 +40,4 @@ extern const struct api_method api_methods_groups_roles[];
 extern const struct api_method api_methods_acl[];
 extern const struct api_method api_methods_domains[];
 extern const struct api_method api_methods_pools[];
+extern const struct api_method api_methods_storage_config[];

@@ -15,6 +15,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_acl,
 	api_methods_domains,
 	api_methods_pools,
+	api_methods_storage_config,
 	NULL,
 };
 /* clang-format on */

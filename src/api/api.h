@@ -17,6 +17,7 @@ struct http_response;
 struct ctvm_paths;
 struct auth_keys;
 struct access_store;
+struct storage_config_store;
 struct task_manager;
 struct node_stats;
 
@@ -25,6 +26,7 @@ struct api_context {
 	char *node; /* this node's name */
 	struct auth_keys *keys;
 	struct access_store *access;
+	struct storage_config_store *storage; /* storage.cfg */
 	struct task_manager *tasks;
 	struct node_stats *stats;
 	char *pam_service;

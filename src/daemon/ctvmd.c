@@ -26,6 +26,7 @@
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
+#include "storage-config.h"
 #include "task.h"
 #include "xalloc.h"
 
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
 	if (!ctx.access)
 		die("cannot load the access configuration", e);
 	access_store_set_recheck_ms(ctx.access, 1000);
+	ctx.storage = storage_config_store_new(paths);
 
 	struct task_manager_config tcfg = {
 	    .node = ctx.node,
@@ -291,6 +293,7 @@ int main(int argc, char **argv)
 	api_context_release(&ctx);
 	audit_log_close(ctx.audit);
 	access_store_free(ctx.access);
+	storage_config_store_free(ctx.storage);
 	auth_keys_free(ctx.keys);
 	_cleanup_free_ char *pidfile = path_join(paths->run, "ctvmd.pid");
 	unlink(pidfile);

@@ -124,11 +124,17 @@ class AccessApi(unittest.TestCase):
         pw = self.make_user("nostore@pve", "/vms/100", "PVEVMUser")
         ticket, csrf = self.login("nostore@pve", pw)
         r = self.daemon.http("POST", "/storage", ticket=ticket, csrf=csrf,
-                             data={"storage": "x", "type": "dir", "path": "/tmp"})
-        if r.status == 501:
-            self.skipTest("POST /storage is routed to 501 before the permission check "
-                          "(dispatcher: unknown methods answer 501 first)")
+                             data={"storage": "mine", "type": "dir", "path": "/tmp/mine"})
         self.assertEqual(r.status, 403, r.reason)
+        r = self.daemon.http("PUT", "/storage/local", ticket=ticket, csrf=csrf,
+                             data={"comment": "mine"})
+        self.assertEqual(r.status, 403, r.reason)
+        r = self.daemon.http("DELETE", "/storage/local", ticket=ticket, csrf=csrf)
+        self.assertEqual(r.status, 403, r.reason)
+        # and it sees no storage at all
+        r = self.daemon.http("GET", "/storage", ticket=ticket)
+        self.assertEqual(r.status, 200, r.reason)
+        self.assertEqual(r.json()["data"], [])
 
     def test_user_shapes(self):
         self.make_user("shape@pve", comment="Shape test", firstname="Sha")

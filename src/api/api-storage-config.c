@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * /storage: the storage configuration (storage.cfg), after pve-storage's
+ * PVE::API2::Storage::Config.  Only the configuration: volumes, content and
+ * status come with the backends.  Creating a dir or btrfs storage prepares
+ * its directory like PVE's activate_storage; no other type touches the host.
+ */
+#define LOG_CATEGORY "storage"
+#include "common.h"
+
+#include "api-access-util.h"
+#include "api-internal.h"
+#include "api.h"
+#include "error.h"
+#include "log.h"
+#include "storage-config.h"
+#include "xalloc.h"
+
+/* Parameters that are not storage properties. */
+static bool is_meta_param(const char *key)
+{
+	return streq(key, "storage") || streq(key, "type") || streq(key, "digest") ||
+	       streq(key, "delete");
+}
+
+/* A typed API value as the config's string. */
+static char *value_string(json_t *v)
+{
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_boolean(v))
+		return xstrdup(json_is_true(v) ? "1" : "0");
+	if (json_is_integer(v))
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	return NULL;
+}
+
+static int set_params(struct section *s, const struct api_call *call, bool create,
+                      struct error **err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach (call->params, key, v) {
+		if (is_meta_param(key))
+			continue;
+		_cleanup_free_ char *str = value_string(v);
+		if (!str)
+			return error_param(err, key, "invalid value");
+		int r = storage_section_set(s, key, str, create, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int update_config(struct api_call *call, const char *digest, storage_update_fn fn,
+                         const char *what, struct error **err)
+{
+	struct error *e = NULL;
+	int r = storage_config_store_update(call->ctx->storage, digest, fn, call, &e);
+	if (r < 0) {
+		if (e && e->http_status == 500)
+			error_prefix(e, "%s", what);
+		if (err && !*err)
+			*err = e;
+		else
+			error_free(e);
+	}
+	return r;
+}
+
+static bool may_see(const struct api_call *call, const char *storeid)
+{
+	_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
+	return api_call_has_priv(call, path, "Datastore.Audit") ||
+	       api_call_has_priv(call, path, "Datastore.AllocateSpace");
+}
+
+static int api_storage_list(struct api_call *call, json_t **ret, struct error **err)
+{
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	if (r < 0)
+		return r;
+	const char *type = api_param_str(call, "type");
+	json_t *a = json_array();
+	for (size_t i = 0; i < c->n_sections; i++) {
+		const struct section *s = c->sections[i];
+		if ((type && !streq(type, s->type)) || !may_see(call, s->id))
+			continue;
+		json_array_append_new(a, storage_section_json(s, c->digest));
+	}
+	*ret = a;
+	return 0;
+}
+
+static int api_storage_read(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	if (r < 0)
+		return r;
+	const struct section *s = section_config_find(c, id);
+	if (!s)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	*ret = storage_section_json(s, c->digest);
+	return 0;
+}
+
+static int do_create(struct section_config *c, void *arg, struct error **err)
+{
+	struct api_call *call = arg;
+	const char *id = api_param_str(call, "storage");
+	const char *type = api_param_str(call, "type");
+	if (section_config_find(c, id))
+		return error_set(err, -EEXIST, 500, "storage ID '%s' already defined", id);
+	struct section *s = NULL;
+	int r = section_config_add(c, type, id, &s, err);
+	if (r < 0)
+		return r;
+	r = set_params(s, call, true, err);
+	if (r == 0)
+		r = storage_section_check_complete(s, err);
+	if (r < 0)
+		return r;
+	/* like PVE: an enabled storage is activated before the config is
+	 * written, so a bad path is found now and nothing is saved */
+	if (!api_param_bool(call, "disable", false))
+		r = storage_dir_prepare(s, err);
+	return r;
+}
+
+static int api_storage_create(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	int r = storage_verify_id(id, NULL);
+	if (r < 0)
+		return error_param(err, "storage", "storage ID '%s' contains illegal characters",
+		                   id);
+	r = update_config(call, NULL, do_create, "create storage failed", err);
+	if (r < 0)
+		return r;
+	log_info("storage '%s' (%s) created by '%s'", id, api_param_str(call, "type"),
+	         call->authid);
+	*ret = json_pack("{s:s, s:s}", "storage", id, "type", api_param_str(call, "type"));
+	return 0;
+}
+
+static int do_update(struct section_config *c, void *arg, struct error **err)
+{
+	struct api_call *call = arg;
+	const char *id = api_param_str(call, "storage");
+	struct section *s = section_config_find(c, id);
+	if (!s)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	if (!storage_type_known(s->type))
+		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
+		                 s->type);
+	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	for (size_t i = 0; del[i]; i++) {
+		if (json_object_get(call->params, del[i]))
+			return error_param(err, "delete",
+			                   "cannot set and delete property '%s' at the same time",
+			                   del[i]);
+		int r = storage_section_delete(s, del[i], err);
+		if (r < 0)
+			return r;
+	}
+	return set_params(s, call, false, err);
+}
+
+static int api_storage_update(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	int r = update_config(call, api_param_str(call, "digest"), do_update,
+	                      "update storage failed", err);
+	if (r < 0)
+		return r;
+	log_info("storage '%s' updated by '%s'", id, call->authid);
+	*ret = json_null();
+	return 0;
+}
+
+static int do_delete(struct section_config *c, void *arg, struct error **err)
+{
+	struct api_call *call = arg;
+	const char *id = api_param_str(call, "storage");
+	if (!section_config_remove(c, id))
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	return 0;
+}
+
+static int api_storage_delete(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	int r = update_config(call, NULL, do_delete, "delete storage failed", err);
+	if (r < 0)
+		return r;
+	log_info("storage '%s' deleted by '%s'", id, call->authid);
+	*ret = json_null();
+	return 0;
+}
+
+static const char *const known_types[] = {"dir", "lvm", "lvmthin", "zfspool", "btrfs", NULL};
+/* every PVE type, so a filter for a type ctvm lacks is an empty list, not a 400 */
+static const char *const all_types[] = {
+    "btrfs", "cephfs",  "cifs", "dir", "esxi", "glusterfs", "iscsi",   "iscsidirect",
+    "lvm",   "lvmthin", "nfs",  "pbs", "rbd",  "zfs",       "zfspool", NULL};
+static const char *const formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
+static const char *const preallocations[] = {"off", "metadata", "falloc", "full", NULL};
+
+#define P_STORAGE                                                                       \
+	{                                                                               \
+		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
+		.max_length = 100, .description = "The storage identifier."             \
+	}
+#define P_S(n, d)                                                                           \
+	{                                                                                   \
+		.name = (n), .type = API_TYPE_STRING, .optional = true, .max_length = 4096, \
+		.description = (d)                                                          \
+	}
+#define P_B(n, d)                                                                           \
+	{                                                                                   \
+		.name = (n), .type = API_TYPE_BOOLEAN, .optional = true, .description = (d) \
+	}
+
+/* The properties both POST and PUT take; the type decides which apply. */
+#define STORAGE_PROPS                                                                         \
+	P_S("path", "File system path."), P_S("vgname", "Volume group name."),                \
+	    P_S("thinpool", "LVM thin pool LV name."), P_S("pool", "ZFS pool or dataset."),   \
+	    P_S("base", "Base volume (iSCSI LUN) of an LVM volume group."),                   \
+	    {.name = "content",                                                               \
+	     .type = API_TYPE_STRING,                                                         \
+	     .format = "pve-storage-content-list",                                            \
+	     .optional = true,                                                                \
+	     .max_length = 1024,                                                              \
+	     .description = "Allowed content types. 'none' for no content."},                 \
+	    {.name = "nodes",                                                                 \
+	     .type = API_TYPE_STRING,                                                         \
+	     .format = "pve-node-list",                                                       \
+	     .optional = true,                                                                \
+	     .max_length = 4096,                                                              \
+	     .description = "List of nodes for which the storage configuration applies."},    \
+	    P_B("disable", "Flag to disable the storage."),                                   \
+	    P_B("shared", "Indicate that this is a single storage with the same contents on " \
+	                  "all nodes."),                                                      \
+	    P_S("comment", "Description."), P_S("bwlimit", "I/O bandwidth limits."),          \
+	    P_S("prune-backups", "The retention options (keep-all=1 or keep-last=N,...)."),   \
+	    {.name = "max-protected-backups",                                                 \
+	     .type = API_TYPE_INTEGER,                                                        \
+	     .optional = true,                                                                \
+	     .has_min = true,                                                                 \
+	     .minimum = -1,                                                                   \
+	     .description = "Maximal number of protected backups per guest. -1: unlimited."}, \
+	    P_S("is_mountpoint", "The path (or the storage path, 'yes') must be a mounted "   \
+	                         "file system."),                                             \
+	    P_B("mkdir", "Deprecated: use create-base-path and create-subdirs."),             \
+	    P_B("create-base-path", "Create the base directory if it doesn't exist."),        \
+	    P_B("create-subdirs", "Populate the directory with the default structure."),      \
+	    {.name = "preallocation",                                                         \
+	     .type = API_TYPE_STRING,                                                         \
+	     .optional = true,                                                                \
+	     .enum_values = preallocations,                                                   \
+	     .description = "Preallocation mode for raw and qcow2 images."},                  \
+	    {.name = "format",                                                                \
+	     .type = API_TYPE_STRING,                                                         \
+	     .optional = true,                                                                \
+	     .enum_values = formats,                                                          \
+	     .description = "Default image format."},                                         \
+	    P_S("content-dirs", "Overrides for default content type directories."),           \
+	    P_B("snapshot-as-volume-chain", "Use qcow2 backing chains for snapshots."),       \
+	    P_B("nocow", "Set the NOCOW flag on files (btrfs)."),                             \
+	    P_B("saferemove", "Zero-out data when removing LVs."),                            \
+	    {.name = "saferemove-stepsize",                                                   \
+	     .type = API_TYPE_STRING,                                                         \
+	     .optional = true,                                                                \
+	     .max_length = 4,                                                                 \
+	     .description = "Wipe step size in MiB (1, 2, 4, 8, 16, 32)."},                   \
+	    P_S("saferemove_throughput", "Wipe throughput (cstream -t parameter value)."),    \
+	    P_B("tagged_only", "Only use logical volumes tagged with 'pve-vm-ID'."),          \
+	    P_S("blocksize", "ZFS volume block size."),                                       \
+	    P_B("sparse", "Use ZFS thin-provisioning."),                                      \
+	    P_S("mountpoint", "Mount point of the ZFS pool or dataset.")
+
+const struct api_method api_methods_storage_config[] = {
+    {
+        .path = "/storage",
+        .verb = "GET",
+        .name = "index",
+        .description = "Storage index.",
+        .params = (const struct api_param[]){{.name = "type",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .enum_values = all_types,
+                                              .description = "Only list storage of specific "
+                                                             "type"},
+                                             API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Only list entries where you have 'Datastore.Audit' or "
+                             "'Datastore.AllocateSpace' permissions on '/storage/<storage>'"),
+        .handler = api_storage_list,
+    },
+    {
+        .path = "/storage",
+        .verb = "POST",
+        .name = "create",
+        .description = "Create a new storage.",
+        .params = (const struct api_param[]){P_STORAGE,
+                                             {.name = "type",
+                                              .type = API_TYPE_STRING,
+                                              .enum_values = known_types,
+                                              .description = "Storage type."},
+                                             STORAGE_PROPS,
+                                             API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
+        .flags = API_PROTECTED,
+        .handler = api_storage_create,
+    },
+    {
+        .path = "/storage/{storage}",
+        .verb = "GET",
+        .name = "read",
+        .description = "Read storage configuration.",
+        .params = (const struct api_param[]){P_STORAGE, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/storage/{storage}", "Datastore.Allocate")),
+        .handler = api_storage_read,
+    },
+    {
+        .path = "/storage/{storage}",
+        .verb = "PUT",
+        .name = "update",
+        .description = "Update storage configuration.",
+        .params =
+            (const struct api_param[]){P_STORAGE,
+                                       STORAGE_PROPS,
+                                       {.name = "delete",
+                                        .type = API_TYPE_STRING,
+                                        .format = "pve-configid-list",
+                                        .optional = true,
+                                        .max_length = 4096,
+                                        .description = "A list of settings you want "
+                                                       "to delete."},
+                                       {.name = "digest",
+                                        .type = API_TYPE_STRING,
+                                        .optional = true,
+                                        .max_length = 64,
+                                        .description = "Prevent changes if current configuration "
+                                                       "file has a different digest. This can be "
+                                                       "used to prevent concurrent "
+                                                       "modifications."},
+                                       API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
+        .flags = API_PROTECTED,
+        .handler = api_storage_update,
+    },
+    {
+        .path = "/storage/{storage}",
+        .verb = "DELETE",
+        .name = "delete",
+        .description = "Delete storage configuration.",
+        .params = (const struct api_param[]){P_STORAGE, API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
+        .flags = API_PROTECTED,
+        .handler = api_storage_delete,
+    },
+    {.path = NULL},
+};

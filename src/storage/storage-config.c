@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * storage.cfg: the schema of the five local storage types (after
+ * pve-storage's Plugin.pm, DirPlugin, LVMPlugin, LvmThinPlugin,
+ * ZFSPoolPlugin and BTRFSPlugin), the API-side validation and the store.
+ */
+#include "common.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "paths.h"
+#include "storage-config.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define LOCK_TIMEOUT_MS 10000
+
+static const char modified_msg[] =
+    "detected modified configuration - file changed by other user? Try again.";
+
+/* --- value checks --- */
+
+static bool is_word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.';
+}
+
+int storage_verify_id(const char *id, struct error **err)
+{
+	size_t n = id ? strlen(id) : 0;
+	bool ok = n >= 2 && isalpha((unsigned char)id[0]) && isalnum((unsigned char)id[n - 1]);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = is_word_char(id[i]);
+	if (!ok)
+		return error_set(err, -EINVAL, 400, "storage ID '%s' contains illegal characters",
+		                 id ? id : "");
+	return 0;
+}
+
+static int validate_id_hook(const char *id, struct error **err)
+{
+	return storage_verify_id(id, err);
+}
+
+static int validate_path(const char *v, struct error **err)
+{
+	if (v[0] != '/')
+		return error_set(err, -EINVAL, 400,
+		                 "value does not look like a valid absolute path");
+	return 0;
+}
+
+/* pve-storage-vgname: [a-zA-Z0-9.+_][a-zA-Z0-9.+_-]* (also LV names) */
+static int validate_lvm_name(const char *v, struct error **err)
+{
+	bool ok = *v && *v != '-';
+	for (const char *p = v; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr(".+_-", *p);
+	if (!ok)
+		return error_set(err, -EINVAL, 400,
+		                 "value '%s' does not look like a valid LVM name", v);
+	return 0;
+}
+
+/* A ZFS pool or dataset: rpool/data */
+static int validate_zfs_name(const char *v, struct error **err)
+{
+	bool ok = isalnum((unsigned char)*v) && v[strlen(v) - 1] != '/' && !strstr(v, "//");
+	for (const char *p = v; ok && *p; p++)
+		ok = isalnum((unsigned char)*p) || strchr("_-.:/", *p);
+	if (!ok)
+		return error_set(err, -EINVAL, 400,
+		                 "value '%s' does not look like a valid ZFS pool or dataset", v);
+	return 0;
+}
+
+/* pve-node names, comma separated */
+static int validate_nodes(const char *v, struct error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *save = NULL;
+	size_t n = 0;
+	for (char *t = strtok_r(copy, ", ;", &save); t; t = strtok_r(NULL, ", ;", &save)) {
+		size_t len = strlen(t);
+		bool ok = isalnum((unsigned char)t[0]) && isalnum((unsigned char)t[len - 1]);
+		for (size_t i = 0; ok && i < len; i++)
+			ok = isalnum((unsigned char)t[i]) || t[i] == '-';
+		if (!ok)
+			return error_set(err, -EINVAL, 400,
+			                 "value '%s' does not look like a valid node name", t);
+		n++;
+	}
+	if (!n)
+		return error_set(err, -EINVAL, 400, "empty node list");
+	return 0;
+}
+
+static bool parse_uint(const char *s, unsigned long long *ret)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+		return false;
+	*ret = strtoull(s, NULL, 10);
+	return true;
+}
+
+/* keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N,... */
+static int validate_prune(const char *v, struct error **err)
+{
+	static const char *const keys[] = {"keep-all",   "keep-last",   "keep-hourly",
+	                                   "keep-daily", "keep-weekly", "keep-monthly",
+	                                   "keep-yearly"};
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *save = NULL;
+	bool all = false, other = false;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq)
+			return error_set(err, -EINVAL, 400, "missing value in '%s'", t);
+		*eq = '\0';
+		size_t k = 0;
+		while (k < ARRAY_SIZE(keys) && !streq(keys[k], t))
+			k++;
+		if (k == ARRAY_SIZE(keys))
+			return error_set(err, -EINVAL, 400, "invalid key '%s'", t);
+		unsigned long long n;
+		if (!parse_uint(eq + 1, &n) || (k == 0 && n > 1))
+			return error_set(err, -EINVAL, 400, "invalid value for '%s': '%s'", t,
+			                 eq + 1);
+		if (k == 0)
+			all = n == 1;
+		else
+			other = true;
+	}
+	if (all && other)
+		return error_set(err, -EINVAL, 400,
+		                 "keep-all cannot be set together with other options");
+	return 0;
+}
+
+/* zvol volblocksize: a power of two from 512 bytes to 16 MiB, "8k", "16K", "1M" */
+static int validate_blocksize(const char *v, struct error **err)
+{
+	_cleanup_free_ char *num = xstrdup(v);
+	size_t n = strlen(num);
+	unsigned long long mult = 1, size;
+	if (n && strchr("kK", num[n - 1]))
+		mult = 1024;
+	else if (n && strchr("mM", num[n - 1]))
+		mult = 1024 * 1024;
+	if (mult > 1)
+		num[n - 1] = '\0';
+	if (!parse_uint(num, &size) || size > (1ull << 40) || (size *= mult) < 512 ||
+	    size > 16 * 1024 * 1024 || (size & (size - 1)))
+		return error_set(err, -EINVAL, 400,
+		                 "block size must be a power of two from 512 to 16M, got '%s'", v);
+	return 0;
+}
+
+/* is_mountpoint: a boolean (the storage path itself) or an absolute path */
+static int validate_mountpoint_flag(const char *v, struct error **err)
+{
+	static const char *const words[] = {"0", "1", "yes", "no", "on", "off", "true", "false"};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return 0;
+	return validate_path(v, err);
+}
+
+static const char *const dir_content[] = {"images",   "rootdir", "vztmpl", "iso", "backup",
+                                          "snippets", "import",  "none",   NULL};
+static const char *const vol_content[] = {"images", "rootdir", NULL};
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (streq(list[i], s))
+			return true;
+	return false;
+}
+
+static int check_content(const char *v, const char *const *valid, struct error **err)
+{
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *save = NULL;
+	size_t n = 0;
+	bool none = false;
+	for (char *t = strtok_r(copy, ", ;", &save); t; t = strtok_r(NULL, ", ;", &save)) {
+		if (!in_list(valid, t))
+			return error_set(err, -EINVAL, 400,
+			                 "storage does not support content type '%s'", t);
+		none |= streq(t, "none");
+		n++;
+	}
+	if (none && n > 1)
+		return error_set(err, -EINVAL, 400,
+		                 "unable to combine 'none' with other content types");
+	return 0;
+}
+
+static int validate_dir_content(const char *v, struct error **err)
+{
+	return check_content(v, dir_content, err);
+}
+
+static int validate_vol_content(const char *v, struct error **err)
+{
+	return check_content(v, vol_content, err);
+}
+
+/* --- the schema --- */
+
+static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
+static const char *const btrfs_formats[] = {"raw", "subvol", NULL};
+static const char *const prealloc_values[] = {"off", "metadata", "falloc", "full", NULL};
+static const char *const stepsizes[] = {"1", "2", "4", "8", "16", "32", NULL};
+
+#define P_STR(n, v)                                                                         \
+	{                                                                                   \
+		.name = (n), .kind = SECTION_PROP_STRING, .optional = true, .validate = (v) \
+	}
+#define P_BOOL(n)                                                        \
+	{                                                                \
+		.name = (n), .kind = SECTION_PROP_BOOL, .optional = true \
+	}
+#define P_ENUM(n, e)                                                                         \
+	{                                                                                    \
+		.name = (n), .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = (e) \
+	}
+#define P_FIXED(n, v)                                                                    \
+	{                                                                                \
+		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .validate = (v) \
+	}
+#define P_COMMON(content_check)                                                     \
+	P_STR("comment", NULL), P_BOOL("disable"), P_STR("content", content_check), \
+	    P_STR("nodes", validate_nodes), P_STR("bwlimit", NULL)
+#define P_BACKUP                                                               \
+	P_STR("prune-backups", validate_prune),                                \
+	    {.name = "max-protected-backups",                                  \
+	     .kind = SECTION_PROP_INT,                                         \
+	     .optional = true,                                                 \
+	     .min = -1,                                                        \
+	     .max = INT32_MAX},                                                \
+	    P_STR("is_mountpoint", validate_mountpoint_flag), P_BOOL("mkdir"), \
+	    P_BOOL("create-base-path"), P_BOOL("create-subdirs"),              \
+	    P_ENUM("preallocation", prealloc_values), P_BOOL("shared")
+
+static const struct section_prop dir_props[] = {
+    P_FIXED("path", validate_path),
+    P_COMMON(validate_dir_content),
+    P_BACKUP,
+    P_ENUM("format", dir_formats),
+    P_STR("content-dirs", NULL),
+    {.name = "snapshot-as-volume-chain",
+     .kind = SECTION_PROP_BOOL,
+     .optional = true,
+     .fixed = true},
+};
+
+static const struct section_prop btrfs_props[] = {
+    P_FIXED("path", validate_path),
+    P_COMMON(validate_dir_content),
+    P_BACKUP,
+    P_ENUM("format", btrfs_formats),
+    P_BOOL("nocow"),
+};
+
+static const struct section_prop lvm_props[] = {
+    P_FIXED("vgname", validate_lvm_name),
+    P_COMMON(validate_vol_content),
+    {.name = "base", .kind = SECTION_PROP_STRING, .optional = true, .fixed = true},
+    P_BOOL("shared"),
+    P_BOOL("saferemove"),
+    P_ENUM("saferemove-stepsize", stepsizes),
+    P_STR("saferemove_throughput", NULL),
+    P_BOOL("tagged_only"),
+    P_BOOL("snapshot-as-volume-chain"),
+};
+
+static const struct section_prop lvmthin_props[] = {
+    P_FIXED("vgname", validate_lvm_name),
+    P_FIXED("thinpool", validate_lvm_name),
+    P_COMMON(validate_vol_content),
+};
+
+static const struct section_prop zfspool_props[] = {
+    P_FIXED("pool", validate_zfs_name),     P_COMMON(validate_vol_content),
+    P_STR("blocksize", validate_blocksize), P_BOOL("sparse"),
+    P_STR("mountpoint", validate_path),
+};
+
+static const struct section_type storage_types[] = {
+    {"dir", dir_props, ARRAY_SIZE(dir_props)},
+    {"lvm", lvm_props, ARRAY_SIZE(lvm_props)},
+    {"lvmthin", lvmthin_props, ARRAY_SIZE(lvmthin_props)},
+    {"zfspool", zfspool_props, ARRAY_SIZE(zfspool_props)},
+    {"btrfs", btrfs_props, ARRAY_SIZE(btrfs_props)},
+};
+
+static const struct section_schema schema = {
+    .types = storage_types,
+    .n_types = ARRAY_SIZE(storage_types),
+    .allow_unknown = true,
+    .lowercase_type = true,
+    .validate_id = validate_id_hook,
+};
+
+const struct section_schema *storage_schema(void)
+{
+	return &schema;
+}
+
+bool storage_type_known(const char *type)
+{
+	return type && section_schema_find_type(&schema, type) != NULL;
+}
+
+/* The default content of a type when `content` is unset (PVE plugindata). */
+static const char *default_content(const char *type)
+{
+	if (streq(type, "lvm"))
+		return "images";
+	if (storage_type_known(type))
+		return "images,rootdir";
+	return NULL;
+}
+
+int storage_config_parse(const char *data, size_t len, unsigned flags, struct section_config **ret,
+                         struct error **err)
+{
+	return section_config_parse(data, len, &schema, flags, ret, err);
+}
+
+int storage_config_write(const struct section_config *c, struct strbuf *out, struct error **err)
+{
+	return section_config_write(c, &schema, out, err);
+}
+
+bool storage_config_ensure_local(struct section_config *c, const char *state_dir)
+{
+	if (section_config_find(c, "local"))
+		return false;
+	struct section *s = NULL;
+	if (section_config_add(c, "dir", "local", &s, NULL) < 0)
+		return false;
+	_cleanup_free_ char *path = path_join(state_dir, "vz");
+	section_set(s, "path", path);
+	section_set(s, "content", "iso,vztmpl,backup,images,rootdir");
+	return true;
+}
+
+/* --- API-side changes --- */
+
+/* content without duplicates, in the given order */
+static char *normalize_content(const char *v)
+{
+	_cleanup_free_ char *copy = xstrdup(v);
+	struct strbuf out = STRBUF_INIT;
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ", ;", &save); t; t = strtok_r(NULL, ", ;", &save)) {
+		bool dup = false;
+		size_t tl = strlen(t);
+		for (const char *p = out.buf; *p && !dup; p += strcspn(p, ","), p += *p == ',')
+			dup = strncmp(p, t, tl) == 0 && (p[tl] == ',' || !p[tl]);
+		if (dup)
+			continue;
+		if (out.len)
+			strbuf_addch(&out, ',');
+		strbuf_addstr(&out, t);
+	}
+	if (!out.len)
+		strbuf_addstr(&out, "none");
+	return strbuf_detach(&out, NULL);
+}
+
+int storage_section_set(struct section *s, const char *key, const char *value, bool create,
+                        struct error **err)
+{
+	const struct section_type *t = section_schema_find_type(&schema, s->type);
+	if (!t)
+		return error_set(err, -EOPNOTSUPP, 400, "storage type '%s' is not supported",
+		                 s->type);
+	const struct section_prop *p = section_type_find_prop(t, key);
+	if (!p)
+		return error_param(err, key, "unexpected property");
+	if (p->fixed && !create)
+		return error_param(err, key, "can't change value of fixed parameter '%s'", key);
+	_cleanup_free_ char *norm = NULL;
+	int r = section_schema_check_value(&schema, s->type, key, value, &norm, err);
+	if (r < 0)
+		return r;
+	if (streq(key, "content")) {
+		char *c = normalize_content(norm);
+		free(norm);
+		norm = c;
+	}
+	section_set(s, key, norm);
+	return 0;
+}
+
+int storage_section_delete(struct section *s, const char *key, struct error **err)
+{
+	const struct section_type *t = section_schema_find_type(&schema, s->type);
+	const struct section_prop *p = t ? section_type_find_prop(t, key) : NULL;
+	if (!p)
+		return error_param(err, "delete", "unexpected property '%s'", key);
+	if (p->fixed || !p->optional)
+		return error_param(err, "delete", "cannot delete fixed or required option '%s'",
+		                   key);
+	section_unset(s, key);
+	return 0;
+}
+
+int storage_section_check_complete(const struct section *s, struct error **err)
+{
+	const struct section_type *t = section_schema_find_type(&schema, s->type);
+	for (size_t i = 0; t && i < t->n_props; i++)
+		if (!t->props[i].optional && !section_has(s, t->props[i].name))
+			error_param(err, t->props[i].name,
+			            "property is missing and it is not optional");
+	return err && *err ? -EINVAL : 0;
+}
+
+json_t *storage_section_json(const struct section *s, const char *digest)
+{
+	const struct section_type *t = section_schema_find_type(&schema, s->type);
+	json_t *o = json_pack("{s:s, s:s}", "storage", s->id, "type", s->type);
+	for (size_t i = 0; i < s->n_kv; i++) {
+		const struct section_kv *kv = &s->kv[i];
+		if (json_object_get(o, kv->key))
+			continue; /* repeated key: the first wins */
+		const struct section_prop *p = t ? section_type_find_prop(t, kv->key) : NULL;
+		json_t *v;
+		if (p && p->kind == SECTION_PROP_BOOL)
+			v = json_integer(!kv->value || !streq(kv->value, "0"));
+		else if (p && p->kind == SECTION_PROP_INT && kv->value)
+			v = json_integer(strtoll(kv->value, NULL, 10));
+		else if (!kv->value)
+			v = json_integer(1); /* a bare flag of an unknown type */
+		else
+			v = json_string(kv->value);
+		json_object_set_new(o, kv->key, v);
+	}
+	const char *dc = default_content(s->type);
+	if (!json_object_get(o, "content") && dc)
+		json_object_set_new(o, "content", json_string(dc));
+	if (digest)
+		json_object_set_new(o, "digest", json_string(digest));
+	return o;
+}
+
+/* --- dir activation --- */
+
+static bool flag(const struct section *s, const char *key, bool def)
+{
+	if (!section_has(s, key))
+		return def;
+	const char *v = section_get(s, key);
+	return !v || !streq(v, "0");
+}
+
+static bool is_mounted(const char *mp)
+{
+	struct stat st, parent;
+	_cleanup_free_ char *up = path_join(mp, "..");
+	if (stat(mp, &st) < 0 || stat(up, &parent) < 0)
+		return false;
+	return st.st_dev != parent.st_dev || st.st_ino == parent.st_ino;
+}
+
+/* is_mountpoint: unset or false: NULL; true: the path; else its value. */
+static const char *mountpoint_of(const struct section *s, const char *path)
+{
+	static const char *const yes[] = {"1", "yes", "on", "true"};
+	if (!section_has(s, "is_mountpoint"))
+		return NULL;
+	const char *v = section_get(s, "is_mountpoint");
+	if (!v)
+		return path;
+	if (v[0] == '/')
+		return v;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		if (strcasecmp(v, yes[i]) == 0)
+			return path;
+	return NULL;
+}
+
+static const struct {
+	const char *content;
+	const char *subdir;
+} subdirs[] = {
+    {"images", "images"},         {"rootdir", "private"}, {"iso", "template/iso"},
+    {"vztmpl", "template/cache"}, {"backup", "dump"},     {"snippets", "snippets"},
+    {"import", "import"},
+};
+
+static bool has_content(const char *content, const char *ct)
+{
+	size_t n = strlen(ct);
+	for (const char *p = content; *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, ct, n) == 0 && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+int storage_dir_prepare(const struct section *s, struct error **err)
+{
+	if (!streq(s->type, "dir") && !streq(s->type, "btrfs"))
+		return 0;
+	const char *path = section_get(s, "path");
+	if (!path)
+		return error_set(err, -EINVAL, 500, "storage '%s' has no path", s->id);
+	const char *where = mountpoint_of(s, path);
+	if (where && !is_mounted(where))
+		return error_set(err, -ENODEV, 500,
+		                 "unable to activate storage '%s' - directory is expected to "
+		                 "be a mount point but is not mounted: '%s'",
+		                 s->id, where);
+	bool mk = flag(s, "mkdir", true);
+	bool base = flag(s, "create-base-path", mk);
+	bool sub = flag(s, "create-subdirs", mk);
+	struct stat st;
+	int r = base ? mkdir_p(path, 0755) : 0;
+	if (r < 0) {
+		int e = -r;
+		return error_set(err, r, 500, "unable to activate storage '%s' - %s: %s", s->id,
+		                 path, strerror(e));
+	}
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(err, -ENOENT, 500,
+		                 "unable to activate storage '%s' - directory '%s' does not exist",
+		                 s->id, path);
+	const char *content = section_get(s, "content");
+	if (!content)
+		content = default_content(s->type);
+	for (size_t i = 0; sub && i < ARRAY_SIZE(subdirs); i++) {
+		if (!has_content(content, subdirs[i].content))
+			continue;
+		_cleanup_free_ char *d = path_join(path, subdirs[i].subdir);
+		r = mkdir_p(d, 0755);
+		if (r < 0) {
+			int e = -r;
+			return error_set(err, r, 500, "unable to activate storage '%s' - %s: %s",
+			                 s->id, d, strerror(e));
+		}
+	}
+	return 0;
+}
+
+/* --- the store --- */
+
+struct storage_config_store {
+	char *path;
+	char *state;
+};
+
+struct storage_config_store *storage_config_store_new(const struct ctvm_paths *paths)
+{
+	struct storage_config_store *s = xnew(struct storage_config_store, 1);
+	s->path = path_join(paths->etc, STORAGE_CONFIG_FILE);
+	s->state = xstrdup(paths->state);
+	return s;
+}
+
+struct storage_config_store *storage_config_store_free(struct storage_config_store *s)
+{
+	if (s) {
+		free(s->path);
+		free(s->state);
+		free(s);
+	}
+	return NULL;
+}
+
+const char *storage_config_store_path(const struct storage_config_store *s)
+{
+	return s->path;
+}
+
+int storage_config_store_load(struct storage_config_store *s, struct section_config **ret,
+                              struct error **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	struct error *e = NULL;
+	int r = read_file(s->path, SECTION_CONFIG_MAX_SIZE, &data, &len, &e);
+	if (r == -ENOENT) {
+		error_free(e);
+		data = xstrdup("");
+		len = 0;
+	} else if (r < 0) {
+		if (err && !*err)
+			*err = e;
+		else
+			error_free(e);
+		return r;
+	}
+	struct section_config *c = NULL;
+	r = storage_config_parse(data, len, 0, &c, err);
+	if (r < 0)
+		return r;
+	storage_config_ensure_local(c, s->state);
+	*ret = c;
+	return 0;
+}
+
+static int update_locked(struct storage_config_store *s, const char *digest, storage_update_fn fn,
+                         void *arg, struct error **err)
+{
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(s, &c, err);
+	if (r < 0)
+		return r;
+	if (digest && *digest && strcasecmp(digest, c->digest) != 0)
+		return error_set(err, -ESTALE, 400, "%s", modified_msg);
+	r = fn(c, arg, err);
+	if (r < 0)
+		return r;
+	int result = r;
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	r = storage_config_write(c, &out, err);
+	if (r < 0)
+		return r;
+	r = write_file_atomic(s->path, out.buf, out.len, 0640, err);
+	return r < 0 ? r : result;
+}
+
+int storage_config_store_update(struct storage_config_store *s, const char *digest,
+                                storage_update_fn fn, void *arg, struct error **err)
+{
+	int fd = lock_file(s->path, LOCK_TIMEOUT_MS, err);
+	if (fd < 0)
+		return fd;
+	int r = update_locked(s, digest, fn, arg, err);
+	unlock_file(fd);
+	return r;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * storage-config: <etc>/storage.cfg, Proxmox's storage configuration
+ * (storage.md 1.3), on top of the generic SectionConfig layer.
+ *
+ * Types dir, lvm, lvmthin, zfspool and btrfs are known, with PVE's keys,
+ * fixed keys and per-type content; sections of other types (nfs, rbd, ...)
+ * are kept verbatim so a file written by PVE survives a round trip.  Parsing
+ * is lenient like PVE (bad keys and values are dropped with a warning); the
+ * API goes through storage_section_set(), which refuses them instead.
+ *
+ * When the file has no `local` storage, the loaded config gets the implicit
+ * one: dir at <state>/vz with content iso,vztmpl,backup,images,rootdir.
+ *
+ * Nothing here touches the host except storage_dir_prepare() and the store's
+ * writes of storage.cfg.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "section-config.h"
+
+struct error;
+struct strbuf;
+struct ctvm_paths;
+
+#define STORAGE_CONFIG_FILE "storage.cfg"
+
+/* The schema of storage.cfg (static; never NULL). */
+const struct section_schema *storage_schema(void);
+
+/* True for the types ctvm knows: dir, lvm, lvmthin, zfspool, btrfs. */
+bool storage_type_known(const char *type);
+
+/* Storage ID grammar [a-z][a-z0-9\-_.]*[a-z0-9] (case-insensitive, at least
+ * two characters).  400 "storage ID 'x' contains illegal characters". */
+int storage_verify_id(const char *id, struct error **err);
+
+/* Lenient (or SECTION_CONFIG_STRICT) parse with the storage schema. */
+int storage_config_parse(const char *data, size_t len, unsigned flags, struct section_config **ret,
+                         struct error **err);
+int storage_config_write(const struct section_config *c, struct strbuf *out, struct error **err);
+
+/* Adds the implicit `local` dir storage (path <state_dir>/vz) when c has no
+ * section named local.  Returns true if it added it. */
+bool storage_config_ensure_local(struct section_config *c, const char *state_dir);
+
+/*
+ * Sets key of a section from an API value (NULL: a flag without value),
+ * validated against the section's type: unknown keys, bad values and content
+ * types the type does not support are 400 with errors {key: reason}.
+ * content is normalised (duplicates dropped; "none" alone).  create false
+ * refuses fixed keys ("can't change value of fixed parameter 'x'").
+ */
+int storage_section_set(struct section *s, const char *key, const char *value, bool create,
+                        struct error **err);
+/* Removes key (the API's `delete`): refuses required and fixed keys (400). */
+int storage_section_delete(struct section *s, const char *key, struct error **err);
+/* Checks that every required key of the section's type is set (400). */
+int storage_section_check_complete(const struct section *s, struct error **err);
+
+/*
+ * The API object of a section, as PVE's storage config API returns it:
+ * {storage, type, content (comma string; the type's default when unset),
+ * booleans and integers as numbers, the rest as strings}.  digest may be
+ * NULL.
+ */
+json_t *storage_section_json(const struct section *s, const char *digest);
+
+/*
+ * Prepares a dir/btrfs storage on this host like PVE's activate_storage:
+ * with is_mountpoint, the mount point must be mounted; the path is created
+ * unless create-base-path (or the old mkdir) is 0, else it must exist; the
+ * content subdirectories are created unless create-subdirs (or mkdir) is 0.
+ * Other types: nothing.  500 "unable to activate storage 'x' - ..." on
+ * failure.
+ */
+int storage_dir_prepare(const struct section *s, struct error **err);
+
+/* --- the store: storage.cfg under its lock --- */
+
+struct storage_config_store;
+
+struct storage_config_store *storage_config_store_new(const struct ctvm_paths *paths);
+struct storage_config_store *storage_config_store_free(struct storage_config_store *s);
+const char *storage_config_store_path(const struct storage_config_store *s);
+
+/* Reads and parses storage.cfg (missing: empty) and adds the implicit local
+ * storage.  ret->digest is the SHA-1 of the file's bytes.  Thread-safe. */
+int storage_config_store_load(struct storage_config_store *s, struct section_config **ret,
+                              struct error **err);
+
+typedef int (*storage_update_fn)(struct section_config *c, void *arg, struct error **err);
+
+/*
+ * Read-modify-write under storage.cfg's lock: digest (NULL or "": no check)
+ * must equal the file's current digest, else 400 "detected modified
+ * configuration - file changed by other user? Try again.".  When fn returns
+ * >= 0 the config is written atomically.  Returns fn's result or a negative
+ * errno.
+ */
+int storage_config_store_update(struct storage_config_store *s, const char *digest,
+                                storage_update_fn fn, void *arg, struct error **err);

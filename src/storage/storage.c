@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * storage: the registry of backends and the entry points every caller
+ * uses.  The entry points are where policy lives, once for all backends:
+ * the capability check with one error message, the per-storage lock around
+ * every change, and the refusal to free protected volumes and bases that
+ * linked clones still use.
+ */
+#include "common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend-btrfs.h"
+#include "cmd.h"
+#include "error.h"
+#include "fileio.h"
+#include "log.h"
+#include "section-config.h"
+#include "storage-priv.h"
+#include "task.h"
+#include "xalloc.h"
+
+#define STORAGE_LOCK_TIMEOUT_MS  (10 * 1000)
+#define STORAGE_DEFAULT_LOCK_DIR "/run/ctvm"
+
+/* Every backend ctvm has; add new ones here. */
+static const struct storage_backend *const backends[] = {
+    &storage_backend_dir,
+    &storage_backend_btrfs,
+};
+
+static char *lock_dir;
+
+const struct storage_backend *storage_backend_find(const char *type)
+{
+	if (!type)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (streq(backends[i]->type, type))
+			return backends[i];
+	return NULL;
+}
+
+void storage_volume_clear(struct storage_volume *v)
+{
+	if (!v)
+		return;
+	free(v->volname);
+	free(v->format);
+	free(v->vtype);
+	free(v->parent);
+	free(v->notes);
+	*v = (struct storage_volume){0};
+}
+
+void storage_volume_list_free(struct storage_volume *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		storage_volume_clear(&v[i]);
+	free(v);
+}
+
+int storage_open(const struct section *cfg, const char *id, struct storage **ret,
+                 struct error **err)
+{
+	const struct storage_backend *be;
+	const char *path;
+	struct storage *st;
+
+	if (!cfg || !cfg->type)
+		return error_set(err, -EINVAL, 500, "storage '%s' has no configuration", id);
+	be = storage_backend_find(cfg->type);
+	if (!be)
+		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
+		                 cfg->type);
+	path = section_get(cfg, "path");
+	/* file-based types need their path; the config layer makes it
+	 * required, this guards a hand-built section */
+	if ((streq(be->type, "dir") || streq(be->type, "btrfs")) && (!path || path[0] != '/'))
+		return error_set(err, -EINVAL, 500, "storage '%s' has no absolute path", id);
+	st = xnew(struct storage, 1);
+	st->be = be;
+	st->id = xstrdup(id);
+	st->cfg = cfg;
+	st->path = path ? xstrdup(path) : NULL;
+	*ret = st;
+	return 0;
+}
+
+struct storage *storage_free(struct storage *st)
+{
+	if (!st)
+		return NULL;
+	free(st->id);
+	free(st->path);
+	free(st);
+	return NULL;
+}
+
+void storage_set_lock_dir(const char *dir)
+{
+	free(lock_dir);
+	lock_dir = dir ? xstrdup(dir) : NULL;
+}
+
+int storage_error_unsupported(const struct storage *st, const char *op, struct error **err)
+{
+	return error_set(err, -EOPNOTSUPP, 500,
+	                 "operation '%s' is not supported by storage type '%s'", op, st->be->type);
+}
+
+int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_result *r,
+                    struct error **err)
+{
+	if (w) {
+		_cleanup_free_ char *line = cmd_to_string(c);
+
+		task_log(w, "%s", line);
+	}
+	return cmd_run(c, r, err);
+}
+
+/* PVE's snapshot name grammar (storage.md 1.4); the name goes into argv
+ * and into file and LV names, so it is checked once here. */
+static bool snapname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 2 || n > 40 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* flock on <lockdir>/storage-<id>.lock; returns the fd. */
+static int storage_lock(const struct storage *st, struct error **err)
+{
+	_cleanup_free_ char *path =
+	    xasprintf("%s/storage-%s", lock_dir ? lock_dir : STORAGE_DEFAULT_LOCK_DIR, st->id);
+	struct error *e = NULL;
+	int fd;
+
+	fd = lock_file(path, STORAGE_LOCK_TIMEOUT_MS, &e);
+	if (fd < 0) {
+		int r = error_set(err, fd, 500, "can't lock storage '%s': %s", st->id,
+		                  e ? e->msg : "unknown error");
+
+		error_free(e);
+		return r;
+	}
+	return fd;
+}
+
+int storage_activate(struct storage *st, struct error **err)
+{
+	int fd, r;
+
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = st->be->activate(st, err);
+	unlock_file(fd);
+	return r;
+}
+
+int storage_status(struct storage *st, struct storage_status *ret, struct error **err)
+{
+	return st->be->status(st, ret, err);
+}
+
+static bool format_valid(const struct storage *st, const char *fmt)
+{
+	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
+		if (streq(st->be->formats[i], fmt))
+			return true;
+	return false;
+}
+
+int storage_alloc(struct storage *st, long vmid, const char *fmt, const char *name, uint64_t size,
+                  struct task_worker *w, char **ret_volname, struct error **err)
+{
+	int fd, r;
+
+	if (fmt && !format_valid(st, fmt))
+		return error_set(err, -EINVAL, 400, "unsupported format '%s' for storage type '%s'",
+		                 fmt, st->be->type);
+	if (fmt && streq(fmt, "subvol") && !(st->be->caps & STORAGE_CAP_SUBVOL))
+		return storage_error_unsupported(st, "alloc subvol", err);
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = st->be->alloc(st, vmid, fmt, name, size, w, ret_volname, err);
+	unlock_file(fd);
+	return r;
+}
+
+/* The "<vmid>/<name>" (or whole name) a clone's parent field names. */
+static const char *volname_tail(const char *volname)
+{
+	const char *p = volname + strlen(volname);
+	int slashes = 0;
+
+	while (p > volname) {
+		if (p[-1] == '/' && ++slashes == 2)
+			return p;
+		p--;
+	}
+	return volname;
+}
+
+static bool looks_like_base(const char *volname)
+{
+	const char *last = strrchr(volname, '/');
+
+	last = last ? last + 1 : volname;
+	return str_startswith(last, "base-") || str_startswith(last, "basevol-");
+}
+
+/* Under the lock: refuses protected volumes and bases still used. */
+static int check_free_allowed(struct storage *st, const char *volname, struct error **err)
+{
+	struct storage_volume info = {0};
+	struct storage_volume *vols = NULL;
+	struct error *e = NULL;
+	size_t n = 0;
+	bool used = false;
+	int r;
+
+	r = st->be->info(st, volname, &info, &e);
+	if (r < 0) {
+		/* a name that does not parse or a volume that is not there
+		 * stops here; an image whose header cannot be read (a broken
+		 * qcow2) can still be removed */
+		if (e && e->http_status != 400 && e->http_status != 404) {
+			error_free(e);
+			goto check_base;
+		}
+		if (err && !*err)
+			*err = e;
+		else
+			error_free(e);
+		return r;
+	}
+	if (info.protected_) {
+		storage_volume_clear(&info);
+		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", st->id, volname);
+	}
+	storage_volume_clear(&info);
+check_base:
+	if (!looks_like_base(volname))
+		return 0;
+
+	r = st->be->list(st, 0, NULL, &vols, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && !used; i++)
+		used = vols[i].parent && streq(vols[i].parent, volname_tail(volname));
+	storage_volume_list_free(vols, n);
+	if (used)
+		return error_set(
+		    err, -EBUSY, 500,
+		    "volume '%s:%s' is a base with linked clones and cannot be removed", st->id,
+		    volname);
+	return 0;
+}
+
+int storage_free_volume(struct storage *st, const char *volname, struct task_worker *w,
+                        struct error **err)
+{
+	int fd, r;
+
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = check_free_allowed(st, volname, err);
+	if (r >= 0)
+		r = st->be->free_volume(st, volname, w, err);
+	unlock_file(fd);
+	return r;
+}
+
+int storage_list(struct storage *st, long vmid, const char *content, struct storage_volume **ret,
+                 size_t *ret_n, struct error **err)
+{
+	return st->be->list(st, vmid, content, ret, ret_n, err);
+}
+
+int storage_info(struct storage *st, const char *volname, struct storage_volume *ret,
+                 struct error **err)
+{
+	return st->be->info(st, volname, ret, err);
+}
+
+int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
+{
+	return st->be->path(st, volname, ret_path, err);
+}
+
+int storage_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
+                   struct error **err)
+{
+	int fd, r;
+
+	if (!st->be->resize || !(st->be->caps & STORAGE_CAP_RESIZE))
+		return storage_error_unsupported(st, "resize", err);
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = st->be->resize(st, volname, size, w, err);
+	unlock_file(fd);
+	return r;
+}
+
+static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *op,
+                       const char *volname, const char *snap, struct task_worker *w,
+                       struct error **err)
+{
+	int fd, r;
+
+	if (!fn || !(st->be->caps & STORAGE_CAP_SNAPSHOT))
+		return storage_error_unsupported(st, op, err);
+	if (!snap || !snapname_valid(snap))
+		return error_param(err, "snapname",
+		                   "invalid format - value does not match the regex");
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = fn(st, volname, snap, w, err);
+	unlock_file(fd);
+	return r;
+}
+
+int storage_snapshot_create(struct storage *st, const char *volname, const char *snap,
+                            struct task_worker *w, struct error **err)
+{
+	return snapshot_op(st, st->be->snapshot_create, "snapshot", volname, snap, w, err);
+}
+
+int storage_snapshot_rollback(struct storage *st, const char *volname, const char *snap,
+                              struct task_worker *w, struct error **err)
+{
+	return snapshot_op(st, st->be->snapshot_rollback, "rollback", volname, snap, w, err);
+}
+
+int storage_snapshot_delete(struct storage *st, const char *volname, const char *snap,
+                            struct task_worker *w, struct error **err)
+{
+	return snapshot_op(st, st->be->snapshot_delete, "delsnapshot", volname, snap, w, err);
+}
+
+int storage_clone(struct storage *st, const char *base_volname, long vmid, const char *snap,
+                  struct task_worker *w, char **ret_volname, struct error **err)
+{
+	int fd, r;
+
+	if (!st->be->clone || !(st->be->caps & STORAGE_CAP_CLONE))
+		return storage_error_unsupported(st, "clone", err);
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = st->be->clone(st, base_volname, vmid, snap, w, ret_volname, err);
+	unlock_file(fd);
+	return r;
+}
+
+int storage_create_base(struct storage *st, const char *volname, struct task_worker *w,
+                        char **ret_volname, struct error **err)
+{
+	int fd, r;
+
+	if (!st->be->create_base || !(st->be->caps & STORAGE_CAP_TEMPLATE))
+		return storage_error_unsupported(st, "template", err);
+	fd = storage_lock(st, err);
+	if (fd < 0)
+		return fd;
+	r = st->be->create_base(st, volname, w, ret_volname, err);
+	unlock_file(fd);
+	return r;
+}

@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The storage configuration API (/storage) through real clients.
+
+One daemon in a temporary root; a throwaway host account with Administrator
+on / manages storage.cfg through proxmoxer, raw HTTPS, the ctvm CLI and
+Ansible's community.general.proxmox_storage_info.  A pve user with a VM role
+only is refused (403) and sees no storage.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
+
+from proxmoxer.core import ResourceException  # noqa: E402
+
+
+class StorageConfig(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.acct = HostAccount()
+        cls.acct.__enter__()
+        cls.addClassCleanup(cls.acct.remove)
+        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
+                            args=["--login-delay-ms", "100"])
+        cls.daemon.start()
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
+        cls.cfg = os.path.join(cls.daemon.root, "etc", "storage.cfg")
+
+    def assert_status(self, status, fn, *args, **kw):
+        with self.assertRaises(ResourceException) as cm:
+            fn(*args, **kw)
+        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
+        return cm.exception
+
+    def storage_cfg(self):
+        with open(self.cfg) as f:
+            return f.read()
+
+    def test_implicit_local(self):
+        local = self.admin.storage("local").get()
+        self.assertEqual(local["type"], "dir")
+        self.assertEqual(local["path"], os.path.join(self.daemon.root, "lib", "vz"))
+        self.assertEqual(local["content"], "iso,vztmpl,backup,images,rootdir")
+        self.assertEqual(len(local["digest"]), 40)
+        ids = [s["storage"] for s in self.admin.storage.get()]
+        self.assertIn("local", ids)
+
+    def test_dir_lifecycle(self):
+        path = os.path.join(self.daemon.root, "srv", "backup1")
+        res = self.admin.storage.post(storage="backup1", type="dir", path=path,
+                                      content="backup,iso", shared=1,
+                                      **{"prune-backups": "keep-last=3,keep-daily=7"})
+        self.assertEqual(res, {"storage": "backup1", "type": "dir"})
+        # the path and the content subdirectories exist now
+        self.assertTrue(os.path.isdir(os.path.join(path, "dump")))
+        self.assertTrue(os.path.isdir(os.path.join(path, "template", "iso")))
+        self.assertIn("dir: backup1\n\tpath %s\n\tcontent backup,iso\n" % path,
+                      self.storage_cfg())
+
+        e = self.assert_status(500, self.admin.storage.post, storage="backup1", type="dir",
+                               path=path)
+        self.assertIn("storage ID 'backup1' already defined", str(e))
+
+        listed = {s["storage"]: s for s in self.admin.storage.get(type="dir")}
+        b = listed["backup1"]
+        self.assertEqual(b["shared"], 1)
+        self.assertEqual(b["content"], "backup,iso")
+        self.assertEqual(b["prune-backups"], "keep-last=3,keep-daily=7")
+        self.assertEqual(self.admin.storage.get(type="lvm"), [])
+
+        one = self.admin.storage("backup1").get()
+        self.admin.storage("backup1").put(comment="nightly", nodes="pve1,pve2",
+                                          digest=one["digest"], delete="shared")
+        one = self.admin.storage("backup1").get()
+        self.assertEqual(one["comment"], "nightly")
+        self.assertEqual(one["nodes"], "pve1,pve2")
+        self.assertNotIn("shared", one)
+        # a stale digest, fixed keys, bad content are refused
+        self.assert_status(400, self.admin.storage("backup1").put, comment="x",
+                           digest="0" * 40)
+        ticket, csrf = self.daemon.login(self.acct.userid, self.acct.password)
+        r = self.daemon.http("PUT", "/storage/backup1", ticket=ticket, csrf=csrf,
+                             data={"path": "/elsewhere"})
+        self.assertEqual(r.status, 400, r.reason)
+        self.assertIn("can't change value of fixed parameter", r.json()["errors"]["path"])
+        self.assert_status(400, self.admin.storage("backup1").put, content="bogus")
+        self.assert_status(400, self.admin.storage("backup1").put, vgname="vg0")
+        self.assert_status(400, self.admin.storage("backup1").put, delete="path")
+
+        self.admin.storage("backup1").delete()
+        e = self.assert_status(500, self.admin.storage("backup1").get)
+        self.assertIn("storage 'backup1' does not exist", str(e))
+        e = self.assert_status(500, self.admin.storage("backup1").delete)
+        self.assertIn("does not exist", str(e))
+        self.assertNotIn("backup1", self.storage_cfg())
+        # the data stays: removing a storage only forgets it
+        self.assertTrue(os.path.isdir(path))
+
+    def test_other_types_config_only(self):
+        self.admin.storage.post(storage="thin", type="lvmthin", vgname="pve", thinpool="data")
+        self.admin.storage.post(storage="tank", type="zfspool", pool="tank/vm", sparse=1,
+                                blocksize="16k", content="images")
+        self.admin.storage.post(storage="vg1", type="lvm", vgname="vg1", saferemove=1)
+        try:
+            thin = self.admin.storage("thin").get()
+            self.assertEqual(thin["content"], "images,rootdir")
+            tank = self.admin.storage("tank").get()
+            self.assertEqual((tank["pool"], tank["sparse"], tank["blocksize"]),
+                             ("tank/vm", 1, "16k"))
+            self.assertEqual(self.admin.storage("vg1").get()["saferemove"], 1)
+            self.assert_status(400, self.admin.storage.post, storage="thin2", type="lvmthin",
+                               vgname="pve")
+            self.assert_status(400, self.admin.storage.post, storage="z2", type="zfspool",
+                               pool="tank", content="iso")
+            self.assert_status(400, self.admin.storage.post, storage="1bad", type="dir",
+                               path="/tmp/x")
+            self.assert_status(400, self.admin.storage.post, storage="nfs1", type="nfs",
+                               path="/tmp/x")
+        finally:
+            for s in ("thin", "tank", "vg1"):
+                self.admin.storage(s).delete()
+
+    def test_cli(self):
+        path = os.path.join(self.daemon.root, "srv", "clistore")
+        p = self.daemon.cli("api", "create", "/storage", "--storage", "clistore", "--type",
+                            "dir", "--path", path, "--content", "backup")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.daemon.cli("api", "get", "/storage/clistore", "--output-format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["path"], path)
+        p = self.daemon.cli("api", "delete", "/storage/clistore")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_limited_user(self):
+        pw = "pw-" + secrets.token_urlsafe(12)
+        self.admin.access.users.post(userid="vmonly@pve", password=pw)
+        self.admin.access.acl.put(path="/vms/100", roles="PVEVMUser", users="vmonly@pve")
+        api = self.daemon.proxmoxer("vmonly@pve", pw)
+        self.assertEqual(api.storage.get(), [])
+        self.assert_status(403, api.storage.post, storage="mine", type="dir", path="/tmp/m")
+        self.assert_status(403, api.storage("local").put, comment="x")
+        self.assert_status(403, api.storage("local").delete)
+        self.assert_status(403, api.storage("local").get)
+        # Datastore.Audit on one storage shows that one only
+        self.admin.access.acl.put(path="/storage/local", roles="PVEAuditor",
+                                  users="vmonly@pve")
+        self.assertEqual([s["storage"] for s in api.storage.get()], ["local"])
+
+    # -- Ansible ------------------------------------------------------------
+
+    def ansible(self, module, **args):
+        argv = ["ansible", "localhost", "-m", "community.general." + module, "-a",
+                " ".join("%s=%s" % kv for kv in dict(
+                    api_host="%s:%d" % (self.daemon.host, self.daemon.port),
+                    api_user=self.acct.userid, api_password=self.acct.password,
+                    validate_certs="no", **args).items())]
+        with tempfile.TemporaryDirectory() as home:
+            env = dict(os.environ, HOME=home, LANG="C.UTF-8", LC_ALL="C.UTF-8",
+                       ANSIBLE_NOCOWS="1",
+                       ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                       ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="False",
+                       ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                       ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+                       ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"),
+                       ANSIBLE_REMOTE_TEMP=os.path.join(home, "rtmp"))
+            p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180,
+                               stdin=subprocess.DEVNULL)
+        try:
+            out = json.loads(p.stdout)
+            res = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        except (ValueError, KeyError, IndexError):
+            self.fail("ansible %s: rc %d\n%s\n%s" % (module, p.returncode, p.stdout, p.stderr))
+        self.assertFalse(res.get("failed"), res.get("msg"))
+        return res
+
+    def test_ansible_storage_info(self):
+        path = os.path.join(self.daemon.root, "srv", "ans")
+        self.admin.storage.post(storage="ans", type="dir", path=path, content="backup,iso",
+                                nodes="n1,n2", shared=1,
+                                **{"prune-backups": "keep-all=1"})
+        try:
+            stores = self.ansible("proxmox_storage_info")["proxmox_storages"]
+            by_id = {s["storage"]: s for s in stores}
+            self.assertIn("local", by_id)
+            a = by_id["ans"]
+            self.assertEqual(sorted(a["content"]), ["backup", "iso"])
+            self.assertEqual(a["nodes"], ["n1", "n2"])
+            self.assertIs(a["shared"], True)
+            self.assertEqual(a["prune-backups"], {"keep-all": "1"})
+            one = self.ansible("proxmox_storage_info", storage="ans")["proxmox_storages"]
+            self.assertEqual(len(one), 1)
+            self.assertEqual(one[0]["path"], path)
+            dirs = self.ansible("proxmox_storage_info", type="dir")["proxmox_storages"]
+            self.assertEqual(sorted(s["storage"] for s in dirs), ["ans", "local"])
+        finally:
+            self.admin.storage("ans").delete()
+
+
+if __name__ == "__main__":
+    ctvmtest.main()

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Golden tests of the dir backend's qemu-img commands: each case's
+ * cmd_to_string() must equal tests/data/golden/storage/dir-<case>.argv.
+ * TEST_REGENERATE_OUTPUT=1 rewrites the files instead (review the diff).
+ */
+#include "common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "backend-dir-cmd.h"
+#include "cmd.h"
+#include "error.h"
+#include "fileio.h"
+#include "xalloc.h"
+
+#define IMG "/var/lib/vz/images/100/vm-100-disk-0"
+
+static void check_golden(const char *name, struct cmd *c)
+{
+	const char *data = getenv("CTVM_TEST_DATA");
+	_cleanup_free_ char *line = NULL, *expect = NULL, *path = NULL, *got = NULL;
+	struct error *err = NULL;
+	size_t len;
+
+	assert_non_null(data);
+	path = xasprintf("%s/golden/storage/dir-%s.argv", data, name);
+	line = cmd_to_string(c);
+	got = xasprintf("%s\n", line);
+	cmd_release(c);
+	if (getenv("TEST_REGENERATE_OUTPUT")) {
+		assert_int_equal(write_file_atomic(path, got, strlen(got), 0644, &err), 0);
+		return;
+	}
+	if (read_file(path, 1 << 16, &expect, &len, &err) < 0) {
+		print_error("%s: %s\n", path, err ? err->msg : "unreadable");
+		error_free(err);
+		fail();
+	}
+	assert_string_equal(got, expect);
+}
+
+static void test_create(void **state)
+{
+	struct cmd c;
+
+	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 32ull << 30, NULL);
+	check_golden("create-qcow2", &c);
+	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 1000, "off");
+	check_golden("create-qcow2-off", &c);
+	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, NULL);
+	check_golden("create-raw", &c);
+	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "metadata");
+	check_golden("create-raw-metadata", &c);
+	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "falloc");
+	check_golden("create-raw-falloc", &c);
+	dir_create_build_cmd(&c, IMG ".vmdk", "vmdk", 1ull << 20, "full");
+	check_golden("create-vmdk", &c);
+}
+
+static void test_clone(void **state)
+{
+	struct cmd c;
+
+	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
+	                    "../100/base-100-disk-0.qcow2", "qcow2", NULL);
+	check_golden("clone", &c);
+	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
+	                    "../100/base-100-disk-0.raw", "raw", "full");
+	check_golden("clone-raw-full", &c);
+}
+
+static void test_info_resize_snapshot(void **state)
+{
+	struct cmd c;
+
+	dir_info_build_cmd(&c, IMG ".qcow2", "qcow2");
+	check_golden("info", &c);
+	dir_info_build_cmd(&c, IMG ".qcow2", NULL);
+	check_golden("info-noformat", &c);
+	dir_resize_build_cmd(&c, IMG ".qcow2", "qcow2", 34359738368ull, NULL);
+	check_golden("resize", &c);
+	dir_resize_build_cmd(&c, IMG ".raw", "raw", 34359738368ull, "falloc");
+	check_golden("resize-raw-falloc", &c);
+	dir_snapshot_build_cmd(&c, 'c', IMG ".qcow2", "before-upgrade");
+	check_golden("snapshot-create", &c);
+	dir_snapshot_build_cmd(&c, 'a', IMG ".qcow2", "before-upgrade");
+	check_golden("snapshot-rollback", &c);
+	dir_snapshot_build_cmd(&c, 'd', IMG ".qcow2", "before-upgrade");
+	check_golden("snapshot-delete", &c);
+}
+
+static void test_preallocation(void **state)
+{
+	assert_string_equal(dir_preallocation("qcow2", NULL), "metadata");
+	assert_string_equal(dir_preallocation("qcow2", "full"), "full");
+	assert_null(dir_preallocation("raw", NULL));
+	assert_null(dir_preallocation("raw", "metadata"));
+	assert_null(dir_preallocation("raw", "off"));
+	assert_string_equal(dir_preallocation("raw", "falloc"), "falloc");
+	assert_null(dir_preallocation("vmdk", "full"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_create),
+	    cmocka_unit_test(test_clone),
+	    cmocka_unit_test(test_info_resize_snapshot),
+	    cmocka_unit_test(test_preallocation),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

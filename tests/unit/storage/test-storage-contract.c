@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The storage contract suite: one sequence of operations every backend must
+ * pass, driven only through the storage_*() entry points.  Each backend
+ * brings a fixture (a fresh storage section on something it can use: a temp
+ * directory for dir, a loop-mounted file system for btrfs, ...); steps that
+ * need a capability the backend lacks are skipped, and a format is only
+ * used where the backend lists it.
+ *
+ * Guest data is checked through the images themselves: raw volumes are
+ * written and read directly at the volume's path, other formats through
+ * qemu-io and qemu-img convert, so snapshots, rollbacks and clones are
+ * checked for what a guest would see.
+ */
+#include "common.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "btrfs-fixture.h"
+#include "cmd.h"
+#include "error.h"
+#include "fileio.h"
+#include "section-config.h"
+#include "storage.h"
+#include "xalloc.h"
+
+#define MiB (1ull << 20)
+
+struct contract_env {
+	char *root; /* temp dir of the whole run, removed at the end */
+	char *path; /* the storage's directory: must be empty again at the end */
+	struct section_config *cfg;
+	struct section *section; /* in cfg */
+	void *priv;              /* the fixture's own state */
+};
+
+struct contract_fixture {
+	const char *type;
+	/* 0, or -EOPNOTSUPP when this host cannot provide it (skip) */
+	int (*setup)(struct contract_env *env);
+	void (*teardown)(struct contract_env *env);
+	/* the backend can limit a subvol's size (btrfs qgroups) */
+	bool subvol_size;
+};
+
+static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 ? -1 : 0;
+}
+
+static void rm_rf(const char *path)
+{
+	if (path)
+		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* --- dir: a temp directory --- */
+
+static int dir_setup(struct contract_env *env)
+{
+	char tmpl[] = "/tmp/ctvm-contract-dir-XXXXXX";
+	struct error *err = NULL;
+
+	assert_non_null(mkdtemp(tmpl));
+	env->root = xstrdup(tmpl);
+	env->path = path_join(env->root, "store");
+	env->cfg = section_config_new();
+	assert_int_equal(section_config_add(env->cfg, "dir", "contract", &env->section, &err), 0);
+	section_set(env->section, "path", env->path);
+	section_set(env->section, "content", "images,rootdir,iso,vztmpl,backup,snippets");
+	return 0;
+}
+
+static void dir_teardown(struct contract_env *env)
+{
+	rm_rf(env->root);
+}
+
+/* --- btrfs: a loop-mounted 512 MiB file system (btrfs-fixture.h) --- */
+
+static int btrfs_setup(struct contract_env *env)
+{
+	struct btrfs_fixture *f = NULL;
+	int r = btrfs_fixture_setup("contract", &f);
+
+	if (r < 0)
+		return r;
+	env->priv = f;
+	env->root = xstrdup(f->dir);
+	env->path = xstrdup(section_get(f->section, "path"));
+	env->section = f->section;
+	env->cfg = TAKE_PTR(f->cfg); /* freed by the suite */
+	return 0;
+}
+
+static void btrfs_teardown(struct contract_env *env)
+{
+	btrfs_fixture_teardown(env->priv); /* unmounts first */
+	rm_rf(env->root);
+}
+
+static const struct contract_fixture fixtures[] = {
+    {"dir", dir_setup, dir_teardown},
+    {"btrfs", btrfs_setup, btrfs_teardown, true},
+};
+
+/* --- helpers --- */
+
+static void check_ok(int r, struct error *err, const char *what)
+{
+	if (r < 0) {
+		print_error("%s: %d %s\n", what, r, err ? err->msg : "(no error)");
+		error_free(err);
+		fail();
+	}
+	assert_null(err);
+}
+
+#define OK(call, what)                     \
+	do {                               \
+		struct error *err_ = NULL; \
+		int r_ = (call);           \
+		check_ok(r_, err_, what);  \
+	} while (0)
+#define E (&err_)
+
+static void run_cmd_ok(struct cmd *c)
+{
+	struct error *err = NULL;
+	int r = cmd_run(c, NULL, &err);
+
+	cmd_release(c);
+	check_ok(r, err, "command");
+}
+
+static char *vol_path(struct storage *st, const char *volname)
+{
+	char *path = NULL;
+
+	OK(storage_path(st, volname, &path, E), "path");
+	return path;
+}
+
+/* Writes 4 KiB of byte at offset, as a guest would see it. */
+static void vol_write(struct storage *st, const char *volname, const char *fmt, uint64_t off,
+                      unsigned char byte)
+{
+	_cleanup_free_ char *path = vol_path(st, volname);
+
+	if (streq(fmt, "raw")) {
+		unsigned char buf[4096];
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		memset(buf, byte, sizeof(buf));
+		assert_int_equal(pwrite(fd, buf, sizeof(buf), (off_t)off), (ssize_t)sizeof(buf));
+		assert_int_equal(fsync(fd), 0);
+	} else {
+		struct cmd c;
+
+		cmd_init(&c, "qemu-io");
+		cmd_add(&c, "-f");
+		cmd_add(&c, fmt);
+		cmd_add(&c, "-c");
+		cmd_addf(&c, "write -P 0x%02x %llu 4096", byte, (unsigned long long)off);
+		cmd_add(&c, path);
+		run_cmd_ok(&c);
+	}
+}
+
+/* The byte at offset as a guest sees it (other formats: through a raw
+ * copy in the fixture's temp dir). */
+static unsigned char vol_read(struct contract_env *env, struct storage *st, const char *volname,
+                              const char *fmt, uint64_t off)
+{
+	_cleanup_free_ char *path = vol_path(st, volname);
+	_cleanup_free_ char *copy = NULL;
+	_cleanup_close_ int fd = -1;
+	unsigned char b = 0xff;
+
+	if (!streq(fmt, "raw")) {
+		struct cmd c;
+
+		copy = path_join(env->root, "read.raw");
+		cmd_init(&c, "qemu-img");
+		cmd_add(&c, "convert");
+		cmd_add(&c, "-f");
+		cmd_add(&c, fmt);
+		cmd_add(&c, "-O");
+		cmd_add(&c, "raw");
+		cmd_add(&c, path);
+		cmd_add(&c, copy);
+		run_cmd_ok(&c);
+	}
+	fd = open(copy ? copy : path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, (off_t)off), 1);
+	if (copy)
+		(void)unlink(copy);
+	return b;
+}
+
+static bool has_format(const struct storage *st, const char *fmt)
+{
+	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
+		if (streq(st->be->formats[i], fmt))
+			return true;
+	return false;
+}
+
+static bool listed(struct storage *st, long vmid, const char *volname)
+{
+	struct storage_volume *v = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	OK(storage_list(st, vmid, NULL, &v, &n, E), "list");
+	for (size_t i = 0; i < n; i++)
+		found |= streq(v[i].volname, volname);
+	storage_volume_list_free(v, n);
+	return found;
+}
+
+static size_t count(struct storage *st, long vmid)
+{
+	struct storage_volume *v = NULL;
+	size_t n = 0;
+
+	OK(storage_list(st, vmid, NULL, &v, &n, E), "list");
+	storage_volume_list_free(v, n);
+	return n;
+}
+
+static int leftover_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
+{
+	/* content directories may stay, anything else is a leak; images/<vmid>
+	 * directories count as leaks too */
+	if (flag != FTW_D && flag != FTW_DP) {
+		print_error("left behind: %s\n", path);
+		return 1;
+	}
+	if (ftw->level == 2 && strstr(path, "/images/")) {
+		print_error("left behind: %s\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+/* --- the sequence --- */
+
+static void contract_run(const struct contract_fixture *fx)
+{
+	struct contract_env env = {0};
+	struct storage *st = NULL;
+	struct storage_status status;
+	struct storage_volume info;
+	_cleanup_free_ char *lockdir = NULL;
+	char *vols[4] = {0};
+	const char *fmts[4] = {0};
+	size_t n_vols = 0;
+	const char *snapvol = NULL, *snapfmt = NULL;
+	int r;
+
+	r = fx->setup(&env);
+	if (r == -EOPNOTSUPP) {
+		print_message("[  SKIP    ] contract on %s: fixture not available here\n",
+		              fx->type);
+		skip();
+	}
+	assert_int_equal(r, 0);
+	lockdir = path_join(env.root, "lock");
+	assert_int_equal(mkdir(lockdir, 0700), 0);
+	storage_set_lock_dir(lockdir);
+
+	OK(storage_open(env.section, "contract", &st, E), "open");
+	assert_string_equal(st->be->type, fx->type);
+	OK(storage_activate(st, E), "activate");
+	OK(storage_status(st, &status, E), "status");
+	assert_true(status.active);
+	assert_true(status.total > 0);
+	assert_int_equal(count(st, 0), 0);
+
+	/* allocate raw and qcow2 where listed, and a subvol */
+	static const char *const try_fmts[] = {"raw", "qcow2"};
+	for (size_t i = 0; i < ARRAY_SIZE(try_fmts); i++) {
+		if (!has_format(st, try_fmts[i]))
+			continue;
+		OK(storage_alloc(st, 100, try_fmts[i], NULL, 4 * MiB, NULL, &vols[n_vols], E),
+		   "alloc");
+		assert_non_null(strstr(vols[n_vols], "vm-100-disk-"));
+		fmts[n_vols++] = try_fmts[i];
+	}
+	assert_true(n_vols > 0);
+	if ((st->be->caps & STORAGE_CAP_SUBVOL) && has_format(st, "subvol")) {
+		struct error *err = NULL;
+		char *bad = NULL;
+
+		/* a subvol has no size: PVE refuses one with a quota */
+		if (!fx->subvol_size) {
+			assert_true(storage_alloc(st, 100, "subvol", NULL, MiB, NULL, &bad, &err) <
+			            0);
+			error_free(err);
+		}
+		OK(storage_alloc(st, 100, "subvol", NULL, 0, NULL, &vols[n_vols], E), "subvol");
+		fmts[n_vols++] = "subvol";
+	}
+
+	/* list and info */
+	assert_int_equal(count(st, 100), n_vols);
+	assert_int_equal(count(st, 101), 0);
+	for (size_t i = 0; i < n_vols; i++) {
+		assert_true(listed(st, 100, vols[i]));
+		OK(storage_info(st, vols[i], &info, E), "info");
+		assert_string_equal(info.format, fmts[i]);
+		assert_int_equal(info.vmid, 100);
+		assert_int_equal(info.size, streq(fmts[i], "subvol") ? 0 : 4 * MiB);
+		assert_null(info.parent);
+		storage_volume_clear(&info);
+	}
+	OK(storage_status(st, &status, E), "status");
+	if (st->be->caps & STORAGE_CAP_THIN)
+		assert_int_equal(status.provisioned,
+		                 (n_vols - (streq(fmts[n_vols - 1], "subvol"))) * 4 * MiB);
+
+	/* resize */
+	if (st->be->caps & STORAGE_CAP_RESIZE) {
+		for (size_t i = 0; i < n_vols; i++) {
+			if (streq(fmts[i], "subvol"))
+				continue;
+			OK(storage_resize(st, vols[i], 8 * MiB, NULL, E), "resize");
+			OK(storage_info(st, vols[i], &info, E), "info");
+			assert_int_equal(info.size, 8 * MiB);
+			storage_volume_clear(&info);
+		}
+	}
+
+	/* pick the volume for snapshots and clones: qcow2 if there is one */
+	for (size_t i = 0; i < n_vols; i++)
+		if (!streq(fmts[i], "subvol") && (!snapvol || streq(fmts[i], "qcow2"))) {
+			snapvol = vols[i];
+			snapfmt = fmts[i];
+		}
+	assert_non_null(snapvol);
+
+	/* write, snapshot, overwrite, rollback: the data comes back */
+	vol_write(st, snapvol, snapfmt, 64 << 10, 0x11);
+	assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x11);
+	if (st->be->caps & STORAGE_CAP_SNAPSHOT) {
+		OK(storage_snapshot_create(st, snapvol, "snap1", NULL, E), "snapshot");
+		vol_write(st, snapvol, snapfmt, 64 << 10, 0x22);
+		assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x22);
+		OK(storage_snapshot_rollback(st, snapvol, "snap1", NULL, E), "rollback");
+		assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x11);
+		OK(storage_snapshot_delete(st, snapvol, "snap1", NULL, E), "delsnapshot");
+		{
+			struct error *err = NULL;
+
+			/* names go into argv and file names: the grammar is enforced */
+			assert_int_equal(storage_snapshot_create(st, snapvol, "-x", NULL, &err),
+			                 -EINVAL);
+			error_free(err);
+		}
+	}
+
+	/* template, linked clone, independence, the base is kept while used */
+	if ((st->be->caps & STORAGE_CAP_TEMPLATE) && (st->be->caps & STORAGE_CAP_CLONE)) {
+		char *base = NULL, *clone = NULL;
+		struct error *err = NULL;
+
+		OK(storage_create_base(st, snapvol, NULL, &base, E), "create_base");
+		assert_non_null(strstr(base, "base-100-disk-"));
+		assert_false(listed(st, 100, snapvol));
+		assert_true(listed(st, 100, base));
+		for (size_t i = 0; i < n_vols; i++)
+			if (vols[i] == snapvol) {
+				free(vols[i]);
+				snapvol = vols[i] = xstrdup(base);
+			}
+
+		OK(storage_clone(st, base, 101, NULL, NULL, &clone, E), "clone");
+		assert_true(listed(st, 101, clone));
+		OK(storage_info(st, clone, &info, E), "info clone");
+		assert_int_equal(info.vmid, 101);
+		assert_int_equal(info.size, 8 * MiB);
+		assert_non_null(info.parent);
+		storage_volume_clear(&info);
+
+		/* the clone sees the base's data; its writes stay its own */
+		_cleanup_free_ char *clone_fmt = NULL;
+		OK(storage_info(st, clone, &info, E), "info clone");
+		clone_fmt = xstrdup(info.format);
+		storage_volume_clear(&info);
+		assert_int_equal(vol_read(&env, st, clone, clone_fmt, 64 << 10), 0x11);
+		vol_write(st, clone, clone_fmt, 128 << 10, 0x33);
+		vol_write(st, clone, clone_fmt, 64 << 10, 0x44);
+		assert_int_equal(vol_read(&env, st, clone, clone_fmt, 128 << 10), 0x33);
+		assert_int_equal(vol_read(&env, st, base, snapfmt, 128 << 10), 0x00);
+		assert_int_equal(vol_read(&env, st, base, snapfmt, 64 << 10), 0x11);
+
+		r = storage_free_volume(st, base, NULL, &err);
+		assert_int_equal(r, -EBUSY);
+		assert_non_null(err);
+		assert_non_null(strstr(err->msg, "base with linked clones"));
+		err = error_free(err);
+		assert_true(listed(st, 100, base));
+
+		OK(storage_free_volume(st, clone, NULL, E), "free clone");
+		free(clone);
+		free(base);
+	}
+
+	/* free everything; nothing is left behind */
+	for (size_t i = 0; i < n_vols; i++) {
+		OK(storage_free_volume(st, vols[i], NULL, E), "free");
+		free(vols[i]);
+	}
+	assert_int_equal(count(st, 0), 0);
+	assert_int_equal(nftw(env.path, leftover_entry, 16, FTW_PHYS), 0);
+
+	storage_free(st);
+	storage_set_lock_dir(NULL);
+	fx->teardown(&env);
+	section_config_free(env.cfg);
+	free(env.root);
+	free(env.path);
+}
+
+static void test_contract(void **state)
+{
+	contract_run(*state);
+}
+
+/* --- the dispatcher, with a backend that has only the required slots --- */
+
+static int fake_activate(struct storage *st, struct error **err)
+{
+	return 0;
+}
+
+static void test_unsupported(void **state)
+{
+	static const char *const fmts[] = {"raw", NULL};
+	const struct storage_backend fake = {
+	    .type = "fake",
+	    .formats = fmts,
+	    .activate = fake_activate,
+	};
+	struct storage st = {.be = &fake, .id = (char *)"f"};
+	struct error *err = NULL;
+	char *ret = NULL;
+
+	assert_int_equal(storage_resize(&st, "x", 1, NULL, &err), -EOPNOTSUPP);
+	assert_string_equal(err->msg, "operation 'resize' is not supported by storage type 'fake'");
+	assert_int_equal(err->http_status, 500);
+	err = error_free(err);
+	assert_int_equal(storage_snapshot_create(&st, "x", "s1", NULL, &err), -EOPNOTSUPP);
+	assert_string_equal(err->msg,
+	                    "operation 'snapshot' is not supported by storage type 'fake'");
+	err = error_free(err);
+	assert_int_equal(storage_clone(&st, "x", 100, NULL, NULL, &ret, &err), -EOPNOTSUPP);
+	err = error_free(err);
+	assert_int_equal(storage_create_base(&st, "x", NULL, &ret, &err), -EOPNOTSUPP);
+	err = error_free(err);
+	assert_int_equal(storage_alloc(&st, 100, "qcow2", NULL, 1, NULL, &ret, &err), -EINVAL);
+	err = error_free(err);
+
+	assert_non_null(storage_backend_find("dir"));
+	assert_null(storage_backend_find("nfs"));
+	assert_null(storage_backend_find(NULL));
+}
+
+/* --- dir specifics: content, protection, names, mount points --- */
+
+static void touch(const char *dir, const char *name, const char *data)
+{
+	_cleanup_free_ char *p = path_join(dir, name);
+	struct error *err = NULL;
+
+	assert_int_equal(mkdir_p(dir, 0755), 0);
+	assert_int_equal(write_file_atomic(p, data, strlen(data), 0644, &err), 0);
+}
+
+static void test_dir_content(void **state)
+{
+	struct contract_env env = {0};
+	_cleanup_free_ char *lockdir = NULL, *iso = NULL, *tmpl = NULL, *dump = NULL;
+	struct storage *st = NULL;
+	struct storage_volume *v = NULL;
+	struct storage_volume info;
+	struct error *err = NULL;
+	size_t n = 0;
+
+	dir_setup(&env);
+	lockdir = path_join(env.root, "lock");
+	assert_int_equal(mkdir(lockdir, 0700), 0);
+	storage_set_lock_dir(lockdir);
+	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(storage_activate(st, E), "activate");
+
+	iso = path_join(env.path, "template/iso");
+	tmpl = path_join(env.path, "template/cache");
+	dump = path_join(env.path, "dump");
+	touch(iso, "debian.iso", "iso");
+	touch(iso, "readme.txt", "not an iso");
+	touch(tmpl, "debian-12-standard_12.7-1_amd64.tar.zst", "tmpl");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", "backup");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.notes", "my notes");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.protected", "");
+	touch(dump, "vzdump-lxc-200-2025_01_01-00_00_01.tar.zst", "backup");
+
+	OK(storage_list(st, 0, NULL, &v, &n, E), "list");
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0].volname, "iso/debian.iso");
+	assert_string_equal(v[0].format, "iso");
+	assert_string_equal(v[1].volname, "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst");
+	assert_string_equal(v[2].volname, "backup/vzdump-lxc-200-2025_01_01-00_00_01.tar.zst");
+	assert_int_equal(v[2].vmid, 200);
+	storage_volume_list_free(v, n);
+	OK(storage_list(st, 100, NULL, &v, &n, E), "list");
+	assert_int_equal(n, 1);
+	storage_volume_list_free(v, n);
+	OK(storage_list(st, 0, "iso", &v, &n, E), "list");
+	assert_int_equal(n, 1);
+	storage_volume_list_free(v, n);
+
+	OK(storage_info(st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", &info, E),
+	   "info");
+	assert_true(info.protected_);
+	assert_string_equal(info.notes, "my notes");
+	assert_int_equal(info.size, 6);
+	storage_volume_clear(&info);
+
+	/* protected volumes are refused */
+	assert_int_equal(storage_free_volume(
+	                     st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", NULL, &err),
+	                 -EPERM);
+	assert_non_null(strstr(err->msg, "is protected"));
+	err = error_free(err);
+	{
+		_cleanup_free_ char *p =
+		    path_join(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.protected");
+		assert_int_equal(unlink(p), 0);
+	}
+	OK(storage_free_volume(st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", NULL, E),
+	   "free backup");
+	{
+		/* the sidecars go with it */
+		_cleanup_free_ char *p =
+		    path_join(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.notes");
+		assert_int_equal(access(p, F_OK), -1);
+	}
+
+	/* names that would leave the storage or are not ours */
+	static const char *const bad[] = {
+	    "../etc/passwd",
+	    "100/../../x.raw",
+	    "100/.hidden.raw",
+	    "100/vm-100-disk-0.exe",
+	    "iso/../x.iso",
+	    "iso/x.txt",
+	    "0100/vm-100-disk-0.raw",
+	    "100/vm 1.raw",
+	    "",
+	    "100/",
+	    "a/b/c/d/e",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *path = NULL;
+
+		if (storage_path(st, bad[i], &path, &err) != -EINVAL) {
+			print_error("accepted '%s'\n", bad[i]);
+			fail();
+		}
+		err = error_free(err);
+	}
+
+	/* named allocation: the owner prefix and the extension must fit */
+	char *vol = NULL;
+	assert_int_equal(storage_alloc(st, 100, "raw", "vm-101-disk-0.raw", MiB, NULL, &vol, &err),
+	                 -EINVAL);
+	err = error_free(err);
+	assert_int_equal(storage_alloc(st, 100, "raw", "vm-100-x.qcow2", MiB, NULL, &vol, &err),
+	                 -EINVAL);
+	err = error_free(err);
+	OK(storage_alloc(st, 100, "raw", "vm-100-cloudinit.raw", MiB, NULL, &vol, E), "alloc");
+	assert_string_equal(vol, "100/vm-100-cloudinit.raw");
+	free(vol);
+	assert_int_equal(
+	    storage_alloc(st, 100, "raw", "vm-100-cloudinit.raw", MiB, NULL, &vol, &err), -EEXIST);
+	err = error_free(err);
+	/* the next free name skips what exists */
+	OK(storage_alloc(st, 100, "qcow2", NULL, MiB, NULL, &vol, E), "alloc");
+	assert_string_equal(vol, "100/vm-100-disk-0.qcow2");
+	free(vol);
+	OK(storage_alloc(st, 100, "vmdk", NULL, MiB, NULL, &vol, E), "alloc vmdk");
+	assert_string_equal(vol, "100/vm-100-disk-1.vmdk");
+	OK(storage_info(st, vol, &info, E), "info vmdk");
+	assert_string_equal(info.format, "vmdk");
+	assert_int_equal(info.size, MiB);
+	storage_volume_clear(&info);
+	free(vol);
+
+	/* an image qemu-img cannot read is left out of the list, and can
+	 * still be freed */
+	{
+		_cleanup_free_ char *imgdir = path_join(env.path, "images/100");
+		size_t before;
+
+		before = count(st, 100);
+		touch(imgdir, "vm-100-disk-7.qcow2", "not a qcow2 image");
+		assert_int_equal(count(st, 100), before);
+		OK(storage_free_volume(st, "100/vm-100-disk-7.qcow2", NULL, E), "free broken");
+		assert_int_equal(storage_free_volume(st, "100/vm-100-disk-7.qcow2", NULL, &err),
+		                 -ENOENT);
+		assert_int_equal(err->http_status, 404);
+		err = error_free(err);
+	}
+
+	storage_free(st);
+
+	/* is_mountpoint: an unmounted mount point makes the storage inactive */
+	{
+		_cleanup_free_ char *mp = path_join(env.root, "mnt");
+		struct storage_status s;
+
+		assert_int_equal(mkdir(mp, 0755), 0);
+		section_set(env.section, "is_mountpoint", mp);
+		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(storage_status(st, &s, E), "status");
+		assert_false(s.active);
+		assert_int_equal(storage_activate(st, &err), -ENODEV);
+		assert_non_null(strstr(err->msg, "not mounted"));
+		err = error_free(err);
+		storage_free(st);
+	}
+
+	/* create-subdirs 0: activation makes the base path only */
+	{
+		_cleanup_free_ char *other = path_join(env.root, "bare");
+		_cleanup_free_ char *images = path_join(other, "images");
+
+		section_unset(env.section, "is_mountpoint");
+		section_set(env.section, "path", other);
+		section_set(env.section, "create-subdirs", "0");
+		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(storage_activate(st, E), "activate");
+		assert_int_equal(access(other, F_OK), 0);
+		assert_int_equal(access(images, F_OK), -1);
+		storage_free(st);
+	}
+
+	storage_set_lock_dir(NULL);
+	dir_teardown(&env);
+	section_config_free(env.cfg);
+	free(env.root);
+	free(env.path);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 2];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_contract,
+		                                                        (void *)&fixtures[i]);
+		tests[n].name = fixtures[i].type;
+		n++;
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unsupported);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_content);
+	return _cmocka_run_group_tests("storage-contract", tests, n, NULL, NULL);
+}
