@@ -5,7 +5,8 @@
  *
  *   decode errors -> format -> authenticate (ticket, token, local root)
  *   -> CSRF for non-GET tickets -> find the method (501) -> token allowed?
- *   -> validate parameters (400) -> permission expression (403) -> handler
+ *   -> node -> permission expression (403) -> validate parameters (400)
+ *   -> handler
  *   -> envelope, with the error message as the HTTP reason phrase.
  */
 #define LOG_CATEGORY "api"
@@ -21,6 +22,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define API_PREFIX "/api2/"
@@ -41,15 +43,44 @@ static size_t split_path(char *path, char *seg[MAX_SEGMENTS])
 	return n;
 }
 
+/* True when the method's last path placeholder is a volume id: volume ids
+ * contain '/' ("local:100/vm-100-disk-0.raw", sent as %2F and unescaped
+ * before routing), so that placeholder takes the rest of the path. */
+static bool last_is_volume(const struct api_method *m)
+{
+	const char *last = strrchr(m->path, '/');
+	if (!last || last[1] != '{')
+		return false;
+	size_t l = strcspn(last + 2, "}");
+	for (const struct api_param *p = m->params; p && p->name; p++)
+		if (strlen(p->name) == l && strncmp(p->name, last + 2, l) == 0)
+			return p->format && streq(p->format, "pve-volume-id");
+	return false;
+}
+
 /* Matches a template against segments; returns the number of literal
- * segments (higher wins), or -1. */
-static int match_template(const char *tmpl, char *const seg[], size_t nseg, json_t *captures)
+ * segments (higher wins), or -1.  greedy: the last placeholder captures
+ * the remaining segments joined with '/'. */
+static int match_template(const char *tmpl, char *const seg[], size_t nseg, json_t *captures,
+                          bool greedy)
 {
 	_cleanup_free_ char *copy = xstrdup(tmpl);
 	char *tseg[MAX_SEGMENTS];
 	size_t nt = split_path(copy, tseg);
-	if (nt != nseg)
+	if (nt != nseg && !(greedy && nt > 0 && nseg > nt))
 		return -1;
+	if (greedy && nseg > nt && captures) {
+		size_t l = strlen(tseg[nt - 1]);
+		_cleanup_free_ char *name = xstrndup(tseg[nt - 1] + 1, l - 2);
+		struct strbuf sb = STRBUF_INIT;
+		for (size_t i = nt - 1; i < nseg; i++)
+			strbuf_addf(&sb, "%s%s", i > nt - 1 ? "/" : "", seg[i]);
+		json_object_set_new(captures, name, json_string(sb.buf));
+		strbuf_release(&sb);
+		nt--; /* the others as usual */
+	} else if (greedy && nseg > nt) {
+		nt--;
+	}
 	int literal = 0;
 	for (size_t i = 0; i < nt; i++) {
 		size_t l = strlen(tseg[i]);
@@ -82,7 +113,7 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 	{
 		if (!streq(m->verb, verb))
 			continue;
-		int score = match_template(m->path, seg, nseg, NULL);
+		int score = match_template(m->path, seg, nseg, NULL, last_is_volume(m));
 		if (score > best_score) {
 			best = m;
 			best_score = score;
@@ -90,7 +121,7 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 	}
 	if (best && ret_path_params) {
 		json_t *cap = json_object();
-		match_template(best->path, seg, nseg, cap);
+		match_template(best->path, seg, nseg, cap, last_is_volume(best));
 		*ret_path_params = cap;
 	}
 	return best;
@@ -338,8 +369,6 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	params = merge_params(req, path_params, &err);
 	if (err)
 		goto fail;
-	if (api_validate_params(m, params, &err) < 0)
-		goto fail;
 
 	/* A standalone node: a request for another node cannot be proxied and
 	 * fails the way a Proxmox proxy failure reads. */
@@ -361,11 +390,18 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	    .now = now,
 	    .total = -1,
 	};
+	/*
+	 * Permissions before validation, as Proxmox does: a caller without the
+	 * privilege learns nothing about what its parameters should look like.
+	 * The check reads the raw values (a malformed one just matches no ACL).
+	 */
 	if (m->perm.user != API_PERM_WORLD && api_check_permissions(&call, &err) < 0) {
 		log_info("permission denied for '%s' on %s %s: %s", auth.authid, verb, path,
 		         err->msg);
 		goto fail;
 	}
+	if (api_validate_params(m, params, &err) < 0)
+		goto fail;
 
 	json_t *data = NULL;
 	int r = m->handler(&call, &data, &err);

@@ -803,6 +803,7 @@ struct http_request *http_request_free(struct http_request *req)
 		free(p);
 	}
 	free(req->path);
+	free(req->upload_path);
 	json_decref(req->params);
 	error_free(req->parse_error);
 	free(req);

@@ -28,6 +28,7 @@
 #include <gnutls/gnutls.h>
 
 #include "error.h"
+#include "http-multipart.h"
 #include "http-parse.h"
 #include "http.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct addr_count {
 struct http_server {
 	struct http_limits lim;
 	http_handler_fn *handler;
+	http_stream_fn *stream;
 	void *userdata;
 
 	char *access_log_path;
@@ -559,6 +561,269 @@ static bool conn_delay(struct http_conn *c, unsigned ms)
 	}
 }
 
+/* --- streamed uploads --- */
+
+/* All plain fields of a streamed form together. */
+#define STREAM_MAX_FIELDS_BYTES (64 * 1024)
+
+struct upload_sink {
+	int fd;
+	char *path;
+	unsigned long long size, max_size;
+	json_t *fields;
+	size_t n_fields, max_fields, field_bytes;
+	bool in_file, file_seen;
+	char *field_name; /* current plain field */
+	struct strbuf value;
+	int werr; /* errno of a failed write */
+};
+
+static int sink_part_begin(void *ud, const char *name, const char *filename)
+{
+	struct upload_sink *s = ud;
+	if (!http_utf8_valid(name, strlen(name)) ||
+	    (filename && !http_utf8_valid(filename, strlen(filename))))
+		return -EILSEQ;
+	if (++s->n_fields > s->max_fields)
+		return -E2BIG;
+	s->field_bytes += strlen(name) + (filename ? strlen(filename) : 0);
+	if (s->field_bytes > STREAM_MAX_FIELDS_BYTES)
+		return -E2BIG;
+	if (filename) {
+		if (s->file_seen)
+			return -EBADMSG; /* one file per upload */
+		s->file_seen = s->in_file = true;
+		json_object_set_new(s->fields, name, json_string(filename));
+		return 0;
+	}
+	free(s->field_name);
+	s->field_name = xstrdup(name);
+	strbuf_reset(&s->value);
+	return 0;
+}
+
+static int sink_part_data(void *ud, const char *data, size_t len)
+{
+	struct upload_sink *s = ud;
+	if (!s->in_file) {
+		s->field_bytes += len;
+		if (s->field_bytes > STREAM_MAX_FIELDS_BYTES)
+			return -E2BIG;
+		strbuf_add(&s->value, data, len);
+		return 0;
+	}
+	if (len > s->max_size - s->size)
+		return -EFBIG;
+	s->size += len;
+	while (len > 0) {
+		ssize_t n = write(s->fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->werr = n < 0 ? errno : EIO;
+			return -EIO;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sink_part_end(void *ud)
+{
+	struct upload_sink *s = ud;
+	if (s->in_file) {
+		s->in_file = false;
+		return 0;
+	}
+	if (memchr(s->value.buf ? s->value.buf : "", '\0', s->value.len) ||
+	    !http_utf8_valid(s->value.buf ? s->value.buf : "", s->value.len))
+		return -EILSEQ;
+	json_object_set_new(s->fields, s->field_name,
+	                    json_stringn(s->value.buf ? s->value.buf : "", s->value.len));
+	return 0;
+}
+
+static const struct http_multipart_callbacks sink_callbacks = {
+    .part_begin = sink_part_begin,
+    .part_data = sink_part_data,
+    .part_end = sink_part_end,
+};
+
+/* Reads the body of a claimed request through the multipart parser.
+ * Returns 0 when the whole body was read and parsed, or a negative errno:
+ * -ECONNRESET/-ETIMEDOUT/... (connection lost), -EBADMSG, -EILSEQ, -E2BIG,
+ * -EFBIG, -EIO (write failed, s->werr). */
+static int conn_stream_read(struct http_conn *c, const struct http_head_info *info,
+                            struct http_multipart *mp)
+{
+	uint64_t remaining = info->content_length;
+	struct http_chunked ch = {0};
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	int done = 0;
+	for (;;) {
+		size_t avail = conn_avail(c);
+		if (info->body_kind == HTTP_BODY_LENGTH) {
+			size_t n = avail < remaining ? avail : (size_t)remaining;
+			int r = http_multipart_feed(mp, c->rbuf.buf + c->rpos, n);
+			c->rpos += n;
+			remaining -= n;
+			if (r < 0)
+				return r;
+			if (remaining == 0)
+				return r == 1 ? 0 : -EBADMSG;
+		} else {
+			size_t used = 0;
+			strbuf_reset(&out);
+			done = http_chunked_feed(&ch, c->rbuf.buf + c->rpos, avail, &out,
+			                         SIZE_MAX / 2, &used);
+			c->rpos += used;
+			if (done < 0)
+				return -EBADMSG;
+			int r = out.len ? http_multipart_feed(mp, out.buf, out.len) : 0;
+			if (r < 0)
+				return r;
+			if (done == 1)
+				return http_multipart_done(mp) ? 0 : -EBADMSG;
+		}
+		conn_set_deadline(c); /* the deadline bounds idleness, not the upload */
+		ssize_t n = conn_fill(c, READ_CHUNK);
+		if (n <= 0)
+			return n < 0 ? (int)n : -ECONNRESET;
+	}
+}
+
+/* Streams a claimed request's body into spec.  Returns 0 (the request is
+ * ready for the handler, maybe with parse_error and *ret_unread), or < 0
+ * when the connection is lost (no answer possible). */
+static int conn_stream_body(struct http_conn *c, struct http_request *req,
+                            const struct http_head_info *info, const struct http_stream_spec *spec,
+                            bool *ret_unread)
+{
+	_cleanup_free_ char *boundary =
+	    http_multipart_boundary(http_request_header(req, "Content-Type"));
+	if (!boundary) {
+		*ret_unread = true;
+		error_set(&req->parse_error, -EINVAL, 400, "expected a multipart/form-data body");
+		return 0;
+	}
+	if (info->body_kind == HTTP_BODY_LENGTH && info->content_length > spec->max_size &&
+	    info->content_length - spec->max_size > 16ULL * 1024 * 1024) {
+		*ret_unread = true;
+		error_set(&req->parse_error, -EFBIG, 413, "upload too large (%llu bytes free)",
+		          spec->max_size);
+		return 0;
+	}
+	struct upload_sink s = {.fd = -1, .max_size = spec->max_size, .value = STRBUF_INIT};
+	s.path = xasprintf("%s/.upload-XXXXXX.tmp", spec->dir);
+	s.fd = mkostemps(s.path, 4, O_CLOEXEC);
+	if (s.fd < 0) {
+		int e = errno;
+		*ret_unread = true;
+		error_set(&req->parse_error, -e, 500,
+		          "unable to create temporary file in '%s' - %s", spec->dir, strerror(e));
+		free(s.path);
+		return 0;
+	}
+	s.fields = json_object();
+	s.max_fields = c->srv->lim.max_params;
+	int r = 0;
+	if (info->expect_continue && conn_avail(c) == 0) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		r = conn_send_all(c, cont, sizeof(cont) - 1);
+	}
+	if (r == 0) {
+		struct http_multipart *mp = http_multipart_new(boundary, &sink_callbacks, &s);
+		r = mp ? conn_stream_read(c, info, mp) : -EBADMSG;
+		http_multipart_free(mp);
+	}
+	if (close(s.fd) < 0 && r == 0) {
+		s.werr = errno;
+		r = -EIO;
+	}
+	int ret = 0;
+	switch (r) {
+	case 0:
+		break;
+	case -EBADMSG:
+		error_set(&req->parse_error, r, 400, "malformed multipart/form-data body");
+		break;
+	case -EILSEQ:
+		error_set(&req->parse_error, r, 400, "invalid UTF-8 in form field");
+		break;
+	case -E2BIG:
+		error_set(&req->parse_error, r, 400, "too many or too large form fields");
+		break;
+	case -EFBIG:
+		error_set(&req->parse_error, r, 413, "upload too large (%llu bytes free)",
+		          spec->max_size);
+		break;
+	case -EIO:
+		error_set(&req->parse_error, r, 500, "unable to write upload - %s",
+		          strerror(s.werr));
+		break;
+	default:
+		ret = r; /* connection lost */
+		break;
+	}
+	if (r < 0) {
+		*ret_unread = true;
+		unlink(s.path);
+		free(s.path);
+	} else if (!s.file_seen) {
+		unlink(s.path);
+		free(s.path);
+	} else {
+		req->upload_path = s.path;
+		req->upload_size = s.size;
+		/* the query wins, as for ordinary bodies */
+		json_object_update(s.fields, req->params);
+		json_decref(req->params);
+		req->params = json_incref(s.fields);
+		req->body_len = (size_t)(s.size < SIZE_MAX ? s.size : SIZE_MAX);
+	}
+	json_decref(s.fields);
+	free(s.field_name);
+	strbuf_release(&s.value);
+	return ret;
+}
+
+/* Asks the stream hook about a POST with a body.  Returns 1 when it claimed
+ * the request (spec filled in), 0 otherwise; a refusal lands in parse_error. */
+static int conn_stream_claim(struct http_conn *c, struct http_request *req,
+                             const struct http_head_info *info, struct http_stream_spec *spec)
+{
+	struct http_server *srv = c->srv;
+	if (!srv->stream || info->body_kind == HTTP_BODY_NONE || !streq(req->method, "POST"))
+		return 0;
+	/* the only parse_error a head may carry: a Content-Length above the
+	 * in-memory limit, which does not apply to a streamed body */
+	struct error *big = TAKE_PTR(req->parse_error);
+	http_request_decode(req, NULL, 0, &srv->lim); /* path and query */
+	if (req->parse_error) {
+		error_free(big);
+		return 0;
+	}
+	req->tls = c->tls != NULL;
+	req->local_socket = !c->l->tls && c->l->unix_path;
+	req->has_peer_cred = c->has_cred;
+	req->peer_uid = c->uid;
+	req->peer_pid = c->pid;
+	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+	int r = srv->stream(req, spec, srv->userdata, &req->parse_error);
+	if (r <= 0) {
+		if (r == 0)
+			req->parse_error = big;
+		else
+			error_free(big);
+		free(spec->dir);
+		spec->dir = NULL;
+		return 0;
+	}
+	error_free(big);
+	return 1;
+}
+
 /* Serves one request; returns true when the connection may carry another. */
 static bool conn_serve_one(struct http_conn *c)
 {
@@ -586,7 +851,14 @@ static bool conn_serve_one(struct http_conn *c)
 	bool keep_alive = info.keep_alive;
 	bool body_unread = false;
 	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
-	if (req->parse_error) {
+	struct http_stream_spec spec = {0};
+	bool streamed = conn_stream_claim(c, req, &info, &spec) == 1;
+	if (streamed) {
+		r = conn_stream_body(c, req, &info, &spec, &body_unread);
+		free(spec.dir);
+		if (r < 0)
+			goto out_close;
+	} else if (req->parse_error) {
 		body_unread = info.body_kind != HTTP_BODY_NONE;
 	} else {
 		if (info.expect_continue && conn_avail(c) == 0) {
@@ -605,7 +877,8 @@ static bool conn_serve_one(struct http_conn *c)
 			goto out_close;
 		}
 	}
-	http_request_decode(req, body.buf, body.len, &srv->lim);
+	if (!streamed)
+		http_request_decode(req, body.buf, body.len, &srv->lim);
 	strbuf_release(&body);
 	req->tls = c->tls != NULL;
 	req->local_socket = !c->l->tls && c->l->unix_path;
@@ -617,6 +890,8 @@ static bool conn_serve_one(struct http_conn *c)
 	struct http_response resp = {0};
 	c->watch_stop = false; /* an in-flight request is finished even on shutdown */
 	srv->handler(req, &resp, srv->userdata);
+	if (req->upload_path)
+		unlink(req->upload_path); /* unless the handler took it */
 	if (resp.status == 0)
 		resp.status = 500;
 	if (body_unread)
@@ -988,6 +1263,7 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
 	struct http_server *srv = xnew(struct http_server, 1);
 	http_limits_fill(&cfg->limits, &srv->lim);
 	srv->handler = cfg->handler;
+	srv->stream = cfg->stream;
 	srv->userdata = cfg->userdata;
 	srv->log_fd = -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;

@@ -65,6 +65,17 @@ struct http_request {
 	 */
 	struct error *parse_error;
 
+	/*
+	 * A streamed upload (see http_stream_fn): the temporary file holding the
+	 * multipart file part, and its size.  The other fields of the form are
+	 * in params (the file part's field as its filename).  The server deletes
+	 * this file once the handler returns: a handler that keeps the data
+	 * renames it away first.  NULL when the request was not streamed or had
+	 * no file part.
+	 */
+	char *upload_path;
+	unsigned long long upload_size;
+
 	void *impl; /* the http layer's own state */
 };
 
@@ -101,10 +112,34 @@ void http_response_add_header(struct http_response *resp, const char *fmt, ...)
 typedef void http_handler_fn(const struct http_request *req, struct http_response *resp,
                              void *userdata);
 
+/* Where a streamed upload goes. */
+struct http_stream_spec {
+	char *dir;                   /* directory of the temporary file; the server frees it */
+	unsigned long long max_size; /* most bytes the file part may hold */
+};
+
+/*
+ * Optional.  Called on the connection's thread for every POST with a body,
+ * after the head is parsed and the path and query decoded (params holds the
+ * query only), before any of the body is read.  Returns 0 to leave the
+ * request alone (its body is read into memory within max_body_bytes), 1 to
+ * claim it: the body must then be multipart/form-data, and is streamed with
+ * its file part written to a new temporary file ".upload-XXXXXX.tmp" (0600,
+ * O_EXCL) in spec->dir, bounded by spec->max_size, and its other fields
+ * (at most 64 KiB together) decoded into params.  A negative errno with
+ * *err refuses the request: the handler sees *err as parse_error and the
+ * body is not read.  An interrupted, malformed or oversized upload deletes
+ * the temporary file before the handler runs (with parse_error set, unless
+ * the connection was lost: then the handler is not called at all).
+ */
+typedef int http_stream_fn(const struct http_request *req, struct http_stream_spec *spec,
+                           void *userdata, struct error **err);
+
 struct http_server_config {
 	struct http_limits limits;   /* zeros: defaults */
 	const char *access_log_path; /* NULL: no access log */
 	http_handler_fn *handler;
+	http_stream_fn *stream; /* NULL: bodies are always read into memory */
 	void *userdata;
 };
 
