@@ -92,7 +92,8 @@ static void bench_dir(int n, struct row *rows)
 	char dir[] = "/tmp/ctvm-bench-XXXXXX";
 	if (!mkdtemp(dir))
 		exit(1);
-	_cleanup_free_ char *text = xasprintf("dir: bench\n\tpath %s/store\n\tcontent images\n", dir);
+	_cleanup_free_ char *text =
+	    xasprintf("dir: bench\n\tpath %s/store\n\tcontent images\n", dir);
 	struct section_config *cfg = NULL;
 	struct error *e = NULL;
 	check(storage_config_parse(text, strlen(text), 0, &cfg, &e), e, "parse");
@@ -109,8 +110,9 @@ static void bench_dir(int n, struct row *rows)
 	double t1 = now_s();
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *p = xasprintf("%s/d%d.qcow2", hand, i);
-		char *argv[] = {"qemu-img", "create", "-f", "qcow2", "-o", "preallocation=metadata",
-				p, "1073741824", NULL};
+		char *argv[] = {"qemu-img", "create",     "-f",
+		                "qcow2",    "-o",         "preallocation=metadata",
+		                p,          "1073741824", NULL};
 		by_hand(argv);
 	}
 	double t2 = now_s();
@@ -141,8 +143,8 @@ static void bench_dir(int n, struct row *rows)
 	t1 = now_s();
 	for (int i = 0; i < n; i++) {
 		_cleanup_free_ char *p = xasprintf("%s/c%d.qcow2", hand, i);
-		char *argv[] = {"qemu-img", "create", "-F", "qcow2", "-b", "d0.qcow2", "-f",
-				"qcow2", p, NULL};
+		char *argv[] = {"qemu-img", "create", "-F",    "qcow2", "-b",
+		                "d0.qcow2", "-f",     "qcow2", p,       NULL};
 		by_hand(argv);
 	}
 	t2 = now_s();
