@@ -149,6 +149,11 @@ static int api_cluster_resources(struct api_call *call, json_t **ret, struct err
 		if (n)
 			json_array_append_new(a, n);
 	}
+	if (!type || streq(type, "storage")) {
+		json_t *s = api_storage_resources(call);
+		json_array_extend(a, s);
+		json_decref(s);
+	}
 	*ret = a;
 	return 0;
 }

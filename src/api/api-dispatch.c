@@ -180,8 +180,8 @@ static bool is_safe_method(const char *verb)
 
 /* 0 on success; otherwise the response is filled in. */
 static int authenticate(struct api_context *ctx, const struct http_request *req,
-                        const struct access_db *db, time_t now, struct auth_result *ret,
-                        struct http_response *resp)
+                        const struct access_db *db, time_t now, bool no_csrf,
+                        struct auth_result *ret, struct http_response *resp)
 {
 	if (req->local_socket) {
 		/* The socket is 0600 root; peer credentials decide, never a header. */
@@ -208,7 +208,7 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 			respond_unauthorized(resp, "Authentication failed!", 0);
 			goto out;
 		}
-		if (!is_safe_method(req->method)) {
+		if (!is_safe_method(req->method) && !no_csrf) {
 			const char *csrf = http_request_header(req, "CSRFPreventionToken");
 			if (!csrf || !auth_csrf_verify(ctx->keys, userid, csrf, now)) {
 				respond_unauthorized(resp, "Permission denied - invalid csrf token",
@@ -350,7 +350,8 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	_cleanup_free_ char *upid = NULL;
 
 	if (!m || m->perm.user != API_PERM_WORLD) {
-		if (authenticate(ctx, req, db, now, &auth, resp) < 0)
+		bool no_csrf = m && (m->flags & API_NO_CSRF);
+		if (authenticate(ctx, req, db, now, no_csrf, &auth, resp) < 0)
 			goto out;
 	}
 	if (resp->log_user == NULL && auth.authid)
@@ -389,6 +390,8 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	    .db = db,
 	    .now = now,
 	    .total = -1,
+	    .upload_path = req->upload_path,
+	    .upload_size = req->upload_size,
 	};
 	/*
 	 * Permissions before validation, as Proxmox does: a caller without the

@@ -2,6 +2,8 @@
 /* Shared by the files of src/api only. */
 #pragma once
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "api-method.h"
@@ -41,3 +43,11 @@ extern const struct api_method api_methods_acl[];
 extern const struct api_method api_methods_domains[];
 extern const struct api_method api_methods_pools[];
 extern const struct api_method api_methods_storage_config[];
+extern const struct api_method api_methods_storage_upload[];
+extern const struct api_method api_methods_storage[];
+
+/* api-storage.c: the /cluster/resources entries of the storages the caller
+ * may audit; the size parser of POST .../content (a bare number is KiB, as
+ * in Proxmox; suffixes K, M, G, T), 0 or -EINVAL / -ERANGE. */
+json_t *api_storage_resources(struct api_call *call);
+int api_storage_parse_size(const char *s, uint64_t *ret);

@@ -97,6 +97,7 @@ enum api_method_flags {
 	API_NO_TOKEN = 1 << 0,  /* refuse API tokens (403), like allowtoken => 0 */
 	API_ASYNC = 1 << 1,     /* returns a UPID: the work runs as a task */
 	API_PROTECTED = 1 << 2, /* changes the host: will run in the privileged helper */
+	API_NO_CSRF = 1 << 3,   /* no CSRF token needed (streamed uploads, pve-api.md 2.6) */
 };
 
 struct api_call;
@@ -128,6 +129,10 @@ struct api_call {
 	time_t now;
 	long long total;   /* set >= 0 to add "total" to the envelope (default -1) */
 	unsigned delay_ms; /* answer only after this delay (failed logins) */
+	/* A streamed upload's temporary file (http.h), NULL when none: the http
+	 * layer deletes it after the call unless the handler renamed it. */
+	const char *upload_path;
+	unsigned long long upload_size;
 };
 
 /* Parameter accessors for handlers (after validation, types are guaranteed). */

@@ -16,6 +16,8 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_domains,
 	api_methods_pools,
 	api_methods_storage_config,
+	api_methods_storage_upload,
+	api_methods_storage,
 	NULL,
 };
 /* clang-format on */

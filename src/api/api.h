@@ -44,6 +44,12 @@ void api_context_release(struct api_context *ctx);
 /* The choke point: every request goes through here (http_handler_fn). */
 void api_handle_request(const struct http_request *req, struct http_response *resp, void *ctx);
 
+/* The http stream hook (http_stream_fn): claims authenticated uploads
+ * (POST /nodes/{node}/storage/{storage}/upload) to a file storage. */
+struct http_stream_spec;
+int api_stream_request(const struct http_request *req, struct http_stream_spec *spec, void *ctx,
+                       struct error **err);
+
 /* True if s is a valid node name (pve-node). */
 bool api_valid_node(const char *s);
 

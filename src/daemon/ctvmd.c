@@ -251,6 +251,7 @@ int main(int argc, char **argv)
 	struct http_server_config hcfg = {
 	    .access_log_path = access_log,
 	    .handler = api_handle_request,
+	    .stream = api_stream_request,
 	    .userdata = &ctx,
 	};
 	struct http_server *srv = http_server_new(&hcfg, &e);

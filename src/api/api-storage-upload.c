@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * POST /nodes/{node}/storage/{storage}/upload and .../download-url: ISO
+ * images, container templates and import sources into a file storage, after
+ * PVE::API2::Storage::Status.  An upload is streamed by the http layer into
+ * a temporary file in the storage's directory (api_stream_request below
+ * claims it); a download is fetched by curl into one.  Either way a task
+ * verifies the optional checksum and only then renames the file into place,
+ * never replacing an existing file; every failure removes the temporary
+ * file, so a volume only ever appears complete and verified.
+ */
+#define LOG_CATEGORY "storage"
+#include "common.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+
+#include <nettle/nettle-meta.h>
+
+#include "access.h"
+#include "api-internal.h"
+#include "api.h"
+#include "auth.h"
+#include "cmd.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "storage-config.h"
+#include "task.h"
+#include "volid.h"
+#include "xalloc.h"
+
+#define CURL_PATH  "/usr/bin/curl"
+#define MAX_DIGEST 64 /* SHA-512 */
+/* A download may take long; the task can still be stopped. */
+#define DOWNLOAD_TIMEOUT_MS (24 * 3600 * 1000)
+
+static const char *const content_values[] = {"iso", "vztmpl", "import", NULL};
+static const char *const algo_values[] = {"md5",    "sha1",   "sha224", "sha256",
+                                          "sha384", "sha512", NULL};
+
+/* --- storage lookup --- */
+
+/* The base path of a file storage that is enabled and holds content (NULL:
+ * any content). */
+static int storage_dir(struct api_context *ctx, const char *storeid, const char *content,
+                       char **ret_path, struct error **err)
+{
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(ctx->storage, &c, err);
+	if (r < 0)
+		return r;
+	const struct section *s = section_config_find(c, storeid);
+	if (!s)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", storeid);
+	const char *path = section_get(s, "path");
+	if (!path || !*path || (!streq(s->type, "dir") && !streq(s->type, "btrfs")))
+		return error_set(err, -EOPNOTSUPP, 500,
+		                 "storage '%s' is not a file storage (type '%s')", storeid,
+		                 s->type);
+	const char *dis = section_get(s, "disable");
+	if (dis && streq(dis, "1"))
+		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", storeid);
+	if (content) {
+		const char *list = section_get(s, "content");
+		bool found = false;
+		for (const char *p = list ? list : ""; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n == strlen(content) && strncmp(p, content, n) == 0)
+				found = true;
+			p += n + (p[n] == ',');
+		}
+		if (!found)
+			return error_set(err, -EINVAL, 500,
+			                 "storage '%s' does not support content-type '%s'", storeid,
+			                 content);
+	}
+	*ret_path = xstrdup(path);
+	return 0;
+}
+
+static unsigned long long free_bytes(const char *path)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize;
+}
+
+/* --- file names --- */
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* PVE's upload name rules: a plain file name with the content's extension. */
+static int check_filename(const char *content, const char *name, struct error **err)
+{
+	if (!*name || streq(name, ".") || strstr(name, "..") || strchr(name, '/') ||
+	    name[0] == '.' || strlen(name) > 255)
+		return error_param(err, "filename", "invalid file name '%s'", name);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return error_param(err, "filename", "invalid file name");
+	static const char *const iso[] = {".iso", ".img", NULL};
+	static const char *const vztmpl[] = {".tar.gz", ".tar.xz", ".tar.zst", ".tgz", NULL};
+	static const char *const import[] = {".ova", ".ovf", ".qcow2", ".raw", ".vmdk", NULL};
+	const char *const *ext = streq(content, "iso")      ? iso
+	                         : streq(content, "vztmpl") ? vztmpl
+	                                                    : import;
+	for (; *ext; ext++)
+		if (has_suffix(name, *ext))
+			return 0;
+	return error_param(err, "filename", "wrong file extension for content type '%s'", content);
+}
+
+static int check_checksum_params(const struct api_call *call, struct error **err)
+{
+	bool has_sum = api_param_has(call, "checksum");
+	bool has_algo = api_param_has(call, "checksum-algorithm");
+	if (has_sum != has_algo)
+		return error_param(err, has_sum ? "checksum-algorithm" : "checksum",
+		                   "'checksum' and 'checksum-algorithm' go together");
+	if (has_sum) {
+		const char *sum = api_param_str(call, "checksum");
+		for (const char *p = sum; *p; p++)
+			if (!isxdigit((unsigned char)*p))
+				return error_param(err, "checksum", "not a hex checksum");
+	}
+	return 0;
+}
+
+/* --- the shared verify-and-rename step (runs in the task) --- */
+
+struct import_job {
+	char tmp[PATH_MAX];  /* the temporary file, owned by the task */
+	char dest[PATH_MAX]; /* the final path */
+	char url[4096];      /* download only */
+	char algo[16];       /* "" when no checksum */
+	char checksum[160];
+	bool insecure;
+	unsigned long long max_size;
+};
+
+static int hash_file(const char *path, const char *algo, char *hex, size_t hexsize,
+                     struct error **err)
+{
+	const struct nettle_hash *h = nettle_lookup_hash(algo);
+	if (!h || h->digest_size * 2 + 1 > hexsize)
+		return error_set(err, -EINVAL, 400, "unknown checksum algorithm '%s'", algo);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to open '%s' - %s", path,
+		                 strerror(errno));
+	_cleanup_free_ void *ctx = xmalloc(h->context_size);
+	_cleanup_free_ char *buf = xmalloc(1 << 20);
+	h->init(ctx);
+	for (;;) {
+		ssize_t n = read(fd, buf, 1 << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_set(err, -errno, 500, "unable to read '%s' - %s", path,
+			                 strerror(errno));
+		if (n == 0)
+			break;
+		h->update(ctx, (size_t)n, (const uint8_t *)buf);
+	}
+	uint8_t digest[MAX_DIGEST];
+	h->digest(ctx, h->digest_size, digest);
+	for (unsigned i = 0; i < h->digest_size; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	return 0;
+}
+
+static int verify_and_rename(struct task_worker *w, struct import_job *j, struct error **err)
+{
+	int r;
+	if (j->algo[0]) {
+		char hex[2 * MAX_DIGEST + 1];
+		task_log(w, "calculating %s checksum", j->algo);
+		r = hash_file(j->tmp, j->algo, hex, sizeof(hex), err);
+		if (r < 0)
+			return r;
+		if (strcasecmp(hex, j->checksum) != 0)
+			return error_set(err, -EBADMSG, 500,
+			                 "checksum mismatch: got '%s' != expect '%s'", hex,
+			                 j->checksum);
+		task_log(w, "checksum verified");
+	}
+	_cleanup_close_ int fd = open(j->tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		return error_set(err, -errno, 500, "unable to sync '%s' - %s", j->tmp,
+		                 strerror(errno));
+	_cleanup_free_ char *dir = xstrdup(j->dest);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return error_set(err, -errno, 500, "unable to create '%s' - %s", dir,
+			                 strerror(errno));
+	}
+	if (syscall(SYS_renameat2, AT_FDCWD, j->tmp, AT_FDCWD, j->dest, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST)
+			return error_set(err, -EEXIST, 500,
+			                 "refusing to override existing file '%s'", j->dest);
+		return error_set(err, -errno, 500, "unable to move '%s' to '%s' - %s", j->tmp,
+		                 j->dest, strerror(errno));
+	}
+	task_log(w, "target file: %s", j->dest);
+	return 0;
+}
+
+static int imgcopy_worker(struct task_worker *w, void *arg, struct error **err)
+{
+	struct import_job *j = arg;
+	task_log(w, "moving uploaded file into place");
+	int r = verify_and_rename(w, j, err);
+	if (r < 0)
+		unlink(j->tmp);
+	return r;
+}
+
+static int download_worker(struct task_worker *w, void *arg, struct error **err)
+{
+	struct import_job *j = arg;
+	task_log(w, "downloading %s to %s", j->url, j->dest);
+	struct cmd c;
+	cmd_init(&c, CURL_PATH);
+	cmd_add(&c, "--fail");
+	cmd_add(&c, "--silent");
+	cmd_add(&c, "--show-error");
+	cmd_add(&c, "--location");
+	cmd_add(&c, "--max-filesize");
+	cmd_addf(&c, "%llu", j->max_size);
+	cmd_add(&c, "--proto");
+	cmd_add(&c, "=http,https");
+	cmd_add(&c, "--proto-redir");
+	cmd_add(&c, "=http,https");
+	cmd_add(&c, "-o");
+	cmd_add(&c, j->tmp);
+	if (j->insecure)
+		cmd_add(&c, "--insecure");
+	cmd_add(&c, "--");
+	cmd_add(&c, j->url);
+	cmd_set_timeout(&c, DOWNLOAD_TIMEOUT_MS);
+	int r = cmd_run(&c, NULL, err);
+	cmd_release(&c);
+	if (r == 0) {
+		task_log(w, "download finished");
+		r = verify_and_rename(w, j, err);
+	}
+	if (r < 0)
+		unlink(j->tmp);
+	return r;
+}
+
+/* Fills the common part of a job; the temporary file is created by the caller. */
+static int job_prepare(struct api_call *call, const char *base, struct import_job *j,
+                       struct error **err)
+{
+	const char *content = api_param_str(call, "content");
+	const char *filename = api_param_str(call, "filename");
+	int r = check_filename(content, filename, err);
+	if (r < 0)
+		return r;
+	r = check_checksum_params(call, err);
+	if (r < 0)
+		return r;
+	const char *sub = vtype_subdir(vtype_from_string(content));
+	if (snprintf(j->dest, sizeof(j->dest), "%s/%s/%s", base, sub, filename) >=
+	    (int)sizeof(j->dest))
+		return error_param(err, "filename", "file name too long");
+	if (access(j->dest, F_OK) == 0)
+		return error_set(err, -EEXIST, 500, "refusing to override existing file '%s'",
+		                 j->dest);
+	if (api_param_has(call, "checksum")) {
+		snprintf(j->algo, sizeof(j->algo), "%s", api_param_str(call, "checksum-algorithm"));
+		snprintf(j->checksum, sizeof(j->checksum), "%s", api_param_str(call, "checksum"));
+	}
+	return 0;
+}
+
+/* A fresh ".<what>-XXXXXX.tmp" in dir, created 0600 with O_EXCL. */
+static int make_tmp(const char *dir, const char *what, char *buf, size_t size, struct error **err)
+{
+	if (snprintf(buf, size, "%s/.%s-XXXXXX.tmp", dir, what) >= (int)size)
+		return error_set(err, -ENAMETOOLONG, 500, "path too long");
+	int fd = mkostemps(buf, 4, O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to create temporary file in '%s' - %s",
+		                 dir, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int api_storage_upload(struct api_call *call, json_t **ret, struct error **err)
+{
+	if (!call->upload_path)
+		return error_param(err, "filename", "missing file upload");
+	const char *storeid = api_param_str(call, "storage");
+	const char *content = api_param_str(call, "content");
+	_cleanup_free_ char *base = NULL;
+	int r = storage_dir(call->ctx, storeid, content, &base, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct import_job *j = xnew(struct import_job, 1);
+	r = job_prepare(call, base, j, err);
+	if (r < 0)
+		return r;
+	/* take the file from the http layer (which deletes what is left at
+	 * upload_path): a new name the task owns, in the same directory */
+	_cleanup_free_ char *dir = xstrdup(call->upload_path);
+	*strrchr(dir, '/') = '\0';
+	r = make_tmp(dir, "imgcopy", j->tmp, sizeof(j->tmp), err);
+	if (r < 0)
+		return r;
+	if (rename(call->upload_path, j->tmp) < 0) {
+		r = error_set(err, -errno, 500, "unable to take uploaded file - %s",
+		              strerror(errno));
+		unlink(j->tmp);
+		return r;
+	}
+	char *upid = NULL;
+	r = task_start(call->ctx->tasks, "imgcopy", "", call->authid, imgcopy_worker, j, &upid,
+	               err);
+	if (r < 0) {
+		unlink(j->tmp);
+		return r;
+	}
+	*ret = json_string(upid);
+	free(upid);
+	return 0;
+}
+
+static int api_storage_download_url(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *storeid = api_param_str(call, "storage");
+	const char *content = api_param_str(call, "content");
+	const char *url = api_param_str(call, "url");
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return error_param(err, "url", "only http and https URLs are supported");
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return error_param(err, "url", "invalid URL");
+	_cleanup_free_ char *base = NULL;
+	int r = storage_dir(call->ctx, storeid, content, &base, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ struct import_job *j = xnew(struct import_job, 1);
+	if (snprintf(j->url, sizeof(j->url), "%s", url) >= (int)sizeof(j->url))
+		return error_param(err, "url", "URL too long");
+	r = job_prepare(call, base, j, err);
+	if (r < 0)
+		return r;
+	j->insecure = !api_param_bool(call, "verify-certificates", true);
+	j->max_size = free_bytes(base);
+	r = make_tmp(base, "download", j->tmp, sizeof(j->tmp), err);
+	if (r < 0)
+		return r;
+	char *upid = NULL;
+	r = task_start(call->ctx->tasks, "download", "", call->authid, download_worker, j, &upid,
+	               err);
+	if (r < 0) {
+		unlink(j->tmp);
+		return r;
+	}
+	*ret = json_string(upid);
+	free(upid);
+	return 0;
+}
+
+/* --- the stream hook --- */
+
+/* "/api2/json/nodes/<node>/storage/<storage>/upload": the storage id, or NULL. */
+static char *upload_storage_of(const char *path)
+{
+	static const char prefix[] = "/api2/json/nodes/";
+	if (!str_startswith(path, prefix))
+		return NULL;
+	const char *p = path + strlen(prefix);
+	size_t n = strcspn(p, "/");
+	if (n == 0 || !str_startswith(p + n, "/storage/"))
+		return NULL;
+	p += n + strlen("/storage/");
+	n = strcspn(p, "/");
+	if (n == 0 || !streq(p + n, "/upload"))
+		return NULL;
+	return xstrndup(p, n);
+}
+
+/* Only authenticated callers get to write to the disk: the same credential
+ * checks as the choke point (which repeats them, with the permission). */
+static bool caller_authenticated(struct api_context *ctx, const struct http_request *req)
+{
+	if (req->local_socket)
+		return req->has_peer_cred && req->peer_uid == 0;
+	struct auth_credentials cred = {0};
+	auth_extract_credentials(http_request_header(req, "Cookie"),
+	                         http_request_header(req, "Authorization"), &cred);
+	const struct access_db *db = access_store_get(ctx->access);
+	time_t now = time(NULL);
+	bool ok = false;
+	if (cred.ticket) {
+		_cleanup_free_ char *userid = NULL;
+		_cleanup_error_ struct error *e = NULL;
+		time_t t;
+		ok = auth_ticket_verify(ctx->keys, cred.ticket, now, &userid, &t, &e) == 0 &&
+		     access_user_check(db, userid, now, &e) == 0;
+	} else if (cred.tokenid) {
+		_cleanup_error_ struct error *e = NULL;
+		ok = access_token_check(db, cred.tokenid, cred.token_secret, now, &e) == 0;
+	}
+	access_db_unref(db);
+	auth_credentials_clear(&cred);
+	return ok;
+}
+
+int api_stream_request(const struct http_request *req, struct http_stream_spec *spec,
+                       void *userdata, struct error **err)
+{
+	struct api_context *ctx = userdata;
+	_cleanup_free_ char *storeid = upload_storage_of(req->path);
+	if (!storeid)
+		return 0;
+	if (!caller_authenticated(ctx, req))
+		return 0; /* the choke point answers 401 (or 413 for a large body) */
+	_cleanup_error_ struct error *e = NULL;
+	_cleanup_free_ char *base = NULL;
+	if (storage_dir(ctx, storeid, NULL, &base, &e) < 0)
+		return 0; /* the handler reports it */
+	(void)err;
+	spec->max_size = free_bytes(base);
+	spec->dir = TAKE_PTR(base);
+	return 1;
+}
+
+/* clang-format off */
+static const struct api_param upload_params[] = {
+	API_PARAM_NODE,
+	{.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id",
+	 .description = "The storage identifier."},
+	{.name = "content", .type = API_TYPE_STRING, .enum_values = content_values,
+	 .description = "Content type."},
+	{.name = "filename", .type = API_TYPE_STRING, .max_length = 255,
+	 .description = "The name of the file to create. Caution: This will be normalized!"},
+	{.name = "checksum", .type = API_TYPE_STRING, .optional = true, .max_length = 128,
+	 .description = "The expected checksum of the file."},
+	{.name = "checksum-algorithm", .type = API_TYPE_STRING, .optional = true,
+	 .enum_values = algo_values, .description = "The algorithm to calculate the checksum of the file."},
+	{.name = "tmpfilename", .type = API_TYPE_STRING, .optional = true,
+	 .description = "The source file name. This parameter is usually set by the REST handler. "
+	                "You can only overwrite it when connecting to the trusted port on localhost."},
+	API_END,
+};
+
+static const struct api_param download_params[] = {
+	API_PARAM_NODE,
+	{.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id",
+	 .description = "The storage identifier."},
+	{.name = "url", .type = API_TYPE_STRING, .max_length = 4000,
+	 .description = "The URL to download the file from."},
+	{.name = "content", .type = API_TYPE_STRING, .enum_values = content_values,
+	 .description = "Content type."},
+	{.name = "filename", .type = API_TYPE_STRING, .max_length = 255,
+	 .description = "The name of the file to create. Caution: This will be normalized!"},
+	{.name = "checksum", .type = API_TYPE_STRING, .optional = true, .max_length = 128,
+	 .description = "The expected checksum of the file."},
+	{.name = "checksum-algorithm", .type = API_TYPE_STRING, .optional = true,
+	 .enum_values = algo_values, .description = "The algorithm to calculate the checksum of the file."},
+	{.name = "verify-certificates", .type = API_TYPE_BOOLEAN, .optional = true,
+	 .default_text = "1", .description = "If false, no SSL/TLS certificates will be verified."},
+	{.name = "compression", .type = API_TYPE_STRING, .optional = true,
+	 .description = "Decompress the downloaded file (not supported)."},
+	API_END,
+};
+
+const struct api_method api_methods_storage_upload[] = {
+	{
+		.path = "/nodes/{node}/storage/{storage}/upload",
+		.verb = "POST",
+		.name = "upload",
+		.description = "Upload templates, ISO images and import sources.",
+		.params = upload_params,
+		.returns = {.type = API_TYPE_STRING},
+		.perm = API_CHECK(API_PERM("/storage/{storage}", "Datastore.AllocateTemplate")),
+		.flags = API_ASYNC | API_NO_CSRF,
+		.handler = api_storage_upload,
+	},
+	{
+		.path = "/nodes/{node}/storage/{storage}/download-url",
+		.verb = "POST",
+		.name = "download_url",
+		.description = "Download templates, ISO images and import sources by using an URL.",
+		.params = download_params,
+		.returns = {.type = API_TYPE_STRING},
+		.perm = API_CHECK_DESC(API_AND(API_PERM("/storage/{storage}", "Datastore.AllocateTemplate"),
+		                               API_PERM("/nodes/{node}", "Sys.Audit", "Sys.Modify")),
+		                       "Requires allocation access on the storage and as this allows one to "
+		                       "probe the (local!) host network indirectly it also requires one of "
+		                       "Sys.Modify on / (for backwards compatibility) or the newer "
+		                       "Sys.AccessNetwork privilege on the node."),
+		.flags = API_ASYNC,
+		.handler = api_storage_download_url,
+	},
+	{.path = NULL},
+};
+/* clang-format on */

@@ -1,0 +1,1023 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * /nodes/{node}/storage: storage status and volumes (content), after
+ * pve-storage's PVE::API2::Storage::Status and ::Content.  The configuration
+ * itself is api-storage-config.c.
+ *
+ * Two things differ from Proxmox on purpose:
+ *  - status never blocks: each backend's status runs in a thread with a
+ *    deadline (a statvfs on a hung NFS mount would hang the daemon), and a
+ *    storage that does not answer in time is reported inactive;
+ *  - status adds "provisioned" (the sum of the volumes' virtual sizes) and
+ *    "overcommit" (provisioned / total), the honest space figures.
+ */
+#define LOG_CATEGORY "storage"
+#include "common.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api-access-util.h"
+#include "api-internal.h"
+#include "api.h"
+#include "error.h"
+#include "fileio.h"
+#include "log.h"
+#include "paths.h"
+#include "section-config.h"
+#include "storage-config.h"
+#include "storage.h"
+#include "task.h"
+#include "volid.h"
+#include "xalloc.h"
+
+#define STATUS_TIMEOUT_MS 2000
+
+/* ---- sizes -------------------------------------------------------------- */
+
+int api_storage_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0, mul = 1024; /* Proxmox: a bare number is KiB */
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		p++;
+		break;
+	case 'M':
+	case 'm':
+		mul = 1ULL << 20, p++;
+		break;
+	case 'G':
+	case 'g':
+		mul = 1ULL << 30, p++;
+		break;
+	case 'T':
+	case 't':
+		mul = 1ULL << 40, p++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	if (v > UINT64_MAX / mul)
+		return -ERANGE;
+	*ret = v * mul;
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* The storage layer's lock directory follows the daemon's run directory;
+ * set once, before the first change. */
+static void ensure_lock_dir(const struct api_call *call)
+{
+	static bool done;
+
+	if (done || !call->ctx->paths || !call->ctx->paths->run)
+		return;
+	(void)mkdir_p(call->ctx->paths->run, 0755);
+	storage_set_lock_dir(call->ctx->paths->run);
+	done = true;
+}
+
+static bool has_priv(const struct api_call *call, const char *storeid, const char *priv)
+{
+	_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
+	return api_call_has_priv(call, path, priv);
+}
+
+static bool may_see(const struct api_call *call, const char *storeid)
+{
+	return has_priv(call, storeid, "Datastore.Audit") ||
+	       has_priv(call, storeid, "Datastore.AllocateSpace");
+}
+
+static bool has_vm_priv(const struct api_call *call, long vmid, const char *priv)
+{
+	_cleanup_free_ char *path = xasprintf("/vms/%ld", vmid);
+	return api_call_has_priv(call, path, priv);
+}
+
+/* PVE's check_volume_access: may the caller read (and set attributes of)
+ * a volume of type vtype owned by owner (0: none)? */
+static bool volume_access(const struct api_call *call, const char *storeid, const char *vtype,
+                          long owner)
+{
+	if (has_priv(call, storeid, "Datastore.Allocate"))
+		return true;
+	if (streq(vtype, "iso") || streq(vtype, "vztmpl") || streq(vtype, "import"))
+		return may_see(call, storeid);
+	if (streq(vtype, "backup") && owner > 0)
+		return has_priv(call, storeid, "Datastore.AllocateSpace") &&
+		       has_vm_priv(call, owner, "VM.Backup");
+	if ((streq(vtype, "images") || streq(vtype, "rootdir")) && owner > 0)
+		return has_priv(call, storeid, "Datastore.Audit") &&
+		       has_vm_priv(call, owner, "VM.Config.Disk");
+	return false;
+}
+
+static bool list_contains(const char *list, const char *item)
+{
+	_cleanup_strv_ char **v = api_split_list(list);
+	for (size_t i = 0; v[i]; i++)
+		if (streq(v[i], item))
+			return true;
+	return false;
+}
+
+static bool is_true(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return v && ((json_is_integer(v) && json_integer_value(v) != 0) || json_is_true(v));
+}
+
+/* Not disabled and configured for this node (no "nodes": every node). */
+static bool storage_enabled_here(json_t *conf, const char *node)
+{
+	const char *nodes = json_string_value(json_object_get(conf, "nodes"));
+	return !is_true(conf, "disable") && (!nodes || list_contains(nodes, node));
+}
+
+/* ---- status with a deadline --------------------------------------------- */
+
+/* One status probe.  The thread may outlive the request (a hung mount), so
+ * the probe owns its own copy of the configuration and is freed by whoever
+ * lets go of it last. */
+struct probe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int refs;
+	bool done;
+	struct section_config *cfg;
+	char *id;
+	struct storage_status status;
+	int r;
+};
+
+static void probe_unref(struct probe *p)
+{
+	bool last;
+
+	pthread_mutex_lock(&p->lock);
+	last = --p->refs == 0;
+	pthread_mutex_unlock(&p->lock);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	section_config_free(p->cfg);
+	free(p->id);
+	free(p);
+}
+
+static void *probe_run(void *arg)
+{
+	struct probe *p = arg;
+	struct storage_status s = {0};
+	struct storage *st = NULL;
+	struct error *e = NULL;
+	int r;
+
+	r = storage_open(section_config_find(p->cfg, p->id), p->id, &st, &e);
+	if (r == 0)
+		r = storage_status(st, &s, &e);
+	if (e)
+		log_debug("status of storage '%s': %s", p->id, e->msg);
+	error_free(e);
+	storage_free(st);
+	pthread_mutex_lock(&p->lock);
+	p->status = s;
+	p->r = r;
+	p->done = true;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	probe_unref(p);
+	return NULL;
+}
+
+static struct probe *probe_start(struct api_call *call, const char *id)
+{
+	struct probe *p = xnew(struct probe, 1);
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t t;
+	int r;
+
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	p->id = xstrdup(id);
+	p->refs = 1;
+	p->r = -ETIMEDOUT;
+	if (storage_config_store_load(call->ctx->storage, &p->cfg, NULL) < 0) {
+		p->r = -EIO;
+		p->done = true;
+		return p;
+	}
+	pthread_attr_init(&ta);
+	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+	p->refs = 2;
+	r = pthread_create(&t, &ta, probe_run, p);
+	pthread_attr_destroy(&ta);
+	if (r != 0) {
+		p->refs = 1;
+		p->r = -r;
+		p->done = true;
+	}
+	return p;
+}
+
+/* Waits for the probe until the deadline; false when it did not answer. */
+static bool probe_wait(struct probe *p, const struct timespec *deadline, struct storage_status *ret)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->done)
+		if (pthread_cond_timedwait(&p->cond, &p->lock, deadline) == ETIMEDOUT)
+			break;
+	ok = p->done && p->r == 0;
+	if (ok)
+		*ret = p->status;
+	pthread_mutex_unlock(&p->lock);
+	if (!p->done)
+		log_warn("status of storage '%s' timed out after %d ms", p->id, STATUS_TIMEOUT_MS);
+	return ok;
+}
+
+/* Statuses of n storages in parallel, within one deadline; a storage that
+ * fails or does not answer in time gets {0} (inactive). */
+static void status_many(struct api_call *call, const char *const *ids, size_t n,
+                        struct storage_status *ret)
+{
+	struct probe **probes = xnew(struct probe *, n ? n : 1);
+	struct timespec deadline;
+
+	for (size_t i = 0; i < n; i++)
+		probes[i] = probe_start(call, ids[i]);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += STATUS_TIMEOUT_MS / 1000;
+	deadline.tv_nsec += (STATUS_TIMEOUT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret[i] = (struct storage_status){0};
+		if (!probe_wait(probes[i], &deadline, &ret[i]))
+			ret[i] = (struct storage_status){0};
+		probe_unref(probes[i]);
+	}
+	free(probes);
+}
+
+/* {storage, type, content, shared, enabled, active, total, used, avail,
+ * used_fraction, provisioned, overcommit} */
+static json_t *status_entry(json_t *conf, bool enabled, const struct storage_status *s)
+{
+	bool active = enabled && s->active;
+	uint64_t total = active ? s->total : 0;
+	json_t *o = json_pack(
+	    "{s:O, s:O, s:s, s:i, s:i, s:i, s:I, s:I, s:I, s:I}", "storage",
+	    json_object_get(conf, "storage"), "type", json_object_get(conf, "type"), "content",
+	    json_string_value(json_object_get(conf, "content"))
+	        ? json_string_value(json_object_get(conf, "content"))
+	        : "",
+	    "shared", is_true(conf, "shared") ? 1 : 0, "enabled", enabled ? 1 : 0, "active",
+	    active ? 1 : 0, "total", (json_int_t)total, "used", (json_int_t)(active ? s->used : 0),
+	    "avail", (json_int_t)(active ? s->avail : 0), "provisioned",
+	    (json_int_t)(active ? s->provisioned : 0));
+	json_object_set_new(o, "used_fraction",
+	                    json_real(total ? (double)s->used / (double)total : 0.0));
+	json_object_set_new(o, "overcommit",
+	                    json_real(total ? (double)s->provisioned / (double)total : 0.0));
+	return o;
+}
+
+/* The entries of the storages of c that pass keep() (all when NULL). */
+typedef bool status_filter_fn(struct api_call *call, const struct section *s, json_t *conf);
+
+static json_t *status_list(struct api_call *call, const struct section_config *c,
+                           status_filter_fn *keep)
+{
+	size_t n = 0;
+	json_t **confs = xnew(json_t *, c->n_sections + 1);
+	bool *enabled = xnew(bool, c->n_sections + 1);
+	const char **probe_ids = xnew(const char *, c->n_sections + 1);
+	size_t *probe_of = xnew(size_t, c->n_sections + 1);
+	size_t np = 0;
+
+	for (size_t i = 0; i < c->n_sections; i++) {
+		const struct section *s = c->sections[i];
+		json_t *conf = storage_section_json(s, NULL);
+		if (!may_see(call, s->id) || (keep && !keep(call, s, conf))) {
+			json_decref(conf);
+			continue;
+		}
+		confs[n] = conf;
+		enabled[n] = storage_enabled_here(conf, call->ctx->node);
+		/* a type without a backend yet (lvm, zfspool, ...) stays inactive */
+		if (enabled[n] && storage_backend_find(s->type)) {
+			probe_ids[np] = s->id;
+			probe_of[np++] = n;
+		}
+		n++;
+	}
+	struct storage_status *st = xnew(struct storage_status, np + 1);
+	struct storage_status *by_entry = xnew(struct storage_status, n + 1);
+	status_many(call, probe_ids, np, st);
+	for (size_t i = 0; i < np; i++)
+		by_entry[probe_of[i]] = st[i];
+
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(a, status_entry(confs[i], enabled[i], &by_entry[i]));
+		json_decref(confs[i]);
+	}
+	free(confs);
+	free(enabled);
+	free(probe_ids);
+	free(probe_of);
+	free(st);
+	free(by_entry);
+	return a;
+}
+
+/* ---- GET /nodes/{node}/storage ------------------------------------------ */
+
+static bool node_list_keep(struct api_call *call, const struct section *s, json_t *conf)
+{
+	const char *only = api_param_str(call, "storage");
+	const char *content = api_param_str(call, "content");
+	const char *target = api_param_str(call, "target");
+	const char *have = json_string_value(json_object_get(conf, "content"));
+
+	if (only && !streq(only, s->id))
+		return false;
+	if (content) {
+		_cleanup_strv_ char **want = api_split_list(content);
+		bool any = false;
+		for (size_t i = 0; want[i] && !any; i++)
+			any = have && list_contains(have, want[i]);
+		if (!any)
+			return false;
+	}
+	/* a target node other than this one: only storages shared with it */
+	if (target && !streq(target, call->ctx->node)) {
+		const char *nodes = json_string_value(json_object_get(conf, "nodes"));
+		if (!is_true(conf, "shared") || (nodes && !list_contains(nodes, target)))
+			return false;
+	}
+	(void)s;
+	return true;
+}
+
+static void add_formats(json_t *entry, const char *type)
+{
+	const struct storage_backend *be = storage_backend_find(type);
+	if (!be || !be->formats)
+		return;
+	json_t *f = json_object();
+	for (size_t i = 0; be->formats[i]; i++)
+		json_object_set_new(f, be->formats[i], json_integer(1));
+	json_object_set_new(entry, "format", json_pack("[o, s]", f, be->formats[0]));
+}
+
+static int api_node_storage_list(struct api_call *call, json_t **ret, struct error **err)
+{
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	if (r < 0)
+		return r;
+	json_t *all = status_list(call, c, node_list_keep);
+	bool only_enabled = api_param_bool(call, "enabled", false);
+	bool formats = api_param_bool(call, "format", false);
+	json_t *a = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach (all, i, e) {
+		if (only_enabled && !is_true(e, "enabled"))
+			continue;
+		if (formats)
+			add_formats(e, json_string_value(json_object_get(e, "type")));
+		json_array_append(a, e);
+	}
+	json_decref(all);
+	*ret = a;
+	return 0;
+}
+
+/* ---- /nodes/{node}/storage/{storage} ------------------------------------ */
+
+static bool only_param_storage(struct api_call *call, const struct section *s, json_t *conf)
+{
+	(void)conf;
+	return streq(s->id, api_param_str(call, "storage"));
+}
+
+static int api_node_storage_index(struct api_call *call, json_t **ret, struct error **err)
+{
+	(void)call;
+	(void)err;
+	*ret = json_pack("[{s:s}, {s:s}]", "subdir", "content", "subdir", "status");
+	return 0;
+}
+
+static int api_node_storage_status(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	_cleanup_section_config_ struct section_config *c = NULL;
+	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	if (r < 0)
+		return r;
+	if (!section_config_find(c, id))
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	json_t *a = status_list(call, c, only_param_storage);
+	if (json_array_size(a) != 1) {
+		json_decref(a);
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	}
+	*ret = json_incref(json_array_get(a, 0));
+	json_decref(a);
+	return 0;
+}
+
+/* ---- content ------------------------------------------------------------ */
+
+struct opened {
+	struct section_config *cfg;
+	struct storage *st;
+};
+
+static void opened_clear(struct opened *o)
+{
+	storage_free(o->st);
+	section_config_free(o->cfg);
+	*o = (struct opened){0};
+}
+
+/* Opens an existing storage that is enabled on this node. */
+static int open_storage(struct api_context *ctx, const char *id, struct opened *o,
+                        struct error **err)
+{
+	int r = storage_config_store_load(ctx->storage, &o->cfg, err);
+	if (r < 0)
+		return r;
+	const struct section *s = section_config_find(o->cfg, id);
+	if (!s)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	_cleanup_json_ json_t *conf = storage_section_json(s, NULL);
+	if (!storage_enabled_here(conf, ctx->node))
+		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", id);
+	return storage_open(s, id, &o->st, err);
+}
+
+/* {volume} is a full volid of this storage or a volume name; either way it
+ * must parse as a volume name, which refuses "..", absolute parts and
+ * control characters (400). */
+static int resolve_volume(const char *storeid, const char *volume, char **ret_volname,
+                          struct volname_info *info, struct error **err)
+{
+	_cleanup_free_ char *volname = NULL;
+	int r;
+
+	if (strchr(volume, ':')) {
+		struct volid v = {0};
+		r = volid_parse(volume, &v, err);
+		if (r < 0)
+			return r;
+		if (!streq(v.storeid, storeid)) {
+			volid_clear(&v);
+			return error_param(err, "volume", "volume is not on storage '%s'", storeid);
+		}
+		volname = xstrdup(v.volname);
+		volid_clear(&v);
+	} else {
+		volname = xstrdup(volume);
+	}
+	r = volname_parse(volname, info, err);
+	if (r < 0)
+		return r;
+	*ret_volname = TAKE_PTR(volname);
+	return 0;
+}
+
+static json_t *volume_entry(const char *storeid, const struct storage_volume *v)
+{
+	_cleanup_free_ char *volid = volid_format(storeid, v->volname);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s, s:I}", "volid", volid, "format",
+	                      v->format ? v->format : "", "size", (json_int_t)v->size, "used",
+	                      (json_int_t)v->used, "content", v->vtype ? v->vtype : "", "ctime",
+	                      (json_int_t)v->ctime);
+	if (v->vmid > 0)
+		json_object_set_new(o, "vmid", json_integer(v->vmid));
+	if (v->parent)
+		json_object_set_new(o, "parent", json_string(v->parent));
+	if (v->notes)
+		json_object_set_new(o, "notes", json_string(v->notes));
+	if (v->protected_)
+		json_object_set_new(o, "protected", json_integer(1));
+	return o;
+}
+
+static int api_content_list(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	_cleanup_(opened_clear) struct opened o = {0};
+	struct storage_volume *vols = NULL;
+	size_t n = 0;
+	int r = open_storage(call->ctx, id, &o, err);
+	if (r < 0)
+		return r;
+	r = storage_list(o.st, (long)api_param_int(call, "vmid", 0), api_param_str(call, "content"),
+	                 &vols, &n, err);
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (volume_access(call, id, vols[i].vtype ? vols[i].vtype : "", vols[i].vmid))
+			json_array_append_new(a, volume_entry(id, &vols[i]));
+	storage_volume_list_free(vols, n);
+	*ret = a;
+	return 0;
+}
+
+static int api_content_create(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	const char *name = api_param_str(call, "filename");
+	const char *fmt = api_param_str(call, "format");
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	_cleanup_(opened_clear) struct opened o = {0};
+	_cleanup_free_ char *volname = NULL, *volid = NULL;
+	uint64_t size;
+	int r;
+
+	r = api_storage_parse_size(api_param_str(call, "size"), &size);
+	if (r < 0)
+		return error_param(err, "size", "value does not match the regex pattern");
+	/* the file name's extension decides the format; both given must agree */
+	const char *dot = strrchr(name, '.');
+	const char *ext = dot && (streq(dot, ".raw") || streq(dot, ".qcow2") ||
+	                          streq(dot, ".vmdk") || streq(dot, ".subvol"))
+	                      ? dot + 1
+	                      : NULL;
+	if (ext && fmt && !streq(ext, fmt))
+		return error_param(err, "format", "filename extension doesn't match format");
+	if (!fmt)
+		fmt = ext;
+	if (strchr(name, '/') || strchr(name, ':'))
+		return error_param(err, "filename", "invalid file name '%s'", name);
+	r = open_storage(call->ctx, id, &o, err);
+	if (r < 0)
+		return r;
+	ensure_lock_dir(call);
+	r = storage_alloc(o.st, vmid, fmt, name, size, NULL, &volname, err);
+	if (r < 0)
+		return r;
+	volid = volid_format(id, volname);
+	log_info("volume '%s' (%" PRIu64 " bytes) allocated by '%s'", volid, size, call->authid);
+	*ret = json_string(volid);
+	return 0;
+}
+
+/* Opens the storage and resolves {volume}; 403 unless volume_access. */
+static int open_volume(struct api_call *call, struct opened *o, char **ret_volname,
+                       struct volname_info *info, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	int r = resolve_volume(id, api_param_str(call, "volume"), ret_volname, info, err);
+	if (r < 0)
+		return r;
+	if (!volume_access(call, id, vtype_to_string(info->vtype), info->vmid))
+		return error_set(err, -EPERM, 403, "Permission check failed");
+	return open_storage(call->ctx, id, o, err);
+}
+
+static int api_content_info(struct api_call *call, json_t **ret, struct error **err)
+{
+	_cleanup_(opened_clear) struct opened o = {0};
+	_cleanup_free_ char *volname = NULL, *path = NULL;
+	struct volname_info info = {0};
+	struct storage_volume v = {0};
+	int r;
+
+	r = open_volume(call, &o, &volname, &info, err);
+	volname_info_clear(&info);
+	if (r < 0)
+		return r;
+	r = storage_info(o.st, volname, &v, err);
+	if (r < 0)
+		return r;
+	r = storage_path(o.st, volname, &path, err);
+	if (r < 0) {
+		storage_volume_clear(&v);
+		return r;
+	}
+	json_t *e = json_pack("{s:s, s:I, s:I, s:s}", "path", path, "size", (json_int_t)v.size,
+	                      "used", (json_int_t)v.used, "format", v.format ? v.format : "");
+	json_object_set_new(e, "notes", json_string(v.notes ? v.notes : ""));
+	json_object_set_new(e, "protected", json_integer(v.protected_ ? 1 : 0));
+	storage_volume_clear(&v);
+	*ret = e;
+	return 0;
+}
+
+/* Notes and the protection flag live next to the backup's file, as
+ * "<file>.notes" and "<file>.protected" (PVE's dir plugin layout), which
+ * is what the backends read back. */
+static int set_attributes(struct api_call *call, struct storage *st, const char *volname,
+                          struct error **err)
+{
+	_cleanup_free_ char *path = NULL, *notes = NULL, *prot = NULL;
+	int r;
+
+	if (!st->path)
+		return error_set(err, -EOPNOTSUPP, 500,
+		                 "storage type '%s' does not support volume attributes",
+		                 st->be->type);
+	r = storage_path(st, volname, &path, err);
+	if (r < 0)
+		return r;
+	/* a subvol directory's path may end in '/' */
+	size_t l = strlen(path);
+	while (l > 1 && path[l - 1] == '/')
+		path[--l] = '\0';
+	if (api_param_has(call, "notes")) {
+		const char *text = api_param_str(call, "notes");
+		notes = xasprintf("%s.notes", path);
+		if (!text || !*text) {
+			if (unlink(notes) < 0 && errno != ENOENT)
+				return error_set(err, -errno, 500, "unable to remove notes - %s",
+				                 strerror(errno));
+		} else {
+			r = write_file_atomic(notes, text, strlen(text), 0644, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (api_param_has(call, "protected")) {
+		prot = xasprintf("%s.protected", path);
+		if (api_param_bool(call, "protected", false)) {
+			r = write_file_atomic(prot, "", 0, 0644, err);
+			if (r < 0)
+				return r;
+		} else if (unlink(prot) < 0 && errno != ENOENT) {
+			return error_set(err, -errno, 500, "unable to remove protection - %s",
+			                 strerror(errno));
+		}
+	}
+	return 0;
+}
+
+static int api_content_update(struct api_call *call, json_t **ret, struct error **err)
+{
+	_cleanup_(opened_clear) struct opened o = {0};
+	_cleanup_free_ char *volname = NULL;
+	struct volname_info info = {0};
+	struct storage_volume v = {0};
+	int r;
+
+	r = open_volume(call, &o, &volname, &info, err);
+	enum vtype vtype = info.vtype;
+	volname_info_clear(&info);
+	if (r < 0)
+		return r;
+	/* as PVE's dir plugin: the backends keep notes and protection for
+	 * backups only, so anything else would be written and never honoured */
+	if (vtype != VTYPE_BACKUP)
+		return error_set(err, -EOPNOTSUPP, 400,
+		                 "volume attributes are only supported for backups, not for '%s'",
+		                 vtype_to_string(vtype));
+	r = storage_info(o.st, volname, &v, err); /* it must exist */
+	storage_volume_clear(&v);
+	if (r < 0)
+		return r;
+	r = set_attributes(call, o.st, volname, err);
+	if (r < 0)
+		return r;
+	log_info("attributes of volume '%s:%s' updated by '%s'", o.st->id, volname, call->authid);
+	*ret = json_null();
+	return 0;
+}
+
+struct imgdel {
+	struct api_context *ctx;
+	const char *storeid;
+	const char *volname;
+};
+
+/* The task: runs in the forked worker. */
+static int imgdel_run(struct task_worker *w, void *arg, struct error **err)
+{
+	struct imgdel *d = arg;
+	_cleanup_(opened_clear) struct opened o = {0};
+	int r = open_storage(d->ctx, d->storeid, &o, err);
+	if (r < 0)
+		return r;
+	task_log(w, "removing volume '%s:%s'", d->storeid, d->volname);
+	return storage_free_volume(o.st, d->volname, w, err);
+}
+
+static int api_content_delete(struct api_call *call, json_t **ret, struct error **err)
+{
+	const char *id = api_param_str(call, "storage");
+	_cleanup_(opened_clear) struct opened o = {0};
+	_cleanup_free_ char *volname = NULL, *upid = NULL;
+	struct volname_info info = {0};
+	struct storage_volume v = {0};
+	int r;
+
+	r = resolve_volume(id, api_param_str(call, "volume"), &volname, &info, err);
+	if (r < 0)
+		return r;
+	/* PVE: backups need VM.Backup, everything else Datastore.Allocate */
+	bool allowed = info.vtype == VTYPE_BACKUP && info.vmid > 0
+	                   ? has_priv(call, id, "Datastore.AllocateSpace") &&
+	                         has_vm_priv(call, info.vmid, "VM.Backup")
+	                   : has_priv(call, id, "Datastore.Allocate");
+	volname_info_clear(&info);
+	if (!allowed)
+		return error_set(err, -EPERM, 403, "Permission check failed");
+	r = open_storage(call->ctx, id, &o, err);
+	if (r < 0)
+		return r;
+	/* refuse now what the task would refuse, so clients see the reason */
+	r = storage_info(o.st, volname, &v, err);
+	bool prot = v.protected_;
+	storage_volume_clear(&v);
+	if (r < 0)
+		return r;
+	if (prot)
+		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", id, volname);
+	ensure_lock_dir(call);
+	struct imgdel d = {.ctx = call->ctx, .storeid = id, .volname = volname};
+	r = task_start(call->ctx->tasks, "imgdel", id, call->authid, imgdel_run, &d, &upid, err);
+	if (r < 0)
+		return r;
+	log_info("removal of volume '%s:%s' started by '%s'", id, volname, call->authid);
+	*ret = json_string(upid);
+	return 0;
+}
+
+/* ---- /cluster/resources ------------------------------------------------- */
+
+json_t *api_storage_resources(struct api_call *call)
+{
+	_cleanup_section_config_ struct section_config *c = NULL;
+	json_t *out = json_array();
+	size_t i;
+	json_t *e;
+
+	if (storage_config_store_load(call->ctx->storage, &c, NULL) < 0)
+		return out;
+	_cleanup_json_ json_t *all = status_list(call, c, NULL);
+	json_array_foreach (all, i, e) {
+		const char *id = json_string_value(json_object_get(e, "storage"));
+		if (!has_priv(call, id, "Datastore.Audit"))
+			continue;
+		json_t *r =
+		    json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "storage",
+		              "storage", id, "node", call->ctx->node, "status",
+		              is_true(e, "active") ? "available" : "unknown", "plugintype",
+		              json_object_get(e, "type"), "content", json_object_get(e, "content"),
+		              "shared", json_object_get(e, "shared"), "disk",
+		              json_object_get(e, "used"), "maxdisk", json_object_get(e, "total"));
+		json_object_set_new(r, "id", json_sprintf("storage/%s/%s", call->ctx->node, id));
+		json_array_append_new(out, r);
+	}
+	return out;
+}
+
+/* ---- the rows ----------------------------------------------------------- */
+
+static const char *const content_types[] = {"images", "rootdir",  "iso",    "vztmpl",
+                                            "backup", "snippets", "import", NULL};
+static const char *const alloc_formats[] = {"raw", "qcow2", "subvol", "vmdk", NULL};
+
+#define P_STORAGE                                                                       \
+	{                                                                               \
+		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
+		.max_length = 100, .description = "The storage identifier."             \
+	}
+#define P_VOLUME                                                                       \
+	{                                                                              \
+		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id",  \
+		.max_length = 4096, .description = "Volume identifier or volume name." \
+	}
+
+#define PERM_SEE                                                                              \
+	API_CHECK_DESC(                                                                       \
+	    API_PERM_ANY("/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace"), \
+	    "'Datastore.Audit' or 'Datastore.AllocateSpace' on the storage; "                 \
+	    "volumes further by their owner (PVE's check_volume_access)")
+
+const struct api_method api_methods_storage[] = {
+    {
+        .path = "/nodes/{node}/storage",
+        .verb = "GET",
+        .name = "index",
+        .description = "Get status for all datastores. ctvm adds 'provisioned' and "
+                       "'overcommit'.",
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                {.name = "content",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-storage-content-list",
+                 .optional = true,
+                 .max_length = 1024,
+                 .description = "Only list stores which support this content type."},
+                {.name = "enabled",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .default_text = "0",
+                 .description = "Only list stores which are enabled (not disabled in "
+                                "config)."},
+                {.name = "format",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .default_text = "0",
+                 .description = "Include information about formats"},
+                {.name = "storage",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-storage-id",
+                 .optional = true,
+                 .max_length = 100,
+                 .description = "Only list status for specified storage"},
+                {.name = "target",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-node",
+                 .optional = true,
+                 .description = "If target is different to 'node', we only lists shared "
+                                "storages which content is accessible on this 'node' and "
+                                "the specified 'target' node."},
+                API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Only list entries where you have 'Datastore.Audit' or "
+                             "'Datastore.AllocateSpace' permissions on '/storage/<storage>'"),
+        .handler = api_node_storage_list,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}",
+        .verb = "GET",
+        .name = "diridx",
+        .description = "Storage index.",
+        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = PERM_SEE,
+        .handler = api_node_storage_index,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/status",
+        .verb = "GET",
+        .name = "read_status",
+        .description = "Read storage status.",
+        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = PERM_SEE,
+        .handler = api_node_storage_status,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/content",
+        .verb = "GET",
+        .name = "index",
+        .description = "List storage content.",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             P_STORAGE,
+                                             {.name = "content",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .enum_values = content_types,
+                                              .description = "Only list content of this type."},
+                                             {.name = "vmid",
+                                              .type = API_TYPE_INTEGER,
+                                              .format = "pve-vmid",
+                                              .optional = true,
+                                              .has_min = true,
+                                              .minimum = 100,
+                                              .has_max = true,
+                                              .maximum = 999999999,
+                                              .description = "Only list images for this VM"},
+                                             API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = PERM_SEE,
+        .handler = api_content_list,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/content",
+        .verb = "POST",
+        .name = "create",
+        .description = "Allocate disk images.",
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                P_STORAGE,
+                API_PARAM_VMID,
+                {.name = "filename",
+                 .type = API_TYPE_STRING,
+                 .max_length = 255,
+                 .description = "The name of the file to create."},
+                {.name = "size",
+                 .type = API_TYPE_STRING,
+                 .max_length = 32,
+                 .description = "Size in kilobyte (1024 bytes). Optional suffixes 'M' "
+                                "(megabyte, 1024K) and 'G' (gigabyte, 1024M); ctvm also "
+                                "takes 'K' and 'T'."},
+                {.name = "format",
+                 .type = API_TYPE_STRING,
+                 .optional = true,
+                 .enum_values = alloc_formats,
+                 .description = "Format of the image."},
+                API_END},
+        .returns = {.type = API_TYPE_STRING},
+        .perm = API_CHECK_DESC(API_AND(API_PERM("/storage/{storage}", "Datastore.AllocateSpace"),
+                                       API_PERM("/vms/{vmid}", "VM.Config.Disk")),
+                               "'Datastore.AllocateSpace' on the storage and "
+                               "'VM.Config.Disk' on the owning guest (ctvm is stricter than "
+                               "PVE here)"),
+        .flags = API_PROTECTED,
+        .handler = api_content_create,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/content/{volume}",
+        .verb = "GET",
+        .name = "info",
+        .description = "Get volume attributes",
+        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("You need read access for the volume (PVE's "
+                             "check_volume_access)."),
+        .handler = api_content_info,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/content/{volume}",
+        .verb = "PUT",
+        .name = "updateattributes",
+        .description = "Update volume attributes",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             P_STORAGE,
+                                             P_VOLUME,
+                                             {.name = "notes",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .max_length = 65536,
+                                              .description = "The new notes."},
+                                             {.name = "protected",
+                                              .type = API_TYPE_BOOLEAN,
+                                              .optional = true,
+                                              .description = "Protection status. Currently "
+                                                             "only supported for backups."},
+                                             API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = API_ANY_USER("You need read access for the volume (PVE's "
+                             "check_volume_access)."),
+        .flags = API_PROTECTED,
+        .handler = api_content_update,
+    },
+    {
+        .path = "/nodes/{node}/storage/{storage}/content/{volume}",
+        .verb = "DELETE",
+        .name = "delete",
+        .description = "Delete volume",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             P_STORAGE,
+                                             P_VOLUME,
+                                             {.name = "delay",
+                                              .type = API_TYPE_INTEGER,
+                                              .optional = true,
+                                              .has_min = true,
+                                              .minimum = 1,
+                                              .has_max = true,
+                                              .maximum = 30,
+                                              .description = "Time to wait for the task to "
+                                                             "finish (ignored: always a "
+                                                             "task)."},
+                                             API_END},
+        .returns = {.type = API_TYPE_STRING},
+        .perm = API_ANY_USER("'Datastore.Allocate' on the storage, or for backups "
+                             "'VM.Backup' on the guest and 'Datastore.AllocateSpace'."),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_content_delete,
+    },
+    {.path = NULL},
+};

@@ -1,0 +1,325 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Uploads and downloads into a dir storage (POST .../upload, .../download-url).
+
+A 200 MiB ISO is streamed (chunked, hand-built multipart) with a sha256
+checksum while ctvmd's resident memory is sampled: it must stay flat.  A
+wrong checksum, an interrupted upload and a failed download leave no file;
+file names that try to leave the directory are refused with 400.  Downloads
+come from a loopback http.server.
+"""
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
+
+MIB = 1024 * 1024
+ISO_SIZE = 200 * MIB
+RSS_SLACK_KIB = 40 * 1024
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sanitizer_build(pid):
+    """ASan keeps freed memory in a quarantine of 256 MiB (GnuTLS allocates a
+    buffer per TLS record), so resident memory says nothing there.  gcc links
+    the runtime as a shared library, clang into the executable."""
+    with open("/proc/%d/maps" % pid) as f:
+        if any(m in f.read() for m in ("libasan", "libtsan")):
+            return True
+    out = subprocess.run(["nm", "-D", "--defined-only", ctvmtest.ctvmd_path()],
+                         capture_output=True, text=True).stdout
+    return any(m in out for m in ("__asan_init", "__tsan_init"))
+
+
+def multipart(boundary, fields, file_field, file_name, file_iter):
+    """Yields a multipart/form-data body, the file part streamed."""
+    for k, v in fields.items():
+        yield ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+               % (boundary, k, v)).encode()
+    yield ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+           "Content-Type: application/octet-stream\r\n\r\n"
+           % (boundary, file_field, file_name)).encode()
+    yield from file_iter
+    yield ("\r\n--%s--\r\n" % boundary).encode()
+
+
+def file_chunks(path, size=MIB):
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(size)
+            if not b:
+                return
+            yield b
+
+
+class Upload(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.acct = HostAccount()
+        cls.acct.__enter__()
+        cls.addClassCleanup(cls.acct.remove)
+        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
+                            args=["--login-delay-ms", "100"])
+        cls.daemon.start()
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
+        cls.tmp = tempfile.mkdtemp(prefix="ctvmt-upload-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        cls.store = os.path.join(cls.daemon.root, "srv", "isos")
+        r = cls.daemon.http("POST", "/storage", ticket=cls.ticket, csrf=cls.csrf,
+                            data={"storage": "isos", "type": "dir", "path": cls.store,
+                                  "content": "iso,vztmpl,import"})
+        assert r.status == 200, (r.status, r.reason)
+        r = cls.daemon.http("GET", "/nodes", ticket=cls.ticket)
+        cls.node = r.json()["data"][0]["node"]
+        cls.iso_dir = os.path.join(cls.store, "template", "iso")
+
+    def api(self, method, path, **kw):
+        return self.daemon.http(method, path, ticket=self.ticket, csrf=self.csrf, **kw)
+
+    def wait_task(self, upid, timeout=300):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.api("GET", "/nodes/%s/tasks/%s/status" % (self.node, upid))
+            self.assertEqual(r.status, 200, r.reason)
+            d = r.json()["data"]
+            if d["status"] == "stopped":
+                return d["exitstatus"]
+            time.sleep(0.2)
+        self.fail("task %s did not finish" % upid)
+
+    def leftovers(self):
+        found = []
+        for dirpath, _, files in os.walk(self.store):
+            found += [os.path.join(dirpath, f) for f in files if f.startswith(".")]
+        return found
+
+    def upload(self, body_iter, boundary):
+        url = "%s/nodes/%s/storage/isos/upload" % (self.daemon.url, self.node)
+        # a ticket without CSRF token: uploads do not need one (pve-api.md 2.6)
+        return requests.post(url, data=body_iter, verify=False, timeout=600,
+                             headers={"Cookie": "PVEAuthCookie=" + self.ticket,
+                                      "Content-Type":
+                                      "multipart/form-data; boundary=" + boundary})
+
+    def make_iso(self, name, size):
+        path = os.path.join(self.tmp, name)
+        h = hashlib.sha256()
+        with open(path, "wb") as f:
+            block = 4 * MIB
+            for i in range(size // block):
+                # sparse-ish: every other block random, the rest zeros
+                b = os.urandom(block) if i % 2 == 0 else bytes(block)
+                h.update(b)
+                f.write(b)
+        return path, h.hexdigest()
+
+    def test_1_upload_200mib_flat_memory(self):
+        path, digest = self.make_iso("big.iso", ISO_SIZE)
+        pid = self.daemon.proc.pid
+        before = rss_kib(pid)
+        peak = [before]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kib(pid))
+                time.sleep(0.05)
+        t = threading.Thread(target=sample)
+        t.start()
+        boundary = secrets.token_hex(16)
+        fields = {"content": "iso", "checksum": digest, "checksum-algorithm": "sha256"}
+        try:
+            r = self.upload(multipart(boundary, fields, "filename", "big.iso",
+                                      file_chunks(path)), boundary)
+        finally:
+            stop.set()
+            t.join()
+        self.assertEqual(r.status_code, 200, r.reason)
+        upid = r.json()["data"]
+        self.assertIn(":imgcopy:", upid)
+        self.assertEqual(self.wait_task(upid), "OK")
+        after = rss_kib(pid)
+        print("ctvmd VmRSS: before %d KiB, peak during upload %d KiB, after %d KiB"
+              % (before, peak[0], after), file=sys.stderr)
+        if not sanitizer_build(pid):
+            self.assertLess(peak[0] - before, RSS_SLACK_KIB)
+        dest = os.path.join(self.iso_dir, "big.iso")
+        h = hashlib.sha256()
+        for b in file_chunks(dest):
+            h.update(b)
+        self.assertEqual(h.hexdigest(), digest)
+        self.assertEqual(self.leftovers(), [])
+        # an existing file is never replaced
+        r = self.upload(multipart(boundary, {"content": "iso"}, "filename", "big.iso",
+                                  [b"x"]), boundary)
+        self.assertEqual(r.status_code, 500, r.reason)
+        self.assertIn("refusing to override", r.reason)
+        self.assertEqual(os.path.getsize(dest), ISO_SIZE)
+        self.assertEqual(self.leftovers(), [])
+
+    def test_wrong_checksum(self):
+        boundary = secrets.token_hex(8)
+        fields = {"content": "iso", "checksum": "00" * 32, "checksum-algorithm": "sha256"}
+        r = self.upload(multipart(boundary, fields, "filename", "bad.iso",
+                                  [os.urandom(MIB)] * 3), boundary)
+        self.assertEqual(r.status_code, 200, r.reason)
+        status = self.wait_task(r.json()["data"])
+        self.assertIn("checksum mismatch", status)
+        self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "bad.iso")))
+        self.assertEqual(self.leftovers(), [])
+
+    def test_small_upload_vztmpl(self):
+        boundary = secrets.token_hex(8)
+        data = os.urandom(12345)
+        fields = {"content": "vztmpl", "checksum": hashlib.md5(data).hexdigest(),
+                  "checksum-algorithm": "md5"}
+        r = self.upload(multipart(boundary, fields, "filename", "ct.tar.zst", [data]),
+                        boundary)
+        self.assertEqual(r.status_code, 200, r.reason)
+        self.assertEqual(self.wait_task(r.json()["data"]), "OK")
+        with open(os.path.join(self.store, "template", "cache", "ct.tar.zst"), "rb") as f:
+            self.assertEqual(f.read(), data)
+
+    def test_content_length_and_curl(self):
+        # a plain Content-Length body
+        boundary = secrets.token_hex(8)
+        data = os.urandom(2 * MIB + 3)
+        body = b"".join(multipart(boundary, {"content": "iso"}, "filename", "cl.iso", [data]))
+        r = self.upload(body, boundary)
+        self.assertEqual(r.status_code, 200, r.reason)
+        self.assertEqual(self.wait_task(r.json()["data"]), "OK")
+        with open(os.path.join(self.iso_dir, "cl.iso"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # curl -F, which sends "Expect: 100-continue" for large bodies
+        src = os.path.join(self.tmp, "curl.iso")
+        with open(src, "wb") as f:
+            f.write(data)
+        out = subprocess.run(
+            ["curl", "-sk", "-H", "Cookie: PVEAuthCookie=" + self.ticket,
+             "-F", "content=iso", "-F", "checksum=" + hashlib.sha1(data).hexdigest(),
+             "-F", "checksum-algorithm=sha1", "-F", "filename=@%s" % src,
+             "%s/nodes/%s/storage/isos/upload" % (self.daemon.url, self.node)],
+            capture_output=True, text=True, timeout=120, check=True).stdout
+        self.assertEqual(self.wait_task(json.loads(out)["data"]), "OK")
+        self.assertTrue(os.path.exists(os.path.join(self.iso_dir, "curl.iso")))
+
+    def test_interrupted_upload(self):
+        boundary = "interrupted"
+        head = ("POST /api2/json/nodes/%s/storage/isos/upload HTTP/1.1\r\n"
+                "Host: x\r\nCookie: PVEAuthCookie=%s\r\n"
+                "Content-Type: multipart/form-data; boundary=%s\r\n"
+                "Content-Length: %d\r\n\r\n" % (self.node, self.ticket, boundary, 50 * MIB))
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\niso\r\n"
+                "--%s\r\nContent-Disposition: form-data; name=\"filename\"; "
+                "filename=\"cut.iso\"\r\n\r\n" % (boundary, boundary)).encode()
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((self.daemon.host, self.daemon.port)) as raw:
+            with ctx.wrap_socket(raw) as s:
+                s.sendall(head.encode() + body)
+                for _ in range(5):
+                    s.sendall(os.urandom(MIB))
+                time.sleep(0.5)
+                self.assertTrue(any(f.startswith(".upload-") for f in os.listdir(self.store)))
+        deadline = time.monotonic() + 10
+        while self.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.leftovers(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "cut.iso")))
+
+    def test_traversal_refused(self):
+        for name in ("../evil.iso", "a/b.iso", "..", ".hidden.iso", "x.exe"):
+            boundary = secrets.token_hex(8)
+            r = self.upload(multipart(boundary, {"content": "iso"}, "filename", name,
+                                      [b"data"]), boundary)
+            self.assertEqual(r.status_code, 400, "%s: %s" % (name, r.reason))
+        r = self.api("POST", "/nodes/%s/storage/isos/download-url" % self.node,
+                     data={"url": "http://127.0.0.1:1/x", "content": "iso",
+                           "filename": "../../x.iso"})
+        self.assertEqual(r.status, 400, r.reason)
+        self.assertEqual(self.leftovers(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.store, "evil.iso")))
+
+    def test_unauthenticated_upload(self):
+        boundary = "b"
+        url = "%s/nodes/%s/storage/isos/upload" % (self.daemon.url, self.node)
+        r = requests.post(url, data=multipart(boundary, {"content": "iso"}, "filename",
+                                              "x.iso", [bytes(2 * MIB)]),
+                          verify=False, timeout=60,
+                          headers={"Content-Type": "multipart/form-data; boundary=b"})
+        self.assertIn(r.status_code, (401, 413))
+        self.assertEqual(self.leftovers(), [])
+
+    def test_download_url(self):
+        srvdir = os.path.join(self.tmp, "www")
+        os.makedirs(srvdir, exist_ok=True)
+        data = os.urandom(3 * MIB + 17)
+        with open(os.path.join(srvdir, "dl.iso"), "wb") as f:
+            f.write(data)
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        handler = functools.partial(Quiet, directory=srvdir)
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        try:
+            base = "http://127.0.0.1:%d" % srv.server_address[1]
+            path = "/nodes/%s/storage/isos/download-url" % self.node
+            r = self.api("POST", path, data={
+                "url": base + "/dl.iso", "content": "iso", "filename": "dl.iso",
+                "checksum": hashlib.sha512(data).hexdigest(),
+                "checksum-algorithm": "sha512"})
+            self.assertEqual(r.status, 200, r.reason)
+            upid = r.json()["data"]
+            self.assertIn(":download:", upid)
+            self.assertEqual(self.wait_task(upid), "OK")
+            with open(os.path.join(self.iso_dir, "dl.iso"), "rb") as f:
+                self.assertEqual(f.read(), data)
+            # a 404 fails the task and leaves nothing
+            r = self.api("POST", path, data={"url": base + "/missing.iso", "content": "iso",
+                                             "filename": "missing.iso"})
+            self.assertEqual(r.status, 200, r.reason)
+            self.assertNotEqual(self.wait_task(r.json()["data"]), "OK")
+            self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "missing.iso")))
+            # a wrong checksum too
+            r = self.api("POST", path, data={
+                "url": base + "/dl.iso", "content": "iso", "filename": "dl2.iso",
+                "checksum": "ab" * 32, "checksum-algorithm": "sha256"})
+            self.assertIn("checksum mismatch", self.wait_task(r.json()["data"]))
+            self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "dl2.iso")))
+            self.assertEqual(self.leftovers(), [])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
