@@ -3,9 +3,10 @@
  * The choke point (pve-api.md 2.8): every /api2/json request passes here, in
  * this order, and no handler can skip a step:
  *
- *   decode errors -> format -> authenticate (ticket, token, local root)
+ *   format -> authenticate (ticket, token, local root)
  *   -> CSRF for non-GET tickets -> find the method (501) -> token allowed?
- *   -> node -> permission expression (403) -> validate parameters (400)
+ *   -> node -> permission expression (403) -> body decoding errors
+ *   -> validate parameters (400)
  *   -> handler
  *   -> envelope, with the error message as the HTTP reason phrase.
  */
@@ -149,9 +150,12 @@ static void respond_error(struct http_response *resp, const struct error *e)
 	respond_json(resp, e->http_status ? e->http_status : 500, e->msg, body);
 }
 
-/* 401 from the authentication step: no body at all, like pveproxy. */
+/* 401 from the authentication step: no body at all, like pveproxy.  resp
+ * NULL: only checking (the upload hook), nothing to answer. */
 static void respond_unauthorized(struct http_response *resp, const char *msg, unsigned delay)
 {
+	if (!resp)
+		return;
 	http_response_set_body(resp, 401, NULL, NULL, 0);
 	resp->reason = xstrdup(msg);
 	resp->delay_ms = delay;
@@ -178,7 +182,7 @@ static bool is_safe_method(const char *verb)
 	return streq(verb, "GET") || streq(verb, "HEAD");
 }
 
-/* 0 on success; otherwise the response is filled in. */
+/* 0 on success; otherwise the response (when not NULL) is filled in. */
 static int authenticate(struct api_context *ctx, const struct http_request *req,
                         const struct access_db *db, time_t now, bool no_csrf,
                         struct auth_result *ret, struct http_response *resp)
@@ -223,9 +227,12 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 	} else if (cred.tokenid) {
 		_cleanup_error_ struct error *e = NULL;
 		if (access_token_check(db, cred.tokenid, cred.token_secret, now, &e) < 0) {
-			/* a wrong secret is a guess: slow the guesser down, not others */
-			unsigned d = login_limiter_fail(ctx->limiter, cred.tokenid, req->peer_addr,
-			                                ctx->login_fail_delay_ms);
+			/* a wrong secret is a guess: slow the guesser down, not others
+			 * (counted once, when the request is answered) */
+			unsigned d =
+			    resp ? login_limiter_fail(ctx->limiter, cred.tokenid, req->peer_addr,
+			                              ctx->login_fail_delay_ms)
+			         : 0;
 			log_info("API token '%s' refused from %s", cred.tokenid, req->peer_addr);
 			respond_unauthorized(resp, "Authentication failed!", d);
 			goto out;
@@ -240,6 +247,16 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 out:
 	auth_credentials_clear(&cred);
 	return r;
+}
+
+char *api_request_authid(struct api_context *ctx, const struct http_request *req,
+                         const struct access_db *db, time_t now)
+{
+	struct auth_result a = {0};
+	if (authenticate(ctx, req, db, now, true, &a, NULL) < 0)
+		return NULL;
+	free(a.userid);
+	return a.authid;
 }
 
 /* ---- audit ---------------------------------------------------------------- */
@@ -318,11 +335,6 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	_cleanup_error_ struct error *err = NULL;
 	time_t now = time(NULL);
 
-	if (req->parse_error) {
-		respond_error(resp, req->parse_error);
-		return;
-	}
-
 	/* /api2/<format>/<path> */
 	if (!str_startswith(req->path, API_PREFIX)) {
 		error_set(&err, -ENOENT, 501, "no such uri");
@@ -367,7 +379,12 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 		goto fail;
 	}
 
-	params = merge_params(req, path_params, &err);
+	/* A body that could not be decoded is reported once we know who asks and
+	 * whether they may call the method at all (401 and 403 come first). */
+	if (req->parse_error)
+		params = json_deep_copy(path_params);
+	else
+		params = merge_params(req, path_params, &err);
 	if (err)
 		goto fail;
 
@@ -402,6 +419,10 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 		log_info("permission denied for '%s' on %s %s: %s", auth.authid, verb, path,
 		         err->msg);
 		goto fail;
+	}
+	if (req->parse_error) {
+		respond_error(resp, req->parse_error);
+		goto out;
 	}
 	if (api_validate_params(m, params, &err) < 0)
 		goto fail;

@@ -23,6 +23,14 @@ int api_check_permissions(const struct api_call *call, struct error **err);
 /* Fills "{param}" placeholders of a path template from params. */
 char *api_expand_path(const char *tmpl, const json_t *params);
 
+/* api-dispatch.c: the caller's authid (malloc'd) from the request's
+ * credentials, or NULL; the choke point's check without CSRF and without
+ * answering, for hooks that run before the body is read. */
+struct http_request;
+struct access_db;
+char *api_request_authid(struct api_context *ctx, const struct http_request *req,
+                         const struct access_db *db, time_t now);
+
 /* login rate limiting (api-login.c) */
 struct login_limiter;
 struct login_limiter *login_limiter_new(void);

@@ -399,28 +399,20 @@ static char *upload_storage_of(const char *path)
 
 /* Only authenticated callers get to write to the disk: the same credential
  * checks as the choke point (which repeats them, with the permission). */
-static bool caller_authenticated(struct api_context *ctx, const struct http_request *req)
+/*
+ * Only a caller who may write templates to this storage gets a body streamed
+ * to disk: anybody else's upload is read like any request (bounded in memory)
+ * and refused by the choke point, so it cannot fill the storage meanwhile.
+ */
+static bool caller_may_upload(struct api_context *ctx, const struct http_request *req,
+                              const char *storeid)
 {
-	if (req->local_socket)
-		return req->has_peer_cred && req->peer_uid == 0;
-	struct auth_credentials cred = {0};
-	auth_extract_credentials(http_request_header(req, "Cookie"),
-	                         http_request_header(req, "Authorization"), &cred);
 	const struct access_db *db = access_store_get(ctx->access);
-	time_t now = time(NULL);
-	bool ok = false;
-	if (cred.ticket) {
-		_cleanup_free_ char *userid = NULL;
-		_cleanup_error_ struct error *e = NULL;
-		time_t t;
-		ok = auth_ticket_verify(ctx->keys, cred.ticket, now, &userid, &t, &e) == 0 &&
-		     access_user_check(db, userid, now, &e) == 0;
-	} else if (cred.tokenid) {
-		_cleanup_error_ struct error *e = NULL;
-		ok = access_token_check(db, cred.tokenid, cred.token_secret, now, &e) == 0;
-	}
+	_cleanup_free_ char *authid = api_request_authid(ctx, req, db, time(NULL));
+	_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
+	bool ok = authid && (streq(authid, "root@pam") ||
+	                     access_db_check(db, authid, path, "Datastore.AllocateTemplate"));
 	access_db_unref(db);
-	auth_credentials_clear(&cred);
 	return ok;
 }
 
@@ -431,8 +423,8 @@ int api_stream_request(const struct http_request *req, struct http_stream_spec *
 	_cleanup_free_ char *storeid = upload_storage_of(req->path);
 	if (!storeid)
 		return 0;
-	if (!caller_authenticated(ctx, req))
-		return 0; /* the choke point answers 401 (or 413 for a large body) */
+	if (!caller_may_upload(ctx, req, storeid))
+		return 0; /* the choke point answers 401/403 (or 413 for a large body) */
 	_cleanup_error_ struct error *e = NULL;
 	_cleanup_free_ char *base = NULL;
 	if (storage_dir(ctx, storeid, NULL, &base, &e) < 0)

@@ -277,6 +277,25 @@ class Upload(unittest.TestCase):
         self.assertIn(r.status_code, (401, 413))
         self.assertEqual(self.leftovers(), [])
 
+    def test_upload_without_privilege(self):
+        # a logged-in user without Datastore.AllocateTemplate: the body is never
+        # streamed to the storage, and the answer is 403 (413 if it is large)
+        r = self.api("POST", "/access/users",
+                     data={"userid": "noupload@pve", "password": "no-upload-pw"})
+        self.assertEqual(r.status, 200, r.reason)
+        ticket, _ = self.daemon.login("noupload@pve", "no-upload-pw")
+        boundary = "c"
+        url = "%s/nodes/%s/storage/isos/upload" % (self.daemon.url, self.node)
+        for size, codes in ((64 * 1024, (403,)), (3 * MIB, (403, 413))):
+            r = requests.post(url, data=multipart(boundary, {"content": "iso"}, "filename",
+                                                  "y.iso", [bytes(size)]),
+                              verify=False, timeout=60,
+                              headers={"Cookie": "PVEAuthCookie=" + ticket,
+                                       "Content-Type": "multipart/form-data; boundary=c"})
+            self.assertIn(r.status_code, codes, r.reason)
+            self.assertEqual(self.leftovers(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "y.iso")))
+
     def test_download_url(self):
         srvdir = os.path.join(self.tmp, "www")
         os.makedirs(srvdir, exist_ok=True)
