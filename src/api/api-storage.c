@@ -84,19 +84,6 @@ int api_storage_parse_size(const char *s, uint64_t *ret)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The storage layer's lock directory follows the daemon's run directory;
- * set once, before the first change. */
-static void ensure_lock_dir(const struct api_call *call)
-{
-	static bool done;
-
-	if (done || !call->ctx->paths || !call->ctx->paths->run)
-		return;
-	(void)mkdir_p(call->ctx->paths->run, 0755);
-	storage_set_lock_dir(call->ctx->paths->run);
-	done = true;
-}
-
 static bool has_priv(const struct api_call *call, const char *storeid, const char *priv)
 {
 	_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
@@ -195,7 +182,11 @@ static void *probe_run(void *arg)
 	struct error *e = NULL;
 	int r;
 
+	/* as Proxmox's storage_info: activate first (creates the base path and
+	 * content subdirectories of a file storage); a failure means inactive */
 	r = storage_open(section_config_find(p->cfg, p->id), p->id, &st, &e);
+	if (r == 0)
+		r = storage_activate(st, &e);
 	if (r == 0)
 		r = storage_status(st, &s, &e);
 	if (e)
@@ -590,7 +581,6 @@ static int api_content_create(struct api_call *call, json_t **ret, struct error 
 	r = open_storage(call->ctx, id, &o, err);
 	if (r < 0)
 		return r;
-	ensure_lock_dir(call);
 	r = storage_alloc(o.st, vmid, fmt, name, size, NULL, &volname, err);
 	if (r < 0)
 		return r;
@@ -769,7 +759,6 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 		return r;
 	if (prot)
 		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", id, volname);
-	ensure_lock_dir(call);
 	struct imgdel d = {.ctx = call->ctx, .storeid = id, .volname = volname};
 	r = task_start(call->ctx->tasks, "imgdel", id, call->authid, imgdel_run, &d, &upid, err);
 	if (r < 0)

@@ -27,6 +27,7 @@
 #include "node-stats.h"
 #include "paths.h"
 #include "storage-config.h"
+#include "storage.h"
 #include "task.h"
 #include "xalloc.h"
 
@@ -231,6 +232,7 @@ int main(int argc, char **argv)
 		die("cannot load the access configuration", e);
 	access_store_set_recheck_ms(ctx.access, 1000);
 	ctx.storage = storage_config_store_new(paths);
+	storage_set_lock_dir(paths->run);
 
 	struct task_manager_config tcfg = {
 	    .node = ctx.node,

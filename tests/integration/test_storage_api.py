@@ -81,6 +81,10 @@ class StorageApi(unittest.TestCase):
     def test_node_storage_list(self):
         listed = {s["storage"]: s for s in self.stor().get()}
         self.assertIn("local", listed)
+        # the implicit local storage is activated (path and subdirs made) by a
+        # status call, as Proxmox's storage_info does
+        self.assertEqual(listed["local"]["active"], 1)
+        self.assertGreater(listed["local"]["total"], 0)
         v = listed["vols"]
         self.check_status_entry(v)
         self.assertEqual(v["type"], "dir")
