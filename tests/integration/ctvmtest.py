@@ -368,6 +368,35 @@ def _emergency_cleanup(signum=None, frame=None):
 atexit.register(_emergency_cleanup)
 
 
+
+def run_ansible(daemon, user, password, module, **args):
+    """Runs one community.general module against daemon with Debian's ansible.
+
+    Returns (result dict or None, completed process); the module talks to
+    127.0.0.1:PORT with the given pam/pve credentials and validate_certs=no.
+    """
+    argv = ["ansible", "localhost", "-m", "community.general." + module, "-a",
+            " ".join("%s=%s" % kv for kv in dict(
+                api_host="%s:%d" % (daemon.host, daemon.port),
+                api_user=user, api_password=password,
+                validate_certs="no", **args).items())]
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, HOME=home, LANG="C.UTF-8", LC_ALL="C.UTF-8",
+                   ANSIBLE_NOCOWS="1",
+                   ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+                   ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="False",
+                   ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                   ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+                   ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"),
+                   ANSIBLE_REMOTE_TEMP=os.path.join(home, "rtmp"))
+        p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180,
+                           stdin=subprocess.DEVNULL)
+    try:
+        out = json.loads(p.stdout)
+        return out["plays"][0]["tasks"][0]["hosts"]["localhost"], p
+    except (ValueError, KeyError, IndexError):
+        return None, p
+
 def main(need_root=True):
     """Runs the unittest cases of __main__; prints daemon logs on failure."""
     if need_root:

@@ -11,9 +11,7 @@ only is refused (403) and sees no storage.
 import json
 import os
 import secrets
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -159,26 +157,9 @@ class StorageConfig(unittest.TestCase):
     # -- Ansible ------------------------------------------------------------
 
     def ansible(self, module, **args):
-        argv = ["ansible", "localhost", "-m", "community.general." + module, "-a",
-                " ".join("%s=%s" % kv for kv in dict(
-                    api_host="%s:%d" % (self.daemon.host, self.daemon.port),
-                    api_user=self.acct.userid, api_password=self.acct.password,
-                    validate_certs="no", **args).items())]
-        with tempfile.TemporaryDirectory() as home:
-            env = dict(os.environ, HOME=home, LANG="C.UTF-8", LC_ALL="C.UTF-8",
-                       ANSIBLE_NOCOWS="1",
-                       ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                       ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOCALHOST_WARNING="False",
-                       ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
-                       ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-                       ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"),
-                       ANSIBLE_REMOTE_TEMP=os.path.join(home, "rtmp"))
-            p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=180,
-                               stdin=subprocess.DEVNULL)
-        try:
-            out = json.loads(p.stdout)
-            res = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
-        except (ValueError, KeyError, IndexError):
+        res, p = ctvmtest.run_ansible(self.daemon, self.acct.userid, self.acct.password,
+                                      module, **args)
+        if res is None:
             self.fail("ansible %s: rc %d\n%s\n%s" % (module, p.returncode, p.stdout, p.stderr))
         self.assertFalse(res.get("failed"), res.get("msg"))
         return res
