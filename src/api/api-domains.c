@@ -318,14 +318,7 @@ const struct api_method api_methods_domains[] = {
                                         .optional = true,
                                         .max_length = 4096,
                                         .description = "A list of settings you want to delete."},
-                                       {.name = "digest",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .max_length = 64,
-                                        .description =
-                                            "Prevent changes if current configuration file has a "
-                                            "different digest. This can be used to prevent "
-                                            "concurrent modifications."},
+                                       API_PARAM_DIGEST,
                                        API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = API_CHECK(API_PERM("/access/realm", "Realm.Allocate")),

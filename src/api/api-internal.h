@@ -8,6 +8,7 @@
 
 #include "api-method.h"
 #include "jsonutil.h"
+#include "task.h"
 
 struct error;
 
@@ -30,6 +31,11 @@ struct http_request;
 struct access_db;
 char *api_request_authid(struct api_context *ctx, const struct http_request *req,
                          const struct access_db *db, time_t now);
+
+/* api-tasks.c: starts fn(arg) as a task of the caller and answers its UPID
+ * (the return value of every API_ASYNC method). */
+int api_start_task(struct api_call *call, const char *type, const char *id, task_fn *fn, void *arg,
+                   json_t **ret, struct error **err);
 
 /* login rate limiting (api-login.c) */
 struct login_limiter;

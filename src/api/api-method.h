@@ -197,6 +197,13 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 		.name = "node", .type = API_TYPE_STRING, .format = "pve-node", \
 		.description = "The cluster node name."                        \
 	}
+#define API_PARAM_DIGEST                                                                       \
+	{                                                                                      \
+		.name = "digest", .type = API_TYPE_STRING, .optional = true, .max_length = 64, \
+		.description =                                                                 \
+		    "Prevent changes if current configuration file has a different digest. "   \
+		    "This can be used to prevent concurrent modifications."                    \
+	}
 #define API_PARAM_VMID                                                                        \
 	{                                                                                     \
 		.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid",               \

@@ -87,14 +87,8 @@ static int bulk(struct api_call *call, bool start, json_t **ret, struct error **
 	const char *vms = api_param_str(call, "vms");
 	if (vms)
 		snprintf(arg.vms, sizeof(arg.vms), "%s", vms);
-	char *upid = NULL;
-	int r = task_start(call->ctx->tasks, start ? "startall" : "stopall", "", call->authid,
-	                   bulk_worker, &arg, &upid, err);
-	if (r < 0)
-		return r;
-	*ret = json_string(upid);
-	free(upid);
-	return 0;
+	return api_start_task(call, start ? "startall" : "stopall", "", bulk_worker, &arg, ret,
+	                      err);
 }
 
 static int api_startall(struct api_call *call, json_t **ret, struct error **err)

@@ -333,25 +333,17 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "PUT",
         .name = "update",
         .description = "Update storage configuration.",
-        .params =
-            (const struct api_param[]){P_STORAGE,
-                                       STORAGE_PROPS,
-                                       {.name = "delete",
-                                        .type = API_TYPE_STRING,
-                                        .format = "pve-configid-list",
-                                        .optional = true,
-                                        .max_length = 4096,
-                                        .description = "A list of settings you want "
-                                                       "to delete."},
-                                       {.name = "digest",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .max_length = 64,
-                                        .description = "Prevent changes if current configuration "
-                                                       "file has a different digest. This can be "
-                                                       "used to prevent concurrent "
-                                                       "modifications."},
-                                       API_END},
+        .params = (const struct api_param[]){P_STORAGE,
+                                             STORAGE_PROPS,
+                                             {.name = "delete",
+                                              .type = API_TYPE_STRING,
+                                              .format = "pve-configid-list",
+                                              .optional = true,
+                                              .max_length = 4096,
+                                              .description = "A list of settings you want "
+                                                             "to delete."},
+                                             API_PARAM_DIGEST,
+                                             API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
         .flags = API_PROTECTED,

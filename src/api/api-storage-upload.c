@@ -64,23 +64,12 @@ static int storage_dir(struct api_context *ctx, const char *storeid, const char 
 		return error_set(err, -EOPNOTSUPP, 500,
 		                 "storage '%s' is not a file storage (type '%s')", storeid,
 		                 s->type);
-	const char *dis = section_get(s, "disable");
-	if (dis && streq(dis, "1"))
+	if (!storage_section_enabled_on(s, ctx->node))
 		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", storeid);
-	if (content) {
-		const char *list = section_get(s, "content");
-		bool found = false;
-		for (const char *p = list ? list : ""; *p;) {
-			size_t n = strcspn(p, ",");
-			if (n == strlen(content) && strncmp(p, content, n) == 0)
-				found = true;
-			p += n + (p[n] == ',');
-		}
-		if (!found)
-			return error_set(err, -EINVAL, 500,
-			                 "storage '%s' does not support content-type '%s'", storeid,
-			                 content);
-	}
+	if (content && !storage_section_has_content(s, content))
+		return error_set(err, -EINVAL, 500,
+		                 "storage '%s' does not support content-type '%s'", storeid,
+		                 content);
 	*ret_path = xstrdup(path);
 	return 0;
 }
@@ -329,16 +318,10 @@ static int api_storage_upload(struct api_call *call, json_t **ret, struct error 
 		unlink(j->tmp);
 		return r;
 	}
-	char *upid = NULL;
-	r = task_start(call->ctx->tasks, "imgcopy", "", call->authid, imgcopy_worker, j, &upid,
-	               err);
-	if (r < 0) {
+	r = api_start_task(call, "imgcopy", "", imgcopy_worker, j, ret, err);
+	if (r < 0)
 		unlink(j->tmp);
-		return r;
-	}
-	*ret = json_string(upid);
-	free(upid);
-	return 0;
+	return r;
 }
 
 static int api_storage_download_url(struct api_call *call, json_t **ret, struct error **err)
@@ -366,16 +349,10 @@ static int api_storage_download_url(struct api_call *call, json_t **ret, struct 
 	r = make_tmp(base, "download", j->tmp, sizeof(j->tmp), err);
 	if (r < 0)
 		return r;
-	char *upid = NULL;
-	r = task_start(call->ctx->tasks, "download", "", call->authid, download_worker, j, &upid,
-	               err);
-	if (r < 0) {
+	r = api_start_task(call, "download", "", download_worker, j, ret, err);
+	if (r < 0)
 		unlink(j->tmp);
-		return r;
-	}
-	*ret = json_string(upid);
-	free(upid);
-	return 0;
+	return r;
 }
 
 /* --- the stream hook --- */

@@ -135,13 +135,6 @@ static bool is_true(json_t *o, const char *key)
 	return v && ((json_is_integer(v) && json_integer_value(v) != 0) || json_is_true(v));
 }
 
-/* Not disabled and configured for this node (no "nodes": every node). */
-static bool storage_enabled_here(json_t *conf, const char *node)
-{
-	const char *nodes = json_string_value(json_object_get(conf, "nodes"));
-	return !is_true(conf, "disable") && (!nodes || list_contains(nodes, node));
-}
-
 /* ---- status with a deadline --------------------------------------------- */
 
 /* One status probe.  The thread may outlive the request (a hung mount), so
@@ -325,7 +318,7 @@ static json_t *status_list(struct api_call *call, const struct section_config *c
 			continue;
 		}
 		confs[n] = conf;
-		enabled[n] = storage_enabled_here(conf, call->ctx->node);
+		enabled[n] = storage_section_enabled_on(s, call->ctx->node);
 		/* a type without a backend yet (lvm, zfspool, ...) stays inactive */
 		if (enabled[n] && storage_backend_find(s->type)) {
 			probe_ids[np] = s->id;
@@ -476,8 +469,7 @@ static int open_storage(struct api_context *ctx, const char *id, struct opened *
 	const struct section *s = section_config_find(o->cfg, id);
 	if (!s)
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
-	_cleanup_json_ json_t *conf = storage_section_json(s, NULL);
-	if (!storage_enabled_here(conf, ctx->node))
+	if (!storage_section_enabled_on(s, ctx->node))
 		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", id);
 	return storage_open(s, id, &o->st, err);
 }
@@ -732,7 +724,7 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 {
 	const char *id = api_param_str(call, "storage");
 	_cleanup_(opened_clear) struct opened o = {0};
-	_cleanup_free_ char *volname = NULL, *upid = NULL;
+	_cleanup_free_ char *volname = NULL;
 	struct volname_info info = {0};
 	struct storage_volume v = {0};
 	int r;
@@ -760,11 +752,10 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 	if (prot)
 		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", id, volname);
 	struct imgdel d = {.ctx = call->ctx, .storeid = id, .volname = volname};
-	r = task_start(call->ctx->tasks, "imgdel", id, call->authid, imgdel_run, &d, &upid, err);
+	r = api_start_task(call, "imgdel", id, imgdel_run, &d, ret, err);
 	if (r < 0)
 		return r;
 	log_info("removal of volume '%s:%s' started by '%s'", id, volname, call->authid);
-	*ret = json_string(upid);
 	return 0;
 }
 

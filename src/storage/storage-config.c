@@ -454,6 +454,32 @@ json_t *storage_section_json(const struct section *s, const char *digest)
 	return o;
 }
 
+static bool comma_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list ? list : ""; *p;) {
+		size_t l = strcspn(p, ",");
+		if (l == n && strncmp(p, item, n) == 0)
+			return true;
+		p += l + (p[l] == ',');
+	}
+	return false;
+}
+
+bool storage_section_enabled_on(const struct section *s, const char *node)
+{
+	const char *dis = section_get(s, "disable");
+	const char *nodes = section_get(s, "nodes");
+	bool disabled = section_has(s, "disable") && !(dis && streq(dis, "0"));
+	return !disabled && (!nodes || comma_list_has(nodes, node));
+}
+
+bool storage_section_has_content(const struct section *s, const char *content)
+{
+	const char *list = section_get(s, "content");
+	return comma_list_has(list ? list : default_content(s->type), content);
+}
+
 /* --- dir activation --- */
 
 static bool flag(const struct section *s, const char *key, bool def)

@@ -69,6 +69,11 @@ int storage_section_check_complete(const struct section *s, struct error **err);
  * booleans and integers as numbers, the rest as strings}.  digest may be
  * NULL.
  */
+/* s is not disabled and is configured for node (no "nodes": every node). */
+bool storage_section_enabled_on(const struct section *s, const char *node);
+/* s holds content type `content` (its content list, or the type's default). */
+bool storage_section_has_content(const struct section *s, const char *content);
+
 json_t *storage_section_json(const struct section *s, const char *digest);
 
 /*
