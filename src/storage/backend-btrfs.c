@@ -796,6 +796,83 @@ static int btrfs_snapshot_delete(struct storage *st, const char *volname, const 
 	return r;
 }
 
+struct snap_list {
+	struct storage_snapshot *v;
+	struct timespec *otime; /* parallel to v, for the order */
+	size_t n, alloc;
+	struct error **err;
+};
+
+static int collect_snap(const char *path, const char *snap, void *arg)
+{
+	struct snap_list *l = arg;
+	struct btrfs_util_subvolume_info si;
+
+	if (snap[0] == '.') /* "@.rollback.<pid>" of a rollback in progress */
+		return 0;
+	enum btrfs_util_error e = btrfs_util_subvolume_info(path, 0, &si);
+	if (e != BTRFS_UTIL_OK)
+		return bu_error(l->err, e, "subvolume info", path);
+	if (l->n == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 8;
+		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
+		l->otime = xrealloc(l->otime, l->alloc * sizeof(*l->otime));
+	}
+	l->v[l->n] = (struct storage_snapshot){.name = xstrdup(snap), .ctime = si.otime.tv_sec};
+	l->otime[l->n++] = si.otime;
+	return 0;
+}
+
+/* Snapshots oldest first (by creation time, then name), so the order does
+ * not depend on the directory's. */
+static void snap_list_sort(struct snap_list *l)
+{
+	for (size_t i = 1; i < l->n; i++)
+		for (size_t k = i; k > 0; k--) {
+			struct timespec *a = &l->otime[k - 1], *b = &l->otime[k];
+			int c = a->tv_sec != b->tv_sec     ? (a->tv_sec < b->tv_sec ? -1 : 1)
+			        : a->tv_nsec != b->tv_nsec ? (a->tv_nsec < b->tv_nsec ? -1 : 1)
+			                                   : strcmp(l->v[k - 1].name, l->v[k].name);
+			if (c <= 0)
+				break;
+			struct storage_snapshot ts = l->v[k - 1];
+			struct timespec tt = *a;
+			l->v[k - 1] = l->v[k];
+			l->v[k] = ts;
+			*a = *b;
+			*b = tt;
+		}
+}
+
+static int btrfs_snapshot_list(struct storage *st, const char *volname,
+                               struct storage_snapshot **ret, size_t *ret_n, struct error **err)
+{
+	struct btrfs_vol v = {0};
+	_cleanup_free_ char *p = NULL;
+	struct snap_list l = {.err = err};
+	int r = vol_parse(volname, &v, err);
+	if (r < 0)
+		return r;
+	r = vol_require(st, &v, volname, &p, err);
+	if (r >= 0) {
+		r = snapshots_foreach(st, &v, collect_snap, &l);
+		if (r < 0 && err && !*err)
+			error_set(err, r, 500, "unable to list snapshots of '%s': %s", volname,
+			          strerror(-r));
+	}
+	btrfs_vol_clear(&v);
+	if (r < 0) {
+		storage_snapshot_list_free(l.v, l.n);
+		free(l.otime);
+		return r;
+	}
+	snap_list_sort(&l);
+	free(l.otime);
+	*ret = l.v;
+	*ret_n = l.n;
+	return 0;
+}
+
 static int btrfs_clone(struct storage *st, const char *base_volname, long vmid, const char *snap,
                        struct task_worker *w, char **ret_volname, struct error **err)
 {
@@ -925,7 +1002,7 @@ out:
 const struct storage_backend storage_backend_btrfs = {
     .type = "btrfs",
     .caps = STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE |
-            STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
+            STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL | STORAGE_CAP_SUBVOL_SIZE,
     .formats = btrfs_formats,
     .activate = btrfs_activate,
     .status = btrfs_status,
@@ -938,6 +1015,7 @@ const struct storage_backend storage_backend_btrfs = {
     .snapshot_create = btrfs_snapshot_create,
     .snapshot_rollback = btrfs_snapshot_rollback,
     .snapshot_delete = btrfs_snapshot_delete,
+    .snapshot_list = btrfs_snapshot_list,
     .clone = btrfs_clone,
     .create_base = btrfs_create_base,
 };

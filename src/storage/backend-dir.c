@@ -831,6 +831,68 @@ static int dir_snapshot_delete(struct storage *st, const char *volname, const ch
 	return dir_snapshot(st, volname, snap, 'd', w, err);
 }
 
+/* The "snapshots" of `qemu-img info --output=json` (oldest first, as qemu
+ * keeps them); formats other than qcow2 have none. */
+static int dir_snapshot_list(struct storage *st, const char *volname, struct storage_snapshot **ret,
+                             size_t *ret_n, struct error **err)
+{
+	struct dir_vol dv;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	struct cmd_result res = {0};
+	struct storage_snapshot *snaps = NULL;
+	struct stat sb;
+	json_t *a, *e;
+	size_t i, n = 0;
+	struct cmd c;
+	int r;
+
+	r = dir_parse_volname(volname, &dv, err);
+	if (r < 0)
+		return r;
+	path = dir_vol_path(st, &dv);
+	if (lstat(path, &sb) < 0) {
+		r = error_set(err, -errno, errno == ENOENT ? 404 : 500,
+		              "unable to stat volume '%s': %m", path);
+		goto out;
+	}
+	if (!streq(dv.vtype, "images") || !streq(dv.format, "qcow2"))
+		goto out; /* none */
+	dir_info_build_cmd(&c, path, dv.format);
+	cmd_set_timeout(&c, 10 * 1000);
+	r = storage_run_cmd(&c, NULL, &res, err);
+	cmd_release(&c);
+	if (r < 0)
+		goto out;
+	j = json_loadb(res.out, res.out_len, 0, NULL);
+	if (!json_is_object(j)) {
+		r = error_set(err, -EIO, 500, "unable to parse 'qemu-img info' output for '%s'",
+		              path);
+		goto out;
+	}
+	a = json_object_get(j, "snapshots");
+	snaps = xnew(struct storage_snapshot, json_array_size(a) + 1);
+	json_array_foreach (a, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		json_t *t = json_object_get(e, "date-sec");
+
+		if (!name)
+			continue;
+		snaps[n].name = xstrdup(name);
+		snaps[n++].ctime = json_is_integer(t) ? (time_t)json_integer_value(t) : 0;
+	}
+out:
+	cmd_result_clear(&res);
+	dir_vol_clear(&dv);
+	if (r < 0) {
+		storage_snapshot_list_free(snaps, n);
+		return r;
+	}
+	*ret = snaps;
+	*ret_n = n;
+	return 0;
+}
+
 static int dir_clone(struct storage *st, const char *base_volname, long vmid, const char *snap,
                      struct task_worker *w, char **ret_volname, struct error **err)
 {
@@ -941,6 +1003,7 @@ const struct storage_backend storage_backend_dir = {
     .snapshot_create = dir_snapshot_create,
     .snapshot_rollback = dir_snapshot_rollback,
     .snapshot_delete = dir_snapshot_delete,
+    .snapshot_list = dir_snapshot_list,
     .clone = dir_clone,
     .create_base = dir_create_base,
 };

@@ -10,11 +10,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend-btrfs.h"
 #include "cmd.h"
+#include "copy-cmd.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -61,6 +63,13 @@ void storage_volume_list_free(struct storage_volume *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		storage_volume_clear(&v[i]);
 	free(v);
+}
+
+void storage_snapshot_list_free(struct storage_snapshot *s, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		free(s[i].name);
+	free(s);
 }
 
 int storage_open(const struct section *cfg, const char *id, struct storage **ret,
@@ -124,8 +133,8 @@ int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_resul
 }
 
 /* PVE's snapshot name grammar (storage.md 1.4); the name goes into argv
- * and into file and LV names, so it is checked once here. */
-static bool snapname_valid(const char *s)
+ * and into file and LV names, so the entry points check it. */
+bool storage_snapname_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -316,6 +325,21 @@ int storage_resize(struct storage *st, const char *volname, uint64_t size, struc
 	return r;
 }
 
+/* Under the lock: a protected volume keeps its current state. */
+static int check_rollback_allowed(struct storage *st, const char *volname, struct error **err)
+{
+	struct storage_volume info = {0};
+	int r = st->be->info(st, volname, &info, err);
+	bool prot = info.protected_;
+
+	storage_volume_clear(&info);
+	if (r < 0)
+		return r;
+	if (prot)
+		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", st->id, volname);
+	return 0;
+}
+
 static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *op,
                        const char *volname, const char *snap, struct task_worker *w,
                        struct error **err)
@@ -324,13 +348,15 @@ static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *
 
 	if (!fn || !(st->be->caps & STORAGE_CAP_SNAPSHOT))
 		return storage_error_unsupported(st, op, err);
-	if (!snap || !snapname_valid(snap))
+	if (!snap || !storage_snapname_valid(snap))
 		return error_param(err, "snapname",
 		                   "invalid format - value does not match the regex");
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
-	r = fn(st, volname, snap, w, err);
+	r = fn == st->be->snapshot_rollback ? check_rollback_allowed(st, volname, err) : 0;
+	if (r >= 0)
+		r = fn(st, volname, snap, w, err);
 	unlock_file(fd);
 	return r;
 }
@@ -351,6 +377,22 @@ int storage_snapshot_delete(struct storage *st, const char *volname, const char 
                             struct task_worker *w, struct error **err)
 {
 	return snapshot_op(st, st->be->snapshot_delete, "delsnapshot", volname, snap, w, err);
+}
+
+int storage_snapshot_list(struct storage *st, const char *volname, struct storage_snapshot **ret,
+                          size_t *ret_n, struct error **err)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	if (!st->be->snapshot_list || !(st->be->caps & STORAGE_CAP_SNAPSHOT)) {
+		/* no snapshots here; the volume must still exist */
+		struct storage_volume info = {0};
+		int r = st->be->info(st, volname, &info, err);
+
+		storage_volume_clear(&info);
+		return r;
+	}
+	return st->be->snapshot_list(st, volname, ret, ret_n, err);
 }
 
 int storage_clone(struct storage *st, const char *base_volname, long vmid, const char *snap,
@@ -380,5 +422,138 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 		return fd;
 	r = st->be->create_base(st, volname, w, ret_volname, err);
 	unlock_file(fd);
+	return r;
+}
+
+/* The extension of a file name if it names a format, else NULL. */
+static const char *name_format(const char *name)
+{
+	static const char *const known[] = {"raw", "qcow2", "vmdk", "subvol"};
+	const char *dot = name ? strrchr(name, '.') : NULL;
+
+	for (size_t i = 0; dot && i < ARRAY_SIZE(known); i++)
+		if (streq(dot + 1, known[i]))
+			return known[i];
+	return NULL;
+}
+
+/* The new volume's format (storage.h: the name's, the source's, dst's default). */
+static int copy_format(const struct storage *dst, const struct storage_volume *src,
+                       const char *dst_name, const char **ret, struct error **err)
+{
+	bool subvol = streq(src->format, "subvol");
+	const char *want = name_format(dst_name);
+
+	if (subvol) {
+		if (want && !streq(want, "subvol"))
+			return error_set(err, -EINVAL, 400,
+			                 "a container volume can only be copied to format subvol, "
+			                 "not '%s'",
+			                 want);
+		if (!(dst->be->caps & STORAGE_CAP_SUBVOL) || !format_valid(dst, "subvol"))
+			return storage_error_unsupported(dst, "alloc subvol", err);
+		*ret = "subvol";
+		return 0;
+	}
+	if (want && streq(want, "subvol"))
+		return error_set(err, -EINVAL, 400,
+		                 "a disk image cannot be copied to format subvol");
+	if (want) {
+		if (!format_valid(dst, want))
+			return error_set(err, -EINVAL, 400,
+			                 "unsupported format '%s' for storage type '%s'", want,
+			                 dst->be->type);
+		*ret = want;
+		return 0;
+	}
+	if (format_valid(dst, src->format)) {
+		*ret = src->format;
+		return 0;
+	}
+	for (size_t i = 0; dst->be->formats && dst->be->formats[i]; i++)
+		if (!streq(dst->be->formats[i], "subvol")) {
+			*ret = dst->be->formats[i];
+			return 0;
+		}
+	return storage_error_unsupported(dst, "alloc image", err);
+}
+
+/* Fills the new volume dst_volname from src_volname (formats known). */
+static int copy_fill(struct storage *src, const char *src_volname, const char *src_fmt,
+                     struct storage *dst, const char *dst_volname, const char *dst_fmt,
+                     struct task_worker *w, struct error **err)
+{
+	_cleanup_free_ char *spath = NULL, *dpath = NULL;
+	struct cmd c;
+	int r;
+
+	r = src->be->path(src, src_volname, &spath, err);
+	if (r < 0)
+		return r;
+	r = dst->be->path(dst, dst_volname, &dpath, err);
+	if (r < 0)
+		return r;
+	if (streq(dst_fmt, "subvol"))
+		storage_rsync_build_cmd(&c, spath, dpath);
+	else
+		/* a new volume of a file-based storage is a new file or a new
+		 * qcow2: it reads as zeros.  A thick LV would not: LVM and
+		 * others answer false here when they come. */
+		storage_convert_build_cmd(&c, spath, src_fmt, dpath, dst_fmt, dst->path != NULL);
+	r = storage_run_cmd(&c, w, NULL, err);
+	cmd_release(&c);
+	return r;
+}
+
+int storage_copy(struct storage *src, const char *src_volname, struct storage *dst,
+                 const char *dst_name, long vmid, struct task_worker *w, char **ret_volname,
+                 struct error **err)
+{
+	struct storage_volume info = {0};
+	_cleanup_free_ char *newvol = NULL;
+	const char *fmt = NULL;
+	uint64_t size;
+	int r;
+
+	r = src->be->info(src, src_volname, &info, err);
+	if (r < 0)
+		goto out;
+	if (!info.vtype || !(streq(info.vtype, "images") || streq(info.vtype, "rootdir")) ||
+	    !info.format) {
+		r = error_set(err, -EINVAL, 400,
+		              "volume '%s:%s' is not a disk image or container volume", src->id,
+		              src_volname);
+		goto out;
+	}
+	r = copy_format(dst, &info, dst_name, &fmt, err);
+	if (r < 0)
+		goto out;
+	size = info.size;
+	if (streq(fmt, "subvol") && !(dst->be->caps & STORAGE_CAP_SUBVOL_SIZE))
+		size = 0; /* the target cannot limit it: no size, as any subvol there */
+	if (w)
+		task_log(w, "copy '%s:%s' (%s, %" PRIu64 " bytes) to storage '%s' as %s", src->id,
+		         src_volname, info.format, info.size, dst->id, fmt);
+	r = storage_alloc(dst, vmid, fmt, dst_name, size, w, &newvol, err);
+	if (r < 0)
+		goto out;
+	if (w)
+		task_log(w, "allocated '%s:%s'", dst->id, newvol);
+	r = copy_fill(src, src_volname, info.format, dst, newvol, fmt, w, err);
+	if (r < 0) {
+		struct error *e = NULL;
+
+		/* nothing half-written stays: the new volume goes */
+		if (w)
+			task_log(w, "copy failed, removing '%s:%s'", dst->id, newvol);
+		if (storage_free_volume(dst, newvol, w, &e) < 0 && w)
+			task_log(w, "unable to remove '%s:%s': %s", dst->id, newvol,
+			         e ? e->msg : "unknown error");
+		error_free(e);
+		goto out;
+	}
+	*ret_volname = TAKE_PTR(newvol);
+out:
+	storage_volume_clear(&info);
 	return r;
 }

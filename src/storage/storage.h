@@ -33,6 +33,9 @@ enum storage_caps {
 	STORAGE_CAP_RESIZE = 1 << 3,
 	STORAGE_CAP_THIN = 1 << 4,   /* space is used as written */
 	STORAGE_CAP_SUBVOL = 1 << 5, /* directory volumes for containers */
+	/* a subvol's size is a limit (btrfs qgroup); without it a subvol has
+	 * no size and alloc refuses one */
+	STORAGE_CAP_SUBVOL_SIZE = 1 << 6,
 };
 
 struct storage_status {
@@ -57,6 +60,14 @@ struct storage_volume {
 
 void storage_volume_clear(struct storage_volume *v);
 void storage_volume_list_free(struct storage_volume *v, size_t n);
+
+/* A snapshot of a volume, oldest first in lists. */
+struct storage_snapshot {
+	char *name;
+	time_t ctime; /* when it was taken; 0 when unknown */
+};
+
+void storage_snapshot_list_free(struct storage_snapshot *s, size_t n);
 
 /* An opened storage: the backend plus its storage.cfg section. */
 struct storage {
@@ -88,6 +99,11 @@ typedef int storage_resize_fn(struct storage *st, const char *volname, uint64_t 
                               struct task_worker *w, struct error **err);
 typedef int storage_snapshot_fn(struct storage *st, const char *volname, const char *snap,
                                 struct task_worker *w, struct error **err);
+/* The snapshots of a volume, oldest first; a volume whose format has none
+ * (raw or vmdk on dir) has an empty list. */
+typedef int storage_snapshot_list_fn(struct storage *st, const char *volname,
+                                     struct storage_snapshot **ret, size_t *ret_n,
+                                     struct error **err);
 /* Linked clone of a base volume for vmid; returns the new volume name. */
 typedef int storage_clone_fn(struct storage *st, const char *base_volname, long vmid,
                              const char *snap, struct task_worker *w, char **ret_volname,
@@ -115,6 +131,7 @@ struct storage_backend {
 	storage_snapshot_fn *snapshot_create;
 	storage_snapshot_fn *snapshot_rollback;
 	storage_snapshot_fn *snapshot_delete;
+	storage_snapshot_list_fn *snapshot_list;
 	storage_clone_fn *clone;
 	storage_create_base_fn *create_base;
 };
@@ -150,7 +167,37 @@ int storage_snapshot_rollback(struct storage *st, const char *volname, const cha
                               struct task_worker *w, struct error **err);
 int storage_snapshot_delete(struct storage *st, const char *volname, const char *snap,
                             struct task_worker *w, struct error **err);
+/* No lock (reading only); a storage without the slot answers an empty list
+ * for a volume that exists. */
+int storage_snapshot_list(struct storage *st, const char *volname, struct storage_snapshot **ret,
+                          size_t *ret_n, struct error **err);
+/* PVE's snapshot name grammar, [a-zA-Z][a-zA-Z0-9_-]{1,39}: the snapshot
+ * entry points refuse anything else (400), callers may check early. */
+bool storage_snapname_valid(const char *snap);
 int storage_clone(struct storage *st, const char *base_volname, long vmid, const char *snap,
                   struct task_worker *w, char **ret_volname, struct error **err);
 int storage_create_base(struct storage *st, const char *volname, struct task_worker *w,
                         char **ret_volname, struct error **err);
+
+/*
+ * A full copy of src_volname on src to a new volume of dst (any backend, the
+ * same storage or another) owned by vmid.  The new volume is allocated
+ * through dst's alloc under dst's lock (so dst names and owns it as any
+ * other), with the source's virtual size and a format chosen in this order:
+ * the one dst_name's extension names, the source's if dst supports it, dst's
+ * default.  Then it is filled: images with `qemu-img convert -n`, subvols
+ * (container directories) with rsync, keeping owners, modes, xattrs, ACLs,
+ * hard links and holes.  dst_name NULL: the next free name.
+ *
+ * The source is read without its storage's lock: the lock is per storage
+ * and a copy takes as long as the data, so holding it would block every
+ * other change there; whoever copies a volume must keep writers away (as
+ * PVE, which copies only disks of stopped guests).
+ *
+ * Any failure after the allocation frees the new volume: nothing
+ * half-written is left.  A dst_name that exists is an error and the
+ * existing volume is not touched.  Returns the new volume name.
+ */
+int storage_copy(struct storage *src, const char *src_volname, struct storage *dst,
+                 const char *dst_name, long vmid, struct task_worker *w, char **ret_volname,
+                 struct error **err);

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -355,12 +357,42 @@ static void contract_run(const struct contract_fixture *fx)
 	vol_write(st, snapvol, snapfmt, 64 << 10, 0x11);
 	assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x11);
 	if (st->be->caps & STORAGE_CAP_SNAPSHOT) {
+		struct storage_snapshot *snaps = NULL;
+		size_t n_snaps = 0;
+
+		/* a volume without snapshots lists none, whatever its format */
+		for (size_t i = 0; i < n_vols; i++) {
+			OK(storage_snapshot_list(st, vols[i], &snaps, &n_snaps, E), "snaplist");
+			assert_int_equal(n_snaps, 0);
+			storage_snapshot_list_free(snaps, n_snaps);
+		}
 		OK(storage_snapshot_create(st, snapvol, "snap1", NULL, E), "snapshot");
 		vol_write(st, snapvol, snapfmt, 64 << 10, 0x22);
 		assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x22);
+		OK(storage_snapshot_create(st, snapvol, "snap2", NULL, E), "snapshot 2");
+		OK(storage_snapshot_list(st, snapvol, &snaps, &n_snaps, E), "snaplist");
+		assert_int_equal(n_snaps, 2);
+		assert_string_equal(snaps[0].name, "snap1");
+		assert_string_equal(snaps[1].name, "snap2");
+		assert_true(snaps[0].ctime > 0 && snaps[0].ctime <= snaps[1].ctime);
+		assert_true(snaps[1].ctime <= time(NULL));
+		storage_snapshot_list_free(snaps, n_snaps);
 		OK(storage_snapshot_rollback(st, snapvol, "snap1", NULL, E), "rollback");
 		assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x11);
 		OK(storage_snapshot_delete(st, snapvol, "snap1", NULL, E), "delsnapshot");
+		OK(storage_snapshot_delete(st, snapvol, "snap2", NULL, E), "delsnapshot 2");
+		OK(storage_snapshot_list(st, snapvol, &snaps, &n_snaps, E), "snaplist");
+		assert_int_equal(n_snaps, 0);
+		storage_snapshot_list_free(snaps, n_snaps);
+		{
+			struct error *err = NULL;
+			char *missing = xasprintf("100/vm-100-disk-9.%s", snapfmt);
+
+			assert_true(storage_snapshot_list(st, missing, &snaps, &n_snaps, &err) < 0);
+			assert_int_equal(err->http_status, 404);
+			error_free(err);
+			free(missing);
+		}
 		{
 			struct error *err = NULL;
 
@@ -665,9 +697,348 @@ static void test_dir_content(void **state)
 	free(env.path);
 }
 
+/* --- copies between storages (storage_copy) --- */
+
+struct copy_store {
+	const struct contract_fixture *fx;
+	struct contract_env env;
+	struct storage *st;
+};
+
+static bool copy_store_open(struct copy_store *cs, const struct contract_fixture *fx)
+{
+	_cleanup_free_ char *lockdir = NULL;
+
+	cs->fx = fx;
+	if (fx->setup(&cs->env) == -EOPNOTSUPP) {
+		print_message("[  SKIP    ] copy with %s: fixture not available here\n", fx->type);
+		return false;
+	}
+	lockdir = path_join(cs->env.root, "lock");
+	assert_int_equal(mkdir(lockdir, 0700), 0);
+	/* one lock dir serves every storage of the test: ids differ */
+	storage_set_lock_dir(lockdir);
+	OK(storage_open(cs->env.section, cs->env.section->id, &cs->st, E), "open");
+	free(cs->st->id);
+	cs->st->id = xstrdup(fx->type); /* distinct lock files for dir and btrfs */
+	OK(storage_activate(cs->st, E), "activate");
+	return true;
+}
+
+static void copy_store_close(struct copy_store *cs)
+{
+	if (!cs->st)
+		return;
+	assert_int_equal(count(cs->st, 0), 0);
+	assert_int_equal(nftw(cs->env.path, leftover_entry, 16, FTW_PHYS), 0);
+	storage_free(cs->st);
+	cs->fx->teardown(&cs->env);
+	section_config_free(cs->env.cfg);
+	free(cs->env.root);
+	free(cs->env.path);
+}
+
+/* The whole content of an image as a guest sees it, via a raw copy. */
+static char *image_bytes(struct contract_env *env, struct storage *st, const char *volname,
+                         size_t *ret_len)
+{
+	_cleanup_free_ char *path = vol_path(st, volname);
+	_cleanup_free_ char *copy = path_join(env->root, "bytes.raw");
+	struct storage_volume info;
+	struct error *err = NULL;
+	char *data = NULL;
+	struct cmd c;
+
+	OK(storage_info(st, volname, &info, E), "info");
+	cmd_init(&c, "qemu-img");
+	cmd_add(&c, "convert");
+	cmd_add(&c, "-f");
+	cmd_add(&c, info.format);
+	cmd_add(&c, "-O");
+	cmd_add(&c, "raw");
+	cmd_add(&c, path);
+	cmd_add(&c, copy);
+	storage_volume_clear(&info);
+	run_cmd_ok(&c);
+	assert_int_equal(read_file(copy, 64 * MiB, &data, ret_len, &err), 0);
+	(void)unlink(copy);
+	return data;
+}
+
+/* Copies src_vol of a to b, checks the format and that every byte came. */
+static char *copy_image(struct copy_store *a, const char *src_vol, struct copy_store *b,
+                        const char *name, long vmid, const char *want_fmt)
+{
+	_cleanup_free_ char *want = NULL, *got = NULL;
+	struct storage_volume info;
+	size_t want_len, got_len;
+	char *vol = NULL;
+
+	OK(storage_copy(a->st, src_vol, b->st, name, vmid, NULL, &vol, E), "copy");
+	OK(storage_info(b->st, vol, &info, E), "info copy");
+	assert_string_equal(info.format, want_fmt);
+	assert_int_equal(info.vmid, vmid);
+	assert_null(info.parent);
+	storage_volume_clear(&info);
+	want = image_bytes(&a->env, a->st, src_vol, &want_len);
+	got = image_bytes(&b->env, b->st, vol, &got_len);
+	/* a raw target of a size not in whole KiB may round up */
+	assert_true(got_len >= want_len && got_len - want_len < 1024);
+	assert_memory_equal(got, want, want_len);
+	return vol;
+}
+
+static void put_file(const char *dir, const char *name, const char *data, uid_t uid, gid_t gid,
+                     mode_t mode)
+{
+	_cleanup_free_ char *p = path_join(dir, name);
+	struct error *err = NULL;
+
+	assert_int_equal(write_file_atomic(p, data, strlen(data), mode, &err), 0);
+	assert_int_equal(lchown(p, uid, gid), 0);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* A container tree with what a copy must keep. */
+static void subvol_populate(const char *root)
+{
+	_cleanup_free_ char *d = path_join(root, "etc");
+	_cleanup_free_ char *a = path_join(root, "a");
+	_cleanup_free_ char *hard = path_join(root, "etc/link");
+	_cleanup_free_ char *sparse = path_join(root, "sparse");
+	_cleanup_close_ int fd = -1;
+
+	assert_int_equal(chown(root, 100000, 100000), 0);
+	assert_int_equal(chmod(root, 0750), 0);
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(chown(d, 100033, 100044), 0);
+	put_file(root, "a", "hello container\n", 101000, 102000, 0640);
+	assert_int_equal(setxattr(a, "user.ctvm", "x1", 2, 0), 0);
+	assert_int_equal(link(a, hard), 0);
+	/* 8 MiB with 4 KiB of data at the end */
+	fd = open(sparse, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "tail", 4, 8 * MiB - 4), 4);
+	if (access("/usr/bin/setfacl", X_OK) == 0) {
+		struct cmd c;
+
+		cmd_init(&c, "setfacl");
+		cmd_add(&c, "-m");
+		cmd_add(&c, "u:4321:r");
+		cmd_add(&c, a);
+		run_cmd_ok(&c);
+	}
+}
+
+static void same_xattr(const char *a, const char *b, const char *name)
+{
+	char va[256], vb[256];
+	ssize_t na = lgetxattr(a, name, va, sizeof(va));
+	ssize_t nb = lgetxattr(b, name, vb, sizeof(vb));
+
+	assert_int_equal(na, nb);
+	if (na > 0)
+		assert_memory_equal(va, vb, (size_t)na);
+}
+
+static void subvol_check(const char *src, const char *dst)
+{
+	static const char *const entries[] = {"", "etc", "a", "etc/link", "sparse"};
+	struct stat sa, sb, la;
+
+	for (size_t i = 0; i < ARRAY_SIZE(entries); i++) {
+		_cleanup_free_ char *a = path_join(src, entries[i]);
+		_cleanup_free_ char *b = path_join(dst, entries[i]);
+
+		assert_int_equal(lstat(a, &sa), 0);
+		assert_int_equal(lstat(b, &sb), 0);
+		assert_int_equal(sa.st_mode, sb.st_mode);
+		assert_int_equal(sa.st_uid, sb.st_uid);
+		assert_int_equal(sa.st_gid, sb.st_gid);
+		if (S_ISREG(sa.st_mode)) {
+			_cleanup_free_ char *da = NULL, *db = NULL;
+			size_t na, nb;
+
+			assert_int_equal(sa.st_size, sb.st_size);
+			assert_int_equal(read_file(a, 16 * MiB, &da, &na, NULL), 0);
+			assert_int_equal(read_file(b, 16 * MiB, &db, &nb, NULL), 0);
+			assert_int_equal(na, nb);
+			assert_memory_equal(da, db, na);
+		}
+		same_xattr(a, b, "user.ctvm");
+		same_xattr(a, b, "system.posix_acl_access");
+	}
+	{
+		_cleanup_free_ char *a = path_join(dst, "a");
+		_cleanup_free_ char *l = path_join(dst, "etc/link");
+		_cleanup_free_ char *sp = path_join(dst, "sparse");
+		char v[8];
+
+		assert_int_equal(lstat(a, &la), 0);
+		assert_int_equal(lstat(l, &sb), 0);
+		assert_int_equal(la.st_ino, sb.st_ino); /* still one file */
+		assert_int_equal(la.st_nlink, 2);
+		assert_int_equal(lgetxattr(a, "user.ctvm", v, sizeof(v)), 2);
+		assert_int_equal(lstat(sp, &sb), 0);
+		assert_true((uint64_t)sb.st_blocks * 512 < MiB); /* the hole stayed a hole */
+	}
+}
+
+static char *copy_subvol(struct copy_store *a, const char *src_vol, struct copy_store *b, long vmid)
+{
+	_cleanup_free_ char *sp = NULL, *dp = NULL;
+	struct storage_volume info;
+	char *vol = NULL;
+
+	OK(storage_copy(a->st, src_vol, b->st, NULL, vmid, NULL, &vol, E), "copy subvol");
+	OK(storage_info(b->st, vol, &info, E), "info copy");
+	assert_string_equal(info.format, "subvol");
+	storage_volume_clear(&info);
+	sp = vol_path(a->st, src_vol);
+	dp = vol_path(b->st, vol);
+	subvol_check(sp, dp);
+	return vol;
+}
+
+/* A qcow2 on dir whose backing file is gone: info works (it does not open
+ * the backing file), the copy's convert fails after the allocation. */
+static char *broken_clone(struct copy_store *d)
+{
+	_cleanup_free_ char *dir = path_join(d->env.path, "images/105");
+	_cleanup_free_ char *p = path_join(dir, "vm-105-disk-0.qcow2");
+	struct cmd c;
+
+	assert_int_equal(mkdir_p(dir, 0755), 0);
+	cmd_init(&c, "qemu-img");
+	cmd_add(&c, "create");
+	cmd_add(&c, "-u");
+	cmd_add(&c, "-F");
+	cmd_add(&c, "qcow2");
+	cmd_add(&c, "-b");
+	cmd_add(&c, "../100/base-100-disk-9.qcow2");
+	cmd_add(&c, "-f");
+	cmd_add(&c, "qcow2");
+	cmd_add(&c, p);
+	cmd_add(&c, "1M");
+	run_cmd_ok(&c);
+	return xstrdup("105/vm-105-disk-0.qcow2");
+}
+
+static void copy_fails_clean(struct copy_store *a, const char *src_vol, struct copy_store *b,
+                             const char *name, long vmid)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/images/%ld", b->env.path, vmid);
+	struct error *err = NULL;
+	char *vol = NULL;
+
+	assert_true(storage_copy(a->st, src_vol, b->st, name, vmid, NULL, &vol, &err) < 0);
+	assert_non_null(err);
+	err = error_free(err);
+	assert_null(vol);
+	assert_int_equal(count(b->st, vmid), 0);
+	assert_int_equal(access(dir, F_OK), -1); /* not even its directory */
+}
+
+static void free_vol(struct copy_store *cs, char *vol)
+{
+	OK(storage_free_volume(cs->st, vol, NULL, E), "free");
+	free(vol);
+}
+
+static void test_copy(void **state)
+{
+	struct copy_store d = {0}, b = {0};
+	char *q, *r, *x, *sub, *sub2;
+	_cleanup_free_ char *orig = NULL, *again = NULL;
+	size_t orig_len, again_len;
+	struct error *err = NULL;
+	bool have_btrfs;
+
+	assert_true(copy_store_open(&d, &fixtures[0]));
+	have_btrfs = copy_store_open(&b, &fixtures[1]);
+	if (have_btrfs) /* both storages share the last lock dir set */
+		storage_set_lock_dir(path_join(b.env.root, "lock"));
+
+	OK(storage_alloc(d.st, 100, "qcow2", NULL, 4 * MiB + 512, NULL, &q, E), "alloc");
+	vol_write(d.st, q, "qcow2", 0, 0x5a);
+	vol_write(d.st, q, "qcow2", 3 * MiB, 0xa5);
+
+	/* dir -> dir, qcow2 -> raw by the target's name */
+	r = copy_image(&d, q, &d, "vm-101-disk-0.raw", 101, "raw");
+	assert_string_equal(r, "101/vm-101-disk-0.raw");
+	/* no name: the next free one, in the source's format */
+	x = copy_image(&d, q, &d, NULL, 102, "qcow2");
+	assert_string_equal(x, "102/vm-102-disk-0.qcow2");
+	free_vol(&d, x);
+
+	/* an existing target is an error and stays as it was */
+	orig = image_bytes(&d.env, d.st, r, &orig_len);
+	assert_int_equal(storage_copy(d.st, q, d.st, "vm-101-disk-0.raw", 101, NULL, &x, &err),
+	                 -EEXIST);
+	err = error_free(err);
+	again = image_bytes(&d.env, d.st, r, &again_len);
+	assert_int_equal(orig_len, again_len);
+	assert_memory_equal(orig, again, orig_len);
+
+	/* wrong kinds are refused before anything is allocated */
+	assert_int_equal(
+	    storage_copy(d.st, q, d.st, "subvol-103-disk-0.subvol", 103, NULL, &x, &err), -EINVAL);
+	err = error_free(err);
+	assert_int_equal(count(d.st, 103), 0);
+
+	/* a failing fill leaves nothing behind */
+	x = broken_clone(&d);
+	copy_fails_clean(&d, x, &d, NULL, 106);
+	if (have_btrfs)
+		copy_fails_clean(&d, x, &b, NULL, 106);
+	{
+		_cleanup_free_ char *p = vol_path(d.st, x);
+		_cleanup_free_ char *dir = path_join(d.env.path, "images/105");
+
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(rmdir(dir), 0);
+		free(x);
+	}
+
+	/* container volumes */
+	OK(storage_alloc(d.st, 200, "subvol", NULL, 0, NULL, &sub, E), "alloc subvol");
+	{
+		_cleanup_free_ char *p = vol_path(d.st, sub);
+		subvol_populate(p);
+	}
+	sub2 = copy_subvol(&d, sub, &d, 201);
+	free_vol(&d, sub2);
+
+	if (have_btrfs) {
+		char *bq, *bd, *bs, *ds;
+
+		/* dir qcow2 -> btrfs: raw, its only image format */
+		bq = copy_image(&d, q, &b, NULL, 110, "raw");
+		/* btrfs -> dir, to a format by name */
+		bd = copy_image(&b, bq, &d, "vm-111-disk-0.qcow2", 111, "qcow2");
+		free_vol(&d, bd);
+		bd = copy_image(&b, bq, &d, "vm-112-disk-0.raw", 112, "raw");
+		free_vol(&d, bd);
+		free_vol(&b, bq);
+
+		/* subvols both ways */
+		bs = copy_subvol(&d, sub, &b, 210);
+		ds = copy_subvol(&b, bs, &d, 211);
+		free_vol(&d, ds);
+		free_vol(&b, bs);
+	}
+
+	free_vol(&d, sub);
+	free_vol(&d, r);
+	free_vol(&d, q);
+	copy_store_close(&b);
+	copy_store_close(&d);
+	storage_set_lock_dir(NULL);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 2];
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 3];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
@@ -678,5 +1049,6 @@ int main(void)
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unsupported);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_content);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_copy);
 	return _cmocka_run_group_tests("storage-contract", tests, n, NULL, NULL);
 }

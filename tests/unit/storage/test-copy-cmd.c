@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Golden tests of the commands storage_copy() runs: each case's
+ * cmd_to_string() must equal tests/data/golden/storage/copy-<case>.argv.
+ * TEST_REGENERATE_OUTPUT=1 rewrites the files instead (review the diff).
+ */
+#include "common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+#include "copy-cmd.h"
+#include "error.h"
+#include "fileio.h"
+#include "xalloc.h"
+
+static void check_golden(const char *name, struct cmd *c)
+{
+	const char *data = getenv("CTVM_TEST_DATA");
+	_cleanup_free_ char *line = NULL, *expect = NULL, *path = NULL, *got = NULL;
+	struct error *err = NULL;
+	size_t len;
+
+	assert_non_null(data);
+	path = xasprintf("%s/golden/storage/copy-%s.argv", data, name);
+	line = cmd_to_string(c);
+	got = xasprintf("%s\n", line);
+	assert_int_equal(c->timeout_ms, STORAGE_COPY_TIMEOUT_MS);
+	cmd_release(c);
+	if (getenv("TEST_REGENERATE_OUTPUT")) {
+		assert_int_equal(write_file_atomic(path, got, strlen(got), 0644, &err), 0);
+		return;
+	}
+	if (read_file(path, 1 << 16, &expect, &len, &err) < 0) {
+		print_error("%s: %s\n", path, err ? err->msg : "unreadable");
+		error_free(err);
+		fail();
+	}
+	assert_string_equal(got, expect);
+}
+
+static void test_convert(void **state)
+{
+	struct cmd c;
+
+	storage_convert_build_cmd(&c, "/var/lib/vz/images/100/vm-100-disk-0.qcow2", "qcow2",
+	                          "/mnt/btrfs/images/101/vm-101-disk-0/disk.raw", "raw", true);
+	check_golden("convert-qcow2-raw", &c);
+	/* a target that may hold old data (a thick LV): zeros are written */
+	storage_convert_build_cmd(&c, "/mnt/btrfs/images/100/vm-100-disk-0/disk.raw", "raw",
+	                          "/dev/vg/vm-101-disk-0", "raw", false);
+	check_golden("convert-raw-nozero", &c);
+}
+
+static void test_rsync(void **state)
+{
+	struct cmd c;
+
+	storage_rsync_build_cmd(&c, "/var/lib/vz/images/100/subvol-100-disk-0.subvol",
+	                        "/mnt/btrfs/images/101/subvol-101-disk-0");
+	check_golden("rsync", &c);
+	/* trailing slashes are normalised to exactly one */
+	storage_rsync_build_cmd(&c, "/a/subvol-100-disk-0.subvol//", "/b/x/");
+	check_golden("rsync-slashes", &c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_convert),
+	    cmocka_unit_test(test_rsync),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
