@@ -59,9 +59,24 @@ extern const struct api_method api_methods_pools[];
 extern const struct api_method api_methods_storage_config[];
 extern const struct api_method api_methods_storage_upload[];
 extern const struct api_method api_methods_storage[];
+extern const struct api_method api_methods_storage_volume[];
 
 /* api-storage.c: the /cluster/resources entries of the storages the caller
  * may audit; the size parser of POST .../content (a bare number is KiB, as
  * in Proxmox; suffixes K, M, G, T), 0 or -EINVAL / -ERANGE. */
 json_t *api_storage_resources(struct api_call *call);
 int api_storage_parse_size(const char *s, uint64_t *ret);
+
+/* api-storage.c, for api-storage-volume.c: opens storage id if it exists and
+ * is enabled on this node (*ret_cfg owns the section *ret_st points into;
+ * free both); resolves {volume} (a volid of storeid or a volume name) to a
+ * checked volume name (400 otherwise); PVE's check_volume_access. */
+struct section_config;
+struct storage;
+struct volname_info;
+int api_storage_open(struct api_context *ctx, const char *id, struct section_config **ret_cfg,
+                     struct storage **ret_st, struct error **err);
+int api_storage_resolve_volume(const char *storeid, const char *volume, char **ret_volname,
+                               struct volname_info *info, struct error **err);
+bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,
+                               long owner);

@@ -759,6 +759,35 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 	return 0;
 }
 
+/* ---- shared with api-storage-volume.c ------------------------------------ */
+
+int api_storage_open(struct api_context *ctx, const char *id, struct section_config **ret_cfg,
+                     struct storage **ret_st, struct error **err)
+{
+	struct opened o = {0};
+	int r = open_storage(ctx, id, &o, err);
+
+	if (r < 0) {
+		opened_clear(&o);
+		return r;
+	}
+	*ret_cfg = o.cfg;
+	*ret_st = o.st;
+	return 0;
+}
+
+int api_storage_resolve_volume(const char *storeid, const char *volume, char **ret_volname,
+                               struct volname_info *info, struct error **err)
+{
+	return resolve_volume(storeid, volume, ret_volname, info, err);
+}
+
+bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,
+                               long owner)
+{
+	return volume_access(call, storeid, vtype, owner);
+}
+
 /* ---- /cluster/resources ------------------------------------------------- */
 
 json_t *api_storage_resources(struct api_call *call)
