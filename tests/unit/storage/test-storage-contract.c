@@ -956,8 +956,10 @@ static void test_copy(void **state)
 
 	assert_true(copy_store_open(&d, &fixtures[0]));
 	have_btrfs = copy_store_open(&b, &fixtures[1]);
-	if (have_btrfs) /* both storages share the last lock dir set */
-		storage_set_lock_dir(path_join(b.env.root, "lock"));
+	if (have_btrfs) { /* both storages share the last lock dir set */
+		_cleanup_free_ char *lockdir = path_join(b.env.root, "lock");
+		storage_set_lock_dir(lockdir);
+	}
 
 	OK(storage_alloc(d.st, 100, "qcow2", NULL, 4 * MiB + 512, NULL, &q, E), "alloc");
 	vol_write(d.st, q, "qcow2", 0, 0x5a);
