@@ -188,7 +188,9 @@ static int active_update_locked(struct task_manager *tm, const char *add, const 
 		strbuf_addstr(&out, add);
 		strbuf_addch(&out, '\n');
 	}
-	return write_file_atomic(tm->active_path, out.buf, out.len, 0640, err);
+	/* no fsync: after a host crash no task is running, whatever the file says */
+	return write_file_atomic_full(tm->active_path, out.buf, out.len, 0640, WRITE_FILE_NO_SYNC,
+	                              err);
 }
 
 /*
@@ -421,7 +423,8 @@ static int recover(struct task_manager *tm, struct error **err)
 	}
 	task_index_free(idx, nidx);
 
-	r = write_file_atomic(tm->active_path, keep.buf, keep.len, 0640, err);
+	r = write_file_atomic_full(tm->active_path, keep.buf, keep.len, 0640, WRITE_FILE_NO_SYNC,
+	                           err);
 	unlock_file(lfd);
 	return r;
 }

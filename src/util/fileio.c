@@ -58,9 +58,10 @@ static int fsync_dir_of(const char *path)
 	return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                      struct error **err)
+int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode,
+                           enum write_file_flags flags, struct error **err)
 {
+	bool sync = !(flags & WRITE_FILE_NO_SYNC);
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
@@ -82,7 +83,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		p += n;
 		left -= (size_t)n;
 	}
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -92,8 +93,15 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		unlink(tmp);
 		return error_set(err, r, 500, "unable to write file '%s' - %s", path, strerror(-r));
 	}
-	fsync_dir_of(path);
+	if (sync)
+		fsync_dir_of(path);
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                      struct error **err)
+{
+	return write_file_atomic_full(path, data, len, mode, 0, err);
 }
 
 int lock_file(const char *path, int timeout_ms, struct error **err)

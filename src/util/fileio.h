@@ -18,8 +18,20 @@ struct error;
  * A missing file is -ENOENT (with *err set). */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err);
 
+enum write_file_flags {
+	/* Skip the fsync of the file and its directory: the rename still makes
+	 * the change atomic, but a power loss may bring back the old content.
+	 * Only for state that a host crash makes meaningless anyway (the list
+	 * of running tasks), where the fsync would cost every API call that
+	 * starts a task several milliseconds. */
+	WRITE_FILE_NO_SYNC = 1 << 0,
+};
+
 /* Writes data to path atomically with the given mode (applied before the
- * content is written, so a 0600 secret is never readable by others). */
+ * content is written, so a 0600 secret is never readable by others), and
+ * durably: file and directory are fsync'ed before it returns. */
+int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode,
+                           enum write_file_flags flags, struct error **err);
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       struct error **err);
 
