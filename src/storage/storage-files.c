@@ -336,7 +336,8 @@ static int list_one(const struct storage *st, enum vtype t, long vmid, struct vo
 			continue;
 		/* directories, sockets and dangling links are skipped, and a
 		 * file removed meanwhile too */
-		if (!(vmid && fv.vmid != vmid) && file_fill(&fv, path, &v, NULL) == 0)
+		if (!(vmid && t == VTYPE_BACKUP && fv.vmid != vmid) &&
+		    file_fill(&fv, path, &v, NULL) == 0)
 			volume_list_push(l, &v);
 		file_vol_clear(&fv);
 	}
