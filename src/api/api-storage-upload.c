@@ -29,11 +29,11 @@
 #include "auth.h"
 #include "cmd.h"
 #include "error.h"
+#include "fileio.h"
 #include "http.h"
 #include "log.h"
 #include "storage-config.h"
 #include "task.h"
-#include "volid.h"
 #include "xalloc.h"
 
 #define CURL_PATH  "/usr/bin/curl"
@@ -48,9 +48,10 @@ static const char *const algo_values[] = {"md5",    "sha1",   "sha224", "sha256"
 /* --- storage lookup --- */
 
 /* The base path of a file storage that is enabled and holds content (NULL:
- * any content). */
+ * any content), and with content the directory of that content type
+ * (content-dirs honoured), where the backends list it. */
 static int storage_dir(struct api_context *ctx, const char *storeid, const char *content,
-                       char **ret_path, struct error **err)
+                       char **ret_path, char **ret_content_dir, struct error **err)
 {
 	_cleanup_section_config_ struct section_config *c = NULL;
 	int r = storage_config_store_load(ctx->storage, &c, err);
@@ -70,6 +71,11 @@ static int storage_dir(struct api_context *ctx, const char *storeid, const char 
 		return error_set(err, -EINVAL, 500,
 		                 "storage '%s' does not support content-type '%s'", storeid,
 		                 content);
+	if (content && ret_content_dir) {
+		*ret_content_dir = storage_content_dir(s, content, err);
+		if (!*ret_content_dir)
+			return -EINVAL;
+	}
 	*ret_path = xstrdup(path);
 	return 0;
 }
@@ -192,10 +198,12 @@ static int verify_and_rename(struct task_worker *w, struct import_job *j, struct
 	_cleanup_free_ char *dir = xstrdup(j->dest);
 	char *slash = strrchr(dir, '/');
 	if (slash) {
+		/* a content-dirs override may be nested ("backup=my/dumps") */
 		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return error_set(err, -errno, 500, "unable to create '%s' - %s", dir,
-			                 strerror(errno));
+		r = mkdir_p(dir, 0755);
+		if (r < 0)
+			return error_set(err, r, 500, "unable to create '%s' - %s", dir,
+			                 strerror(-r));
 	}
 	if (syscall(SYS_renameat2, AT_FDCWD, j->tmp, AT_FDCWD, j->dest, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST)
@@ -252,8 +260,9 @@ static int download_worker(struct task_worker *w, void *arg, struct error **err)
 	return r;
 }
 
-/* Fills the common part of a job; the temporary file is created by the caller. */
-static int job_prepare(struct api_call *call, const char *base, struct import_job *j,
+/* Fills the common part of a job, the file going to dir (the content
+ * type's directory); the temporary file is created by the caller. */
+static int job_prepare(struct api_call *call, const char *dir, struct import_job *j,
                        struct error **err)
 {
 	const char *content = api_param_str(call, "content");
@@ -264,9 +273,7 @@ static int job_prepare(struct api_call *call, const char *base, struct import_jo
 	r = check_checksum_params(call, err);
 	if (r < 0)
 		return r;
-	const char *sub = vtype_subdir(vtype_from_string(content));
-	if (snprintf(j->dest, sizeof(j->dest), "%s/%s/%s", base, sub, filename) >=
-	    (int)sizeof(j->dest))
+	if (snprintf(j->dest, sizeof(j->dest), "%s/%s", dir, filename) >= (int)sizeof(j->dest))
 		return error_param(err, "filename", "file name too long");
 	if (access(j->dest, F_OK) == 0)
 		return error_set(err, -EEXIST, 500, "refusing to override existing file '%s'",
@@ -297,12 +304,12 @@ static int api_storage_upload(struct api_call *call, json_t **ret, struct error 
 		return error_param(err, "filename", "missing file upload");
 	const char *storeid = api_param_str(call, "storage");
 	const char *content = api_param_str(call, "content");
-	_cleanup_free_ char *base = NULL;
-	int r = storage_dir(call->ctx, storeid, content, &base, err);
+	_cleanup_free_ char *base = NULL, *cdir = NULL;
+	int r = storage_dir(call->ctx, storeid, content, &base, &cdir, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ struct import_job *j = xnew(struct import_job, 1);
-	r = job_prepare(call, base, j, err);
+	r = job_prepare(call, cdir, j, err);
 	if (r < 0)
 		return r;
 	/* take the file from the http layer (which deletes what is left at
@@ -334,19 +341,24 @@ static int api_storage_download_url(struct api_call *call, json_t **ret, struct 
 	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
 		if (*p <= 0x20 || *p == 0x7f)
 			return error_param(err, "url", "invalid URL");
-	_cleanup_free_ char *base = NULL;
-	int r = storage_dir(call->ctx, storeid, content, &base, err);
+	_cleanup_free_ char *base = NULL, *cdir = NULL;
+	int r = storage_dir(call->ctx, storeid, content, &base, &cdir, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ struct import_job *j = xnew(struct import_job, 1);
 	if (snprintf(j->url, sizeof(j->url), "%s", url) >= (int)sizeof(j->url))
 		return error_param(err, "url", "URL too long");
-	r = job_prepare(call, base, j, err);
+	r = job_prepare(call, cdir, j, err);
 	if (r < 0)
 		return r;
 	j->insecure = !api_param_bool(call, "verify-certificates", true);
-	j->max_size = free_bytes(base);
-	r = make_tmp(base, "download", j->tmp, sizeof(j->tmp), err);
+	/* the temporary file goes where the volume will be (hidden, so no
+	 * listing shows it), so the final rename never crosses a mount */
+	r = mkdir_p(cdir, 0755);
+	if (r < 0)
+		return error_set(err, r, 500, "unable to create '%s' - %s", cdir, strerror(-r));
+	j->max_size = free_bytes(cdir);
+	r = make_tmp(cdir, "download", j->tmp, sizeof(j->tmp), err);
 	if (r < 0)
 		return r;
 	r = api_start_task(call, "download", "", download_worker, j, ret, err);
@@ -404,7 +416,7 @@ int api_stream_request(const struct http_request *req, struct http_stream_spec *
 		return 0; /* the choke point answers 401/403 (or 413 for a large body) */
 	_cleanup_error_ struct error *e = NULL;
 	_cleanup_free_ char *base = NULL;
-	if (storage_dir(ctx, storeid, NULL, &base, &e) < 0)
+	if (storage_dir(ctx, storeid, NULL, &base, NULL, &e) < 0)
 		return 0; /* the handler reports it */
 	(void)err;
 	spec->max_size = free_bytes(base);

@@ -9,6 +9,12 @@
  * copied to clones, since a new subvolume starts without one), and linked
  * clones record their base so the base cannot be freed under them.
  *
+ * ISO images, templates, backups, snippets and import sources are plain
+ * files in the content directories, as on a dir storage: every volume name
+ * storage_files_owns() goes to storage-files.c.  Images stay below
+ * <path>/images: content-dirs is not a btrfs option (nor in PVE, whose
+ * BTRFSPlugin would honour it through get_subdir but does not accept it).
+ *
  * Callers (storage.c) hold the per-storage lock around every change.
  */
 #include "common.h"
@@ -34,6 +40,7 @@
 #include "fileio.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-files.h"
 #include "storage-priv.h"
 #include "task.h"
 #include "xalloc.h"
@@ -340,7 +347,7 @@ static int btrfs_status(struct storage *st, struct storage_status *ret, struct e
 	};
 	struct storage_volume *vols = NULL;
 	size_t n = 0;
-	if (btrfs_list(st, 0, NULL, &vols, &n, NULL) == 0) {
+	if (btrfs_list(st, 0, "images,rootdir", &vols, &n, NULL) == 0) {
 		for (size_t i = 0; i < n; i++)
 			s.provisioned += vols[i].size;
 		storage_volume_list_free(vols, n);
@@ -500,7 +507,7 @@ static int clones_of(struct storage *st, const char *volname, char **ret_clone, 
 {
 	struct storage_volume *vols = NULL;
 	size_t n = 0;
-	int r = btrfs_list(st, 0, NULL, &vols, &n, err);
+	int r = btrfs_list(st, 0, "images,rootdir", &vols, &n, err);
 	if (r < 0)
 		return r;
 	*ret_clone = NULL;
@@ -514,6 +521,8 @@ static int clones_of(struct storage *st, const char *volname, char **ret_clone, 
 static int btrfs_free(struct storage *st, const char *volname, struct task_worker *w,
                       struct error **err)
 {
+	if (storage_files_owns(volname))
+		return storage_files_free(st, volname, w, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)
@@ -546,19 +555,14 @@ static int btrfs_free(struct storage *st, const char *volname, struct task_worke
 	return r;
 }
 
-static bool content_match(const char *content, bool subvol)
-{
-	if (!content)
-		return true;
-	if (streq(content, "images"))
-		return !subvol;
-	if (streq(content, "rootdir"))
-		return subvol;
-	return false;
-}
+/* Which image volumes a list call wants: raw disks are images, subvols
+ * rootdir. */
+struct want {
+	bool images, rootdir;
+};
 
-static int list_vmid(struct storage *st, long vmid, const char *content,
-                     struct storage_volume **vols, size_t *n, size_t *alloc, struct error **err)
+static int list_vmid(struct storage *st, long vmid, struct want want, struct storage_volume **vols,
+                     size_t *n, size_t *alloc, struct error **err)
 {
 	_cleanup_free_ char *dir = images_dir(st, vmid);
 	DIR *d = opendir(dir);
@@ -569,7 +573,7 @@ static int list_vmid(struct storage *st, long vmid, const char *content,
 	while ((de = readdir(d))) {
 		bool subvol, base;
 		if (!subvol_name_parse(de->d_name, vmid, &subvol, &base) ||
-		    !content_match(content, subvol))
+		    !(subvol ? want.rootdir : want.images))
 			continue;
 		_cleanup_free_ char *p = path_join(dir, de->d_name);
 		if (subvol_exists(p) != 1)
@@ -603,14 +607,15 @@ static int btrfs_list(struct storage *st, long vmid, const char *content,
 	struct storage_volume *vols = NULL;
 	size_t n = 0, alloc = 0;
 	int r = 0;
+	struct want want = {
+	    .images = storage_content_wanted(st, content, "images"),
+	    .rootdir = storage_content_wanted(st, content, "rootdir"),
+	};
 
-	if (content && !streq(content, "images") && !streq(content, "rootdir")) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
-	if (vmid > 0) {
-		r = list_vmid(st, vmid, content, &vols, &n, &alloc, err);
+	if (!want.images && !want.rootdir) {
+		/* no images wanted: only file content */
+	} else if (vmid > 0) {
+		r = list_vmid(st, vmid, want, &vols, &n, &alloc, err);
 	} else {
 		_cleanup_free_ char *img = path_join(st->path, "images");
 		DIR *d = opendir(img);
@@ -618,25 +623,31 @@ static int btrfs_list(struct storage *st, long vmid, const char *content,
 		while (d && r >= 0 && (de = readdir(d))) {
 			long id;
 			if (parse_long(de->d_name, strlen(de->d_name), &id))
-				r = list_vmid(st, id, content, &vols, &n, &alloc, err);
+				r = list_vmid(st, id, want, &vols, &n, &alloc, err);
 		}
 		if (d)
 			closedir(d);
 	}
+	if (r >= 0 && n > 1)
+		qsort(vols, n, sizeof(*vols), vol_cmp);
+	/* then the files, in dir's order */
+	struct volume_list l = {vols, n, alloc};
+	if (r >= 0)
+		r = storage_files_list(st, vmid, content, &l, err);
 	if (r < 0) {
-		storage_volume_list_free(vols, n);
+		storage_volume_list_free(l.v, l.n);
 		return r;
 	}
-	if (n > 1)
-		qsort(vols, n, sizeof(*vols), vol_cmp);
-	*ret = vols;
-	*ret_n = n;
+	*ret = l.v;
+	*ret_n = l.n;
 	return 0;
 }
 
 static int btrfs_info(struct storage *st, const char *volname, struct storage_volume *ret,
                       struct error **err)
 {
+	if (storage_files_owns(volname))
+		return storage_files_info(st, volname, ret, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)
@@ -651,6 +662,8 @@ static int btrfs_info(struct storage *st, const char *volname, struct storage_vo
 
 static int btrfs_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
+	if (storage_files_owns(volname))
+		return storage_files_path(st, volname, ret_path, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)

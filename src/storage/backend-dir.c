@@ -3,11 +3,12 @@
  * backend-dir: images in a directory, like PVE's DirPlugin (storage.md
  * 1.4-1.6).  Disks are files under images/<vmid>/ handled with qemu-img
  * (raw, qcow2, vmdk); container subvols are plain directories (size 0);
- * templates are renamed vm- -> base- and made read-only; linked clones are
- * qcow2 overlays whose backing file is "../<basevmid>/<basename>", so the
- * volume name "<basevmid>/<basename>/<vmid>/<name>" records the link.
- * Other content (iso, vztmpl, backup, snippets, import) lives in the fixed
- * subdirectories of storage.md 1.5.
+ * templates are renamed vm- -> base-, made read-only and immutable (chattr
+ * +i, cleared again before the file is removed); linked clones are qcow2
+ * overlays whose backing file is "../<basevmid>/<basename>", so the volume
+ * name "<basevmid>/<basename>/<vmid>/<name>" records the link.  The images
+ * directory is storage_content_dir()'s, so content-dirs can move it.  Other
+ * content (iso, vztmpl, backup, snippets, import) is storage-files.c's.
  */
 #define LOG_CATEGORY "storage"
 #include "common.h"
@@ -32,29 +33,11 @@
 #include "log.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-files.h"
 #include "storage-priv.h"
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
-
-#define INFO_MAX_BYTES (64u << 10)
-
-/* content type -> subdirectory (storage.md 1.5) */
-static const struct {
-	const char *vtype, *subdir;
-} dir_subdirs[] = {
-    {"images", "images"},         {"rootdir", "images"}, {"iso", "template/iso"},
-    {"vztmpl", "template/cache"}, {"backup", "dump"},    {"snippets", "snippets"},
-    {"import", "import"},
-};
-
-static const char *dir_subdir(const char *vtype)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(dir_subdirs); i++)
-		if (streq(dir_subdirs[i].vtype, vtype))
-			return dir_subdirs[i].subdir;
-	return NULL;
-}
 
 static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
 
@@ -66,11 +49,11 @@ static bool dir_format_valid(const char *fmt)
 	return false;
 }
 
-/* A parsed volume name. */
+/* A parsed image volume name. */
 struct dir_vol {
-	char vtype[16];
-	char *name;     /* file name (images) or file name within the content dir */
-	long vmid;      /* owner; 0 for content without one */
+	char vtype[16]; /* images, or rootdir for a subvol */
+	char *name;     /* file name in images/<vmid>/ */
+	long vmid;      /* owner */
 	char *basename; /* linked clone: the base's file name */
 	long basevmid;
 	bool is_base;
@@ -122,58 +105,10 @@ static const char *image_format(const char *name)
 	return dot + 1;
 }
 
-static bool has_suffix_ci(const char *s, const char *suffix)
-{
-	size_t ls = strlen(s), lx = strlen(suffix);
-
-	return ls > lx && strcasecmp(s + ls - lx, suffix) == 0;
-}
-
-/* Which non-image files each content type accepts, and their format. */
-static const char *content_format(const char *vtype, const char *name)
-{
-	static const char *const vztmpl_ext[] = {".tar",     ".tar.gz",  ".tar.xz",
-	                                         ".tar.zst", ".tar.bz2", NULL};
-	static const char *const import_ext[] = {"ova", "ovf", "qcow2", "raw", "vmdk", NULL};
-
-	if (streq(vtype, "iso"))
-		return has_suffix_ci(name, ".iso") || has_suffix_ci(name, ".img") ? "iso" : NULL;
-	if (streq(vtype, "vztmpl")) {
-		for (size_t i = 0; vztmpl_ext[i]; i++)
-			if (has_suffix_ci(name, vztmpl_ext[i]))
-				return "tgz";
-		return NULL;
-	}
-	if (streq(vtype, "snippets"))
-		return "snippet";
-	if (streq(vtype, "backup")) {
-		if (!str_startswith(name, "vzdump-") || has_suffix_ci(name, ".log") ||
-		    has_suffix_ci(name, ".notes") || has_suffix_ci(name, ".protected"))
-			return NULL;
-		if (strstr(name, ".vma"))
-			return "vma";
-		if (strstr(name, ".tgz"))
-			return "tgz";
-		if (strstr(name, ".tar"))
-			return "tar";
-		return NULL;
-	}
-	if (streq(vtype, "import")) {
-		const char *dot = strrchr(name, '.');
-
-		for (size_t i = 0; dot && import_ext[i]; i++)
-			if (strcasecmp(dot + 1, import_ext[i]) == 0)
-				return import_ext[i];
-		return NULL;
-	}
-	return NULL;
-}
-
 /*
- * Parses a volume name with volid's grammar (storage.md 1.4) and adds what
- * this backend needs on top: the listing format of non-image content and
- * two refusals, legacy "rootdir/<vmid>" (OpenVZ private areas) and members
- * of an OVA ("import/x.ova/disk.vmdk"), which are not files of their own.
+ * Parses an image volume name with volid's grammar (storage.md 1.4).  File
+ * content (storage_files_owns()) is not handled here, and legacy
+ * "rootdir/<vmid>" (OpenVZ private areas) is refused.
  */
 static int dir_parse_volname(const char *volname, struct dir_vol *ret, struct error **err)
 {
@@ -184,36 +119,36 @@ static int dir_parse_volname(const char *volname, struct dir_vol *ret, struct er
 	r = volname_parse(volname, &vi, err);
 	if (r < 0)
 		return r;
-	if (vi.vtype == VTYPE_ROOTDIR || strchr(vi.name, '/') || vi.name[0] == '.') {
+	if (vi.vtype != VTYPE_IMAGES || strchr(vi.name, '/') || vi.name[0] == '.') {
 		volname_info_clear(&vi);
 		return error_set(err, -EINVAL, 400, "unable to parse directory volume name '%s'",
 		                 volname);
 	}
-	snprintf(v.vtype, sizeof(v.vtype), "%s", vtype_to_string(vi.vtype));
 	v.vmid = vi.vmid;
 	v.is_base = vi.is_base;
 	v.basevmid = vi.basevmid;
 	v.name = TAKE_PTR(vi.name);
 	v.basename = TAKE_PTR(vi.basename);
-	if (vi.vtype == VTYPE_IMAGES) {
-		v.format = TAKE_PTR(vi.format);
-		if (streq(v.format, "subvol"))
-			snprintf(v.vtype, sizeof(v.vtype), "rootdir");
-	} else {
-		const char *fmt = content_format(v.vtype, v.name);
-
-		v.format = xstrdup(fmt ? fmt : vi.format ? vi.format : "raw");
-	}
+	v.format = TAKE_PTR(vi.format);
+	snprintf(v.vtype, sizeof(v.vtype), "%s", streq(v.format, "subvol") ? "rootdir" : "images");
 	volname_info_clear(&vi);
 	*ret = v;
 	return 0;
 }
 
-static char *dir_vol_path(const struct storage *st, const struct dir_vol *v)
+/* <images dir>/<vmid>: container subvols live there too, as in PVE */
+static char *vmid_dir(const struct storage *st, long vmid, struct error **err)
 {
-	if (streq(v->vtype, "images") || streq(v->vtype, "rootdir"))
-		return xasprintf("%s/images/%ld/%s", st->path, v->vmid, v->name);
-	return xasprintf("%s/%s/%s", st->path, dir_subdir(v->vtype), v->name);
+	_cleanup_free_ char *images = storage_files_dir(st, "images", err);
+
+	return images ? xasprintf("%s/%ld", images, vmid) : NULL;
+}
+
+static char *dir_vol_path(const struct storage *st, const struct dir_vol *v, struct error **err)
+{
+	_cleanup_free_ char *dir = vmid_dir(st, v->vmid, err);
+
+	return dir ? path_join(dir, v->name) : NULL;
 }
 
 static bool cfg_bool(const char *v, bool dflt)
@@ -310,22 +245,12 @@ static char *backing_to_parent(const char *backing)
 	return xstrdup(p);
 }
 
-static char *read_sidecar(const char *path, const char *ext)
+/* Fills v for an existing image at path.  volname gets the link prefix
+ * the backing file shows, so listing finds linked clones. */
+static int dir_fill(const struct dir_vol *dv, const char *path, struct storage_volume *v,
+                    struct error **err)
 {
-	_cleanup_free_ char *f = xasprintf("%s%s", path, ext);
-	char *data = NULL;
-	size_t len;
-
-	if (read_file(f, 64 << 10, &data, &len, NULL) < 0)
-		return NULL;
-	return data;
-}
-
-/* Fills v for an existing volume at path.  For images volname gets the
- * link prefix the backing file shows, so listing finds linked clones. */
-static int dir_fill(const struct storage *st, const struct dir_vol *dv, const char *path,
-                    struct storage_volume *v, struct error **err)
-{
+	_cleanup_free_ char *backing = NULL;
 	struct stat s;
 	int r;
 
@@ -336,41 +261,22 @@ static int dir_fill(const struct storage *st, const struct dir_vol *dv, const ch
 	v->vtype = xstrdup(dv->vtype);
 	v->vmid = dv->vmid;
 	v->ctime = s.st_ctime;
-
-	if (streq(dv->vtype, "images") || streq(dv->vtype, "rootdir")) {
-		_cleanup_free_ char *backing = NULL;
-
-		if (streq(dv->format, "subvol")) {
-			if (!S_ISDIR(s.st_mode))
-				return error_set(err, -EINVAL, 500, "'%s' is not a directory",
-				                 path);
-			v->size = 0;
-		} else {
-			if (!S_ISREG(s.st_mode))
-				return error_set(err, -EINVAL, 500, "'%s' is not a file", path);
-			r = dir_image_info(path, dv->format, v, &backing, err);
-			if (r < 0)
-				return r;
-			v->parent = backing_to_parent(backing);
-		}
-		if (v->parent)
-			v->volname = xasprintf("%s/%ld/%s", v->parent, dv->vmid, dv->name);
-		else
-			v->volname = xasprintf("%ld/%s", dv->vmid, dv->name);
-		return 0;
+	if (streq(dv->format, "subvol")) {
+		if (!S_ISDIR(s.st_mode))
+			return error_set(err, -EINVAL, 500, "'%s' is not a directory", path);
+		v->size = 0;
+	} else {
+		if (!S_ISREG(s.st_mode))
+			return error_set(err, -EINVAL, 500, "'%s' is not a file", path);
+		r = dir_image_info(path, dv->format, v, &backing, err);
+		if (r < 0)
+			return r;
+		v->parent = backing_to_parent(backing);
 	}
-
-	if (!S_ISREG(s.st_mode))
-		return error_set(err, -EINVAL, 500, "'%s' is not a file", path);
-	v->volname = xasprintf("%s/%s", dv->vtype, dv->name);
-	v->size = (uint64_t)s.st_size;
-	v->used = (uint64_t)s.st_blocks * 512;
-	if (streq(dv->vtype, "backup")) {
-		_cleanup_free_ char *prot = xasprintf("%s.protected", path);
-
-		v->protected_ = access(prot, F_OK) == 0;
-		v->notes = read_sidecar(path, ".notes");
-	}
+	if (v->parent)
+		v->volname = xasprintf("%s/%ld/%s", v->parent, dv->vmid, dv->name);
+	else
+		v->volname = xasprintf("%ld/%s", dv->vmid, dv->name);
 	return 0;
 }
 
@@ -382,11 +288,13 @@ static int dir_info(struct storage *st, const char *volname, struct storage_volu
 	struct storage_volume v = {0};
 	int r;
 
+	if (storage_files_owns(volname))
+		return storage_files_info(st, volname, ret, err);
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
-	path = dir_vol_path(st, &dv);
-	r = dir_fill(st, &dv, path, &v, err);
+	path = dir_vol_path(st, &dv, err);
+	r = path ? dir_fill(&dv, path, &v, err) : -EINVAL;
 	dir_vol_clear(&dv);
 	if (r < 0) {
 		storage_volume_clear(&v);
@@ -399,82 +307,32 @@ static int dir_info(struct storage *st, const char *volname, struct storage_volu
 static int dir_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
 	struct dir_vol dv;
-	int r = dir_parse_volname(volname, &dv, err);
+	char *path;
+	int r;
 
+	if (storage_files_owns(volname))
+		return storage_files_path(st, volname, ret_path, err);
+	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
-	*ret_path = dir_vol_path(st, &dv);
+	path = dir_vol_path(st, &dv, err);
 	dir_vol_clear(&dv);
+	if (!path)
+		return -EINVAL;
+	*ret_path = path;
 	return 0;
 }
 
-struct vol_list {
-	struct storage_volume *v;
-	size_t n, alloc;
-};
-
-static void vol_list_push(struct vol_list *l, struct storage_volume *v)
+static int list_images(struct storage *st, long vmid, struct volume_list *l, struct error **err)
 {
-	if (l->n == l->alloc) {
-		l->alloc = l->alloc ? 2 * l->alloc : 16;
-		l->v = xrealloc(l->v, l->alloc * sizeof(*l->v));
-	}
-	l->v[l->n++] = *v;
-}
-
-static int cmp_dirent(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted entry names of dir (without hidden ones); missing dir: none. */
-static int read_dir_sorted(const char *dir, char ***ret, size_t *ret_n, struct error **err)
-{
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *e;
-
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			*ret = NULL;
-			*ret_n = 0;
-			return 0;
-		}
-		return error_set(err, -errno, 500, "unable to read directory '%s': %m", dir);
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 16;
-			names = xrealloc(names, alloc * sizeof(*names));
-		}
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_dirent);
-	*ret = names;
-	*ret_n = n;
-	return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-static int list_images(struct storage *st, long vmid, struct vol_list *l, struct error **err)
-{
-	_cleanup_free_ char *root = path_join(st->path, "images");
+	_cleanup_free_ char *root = storage_files_dir(st, "images", err);
 	char **vmdirs = NULL;
 	size_t n_vmdirs = 0;
 	int r;
 
-	r = read_dir_sorted(root, &vmdirs, &n_vmdirs, err);
+	if (!root)
+		return -EINVAL;
+	r = storage_read_dir_sorted(root, &vmdirs, &n_vmdirs, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n_vmdirs && r >= 0; i++) {
@@ -486,97 +344,45 @@ static int list_images(struct storage *st, long vmid, struct vol_list *l, struct
 		if (!parse_vmid(vmdirs[i], strlen(vmdirs[i]), &id) || (vmid && id != vmid))
 			continue;
 		dir = path_join(root, vmdirs[i]);
-		r = read_dir_sorted(dir, &names, &n_names, err);
+		r = storage_read_dir_sorted(dir, &names, &n_names, err);
 		for (size_t k = 0; k < n_names && r >= 0; k++) {
 			_cleanup_free_ char *volname = xasprintf("%ld/%s", id, names[k]);
 			_cleanup_free_ char *path = path_join(dir, names[k]);
 			struct storage_volume v = {0};
 			struct dir_vol dv;
+			struct error *e = NULL;
 
 			if (dir_parse_volname(volname, &dv, NULL) < 0)
 				continue; /* not ours, like PVE's glob */
-			struct error *e = NULL;
-
 			/* like PVE, an image qemu-img cannot read is left out
 			 * rather than failing the whole listing */
-			if (dir_fill(st, &dv, path, &v, &e) < 0) {
+			if (dir_fill(&dv, path, &v, &e) < 0) {
 				log_debug("storage %s: skipping '%s': %s", st->id, path,
 				          e ? e->msg : "unreadable");
 				error_free(e);
 				storage_volume_clear(&v);
 			} else {
-				vol_list_push(l, &v);
+				volume_list_push(l, &v);
 			}
 			dir_vol_clear(&dv);
 		}
-		free_names(names, n_names);
+		storage_names_free(names, n_names);
 	}
-	free_names(vmdirs, n_vmdirs);
+	storage_names_free(vmdirs, n_vmdirs);
 	return r;
-}
-
-static int list_content(struct storage *st, const char *vtype, long vmid, struct vol_list *l,
-                        struct error **err)
-{
-	_cleanup_free_ char *dir = path_join(st->path, dir_subdir(vtype));
-	char **names = NULL;
-	size_t n = 0;
-	int r;
-
-	r = read_dir_sorted(dir, &names, &n, err);
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		_cleanup_free_ char *volname = xasprintf("%s/%s", vtype, names[i]);
-		_cleanup_free_ char *path = path_join(dir, names[i]);
-		struct storage_volume v = {0};
-		struct dir_vol dv;
-		struct stat s;
-
-		if (dir_parse_volname(volname, &dv, NULL) < 0)
-			continue;
-		if ((vmid && dv.vmid != vmid) || stat(path, &s) < 0 || !S_ISREG(s.st_mode)) {
-			dir_vol_clear(&dv);
-			continue;
-		}
-		r = dir_fill(st, &dv, path, &v, err);
-		dir_vol_clear(&dv);
-		if (r < 0)
-			storage_volume_clear(&v);
-		else
-			vol_list_push(l, &v);
-	}
-	free_names(names, n);
-	return r;
-}
-
-static bool content_has(const char *list, const char *vtype)
-{
-	size_t len = strlen(vtype);
-
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ",");
-
-		if (n == len && strncmp(p, vtype, n) == 0)
-			return true;
-		p += n + (p[n] == ',');
-	}
-	return false;
 }
 
 static int dir_list(struct storage *st, long vmid, const char *content, struct storage_volume **ret,
                     size_t *ret_n, struct error **err)
 {
-	static const char *const others[] = {"iso", "vztmpl", "backup", "snippets", "import"};
-	const char *cfg_content = st->cfg ? section_get(st->cfg, "content") : NULL;
-	struct vol_list l = {0};
+	struct volume_list l = {0};
 	int r = 0;
 
-	if (!content)
-		content = cfg_content ? cfg_content : "images,rootdir";
-	if (content_has(content, "images") || content_has(content, "rootdir"))
+	if (storage_content_wanted(st, content, "images") ||
+	    storage_content_wanted(st, content, "rootdir"))
 		r = list_images(st, vmid, &l, err);
-	for (size_t i = 0; i < ARRAY_SIZE(others) && r >= 0; i++)
-		if (content_has(content, others[i]) && (!vmid || streq(others[i], "backup")))
-			r = list_content(st, others[i], vmid, &l, err);
+	if (r >= 0)
+		r = storage_files_list(st, vmid, content, &l, err);
 	if (r < 0) {
 		storage_volume_list_free(l.v, l.n);
 		return r;
@@ -617,16 +423,18 @@ static int dir_status(struct storage *st, struct storage_status *ret, struct err
 static int find_free_diskname(struct storage *st, long vmid, const char *fmt, char **ret,
                               struct error **err)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/images/%ld", st->path, vmid);
+	_cleanup_free_ char *dir = vmid_dir(st, vmid, err);
 	char **names = NULL;
 	size_t n = 0;
 	int r;
 
-	r = read_dir_sorted(dir, &names, &n, err);
+	if (!dir)
+		return -EINVAL;
+	r = storage_read_dir_sorted(dir, &names, &n, err);
 	if (r < 0)
 		return r;
 	*ret = volname_alloc(vmid, fmt, (const char *const *)names, n, false, err);
-	free_names(names, n);
+	storage_names_free(names, n);
 	return *ret ? 0 : -ENOSPC;
 }
 
@@ -672,7 +480,9 @@ static int dir_alloc(struct storage *st, long vmid, const char *fmt, const char 
 			return r;
 	}
 
-	dir = xasprintf("%s/images/%ld", st->path, vmid);
+	dir = vmid_dir(st, vmid, err);
+	if (!dir)
+		return -EINVAL;
 	r = mkdir_p(dir, 0755);
 	if (r < 0)
 		return error_set(err, r, 500, "unable to create directory '%s': %s", dir,
@@ -717,31 +527,34 @@ static int dir_free_volume(struct storage *st, const char *volname, struct task_
 	_cleanup_free_ char *path = NULL;
 	int r;
 
+	if (storage_files_owns(volname))
+		return storage_files_free(st, volname, w, err);
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
-	path = dir_vol_path(st, &dv);
-	if (streq(dv.format, "subvol")) {
+	path = dir_vol_path(st, &dv, err);
+	if (!path) {
+		r = -EINVAL;
+	} else if (streq(dv.format, "subvol")) {
 		r = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		if (r != 0)
 			r = error_set(err, errno ? -errno : -EIO, 500,
 			              "unable to remove directory '%s': %m", path);
-	} else if (unlink(path) < 0) {
-		r = error_set(err, -errno, errno == ENOENT ? 404 : 500, "unable to delete '%s': %m",
-		              path);
-	} else if (streq(dv.vtype, "backup")) {
-		static const char *const sidecars[] = {".notes", ".protected", ".log"};
-
-		for (size_t i = 0; i < ARRAY_SIZE(sidecars); i++) {
-			_cleanup_free_ char *f = xasprintf("%s%s", path, sidecars[i]);
-
-			(void)unlink(f);
-		}
+	} else {
+		/* a template is immutable (create_base); any image may have
+		 * been made so by hand, and unlink would fail with EPERM */
+		r = access(path, F_OK) == 0 ? storage_file_set_immutable(path, false, w, err) : 0;
+		if (r >= 0 && unlink(path) < 0)
+			r = error_set(err, -errno, errno == ENOENT ? 404 : 500,
+			              "unable to delete '%s': %m", path);
+		else if (r > 0)
+			r = 0;
 	}
-	if (r == 0 && (streq(dv.vtype, "images") || streq(dv.vtype, "rootdir"))) {
-		_cleanup_free_ char *dir = xasprintf("%s/images/%ld", st->path, dv.vmid);
+	if (r == 0) {
+		_cleanup_free_ char *dir = vmid_dir(st, dv.vmid, NULL);
 
-		rmdir_if_empty(dir);
+		if (dir)
+			rmdir_if_empty(dir);
 	}
 	if (r == 0 && w)
 		task_log(w, "removed volume '%s'", volname);
@@ -753,19 +566,37 @@ static int dir_free_volume(struct storage *st, const char *volname, struct task_
 static int dir_image(struct storage *st, const char *volname, const char *op, struct dir_vol *dv,
                      char **ret_path, struct error **err)
 {
-	int r = dir_parse_volname(volname, dv, err);
+	int r;
 
+	if (storage_files_owns(volname))
+		return error_set(err, -EOPNOTSUPP, 500, "%s of volume '%s' is not supported", op,
+		                 volname);
+	r = dir_parse_volname(volname, dv, err);
 	if (r < 0)
 		return r;
-	if (!streq(dv->vtype, "images") || streq(dv->format, "subvol")) {
+	if (streq(dv->format, "subvol")) {
 		r = error_set(err, -EOPNOTSUPP, 500,
 		              "%s of volume '%s' (format %s) is not supported", op, volname,
 		              dv->format);
 		dir_vol_clear(dv);
 		return r;
 	}
-	*ret_path = dir_vol_path(st, dv);
+	*ret_path = dir_vol_path(st, dv, err);
+	if (!*ret_path) {
+		dir_vol_clear(dv);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* A template's file is read-only and immutable, and linked clones read
+ * it: it is not changed in place (PVE refuses this for templates too). */
+static int refuse_base(const struct dir_vol *dv, const char *op, const char *volname,
+                       struct error **err)
+{
+	if (!dv->is_base)
+		return 0;
+	return error_set(err, -EROFS, 400, "unable to %s base volume '%s'", op, volname);
 }
 
 static int dir_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
@@ -779,6 +610,11 @@ static int dir_resize(struct storage *st, const char *volname, uint64_t size, st
 	r = dir_image(st, volname, "resize", &dv, &path, err);
 	if (r < 0)
 		return r;
+	r = refuse_base(&dv, "resize", volname, err);
+	if (r < 0) {
+		dir_vol_clear(&dv);
+		return r;
+	}
 	dir_resize_build_cmd(&c, path, dv.format, size,
 	                     st->cfg ? section_get(st->cfg, "preallocation") : NULL);
 	r = storage_run_cmd(&c, w, NULL, err);
@@ -798,6 +634,11 @@ static int dir_snapshot(struct storage *st, const char *volname, const char *sna
 	r = dir_image(st, volname, "snapshot", &dv, &path, err);
 	if (r < 0)
 		return r;
+	r = refuse_base(&dv, "snapshot", volname, err);
+	if (r < 0) {
+		dir_vol_clear(&dv);
+		return r;
+	}
 	if (!streq(dv.format, "qcow2")) {
 		r = error_set(
 		    err, -EOPNOTSUPP, 500,
@@ -847,10 +688,25 @@ static int dir_snapshot_list(struct storage *st, const char *volname, struct sto
 	struct cmd c;
 	int r;
 
+	if (storage_files_owns(volname)) { /* iso, backup, ...: none, if it exists */
+		struct storage_volume v = {0};
+
+		r = storage_files_info(st, volname, &v, err);
+		storage_volume_clear(&v);
+		if (r < 0)
+			return r;
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
-	path = dir_vol_path(st, &dv);
+	path = dir_vol_path(st, &dv, err);
+	if (!path) {
+		r = -EINVAL;
+		goto out;
+	}
 	if (lstat(path, &sb) < 0) {
 		r = error_set(err, -errno, errno == ENOENT ? 404 : 500,
 		              "unable to stat volume '%s': %m", path);
@@ -919,9 +775,11 @@ static int dir_clone(struct storage *st, const char *base_volname, long vmid, co
 	r = find_free_diskname(st, vmid, "qcow2", &name, err);
 	if (r < 0)
 		goto out;
-	dir = xasprintf("%s/images/%ld", st->path, vmid);
-	r = mkdir_p(dir, 0755);
-	if (r < 0) {
+	dir = vmid_dir(st, vmid, err);
+	r = dir ? mkdir_p(dir, 0755) : -EINVAL;
+	if (!dir) {
+		goto out;
+	} else if (r < 0) {
 		r = error_set(err, r, 500, "unable to create directory '%s': %s", dir,
 		              strerror(-r));
 		goto out;
@@ -949,7 +807,7 @@ static int dir_create_base(struct storage *st, const char *volname, struct task_
                            char **ret_volname, struct error **err)
 {
 	struct dir_vol dv;
-	_cleanup_free_ char *path = NULL, *newname = NULL, *newpath = NULL;
+	_cleanup_free_ char *path = NULL, *newname = NULL, *newpath = NULL, *dir = NULL;
 	int r;
 
 	r = dir_image(st, volname, "create_base", &dv, &path, err);
@@ -960,7 +818,9 @@ static int dir_create_base(struct storage *st, const char *volname, struct task_
 		goto out;
 	}
 	newname = xasprintf("base-%s", dv.name + strlen("vm-"));
-	newpath = xasprintf("%s/images/%ld/%s", st->path, dv.vmid, newname);
+	dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	newpath = path_join(dir, newname);
 	if (access(newpath, F_OK) == 0) {
 		r = error_set(err, -EEXIST, 500, "file '%s' already exists", newpath);
 		goto out;
@@ -969,14 +829,19 @@ static int dir_create_base(struct storage *st, const char *volname, struct task_
 		r = error_set(err, -errno, 500, "rename '%s' to '%s' failed - %m", path, newpath);
 		goto out;
 	}
-	/* read-only, so nothing writes to a disk that clones depend on (PVE
-	 * also sets chattr +i; we do not, so freeing needs no root tool) */
+	if (w)
+		task_log(w, "renamed '%s' to '%s'", path, newpath);
+	/* read-only and immutable, so nothing writes to a disk that clones
+	 * depend on; like PVE's chattr +i the flag is best effort (a warning
+	 * where the file system has none), and free clears it */
 	if (chmod(newpath, 0444) < 0) {
 		r = error_set(err, -errno, 500, "chmod '%s' failed - %m", newpath);
 		goto out;
 	}
-	if (w)
-		task_log(w, "renamed '%s' to '%s'", path, newpath);
+	r = storage_file_set_immutable(newpath, true, w, err);
+	if (r < 0)
+		goto out;
+	r = 0;
 	if (dv.basename)
 		*ret_volname =
 		    xasprintf("%ld/%s/%ld/%s", dv.basevmid, dv.basename, dv.vmid, newname);

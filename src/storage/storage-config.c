@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "storage-config.h"
 #include "strbuf.h"
+#include "volid.h"
 #include "xalloc.h"
 
 #define LOCK_TIMEOUT_MS 10000
@@ -213,6 +214,149 @@ static int validate_vol_content(const char *v, struct error **err)
 	return check_content(v, vol_content, err);
 }
 
+/* --- content-dirs: per-content subdirectories (PVE's pve-dir-override-list) --- */
+
+#define CONTENT_DIRS_MAX 16
+
+struct content_dir {
+	char content[16];
+	char *dir; /* relative, without a trailing '/' */
+};
+
+static void content_dirs_clear(struct content_dir *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(d[i].dir);
+}
+
+/* One relative directory below the storage path: no leading '/', no empty,
+ * "." or ".." component (a trailing '/' is dropped first), components of at
+ * most 254 bytes and 1022 in all, as PVE's verify_dir_override. */
+static int check_override_dir(const char *content, char *dir, struct error **err)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	if (n == 0)
+		return error_set(err, -EINVAL, 400, "empty directory for content type '%s'",
+		                 content);
+	if (dir[0] == '/')
+		return error_set(err, -EINVAL, 400,
+		                 "directory '%s' for content type '%s' must be relative to the "
+		                 "storage path",
+		                 dir, content);
+	if (n >= 1023)
+		return error_set(err, -EINVAL, 400, "directory for content type '%s' is too long",
+		                 content);
+	for (const char *p = dir; *p;) {
+		size_t l = strcspn(p, "/");
+		if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			return error_set(err, -EINVAL, 400,
+			                 "directory '%s' for content type '%s' has an empty, '.' "
+			                 "or '..' component",
+			                 dir, content);
+		if (l >= 255)
+			return error_set(err, -EINVAL, 400,
+			                 "directory for content type '%s' has a component longer "
+			                 "than 254 bytes",
+			                 content);
+		p += l + (p[l] == '/');
+	}
+	return 0;
+}
+
+/*
+ * Parses "iso=isos,backup=my/dumps" (items separated by ',', ';' or blanks)
+ * into ret (at most CONTENT_DIRS_MAX).  Refuses control characters, items
+ * without '=', content types a dir storage cannot hold, bad directories
+ * (check_override_dir), a content type given twice and one directory for two
+ * content types.
+ */
+static int content_dirs_parse(const char *v, struct content_dir *ret, size_t *ret_n,
+                              struct error **err)
+{
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return error_set(err, -EINVAL, 400, "value contains control characters");
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *save = NULL;
+	size_t n = 0;
+	int r = 0;
+	for (char *t = strtok_r(copy, ", ;", &save); t && r >= 0;
+	     t = strtok_r(NULL, ", ;", &save)) {
+		char *eq = strchr(t, '=');
+		if (!eq) {
+			r = error_set(err, -EINVAL, 400,
+			              "invalid override '%s' - expected "
+			              "'<content>=<directory>'",
+			              t);
+			break;
+		}
+		*eq = '\0';
+		if (!in_list(dir_content, t) || streq(t, "none")) {
+			r = error_set(err, -EINVAL, 400,
+			              "storage does not support content type '%s'", t);
+			break;
+		}
+		r = check_override_dir(t, eq + 1, err);
+		for (size_t i = 0; r >= 0 && i < n; i++) {
+			if (streq(ret[i].content, t))
+				r = error_set(err, -EINVAL, 400,
+				              "duplicate override for content type '%s'", t);
+			else if (streq(ret[i].dir, eq + 1))
+				r = error_set(
+				    err, -EINVAL, 400,
+				    "directory '%s' is used for content types '%s' and '%s'",
+				    eq + 1, ret[i].content, t);
+		}
+		if (r >= 0 && n == CONTENT_DIRS_MAX)
+			r = error_set(err, -EINVAL, 400, "too many overrides");
+		if (r >= 0) {
+			snprintf(ret[n].content, sizeof(ret[n].content), "%s", t);
+			ret[n++].dir = xstrdup(eq + 1);
+		}
+	}
+	if (r >= 0 && n == 0)
+		r = error_set(err, -EINVAL, 400, "empty list of content directories");
+	if (r < 0) {
+		content_dirs_clear(ret, n);
+		return r;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int validate_content_dirs(const char *v, struct error **err)
+{
+	struct content_dir d[CONTENT_DIRS_MAX];
+	size_t n = 0;
+	int r = content_dirs_parse(v, d, &n, err);
+	if (r >= 0)
+		content_dirs_clear(d, n);
+	return r;
+}
+
+static int cmp_content_dir(const void *a, const void *b)
+{
+	return strcmp(((const struct content_dir *)a)->content,
+	              ((const struct content_dir *)b)->content);
+}
+
+/* "backup=my/dumps,iso=isos": sorted by content type, as PVE writes it */
+static char *normalize_content_dirs(const char *v)
+{
+	struct content_dir d[CONTENT_DIRS_MAX];
+	size_t n = 0;
+	if (content_dirs_parse(v, d, &n, NULL) < 0)
+		return xstrdup(v); /* validated before; not reached */
+	qsort(d, n, sizeof(d[0]), cmp_content_dir);
+	struct strbuf out = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&out, "%s%s=%s", i ? "," : "", d[i].content, d[i].dir);
+	content_dirs_clear(d, n);
+	return strbuf_detach(&out, NULL);
+}
+
 /* --- the schema --- */
 
 static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
@@ -255,7 +399,7 @@ static const struct section_prop dir_props[] = {
     P_COMMON(validate_dir_content),
     P_BACKUP,
     P_ENUM("format", dir_formats),
-    P_STR("content-dirs", NULL),
+    P_STR("content-dirs", validate_content_dirs),
     {.name = "snapshot-as-volume-chain",
      .kind = SECTION_PROP_BOOL,
      .optional = true,
@@ -394,8 +538,9 @@ int storage_section_set(struct section *s, const char *key, const char *value, b
 	int r = section_schema_check_value(&schema, s->type, key, value, &norm, err);
 	if (r < 0)
 		return r;
-	if (streq(key, "content")) {
-		char *c = normalize_content(norm);
+	if (streq(key, "content") || streq(key, "content-dirs")) {
+		char *c =
+		    streq(key, "content") ? normalize_content(norm) : normalize_content_dirs(norm);
 		free(norm);
 		norm = c;
 	}
@@ -516,14 +661,42 @@ static const char *mountpoint_of(const struct section *s, const char *path)
 	return NULL;
 }
 
-static const struct {
-	const char *content;
-	const char *subdir;
-} subdirs[] = {
-    {"images", "images"},         {"rootdir", "private"}, {"iso", "template/iso"},
-    {"vztmpl", "template/cache"}, {"backup", "dump"},     {"snippets", "snippets"},
-    {"import", "import"},
-};
+char *storage_content_dir(const struct section *s, const char *vtype, struct error **err)
+{
+	const char *path = section_get(s, "path");
+	const char *sub = vtype_subdir(vtype_from_string(vtype));
+	const char *cd = section_get(s, "content-dirs");
+	struct content_dir d[CONTENT_DIRS_MAX];
+	size_t n = 0;
+
+	if (!path || path[0] != '/') {
+		error_set(err, -EINVAL, 500, "storage '%s' has no path", s->id);
+		return NULL;
+	}
+	if (!sub) {
+		error_set(err, -EINVAL, 500, "unknown content type '%s'", vtype ? vtype : "");
+		return NULL;
+	}
+	if (cd) {
+		/* storage.cfg is validated when read and written; a section
+		 * built by hand is checked here, since the result becomes a
+		 * path */
+		struct error *e = NULL;
+		if (content_dirs_parse(cd, d, &n, &e) < 0) {
+			error_set(err, e ? e->code : -EINVAL, 500,
+			          "storage '%s' has an invalid content-dirs: %s", s->id,
+			          e ? e->msg : "invalid value");
+			error_free(e);
+			return NULL;
+		}
+	}
+	char *ret = NULL;
+	for (size_t i = 0; i < n && !ret; i++)
+		if (streq(d[i].content, vtype))
+			ret = path_join(path, d[i].dir);
+	content_dirs_clear(d, n);
+	return ret ? ret : path_join(path, sub);
+}
 
 static bool has_content(const char *content, const char *ct)
 {
@@ -532,6 +705,34 @@ static bool has_content(const char *content, const char *ct)
 		if (strncmp(p, ct, n) == 0 && (p[n] == ',' || !p[n]))
 			return true;
 	return false;
+}
+
+/* PVE's check that no two content types in use share a directory (after
+ * symlinks), so one content type cannot list or delete another's files. */
+static int check_dirs_distinct(const struct section *s, const char *content, struct error **err)
+{
+	char *real[_VTYPE_MAX] = {0};
+	int r = 0;
+	for (int t = 0; t < _VTYPE_MAX && r >= 0; t++) {
+		const char *vt = vtype_to_string((enum vtype)t);
+		if (!has_content(content, vt))
+			continue;
+		_cleanup_free_ char *d = storage_content_dir(s, vt, err);
+		if (!d) {
+			r = -EINVAL;
+			break;
+		}
+		real[t] = realpath(d, NULL);
+		for (int u = 0; real[t] && u < t && r >= 0; u++)
+			if (real[u] && streq(real[u], real[t]))
+				r = error_set(err, -EINVAL, 500,
+				              "storage '%s' uses directory %s for multiple content "
+				              "types",
+				              s->id, real[t]);
+	}
+	for (int t = 0; t < _VTYPE_MAX; t++)
+		free(real[t]);
+	return r;
 }
 
 int storage_dir_prepare(const struct section *s, struct error **err)
@@ -564,18 +765,25 @@ int storage_dir_prepare(const struct section *s, struct error **err)
 	const char *content = section_get(s, "content");
 	if (!content)
 		content = default_content(s->type);
-	for (size_t i = 0; sub && i < ARRAY_SIZE(subdirs); i++) {
-		if (!has_content(content, subdirs[i].content))
+	for (int t = 0; sub && t < _VTYPE_MAX; t++) {
+		const char *vt = vtype_to_string((enum vtype)t);
+		/* like PVE: rootdir content also gets the backup directory */
+		if (!has_content(content, vt) &&
+		    !(t == VTYPE_BACKUP && has_content(content, "rootdir")))
 			continue;
-		_cleanup_free_ char *d = path_join(path, subdirs[i].subdir);
+		_cleanup_free_ char *d = storage_content_dir(s, vt, err);
+		if (!d)
+			return -EINVAL;
 		r = mkdir_p(d, 0755);
 		if (r < 0) {
 			int e = -r;
-			return error_set(err, r, 500, "unable to activate storage '%s' - %s: %s",
-			                 s->id, d, strerror(e));
+			return error_set(err, r, 500,
+			                 "unable to activate storage '%s' - failed to create "
+			                 "content directory '%s' for content '%s': %s",
+			                 s->id, d, vt, strerror(e));
 		}
 	}
-	return 0;
+	return check_dirs_distinct(s, content, err);
 }
 
 /* --- the store --- */

@@ -86,6 +86,19 @@ json_t *storage_section_json(const struct section *s, const char *digest);
  */
 int storage_dir_prepare(const struct section *s, struct error **err);
 
+/*
+ * The directory of content type vtype ("images", "rootdir", "iso", "vztmpl",
+ * "backup", "snippets", "import") of a file storage: <path>/<subdir>, the
+ * subdirectory from content-dirs ("iso=isos,backup=my/dumps", PVE's
+ * get_subdir) or else the default of vtype_subdir() (images, private,
+ * template/iso, template/cache, dump, snippets, import).  Every path of
+ * file content is built from this, so an override moves listing, info,
+ * path, free, uploads and activation together.  NULL with 500 when the
+ * section has no absolute path, vtype is unknown or content-dirs is invalid
+ * (storage.cfg refuses that on write and drops it on read).
+ */
+char *storage_content_dir(const struct section *s, const char *vtype, struct error **err);
+
 /* --- the store: storage.cfg under its lock --- */
 
 struct storage_config_store;

@@ -444,6 +444,176 @@ static void test_dir_prepare(void **state)
 	rm_rf(root);
 }
 
+/* content-dirs: what storage_section_set accepts (and how it is written
+ * back) and what it refuses, with the reason. */
+static void test_content_dirs_validation(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+	    {"iso=isos", "iso=isos"},
+	    {"iso=isos,backup=my/dumps", "backup=my/dumps,iso=isos"},
+	    {"backup=a/b/c/", "backup=a/b/c"},
+	    {"images=vm;rootdir=ct snippets=s", "images=vm,rootdir=ct,snippets=s"},
+	    {"vztmpl=t.x,import=..imp", "import=..imp,vztmpl=t.x"},
+	    {"iso=iso", "iso=iso"},
+	};
+	static const struct {
+		const char *in, *reason;
+	} bad[] = {
+	    {"", "empty list"},
+	    {",", "empty list"},
+	    {"iso", "expected '<content>=<directory>'"},
+	    {"iso=", "empty directory for content type 'iso'"},
+	    {"bogus=x", "does not support content type 'bogus'"},
+	    {"none=x", "does not support content type 'none'"},
+	    {"=x", "does not support content type ''"},
+	    {"iso=/abs", "must be relative"},
+	    {"iso=/", "must be relative"},
+	    {"iso=..", "'..' component"},
+	    {"iso=a/../b", "'..' component"},
+	    {"iso=./a", "'.' or '..' component"},
+	    {"iso=a//b", "empty, '.' or '..' component"},
+	    {"iso=a/.", "component"},
+	    {"iso=a\tb", "control characters"},
+	    {"iso=a\x7f", "control characters"},
+	    {"iso=a,iso=b", "duplicate override for content type 'iso'"},
+	    {"iso=x,vztmpl=x", "directory 'x' is used for content types 'iso' and 'vztmpl'"},
+	    {"iso=x/,vztmpl=x", "is used for content types"},
+	};
+	_cleanup_section_config_ struct section_config *c = section_config_new();
+	struct section *d = new_section(c, "dir", "cd");
+	assert_int_equal(storage_section_set(d, "path", "/srv/cd", true, NULL), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct error *e = NULL;
+		if (storage_section_set(d, "content-dirs", good[i].in, false, &e) < 0)
+			fail_msg("'%s' refused: %s", good[i].in, e->msg);
+		assert_string_equal(section_get(d, "content-dirs"), good[i].out);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct error *e = NULL;
+		int r = storage_section_set(d, "content-dirs", bad[i].in, false, &e);
+		if (r >= 0)
+			fail_msg("'%s' accepted", bad[i].in);
+		expect_param_error(r, e, "content-dirs", bad[i].reason);
+	}
+	/* a long component, and a long path */
+	_cleanup_free_ char *longc = xasprintf("iso=%0255d", 0);
+	struct error *e = NULL;
+	int r = storage_section_set(d, "content-dirs", longc, false, &e);
+	expect_param_error(r, e, "content-dirs", "longer than 254 bytes");
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, "iso=");
+	for (int i = 0; i < 120; i++)
+		strbuf_addstr(&sb, "abcdefgh/");
+	e = NULL;
+	r = storage_section_set(d, "content-dirs", sb.buf, false, &e);
+	strbuf_release(&sb);
+	expect_param_error(r, e, "content-dirs", "too long");
+
+	/* not a btrfs option, as in PVE */
+	struct section *b = new_section(c, "btrfs", "bt");
+	e = NULL;
+	r = storage_section_set(b, "content-dirs", "iso=isos", true, &e);
+	expect_param_error(r, e, "content-dirs", "unexpected property");
+
+	/* a bad value in storage.cfg is dropped with a warning */
+	static const char cfg[] = "dir: xx\n\tpath /srv/x\n\tcontent-dirs iso=/etc\n";
+	_cleanup_section_config_ struct section_config *p = parse_ok(cfg, strlen(cfg));
+	assert_null(section_get(section_config_find(p, "xx"), "content-dirs"));
+	assert_true(p->n_warnings > 0);
+}
+
+/* storage_content_dir: the override or the default, below the path. */
+static void test_content_dir(void **state)
+{
+	(void)state;
+	_cleanup_section_config_ struct section_config *c = section_config_new();
+	struct section *d = new_section(c, "dir", "cd");
+	assert_int_equal(storage_section_set(d, "path", "/srv/cd/", true, NULL), 0);
+	static const struct {
+		const char *vtype, *dflt, *over;
+	} rows[] = {
+	    {"images", "/srv/cd/images", "/srv/cd/vm"},
+	    {"rootdir", "/srv/cd/private", "/srv/cd/private"},
+	    {"iso", "/srv/cd/template/iso", "/srv/cd/isos"},
+	    {"vztmpl", "/srv/cd/template/cache", "/srv/cd/template/cache"},
+	    {"backup", "/srv/cd/dump", "/srv/cd/my/dumps"},
+	    {"snippets", "/srv/cd/snippets", "/srv/cd/snippets"},
+	    {"import", "/srv/cd/import", "/srv/cd/import"},
+	};
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			assert_int_equal(storage_section_set(d, "content-dirs",
+			                                     "iso=isos,backup=my/dumps,images=vm",
+			                                     false, NULL),
+			                 0);
+		for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+			_cleanup_free_ char *dir = storage_content_dir(d, rows[i].vtype, NULL);
+			assert_non_null(dir);
+			assert_string_equal(dir, pass ? rows[i].over : rows[i].dflt);
+		}
+	}
+	struct error *e = NULL;
+	assert_null(storage_content_dir(d, "bogus", &e));
+	assert_int_equal(e->http_status, 500);
+	error_free(e);
+	/* a section built by hand is checked too: its value becomes a path */
+	section_set(d, "content-dirs", "iso=../../etc");
+	e = NULL;
+	assert_null(storage_content_dir(d, "iso", &e));
+	assert_non_null(strstr(e->msg, "invalid content-dirs"));
+	error_free(e);
+	section_unset(d, "path");
+	e = NULL;
+	assert_null(storage_content_dir(d, "iso", &e));
+	error_free(e);
+}
+
+/* Activation creates the overridden directories and refuses two content
+ * types in one directory. */
+static void test_dir_prepare_content_dirs(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *root = make_tmpdir();
+	_cleanup_section_config_ struct section_config *c = section_config_new();
+	_cleanup_free_ char *p = xasprintf("%s/st", root);
+	struct section *s = new_section(c, "dir", "st");
+	assert_int_equal(storage_section_set(s, "path", p, true, NULL), 0);
+	assert_int_equal(storage_section_set(s, "content", "iso,backup,rootdir", true, NULL), 0);
+	assert_int_equal(
+	    storage_section_set(s, "content-dirs", "iso=isos,backup=my/dumps", true, NULL), 0);
+	assert_int_equal(storage_dir_prepare(s, NULL), 0);
+	static const char *const want[] = {"isos", "my/dumps", "private"};
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		_cleanup_free_ char *d = path_join(p, want[i]);
+		struct stat st;
+		assert_int_equal(stat(d, &st), 0);
+	}
+	static const char *const not [] = {"template/iso", "dump", "images"};
+	for (size_t i = 0; i < ARRAY_SIZE(not ); i++) {
+		_cleanup_free_ char *d = path_join(p, not [i]);
+		assert_int_equal(access(d, F_OK), -1);
+	}
+	/* rootdir alone still gets the backup directory (PVE) */
+	struct section *s2 = new_section(c, "dir", "st2");
+	_cleanup_free_ char *p2 = xasprintf("%s/st2", root);
+	assert_int_equal(storage_section_set(s2, "path", p2, true, NULL), 0);
+	assert_int_equal(storage_section_set(s2, "content", "rootdir", true, NULL), 0);
+	assert_int_equal(storage_dir_prepare(s2, NULL), 0);
+	_cleanup_free_ char *dump = path_join(p2, "dump");
+	assert_int_equal(access(dump, F_OK), 0);
+
+	/* an override onto another content type's default directory */
+	assert_int_equal(storage_section_set(s, "content-dirs", "iso=dump", false, NULL), 0);
+	struct error *e = NULL;
+	assert_int_equal(storage_dir_prepare(s, &e), -EINVAL);
+	assert_non_null(strstr(e->msg, "for multiple content types"));
+	error_free(e);
+	rm_rf(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +624,9 @@ int main(void)
 	    cmocka_unit_test(test_section_set),
 	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_dir_prepare),
+	    cmocka_unit_test(test_content_dirs_validation),
+	    cmocka_unit_test(test_content_dir),
+	    cmocka_unit_test(test_dir_prepare_content_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,10 +16,12 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/fs.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -32,6 +34,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-files.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -257,6 +260,25 @@ static int leftover_entry(const char *path, const struct stat *s, int flag, stru
 	return 0;
 }
 
+/* FS_IOC_GETFLAGS works on the file system holding dir */
+static bool flags_supported(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int flags = 0;
+
+	return fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+}
+
+static bool file_immutable(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int flags = 0;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ioctl(fd, FS_IOC_GETFLAGS, &flags), 0);
+	return flags & FS_IMMUTABLE_FL;
+}
+
 /* --- the sequence --- */
 
 static void contract_run(const struct contract_fixture *fx)
@@ -270,6 +292,7 @@ static void contract_run(const struct contract_fixture *fx)
 	const char *fmts[4] = {0};
 	size_t n_vols = 0;
 	const char *snapvol = NULL, *snapfmt = NULL;
+	_cleanup_free_ char *base_path = NULL;
 	int r;
 
 	r = fx->setup(&env);
@@ -410,6 +433,19 @@ static void contract_run(const struct contract_fixture *fx)
 
 		OK(storage_create_base(st, snapvol, NULL, &base, E), "create_base");
 		assert_non_null(strstr(base, "base-100-disk-"));
+		if (streq(fx->type, "dir")) {
+			/* a dir template is a read-only, immutable file (where
+			 * the file system and our privileges allow: root on
+			 * ext4 here) */
+			_cleanup_free_ char *bp = vol_path(st, base);
+			struct stat sb;
+
+			assert_int_equal(stat(bp, &sb), 0);
+			assert_int_equal(sb.st_mode & 0777, 0444);
+			if (flags_supported(env.root) && geteuid() == 0)
+				assert_true(file_immutable(bp));
+			base_path = xstrdup(bp);
+		}
 		assert_false(listed(st, 100, snapvol));
 		assert_true(listed(st, 100, base));
 		for (size_t i = 0; i < n_vols; i++)
@@ -457,6 +493,9 @@ static void contract_run(const struct contract_fixture *fx)
 	}
 	assert_int_equal(count(st, 0), 0);
 	assert_int_equal(nftw(env.path, leftover_entry, 16, FTW_PHYS), 0);
+	/* free cleared the attribute first, else unlink had failed */
+	if (base_path)
+		assert_int_equal(access(base_path, F_OK), -1);
 
 	storage_free(st);
 	storage_set_lock_dir(NULL);
@@ -469,6 +508,316 @@ static void contract_run(const struct contract_fixture *fx)
 static void test_contract(void **state)
 {
 	contract_run(*state);
+}
+
+/* --- file content: the same on every storage with a path --- */
+
+static void touch(const char *dir, const char *name, const char *data);
+
+struct files_case {
+	const struct contract_fixture *fx;
+	/* content-dirs to set, NULL for the defaults */
+	const char *content_dirs;
+	const char *iso_dir, *backup_dir; /* relative to the storage path */
+};
+
+static const char *const bk_qemu = "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst";
+static const char *const bk_lxc = "vzdump-lxc-200-2025_01_02-03_04_05.tar.zst";
+
+static size_t count_content(struct storage *st, long vmid, const char *content)
+{
+	struct storage_volume *v = NULL;
+	size_t n = 0;
+
+	OK(storage_list(st, vmid, content, &v, &n, E), "list");
+	storage_volume_list_free(v, n);
+	return n;
+}
+
+static void expect_vol(const struct storage_volume *v, const char *volname, const char *vtype,
+                       const char *format, uint64_t size, long vmid)
+{
+	assert_string_equal(v->volname, volname);
+	assert_string_equal(v->vtype, vtype);
+	assert_string_equal(v->format, format);
+	assert_int_equal(v->size, size);
+	assert_int_equal(v->vmid, vmid);
+}
+
+static void files_run(const struct files_case *fc)
+{
+	struct contract_env env = {0};
+	struct storage *st = NULL;
+	struct storage_volume *v = NULL;
+	struct storage_volume info;
+	struct error *err = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *lockdir = NULL, *iso = NULL, *tmpl = NULL, *dump = NULL, *snip = NULL,
+	                    *imp = NULL, *outside = NULL;
+	int r = fc->fx->setup(&env);
+
+	if (r == -EOPNOTSUPP) {
+		print_message("[  SKIP    ] files on %s: fixture not available here\n",
+		              fc->fx->type);
+		skip();
+	}
+	assert_int_equal(r, 0);
+	lockdir = path_join(env.root, "lock");
+	assert_int_equal(mkdir(lockdir, 0700), 0);
+	storage_set_lock_dir(lockdir);
+	section_set(env.section, "content", "images,rootdir,iso,vztmpl,backup,snippets,import");
+	if (fc->content_dirs)
+		section_set(env.section, "content-dirs", fc->content_dirs);
+	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(storage_activate(st, E), "activate");
+
+	iso = path_join(env.path, fc->iso_dir);
+	tmpl = path_join(env.path, "template/cache");
+	dump = path_join(env.path, fc->backup_dir);
+	snip = path_join(env.path, "snippets");
+	imp = path_join(env.path, "import");
+	/* activation made the content directories, the overridden ones only */
+	assert_int_equal(access(iso, F_OK), 0);
+	assert_int_equal(access(dump, F_OK), 0);
+	if (fc->content_dirs) {
+		_cleanup_free_ char *d1 = path_join(env.path, "template/iso");
+		_cleanup_free_ char *d2 = path_join(env.path, "dump");
+
+		assert_int_equal(access(d1, F_OK), -1);
+		assert_int_equal(access(d2, F_OK), -1);
+	}
+
+	touch(iso, "debian.iso", "iso");
+	touch(iso, "readme.txt", "not an iso");
+	touch(iso, ".hidden.iso", "hidden");
+	{
+		_cleanup_free_ char *d = path_join(iso, "dir.iso");
+
+		assert_int_equal(mkdir(d, 0755), 0);
+	}
+	touch(tmpl, "debian-12-standard_12.7-1_amd64.tar.zst", "tmpl!");
+	touch(dump, bk_qemu, "backup");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.notes", "my notes");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.protected", "");
+	touch(dump, "vzdump-qemu-100-2025_01_01-00_00_01.log", "log");
+	touch(dump, bk_lxc, "lxc backup");
+	touch(dump, "vzdump-lxc-200-2025_01_02-03_04_05.log", "log");
+	touch(snip, "hook.pl", "#!/usr/bin/perl\n");
+	touch(imp, "win.ova", "ova");
+	outside = path_join(env.root, "outside.iso");
+	touch(env.root, "outside.iso", "keep");
+
+	/* everything the storage holds, in dir's order, with PVE's formats */
+	OK(storage_list(st, 0, NULL, &v, &n, E), "list");
+	assert_int_equal(n, 6);
+	expect_vol(&v[0], "iso/debian.iso", "iso", "iso", 3, 0);
+	expect_vol(&v[1], "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", "vztmpl", "tzst", 5, 0);
+	expect_vol(&v[2], "backup/vzdump-lxc-200-2025_01_02-03_04_05.tar.zst", "backup", "tar.zst",
+	           10, 200);
+	expect_vol(&v[3], "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", "backup", "vma.zst",
+	           6, 100);
+	expect_vol(&v[4], "snippets/hook.pl", "snippets", "snippet", 16, 0);
+	expect_vol(&v[5], "import/win.ova", "import", "ova", 3, 0);
+	{
+		/* a backup's time is its name's; other files have their ctime */
+		struct tm tm = {.tm_year = 125,
+		                .tm_mon = 0,
+		                .tm_mday = 2,
+		                .tm_hour = 3,
+		                .tm_min = 4,
+		                .tm_sec = 5};
+		_cleanup_free_ char *p = path_join(iso, "debian.iso");
+		struct stat sb;
+
+		assert_int_equal(v[2].ctime, timegm(&tm));
+		assert_int_equal(stat(p, &sb), 0);
+		assert_int_equal(v[0].ctime, sb.st_ctime);
+	}
+	assert_true(v[3].protected_);
+	assert_string_equal(v[3].notes, "my notes");
+	assert_false(v[2].protected_);
+	assert_null(v[2].notes);
+	storage_volume_list_free(v, n);
+
+	/* content filters; a guest's listing has its backups (and, as PVE,
+	 * snippets and import sources), never ISO images or templates */
+	assert_int_equal(count_content(st, 0, "iso"), 1);
+	assert_int_equal(count_content(st, 0, "backup"), 2);
+	assert_int_equal(count_content(st, 0, "vztmpl,snippets"), 2);
+	assert_int_equal(count_content(st, 0, "images"), 0);
+	assert_int_equal(count_content(st, 0, "rootdir"), 0);
+	assert_int_equal(count_content(st, 100, "backup"), 1);
+	assert_int_equal(count_content(st, 200, "backup,iso,vztmpl"), 1);
+	assert_int_equal(count_content(st, 100, NULL), 3);
+	/* NULL: what the storage's content key allows */
+	section_set(env.section, "content", "iso,images");
+	assert_int_equal(count_content(st, 0, NULL), 1);
+	section_set(env.section, "content", "images,rootdir,iso,vztmpl,backup,snippets,import");
+
+	/* info and path */
+	OK(storage_info(st, "iso/debian.iso", &info, E), "info");
+	expect_vol(&info, "iso/debian.iso", "iso", "iso", 3, 0);
+	storage_volume_clear(&info);
+	OK(storage_info(st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", &info, E),
+	   "info");
+	assert_true(info.protected_);
+	assert_string_equal(info.notes, "my notes");
+	assert_string_equal(info.format, "vma.zst");
+	storage_volume_clear(&info);
+	{
+		_cleanup_free_ char *p = vol_path(st, "iso/debian.iso");
+		_cleanup_free_ char *want = path_join(iso, "debian.iso");
+		_cleanup_free_ char *pb = vol_path(st, "backup/x.vma");
+		_cleanup_free_ char *wantb = path_join(dump, "x.vma");
+
+		assert_string_equal(p, want);
+		assert_string_equal(pb, wantb);
+	}
+	assert_int_equal(storage_info(st, "iso/missing.iso", &info, &err), -ENOENT);
+	assert_int_equal(err->http_status, 404);
+	err = error_free(err);
+
+	/* names that would leave the content directory, or are not files */
+	static const char *const bad[] = {
+	    "iso/../outside.iso",
+	    "iso/..",
+	    "iso/.hidden.iso",
+	    "iso/a/b.iso",
+	    "iso/readme.txt",
+	    "iso/",
+	    "backup/../../outside.iso",
+	    "snippets/..",
+	    "snippets/.",
+	    "snippets/a\nb",
+	    "vztmpl/../../etc/x.tar",
+	    "import/x.ova/disk.vmdk",
+	    "import/../win.ova",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *path = NULL;
+
+		if (storage_path(st, bad[i], &path, &err) != -EINVAL) {
+			print_error("path accepted '%s'\n", bad[i]);
+			fail();
+		}
+		err = error_free(err);
+		if (storage_info(st, bad[i], &info, &err) != -EINVAL) {
+			print_error("info accepted '%s'\n", bad[i]);
+			fail();
+		}
+		err = error_free(err);
+		if (storage_free_volume(st, bad[i], NULL, &err) != -EINVAL) {
+			print_error("free accepted '%s'\n", bad[i]);
+			fail();
+		}
+		err = error_free(err);
+	}
+	assert_int_equal(access(outside, F_OK), 0);
+
+	/* a protected backup stays */
+	assert_int_equal(storage_free_volume(
+	                     st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", NULL, &err),
+	                 -EPERM);
+	assert_non_null(strstr(err->msg, "is protected"));
+	err = error_free(err);
+	assert_int_equal(count_content(st, 0, "backup"), 2);
+	{
+		_cleanup_free_ char *p =
+		    path_join(dump, "vzdump-qemu-100-2025_01_01-00_00_01.vma.zst.protected");
+		assert_int_equal(unlink(p), 0);
+	}
+
+	/* free takes the file and its notes, protection and log files */
+	OK(storage_free_volume(st, "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst", NULL, E),
+	   "free backup");
+	OK(storage_free_volume(st, "backup/vzdump-lxc-200-2025_01_02-03_04_05.tar.zst", NULL, E),
+	   "free backup");
+	OK(storage_free_volume(st, "iso/debian.iso", NULL, E), "free iso");
+	OK(storage_free_volume(st, "vztmpl/debian-12-standard_12.7-1_amd64.tar.zst", NULL, E),
+	   "free vztmpl");
+	OK(storage_free_volume(st, "snippets/hook.pl", NULL, E), "free snippet");
+	OK(storage_free_volume(st, "import/win.ova", NULL, E), "free import");
+	assert_int_equal(storage_free_volume(st, "iso/debian.iso", NULL, &err), -ENOENT);
+	assert_int_equal(err->http_status, 404);
+	err = error_free(err);
+	assert_int_equal(count(st, 0), 0);
+	{
+		/* nothing is left in the backup directory */
+		char **names = NULL;
+		size_t nn = 0;
+
+		OK(storage_read_dir_sorted(dump, &names, &nn, E), "readdir");
+		for (size_t i = 0; i < nn; i++)
+			print_error("left behind: %s\n", names[i]);
+		assert_int_equal(nn, 0);
+		storage_names_free(names, nn);
+	}
+	assert_int_equal(access(outside, F_OK), 0);
+
+	storage_free(st);
+	storage_set_lock_dir(NULL);
+	fc->fx->teardown(&env);
+	section_config_free(env.cfg);
+	free(env.root);
+	free(env.path);
+}
+
+static const struct files_case files_cases[] = {
+    {&fixtures[0], NULL, "template/iso", "dump"},
+    {&fixtures[1], NULL, "template/iso", "dump"},
+    /* content-dirs is a dir option (not btrfs', as in PVE) */
+    {&fixtures[0], "iso=isos,backup=my/dumps", "isos", "my/dumps"},
+};
+
+static void test_files(void **state)
+{
+	files_run(*state);
+}
+
+/* --- the immutable attribute --- */
+
+static void test_immutable(void **state)
+{
+	char tmpl[] = "/tmp/ctvm-immutable-XXXXXX";
+	struct error *err = NULL;
+
+	assert_non_null(mkdtemp(tmpl));
+	_cleanup_free_ char *f = path_join(tmpl, "base-100-disk-0.raw");
+	touch(tmpl, "base-100-disk-0.raw", "base");
+	if (!flags_supported(tmpl) || geteuid() != 0) {
+		/* setting is best effort: a warning, never a failure */
+		assert_int_equal(storage_file_set_immutable(f, true, NULL, &err), 0);
+		assert_null(err);
+		assert_int_equal(unlink(f), 0);
+		assert_int_equal(rmdir(tmpl), 0);
+		print_message("[  SKIP    ] immutable: needs root on a file system with "
+		              "attributes\n");
+		skip();
+	}
+	assert_int_equal(storage_file_set_immutable(f, true, NULL, &err), 1);
+	assert_true(file_immutable(f));
+	assert_true(storage_file_is_immutable(f));
+	/* again: nothing to do */
+	assert_int_equal(storage_file_set_immutable(f, true, NULL, &err), 0);
+	assert_int_equal(unlink(f), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(storage_file_set_immutable(f, false, NULL, &err), 1);
+	assert_false(file_immutable(f));
+	assert_int_equal(storage_file_set_immutable(f, false, NULL, &err), 0);
+	assert_null(err);
+	assert_int_equal(unlink(f), 0);
+	/* a missing file */
+	assert_int_equal(storage_file_set_immutable(f, true, NULL, &err), -ENOENT);
+	assert_int_equal(err->http_status, 404);
+	err = error_free(err);
+	assert_int_equal(rmdir(tmpl), 0);
+
+	/* a file system without attributes (procfs: ENOTTY; tmpfs before
+	 * Linux 6.0): setting warns, clearing has nothing to do */
+	assert_int_equal(storage_file_set_immutable("/proc/version", true, NULL, &err), 0);
+	assert_null(err);
+	assert_int_equal(storage_file_set_immutable("/proc/version", false, NULL, &err), 0);
+	assert_null(err);
 }
 
 /* --- the dispatcher, with a backend that has only the required slots --- */
@@ -1040,7 +1389,9 @@ static void test_copy(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 3];
+	static const char *const files_names[] = {"files-dir", "files-btrfs",
+	                                          "files-dir-content-dirs"};
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + ARRAY_SIZE(files_cases) + 4];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
@@ -1049,6 +1400,13 @@ int main(void)
 		tests[n].name = fixtures[i].type;
 		n++;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(files_cases); i++) {
+		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_files,
+		                                                        (void *)&files_cases[i]);
+		tests[n].name = files_names[i];
+		n++;
+	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_immutable);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unsupported);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_content);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_copy);
