@@ -95,6 +95,8 @@ static int vol_call_open(struct api_call *call, struct vol_call *v, struct stora
 
 	if (r < 0)
 		return r;
+	if (!ret_info)
+		return storage_volume_exists(v->st, v->volname, err);
 	r = storage_info(v->st, v->volname, &info, err);
 	if (r >= 0 && ret_info)
 		*ret_info = info;
@@ -222,7 +224,7 @@ static int snap_start(struct api_call *call, enum snap_op op, json_t **ret, stru
 	if (r < 0)
 		return r;
 	/* refuse now what the task would refuse, so clients see the reason */
-	r = vol_call_open(call, &v, &info, err);
+	r = vol_call_open(call, &v, op == SNAP_ROLLBACK ? &info : NULL, err);
 	bool prot = info.protected_;
 	storage_volume_clear(&info);
 	if (r < 0)

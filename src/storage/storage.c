@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend-btrfs.h"
 #include "cmd.h"
@@ -303,6 +304,27 @@ int storage_info(struct storage *st, const char *volname, struct storage_volume 
                  struct error **err)
 {
 	return st->be->info(st, volname, ret, err);
+}
+
+int storage_volume_exists(struct storage *st, const char *volname, struct error **err)
+{
+	struct storage_volume v = {0};
+	struct stat sb;
+	int r;
+
+	if (!st->path) {
+		r = storage_info(st, volname, &v, err);
+		storage_volume_clear(&v);
+		return r;
+	}
+	_cleanup_free_ char *path = NULL;
+	r = storage_path(st, volname, &path, err);
+	if (r < 0)
+		return r;
+	if (lstat(path, &sb) < 0)
+		return error_set(err, -errno, errno == ENOENT ? 404 : 500,
+		                 "volume '%s:%s' does not exist", st->id, volname);
+	return 0;
 }
 
 int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
