@@ -18,6 +18,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_storage_config,
 	api_methods_storage_upload,
 	api_methods_storage,
+	api_methods_storage_prune,
 	NULL,
 };
 /* clang-format on */

@@ -598,7 +598,16 @@ struct storage_config_store {
 	struct storage_config_snapshot *current;
 	unsigned recheck_ms;        /* 0: look at the file on every get */
 	struct timespec last_check; /* CLOCK_MONOTONIC */
+	pid_t owner;                /* the process whose threads share the snapshot */
 };
+
+/* Task workers are forked from the multithreaded daemon and must not take
+ * the lock (another thread may have held it at fork time): there the store
+ * reads the file for each caller and caches nothing. */
+static bool in_forked_child(const struct storage_config_store *s)
+{
+	return getpid() != s->owner;
+}
 
 struct storage_config_store *storage_config_store_new(const struct ctvm_paths *paths)
 {
@@ -606,6 +615,7 @@ struct storage_config_store *storage_config_store_new(const struct ctvm_paths *p
 	s->path = path_join(paths->etc, STORAGE_CONFIG_FILE);
 	s->state = xstrdup(paths->state);
 	pthread_mutex_init(&s->lock, NULL);
+	s->owner = getpid();
 	return s;
 }
 
@@ -788,9 +798,26 @@ static int refresh_locked(struct storage_config_store *s, bool force, struct err
 	return 0;
 }
 
+/* An unshared snapshot straight from the file. */
+static int snapshot_from_disk(struct storage_config_store *s,
+                              const struct storage_config_snapshot **ret, struct error **err)
+{
+	struct section_config *c = NULL;
+	int r = load_from_disk(s, &c, err);
+	if (r < 0)
+		return r;
+	struct storage_config_snapshot *snap = xnew(struct storage_config_snapshot, 1);
+	atomic_init(&snap->refs, 1);
+	snap->cfg = c;
+	*ret = snap;
+	return 0;
+}
+
 int storage_config_store_get(struct storage_config_store *s,
                              const struct storage_config_snapshot **ret, struct error **err)
 {
+	if (in_forked_child(s))
+		return snapshot_from_disk(s, ret, err);
 	pthread_mutex_lock(&s->lock);
 	int r = 0;
 	if (!s->current || recheck_due(s))
@@ -842,6 +869,8 @@ int storage_config_store_load(struct storage_config_store *s, struct section_con
 static void publish(struct storage_config_store *s)
 {
 	struct error *e = NULL;
+	if (in_forked_child(s))
+		return;
 	pthread_mutex_lock(&s->lock);
 	if (refresh_locked(s, true, &e) < 0)
 		log_debug("reloading %s: %s", s->path, e ? e->msg : "error");

@@ -278,8 +278,8 @@ static void test_concurrent(void **state)
 		if (i % 2)
 			write_cfg(f, i % 4 == 1 ? cfg_a : cfg_b);
 		else
-			assert_true(storage_config_store_update(f->store, NULL, add_c, "cc", NULL) >=
-			            0);
+			assert_true(
+			    storage_config_store_update(f->store, NULL, add_c, "cc", NULL) >= 0);
 	}
 	atomic_store(&r.stop, 1);
 	for (int i = 0; i < READERS; i++)
@@ -298,6 +298,34 @@ static void test_concurrent(void **state)
 	storage_config_snapshot_unref(s);
 }
 
+/* A forked task worker reads the file itself and never takes the lock. */
+static void test_forked_child(void **state)
+{
+	struct fixture *f = *state;
+	write_cfg(f, cfg_a);
+	storage_config_store_set_recheck_ms(f->store, 600000);
+	const struct storage_config_snapshot *s1 = get(f);
+	write_cfg(f, cfg_b); /* not seen by the parent's cache yet */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct storage_config_snapshot *c = NULL;
+		int ok = storage_config_store_get(f->store, &c, NULL) == 0 &&
+		         path_of(c, "bb") != NULL && c != s1;
+		storage_config_snapshot_unref(c);
+		ok = ok && storage_config_store_update(f->store, NULL, add_c, "cc", NULL) == 1;
+		_exit(ok ? 0 : 1);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	storage_config_store_set_recheck_ms(f->store, 0);
+	const struct storage_config_snapshot *s2 = get(f);
+	assert_string_equal(path_of(s2, "cc"), "/srv/c");
+	storage_config_snapshot_unref(s1);
+	storage_config_snapshot_unref(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_write_swaps_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unreadable_keeps_last, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forked_child, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
