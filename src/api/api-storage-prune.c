@@ -93,8 +93,8 @@ static int open_for_prune(const struct prune_request *q,
 			r = error_set(err, -EINVAL, 500,
 			              "no prune-backups options configured for storage '%s'",
 			              q->storeid);
-		else
-			r = prune_options_parse(v, ret_opts, err);
+		else if ((r = prune_options_parse(v, ret_opts, err)) < 0 && err && *err)
+			(*err)->http_status = 500; /* the configuration's fault, not the call's */
 	}
 	if (r == 0)
 		r = storage_open(s, q->storeid, ret_st, err);
