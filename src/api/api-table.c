@@ -19,6 +19,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_storage_upload,
 	api_methods_storage,
 	api_methods_storage_volume,
+	api_methods_storage_prune,
 	NULL,
 };
 /* clang-format on */

@@ -10,11 +10,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "error.h"
 #include "fileio.h"
+#include "log.h"
 #include "paths.h"
+#include "prune.h"
 #include "storage-config.h"
 #include "strbuf.h"
 #include "volid.h"
@@ -110,38 +115,12 @@ static bool parse_uint(const char *s, unsigned long long *ret)
 	return true;
 }
 
-/* keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N,... */
+/* keep-all=1 or keep-{last,hourly,daily,weekly,monthly,yearly}=N,...: one
+ * parser for storage.cfg and the prunebackups API (prune.c) */
 static int validate_prune(const char *v, struct error **err)
 {
-	static const char *const keys[] = {"keep-all",   "keep-last",   "keep-hourly",
-	                                   "keep-daily", "keep-weekly", "keep-monthly",
-	                                   "keep-yearly"};
-	_cleanup_free_ char *copy = xstrdup(v);
-	char *save = NULL;
-	bool all = false, other = false;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(t, '=');
-		if (!eq)
-			return error_set(err, -EINVAL, 400, "missing value in '%s'", t);
-		*eq = '\0';
-		size_t k = 0;
-		while (k < ARRAY_SIZE(keys) && !streq(keys[k], t))
-			k++;
-		if (k == ARRAY_SIZE(keys))
-			return error_set(err, -EINVAL, 400, "invalid key '%s'", t);
-		unsigned long long n;
-		if (!parse_uint(eq + 1, &n) || (k == 0 && n > 1))
-			return error_set(err, -EINVAL, 400, "invalid value for '%s': '%s'", t,
-			                 eq + 1);
-		if (k == 0)
-			all = n == 1;
-		else
-			other = true;
-	}
-	if (all && other)
-		return error_set(err, -EINVAL, 400,
-		                 "keep-all cannot be set together with other options");
-	return 0;
+	struct prune_options o;
+	return prune_options_parse(v, &o, err);
 }
 
 /* zvol volblocksize: a power of two from 512 bytes to 16 MiB, "8k", "16K", "1M" */
@@ -788,22 +767,71 @@ int storage_dir_prepare(const struct section *s, struct error **err)
 
 /* --- the store --- */
 
+/*
+ * The store keeps one parsed snapshot of storage.cfg that readers share
+ * (refcounted, never modified once published), like access.c's snapshot of
+ * user.cfg.  Outside edits are found by the file's identity (device, inode,
+ * size, mtime), looked at most every recheck_ms; writes through
+ * storage_config_store_update() publish the new snapshot at once.
+ *
+ * The digest stays exact: a snapshot's digest is the SHA-1 of the bytes it
+ * was parsed from, and a file modified within RACY_SECONDS of being read is
+ * "racy" (a same-size edit in the same mtime tick would not change the
+ * identity), so it is read again and compared by digest at every recheck
+ * until it has settled, as git does with its index.
+ */
+
+#define RACY_SECONDS 2
+
+struct stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	bool exists;
+};
+
+struct storage_config_snapshot {
+	atomic_int refs;
+	struct section_config *cfg;
+	/* guarded by the store's lock */
+	struct stamp stamp;
+	bool racy;
+};
+
 struct storage_config_store {
 	char *path;
 	char *state;
+	pthread_mutex_t lock; /* guards current and last_check */
+	struct storage_config_snapshot *current;
+	unsigned recheck_ms;        /* 0: look at the file on every get */
+	struct timespec last_check; /* CLOCK_MONOTONIC */
+	pid_t owner;                /* the process whose threads share the snapshot */
 };
+
+/* Task workers are forked from the multithreaded daemon and must not take
+ * the lock (another thread may have held it at fork time): there the store
+ * reads the file for each caller and caches nothing. */
+static bool in_forked_child(const struct storage_config_store *s)
+{
+	return getpid() != s->owner;
+}
 
 struct storage_config_store *storage_config_store_new(const struct ctvm_paths *paths)
 {
 	struct storage_config_store *s = xnew(struct storage_config_store, 1);
 	s->path = path_join(paths->etc, STORAGE_CONFIG_FILE);
 	s->state = xstrdup(paths->state);
+	pthread_mutex_init(&s->lock, NULL);
+	s->owner = getpid();
 	return s;
 }
 
 struct storage_config_store *storage_config_store_free(struct storage_config_store *s)
 {
 	if (s) {
+		storage_config_snapshot_unref(s->current);
+		pthread_mutex_destroy(&s->lock);
 		free(s->path);
 		free(s->state);
 		free(s);
@@ -816,26 +844,84 @@ const char *storage_config_store_path(const struct storage_config_store *s)
 	return s->path;
 }
 
-int storage_config_store_load(struct storage_config_store *s, struct section_config **ret,
-                              struct error **err)
+void storage_config_store_set_recheck_ms(struct storage_config_store *s, unsigned ms)
 {
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
+	pthread_mutex_lock(&s->lock);
+	s->recheck_ms = ms;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void storage_config_snapshot_unref(const struct storage_config_snapshot *csnap)
+{
+	struct storage_config_snapshot *snap = (struct storage_config_snapshot *)csnap;
+	if (snap && atomic_fetch_sub(&snap->refs, 1) == 1) {
+		section_config_free(snap->cfg);
+		free(snap);
+	}
+}
+
+const struct section_config *
+storage_config_snapshot_config(const struct storage_config_snapshot *snap)
+{
+	return snap->cfg;
+}
+
+static void stamp_of(const char *path, struct stamp *ret)
+{
+	struct stat st;
+	*ret = (struct stamp){0};
+	if (stat(path, &st) < 0)
+		return;
+	ret->exists = true;
+	ret->dev = st.st_dev;
+	ret->ino = st.st_ino;
+	ret->size = st.st_size;
+	ret->mtime = st.st_mtim;
+}
+
+static bool stamp_eq(const struct stamp *a, const struct stamp *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Modified so recently that another edit in the same tick could follow. */
+static bool stamp_racy(const struct stamp *st)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return st->exists && st->mtime.tv_sec + RACY_SECONDS >= now.tv_sec;
+}
+
+/* The file's bytes (missing: empty) and their identity, taken before the
+ * read so that a change racing with it is seen at the next check. */
+static int read_config(const struct storage_config_store *s, char **ret, size_t *ret_len,
+                       struct stamp *ret_stamp, struct error **err)
+{
 	struct error *e = NULL;
-	int r = read_file(s->path, SECTION_CONFIG_MAX_SIZE, &data, &len, &e);
+	stamp_of(s->path, ret_stamp);
+	int r = read_file(s->path, SECTION_CONFIG_MAX_SIZE, ret, ret_len, &e);
 	if (r == -ENOENT) {
 		error_free(e);
-		data = xstrdup("");
-		len = 0;
-	} else if (r < 0) {
+		*ret = xstrdup("");
+		*ret_len = 0;
+		return 0;
+	}
+	if (r < 0) {
 		if (err && !*err)
 			*err = e;
 		else
 			error_free(e);
-		return r;
 	}
+	return r;
+}
+
+static int parse_config(const struct storage_config_store *s, const char *data, size_t len,
+                        struct section_config **ret, struct error **err)
+{
 	struct section_config *c = NULL;
-	r = storage_config_parse(data, len, 0, &c, err);
+	int r = storage_config_parse(data, len, 0, &c, err);
 	if (r < 0)
 		return r;
 	storage_config_ensure_local(c, s->state);
@@ -843,11 +929,170 @@ int storage_config_store_load(struct storage_config_store *s, struct section_con
 	return 0;
 }
 
+/* A fresh private config from disk (the writers' view). */
+static int load_from_disk(struct storage_config_store *s, struct section_config **ret,
+                          struct error **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	struct stamp st;
+	int r = read_config(s, &data, &len, &st, err);
+	return r < 0 ? r : parse_config(s, data, len, ret, err);
+}
+
+/* Under s->lock: whether it is time to look at the file again. */
+static bool recheck_due(struct storage_config_store *s)
+{
+	if (!s->recheck_ms)
+		return true;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(now.tv_sec - s->last_check.tv_sec) * 1000 +
+	               (now.tv_nsec - s->last_check.tv_nsec) / 1000000;
+	if (ms < (long long)s->recheck_ms)
+		return false;
+	s->last_check = now;
+	return true;
+}
+
+/* Under s->lock: makes s->current match the file.  Keeps the current
+ * snapshot when the bytes are the same, and when the file cannot be read
+ * or parsed any more (the error is returned only when there is none). */
+static int refresh_locked(struct storage_config_store *s, bool force, struct error **err)
+{
+	struct storage_config_snapshot *cur = s->current;
+	if (cur && !force) {
+		struct stamp now;
+		stamp_of(s->path, &now);
+		if (stamp_eq(&now, &cur->stamp) && !cur->racy)
+			return 0;
+	}
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	struct stamp st;
+	struct error *e = NULL;
+	int r = read_config(s, &data, &len, &st, &e);
+	if (r == 0 && cur) {
+		char digest[41];
+		config_digest(data, len, digest);
+		if (streq(digest, cur->cfg->digest)) {
+			cur->stamp = st;
+			cur->racy = stamp_racy(&st);
+			return 0;
+		}
+	}
+	struct section_config *c = NULL;
+	if (r == 0)
+		r = parse_config(s, data, len, &c, &e);
+	if (r < 0) {
+		if (cur) {
+			log_debug("keeping the loaded %s: %s", s->path, e ? e->msg : "error");
+			error_free(e);
+			return 0;
+		}
+		if (err && !*err)
+			*err = e;
+		else
+			error_free(e);
+		return r;
+	}
+	struct storage_config_snapshot *snap = xnew(struct storage_config_snapshot, 1);
+	atomic_init(&snap->refs, 1);
+	snap->cfg = c;
+	snap->stamp = st;
+	snap->racy = stamp_racy(&st);
+	storage_config_snapshot_unref(cur);
+	s->current = snap;
+	return 0;
+}
+
+/* An unshared snapshot straight from the file. */
+static int snapshot_from_disk(struct storage_config_store *s,
+                              const struct storage_config_snapshot **ret, struct error **err)
+{
+	struct section_config *c = NULL;
+	int r = load_from_disk(s, &c, err);
+	if (r < 0)
+		return r;
+	struct storage_config_snapshot *snap = xnew(struct storage_config_snapshot, 1);
+	atomic_init(&snap->refs, 1);
+	snap->cfg = c;
+	*ret = snap;
+	return 0;
+}
+
+int storage_config_store_get(struct storage_config_store *s,
+                             const struct storage_config_snapshot **ret, struct error **err)
+{
+	if (in_forked_child(s))
+		return snapshot_from_disk(s, ret, err);
+	pthread_mutex_lock(&s->lock);
+	int r = 0;
+	if (!s->current || recheck_due(s))
+		r = refresh_locked(s, false, err);
+	if (r == 0) {
+		atomic_fetch_add(&s->current->refs, 1);
+		*ret = s->current;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* A deep copy (callers of _load may change theirs). */
+static struct section_config *config_dup(const struct section_config *c)
+{
+	struct section_config *n = section_config_new();
+	memcpy(n->digest, c->digest, sizeof(n->digest));
+	for (size_t i = 0; i < c->n_sections; i++) {
+		const struct section *from = c->sections[i];
+		struct section *to = NULL;
+		section_config_add(n, from->type, from->id, &to, NULL);
+		to->unknown = from->unknown;
+		for (size_t k = 0; k < from->n_kv; k++)
+			section_append(to, from->kv[k].key, from->kv[k].value);
+	}
+	if (c->n_warnings) {
+		n->warnings = xnew(char *, c->n_warnings);
+		for (size_t i = 0; i < c->n_warnings; i++)
+			n->warnings[i] = xstrdup(c->warnings[i]);
+		n->n_warnings = c->n_warnings;
+	}
+	return n;
+}
+
+int storage_config_store_load(struct storage_config_store *s, struct section_config **ret,
+                              struct error **err)
+{
+	const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(s, &snap, err);
+	if (r < 0)
+		return r;
+	*ret = config_dup(snap->cfg);
+	storage_config_snapshot_unref(snap);
+	return 0;
+}
+
+/* With the file lock held, after a write: the new file becomes the snapshot
+ * now, whatever the recheck interval says. */
+static void publish(struct storage_config_store *s)
+{
+	struct error *e = NULL;
+	if (in_forked_child(s))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (refresh_locked(s, true, &e) < 0)
+		log_debug("reloading %s: %s", s->path, e ? e->msg : "error");
+	pthread_mutex_unlock(&s->lock);
+	error_free(e);
+}
+
 static int update_locked(struct storage_config_store *s, const char *digest, storage_update_fn fn,
                          void *arg, struct error **err)
 {
+	/* the file itself, not the snapshot: the digest check must see an
+	 * outside edit made within the recheck interval */
 	_cleanup_section_config_ struct section_config *c = NULL;
-	int r = storage_config_store_load(s, &c, err);
+	int r = load_from_disk(s, &c, err);
 	if (r < 0)
 		return r;
 	if (digest && *digest && strcasecmp(digest, c->digest) != 0)
@@ -861,7 +1106,10 @@ static int update_locked(struct storage_config_store *s, const char *digest, sto
 	if (r < 0)
 		return r;
 	r = write_file_atomic(s->path, out.buf, out.len, 0640, err);
-	return r < 0 ? r : result;
+	if (r < 0)
+		return r;
+	publish(s);
+	return result;
 }
 
 int storage_config_store_update(struct storage_config_store *s, const char *digest,

@@ -107,11 +107,40 @@ struct storage_config_store *storage_config_store_new(const struct ctvm_paths *p
 struct storage_config_store *storage_config_store_free(struct storage_config_store *s);
 const char *storage_config_store_path(const struct storage_config_store *s);
 
-/* Reads and parses storage.cfg (missing: empty) and adds the implicit local
- * storage.  ret->digest is the SHA-1 of the file's bytes.  Thread-safe. */
+/* A private, modifiable copy of the current snapshot (below): storage.cfg
+ * parsed (missing: empty) with the implicit local storage.  ret->digest is
+ * the SHA-1 of the file's bytes.  Thread-safe.  Readers that only look
+ * should share the snapshot instead (no copy). */
 int storage_config_store_load(struct storage_config_store *s, struct section_config **ret,
                               struct error **err);
 
+/*
+ * The parsed storage.cfg that readers share: an immutable, refcounted
+ * snapshot (never modify its config).  The store looks for outside edits of
+ * the file (inode, size, mtime; a file changed within the last 2 s is read
+ * again and compared by content) at most every recheck_ms; changes made
+ * through storage_config_store_update() are published at once.  When a
+ * changed file cannot be read any more, the previous snapshot stays;
+ * without one the error is returned.  Thread-safe.
+ */
+struct storage_config_snapshot;
+
+/* Default 0: look at the file on every get (one stat()).  The daemon should
+ * use 1000, like the access store. */
+void storage_config_store_set_recheck_ms(struct storage_config_store *s, unsigned ms);
+/* The current snapshot with a reference taken; drop it with _unref(). */
+int storage_config_store_get(struct storage_config_store *s,
+                             const struct storage_config_snapshot **ret, struct error **err);
+const struct section_config *
+storage_config_snapshot_config(const struct storage_config_snapshot *snap);
+void storage_config_snapshot_unref(const struct storage_config_snapshot *snap);
+static inline void storage_config_snapshot_unrefp(const struct storage_config_snapshot **snap)
+{
+	storage_config_snapshot_unref(*snap);
+}
+#define _cleanup_storage_snapshot_ __attribute__((cleanup(storage_config_snapshot_unrefp)))
+
+/* fn gets a private copy read from the file itself (not the snapshot). */
 typedef int (*storage_update_fn)(struct section_config *c, void *arg, struct error **err);
 
 /*
