@@ -289,6 +289,9 @@ class Daemon:
         return "\n".join(parts)
 
     def cleanup(self):
+        # dir templates are immutable (chattr +i), as Proxmox makes them
+        subprocess.run(["chattr", "-R", "-f", "-i", self.root], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self):
