@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "storage-config.h"
@@ -15,11 +16,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Whatever content-dirs was accepted, every content directory stays below
+ * the storage's path: no "." or ".." component, no empty one. */
+static void content_dirs_check(struct section *s)
+{
+	static const char *const vtypes[] = {"images", "rootdir",  "iso",   "vztmpl",
+	                                     "backup", "snippets", "import"};
+	if (storage_section_set(s, "path", "/srv/fz", true, NULL) < 0)
+		abort();
+	for (size_t i = 0; i < ARRAY_SIZE(vtypes); i++) {
+		struct error *e = NULL;
+		_cleanup_free_ char *d = storage_content_dir(s, vtypes[i], &e);
+		error_free(e);
+		if (!d)
+			continue;
+		if (strncmp(d, "/srv/fz/", 8) != 0 || strstr(d, "//") || strstr(d, "/./") ||
+		    strstr(d, "/../") || (strlen(d) >= 3 && streq(d + strlen(d) - 3, "/..")) ||
+		    (strlen(d) >= 2 && streq(d + strlen(d) - 2, "/.")))
+			abort();
+	}
+}
+
 static void setters(const char *data, size_t size)
 {
-	static const char *const keys[] = {"content", "nodes",  "prune-backups", "blocksize",
-	                                   "path",    "pool",   "vgname",        "is_mountpoint",
-	                                   "shared",  "bwlimit"};
+	static const char *const keys[] = {"content", "nodes",   "prune-backups", "blocksize",
+	                                   "path",    "pool",    "vgname",        "is_mountpoint",
+	                                   "shared",  "bwlimit", "content-dirs"};
 	static const char *const types[] = {"dir", "lvm", "lvmthin", "zfspool", "btrfs"};
 	_cleanup_free_ char *value = xstrndup(data, strnlen(data, size < 512 ? size : 512));
 	struct section_config *c = section_config_new();
@@ -35,6 +57,8 @@ static void setters(const char *data, size_t size)
 			error_free(e);
 		}
 		json_decref(storage_section_json(s, NULL));
+		if (types[t][0] == 'd')
+			content_dirs_check(s);
 	}
 	struct strbuf out = STRBUF_INIT;
 	struct error *e = NULL;
