@@ -13,6 +13,7 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <nettle/nettle-meta.h>
 
@@ -176,6 +178,60 @@ static int hash_file(const char *path, const char *algo, char *hex, size_t hexsi
 	return 0;
 }
 
+static int make_tmp(const char *dir, const char *what, char *buf, size_t size, struct error **err);
+
+#define COPY_BUF_SIZE (128u << 10)
+
+/* Copies src into a fresh temporary file in dir, syncs it and renames it to
+ * dest without replacing anything; nothing is left in dir on failure. */
+static int copy_across(const char *src, const char *dir, const char *dest, struct error **err)
+{
+	char tmp[PATH_MAX];
+	int r = make_tmp(dir, "imgcopy", tmp, sizeof(tmp), err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int out = open(tmp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	r = in < 0 || out < 0 ? -errno : 0;
+	bool plain = false; /* copy_file_range refuses most pairs of file systems */
+	_cleanup_free_ char *buf = NULL;
+	while (r == 0) {
+		ssize_t n;
+		if (!plain) {
+			n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+			if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS ||
+			              errno == EINVAL)) {
+				plain = true;
+				buf = xmalloc(COPY_BUF_SIZE);
+				continue;
+			}
+		} else {
+			n = read(in, buf, COPY_BUF_SIZE);
+			if (n > 0 && write_full(out, buf, (size_t)n) < 0)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+	}
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (r == 0 && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		if (r == -EEXIST)
+			return error_set(err, r, 500, "refusing to override existing file '%s'",
+			                 dest);
+		return error_set(err, r, 500, "unable to copy '%s' to '%s' - %s", src, dest,
+		                 strerror(-r));
+	}
+	return 0;
+}
+
 static int verify_and_rename(struct task_worker *w, struct import_job *j, struct error **err)
 {
 	int r;
@@ -205,7 +261,19 @@ static int verify_and_rename(struct task_worker *w, struct import_job *j, struct
 			return error_set(err, r, 500, "unable to create '%s' - %s", dir,
 			                 strerror(-r));
 	}
-	if (syscall(SYS_renameat2, AT_FDCWD, j->tmp, AT_FDCWD, j->dest, RENAME_NOREPLACE) < 0) {
+	int rr = (int)syscall(SYS_renameat2, AT_FDCWD, j->tmp, AT_FDCWD, j->dest, RENAME_NOREPLACE);
+	if (rr < 0 && errno == EXDEV) {
+		/* a content-dirs override may be another file system than the
+		 * storage's path, where the upload was streamed to */
+		task_log(w, "copying to the file system of '%s'", j->dest);
+		r = copy_across(j->tmp, dir, j->dest, err);
+		if (r < 0)
+			return r;
+		unlink(j->tmp);
+		task_log(w, "target file: %s", j->dest);
+		return 0;
+	}
+	if (rr < 0) {
 		if (errno == EEXIST)
 			return error_set(err, -EEXIST, 500,
 			                 "refusing to override existing file '%s'", j->dest);

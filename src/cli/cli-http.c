@@ -6,26 +6,12 @@
 
 #include "cli-http.h"
 #include "error.h"
+#include "fileio.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
 /* Responses larger than this are refused: the CLI never needs more. */
 #define CLI_MAX_RESPONSE (64u << 20)
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 int cli_http_request(const char *socket_path, const char *method, const char *target,
                      const char *content_type, const char *body, size_t body_len,
@@ -52,7 +38,7 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 	strbuf_addstr(&req, "\r\n");
 	if (body)
 		strbuf_add(&req, body, body_len);
-	int r = write_all(fd, req.buf, req.len);
+	int r = write_full(fd, req.buf, req.len);
 	strbuf_release(&req);
 	if (r < 0)
 		return error_set(err, r, 500, "cannot send request: %s", strerror(-r));

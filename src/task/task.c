@@ -100,20 +100,6 @@ static bool has_waiting_locked(struct task_manager *tm)
 	return false;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* The state files; callers hold the state lock.                      */
 
@@ -149,7 +135,7 @@ static int index_append_locked(struct task_manager *tm, const char *upid, time_t
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to open '%s' - %s", tm->index_path,
 		                 strerror(errno));
-	int r = write_all(fd, line, strlen(line));
+	int r = write_full(fd, line, strlen(line));
 	if (r < 0)
 		return error_set(err, r, 500, "unable to write '%s' - %s", tm->index_path,
 		                 strerror(-r));
@@ -234,7 +220,7 @@ static char *complete_log(const char *path, const siginfo_t *si, time_t *ret_mti
 		bool need_nl = size > 0 && pread(fd, &c, 1, size - 1) == 1 && c != '\n';
 		_cleanup_free_ char *text =
 		    xasprintf("%s%s\nTASK ERROR: unexpected status\n", need_nl ? "\n" : "", note);
-		write_all(fd, text, strlen(text));
+		(void)write_full(fd, text, strlen(text));
 	}
 	return xstrdup("unexpected status");
 }

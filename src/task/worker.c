@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "task-priv.h"
 #include "task.h"
 #include "xalloc.h"
@@ -33,19 +34,6 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 }
 
-static void write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* One record per call: the text (newlines flattened) plus '\n' in a single
  * write(), so lines of a worker and of the commands it runs never mix.
  * A final line is never dropped; other lines stop at max_bytes. */
@@ -63,14 +51,14 @@ static void worker_write(struct task_worker *w, char *text, bool final)
 		if (w->written + len + 1 > w->max_bytes) {
 			static const char note[] = "... log truncated\n";
 			w->truncated = true;
-			write_all(w->log_fd, note, sizeof(note) - 1);
+			(void)write_full(w->log_fd, note, sizeof(note) - 1);
 			return;
 		}
 	}
 	char *line = xmalloc(len + 1);
 	memcpy(line, text, len);
 	line[len] = '\n';
-	write_all(w->log_fd, line, len + 1);
+	(void)write_full(w->log_fd, line, len + 1);
 	free(line);
 	w->written += len + 1;
 }

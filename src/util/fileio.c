@@ -47,6 +47,23 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 	return 0;
 }
 
+int write_full(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len > 0) {
+		ssize_t n = write(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int fsync_dir_of(const char *path)
 {
 	_cleanup_free_ char *copy = xstrdup(path);
@@ -70,19 +87,8 @@ int write_file_atomic_full(const char *path, const void *data, size_t len, mode_
 	int r = 0;
 	if (fchmod(fd, mode) < 0)
 		r = -errno;
-	const char *p = data;
-	size_t left = len;
-	while (r == 0 && left > 0) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
+	if (r == 0)
+		r = write_full(fd, data, len);
 	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)

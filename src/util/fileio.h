@@ -18,6 +18,9 @@ struct error;
  * A missing file is -ENOENT (with *err set). */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err);
 
+/* Writes all of p to fd, retrying short writes and EINTR; 0 or -errno. */
+int write_full(int fd, const void *p, size_t len);
+
 enum write_file_flags {
 	/* Skip the fsync of the file and its directory: the rename still makes
 	 * the change atomic, but a power loss may bring back the old content.

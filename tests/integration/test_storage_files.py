@@ -237,6 +237,28 @@ class StorageFiles(unittest.TestCase):
         self.assertEqual(self.content("cd"), {})
         self.assertFalse(os.path.exists(os.path.join(path, "isos", "o.iso")))
 
+    def test_content_dir_on_another_file_system(self):
+        """An upload is streamed below the storage's path; a content-dirs
+        directory on another file system gets it by copy, not rename."""
+        path = os.path.join(self.daemon.root, "srv", "xdev")
+        isos = os.path.join(path, "isos")
+        os.makedirs(isos)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "ctvmt", isos]).returncode:
+            self.skipTest("cannot mount a tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", "-l", isos])
+        r = self.api("POST", "/storage", data={"storage": "xd", "type": "dir", "path": path,
+                                               "content": "iso", "content-dirs": "iso=isos"})
+        self.assertEqual(r.status, 200, r.reason)
+        self.addCleanup(self.api, "DELETE", "/storage/xd")
+        self.assertNotEqual(os.stat(path).st_dev, os.stat(isos).st_dev)
+        self.upload("xd", "iso", "x.iso", b"across" * 1000)
+        with open(os.path.join(isos, "x.iso"), "rb") as f:
+            self.assertEqual(f.read(), b"across" * 1000)
+        for d, _, files in os.walk(path):
+            self.assertEqual([f for f in files if f.startswith(".")], [], d)
+        self.assertEqual(list(self.content("xd")), ["xd:iso/x.iso"])
+        self.delete("xd:iso/x.iso")
+
 
 if __name__ == "__main__":
     ctvmtest.main()
