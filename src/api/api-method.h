@@ -197,6 +197,17 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 		.name = "node", .type = API_TYPE_STRING, .format = "pve-node", \
 		.description = "The cluster node name."                        \
 	}
+#define API_PARAM_STORAGE                                                               \
+	{                                                                               \
+		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
+		.max_length = 100, .description = "The storage identifier."             \
+	}
+/* A volume id contains '/': a path's last {volume} takes the rest of it. */
+#define API_PARAM_VOLUME                                                               \
+	{                                                                              \
+		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id",  \
+		.max_length = 4096, .description = "Volume identifier or volume name." \
+	}
 #define API_PARAM_DIGEST                                                                       \
 	{                                                                                      \
 		.name = "digest", .type = API_TYPE_STRING, .optional = true, .max_length = 64, \

@@ -210,11 +210,6 @@ static const char *const all_types[] = {
 static const char *const formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
 static const char *const preallocations[] = {"off", "metadata", "falloc", "full", NULL};
 
-#define P_STORAGE                                                                       \
-	{                                                                               \
-		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
-		.max_length = 100, .description = "The storage identifier."             \
-	}
 #define P_S(n, d)                                                                           \
 	{                                                                                   \
 		.name = (n), .type = API_TYPE_STRING, .optional = true, .max_length = 4096, \
@@ -306,7 +301,7 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "POST",
         .name = "create",
         .description = "Create a new storage.",
-        .params = (const struct api_param[]){P_STORAGE,
+        .params = (const struct api_param[]){API_PARAM_STORAGE,
                                              {.name = "type",
                                               .type = API_TYPE_STRING,
                                               .enum_values = known_types,
@@ -323,7 +318,7 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "GET",
         .name = "read",
         .description = "Read storage configuration.",
-        .params = (const struct api_param[]){P_STORAGE, API_END},
+        .params = (const struct api_param[]){API_PARAM_STORAGE, API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = API_CHECK(API_PERM("/storage/{storage}", "Datastore.Allocate")),
         .handler = api_storage_read,
@@ -333,7 +328,7 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "PUT",
         .name = "update",
         .description = "Update storage configuration.",
-        .params = (const struct api_param[]){P_STORAGE,
+        .params = (const struct api_param[]){API_PARAM_STORAGE,
                                              STORAGE_PROPS,
                                              {.name = "delete",
                                               .type = API_TYPE_STRING,
@@ -354,7 +349,7 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "DELETE",
         .name = "delete",
         .description = "Delete storage configuration.",
-        .params = (const struct api_param[]){P_STORAGE, API_END},
+        .params = (const struct api_param[]){API_PARAM_STORAGE, API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
         .flags = API_PROTECTED,

@@ -262,12 +262,7 @@ static int api_prune_delete(struct api_call *call, json_t **ret, struct error **
 static const char *const guest_types[] = {"qemu", "lxc", NULL};
 
 #define P_PRUNE_PARAMS(vmid_desc)                                                                \
-	API_PARAM_NODE,                                                                          \
-	    {.name = "storage",                                                                  \
-	     .type = API_TYPE_STRING,                                                            \
-	     .format = "pve-storage-id",                                                         \
-	     .max_length = 100,                                                                  \
-	     .description = "The storage identifier."},                                          \
+	API_PARAM_NODE, API_PARAM_STORAGE,                                                       \
 	    {.name = "prune-backups",                                                            \
 	     .type = API_TYPE_STRING,                                                            \
 	     .format = "prune-backups",                                                          \

@@ -495,8 +495,7 @@ int api_stream_request(const struct http_request *req, struct http_stream_spec *
 /* clang-format off */
 static const struct api_param upload_params[] = {
 	API_PARAM_NODE,
-	{.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id",
-	 .description = "The storage identifier."},
+	API_PARAM_STORAGE,
 	{.name = "content", .type = API_TYPE_STRING, .enum_values = content_values,
 	 .description = "Content type."},
 	{.name = "filename", .type = API_TYPE_STRING, .max_length = 255,
@@ -513,8 +512,7 @@ static const struct api_param upload_params[] = {
 
 static const struct api_param download_params[] = {
 	API_PARAM_NODE,
-	{.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id",
-	 .description = "The storage identifier."},
+	API_PARAM_STORAGE,
 	{.name = "url", .type = API_TYPE_STRING, .max_length = 4000,
 	 .description = "The URL to download the file from."},
 	{.name = "content", .type = API_TYPE_STRING, .enum_values = content_values,

@@ -477,16 +477,6 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 
 /* ---- the rows ----------------------------------------------------------- */
 
-#define P_STORAGE                                                                       \
-	{                                                                               \
-		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
-		.max_length = 100, .description = "The storage identifier."             \
-	}
-#define P_VOLUME                                                                       \
-	{                                                                              \
-		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id",  \
-		.max_length = 4096, .description = "Volume identifier or volume name." \
-	}
 #define P_SNAPNAME(opt)                                                                  \
 	{                                                                                \
 		.name = "snapname", .type = API_TYPE_STRING, .format = "pve-configid",   \
@@ -510,8 +500,8 @@ const struct api_method api_methods_storage_volume[] = {
         .params =
             (const struct api_param[]){
                 API_PARAM_NODE,
-                P_STORAGE,
-                P_VOLUME,
+                API_PARAM_STORAGE,
+                API_PARAM_VOLUME,
                 {.name = "target",
                  .type = API_TYPE_STRING,
                  .format = "pve-volume-id",
@@ -538,7 +528,8 @@ const struct api_method api_methods_storage_volume[] = {
         .name = "volume_snapshot_list",
         .description = "List the snapshots of a volume, oldest first (ctvm extension; "
                        "Proxmox lists snapshots of guests only).",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             API_END},
         .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
         .perm = API_ANY_USER("You need read access for the volume (PVE's "
                              "check_volume_access)."),
@@ -549,8 +540,8 @@ const struct api_method api_methods_storage_volume[] = {
         .verb = "POST",
         .name = "volume_snapshot",
         .description = "Snapshot a volume (ctvm extension; Proxmox snapshots guests only).",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, P_SNAPNAME(false),
-                                             API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             P_SNAPNAME(false), API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = PERM_SNAPSHOT("VM.Snapshot"),
         .flags = API_ASYNC | API_PROTECTED,
@@ -562,8 +553,8 @@ const struct api_method api_methods_storage_volume[] = {
         .name = "volume_delsnapshot",
         .description = "Delete a snapshot of a volume (ctvm extension; Proxmox deletes "
                        "snapshots of guests only).",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, P_SNAPNAME(false),
-                                             API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             P_SNAPNAME(false), API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = PERM_SNAPSHOT("VM.Snapshot"),
         .flags = API_ASYNC | API_PROTECTED,
@@ -575,8 +566,8 @@ const struct api_method api_methods_storage_volume[] = {
         .name = "volume_rollback",
         .description = "Roll a volume back to a snapshot (ctvm extension; Proxmox rolls "
                        "back guests only). Protected volumes are refused.",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, P_SNAPNAME(false),
-                                             API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             P_SNAPNAME(false), API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = PERM_SNAPSHOT("VM.Snapshot.Rollback"),
         .flags = API_ASYNC | API_PROTECTED,
@@ -589,7 +580,8 @@ const struct api_method api_methods_storage_volume[] = {
         .description = "Turn a volume into a base volume for linked clones (vm-N-disk-M "
                        "becomes base-N-disk-M, read-only) and return its new volume id "
                        "(ctvm extension; Proxmox converts whole guests).",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = API_ANY_USER("'Datastore.Allocate' on the storage, or "
                              "'Datastore.AllocateSpace' on it and 'VM.Allocate' on "
@@ -605,8 +597,8 @@ const struct api_method api_methods_storage_volume[] = {
                        "can, of a snapshot of one) for a guest and return its volume id "
                        "(ctvm extension; Proxmox clones whole guests).",
         .params = (const struct api_param[]){API_PARAM_NODE,
-                                             P_STORAGE,
-                                             P_VOLUME,
+                                             API_PARAM_STORAGE,
+                                             API_PARAM_VOLUME,
                                              {.name = "vmid",
                                               .type = API_TYPE_INTEGER,
                                               .format = "pve-vmid",

@@ -823,17 +823,6 @@ static const char *const content_types[] = {"images", "rootdir",  "iso",    "vzt
                                             "backup", "snippets", "import", NULL};
 static const char *const alloc_formats[] = {"raw", "qcow2", "subvol", "vmdk", NULL};
 
-#define P_STORAGE                                                                       \
-	{                                                                               \
-		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
-		.max_length = 100, .description = "The storage identifier."             \
-	}
-#define P_VOLUME                                                                       \
-	{                                                                              \
-		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id",  \
-		.max_length = 4096, .description = "Volume identifier or volume name." \
-	}
-
 #define PERM_SEE                                                                              \
 	API_CHECK_DESC(                                                                       \
 	    API_PERM_ANY("/storage/{storage}", "Datastore.Audit", "Datastore.AllocateSpace"), \
@@ -891,7 +880,7 @@ const struct api_method api_methods_storage[] = {
         .verb = "GET",
         .name = "diridx",
         .description = "Storage index.",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_END},
         .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
         .perm = PERM_SEE,
         .handler = api_node_storage_index,
@@ -901,7 +890,7 @@ const struct api_method api_methods_storage[] = {
         .verb = "GET",
         .name = "read_status",
         .description = "Read storage status.",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = PERM_SEE,
         .handler = api_node_storage_status,
@@ -912,7 +901,7 @@ const struct api_method api_methods_storage[] = {
         .name = "index",
         .description = "List storage content.",
         .params = (const struct api_param[]){API_PARAM_NODE,
-                                             P_STORAGE,
+                                             API_PARAM_STORAGE,
                                              {.name = "content",
                                               .type = API_TYPE_STRING,
                                               .optional = true,
@@ -940,7 +929,7 @@ const struct api_method api_methods_storage[] = {
         .params =
             (const struct api_param[]){
                 API_PARAM_NODE,
-                P_STORAGE,
+                API_PARAM_STORAGE,
                 API_PARAM_VMID,
                 {.name = "filename",
                  .type = API_TYPE_STRING,
@@ -972,7 +961,8 @@ const struct api_method api_methods_storage[] = {
         .verb = "GET",
         .name = "info",
         .description = "Get volume attributes",
-        .params = (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_VOLUME, API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                             API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = API_ANY_USER("You need read access for the volume (PVE's "
                              "check_volume_access)."),
@@ -984,8 +974,8 @@ const struct api_method api_methods_storage[] = {
         .name = "updateattributes",
         .description = "Update volume attributes",
         .params = (const struct api_param[]){API_PARAM_NODE,
-                                             P_STORAGE,
-                                             P_VOLUME,
+                                             API_PARAM_STORAGE,
+                                             API_PARAM_VOLUME,
                                              {.name = "notes",
                                               .type = API_TYPE_STRING,
                                               .optional = true,
@@ -1009,8 +999,8 @@ const struct api_method api_methods_storage[] = {
         .name = "delete",
         .description = "Delete volume",
         .params = (const struct api_param[]){API_PARAM_NODE,
-                                             P_STORAGE,
-                                             P_VOLUME,
+                                             API_PARAM_STORAGE,
+                                             API_PARAM_VOLUME,
                                              {.name = "delay",
                                               .type = API_TYPE_INTEGER,
                                               .optional = true,

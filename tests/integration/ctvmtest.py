@@ -324,6 +324,27 @@ class Daemon:
                               stdin=subprocess.DEVNULL)
 
 
+class AdminDaemonTest(unittest.TestCase):
+    """Test cases sharing one daemon per class, run as a throwaway host
+    account that is Administrator on /.  setUpClass gives cls.acct,
+    cls.daemon (stopped after the class), cls.admin (a proxmoxer session),
+    cls.ticket and cls.csrf (a second login for raw requests) and cls.node;
+    subclasses call super().setUpClass() first."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.acct = HostAccount()
+        cls.acct.__enter__()
+        cls.addClassCleanup(cls.acct.remove)
+        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
+                            args=["--login-delay-ms", "100"])
+        cls.daemon.start()
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
+        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
+        cls.node = cls.daemon.http("GET", "/nodes", ticket=cls.ticket).json()["data"][0]["node"]
+
+
 class _PortTaken(Exception):
     pass
 

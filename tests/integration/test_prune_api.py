@@ -20,7 +20,6 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 from proxmoxer.core import ResourceException  # noqa: E402
 
@@ -48,23 +47,14 @@ def log_name(name):
     return name.split(".")[0] + ".log"
 
 
-class PruneApi(unittest.TestCase):
+class PruneApi(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
         os.environ["TZ"] = "UTC"  # the daemon inherits it
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
-        cls.node = cls.admin.nodes.get()[0]["node"]
+        super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "bk")
         cls.admin.storage.post(storage="bk", type="dir", path=cls.path, content="backup")
         cls.dump = os.path.join(cls.path, "dump")
-        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
 
     def setUp(self):
         os.makedirs(self.dump, exist_ok=True)

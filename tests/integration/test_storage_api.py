@@ -18,27 +18,17 @@ from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 from proxmoxer.core import ResourceException  # noqa: E402
 
 
-class StorageApi(unittest.TestCase):
+class StorageApi(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
-        cls.node = cls.admin.nodes.get()[0]["node"]
+        super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "vols")
         cls.admin.storage.post(storage="vols", type="dir", path=cls.path,
                                content="images,rootdir,iso,backup")
-        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
 
     def assert_status(self, status, fn, *args, **kw):
         with self.assertRaises(ResourceException) as cm:

@@ -16,22 +16,14 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 from proxmoxer.core import ResourceException  # noqa: E402
 
 
-class StorageConfig(unittest.TestCase):
+class StorageConfig(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
+        super().setUpClass()
         cls.cfg = os.path.join(cls.daemon.root, "etc", "storage.cfg")
 
     def assert_status(self, status, fn, *args, **kw):

@@ -28,7 +28,6 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -78,19 +77,10 @@ class BtrfsLoop:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class StorageFiles(unittest.TestCase):
+class StorageFiles(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
-        r = cls.daemon.http("GET", "/nodes", ticket=cls.ticket)
-        cls.node = r.json()["data"][0]["node"]
+        super().setUpClass()
 
     def api(self, method, path, **kw):
         return self.daemon.http(method, path, ticket=self.ticket,

@@ -29,7 +29,6 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 MIB = 1024 * 1024
 ISO_SIZE = 200 * MIB
@@ -77,17 +76,10 @@ def file_chunks(path, size=MIB):
             yield b
 
 
-class Upload(unittest.TestCase):
+class Upload(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
+        super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="ctvmt-upload-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.store = os.path.join(cls.daemon.root, "srv", "isos")
@@ -95,8 +87,6 @@ class Upload(unittest.TestCase):
                             data={"storage": "isos", "type": "dir", "path": cls.store,
                                   "content": "iso,vztmpl,import"})
         assert r.status == 200, (r.status, r.reason)
-        r = cls.daemon.http("GET", "/nodes", ticket=cls.ticket)
-        cls.node = r.json()["data"][0]["node"]
         cls.iso_dir = os.path.join(cls.store, "template", "iso")
 
     def api(self, method, path, **kw):

@@ -25,7 +25,6 @@ from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from ctvmtest import Daemon, HostAccount, user_cfg  # noqa: E402
 
 from proxmoxer.core import ResourceException  # noqa: E402
 
@@ -74,18 +73,10 @@ def guest_write(path, fmt, offset, byte, length=65536):
                    check=True, stdout=subprocess.DEVNULL)
 
 
-class VolumeApi(unittest.TestCase):
+class VolumeApi(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        cls.acct = HostAccount()
-        cls.acct.__enter__()
-        cls.addClassCleanup(cls.acct.remove)
-        cls.daemon = Daemon(files={"etc/user.cfg": user_cfg(admins=[cls.acct.userid])},
-                            args=["--login-delay-ms", "100"])
-        cls.daemon.start()
-        cls.addClassCleanup(cls.daemon.stop)
-        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
-        cls.node = cls.admin.nodes.get()[0]["node"]
+        super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "vols")
         cls.admin.storage.post(storage="vols", type="dir", path=cls.path,
                                content="images,rootdir")
@@ -96,7 +87,6 @@ class VolumeApi(unittest.TestCase):
             cls.bpath = os.path.join(mnt, "store")
             cls.admin.storage.post(storage="bvols", type="btrfs", path=cls.bpath,
                                    content="images,rootdir")
-        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
 
     # -- helpers ------------------------------------------------------------
 
