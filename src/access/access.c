@@ -40,14 +40,6 @@ static const size_t file_max[_FILE_MAX] = {
 };
 
 /* What identifies a file version without reading it. */
-struct stamp {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	bool exists;
-};
-
 struct access_db {
 	atomic_int refs;
 	struct usercfg *usercfg;
@@ -55,7 +47,7 @@ struct access_db {
 	struct shadow *shadow;
 	struct token_secrets *tokens;
 	char digest[_FILE_MAX][41];
-	struct stamp stamps[_FILE_MAX];
+	struct file_stamp stamps[_FILE_MAX];
 };
 
 struct access_store {
@@ -86,26 +78,6 @@ static bool recheck_due(struct access_store *s)
 		return false;
 	s->last_check = now;
 	return true;
-}
-
-static void stamp_of(const char *path, struct stamp *ret)
-{
-	struct stat st;
-	*ret = (struct stamp){0};
-	if (stat(path, &st) < 0)
-		return;
-	ret->exists = true;
-	ret->dev = st.st_dev;
-	ret->ino = st.st_ino;
-	ret->size = st.st_size;
-	ret->mtime = st.st_mtim;
-}
-
-static bool stamp_eq(const struct stamp *a, const struct stamp *b)
-{
-	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
 static struct access_db *db_free(struct access_db *db)
@@ -162,7 +134,7 @@ static int db_load(struct access_store *s, struct access_db **ret, struct error 
 	int r = 0;
 	for (int f = 0; f < _FILE_MAX && r == 0; f++) {
 		/* stamp first: a change racing with the read is seen next time */
-		stamp_of(s->path[f], &db->stamps[f]);
+		file_stamp_get(s->path[f], &db->stamps[f]);
 		_cleanup_free_ char *data = NULL;
 		size_t len = 0;
 		r = read_optional(s->path[f], file_max[f], &data, &len, err);
@@ -197,9 +169,9 @@ static int db_load(struct access_store *s, struct access_db **ret, struct error 
 static bool db_stale(const struct access_store *s, const struct access_db *db)
 {
 	for (int f = 0; f < _FILE_MAX; f++) {
-		struct stamp now;
-		stamp_of(s->path[f], &now);
-		if (!stamp_eq(&now, &db->stamps[f]))
+		struct file_stamp now;
+		file_stamp_get(s->path[f], &now);
+		if (!file_stamp_equal(&now, &db->stamps[f]))
 			return true;
 	}
 	return false;

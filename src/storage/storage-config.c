@@ -775,27 +775,17 @@ int storage_dir_prepare(const struct section *s, struct error **err)
  * storage_config_store_update() publish the new snapshot at once.
  *
  * The digest stays exact: a snapshot's digest is the SHA-1 of the bytes it
- * was parsed from, and a file modified within RACY_SECONDS of being read is
+ * was parsed from, and a file modified within two seconds of being read is
  * "racy" (a same-size edit in the same mtime tick would not change the
  * identity), so it is read again and compared by digest at every recheck
- * until it has settled, as git does with its index.
+ * until it has settled, as git does with its index (file_stamp_racy()).
  */
-
-#define RACY_SECONDS 2
-
-struct stamp {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	bool exists;
-};
 
 struct storage_config_snapshot {
 	atomic_int refs;
 	struct section_config *cfg;
 	/* guarded by the store's lock */
-	struct stamp stamp;
+	struct file_stamp stamp;
 	bool racy;
 };
 
@@ -866,41 +856,13 @@ storage_config_snapshot_config(const struct storage_config_snapshot *snap)
 	return snap->cfg;
 }
 
-static void stamp_of(const char *path, struct stamp *ret)
-{
-	struct stat st;
-	*ret = (struct stamp){0};
-	if (stat(path, &st) < 0)
-		return;
-	ret->exists = true;
-	ret->dev = st.st_dev;
-	ret->ino = st.st_ino;
-	ret->size = st.st_size;
-	ret->mtime = st.st_mtim;
-}
-
-static bool stamp_eq(const struct stamp *a, const struct stamp *b)
-{
-	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
-	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-/* Modified so recently that another edit in the same tick could follow. */
-static bool stamp_racy(const struct stamp *st)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return st->exists && st->mtime.tv_sec + RACY_SECONDS >= now.tv_sec;
-}
-
 /* The file's bytes (missing: empty) and their identity, taken before the
  * read so that a change racing with it is seen at the next check. */
 static int read_config(const struct storage_config_store *s, char **ret, size_t *ret_len,
-                       struct stamp *ret_stamp, struct error **err)
+                       struct file_stamp *ret_stamp, struct error **err)
 {
 	struct error *e = NULL;
-	stamp_of(s->path, ret_stamp);
+	file_stamp_get(s->path, ret_stamp);
 	int r = read_file(s->path, SECTION_CONFIG_MAX_SIZE, ret, ret_len, &e);
 	if (r == -ENOENT) {
 		error_free(e);
@@ -935,7 +897,7 @@ static int load_from_disk(struct storage_config_store *s, struct section_config 
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	struct stamp st;
+	struct file_stamp st;
 	int r = read_config(s, &data, &len, &st, err);
 	return r < 0 ? r : parse_config(s, data, len, ret, err);
 }
@@ -962,14 +924,14 @@ static int refresh_locked(struct storage_config_store *s, bool force, struct err
 {
 	struct storage_config_snapshot *cur = s->current;
 	if (cur && !force) {
-		struct stamp now;
-		stamp_of(s->path, &now);
-		if (stamp_eq(&now, &cur->stamp) && !cur->racy)
+		struct file_stamp now;
+		file_stamp_get(s->path, &now);
+		if (file_stamp_equal(&now, &cur->stamp) && !cur->racy)
 			return 0;
 	}
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	struct stamp st;
+	struct file_stamp st;
 	struct error *e = NULL;
 	int r = read_config(s, &data, &len, &st, &e);
 	if (r == 0 && cur) {
@@ -977,7 +939,7 @@ static int refresh_locked(struct storage_config_store *s, bool force, struct err
 		config_digest(data, len, digest);
 		if (streq(digest, cur->cfg->digest)) {
 			cur->stamp = st;
-			cur->racy = stamp_racy(&st);
+			cur->racy = file_stamp_racy(&st);
 			return 0;
 		}
 	}
@@ -1000,7 +962,7 @@ static int refresh_locked(struct storage_config_store *s, bool force, struct err
 	atomic_init(&snap->refs, 1);
 	snap->cfg = c;
 	snap->stamp = st;
-	snap->racy = stamp_racy(&st);
+	snap->racy = file_stamp_racy(&st);
 	storage_config_snapshot_unref(cur);
 	s->current = snap;
 	return 0;

@@ -47,6 +47,33 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 	return 0;
 }
 
+void file_stamp_get(const char *path, struct file_stamp *ret)
+{
+	struct stat st;
+	*ret = (struct file_stamp){0};
+	if (stat(path, &st) < 0)
+		return;
+	ret->exists = true;
+	ret->dev = st.st_dev;
+	ret->ino = st.st_ino;
+	ret->size = st.st_size;
+	ret->mtime = st.st_mtim;
+}
+
+bool file_stamp_equal(const struct file_stamp *a, const struct file_stamp *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+	       a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+	       a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+bool file_stamp_racy(const struct file_stamp *st)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return st->exists && st->mtime.tv_sec + 2 >= now.tv_sec;
+}
+
 int write_full(int fd, const void *p, size_t len)
 {
 	const char *c = p;

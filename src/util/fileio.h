@@ -9,14 +9,33 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct error;
 
 /* Reads a whole file of at most max bytes; the result is NUL-terminated.
  * A missing file is -ENOENT (with *err set). */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err);
+
+/* A file's identity as stat sees it: a change of content through write or
+ * rename changes it (same-size rewrites within one timestamp tick aside:
+ * see file_stamp_racy()).  A missing file has exists false. */
+struct file_stamp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	bool exists;
+};
+
+void file_stamp_get(const char *path, struct file_stamp *ret);
+bool file_stamp_equal(const struct file_stamp *a, const struct file_stamp *b);
+/* Modified within the last two seconds: another same-size edit could still
+ * land in the same timestamp tick, so a cache must compare content. */
+bool file_stamp_racy(const struct file_stamp *st);
 
 /* Writes all of p to fd, retrying short writes and EINTR; 0 or -errno. */
 int write_full(int fd, const void *p, size_t len);
