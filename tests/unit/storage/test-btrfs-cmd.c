@@ -14,57 +14,38 @@
 
 #include "backend-btrfs.h"
 #include "cmd.h"
-#include "fileio.h"
+#include "golden.h"
 #include "xalloc.h"
-
-static void check_golden(struct cmd *c, const char *name)
-{
-	const char *data = getenv("CTVM_TEST_DATA");
-	assert_non_null(data);
-	_cleanup_free_ char *path = xasprintf("%s/golden/storage/btrfs-%s.argv", data, name);
-	_cleanup_free_ char *line = cmd_to_string(c);
-	_cleanup_free_ char *want = xasprintf("%s\n", line);
-	cmd_release(c);
-
-	if (getenv("CTVM_UPDATE_GOLDEN")) {
-		assert_int_equal(write_file_atomic(path, want, strlen(want), 0644, NULL), 0);
-		return;
-	}
-	_cleanup_free_ char *got = NULL;
-	size_t len;
-	assert_int_equal(read_file(path, 4096, &got, &len, NULL), 0);
-	assert_string_equal(want, got);
-}
 
 static void test_qgroup_limit(void **state)
 {
 	struct cmd c;
 	btrfs_qgroup_limit_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0",
 	                             8ull << 30);
-	check_golden(&c, "qgroup-limit");
+	golden_check_cmd("btrfs-qgroup-limit", &c);
 	btrfs_qgroup_limit_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0", 0);
-	check_golden(&c, "qgroup-limit-none");
+	golden_check_cmd("btrfs-qgroup-limit-none", &c);
 }
 
 static void test_qgroup_show(void **state)
 {
 	struct cmd c;
 	btrfs_qgroup_show_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0");
-	check_golden(&c, "qgroup-show");
+	golden_check_cmd("btrfs-qgroup-show", &c);
 }
 
 static void test_quota_enable(void **state)
 {
 	struct cmd c;
 	btrfs_quota_enable_build_cmd(&c, "/mnt/data");
-	check_golden(&c, "quota-enable");
+	golden_check_cmd("btrfs-quota-enable", &c);
 }
 
 static void test_mkfs(void **state)
 {
 	struct cmd c;
 	btrfs_mkfs_build_cmd(&c, "/tmp/ctvm btrfs/btrfs.img");
-	check_golden(&c, "mkfs");
+	golden_check_cmd("btrfs-mkfs", &c);
 }
 
 /* Output of btrfs-progs 6.2 on a loop-mounted filesystem. */

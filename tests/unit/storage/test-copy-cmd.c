@@ -15,32 +15,15 @@
 #include "cmd.h"
 #include "copy-cmd.h"
 #include "error.h"
-#include "fileio.h"
+#include "golden.h"
 #include "xalloc.h"
 
 static void check_golden(const char *name, struct cmd *c)
 {
-	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *line = NULL, *expect = NULL, *path = NULL, *got = NULL;
-	struct error *err = NULL;
-	size_t len;
+	_cleanup_free_ char *file = xasprintf("copy-%s", name);
 
-	assert_non_null(data);
-	path = xasprintf("%s/golden/storage/copy-%s.argv", data, name);
-	line = cmd_to_string(c);
-	got = xasprintf("%s\n", line);
 	assert_int_equal(c->timeout_ms, STORAGE_COPY_TIMEOUT_MS);
-	cmd_release(c);
-	if (getenv("TEST_REGENERATE_OUTPUT")) {
-		assert_int_equal(write_file_atomic(path, got, strlen(got), 0644, &err), 0);
-		return;
-	}
-	if (read_file(path, 1 << 16, &expect, &len, &err) < 0) {
-		print_error("%s: %s\n", path, err ? err->msg : "unreadable");
-		error_free(err);
-		fail();
-	}
-	assert_string_equal(got, expect);
+	golden_check_cmd(file, c);
 }
 
 static void test_convert(void **state)

@@ -15,51 +15,27 @@
 #include "backend-dir-cmd.h"
 #include "cmd.h"
 #include "error.h"
-#include "fileio.h"
+#include "golden.h"
 #include "xalloc.h"
 
 #define IMG "/var/lib/vz/images/100/vm-100-disk-0"
-
-static void check_golden(const char *name, struct cmd *c)
-{
-	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *line = NULL, *expect = NULL, *path = NULL, *got = NULL;
-	struct error *err = NULL;
-	size_t len;
-
-	assert_non_null(data);
-	path = xasprintf("%s/golden/storage/dir-%s.argv", data, name);
-	line = cmd_to_string(c);
-	got = xasprintf("%s\n", line);
-	cmd_release(c);
-	if (getenv("TEST_REGENERATE_OUTPUT")) {
-		assert_int_equal(write_file_atomic(path, got, strlen(got), 0644, &err), 0);
-		return;
-	}
-	if (read_file(path, 1 << 16, &expect, &len, &err) < 0) {
-		print_error("%s: %s\n", path, err ? err->msg : "unreadable");
-		error_free(err);
-		fail();
-	}
-	assert_string_equal(got, expect);
-}
 
 static void test_create(void **state)
 {
 	struct cmd c;
 
 	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 32ull << 30, NULL);
-	check_golden("create-qcow2", &c);
+	golden_check_cmd("dir-create-qcow2", &c);
 	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 1000, "off");
-	check_golden("create-qcow2-off", &c);
+	golden_check_cmd("dir-create-qcow2-off", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, NULL);
-	check_golden("create-raw", &c);
+	golden_check_cmd("dir-create-raw", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "metadata");
-	check_golden("create-raw-metadata", &c);
+	golden_check_cmd("dir-create-raw-metadata", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "falloc");
-	check_golden("create-raw-falloc", &c);
+	golden_check_cmd("dir-create-raw-falloc", &c);
 	dir_create_build_cmd(&c, IMG ".vmdk", "vmdk", 1ull << 20, "full");
-	check_golden("create-vmdk", &c);
+	golden_check_cmd("dir-create-vmdk", &c);
 }
 
 static void test_clone(void **state)
@@ -68,10 +44,10 @@ static void test_clone(void **state)
 
 	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
 	                    "../100/base-100-disk-0.qcow2", "qcow2", NULL);
-	check_golden("clone", &c);
+	golden_check_cmd("dir-clone", &c);
 	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
 	                    "../100/base-100-disk-0.raw", "raw", "full");
-	check_golden("clone-raw-full", &c);
+	golden_check_cmd("dir-clone-raw-full", &c);
 }
 
 static void test_info_resize_snapshot(void **state)
@@ -79,19 +55,19 @@ static void test_info_resize_snapshot(void **state)
 	struct cmd c;
 
 	dir_info_build_cmd(&c, IMG ".qcow2", "qcow2");
-	check_golden("info", &c);
+	golden_check_cmd("dir-info", &c);
 	dir_info_build_cmd(&c, IMG ".qcow2", NULL);
-	check_golden("info-noformat", &c);
+	golden_check_cmd("dir-info-noformat", &c);
 	dir_resize_build_cmd(&c, IMG ".qcow2", "qcow2", 34359738368ull, NULL);
-	check_golden("resize", &c);
+	golden_check_cmd("dir-resize", &c);
 	dir_resize_build_cmd(&c, IMG ".raw", "raw", 34359738368ull, "falloc");
-	check_golden("resize-raw-falloc", &c);
+	golden_check_cmd("dir-resize-raw-falloc", &c);
 	dir_snapshot_build_cmd(&c, 'c', IMG ".qcow2", "before-upgrade");
-	check_golden("snapshot-create", &c);
+	golden_check_cmd("dir-snapshot-create", &c);
 	dir_snapshot_build_cmd(&c, 'a', IMG ".qcow2", "before-upgrade");
-	check_golden("snapshot-rollback", &c);
+	golden_check_cmd("dir-snapshot-rollback", &c);
 	dir_snapshot_build_cmd(&c, 'd', IMG ".qcow2", "before-upgrade");
-	check_golden("snapshot-delete", &c);
+	golden_check_cmd("dir-snapshot-delete", &c);
 }
 
 static void test_preallocation(void **state)
