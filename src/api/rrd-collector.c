@@ -150,7 +150,13 @@ static void remove_stale_files(struct rrd_collector *c, const struct section_con
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !safe_name(de->d_name))
 			continue;
-		if (section_config_find(cfg, de->d_name))
+		/* a refused file (NAME.bad) stays as long as its storage does */
+		char id[128];
+		snprintf(id, sizeof(id), "%s", de->d_name);
+		size_t len = strlen(id);
+		if (len > 4 && streq(id + len - 4, ".bad"))
+			id[len - 4] = '\0';
+		if (section_config_find(cfg, id))
 			continue;
 		_cleanup_free_ char *p = series_path(c, de->d_name);
 		log_info("removing the usage history of storage '%s' (not configured)", de->d_name);
@@ -194,8 +200,10 @@ static size_t storage_jobs(struct rrd_collector *c, const struct section_config 
 			continue;
 		}
 		_cleanup_free_ char *p = series_path(c, e->id);
+		_cleanup_free_ char *bad = xasprintf("%s.bad", p);
 		log_info("storage '%s' removed, dropping its usage history", e->id);
 		unlink(p);
+		unlink(bad);
 		entry_clear(e);
 		c->entries[i] = c->entries[--c->n_entries];
 	}

@@ -516,10 +516,11 @@ int rrd_deserialize(const struct rrd_def *def, unsigned step, const void *buf, s
 	if (last < 0 || last >= MAX_TIME)
 		return REFUSE("invalid last update time");
 	for (unsigned i = 0; i < n; i++) {
-		memcpy(name, rd.p, NAME_BYTES);
+		memset(name, 0, sizeof(name));
+		strncpy(name, def->ds[i].name, NAME_BYTES - 1);
+		bool same = memcmp(name, rd.p, NAME_BYTES) == 0; /* padding included */
 		rd.p += NAME_BYTES;
-		if (!streq(name, def->ds[i].name) || get_u32(&rd) != def->ds[i].type ||
-		    get_u32(&rd) != 0)
+		if (!same || get_u32(&rd) != def->ds[i].type || get_u32(&rd) != 0)
 			return REFUSE("data sources differ from %s", def->name);
 	}
 
