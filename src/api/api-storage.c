@@ -432,8 +432,7 @@ static int api_node_storage_index(struct api_call *call, json_t **ret, struct er
 {
 	(void)call;
 	(void)err;
-	*ret = json_pack("[{s:s}, {s:s}, {s:s}, {s:s}]", "subdir", "content", "subdir", "rrd",
-	                 "subdir", "rrddata", "subdir", "status");
+	*ret = json_pack("[{s:s}, {s:s}]", "subdir", "content", "subdir", "status");
 	return 0;
 }
 
