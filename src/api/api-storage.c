@@ -140,7 +140,7 @@ static bool is_true(json_t *o, const char *key)
 /* One status probe.  The thread may outlive the request (a hung mount), so
  * the probe owns its own copy of the configuration and is freed by whoever
  * lets go of it last. */
-struct probe {
+struct api_storage_probe {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int refs;
@@ -151,7 +151,7 @@ struct probe {
 	int r;
 };
 
-static void probe_unref(struct probe *p)
+void api_storage_probe_unref(struct api_storage_probe *p)
 {
 	bool last;
 
@@ -169,7 +169,7 @@ static void probe_unref(struct probe *p)
 
 static void *probe_run(void *arg)
 {
-	struct probe *p = arg;
+	struct api_storage_probe *p = arg;
 	struct storage_status s = {0};
 	struct storage *st = NULL;
 	struct error *e = NULL;
@@ -192,13 +192,14 @@ static void *probe_run(void *arg)
 	p->done = true;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
-	probe_unref(p);
+	api_storage_probe_unref(p);
 	return NULL;
 }
 
-static struct probe *probe_start(struct api_call *call, const char *id)
+struct api_storage_probe *api_storage_probe_start(struct storage_config_store *store,
+                                                  const char *id)
 {
-	struct probe *p = xnew(struct probe, 1);
+	struct api_storage_probe *p = xnew(struct api_storage_probe, 1);
 	pthread_condattr_t ca;
 	pthread_attr_t ta;
 	pthread_t t;
@@ -212,7 +213,7 @@ static struct probe *probe_start(struct api_call *call, const char *id)
 	p->id = xstrdup(id);
 	p->refs = 1;
 	p->r = -ETIMEDOUT;
-	if (storage_config_store_load(call->ctx->storage, &p->cfg, NULL) < 0) {
+	if (storage_config_store_load(store, &p->cfg, NULL) < 0) {
 		p->r = -EIO;
 		p->done = true;
 		return p;
@@ -231,7 +232,8 @@ static struct probe *probe_start(struct api_call *call, const char *id)
 }
 
 /* Waits for the probe until the deadline; false when it did not answer. */
-static bool probe_wait(struct probe *p, const struct timespec *deadline, struct storage_status *ret)
+bool api_storage_probe_wait(struct api_storage_probe *p, const struct timespec *deadline,
+                            struct storage_status *ret)
 {
 	bool ok;
 
@@ -248,16 +250,24 @@ static bool probe_wait(struct probe *p, const struct timespec *deadline, struct 
 	return ok;
 }
 
+bool api_storage_probe_done(struct api_storage_probe *p)
+{
+	pthread_mutex_lock(&p->lock);
+	bool done = p->done;
+	pthread_mutex_unlock(&p->lock);
+	return done;
+}
+
 /* Statuses of n storages in parallel, within one deadline; a storage that
  * fails or does not answer in time gets {0} (inactive). */
 static void status_many(struct api_call *call, const char *const *ids, size_t n,
                         struct storage_status *ret)
 {
-	struct probe **probes = xnew(struct probe *, n ? n : 1);
+	struct api_storage_probe **probes = xnew(struct api_storage_probe *, n ? n : 1);
 	struct timespec deadline;
 
 	for (size_t i = 0; i < n; i++)
-		probes[i] = probe_start(call, ids[i]);
+		probes[i] = api_storage_probe_start(call->ctx->storage, ids[i]);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += STATUS_TIMEOUT_MS / 1000;
 	deadline.tv_nsec += (STATUS_TIMEOUT_MS % 1000) * 1000000L;
@@ -267,9 +277,9 @@ static void status_many(struct api_call *call, const char *const *ids, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		ret[i] = (struct storage_status){0};
-		if (!probe_wait(probes[i], &deadline, &ret[i]))
+		if (!api_storage_probe_wait(probes[i], &deadline, &ret[i]))
 			ret[i] = (struct storage_status){0};
-		probe_unref(probes[i]);
+		api_storage_probe_unref(probes[i]);
 	}
 	free(probes);
 }

@@ -20,6 +20,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_storage,
 	api_methods_storage_volume,
 	api_methods_storage_prune,
+	api_methods_rrd,
 	NULL,
 };
 /* clang-format on */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "common.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "node-stats.h"
 #include "sysinfo.h"
 #include "xalloc.h"
@@ -26,8 +28,69 @@ struct node_stats {
 	bool have_fs;
 	uint64_t uptime;
 	char loadavg[3][16];
+	uint64_t netin, netout;         /* bytes, physical interfaces */
 	struct sysinfo_cpuinfo cpuinfo; /* read once */
+	struct rrd_collector *history;  /* not owned */
 };
+
+/* As pvestatd: only traffic of physical interface cards counts (a bridge
+ * or tap would count the same bytes twice). */
+static bool is_physical(const char *dev)
+{
+	_cleanup_free_ char *p = xasprintf("/sys/class/net/%s/device", dev);
+	return access(p, F_OK) == 0;
+}
+
+/* Sums the receive and transmit byte counters of /proc/net/dev's lines
+ * whose interface passes keep(). */
+int node_stats_parse_net_dev(const char *text, bool (*keep)(const char *dev), uint64_t *ret_in,
+                             uint64_t *ret_out)
+{
+	uint64_t in = 0, out = 0;
+	int n = 0;
+
+	for (const char *line = text; *line;) {
+		const char *eol = strchrnul(line, '\n');
+		char buf[512], dev[64];
+		size_t len = (size_t)(eol - line);
+		line = *eol ? eol + 1 : eol;
+		if (len >= sizeof(buf))
+			continue;
+		memcpy(buf, eol - len, len);
+		buf[len] = '\0';
+		char *colon = strchr(buf, ':'); /* the two header lines have none */
+		if (!colon)
+			continue;
+		*colon = '\0';
+		const char *name = buf + strspn(buf, " ");
+		if (!*name || strlen(name) >= sizeof(dev))
+			continue;
+		snprintf(dev, sizeof(dev), "%s", name);
+		unsigned long long f[9];
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+		           &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]) != 9)
+			continue;
+		n++;
+		if (keep && !keep(dev))
+			continue;
+		in += f[0];
+		out += f[8];
+	}
+	if (n == 0)
+		return -EINVAL;
+	*ret_in = in;
+	*ret_out = out;
+	return 0;
+}
+
+static int read_net(uint64_t *ret_in, uint64_t *ret_out)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = read_file("/proc/net/dev", 1 << 20, &text, NULL, NULL);
+	if (r < 0)
+		return r;
+	return node_stats_parse_net_dev(text, is_physical, ret_in, ret_out);
+}
 
 static void sample(struct node_stats *s)
 {
@@ -43,6 +106,8 @@ static void sample(struct node_stats *s)
 	bool have_fs = statvfs(s->rootfs, &fs) == 0;
 	sysinfo_read_uptime(&up);
 	sysinfo_read_loadavg(load);
+	uint64_t netin = 0, netout = 0;
+	bool have_net = read_net(&netin, &netout) == 0;
 
 	pthread_mutex_lock(&s->lock);
 	if (have_t) {
@@ -61,6 +126,10 @@ static void sample(struct node_stats *s)
 	}
 	s->uptime = up;
 	memcpy(s->loadavg, load, sizeof(load));
+	if (have_net) {
+		s->netin = netin;
+		s->netout = netout;
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -165,4 +234,38 @@ json_t *node_stats_status_json(struct node_stats *s)
 	json_object_set_new(o, "kversion",
 	                    json_sprintf("%s %s %s", u.sysname, u.release, u.version));
 	return o;
+}
+
+void node_stats_rrd_sample(struct node_stats *s, struct node_stats_rrd *ret)
+{
+	pthread_mutex_lock(&s->lock);
+	ret->loadavg = strtod(s->loadavg[0], NULL);
+	ret->maxcpu = s->cpuinfo.cpus ? s->cpuinfo.cpus : 1;
+	ret->cpu = s->cpu;
+	ret->iowait = s->iowait;
+	ret->memtotal = (double)s->mem.total;
+	ret->memused = (double)(s->mem.total - s->mem.available);
+	ret->swaptotal = (double)s->mem.swap_total;
+	ret->swapused = (double)(s->mem.swap_total - s->mem.swap_free);
+	ret->roottotal = s->have_fs ? (double)s->fs.f_blocks * (double)s->fs.f_frsize : NAN;
+	ret->rootused =
+	    s->have_fs ? (double)(s->fs.f_blocks - s->fs.f_bfree) * (double)s->fs.f_frsize : NAN;
+	ret->netin = (double)s->netin;
+	ret->netout = (double)s->netout;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void node_stats_set_history(struct node_stats *s, struct rrd_collector *history)
+{
+	pthread_mutex_lock(&s->lock);
+	s->history = history;
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct rrd_collector *node_stats_history(struct node_stats *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct rrd_collector *h = s->history;
+	pthread_mutex_unlock(&s->lock);
+	return h;
 }

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
+#include "rrd-collector.h"
 #include "storage-config.h"
 #include "storage.h"
 #include "task.h"
@@ -39,6 +40,7 @@ struct options {
 	enum log_level level;
 	unsigned max_workers;
 	unsigned login_delay_ms;
+	unsigned rrd_step; /* 0: the default (60 s) */
 };
 
 static void usage(FILE *f)
@@ -75,7 +77,16 @@ static int parse_listen(const char *s, struct options *o)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_ROOT = 256, OPT_LISTEN, OPT_NODE, OPT_LOG, OPT_WORKERS, OPT_DELAY, OPT_VER };
+	enum {
+		OPT_ROOT = 256,
+		OPT_LISTEN,
+		OPT_NODE,
+		OPT_LOG,
+		OPT_WORKERS,
+		OPT_DELAY,
+		OPT_RRD_STEP,
+		OPT_VER
+	};
 	static const struct option longopts[] = {
 	    {"root", required_argument, NULL, OPT_ROOT},
 	    {"listen", required_argument, NULL, OPT_LISTEN},
@@ -84,6 +95,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-workers", required_argument, NULL, OPT_WORKERS},
 	    /* for tests: the base delay after a failed login */
 	    {"login-delay-ms", required_argument, NULL, OPT_DELAY},
+	    /* for tests only: the usage history's step in seconds (default 60);
+	     * sampling and saving speed up with it (docs/monitoring.md) */
+	    {"test-rrd-step", required_argument, NULL, OPT_RRD_STEP},
 	    {"version", no_argument, NULL, OPT_VER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -120,6 +134,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_DELAY:
 			o->login_delay_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case OPT_RRD_STEP:
+			o->rrd_step = (unsigned)strtoul(optarg, NULL, 10);
+			if (o->rrd_step < 1 || o->rrd_step > 60) {
+				fprintf(stderr, "ctvmd: --test-rrd-step must be 1..60\n");
+				return -EINVAL;
+			}
 			break;
 		case OPT_VER:
 			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
@@ -247,6 +268,16 @@ int main(int argc, char **argv)
 	if (!ctx.audit)
 		die("cannot open the audit log", e);
 	ctx.stats = node_stats_new("/", 2000);
+	_cleanup_free_ char *rrd_dir = path_join(paths->state, "rrd");
+	struct rrd_collector_config rcfg = {
+	    .node = ctx.node,
+	    .dir = rrd_dir,
+	    .stats = ctx.stats,
+	    .storage = ctx.storage,
+	    .step = o.rrd_step,
+	};
+	struct rrd_collector *history = rrd_collector_new(&rcfg);
+	node_stats_set_history(ctx.stats, history);
 	api_context_init(&ctx);
 
 	_cleanup_free_ char *access_log = path_join(paths->log, "access.log");
@@ -292,6 +323,8 @@ int main(int argc, char **argv)
 
 	http_server_free(srv);
 	task_manager_free(ctx.tasks);
+	node_stats_set_history(ctx.stats, NULL);
+	rrd_collector_free(history); /* saves the usage history */
 	node_stats_free(ctx.stats);
 	api_context_release(&ctx);
 	audit_log_close(ctx.audit);
