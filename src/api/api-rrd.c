@@ -38,9 +38,9 @@ static int history(struct api_call *call, struct rrd_collector **ret, enum rrd_t
 
 static int api_node_rrddata(struct api_call *call, json_t **ret, struct error **err)
 {
-	struct rrd_collector *c;
-	enum rrd_timeframe tf;
-	enum rrd_cf cf;
+	struct rrd_collector *c = NULL;
+	enum rrd_timeframe tf = 0;
+	enum rrd_cf cf = RRD_CF_AVERAGE;
 	int r = history(call, &c, &tf, &cf, err);
 	if (r < 0)
 		return r;
@@ -51,9 +51,9 @@ static int api_node_rrddata(struct api_call *call, json_t **ret, struct error **
 static int api_storage_rrddata(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	struct rrd_collector *c;
-	enum rrd_timeframe tf;
-	enum rrd_cf cf;
+	struct rrd_collector *c = NULL;
+	enum rrd_timeframe tf = 0;
+	enum rrd_cf cf = RRD_CF_AVERAGE;
 	int r = history(call, &c, &tf, &cf, err);
 	if (r < 0)
 		return r;

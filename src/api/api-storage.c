@@ -432,7 +432,13 @@ static int api_node_storage_index(struct api_call *call, json_t **ret, struct er
 {
 	(void)call;
 	(void)err;
-	*ret = json_pack("[{s:s}, {s:s}]", "subdir", "content", "subdir", "status");
+	/* PVE's list, less file-restore and import-metadata (not there yet) */
+	static const char *const subdirs[] = {"content", "download-url", "prunebackups", "rrd",
+	                                      "rrddata", "status",       "upload"};
+	json_t *a = json_array();
+	for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
+		json_array_append_new(a, json_pack("{s:s}", "subdir", subdirs[i]));
+	*ret = a;
 	return 0;
 }
 

@@ -95,7 +95,8 @@ class StorageApi(ctvmtest.AdminDaemonTest):
         self.check_status_entry(one)
         self.assertEqual(one["storage"], "vols")
         self.assertEqual(sorted(d["subdir"] for d in self.stor()("vols").get()),
-                         ["content", "status"])
+                         ["content", "download-url", "prunebackups", "rrd", "rrddata",
+                          "status", "upload"])
         e = self.assert_status(500, self.stor()("nosuch").status.get)
         self.assertIn("does not exist", str(e))
 
