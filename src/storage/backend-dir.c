@@ -29,6 +29,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "fileio.h"
+#include "image-header.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "section-config.h"
@@ -268,7 +269,15 @@ static int dir_fill(const struct dir_vol *dv, const char *path, struct storage_v
 	} else {
 		if (!S_ISREG(s.st_mode))
 			return error_set(err, -EINVAL, 500, "'%s' is not a file", path);
-		r = dir_image_info(path, dv->format, v, &backing, err);
+		/* the header where it is simple (raw, plain qcow2), else qemu-img */
+		r = image_header_read(path, dv->format, &v->size, &backing);
+		if (r == 0)
+			v->used = (uint64_t)s.st_blocks * 512;
+		else if (r == -EOPNOTSUPP)
+			r = dir_image_info(path, dv->format, v, &backing, err);
+		else
+			r = error_set(err, r, 500, "unable to read volume '%s': %s", path,
+			              strerror(-r));
 		if (r < 0)
 			return r;
 		v->parent = backing_to_parent(backing);
