@@ -277,6 +277,44 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
                 self.free(v, sid)
             self.free(src)
 
+    def test_copy_subvol(self):
+        """A container volume through the API: owners, modes, hard links, holes."""
+        if not self.bpath:
+            self.skipTest("no btrfs loop mount here")
+        src = self.stor().content.post(vmid=120, filename="subvol-120-disk-0.subvol",
+                                       size="0", format="subvol")
+        root = self.vol_path(src)
+        os.makedirs(os.path.join(root, "etc"))
+        with open(os.path.join(root, "etc", "hostname"), "w") as f:
+            f.write("ct120\n")
+        os.chown(os.path.join(root, "etc", "hostname"), 100000, 100005)
+        os.chmod(os.path.join(root, "etc", "hostname"), 0o640)
+        os.link(os.path.join(root, "etc", "hostname"), os.path.join(root, "etc", "hn"))
+        with open(os.path.join(root, "sparse"), "wb") as f:
+            f.truncate(64 << 20)
+            f.write(b"x")
+        made = None
+        try:
+            upid = self.stor().content(src).post(target="bvols:121/subvol-121-disk-0.subvol")
+            self.wait_task(upid)
+            made = "bvols:121/subvol-121-disk-0.subvol"
+            self.assertIn("rsync", self.task_log(upid))
+            dst = self.vol_path(made, "bvols")
+            self.assertTrue(dst.startswith(self.bpath))
+            st = os.stat(os.path.join(dst, "etc", "hostname"))
+            self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777, st.st_nlink),
+                             (100000, 100005, 0o640, 2))
+            self.assertEqual(st.st_ino, os.stat(os.path.join(dst, "etc", "hn")).st_ino)
+            with open(os.path.join(dst, "etc", "hostname")) as f:
+                self.assertEqual(f.read(), "ct120\n")
+            sp = os.stat(os.path.join(dst, "sparse"))
+            self.assertEqual(sp.st_size, 64 << 20)
+            self.assertLess(sp.st_blocks * 512, 1 << 20)  # the hole stayed a hole
+        finally:
+            if made:
+                self.free(made, "bvols")
+            self.free(src)
+
     def test_copy_traversal_refused(self):
         src = self.alloc(108, "raw")
         try:
