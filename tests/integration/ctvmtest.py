@@ -344,6 +344,35 @@ class AdminDaemonTest(unittest.TestCase):
         cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
         cls.node = cls.daemon.http("GET", "/nodes", ticket=cls.ticket).json()["data"][0]["node"]
 
+    def api(self, method, path, **kw):
+        """One raw request as the admin: the ticket, and the CSRF token on changes."""
+        return self.daemon.http(method, path, ticket=self.ticket,
+                                csrf=self.csrf if method != "GET" else None, **kw)
+
+    def task_status(self, upid, timeout=300):
+        """Polls the task's status until it stopped; returns that status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.api("GET", "/nodes/%s/tasks/%s/status" % (self.node, upid))
+            self.assertEqual(r.status, 200, r.reason)
+            d = r.json()["data"]
+            if d["status"] == "stopped":
+                return d
+            time.sleep(0.05)
+        self.fail("task %s did not finish" % upid)
+
+    def wait_task(self, upid, timeout=300):
+        """The task's exitstatus ("OK" or the error), once it stopped."""
+        return self.task_status(upid, timeout)["exitstatus"]
+
+    def assert_status(self, status, fn, *args, **kw):
+        """fn (a proxmoxer call) fails with this HTTP status; returns the exception."""
+        from proxmoxer.core import ResourceException
+        with self.assertRaises(ResourceException) as cm:
+            fn(*args, **kw)
+        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
+        return cm.exception
+
 
 class _PortTaken(Exception):
     pass

@@ -21,7 +21,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 
-from proxmoxer.core import ResourceException  # noqa: E402
 
 QEMU = [  # vmid 100, oldest first
     "vzdump-qemu-100-2020_01_01-12_00_00.vma.zst",
@@ -80,20 +79,6 @@ class PruneApi(ctvmtest.AdminDaemonTest):
     def marks(self, **params):
         got = self.prune().get(**params)
         return {e["volid"].split("/", 1)[1]: e for e in got}
-
-    def assert_status(self, status, fn, *args, **kw):
-        with self.assertRaises(ResourceException) as cm:
-            fn(*args, **kw)
-        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
-        return cm.exception
-
-    def wait_task(self, upid):
-        for _ in range(200):
-            st = self.admin.nodes(self.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                return st
-            time.sleep(0.1)
-        self.fail("task %s did not end" % upid)
 
     def task_log(self, upid):
         lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=1000)
@@ -177,7 +162,7 @@ class PruneApi(ctvmtest.AdminDaemonTest):
     def test_delete(self):
         upid = self.prune().delete(**{"prune-backups": "keep-last=2"})
         self.assertIn(":prunebackups:bk:", upid)
-        st = self.wait_task(upid)
+        st = self.task_status(upid)
         self.assertEqual(st["exitstatus"], "OK")
         removed = QEMU[:2]
         for n in removed:
@@ -195,13 +180,13 @@ class PruneApi(ctvmtest.AdminDaemonTest):
         # and again: nothing left to remove
         m = self.marks(**{"prune-backups": "keep-last=2"})
         self.assertNotIn("remove", [e["mark"] for e in m.values()])
-        self.assertEqual(self.wait_task(self.prune().delete(
+        self.assertEqual(self.task_status(self.prune().delete(
             **{"prune-backups": "keep-last=2"}))["exitstatus"], "OK")
 
     def test_delete_one_guest(self):
         upid = self.prune().delete(**{"prune-backups": "keep-last=1", "vmid": 101})
         self.assertIn(":prunebackups:101@bk:", upid)
-        self.assertEqual(self.wait_task(upid)["exitstatus"], "OK")
+        self.assertEqual(self.task_status(upid)["exitstatus"], "OK")
         self.assertFalse(self.exists(LXC[0]))
         self.assertTrue(self.exists(LXC[1]))
         self.assertTrue(all(self.exists(n) for n in QEMU))
@@ -226,7 +211,7 @@ class PruneApi(ctvmtest.AdminDaemonTest):
         self.admin.access.acl.put(path="/vms/101", roles="PVEVMUser", users="pruner@pve")
         self.assert_status(403, self.prune(api).delete, vmid=100, **keep)
         upid = self.prune(api).delete(vmid=101, **keep)
-        self.assertEqual(self.wait_task(upid)["exitstatus"], "OK")
+        self.assertEqual(self.task_status(upid)["exitstatus"], "OK")
         self.assertFalse(self.exists(LXC[0]))
         self.assertTrue(all(self.exists(n) for n in QEMU))
 

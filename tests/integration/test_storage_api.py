@@ -19,7 +19,6 @@ from urllib.parse import quote
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 
-from proxmoxer.core import ResourceException  # noqa: E402
 
 
 class StorageApi(ctvmtest.AdminDaemonTest):
@@ -30,12 +29,6 @@ class StorageApi(ctvmtest.AdminDaemonTest):
         cls.admin.storage.post(storage="vols", type="dir", path=cls.path,
                                content="images,rootdir,iso,backup")
 
-    def assert_status(self, status, fn, *args, **kw):
-        with self.assertRaises(ResourceException) as cm:
-            fn(*args, **kw)
-        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
-        return cm.exception
-
     def stor(self, api=None):
         return (api or self.admin).nodes(self.node).storage
 
@@ -45,14 +38,6 @@ class StorageApi(ctvmtest.AdminDaemonTest):
         path = "/nodes/%s/storage/vols/content/%s" % (self.node, volume)
         return self.daemon.http(method, path, ticket=self.ticket,
                                 csrf=self.csrf if method != "GET" else None, **kw)
-
-    def wait_task(self, upid):
-        for _ in range(100):
-            st = self.admin.nodes(self.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                return st
-            time.sleep(0.1)
-        self.fail("task %s did not end" % upid)
 
     def check_status_entry(self, e):
         for k in ("storage", "type", "content"):
@@ -173,20 +158,20 @@ class StorageApi(ctvmtest.AdminDaemonTest):
         self.assertIn("protected", str(e))
         content(bak).put(protected=0, notes="")
         self.assertEqual(content(bak).get()["notes"], "")
-        st = self.wait_task(content(bak).delete())
+        st = self.task_status(content(bak).delete())
         self.assertEqual(st["exitstatus"], "OK")
         self.assertFalse(os.path.exists(os.path.join(self.path, "dump", bname)))
 
         upid = content(raw).delete()
         self.assertTrue(upid.startswith("UPID:%s:" % self.node), upid)
         self.assertIn(":imgdel:vols:", upid)
-        st = self.wait_task(upid)
+        st = self.task_status(upid)
         self.assertEqual(st["exitstatus"], "OK")
         self.assertFalse(os.path.exists(info["path"]))
         self.assertEqual([v["volid"] for v in content.get()], [qcow])
         self.assert_status(404, content("vols:100/vm-100-disk-0.raw").get)
 
-        st = self.wait_task(content(qcow).delete())
+        st = self.task_status(content(qcow).delete())
         self.assertEqual(st["exitstatus"], "OK")
         self.assertEqual(content.get(), [])
 
@@ -240,7 +225,7 @@ class StorageApi(ctvmtest.AdminDaemonTest):
             self.assert_status(403, self.stor(api)("vols").content(vol).get)
             self.assertEqual(self.stor(api)("vols").content.get(), [])
         finally:
-            self.wait_task(self.stor()("vols").content(vol).delete())
+            self.task_status(self.stor()("vols").content(vol).delete())
             self.admin.access.acl.put(path="/storage/vols", roles="PVEDatastoreUser",
                                       users="vmuser@pve", delete=1)
 

@@ -17,7 +17,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 
-from proxmoxer.core import ResourceException  # noqa: E402
 
 
 class StorageConfig(ctvmtest.AdminDaemonTest):
@@ -25,12 +24,6 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
     def setUpClass(cls):
         super().setUpClass()
         cls.cfg = os.path.join(cls.daemon.root, "etc", "storage.cfg")
-
-    def assert_status(self, status, fn, *args, **kw):
-        with self.assertRaises(ResourceException) as cm:
-            fn(*args, **kw)
-        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
-        return cm.exception
 
     def storage_cfg(self):
         with open(self.cfg) as f:

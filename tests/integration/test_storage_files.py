@@ -82,21 +82,6 @@ class StorageFiles(ctvmtest.AdminDaemonTest):
     def setUpClass(cls):
         super().setUpClass()
 
-    def api(self, method, path, **kw):
-        return self.daemon.http(method, path, ticket=self.ticket,
-                                csrf=self.csrf if method != "GET" else None, **kw)
-
-    def wait_task(self, upid, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = self.api("GET", "/nodes/%s/tasks/%s/status" % (self.node, upid))
-            self.assertEqual(r.status, 200, r.reason)
-            d = r.json()["data"]
-            if d["status"] == "stopped":
-                return d["exitstatus"]
-            time.sleep(0.1)
-        self.fail("task %s did not finish" % upid)
-
     def upload(self, storage, content, name, data):
         boundary = secrets.token_hex(8)
         url = "%s/nodes/%s/storage/%s/upload" % (self.daemon.url, self.node, storage)

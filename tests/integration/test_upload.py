@@ -89,20 +89,6 @@ class Upload(ctvmtest.AdminDaemonTest):
         assert r.status == 200, (r.status, r.reason)
         cls.iso_dir = os.path.join(cls.store, "template", "iso")
 
-    def api(self, method, path, **kw):
-        return self.daemon.http(method, path, ticket=self.ticket, csrf=self.csrf, **kw)
-
-    def wait_task(self, upid, timeout=300):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = self.api("GET", "/nodes/%s/tasks/%s/status" % (self.node, upid))
-            self.assertEqual(r.status, 200, r.reason)
-            d = r.json()["data"]
-            if d["status"] == "stopped":
-                return d["exitstatus"]
-            time.sleep(0.2)
-        self.fail("task %s did not finish" % upid)
-
     def leftovers(self):
         found = []
         for dirpath, _, files in os.walk(self.store):

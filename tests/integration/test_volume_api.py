@@ -90,24 +90,14 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
 
     # -- helpers ------------------------------------------------------------
 
-    def assert_status(self, status, fn, *args, **kw):
-        with self.assertRaises(ResourceException) as cm:
-            fn(*args, **kw)
-        self.assertEqual(cm.exception.status_code, status, str(cm.exception))
-        return cm.exception
-
     def stor(self, sid="vols", api=None):
         return (api or self.admin).nodes(self.node).storage(sid)
 
     def wait_task(self, upid, ok=True):
-        for _ in range(300):
-            st = self.admin.nodes(self.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                if ok:
-                    self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
-                return st
-            time.sleep(0.05)
-        self.fail("task %s did not end" % upid)
+        st = self.task_status(upid)
+        if ok:
+            self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
+        return st
 
     def task_log(self, upid):
         lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
