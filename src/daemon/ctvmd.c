@@ -186,6 +186,28 @@ static void die(const char *what, struct error *e)
 	exit(1);
 }
 
+#define HOUSEKEEPING_SECONDS 60
+
+static void report_pending(const char *storeid, const char *volname, int r, const struct error *e,
+                           void *userdata)
+{
+	if (r >= 0)
+		log_info("removed '%s:%s', left half-written by an interrupted copy", storeid,
+		         volname);
+	else
+		log_warn("unable to remove '%s:%s', left half-written by an interrupted copy: %s",
+		         storeid, volname, e ? e->msg : strerror(-r));
+}
+
+/* At start and every minute: volumes a killed or crashed copy left behind. */
+static void housekeeping(struct api_context *ctx)
+{
+	_cleanup_section_config_ struct section_config *cfg = NULL;
+	if (storage_config_store_load(ctx->storage, &cfg, NULL) < 0)
+		return;
+	storage_pending_recover(cfg, report_pending, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.host = xstrdup("0.0.0.0"),
@@ -254,6 +276,8 @@ int main(int argc, char **argv)
 	access_store_set_recheck_ms(ctx.access, 1000);
 	ctx.storage = storage_config_store_new(paths);
 	storage_set_lock_dir(paths->run);
+	_cleanup_free_ char *pending_dir = path_join(paths->state, "pending");
+	storage_set_pending_dir(pending_dir);
 
 	struct task_manager_config tcfg = {
 	    .node = ctx.node,
@@ -307,10 +331,16 @@ int main(int argc, char **argv)
 	       shown, port, o.root ? " --root " : "", o.root ? o.root : "");
 	fflush(stdout);
 
+	housekeeping(&ctx);
 	for (;;) {
-		int sig;
-		if (sigwait(&mask, &sig) != 0)
+		/* the main thread waits for signals and does the housekeeping */
+		struct timespec tick = {.tv_sec = HOUSEKEEPING_SECONDS};
+		int sig = sigtimedwait(&mask, NULL, &tick);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				housekeeping(&ctx);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			log_open(log_path, o.level);
 			http_server_reopen_logs(srv, NULL);

@@ -16,3 +16,11 @@ int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_resul
 
 /* The error every entry point answers for a missing capability. */
 int storage_error_unsupported(const struct storage *st, const char *op, struct error **err);
+
+/* Records volname of storeid as being filled (see storage_set_pending_dir);
+ * returns the locked journal fd and its path, or -errno (-ENOENT: no
+ * journal configured).  storage_pending_end() releases it and frees path;
+ * done: the volume is complete or freed, so the record goes too (else it
+ * stays for storage_pending_recover()). */
+int storage_pending_begin(const char *storeid, const char *volname, char **ret_path);
+void storage_pending_end(char *path, int fd, bool done);

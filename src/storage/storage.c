@@ -561,6 +561,11 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 		goto out;
 	if (w)
 		task_log(w, "allocated '%s:%s'", dst->id, newvol);
+	/* from here until it is complete or freed, a crash leaves a record */
+	char *jpath = NULL;
+	int jfd = storage_pending_begin(dst->id, newvol, &jpath);
+	if (jfd < 0 && jfd != -ENOENT && w)
+		task_warn(w, "unable to record the copy in progress - %s", strerror(-jfd));
 	r = copy_fill(src, src_volname, info.format, dst, newvol, fmt, w, err);
 	if (r < 0) {
 		struct error *e = NULL;
@@ -568,12 +573,15 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 		/* nothing half-written stays: the new volume goes */
 		if (w)
 			task_log(w, "copy failed, removing '%s:%s'", dst->id, newvol);
-		if (storage_free_volume(dst, newvol, w, &e) < 0 && w)
+		int fr = storage_free_volume(dst, newvol, w, &e);
+		if (fr < 0 && w)
 			task_log(w, "unable to remove '%s:%s': %s", dst->id, newvol,
 			         e ? e->msg : "unknown error");
 		error_free(e);
+		storage_pending_end(jpath, jfd, fr >= 0);
 		goto out;
 	}
+	storage_pending_end(jpath, jfd, true);
 	*ret_volname = TAKE_PTR(newvol);
 out:
 	storage_volume_clear(&info);

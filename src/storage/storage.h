@@ -24,6 +24,7 @@
 
 struct error;
 struct section;
+struct section_config;
 struct task_worker;
 
 enum storage_caps {
@@ -143,6 +144,22 @@ const struct storage_backend *storage_backend_find(const char *type);
 int storage_open(const struct section *cfg, const char *id, struct storage **ret,
                  struct error **err);
 struct storage *storage_free(struct storage *st);
+
+/* The journal of volumes being filled (storage-pending.c): a copy records its
+ * target in dir while it fills it, under an flock the kernel drops when the
+ * process dies, so a target left half-written by a crash or a killed worker
+ * is found and freed by storage_pending_recover().  Set once at start; NULL
+ * (the default): no journal. */
+void storage_set_pending_dir(const char *dir);
+/* r is 0 when the volume was freed (or was not there), else the error. */
+typedef void storage_pending_report_fn(const char *storeid, const char *volname, int r,
+                                       const struct error *e, void *userdata);
+/* Frees the volume of every entry whose filler is gone and removes the
+ * entry; entries still locked (their copy runs) are left alone, as are
+ * entries whose volume could not be freed (tried again next time).
+ * Returns how many entries were handled. */
+int storage_pending_recover(const struct section_config *cfg, storage_pending_report_fn *report,
+                            void *userdata);
 
 /* The entry points: capability check, per-storage lock (flock on
  * <run>/storage-<id>.lock, set with storage_set_lock_dir()) around changes. */
