@@ -305,6 +305,37 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
                 self.free(made, "bvols")
             self.free(src)
 
+    def test_z_restart_frees_half_copies(self):
+        """A copy's target recorded as being filled, whose worker is gone (no
+        lock on the record), is freed when ctvmd starts; a record still
+        locked by a running copy is left alone."""
+        import fcntl
+        half = self.alloc(130, "raw")
+        busy = self.alloc(131, "raw")
+        pending = os.path.join(self.daemon.root, "lib", "pending")
+        os.makedirs(pending, exist_ok=True)
+        with open(os.path.join(pending, "copy-test1"), "w") as f:
+            f.write("vols\n%s\n" % half.split(":", 1)[1])
+        held = open(os.path.join(pending, "copy-test2"), "w")
+        self.addCleanup(held.close)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("vols\n%s\n" % busy.split(":", 1)[1])
+        held.flush()
+        self.daemon.stop()
+        self.daemon.start()
+        cls = type(self)
+        cls.admin = cls.daemon.proxmoxer(cls.acct.userid, cls.acct.password)
+        cls.ticket, cls.csrf = cls.daemon.login(cls.acct.userid, cls.acct.password)
+        vols = [v["volid"] for v in self.stor().content.get()]
+        self.assertNotIn(half, vols)
+        self.assertIn(busy, vols)
+        self.assertEqual(sorted(os.listdir(pending)), ["copy-test2"])
+        self.assertIn("left half-written by an interrupted copy",
+                      open(os.path.join(self.daemon.root, "log", "ctvmd.log")).read())
+        held.close()
+        os.unlink(os.path.join(pending, "copy-test2"))
+        self.free(busy)
+
     def test_copy_traversal_refused(self):
         src = self.alloc(108, "raw")
         try:
