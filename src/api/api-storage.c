@@ -28,7 +28,9 @@
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
+#include "node-stats.h"
 #include "paths.h"
+#include "rrd-collector.h"
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage.h"
@@ -310,8 +312,10 @@ static json_t *status_entry(json_t *conf, bool enabled, const struct storage_sta
 /* The entries of the storages of c that pass keep() (all when NULL). */
 typedef bool status_filter_fn(struct api_call *call, const struct section *s, json_t *conf);
 
+/* cached: take the collector's recent figures where it has them (for
+ * /cluster/resources); else every storage is probed now, within the deadline. */
 static json_t *status_list(struct api_call *call, const struct section_config *c,
-                           status_filter_fn *keep)
+                           status_filter_fn *keep, bool cached)
 {
 	size_t n = 0;
 	json_t **confs = xnew(json_t *, c->n_sections + 1);
@@ -338,8 +342,18 @@ static json_t *status_list(struct api_call *call, const struct section_config *c
 	}
 	struct storage_status *st = xnew(struct storage_status, np + 1);
 	struct storage_status *by_entry = xnew(struct storage_status, n + 1);
-	status_many(call, probe_ids, np, st);
-	for (size_t i = 0; i < np; i++)
+	struct rrd_collector *hist =
+	    cached && call->ctx->stats ? node_stats_history(call->ctx->stats) : NULL;
+	size_t nlive = 0;
+	for (size_t i = 0; i < np; i++) {
+		if (hist &&
+		    rrd_collector_storage_status(hist, probe_ids[i], &by_entry[probe_of[i]]))
+			continue;
+		probe_ids[nlive] = probe_ids[i];
+		probe_of[nlive++] = probe_of[i];
+	}
+	status_many(call, probe_ids, nlive, st);
+	for (size_t i = 0; i < nlive; i++)
 		by_entry[probe_of[i]] = st[i];
 
 	json_t *a = json_array();
@@ -402,7 +416,7 @@ static int api_node_storage_list(struct api_call *call, json_t **ret, struct err
 	int r = storage_config_store_load(call->ctx->storage, &c, err);
 	if (r < 0)
 		return r;
-	json_t *all = status_list(call, c, node_list_keep);
+	json_t *all = status_list(call, c, node_list_keep, false);
 	bool only_enabled = api_param_bool(call, "enabled", false);
 	bool formats = api_param_bool(call, "format", false);
 	json_t *a = json_array();
@@ -451,7 +465,7 @@ static int api_node_storage_status(struct api_call *call, json_t **ret, struct e
 		return r;
 	if (!section_config_find(c, id))
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
-	json_t *a = status_list(call, c, only_param_storage);
+	json_t *a = status_list(call, c, only_param_storage, false);
 	if (json_array_size(a) != 1) {
 		json_decref(a);
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
@@ -815,7 +829,7 @@ json_t *api_storage_resources(struct api_call *call)
 
 	if (storage_config_store_load(call->ctx->storage, &c, NULL) < 0)
 		return out;
-	_cleanup_json_ json_t *all = status_list(call, c, NULL);
+	_cleanup_json_ json_t *all = status_list(call, c, NULL, true);
 	json_array_foreach (all, i, e) {
 		const char *id = json_string_value(json_object_get(e, "storage"));
 		if (!has_priv(call, id, "Datastore.Audit"))

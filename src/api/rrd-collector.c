@@ -30,6 +30,8 @@ struct entry {
 	bool dirty;
 	bool seen;
 	struct api_storage_probe *pending; /* a probe whose thread has not ended */
+	struct storage_status last;        /* the last sample's (inactive when it failed) */
+	int64_t last_ms;                   /* CLOCK_MONOTONIC ms of it; 0: none yet */
 };
 
 struct rrd_collector {
@@ -277,6 +279,8 @@ static void sample_storages(struct rrd_collector *c, time_t t)
 			vals[1] = (double)st[j].used;
 		}
 		update(e->rrd, t, vals, &e->dirty);
+		e->last = jobs[j].probe && ok[j] ? st[j] : (struct storage_status){0};
+		e->last_ms = mono_ms();
 		if (jobs[j].probe) {
 			if (api_storage_probe_done(jobs[j].probe))
 				api_storage_probe_unref(jobs[j].probe);
@@ -456,4 +460,22 @@ json_t *rrd_collector_storage_json(struct rrd_collector *c, const char *storeid,
 	json_t *a = rrd_fetch_json(empty, tf, cf, now);
 	rrd_free(empty);
 	return a;
+}
+
+bool rrd_collector_storage_status(struct rrd_collector *c, const char *storeid,
+                                  struct storage_status *ret)
+{
+	bool found = false;
+	pthread_mutex_lock(&c->lock);
+	int64_t now = mono_ms();
+	for (size_t i = 0; i < c->n_entries && !found; i++) {
+		const struct entry *e = &c->entries[i];
+		if (streq(e->id, storeid) && e->last_ms &&
+		    now - e->last_ms <= 3 * (int64_t)c->sample_ms) {
+			*ret = e->last;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
 }

@@ -23,6 +23,8 @@
 
 #include "rrd.h"
 
+struct storage_status;
+
 struct error;
 struct node_stats;
 struct storage_config_store;
@@ -47,3 +49,11 @@ json_t *rrd_collector_node_json(struct rrd_collector *c, enum rrd_timeframe tf, 
                                 time_t now);
 json_t *rrd_collector_storage_json(struct rrd_collector *c, const char *storeid,
                                    enum rrd_timeframe tf, enum rrd_cf cf, time_t now);
+
+/* The status of storage storeid as the collector's last sample found it
+ * (inactive when the probe failed or hung), if that sample is at most three
+ * sample intervals old; false otherwise.  /cluster/resources answers from
+ * this, as Proxmox's does from pvestatd's figures, instead of probing every
+ * storage on every request. */
+bool rrd_collector_storage_status(struct rrd_collector *c, const char *storeid,
+                                  struct storage_status *ret);
