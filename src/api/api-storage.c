@@ -147,7 +147,7 @@ struct api_storage_probe {
 	pthread_cond_t cond;
 	int refs;
 	bool done;
-	struct section_config *cfg;
+	const struct storage_config_snapshot *snap; /* shared, one reference */
 	char *id;
 	struct storage_status status;
 	int r;
@@ -164,7 +164,8 @@ void api_storage_probe_unref(struct api_storage_probe *p)
 		return;
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
-	section_config_free(p->cfg);
+	if (p->snap)
+		storage_config_snapshot_unref(p->snap);
 	free(p->id);
 	free(p);
 }
@@ -179,7 +180,8 @@ static void *probe_run(void *arg)
 
 	/* as Proxmox's storage_info: activate first (creates the base path and
 	 * content subdirectories of a file storage); a failure means inactive */
-	r = storage_open(section_config_find(p->cfg, p->id), p->id, &st, &e);
+	r = storage_open(section_config_find(storage_config_snapshot_config(p->snap), p->id), p->id,
+	                 &st, &e);
 	if (r == 0)
 		r = storage_activate(st, &e);
 	if (r == 0)
@@ -215,7 +217,8 @@ struct api_storage_probe *api_storage_probe_start(struct storage_config_store *s
 	p->id = xstrdup(id);
 	p->refs = 1;
 	p->r = -ETIMEDOUT;
-	if (storage_config_store_load(store, &p->cfg, NULL) < 0) {
+	if (storage_config_store_get(store, &p->snap, NULL) < 0) {
+		p->snap = NULL;
 		p->r = -EIO;
 		p->done = true;
 		return p;
@@ -412,10 +415,11 @@ static void add_formats(json_t *entry, const char *type)
 
 static int api_node_storage_list(struct api_call *call, json_t **ret, struct error **err)
 {
-	_cleanup_section_config_ struct section_config *c = NULL;
-	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(call->ctx->storage, &snap, err);
 	if (r < 0)
 		return r;
+	const struct section_config *c = storage_config_snapshot_config(snap);
 	json_t *all = status_list(call, c, node_list_keep, false);
 	bool only_enabled = api_param_bool(call, "enabled", false);
 	bool formats = api_param_bool(call, "format", false);
@@ -459,10 +463,11 @@ static int api_node_storage_index(struct api_call *call, json_t **ret, struct er
 static int api_node_storage_status(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	_cleanup_section_config_ struct section_config *c = NULL;
-	int r = storage_config_store_load(call->ctx->storage, &c, err);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(call->ctx->storage, &snap, err);
 	if (r < 0)
 		return r;
+	const struct section_config *c = storage_config_snapshot_config(snap);
 	if (!section_config_find(c, id))
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
 	json_t *a = status_list(call, c, only_param_storage, false);
@@ -822,14 +827,15 @@ bool api_storage_volume_access(const struct api_call *call, const char *storeid,
 
 json_t *api_storage_resources(struct api_call *call)
 {
-	_cleanup_section_config_ struct section_config *c = NULL;
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	json_t *out = json_array();
 	size_t i;
 	json_t *e;
 
-	if (storage_config_store_load(call->ctx->storage, &c, NULL) < 0)
+	if (storage_config_store_get(call->ctx->storage, &snap, NULL) < 0)
 		return out;
-	_cleanup_json_ json_t *all = status_list(call, c, NULL, true);
+	_cleanup_json_ json_t *all =
+	    status_list(call, storage_config_snapshot_config(snap), NULL, true);
 	json_array_foreach (all, i, e) {
 		const char *id = json_string_value(json_object_get(e, "storage"));
 		if (!has_priv(call, id, "Datastore.Audit"))
