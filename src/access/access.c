@@ -48,6 +48,9 @@ struct access_db {
 	struct token_secrets *tokens;
 	char digest[_FILE_MAX][41];
 	struct file_stamp stamps[_FILE_MAX];
+	/* changed so recently that a same-size edit in the same mtime tick
+	 * would keep the stamp: compared by content until it settles */
+	bool racy[_FILE_MAX];
 };
 
 struct access_store {
@@ -135,6 +138,7 @@ static int db_load(struct access_store *s, struct access_db **ret, struct error 
 	for (int f = 0; f < _FILE_MAX && r == 0; f++) {
 		/* stamp first: a change racing with the read is seen next time */
 		file_stamp_get(s->path[f], &db->stamps[f]);
+		db->racy[f] = file_stamp_racy(&db->stamps[f]);
 		_cleanup_free_ char *data = NULL;
 		size_t len = 0;
 		r = read_optional(s->path[f], file_max[f], &data, &len, err);
@@ -166,13 +170,25 @@ static int db_load(struct access_store *s, struct access_db **ret, struct error 
 	return 0;
 }
 
-static bool db_stale(const struct access_store *s, const struct access_db *db)
+/* Under s->lock (it may clear db->racy). */
+static bool db_stale(const struct access_store *s, struct access_db *db)
 {
 	for (int f = 0; f < _FILE_MAX; f++) {
 		struct file_stamp now;
 		file_stamp_get(s->path[f], &now);
 		if (!file_stamp_equal(&now, &db->stamps[f]))
 			return true;
+		if (!db->racy[f])
+			continue;
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		char digest[41];
+		if (read_optional(s->path[f], file_max[f], &data, &len, NULL) < 0)
+			return true;
+		config_digest(data, len, digest);
+		if (!streq(digest, db->digest[f]))
+			return true;
+		db->racy[f] = file_stamp_racy(&now);
 	}
 	return false;
 }

@@ -4,7 +4,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -290,6 +292,34 @@ static void test_domains_and_reload(void **state)
 	access_db_unref(db);
 }
 
+/* An edit that keeps size, inode and mtime (in place, within one timestamp
+ * tick) is still seen while the file is young: it is compared by content. */
+static void test_racy_edit(void **state)
+{
+	struct fixture *f = *state;
+	struct error *e = NULL;
+	_cleanup_free_ char *p = path_join(f->paths->etc, "user.cfg");
+	const char *text = "user:root@pam:1:0::::::\nuser:zed@pam:1:0::::::\n";
+	assert_int_equal(write_file_atomic(p, text, strlen(text), 0640, &e), 0);
+	const struct access_db *db = access_store_get(f->store);
+	assert_non_null(usercfg_find_user(access_db_usercfg(db), "zed@pam"));
+	access_db_unref(db);
+
+	struct stat before;
+	assert_int_equal(stat(p, &before), 0);
+	FILE *fp = fopen(p, "r+");
+	assert_non_null(fp);
+	fputs("user:root@pam:1:0::::::\nuser:zee@pam:1:0::::::\n", fp);
+	fclose(fp);
+	struct timespec times[2] = {before.st_atim, before.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+
+	db = access_store_get(f->store);
+	assert_non_null(usercfg_find_user(access_db_usercfg(db), "zee@pam"));
+	assert_null(usercfg_find_user(access_db_usercfg(db), "zed@pam"));
+	access_db_unref(db);
+}
+
 static void test_secret_files(void **state)
 {
 	struct shadow *s = NULL;
@@ -324,6 +354,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_update_and_tokens, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_login, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_domains_and_reload, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_racy_edit, setup, teardown),
 	    cmocka_unit_test(test_secret_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
