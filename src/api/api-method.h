@@ -215,9 +215,18 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 		    "Prevent changes if current configuration file has a different digest. "   \
 		    "This can be used to prevent concurrent modifications."                    \
 	}
-#define API_PARAM_VMID                                                                        \
-	{                                                                                     \
-		.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid",               \
-		.description = "The (unique) ID of the VM.", .has_min = true, .minimum = 100, \
-		.has_max = true, .maximum = 999999999                                         \
+/* A VMID parameter in its own words; opt: it may be left out. */
+#define API_PARAM_VMID_AS(opt, desc)                                                               \
+	{                                                                                          \
+		.name = "vmid", .type = API_TYPE_INTEGER, .format = "pve-vmid", .optional = (opt), \
+		.description = (desc), .has_min = true, .minimum = 100, .has_max = true,           \
+		.maximum = 999999999                                                               \
+	}
+#define API_PARAM_VMID API_PARAM_VMID_AS(false, "The (unique) ID of the VM.")
+/* PUT's list of keys to remove from a config. */
+#define API_PARAM_DELETE                                                                  \
+	{                                                                                 \
+		.name = "delete", .type = API_TYPE_STRING, .format = "pve-configid-list", \
+		.optional = true, .max_length = 4096,                                     \
+		.description = "A list of settings you want to delete."                   \
 	}

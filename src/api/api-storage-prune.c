@@ -277,16 +277,7 @@ static const char *const guest_types[] = {"qemu", "lxc", NULL};
 	     .enum_values = guest_types,                                                         \
 	     .description = "Either 'qemu' or 'lxc'. Only consider backups for guests of "       \
 	                    "this type."},                                                       \
-	    {.name = "vmid",                                                                     \
-	     .type = API_TYPE_INTEGER,                                                           \
-	     .format = "pve-vmid",                                                               \
-	     .optional = true,                                                                   \
-	     .has_min = true,                                                                    \
-	     .minimum = 100,                                                                     \
-	     .has_max = true,                                                                    \
-	     .maximum = 999999999,                                                               \
-	     .description = (vmid_desc)},                                                        \
-	    API_END
+	    API_PARAM_VMID_AS(true, (vmid_desc)), API_END
 
 const struct api_method api_methods_storage_prune[] = {
     {

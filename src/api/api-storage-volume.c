@@ -596,19 +596,10 @@ const struct api_method api_methods_storage_volume[] = {
         .description = "Create a linked clone of a base volume (or, where the storage "
                        "can, of a snapshot of one) for a guest and return its volume id "
                        "(ctvm extension; Proxmox clones whole guests).",
-        .params = (const struct api_param[]){API_PARAM_NODE,
-                                             API_PARAM_STORAGE,
-                                             API_PARAM_VOLUME,
-                                             {.name = "vmid",
-                                              .type = API_TYPE_INTEGER,
-                                              .format = "pve-vmid",
-                                              .has_min = true,
-                                              .minimum = 100,
-                                              .has_max = true,
-                                              .maximum = 999999999,
-                                              .description = "The owner of the new volume."},
-                                             P_SNAPNAME(true),
-                                             API_END},
+        .params =
+            (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
+                                       API_PARAM_VMID_AS(false, "The owner of the new volume."),
+                                       P_SNAPNAME(true), API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Allocate"),
                                "'VM.Allocate' on /vms/<vmid>, and 'Datastore.Allocate' on "

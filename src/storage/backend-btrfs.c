@@ -10,8 +10,9 @@
  * clones record their base so the base cannot be freed under them.
  *
  * ISO images, templates, backups, snippets and import sources are plain
- * files in the content directories, as on a dir storage: every volume name
- * storage_files_owns() goes to storage-files.c.  Images stay below
+ * files in the content directories, as on a dir storage (STORAGE_CAP_FILES:
+ * the dispatcher sends their info, path and free to storage-files.c; the
+ * list here merges them with the images).  Images stay below
  * <path>/images: content-dirs is not a btrfs option (nor in PVE, whose
  * BTRFSPlugin would honour it through get_subdir but does not accept it).
  *
@@ -521,8 +522,6 @@ static int clones_of(struct storage *st, const char *volname, char **ret_clone, 
 static int btrfs_free(struct storage *st, const char *volname, struct task_worker *w,
                       struct error **err)
 {
-	if (storage_files_owns(volname))
-		return storage_files_free(st, volname, w, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)
@@ -646,8 +645,6 @@ static int btrfs_list(struct storage *st, long vmid, const char *content,
 static int btrfs_info(struct storage *st, const char *volname, struct storage_volume *ret,
                       struct error **err)
 {
-	if (storage_files_owns(volname))
-		return storage_files_info(st, volname, ret, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)
@@ -662,8 +659,6 @@ static int btrfs_info(struct storage *st, const char *volname, struct storage_vo
 
 static int btrfs_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
-	if (storage_files_owns(volname))
-		return storage_files_path(st, volname, ret_path, err);
 	struct btrfs_vol v = {0};
 	int r = vol_parse(volname, &v, err);
 	if (r < 0)
@@ -1014,8 +1009,8 @@ out:
 
 const struct storage_backend storage_backend_btrfs = {
     .type = "btrfs",
-    .caps = STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE |
-            STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL | STORAGE_CAP_SUBVOL_SIZE,
+    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
+            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL | STORAGE_CAP_SUBVOL_SIZE,
     .formats = btrfs_formats,
     .activate = btrfs_activate,
     .status = btrfs_status,

@@ -297,8 +297,6 @@ static int dir_info(struct storage *st, const char *volname, struct storage_volu
 	struct storage_volume v = {0};
 	int r;
 
-	if (storage_files_owns(volname))
-		return storage_files_info(st, volname, ret, err);
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
@@ -319,8 +317,6 @@ static int dir_path(struct storage *st, const char *volname, char **ret_path, st
 	char *path;
 	int r;
 
-	if (storage_files_owns(volname))
-		return storage_files_path(st, volname, ret_path, err);
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
@@ -536,8 +532,6 @@ static int dir_free_volume(struct storage *st, const char *volname, struct task_
 	_cleanup_free_ char *path = NULL;
 	int r;
 
-	if (storage_files_owns(volname))
-		return storage_files_free(st, volname, w, err);
 	r = dir_parse_volname(volname, &dv, err);
 	if (r < 0)
 		return r;
@@ -598,13 +592,18 @@ static int dir_image(struct storage *st, const char *volname, const char *op, st
 	return 0;
 }
 
-/* A template's file is read-only and immutable, and linked clones read
- * it: it is not changed in place (PVE refuses this for templates too). */
-static int refuse_base(const struct dir_vol *dv, const char *op, const char *volname,
-                       struct error **err)
+/* dir_image() for an operation that changes the image in place: a
+ * template's file is read-only and immutable, and linked clones read it, so
+ * a base is refused (PVE refuses this for templates too). */
+static int dir_image_writable(struct storage *st, const char *volname, const char *op,
+                              struct dir_vol *dv, char **ret_path, struct error **err)
 {
-	if (!dv->is_base)
-		return 0;
+	int r = dir_image(st, volname, op, dv, ret_path, err);
+	if (r < 0 || !dv->is_base)
+		return r;
+	dir_vol_clear(dv);
+	free(*ret_path);
+	*ret_path = NULL;
 	return error_set(err, -EROFS, 400, "unable to %s base volume '%s'", op, volname);
 }
 
@@ -616,14 +615,9 @@ static int dir_resize(struct storage *st, const char *volname, uint64_t size, st
 	struct cmd c;
 	int r;
 
-	r = dir_image(st, volname, "resize", &dv, &path, err);
+	r = dir_image_writable(st, volname, "resize", &dv, &path, err);
 	if (r < 0)
 		return r;
-	r = refuse_base(&dv, "resize", volname, err);
-	if (r < 0) {
-		dir_vol_clear(&dv);
-		return r;
-	}
 	dir_resize_build_cmd(&c, path, dv.format, size,
 	                     st->cfg ? section_get(st->cfg, "preallocation") : NULL);
 	r = storage_run_cmd(&c, w, NULL, err);
@@ -640,14 +634,9 @@ static int dir_snapshot(struct storage *st, const char *volname, const char *sna
 	struct cmd c;
 	int r;
 
-	r = dir_image(st, volname, "snapshot", &dv, &path, err);
+	r = dir_image_writable(st, volname, "snapshot", &dv, &path, err);
 	if (r < 0)
 		return r;
-	r = refuse_base(&dv, "snapshot", volname, err);
-	if (r < 0) {
-		dir_vol_clear(&dv);
-		return r;
-	}
 	if (!streq(dv.format, "qcow2")) {
 		r = error_set(
 		    err, -EOPNOTSUPP, 500,
@@ -863,8 +852,8 @@ out:
 
 const struct storage_backend storage_backend_dir = {
     .type = "dir",
-    .caps = STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE |
-            STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
+    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
+            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
     .formats = dir_formats,
     .activate = dir_activate,
     .status = dir_status,

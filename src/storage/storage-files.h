@@ -3,9 +3,11 @@
  * storage-files: what every storage with a path (dir, btrfs) keeps as plain
  * files in its content directories: ISO images, container templates,
  * backups with their sidecars, snippets and import sources.  PVE's btrfs
- * plugin inherits this from its dir plugin; here both backends call these
- * helpers for every volume name storage_files_owns(), so the two behave
- * the same, call by call (storage.md 1.5).
+ * plugin inherits this from its dir plugin; here the dispatcher sends the
+ * info, path and free of every volume name storage_files_owns() to these
+ * helpers for a backend with STORAGE_CAP_FILES, and the backends' list
+ * slots append storage_files_list(), so the two behave the same, call by
+ * call (storage.md 1.5).
  *
  * Volume names are "<vtype>/<file>" in volid.h's grammar ("iso/x.iso",
  * "backup/vzdump-qemu-100-2025_01_01-00_00_01.vma.zst"); the file is

@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "section-config.h"
+#include "storage-files.h"
 #include "storage-priv.h"
 #include "task.h"
 #include "xalloc.h"
@@ -148,6 +149,28 @@ bool storage_snapname_valid(const char *s)
 }
 
 /* flock on <lockdir>/storage-<id>.lock; returns the fd. */
+/* The backend's slot, or storage-files.c for the file content of a storage
+ * that holds it (STORAGE_CAP_FILES). */
+static bool is_file_volume(const struct storage *st, const char *volname)
+{
+	return (st->be->caps & STORAGE_CAP_FILES) && storage_files_owns(volname);
+}
+
+static int vol_info(struct storage *st, const char *volname, struct storage_volume *ret,
+                    struct error **err)
+{
+	if (is_file_volume(st, volname))
+		return storage_files_info(st, volname, ret, err);
+	return st->be->info(st, volname, ret, err);
+}
+
+static int vol_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
+{
+	if (is_file_volume(st, volname))
+		return storage_files_path(st, volname, ret_path, err);
+	return st->be->path(st, volname, ret_path, err);
+}
+
 static int storage_lock(const struct storage *st, struct error **err)
 {
 	_cleanup_free_ char *path =
@@ -241,7 +264,7 @@ static int check_free_allowed(struct storage *st, const char *volname, struct er
 	bool used = false;
 	int r;
 
-	r = st->be->info(st, volname, &info, &e);
+	r = vol_info(st, volname, &info, &e);
 	if (r < 0) {
 		/* a name that does not parse or a volume that is not there
 		 * stops here; an image whose header cannot be read (a broken
@@ -289,7 +312,8 @@ int storage_free_volume(struct storage *st, const char *volname, struct task_wor
 		return fd;
 	r = check_free_allowed(st, volname, err);
 	if (r >= 0)
-		r = st->be->free_volume(st, volname, w, err);
+		r = is_file_volume(st, volname) ? storage_files_free(st, volname, w, err)
+		                                : st->be->free_volume(st, volname, w, err);
 	unlock_file(fd);
 	return r;
 }
@@ -303,7 +327,7 @@ int storage_list(struct storage *st, long vmid, const char *content, struct stor
 int storage_info(struct storage *st, const char *volname, struct storage_volume *ret,
                  struct error **err)
 {
-	return st->be->info(st, volname, ret, err);
+	return vol_info(st, volname, ret, err);
 }
 
 int storage_volume_exists(struct storage *st, const char *volname, struct error **err)
@@ -329,7 +353,7 @@ int storage_volume_exists(struct storage *st, const char *volname, struct error 
 
 int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
-	return st->be->path(st, volname, ret_path, err);
+	return vol_path(st, volname, ret_path, err);
 }
 
 int storage_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
@@ -351,7 +375,7 @@ int storage_resize(struct storage *st, const char *volname, uint64_t size, struc
 static int check_rollback_allowed(struct storage *st, const char *volname, struct error **err)
 {
 	struct storage_volume info = {0};
-	int r = st->be->info(st, volname, &info, err);
+	int r = vol_info(st, volname, &info, err);
 	bool prot = info.protected_;
 
 	storage_volume_clear(&info);
@@ -409,7 +433,7 @@ int storage_snapshot_list(struct storage *st, const char *volname, struct storag
 	if (!st->be->snapshot_list || !(st->be->caps & STORAGE_CAP_SNAPSHOT)) {
 		/* no snapshots here; the volume must still exist */
 		struct storage_volume info = {0};
-		int r = st->be->info(st, volname, &info, err);
+		int r = vol_info(st, volname, &info, err);
 
 		storage_volume_clear(&info);
 		return r;
@@ -509,10 +533,10 @@ static int copy_fill(struct storage *src, const char *src_volname, const char *s
 	struct cmd c;
 	int r;
 
-	r = src->be->path(src, src_volname, &spath, err);
+	r = vol_path(src, src_volname, &spath, err);
 	if (r < 0)
 		return r;
-	r = dst->be->path(dst, dst_volname, &dpath, err);
+	r = vol_path(dst, dst_volname, &dpath, err);
 	if (r < 0)
 		return r;
 	if (streq(dst_fmt, "subvol"))
@@ -537,7 +561,7 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	uint64_t size;
 	int r;
 
-	r = src->be->info(src, src_volname, &info, err);
+	r = vol_info(src, src_volname, &info, err);
 	if (r < 0)
 		goto out;
 	if (!info.vtype || !(streq(info.vtype, "images") || streq(info.vtype, "rootdir")) ||

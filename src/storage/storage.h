@@ -37,6 +37,10 @@ enum storage_caps {
 	/* a subvol's size is a limit (btrfs qgroup); without it a subvol has
 	 * no size and alloc refuses one */
 	STORAGE_CAP_SUBVOL_SIZE = 1 << 6,
+	/* holds iso, vztmpl, backup, snippets and import files below its path:
+	 * the dispatcher routes those volumes to storage-files.c, so the
+	 * backend's info, path and free_volume slots see only its own volumes */
+	STORAGE_CAP_FILES = 1 << 7,
 };
 
 struct storage_status {

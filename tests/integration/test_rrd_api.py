@@ -157,6 +157,11 @@ class RrdApi(unittest.TestCase):
         rows = self.storage_rrd("offline", timeframe="hour")
         self.check_rows(rows, "hour")
         self.assertEqual([r for r in rows if set(r) != {"time"}], [])
+        # /cluster/resources answers from these samples: the same figures
+        res = {r["storage"]: r for r in self.admin.cluster.resources.get(type="storage")}
+        self.assertEqual(res["offline"]["status"], "unknown")
+        self.assertEqual(res["vols"]["status"], "available")
+        self.assertGreater(res["vols"]["maxdisk"], 0)
         self.admin.storage("offline").delete()
         # the implicit local storage is recorded too
         rows = self.wait_rows(lambda: self.storage_rrd("local", timeframe="hour"), "used", 20)
