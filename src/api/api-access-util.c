@@ -17,10 +17,7 @@ int api_access_update(struct api_call *call, const char *digest, access_update_f
 	if (r < 0) {
 		if (e && e->http_status == 500 && what)
 			error_prefix(e, "%s", what);
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 	}
 	return r;
 }

@@ -38,10 +38,7 @@ static int update_domains(struct api_call *call, const char *digest, access_upda
 	if (r < 0) {
 		if (e && e->http_status == 500)
 			error_prefix(e, "%s", what);
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 	}
 	return r;
 }

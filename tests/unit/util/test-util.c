@@ -38,6 +38,31 @@ static void test_error(void **state)
 	assert_int_equal(error_set(NULL, -EIO, 500, "nobody listens"), -EIO);
 }
 
+static void test_error_propagate(void **state)
+{
+	struct error *e = NULL, *mine = NULL;
+
+	/* moved into an empty err */
+	error_set(&e, -ENOENT, 404, "gone");
+	error_propagate(&mine, e);
+	assert_ptr_equal(mine, e);
+	assert_int_equal(mine->code, -ENOENT);
+	assert_int_equal(mine->http_status, 404);
+	/* an error already there wins; the new one is freed (ASan checks) */
+	e = NULL;
+	error_param(&e, "x", "bad");
+	error_propagate(&mine, e);
+	assert_string_equal(mine->msg, "gone");
+	/* nobody listens: freed */
+	e = NULL;
+	error_set(&e, -EIO, 500, "dropped");
+	error_propagate(NULL, e);
+	/* nothing to hand over: err untouched */
+	error_propagate(&mine, NULL);
+	assert_string_equal(mine->msg, "gone");
+	error_free(mine);
+}
+
 static void test_strbuf(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -139,9 +164,8 @@ static void test_sysinfo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error),
-	    cmocka_unit_test(test_strbuf),
-	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_error),   cmocka_unit_test(test_error_propagate),
+	    cmocka_unit_test(test_strbuf),  cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_sysinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
