@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "xalloc.h"
 
 /* Programs are looked up here only: never the caller's PATH. */
@@ -66,12 +67,8 @@ void cmd_set_timeout(struct cmd *c, int timeout_ms)
 
 void cmd_release(struct cmd *c)
 {
-	for (size_t i = 0; i < c->argc; i++)
-		free(c->argv[i]);
-	free(c->argv);
-	for (size_t i = 0; i < c->envc; i++)
-		free(c->env[i]);
-	free(c->env);
+	strv_free(c->argv);
+	strv_free(c->env);
 	*c = (struct cmd){0};
 }
 
