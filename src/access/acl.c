@@ -4,6 +4,7 @@
 #include "acl.h"
 #include "error.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "usercfg.h"
 #include "xalloc.h"
 
@@ -462,27 +463,7 @@ json_t *acl_cap_json(const struct usercfg *cfg, const char *authid)
 /* PVE::Tools::split_list into a NULL-terminated vector of copies. */
 static char **split_list(const char *list)
 {
-	size_t n = 0;
-	char **v = xnew(char *, 1);
-	for (const char *p = list ? list : ""; *p;) {
-		size_t skip = strspn(p, ",; \t\r\n");
-		p += skip;
-		size_t len = strcspn(p, ",; \t\r\n");
-		if (!len)
-			break;
-		v = xrealloc(v, (n + 2) * sizeof(*v));
-		v[n++] = xstrndup(p, len);
-		p += len;
-	}
-	v[n] = NULL;
-	return v;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	return strv_split(list, ",; \t\r\n");
 }
 
 bool access_check_userid_group(const struct usercfg *cfg, const char *authid, const char *userid,

@@ -7,6 +7,7 @@
 #include "api.h"
 #include "domains.h"
 #include "error.h"
+#include "strv.h"
 #include "xalloc.h"
 
 int api_access_update(struct api_call *call, const char *digest, access_update_fn fn, void *arg,
@@ -17,37 +18,14 @@ int api_access_update(struct api_call *call, const char *digest, access_update_f
 	if (r < 0) {
 		if (e && e->http_status == 500 && what)
 			error_prefix(e, "%s", what);
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 	}
 	return r;
 }
 
 char **api_split_list(const char *list)
 {
-	static const char seps[] = ",; \t\r\n";
-	size_t n = 0;
-	char **v = xnew(char *, 1);
-	for (const char *p = list ? list : ""; *p;) {
-		p += strspn(p, seps);
-		size_t len = strcspn(p, seps);
-		if (!len)
-			break;
-		v = xrealloc(v, (n + 2) * sizeof(*v));
-		v[n++] = xstrndup(p, len);
-		p += len;
-	}
-	v[n] = NULL;
-	return v;
-}
-
-void api_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	return strv_split(list, ",; \t\r\n");
 }
 
 bool api_can_modify_perm(const struct api_call *call, const char *path)

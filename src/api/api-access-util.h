@@ -11,6 +11,7 @@
 
 #include "access.h"
 #include "api-method.h"
+#include "strv.h"
 
 struct error;
 
@@ -23,14 +24,11 @@ int api_access_update(struct api_call *call, const char *digest, access_update_f
                       const char *what, struct error **err);
 
 /* PVE::Tools::split_list: items separated by ',', ';' or blanks, empty ones
- * dropped.  A NULL-terminated vector; free with api_strv_free(). */
+ * dropped.  A strv (strv.h); free with strv_free(). */
 char **api_split_list(const char *list);
-void api_strv_free(char **v);
-static inline void api_strv_freep(char ***v)
-{
-	api_strv_free(*v);
-}
-#define _cleanup_strv_ __attribute__((cleanup(api_strv_freep)))
+/* The old name of _cleanup_strv_free_, until the handlers still using it
+ * (api-users.c, api-storage-config.c) move over. */
+#define _cleanup_strv_ _cleanup_strv_free_
 
 /* RPCEnvironment::check_perm_modify: Permissions.Modify on path, or the
  * Allocate privilege of its kind (/vms, /storage, /pool); an empty path

@@ -106,10 +106,10 @@ static int do_update_acl(struct usercfg *cfg, struct access_secrets *sec, void *
 {
 	struct acl_change *c = arg;
 	struct api_call *call = c->call;
-	_cleanup_strv_ char **roles = api_split_list(api_param_str(call, "roles"));
-	_cleanup_strv_ char **groups = api_split_list(api_param_str(call, "groups"));
-	_cleanup_strv_ char **users = api_split_list(api_param_str(call, "users"));
-	_cleanup_strv_ char **tokens = api_split_list(api_param_str(call, "tokens"));
+	_cleanup_strv_free_ char **roles = api_split_list(api_param_str(call, "roles"));
+	_cleanup_strv_free_ char **groups = api_split_list(api_param_str(call, "groups"));
+	_cleanup_strv_free_ char **users = api_split_list(api_param_str(call, "users"));
+	_cleanup_strv_free_ char **tokens = api_split_list(api_param_str(call, "tokens"));
 	struct privset mine;
 	access_permissions(access_db_usercfg(call->db), call->authid, c->path, &mine);
 

@@ -38,10 +38,7 @@ static int update_domains(struct api_call *call, const char *digest, access_upda
 	if (r < 0) {
 		if (e && e->http_status == 500)
 			error_prefix(e, "%s", what);
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 	}
 	return r;
 }
@@ -184,7 +181,7 @@ static int do_update_domain(struct domains *d, void *arg, struct error **err)
 	struct section *s = section_config_find(c, realm);
 	if (!s)
 		return error_set(err, -ENOENT, 500, "domain '%s' does not exist", realm);
-	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	_cleanup_strv_free_ char **del = api_split_list(api_param_str(call, "delete"));
 	for (size_t i = 0; del[i]; i++) {
 		bool known = false;
 		for (size_t k = 0; k < ARRAY_SIZE(options); k++)

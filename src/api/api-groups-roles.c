@@ -138,7 +138,7 @@ static int api_group_delete(struct api_call *call, json_t **ret, struct error **
  * ignored so 8.x role definitions keep working.  Unknown names: 400. */
 static int parse_privs(const char *list, uint64_t *ret, struct error **err)
 {
-	_cleanup_strv_ char **v = api_split_list(list);
+	_cleanup_strv_free_ char **v = api_split_list(list);
 	uint64_t bits = 0;
 	for (size_t i = 0; v[i]; i++) {
 		int p = priv_lookup(v[i]);

@@ -144,7 +144,7 @@ static int api_pool_create(struct api_call *call, json_t **ret, struct error **e
 static int change_vms(struct usercfg *cfg, struct usercfg_pool *p, struct api_call *call,
                       bool delete, struct error **err)
 {
-	_cleanup_strv_ char **vms = api_split_list(api_param_str(call, "vms"));
+	_cleanup_strv_free_ char **vms = api_split_list(api_param_str(call, "vms"));
 	for (size_t i = 0; vms[i]; i++) {
 		const char *vmid = vms[i];
 		_cleanup_free_ char *path = xasprintf("/vms/%s", vmid);
@@ -187,7 +187,7 @@ static int change_vms(struct usercfg *cfg, struct usercfg_pool *p, struct api_ca
 static int change_storage(struct usercfg_pool *p, struct api_call *call, bool delete,
                           struct error **err)
 {
-	_cleanup_strv_ char **ids = api_split_list(api_param_str(call, "storage"));
+	_cleanup_strv_free_ char **ids = api_split_list(api_param_str(call, "storage"));
 	for (size_t i = 0; ids[i]; i++) {
 		const char *sid = ids[i];
 		_cleanup_free_ char *path = xasprintf("/storage/%s", sid);

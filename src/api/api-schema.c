@@ -392,10 +392,7 @@ int api_validate_params(const struct api_method *m, json_t *params, struct error
 			error_param(&perr, p->name, "property is missing and it is not optional");
 
 	if (perr) {
-		if (err && !*err)
-			*err = perr;
-		else
-			error_free(perr);
+		error_propagate(err, perr);
 		return -EINVAL;
 	}
 	return 0;

@@ -451,10 +451,7 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 		return error_set(err, -EEXIST, 500, "volume '%s:%s' already exists", dst_storeid,
 		                 dst_volname);
 	if (e && e->http_status == 400) { /* a name this backend does not take */
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 		return r;
 	}
 	error_free(e);

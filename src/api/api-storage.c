@@ -34,6 +34,7 @@
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage.h"
+#include "strv.h"
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -124,11 +125,8 @@ static bool volume_access(const struct api_call *call, const char *storeid, cons
 
 static bool list_contains(const char *list, const char *item)
 {
-	_cleanup_strv_ char **v = api_split_list(list);
-	for (size_t i = 0; v[i]; i++)
-		if (streq(v[i], item))
-			return true;
-	return false;
+	_cleanup_strv_free_ char **v = api_split_list(list);
+	return strv_contains(v, item);
 }
 
 static bool is_true(json_t *o, const char *key)
@@ -385,7 +383,7 @@ static bool node_list_keep(struct api_call *call, const struct section *s, json_
 	if (only && !streq(only, s->id))
 		return false;
 	if (content) {
-		_cleanup_strv_ char **want = api_split_list(content);
+		_cleanup_strv_free_ char **want = api_split_list(content);
 		bool any = false;
 		for (size_t i = 0; want[i] && !any; i++)
 			any = have && list_contains(have, want[i]);

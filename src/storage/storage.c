@@ -273,10 +273,7 @@ static int check_free_allowed(struct storage *st, const char *volname, struct er
 			error_free(e);
 			goto check_base;
 		}
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 		return r;
 	}
 	if (info.protected_) {

@@ -214,8 +214,10 @@ static int load_one(const char *path, struct task_index_entry **arr, size_t *n, 
 	int r = read_file(path, TASK_STATE_FILE_MAX, &data, NULL, &rerr);
 	if (r == -ENOENT)
 		return 0;
-	if (r < 0)
-		return error_set(err, r, 500, "%s", rerr->msg);
+	if (r < 0) {
+		error_propagate(err, TAKE_PTR(rerr));
+		return r;
+	}
 	for (char *line = data, *next; *line; line = next) {
 		next = line + strcspn(line, "\n");
 		if (*next)

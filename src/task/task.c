@@ -154,8 +154,10 @@ static int active_update_locked(struct task_manager *tm, const char *add, const 
 	_cleanup_free_ char *data = NULL;
 	_cleanup_error_ struct error *rerr = NULL;
 	int r = read_file(tm->active_path, TASK_STATE_FILE_MAX, &data, NULL, &rerr);
-	if (r < 0 && r != -ENOENT)
-		return error_set(err, r, 500, "%s", rerr->msg);
+	if (r < 0 && r != -ENOENT) {
+		error_propagate(err, TAKE_PTR(rerr));
+		return r;
+	}
 
 	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
 	for (char *line = data, *next; line && *line; line = next) {
@@ -359,7 +361,8 @@ static int recover(struct task_manager *tm, struct error **err)
 	}
 	if (r < 0) {
 		unlock_file(lfd);
-		return error_set(err, r, 500, "%s", rerr->msg);
+		error_propagate(err, TAKE_PTR(rerr));
+		return r;
 	}
 
 	struct task_index_entry *idx = NULL;

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "xalloc.h"
 
 /* Programs are looked up here only: never the caller's PATH. */
@@ -64,14 +65,17 @@ void cmd_set_timeout(struct cmd *c, int timeout_ms)
 	c->timeout_ms = timeout_ms;
 }
 
+void cmd_set_cwd(struct cmd *c, const char *dir)
+{
+	free(c->cwd);
+	c->cwd = xstrdup(dir);
+}
+
 void cmd_release(struct cmd *c)
 {
-	for (size_t i = 0; i < c->argc; i++)
-		free(c->argv[i]);
-	free(c->argv);
-	for (size_t i = 0; i < c->envc; i++)
-		free(c->env[i]);
-	free(c->env);
+	strv_free(c->argv);
+	strv_free(c->env);
+	free(c->cwd);
 	*c = (struct cmd){0};
 }
 
@@ -149,6 +153,8 @@ static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *
 	posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	if (c->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
 	/* own process group, so a timeout kills what it started too; default
 	 * signal dispositions and an empty mask, whatever the caller blocked */
 	sigset_t all, none;
@@ -189,6 +195,49 @@ static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *
 	return -r;
 }
 
+/* What cmd_run() reports of a run that happened (or that the dry-run seam
+ * answered): the code and *err from how it ended, with the program's last
+ * stderr line; res goes to ret, or is released. */
+static int finish(const char *line, struct cmd_result *res, struct cmd_result *ret,
+                  struct error **err)
+{
+	int r;
+
+	if (res->timed_out)
+		r = error_set(err, -ETIMEDOUT, 500, "command '%s' failed: got timeout", line);
+	else if (res->signal)
+		r = error_set(err, -EINTR, 500, "command '%s' failed: killed by signal %d", line,
+		              res->signal);
+	else if (res->exit_code != 0)
+		r = error_set(err, -EIO, 500, "command '%s' failed: exit code %d", line,
+		              res->exit_code);
+	else
+		r = 0;
+	if (r < 0 && err && *err && res->err_len) {
+		/* the program's own last words are usually the useful part */
+		size_t end = res->err_len;
+		while (end > 0 && (res->err[end - 1] == '\n' || res->err[end - 1] == ' '))
+			end--;
+		size_t start = end;
+		while (start > 0 && res->err[start - 1] != '\n')
+			start--;
+		if (end > start) {
+			char *m = xasprintf("%s: %.*s", (*err)->msg, (int)(end - start),
+			                    res->err + start);
+			free((*err)->msg);
+			(*err)->msg = m;
+			for (char *q = m; *q; q++)
+				if (*q == '\r' || *q == '\n')
+					*q = ' ';
+		}
+	}
+	if (ret)
+		*ret = *res;
+	else
+		cmd_result_clear(res);
+	return r;
+}
+
 int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -196,6 +245,15 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 	struct strbuf sout = STRBUF_INIT, serr = STRBUF_INIT;
 	_cleanup_free_ char *line = cmd_to_string(c);
 	int r;
+
+	if (cmd_dryrun_hook) { /* only ever in a test program: see cmd.h */
+		r = cmd_dryrun_hook(c, &res);
+		if (r < 0)
+			return error_set(err, r, 500, "command '%s' failed: unable to run - %s",
+			                 line, strerror(-r));
+		if (r > 0)
+			return finish(line, &res, ret, err);
+	}
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		r = error_set(err, -errno, 500, "command '%s' failed: unable to create pipes - %s",
@@ -281,40 +339,9 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 	else
 		res.exit_code = WEXITSTATUS(status);
 
-	if (res.timed_out)
-		r = error_set(err, -ETIMEDOUT, 500, "command '%s' failed: got timeout", line);
-	else if (res.signal)
-		r = error_set(err, -EINTR, 500, "command '%s' failed: killed by signal %d", line,
-		              res.signal);
-	else if (res.exit_code != 0)
-		r = error_set(err, -EIO, 500, "command '%s' failed: exit code %d", line,
-		              res.exit_code);
-	else
-		r = 0;
-	if (r < 0 && err && *err && serr.len) {
-		/* the program's own last words are usually the useful part */
-		size_t end = serr.len;
-		while (end > 0 && (serr.buf[end - 1] == '\n' || serr.buf[end - 1] == ' '))
-			end--;
-		size_t start = end;
-		while (start > 0 && serr.buf[start - 1] != '\n')
-			start--;
-		if (end > start) {
-			char *m = xasprintf("%s: %.*s", (*err)->msg, (int)(end - start),
-			                    serr.buf + start);
-			free((*err)->msg);
-			(*err)->msg = m;
-			for (char *q = m; *q; q++)
-				if (*q == '\r' || *q == '\n')
-					*q = ' ';
-		}
-	}
 	res.out = strbuf_detach(&sout, &res.out_len);
 	res.err = strbuf_detach(&serr, &res.err_len);
-	if (ret)
-		*ret = res;
-	else
-		cmd_result_clear(&res);
+	r = finish(line, &res, ret, err);
 out:
 	strbuf_release(&sout);
 	strbuf_release(&serr);

@@ -10,6 +10,11 @@
  * plus what the command adds), stdout and stderr are captured within bounds,
  * and every run has a deadline after which the whole process group is
  * killed.
+ *
+ * Tests of code that runs commands (storage backends, guest drivers) link
+ * the dry-run recorder of tests/lib/cmd-dryrun.h, which answers cmd_run()
+ * with canned output instead of running anything; see cmd_dryrun_hook
+ * below for why it cannot be on in ctvmd.
  */
 #pragma once
 
@@ -31,6 +36,7 @@ struct cmd {
 	const char *stdin_data; /* not owned */
 	size_t stdin_len;
 	int timeout_ms; /* 0: CMD_DEFAULT_TIMEOUT_MS */
+	char *cwd;      /* NULL: the caller's working directory */
 };
 
 struct cmd_result {
@@ -51,6 +57,9 @@ void cmd_addf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf,
 void cmd_setenv(struct cmd *c, const char *key, const char *value);
 void cmd_set_stdin(struct cmd *c, const char *data, size_t len);
 void cmd_set_timeout(struct cmd *c, int timeout_ms);
+/* Runs the program in dir (copied); one that does not exist fails the run
+ * as "unable to run". */
+void cmd_set_cwd(struct cmd *c, const char *dir);
 void cmd_release(struct cmd *c);
 
 /* The command as one line, each argument quoted only when needed
@@ -66,3 +75,19 @@ char *cmd_to_string(const struct cmd *c);
  */
 int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err);
 void cmd_result_clear(struct cmd_result *r);
+
+/*
+ * The test seam.  Only tests/lib/cmd-dryrun.c defines it, and only tests
+ * link that, so in ctvmd and ctvm this is NULL and cmd_run() always runs
+ * the program: no setting, environment variable or call can turn a dry run
+ * on in the daemon (tests/integration/test_exports.py checks the binaries).
+ * Weak and hidden, so the reference is settled when the program is linked
+ * and a shared library can never supply it at run time.
+ *
+ * Returns 0 to run c for real, 1 when it answered instead (*ret filled as a
+ * run would: exit_code, signal, timed_out, out, err; cmd_run() then builds
+ * the same error a real run would), or a negative errno when the program
+ * "could not be started".
+ */
+int cmd_dryrun_hook(const struct cmd *c, struct cmd_result *ret)
+    __attribute__((weak, visibility("hidden")));

@@ -66,6 +66,14 @@ void error_prefix(struct error *e, const char *fmt, ...)
 	flatten(e->msg);
 }
 
+void error_propagate(struct error **err, struct error *e)
+{
+	if (err && !*err)
+		*err = e;
+	else
+		error_free(e);
+}
+
 struct error *error_free(struct error *e)
 {
 	if (!e)

@@ -37,6 +37,11 @@ int error_param(struct error **err, const char *param, const char *fmt, ...)
 /* Prefixes the message: "context: old message". */
 void error_prefix(struct error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Hands e (which may be NULL) to the caller's err: stored in *err when err
+ * is not NULL and *err is not set yet, else freed (the first error wins, as
+ * with error_set()).  e is consumed either way. */
+void error_propagate(struct error **err, struct error *e);
+
 struct error *error_free(struct error *e);
 static inline void error_freep(struct error **e)
 {

@@ -6,6 +6,10 @@ An executable exports a function when a shared library it links refers to the
 same name; the library then calls ours instead of its own.  That happened
 with audit_open(): pam_unix meant libaudit's and crashed ctvmd at the first
 pam login.  Versioned names (optarg@GLIBC_2.2.5, copy relocations) are fine.
+
+They also hold none of the test library (tests/lib): the command runner's
+dry run answers cmd_run() only where cmd_dryrun_hook is linked in, and it
+must never be in a binary that runs commands for real.
 """
 
 import os
@@ -41,6 +45,15 @@ def own_exports(path):
     return names
 
 
+def seam_symbols(path):
+    """Symbols of tests/lib linked into path (the whole symbol table)."""
+    res = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True)
+    if res.returncode != 0 or not res.stdout.strip():
+        raise unittest.SkipTest("no symbol table (stripped binary)")
+    return [line.split()[-1] for line in res.stdout.splitlines()
+            if line.split()[-1].startswith(("cmd_dryrun_", "golden_"))]
+
+
 class Exports(unittest.TestCase):
     def test_ctvmd(self):
         self.assertEqual(own_exports(ctvmtest.ctvmd_path()), [],
@@ -49,6 +62,12 @@ class Exports(unittest.TestCase):
     def test_ctvm(self):
         self.assertEqual(own_exports(ctvmtest.ctvm_path()), [],
                          "rename these or make them static: a shared library calls them")
+
+    def test_no_dry_run(self):
+        for path in (ctvmtest.ctvmd_path(), ctvmtest.ctvm_path()):
+            self.assertEqual(seam_symbols(path), [],
+                             "%s links the test library: it must never run commands dry"
+                             % path)
 
 
 if __name__ == "__main__":

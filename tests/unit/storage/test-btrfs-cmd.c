@@ -22,30 +22,30 @@ static void test_qgroup_limit(void **state)
 	struct cmd c;
 	btrfs_qgroup_limit_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0",
 	                             8ull << 30);
-	golden_check_cmd("btrfs-qgroup-limit", &c);
+	golden_check_cmd("storage/btrfs-qgroup-limit.argv", &c);
 	btrfs_qgroup_limit_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0", 0);
-	golden_check_cmd("btrfs-qgroup-limit-none", &c);
+	golden_check_cmd("storage/btrfs-qgroup-limit-none.argv", &c);
 }
 
 static void test_qgroup_show(void **state)
 {
 	struct cmd c;
 	btrfs_qgroup_show_build_cmd(&c, "/mnt/data/store/images/101/subvol-101-disk-0");
-	golden_check_cmd("btrfs-qgroup-show", &c);
+	golden_check_cmd("storage/btrfs-qgroup-show.argv", &c);
 }
 
 static void test_quota_enable(void **state)
 {
 	struct cmd c;
 	btrfs_quota_enable_build_cmd(&c, "/mnt/data");
-	golden_check_cmd("btrfs-quota-enable", &c);
+	golden_check_cmd("storage/btrfs-quota-enable.argv", &c);
 }
 
 static void test_mkfs(void **state)
 {
 	struct cmd c;
 	btrfs_mkfs_build_cmd(&c, "/tmp/ctvm btrfs/btrfs.img");
-	golden_check_cmd("btrfs-mkfs", &c);
+	golden_check_cmd("storage/btrfs-mkfs.argv", &c);
 }
 
 /* Output of btrfs-progs 6.2 on a loop-mounted filesystem. */

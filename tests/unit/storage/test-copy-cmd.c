@@ -20,7 +20,7 @@
 
 static void check_golden(const char *name, struct cmd *c)
 {
-	_cleanup_free_ char *file = xasprintf("copy-%s", name);
+	_cleanup_free_ char *file = xasprintf("storage/copy-%s.argv", name);
 
 	assert_int_equal(c->timeout_ms, STORAGE_COPY_TIMEOUT_MS);
 	golden_check_cmd(file, c);

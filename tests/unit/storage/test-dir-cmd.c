@@ -25,17 +25,17 @@ static void test_create(void **state)
 	struct cmd c;
 
 	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 32ull << 30, NULL);
-	golden_check_cmd("dir-create-qcow2", &c);
+	golden_check_cmd("storage/dir-create-qcow2.argv", &c);
 	dir_create_build_cmd(&c, IMG ".qcow2", "qcow2", 1000, "off");
-	golden_check_cmd("dir-create-qcow2-off", &c);
+	golden_check_cmd("storage/dir-create-qcow2-off.argv", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, NULL);
-	golden_check_cmd("dir-create-raw", &c);
+	golden_check_cmd("storage/dir-create-raw.argv", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "metadata");
-	golden_check_cmd("dir-create-raw-metadata", &c);
+	golden_check_cmd("storage/dir-create-raw-metadata.argv", &c);
 	dir_create_build_cmd(&c, IMG ".raw", "raw", 4ull << 30, "falloc");
-	golden_check_cmd("dir-create-raw-falloc", &c);
+	golden_check_cmd("storage/dir-create-raw-falloc.argv", &c);
 	dir_create_build_cmd(&c, IMG ".vmdk", "vmdk", 1ull << 20, "full");
-	golden_check_cmd("dir-create-vmdk", &c);
+	golden_check_cmd("storage/dir-create-vmdk.argv", &c);
 }
 
 static void test_clone(void **state)
@@ -44,10 +44,10 @@ static void test_clone(void **state)
 
 	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
 	                    "../100/base-100-disk-0.qcow2", "qcow2", NULL);
-	golden_check_cmd("dir-clone", &c);
+	golden_check_cmd("storage/dir-clone.argv", &c);
 	dir_clone_build_cmd(&c, "/var/lib/vz/images/101/vm-101-disk-0.qcow2",
 	                    "../100/base-100-disk-0.raw", "raw", "full");
-	golden_check_cmd("dir-clone-raw-full", &c);
+	golden_check_cmd("storage/dir-clone-raw-full.argv", &c);
 }
 
 static void test_info_resize_snapshot(void **state)
@@ -55,19 +55,19 @@ static void test_info_resize_snapshot(void **state)
 	struct cmd c;
 
 	dir_info_build_cmd(&c, IMG ".qcow2", "qcow2");
-	golden_check_cmd("dir-info", &c);
+	golden_check_cmd("storage/dir-info.argv", &c);
 	dir_info_build_cmd(&c, IMG ".qcow2", NULL);
-	golden_check_cmd("dir-info-noformat", &c);
+	golden_check_cmd("storage/dir-info-noformat.argv", &c);
 	dir_resize_build_cmd(&c, IMG ".qcow2", "qcow2", 34359738368ull, NULL);
-	golden_check_cmd("dir-resize", &c);
+	golden_check_cmd("storage/dir-resize.argv", &c);
 	dir_resize_build_cmd(&c, IMG ".raw", "raw", 34359738368ull, "falloc");
-	golden_check_cmd("dir-resize-raw-falloc", &c);
+	golden_check_cmd("storage/dir-resize-raw-falloc.argv", &c);
 	dir_snapshot_build_cmd(&c, 'c', IMG ".qcow2", "before-upgrade");
-	golden_check_cmd("dir-snapshot-create", &c);
+	golden_check_cmd("storage/dir-snapshot-create.argv", &c);
 	dir_snapshot_build_cmd(&c, 'a', IMG ".qcow2", "before-upgrade");
-	golden_check_cmd("dir-snapshot-rollback", &c);
+	golden_check_cmd("storage/dir-snapshot-rollback.argv", &c);
 	dir_snapshot_build_cmd(&c, 'd', IMG ".qcow2", "before-upgrade");
-	golden_check_cmd("dir-snapshot-delete", &c);
+	golden_check_cmd("storage/dir-snapshot-delete.argv", &c);
 }
 
 static void test_preallocation(void **state)

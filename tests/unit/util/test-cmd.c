@@ -66,6 +66,28 @@ static void test_stdin(void **state)
 	free(data);
 }
 
+static void test_cwd(void **state)
+{
+	char dir[] = "/tmp/ctvm-test-cmd-XXXXXX";
+	struct cmd c;
+	struct cmd_result r;
+	struct error *e = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	cmd_init(&c, "pwd");
+	cmd_set_cwd(&c, dir);
+	assert_int_equal(cmd_run(&c, &r, NULL), 0);
+	_cleanup_free_ char *want = xasprintf("%s\n", dir);
+	assert_string_equal(r.out, want);
+	cmd_result_clear(&r);
+	assert_int_equal(rmdir(dir), 0);
+	/* a directory that is not there: the program never starts */
+	assert_int_equal(cmd_run(&c, NULL, &e), -ENOENT);
+	assert_non_null(strstr(e->msg, "unable to run"));
+	e = error_free(e);
+	cmd_release(&c);
+}
+
 static void test_failures(void **state)
 {
 	struct cmd c;
@@ -120,9 +142,9 @@ static void test_bounded_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_to_string),      cmocka_unit_test(test_output_and_env),
-	    cmocka_unit_test(test_stdin),          cmocka_unit_test(test_failures),
-	    cmocka_unit_test(test_bounded_output),
+	    cmocka_unit_test(test_to_string), cmocka_unit_test(test_output_and_env),
+	    cmocka_unit_test(test_stdin),     cmocka_unit_test(test_cwd),
+	    cmocka_unit_test(test_failures),  cmocka_unit_test(test_bounded_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "sysinfo.h"
 #include "xalloc.h"
 
@@ -36,6 +37,70 @@ static void test_error(void **state)
 	assert_string_equal(json_string_value(json_object_get(e->params, "b")), "worse");
 	error_free(e);
 	assert_int_equal(error_set(NULL, -EIO, 500, "nobody listens"), -EIO);
+}
+
+static void test_error_propagate(void **state)
+{
+	struct error *e = NULL, *mine = NULL;
+
+	/* moved into an empty err */
+	error_set(&e, -ENOENT, 404, "gone");
+	error_propagate(&mine, e);
+	assert_ptr_equal(mine, e);
+	assert_int_equal(mine->code, -ENOENT);
+	assert_int_equal(mine->http_status, 404);
+	/* an error already there wins; the new one is freed (ASan checks) */
+	e = NULL;
+	error_param(&e, "x", "bad");
+	error_propagate(&mine, e);
+	assert_string_equal(mine->msg, "gone");
+	/* nobody listens: freed */
+	e = NULL;
+	error_set(&e, -EIO, 500, "dropped");
+	error_propagate(NULL, e);
+	/* nothing to hand over: err untouched */
+	error_propagate(&mine, NULL);
+	assert_string_equal(mine->msg, "gone");
+	error_free(mine);
+}
+
+static void test_strv(void **state)
+{
+	char **v = NULL;
+	assert_int_equal(strv_length(v), 0);
+	assert_false(strv_contains(v, "a"));
+	assert_null(strv_copy(v));
+	strv_extend(&v, "a");
+	strv_push(&v, xstrdup("b"));
+	assert_int_equal(strv_length(v), 2);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_null(v[2]);
+	assert_true(strv_contains(v, "b"));
+	assert_false(strv_contains(v, "c"));
+	_cleanup_strv_free_ char **c = strv_copy(v);
+	v = strv_free(v);
+	assert_int_equal(strv_length(c), 2);
+	assert_string_equal(c[1], "b");
+
+	/* PVE's split_list: any run of separators, empty items dropped */
+	_cleanup_strv_free_ char **s = strv_split(" a,b;;c \t\nd,", ",; \t\r\n");
+	assert_int_equal(strv_length(s), 4);
+	assert_string_equal(s[0], "a");
+	assert_string_equal(s[3], "d");
+	_cleanup_strv_free_ char **empty = strv_split(NULL, ",");
+	assert_non_null(empty);
+	assert_null(empty[0]);
+	_cleanup_strv_free_ char **seps = strv_split(",,,", ",");
+	assert_null(seps[0]);
+	/* many items: one pass, grows geometrically */
+	struct strbuf sb = STRBUF_INIT;
+	for (int i = 0; i < 5000; i++)
+		strbuf_addf(&sb, "%d,", i);
+	_cleanup_strv_free_ char **many = strv_split(sb.buf, ",");
+	strbuf_release(&sb);
+	assert_int_equal(strv_length(many), 5000);
+	assert_string_equal(many[4999], "4999");
 }
 
 static void test_strbuf(void **state)
@@ -139,10 +204,9 @@ static void test_sysinfo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error),
-	    cmocka_unit_test(test_strbuf),
-	    cmocka_unit_test(test_files),
-	    cmocka_unit_test(test_sysinfo),
+	    cmocka_unit_test(test_error), cmocka_unit_test(test_error_propagate),
+	    cmocka_unit_test(test_strv),  cmocka_unit_test(test_strbuf),
+	    cmocka_unit_test(test_files), cmocka_unit_test(test_sysinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
