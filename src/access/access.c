@@ -523,6 +523,16 @@ int access_token_check(const struct access_db *db, const char *full_tokenid, con
 	return 0;
 }
 
+char *access_db_canonical_userid(const struct access_db *db, const char *userid)
+{
+	_cleanup_free_ char *name = NULL, *realm = NULL;
+	struct realm_info ri;
+	if (!userid || !usercfg_verify_userid(userid, &name, &realm) ||
+	    !domains_find(db->domains, realm, true, &ri))
+		return NULL;
+	return xasprintf("%s@%s", name, ri.realm);
+}
+
 int access_login(struct access_store *s, const char *username, const char *realm,
                  const char *password, const char *rhost, const char *pam_service,
                  char **ret_userid, char **ret_reason, struct error **err)
