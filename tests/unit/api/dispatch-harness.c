@@ -80,6 +80,11 @@ void dispatch_teardown(void)
 	memset(&g, 0, sizeof(g));
 }
 
+struct api_context *dispatch_context(void)
+{
+	return &g.ctx;
+}
+
 void dispatch_set_var(const char *name, const char *value)
 {
 	for (size_t i = 0; i < MAX_VARS; i++) {

@@ -32,6 +32,8 @@ typedef int (*dispatch_seed_fn)(struct usercfg *cfg, struct access_secrets *sec,
 /* Creates the fixture with user_cfg as <etc>/user.cfg; seed may be NULL. */
 void dispatch_setup(const char *user_cfg, dispatch_seed_fn seed, void *arg);
 void dispatch_teardown(void);
+/* The fixture's context, for tests that call the api layer directly. */
+struct api_context *dispatch_context(void);
 
 /* Stores a value for {V:name} (copied; replaces an earlier one). */
 void dispatch_set_var(const char *name, const char *value);

@@ -4,6 +4,8 @@
  * raw request and the answer a Proxmox client must get.  The users:
  *   alice@pve   PVEAuditor on /           ALICE@pve   Administrator on /
  *   (two users whose names differ only in case)
+ *   pooler@pve  PVEPoolAdmin on /pool itself, not propagated: it grants
+ *               nothing on any pool, only on a path cut short to /pool
  */
 #include "common.h"
 
@@ -13,7 +15,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "access.h"
+#include "api-internal.h"
+#include "api.h"
 #include "dispatch-harness.h"
+#include "error.h"
 #include "xalloc.h"
 
 #define CRLF "\r\n"
@@ -24,9 +30,11 @@
 static const char user_cfg[] = "user:root@pam:1:0::::::\n"
                                "user:alice@pve:1:0::::::\n"
                                "user:ALICE@pve:1:0::::::\n"
+                               "user:pooler@pve:1:0::::::\n"
                                "\n"
                                "acl:1:/:alice@pve:PVEAuditor:\n"
-                               "acl:1:/:ALICE@pve:Administrator:\n";
+                               "acl:1:/:ALICE@pve:Administrator:\n"
+                               "acl:0:/pool:pooler@pve:PVEPoolAdmin:\n";
 
 /* Ticket renewal (POST /access/ticket with a ticket as the password) hands
  * out a ticket for the ticket's own user only, named as stored. */
@@ -83,6 +91,98 @@ static void test_renewed_ticket_names_stored_user(void **state)
 	json_decref(o);
 }
 
+#define POOLER_POST(path, body)                                                             \
+	"POST /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:pooler@pve}" CRLF \
+	"CSRFPreventionToken: {C:pooler@pve}" CRLF "Content-Type: application/json" CRLF    \
+	"Content-Length: {LEN}" CRLF CRLF body
+#define ROOT_POST(path, body)                                                             \
+	"POST /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:root@pam}" CRLF \
+	"CSRFPreventionToken: {C:root@pam}" CRLF "Content-Type: application/json" CRLF    \
+	"Content-Length: {LEN}" CRLF CRLF body
+#define ROOT_GET(path) \
+	"GET /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:root@pam}" CRLF CRLF
+
+/* A permission path is checked as written or not at all: a placeholder
+ * whose value cannot be expanded denies, and a missing or empty one is
+ * Proxmox's "-", never an empty segment that shortens the path. */
+static const struct dcase placeholder_cases[] = {
+    /* a JSON real was an empty segment: checked on /pool/, created pool 1000 */
+    {POOLER_POST("/pools", "{\"poolid\":1000.0}"), 403,
+     "Permission check failed (/pool/{poolid}, Pool.Allocate)", "{\"data\":null}"},
+    {POOLER_POST("/pools", "{\"poolid\":true}"), 403,
+     "Permission check failed (/pool/{poolid}, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{\"poolid\":null}"), 403,
+     "Permission check failed (/pool/{poolid}, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{\"poolid\":[\"a\"]}"), 403,
+     "Permission check failed (/pool/{poolid}, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{\"poolid\":{\"a\":1}}"), 403,
+     "Permission check failed (/pool/{poolid}, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{\"poolid\":\"\"}"), 403,
+     "Permission check failed (/pool/-, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{}"), 403, "Permission check failed (/pool/-, Pool.Allocate)", NULL},
+    /* a value that expands is checked where it points */
+    {POOLER_POST("/pools", "{\"poolid\":\"p1\"}"), 403,
+     "Permission check failed (/pool/p1, Pool.Allocate)", NULL},
+    {POOLER_POST("/pools", "{\"poolid\":1000}"), 403,
+     "Permission check failed (/pool/1000, Pool.Allocate)", NULL},
+    /* nothing was created */
+    {ROOT_GET("/pools/1000"), 500, NULL, NULL},
+    /* root passes every check, and the schema refuses reals for strings
+     * and integers (Proxmox's 400 shape) */
+    {ROOT_POST("/pools", "{\"poolid\":1000.0}"), 400, "Parameter verification failed.",
+     "{\"data\":null,\"errors\":{\"poolid\":\"type check ('string') failed - got "
+     "'1000.0'\"}}"},
+    {ROOT_POST("/access/users", "{\"userid\":\"x@pve\",\"expire\":1.5}"), 400,
+     "Parameter verification failed.",
+     "{\"errors\":{\"expire\":\"type check ('integer') failed - got '1.5'\"}}"},
+    {ROOT_GET("/pools/1000"), 500, NULL, NULL},
+    /* integers are still fine where the schema says string */
+    {ROOT_POST("/pools", "{\"poolid\":1000}"), 200, NULL, "{\"data\":null}"},
+    {ROOT_GET("/pools/1000"), 200, NULL, "{\"data\":{\"members\":[]}}"},
+};
+
+static void test_placeholders(void **state)
+{
+	dispatch_run_cases(placeholder_cases, ARRAY_SIZE(placeholder_cases));
+}
+
+/* A check with require_param fails without that parameter, as in Proxmox
+ * (no row uses it yet; an OR branch that passed for lack of a value would
+ * grant what the other branches refuse). */
+static void test_require_param(void **state)
+{
+	const struct api_method m = {
+	    .path = "/test",
+	    .verb = "POST",
+	    .perm = API_CHECK(API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),
+	                             (&(const struct api_check){
+	                                 .kind = API_CHECK_PERM,
+	                                 .path = "/pool/{pool}",
+	                                 .privs = API_PRIVS("Pool.Allocate"),
+	                                 .require_param = "pool",
+	                             }))),
+	};
+	struct api_context *ctx = dispatch_context();
+	const struct access_db *db = access_store_get(ctx->access);
+	json_t *params = json_pack("{s:i}", "vmid", 100);
+	struct api_call call = {.ctx = ctx,
+	                        .method = &m,
+	                        .params = params,
+	                        .authid = "pooler@pve",
+	                        .userid = "pooler@pve",
+	                        .db = db};
+	struct error *e = NULL;
+	assert_int_equal(api_check_permissions(&call, &e), -EPERM);
+	assert_int_equal(e->http_status, 403);
+	assert_string_equal(e->msg, "Permission check failed (/vms/100, VM.Allocate)");
+	e = error_free(e);
+	/* ALICE may allocate anywhere: the first branch passes */
+	call.authid = call.userid = "ALICE@pve";
+	assert_int_equal(api_check_permissions(&call, &e), 0);
+	json_decref(params);
+	access_db_unref(db);
+}
+
 static int setup(void **state)
 {
 	dispatch_setup(user_cfg, NULL, NULL);
@@ -100,6 +200,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_renewal),
 	    cmocka_unit_test(test_renewed_ticket_names_stored_user),
+	    cmocka_unit_test(test_placeholders),
+	    cmocka_unit_test(test_require_param),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
