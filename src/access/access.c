@@ -541,6 +541,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 	_cleanup_free_ char *full = NULL, *name = NULL, *rname = NULL, *reason = NULL;
 	_cleanup_free_ char *userid = NULL;
 	int r = -EACCES;
+	bool checked = false; /* a password check did its work (PAM or a hash) */
 
 	if (!username || !*username) {
 		reason = xstrdup("no username specified");
@@ -565,6 +566,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 	}
 	if (streq(ri.type, "pam")) {
 		struct error *e = NULL;
+		checked = true;
 		if (auth_pam_check(pam_service ? pam_service : CTVM_PAM_SERVICE, name, password,
 		                   rhost, &e) < 0) {
 			reason = xasprintf("pam: %s", e ? e->msg : "authentication failure");
@@ -577,6 +579,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 			reason = xstrdup("no password set");
 			goto fail;
 		}
+		checked = true;
 		if (!auth_password_verify(password, hash)) {
 			reason = xstrdup("invalid credentials");
 			goto fail;
@@ -590,6 +593,9 @@ int access_login(struct access_store *s, const char *username, const char *realm
 		*ret_reason = NULL;
 	return 0;
 fail:
+	/* A missing user (realm, hash) answers no sooner than a wrong password */
+	if (!checked)
+		auth_password_verify_dummy(password);
 	if (ret_reason)
 		*ret_reason = xasprintf("%s: %s", full ? full : "(none)", reason);
 	auth_failure(err);

@@ -77,8 +77,18 @@ void auth_pam_set_confdir(const char *dir);
  * password is NULL or longer than 4096 bytes. */
 char *auth_password_hash(const char *password);
 /* Constant-time comparison of crypt(password, hash) with hash. Any scheme libc
- * knows; locked ("!") or disabled ("*") hashes never match. */
+ * knows; locked ("!") or disabled ("*") hashes never match, and cost what
+ * auth_password_verify_dummy() does. */
 bool auth_password_verify(const char *password, const char *hash);
+
+/* The work of one auth_password_verify() against a hash of the scheme and
+ * cost new hashes get, matching nothing: a login whose user, realm or
+ * hash is missing does it, so it takes as long as a wrong password for an
+ * existing user (no user enumeration by timing). */
+void auth_password_verify_dummy(const char *password);
+/* How many hashes auth_password_verify() computed in this process (for
+ * tests: which paths pay for a hash). */
+unsigned long auth_password_verifications(void);
 
 /* Random secrets: a UUID v4 string (token secrets, like Proxmox). */
 char *auth_random_uuid(void);
