@@ -6,6 +6,8 @@
  *   (two users whose names differ only in case)
  *   pooler@pve  PVEPoolAdmin on /pool itself, not propagated: it grants
  *               nothing on any pool, only on a path cut short to /pool
+ *   uadmin@pve  PVEUserAdmin on /access: administers users, not root@pam
+ *   bob@pve     a plain user;   root@pam has a token "ci"
  */
 #include "common.h"
 
@@ -20,9 +22,19 @@
 #include "api.h"
 #include "dispatch-harness.h"
 #include "error.h"
+#include "usercfg.h"
 #include "xalloc.h"
 
 #define CRLF "\r\n"
+/* A request of user with its ticket and CSRF token: AS with a JSON body,
+ * AS0 without a body. */
+#define AS(user, verb, path, body)                                                          \
+	verb " /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:" user "}" CRLF  \
+	     "CSRFPreventionToken: {C:" user "}" CRLF "Content-Type: application/json" CRLF \
+	     "Content-Length: {LEN}" CRLF CRLF body
+#define AS0(user, verb, path)                                                              \
+	verb " /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:" user "}" CRLF \
+	     "CSRFPreventionToken: {C:" user "}" CRLF CRLF
 #define JSON_POST(path, body)                                                         \
 	"POST /api2/json" path " HTTP/1.1" CRLF "Content-Type: application/json" CRLF \
 	"Content-Length: {LEN}" CRLF CRLF body
@@ -31,10 +43,23 @@ static const char user_cfg[] = "user:root@pam:1:0::::::\n"
                                "user:alice@pve:1:0::::::\n"
                                "user:ALICE@pve:1:0::::::\n"
                                "user:pooler@pve:1:0::::::\n"
+                               "user:uadmin@pve:1:0::::::\n"
+                               "user:bob@pve:1:0::::::\n"
                                "\n"
                                "acl:1:/:alice@pve:PVEAuditor:\n"
                                "acl:1:/:ALICE@pve:Administrator:\n"
-                               "acl:0:/pool:pooler@pve:PVEPoolAdmin:\n";
+                               "acl:0:/pool:pooler@pve:PVEPoolAdmin:\n"
+                               "acl:1:/access:uadmin@pve:PVEUserAdmin:\n";
+
+static int seed(struct usercfg *cfg, struct access_secrets *sec, void *arg, struct error **err)
+{
+	struct usercfg_token *t = NULL;
+	int r = usercfg_add_token(cfg, "root@pam", "ci", &t, err);
+	if (r < 0)
+		return r;
+	free(access_secrets_new_token(sec, "root@pam!ci"));
+	return 0;
+}
 
 /* Ticket renewal (POST /access/ticket with a ticket as the password) hands
  * out a ticket for the ticket's own user only, named as stored. */
@@ -91,16 +116,9 @@ static void test_renewed_ticket_names_stored_user(void **state)
 	json_decref(o);
 }
 
-#define POOLER_POST(path, body)                                                             \
-	"POST /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:pooler@pve}" CRLF \
-	"CSRFPreventionToken: {C:pooler@pve}" CRLF "Content-Type: application/json" CRLF    \
-	"Content-Length: {LEN}" CRLF CRLF body
-#define ROOT_POST(path, body)                                                             \
-	"POST /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:root@pam}" CRLF \
-	"CSRFPreventionToken: {C:root@pam}" CRLF "Content-Type: application/json" CRLF    \
-	"Content-Length: {LEN}" CRLF CRLF body
-#define ROOT_GET(path) \
-	"GET /api2/json" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:root@pam}" CRLF CRLF
+#define POOLER_POST(path, body) AS("pooler@pve", "POST", path, body)
+#define ROOT_POST(path, body)   AS("root@pam", "POST", path, body)
+#define ROOT_GET(path)          AS0("root@pam", "GET", path)
 
 /* A permission path is checked as written or not at all: a placeholder
  * whose value cannot be expanded denies, and a missing or empty one is
@@ -183,9 +201,51 @@ static void test_require_param(void **state)
 	access_db_unref(db);
 }
 
+#define ROOT_ONLY "Permission check failed (only root@pam may modify root@pam)"
+
+/* Only root@pam changes root@pam: a user administrator may neither disable
+ * nor delete it, nor create, change or remove its tokens (a token without
+ * privilege separation carries root's privileges). */
+static const struct dcase root_target_cases[] = {
+    {AS("uadmin@pve", "PUT", "/access/users/root@pam", "{\"enable\":0}"), 403, ROOT_ONLY,
+     "{\"data\":null}"},
+    {AS("uadmin@pve", "PUT", "/access/users/root@pam", "{\"comment\":\"mine\"}"), 403, ROOT_ONLY,
+     NULL},
+    {AS0("uadmin@pve", "DELETE", "/access/users/root@pam"), 403, ROOT_ONLY, NULL},
+    {AS("uadmin@pve", "POST", "/access/users/root@pam/token/evil", "{\"privsep\":0}"), 403,
+     ROOT_ONLY, NULL},
+    {AS("uadmin@pve", "PUT", "/access/users/root@pam/token/ci", "{\"privsep\":0,\"regenerate\":1}"),
+     403, ROOT_ONLY, NULL},
+    {AS0("uadmin@pve", "DELETE", "/access/users/root@pam/token/ci"), 403, ROOT_ONLY, NULL},
+    {AS("uadmin@pve", "PUT", "/access/password",
+        "{\"userid\":\"root@pam\",\"password\":\"n3w-secret\","
+        "\"confirmation-password\":\"x\"}"),
+     403, "Permission check failed (only root@pam may change its password)", NULL},
+    /* nothing changed */
+    {ROOT_GET("/access/users/root@pam"), 200, NULL,
+     "{\"data\":{\"enable\":1,\"tokens\":{\"ci\":{\"privsep\":1}}}}"},
+    {ROOT_GET("/access/users/root@pam/token/evil"), 500, NULL, NULL},
+    /* it still administers everyone else */
+    {AS("uadmin@pve", "PUT", "/access/users/bob@pve", "{\"enable\":0}"), 200, NULL, NULL},
+    {AS("uadmin@pve", "POST", "/access/users/bob@pve/token/t1", "{}"), 200, NULL, NULL},
+    {AS0("uadmin@pve", "DELETE", "/access/users/bob@pve/token/t1"), 200, NULL, NULL},
+    /* and root@pam changes itself */
+    {AS("root@pam", "PUT", "/access/users/root@pam", "{\"comment\":\"the admin\"}"), 200, NULL,
+     NULL},
+    {AS("root@pam", "PUT", "/access/users/root@pam/token/ci", "{\"comment\":\"ci\"}"), 200, NULL,
+     NULL},
+    {ROOT_GET("/access/users/root@pam"), 200, NULL,
+     "{\"data\":{\"enable\":1,\"comment\":\"the admin\"}}"},
+};
+
+static void test_root_target(void **state)
+{
+	dispatch_run_cases(root_target_cases, ARRAY_SIZE(root_target_cases));
+}
+
 static int setup(void **state)
 {
-	dispatch_setup(user_cfg, NULL, NULL);
+	dispatch_setup(user_cfg, seed, NULL);
 	return 0;
 }
 
@@ -202,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(test_renewed_ticket_names_stored_user),
 	    cmocka_unit_test(test_placeholders),
 	    cmocka_unit_test(test_require_param),
+	    cmocka_unit_test(test_root_target),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
