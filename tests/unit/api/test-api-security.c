@@ -8,6 +8,8 @@
  *               nothing on any pool, only on a path cut short to /pool
  *   uadmin@pve  PVEUserAdmin on /access: administers users, not root@pam
  *   bob@pve     a plain user;   root@pam has a token "ci"
+ *   gadmin@pve  PVEUserAdmin on /access/groups/staff: administers its
+ *               members (member@pve), not others (outsider@pve)
  */
 #include "common.h"
 
@@ -45,11 +47,18 @@ static const char user_cfg[] = "user:root@pam:1:0::::::\n"
                                "user:pooler@pve:1:0::::::\n"
                                "user:uadmin@pve:1:0::::::\n"
                                "user:bob@pve:1:0::::::\n"
+                               "user:gadmin@pve:1:0::::::\n"
+                               "user:member@pve:1:0::::::\n"
+                               "user:outsider@pve:1:0::::::\n"
+                               "\n"
+                               "group:other:outsider@pve::\n"
+                               "group:staff:member@pve::\n"
                                "\n"
                                "acl:1:/:alice@pve:PVEAuditor:\n"
                                "acl:1:/:ALICE@pve:Administrator:\n"
                                "acl:0:/pool:pooler@pve:PVEPoolAdmin:\n"
-                               "acl:1:/access:uadmin@pve:PVEUserAdmin:\n";
+                               "acl:1:/access:uadmin@pve:PVEUserAdmin:\n"
+                               "acl:1:/access/groups/staff:gadmin@pve:PVEUserAdmin:\n";
 
 static int seed(struct usercfg *cfg, struct access_secrets *sec, void *arg, struct error **err)
 {
@@ -243,6 +252,39 @@ static void test_root_target(void **state)
 	dispatch_run_cases(root_target_cases, ARRAY_SIZE(root_target_cases));
 }
 
+/* A group administrator (User.Modify on /access/groups/<g>) updates a
+ * member of <g>, e.g. enables or disables it, without passing `groups`;
+ * users outside its groups, and groups it does not administer, stay out of
+ * reach. */
+static const struct dcase group_admin_cases[] = {
+    {AS("gadmin@pve", "PUT", "/access/users/member@pve", "{\"enable\":0}"), 200, NULL,
+     "{\"data\":null}"},
+    {ROOT_GET("/access/users/member@pve"), 200, NULL,
+     "{\"data\":{\"enable\":0,\"groups\":[\"staff\"]}}"},
+    {AS("gadmin@pve", "PUT", "/access/users/member@pve", "{\"enable\":1,\"comment\":\"back\"}"),
+     200, NULL, NULL},
+    {ROOT_GET("/access/users/member@pve"), 200, NULL,
+     "{\"data\":{\"enable\":1,\"comment\":\"back\",\"groups\":[\"staff\"]}}"},
+    /* with groups: all of them must be its own (unchanged) */
+    {AS("gadmin@pve", "PUT", "/access/users/member@pve",
+        "{\"enable\":0,\"groups\":\"staff\",\"append\":1}"),
+     200, NULL, NULL},
+    {AS("gadmin@pve", "PUT", "/access/users/member@pve", "{\"groups\":\"other\"}"), 403,
+     "Permission check failed (/access/groups, User.Modify)", NULL},
+    /* not a member of its groups */
+    {AS("gadmin@pve", "PUT", "/access/users/outsider@pve", "{\"enable\":0}"), 403,
+     "Permission check failed (/access/groups, User.Modify)", NULL},
+    {ROOT_GET("/access/users/outsider@pve"), 200, NULL, "{\"data\":{\"enable\":1}}"},
+    {AS("gadmin@pve", "PUT", "/access/users/nobody@pve", "{\"enable\":0}"), 403, NULL, NULL},
+    /* creating still needs the groups (and the realm) */
+    {AS("gadmin@pve", "POST", "/access/users", "{\"userid\":\"new@pve\"}"), 403, NULL, NULL},
+};
+
+static void test_group_admin(void **state)
+{
+	dispatch_run_cases(group_admin_cases, ARRAY_SIZE(group_admin_cases));
+}
+
 static int setup(void **state)
 {
 	dispatch_setup(user_cfg, seed, NULL);
@@ -263,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_placeholders),
 	    cmocka_unit_test(test_require_param),
 	    cmocka_unit_test(test_root_target),
+	    cmocka_unit_test(test_group_admin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
