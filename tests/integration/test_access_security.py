@@ -65,6 +65,39 @@ class AccessSecurity(AdminDaemonTest):
                                    "users": "alice@pve"})
         self.assertEqual(r.status, 403, r.reason)
 
+    def test_root_pam_only_changed_by_itself(self):
+        """A user administrator cannot disable root@pam or mint a root token."""
+        pw = self.make_user("useradm@pve", "/access", "PVEUserAdmin")
+        self.make_user("plain@pve")
+        api = self.daemon.proxmoxer("useradm@pve", pw)
+        e = self.assert_status(403, api.access.users("root@pam").put, enable=0)
+        self.assertIn("only root@pam may modify root@pam", str(e))
+        self.assert_status(403, api.access.users("root@pam").delete)
+        self.assert_status(403, api.access.users("root@pam").token("mine").post, privsep=0)
+        self.assertEqual(self.admin.access.users("root@pam").get()["enable"], 1)
+        # root can still be managed by root: the CLI on the local socket
+        p = self.daemon.cli("api", "set", "/access/users/root@pam", "--comment", "the admin")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.admin.access.users("root@pam").get().get("comment"), "the admin")
+        # and everyone else by the user administrator
+        api.access.users("plain@pve").put(enable=0)
+        self.assertEqual(self.admin.access.users("plain@pve").get()["enable"], 0)
+
+    def test_group_admin_toggles_member(self):
+        """User.Modify on /access/groups/<g> enables and disables members of <g>
+        without passing groups, and nobody else."""
+        self.admin.access.groups.post(groupid="crew")
+        self.make_user("crewmate@pve", groups="crew")
+        self.make_user("stranger@pve")
+        pw = self.make_user("crewboss@pve", "/access/groups/crew", "PVEUserAdmin")
+        api = self.daemon.proxmoxer("crewboss@pve", pw)
+        api.access.users("crewmate@pve").put(enable=0)
+        self.assertEqual(self.admin.access.users("crewmate@pve").get()["enable"], 0)
+        api.access.users("crewmate@pve").put(enable=1)
+        self.assertEqual(self.admin.access.users("crewmate@pve").get()["enable"], 1)
+        self.assert_status(403, api.access.users("stranger@pve").put, enable=0)
+        self.assertEqual(self.admin.access.users("stranger@pve").get()["enable"], 1)
+
 
 if __name__ == "__main__":
     ctvmtest.main()
