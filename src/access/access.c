@@ -523,6 +523,16 @@ int access_token_check(const struct access_db *db, const char *full_tokenid, con
 	return 0;
 }
 
+char *access_db_canonical_userid(const struct access_db *db, const char *userid)
+{
+	_cleanup_free_ char *name = NULL, *realm = NULL;
+	struct realm_info ri;
+	if (!userid || !usercfg_verify_userid(userid, &name, &realm) ||
+	    !domains_find(db->domains, realm, true, &ri))
+		return NULL;
+	return xasprintf("%s@%s", name, ri.realm);
+}
+
 int access_login(struct access_store *s, const char *username, const char *realm,
                  const char *password, const char *rhost, const char *pam_service,
                  char **ret_userid, char **ret_reason, struct error **err)
@@ -531,6 +541,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 	_cleanup_free_ char *full = NULL, *name = NULL, *rname = NULL, *reason = NULL;
 	_cleanup_free_ char *userid = NULL;
 	int r = -EACCES;
+	bool checked = false; /* a password check did its work (PAM or a hash) */
 
 	if (!username || !*username) {
 		reason = xstrdup("no username specified");
@@ -555,6 +566,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 	}
 	if (streq(ri.type, "pam")) {
 		struct error *e = NULL;
+		checked = true;
 		if (auth_pam_check(pam_service ? pam_service : CTVM_PAM_SERVICE, name, password,
 		                   rhost, &e) < 0) {
 			reason = xasprintf("pam: %s", e ? e->msg : "authentication failure");
@@ -567,6 +579,7 @@ int access_login(struct access_store *s, const char *username, const char *realm
 			reason = xstrdup("no password set");
 			goto fail;
 		}
+		checked = true;
 		if (!auth_password_verify(password, hash)) {
 			reason = xstrdup("invalid credentials");
 			goto fail;
@@ -580,6 +593,9 @@ int access_login(struct access_store *s, const char *username, const char *realm
 		*ret_reason = NULL;
 	return 0;
 fail:
+	/* A missing user (realm, hash) answers no sooner than a wrong password */
+	if (!checked)
+		auth_password_verify_dummy(password);
 	if (ret_reason)
 		*ret_reason = xasprintf("%s: %s", full ? full : "(none)", reason);
 	auth_failure(err);

@@ -89,6 +89,16 @@ int access_token_check(const struct access_db *db, const char *full_tokenid, con
                        time_t now, struct error **err);
 
 /*
+ * The user id as stored: realms match case-insensitively (as in
+ * access_login), so the realm part gets its configured spelling; the name
+ * part is kept byte for byte, since "alice@pve" and "ALICE@pve" are two
+ * users.  malloc'd; NULL when userid is not a valid user id or its realm
+ * does not exist (or matches two realms).  Whether the user exists is not
+ * checked: use access_user_check() on the result.
+ */
+char *access_db_canonical_userid(const struct access_db *db, const char *userid);
+
+/*
  * Password login.  realm (may be NULL) is appended as "@realm" like PVE's
  * `realm` parameter; the realm is found case-insensitively (the userid gets
  * its canonical spelling); the user must pass access_user_check; pam realms

@@ -477,7 +477,9 @@ bool access_check_userid_group(const struct usercfg *cfg, const char *authid, co
 		return true;
 	if (groups_param) {
 		char **list = split_list(groups);
-		bool ok = list[0] != NULL;
+		/* a new user needs a group the caller administers; an update
+		 * without groups changes no membership (see acl.h) */
+		bool ok = list[0] != NULL || streq(groups_param, "update");
 		for (size_t i = 0; ok && list[i]; i++) {
 			_cleanup_free_ char *path = xasprintf("/access/groups/%s", list[i]);
 			ok = usercfg_find_group(cfg, list[i]) &&

@@ -82,6 +82,12 @@ json_t *acl_cap_json(const struct usercfg *cfg, const char *authid);
  * PVE's 'userid-group' check: authid has any of privs on /access/groups, or
  * (groups_param "create"/"update") on every group named in groups and
  * (unless creating) on some group that userid belongs to.
+ *
+ * One deviation: Proxmox refuses an "update" without groups to a group
+ * administrator; here the membership check decides, so the administrator of
+ * a group may enable or disable its members without restating their groups.
+ * That grants nothing new: groups=<that group> with append=1 was allowed and
+ * changes no membership.
  */
 bool access_check_userid_group(const struct usercfg *cfg, const char *authid, const char *userid,
                                const char *groups, const char *const *privs,

@@ -61,9 +61,10 @@ void auth_credentials_clear(struct auth_credentials *c);
 
 /*
  * PAM check for a host account: pam_authenticate then pam_acct_mgmt with the
- * given service, PAM_RHOST set; locked or expired accounts fail.  Serialised
- * internally (PAM modules are not thread-safe) and never sleeps on failure
- * (ctvm applies its own delay without holding a thread).
+ * given service, PAM_RHOST set; locked or expired accounts fail.  Each check
+ * runs in a child process with a deadline (10 s): a PAM module that hangs
+ * fails that check only, and is killed with what it started.  Never sleeps
+ * on failure (ctvm applies its own delay without holding a thread).
  * Returns 0, or -EACCES with *err 401 "authentication failure".
  */
 int auth_pam_check(const char *service, const char *user, const char *password, const char *rhost,
@@ -72,13 +73,26 @@ int auth_pam_check(const char *service, const char *user, const char *password, 
  * Process-wide, for tests that bring their own service file.  A NULL service
  * in auth_pam_check() means CTVM_PAM_SERVICE ("ctvm"). */
 void auth_pam_set_confdir(const char *dir);
+/* The deadline of one PAM check; 0 restores the default.  Process-wide, for
+ * tests. */
+void auth_pam_set_timeout_ms(unsigned ms);
 
 /* yescrypt hash of password (crypt(3) "$y$..."), malloc'd; NULL when the
  * password is NULL or longer than 4096 bytes. */
 char *auth_password_hash(const char *password);
 /* Constant-time comparison of crypt(password, hash) with hash. Any scheme libc
- * knows; locked ("!") or disabled ("*") hashes never match. */
+ * knows; locked ("!") or disabled ("*") hashes never match, and cost what
+ * auth_password_verify_dummy() does. */
 bool auth_password_verify(const char *password, const char *hash);
+
+/* The work of one auth_password_verify() against a hash of the scheme and
+ * cost new hashes get, matching nothing: a login whose user, realm or
+ * hash is missing does it, so it takes as long as a wrong password for an
+ * existing user (no user enumeration by timing). */
+void auth_password_verify_dummy(const char *password);
+/* How many hashes auth_password_verify() computed in this process (for
+ * tests: which paths pay for a hash). */
+unsigned long auth_password_verifications(void);
 
 /* Random secrets: a UUID v4 string (token secrets, like Proxmox). */
 char *auth_random_uuid(void);

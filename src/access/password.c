@@ -9,6 +9,7 @@
 
 #include <crypt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <nettle/memops.h>
 
 #include "auth.h"
@@ -45,6 +46,13 @@ static void slot_give(void)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+static atomic_ulong verifications;
+
+unsigned long auth_password_verifications(void)
+{
+	return atomic_load(&verifications);
+}
+
 char *auth_password_hash(const char *password)
 {
 	if (!password || strnlen(password, PASSWORD_MAX + 1) > PASSWORD_MAX)
@@ -70,6 +78,26 @@ char *auth_password_hash(const char *password)
 	return ret;
 }
 
+/* A setting ("$y$<cost>$<salt>") of the scheme and cost new hashes get:
+ * crypt() against it does the work of verifying such a hash, and its
+ * output (setting plus hash) never equals it. */
+static char *dummy_setting;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_init(void)
+{
+	dummy_setting = crypt_gensalt_ra("$y$", 0, NULL, 0);
+	if (!dummy_setting)
+		abort(); /* only on OOM or a libxcrypt without yescrypt */
+}
+
+void auth_password_verify_dummy(const char *password)
+{
+	pthread_once(&dummy_once, dummy_init);
+	if (auth_password_verify(password ? password : "", dummy_setting))
+		abort(); /* cannot happen: crypt's output is longer than its setting */
+}
+
 bool auth_password_verify(const char *password, const char *hash)
 {
 	if (!password || !hash)
@@ -77,13 +105,17 @@ bool auth_password_verify(const char *password, const char *hash)
 	if (strnlen(password, PASSWORD_MAX + 1) > PASSWORD_MAX)
 		return false;
 	/* Locked ("!...") and disabled ("*") entries never match: crypt would
-	 * fail on them anyway, but say so. */
-	if (hash[0] == '\0' || hash[0] == '!' || hash[0] == '*')
+	 * fail on them at once, so they cost a dummy hash instead (no telling
+	 * them apart by timing). */
+	if (hash[0] == '\0' || hash[0] == '!' || hash[0] == '*') {
+		auth_password_verify_dummy(password);
 		return false;
+	}
 	struct crypt_data *cd = xnew(struct crypt_data, 1);
 	slot_take();
 	const char *out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
 	slot_give();
+	atomic_fetch_add(&verifications, 1);
 	bool ok = false;
 	if (out && out[0] != '*') {
 		size_t n = strlen(hash);

@@ -56,8 +56,14 @@ static int api_ticket_create(struct api_call *call, json_t **ret, struct error *
 	else
 		name = xstrdup(username);
 
+	/* The user id as stored (the realm in its configured spelling), so that
+	 * failures of one user count together however the realm is spelled;
+	 * the client's spelling only when it names no realm we know. */
+	_cleanup_free_ char *canonical = access_db_canonical_userid(call->db, name);
+	const char *who = canonical ? canonical : name;
+
 	if (api_param_has(call, "otp") || api_param_has(call, "tfa-challenge"))
-		return login_failed(call, name, "two-factor authentication is not configured", ret,
+		return login_failed(call, who, "two-factor authentication is not configured", ret,
 		                    err);
 
 	_cleanup_free_ char *userid = NULL;
@@ -69,16 +75,18 @@ static int api_ticket_create(struct api_call *call, json_t **ret, struct error *
 		_cleanup_free_ char *tuser = NULL;
 		time_t t;
 		if (auth_ticket_verify(ctx->keys, password, call->now, &tuser, &t, &e) < 0)
-			return login_failed(call, name, "invalid ticket", ret, err);
-		if (strcasecmp(tuser, name) != 0 && !streq(tuser, "root@pam"))
-			return login_failed(call, name, "ticket of another user", ret, err);
-		/* the user's realm part is matched case-insensitively */
-		if (access_user_check(call->db, name, call->now, &e) < 0)
-			return login_failed(call, name, e->msg, ret, err);
-		userid = xstrdup(name);
+			return login_failed(call, who, "invalid ticket", ret, err);
+		/* User ids compare exactly, as in Proxmox: alice@pve and ALICE@pve
+		 * are two users, only the realm's spelling is canonical.  The new
+		 * ticket names the user as stored, never as the client spelled it. */
+		if (!canonical || (!streq(tuser, canonical) && !streq(tuser, "root@pam")))
+			return login_failed(call, who, "ticket of another user", ret, err);
+		if (access_user_check(call->db, canonical, call->now, &e) < 0)
+			return login_failed(call, who, e->msg, ret, err);
+		userid = xstrdup(canonical);
 	} else if (access_login(ctx->access, name, NULL, password, call->peer, ctx->pam_service,
 	                        &userid, &reason, &e) < 0) {
-		return login_failed(call, name, reason ? reason : (e ? e->msg : "?"), ret, err);
+		return login_failed(call, who, reason ? reason : (e ? e->msg : "?"), ret, err);
 	}
 	login_limiter_success(ctx->limiter, userid, call->peer);
 
@@ -94,7 +102,7 @@ static int api_ticket_create(struct api_call *call, json_t **ret, struct error *
 		for (char *p = strtok_r(copy, ",; ", &save); p; p = strtok_r(NULL, ",; ", &save))
 			if (!streq(userid, "root@pam") &&
 			    !access_db_check(call->db, userid, path, p))
-				return login_failed(call, name, "missing privilege", ret, err);
+				return login_failed(call, userid, "missing privilege", ret, err);
 		*ret = json_pack("{s:s}", "username", userid);
 		return 0;
 	}

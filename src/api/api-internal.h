@@ -21,8 +21,15 @@ json_t *api_method_schema(const struct api_method *m);
 
 /* api-perm.c: evaluates the method's permission expression; 403 on denial. */
 int api_check_permissions(const struct api_call *call, struct error **err);
-/* Fills "{param}" placeholders of a path template from params. */
-char *api_expand_path(const char *tmpl, const json_t *params);
+/*
+ * Fills "{param}" placeholders of a path template from params, like
+ * Proxmox's template_replace: a string as is, an integer in decimal, a
+ * missing or empty value as `missing` (Proxmox: "-").  NULL when a value has
+ * any other JSON type (a real, a boolean, null, an array, an object): the
+ * check then fails, rather than check a path cut short ("/pool/" for
+ * {"poolid": 1000.0}).
+ */
+char *api_expand_path(const char *tmpl, const json_t *params, const char *missing);
 
 /* api-dispatch.c: the caller's authid (malloc'd) from the request's
  * credentials, or NULL; the choke point's check without CSRF and without

@@ -75,7 +75,7 @@ struct api_check {
 	const char *path;                    /* template, "{param}" replaced from the request */
 	const char *const *privs;            /* NULL-terminated */
 	bool any;                            /* any of privs suffices */
-	const char *require_param;           /* check applies only when this param is given */
+	const char *require_param;           /* without this param the check fails */
 	const char *groups_param;            /* USERID_GROUP: "create" or "update" */
 	const struct api_check *const *subs; /* AND / OR, NULL-terminated */
 };

@@ -13,7 +13,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-char *api_expand_path(const char *tmpl, const json_t *params)
+char *api_expand_path(const char *tmpl, const json_t *params, const char *missing)
 {
 	struct strbuf sb = STRBUF_INIT;
 	for (const char *p = tmpl; *p;) {
@@ -26,10 +26,16 @@ char *api_expand_path(const char *tmpl, const json_t *params)
 		strbuf_add(&sb, p, (size_t)(open - p));
 		_cleanup_free_ char *name = xstrndup(open + 1, (size_t)(close - open - 1));
 		json_t *v = json_object_get(params, name);
-		if (json_is_string(v))
+		if (!v || (json_is_string(v) && !*json_string_value(v))) {
+			strbuf_addstr(&sb, missing);
+		} else if (json_is_string(v)) {
 			strbuf_addstr(&sb, json_string_value(v));
-		else if (json_is_integer(v))
+		} else if (json_is_integer(v)) {
 			strbuf_addf(&sb, "%lld", (long long)json_integer_value(v));
+		} else {
+			strbuf_release(&sb);
+			return NULL;
+		}
 		p = close + 1;
 	}
 	return strbuf_detach(&sb, NULL);
@@ -60,9 +66,16 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 {
 	switch (c->kind) {
 	case API_CHECK_PERM: {
-		if (c->require_param && !api_param_has(call, c->require_param))
-			return true;
-		_cleanup_free_ char *path = api_expand_path(c->path, call->params);
+		/* Proxmox: without the required parameter the check fails */
+		if (c->require_param && !api_param_has(call, c->require_param)) {
+			deny(d, c->path, c->privs[0]);
+			return false;
+		}
+		_cleanup_free_ char *path = api_expand_path(c->path, call->params, "-");
+		if (!path) {
+			deny(d, c->path, c->privs[0]);
+			return false;
+		}
 		for (const char *const *p = c->privs; *p; p++) {
 			bool ok = api_call_has_priv(call, path, *p);
 			if (c->any && ok)
@@ -128,7 +141,12 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 		           api_param_str(call, "groups"), c->privs, c->groups_param) ||
 		       (deny(d, "/access/groups", c->privs[0]), false);
 	case API_CHECK_PERM_MODIFY: {
-		_cleanup_free_ char *path = api_expand_path(c->path, call->params);
+		/* an empty or missing path means /access (check_perm_modify) */
+		_cleanup_free_ char *path = api_expand_path(c->path, call->params, "");
+		if (!path) {
+			deny(d, c->path, "Permissions.Modify");
+			return false;
+		}
 		const char *alt = NULL;
 		if (str_startswith(path, "/vms"))
 			alt = "VM.Allocate";

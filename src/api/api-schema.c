@@ -190,6 +190,23 @@ static const char *json_kind(const json_t *v)
 	}
 }
 
+/* "type check ('<type>') failed - got ...": the value for a string or a
+ * number (as Proxmox prints a scalar), else its kind. */
+static void wrong_type(const struct api_param *p, const json_t *v, struct error **err)
+{
+	const char *type = api_type_name(p->type);
+	if (json_is_string(v)) {
+		error_param(err, p->name, "type check ('%s') failed - got '%s'", type,
+		            json_string_value(v));
+	} else if (json_is_number(v)) {
+		_cleanup_free_ char *text = json_dumps(v, JSON_ENCODE_ANY);
+		error_param(err, p->name, "type check ('%s') failed - got '%s'", type,
+		            text ? text : "?");
+	} else {
+		error_param(err, p->name, "type check ('%s') failed - got %s", type, json_kind(v));
+	}
+}
+
 /* Converts and checks one value; returns the typed value (new ref) or NULL
  * after adding a param error. */
 static json_t *check_value(const struct api_param *p, json_t *v, struct error **err)
@@ -202,11 +219,10 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 			s = xstrdup(json_string_value(v));
 		else if (json_is_integer(v))
 			s = xasprintf("%lld", (long long)json_integer_value(v));
-		else if (json_is_real(v))
-			s = xasprintf("%g", json_real_value(v));
 		else {
-			error_param(err, name, "type check ('string') failed - got %s",
-			            json_kind(v));
+			/* a real is refused: "1000.0" is no id, and the permission
+			 * check already saw a value it could not expand */
+			wrong_type(p, v, err);
 			return NULL;
 		}
 		size_t len = strlen(s);
@@ -263,12 +279,7 @@ static json_t *check_value(const struct api_param *p, json_t *v, struct error **
 		} else
 			ok = false;
 		if (!ok) {
-			if (json_is_string(v))
-				error_param(err, name, "type check ('%s') failed - got '%s'",
-				            api_type_name(p->type), json_string_value(v));
-			else
-				error_param(err, name, "type check ('%s') failed - got %s",
-				            api_type_name(p->type), json_kind(v));
+			wrong_type(p, v, err);
 			return NULL;
 		}
 		if (is_int)

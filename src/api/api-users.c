@@ -95,6 +95,21 @@ static bool user_in_visible_group(const struct api_call *call, const struct user
 	return false;
 }
 
+/*
+ * Only root@pam changes root@pam: its account (enable, expiry, groups,
+ * deletion) and its API tokens.  A user administrator (User.Modify on
+ * /access) must not lock the host's superuser out, nor mint or re-key a
+ * token that carries root's privileges.  Tokens of root@pam are refused
+ * too: it is root@pam itself, by ticket or on the local socket, or no one.
+ */
+static int refuse_root_target(const struct api_call *call, const char *userid, struct error **err)
+{
+	if (userid && streq(userid, "root@pam") && !streq(call->authid, "root@pam"))
+		return error_set(err, -EPERM, 403,
+		                 "Permission check failed (only root@pam may modify root@pam)");
+	return 0;
+}
+
 /* Free text is kept as given; an empty value clears the field. */
 static void set_text(char **field, const char *v)
 {
@@ -296,6 +311,8 @@ static int do_update_user(struct usercfg *cfg, struct access_secrets *sec, void 
 
 static int api_user_update(struct api_call *call, json_t **ret, struct error **err)
 {
+	if (refuse_root_target(call, api_param_str(call, "userid"), err) < 0)
+		return -EPERM;
 	if (api_param_has(call, "append") && !api_param_has(call, "groups"))
 		return error_param(err, "append", "parameter 'append' requires 'groups'");
 	int r = api_access_update(call, NULL, do_update_user, call, "update user failed", err);
@@ -325,6 +342,8 @@ static int do_delete_user(struct usercfg *cfg, struct access_secrets *sec, void 
 static int api_user_delete(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *userid = api_param_str(call, "userid");
+	if (refuse_root_target(call, userid, err) < 0)
+		return -EPERM;
 	int r = api_access_update(call, NULL, do_delete_user, (void *)userid, "delete user failed",
 	                          err);
 	if (r < 0)
@@ -414,6 +433,8 @@ static int do_create_token(struct usercfg *cfg, struct access_secrets *sec, void
 
 static int api_token_create(struct api_call *call, json_t **ret, struct error **err)
 {
+	if (refuse_root_target(call, api_param_str(call, "userid"), err) < 0)
+		return -EPERM;
 	if (check_token_name(call, err) < 0)
 		return -EINVAL;
 	const char *userid = api_param_str(call, "userid");
@@ -474,6 +495,8 @@ static int do_update_token(struct usercfg *cfg, struct access_secrets *sec, void
 
 static int api_token_update(struct api_call *call, json_t **ret, struct error **err)
 {
+	if (refuse_root_target(call, api_param_str(call, "userid"), err) < 0)
+		return -EPERM;
 	if (check_token_name(call, err) < 0)
 		return -EINVAL;
 	const char *userid = api_param_str(call, "userid");
@@ -514,6 +537,8 @@ static int do_delete_token(struct usercfg *cfg, struct access_secrets *sec, void
 
 static int api_token_delete(struct api_call *call, json_t **ret, struct error **err)
 {
+	if (refuse_root_target(call, api_param_str(call, "userid"), err) < 0)
+		return -EPERM;
 	if (check_token_name(call, err) < 0)
 		return -EINVAL;
 	int r = api_access_update(call, NULL, do_delete_token, call, "deleting token failed", err);

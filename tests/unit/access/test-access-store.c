@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "access.h"
+#include "auth.h"
 #include "domains.h"
 #include "error.h"
 #include "fileio.h"
@@ -205,12 +206,26 @@ static void test_update_and_tokens(void **state)
 	free(a.secret);
 }
 
+/* carol has no password, erin a locked one */
+static int add_login_users(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                           struct error **err)
+{
+	struct usercfg_user *u = NULL;
+	int r = usercfg_add_user(cfg, "carol@pve", &u, err);
+	if (r == 0)
+		r = usercfg_add_user(cfg, "erin@pve", &u, err);
+	if (r == 0)
+		r = shadow_set(sec->shadow, "erin", "!$y$j9T$locked", err);
+	return r;
+}
+
 static void test_login(void **state)
 {
 	struct fixture *f = *state;
 	struct error *e = NULL;
 	struct add_args a = {0};
 	assert_int_equal(access_store_update(f->store, NULL, add_users, &a, &e), 0);
+	assert_int_equal(access_store_update(f->store, NULL, add_login_users, NULL, &e), 0);
 	free(a.secret);
 
 	char *userid = NULL, *reason = NULL;
@@ -232,16 +247,24 @@ static void test_login(void **state)
 	    {"alice@pve", NULL, "wrong", "invalid credentials"},
 	    {"alice@pve", NULL, "", "no password"},
 	    {"bob@pve", NULL, "x", "disabled"},
-	    {"carol@pve", NULL, "x", "no such user"},
+	    {"dave@pve", NULL, "x", "no such user"},
+	    {"carol@pve", NULL, "x", "no password set"},
+	    {"erin@pve", NULL, "x", "invalid credentials"},
+	    {"alice@pve", NULL, NULL, "no password"},
 	    {"alice@nowhere", NULL, "x", "does not exist"},
 	    {"", NULL, "x", "no username"},
 	    {"a:b@pve", NULL, "x", "invalid user name"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		userid = reason = NULL;
+		unsigned long hashes = auth_password_verifications();
 		assert_int_equal(access_login(f->store, bad[i].user, bad[i].realm, bad[i].password,
 		                              NULL, NULL, &userid, &reason, &e),
 		                 -EACCES);
+		/* every failure pays for one hash, as a wrong password does: a
+		 * missing user is not told apart by the time the answer takes */
+		if (auth_password_verifications() - hashes != 1)
+			fail_msg("case %zu: %lu hashes", i, auth_password_verifications() - hashes);
 		assert_null(userid);
 		assert_int_equal(e->http_status, 401);
 		assert_string_equal(e->msg, "authentication failure");

@@ -344,6 +344,12 @@ static void test_userid_group(void **state)
 	    access_check_userid_group(cfg, "boss@pve", "new@pve", "else", privs, "create"));
 	assert_false(access_check_userid_group(cfg, "boss@pve", "new@pve", "", privs, "create"));
 	assert_true(access_check_userid_group(cfg, "boss@pve", "m1@pve", "team", privs, "update"));
+	/* an update without groups: members of team only (ctvm; Proxmox refuses) */
+	assert_true(access_check_userid_group(cfg, "boss@pve", "m1@pve", NULL, privs, "update"));
+	assert_true(access_check_userid_group(cfg, "boss@pve", "m1@pve", "", privs, "update"));
+	assert_false(
+	    access_check_userid_group(cfg, "boss@pve", "other@pve", NULL, privs, "update"));
+	assert_false(access_check_userid_group(cfg, "boss@pve", "m1@pve", "else", privs, "update"));
 	/* /access/groups covers everyone, missing users fail unless creating */
 	assert_true(access_check_userid_group(cfg, "ga@pve", "other@pve", NULL, privs, NULL));
 	assert_false(access_check_userid_group(cfg, "ga@pve", "ghost@pve", NULL, privs, NULL));

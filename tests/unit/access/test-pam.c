@@ -2,16 +2,20 @@
 /*
  * The pam realm against a real host account that the test creates and
  * removes (root only; skipped otherwise): right password, wrong password,
- * unknown user, locked, expired, expired password.  The PAM service files
- * live in a temporary confdir: the shipped etc/pam.d/ctvm and a minimal one.
+ * unknown user, locked, expired, expired password, and a PAM module that
+ * hangs.  The PAM service files live in a temporary confdir: the shipped
+ * etc/pam.d/ctvm, a minimal one, and one whose module sleeps.
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -28,6 +32,7 @@ static bool is_root;
 static char *tmpdir, *confdir, *home;
 static char user[33];
 static bool user_created;
+static char sleep_marker[32]; /* the argument of the hanging module's sleep */
 
 /* Runs argv (no shell), feeding it stdin_data; returns the exit status. */
 static int run(const char *const argv[], const char *stdin_data)
@@ -103,6 +108,14 @@ static int setup_account(void)
 	static const char other[] = "auth required pam_deny.so\naccount required pam_deny.so\n";
 	_cleanup_free_ char *op = path_join(confdir, "other");
 	if (write_file_atomic(op, other, strlen(other), 0644, NULL) < 0)
+		return -1;
+	/* a module that hangs: pam_exec waits for a sleep far past the deadline */
+	snprintf(sleep_marker, sizeof(sleep_marker), "20.%d", (int)getpid());
+	_cleanup_free_ char *hang = xasprintf(
+	    "auth required pam_exec.so quiet /usr/bin/sleep %s\naccount required pam_unix.so\n",
+	    sleep_marker);
+	_cleanup_free_ char *hp = path_join(confdir, "ctvm-hang");
+	if (write_file_atomic(hp, hang, strlen(hang), 0644, NULL) < 0)
 		return -1;
 	auth_pam_set_confdir(confdir);
 
@@ -261,12 +274,91 @@ static void test_expired_password(void **state)
 	assert_int_equal(check("ctvm", user, PASSWORD), 0);
 }
 
+/* Is the hanging module's sleep running (a process with our marker)? */
+static bool sleep_running(void)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		_cleanup_free_ char *path = xasprintf("/proc/%s/cmdline", de->d_name);
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		if (read_file(path, 4096, &data, &len, NULL) < 0)
+			continue;
+		/* "/usr/bin/sleep\0<marker>\0" */
+		size_t first = strnlen(data, len);
+		found = first < len && streq(data + first + 1, sleep_marker) &&
+		        strstr(data, "sleep") != NULL;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Waits (bounded) until sleep_running() is `want`. */
+static bool wait_sleep(bool want, double seconds)
+{
+	for (double end = now_s() + seconds; now_s() < end;) {
+		if (sleep_running() == want)
+			return true;
+		usleep(20 * 1000);
+	}
+	return sleep_running() == want;
+}
+
+struct hung_login {
+	int r;
+	atomic_bool done;
+};
+
+static void *hung_login_main(void *arg)
+{
+	struct hung_login *h = arg;
+	h->r = auth_pam_check("ctvm-hang", user, PASSWORD, NULL, NULL);
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+/* A PAM module that hangs fails its own check at the deadline, is killed
+ * together with what it started, and holds up no other login meanwhile. */
+static void test_hung_module(void **state)
+{
+	if (!is_root)
+		skip();
+	auth_pam_set_timeout_ms(4000);
+	struct hung_login h = {.r = 1};
+	pthread_t t;
+	double start = now_s();
+	assert_int_equal(pthread_create(&t, NULL, hung_login_main, &h), 0);
+	/* the hung check is inside PAM before the next login starts */
+	bool hanging = wait_sleep(true, 10);
+	/* another login goes through while the first still hangs */
+	int r = check("ctvm", user, PASSWORD);
+	bool overlapped = !atomic_load(&h.done);
+	pthread_join(t, NULL);
+	double took = now_s() - start;
+	auth_pam_set_timeout_ms(0);
+	assert_true(hanging);
+	assert_int_equal(r, 0);
+	assert_true(overlapped);
+	/* the hung one failed at its deadline, long before the module's 20 s */
+	assert_int_equal(h.r, -EACCES);
+	assert_true(took < 15);
+	/* and the sleep PAM started is gone */
+	assert_true(wait_sleep(false, 5));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_right_password),  cmocka_unit_test(test_wrong_password),
 	    cmocka_unit_test(test_unknown_user),    cmocka_unit_test(test_locked_account),
 	    cmocka_unit_test(test_expired_account), cmocka_unit_test(test_expired_password),
+	    cmocka_unit_test(test_hung_module),
 	};
 	int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	return failed == 0 && !is_root ? 77 : failed; /* 77: skipped, for meson */
