@@ -182,7 +182,9 @@ static bool is_safe_method(const char *verb)
 	return streq(verb, "GET") || streq(verb, "HEAD");
 }
 
-/* 0 on success; otherwise the response (when not NULL) is filled in. */
+/* 0 on success; otherwise the response (when not NULL) is filled in.  Success
+ * also tells the http layer, which then stops counting the connection as
+ * unauthenticated (it is never shed under a connection flood). */
 static int authenticate(struct api_context *ctx, const struct http_request *req,
                         const struct access_db *db, time_t now, bool no_csrf,
                         struct auth_result *ret, struct http_response *resp)
@@ -192,6 +194,7 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 		if (req->has_peer_cred && req->peer_uid == 0) {
 			ret->authid = xstrdup("root@pam");
 			ret->userid = xstrdup("root@pam");
+			http_request_set_authenticated(req);
 			return 0;
 		}
 		respond_unauthorized(resp, "Authentication failed!", 0);
@@ -246,6 +249,8 @@ static int authenticate(struct api_context *ctx, const struct http_request *req,
 	}
 out:
 	auth_credentials_clear(&cred);
+	if (r == 0)
+		http_request_set_authenticated(req);
 	return r;
 }
 

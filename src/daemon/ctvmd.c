@@ -14,6 +14,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "access.h"
@@ -40,8 +41,16 @@ struct options {
 	enum log_level level;
 	unsigned max_workers;
 	unsigned login_delay_ms;
-	unsigned rrd_step; /* 0: the default (60 s) */
+	unsigned rrd_step;         /* 0: the default (60 s) */
+	struct http_limits limits; /* connection budgets and deadlines; 0: default */
 };
+
+/* The http layer's defaults (http.h), for the descriptor check below. */
+#define DEFAULT_MAX_CONNECTIONS 512
+#define DEFAULT_MAX_LOCAL       128
+/* Descriptors besides the connections: logs, task pidfds and pipes, storage
+ * probes, 503 answers and shed connections not gone yet (docs/dev/HTTP.md). */
+#define FD_RESERVE 256
 
 static void usage(FILE *f)
 {
@@ -56,6 +65,20 @@ static void usage(FILE *f)
 	           "  --node NAME         node name (default: the short host name)\n"
 	           "  --log-level LEVEL   error, warn, info (default) or debug\n"
 	           "  --max-workers N     tasks running at once (default 4)\n"
+	           "  --max-connections N\n"
+	           "                      TCP connections at once (default 512)\n"
+	           "  --max-unauth-connections N\n"
+	           "                      of which not authenticated (default half); the\n"
+	           "                      rest is kept for clients with a ticket or token\n"
+	           "  --max-connections-per-address N\n"
+	           "                      TCP connections of one IPv4 address or IPv6 /64\n"
+	           "                      (default 64)\n"
+	           "  --max-local-connections N\n"
+	           "                      connections on the local socket (default 128)\n"
+	           "  --handshake-timeout S\n"
+	           "                      seconds for the TLS handshake (default 5)\n"
+	           "  --idle-timeout S    seconds an unauthenticated connection may wait\n"
+	           "                      before its request (default 10)\n"
 	           "  --version           print the version\n"
 	           "  --help              this text\n");
 }
@@ -75,6 +98,20 @@ static int parse_listen(const char *s, struct options *o)
 	return 0;
 }
 
+/* A number in [min, max] for option name, or -EINVAL with a message. */
+static int parse_uint(const char *s, const char *name, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "ctvmd: --%s must be %u..%u\n", name, min, max);
+		return -EINVAL;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -85,6 +122,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_WORKERS,
 		OPT_DELAY,
 		OPT_RRD_STEP,
+		OPT_MAX_CONNS,
+		OPT_MAX_UNAUTH,
+		OPT_MAX_PER_ADDR,
+		OPT_MAX_LOCAL,
+		OPT_HANDSHAKE,
+		OPT_IDLE,
 		OPT_VER
 	};
 	static const struct option longopts[] = {
@@ -98,6 +141,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    /* for tests only: the usage history's step in seconds (default 60);
 	     * sampling and saving speed up with it (docs/monitoring.md) */
 	    {"test-rrd-step", required_argument, NULL, OPT_RRD_STEP},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+	    {"max-unauth-connections", required_argument, NULL, OPT_MAX_UNAUTH},
+	    {"max-connections-per-address", required_argument, NULL, OPT_MAX_PER_ADDR},
+	    {"max-local-connections", required_argument, NULL, OPT_MAX_LOCAL},
+	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
 	    {"version", no_argument, NULL, OPT_VER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -142,6 +191,36 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			break;
+		case OPT_MAX_CONNS:
+			if (parse_uint(optarg, "max-connections", 1, 65536,
+			               &o->limits.max_connections) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_UNAUTH:
+			if (parse_uint(optarg, "max-unauth-connections", 1, 65536,
+			               &o->limits.max_unauth) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_PER_ADDR:
+			if (parse_uint(optarg, "max-connections-per-address", 1, 65536,
+			               &o->limits.max_per_addr) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MAX_LOCAL:
+			if (parse_uint(optarg, "max-local-connections", 1, 65536,
+			               &o->limits.max_local) < 0)
+				return -EINVAL;
+			break;
+		case OPT_HANDSHAKE:
+			if (parse_uint(optarg, "handshake-timeout", 1, 60,
+			               &o->limits.handshake_timeout_s) < 0)
+				return -EINVAL;
+			break;
+		case OPT_IDLE:
+			if (parse_uint(optarg, "idle-timeout", 1, 300, &o->limits.idle_timeout_s) <
+			    0)
+				return -EINVAL;
+			break;
 		case OPT_VER:
 			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
 			exit(0);
@@ -184,6 +263,38 @@ static void die(const char *what, struct error *e)
 	fprintf(stderr, "ctvmd: %s: %s\n", what, e ? e->msg : "failed");
 	log_error("%s: %s", what, e ? e->msg : "failed");
 	exit(1);
+}
+
+/*
+ * Every connection holds a descriptor.  Raise the soft limit to the hard one
+ * (often 1024 soft), and if the connection budgets still do not fit, shrink
+ * the TCP budget so that a flood meets the budget (and sheds connections)
+ * before accept() meets EMFILE.
+ */
+static void fit_fd_limit(struct http_limits *lim)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return;
+	}
+	unsigned tcp = lim->max_connections ? lim->max_connections : DEFAULT_MAX_CONNECTIONS;
+	unsigned local = lim->max_local ? lim->max_local : DEFAULT_MAX_LOCAL;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)tcp + local + FD_RESERVE)
+		return;
+	unsigned fit = rl.rlim_cur > (rlim_t)local + FD_RESERVE + 16
+	                   ? (unsigned)(rl.rlim_cur - local - FD_RESERVE)
+	                   : 16;
+	if (fit >= tcp)
+		return;
+	log_warn("open file limit %llu is too low for %u connections; serving at most %u",
+	         (unsigned long long)rl.rlim_cur, tcp, fit);
+	if (lim->max_unauth)
+		lim->max_unauth = lim->max_unauth * (unsigned long long)fit / tcp;
+	lim->max_connections = fit;
 }
 
 #define HOUSEKEEPING_SECONDS 60
@@ -234,6 +345,7 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *log_path = path_join(paths->log, "ctvmd.log");
 	if (log_open(log_path, o.level) < 0)
 		fprintf(stderr, "ctvmd: cannot open '%s', logging to stderr\n", log_path);
+	fit_fd_limit(&o.limits);
 
 	/* Block the signals we handle before any thread exists, so that only the
 	 * main thread (sigwait below) receives them. */
@@ -306,6 +418,7 @@ int main(int argc, char **argv)
 
 	_cleanup_free_ char *access_log = path_join(paths->log, "access.log");
 	struct http_server_config hcfg = {
+	    .limits = o.limits,
 	    .access_log_path = access_log,
 	    .handler = api_handle_request,
 	    .stream = api_stream_request,

@@ -36,6 +36,7 @@ struct http_request_priv {
 	size_t n_headers;
 	struct http_cookie *cookies; /* cache of http_request_cookie() answers */
 	size_t n_cookies;
+	bool authenticated; /* http_request_set_authenticated() */
 };
 
 static struct http_request_priv *priv(const struct http_request *req)
@@ -56,11 +57,37 @@ void http_limits_fill(const struct http_limits *lim, struct http_limits *ret)
 		l.max_json_depth = 32;
 	if (!l.max_connections)
 		l.max_connections = 512;
+	if (!l.max_unauth)
+		l.max_unauth = l.max_connections > 1 ? l.max_connections / 2 : 1;
+	if (l.max_unauth > l.max_connections)
+		l.max_unauth = l.max_connections;
 	if (!l.max_per_addr)
 		l.max_per_addr = 64;
+	if (!l.max_local)
+		l.max_local = 128;
 	if (!l.timeout_s)
 		l.timeout_s = 30;
+	if (!l.handshake_timeout_s)
+		l.handshake_timeout_s = 5;
+	if (!l.idle_timeout_s)
+		l.idle_timeout_s = 10;
+	/* the deadlines before a request are never longer than within one */
+	if (l.handshake_timeout_s > l.timeout_s)
+		l.handshake_timeout_s = l.timeout_s;
+	if (l.idle_timeout_s > l.timeout_s)
+		l.idle_timeout_s = l.timeout_s;
 	*ret = l;
+}
+
+void http_request_set_authenticated(const struct http_request *req)
+{
+	if (req->impl)
+		priv(req)->authenticated = true;
+}
+
+bool http_request_authenticated(const struct http_request *req)
+{
+	return req->impl && priv(req)->authenticated;
 }
 
 /* --- small character classes --- */

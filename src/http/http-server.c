@@ -28,6 +28,7 @@
 #include <gnutls/gnutls.h>
 
 #include "error.h"
+#include "http-conn-budget.h"
 #include "http-multipart.h"
 #include "http-parse.h"
 #include "http.h"
@@ -47,11 +48,15 @@
 #endif
 
 #define MAX_LISTENERS 16
-/* Threads that only answer 503 to connections beyond the limits; past this
- * many, extra connections are closed without an answer. */
-#define MAX_REJECTERS    16
-#define REJECT_TIMEOUT_S 5
-#define READ_CHUNK       16384
+/* Threads that only answer 503 to connections beyond the limits (TCP, unix
+ * socket); past this many, extra connections are closed without an answer. */
+#define MAX_REJECTERS       16
+#define MAX_LOCAL_REJECTERS 4
+#define REJECT_TIMEOUT_S    5
+/* Shed connections whose threads have not left yet; while this many exist,
+ * nothing more is shed (a new connection is refused instead). */
+#define MAX_DYING  64
+#define READ_CHUNK 16384
 /* After an answer that leaves a request body unread, drain the client for at
  * most this long so it sees the answer instead of a reset. */
 #define LINGER_MS 2000
@@ -71,7 +76,12 @@ struct http_conn {
 	struct http_listener *l;
 	int fd;
 	bool reject; /* beyond the limits: answer 503 and close */
-	bool counted_addr;
+	/* Its place in its listener's budget.  Shed connections (evicted, set
+	 * under srv->lock) have lost it, and their fd is shut down. */
+	struct conn_budget_entry budget;
+	bool evicted;
+	bool authenticated; /* the budget knows: a request carried credentials */
+	int64_t accepted_ms;
 	gnutls_session_t tls;
 	bool watch_stop; /* reads give up when the server stops */
 	int io_err;      /* why the last I/O failed (ETIMEDOUT, ECANCELED, ...) */
@@ -83,11 +93,6 @@ struct http_conn {
 	struct strbuf rbuf; /* bytes read but not parsed yet start at rpos */
 	size_t rpos;
 	struct http_conn *prev, *next;
-};
-
-struct addr_count {
-	char addr[64];
-	unsigned n;
 };
 
 struct http_server {
@@ -102,9 +107,11 @@ struct http_server {
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t idle;
-	unsigned n_conns, n_rejecters;
+	/* Threads: admitted connections (shed ones until they leave, n_dying of
+	 * them), and those answering 503 (TCP, unix socket). */
+	unsigned n_conns, n_dying, n_rejecters, n_local_rejecters;
 	struct http_conn *conns;
-	struct addr_count *addrs; /* max_connections slots, n == 0 is free */
+	struct conn_budget tcp, local; /* the budgets of TCP and the unix socket */
 	bool stopping;
 
 	int stop_pipe[2]; /* written once by http_server_free(); never drained */
@@ -120,12 +127,17 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void conn_set_deadline(struct http_conn *c)
+/* The deadline of the next wait, s seconds from start. */
+static void conn_deadline_from(struct http_conn *c, int64_t start, unsigned s)
 {
-	int64_t s = c->srv->lim.timeout_s;
 	if (c->reject && s > REJECT_TIMEOUT_S)
 		s = REJECT_TIMEOUT_S; /* a flood must not hold the few rejecters long */
-	c->deadline_ms = now_ms() + s * 1000;
+	c->deadline_ms = start + (int64_t)s * 1000;
+}
+
+static void conn_set_deadline(struct http_conn *c)
+{
+	conn_deadline_from(c, now_ms(), c->srv->lim.timeout_s);
 }
 
 /* Waits until fd is ready for events, the deadline passes (-ETIMEDOUT) or,
@@ -222,7 +234,8 @@ static int conn_tls_start(struct http_conn *c)
 	gnutls_transport_set_pull_function(c->tls, tls_pull);
 	gnutls_transport_set_pull_timeout_function(c->tls, tls_pull_timeout);
 	gnutls_handshake_set_timeout(c->tls, 0);
-	conn_set_deadline(c);
+	/* from the accept: a handshake left half open holds a slot briefly */
+	conn_deadline_from(c, c->accepted_ms, c->srv->lim.handshake_timeout_s);
 	do {
 		r = gnutls_handshake(c->tls);
 	} while (r < 0 && !gnutls_error_is_fatal(r));
@@ -480,10 +493,19 @@ enum {
 /* Reads until rbuf holds a whole head; returns its length in *ret_len. */
 static int conn_read_head(struct http_conn *c, size_t *ret_len, int *ret_status)
 {
-	size_t limit = HTTP_MAX_REQUEST_LINE + c->srv->lim.max_header_bytes + 4;
-	conn_set_deadline(c);
+	const struct http_limits *lim = &c->srv->lim;
+	size_t limit = HTTP_MAX_REQUEST_LINE + lim->max_header_bytes + 4;
+	/* Idle until the request's first byte: an unauthenticated connection
+	 * waits briefly, an authenticated one as long as keep-alive allows.
+	 * Then the whole head must arrive within timeout_s. */
+	bool started = false;
+	conn_deadline_from(c, now_ms(), c->authenticated ? lim->timeout_s : lim->idle_timeout_s);
 	for (;;) {
 		c->rpos += http_skip_empty_lines(c->rbuf.buf + c->rpos, conn_avail(c));
+		if (!started && conn_avail(c) > 0) {
+			started = true;
+			conn_set_deadline(c);
+		}
 		size_t hl = http_head_length(c->rbuf.buf + c->rpos, conn_avail(c));
 		if (hl) {
 			*ret_len = hl;
@@ -544,7 +566,8 @@ static int conn_read_body(struct http_conn *c, const struct http_head_info *info
 	}
 }
 
-/* Sleeps ms in this thread only; false when the server stops meanwhile. */
+/* Sleeps ms in this thread only; false when the server stops meanwhile or
+ * the connection is shed (its fd shut down: POLLHUP). */
 static bool conn_delay(struct http_conn *c, unsigned ms)
 {
 	int64_t end = now_ms() + (ms > 600000 ? 600000 : ms);
@@ -552,13 +575,59 @@ static bool conn_delay(struct http_conn *c, unsigned ms)
 		int64_t left = end - now_ms();
 		if (left <= 0)
 			return true;
-		struct pollfd p = {.fd = c->srv->stop_pipe[0], .events = POLLIN};
-		int r = poll(&p, 1, (int)left);
+		struct pollfd p[2] = {
+		    {.fd = c->srv->stop_pipe[0], .events = POLLIN},
+		    {.fd = c->fd, .events = 0}, /* POLLHUP and POLLERR only */
+		};
+		int r = poll(p, 2, (int)left);
 		if (r > 0)
 			return false;
 		if (r < 0 && errno != EINTR)
 			return true;
 	}
+}
+
+/* --- the connection budget --- */
+
+static struct conn_budget *conn_budget_of(struct http_conn *c)
+{
+	return c->l->unix_path ? &c->srv->local : &c->srv->tcp;
+}
+
+/* After the handler or the stream hook: when req carried valid credentials,
+ * the connection leaves the unauthenticated budget for good. */
+static void conn_note_auth(struct http_conn *c, const struct http_request *req)
+{
+	if (c->authenticated || !http_request_authenticated(req))
+		return;
+	pthread_mutex_lock(&c->srv->lock);
+	conn_budget_authenticate(conn_budget_of(c), &c->budget);
+	pthread_mutex_unlock(&c->srv->lock);
+	c->authenticated = true;
+}
+
+/* A handler is about to run: not to be shed meanwhile.  False when the
+ * connection was shed already (the request is dropped). */
+static bool conn_begin_work(struct http_conn *c)
+{
+	pthread_mutex_lock(&c->srv->lock);
+	bool ok = !c->evicted;
+	if (ok)
+		conn_budget_set_busy(&c->budget, true, 0);
+	pthread_mutex_unlock(&c->srv->lock);
+	return ok;
+}
+
+/* The handler returned: idle again (and sheddable, unless authenticated),
+ * counted from now.  Returns whether the server is stopping. */
+static bool conn_end_work(struct http_conn *c, const struct http_request *req)
+{
+	conn_note_auth(c, req);
+	pthread_mutex_lock(&c->srv->lock);
+	conn_budget_set_busy(&c->budget, false, now_ms());
+	bool stopping = c->srv->stopping;
+	pthread_mutex_unlock(&c->srv->lock);
+	return stopping;
 }
 
 /* --- streamed uploads --- */
@@ -853,6 +922,7 @@ static bool conn_serve_one(struct http_conn *c)
 	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
 	struct http_stream_spec spec = {0};
 	bool streamed = conn_stream_claim(c, req, &info, &spec) == 1;
+	conn_note_auth(c, req); /* an authenticated upload is not shed midway */
 	if (streamed) {
 		r = conn_stream_body(c, req, &info, &spec, &body_unread);
 		free(spec.dir);
@@ -888,16 +958,23 @@ static bool conn_serve_one(struct http_conn *c)
 	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
 
 	struct http_response resp = {0};
+	if (!conn_begin_work(c)) {
+		if (req->upload_path)
+			unlink(req->upload_path);
+		goto out_close;
+	}
 	c->watch_stop = false; /* an in-flight request is finished even on shutdown */
 	srv->handler(req, &resp, srv->userdata);
 	if (req->upload_path)
 		unlink(req->upload_path); /* unless the handler took it */
+	if (conn_end_work(c, req))
+		keep_alive = false;
 	if (resp.status == 0)
 		resp.status = 500;
 	if (body_unread)
 		keep_alive = false;
 	if (resp.delay_ms && !conn_delay(c, resp.delay_ms)) {
-		/* the server is stopping: drop the answer */
+		/* the server is stopping or the connection was shed: drop the answer */
 		access_log(srv, c, req, &resp);
 		http_response_release(&resp);
 		goto out_close;
@@ -929,21 +1006,6 @@ static void conn_free(struct http_conn *c)
 	free(c);
 }
 
-static struct addr_count *addr_slot(struct http_server *srv, const char *addr, bool create)
-{
-	struct addr_count *free_slot = NULL;
-	for (unsigned i = 0; i < srv->lim.max_connections; i++) {
-		struct addr_count *a = &srv->addrs[i];
-		if (a->n && streq(a->addr, addr))
-			return a;
-		if (!a->n && !free_slot)
-			free_slot = a;
-	}
-	if (create && free_slot)
-		snprintf(free_slot->addr, sizeof(free_slot->addr), "%s", addr);
-	return create ? free_slot : NULL;
-}
-
 /* Last thing a connection thread does: after the unlock, srv may be gone. */
 static void conn_finish(struct http_conn *c)
 {
@@ -955,16 +1017,18 @@ static void conn_finish(struct http_conn *c)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	if (c->reject) {
+	if (c->reject && c->l->unix_path) {
+		srv->n_local_rejecters--;
+	} else if (c->reject) {
 		srv->n_rejecters--;
 	} else {
 		srv->n_conns--;
-		struct addr_count *a = c->counted_addr ? addr_slot(srv, c->peer, false) : NULL;
-		if (a)
-			a->n--;
+		if (c->evicted)
+			srv->n_dying--;
+		conn_budget_release(conn_budget_of(c), &c->budget);
 	}
 	conn_free(c);
-	if (srv->n_conns == 0 && srv->n_rejecters == 0)
+	if (srv->n_conns == 0 && srv->n_rejecters == 0 && srv->n_local_rejecters == 0)
 		pthread_cond_broadcast(&srv->idle);
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -998,6 +1062,10 @@ static void conn_start(struct http_listener *l, int fd, const struct sockaddr_st
 	c->l = l;
 	c->fd = fd;
 	c->rbuf = (struct strbuf)STRBUF_INIT;
+	c->budget.owner = c;
+	c->accepted_ms = now_ms();
+	char key[HTTP_ADDR_KEY_MAX];
+	http_addr_key((const struct sockaddr *)sa, key);
 	if (sa->ss_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer,
 		          sizeof(c->peer));
@@ -1022,18 +1090,29 @@ static void conn_start(struct http_listener *l, int fd, const struct sockaddr_st
 	pthread_mutex_lock(&srv->lock);
 	if (srv->stopping)
 		goto drop;
-	/* the unix socket is root-only (0600): no per-address limit there */
-	struct addr_count *a = l->unix_path ? NULL : addr_slot(srv, c->peer, true);
-	if (srv->n_conns >= srv->lim.max_connections || (a && a->n >= srv->lim.max_per_addr)) {
-		if (srv->n_rejecters >= MAX_REJECTERS)
+	/* The unix socket (0600, root only) has a budget of its own, so no TCP
+	 * flood reaches it, and no per-address limit. */
+	struct conn_budget_entry *victim = NULL;
+	if (conn_budget_admit(conn_budget_of(c), &c->budget, key, c->accepted_ms,
+	                      srv->n_dying < MAX_DYING, &victim) < 0) {
+		unsigned *n = l->unix_path ? &srv->n_local_rejecters : &srv->n_rejecters;
+		if (*n >= (l->unix_path ? MAX_LOCAL_REJECTERS : MAX_REJECTERS))
 			goto drop;
 		c->reject = true;
-		srv->n_rejecters++;
+		(*n)++;
 	} else {
 		srv->n_conns++;
-		if (a) {
-			a->n++;
-			c->counted_addr = true;
+		if (victim) {
+			/* Shed it: its thread sees end of stream (or POLLHUP while a
+			 * failed login's answer waits) and leaves.  The fd stays
+			 * open until then, closed by that thread under this lock. */
+			struct http_conn *v = victim->owner;
+			v->evicted = true;
+			srv->n_dying++;
+			shutdown(v->fd, SHUT_RDWR);
+			log_debug(
+			    "shed idle unauthenticated connection from '%s' for one from '%s'",
+			    v->peer, c->peer);
 		}
 	}
 	c->next = srv->conns;
@@ -1267,7 +1346,15 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
 	srv->userdata = cfg->userdata;
 	srv->log_fd = -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
-	srv->addrs = xnew(struct addr_count, srv->lim.max_connections);
+	conn_budget_init(&srv->tcp, &(struct conn_budget_limits){
+	                                .max_total = srv->lim.max_connections,
+	                                .max_unauth = srv->lim.max_unauth,
+	                                .max_per_key = srv->lim.max_per_addr,
+	                            });
+	conn_budget_init(&srv->local, &(struct conn_budget_limits){
+	                                  .max_total = srv->lim.max_local,
+	                                  .max_unauth = srv->lim.max_local,
+	                              });
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_mutex_init(&srv->log_lock, NULL);
 	pthread_cond_init(&srv->idle, NULL);
@@ -1311,7 +1398,7 @@ struct http_server *http_server_free(struct http_server *srv)
 	/* Idle connections see the stop pipe and leave; running requests finish
 	 * their answer (bounded by the write deadline). */
 	pthread_mutex_lock(&srv->lock);
-	while (srv->n_conns > 0 || srv->n_rejecters > 0)
+	while (srv->n_conns > 0 || srv->n_rejecters > 0 || srv->n_local_rejecters > 0)
 		pthread_cond_wait(&srv->idle, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
 
@@ -1328,7 +1415,8 @@ struct http_server *http_server_free(struct http_server *srv)
 	pthread_mutex_destroy(&srv->log_lock);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv->access_log_path);
-	free(srv->addrs);
+	conn_budget_release_all(&srv->tcp);
+	conn_budget_release_all(&srv->local);
 	free(srv);
 	return NULL;
 }

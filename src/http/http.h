@@ -28,13 +28,28 @@ struct error;
 struct http_server;
 
 struct http_limits {
-	size_t max_header_bytes;  /* all headers together (default 16 KiB) */
-	size_t max_body_bytes;    /* request body (default 1 MiB) */
-	size_t max_params;        /* decoded parameters (default 1024) */
-	unsigned max_json_depth;  /* nesting of a JSON body (default 32) */
-	unsigned max_connections; /* default 512; more are answered 503 and closed */
-	unsigned max_per_addr;    /* connections from one peer address (default 64) */
-	unsigned timeout_s;       /* idle/read deadline per request (default 30) */
+	size_t max_header_bytes; /* all headers together (default 16 KiB) */
+	size_t max_body_bytes;   /* request body (default 1 MiB) */
+	size_t max_params;       /* decoded parameters (default 1024) */
+	unsigned max_json_depth; /* nesting of a JSON body (default 32) */
+	/*
+	 * Connection budgets (docs/dev/HTTP.md, "Connection budget").  TCP and
+	 * the unix socket count apart.  Beyond a limit an unauthenticated idle
+	 * connection is shed to make room; if none can be, the new one is
+	 * answered 503 and closed.
+	 */
+	unsigned max_connections;     /* TCP connections at once (default 512) */
+	unsigned max_unauth;          /* of which not authenticated (default half of
+	                               * max_connections): the rest is a reserve
+	                               * only authenticated connections reach */
+	unsigned max_per_addr;        /* TCP connections of one client: an IPv4
+	                               * address or an IPv6 /64 (default 64) */
+	unsigned max_local;           /* unix socket connections (default 128) */
+	unsigned timeout_s;           /* read/write deadline per request, and the keep-alive
+	                               * idle time of an authenticated connection (default 30) */
+	unsigned handshake_timeout_s; /* TLS handshake, from accept (default 5) */
+	unsigned idle_timeout_s;      /* wait for the first byte of a request while the
+	                               * connection is not authenticated (default 10) */
 };
 
 struct http_request {
@@ -78,6 +93,16 @@ struct http_request {
 
 	void *impl; /* the http layer's own state */
 };
+
+/*
+ * For the handler (the api layer's choke point): req carried valid credentials
+ * (ticket, API token, root on the local socket).  Its connection then counts
+ * as authenticated from now on: it leaves the unauthenticated budget and is
+ * never shed to make room for others.  Cheap; call it once authentication
+ * succeeded, before the work.  Also honoured from the stream hook.
+ */
+void http_request_set_authenticated(const struct http_request *req);
+bool http_request_authenticated(const struct http_request *req);
 
 /* Header lookup, case-insensitive; NULL if absent. */
 const char *http_request_header(const struct http_request *req, const char *name);

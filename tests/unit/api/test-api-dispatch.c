@@ -366,11 +366,71 @@ static void test_login_answer(void **state)
 	http_request_free(req);
 }
 
+/* The choke point tells the http layer which requests carried valid
+ * credentials: only their connections are spared under a connection flood. */
+static void test_marks_authenticated(void **state)
+{
+	static const struct {
+		const char *request;
+		bool authenticated;
+		int local_uid; /* >= 0: on the unix socket, from this uid */
+	} marks[] = {
+	    {"GET /api2/json/version HTTP/1.1" CRLF CRLF, true, 0},
+	    {"GET /api2/json/version HTTP/1.1" CRLF CRLF, false, 1000},
+	    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, true,
+	     -1},
+	    {"GET /api2/json/version HTTP/1.1" CRLF "Authorization: PVEAPIToken={TOKEN}" CRLF CRLF,
+	     true, -1},
+	    /* authenticated, even when the method then fails */
+	    {"GET /api2/json/nodes/{NODE}/status HTTP/1.1" CRLF
+	     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+	     true, -1},
+	    {"GET /api2/json/version HTTP/1.1" CRLF CRLF, false, -1},
+	    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={BAD}" CRLF CRLF, false,
+	     -1},
+	    {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={OLD}" CRLF CRLF, false,
+	     -1},
+	    {"GET /api2/json/version HTTP/1.1" CRLF
+	     "Authorization: PVEAPIToken=alice@pve!ci=00000000-0000-0000-0000-000000000000" CRLF
+	         CRLF,
+	     false, -1},
+	    /* a ticket without its CSRF token on a change */
+	    {"POST /api2/json/nodes/{NODE}/startall HTTP/1.1" CRLF
+	     "Cookie: PVEAuthCookie={ROOT}" CRLF "Content-Length: 0" CRLF CRLF,
+	     false, -1},
+	    /* a login (even a good one) proves nothing about the connection yet */
+	    {"POST /api2/json/access/ticket HTTP/1.1" CRLF "Content-Type: application/json" CRLF
+	     "Content-Length: {LEN}" CRLF CRLF
+	     "{\"username\":\"alice\",\"realm\":\"pve\",\"password\":\"s3cret!!\"}",
+	     false, -1},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
+		_cleanup_free_ char *raw = expand(marks[i].request);
+		struct http_request *req = NULL;
+		size_t used;
+		assert_int_equal(http_request_parse(raw, strlen(raw), NULL, &req, &used, NULL), 0);
+		snprintf(req->peer_addr, sizeof(req->peer_addr), "192.0.2.%zu", 100 + i);
+		if (marks[i].local_uid >= 0) {
+			req->local_socket = req->has_peer_cred = true;
+			req->peer_uid = (uid_t)marks[i].local_uid;
+		}
+		assert_false(http_request_authenticated(req));
+		struct http_response resp = {0};
+		api_handle_request(req, &resp, &g.ctx);
+		if (http_request_authenticated(req) != marks[i].authenticated)
+			fail_msg("mark %zu: authenticated %d, want %d", i,
+			         http_request_authenticated(req), marks[i].authenticated);
+		http_response_release(&resp);
+		http_request_free(req);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_login_answer),
+	    cmocka_unit_test(test_marks_authenticated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,6 +47,8 @@ static void handler(const struct http_request *req, struct http_response *resp, 
 		                       xstrdup("{\"data\":null}"), 13);
 		return;
 	}
+	if (streq(req->path, "/auth"))
+		http_request_set_authenticated(req); /* as the api layer does for a ticket */
 	if (streq(req->path, "/slow")) {
 		resp->delay_ms = 1500;
 		http_response_set_body(resp, 200, "text/plain", xstrdup("slow"), 4);
@@ -81,16 +83,28 @@ static void client_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Connects over TLS; returns false if the handshake fails. */
-static bool client_open_tls(struct client *c, unsigned p)
+/* A TCP connection to 127.0.0.1:p from the loopback address src (NULL: any). */
+static int tcp_connect(unsigned p, const char *src)
 {
-	*c = (struct client){.fd = -1, .in = STRBUF_INIT};
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(c->fd >= 0);
-	client_timeouts(c->fd);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	client_timeouts(fd);
+	if (src) {
+		struct sockaddr_in from = {.sin_family = AF_INET};
+		assert_int_equal(inet_pton(AF_INET, src, &from.sin_addr), 1);
+		assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	}
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Connects over TLS from src (NULL: any); returns false if the handshake fails. */
+static bool client_open_tls_from(struct client *c, unsigned p, const char *src)
+{
+	*c = (struct client){.fd = -1, .in = STRBUF_INIT};
+	c->fd = tcp_connect(p, src);
 	assert_int_equal(gnutls_certificate_allocate_credentials(&c->cred), 0);
 	assert_int_equal(gnutls_init(&c->tls, GNUTLS_CLIENT), 0);
 	gnutls_set_default_priority(c->tls);
@@ -101,6 +115,11 @@ static bool client_open_tls(struct client *c, unsigned p)
 		r = gnutls_handshake(c->tls);
 	} while (r < 0 && !gnutls_error_is_fatal(r));
 	return r >= 0;
+}
+
+static bool client_open_tls(struct client *c, unsigned p)
+{
+	return client_open_tls_from(c, p, NULL);
 }
 
 static void client_open_unix(struct client *c, const char *path)
@@ -491,7 +510,7 @@ static void test_connection_limit(void **state)
 {
 	struct error *err = NULL;
 	struct http_server_config cfg = {
-	    .limits = {.max_connections = 2, .timeout_s = 5},
+	    .limits = {.max_connections = 2, .max_unauth = 2, .timeout_s = 5},
 	    .handler = handler,
 	};
 	struct http_server *s = http_server_new(&cfg, &err);
@@ -566,6 +585,111 @@ static void test_per_addr_limit(void **state)
 	reply_free(&r);
 	client_close(&b);
 	client_close(&a);
+	http_server_free(s);
+}
+
+/* One request on c; true when answered with status. */
+static bool client_get(struct client *c, const char *path, int status)
+{
+	_cleanup_free_ char *req = xasprintf("GET %s HTTP/1.1\r\n\r\n", path);
+	_cleanup_free_ char *want = xasprintf("HTTP/1.1 %d ", status);
+	client_sends(c, req);
+	struct reply r = {0};
+	bool ok = client_reply(c, &r) && str_startswith(r.head, want);
+	reply_free(&r);
+	return ok;
+}
+
+/* A full budget sheds the oldest idle unauthenticated connection of the
+ * client holding the most, never an authenticated one; the unix socket
+ * counts apart. */
+static void test_shedding(void **state)
+{
+	struct error *err = NULL;
+	_cleanup_free_ char *sock = path_join(tmpdir, "shed.sock");
+	struct http_server_config cfg = {
+	    .limits = {.max_connections = 4, .max_unauth = 2, .max_local = 1, .timeout_s = 10},
+	    .handler = handler,
+	};
+	struct http_server *s = http_server_new(&cfg, &err);
+	unsigned p = 0;
+	assert_int_equal(http_server_listen_tls(s, "127.0.0.1", 0, cert_path, key_path, &p, &err),
+	                 0);
+	assert_int_equal(http_server_listen_unix(s, sock, &err), 0);
+
+	/* a flooder takes the unauthenticated budget */
+	struct client f[4];
+	assert_true(client_open_tls_from(&f[0], p, "127.0.0.2"));
+	assert_true(client_open_tls_from(&f[1], p, "127.0.0.2"));
+	/* a client still gets in: the flooder's oldest connection goes */
+	struct client a;
+	assert_true(client_open_tls_from(&a, p, "127.0.0.1"));
+	assert_true(client_get(&a, "/auth", 200));
+	assert_true(client_eof(&f[0]));
+	assert_true(client_get(&f[1], "/echo", 200));
+	/* the flooder fills its share again; then it is refused, without
+	 * shedding anyone: the client is authenticated, and the flooder's own
+	 * connections do not make room for each other */
+	assert_true(client_open_tls_from(&f[2], p, "127.0.0.2"));
+	assert_true(client_get(&f[2], "/echo", 200));
+	assert_true(client_open_tls_from(&f[3], p, "127.0.0.2"));
+	assert_true(client_get(&f[3], "/echo", 503));
+	client_close(&f[3]);
+	assert_true(client_get(&a, "/echo", 200));
+	/* a new client takes a share: the flooder holds 2, it none */
+	struct client b;
+	assert_true(client_open_tls_from(&b, p, "127.0.0.3"));
+	assert_true(client_get(&b, "/echo", 200));
+	assert_true(client_eof(&f[1]));
+	assert_true(client_get(&f[2], "/echo", 200));
+	client_close(&b);
+	/* the unix socket has its own budget */
+	struct client u, u2;
+	client_open_unix(&u, sock);
+	assert_true(client_get(&u, "/echo", 200));
+	client_open_unix(&u2, sock);
+	assert_true(client_get(&u2, "/echo", 503));
+	client_close(&u2);
+	assert_true(client_get(&a, "/echo", 200));
+	client_close(&u);
+	client_close(&a);
+	for (int i = 0; i < 3; i++)
+		client_close(&f[i]);
+	http_server_free(s);
+}
+
+/* A handshake or an unauthenticated connection idle before its request is
+ * cut soon; an authenticated one may idle for timeout_s. */
+static void test_idle_deadlines(void **state)
+{
+	struct error *err = NULL;
+	struct http_server_config cfg = {
+	    .limits = {.handshake_timeout_s = 1, .idle_timeout_s = 1, .timeout_s = 5},
+	    .handler = handler,
+	};
+	struct http_server *s = http_server_new(&cfg, &err);
+	unsigned p = 0;
+	assert_int_equal(http_server_listen_tls(s, "127.0.0.1", 0, cert_path, key_path, &p, &err),
+	                 0);
+	int64_t start = now_ms();
+	struct client silent = {.fd = tcp_connect(p, NULL), .in = STRBUF_INIT};
+	assert_true(client_eof(&silent));
+	int64_t took = now_ms() - start;
+	assert_true(took >= 800 && took < 3000);
+	client_close(&silent);
+
+	struct client quiet, authed;
+	assert_true(client_open_tls(&quiet, p));
+	assert_true(client_open_tls(&authed, p));
+	assert_true(client_get(&authed, "/auth", 200));
+	start = now_ms();
+	assert_true(client_eof(&quiet));
+	took = now_ms() - start;
+	assert_true(took >= 500 && took < 3000);
+	usleep(500 * 1000);
+	assert_true(client_get(&authed, "/echo", 200));
+	client_close(&quiet);
+	client_close(&authed);
 	http_server_free(s);
 }
 
@@ -679,7 +803,8 @@ int main(void)
 	    cmocka_unit_test(test_too_large),      cmocka_unit_test(test_continue),
 	    cmocka_unit_test(test_unix_socket),    cmocka_unit_test(test_bad_request),
 	    cmocka_unit_test(test_slow_client),    cmocka_unit_test(test_connection_limit),
-	    cmocka_unit_test(test_per_addr_limit), cmocka_unit_test(test_curl),
+	    cmocka_unit_test(test_per_addr_limit), cmocka_unit_test(test_shedding),
+	    cmocka_unit_test(test_idle_deadlines), cmocka_unit_test(test_curl),
 	    cmocka_unit_test(test_access_log),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
