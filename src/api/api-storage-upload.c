@@ -18,6 +18,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -192,7 +193,7 @@ static int copy_across(const char *src, const char *dir, const char *dest, struc
 		return r;
 	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	_cleanup_close_ int out = open(tmp, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	r = in < 0 || out < 0 ? -errno : 0;
+	r = in < 0 || out < 0 || flock(out, LOCK_EX) < 0 ? -errno : 0;
 	bool plain = false; /* copy_file_range refuses most pairs of file systems */
 	_cleanup_free_ char *buf = NULL;
 	while (r == 0) {
@@ -287,6 +288,8 @@ static int verify_and_rename(struct task_worker *w, struct import_job *j, struct
 static int imgcopy_worker(struct task_worker *w, void *arg, struct error **err)
 {
 	struct import_job *j = arg;
+	/* held to the end, so a restarted daemon's sweep leaves it (storage.h) */
+	_cleanup_close_ int hold _unused_ = tmpfile_hold(j->tmp);
 	task_log(w, "moving uploaded file into place");
 	int r = verify_and_rename(w, j, err);
 	if (r < 0)
@@ -297,6 +300,8 @@ static int imgcopy_worker(struct task_worker *w, void *arg, struct error **err)
 static int download_worker(struct task_worker *w, void *arg, struct error **err)
 {
 	struct import_job *j = arg;
+	/* held to the end, so a restarted daemon's sweep leaves it (storage.h) */
+	_cleanup_close_ int hold _unused_ = tmpfile_hold(j->tmp);
 	task_log(w, "downloading %s to %s", j->url, j->dest);
 	struct cmd c;
 	cmd_init(&c, CURL_PATH);

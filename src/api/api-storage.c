@@ -659,7 +659,9 @@ static int api_content_info(struct api_call *call, json_t **ret, struct error **
 
 /* Notes and the protection flag live next to the backup's file, as
  * "<file>.notes" and "<file>.protected" (PVE's dir plugin layout), which
- * is what the backends read back. */
+ * is what the backends read back.  Others may write to a storage, so a
+ * sidecar that is a symbolic link (or anything but a regular file) is
+ * refused, not replaced (500); unlink removes a link, not its target. */
 static int set_attributes(struct api_call *call, struct storage *st, const char *volname,
                           struct error **err)
 {
@@ -685,7 +687,8 @@ static int set_attributes(struct api_call *call, struct storage *st, const char 
 				return error_set(err, -errno, 500, "unable to remove notes - %s",
 				                 strerror(errno));
 		} else {
-			r = write_file_atomic(notes, text, strlen(text), 0644, err);
+			r = write_file_atomic_full(notes, text, strlen(text), 0644,
+			                           WRITE_FILE_NOFOLLOW, err);
 			if (r < 0)
 				return r;
 		}
@@ -693,7 +696,7 @@ static int set_attributes(struct api_call *call, struct storage *st, const char 
 	if (api_param_has(call, "protected")) {
 		prot = xasprintf("%s.protected", path);
 		if (api_param_bool(call, "protected", false)) {
-			r = write_file_atomic(prot, "", 0, 0644, err);
+			r = write_file_atomic_full(prot, "", 0, 0644, WRITE_FILE_NOFOLLOW, err);
 			if (r < 0)
 				return r;
 		} else if (unlink(prot) < 0 && errno != ENOENT) {

@@ -319,8 +319,42 @@ static void housekeeping(struct api_context *ctx)
 	storage_pending_recover(cfg, report_pending, NULL);
 }
 
+static void report_stale_tmp(const char *path, void *userdata)
+{
+	(void)userdata;
+	log_info("removed '%s', a temporary file left by an interrupted writer", path);
+}
+
+/* At start, once: temporary files that killed writers left (the storages'
+ * on a thread of their own).  Live writers, task workers that outlived the
+ * previous daemon included, hold locks on theirs and keep them. */
+static void sweep_stale_tmp(struct api_context *ctx, const struct timespec *started)
+{
+	const struct ctvm_paths *p = ctx->paths;
+	_cleanup_free_ char *rrd = path_join(p->state, "rrd");
+	const struct {
+		const char *dir;
+		unsigned depth;
+	} dirs[] = {
+	    {p->etc, 4}, /* priv/, local/, nodes/<node>/qemu-server/ */
+	    {rrd, 3},    /* pve2-storage/<node>/<storage> */
+	    {p->tasks, 1},
+	    {p->run, 1},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		remove_stale_tmp(dirs[i].dir, dirs[i].depth, started, atomic_tmp_name,
+		                 report_stale_tmp, NULL);
+	_cleanup_section_config_ struct section_config *cfg = NULL;
+	if (storage_config_store_load(ctx->storage, &cfg, NULL) == 0)
+		storage_sweep_tmp_start(cfg, ctx->node, started, report_stale_tmp, NULL);
+}
+
 int main(int argc, char **argv)
 {
+	/* what killed writers left is older; what live ones write is locked */
+	struct timespec started;
+	clock_gettime(CLOCK_REALTIME_COARSE, &started);
+
 	struct options o = {.host = xstrdup("0.0.0.0"),
 	                    .port = 8006,
 	                    .level = LOG_LEVEL_INFO,
@@ -444,6 +478,7 @@ int main(int argc, char **argv)
 	       shown, port, o.root ? " --root " : "", o.root ? o.root : "");
 	fflush(stdout);
 
+	sweep_stale_tmp(&ctx, &started);
 	housekeeping(&ctx);
 	for (;;) {
 		/* the main thread waits for signals and does the housekeeping */

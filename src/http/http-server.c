@@ -20,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -794,6 +795,9 @@ static int conn_stream_body(struct http_conn *c, struct http_request *req,
 		free(s.path);
 		return 0;
 	}
+	/* a live upload is locked: the sweep at start removes only the
+	 * unlocked ones a killed daemon left (storage_tmp_name) */
+	(void)flock(s.fd, LOCK_EX);
 	s.fields = json_object();
 	s.max_fields = c->srv->lim.max_params;
 	int r = 0;

@@ -253,15 +253,34 @@ int storage_files_path(const struct storage *st, const char *volname, char **ret
 
 /* --- info and list --- */
 
+/*
+ * A backup's sidecars count only as regular files: a symbolic link (a
+ * planted "<file>.notes -> /etc/shadow") or a FIFO reads as no sidecar, so
+ * nothing outside the storage is read or waited for, a link's target does
+ * not even show through the protection flag, and one bad sidecar does not
+ * break the listing.  Writes refuse them (api-storage.c); removals take the
+ * link itself.
+ */
 static char *read_notes(const char *path)
 {
 	_cleanup_free_ char *f = xasprintf("%s.notes", path);
+	struct error *e = NULL;
 	char *data = NULL;
 	size_t len;
+	int r = read_file_full(f, NOTES_MAX_BYTES, READ_FILE_NOFOLLOW, &data, &len, &e);
 
-	if (read_file(f, NOTES_MAX_BYTES, &data, &len, NULL) < 0)
-		return NULL;
-	return data;
+	if (r < 0 && r != -ENOENT)
+		log_debug("ignoring the notes of '%s': %s", path, e->msg);
+	error_free(e);
+	return r < 0 ? NULL : data;
+}
+
+static bool has_sidecar(const char *path, const char *suffix)
+{
+	_cleanup_free_ char *f = xasprintf("%s%s", path, suffix);
+	struct stat s;
+
+	return lstat(f, &s) == 0 && S_ISREG(s.st_mode);
 }
 
 /* Fills v for the file at path (symlinks are followed, as PVE's stat). */
@@ -286,14 +305,13 @@ static int file_fill(const struct file_vol *fv, const char *path, struct storage
 	};
 	if (fv->vtype == VTYPE_BACKUP) {
 		struct archive_info ai;
-		_cleanup_free_ char *prot = xasprintf("%s.protected", path);
 
 		if (archive_info_parse(fv->name, &ai, NULL) == 0) {
 			if (ai.is_std_name)
 				v->ctime = (time_t)ai.ctime;
 			archive_info_clear(&ai);
 		}
-		v->protected_ = access(prot, F_OK) == 0;
+		v->protected_ = has_sidecar(path, ".protected");
 		v->notes = read_notes(path);
 	}
 	return 0;

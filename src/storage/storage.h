@@ -18,9 +18,12 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <jansson.h>
+
+#include "fileio.h"
 
 struct error;
 struct section;
@@ -164,6 +167,28 @@ typedef void storage_pending_report_fn(const char *storeid, const char *volname,
  * Returns how many entries were handled. */
 int storage_pending_recover(const struct section_config *cfg, storage_pending_report_fn *report,
                             void *userdata);
+
+/*
+ * Temporary files in a file storage (dir, btrfs): the HTTP layer streams an
+ * upload into "<path>/.upload-XXXXXX.tmp", the upload and download tasks
+ * fill ".imgcopy-XXXXXX.tmp" / ".download-XXXXXX.tmp" in the path or a
+ * content directory, and write_file_atomic writes a backup's sidecars
+ * through "<file>.notes.tmp.<pid>.<random>".  Each is flock'ed by the
+ * process that works on it (a task on a temporary it did not create takes
+ * the lock with tmpfile_hold()).  storage_tmp_name() tells these names.
+ */
+bool storage_tmp_name(const char *name, pid_t *ret_pid);
+/* Removes the stale ones of storage s (see remove_stale_tmp(): unlocked and
+ * last modified before `before`) from its path and content directories.
+ * Returns how many. */
+int storage_remove_stale_tmp(const struct section *s, const struct timespec *before,
+                             tmp_removed_fn *report, void *userdata);
+/* The same for every dir and btrfs storage of cfg enabled on node, on a
+ * detached thread of its own (a hung mount must not hang the caller), which
+ * calls report for each file removed and logs (debug) when it is done.
+ * 0, or a negative errno when no thread could be started. */
+int storage_sweep_tmp_start(const struct section_config *cfg, const char *node,
+                            const struct timespec *before, tmp_removed_fn *report, void *userdata);
 
 /* The entry points: capability check, per-storage lock (flock on
  * <run>/storage-<id>.lock, set with storage_set_lock_dir()) around changes. */

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "common.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -12,12 +16,23 @@
 #include "fileio.h"
 #include "xalloc.h"
 
-int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err)
+int read_file_full(const char *path, size_t max, enum read_file_flags flags, char **ret_data,
+                   size_t *ret_len, struct error **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool nofollow = flags & READ_FILE_NOFOLLOW;
+	/* O_NONBLOCK: opening a planted FIFO must not wait for a writer */
+	int oflags = O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW | O_NONBLOCK | O_NOCTTY : 0);
+	_cleanup_close_ int fd = open(path, oflags);
+	if (fd < 0 && nofollow && errno == ELOOP)
+		return error_set(err, -ELOOP, 500, "refusing to read '%s': it is a symbolic link",
+		                 path);
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to open file '%s' - %s", path,
 		                 strerror(errno));
+	struct stat st;
+	if (nofollow && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
+		return error_set(err, -EINVAL, 500, "refusing to read '%s': not a regular file",
+		                 path);
 	size_t len = 0, alloc = 4096;
 	_cleanup_free_ char *buf = xmalloc(alloc);
 	for (;;) {
@@ -45,6 +60,11 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, st
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_len, struct error **err)
+{
+	return read_file_full(path, max, 0, ret_data, ret_len, err);
 }
 
 void file_stamp_get(const char *path, struct file_stamp *ret)
@@ -102,39 +122,260 @@ static int fsync_dir_of(const char *path)
 	return 0;
 }
 
-int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode,
-                           enum write_file_flags flags, struct error **err)
+/* "<path>.tmp.<pid>.<6 random characters>": unique among concurrent writers
+ * of one file, in threads or processes.  The randomness only avoids retries:
+ * uniqueness comes from O_EXCL, resp. linkat() refusing an existing name. */
+#define TMP_INFIX      ".tmp."
+#define TMP_RANDOM_LEN 6
+#define TMP_NAME_TRIES 100
+static char *tmp_name(const char *path)
 {
-	bool sync = !(flags & WRITE_FILE_NO_SYNC);
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static _Atomic unsigned long counter;
+	unsigned char rnd[TMP_RANDOM_LEN];
+	char suffix[TMP_RANDOM_LEN + 1];
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		/* no entropy yet (early boot): still different per call */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		unsigned long long x = (unsigned long long)ts.tv_nsec ^
+		                       ((unsigned long long)counter++ << 20) ^ (unsigned)getpid();
+		for (size_t i = 0; i < sizeof(rnd); i++, x >>= 7)
+			rnd[i] = (unsigned char)x;
+	}
+	for (size_t i = 0; i < TMP_RANDOM_LEN; i++)
+		suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+	suffix[TMP_RANDOM_LEN] = '\0';
+	return xasprintf("%s" TMP_INFIX "%d.%s", path, (int)getpid(), suffix);
+}
+
+/* Writes, fixes the mode first and syncs (sync) the open temporary fd. */
+static int fill_tmp(int fd, const void *data, size_t len, mode_t mode, bool sync)
+{
+	if (fchmod(fd, mode) < 0)
+		return -errno;
+	int r = write_full(fd, data, len);
+	if (r == 0 && sync && fsync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Gives the anonymous (O_TMPFILE) file fd a fresh temporary name; the name
+ * or NULL with a negative errno. */
+static char *link_tmp(int fd, const char *path, int *ret_r)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (int i = 0; i < TMP_NAME_TRIES; i++) {
+		_cleanup_free_ char *tmp = tmp_name(path);
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc works without */
+		if (linkat(fd, "", AT_FDCWD, tmp, AT_EMPTY_PATH) == 0 ||
+		    (errno == ENOENT &&
+		     linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0))
+			return TAKE_PTR(tmp);
+		if (errno != EEXIST) {
+			*ret_r = -errno;
+			return NULL;
+		}
+	}
+	*ret_r = -EEXIST;
+	return NULL;
+}
+
+/* The preferred way: an O_TMPFILE file gets a name only when complete and
+ * already locked, so a crash leaves nothing behind.  -EOPNOTSUPP when the
+ * file system (or kernel, or a missing /proc) does not allow it. */
+static int write_anonymous(const char *path, const void *data, size_t len, mode_t mode, bool sync)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	_cleanup_close_ int fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -EOPNOTSUPP;
+	if (flock(fd, LOCK_EX) < 0)
+		return -EOPNOTSUPP;
+	int r = fill_tmp(fd, data, len, mode, sync);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *tmp = link_tmp(fd, path, &r);
+	if (!tmp)
+		return r == -EEXIST ? r : -EOPNOTSUPP;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+/* Where O_TMPFILE is not available (NFS, ...): a named temporary file,
+ * locked at once so remove_stale_tmp() leaves it alone. */
+static int write_named(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                       struct error **err)
+{
+	_cleanup_free_ char *tmp = NULL;
+	_cleanup_close_ int fd = -1;
+	for (int i = 0; i < TMP_NAME_TRIES && fd < 0; i++) {
+		free(tmp);
+		tmp = tmp_name(path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
 	if (fd < 0)
 		return error_set(err, -errno, 500, "unable to create file '%s' - %s", tmp,
 		                 strerror(errno));
-	int r = 0;
-	if (fchmod(fd, mode) < 0)
-		r = -errno;
-	if (r == 0)
-		r = write_full(fd, data, len);
-	if (r == 0 && sync && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
+	(void)flock(fd, LOCK_EX); /* never blocks: nobody else has the new file */
+	int r = fill_tmp(fd, data, len, mode, sync);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
 		return error_set(err, r, 500, "unable to write file '%s' - %s", path, strerror(-r));
 	}
-	if (sync)
-		fsync_dir_of(path);
 	return 0;
+}
+
+int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode,
+                           enum write_file_flags flags, struct error **err)
+{
+	bool sync = !(flags & WRITE_FILE_NO_SYNC);
+	struct stat st;
+	/* only for a clear answer: the rename below replaces a link that
+	 * appears meanwhile, it never writes through one */
+	if ((flags & WRITE_FILE_NOFOLLOW) && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return error_set(
+		    err, S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL, 500, "refusing to write '%s': %s",
+		    path, S_ISLNK(st.st_mode) ? "it is a symbolic link" : "not a regular file");
+	int r = flags & WRITE_FILE_NAMED_TMP ? -EOPNOTSUPP
+	                                     : write_anonymous(path, data, len, mode, sync);
+	if (r == -EOPNOTSUPP)
+		r = write_named(path, data, len, mode, sync, err);
+	else if (r < 0)
+		r = error_set(err, r, 500, "unable to write file '%s' - %s", path, strerror(-r));
+	if (r == 0 && sync)
+		fsync_dir_of(path);
+	return r;
+}
+
+bool atomic_tmp_name(const char *name, pid_t *ret_pid)
+{
+	/* the last ".tmp.": a file's own name may contain one */
+	const char *p = NULL;
+	for (const char *q = strstr(name, TMP_INFIX); q; q = strstr(q + 1, TMP_INFIX))
+		p = q;
+	if (!p || p == name)
+		return false;
+	p += strlen(TMP_INFIX);
+	size_t digits = strspn(p, "0123456789");
+	if (digits == 0 || digits > 9)
+		return false;
+	const char *rest = p + digits;
+	if (*rest == '\0') { /* "<name>.tmp.<pid>": before unique names, never locked */
+		*ret_pid = (pid_t)strtol(p, NULL, 10);
+		return true;
+	}
+	if (*rest != '.' || strlen(rest + 1) != TMP_RANDOM_LEN)
+		return false;
+	for (const char *c = rest + 1; *c; c++)
+		if (!isalnum((unsigned char)*c))
+			return false;
+	*ret_pid = 0; /* locked while in use: the pid need not be asked */
+	return true;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* One candidate in dfd: removed when stale by every rule of remove_stale_tmp(). */
+static bool remove_if_stale(int dfd, const char *name, pid_t pid, const struct timespec *before)
+{
+	_cleanup_close_ int fd =
+	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st, again;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	if (st.st_mtim.tv_sec > before->tv_sec ||
+	    (st.st_mtim.tv_sec == before->tv_sec && st.st_mtim.tv_nsec >= before->tv_nsec))
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || pid_alive(pid))
+		return false;
+	/* still the file we locked, not a new one under the same name */
+	if (fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) < 0 || again.st_dev != st.st_dev ||
+	    again.st_ino != st.st_ino)
+		return false;
+	return unlinkat(dfd, name, 0) == 0;
+}
+
+static int sweep_dir(int dfd, const char *path, unsigned depth, const struct timespec *before,
+                     tmp_name_fn *match, tmp_removed_fn *report, void *userdata)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return 0;
+	}
+	int removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		pid_t pid = 0;
+		if (streq(name, ".") || streq(name, ".."))
+			continue;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+			if (depth > 1) {
+				int sub = openat(dirfd(d), name,
+				                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub >= 0) {
+					_cleanup_free_ char *p = path_join(path, name);
+					removed += sweep_dir(sub, p, depth - 1, before, match,
+					                     report, userdata);
+				}
+			}
+			if (de->d_type == DT_DIR)
+				continue;
+		}
+		if (!match(name, &pid) || !remove_if_stale(dirfd(d), name, pid, before))
+			continue;
+		removed++;
+		if (report) {
+			_cleanup_free_ char *p = path_join(path, name);
+			report(p, userdata);
+		}
+	}
+	closedir(d);
+	return removed;
+}
+
+int remove_stale_tmp(const char *dir, unsigned depth, const struct timespec *before,
+                     tmp_name_fn *match, tmp_removed_fn *report, void *userdata)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return depth ? sweep_dir(dfd, dir, depth, before, match, report, userdata)
+	             : (close(dfd), 0);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                       struct error **err)
 {
 	return write_file_atomic_full(path, data, len, mode, 0, err);
+}
+
+int tmpfile_hold(const char *path)
+{
+	_cleanup_close_ int fd =
+	    open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	/* a sweep removed it while we waited for the lock */
+	if (st.st_nlink == 0)
+		return -ENOENT;
+	return TAKE_FD(fd);
 }
 
 int lock_file(const char *path, int timeout_ms, struct error **err)
