@@ -137,7 +137,7 @@ struct access_store {
 	struct conf_file *file[_FILE_MAX];
 	pthread_mutex_t lock; /* guards current */
 	struct access_db *current;
-	pid_t owner; /* the process whose threads share current */
+	unsigned long owner; /* conf_process_id() of the process sharing current */
 };
 
 void access_store_set_recheck_ms(struct access_store *s, unsigned ms)
@@ -207,7 +207,7 @@ const struct access_db *access_store_get(struct access_store *s)
 	for (int f = 0; f < _FILE_MAX; f++)
 		if (conf_file_get(s->file[f], &snap[f], NULL) < 0)
 			snap[f] = NULL;
-	if (getpid() != s->owner) /* a forked worker must not take s->lock */
+	if (conf_process_id() != s->owner) /* a forked worker must not take s->lock */
 		return db_new(snap);
 	pthread_mutex_lock(&s->lock);
 	struct access_db *db = s->current;
@@ -294,7 +294,7 @@ struct access_store *access_store_new(const struct ctvm_paths *paths, struct err
 	};
 	struct access_store *s = xnew(struct access_store, 1);
 	pthread_mutex_init(&s->lock, NULL);
-	s->owner = getpid();
+	s->owner = conf_process_id();
 	for (int f = 0; f < _FILE_MAX; f++) {
 		_cleanup_free_ char *path =
 		    path_join(names[f].priv ? paths->priv : paths->etc, names[f].name);

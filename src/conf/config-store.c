@@ -37,7 +37,7 @@ struct conf_file {
 	char *path;
 	const struct conf_ops *ops;
 	void *ctx;
-	pid_t owner; /* the process whose threads share the snapshot */
+	unsigned long owner; /* conf_process_id() of the process sharing it */
 
 	pthread_mutex_t lock; /* guards everything below */
 	struct conf_snapshot *current;
@@ -93,9 +93,30 @@ void conf_snapshot_unref(const struct conf_snapshot *csnap)
 
 /* --- one file --- */
 
-static bool in_forked_child(pid_t owner)
+/* Bumped in every child of fork(): one atomic load tells a forked worker
+ * from its parent, where asking for the pid would be a system call per get. */
+static atomic_ulong process_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_child(void)
 {
-	return getpid() != owner;
+	atomic_fetch_add(&process_generation, 1);
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, atfork_child);
+}
+
+unsigned long conf_process_id(void)
+{
+	pthread_once(&atfork_once, atfork_register);
+	return atomic_load(&process_generation);
+}
+
+static bool in_forked_child(unsigned long owner)
+{
+	return atomic_load(&process_generation) != owner;
 }
 
 struct conf_file *conf_file_new(const char *path, const struct conf_ops *ops, void *ctx)
@@ -105,7 +126,7 @@ struct conf_file *conf_file_new(const char *path, const struct conf_ops *ops, vo
 	f->path = xstrdup(path);
 	f->ops = ops;
 	f->ctx = ctx;
-	f->owner = getpid();
+	f->owner = conf_process_id();
 	pthread_mutex_init(&f->lock, NULL);
 	return f;
 }
@@ -392,7 +413,7 @@ struct conf_family {
 	char *suffix;
 	const struct conf_ops *ops;
 	void *ctx;
-	pid_t owner;
+	unsigned long owner; /* conf_process_id() */
 
 	pthread_mutex_t lock; /* guards the table and recheck_ms */
 	struct conf_file **buckets;
@@ -450,7 +471,7 @@ struct conf_family *conf_family_new(const char *dir, const char *suffix, const s
 	fam->suffix = xstrdup(suffix);
 	fam->ops = ops;
 	fam->ctx = ctx;
-	fam->owner = getpid();
+	fam->owner = conf_process_id();
 	pthread_mutex_init(&fam->lock, NULL);
 	fam->n_buckets = 64;
 	fam->buckets = xnew(struct conf_file *, fam->n_buckets);

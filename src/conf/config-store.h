@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * config-store: the one cache of parsed config files (docs/dev/CONFIG-STORE.md).
+ * config-store: the one cache of parsed config files (docs/dev/ARCHITECTURE.md,
+ * "Config files: one store").
  *
  * A `struct conf_file` stands for one file on disk (user.cfg, storage.cfg,
  * qemu-server/100.conf).  Its owner describes the format once in a
@@ -82,6 +83,12 @@ struct conf_ops {
 	int (*write)(const void *obj, struct strbuf *out, struct error **err);
 	void (*free)(void *obj);
 };
+
+/* Names this process for the forked-child rule above: it changes in every
+ * child of fork() (a pthread_atfork() handler; ctvm forks only with fork()).
+ * Costs an atomic load.  For stores built on this one that keep a mutex of
+ * their own (access). */
+unsigned long conf_process_id(void);
 
 /* --- snapshots --- */
 
