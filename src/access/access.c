@@ -11,6 +11,7 @@
 #include "access.h"
 #include "acl.h"
 #include "auth.h"
+#include "config-store.h"
 #include "domains.h"
 #include "error.h"
 #include "fileio.h"
@@ -22,8 +23,6 @@
 #include "usercfg.h"
 #include "xalloc.h"
 
-#define LOCK_TIMEOUT_MS 10000
-
 enum access_file {
 	FILE_USER,
 	FILE_DOMAINS,
@@ -32,66 +31,136 @@ enum access_file {
 	_FILE_MAX,
 };
 
-static const size_t file_max[_FILE_MAX] = {
-    [FILE_USER] = USERCFG_MAX_SIZE,
-    [FILE_DOMAINS] = SECTION_CONFIG_MAX_SIZE,
-    [FILE_SHADOW] = 1u << 20,
-    [FILE_TOKENS] = 4u << 20,
+/* --- the four formats, for the config store --- */
+
+static int parse_user(const char *data, size_t len, void *ctx, void **ret, struct error **err)
+{
+	struct usercfg *c = NULL;
+	int r = usercfg_parse(data, len, &c, err);
+	if (r == 0)
+		*ret = c;
+	return r;
+}
+
+static int write_user(const void *obj, struct strbuf *out, struct error **err)
+{
+	usercfg_write(obj, out);
+	return 0;
+}
+
+static void free_user(void *obj)
+{
+	usercfg_free(obj);
+}
+
+static int parse_domains(const char *data, size_t len, void *ctx, void **ret, struct error **err)
+{
+	struct domains *d = NULL;
+	int r = domains_parse(data, len, &d, err);
+	if (r == 0)
+		*ret = d;
+	return r;
+}
+
+static int write_domains(const void *obj, struct strbuf *out, struct error **err)
+{
+	return domains_write(obj, out, err);
+}
+
+static void free_domains(void *obj)
+{
+	domains_free(obj);
+}
+
+static int parse_shadow(const char *data, size_t len, void *ctx, void **ret, struct error **err)
+{
+	struct shadow *sh = NULL;
+	int r = shadow_parse(data, len, &sh, err);
+	if (r == 0)
+		*ret = sh;
+	return r;
+}
+
+static int write_shadow(const void *obj, struct strbuf *out, struct error **err)
+{
+	shadow_write(obj, out);
+	return 0;
+}
+
+static void free_shadow(void *obj)
+{
+	shadow_free(obj);
+}
+
+static int parse_tokens(const char *data, size_t len, void *ctx, void **ret, struct error **err)
+{
+	struct token_secrets *t = NULL;
+	int r = token_secrets_parse(data, len, &t, err);
+	if (r == 0)
+		*ret = t;
+	return r;
+}
+
+static int write_tokens(const void *obj, struct strbuf *out, struct error **err)
+{
+	token_secrets_write(obj, out);
+	return 0;
+}
+
+static void free_tokens(void *obj)
+{
+	token_secrets_free(obj);
+}
+
+/* A missing file reads as empty; digests compare exactly, like PVE. */
+static const struct conf_ops file_ops[_FILE_MAX] = {
+    [FILE_USER] = {USERCFG_MAX_SIZE, 0640, CONF_MISSING_EMPTY, parse_user, write_user, free_user},
+    [FILE_DOMAINS] = {SECTION_CONFIG_MAX_SIZE, 0640, CONF_MISSING_EMPTY, parse_domains,
+                      write_domains, free_domains},
+    [FILE_SHADOW] = {1u << 20, 0600, CONF_MISSING_EMPTY, parse_shadow, write_shadow, free_shadow},
+    [FILE_TOKENS] = {4u << 20, 0600, CONF_MISSING_EMPTY, parse_tokens, write_tokens, free_tokens},
 };
 
-/* What identifies a file version without reading it. */
+/* One snapshot of each file, as a request sees them. */
 struct access_db {
 	atomic_int refs;
-	struct usercfg *usercfg;
-	struct domains *domains;
-	struct shadow *shadow;
-	struct token_secrets *tokens;
-	char digest[_FILE_MAX][41];
-	struct file_stamp stamps[_FILE_MAX];
-	/* changed so recently that a same-size edit in the same mtime tick
-	 * would keep the stamp: compared by content until it settles */
-	bool racy[_FILE_MAX];
+	/* NULL: the file could never be read; its model below is an empty one
+	 * owned by the db */
+	const struct conf_snapshot *snap[_FILE_MAX];
+	const struct usercfg *usercfg;
+	const struct domains *domains;
+	const struct shadow *shadow;
+	const struct token_secrets *tokens;
 };
 
 struct access_store {
-	pthread_mutex_t lock; /* guards current and last_check */
-	char *path[_FILE_MAX];
+	struct conf_file *file[_FILE_MAX];
+	pthread_mutex_t lock; /* guards current */
 	struct access_db *current;
-	unsigned recheck_ms;        /* 0: stat the files on every get */
-	struct timespec last_check; /* CLOCK_MONOTONIC */
+	unsigned long owner; /* conf_process_id() of the process sharing current */
 };
 
 void access_store_set_recheck_ms(struct access_store *s, unsigned ms)
 {
-	s->recheck_ms = ms;
-}
-
-/* Under s->lock: whether it is time to look at the files again.  Changes made
- * through access_store_update() swap the snapshot at once whatever this says;
- * only edits from outside wait up to recheck_ms. */
-static bool recheck_due(struct access_store *s)
-{
-	if (!s->recheck_ms)
-		return true;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (now.tv_sec - s->last_check.tv_sec) * 1000 +
-	          (now.tv_nsec - s->last_check.tv_nsec) / 1000000;
-	if (ms < (long)s->recheck_ms)
-		return false;
-	s->last_check = now;
-	return true;
+	for (int f = 0; f < _FILE_MAX; f++)
+		conf_file_set_recheck_ms(s->file[f], ms);
 }
 
 static struct access_db *db_free(struct access_db *db)
 {
-	if (db) {
-		usercfg_free(db->usercfg);
-		domains_free(db->domains);
-		shadow_free(db->shadow);
-		token_secrets_free(db->tokens);
-		free(db);
-	}
+	if (!db)
+		return NULL;
+	if (!db->snap[FILE_USER])
+		usercfg_free((struct usercfg *)db->usercfg);
+	if (!db->snap[FILE_DOMAINS])
+		domains_free((struct domains *)db->domains);
+	if (!db->snap[FILE_SHADOW])
+		shadow_free((struct shadow *)db->shadow);
+	if (!db->snap[FILE_TOKENS])
+		token_secrets_free((struct token_secrets *)db->tokens);
+	for (int f = 0; f < _FILE_MAX; f++)
+		conf_snapshot_unref(db->snap[f]);
+	free(db);
 	return NULL;
 }
 
@@ -107,121 +176,50 @@ static void db_unrefp(struct access_db **db)
 	access_db_unref(*db);
 }
 
-/* Reads one file; a missing one reads as empty. */
-static int read_optional(const char *path, size_t max, char **ret, size_t *ret_len,
-                         struct error **err)
-{
-	struct error *e = NULL;
-	int r = read_file(path, max, ret, ret_len, &e);
-	if (r == -ENOENT) {
-		error_free(e);
-		*ret = xstrdup("");
-		*ret_len = 0;
-		return 0;
-	}
-	if (r < 0) {
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
-		return r;
-	}
-	return 0;
-}
-
-/* A fresh snapshot from disk. */
-static int db_load(struct access_store *s, struct access_db **ret, struct error **err)
+/* A db of these snapshots (it takes the references). */
+static struct access_db *db_new(const struct conf_snapshot *snap[_FILE_MAX])
 {
 	struct access_db *db = xnew(struct access_db, 1);
 	atomic_init(&db->refs, 1);
-	int r = 0;
-	for (int f = 0; f < _FILE_MAX && r == 0; f++) {
-		/* stamp first: a change racing with the read is seen next time */
-		file_stamp_get(s->path[f], &db->stamps[f]);
-		db->racy[f] = file_stamp_racy(&db->stamps[f]);
-		_cleanup_free_ char *data = NULL;
-		size_t len = 0;
-		r = read_optional(s->path[f], file_max[f], &data, &len, err);
-		if (r < 0)
-			break;
-		config_digest(data, len, db->digest[f]);
-		switch (f) {
-		case FILE_USER:
-			r = usercfg_parse(data, len, &db->usercfg, err);
-			break;
-		case FILE_DOMAINS:
-			r = domains_parse(data, len, &db->domains, err);
-			break;
-		case FILE_SHADOW:
-			r = shadow_parse(data, len, &db->shadow, err);
-			break;
-		case FILE_TOKENS:
-			r = token_secrets_parse(data, len, &db->tokens, err);
-			break;
-		}
-		if (r < 0 && err && *err)
-			error_prefix(*err, "%s", s->path[f]);
-	}
-	if (r < 0) {
-		db_free(db);
-		return r;
-	}
-	*ret = db;
-	return 0;
+	memcpy(db->snap, snap, sizeof(db->snap));
+	db->usercfg = snap[FILE_USER] ? conf_snapshot_data(snap[FILE_USER]) : usercfg_new();
+	db->domains = snap[FILE_DOMAINS] ? conf_snapshot_data(snap[FILE_DOMAINS]) : domains_new();
+	db->shadow = snap[FILE_SHADOW] ? conf_snapshot_data(snap[FILE_SHADOW]) : shadow_new();
+	db->tokens =
+	    snap[FILE_TOKENS] ? conf_snapshot_data(snap[FILE_TOKENS]) : token_secrets_new();
+	return db;
 }
 
-/* Under s->lock (it may clear db->racy). */
-static bool db_stale(const struct access_store *s, struct access_db *db)
+static bool db_is(const struct access_db *db, const struct conf_snapshot *snap[_FILE_MAX])
 {
-	for (int f = 0; f < _FILE_MAX; f++) {
-		struct file_stamp now;
-		file_stamp_get(s->path[f], &now);
-		if (!file_stamp_equal(&now, &db->stamps[f]))
-			return true;
-		if (!db->racy[f])
-			continue;
-		_cleanup_free_ char *data = NULL;
-		size_t len = 0;
-		char digest[41];
-		if (read_optional(s->path[f], file_max[f], &data, &len, NULL) < 0)
-			return true;
-		config_digest(data, len, digest);
-		if (!streq(digest, db->digest[f]))
-			return true;
-		db->racy[f] = file_stamp_racy(&now);
-	}
-	return false;
+	for (int f = 0; f < _FILE_MAX; f++)
+		if (!snap[f] || db->snap[f] != snap[f])
+			return false;
+	return true;
 }
 
-/* Under s->lock: reloads when stale; returns current with a reference. */
-static struct access_db *current_locked(struct access_store *s)
-{
-	if (!s->current || (recheck_due(s) && db_stale(s, s->current))) {
-		struct access_db *db = NULL;
-		struct error *e = NULL;
-		if (db_load(s, &db, &e) == 0) {
-			access_db_unref(s->current);
-			s->current = db;
-		}
-		error_free(e); /* keep serving the old snapshot */
-	}
-	if (!s->current) { /* nothing readable at all: an empty config */
-		struct access_db *db = xnew(struct access_db, 1);
-		atomic_init(&db->refs, 1);
-		db->usercfg = usercfg_new();
-		db->domains = domains_new();
-		db->shadow = shadow_new();
-		db->tokens = token_secrets_new();
-		s->current = db;
-	}
-	atomic_fetch_add(&s->current->refs, 1);
-	return s->current;
-}
-
+/* Each file is rechecked by the store (conf_file_get()); the db is rebuilt
+ * only when one of them has a new snapshot.  A file that cannot be parsed
+ * keeps its last good snapshot. */
 const struct access_db *access_store_get(struct access_store *s)
 {
+	const struct conf_snapshot *snap[_FILE_MAX];
+	for (int f = 0; f < _FILE_MAX; f++)
+		if (conf_file_get(s->file[f], &snap[f], NULL) < 0)
+			snap[f] = NULL;
+	if (conf_process_id() != s->owner) /* a forked worker must not take s->lock */
+		return db_new(snap);
 	pthread_mutex_lock(&s->lock);
-	struct access_db *db = current_locked(s);
+	struct access_db *db = s->current;
+	if (db && db_is(db, snap)) {
+		for (int f = 0; f < _FILE_MAX; f++)
+			conf_snapshot_unref(snap[f]);
+	} else {
+		db = db_new(snap);
+		access_db_unref(s->current);
+		s->current = db;
+	}
+	atomic_fetch_add(&db->refs, 1);
 	pthread_mutex_unlock(&s->lock);
 	return db;
 }
@@ -238,31 +236,12 @@ const struct domains *access_db_domains(const struct access_db *db)
 
 const char *access_db_usercfg_digest(const struct access_db *db)
 {
-	return db->digest[FILE_USER];
+	return db->snap[FILE_USER] ? conf_snapshot_digest(db->snap[FILE_USER]) : "";
 }
 
 const char *access_db_domains_digest(const struct access_db *db)
 {
-	return db->digest[FILE_DOMAINS];
-}
-
-static int write_user_cfg(const char *path, const struct usercfg *cfg, struct error **err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	usercfg_write(cfg, &sb);
-	int r = write_file_atomic(path, sb.buf, sb.len, 0640, err);
-	strbuf_release(&sb);
-	return r;
-}
-
-static int write_domains_cfg(const char *path, const struct domains *d, struct error **err)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int r = domains_write(d, &sb, err);
-	if (r == 0)
-		r = write_file_atomic(path, sb.buf, sb.len, 0640, err);
-	strbuf_release(&sb);
-	return r;
+	return db->snap[FILE_DOMAINS] ? conf_snapshot_digest(db->snap[FILE_DOMAINS]) : "";
 }
 
 struct access_store *access_store_free(struct access_store *s)
@@ -271,20 +250,56 @@ struct access_store *access_store_free(struct access_store *s)
 		return NULL;
 	access_db_unref(s->current);
 	for (int f = 0; f < _FILE_MAX; f++)
-		free(s->path[f]);
+		conf_file_unref(s->file[f]);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	return NULL;
 }
 
+/* Under the lock: the default user.cfg (root@pam) and domains.cfg (pam,
+ * pve) when they are missing, then every file must load. */
+static int init_files(struct access_store *s, struct error **err)
+{
+	struct stat st;
+	int r = 0;
+	if (stat(conf_file_path(s->file[FILE_USER]), &st) < 0) {
+		_cleanup_usercfg_ struct usercfg *cfg = NULL;
+		usercfg_parse("", 0, &cfg, NULL); /* just root@pam */
+		r = conf_file_write(s->file[FILE_USER], NULL, cfg, err);
+	}
+	if (r == 0 && stat(conf_file_path(s->file[FILE_DOMAINS]), &st) < 0) {
+		_cleanup_domains_ struct domains *d = domains_new();
+		r = conf_file_write(s->file[FILE_DOMAINS], NULL, d, err);
+	}
+	for (int f = 0; f < _FILE_MAX && r == 0; f++) {
+		const struct conf_snapshot *snap = NULL;
+		r = conf_file_get(s->file[f], &snap, err);
+		if (r < 0 && err && *err)
+			error_prefix(*err, "%s", conf_file_path(s->file[f]));
+		conf_snapshot_unref(snap);
+	}
+	return r;
+}
+
 struct access_store *access_store_new(const struct ctvm_paths *paths, struct error **err)
 {
+	static const struct {
+		bool priv;
+		const char *name;
+	} names[_FILE_MAX] = {
+	    [FILE_USER] = {false, "user.cfg"},
+	    [FILE_DOMAINS] = {false, "domains.cfg"},
+	    [FILE_SHADOW] = {true, "shadow.cfg"},
+	    [FILE_TOKENS] = {true, "token.cfg"},
+	};
 	struct access_store *s = xnew(struct access_store, 1);
 	pthread_mutex_init(&s->lock, NULL);
-	s->path[FILE_USER] = path_join(paths->etc, "user.cfg");
-	s->path[FILE_DOMAINS] = path_join(paths->etc, "domains.cfg");
-	s->path[FILE_SHADOW] = path_join(paths->priv, "shadow.cfg");
-	s->path[FILE_TOKENS] = path_join(paths->priv, "token.cfg");
+	s->owner = conf_process_id();
+	for (int f = 0; f < _FILE_MAX; f++) {
+		_cleanup_free_ char *path =
+		    path_join(names[f].priv ? paths->priv : paths->etc, names[f].name);
+		s->file[f] = conf_file_new(path, &file_ops[f], NULL);
+	}
 
 	int r = mkdir_p(paths->etc, 0755);
 	if (r == 0)
@@ -293,92 +308,54 @@ struct access_store *access_store_new(const struct ctvm_paths *paths, struct err
 		error_set(err, r, 500, "unable to create '%s' - %s", paths->priv, strerror(-r));
 		return access_store_free(s);
 	}
-	int fd = lock_file(s->path[FILE_USER], LOCK_TIMEOUT_MS, err);
+	int fd = conf_file_lock(s->file[FILE_USER], err);
 	if (fd < 0)
 		return access_store_free(s);
-	struct stat st;
-	r = 0;
-	if (stat(s->path[FILE_USER], &st) < 0) {
-		_cleanup_usercfg_ struct usercfg *cfg = NULL;
-		usercfg_parse("", 0, &cfg, NULL); /* just root@pam */
-		r = write_user_cfg(s->path[FILE_USER], cfg, err);
-	}
-	if (r == 0 && stat(s->path[FILE_DOMAINS], &st) < 0) {
-		_cleanup_domains_ struct domains *d = domains_new();
-		r = write_domains_cfg(s->path[FILE_DOMAINS], d, err);
-	}
-	struct access_db *db = NULL;
-	if (r == 0)
-		r = db_load(s, &db, err);
+	r = init_files(s, err);
 	unlock_file(fd);
 	if (r < 0)
 		return access_store_free(s);
-	s->current = db;
 	return s;
 }
 
-static const char *const modified_msg =
-    "detected modified configuration - file changed by other user? Try again.";
-
-/* Writes the files whose text changed, then publishes a reloaded snapshot.
- * Called with the user.cfg file lock held. */
-static int publish(struct access_store *s, struct error **err)
+/* Under the lock: one file fresh from disk, for a change. */
+static int load_fresh(struct access_store *s, enum access_file f, void **ret, char digest[41],
+                      struct error **err)
 {
-	struct access_db *db = NULL;
-	int r = db_load(s, &db, err);
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&s->lock);
-	access_db_unref(s->current);
-	s->current = db;
-	pthread_mutex_unlock(&s->lock);
-	return 0;
-}
-
-static int write_if_changed(const char *path, const char *old_digest, const struct strbuf *text,
-                            mode_t mode, struct error **err)
-{
-	char d[41];
-	config_digest(text->buf, text->len, d);
-	if (streq(d, old_digest))
-		return 0;
-	return write_file_atomic(path, text->buf, text->len, mode, err);
+	int r = conf_file_load(s->file[f], ret, digest, err);
+	if (r < 0 && err && *err)
+		error_prefix(*err, "%s", conf_file_path(s->file[f]));
+	return r;
 }
 
 static int update_locked(struct access_store *s, const char *digest, access_update_fn fn, void *arg,
                          struct error **err)
 {
-	_cleanup_(db_unrefp) struct access_db *db = (struct access_db *)access_store_get(s);
-	if (digest && *digest && !streq(digest, db->digest[FILE_USER]))
-		return error_set(err, -ESTALE, 400, "%s", modified_msg);
-	_cleanup_usercfg_ struct usercfg *cfg = usercfg_dup(db->usercfg);
-	struct access_secrets sec = {
-	    .shadow = shadow_dup(db->shadow),
-	    .tokens = token_secrets_dup(db->tokens),
-	};
-	int r = fn(cfg, &sec, arg, err);
+	void *cfg = NULL, *shadow = NULL, *tokens = NULL;
+	char d_user[41], d_shadow[41], d_tokens[41];
+	int r = load_fresh(s, FILE_USER, &cfg, d_user, err);
+	if (r == 0)
+		r = conf_check_digest(s->file[FILE_USER], digest, d_user, err);
+	if (r == 0)
+		r = load_fresh(s, FILE_SHADOW, &shadow, d_shadow, err);
+	if (r == 0)
+		r = load_fresh(s, FILE_TOKENS, &tokens, d_tokens, err);
+	struct access_secrets sec = {.shadow = shadow, .tokens = tokens};
+	if (r == 0)
+		r = fn(cfg, &sec, arg, err);
 	if (r >= 0) {
 		int result = r;
-		struct strbuf u = STRBUF_INIT, sh = STRBUF_INIT, tk = STRBUF_INIT;
-		usercfg_write(cfg, &u);
-		shadow_write(sec.shadow, &sh);
-		token_secrets_write(sec.tokens, &tk);
-		/* secrets first: a new token or user never shows up without them */
-		r = write_if_changed(s->path[FILE_SHADOW], db->digest[FILE_SHADOW], &sh, 0600, err);
+		/* secrets first: a new token or user never shows up without them;
+		 * each file is written only when its text changed */
+		r = conf_file_write(s->file[FILE_SHADOW], d_shadow, sec.shadow, err);
 		if (r == 0)
-			r = write_if_changed(s->path[FILE_TOKENS], db->digest[FILE_TOKENS], &tk,
-			                     0600, err);
+			r = conf_file_write(s->file[FILE_TOKENS], d_tokens, sec.tokens, err);
 		if (r == 0)
-			r = write_if_changed(s->path[FILE_USER], db->digest[FILE_USER], &u, 0640,
-			                     err);
-		if (r == 0)
-			r = publish(s, err);
+			r = conf_file_write(s->file[FILE_USER], d_user, cfg, err);
 		if (r == 0)
 			r = result;
-		strbuf_release(&u);
-		strbuf_release(&sh);
-		strbuf_release(&tk);
 	}
+	usercfg_free(cfg);
 	shadow_free(sec.shadow);
 	token_secrets_free(sec.tokens);
 	return r;
@@ -387,7 +364,7 @@ static int update_locked(struct access_store *s, const char *digest, access_upda
 int access_store_update(struct access_store *s, const char *digest, access_update_fn fn, void *arg,
                         struct error **err)
 {
-	int fd = lock_file(s->path[FILE_USER], LOCK_TIMEOUT_MS, err);
+	int fd = conf_file_lock(s->file[FILE_USER], err);
 	if (fd < 0)
 		return fd;
 	int r = update_locked(s, digest, fn, arg, err);
@@ -398,18 +375,19 @@ int access_store_update(struct access_store *s, const char *digest, access_updat
 static int update_domains_locked(struct access_store *s, const char *digest,
                                  access_update_domains_fn fn, void *arg, struct error **err)
 {
-	_cleanup_(db_unrefp) struct access_db *db = (struct access_db *)access_store_get(s);
-	if (digest && *digest && !streq(digest, db->digest[FILE_DOMAINS]))
-		return error_set(err, -ESTALE, 400, "%s", modified_msg);
-	_cleanup_domains_ struct domains *d = domains_dup(db->domains);
-	int r = fn(d, arg, err);
+	void *obj = NULL;
+	char d_old[41];
+	int r = load_fresh(s, FILE_DOMAINS, &obj, d_old, err);
+	_cleanup_domains_ struct domains *d = obj;
+	if (r == 0)
+		r = conf_check_digest(s->file[FILE_DOMAINS], digest, d_old, err);
+	if (r == 0)
+		r = fn(d, arg, err);
 	if (r < 0)
 		return r;
 	int result = r;
 	domains_fixup(d);
-	r = write_domains_cfg(s->path[FILE_DOMAINS], d, err);
-	if (r == 0)
-		r = publish(s, err);
+	r = conf_file_write(s->file[FILE_DOMAINS], d_old, d, err);
 	return r < 0 ? r : result;
 }
 
@@ -417,7 +395,7 @@ int access_store_update_domains(struct access_store *s, const char *digest,
                                 access_update_domains_fn fn, void *arg, struct error **err)
 {
 	/* one lock (user.cfg's) for all access files keeps updates ordered */
-	int fd = lock_file(s->path[FILE_USER], LOCK_TIMEOUT_MS, err);
+	int fd = conf_file_lock(s->file[FILE_USER], err);
 	if (fd < 0)
 		return fd;
 	int r = update_domains_locked(s, digest, fn, arg, err);

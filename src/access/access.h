@@ -4,12 +4,13 @@
  *
  * Files: <etc>/user.cfg, <etc>/domains.cfg, <priv>/shadow.cfg (0600),
  * <priv>/token.cfg (0600).  A `struct access_db` is an immutable snapshot
- * of all four; requests take one with access_store_get() (reloaded when a
- * file's inode, size or mtime changed, so edits by another process are seen)
- * and drop it with access_db_unref().  Changes go through
- * access_store_update(), which holds the file lock across
- * read-modify-write, writes changed files atomically and publishes a new
- * snapshot.  All functions are thread-safe.
+ * of all four; requests take one with access_store_get() (each file is a
+ * conf_file of the config store, config-store.h: reloaded when its inode,
+ * size or mtime changed, so edits by another process are seen) and drop it
+ * with access_db_unref().  Changes go through access_store_update(), which
+ * holds the file lock across read-modify-write, reads the files fresh,
+ * writes changed files atomically and publishes a new snapshot.  All
+ * functions are thread-safe.
  */
 #pragma once
 
@@ -57,8 +58,8 @@ typedef int (*access_update_fn)(struct usercfg *cfg, struct access_secrets *sec,
 typedef int (*access_update_domains_fn)(struct domains *d, void *arg, struct error **err);
 
 /*
- * Read-modify-write under the file lock: fn gets copies of the current
- * user.cfg model and secrets; when it returns >= 0 the changed files are
+ * Read-modify-write under the file lock: fn gets the user.cfg model and
+ * secrets as read from the files now; when it returns >= 0 the changed files are
  * written atomically and a new snapshot is published.  digest (NULL: no
  * check) must equal user.cfg's current digest, else 400 "detected modified
  * configuration - file changed by other user? Try again.".  Returns fn's

@@ -10,25 +10,17 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "config-store.h"
 #include "error.h"
 #include "fileio.h"
-#include "log.h"
 #include "paths.h"
 #include "prune.h"
 #include "storage-config.h"
 #include "strbuf.h"
 #include "volid.h"
 #include "xalloc.h"
-
-#define LOCK_TIMEOUT_MS 10000
-
-static const char modified_msg[] =
-    "detected modified configuration - file changed by other user? Try again.";
 
 /* --- value checks --- */
 
@@ -768,61 +760,64 @@ int storage_dir_prepare(const struct section *s, struct error **err)
 /* --- the store --- */
 
 /*
- * The store keeps one parsed snapshot of storage.cfg that readers share
- * (refcounted, never modified once published), like access.c's snapshot of
- * user.cfg.  Outside edits are found by the file's identity (device, inode,
- * size, mtime), looked at most every recheck_ms; writes through
- * storage_config_store_update() publish the new snapshot at once.
- *
- * The digest stays exact: a snapshot's digest is the SHA-1 of the bytes it
- * was parsed from, and a file modified within two seconds of being read is
- * "racy" (a same-size edit in the same mtime tick would not change the
- * identity), so it is read again and compared by digest at every recheck
- * until it has settled, as git does with its index (file_stamp_racy()).
+ * storage.cfg in the one config store (config-store.h): readers share its
+ * parsed snapshot, outside edits are found by the file's identity (and a
+ * racy file by content) at most every recheck_ms, writes publish at once,
+ * and forked task workers read the file themselves.  A
+ * storage_config_snapshot is the store's conf_snapshot of a section_config;
+ * the type only keeps storage callers from mixing up snapshots.
  */
 
-struct storage_config_snapshot {
-	atomic_int refs;
-	struct section_config *cfg;
-	/* guarded by the store's lock */
-	struct file_stamp stamp;
-	bool racy;
-};
-
 struct storage_config_store {
-	char *path;
-	char *state;
-	pthread_mutex_t lock; /* guards current and last_check */
-	struct storage_config_snapshot *current;
-	unsigned recheck_ms;        /* 0: look at the file on every get */
-	struct timespec last_check; /* CLOCK_MONOTONIC */
-	pid_t owner;                /* the process whose threads share the snapshot */
+	struct conf_file *file;
+	char *state; /* for the implicit local storage */
 };
 
-/* Task workers are forked from the multithreaded daemon and must not take
- * the lock (another thread may have held it at fork time): there the store
- * reads the file for each caller and caches nothing. */
-static bool in_forked_child(const struct storage_config_store *s)
+static int parse_config(const char *data, size_t len, void *ctx, void **ret, struct error **err)
 {
-	return getpid() != s->owner;
+	struct section_config *c = NULL;
+	int r = storage_config_parse(data, len, 0, &c, err);
+	if (r < 0)
+		return r;
+	storage_config_ensure_local(c, ctx);
+	*ret = c;
+	return 0;
 }
+
+static int write_config(const void *obj, struct strbuf *out, struct error **err)
+{
+	return storage_config_write(obj, out, err);
+}
+
+static void free_config(void *obj)
+{
+	section_config_free(obj);
+}
+
+static const struct conf_ops storage_cfg_ops = {
+    .max_size = SECTION_CONFIG_MAX_SIZE,
+    .mode = 0640,
+    /* missing: no storage but the implicit local; an uppercase digest has
+     * always been accepted here */
+    .flags = CONF_MISSING_EMPTY | CONF_DIGEST_ANY_CASE,
+    .parse = parse_config,
+    .write = write_config,
+    .free = free_config,
+};
 
 struct storage_config_store *storage_config_store_new(const struct ctvm_paths *paths)
 {
 	struct storage_config_store *s = xnew(struct storage_config_store, 1);
-	s->path = path_join(paths->etc, STORAGE_CONFIG_FILE);
+	_cleanup_free_ char *path = path_join(paths->etc, STORAGE_CONFIG_FILE);
 	s->state = xstrdup(paths->state);
-	pthread_mutex_init(&s->lock, NULL);
-	s->owner = getpid();
+	s->file = conf_file_new(path, &storage_cfg_ops, s->state);
 	return s;
 }
 
 struct storage_config_store *storage_config_store_free(struct storage_config_store *s)
 {
 	if (s) {
-		storage_config_snapshot_unref(s->current);
-		pthread_mutex_destroy(&s->lock);
-		free(s->path);
+		conf_file_unref(s->file);
 		free(s->state);
 		free(s);
 	}
@@ -831,172 +826,32 @@ struct storage_config_store *storage_config_store_free(struct storage_config_sto
 
 const char *storage_config_store_path(const struct storage_config_store *s)
 {
-	return s->path;
+	return conf_file_path(s->file);
 }
 
 void storage_config_store_set_recheck_ms(struct storage_config_store *s, unsigned ms)
 {
-	pthread_mutex_lock(&s->lock);
-	s->recheck_ms = ms;
-	pthread_mutex_unlock(&s->lock);
+	conf_file_set_recheck_ms(s->file, ms);
 }
 
-void storage_config_snapshot_unref(const struct storage_config_snapshot *csnap)
+void storage_config_snapshot_unref(const struct storage_config_snapshot *snap)
 {
-	struct storage_config_snapshot *snap = (struct storage_config_snapshot *)csnap;
-	if (snap && atomic_fetch_sub(&snap->refs, 1) == 1) {
-		section_config_free(snap->cfg);
-		free(snap);
-	}
+	conf_snapshot_unref((const struct conf_snapshot *)snap);
 }
 
 const struct section_config *
 storage_config_snapshot_config(const struct storage_config_snapshot *snap)
 {
-	return snap->cfg;
-}
-
-/* The file's bytes (missing: empty) and their identity, taken before the
- * read so that a change racing with it is seen at the next check. */
-static int read_config(const struct storage_config_store *s, char **ret, size_t *ret_len,
-                       struct file_stamp *ret_stamp, struct error **err)
-{
-	struct error *e = NULL;
-	file_stamp_get(s->path, ret_stamp);
-	int r = read_file(s->path, SECTION_CONFIG_MAX_SIZE, ret, ret_len, &e);
-	if (r == -ENOENT) {
-		error_free(e);
-		*ret = xstrdup("");
-		*ret_len = 0;
-		return 0;
-	}
-	if (r < 0) {
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
-	}
-	return r;
-}
-
-static int parse_config(const struct storage_config_store *s, const char *data, size_t len,
-                        struct section_config **ret, struct error **err)
-{
-	struct section_config *c = NULL;
-	int r = storage_config_parse(data, len, 0, &c, err);
-	if (r < 0)
-		return r;
-	storage_config_ensure_local(c, s->state);
-	*ret = c;
-	return 0;
-}
-
-/* A fresh private config from disk (the writers' view). */
-static int load_from_disk(struct storage_config_store *s, struct section_config **ret,
-                          struct error **err)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	struct file_stamp st;
-	int r = read_config(s, &data, &len, &st, err);
-	return r < 0 ? r : parse_config(s, data, len, ret, err);
-}
-
-/* Under s->lock: whether it is time to look at the file again. */
-static bool recheck_due(struct storage_config_store *s)
-{
-	if (!s->recheck_ms)
-		return true;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long long ms = (long long)(now.tv_sec - s->last_check.tv_sec) * 1000 +
-	               (now.tv_nsec - s->last_check.tv_nsec) / 1000000;
-	if (ms < (long long)s->recheck_ms)
-		return false;
-	s->last_check = now;
-	return true;
-}
-
-/* Under s->lock: makes s->current match the file.  Keeps the current
- * snapshot when the bytes are the same, and when the file cannot be read
- * or parsed any more (the error is returned only when there is none). */
-static int refresh_locked(struct storage_config_store *s, bool force, struct error **err)
-{
-	struct storage_config_snapshot *cur = s->current;
-	if (cur && !force) {
-		struct file_stamp now;
-		file_stamp_get(s->path, &now);
-		if (file_stamp_equal(&now, &cur->stamp) && !cur->racy)
-			return 0;
-	}
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	struct file_stamp st;
-	struct error *e = NULL;
-	int r = read_config(s, &data, &len, &st, &e);
-	if (r == 0 && cur) {
-		char digest[41];
-		config_digest(data, len, digest);
-		if (streq(digest, cur->cfg->digest)) {
-			cur->stamp = st;
-			cur->racy = file_stamp_racy(&st);
-			return 0;
-		}
-	}
-	struct section_config *c = NULL;
-	if (r == 0)
-		r = parse_config(s, data, len, &c, &e);
-	if (r < 0) {
-		if (cur) {
-			log_debug("keeping the loaded %s: %s", s->path, e ? e->msg : "error");
-			error_free(e);
-			return 0;
-		}
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
-		return r;
-	}
-	struct storage_config_snapshot *snap = xnew(struct storage_config_snapshot, 1);
-	atomic_init(&snap->refs, 1);
-	snap->cfg = c;
-	snap->stamp = st;
-	snap->racy = file_stamp_racy(&st);
-	storage_config_snapshot_unref(cur);
-	s->current = snap;
-	return 0;
-}
-
-/* An unshared snapshot straight from the file. */
-static int snapshot_from_disk(struct storage_config_store *s,
-                              const struct storage_config_snapshot **ret, struct error **err)
-{
-	struct section_config *c = NULL;
-	int r = load_from_disk(s, &c, err);
-	if (r < 0)
-		return r;
-	struct storage_config_snapshot *snap = xnew(struct storage_config_snapshot, 1);
-	atomic_init(&snap->refs, 1);
-	snap->cfg = c;
-	*ret = snap;
-	return 0;
+	return conf_snapshot_data((const struct conf_snapshot *)snap);
 }
 
 int storage_config_store_get(struct storage_config_store *s,
                              const struct storage_config_snapshot **ret, struct error **err)
 {
-	if (in_forked_child(s))
-		return snapshot_from_disk(s, ret, err);
-	pthread_mutex_lock(&s->lock);
-	int r = 0;
-	if (!s->current || recheck_due(s))
-		r = refresh_locked(s, false, err);
-	if (r == 0) {
-		atomic_fetch_add(&s->current->refs, 1);
-		*ret = s->current;
-	}
-	pthread_mutex_unlock(&s->lock);
+	const struct conf_snapshot *snap = NULL;
+	int r = conf_file_get(s->file, &snap, err);
+	if (r == 0)
+		*ret = (const struct storage_config_snapshot *)snap;
 	return r;
 }
 
@@ -1029,58 +884,27 @@ int storage_config_store_load(struct storage_config_store *s, struct section_con
 	int r = storage_config_store_get(s, &snap, err);
 	if (r < 0)
 		return r;
-	*ret = config_dup(snap->cfg);
+	*ret = config_dup(storage_config_snapshot_config(snap));
 	storage_config_snapshot_unref(snap);
 	return 0;
 }
 
-/* With the file lock held, after a write: the new file becomes the snapshot
- * now, whatever the recheck interval says. */
-static void publish(struct storage_config_store *s)
-{
-	struct error *e = NULL;
-	if (in_forked_child(s))
-		return;
-	pthread_mutex_lock(&s->lock);
-	if (refresh_locked(s, true, &e) < 0)
-		log_debug("reloading %s: %s", s->path, e ? e->msg : "error");
-	pthread_mutex_unlock(&s->lock);
-	error_free(e);
-}
+struct update_call {
+	storage_update_fn fn;
+	void *arg;
+};
 
-static int update_locked(struct storage_config_store *s, const char *digest, storage_update_fn fn,
-                         void *arg, struct error **err)
+static int update_cb(void *obj, void *arg, struct error **err)
 {
-	/* the file itself, not the snapshot: the digest check must see an
-	 * outside edit made within the recheck interval */
-	_cleanup_section_config_ struct section_config *c = NULL;
-	int r = load_from_disk(s, &c, err);
-	if (r < 0)
-		return r;
-	if (digest && *digest && strcasecmp(digest, c->digest) != 0)
-		return error_set(err, -ESTALE, 400, "%s", modified_msg);
-	r = fn(c, arg, err);
-	if (r < 0)
-		return r;
-	int result = r;
-	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
-	r = storage_config_write(c, &out, err);
-	if (r < 0)
-		return r;
-	r = write_file_atomic(s->path, out.buf, out.len, 0640, err);
-	if (r < 0)
-		return r;
-	publish(s);
-	return result;
+	struct update_call *u = arg;
+	return u->fn(obj, u->arg, err);
 }
 
 int storage_config_store_update(struct storage_config_store *s, const char *digest,
                                 storage_update_fn fn, void *arg, struct error **err)
 {
-	int fd = lock_file(s->path, LOCK_TIMEOUT_MS, err);
-	if (fd < 0)
-		return fd;
-	int r = update_locked(s, digest, fn, arg, err);
-	unlock_file(fd);
-	return r;
+	/* the store reads the file itself, not the snapshot: the digest check
+	 * must see an outside edit made within the recheck interval */
+	struct update_call u = {fn, arg};
+	return conf_file_update(s->file, digest, update_cb, &u, err);
 }

@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "access.h"
@@ -343,6 +344,66 @@ static void test_racy_edit(void **state)
 	access_db_unref(db);
 }
 
+static int add_carol(struct usercfg *cfg, struct access_secrets *sec, void *arg, struct error **err)
+{
+	struct usercfg_user *u = NULL;
+	return usercfg_add_user(cfg, "carol@pve", &u, err);
+}
+
+/* A change reads the files themselves, not the cached snapshot: an outside
+ * edit made within the recheck interval is neither lost nor overwritten. */
+static void test_update_reads_the_file(void **state)
+{
+	struct fixture *f = *state;
+	struct error *e = NULL;
+	access_store_set_recheck_ms(f->store, 600000); /* the cache never looks again */
+	const struct access_db *db = access_store_get(f->store);
+	_cleanup_free_ char *d0 = xstrdup(access_db_usercfg_digest(db));
+	access_db_unref(db);
+
+	_cleanup_free_ char *p = path_join(f->paths->etc, "user.cfg");
+	const char *text = "user:root@pam:1:0::::::\nuser:zed@pam:1:0::::::\n";
+	assert_int_equal(write_file_atomic(p, text, strlen(text), 0640, &e), 0);
+
+	/* the digest the client had is stale now */
+	assert_int_equal(access_store_update(f->store, d0, noop, NULL, &e), -ESTALE);
+	assert_non_null(strstr(e->msg, "detected modified configuration"));
+	error_free(TAKE_PTR(e));
+	/* and a change without a digest keeps the outside edit */
+	assert_int_equal(access_store_update(f->store, NULL, add_carol, NULL, &e), 0);
+	_cleanup_free_ char *u = file_text(f, f->paths->etc, "user.cfg");
+	assert_non_null(strstr(u, "user:zed@pam:"));
+	assert_non_null(strstr(u, "user:carol@pve:"));
+	db = access_store_get(f->store);
+	assert_non_null(usercfg_find_user(access_db_usercfg(db), "zed@pam"));
+	assert_non_null(usercfg_find_user(access_db_usercfg(db), "carol@pve"));
+	access_db_unref(db);
+}
+
+/* A task worker forked from the daemon reads the files itself: it takes no
+ * lock another thread may have held at fork time, and sees what is on disk. */
+static void test_forked_child(void **state)
+{
+	struct fixture *f = *state;
+	struct error *e = NULL;
+	access_store_set_recheck_ms(f->store, 600000);
+	access_db_unref(access_store_get(f->store));
+	_cleanup_free_ char *p = path_join(f->paths->etc, "user.cfg");
+	const char *text = "user:root@pam:1:0::::::\nuser:zed@pam:1:0::::::\n";
+	assert_int_equal(write_file_atomic(p, text, strlen(text), 0640, &e), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct access_db *db = access_store_get(f->store);
+		bool ok = usercfg_find_user(access_db_usercfg(db), "zed@pam") != NULL;
+		access_db_unref(db);
+		_exit(ok ? 0 : 1);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void test_secret_files(void **state)
 {
 	struct shadow *s = NULL;
@@ -378,6 +439,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_login, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_domains_and_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_racy_edit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update_reads_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forked_child, setup, teardown),
 	    cmocka_unit_test(test_secret_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
