@@ -336,6 +336,52 @@ static char *normalize_content_dirs(const char *v)
 	return strbuf_detach(&out, NULL);
 }
 
+/*
+ * No content type's directory may be or lie inside another's, counting the
+ * default directories of the types v does not name: one type could
+ * otherwise list, overwrite or delete another's files (an "iso" upload into
+ * a guest's images/, a prune inside template/).  For the API only: a
+ * storage.cfg written by hand is read as it is, and activation still
+ * refuses two content types in one directory (check_dirs_distinct).
+ */
+static int check_content_dirs_disjoint(const char *v, struct error **err)
+{
+	struct content_dir d[CONTENT_DIRS_MAX];
+	size_t n = 0;
+	struct error *e = NULL;
+	if (content_dirs_parse(v, d, &n, &e) < 0) {
+		int r = error_param(err, "content-dirs", "%s", e ? e->msg : "invalid value");
+		error_free(e);
+		return r;
+	}
+	const char *dir[_VTYPE_MAX];
+	for (int t = 0; t < _VTYPE_MAX; t++) {
+		dir[t] = vtype_subdir((enum vtype)t);
+		for (size_t i = 0; i < n; i++)
+			if (streq(d[i].content, vtype_to_string((enum vtype)t)))
+				dir[t] = d[i].dir;
+	}
+	int r = 0;
+	for (int t = 0; t < _VTYPE_MAX && r >= 0; t++)
+		for (int u = 0; u < _VTYPE_MAX && r >= 0; u++) {
+			size_t l = strlen(dir[u]);
+			if (u > t && streq(dir[t], dir[u]))
+				r = error_param(err, "content-dirs",
+				                "directory '%s' is used for content types '%s' and "
+				                "'%s'",
+				                dir[t], vtype_to_string((enum vtype)t),
+				                vtype_to_string((enum vtype)u));
+			else if (u != t && strncmp(dir[t], dir[u], l) == 0 && dir[t][l] == '/')
+				r = error_param(err, "content-dirs",
+				                "directory '%s' of content type '%s' lies inside "
+				                "directory '%s' of content type '%s'",
+				                dir[t], vtype_to_string((enum vtype)t), dir[u],
+				                vtype_to_string((enum vtype)u));
+		}
+	content_dirs_clear(d, n);
+	return r;
+}
+
 /* --- the schema --- */
 
 static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
@@ -517,6 +563,11 @@ int storage_section_set(struct section *s, const char *key, const char *value, b
 	int r = section_schema_check_value(&schema, s->type, key, value, &norm, err);
 	if (r < 0)
 		return r;
+	if (streq(key, "content-dirs")) {
+		r = check_content_dirs_disjoint(norm, err);
+		if (r < 0)
+			return r;
+	}
 	if (streq(key, "content") || streq(key, "content-dirs")) {
 		char *c =
 		    streq(key, "content") ? normalize_content(norm) : normalize_content_dirs(norm);

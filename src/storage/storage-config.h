@@ -52,7 +52,9 @@ bool storage_config_ensure_local(struct section_config *c, const char *state_dir
 /*
  * Sets key of a section from an API value (NULL: a flag without value),
  * validated against the section's type: unknown keys, bad values and content
- * types the type does not support are 400 with errors {key: reason}.
+ * types the type does not support are 400 with errors {key: reason}, and so
+ * is a content-dirs under which one content type's directory would be or lie
+ * inside another's (the defaults of the types it does not name included).
  * content is normalised (duplicates dropped; "none" alone).  create false
  * refuses fixed keys ("can't change value of fixed parameter 'x'").
  */

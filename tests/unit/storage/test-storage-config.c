@@ -458,6 +458,9 @@ static void test_content_dirs_validation(void **state)
 	    {"images=vm;rootdir=ct snippets=s", "images=vm,rootdir=ct,snippets=s"},
 	    {"vztmpl=t.x,import=..imp", "import=..imp,vztmpl=t.x"},
 	    {"iso=iso", "iso=iso"},
+	    /* a common prefix is not a parent */
+	    {"iso=images2,vztmpl=template/iso2", "iso=images2,vztmpl=template/iso2"},
+	    {"images=a/b,rootdir=a/bc", "images=a/b,rootdir=a/bc"},
 	};
 	static const struct {
 		const char *in, *reason;
@@ -481,6 +484,17 @@ static void test_content_dirs_validation(void **state)
 	    {"iso=a,iso=b", "duplicate override for content type 'iso'"},
 	    {"iso=x,vztmpl=x", "directory 'x' is used for content types 'iso' and 'vztmpl'"},
 	    {"iso=x/,vztmpl=x", "is used for content types"},
+	    /* disjoint from each other and from the defaults of the types not
+	     * named: an "iso" upload must not land among a guest's disks */
+	    {"iso=images", "directory 'images' is used for content types 'images' and 'iso'"},
+	    {"iso=dump", "is used for content types 'iso' and 'backup'"},
+	    {"iso=images/iso", "directory 'images/iso' of content type 'iso' lies inside directory "
+	                       "'images' of content type 'images'"},
+	    {"images=template", "directory 'template/iso' of content type 'iso' lies inside "
+	                        "directory 'template' of content type 'images'"},
+	    {"iso=a,vztmpl=a/b", "'a/b' of content type 'vztmpl' lies inside directory 'a'"},
+	    {"backup=x/y,snippets=x", "lies inside directory 'x' of content type 'snippets'"},
+	    {"rootdir=template/cache/ct", "lies inside"},
 	};
 	_cleanup_section_config_ struct section_config *c = section_config_new();
 	struct section *d = new_section(c, "dir", "cd");
@@ -605,9 +619,12 @@ static void test_dir_prepare_content_dirs(void **state)
 	_cleanup_free_ char *dump = path_join(p2, "dump");
 	assert_int_equal(access(dump, F_OK), 0);
 
-	/* an override onto another content type's default directory */
-	assert_int_equal(storage_section_set(s, "content-dirs", "iso=dump", false, NULL), 0);
+	/* an override onto another content type's default directory: the API
+	 * refuses it, and so does activation for a storage.cfg made by hand */
 	struct error *e = NULL;
+	assert_int_equal(storage_section_set(s, "content-dirs", "iso=dump", false, &e), -EINVAL);
+	e = error_free(e);
+	section_set(s, "content-dirs", "iso=dump");
 	assert_int_equal(storage_dir_prepare(s, &e), -EINVAL);
 	assert_non_null(strstr(e->msg, "for multiple content types"));
 	error_free(e);
