@@ -401,30 +401,46 @@ static const char *const stepsizes[] = {"1", "2", "4", "8", "16", "32", NULL};
 	{                                                                                    \
 		.name = (n), .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = (e) \
 	}
-#define P_FIXED(n, v)                                                                    \
-	{                                                                                \
-		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .validate = (v) \
+/*
+ * Host keys (root_only): where a storage puts its data on this host.  Whoever
+ * sets them decides where ctvm writes files as root, so only root@pam may
+ * (storage.md, "Who may set what"); every other key only tunes a storage
+ * that root placed.  P_HOST_FIXED: required and fixed at creation.
+ */
+#define P_HOST_FIXED(n, v)                                                                  \
+	{                                                                                   \
+		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .root_only = true, \
+		.validate = (v)                                                             \
+	}
+#define P_HOST_STR(n, v)                                                                       \
+	{                                                                                      \
+		.name = (n), .kind = SECTION_PROP_STRING, .optional = true, .root_only = true, \
+		.validate = (v)                                                                \
+	}
+#define P_HOST_BOOL(n)                                                                      \
+	{                                                                                   \
+		.name = (n), .kind = SECTION_PROP_BOOL, .optional = true, .root_only = true \
 	}
 #define P_COMMON(content_check)                                                     \
 	P_STR("comment", NULL), P_BOOL("disable"), P_STR("content", content_check), \
 	    P_STR("nodes", validate_nodes), P_STR("bwlimit", NULL)
-#define P_BACKUP                                                               \
-	P_STR("prune-backups", validate_prune),                                \
-	    {.name = "max-protected-backups",                                  \
-	     .kind = SECTION_PROP_INT,                                         \
-	     .optional = true,                                                 \
-	     .min = -1,                                                        \
-	     .max = INT32_MAX},                                                \
-	    P_STR("is_mountpoint", validate_mountpoint_flag), P_BOOL("mkdir"), \
-	    P_BOOL("create-base-path"), P_BOOL("create-subdirs"),              \
+#define P_BACKUP                                                                         \
+	P_STR("prune-backups", validate_prune),                                          \
+	    {.name = "max-protected-backups",                                            \
+	     .kind = SECTION_PROP_INT,                                                   \
+	     .optional = true,                                                           \
+	     .min = -1,                                                                  \
+	     .max = INT32_MAX},                                                          \
+	    P_HOST_STR("is_mountpoint", validate_mountpoint_flag), P_HOST_BOOL("mkdir"), \
+	    P_HOST_BOOL("create-base-path"), P_HOST_BOOL("create-subdirs"),              \
 	    P_ENUM("preallocation", prealloc_values), P_BOOL("shared")
 
 static const struct section_prop dir_props[] = {
-    P_FIXED("path", validate_path),
+    P_HOST_FIXED("path", validate_path),
     P_COMMON(validate_dir_content),
     P_BACKUP,
     P_ENUM("format", dir_formats),
-    P_STR("content-dirs", validate_content_dirs),
+    P_HOST_STR("content-dirs", validate_content_dirs),
     {.name = "snapshot-as-volume-chain",
      .kind = SECTION_PROP_BOOL,
      .optional = true,
@@ -432,7 +448,7 @@ static const struct section_prop dir_props[] = {
 };
 
 static const struct section_prop btrfs_props[] = {
-    P_FIXED("path", validate_path),
+    P_HOST_FIXED("path", validate_path),
     P_COMMON(validate_dir_content),
     P_BACKUP,
     P_ENUM("format", btrfs_formats),
@@ -440,9 +456,13 @@ static const struct section_prop btrfs_props[] = {
 };
 
 static const struct section_prop lvm_props[] = {
-    P_FIXED("vgname", validate_lvm_name),
+    P_HOST_FIXED("vgname", validate_lvm_name),
     P_COMMON(validate_vol_content),
-    {.name = "base", .kind = SECTION_PROP_STRING, .optional = true, .fixed = true},
+    {.name = "base",
+     .kind = SECTION_PROP_STRING,
+     .optional = true,
+     .fixed = true,
+     .root_only = true},
     P_BOOL("shared"),
     P_BOOL("saferemove"),
     P_ENUM("saferemove-stepsize", stepsizes),
@@ -452,15 +472,15 @@ static const struct section_prop lvm_props[] = {
 };
 
 static const struct section_prop lvmthin_props[] = {
-    P_FIXED("vgname", validate_lvm_name),
-    P_FIXED("thinpool", validate_lvm_name),
+    P_HOST_FIXED("vgname", validate_lvm_name),
+    P_HOST_FIXED("thinpool", validate_lvm_name),
     P_COMMON(validate_vol_content),
 };
 
 static const struct section_prop zfspool_props[] = {
-    P_FIXED("pool", validate_zfs_name),     P_COMMON(validate_vol_content),
-    P_STR("blocksize", validate_blocksize), P_BOOL("sparse"),
-    P_STR("mountpoint", validate_path),
+    P_HOST_FIXED("pool", validate_zfs_name), P_COMMON(validate_vol_content),
+    P_STR("blocksize", validate_blocksize),  P_BOOL("sparse"),
+    P_HOST_STR("mountpoint", validate_path),
 };
 
 static const struct section_type storage_types[] = {
@@ -487,6 +507,16 @@ const struct section_schema *storage_schema(void)
 bool storage_type_known(const char *type)
 {
 	return type && section_schema_find_type(&schema, type) != NULL;
+}
+
+bool storage_key_root_only(const char *key)
+{
+	for (size_t i = 0; key && i < schema.n_types; i++) {
+		const struct section_prop *p = section_type_find_prop(&schema.types[i], key);
+		if (p && p->root_only)
+			return true;
+	}
+	return false;
 }
 
 /* The default content of a type when `content` is unset (PVE plugindata). */

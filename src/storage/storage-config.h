@@ -36,6 +36,12 @@ const struct section_schema *storage_schema(void);
 /* True for the types ctvm knows: dir, lvm, lvmthin, zfspool, btrfs. */
 bool storage_type_known(const char *type);
 
+/* True if key names a place on the host in some type (the table's root_only
+ * flag: path, content-dirs, is_mountpoint, mkdir, create-base-path,
+ * create-subdirs, vgname, thinpool, base, pool, mountpoint): only root@pam
+ * may set or delete it through the API. */
+bool storage_key_root_only(const char *key);
+
 /* Storage ID grammar [a-z][a-z0-9\-_.]*[a-z0-9] (case-insensitive, at least
  * two characters).  400 "storage ID 'x' contains illegal characters". */
 int storage_verify_id(const char *id, struct error **err);

@@ -539,6 +539,50 @@ static void test_content_dirs_validation(void **state)
 	assert_true(p->n_warnings > 0);
 }
 
+/* The keys that place a storage on the host are flagged root_only, in every
+ * type that has them; the ones that only tune a storage are not. */
+static void test_root_only_keys(void **state)
+{
+	(void)state;
+	static const char *const host[] = {"path",   "content-dirs",     "is_mountpoint",
+	                                   "mkdir",  "create-base-path", "create-subdirs",
+	                                   "vgname", "thinpool",         "base",
+	                                   "pool",   "mountpoint"};
+	static const char *const tuning[] = {"content",
+	                                     "comment",
+	                                     "nodes",
+	                                     "disable",
+	                                     "shared",
+	                                     "prune-backups",
+	                                     "format",
+	                                     "preallocation",
+	                                     "bwlimit",
+	                                     "saferemove",
+	                                     "sparse",
+	                                     "blocksize",
+	                                     "nocow",
+	                                     "tagged_only",
+	                                     "max-protected-backups",
+	                                     "snapshot-as-volume-chain",
+	                                     "bogus",
+	                                     ""};
+	for (size_t i = 0; i < ARRAY_SIZE(host); i++)
+		if (!storage_key_root_only(host[i]))
+			fail_msg("'%s' is not root_only", host[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(tuning); i++)
+		if (storage_key_root_only(tuning[i]))
+			fail_msg("'%s' is root_only", tuning[i]);
+	assert_false(storage_key_root_only(NULL));
+	/* each type's table agrees: a key is root_only everywhere or nowhere */
+	const struct section_schema *sc = storage_schema();
+	for (size_t t = 0; t < sc->n_types; t++)
+		for (size_t k = 0; k < sc->types[t].n_props; k++) {
+			const struct section_prop *p = &sc->types[t].props[k];
+			if (p->root_only != storage_key_root_only(p->name))
+				fail_msg("%s: '%s' differs", sc->types[t].type, p->name);
+		}
+}
+
 /* storage_content_dir: the override or the default, below the path. */
 static void test_content_dir(void **state)
 {
@@ -642,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_dir_prepare),
 	    cmocka_unit_test(test_content_dirs_validation),
+	    cmocka_unit_test(test_root_only_keys),
 	    cmocka_unit_test(test_content_dir),
 	    cmocka_unit_test(test_dir_prepare_content_dirs),
 	};
