@@ -4,6 +4,11 @@
  * PVE::API2::Storage::Config.  Only the configuration: volumes, content and
  * status come with the backends.  Creating a dir or btrfs storage prepares
  * its directory like PVE's activate_storage; no other type touches the host.
+ *
+ * Unlike PVE, where Datastore.Allocate may place a storage anywhere, the
+ * keys that say where a storage lives on the host (storage-config's
+ * root_only flag) are root@pam's alone, and no one may place a storage in a
+ * system directory (storage-hostpath.h): ctvm writes into storages as root.
  */
 #define LOG_CATEGORY "storage"
 #include "common.h"
@@ -14,6 +19,7 @@
 #include "error.h"
 #include "log.h"
 #include "storage-config.h"
+#include "storage-hostpath.h"
 #include "xalloc.h"
 
 /* Parameters that are not storage properties. */
@@ -33,6 +39,44 @@ static char *value_string(json_t *v)
 	if (json_is_integer(v))
 		return xasprintf("%lld", (long long)json_integer_value(v));
 	return NULL;
+}
+
+/* The first root_only key (storage_key_root_only) the request sets or, with
+ * *ret_delete, deletes; NULL if none. */
+static char *first_root_only_key(const struct api_call *call, bool *ret_delete)
+{
+	const char *key;
+	json_t *v;
+	*ret_delete = false;
+	json_object_foreach (call->params, key, v)
+		if (!is_meta_param(key) && storage_key_root_only(key))
+			return xstrdup(key);
+	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	for (size_t i = 0; del[i]; i++)
+		if (storage_key_root_only(del[i])) {
+			*ret_delete = true;
+			return xstrdup(del[i]);
+		}
+	return NULL;
+}
+
+/*
+ * The one check of the root_only keys, for POST and PUT, set or deleted:
+ * root@pam only (a ticket or the local socket; an API token is never
+ * root@pam, not even root's own, as for Proxmox's root-only methods).  A
+ * choice rather than a new privilege that no built-in role holds: PVE has
+ * none for host paths, and a privilege name of ctvm's own would not survive
+ * a user.cfg shared with PVE.
+ */
+static int check_root_only(const struct api_call *call, struct error **err)
+{
+	bool del;
+	_cleanup_free_ char *key = first_root_only_key(call, &del);
+	if (!key || streq(call->authid, "root@pam"))
+		return 0;
+	return error_set(err, -EPERM, 403,
+	                 "Permission check failed (only root@pam may %s storage property '%s')",
+	                 del ? "delete" : "set", key);
 }
 
 static int set_params(struct section *s, const struct api_call *call, bool create,
@@ -122,6 +166,8 @@ static int do_create(struct section_config *c, void *arg, struct error **err)
 	r = set_params(s, call, true, err);
 	if (r == 0)
 		r = storage_section_check_complete(s, err);
+	if (r == 0)
+		r = storage_section_check_host_paths(s, call->ctx->paths, err);
 	if (r < 0)
 		return r;
 	/* like PVE: an enabled storage is activated before the config is
@@ -134,7 +180,10 @@ static int do_create(struct section_config *c, void *arg, struct error **err)
 static int api_storage_create(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	int r = storage_verify_id(id, NULL);
+	int r = check_root_only(call, err);
+	if (r < 0)
+		return r;
+	r = storage_verify_id(id, NULL);
 	if (r < 0)
 		return error_param(err, "storage", "storage ID '%s' contains illegal characters",
 		                   id);
@@ -167,14 +216,24 @@ static int do_update(struct section_config *c, void *arg, struct error **err)
 		if (r < 0)
 			return r;
 	}
-	return set_params(s, call, false, err);
+	int r = set_params(s, call, false, err);
+	/* a storage.cfg written by hand is root's: its paths are checked only
+	 * when the API changes one */
+	bool deleted;
+	_cleanup_free_ char *host = first_root_only_key(call, &deleted);
+	if (r == 0 && host)
+		r = storage_section_check_host_paths(s, call->ctx->paths, err);
+	return r;
 }
 
 static int api_storage_update(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	int r = update_config(call, api_param_str(call, "digest"), do_update,
-	                      "update storage failed", err);
+	int r = check_root_only(call, err);
+	if (r < 0)
+		return r;
+	r = update_config(call, api_param_str(call, "digest"), do_update, "update storage failed",
+	                  err);
 	if (r < 0)
 		return r;
 	log_info("storage '%s' updated by '%s'", id, call->authid);

@@ -51,7 +51,10 @@ struct section_prop {
 	const char *name;
 	enum section_prop_kind kind;
 	bool optional;
-	bool fixed;                     /* cannot change after creation */
+	bool fixed; /* cannot change after creation */
+	/* Names a place on the host (a directory, a volume group, a pool): only
+	 * root@pam may set or delete it through the API (storage.cfg). */
+	bool root_only;
 	bool array;                     /* the key may repeat */
 	const char *const *enum_values; /* SECTION_PROP_ENUM: NULL-terminated */
 	int64_t min, max;               /* SECTION_PROP_INT, when min < max */

@@ -328,6 +328,52 @@ static char *normalize_content_dirs(const char *v)
 	return strbuf_detach(&out, NULL);
 }
 
+/*
+ * No content type's directory may be or lie inside another's, counting the
+ * default directories of the types v does not name: one type could
+ * otherwise list, overwrite or delete another's files (an "iso" upload into
+ * a guest's images/, a prune inside template/).  For the API only: a
+ * storage.cfg written by hand is read as it is, and activation still
+ * refuses two content types in one directory (check_dirs_distinct).
+ */
+static int check_content_dirs_disjoint(const char *v, struct error **err)
+{
+	struct content_dir d[CONTENT_DIRS_MAX];
+	size_t n = 0;
+	struct error *e = NULL;
+	if (content_dirs_parse(v, d, &n, &e) < 0) {
+		int r = error_param(err, "content-dirs", "%s", e ? e->msg : "invalid value");
+		error_free(e);
+		return r;
+	}
+	const char *dir[_VTYPE_MAX];
+	for (int t = 0; t < _VTYPE_MAX; t++) {
+		dir[t] = vtype_subdir((enum vtype)t);
+		for (size_t i = 0; i < n; i++)
+			if (streq(d[i].content, vtype_to_string((enum vtype)t)))
+				dir[t] = d[i].dir;
+	}
+	int r = 0;
+	for (int t = 0; t < _VTYPE_MAX && r >= 0; t++)
+		for (int u = 0; u < _VTYPE_MAX && r >= 0; u++) {
+			size_t l = strlen(dir[u]);
+			if (u > t && streq(dir[t], dir[u]))
+				r = error_param(err, "content-dirs",
+				                "directory '%s' is used for content types '%s' and "
+				                "'%s'",
+				                dir[t], vtype_to_string((enum vtype)t),
+				                vtype_to_string((enum vtype)u));
+			else if (u != t && strncmp(dir[t], dir[u], l) == 0 && dir[t][l] == '/')
+				r = error_param(err, "content-dirs",
+				                "directory '%s' of content type '%s' lies inside "
+				                "directory '%s' of content type '%s'",
+				                dir[t], vtype_to_string((enum vtype)t), dir[u],
+				                vtype_to_string((enum vtype)u));
+		}
+	content_dirs_clear(d, n);
+	return r;
+}
+
 /* --- the schema --- */
 
 static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
@@ -347,30 +393,46 @@ static const char *const stepsizes[] = {"1", "2", "4", "8", "16", "32", NULL};
 	{                                                                                    \
 		.name = (n), .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = (e) \
 	}
-#define P_FIXED(n, v)                                                                    \
-	{                                                                                \
-		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .validate = (v) \
+/*
+ * Host keys (root_only): where a storage puts its data on this host.  Whoever
+ * sets them decides where ctvm writes files as root, so only root@pam may
+ * (storage.md, "Who may set what"); every other key only tunes a storage
+ * that root placed.  P_HOST_FIXED: required and fixed at creation.
+ */
+#define P_HOST_FIXED(n, v)                                                                  \
+	{                                                                                   \
+		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .root_only = true, \
+		.validate = (v)                                                             \
+	}
+#define P_HOST_STR(n, v)                                                                       \
+	{                                                                                      \
+		.name = (n), .kind = SECTION_PROP_STRING, .optional = true, .root_only = true, \
+		.validate = (v)                                                                \
+	}
+#define P_HOST_BOOL(n)                                                                      \
+	{                                                                                   \
+		.name = (n), .kind = SECTION_PROP_BOOL, .optional = true, .root_only = true \
 	}
 #define P_COMMON(content_check)                                                     \
 	P_STR("comment", NULL), P_BOOL("disable"), P_STR("content", content_check), \
 	    P_STR("nodes", validate_nodes), P_STR("bwlimit", NULL)
-#define P_BACKUP                                                               \
-	P_STR("prune-backups", validate_prune),                                \
-	    {.name = "max-protected-backups",                                  \
-	     .kind = SECTION_PROP_INT,                                         \
-	     .optional = true,                                                 \
-	     .min = -1,                                                        \
-	     .max = INT32_MAX},                                                \
-	    P_STR("is_mountpoint", validate_mountpoint_flag), P_BOOL("mkdir"), \
-	    P_BOOL("create-base-path"), P_BOOL("create-subdirs"),              \
+#define P_BACKUP                                                                         \
+	P_STR("prune-backups", validate_prune),                                          \
+	    {.name = "max-protected-backups",                                            \
+	     .kind = SECTION_PROP_INT,                                                   \
+	     .optional = true,                                                           \
+	     .min = -1,                                                                  \
+	     .max = INT32_MAX},                                                          \
+	    P_HOST_STR("is_mountpoint", validate_mountpoint_flag), P_HOST_BOOL("mkdir"), \
+	    P_HOST_BOOL("create-base-path"), P_HOST_BOOL("create-subdirs"),              \
 	    P_ENUM("preallocation", prealloc_values), P_BOOL("shared")
 
 static const struct section_prop dir_props[] = {
-    P_FIXED("path", validate_path),
+    P_HOST_FIXED("path", validate_path),
     P_COMMON(validate_dir_content),
     P_BACKUP,
     P_ENUM("format", dir_formats),
-    P_STR("content-dirs", validate_content_dirs),
+    P_HOST_STR("content-dirs", validate_content_dirs),
     {.name = "snapshot-as-volume-chain",
      .kind = SECTION_PROP_BOOL,
      .optional = true,
@@ -378,7 +440,7 @@ static const struct section_prop dir_props[] = {
 };
 
 static const struct section_prop btrfs_props[] = {
-    P_FIXED("path", validate_path),
+    P_HOST_FIXED("path", validate_path),
     P_COMMON(validate_dir_content),
     P_BACKUP,
     P_ENUM("format", btrfs_formats),
@@ -386,9 +448,13 @@ static const struct section_prop btrfs_props[] = {
 };
 
 static const struct section_prop lvm_props[] = {
-    P_FIXED("vgname", validate_lvm_name),
+    P_HOST_FIXED("vgname", validate_lvm_name),
     P_COMMON(validate_vol_content),
-    {.name = "base", .kind = SECTION_PROP_STRING, .optional = true, .fixed = true},
+    {.name = "base",
+     .kind = SECTION_PROP_STRING,
+     .optional = true,
+     .fixed = true,
+     .root_only = true},
     P_BOOL("shared"),
     P_BOOL("saferemove"),
     P_ENUM("saferemove-stepsize", stepsizes),
@@ -398,15 +464,15 @@ static const struct section_prop lvm_props[] = {
 };
 
 static const struct section_prop lvmthin_props[] = {
-    P_FIXED("vgname", validate_lvm_name),
-    P_FIXED("thinpool", validate_lvm_name),
+    P_HOST_FIXED("vgname", validate_lvm_name),
+    P_HOST_FIXED("thinpool", validate_lvm_name),
     P_COMMON(validate_vol_content),
 };
 
 static const struct section_prop zfspool_props[] = {
-    P_FIXED("pool", validate_zfs_name),     P_COMMON(validate_vol_content),
-    P_STR("blocksize", validate_blocksize), P_BOOL("sparse"),
-    P_STR("mountpoint", validate_path),
+    P_HOST_FIXED("pool", validate_zfs_name), P_COMMON(validate_vol_content),
+    P_STR("blocksize", validate_blocksize),  P_BOOL("sparse"),
+    P_HOST_STR("mountpoint", validate_path),
 };
 
 static const struct section_type storage_types[] = {
@@ -433,6 +499,16 @@ const struct section_schema *storage_schema(void)
 bool storage_type_known(const char *type)
 {
 	return type && section_schema_find_type(&schema, type) != NULL;
+}
+
+bool storage_key_root_only(const char *key)
+{
+	for (size_t i = 0; key && i < schema.n_types; i++) {
+		const struct section_prop *p = section_type_find_prop(&schema.types[i], key);
+		if (p && p->root_only)
+			return true;
+	}
+	return false;
 }
 
 /* The default content of a type when `content` is unset (PVE plugindata). */
@@ -509,6 +585,11 @@ int storage_section_set(struct section *s, const char *key, const char *value, b
 	int r = section_schema_check_value(&schema, s->type, key, value, &norm, err);
 	if (r < 0)
 		return r;
+	if (streq(key, "content-dirs")) {
+		r = check_content_dirs_disjoint(norm, err);
+		if (r < 0)
+			return r;
+	}
 	if (streq(key, "content") || streq(key, "content-dirs")) {
 		char *c =
 		    streq(key, "content") ? normalize_content(norm) : normalize_content_dirs(norm);

@@ -36,6 +36,12 @@ const struct section_schema *storage_schema(void);
 /* True for the types ctvm knows: dir, lvm, lvmthin, zfspool, btrfs. */
 bool storage_type_known(const char *type);
 
+/* True if key names a place on the host in some type (the table's root_only
+ * flag: path, content-dirs, is_mountpoint, mkdir, create-base-path,
+ * create-subdirs, vgname, thinpool, base, pool, mountpoint): only root@pam
+ * may set or delete it through the API. */
+bool storage_key_root_only(const char *key);
+
 /* Storage ID grammar [a-z][a-z0-9\-_.]*[a-z0-9] (case-insensitive, at least
  * two characters).  400 "storage ID 'x' contains illegal characters". */
 int storage_verify_id(const char *id, struct error **err);
@@ -52,7 +58,9 @@ bool storage_config_ensure_local(struct section_config *c, const char *state_dir
 /*
  * Sets key of a section from an API value (NULL: a flag without value),
  * validated against the section's type: unknown keys, bad values and content
- * types the type does not support are 400 with errors {key: reason}.
+ * types the type does not support are 400 with errors {key: reason}, and so
+ * is a content-dirs under which one content type's directory would be or lie
+ * inside another's (the defaults of the types it does not name included).
  * content is normalised (duplicates dropped; "none" alone).  create false
  * refuses fixed keys ("can't change value of fixed parameter 'x'").
  */

@@ -9,6 +9,7 @@ binaries (else they are looked up under CTVM_BUILD_ROOT).
     Daemon        a ctvmd in a temporary root on a free loopback port
     HostAccount   a throwaway Linux account for the pam realm
     http()        one raw HTTPS request -> Reply(status, reason, body, headers)
+    root_http()   one request as root@pam on the daemon's unix socket
     login()       POST /access/ticket -> (ticket, csrf)
 
 Tests that need root call ``require_root()`` (or main() does it): without root
@@ -16,6 +17,7 @@ the script exits 77, which meson counts as skipped.
 """
 
 import atexit
+import http.client
 import json
 import os
 import secrets
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 import warnings
 from collections import namedtuple
 
@@ -317,6 +320,32 @@ class Daemon:
         return ProxmoxAPI(self.host, port=self.port, user=user, password=password,
                           verify_ssl=False, **kw)
 
+    def root_http(self, method, path, data=None, params=None):
+        """One request as root@pam: plain HTTP on the daemon's unix socket,
+        where the peer's uid 0 is root@pam (no ticket, no CSRF token).  Only
+        root@pam may place a storage on the host (path, content-dirs, ...),
+        and no password of root's is known to the tests."""
+        target = API + path
+        if params:
+            target += "?" + urllib.parse.urlencode(params)
+        body = urllib.parse.urlencode(data) if data is not None else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+        conn = _UnixHTTPConnection(os.path.join(self.root, "run", "api.sock"))
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            r = conn.getresponse()
+            return Reply(r.status, r.reason, r.read(), r.headers)
+        finally:
+            conn.close()
+
+    def root_call(self, method, path, /, **data):
+        """root_http() that must answer 200; returns the answer's data.  The
+        keywords are the form (``path=`` too: method and path are positional)."""
+        r = self.root_http(method, path, data=data or None)
+        if r.status != 200:
+            raise AssertionError("root@pam %s %s: %d %s" % (method, path, r.status, r.reason))
+        return r.json()["data"]
+
     def cli(self, *args, timeout=60):
         """Runs ctvm --root ROOT ARGS; returns CompletedProcess (text)."""
         return subprocess.run([ctvm_path(), "--root", self.root] + list(args),
@@ -376,6 +405,17 @@ class AdminDaemonTest(unittest.TestCase):
 
 class _PortTaken(Exception):
     pass
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=TIMEOUT)
+        self._path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(self._path)
 
 
 class Reply(namedtuple("Reply", "status reason body headers")):

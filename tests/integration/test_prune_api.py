@@ -52,7 +52,9 @@ class PruneApi(ctvmtest.AdminDaemonTest):
         os.environ["TZ"] = "UTC"  # the daemon inherits it
         super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "bk")
-        cls.admin.storage.post(storage="bk", type="dir", path=cls.path, content="backup")
+        # a storage's path is root@pam's to set
+        cls.daemon.root_call("POST", "/storage", storage="bk", type="dir", path=cls.path,
+                             content="backup")
         cls.dump = os.path.join(cls.path, "dump")
 
     def setUp(self):

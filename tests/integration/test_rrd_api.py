@@ -49,9 +49,10 @@ class RrdApi(unittest.TestCase):
         cls.addClassCleanup(cls.daemon.stop)
         cls.connect()
         cls.node = cls.admin.nodes.get()[0]["node"]
-        cls.admin.storage.post(storage="vols", type="dir",
-                               path=os.path.join(cls.daemon.root, "srv", "vols"),
-                               content="images,iso")
+        # a storage's path is root@pam's to set
+        cls.daemon.root_call("POST", "/storage", storage="vols", type="dir",
+                             path=os.path.join(cls.daemon.root, "srv", "vols"),
+                             content="images,iso")
 
     @classmethod
     def connect(cls):
@@ -228,9 +229,9 @@ class RrdApi(unittest.TestCase):
         self.assertFalse(os.path.exists(path))
         self.assert_status(500, self.storage_rrd, timeframe="hour")
         # the same id again starts with an empty history
-        self.admin.storage.post(storage="vols", type="dir",
-                                path=os.path.join(self.daemon.root, "srv", "vols2"),
-                                content="iso")
+        self.daemon.root_call("POST", "/storage", storage="vols", type="dir",
+                              path=os.path.join(self.daemon.root, "srv", "vols2"),
+                              content="iso")
         rows = self.storage_rrd(timeframe="day")
         self.check_rows(rows, "day")
         self.assertFalse(any("total" in r for r in rows))

@@ -26,8 +26,9 @@ class StorageApi(ctvmtest.AdminDaemonTest):
     def setUpClass(cls):
         super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "vols")
-        cls.admin.storage.post(storage="vols", type="dir", path=cls.path,
-                               content="images,rootdir,iso,backup")
+        # a storage's path is root@pam's to set
+        cls.daemon.root_call("POST", "/storage", storage="vols", type="dir", path=cls.path,
+                             content="images,rootdir,iso,backup")
 
     def stor(self, api=None):
         return (api or self.admin).nodes(self.node).storage

@@ -4,8 +4,10 @@
 
 One daemon in a temporary root; a throwaway host account with Administrator
 on / manages storage.cfg through proxmoxer, raw HTTPS, the ctvm CLI and
-Ansible's community.general.proxmox_storage_info.  A pve user with a VM role
-only is refused (403) and sees no storage.
+Ansible's community.general.proxmox_storage_info.  Where a storage lives on
+the host (path, vgname, pool, ...) is root@pam's to say: those requests go
+through the unix socket (test_storage_hostpath.py has the rule itself).  A
+pve user with a VM role only is refused (403) and sees no storage.
 """
 
 import json
@@ -40,9 +42,9 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
 
     def test_dir_lifecycle(self):
         path = os.path.join(self.daemon.root, "srv", "backup1")
-        res = self.admin.storage.post(storage="backup1", type="dir", path=path,
-                                      content="backup,iso", shared=1,
-                                      **{"prune-backups": "keep-last=3,keep-daily=7"})
+        res = self.daemon.root_call("POST", "/storage", storage="backup1", type="dir",
+                                    path=path, content="backup,iso", shared=1,
+                                    **{"prune-backups": "keep-last=3,keep-daily=7"})
         self.assertEqual(res, {"storage": "backup1", "type": "dir"})
         # the path and the content subdirectories exist now
         self.assertTrue(os.path.isdir(os.path.join(path, "dump")))
@@ -50,9 +52,10 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         self.assertIn("dir: backup1\n\tpath %s\n\tcontent backup,iso\n" % path,
                       self.storage_cfg())
 
-        e = self.assert_status(500, self.admin.storage.post, storage="backup1", type="dir",
-                               path=path)
-        self.assertIn("storage ID 'backup1' already defined", str(e))
+        r = self.daemon.root_http("POST", "/storage",
+                                  data={"storage": "backup1", "type": "dir", "path": path})
+        self.assertEqual(r.status, 500, r.reason)
+        self.assertIn("storage ID 'backup1' already defined", r.reason)
 
         listed = {s["storage"]: s for s in self.admin.storage.get(type="dir")}
         b = listed["backup1"]
@@ -71,14 +74,14 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         # a stale digest, fixed keys, bad content are refused
         self.assert_status(400, self.admin.storage("backup1").put, comment="x",
                            digest="0" * 40)
-        ticket, csrf = self.daemon.login(self.acct.userid, self.acct.password)
-        r = self.daemon.http("PUT", "/storage/backup1", ticket=ticket, csrf=csrf,
-                             data={"path": "/elsewhere"})
+        r = self.daemon.root_http("PUT", "/storage/backup1", data={"path": "/elsewhere"})
         self.assertEqual(r.status, 400, r.reason)
         self.assertIn("can't change value of fixed parameter", r.json()["errors"]["path"])
         self.assert_status(400, self.admin.storage("backup1").put, content="bogus")
-        self.assert_status(400, self.admin.storage("backup1").put, vgname="vg0")
-        self.assert_status(400, self.admin.storage("backup1").put, delete="path")
+        r = self.daemon.root_http("PUT", "/storage/backup1", data={"vgname": "vg0"})
+        self.assertEqual(r.status, 400, r.reason)
+        r = self.daemon.root_http("PUT", "/storage/backup1", data={"delete": "path"})
+        self.assertEqual(r.status, 400, r.reason)
 
         self.admin.storage("backup1").delete()
         e = self.assert_status(500, self.admin.storage("backup1").get)
@@ -90,10 +93,11 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         self.assertTrue(os.path.isdir(path))
 
     def test_other_types_config_only(self):
-        self.admin.storage.post(storage="thin", type="lvmthin", vgname="pve", thinpool="data")
-        self.admin.storage.post(storage="tank", type="zfspool", pool="tank/vm", sparse=1,
-                                blocksize="16k", content="images")
-        self.admin.storage.post(storage="vg1", type="lvm", vgname="vg1", saferemove=1)
+        root = self.daemon.root_call
+        root("POST", "/storage", storage="thin", type="lvmthin", vgname="pve", thinpool="data")
+        root("POST", "/storage", storage="tank", type="zfspool", pool="tank/vm", sparse=1,
+             blocksize="16k", content="images")
+        root("POST", "/storage", storage="vg1", type="lvm", vgname="vg1", saferemove=1)
         try:
             thin = self.admin.storage("thin").get()
             self.assertEqual(thin["content"], "images,rootdir")
@@ -101,14 +105,13 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
             self.assertEqual((tank["pool"], tank["sparse"], tank["blocksize"]),
                              ("tank/vm", 1, "16k"))
             self.assertEqual(self.admin.storage("vg1").get()["saferemove"], 1)
-            self.assert_status(400, self.admin.storage.post, storage="thin2", type="lvmthin",
-                               vgname="pve")
-            self.assert_status(400, self.admin.storage.post, storage="z2", type="zfspool",
-                               pool="tank", content="iso")
-            self.assert_status(400, self.admin.storage.post, storage="1bad", type="dir",
-                               path="/tmp/x")
-            self.assert_status(400, self.admin.storage.post, storage="nfs1", type="nfs",
-                               path="/tmp/x")
+            for bad in ({"storage": "thin2", "type": "lvmthin", "vgname": "pve"},
+                        {"storage": "z2", "type": "zfspool", "pool": "tank",
+                         "content": "iso"},
+                        {"storage": "1bad", "type": "dir", "path": "/tmp/x"},
+                        {"storage": "nfs1", "type": "nfs", "path": "/tmp/x"}):
+                r = self.daemon.root_http("POST", "/storage", data=bad)
+                self.assertEqual(r.status, 400, "%s: %s" % (bad, r.reason))
         finally:
             for s in ("thin", "tank", "vg1"):
                 self.admin.storage(s).delete()
@@ -151,9 +154,9 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
 
     def test_ansible_storage_info(self):
         path = os.path.join(self.daemon.root, "srv", "ans")
-        self.admin.storage.post(storage="ans", type="dir", path=path, content="backup,iso",
-                                nodes="n1,n2", shared=1,
-                                **{"prune-backups": "keep-all=1"})
+        self.daemon.root_call("POST", "/storage", storage="ans", type="dir", path=path,
+                              content="backup,iso", nodes="n1,n2", shared=1,
+                              **{"prune-backups": "keep-all=1"})
         try:
             stores = self.ansible("proxmox_storage_info")["proxmox_storages"]
             by_id = {s["storage"]: s for s in stores}

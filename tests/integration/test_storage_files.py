@@ -112,8 +112,9 @@ class StorageFiles(ctvmtest.AdminDaemonTest):
         if not loop.setup():
             self.skipTest("no btrfs loop mount here")
         path = os.path.join(loop.mnt, "store")
-        r = self.api("POST", "/storage", data={"storage": "bt", "type": "btrfs", "path": path,
-                                               "content": "iso,vztmpl,images"})
+        r = self.daemon.root_http("POST", "/storage",
+                                  data={"storage": "bt", "type": "btrfs", "path": path,
+                                        "content": "iso,vztmpl,images"})
         self.assertEqual(r.status, 200, r.reason)
         self.addCleanup(self.api, "DELETE", "/storage/bt")
 
@@ -155,14 +156,16 @@ class StorageFiles(ctvmtest.AdminDaemonTest):
 
     def test_dir_content_dirs(self):
         path = os.path.join(self.daemon.root, "srv", "cdirs")
-        # refused: absolute, traversal, unknown content, one directory twice
-        for bad in ("iso=/etc", "iso=../x", "bogus=x", "iso=a,vztmpl=a", "iso=a,iso=b"):
-            r = self.api("POST", "/storage", data={"storage": "cd", "type": "dir",
-                                                   "path": path, "content": "iso",
-                                                   "content-dirs": bad})
+        # refused: absolute, traversal, unknown content, one directory twice,
+        # a directory inside another content type's
+        for bad in ("iso=/etc", "iso=../x", "bogus=x", "iso=a,vztmpl=a", "iso=a,iso=b",
+                    "iso=images/iso"):
+            r = self.daemon.root_http("POST", "/storage",
+                                      data={"storage": "cd", "type": "dir", "path": path,
+                                            "content": "iso", "content-dirs": bad})
             self.assertEqual(r.status, 400, "%s: %s" % (bad, r.reason))
             self.assertIn("content-dirs", r.json().get("errors", {}), bad)
-        r = self.api("POST", "/storage", data={
+        r = self.daemon.root_http("POST", "/storage", data={
             "storage": "cd", "type": "dir", "path": path, "content": "iso,vztmpl,backup",
             "content-dirs": "iso=isos,vztmpl=tmpl/cache/"})
         self.assertEqual(r.status, 200, r.reason)
@@ -221,8 +224,9 @@ class StorageFiles(ctvmtest.AdminDaemonTest):
         if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "ctvmt", isos]).returncode:
             self.skipTest("cannot mount a tmpfs here")
         self.addCleanup(subprocess.run, ["umount", "-l", isos])
-        r = self.api("POST", "/storage", data={"storage": "xd", "type": "dir", "path": path,
-                                               "content": "iso", "content-dirs": "iso=isos"})
+        r = self.daemon.root_http("POST", "/storage",
+                                  data={"storage": "xd", "type": "dir", "path": path,
+                                        "content": "iso", "content-dirs": "iso=isos"})
         self.assertEqual(r.status, 200, r.reason)
         self.addCleanup(self.api, "DELETE", "/storage/xd")
         self.assertNotEqual(os.stat(path).st_dev, os.stat(isos).st_dev)

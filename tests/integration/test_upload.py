@@ -83,9 +83,10 @@ class Upload(ctvmtest.AdminDaemonTest):
         cls.tmp = tempfile.mkdtemp(prefix="ctvmt-upload-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.store = os.path.join(cls.daemon.root, "srv", "isos")
-        r = cls.daemon.http("POST", "/storage", ticket=cls.ticket, csrf=cls.csrf,
-                            data={"storage": "isos", "type": "dir", "path": cls.store,
-                                  "content": "iso,vztmpl,import"})
+        # a storage's path is root@pam's to set
+        r = cls.daemon.root_http("POST", "/storage",
+                                 data={"storage": "isos", "type": "dir", "path": cls.store,
+                                       "content": "iso,vztmpl,import"})
         assert r.status == 200, (r.status, r.reason)
         cls.iso_dir = os.path.join(cls.store, "template", "iso")
 

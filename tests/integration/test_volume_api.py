@@ -78,15 +78,16 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
     def setUpClass(cls):
         super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "vols")
-        cls.admin.storage.post(storage="vols", type="dir", path=cls.path,
-                               content="images,rootdir")
+        # a storage's path is root@pam's to set
+        cls.daemon.root_call("POST", "/storage", storage="vols", type="dir", path=cls.path,
+                             content="images,rootdir")
         cls.bpath = None
         mnt = mount_btrfs(cls.daemon.root)
         if mnt:
             cls.addClassCleanup(subprocess.run, ["umount", mnt])
             cls.bpath = os.path.join(mnt, "store")
-            cls.admin.storage.post(storage="bvols", type="btrfs", path=cls.bpath,
-                                   content="images,rootdir")
+            cls.daemon.root_call("POST", "/storage", storage="bvols", type="btrfs",
+                                 path=cls.bpath, content="images,rootdir")
 
     # -- helpers ------------------------------------------------------------
 

@@ -458,6 +458,9 @@ static void test_content_dirs_validation(void **state)
 	    {"images=vm;rootdir=ct snippets=s", "images=vm,rootdir=ct,snippets=s"},
 	    {"vztmpl=t.x,import=..imp", "import=..imp,vztmpl=t.x"},
 	    {"iso=iso", "iso=iso"},
+	    /* a common prefix is not a parent */
+	    {"iso=images2,vztmpl=template/iso2", "iso=images2,vztmpl=template/iso2"},
+	    {"images=a/b,rootdir=a/bc", "images=a/b,rootdir=a/bc"},
 	};
 	static const struct {
 		const char *in, *reason;
@@ -481,6 +484,17 @@ static void test_content_dirs_validation(void **state)
 	    {"iso=a,iso=b", "duplicate override for content type 'iso'"},
 	    {"iso=x,vztmpl=x", "directory 'x' is used for content types 'iso' and 'vztmpl'"},
 	    {"iso=x/,vztmpl=x", "is used for content types"},
+	    /* disjoint from each other and from the defaults of the types not
+	     * named: an "iso" upload must not land among a guest's disks */
+	    {"iso=images", "directory 'images' is used for content types 'images' and 'iso'"},
+	    {"iso=dump", "is used for content types 'iso' and 'backup'"},
+	    {"iso=images/iso", "directory 'images/iso' of content type 'iso' lies inside directory "
+	                       "'images' of content type 'images'"},
+	    {"images=template", "directory 'template/iso' of content type 'iso' lies inside "
+	                        "directory 'template' of content type 'images'"},
+	    {"iso=a,vztmpl=a/b", "'a/b' of content type 'vztmpl' lies inside directory 'a'"},
+	    {"backup=x/y,snippets=x", "lies inside directory 'x' of content type 'snippets'"},
+	    {"rootdir=template/cache/ct", "lies inside"},
 	};
 	_cleanup_section_config_ struct section_config *c = section_config_new();
 	struct section *d = new_section(c, "dir", "cd");
@@ -523,6 +537,50 @@ static void test_content_dirs_validation(void **state)
 	_cleanup_section_config_ struct section_config *p = parse_ok(cfg, strlen(cfg));
 	assert_null(section_get(section_config_find(p, "xx"), "content-dirs"));
 	assert_true(p->n_warnings > 0);
+}
+
+/* The keys that place a storage on the host are flagged root_only, in every
+ * type that has them; the ones that only tune a storage are not. */
+static void test_root_only_keys(void **state)
+{
+	(void)state;
+	static const char *const host[] = {"path",   "content-dirs",     "is_mountpoint",
+	                                   "mkdir",  "create-base-path", "create-subdirs",
+	                                   "vgname", "thinpool",         "base",
+	                                   "pool",   "mountpoint"};
+	static const char *const tuning[] = {"content",
+	                                     "comment",
+	                                     "nodes",
+	                                     "disable",
+	                                     "shared",
+	                                     "prune-backups",
+	                                     "format",
+	                                     "preallocation",
+	                                     "bwlimit",
+	                                     "saferemove",
+	                                     "sparse",
+	                                     "blocksize",
+	                                     "nocow",
+	                                     "tagged_only",
+	                                     "max-protected-backups",
+	                                     "snapshot-as-volume-chain",
+	                                     "bogus",
+	                                     ""};
+	for (size_t i = 0; i < ARRAY_SIZE(host); i++)
+		if (!storage_key_root_only(host[i]))
+			fail_msg("'%s' is not root_only", host[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(tuning); i++)
+		if (storage_key_root_only(tuning[i]))
+			fail_msg("'%s' is root_only", tuning[i]);
+	assert_false(storage_key_root_only(NULL));
+	/* each type's table agrees: a key is root_only everywhere or nowhere */
+	const struct section_schema *sc = storage_schema();
+	for (size_t t = 0; t < sc->n_types; t++)
+		for (size_t k = 0; k < sc->types[t].n_props; k++) {
+			const struct section_prop *p = &sc->types[t].props[k];
+			if (p->root_only != storage_key_root_only(p->name))
+				fail_msg("%s: '%s' differs", sc->types[t].type, p->name);
+		}
 }
 
 /* storage_content_dir: the override or the default, below the path. */
@@ -605,9 +663,12 @@ static void test_dir_prepare_content_dirs(void **state)
 	_cleanup_free_ char *dump = path_join(p2, "dump");
 	assert_int_equal(access(dump, F_OK), 0);
 
-	/* an override onto another content type's default directory */
-	assert_int_equal(storage_section_set(s, "content-dirs", "iso=dump", false, NULL), 0);
+	/* an override onto another content type's default directory: the API
+	 * refuses it, and so does activation for a storage.cfg made by hand */
 	struct error *e = NULL;
+	assert_int_equal(storage_section_set(s, "content-dirs", "iso=dump", false, &e), -EINVAL);
+	e = error_free(e);
+	section_set(s, "content-dirs", "iso=dump");
 	assert_int_equal(storage_dir_prepare(s, &e), -EINVAL);
 	assert_non_null(strstr(e->msg, "for multiple content types"));
 	error_free(e);
@@ -625,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(test_store),
 	    cmocka_unit_test(test_dir_prepare),
 	    cmocka_unit_test(test_content_dirs_validation),
+	    cmocka_unit_test(test_root_only_keys),
 	    cmocka_unit_test(test_content_dir),
 	    cmocka_unit_test(test_dir_prepare_content_dirs),
 	};
