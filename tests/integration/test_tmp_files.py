@@ -36,7 +36,8 @@ class Sidecars(ctvmtest.AdminDaemonTest):
     def setUpClass(cls):
         super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "bak")
-        cls.admin.storage.post(storage="bak", type="dir", path=cls.path, content="backup")
+        cls.daemon.root_call("POST", "/storage", storage="bak", type="dir", path=cls.path,
+                             content="backup")
         cls.dump = os.path.join(cls.path, "dump")
         os.makedirs(cls.dump, exist_ok=True)
 
