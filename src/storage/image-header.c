@@ -228,21 +228,21 @@ static char *view_name(const struct view *v, uint64_t off, uint64_t n)
 static int qcow2_refs(const struct view *v, struct image_refs *r, struct error **err)
 {
 	if (view_be32(v, 0) != QCOW2_MAGIC)
-		return error_set(err, -EINVAL, 400, "not a qcow2 image");
+		return error_set(err, -EINVAL, 500, "not a qcow2 image");
 	uint32_t version = view_be32(v, 4);
 	if (version != 2 && version != 3)
-		return error_set(err, -EINVAL, 400, "unsupported qcow2 version %u", version);
+		return error_set(err, -EINVAL, 500, "unsupported qcow2 version %u", version);
 	uint32_t cbits = view_be32(v, 20);
 	if (cbits < QCOW2_CLUSTER_BITS_MIN || cbits > QCOW2_CLUSTER_BITS_MAX)
-		return error_set(err, -EINVAL, 400, "invalid qcow2 cluster size");
+		return error_set(err, -EINVAL, 500, "invalid qcow2 cluster size");
 	uint64_t cluster = 1ull << cbits, hlen = 72;
 	if (version == 3) {
 		hlen = view_be32(v, 100);
 		if (hlen < QCOW2_HEADER_MIN || hlen > cluster)
-			return error_set(err, -EINVAL, 400, "invalid qcow2 header length");
+			return error_set(err, -EINVAL, 500, "invalid qcow2 header length");
 		uint64_t incompat = view_be64(v, 72);
 		if (incompat & ~QCOW2_INCOMPAT_KNOWN)
-			return error_set(err, -EINVAL, 400, "unsupported qcow2 feature");
+			return error_set(err, -EINVAL, 500, "unsupported qcow2 feature");
 		if (incompat & QCOW2_INCOMPAT_DATA_FILE)
 			r->data_file = true;
 	}
@@ -252,7 +252,7 @@ static int qcow2_refs(const struct view *v, struct image_refs *r, struct error *
 		/* qemu would take a name from anywhere in the file, with its
 		 * extensions up to there; ours lie in the first cluster */
 		if (boff > cluster || blen > QCOW2_BACKING_MAX || blen > cluster - boff)
-			return error_set(err, -EINVAL, 400,
+			return error_set(err, -EINVAL, 500,
 			                 "qcow2 backing file name outside the first cluster");
 		r->backing = true;
 		r->backing_name = view_name(v, boff, blen);
@@ -262,14 +262,14 @@ static int qcow2_refs(const struct view *v, struct image_refs *r, struct error *
 		uint32_t magic = view_be32(v, off), elen = view_be32(v, off + 4);
 		off += 8;
 		if (off > end || elen > end - off)
-			return error_set(err, -EINVAL, 400, "invalid qcow2 header extension");
+			return error_set(err, -EINVAL, 500, "invalid qcow2 header extension");
 		if (magic == QCOW2_EXT_END)
 			break;
 		if (magic == QCOW2_EXT_DATA_FILE) {
 			r->data_file = true;
 		} else if (magic == QCOW2_EXT_BACKING_FMT) {
 			if (elen > QCOW2_BACKING_FMT_MAX)
-				return error_set(err, -EINVAL, 400,
+				return error_set(err, -EINVAL, 500,
 				                 "invalid qcow2 backing format extension");
 			free(r->backing_fmt);
 			r->backing_fmt = view_name(v, off, elen);
@@ -337,7 +337,7 @@ int image_refs_parse(const uint8_t *buf, size_t len, const char *fmt, struct ima
 	else if (streq(fmt, "vmdk"))
 		rc = vmdk_refs(&v, &r);
 	else
-		rc = error_set(err, -EOPNOTSUPP, 400, "image format '%s' is not allowed", fmt);
+		rc = error_set(err, -EOPNOTSUPP, 500, "image format '%s' is not allowed", fmt);
 	if (rc < 0) {
 		image_refs_clear(&r);
 		return rc;
@@ -354,11 +354,11 @@ static int open_image(const char *path, uint64_t *ret_size, struct error **err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	struct stat s;
 	if (fd < 0)
-		return error_set(err, -errno, 400, "unable to open image '%s' - %s", path,
+		return error_set(err, -errno, 500, "unable to open image '%s' - %s", path,
 		                 strerror(errno));
 	if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode)) {
 		close(fd);
-		return error_set(err, -EINVAL, 400, "image '%s' is not a regular file", path);
+		return error_set(err, -EINVAL, 500, "image '%s' is not a regular file", path);
 	}
 	*ret_size = (uint64_t)s.st_size;
 	return fd;
@@ -392,7 +392,7 @@ static int read_head(int fd, uint64_t size, const char *fmt, uint8_t **ret, size
 		}
 	}
 	if (r < 0)
-		return error_set(err, r, 400, "unable to read image header - %s", strerror(-r));
+		return error_set(err, r, 500, "unable to read image header - %s", strerror(-r));
 	*ret = TAKE_PTR(buf);
 	*ret_len = want;
 	return 0;
@@ -437,17 +437,17 @@ static int qemu_img_agrees(const char *path, const char *fmt, struct error **err
 	if (!got || !name || !json_is_integer(json_object_get(j, "virtual-size")))
 		return error_set(err, -EIO, 500, "unable to parse 'qemu-img info' output");
 	if (!streq(got, fmt))
-		return error_set(err, -EINVAL, 400, "image is '%s', not '%s'", got, fmt);
+		return error_set(err, -EINVAL, 500, "image is '%s', not '%s'", got, fmt);
 	if (json_object_get(j, "backing-filename") || json_object_get(j, "full-backing-filename"))
-		return error_set(err, -EPERM, 400, "backing file not allowed for untrusted image");
+		return error_set(err, -EPERM, 500, "backing file not allowed for untrusted image");
 	if (json_object_get(data, "data-file"))
-		return error_set(err, -EPERM, 400, "'data-file' references are not allowed");
+		return error_set(err, -EPERM, 500, "'data-file' references are not allowed");
 	if (json_array_size(extents) > 1)
-		return error_set(err, -EPERM, 400, "multiple extents are not allowed");
+		return error_set(err, -EPERM, 500, "multiple extents are not allowed");
 	json_array_foreach (extents, i, e) {
 		const char *f = json_string_value(json_object_get(e, "filename"));
 		if (!f || !streq(f, name))
-			return error_set(err, -EPERM, 400, "extent files are not allowed");
+			return error_set(err, -EPERM, 500, "extent files are not allowed");
 	}
 	return 0;
 }
@@ -456,16 +456,16 @@ int image_check_untrusted(const char *path, const char *fmt, struct error **err)
 {
 	struct image_refs refs = {0};
 	if (!allowed_format(fmt))
-		return error_set(err, -EOPNOTSUPP, 400, "image format '%s' is not allowed", fmt);
+		return error_set(err, -EOPNOTSUPP, 500, "image format '%s' is not allowed", fmt);
 	int r = file_refs(path, fmt, &refs, err);
 	if (r < 0)
 		return r;
 	if (refs.backing)
-		r = error_set(err, -EPERM, 400, "backing file not allowed for untrusted image");
+		r = error_set(err, -EPERM, 500, "backing file not allowed for untrusted image");
 	else if (refs.data_file)
-		r = error_set(err, -EPERM, 400, "'data-file' references are not allowed");
+		r = error_set(err, -EPERM, 500, "'data-file' references are not allowed");
 	else if (refs.extents)
-		r = error_set(err, -EPERM, 400,
+		r = error_set(err, -EPERM, 500,
 		              "vmdk descriptors naming extent files are not allowed");
 	image_refs_clear(&refs);
 	if (r < 0 || streq(fmt, "raw"))
@@ -487,7 +487,7 @@ static const char *probe_format(const char *path, struct error **err)
 		return NULL;
 	size_t n = size < sizeof(b) ? (size_t)size : sizeof(b);
 	if (read_at(fd, b, n, 0) < 0) {
-		error_set(err, -EIO, 400, "unable to read image '%s'", path);
+		error_set(err, -EIO, 500, "unable to read image '%s'", path);
 		return NULL;
 	}
 	if (be32(b) == QCOW2_MAGIC) {
@@ -508,7 +508,7 @@ static const char *probe_format(const char *path, struct error **err)
 		}
 		return i + 8 <= n && memcmp(b + i, "version=", 8) == 0 ? "vmdk" : "raw";
 	}
-	error_set(err, -EPERM, 400, "backing file '%s' has a format that is not allowed", path);
+	error_set(err, -EPERM, 500, "backing file '%s' has a format that is not allowed", path);
 	return NULL;
 }
 
@@ -532,21 +532,21 @@ int image_check_confined(const char *path, const char *fmt, const char *root, st
 		int r =
 		    allowed_format(cur_fmt)
 		        ? file_refs(cur, cur_fmt, &refs, err)
-		        : error_set(err, -EPERM, 400, "image '%s' has format '%s'", cur, cur_fmt);
+		        : error_set(err, -EPERM, 500, "image '%s' has format '%s'", cur, cur_fmt);
 		if (r < 0)
 			return r;
 		if (refs.data_file)
-			r = error_set(err, -EPERM, 400,
+			r = error_set(err, -EPERM, 500,
 			              "image '%s' references an external data file", cur);
 		else if (refs.extents)
-			r = error_set(err, -EPERM, 400,
+			r = error_set(err, -EPERM, 500,
 			              "image '%s' is a vmdk descriptor naming extent files", cur);
 		else if (!refs.backing || !root)
 			r = 1;
 		else if (depth == IMAGE_CHAIN_MAX)
-			r = error_set(err, -ELOOP, 400, "backing chain of '%s' is too long", path);
+			r = error_set(err, -ELOOP, 500, "backing chain of '%s' is too long", path);
 		else if (!refs.backing_name || strchr(refs.backing_name, ':'))
-			r = error_set(err, -EPERM, 400,
+			r = error_set(err, -EPERM, 500,
 			              "image '%s' names a backing file that is not a plain path",
 			              cur);
 		if (r != 0) {
@@ -561,10 +561,10 @@ int image_check_confined(const char *path, const char *fmt, const char *root, st
 		            : xstrdup(refs.backing_name);
 		char *real = realpath(next, NULL);
 		if (!real)
-			r = error_set(err, -ENOENT, 400, "backing file of '%s' does not exist",
+			r = error_set(err, -ENOENT, 500, "backing file of '%s' does not exist",
 			              cur);
 		else if (!path_below(real, real_root))
-			r = error_set(err, -EPERM, 400, "backing file of '%s' lies outside '%s'",
+			r = error_set(err, -EPERM, 500, "backing file of '%s' lies outside '%s'",
 			              cur, root);
 		if (r < 0) {
 			free(real);
