@@ -5,7 +5,9 @@
  * PVE::API2::Storage::Status.  An upload is streamed by the http layer into
  * a temporary file in the storage's directory (api_stream_request below
  * claims it); a download is fetched by curl into one.  Either way a task
- * verifies the optional checksum and only then renames the file into place,
+ * verifies the optional checksum and, for a disk image (import content:
+ * qcow2, raw, vmdk), that it names no file outside itself
+ * (image_check_untrusted), and only then renames the file into place,
  * never replacing an existing file; every failure removes the temporary
  * file, so a volume only ever appears complete and verified.
  */
@@ -33,6 +35,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "http.h"
+#include "image-header.h"
 #include "log.h"
 #include "storage-config.h"
 #include "task.h"
@@ -143,6 +146,7 @@ struct import_job {
 	char url[4096];      /* download only */
 	char algo[16];       /* "" when no checksum */
 	char checksum[160];
+	char fmt[8]; /* the disk image format to check, "" for none */
 	bool insecure;
 	unsigned long long max_size;
 };
@@ -247,6 +251,18 @@ static int verify_and_rename(struct task_worker *w, struct import_job *j, struct
 			                 j->checksum);
 		task_log(w, "checksum verified");
 	}
+	if (j->fmt[0]) {
+		/* a disk image from outside must not name host files that
+		 * qemu-img would read into a guest's disk later */
+		const char *name = strrchr(j->dest, '/') ? strrchr(j->dest, '/') + 1 : j->dest;
+		task_log(w, "checking %s image '%s'", j->fmt, name);
+		r = image_check_untrusted(j->tmp, j->fmt, err);
+		if (r < 0) {
+			if (err && *err)
+				error_prefix(*err, "refusing image '%s'", name);
+			return r;
+		}
+	}
 	_cleanup_close_ int fd = open(j->tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
 		return error_set(err, -errno, 500, "unable to sync '%s' - %s", j->tmp,
@@ -346,6 +362,15 @@ static int job_prepare(struct api_call *call, const char *dir, struct import_job
 	if (access(j->dest, F_OK) == 0)
 		return error_set(err, -EEXIST, 500, "refusing to override existing file '%s'",
 		                 j->dest);
+	/* import sources that are disk images; an .ova or .ovf is checked
+	 * where its disks are taken out of it */
+	static const char *const image_fmts[] = {"qcow2", "raw", "vmdk"};
+	for (size_t i = 0; streq(content, "import") && i < ARRAY_SIZE(image_fmts); i++) {
+		char ext[16];
+		snprintf(ext, sizeof(ext), ".%s", image_fmts[i]);
+		if (has_suffix(filename, ext))
+			snprintf(j->fmt, sizeof(j->fmt), "%s", image_fmts[i]);
+	}
 	if (api_param_has(call, "checksum")) {
 		snprintf(j->algo, sizeof(j->algo), "%s", api_param_str(call, "checksum-algorithm"));
 		snprintf(j->checksum, sizeof(j->checksum), "%s", api_param_str(call, "checksum"));

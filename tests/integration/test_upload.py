@@ -272,6 +272,93 @@ class Upload(ctvmtest.AdminDaemonTest):
             self.assertEqual(self.leftovers(), [])
         self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "y.iso")))
 
+    def image_fixtures(self):
+        """Disk images naming a host file, each refused, and plain ones."""
+        d = tempfile.mkdtemp(prefix="img-", dir=self.tmp)
+
+        def qemu_img(name, *args):
+            path = os.path.join(d, name)
+            subprocess.run(["qemu-img", "create", "-q", *args, path, "1M"], check=True,
+                           timeout=30)
+            return path
+
+        flat = ('# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n'
+                'createType="monolithicFlat"\n\nRW 2048 FLAT "/etc/shadow" 0\n')
+        bad = {
+            "back.qcow2": qemu_img("back.qcow2", "-f", "qcow2", "-u", "-F", "raw",
+                                   "-b", "/etc/shadow"),
+            "data.qcow2": qemu_img("data.qcow2", "-f", "qcow2", "-o",
+                                   "data_file=" + os.path.join(d, "data.raw")),
+            "flat.vmdk": os.path.join(d, "flat.vmdk"),
+            "emb.vmdk": os.path.join(d, "emb.vmdk"),
+        }
+        with open(bad["flat.vmdk"], "w") as f:
+            f.write(flat)
+        good = {
+            "plain.qcow2": qemu_img("plain.qcow2", "-f", "qcow2"),
+            "sparse.vmdk": qemu_img("sparse.vmdk", "-f", "vmdk"),
+            "disk.raw": qemu_img("disk.raw", "-f", "raw"),
+        }
+        # capacity 0 and a descriptor offset: qemu opens the embedded
+        # descriptor's extents
+        with open(good["sparse.vmdk"], "rb") as f:
+            b = bytearray(f.read())
+        b[12:20] = bytes(8)
+        b[0x200:0x200 + 2048] = flat.encode().ljust(2048, b"\0")
+        with open(bad["emb.vmdk"], "wb") as f:
+            f.write(b)
+        return bad, good
+
+    def find_in_store(self, name):
+        return [os.path.join(p, name) for p, _, files in os.walk(self.store) if name in files]
+
+    def test_untrusted_images_refused(self):
+        bad, good = self.image_fixtures()
+        for name, path in bad.items():
+            boundary = secrets.token_hex(8)
+            r = self.upload(multipart(boundary, {"content": "import"}, "filename", name,
+                                      file_chunks(path)), boundary)
+            self.assertEqual(r.status_code, 200, r.reason)
+            status = self.wait_task(r.json()["data"])
+            self.assertIn("refusing image '%s'" % name, status)
+            self.assertEqual(self.find_in_store(name), [])
+            self.assertEqual(self.leftovers(), [])
+        for name, path in good.items():
+            boundary = secrets.token_hex(8)
+            r = self.upload(multipart(boundary, {"content": "import"}, "filename", name,
+                                      file_chunks(path)), boundary)
+            self.assertEqual(r.status_code, 200, r.reason)
+            self.assertEqual(self.wait_task(r.json()["data"]), "OK", name)
+            self.assertEqual(len(self.find_in_store(name)), 1, name)
+
+    def serve(self, srvdir, handler_class=None):
+        """A loopback http.server on srvdir (stopped at the test's end)."""
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        handler = functools.partial(handler_class or Quiet, directory=srvdir)
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return "http://127.0.0.1:%d" % srv.server_address[1]
+
+    def test_download_untrusted_image_refused(self):
+        bad, good = self.image_fixtures()
+        base = self.serve(os.path.dirname(bad["back.qcow2"]))
+        path = "/nodes/%s/storage/isos/download-url" % self.node
+        r = self.api("POST", path, data={"url": base + "/back.qcow2", "content": "import",
+                                         "filename": "dl-back.qcow2"})
+        self.assertEqual(r.status, 200, r.reason)
+        self.assertIn("refusing image 'dl-back.qcow2'", self.wait_task(r.json()["data"]))
+        self.assertEqual(self.find_in_store("dl-back.qcow2"), [])
+        self.assertEqual(self.leftovers(), [])
+        r = self.api("POST", path, data={"url": base + "/plain.qcow2", "content": "import",
+                                         "filename": "dl-plain.qcow2"})
+        self.assertEqual(self.wait_task(r.json()["data"]), "OK")
+        self.assertEqual(len(self.find_in_store("dl-plain.qcow2")), 1)
+
     def test_download_url(self):
         srvdir = os.path.join(self.tmp, "www")
         os.makedirs(srvdir, exist_ok=True)
