@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "fileio.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -62,6 +63,13 @@ void cmd_set_stdin(struct cmd *c, const char *data, size_t len)
 void cmd_set_timeout(struct cmd *c, int timeout_ms)
 {
 	c->timeout_ms = timeout_ms;
+}
+
+void cmd_set_stdout_fd(struct cmd *c, int fd, unsigned long long max_bytes)
+{
+	c->out_to_fd = true;
+	c->out_fd = fd;
+	c->out_max = max_bytes;
 }
 
 void cmd_release(struct cmd *c)
@@ -137,6 +145,33 @@ static bool drain(int fd, struct strbuf *sb, size_t max, bool *truncated)
 	if ((size_t)n > room)
 		*truncated = true;
 	strbuf_add(sb, buf, (size_t)n < room ? (size_t)n : room);
+	return true;
+}
+
+/* Copies what fd has to out, at most max bytes in all (*written so far).
+ * Returns false at end of file; sets *over or *werr (and stops writing)
+ * when the budget or the writing fails, and the caller kills the child. */
+static bool sink(int fd, int out, unsigned long long max, unsigned long long *written, bool *over,
+                 int *werr)
+{
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	if (*over || *werr)
+		return true; /* being killed: drop the rest */
+	if ((unsigned long long)n > max - *written) {
+		*over = true;
+		return true;
+	}
+	int w = write_full(out, buf, (size_t)n);
+	if (w < 0) {
+		*werr = -w;
+		return true;
+	}
+	*written += (unsigned long long)n;
 	return true;
 }
 
@@ -224,7 +259,8 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 
 	int pidfd = (int)pidfd_open(pid, 0);
 	long deadline = now_ms() + (c->timeout_ms > 0 ? c->timeout_ms : CMD_DEFAULT_TIMEOUT_MS);
-	bool out_open = true, err_open = true, exited = false;
+	bool out_open = true, err_open = true, exited = false, killed = false;
+	unsigned long long written = 0;
 	while (out_open || err_open || !exited) {
 		struct pollfd p[4];
 		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
@@ -249,8 +285,15 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 			break;
 		if (n <= 0)
 			continue;
-		if (i_out >= 0 && p[i_out].revents)
+		if (i_out >= 0 && p[i_out].revents && c->out_to_fd)
+			out_open = sink(out[0], c->out_fd, c->out_max, &written, &res.out_over,
+			                &res.out_errno);
+		else if (i_out >= 0 && p[i_out].revents)
 			out_open = drain(out[0], &sout, CMD_MAX_STDOUT, &res.out_truncated);
+		if ((res.out_over || res.out_errno) && !killed) {
+			kill(-pid, SIGKILL);
+			killed = true;
+		}
 		if (i_err >= 0 && p[i_err].revents)
 			err_open = drain(errp[0], &serr, CMD_MAX_STDERR, &res.err_truncated);
 		if (i_in >= 0 && p[i_in].revents) {
@@ -283,6 +326,13 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 
 	if (res.timed_out)
 		r = error_set(err, -ETIMEDOUT, 500, "command '%s' failed: got timeout", line);
+	else if (res.out_over)
+		r = error_set(err, -EFBIG, 500, "command '%s' failed: output exceeds %llu bytes",
+		              line, c->out_max);
+	else if (res.out_errno)
+		r = error_set(err, -res.out_errno, 500,
+		              "command '%s' failed: unable to write its output - %s", line,
+		              strerror(res.out_errno));
 	else if (res.signal)
 		r = error_set(err, -EINTR, 500, "command '%s' failed: killed by signal %d", line,
 		              res.signal);
