@@ -5,7 +5,9 @@
  * PVE::API2::Storage::Status.  An upload is streamed by the http layer into
  * a temporary file in the storage's directory (api_stream_request below
  * claims it); a download is fetched by curl into one.  Either way a task
- * verifies the optional checksum and only then renames the file into place,
+ * verifies the optional checksum and, for a disk image (import content:
+ * qcow2, raw, vmdk), that it names no file outside itself
+ * (image_check_untrusted), and only then renames the file into place,
  * never replacing an existing file; every failure removes the temporary
  * file, so a volume only ever appears complete and verified.
  */
@@ -31,18 +33,18 @@
 #include "api.h"
 #include "auth.h"
 #include "cmd.h"
+#include "download-cmd.h"
 #include "error.h"
 #include "fileio.h"
 #include "http.h"
+#include "image-header.h"
 #include "log.h"
 #include "storage-config.h"
+#include "strbuf.h"
 #include "task.h"
 #include "xalloc.h"
 
-#define CURL_PATH  "/usr/bin/curl"
 #define MAX_DIGEST 64 /* SHA-512 */
-/* A download may take long; the task can still be stopped. */
-#define DOWNLOAD_TIMEOUT_MS (24 * 3600 * 1000)
 
 static const char *const content_values[] = {"iso", "vztmpl", "import", NULL};
 static const char *const algo_values[] = {"md5",    "sha1",   "sha224", "sha256",
@@ -144,8 +146,10 @@ struct import_job {
 	char url[4096];      /* download only */
 	char algo[16];       /* "" when no checksum */
 	char checksum[160];
+	char fmt[8]; /* the disk image format to check, "" for none */
 	bool insecure;
-	unsigned long long max_size;
+	unsigned long long max_size; /* the storage's free space: the download's budget */
+	unsigned own_port;           /* ctvmd's: no redirect goes there */
 };
 
 static int hash_file(const char *path, const char *algo, char *hex, size_t hexsize,
@@ -248,6 +252,18 @@ static int verify_and_rename(struct task_worker *w, struct import_job *j, struct
 			                 j->checksum);
 		task_log(w, "checksum verified");
 	}
+	if (j->fmt[0]) {
+		/* a disk image from outside must not name host files that
+		 * qemu-img would read into a guest's disk later */
+		const char *name = strrchr(j->dest, '/') ? strrchr(j->dest, '/') + 1 : j->dest;
+		task_log(w, "checking %s image '%s'", j->fmt, name);
+		r = image_check_untrusted(j->tmp, j->fmt, err);
+		if (r < 0) {
+			if (err && *err)
+				error_prefix(*err, "refusing image '%s'", name);
+			return r;
+		}
+	}
 	_cleanup_close_ int fd = open(j->tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
 		return error_set(err, -errno, 500, "unable to sync '%s' - %s", j->tmp,
@@ -297,33 +313,93 @@ static int imgcopy_worker(struct task_worker *w, void *arg, struct error **err)
 	return r;
 }
 
+/* One request of a download: curl's answer goes to fd within the budget.
+ * *ret_location is the redirect target of a 3xx answer, else NULL. */
+static int download_fetch(struct import_job *j, const char *url, const char *pin, int fd,
+                          char **ret_location, struct error **err)
+{
+	const struct download_spec spec = {
+	    .url = url, .resolve = pin, .insecure = j->insecure, .max_size = j->max_size};
+	_cleanup_strbuf_ struct strbuf config = STRBUF_INIT;
+	_cleanup_error_ struct error *e = NULL;
+	struct cmd_result res = {0};
+	struct cmd c;
+	long code = 0;
+	char *location = NULL;
+
+	download_build_cmd(&c, &config, &spec);
+	cmd_set_stdin(&c, config.buf, config.len);
+	cmd_set_stdout_fd(&c, fd, j->max_size);
+	int r = cmd_run(&c, &res, &e);
+	cmd_release(&c);
+	/* the command line holds no URL; curl's messages name no credentials */
+	if (r < 0 && res.out_over) {
+		r = error_set(err, -EFBIG, 500,
+		              "download exceeds the free space of the storage (%llu bytes)",
+		              j->max_size);
+	} else if (r < 0) {
+		_cleanup_free_ char *why = download_error_line(res.err, res.err_len);
+		if (why)
+			r = error_set(err, r, 500, "download failed: %s", why);
+		else
+			r = error_set(err, r, 500, "download failed: %s",
+			              e ? e->msg : "curl failed");
+	} else if (download_parse_result(res.err, res.err_len, &code, &location, err) < 0) {
+		r = -EIO;
+	} else if (code >= 300 && code < 400 && location) {
+		*ret_location = TAKE_PTR(location);
+	}
+	free(location);
+	cmd_result_clear(&res);
+	return r;
+}
+
+/*
+ * curl follows no redirect itself: each target is checked (not this host,
+ * not ctvmd's port; the first URL is the caller's and is not checked) and
+ * fetched with the checked address pinned.  The file is rewritten from
+ * the start for each answer.
+ */
 static int download_worker(struct task_worker *w, void *arg, struct error **err)
 {
 	struct import_job *j = arg;
 	/* held to the end, so a restarted daemon's sweep leaves it (storage.h) */
 	_cleanup_close_ int hold _unused_ = tmpfile_hold(j->tmp);
-	task_log(w, "downloading %s to %s", j->url, j->dest);
-	struct cmd c;
-	cmd_init(&c, CURL_PATH);
-	cmd_add(&c, "--fail");
-	cmd_add(&c, "--silent");
-	cmd_add(&c, "--show-error");
-	cmd_add(&c, "--location");
-	cmd_add(&c, "--max-filesize");
-	cmd_addf(&c, "%llu", j->max_size);
-	cmd_add(&c, "--proto");
-	cmd_add(&c, "=http,https");
-	cmd_add(&c, "--proto-redir");
-	cmd_add(&c, "=http,https");
-	cmd_add(&c, "-o");
-	cmd_add(&c, j->tmp);
-	if (j->insecure)
-		cmd_add(&c, "--insecure");
-	cmd_add(&c, "--");
-	cmd_add(&c, j->url);
-	cmd_set_timeout(&c, DOWNLOAD_TIMEOUT_MS);
-	int r = cmd_run(&c, NULL, err);
-	cmd_release(&c);
+	_cleanup_free_ char *shown = download_url_redact(j->url);
+	_cleanup_free_ char *url = xstrdup(j->url), *pin = NULL;
+	int r = 0;
+
+	task_log(w, "downloading %s to %s", shown, j->dest);
+	_cleanup_close_ int fd = open(j->tmp, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		r = error_set(err, -errno, 500, "unable to open '%s' - %s", j->tmp,
+		              strerror(errno));
+	for (int hop = 0; r == 0; hop++) {
+		char *location = NULL;
+		r = download_fetch(j, url, pin, fd, &location, err);
+		if (r < 0 || !location)
+			break;
+		_cleanup_free_ char *to = download_url_redact(location);
+		free(pin);
+		pin = NULL;
+		if (hop == DOWNLOAD_MAX_REDIRECTS)
+			r = error_set(err, -ELOOP, 500, "too many redirects (more than %d)",
+			              DOWNLOAD_MAX_REDIRECTS);
+		else
+			r = download_check_redirect(location, j->own_port, &pin, err);
+		if (r < 0) {
+			if (err && *err)
+				error_prefix(*err, "refusing redirect to '%s'", to);
+			free(location);
+			break;
+		}
+		task_log(w, "redirected to %s", to);
+		free(url);
+		url = location;
+		if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+			r = error_set(err, -errno, 500, "unable to truncate '%s' - %s", j->tmp,
+			              strerror(errno));
+	}
 	if (r == 0) {
 		task_log(w, "download finished");
 		r = verify_and_rename(w, j, err);
@@ -351,6 +427,15 @@ static int job_prepare(struct api_call *call, const char *dir, struct import_job
 	if (access(j->dest, F_OK) == 0)
 		return error_set(err, -EEXIST, 500, "refusing to override existing file '%s'",
 		                 j->dest);
+	/* import sources that are disk images; an .ova or .ovf is checked
+	 * where its disks are taken out of it */
+	static const char *const image_fmts[] = {"qcow2", "raw", "vmdk"};
+	for (size_t i = 0; streq(content, "import") && i < ARRAY_SIZE(image_fmts); i++) {
+		char ext[16];
+		snprintf(ext, sizeof(ext), ".%s", image_fmts[i]);
+		if (has_suffix(filename, ext))
+			snprintf(j->fmt, sizeof(j->fmt), "%s", image_fmts[i]);
+	}
 	if (api_param_has(call, "checksum")) {
 		snprintf(j->algo, sizeof(j->algo), "%s", api_param_str(call, "checksum-algorithm"));
 		snprintf(j->checksum, sizeof(j->checksum), "%s", api_param_str(call, "checksum"));
@@ -431,6 +516,7 @@ static int api_storage_download_url(struct api_call *call, json_t **ret, struct 
 	if (r < 0)
 		return error_set(err, r, 500, "unable to create '%s' - %s", cdir, strerror(-r));
 	j->max_size = free_bytes(cdir);
+	j->own_port = __atomic_load_n(&call->ctx->port, __ATOMIC_RELAXED);
 	r = make_tmp(cdir, "download", j->tmp, sizeof(j->tmp), err);
 	if (r < 0)
 		return r;
@@ -518,7 +604,7 @@ static const struct api_param upload_params[] = {
 static const struct api_param download_params[] = {
 	API_PARAM_NODE,
 	API_PARAM_STORAGE,
-	{.name = "url", .type = API_TYPE_STRING, .max_length = 4000,
+	{.name = "url", .type = API_TYPE_STRING, .max_length = 4000, .secret = true,
 	 .description = "The URL to download the file from."},
 	{.name = "content", .type = API_TYPE_STRING, .enum_values = content_values,
 	 .description = "Content type."},

@@ -34,6 +34,7 @@ struct api_context {
 	unsigned login_fail_delay_ms; /* base delay of a failed login (default 2000) */
 	struct login_limiter *limiter;
 	struct audit_log *audit; /* NULL: no audit log */
+	unsigned port;           /* the TCP port served; atomic: set once the server runs */
 };
 
 /* What the api layer owns itself (the failed-login limiter): call once after

@@ -462,8 +462,10 @@ int main(int argc, char **argv)
 	if (!srv)
 		die("cannot create the HTTP server", e);
 	unsigned port = 0;
+	ctx.port = o.port;
 	if (http_server_listen_tls(srv, o.host, o.port, cert, key, &port, &e) < 0)
 		die("cannot listen", e);
+	__atomic_store_n(&ctx.port, port, __ATOMIC_RELAXED);
 	if (http_server_listen_unix(srv, paths->socket, &e) < 0)
 		die("cannot create the local socket", e);
 	if (write_pidfile(paths, &e) < 0)

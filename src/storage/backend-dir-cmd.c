@@ -64,10 +64,8 @@ void dir_info_build_cmd(struct cmd *c, const char *path, const char *fmt)
 	cmd_init(c, "qemu-img");
 	cmd_add(c, "info");
 	cmd_add(c, "--output=json");
-	if (fmt) {
-		cmd_add(c, "-f");
-		cmd_add(c, fmt);
-	}
+	cmd_add(c, "-f");
+	cmd_add(c, fmt);
 	cmd_add(c, path);
 }
 

@@ -24,10 +24,12 @@ void dir_create_build_cmd(struct cmd *c, const char *path, const char *fmt, uint
  * backing is relative to path's directory ("../<basevmid>/<basename>"). */
 void dir_clone_build_cmd(struct cmd *c, const char *path, const char *backing, const char *base_fmt,
                          const char *prealloc_key);
-/* qemu-img info --output=json [-f <fmt>] <path> */
+/* qemu-img info --output=json -f <fmt> <path>: never a probed format. */
 void dir_info_build_cmd(struct cmd *c, const char *path, const char *fmt);
 /* qemu-img resize [--preallocation=<m>] -f <fmt> <path> <bytes> */
 void dir_resize_build_cmd(struct cmd *c, const char *path, const char *fmt, uint64_t size,
                           const char *prealloc_key);
-/* qemu-img snapshot -c|-a|-d <snap> <path>; op is 'c', 'a' or 'd'. */
+/* qemu-img snapshot -c|-a|-d <snap> <path>; op is 'c', 'a' or 'd'.  qemu-img
+ * snapshot has no -f: the caller has checked that path is a qcow2 without
+ * references (image_check_confined), which qemu's probe takes as qcow2. */
 void dir_snapshot_build_cmd(struct cmd *c, char op, const char *path, const char *snap);

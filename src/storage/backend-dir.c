@@ -269,15 +269,19 @@ static int dir_fill(const struct dir_vol *dv, const char *path, struct storage_v
 	} else {
 		if (!S_ISREG(s.st_mode))
 			return error_set(err, -EINVAL, 500, "'%s' is not a file", path);
-		/* the header where it is simple (raw, plain qcow2), else qemu-img */
+		/* the header where it is simple (raw, plain qcow2), else qemu-img,
+		 * which opens a data file or vmdk extents (not the backing chain) */
 		r = image_header_read(path, dv->format, &v->size, &backing);
-		if (r == 0)
+		if (r == 0) {
 			v->used = (uint64_t)s.st_blocks * 512;
-		else if (r == -EOPNOTSUPP)
-			r = dir_image_info(path, dv->format, v, &backing, err);
-		else
+		} else if (r == -EOPNOTSUPP) {
+			r = image_check_confined(path, dv->format, NULL, err);
+			if (r == 0)
+				r = dir_image_info(path, dv->format, v, &backing, err);
+		} else {
 			r = error_set(err, r, 500, "unable to read volume '%s': %s", path,
 			              strerror(-r));
+		}
 		if (r < 0)
 			return r;
 		v->parent = backing_to_parent(backing);
@@ -599,12 +603,18 @@ static int dir_image_writable(struct storage *st, const char *volname, const cha
                               struct dir_vol *dv, char **ret_path, struct error **err)
 {
 	int r = dir_image(st, volname, op, dv, ret_path, err);
-	if (r < 0 || !dv->is_base)
+	if (r < 0)
 		return r;
-	dir_vol_clear(dv);
-	free(*ret_path);
-	*ret_path = NULL;
-	return error_set(err, -EROFS, 400, "unable to %s base volume '%s'", op, volname);
+	if (dv->is_base)
+		r = error_set(err, -EROFS, 400, "unable to %s base volume '%s'", op, volname);
+	else /* qemu-img opens it read-write, with its data file and backing chain */
+		r = storage_image_confined(st, *ret_path, dv->format, err);
+	if (r < 0) {
+		dir_vol_clear(dv);
+		free(*ret_path);
+		*ret_path = NULL;
+	}
+	return r;
 }
 
 static int dir_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
@@ -712,6 +722,9 @@ static int dir_snapshot_list(struct storage *st, const char *volname, struct sto
 	}
 	if (!streq(dv.vtype, "images") || !streq(dv.format, "qcow2"))
 		goto out; /* none */
+	r = image_check_confined(path, dv.format, NULL, err);
+	if (r < 0)
+		goto out;
 	dir_info_build_cmd(&c, path, dv.format);
 	cmd_set_timeout(&c, 10 * 1000);
 	r = storage_run_cmd(&c, NULL, &res, err);
@@ -765,6 +778,12 @@ static int dir_clone(struct storage *st, const char *base_volname, long vmid, co
 	if (!dv.is_base) {
 		dir_vol_clear(&dv);
 		return error_set(err, -EINVAL, 500, "clone_image only works on base images");
+	}
+	/* qemu-img create opens the base (and its chain) for its size */
+	r = storage_image_confined(st, path, dv.format, err);
+	if (r < 0) {
+		dir_vol_clear(&dv);
+		return r;
 	}
 	if (vmid <= 0 || vmid > 999999999) {
 		dir_vol_clear(&dv);

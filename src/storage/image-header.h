@@ -11,11 +11,18 @@
  * else is -EOPNOTSUPP and the caller asks qemu-img.  The header is data
  * inside a file a guest's disk lives in, so every offset and length is
  * checked against the qcow2 specification's bounds before use.
+ *
+ * The same file holds the checks of what an image names outside itself
+ * (backing, data and extent files): images from outside are refused any,
+ * images of a storage only those inside it, before qemu-img opens them.
  */
 #pragma once
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+struct error;
 
 /* The first bytes callers read: the whole fixed header of version 3. */
 #define QCOW2_HEADER_MIN 104u
@@ -39,3 +46,61 @@ char *qcow2_backing_name(const uint8_t *buf, size_t len, const struct image_head
  * or "qcow2"); *ret_backing is NULL when there is none.  -EOPNOTSUPP for
  * anything qemu-img must look at, -errno for I/O errors. */
 int image_header_read(const char *path, const char *fmt, uint64_t *ret_size, char **ret_backing);
+
+/*
+ * What an image names besides its own file, as qemu reads it when it opens
+ * the image with an explicit format.  A qcow2 may name a backing file (with
+ * its format in a header extension) and an external data file; a vmdk may
+ * name a parent (parentFileNameHint in its descriptor) and, when it is a
+ * text descriptor or a sparse header with capacity 0 pointing at an
+ * embedded descriptor, extent files.  Each of these is a path that qemu
+ * opens (and reads, on a copy) as whoever runs it: here root.
+ */
+struct image_refs {
+	bool backing;       /* a backing file or parent is named */
+	char *backing_name; /* its name when that is clean text, else NULL */
+	char *backing_fmt;  /* qcow2: the recorded backing format, else NULL */
+	bool data_file;     /* qcow2: external data file (feature bit or name) */
+	bool extents;       /* vmdk: extent files named by a descriptor */
+};
+
+void image_refs_clear(struct image_refs *r);
+
+/* The most of an image's start the checks look at: the qcow2 header and its
+ * extensions lie in the first cluster (at most 2 MiB), a vmdk's descriptor
+ * within 10 KiB after its first sector. */
+#define IMAGE_HEAD_MAX (2u << 20)
+
+/*
+ * Parses the references of an image of format fmt ("raw", "qcow2" or
+ * "vmdk") from buf, its first len bytes; bytes past len read as zeros, as
+ * qemu reads past the end of a file, so callers pass min(file size,
+ * IMAGE_HEAD_MAX) bytes.  -EINVAL when buf is not an image of that format
+ * qemu would open, -EOPNOTSUPP for any other format (neither is checked
+ * here, so neither may be trusted).  A pure function, fuzzed.
+ */
+int image_refs_parse(const uint8_t *buf, size_t len, const char *fmt, struct image_refs *ret,
+                     struct error **err);
+
+/*
+ * The check for an image that enters a storage from outside (upload,
+ * download-url, a guest's import-from), before it is moved into place: the
+ * format must be raw, qcow2 or vmdk, and the file a regular file of that
+ * format that names nothing outside itself (no backing file, data file or
+ * extent file), as Proxmox refuses them.  Our own parser decides first, so
+ * qemu never opens a path the file names; then `qemu-img info -f <fmt>`
+ * (10 s deadline) must agree.  -EPERM for a refused reference, -EINVAL for
+ * a file that is not of the format, -EOPNOTSUPP for a format not allowed.
+ */
+int image_check_untrusted(const char *path, const char *fmt, struct error **err);
+
+/*
+ * The check before qemu-img opens an image of a storage.  Always: no data
+ * file and no extent files (`qemu-img info` opens those, though not the
+ * backing chain).  With root (a directory): the backing chain, as qemu
+ * would resolve and open it (convert, resize, snapshot, or a clone's
+ * base), must lie inside root, at most 16 deep, each link named relative
+ * to its image or absolute, without a protocol prefix, with a recorded
+ * format or one that probes as a format without references.
+ */
+int image_check_confined(const char *path, const char *fmt, const char *root, struct error **err);

@@ -14,6 +14,13 @@ extern const struct storage_backend storage_backend_dir;
 int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_result *r,
                     struct error **err);
 
+/* Before qemu-img opens the image file at path (format fmt) of the file
+ * storage st: image_check_confined() with st's images directory as root,
+ * so neither the image nor its backing chain makes qemu open a path
+ * outside the storage (a data file, vmdk extents, a backing file). */
+int storage_image_confined(const struct storage *st, const char *path, const char *fmt,
+                           struct error **err);
+
 /* The error every entry point answers for a missing capability. */
 int storage_error_unsupported(const struct storage *st, const char *op, struct error **err);
 

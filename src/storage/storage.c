@@ -20,6 +20,7 @@
 #include "copy-cmd.h"
 #include "error.h"
 #include "fileio.h"
+#include "image-header.h"
 #include "log.h"
 #include "section-config.h"
 #include "storage-files.h"
@@ -521,6 +522,16 @@ static int copy_format(const struct storage *dst, const struct storage_volume *s
 	return storage_error_unsupported(dst, "alloc image", err);
 }
 
+int storage_image_confined(const struct storage *st, const char *path, const char *fmt,
+                           struct error **err)
+{
+	_cleanup_free_ char *root = storage_files_dir(st, "images", err);
+
+	if (!root)
+		return -EINVAL;
+	return image_check_confined(path, fmt, root, err);
+}
+
 /* Fills the new volume dst_volname from src_volname (formats known). */
 static int copy_fill(struct storage *src, const char *src_volname, const char *src_fmt,
                      struct storage *dst, const char *dst_volname, const char *dst_fmt,
@@ -571,6 +582,14 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	r = copy_format(dst, &info, dst_name, &fmt, err);
 	if (r < 0)
 		goto out;
+	/* qemu-img convert reads the whole backing chain into the copy */
+	if (src->path && !streq(info.format, "subvol")) {
+		_cleanup_free_ char *spath = NULL;
+
+		r = vol_path(src, src_volname, &spath, err);
+		if (r < 0 || (r = storage_image_confined(src, spath, info.format, err)) < 0)
+			goto out;
+	}
 	size = info.size;
 	if (streq(fmt, "subvol") && !(dst->be->caps & STORAGE_CAP_SUBVOL_SIZE))
 		size = 0; /* the target cannot limit it: no size, as any subvol there */

@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "fileio.h"
 #include "strbuf.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -69,6 +70,13 @@ void cmd_set_cwd(struct cmd *c, const char *dir)
 {
 	free(c->cwd);
 	c->cwd = xstrdup(dir);
+}
+
+void cmd_set_stdout_fd(struct cmd *c, int fd, unsigned long long max_bytes)
+{
+	c->out_to_fd = true;
+	c->out_fd = fd;
+	c->out_max = max_bytes;
 }
 
 void cmd_release(struct cmd *c)
@@ -144,6 +152,33 @@ static bool drain(int fd, struct strbuf *sb, size_t max, bool *truncated)
 	return true;
 }
 
+/* Copies what fd has to out, at most max bytes in all (*written so far).
+ * Returns false at end of file; sets *over or *werr (and stops writing)
+ * when the budget or the writing fails, and the caller kills the child. */
+static bool sink(int fd, int out, unsigned long long max, unsigned long long *written, bool *over,
+                 int *werr)
+{
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return false;
+	if (*over || *werr)
+		return true; /* being killed: drop the rest */
+	if ((unsigned long long)n > max - *written) {
+		*over = true;
+		return true;
+	}
+	int w = write_full(out, buf, (size_t)n);
+	if (w < 0) {
+		*werr = -w;
+		return true;
+	}
+	*written += (unsigned long long)n;
+	return true;
+}
+
 static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
@@ -198,13 +233,20 @@ static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *
 /* What cmd_run() reports of a run that happened (or that the dry-run seam
  * answered): the code and *err from how it ended, with the program's last
  * stderr line; res goes to ret, or is released. */
-static int finish(const char *line, struct cmd_result *res, struct cmd_result *ret,
-                  struct error **err)
+static int finish(const struct cmd *c, const char *line, struct cmd_result *res,
+                  struct cmd_result *ret, struct error **err)
 {
 	int r;
 
 	if (res->timed_out)
 		r = error_set(err, -ETIMEDOUT, 500, "command '%s' failed: got timeout", line);
+	else if (res->out_over)
+		r = error_set(err, -EFBIG, 500, "command '%s' failed: output exceeds %llu bytes",
+		              line, c->out_max);
+	else if (res->out_errno)
+		r = error_set(err, -res->out_errno, 500,
+		              "command '%s' failed: unable to write its output - %s", line,
+		              strerror(res->out_errno));
 	else if (res->signal)
 		r = error_set(err, -EINTR, 500, "command '%s' failed: killed by signal %d", line,
 		              res->signal);
@@ -252,7 +294,7 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 			return error_set(err, r, 500, "command '%s' failed: unable to run - %s",
 			                 line, strerror(-r));
 		if (r > 0)
-			return finish(line, &res, ret, err);
+			return finish(c, line, &res, ret, err);
 	}
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -282,7 +324,8 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 
 	int pidfd = (int)pidfd_open(pid, 0);
 	long deadline = now_ms() + (c->timeout_ms > 0 ? c->timeout_ms : CMD_DEFAULT_TIMEOUT_MS);
-	bool out_open = true, err_open = true, exited = false;
+	bool out_open = true, err_open = true, exited = false, killed = false;
+	unsigned long long written = 0;
 	while (out_open || err_open || !exited) {
 		struct pollfd p[4];
 		int np = 0, i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
@@ -307,8 +350,15 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 			break;
 		if (n <= 0)
 			continue;
-		if (i_out >= 0 && p[i_out].revents)
+		if (i_out >= 0 && p[i_out].revents && c->out_to_fd)
+			out_open = sink(out[0], c->out_fd, c->out_max, &written, &res.out_over,
+			                &res.out_errno);
+		else if (i_out >= 0 && p[i_out].revents)
 			out_open = drain(out[0], &sout, CMD_MAX_STDOUT, &res.out_truncated);
+		if ((res.out_over || res.out_errno) && !killed) {
+			kill(-pid, SIGKILL);
+			killed = true;
+		}
 		if (i_err >= 0 && p[i_err].revents)
 			err_open = drain(errp[0], &serr, CMD_MAX_STDERR, &res.err_truncated);
 		if (i_in >= 0 && p[i_in].revents) {
@@ -341,7 +391,7 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 
 	res.out = strbuf_detach(&sout, &res.out_len);
 	res.err = strbuf_detach(&serr, &res.err_len);
-	r = finish(line, &res, ret, err);
+	r = finish(c, line, &res, ret, err);
 out:
 	strbuf_release(&sout);
 	strbuf_release(&serr);

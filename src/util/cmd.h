@@ -37,6 +37,9 @@ struct cmd {
 	size_t stdin_len;
 	int timeout_ms; /* 0: CMD_DEFAULT_TIMEOUT_MS */
 	char *cwd;      /* NULL: the caller's working directory */
+	bool out_to_fd; /* stdout goes to out_fd instead of cmd_result.out */
+	int out_fd;
+	unsigned long long out_max;
 };
 
 struct cmd_result {
@@ -44,7 +47,9 @@ struct cmd_result {
 	int signal;    /* the signal that ended it, or 0 */
 	bool timed_out;
 	bool out_truncated, err_truncated;
-	char *out; /* NUL-terminated */
+	bool out_over; /* out_to_fd: the command was killed at out_max bytes */
+	int out_errno; /* out_to_fd: writing to out_fd failed (killed too) */
+	char *out;     /* NUL-terminated */
 	size_t out_len;
 	char *err;
 	size_t err_len;
@@ -60,6 +65,10 @@ void cmd_set_timeout(struct cmd *c, int timeout_ms);
 /* Runs the program in dir (copied); one that does not exist fails the run
  * as "unable to run". */
 void cmd_set_cwd(struct cmd *c, const char *dir);
+/* Streams the command's stdout to fd (not owned) as it comes, at most
+ * max_bytes: one byte more and the command is killed and the run fails
+ * with -EFBIG, before anything past the budget is written. */
+void cmd_set_stdout_fd(struct cmd *c, int fd, unsigned long long max_bytes);
 void cmd_release(struct cmd *c);
 
 /* The command as one line, each argument quoted only when needed
@@ -69,8 +78,9 @@ char *cmd_to_string(const struct cmd *c);
 /*
  * Runs c and waits for it.  Returns 0 when it exited 0.  Otherwise a negative
  * errno with *err "command '<cmd_to_string>' failed: exit code N" (or "got
- * timeout", "killed by signal N", "unable to run: ..."), and the last line
- * of stderr appended when there is one.  *ret (optional) is filled in either
+ * timeout", "killed by signal N", "unable to run: ...", "output exceeds N
+ * bytes", "unable to write its output - ..."), and the last line of stderr
+ * appended when there is one.  *ret (optional) is filled in either
  * way once the program ran; release it with cmd_result_clear().
  */
 int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err);

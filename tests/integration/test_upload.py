@@ -5,8 +5,10 @@
 A 200 MiB ISO is streamed (chunked, hand-built multipart) with a sha256
 checksum while ctvmd's resident memory is sampled: it must stay flat.  A
 wrong checksum, an interrupted upload and a failed download leave no file;
-file names that try to leave the directory are refused with 400.  Downloads
-come from a loopback http.server.
+file names that try to leave the directory are refused with 400; disk images
+naming host files are refused.  Downloads come from a loopback http.server:
+no URL globbing, no credentials in logs or command lines, no redirect to this
+host, and the free space bounds an answer without Content-Length.
 """
 
 import functools
@@ -273,6 +275,93 @@ class Upload(ctvmtest.AdminDaemonTest):
             self.assertEqual(self.leftovers(), [])
         self.assertFalse(os.path.exists(os.path.join(self.iso_dir, "y.iso")))
 
+    def image_fixtures(self):
+        """Disk images naming a host file, each refused, and plain ones."""
+        d = tempfile.mkdtemp(prefix="img-", dir=self.tmp)
+
+        def qemu_img(name, *args):
+            path = os.path.join(d, name)
+            subprocess.run(["qemu-img", "create", "-q", *args, path, "1M"], check=True,
+                           timeout=30)
+            return path
+
+        flat = ('# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n'
+                'createType="monolithicFlat"\n\nRW 2048 FLAT "/etc/shadow" 0\n')
+        bad = {
+            "back.qcow2": qemu_img("back.qcow2", "-f", "qcow2", "-u", "-F", "raw",
+                                   "-b", "/etc/shadow"),
+            "data.qcow2": qemu_img("data.qcow2", "-f", "qcow2", "-o",
+                                   "data_file=" + os.path.join(d, "data.raw")),
+            "flat.vmdk": os.path.join(d, "flat.vmdk"),
+            "emb.vmdk": os.path.join(d, "emb.vmdk"),
+        }
+        with open(bad["flat.vmdk"], "w") as f:
+            f.write(flat)
+        good = {
+            "plain.qcow2": qemu_img("plain.qcow2", "-f", "qcow2"),
+            "sparse.vmdk": qemu_img("sparse.vmdk", "-f", "vmdk"),
+            "disk.raw": qemu_img("disk.raw", "-f", "raw"),
+        }
+        # capacity 0 and a descriptor offset: qemu opens the embedded
+        # descriptor's extents
+        with open(good["sparse.vmdk"], "rb") as f:
+            b = bytearray(f.read())
+        b[12:20] = bytes(8)
+        b[0x200:0x200 + 2048] = flat.encode().ljust(2048, b"\0")
+        with open(bad["emb.vmdk"], "wb") as f:
+            f.write(b)
+        return bad, good
+
+    def find_in_store(self, name):
+        return [os.path.join(p, name) for p, _, files in os.walk(self.store) if name in files]
+
+    def test_untrusted_images_refused(self):
+        bad, good = self.image_fixtures()
+        for name, path in bad.items():
+            boundary = secrets.token_hex(8)
+            r = self.upload(multipart(boundary, {"content": "import"}, "filename", name,
+                                      file_chunks(path)), boundary)
+            self.assertEqual(r.status_code, 200, r.reason)
+            status = self.wait_task(r.json()["data"])
+            self.assertIn("refusing image '%s'" % name, status)
+            self.assertEqual(self.find_in_store(name), [])
+            self.assertEqual(self.leftovers(), [])
+        for name, path in good.items():
+            boundary = secrets.token_hex(8)
+            r = self.upload(multipart(boundary, {"content": "import"}, "filename", name,
+                                      file_chunks(path)), boundary)
+            self.assertEqual(r.status_code, 200, r.reason)
+            self.assertEqual(self.wait_task(r.json()["data"]), "OK", name)
+            self.assertEqual(len(self.find_in_store(name)), 1, name)
+
+    def serve(self, srvdir, handler_class=None):
+        """A loopback http.server on srvdir (stopped at the test's end)."""
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+        handler = functools.partial(handler_class or Quiet, directory=srvdir)
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return "http://127.0.0.1:%d" % srv.server_address[1]
+
+    def test_download_untrusted_image_refused(self):
+        bad, good = self.image_fixtures()
+        base = self.serve(os.path.dirname(bad["back.qcow2"]))
+        path = "/nodes/%s/storage/isos/download-url" % self.node
+        r = self.api("POST", path, data={"url": base + "/back.qcow2", "content": "import",
+                                         "filename": "dl-back.qcow2"})
+        self.assertEqual(r.status, 200, r.reason)
+        self.assertIn("refusing image 'dl-back.qcow2'", self.wait_task(r.json()["data"]))
+        self.assertEqual(self.find_in_store("dl-back.qcow2"), [])
+        self.assertEqual(self.leftovers(), [])
+        r = self.api("POST", path, data={"url": base + "/plain.qcow2", "content": "import",
+                                         "filename": "dl-plain.qcow2"})
+        self.assertEqual(self.wait_task(r.json()["data"]), "OK")
+        self.assertEqual(len(self.find_in_store("dl-plain.qcow2")), 1)
+
     def test_download_url(self):
         srvdir = os.path.join(self.tmp, "www")
         os.makedirs(srvdir, exist_ok=True)
@@ -315,6 +404,235 @@ class Upload(ctvmtest.AdminDaemonTest):
         finally:
             srv.shutdown()
             srv.server_close()
+
+
+class Recorder(http.server.SimpleHTTPRequestHandler):
+    """Serves a directory, records each request's path and Authorization
+    header, and answers the paths in `redirects` with a 302."""
+    protocol_version = "HTTP/1.1"
+    requests = None      # [(path, authorization)], set per server
+    redirects = {}
+    hold = None          # a threading.Event a request to /slow.iso waits for
+    arrived = None       # set when /slow.iso arrived
+    chunked = {}         # path -> size of a chunked answer without Content-Length
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.requests.append((self.path, self.headers.get("Authorization")))
+        if self.path in self.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/slow.iso" and self.hold:
+            self.arrived.set()
+            self.hold.wait(30)
+        if self.path in self.chunked:
+            self.send_chunked(self.chunked[self.path])
+            return
+        super().do_GET()
+
+    def send_chunked(self, size):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        block = b"\x5a" * MIB
+        try:
+            while size > 0:
+                n = min(size, len(block))
+                self.wfile.write(b"%x\r\n" % n + block[:n] + b"\r\n")
+                size -= n
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+
+class Ext4Loop:
+    """A small ext4 in a file, loop-mounted, with half its blocks reserved
+    for root: free space for others (f_bavail) is well below what root may
+    still write."""
+
+    def __init__(self, size=64 * MIB):
+        self.tmp = tempfile.mkdtemp(prefix="ctvmt-ext4-")
+        self.mnt = os.path.join(self.tmp, "mnt")
+        self.size = size
+        self.mounted = False
+
+    def setup(self):
+        if shutil.which("mkfs.ext4") is None and not os.path.exists("/usr/sbin/mkfs.ext4"):
+            return False
+        if not os.path.exists("/dev/loop-control"):
+            return False
+        img = os.path.join(self.tmp, "ext4.img")
+        with open(img, "wb") as f:
+            f.truncate(self.size)
+        os.mkdir(self.mnt)
+        if subprocess.run(["mkfs.ext4", "-q", "-F", "-m", "50", "--", img],
+                          capture_output=True).returncode != 0:
+            return False
+        if subprocess.run(["mount", "-o", "loop", "--", img, self.mnt],
+                          capture_output=True).returncode != 0:
+            return False
+        self.mounted = True
+        return True
+
+    def remove(self):
+        if self.mounted:
+            if subprocess.run(["umount", self.mnt], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", self.mnt], capture_output=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class DownloadUrl(ctvmtest.AdminDaemonTest):
+    """download-url: no URL globbing, credentials never shown (task log,
+    audit log, command lines), no redirect to this host or ctvmd's port,
+    and the storage's free space bounds a download without Content-Length."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="ctvmt-download-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
+        cls.store = os.path.join(cls.daemon.root, "srv", "dl")
+        r = cls.daemon.http("POST", "/storage", ticket=cls.ticket, csrf=cls.csrf,
+                            data={"storage": "dl", "type": "dir", "path": cls.store,
+                                  "content": "iso"})
+        assert r.status == 200, (r.status, r.reason)
+        cls.iso_dir = os.path.join(cls.store, "template", "iso")
+
+    def serve(self, **attrs):
+        srvdir = tempfile.mkdtemp(prefix="www-", dir=self.tmp)
+        handler_class = type("H", (Recorder,), dict(requests=[], **attrs))
+        handler = functools.partial(handler_class, directory=srvdir)
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return srvdir, "http://127.0.0.1:%d" % srv.server_address[1], handler_class
+
+    def download(self, url, filename, storage="dl"):
+        r = self.api("POST", "/nodes/%s/storage/%s/download-url" % (self.node, storage),
+                     data={"url": url, "content": "iso", "filename": filename})
+        self.assertEqual(r.status, 200, r.reason)
+        return r.json()["data"]
+
+    def task_log(self, upid):
+        r = self.api("GET", "/nodes/%s/tasks/%s/log" % (self.node, upid),
+                     params={"limit": 1000})
+        self.assertEqual(r.status, 200, r.reason)
+        return "\n".join(line["t"] for line in r.json()["data"])
+
+    def leftovers(self, top=None):
+        found = []
+        for dirpath, _, files in os.walk(top or self.store):
+            found += [os.path.join(dirpath, f) for f in files if f.startswith(".")]
+        return found
+
+    def test_globoff(self):
+        srvdir, base, h = self.serve()
+        for name, data in (("{a,b}.iso", b"literal"), ("a.iso", b"A"), ("b.iso", b"B")):
+            with open(os.path.join(srvdir, name), "wb") as f:
+                f.write(data)
+        upid = self.download(base + "/{a,b}.iso", "glob.iso")
+        self.assertEqual(self.wait_task(upid), "OK")
+        # one request for the literal name, not one per alternative
+        self.assertEqual([p for p, _ in h.requests], ["/{a,b}.iso"])
+        with open(os.path.join(self.iso_dir, "glob.iso"), "rb") as f:
+            self.assertEqual(f.read(), b"literal")
+
+    def test_credentials_hidden(self):
+        secret = "s3cret-" + secrets.token_hex(6)
+        hold, arrived = threading.Event(), threading.Event()
+        srvdir, base, h = self.serve(hold=hold, arrived=arrived)
+        with open(os.path.join(srvdir, "slow.iso"), "wb") as f:
+            f.write(b"slow")
+        url = base.replace("http://", "http://ctvmuser:%s@" % secret) + "/slow.iso"
+        upid = self.download(url, "slow.iso")
+        try:
+            self.assertTrue(arrived.wait(30), "curl never asked")
+            # curl runs now: no command line on this host shows the password
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as f:
+                        cmdline = f.read()
+                except OSError:
+                    continue
+                self.assertNotIn(secret.encode(), cmdline, "visible in pid %s" % pid)
+        finally:
+            hold.set()
+        self.assertEqual(self.wait_task(upid), "OK")
+        # the credentials still reached the server
+        import base64
+        auth = [a for p, a in h.requests if p == "/slow.iso"]
+        self.assertEqual(auth, ["Basic " + base64.b64encode(
+            ("ctvmuser:%s" % secret).encode()).decode()])
+        log = self.task_log(upid)
+        self.assertIn(base + "/slow.iso", log)
+        self.assertNotIn(secret, log)
+        self.assertNotIn("ctvmuser", log)
+        with open(os.path.join(self.daemon.root, "log", "audit.log")) as f:
+            audit = f.read()
+        self.assertIn("download-url", audit)
+        self.assertNotIn(secret, audit)
+
+    def test_redirects_to_this_host_refused(self):
+        target_dir, target, th = self.serve()
+        with open(os.path.join(target_dir, "dl.iso"), "wb") as f:
+            f.write(b"should never be fetched")
+        port = target.rsplit(":", 1)[1]
+        redirects = {
+            "/to-loopback": target + "/dl.iso",
+            "/to-localhost": "http://localhost:%s/dl.iso" % port,
+            "/to-ipv6-loopback": "http://[::1]:%s/dl.iso" % port,
+            "/to-ctvmd": "https://127.0.0.1:%d/api2/json/version" % self.daemon.port,
+            "/relative": "/dl.iso",
+            "/with-credentials": "http://user:pw-in-redirect@127.0.0.1:%s/dl.iso" % port,
+            "/to-file": "file:///etc/shadow",
+        }
+        srvdir, base, h = self.serve(redirects=redirects)
+        for i, path in enumerate(sorted(redirects)):
+            name = "redir%d.iso" % i
+            upid = self.download(base + path, name)
+            status = self.wait_task(upid)
+            self.assertIn("refusing redirect to", status, path)
+            self.assertNotIn("pw-in-redirect", status)
+            self.assertNotIn("pw-in-redirect", self.task_log(upid))
+            self.assertFalse(os.path.exists(os.path.join(self.iso_dir, name)))
+        self.assertEqual(th.requests, [])
+        self.assertEqual(sorted(p for p, _ in h.requests), sorted(redirects))
+        self.assertEqual(self.leftovers(), [])
+
+    def test_free_space_without_content_length(self):
+        fs = Ext4Loop()
+        self.addCleanup(fs.remove)
+        if not fs.setup():
+            self.skipTest("no loop-mounted ext4 here")
+        st = os.statvfs(fs.mnt)
+        avail, root_free = st.f_bavail * st.f_frsize, st.f_bfree * st.f_frsize
+        if root_free - avail < 8 * MIB:
+            self.skipTest("no room reserved for root")
+        # more than the free space, less than what root could still write
+        size = (avail + root_free) // 2
+        p = self.daemon.cli("api", "create", "/storage", "--storage", "small", "--type", "dir",
+                            "--path", fs.mnt, "--content", "iso")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.addCleanup(self.daemon.cli, "api", "delete", "/storage/small")
+        srvdir, base, h = self.serve(chunked={"/big.iso": size, "/small.iso": MIB})
+        upid = self.download(base + "/big.iso", "big.iso", storage="small")
+        self.assertIn("exceeds the free space", self.wait_task(upid))
+        self.assertEqual(self.leftovers(fs.mnt), [])
+        self.assertFalse(os.path.exists(os.path.join(fs.mnt, "template", "iso", "big.iso")))
+        # within the budget, chunked works
+        upid = self.download(base + "/small.iso", "small.iso", storage="small")
+        self.assertEqual(self.wait_task(upid), "OK")
+        self.assertEqual(os.path.getsize(os.path.join(fs.mnt, "template", "iso", "small.iso")),
+                         MIB)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ static void test_info_resize_snapshot(void **state)
 
 	dir_info_build_cmd(&c, IMG ".qcow2", "qcow2");
 	golden_check_cmd("storage/dir-info.argv", &c);
-	dir_info_build_cmd(&c, IMG ".qcow2", NULL);
-	golden_check_cmd("storage/dir-info-noformat.argv", &c);
+	dir_info_build_cmd(&c, IMG ".vmdk", "vmdk");
+	golden_check_cmd("storage/dir-info-vmdk.argv", &c);
 	dir_resize_build_cmd(&c, IMG ".qcow2", "qcow2", 34359738368ull, NULL);
 	golden_check_cmd("storage/dir-resize.argv", &c);
 	dir_resize_build_cmd(&c, IMG ".raw", "raw", 34359738368ull, "falloc");

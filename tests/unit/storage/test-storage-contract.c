@@ -1249,22 +1249,39 @@ static char *copy_subvol(struct copy_store *a, const char *src_vol, struct copy_
 	return vol;
 }
 
-/* A qcow2 on dir whose backing file is gone: info works (it does not open
- * the backing file), the copy's convert fails after the allocation. */
+/* A qcow2 on dir whose backing file (inside the storage, next to it) has a
+ * broken L1 table offset: info works (it does not open the backing file)
+ * and so does the check of the chain (headers only), the copy's convert
+ * fails after the allocation. */
 static char *broken_clone(struct copy_store *d)
 {
 	_cleanup_free_ char *dir = path_join(d->env.path, "images/105");
 	_cleanup_free_ char *p = path_join(dir, "vm-105-disk-0.qcow2");
+	_cleanup_free_ char *base = path_join(dir, "broken.qcow2");
+	static const uint8_t bad_l1[8] = {0, 0, 0, 0, 0, 0, 0x02, 0x01};
 	struct cmd c;
 
 	assert_int_equal(mkdir_p(dir, 0755), 0);
+	cmd_init(&c, "qemu-img");
+	cmd_add(&c, "create");
+	cmd_add(&c, "-f");
+	cmd_add(&c, "qcow2");
+	cmd_add(&c, base);
+	cmd_add(&c, "1M");
+	run_cmd_ok(&c);
+	{
+		_cleanup_close_ int fd = open(base, O_WRONLY | O_CLOEXEC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, bad_l1, sizeof(bad_l1), 40), sizeof(bad_l1));
+	}
 	cmd_init(&c, "qemu-img");
 	cmd_add(&c, "create");
 	cmd_add(&c, "-u");
 	cmd_add(&c, "-F");
 	cmd_add(&c, "qcow2");
 	cmd_add(&c, "-b");
-	cmd_add(&c, "../100/base-100-disk-9.qcow2");
+	cmd_add(&c, "broken.qcow2");
 	cmd_add(&c, "-f");
 	cmd_add(&c, "qcow2");
 	cmd_add(&c, p);
@@ -1292,6 +1309,92 @@ static void free_vol(struct copy_store *cs, char *vol)
 {
 	OK(storage_free_volume(cs->st, vol, NULL, E), "free");
 	free(vol);
+}
+
+/* Images of a dir storage that name a file outside it (made by hand, or
+ * by an import before images were checked): qemu-img never opens that
+ * file for a copy, resize, snapshot or info, so it is neither read into a
+ * new volume nor changed. */
+static void test_outside_refs(void **state)
+{
+	struct copy_store d = {0};
+	struct error *err = NULL;
+	char secret[MiB];
+	_cleanup_free_ char *sfile = NULL, *dfile = NULL, *dir = NULL, *dfo = NULL;
+	char *v[4] = {NULL};
+	const char *names[] = {"vm-120-disk-0.qcow2", "vm-120-disk-1.qcow2", "vm-120-disk-2.qcow2",
+	                       "vm-120-disk-3.vmdk"};
+	struct cmd c;
+
+	assert_true(copy_store_open(&d, &fixtures[0]));
+	sfile = path_join(d.env.root, "secret.raw");
+	dfile = path_join(d.env.root, "data.raw");
+	dfo = xasprintf("data_file=%s", dfile);
+	dir = path_join(d.env.path, "images/120");
+	assert_int_equal(mkdir_p(dir, 0755), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		v[i] = path_join(dir, names[i]);
+	/* a backing file by absolute path, one by a relative path leaving the
+	 * storage, an external data file, a vmdk extent */
+	const char *const back_abs[] = {"qemu-img", "create", "-q",    "-u", "-F", "raw", "-b",
+	                                sfile,      "-f",     "qcow2", v[0], "1M", NULL};
+	const char *const back_rel[] = {
+	    "qemu-img", "create", "-q", "-u", "-F", "raw", "-b", "../../../secret.raw",
+	    "-f",       "qcow2",  v[1], "1M", NULL};
+	const char *const data[] = {"qemu-img", "create", "-q", "-o", dfo,
+	                            "-f",       "qcow2",  v[2], "1M", NULL};
+	const char *const *const cmds[] = {back_abs, back_rel, data};
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		cmd_init(&c, cmds[i][0]);
+		for (size_t k = 1; cmds[i][k]; k++)
+			cmd_add(&c, cmds[i][k]);
+		run_cmd_ok(&c);
+	}
+	_cleanup_free_ char *desc = xasprintf("# Disk DescriptorFile\nversion=1\nCID=fffffffe\n"
+	                                      "parentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
+	                                      "RW 2048 FLAT \"%s\" 0\n",
+	                                      sfile);
+	OK(write_file_atomic(v[3], desc, strlen(desc), 0644, E), "vmdk");
+	memset(secret, 0x53, sizeof(secret));
+	OK(write_file_atomic(sfile, secret, sizeof(secret), 0600, E), "secret");
+	OK(write_file_atomic(dfile, secret, sizeof(secret), 0600, E), "data");
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *vol = xasprintf("120/%s", names[i]);
+		struct storage_volume info = {0};
+
+		copy_fails_clean(&d, vol, &d, NULL, 121);
+		assert_int_equal(storage_resize(d.st, vol, 2 * MiB, NULL, &err), -EPERM);
+		err = error_free(err);
+		if (i < 3) {
+			assert_int_equal(storage_snapshot_create(d.st, vol, "snap", NULL, &err),
+			                 -EPERM);
+			err = error_free(err);
+		}
+		/* info reads the qcow2 header itself, or asks qemu-img, which
+		 * opens a data file or extents (but not a backing file) */
+		if (i >= 2) {
+			assert_int_equal(storage_info(d.st, vol, &info, &err), -EPERM);
+			err = error_free(err);
+		} else {
+			OK(storage_info(d.st, vol, &info, E), "info");
+			storage_volume_clear(&info);
+		}
+	}
+	/* nothing was written to the files outside */
+	struct stat st;
+	assert_int_equal(stat(sfile, &st), 0);
+	assert_int_equal(st.st_size, MiB);
+	assert_int_equal(stat(dfile, &st), 0);
+	assert_int_equal(st.st_size, MiB);
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		assert_int_equal(unlink(v[i]), 0);
+		free(v[i]);
+	}
+	assert_int_equal(rmdir(dir), 0);
+	copy_store_close(&d);
+	storage_set_lock_dir(NULL);
 }
 
 static void test_copy(void **state)
@@ -1345,8 +1448,10 @@ static void test_copy(void **state)
 	{
 		_cleanup_free_ char *p = vol_path(d.st, x);
 		_cleanup_free_ char *dir = path_join(d.env.path, "images/105");
+		_cleanup_free_ char *base = path_join(dir, "broken.qcow2");
 
 		assert_int_equal(unlink(p), 0);
+		assert_int_equal(unlink(base), 0);
 		assert_int_equal(rmdir(dir), 0);
 		free(x);
 	}
@@ -1391,7 +1496,7 @@ int main(void)
 {
 	static const char *const files_names[] = {"files-dir", "files-btrfs",
 	                                          "files-dir-content-dirs"};
-	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + ARRAY_SIZE(files_cases) + 4];
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + ARRAY_SIZE(files_cases) + 5];
 	size_t n = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
@@ -1410,5 +1515,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_unsupported);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dir_content);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_copy);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_outside_refs);
 	return _cmocka_run_group_tests("storage-contract", tests, n, NULL, NULL);
 }

@@ -3,8 +3,13 @@
  * bounds, deadlines, and messages that say what failed. */
 #include "common.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -139,12 +144,74 @@ static void test_bounded_output(void **state)
 	cmd_release(&c);
 }
 
+static int tmpfile_fd(char *path)
+{
+	int fd = mkostemp(path, O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void test_stdout_to_fd(void **state)
+{
+	char path[] = "/tmp/ctvm-cmd-out-XXXXXX";
+	int fd = tmpfile_fd(path);
+	struct cmd c;
+	struct cmd_result r;
+	struct error *err = NULL;
+	struct stat st;
+
+	/* within the budget: every byte arrives, nothing is captured */
+	cmd_init(&c, "head");
+	cmd_add(&c, "-c");
+	cmd_add(&c, "1000000");
+	cmd_add(&c, "/dev/zero");
+	cmd_set_stdout_fd(&c, fd, 1000000);
+	assert_int_equal(cmd_run(&c, &r, NULL), 0);
+	assert_int_equal(r.out_len, 0);
+	assert_false(r.out_over);
+	cmd_result_clear(&r);
+	cmd_release(&c);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 1000000);
+
+	/* an endless producer is killed at the budget, which is never passed */
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	cmd_init(&c, "cat");
+	cmd_add(&c, "/dev/zero");
+	cmd_set_stdout_fd(&c, fd, 300000);
+	assert_int_equal(cmd_run(&c, &r, &err), -EFBIG);
+	assert_true(r.out_over);
+	assert_int_equal(r.signal, SIGKILL);
+	assert_non_null(strstr(err->msg, "output exceeds 300000 bytes"));
+	err = error_free(err);
+	cmd_result_clear(&r);
+	cmd_release(&c);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(st.st_size <= 300000);
+
+	/* a write error stops it too */
+	int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(ro >= 0);
+	cmd_init(&c, "cat");
+	cmd_add(&c, "/dev/zero");
+	cmd_set_stdout_fd(&c, ro, 1ull << 40);
+	assert_int_equal(cmd_run(&c, NULL, &err), -EBADF);
+	assert_non_null(strstr(err->msg, "unable to write its output"));
+	err = error_free(err);
+	cmd_release(&c);
+	close(ro);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_to_string), cmocka_unit_test(test_output_and_env),
-	    cmocka_unit_test(test_stdin),     cmocka_unit_test(test_cwd),
-	    cmocka_unit_test(test_failures),  cmocka_unit_test(test_bounded_output),
+	    cmocka_unit_test(test_to_string),    cmocka_unit_test(test_output_and_env),
+	    cmocka_unit_test(test_stdin),        cmocka_unit_test(test_cwd),
+	    cmocka_unit_test(test_failures),     cmocka_unit_test(test_bounded_output),
+	    cmocka_unit_test(test_stdout_to_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
