@@ -498,9 +498,9 @@ class DownloadUrl(ctvmtest.AdminDaemonTest):
         cls.tmp = tempfile.mkdtemp(prefix="ctvmt-download-")
         cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.store = os.path.join(cls.daemon.root, "srv", "dl")
-        r = cls.daemon.http("POST", "/storage", ticket=cls.ticket, csrf=cls.csrf,
-                            data={"storage": "dl", "type": "dir", "path": cls.store,
-                                  "content": "iso"})
+        r = cls.daemon.root_http("POST", "/storage",
+                                 data={"storage": "dl", "type": "dir", "path": cls.store,
+                                       "content": "iso"})
         assert r.status == 200, (r.status, r.reason)
         cls.iso_dir = os.path.join(cls.store, "template", "iso")
 
