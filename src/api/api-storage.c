@@ -367,12 +367,7 @@ static int open_storage(struct api_context *ctx, const char *id, struct opened *
 	int r = storage_config_store_load(ctx->storage, &o->cfg, err);
 	if (r < 0)
 		return r;
-	const struct section *s = section_config_find(o->cfg, id);
-	if (!s)
-		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
-	if (!storage_section_enabled_on(s, ctx->node))
-		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", id);
-	return storage_open(s, id, &o->st, err);
+	return storage_open_enabled(o->cfg, id, ctx->node, &o->st, err);
 }
 
 /* {volume} is a full volid of this storage or a volume name; either way it

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The status probe with a deadline that the status calls and the usage
- * history share: a probe that hangs is given up at the deadline, goes on,
- * and answers once it can.
+ * The storage layer's two helpers that the status calls, the usage history
+ * and the volume calls share: the lookup of a configured storage that is
+ * enabled here (its messages and kinds), and the status probe with a
+ * deadline (a probe that hangs is given up at the deadline, goes on, and
+ * answers once it can).
  */
 #include "common.h"
 
@@ -62,6 +64,51 @@ static int teardown(void **state)
 	free(f->root);
 	free(f);
 	return 0;
+}
+
+static struct section_config *load(struct fixture *f)
+{
+	struct section_config *c = NULL;
+	assert_int_equal(storage_config_store_load(f->store, &c, NULL), 0);
+	return c;
+}
+
+static void lookup_fails(const struct section_config *c, const char *id, int code, const char *msg)
+{
+	const struct section *s = NULL;
+	struct storage *st = NULL;
+	struct error *e = NULL;
+
+	assert_int_equal(storage_lookup_enabled(c, id, "n1", &s, &e), code);
+	assert_null(s);
+	assert_int_equal(e->http_status, 500);
+	assert_string_equal(e->msg, msg);
+	e = error_free(e);
+	assert_int_equal(storage_open_enabled(c, id, "n1", &st, &e), code);
+	assert_null(st);
+	assert_string_equal(e->msg, msg);
+	error_free(e);
+}
+
+static void test_lookup(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_section_config_ struct section_config *c = load(f);
+	const struct section *s = NULL;
+	struct storage *st = NULL;
+
+	lookup_fails(c, "nope", -ENOENT, "storage 'nope' does not exist");
+	lookup_fails(c, "off", -ENODEV, "storage 'off' is disabled");
+	/* configured for another node only: disabled here, as Proxmox says */
+	lookup_fails(c, "elsewhere", -ENODEV, "storage 'elsewhere' is disabled");
+
+	assert_int_equal(storage_lookup_enabled(c, "st1", "n1", &s, NULL), 0);
+	assert_string_equal(s->id, "st1");
+	assert_int_equal(storage_lookup_enabled(c, "elsewhere", "n2", &s, NULL), 0);
+	assert_int_equal(storage_open_enabled(c, "st1", "n1", &st, NULL), 0);
+	assert_string_equal(st->id, "st1");
+	assert_ptr_equal(st->cfg, section_config_find(c, "st1"));
+	storage_free(st);
 }
 
 static int64_t mono_ms(void)
@@ -154,6 +201,7 @@ static void test_probe_outlives_caller(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_deadline, setup, teardown),
