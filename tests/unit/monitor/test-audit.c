@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The audit log's hash chain: intact after appends (also across reopening),
- * and any edited or removed line is found. */
+ * and any edited or removed line is found; a record's line, with the
+ * caller's secret parameters hidden. */
 #include "common.h"
 
 #include <setjmp.h>
@@ -62,10 +63,68 @@ static void test_chain(void **state)
 	free(data);
 }
 
+static void test_record(void **state)
+{
+	_cleanup_free_ char *path = tmp_path();
+	struct audit_log *a = audit_log_open(path, NULL);
+	assert_non_null(a);
+	json_t *params = json_pack("{s:s, s:s, s:i, s:s}", "userid", "carl@pve", "password", "pw-1",
+	                           "expire", 0, "confirmation-password", "pw-0");
+	static const char *const secret[] = {"password", "confirmation-password", "absent", NULL};
+	struct audit_record rec = {
+	    .time = 1700000000,
+	    .user = "root@pam",
+	    .token = "root@pam!ci",
+	    .addr = "192.0.2.1",
+	    .method = "POST",
+	    .path = "/access/users",
+	    .params = params,
+	    .secret = secret,
+	    .status = 200,
+	    .result = "OK",
+	    .upid = "UPID:n:00000001:00000002:00000003:x:y:root@pam:",
+	};
+	assert_int_equal(audit_log_record(a, &rec), 0);
+	/* the caller's params are not changed */
+	assert_string_equal(json_string_value(json_object_get(params, "password")), "pw-1");
+	/* no user, token, params or upid; a path that is not UTF-8 */
+	struct audit_record login = {
+	    .time = 1700000001,
+	    .addr = "unix",
+	    .method = "DELETE",
+	    .path = "/bad\xff",
+	    .status = 401,
+	    .result = "authentication failure",
+	};
+	assert_int_equal(audit_log_record(a, &login), 0);
+	assert_int_equal(audit_log_record(NULL, &login), 0);
+	audit_log_close(a);
+	json_decref(params);
+
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(read_file(path, 1 << 20, &data, &len, NULL), 0);
+	const char *want1 =
+	    "{\"time\":1700000000,\"addr\":\"192.0.2.1\",\"method\":\"POST\","
+	    "\"path\":\"/access/users\",\"params\":{\"userid\":\"carl@pve\","
+	    "\"password\":\"***\",\"expire\":0,\"confirmation-password\":\"***\"},"
+	    "\"status\":200,\"user\":\"root@pam\",\"token\":\"root@pam!ci\",\"result\":\"OK\","
+	    "\"upid\":\"UPID:n:00000001:00000002:00000003:x:y:root@pam:\",\"prev\":\"";
+	assert_memory_equal(data, want1, strlen(want1));
+	const char *line2 = strchr(data, '\n') + 1;
+	const char *want2 = "{\"time\":1700000001,\"addr\":\"unix\",\"method\":\"DELETE\","
+	                    "\"path\":null,\"params\":{},\"status\":401,\"user\":null,"
+	                    "\"result\":\"authentication failure\",\"prev\":\"";
+	assert_memory_equal(line2, want2, strlen(want2));
+	assert_null(strstr(data, "pw-"));
+	assert_int_equal(audit_log_verify(path, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain),
+	    cmocka_unit_test(test_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
