@@ -21,6 +21,15 @@ static char *tmp_path(void)
 	return path_join(dir, "audit.log");
 }
 
+/* Removes the file and the directory of tmp_path(). */
+static void tmp_remove(const char *path)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void append_n(const char *path, int n)
 {
 	struct error *e = NULL;
@@ -61,6 +70,7 @@ static void test_chain(void **state)
 	assert_int_equal(audit_log_verify(path, &bad, NULL), -EBADMSG);
 	assert_int_equal(bad, 1);
 	free(data);
+	tmp_remove(path);
 }
 
 static void test_record(void **state)
@@ -118,6 +128,7 @@ static void test_record(void **state)
 	assert_memory_equal(line2, want2, strlen(want2));
 	assert_null(strstr(data, "pw-"));
 	assert_int_equal(audit_log_verify(path, NULL, NULL), 0);
+	tmp_remove(path);
 }
 
 int main(void)

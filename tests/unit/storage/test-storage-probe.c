@@ -49,9 +49,11 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Goes on past an entry it cannot remove, so one failure leaves only that. */
 static int rm_one(const char *path, const struct stat *s, int flag, struct FTW *ftw)
 {
-	return remove(path);
+	remove(path);
+	return 0;
 }
 
 static int teardown(void **state)
