@@ -275,32 +275,31 @@ static void audit_request(struct api_context *ctx, const struct api_method *m,
 {
 	if (!ctx->audit || streq(verb, "GET") || !m)
 		return;
-	json_t *p = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach ((json_t *)params, key, v) {
-		bool secret = false;
-		for (const struct api_param *d = m->params; d && d->name; d++)
-			if (streq(d->name, key))
-				secret = d->secret;
-		json_object_set_new(p, key, secret ? json_string("***") : json_incref(v));
-	}
-	json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:o, s:i}", "time", (json_int_t)time(NULL),
-	                      "addr", req->peer_addr, "method", verb, "path", path, "params", p,
-	                      "status", resp->status);
+	size_t n = 0;
+	for (const struct api_param *d = m->params; d && d->name; d++)
+		n++;
+	_cleanup_free_ const char **secret = xnew(const char *, n + 1);
+	n = 0;
+	for (const struct api_param *d = m->params; d && d->name; d++)
+		if (d->secret)
+			secret[n++] = d->name;
 	const char *user = auth->userid;
 	if (!user && m->perm.user == API_PERM_WORLD)
 		user = json_string_value(json_object_get(params, "username"));
-	json_object_set_new(e, "user", user ? json_string(user) : json_null());
-	if (auth->is_token)
-		json_object_set_new(e, "token", json_string(auth->authid));
-	json_object_set_new(
-	    e, "result",
-	    json_string(resp->status == 200 ? "OK" : (resp->reason ? resp->reason : "")));
-	if (upid)
-		json_object_set_new(e, "upid", json_string(upid));
-	audit_log_append(ctx->audit, e);
-	json_decref(e);
+	struct audit_record rec = {
+	    .time = time(NULL),
+	    .user = user,
+	    .token = auth->is_token ? auth->authid : NULL,
+	    .addr = req->peer_addr,
+	    .method = verb,
+	    .path = path,
+	    .params = params,
+	    .secret = secret,
+	    .status = resp->status,
+	    .result = resp->status == 200 ? "OK" : (resp->reason ? resp->reason : ""),
+	    .upid = upid,
+	};
+	audit_log_record(ctx->audit, &rec);
 }
 
 /* ---- the choke point ---------------------------------------------------- */

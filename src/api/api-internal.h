@@ -89,19 +89,3 @@ int api_storage_resolve_volume(const char *storeid, const char *volume, char **r
                                struct volname_info *info, struct error **err);
 bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,
                                long owner);
-
-/* api-storage.c, for the usage history: one storage's status in a thread of
- * its own (it may hang on a dead mount), with its own copy of the
- * configuration.  wait() gives up at deadline (CLOCK_MONOTONIC) and is true
- * when the status arrived; done() says whether the thread has ended, so a
- * caller need not start a second probe beside a hung one; unref() lets go
- * (the thread holds its own reference). */
-struct api_storage_probe;
-struct storage_config_store;
-struct storage_status;
-struct api_storage_probe *api_storage_probe_start(struct storage_config_store *store,
-                                                  const char *id);
-bool api_storage_probe_wait(struct api_storage_probe *p, const struct timespec *deadline,
-                            struct storage_status *ret);
-bool api_storage_probe_done(struct api_storage_probe *p);
-void api_storage_probe_unref(struct api_storage_probe *p);

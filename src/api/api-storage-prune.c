@@ -76,13 +76,10 @@ static int open_for_prune(const struct prune_request *q,
 	int r = storage_config_store_get(q->ctx->storage, &snap, err);
 	if (r < 0)
 		return r;
-	const struct section *s =
-	    section_config_find(storage_config_snapshot_config(snap), q->storeid);
-	if (!s)
-		r = error_set(err, -ENOENT, 500, "storage '%s' does not exist", q->storeid);
-	else if (!storage_section_enabled_on(s, q->ctx->node))
-		r = error_set(err, -EINVAL, 500, "storage '%s' is disabled", q->storeid);
-	else if (!storage_section_has_content(s, "backup"))
+	const struct section *s = NULL;
+	r = storage_lookup_enabled(storage_config_snapshot_config(snap), q->storeid, q->ctx->node,
+	                           &s, err);
+	if (r == 0 && !storage_section_has_content(s, "backup"))
 		r = error_set(err, -EINVAL, 500, "storage '%s' does not support backups",
 		              q->storeid);
 	if (r == 0 && q->has_options) {

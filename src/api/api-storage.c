@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,13 +32,12 @@
 #include "rrd-collector.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-probe.h"
 #include "storage.h"
 #include "strv.h"
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
-
-#define STATUS_TIMEOUT_MS 2000
 
 /* ---- sizes -------------------------------------------------------------- */
 
@@ -137,152 +135,22 @@ static bool is_true(json_t *o, const char *key)
 
 /* ---- status with a deadline --------------------------------------------- */
 
-/* One status probe.  The thread may outlive the request (a hung mount), so
- * the probe owns its own copy of the configuration and is freed by whoever
- * lets go of it last. */
-struct api_storage_probe {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int refs;
-	bool done;
-	const struct storage_config_snapshot *snap; /* shared, one reference */
-	char *id;
-	struct storage_status status;
-	int r;
-};
-
-void api_storage_probe_unref(struct api_storage_probe *p)
-{
-	bool last;
-
-	pthread_mutex_lock(&p->lock);
-	last = --p->refs == 0;
-	pthread_mutex_unlock(&p->lock);
-	if (!last)
-		return;
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->cond);
-	if (p->snap)
-		storage_config_snapshot_unref(p->snap);
-	free(p->id);
-	free(p);
-}
-
-static void *probe_run(void *arg)
-{
-	struct api_storage_probe *p = arg;
-	struct storage_status s = {0};
-	struct storage *st = NULL;
-	struct error *e = NULL;
-	int r;
-
-	/* as Proxmox's storage_info: activate first (creates the base path and
-	 * content subdirectories of a file storage); a failure means inactive */
-	r = storage_open(section_config_find(storage_config_snapshot_config(p->snap), p->id), p->id,
-	                 &st, &e);
-	if (r == 0)
-		r = storage_activate(st, &e);
-	if (r == 0)
-		r = storage_status(st, &s, &e);
-	if (e)
-		log_debug("status of storage '%s': %s", p->id, e->msg);
-	error_free(e);
-	storage_free(st);
-	pthread_mutex_lock(&p->lock);
-	p->status = s;
-	p->r = r;
-	p->done = true;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	api_storage_probe_unref(p);
-	return NULL;
-}
-
-struct api_storage_probe *api_storage_probe_start(struct storage_config_store *store,
-                                                  const char *id)
-{
-	struct api_storage_probe *p = xnew(struct api_storage_probe, 1);
-	pthread_condattr_t ca;
-	pthread_attr_t ta;
-	pthread_t t;
-	int r;
-
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	p->id = xstrdup(id);
-	p->refs = 1;
-	p->r = -ETIMEDOUT;
-	if (storage_config_store_get(store, &p->snap, NULL) < 0) {
-		p->snap = NULL;
-		p->r = -EIO;
-		p->done = true;
-		return p;
-	}
-	pthread_attr_init(&ta);
-	pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
-	p->refs = 2;
-	r = pthread_create(&t, &ta, probe_run, p);
-	pthread_attr_destroy(&ta);
-	if (r != 0) {
-		p->refs = 1;
-		p->r = -r;
-		p->done = true;
-	}
-	return p;
-}
-
-/* Waits for the probe until the deadline; false when it did not answer. */
-bool api_storage_probe_wait(struct api_storage_probe *p, const struct timespec *deadline,
-                            struct storage_status *ret)
-{
-	bool ok;
-
-	pthread_mutex_lock(&p->lock);
-	while (!p->done)
-		if (pthread_cond_timedwait(&p->cond, &p->lock, deadline) == ETIMEDOUT)
-			break;
-	ok = p->done && p->r == 0;
-	if (ok)
-		*ret = p->status;
-	pthread_mutex_unlock(&p->lock);
-	if (!p->done)
-		log_warn("status of storage '%s' timed out after %d ms", p->id, STATUS_TIMEOUT_MS);
-	return ok;
-}
-
-bool api_storage_probe_done(struct api_storage_probe *p)
-{
-	pthread_mutex_lock(&p->lock);
-	bool done = p->done;
-	pthread_mutex_unlock(&p->lock);
-	return done;
-}
-
 /* Statuses of n storages in parallel, within one deadline; a storage that
  * fails or does not answer in time gets {0} (inactive). */
 static void status_many(struct api_call *call, const char *const *ids, size_t n,
                         struct storage_status *ret)
 {
-	struct api_storage_probe **probes = xnew(struct api_storage_probe *, n ? n : 1);
-	struct timespec deadline;
+	struct storage_probe **probes = xnew(struct storage_probe *, n ? n : 1);
 
 	for (size_t i = 0; i < n; i++)
-		probes[i] = api_storage_probe_start(call->ctx->storage, ids[i]);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += STATUS_TIMEOUT_MS / 1000;
-	deadline.tv_nsec += (STATUS_TIMEOUT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+		probes[i] = storage_probe_start(call->ctx->storage, ids[i]);
+	struct timespec deadline = storage_probe_deadline(STORAGE_PROBE_TIMEOUT_MS);
 	for (size_t i = 0; i < n; i++) {
 		ret[i] = (struct storage_status){0};
-		if (!api_storage_probe_wait(probes[i], &deadline, &ret[i]))
-			ret[i] = (struct storage_status){0};
-		api_storage_probe_unref(probes[i]);
+		if (storage_probe_wait(probes[i], &deadline, &ret[i]) == -ETIMEDOUT)
+			log_warn("status of storage '%s' timed out after %d ms", ids[i],
+			         STORAGE_PROBE_TIMEOUT_MS);
+		storage_probe_unref(probes[i]);
 	}
 	free(probes);
 }
@@ -499,12 +367,7 @@ static int open_storage(struct api_context *ctx, const char *id, struct opened *
 	int r = storage_config_store_load(ctx->storage, &o->cfg, err);
 	if (r < 0)
 		return r;
-	const struct section *s = section_config_find(o->cfg, id);
-	if (!s)
-		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
-	if (!storage_section_enabled_on(s, ctx->node))
-		return error_set(err, -EINVAL, 500, "storage '%s' is disabled", id);
-	return storage_open(s, id, &o->st, err);
+	return storage_open_enabled(o->cfg, id, ctx->node, &o->st, err);
 }
 
 /* {volume} is a full volid of this storage or a volume name; either way it

@@ -23,6 +23,7 @@
 #include "image-header.h"
 #include "log.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage-files.h"
 #include "storage-priv.h"
 #include "task.h"
@@ -100,6 +101,30 @@ int storage_open(const struct section *cfg, const char *id, struct storage **ret
 	st->path = path ? xstrdup(path) : NULL;
 	*ret = st;
 	return 0;
+}
+
+int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
+                           const struct section **ret, struct error **err)
+{
+	const struct section *s = section_config_find(cfg, id);
+
+	if (!s)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
+	if (!storage_section_enabled_on(s, node))
+		return error_set(err, -ENODEV, 500, "storage '%s' is disabled", id);
+	*ret = s;
+	return 0;
+}
+
+int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
+                         struct storage **ret, struct error **err)
+{
+	const struct section *s = NULL;
+	int r = storage_lookup_enabled(cfg, id, node, &s, err);
+
+	if (r < 0)
+		return r;
+	return storage_open(s, id, ret, err);
 }
 
 struct storage *storage_free(struct storage *st)

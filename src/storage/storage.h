@@ -150,6 +150,21 @@ const struct storage_backend *storage_backend_find(const char *type);
 /* Opens storage `id` of the given config section (type from the section). */
 int storage_open(const struct section *cfg, const char *id, struct storage **ret,
                  struct error **err);
+
+/*
+ * What every caller that uses a configured storage checks first, with
+ * Proxmox's messages (500 both, as Proxmox answers them): id is a storage
+ * of cfg, else -ENOENT "storage 'x' does not exist"; it is enabled on node
+ * (not disabled, and node is in its nodes list if it has one), else -ENODEV
+ * "storage 'x' is disabled".  The code is the kind a caller may act on.
+ * *ret points into cfg.
+ */
+int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
+                           const struct section **ret, struct error **err);
+/* storage_lookup_enabled(), then storage_open(): *ret points into cfg, which
+ * the caller keeps while it uses the storage. */
+int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
+                         struct storage **ret, struct error **err);
 struct storage *storage_free(struct storage *st);
 
 /* The journal of volumes being filled (storage-pending.c): a copy records its

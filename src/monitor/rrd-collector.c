@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "api-internal.h"
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
@@ -16,10 +15,10 @@
 #include "rrd-collector.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-probe.h"
 #include "storage.h"
 #include "xalloc.h"
 
-#define PROBE_TIMEOUT_MS 2000
 #define SAMPLES_PER_STEP 6     /* every 10 s at the 60 s step, as pvestatd */
 #define STEPS_PER_SAVE   5     /* every 5 min at the 60 s step */
 #define MAX_FUTURE       86400 /* a file from further ahead than this is dropped */
@@ -29,9 +28,9 @@ struct entry {
 	struct rrd *rrd; /* NULL: no history (yet) */
 	bool dirty;
 	bool seen;
-	struct api_storage_probe *pending; /* a probe whose thread has not ended */
-	struct storage_status last;        /* the last sample's (inactive when it failed) */
-	int64_t last_ms;                   /* CLOCK_MONOTONIC ms of it; 0: none yet */
+	struct storage_probe *pending; /* a probe whose thread has not ended */
+	struct storage_status last;    /* the last sample's (inactive when it failed) */
+	int64_t last_ms;               /* CLOCK_MONOTONIC ms of it; 0: none yet */
 };
 
 struct rrd_collector {
@@ -135,7 +134,7 @@ static struct entry *add_entry(struct rrd_collector *c, const char *id)
 static void entry_clear(struct entry *e)
 {
 	if (e->pending)
-		api_storage_probe_unref(e->pending);
+		storage_probe_unref(e->pending);
 	rrd_free(e->rrd);
 	free(e->id);
 }
@@ -174,7 +173,7 @@ static bool wanted(struct rrd_collector *c, const struct section *s)
 
 struct job {
 	size_t entry;
-	struct api_storage_probe *probe; /* NULL: the previous one still hangs */
+	struct storage_probe *probe; /* NULL: the previous one still hangs */
 };
 
 /* Matches the entries to storage.cfg and starts this round's probes.  With
@@ -219,13 +218,13 @@ static size_t storage_jobs(struct rrd_collector *c, const struct section_config 
 		}
 		if (!e->rrd)
 			e->rrd = rrd_new(&rrd_def_storage, c->step);
-		struct api_storage_probe *p = NULL;
-		if (e->pending && api_storage_probe_done(e->pending)) {
-			api_storage_probe_unref(e->pending);
+		struct storage_probe *p = NULL;
+		if (e->pending && storage_probe_done(e->pending)) {
+			storage_probe_unref(e->pending);
 			e->pending = NULL;
 		}
 		if (!e->pending)
-			p = api_storage_probe_start(c->store, e->id);
+			p = storage_probe_start(c->store, e->id);
 		jobs[n++] = (struct job){.entry = i, .probe = p};
 	}
 	return n;
@@ -257,7 +256,7 @@ static void sample_storages(struct rrd_collector *c, time_t t)
 	const struct section_config *cfg = storage_config_snapshot_config(snap);
 	struct job *jobs = xnew(struct job, cfg->n_sections + 1);
 	struct storage_status *st = xnew(struct storage_status, cfg->n_sections + 1);
-	bool *ok = xnew(bool, cfg->n_sections + 1);
+	int *rc = xnew(int, cfg->n_sections + 1);
 
 	pthread_mutex_lock(&c->lock);
 	size_t n = storage_jobs(c, cfg, jobs);
@@ -265,25 +264,29 @@ static void sample_storages(struct rrd_collector *c, time_t t)
 	storage_config_snapshot_unref(snap);
 
 	/* the waits run without the lock: requests read on meanwhile */
-	struct timespec deadline = mono_after(PROBE_TIMEOUT_MS);
+	struct timespec deadline = storage_probe_deadline(STORAGE_PROBE_TIMEOUT_MS);
 	for (size_t j = 0; j < n; j++)
 		if (jobs[j].probe)
-			ok[j] = api_storage_probe_wait(jobs[j].probe, &deadline, &st[j]);
+			rc[j] = storage_probe_wait(jobs[j].probe, &deadline, &st[j]);
 
 	pthread_mutex_lock(&c->lock);
 	for (size_t j = 0; j < n; j++) {
 		struct entry *e = &c->entries[jobs[j].entry];
+		bool ok = jobs[j].probe && rc[j] == 0;
 		double vals[2] = {NAN, NAN};
-		if (jobs[j].probe && ok[j] && st[j].active) {
+		if (jobs[j].probe && rc[j] == -ETIMEDOUT)
+			log_warn("status of storage '%s' timed out after %d ms", e->id,
+			         STORAGE_PROBE_TIMEOUT_MS);
+		if (ok && st[j].active) {
 			vals[0] = (double)st[j].total;
 			vals[1] = (double)st[j].used;
 		}
 		update(e->rrd, t, vals, &e->dirty);
-		e->last = jobs[j].probe && ok[j] ? st[j] : (struct storage_status){0};
+		e->last = ok ? st[j] : (struct storage_status){0};
 		e->last_ms = mono_ms();
 		if (jobs[j].probe) {
-			if (api_storage_probe_done(jobs[j].probe))
-				api_storage_probe_unref(jobs[j].probe);
+			if (storage_probe_done(jobs[j].probe))
+				storage_probe_unref(jobs[j].probe);
 			else
 				e->pending = jobs[j].probe; /* hangs: no new probe until it ends */
 		}
@@ -291,7 +294,7 @@ static void sample_storages(struct rrd_collector *c, time_t t)
 	pthread_mutex_unlock(&c->lock);
 	free(jobs);
 	free(st);
-	free(ok);
+	free(rc);
 }
 
 static void sample_node(struct rrd_collector *c, time_t t)

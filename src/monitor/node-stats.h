@@ -42,7 +42,8 @@ struct node_stats_rrd {
 void node_stats_rrd_sample(struct node_stats *s, struct node_stats_rrd *ret);
 
 /* The usage history (rrd-collector.h) hangs off the node's figures so that
- * handlers reach it through api_context.stats; not owned. */
+ * whoever is handed the figures (the API's handlers) reaches it too; not
+ * owned. */
 struct rrd_collector;
 void node_stats_set_history(struct node_stats *s, struct rrd_collector *history);
 struct rrd_collector *node_stats_history(struct node_stats *s);

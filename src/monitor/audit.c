@@ -113,6 +113,51 @@ out:
 	return r;
 }
 
+static bool is_secret(const char *const *secret, const char *key)
+{
+	for (size_t i = 0; secret && secret[i]; i++)
+		if (streq(secret[i], key))
+			return true;
+	return false;
+}
+
+/* A string that is not UTF-8 (jansson refuses it) is written as null
+ * rather than losing the whole line. */
+static json_t *string_or_null(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	return j ? j : json_null();
+}
+
+int audit_log_record(struct audit_log *a, const struct audit_record *rec)
+{
+	if (!a)
+		return 0;
+	json_t *p = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)rec->params, key, v)
+		json_object_set_new(
+		    p, key, is_secret(rec->secret, key) ? json_string("***") : json_incref(v));
+	/* the order of the keys is the line's: keep it */
+	json_t *e = json_object();
+	json_object_set_new(e, "time", json_integer((json_int_t)rec->time));
+	json_object_set_new(e, "addr", string_or_null(rec->addr));
+	json_object_set_new(e, "method", string_or_null(rec->method));
+	json_object_set_new(e, "path", string_or_null(rec->path));
+	json_object_set_new(e, "params", p);
+	json_object_set_new(e, "status", json_integer(rec->status));
+	json_object_set_new(e, "user", string_or_null(rec->user));
+	if (rec->token)
+		json_object_set_new(e, "token", string_or_null(rec->token));
+	json_object_set_new(e, "result", string_or_null(rec->result));
+	if (rec->upid)
+		json_object_set_new(e, "upid", string_or_null(rec->upid));
+	int r = audit_log_append(a, e);
+	json_decref(e);
+	return r;
+}
+
 int audit_log_verify(const char *path, unsigned long *ret_line, struct error **err)
 {
 	FILE *f = fopen(path, "re");
