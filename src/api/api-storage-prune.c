@@ -3,7 +3,8 @@
  * /nodes/{node}/storage/{storage}/prunebackups: what a retention policy
  * keeps (GET, a dry run) and removing the rest (DELETE, a task), after
  * PVE::API2::Storage::PruneBackups and PVE::Storage::prune_backups.  The
- * marks themselves are src/storage/prune.c.
+ * marks themselves are src/storage/prune.c, the removal the storage layer's
+ * prunebackups operation (src/storage/storage-ops.c).
  *
  * One difference from Proxmox on purpose: DELETE checks up front what the
  * task would fail on (storage missing, disabled, without backups, no
@@ -15,7 +16,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api-internal.h"
 #include "api.h"
@@ -24,14 +24,12 @@
 #include "prune.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-ops.h"
 #include "storage.h"
-#include "task.h"
-#include "volid.h"
 #include "xalloc.h"
 
 /* What a call asks for; every string is the caller's (not owned). */
 struct prune_request {
-	struct api_context *ctx;
 	const char *storeid;
 	long vmid;        /* 0: all guests */
 	const char *type; /* qemu, lxc or NULL */
@@ -44,7 +42,6 @@ struct prune_request {
 static int request_from_call(struct api_call *call, struct prune_request *ret, struct error **err)
 {
 	*ret = (struct prune_request){
-	    .ctx = call->ctx,
 	    .storeid = api_param_str(call, "storage"),
 	    .vmid = (long)api_param_int(call, "vmid", 0),
 	    .type = api_param_str(call, "type"),
@@ -62,61 +59,14 @@ static int request_from_call(struct api_call *call, struct prune_request *ret, s
 	return 0;
 }
 
-/*
- * PVE's prune_backups up to the listing: the storage exists (and, beyond
- * PVE, is enabled here), holds backups, and the options come from the call
- * or else the storage's prune-backups.  Opens the storage on success; the
- * storage keeps pointing into snap, which the caller releases after it.
- */
-static int open_for_prune(const struct prune_request *q,
+/* PVE's prune_backups up to the listing (storage_prune_open()). */
+static int open_for_prune(struct api_call *call, const struct prune_request *q,
                           const struct storage_config_snapshot **ret_snap, struct storage **ret_st,
                           struct prune_options *ret_opts, struct error **err)
 {
-	const struct storage_config_snapshot *snap = NULL;
-	int r = storage_config_store_get(q->ctx->storage, &snap, err);
-	if (r < 0)
-		return r;
-	const struct section *s = NULL;
-	r = storage_lookup_enabled(storage_config_snapshot_config(snap), q->storeid, q->ctx->node,
-	                           &s, err);
-	if (r == 0 && !storage_section_has_content(s, "backup"))
-		r = error_set(err, -EINVAL, 500, "storage '%s' does not support backups",
-		              q->storeid);
-	if (r == 0 && q->has_options) {
-		*ret_opts = q->options;
-	} else if (r == 0) {
-		const char *v = section_get(s, "prune-backups");
-		if (!v)
-			r = error_set(err, -EINVAL, 500,
-			              "no prune-backups options configured for storage '%s'",
-			              q->storeid);
-		else if ((r = prune_options_parse(v, ret_opts, err)) < 0 && err && *err)
-			(*err)->http_status = 500; /* the configuration's fault, not the call's */
-	}
-	if (r == 0)
-		r = storage_open(s, q->storeid, ret_st, err);
-	if (r < 0) {
-		storage_config_snapshot_unref(snap);
-		return r;
-	}
-	*ret_snap = snap;
-	return 0;
-}
-
-/* The marks of every backup of the opened storage (the vmid's only when
- * given), like PVE's prune_backups: activate, list, mark. */
-static int plan(const struct prune_request *q, struct storage *st, const struct prune_options *o,
-                struct prune_item **ret, size_t *ret_n, struct error **err)
-{
-	struct storage_volume *vols = NULL;
-	size_t n = 0;
-	int r = storage_activate(st, err);
-	if (r == 0)
-		r = storage_list(st, q->vmid, "backup", &vols, &n, err);
-	if (r == 0)
-		prune_plan(q->storeid, vols, n, q->vmid, q->type, o, ret, ret_n);
-	storage_volume_list_free(vols, n);
-	return r;
+	return storage_prune_open(call->ctx->storage, call->ctx->node, q->storeid,
+	                          q->has_options ? &q->options : NULL, ret_snap, ret_st, ret_opts,
+	                          err);
 }
 
 /* ---- GET: the dry run -------------------------------------------------- */
@@ -132,10 +82,10 @@ static int api_prune_dryrun(struct api_call *call, json_t **ret, struct error **
 	int r = request_from_call(call, &q, err);
 	if (r < 0)
 		return r;
-	r = open_for_prune(&q, &snap, &st, &o, err);
+	r = open_for_prune(call, &q, &snap, &st, &o, err);
 	if (r < 0)
 		return r;
-	r = plan(&q, st, &o, &items, &n, err);
+	r = storage_prune_plan(st, q.vmid, q.type, &o, &items, &n, err);
 	storage_free(st);
 	if (r < 0)
 		return r;
@@ -154,62 +104,6 @@ static int api_prune_dryrun(struct api_call *call, json_t **ret, struct error **
 }
 
 /* ---- DELETE: the task --------------------------------------------------- */
-
-/* vzdump's log is "<stem>.log" beside the archive (PVE's archive_info
- * logfilename); the backends remove "<archive>.notes", so this one is
- * removed here, as PVE's archive_auxiliaries_remove does. */
-static void remove_vzdump_log(struct storage *st, const char *volname)
-{
-	struct archive_info ai = {0};
-	_cleanup_free_ char *path = NULL;
-	if (archive_info_parse(volname, &ai, NULL) < 0)
-		return;
-	if (ai.logfilename && storage_path(st, volname, &path, NULL) == 0) {
-		char *slash = strrchr(path, '/');
-		if (slash) {
-			*slash = '\0';
-			_cleanup_free_ char *log = xasprintf("%s/%s", path, ai.logfilename);
-			(void)unlink(log);
-		}
-	}
-	archive_info_clear(&ai);
-}
-
-/* Runs in the forked worker. */
-static int prune_run(struct task_worker *w, void *arg, struct error **err)
-{
-	const struct prune_request *q = arg;
-	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
-	struct storage *st = NULL;
-	struct prune_options o;
-	struct prune_item *items = NULL;
-	size_t n = 0;
-	bool failed = false;
-
-	int r = open_for_prune(q, &snap, &st, &o, err);
-	if (r < 0)
-		return r;
-	r = plan(q, st, &o, &items, &n, err);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (items[i].mark != PRUNE_MARK_REMOVE)
-			continue;
-		struct error *e = NULL;
-		task_log(w, "removing backup '%s'", items[i].volid);
-		if (storage_free_volume(st, items[i].volname, w, &e) < 0) {
-			task_log(w, "error when removing backup '%s' - %s", items[i].volid,
-			         e ? e->msg : "unknown error");
-			failed = true;
-		} else {
-			remove_vzdump_log(st, items[i].volname);
-		}
-		error_free(e);
-	}
-	storage_free(st);
-	prune_items_free(items, n);
-	if (r == 0 && failed)
-		r = error_set(err, -EIO, 500, "error pruning backups - check log");
-	return r;
-}
 
 static bool has_storage_priv(const struct api_call *call, const char *storeid, const char *priv)
 {
@@ -240,14 +134,25 @@ static int api_prune_delete(struct api_call *call, json_t **ret, struct error **
 	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	struct storage *st = NULL;
 	struct prune_options o;
-	r = open_for_prune(&q, &snap, &st, &o, err);
+	r = open_for_prune(call, &q, &snap, &st, &o, err);
 	storage_free(st);
 	if (r < 0)
 		return r;
 
 	_cleanup_free_ char *id =
 	    q.vmid > 0 ? xasprintf("%ld@%s", q.vmid, q.storeid) : xstrdup(q.storeid);
-	r = api_start_task(call, "prunebackups", id, prune_run, &q, ret, err);
+	_cleanup_json_ json_t *args = json_pack("{s:s}", "storage", q.storeid);
+	if (q.vmid > 0)
+		json_object_set_new(args, "vmid", json_integer(q.vmid));
+	if (q.type)
+		json_object_set_new(args, "type", json_string(q.type));
+	/* the options as parsed, in their canonical text: the task gets what
+	 * was checked here, whatever blanks the caller's text had */
+	if (q.has_options) {
+		_cleanup_free_ char *opts = prune_options_format(&q.options);
+		json_object_set_new(args, "prune-backups", json_string(opts));
+	}
+	r = api_start_op(call, "prunebackups", id, args, ret, err);
 	if (r < 0)
 		return r;
 	log_info("pruning of backups on storage '%s' started by '%s'", q.storeid, call->authid);

@@ -26,7 +26,6 @@
 #include "log.h"
 #include "section-config.h"
 #include "storage.h"
-#include "task.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -166,45 +165,6 @@ static int api_snapshot_list(struct api_call *call, json_t **ret, struct error *
 
 enum snap_op { SNAP_CREATE, SNAP_DELETE, SNAP_ROLLBACK };
 
-struct snap_task {
-	struct api_context *ctx;
-	const char *storeid;
-	const char *volname;
-	const char *snap;
-	enum snap_op op;
-};
-
-/* Runs in the forked worker. */
-static int snap_task_run(struct task_worker *w, void *arg, struct error **err)
-{
-	struct snap_task *t = arg;
-	_cleanup_section_config_ struct section_config *cfg = NULL;
-	struct storage *st = NULL;
-	int r = api_storage_open(t->ctx, t->storeid, &cfg, &st, err);
-
-	if (r < 0)
-		return r;
-	switch (t->op) {
-	case SNAP_CREATE:
-		task_log(w, "create snapshot '%s' of volume '%s:%s'", t->snap, t->storeid,
-		         t->volname);
-		r = storage_snapshot_create(st, t->volname, t->snap, w, err);
-		break;
-	case SNAP_DELETE:
-		task_log(w, "delete snapshot '%s' of volume '%s:%s'", t->snap, t->storeid,
-		         t->volname);
-		r = storage_snapshot_delete(st, t->volname, t->snap, w, err);
-		break;
-	case SNAP_ROLLBACK:
-		task_log(w, "rollback volume '%s:%s' to snapshot '%s'", t->storeid, t->volname,
-		         t->snap);
-		r = storage_snapshot_rollback(st, t->volname, t->snap, w, err);
-		break;
-	}
-	storage_free(st);
-	return r;
-}
-
 static int snap_start(struct api_call *call, enum snap_op op, json_t **ret, struct error **err)
 {
 	static const char *const types[] = {"imgsnapshot", "imgdelsnapshot", "imgrollback"};
@@ -240,9 +200,9 @@ static int snap_start(struct api_call *call, enum snap_op op, json_t **ret, stru
 		if (r < 0)
 			return r;
 	}
-	struct snap_task t = {
-	    .ctx = call->ctx, .storeid = v.storeid, .volname = v.volname, .snap = snap, .op = op};
-	r = api_start_task(call, types[op], v.storeid, snap_task_run, &t, ret, err);
+	_cleanup_json_ json_t *args = json_pack("{s:s, s:s, s:s}", "storage", v.storeid, "volume",
+	                                        v.volname, "snapname", snap);
+	r = api_start_op(call, types[op], v.storeid, args, ret, err);
 	if (r < 0)
 		return r;
 	log_info("%s of '%s' on volume '%s:%s' started by '%s'", types[op], snap, v.storeid,
@@ -369,35 +329,6 @@ bad:
 	return r;
 }
 
-struct copy_task {
-	struct api_context *ctx;
-	const char *src_storeid, *src_volname;
-	const char *dst_storeid, *dst_name;
-	long vmid;
-};
-
-/* Runs in the forked worker. */
-static int copy_task_run(struct task_worker *w, void *arg, struct error **err)
-{
-	struct copy_task *t = arg;
-	_cleanup_section_config_ struct section_config *scfg = NULL, *dcfg = NULL;
-	_cleanup_free_ char *newvol = NULL;
-	struct storage *src = NULL, *dst = NULL;
-	int r;
-
-	r = api_storage_open(t->ctx, t->src_storeid, &scfg, &src, err);
-	if (r >= 0)
-		r = api_storage_open(t->ctx, t->dst_storeid, &dcfg, &dst, err);
-	if (r >= 0)
-		r = storage_copy(src, t->src_volname, dst, t->dst_name, t->vmid, w, &newvol, err);
-	if (r >= 0)
-		task_log(w, "copied '%s:%s' to '%s:%s'", t->src_storeid, t->src_volname,
-		         t->dst_storeid, newvol);
-	storage_free(src);
-	storage_free(dst);
-	return r;
-}
-
 static int api_volume_copy(struct api_call *call, json_t **ret, struct error **err)
 {
 	_cleanup_(vol_call_clear) struct vol_call v = {0};
@@ -456,15 +387,12 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 	}
 	error_free(e);
 
-	struct copy_task t = {
-	    .ctx = call->ctx,
-	    .src_storeid = v.storeid,
-	    .src_volname = v.volname,
-	    .dst_storeid = dst_storeid,
-	    .dst_name = dst_name,
-	    .vmid = vmid,
-	};
-	r = api_start_task(call, "imgcopy", v.storeid, copy_task_run, &t, ret, err);
+	_cleanup_json_ json_t *args =
+	    json_pack("{s:s, s:s, s:s, s:I}", "storage", v.storeid, "volume", v.volname,
+	              "target-storage", dst_storeid, "vmid", (json_int_t)vmid);
+	if (dst_name)
+		json_object_set_new(args, "target-name", json_string(dst_name));
+	r = api_start_op(call, "imgcopy", v.storeid, args, ret, err);
 	if (r < 0)
 		return r;
 	log_info("copy of '%s:%s' to '%s:%s' started by '%s'", v.storeid, v.volname, dst_storeid,

@@ -33,9 +33,9 @@
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage-probe.h"
+#include "storage-ops.h"
 #include "storage.h"
 #include "strv.h"
-#include "task.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -601,24 +601,6 @@ static int api_content_update(struct api_call *call, json_t **ret, struct error 
 	return 0;
 }
 
-struct imgdel {
-	struct api_context *ctx;
-	const char *storeid;
-	const char *volname;
-};
-
-/* The task: runs in the forked worker. */
-static int imgdel_run(struct task_worker *w, void *arg, struct error **err)
-{
-	struct imgdel *d = arg;
-	_cleanup_(opened_clear) struct opened o = {0};
-	int r = open_storage(d->ctx, d->storeid, &o, err);
-	if (r < 0)
-		return r;
-	task_log(w, "removing volume '%s:%s'", d->storeid, d->volname);
-	return storage_free_volume(o.st, d->volname, w, err);
-}
-
 static int api_content_delete(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
@@ -650,8 +632,8 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 		return r;
 	if (prot)
 		return error_set(err, -EPERM, 500, "volume '%s:%s' is protected", id, volname);
-	struct imgdel d = {.ctx = call->ctx, .storeid = id, .volname = volname};
-	r = api_start_task(call, "imgdel", id, imgdel_run, &d, ret, err);
+	_cleanup_json_ json_t *args = json_pack("{s:s, s:s}", "storage", id, "volume", volname);
+	r = api_start_op(call, "imgdel", id, args, ret, err);
 	if (r < 0)
 		return r;
 	log_info("removal of volume '%s:%s' started by '%s'", id, volname, call->authid);

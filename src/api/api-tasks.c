@@ -117,11 +117,26 @@ static int api_task_stop(struct api_call *call, json_t **ret, struct error **err
 	return 0;
 }
 
+int api_start_op(struct api_call *call, const char *type, const char *id, const json_t *args,
+                 json_t **ret, struct error **err)
+{
+	char *upid = NULL;
+	int r = task_start_op(call->ctx->tasks, type, id, call->authid, args, &upid, err);
+	if (r < 0)
+		return r;
+	*ret = json_string(upid);
+	free(upid);
+	return 0;
+}
+
 int api_start_task(struct api_call *call, const char *type, const char *id, task_fn *fn, void *arg,
                    json_t **ret, struct error **err)
 {
 	char *upid = NULL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	int r = task_start(call->ctx->tasks, type, id, call->authid, fn, arg, &upid, err);
+#pragma GCC diagnostic pop
 	if (r < 0)
 		return r;
 	*ret = json_string(upid);

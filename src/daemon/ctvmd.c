@@ -23,12 +23,14 @@
 #include "auth.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest-ops.h"
 #include "http.h"
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
 #include "rrd-collector.h"
 #include "storage-config.h"
+#include "storage-ops.h"
 #include "storage.h"
 #include "task.h"
 #include "xalloc.h"
@@ -43,6 +45,9 @@ struct options {
 	unsigned login_delay_ms;
 	unsigned rrd_step;         /* 0: the default (60 s) */
 	struct http_limits limits; /* connection budgets and deadlines; 0: default */
+	bool exec_workers;
+	const char *run_task_op;          /* worker mode: the operation's type */
+	unsigned long long max_log_bytes; /* worker mode */
 };
 
 /* The http layer's defaults (http.h), for the descriptor check below. */
@@ -128,6 +133,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_MAX_LOCAL,
 		OPT_HANDSHAKE,
 		OPT_IDLE,
+		OPT_EXEC_WORKERS,
+		OPT_RUN_TASK_OP,
+		OPT_MAX_LOG_BYTES,
 		OPT_VER
 	};
 	static const struct option longopts[] = {
@@ -147,6 +155,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-local-connections", required_argument, NULL, OPT_MAX_LOCAL},
 	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+	    /* start task workers by exec, as the privilege separation will
+	     * (docs/dev/TASKS.md); the default is still to run them in the
+	     * forked process */
+	    {"exec-workers", no_argument, NULL, OPT_EXEC_WORKERS},
+	    /* the worker mode those use: run one task operation, its
+	     * arguments as JSON on stdin, its log on stdout (task.h) */
+	    {"run-task-op", required_argument, NULL, OPT_RUN_TASK_OP},
+	    {"max-log-bytes", required_argument, NULL, OPT_MAX_LOG_BYTES},
 	    {"version", no_argument, NULL, OPT_VER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -220,6 +236,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, "idle-timeout", 1, 300, &o->limits.idle_timeout_s) <
 			    0)
 				return -EINVAL;
+			break;
+		case OPT_EXEC_WORKERS:
+			o->exec_workers = true;
+			break;
+		case OPT_RUN_TASK_OP:
+			o->run_task_op = optarg;
+			break;
+		case OPT_MAX_LOG_BYTES:
+			o->max_log_bytes = strtoull(optarg, NULL, 10);
 			break;
 		case OPT_VER:
 			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
@@ -349,6 +374,55 @@ static void sweep_stale_tmp(struct api_context *ctx, const struct timespec *star
 		storage_sweep_tmp_start(cfg, ctx->node, started, report_stale_tmp, NULL);
 }
 
+/* The storage layer's process-wide settings, the same in the daemon and in
+ * an exec'd worker. */
+static void storage_setup(const struct ctvm_paths *paths)
+{
+	storage_set_lock_dir(paths->run);
+	_cleanup_free_ char *pending_dir = path_join(paths->state, "pending");
+	storage_set_pending_dir(pending_dir);
+}
+
+/* Every task operation, each type once: a type registered twice stops the
+ * daemon at start (and fails an exec'd worker), never silently shadows. */
+static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct error **err)
+{
+	struct task_ops *ops = task_ops_new();
+	if (storage_task_ops_register(ops, senv, err) < 0 || guest_task_ops_register(ops, err) < 0)
+		return task_ops_free(ops);
+	return ops;
+}
+
+/*
+ * --run-task-op TYPE: one worker, exec'd by the task manager (or by anyone
+ * with the right to run it) with only its arguments, task.h's
+ * task_op_worker_main().  It builds the environment operations need from
+ * --root and --node and nothing else of the daemon.
+ */
+static _noreturn_ void run_task_op(const struct options *o)
+{
+	struct error *e = NULL;
+	umask(022);
+	struct ctvm_paths *paths = ctvm_paths_new(o->root);
+	_cleanup_free_ char *node = node_name(o->node);
+	/* what the daemon creates at start (the storage locks live in run/),
+	 * so a worker run by hand on a fresh root finds it too */
+	int r = ctvm_paths_create(paths);
+	if (r < 0) {
+		fprintf(stderr, "ctvmd: cannot create directories under '%s': %s\n",
+		        o->root ? o->root : "/", strerror(-r));
+		exit(1);
+	}
+	storage_setup(paths);
+	struct storage_task_env senv = {.node = node, .store = storage_config_store_new(paths)};
+	struct task_ops *ops = task_ops_setup(&senv, &e);
+	if (!ops) {
+		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
+		exit(1);
+	}
+	task_op_worker_main(ops, o->run_task_op, o->max_log_bytes);
+}
+
 int main(int argc, char **argv)
 {
 	/* what killed writers left is older; what live ones write is locked */
@@ -362,6 +436,8 @@ int main(int argc, char **argv)
 	                    .login_delay_ms = 2000};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	if (o.run_task_op)
+		run_task_op(&o);
 
 	/* One connection thread each: without a cap glibc gives threads their own
 	 * malloc arenas (8 per core), which only costs resident memory here. */
@@ -421,14 +497,22 @@ int main(int argc, char **argv)
 		die("cannot load the access configuration", e);
 	access_store_set_recheck_ms(ctx.access, 1000);
 	ctx.storage = storage_config_store_new(paths);
-	storage_set_lock_dir(paths->run);
-	_cleanup_free_ char *pending_dir = path_join(paths->state, "pending");
-	storage_set_pending_dir(pending_dir);
+	storage_setup(paths);
 
+	struct storage_task_env senv = {.node = ctx.node, .store = ctx.storage};
+	struct task_ops *ops = task_ops_setup(&senv, &e);
+	if (!ops)
+		die("cannot register the task operations", e);
+	/* /proc/self/exe: this very binary, even if an upgrade replaced the
+	 * file, so a worker never runs another version than its daemon */
+	const char *worker_argv[] = {
+	    "/proc/self/exe", "--node", ctx.node, paths->root ? "--root" : NULL, paths->root, NULL};
 	struct task_manager_config tcfg = {
 	    .node = ctx.node,
 	    .dir = paths->tasks,
 	    .max_workers = o.max_workers,
+	    .ops = ops,
+	    .worker_argv = o.exec_workers ? worker_argv : NULL,
 	};
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
@@ -503,6 +587,7 @@ int main(int argc, char **argv)
 
 	http_server_free(srv);
 	task_manager_free(ctx.tasks);
+	task_ops_free(ops);
 	node_stats_set_history(ctx.stats, NULL);
 	rrd_collector_free(history); /* saves the usage history */
 	node_stats_free(ctx.stats);

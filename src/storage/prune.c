@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "prune.h"
+#include "strbuf.h"
 #include "storage.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -155,6 +156,27 @@ int prune_options_parse(const char *s, struct prune_options *ret, struct error *
 		return invalid(err, "keep-all cannot be set together with other options.", NULL);
 	*ret = o;
 	return 0;
+}
+
+char *prune_options_format(const struct prune_options *o)
+{
+	if (o->keep_all)
+		return xstrdup("keep-all=1");
+	const unsigned num[_KEY_MAX] = {
+	    0,
+	    o->keep_last,
+	    o->keep_hourly,
+	    o->keep_daily,
+	    o->keep_weekly,
+	    o->keep_monthly,
+	    o->keep_yearly,
+	};
+	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+	for (size_t k = KEY_LAST; k < _KEY_MAX; k++)
+		if (num[k] > 0)
+			strbuf_addf(&out, "%s%s=%u", out.len ? "," : "", key_names[k], num[k]);
+	/* nothing positive is keep-all, as the parser reads it */
+	return out.len ? strbuf_detach(&out, NULL) : xstrdup("keep-all=1");
 }
 
 /* --- marking --- */

@@ -31,6 +31,9 @@ struct prune_options {
  * keep-all=1 with a positive keep-* is refused.  s NULL or "": keep-all.
  */
 int prune_options_parse(const char *s, struct prune_options *ret, struct error **err);
+/* The canonical text of o ("keep-all=1", or the positive keep-* in the
+ * parser's order): parsing it gives o back.  Never NULL. */
+char *prune_options_format(const struct prune_options *o);
 
 enum prune_mark {
 	PRUNE_MARK_NONE = 0, /* not decided yet */

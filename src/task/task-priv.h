@@ -28,6 +28,8 @@
 #define TASK_ERROR_MAX 4096
 /* bound on reading index, index.1 and active */
 #define TASK_STATE_FILE_MAX (16 * 1024 * 1024)
+/* a task log's default bound (task_manager_config.max_log_bytes) */
+#define TASK_DEFAULT_MAX_LOG_BYTES (16u * 1024 * 1024)
 
 /* The rule for type, id and user in a UPID: no ':', '/' or whitespace;
  * empty only when allow_empty. */
@@ -79,6 +81,8 @@ struct task_manager {
 	char *index1_path;
 	unsigned max_workers;
 	uint64_t max_log_bytes;
+	const struct task_ops *ops;
+	char **worker_argv; /* NULL: ops run in the forked worker */
 
 	/* fork() takes it for writing, the exit thread for reading while it
 	 * works: the child never inherits an allocator lock from our own
@@ -117,7 +121,8 @@ int task_index_load(const struct task_manager *tm, struct task_index_entry **ret
 void task_index_free(struct task_index_entry *e, size_t n);
 
 /* What the worker process needs; the strings live in the parent's memory,
- * which the child has its own copy of. */
+ * which the child has its own copy of.  The body is fn(arg) (the deprecated
+ * task_start()) or op(args); with exec_argv the op runs in that program. */
 struct task_child {
 	const char *dir;
 	const char *node;
@@ -129,6 +134,11 @@ struct task_child {
 	int sock; /* our end of the start socket: 'g' go, 'w' wait, EOF abort */
 	task_fn *fn;
 	void *arg;
+	const struct task_op *op;
+	const json_t *args;
+	void *env;              /* the op's task_worker_env() */
+	char *const *exec_argv; /* NULL: run op here */
+	const char *args_text;  /* with exec_argv: args as JSON, for the program's stdin */
 };
 
 /* The body of the forked child.  Never returns. */

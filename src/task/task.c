@@ -8,6 +8,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,13 +22,13 @@
 #include "fileio.h"
 #include "log.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "task-priv.h"
 #include "task.h"
 #include "xalloc.h"
 
-#define KILL_DELAY_MS         5000
-#define DEFAULT_MAX_WORKERS   4
-#define DEFAULT_MAX_LOG_BYTES (16u * 1024 * 1024)
+#define KILL_DELAY_MS       5000
+#define DEFAULT_MAX_WORKERS 4
 
 static void entry_free(struct task_entry *e)
 {
@@ -450,7 +451,9 @@ struct task_manager *task_manager_new(const struct task_manager_config *cfg, str
 	tm->index_path = path_join(cfg->dir, "index");
 	tm->index1_path = path_join(cfg->dir, "index.1");
 	tm->max_workers = cfg->max_workers ? cfg->max_workers : DEFAULT_MAX_WORKERS;
-	tm->max_log_bytes = cfg->max_log_bytes ? cfg->max_log_bytes : DEFAULT_MAX_LOG_BYTES;
+	tm->max_log_bytes = cfg->max_log_bytes ? cfg->max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES;
+	tm->ops = cfg->ops;
+	tm->worker_argv = strv_copy((char *const *)cfg->worker_argv);
 	pthread_mutex_init(&tm->lock, NULL);
 	pthread_rwlock_init(&tm->fork_lock, NULL);
 	pthread_condattr_t ca;
@@ -504,6 +507,7 @@ struct task_manager *task_manager_free(struct task_manager *tm)
 	free(tm->active_path);
 	free(tm->index_path);
 	free(tm->index1_path);
+	strv_free(tm->worker_argv);
 	free(tm);
 	return NULL;
 }
@@ -531,8 +535,10 @@ static void abort_child(pid_t pid, int *sock)
 		;
 }
 
-int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
-               task_fn *fn, void *arg, char **ret_upid, struct error **err)
+/* Forks the worker whose body body describes (fn/arg or op/args and the
+ * exec fields) and makes it a task. */
+static int start_worker(struct task_manager *tm, const char *type, const char *id, const char *user,
+                        const struct task_child *body, char **ret_upid, struct error **err)
 {
 	if (!id)
 		id = "";
@@ -547,18 +553,15 @@ int task_start(struct task_manager *tm, const char *type, const char *id, const 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return error_set(err, -errno, 500, "unable to create socket pair - %s",
 		                 strerror(errno));
-	struct task_child c = {
-	    .dir = tm->dir,
-	    .node = tm->node,
-	    .type = type,
-	    .id = id,
-	    .user = user,
-	    .starttime = time(NULL),
-	    .max_log_bytes = tm->max_log_bytes,
-	    .sock = sv[0],
-	    .fn = fn,
-	    .arg = arg,
-	};
+	struct task_child c = *body;
+	c.dir = tm->dir;
+	c.node = tm->node;
+	c.type = type;
+	c.id = id;
+	c.user = user;
+	c.starttime = time(NULL);
+	c.max_log_bytes = tm->max_log_bytes;
+	c.sock = sv[0];
 	/* no signal may run one of the daemon's handlers in the child before
 	 * it has installed its own: the child unblocks them itself */
 	sigset_t all, old;
@@ -658,6 +661,41 @@ int task_start(struct task_manager *tm, const char *type, const char *id, const 
 	wake_thread(tm);
 	pthread_mutex_unlock(&tm->lock);
 	return 0;
+}
+
+int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
+               task_fn *fn, void *arg, char **ret_upid, struct error **err)
+{
+	struct task_child body = {.fn = fn, .arg = arg};
+	return start_worker(tm, type, id, user, &body, ret_upid, err);
+}
+
+int task_start_op(struct task_manager *tm, const char *type, const char *id, const char *user,
+                  const json_t *args, char **ret_upid, struct error **err)
+{
+	void *env = NULL;
+	const struct task_op *op = type ? task_ops_find(tm->ops, type, &env) : NULL;
+	if (!op)
+		return error_set(err, -EINVAL, 500, "unknown task type '%s'", type ? type : "");
+	int r = task_op_check_args(op, args, err);
+	if (r < 0)
+		return r;
+	struct task_child body = {.op = op, .args = args, .env = env};
+	if (!tm->worker_argv)
+		return start_worker(tm, type, id, user, &body, ret_upid, err);
+
+	/* built here, not in the child: it only execs what it is handed */
+	_cleanup_free_ char *text = json_dumps(args, JSON_COMPACT);
+	if (!text)
+		return error_set(err, -ENOMEM, 500, "unable to encode the task's arguments");
+	_cleanup_strv_free_ char **argv = strv_copy(tm->worker_argv);
+	strv_extend(&argv, "--run-task-op");
+	strv_extend(&argv, type);
+	strv_extend(&argv, "--max-log-bytes");
+	strv_push(&argv, xasprintf("%" PRIu64, tm->max_log_bytes));
+	body.exec_argv = argv;
+	body.args_text = text;
+	return start_worker(tm, type, id, user, &body, ret_upid, err);
 }
 
 static int parse_or_fail(const char *upid, struct upid *u, struct error **err)

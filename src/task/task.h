@@ -48,19 +48,89 @@ char *upid_format(const struct upid *u);
 void upid_clear(struct upid *u);
 
 /*
- * The body of a task: runs in the forked worker process.  Return 0 for
- * success (TASK OK, or TASK WARNINGS: n when task_warn() was called), or a
- * negative errno with *err set: its message becomes "TASK ERROR: <msg>" and
- * the task's exitstatus.  arg is the value passed to task_start() (the child
+ * The body of a task: runs in the worker process.  Return 0 for success
+ * (TASK OK, or TASK WARNINGS: n when task_warn() was called), or a negative
+ * errno with *err set: its message becomes "TASK ERROR: <msg>" and the
+ * task's exitstatus.  arg is the value passed to task_start() (the child
  * has its own copy of memory).
  */
 typedef int task_fn(struct task_worker *w, void *arg, struct error **err);
+
+/* --- named operations ------------------------------------------------------
+ *
+ * Every task the daemon starts is an operation from a closed table: a type
+ * (the UPID's type: "imgdel", "prunebackups", ...) and a JSON object of
+ * plain data (ids, names, numbers, flags; never pointers or daemon state).
+ * The layer that owns the work registers its table once at startup
+ * (storage_task_ops_register(), guest_task_ops_register()); handlers only
+ * name an operation and its arguments (task_start_op()).  Because the
+ * arguments are data, a worker can be a fresh program that gets nothing but
+ * them (task_op_worker_main()), which is what a privileged helper will run.
+ */
+struct task_ops;
+
+enum task_arg_type {
+	TASK_ARG_STRING = 1, /* at most TASK_ARG_STRING_MAX bytes, no control characters */
+	TASK_ARG_INTEGER,
+	TASK_ARG_BOOLEAN,
+};
+
+#define TASK_ARG_STRING_MAX 4096
+/* An exec'd worker reads at most this much of arguments. */
+#define TASK_ARGS_MAX (64 * 1024)
+
+/* One key of an operation's argument object; unknown keys are refused. */
+struct task_op_arg {
+	const char *name;
+	enum task_arg_type type;
+	bool optional;
+};
+
+/* What args must mean beyond their shape (a storage id's grammar, ...);
+ * runs after the shape check.  0, or a negative errno with *err. */
+typedef int task_op_check_fn(const json_t *args, struct error **err);
+/* The body, in the worker: as task_fn, with the checked arguments.  The
+ * environment the table was registered with is task_worker_env(w). */
+typedef int task_op_run_fn(struct task_worker *w, const json_t *args, struct error **err);
+
+struct task_op {
+	const char *type;               /* the UPID type; one entry per type */
+	const struct task_op_arg *args; /* ends with {.name = NULL}; NULL: no keys */
+	task_op_check_fn *check;        /* optional */
+	task_op_run_fn *run;
+};
+
+struct task_ops *task_ops_new(void);
+struct task_ops *task_ops_free(struct task_ops *reg);
+/* Adds every entry of table (ends with {.type = NULL}); env is what their
+ * run functions get from task_worker_env().  A type registered before (in
+ * this or an earlier table) is -EEXIST "task type 'x' registered twice", a
+ * startup error; nothing of the table is added then. */
+int task_ops_register(struct task_ops *reg, const struct task_op *table, void *env,
+                      struct error **err);
+/* The operation of type, or NULL; *ret_env (optional) gets its environment. */
+const struct task_op *task_ops_find(const struct task_ops *reg, const char *type, void **ret_env);
+/* The shape of args (an object with the op's keys and types) and op->check. */
+int task_op_check_args(const struct task_op *op, const json_t *args, struct error **err);
+
+/* In the worker: the environment op tables were registered with. */
+void *task_worker_env(struct task_worker *w);
 
 struct task_manager_config {
 	const char *node;       /* node name, in every UPID */
 	const char *dir;        /* <log>/tasks */
 	unsigned max_workers;   /* default 4 */
 	unsigned max_log_bytes; /* per task log; default 16 MiB, then truncated with a note */
+	/* The operations task_start_op() knows (borrowed; NULL: none). */
+	const struct task_ops *ops;
+	/*
+	 * NULL: an operation runs in the forked worker itself.  Else the forked
+	 * worker, once it has its slot and its log, executes this program with
+	 * worker_argv followed by "--run-task-op TYPE --max-log-bytes N", the
+	 * arguments as JSON on stdin and the log as stdout and stderr; the
+	 * program calls task_op_worker_main().  Copied.
+	 */
+	const char *const *worker_argv;
 };
 
 /* Creates the manager and recovers the state of tasks left by an earlier run
@@ -69,9 +139,36 @@ struct task_manager_config {
 struct task_manager *task_manager_new(const struct task_manager_config *cfg, struct error **err);
 struct task_manager *task_manager_free(struct task_manager *tm);
 
-/* Forks a worker running fn(arg).  *ret_upid receives the UPID string. */
+/*
+ * Starts operation `type` of the manager's table as a task of user, with id
+ * the UPID's id ("" for none) and args its argument object (borrowed: the
+ * worker gets a copy).  An unknown type is 500 "unknown task type 'x'";
+ * arguments that do not pass task_op_check_args() are refused here, before
+ * any process exists.  *ret_upid receives the UPID string.
+ */
+int task_start_op(struct task_manager *tm, const char *type, const char *id, const char *user,
+                  const json_t *args, char **ret_upid, struct error **err);
+
+/*
+ * Deprecated: forks a worker running fn(arg), a closure no other program can
+ * run.  Kept only for the upload and download-url handlers until they are
+ * operations too; new code uses task_start_op().
+ */
 int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
-               task_fn *fn, void *arg, char **ret_upid, struct error **err);
+               task_fn *fn, void *arg, char **ret_upid, struct error **err)
+    __attribute__((deprecated("start a registered operation with task_start_op()")));
+
+/*
+ * The main function of an exec'd worker ("ctvmd --run-task-op TYPE"): the
+ * operation's arguments are the JSON object on stdin (at most
+ * TASK_ARGS_MAX bytes), the log is stdout (opened for appending; stderr too),
+ * SIGTERM asks it to stop.  It runs the registered operation exactly as a
+ * forked worker does (the arguments checked again, log lines, the final
+ * TASK OK / TASK WARNINGS / TASK ERROR line) and exits 0 on success, 1
+ * otherwise.  max_log_bytes 0: the default.  Never returns.
+ */
+__attribute__((noreturn)) void task_op_worker_main(const struct task_ops *reg, const char *type,
+                                                   uint64_t max_log_bytes);
 
 /* In the worker: append a line to the task log (timestamps are not added,
  * like Proxmox). */

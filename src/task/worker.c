@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The worker process: everything here runs in the child that task_start()
- * forked from a multithreaded daemon.  It must not take a lock another
- * thread of the parent may have held at fork time (the manager's mutex, the
- * daemon logger's setup, stdio streams); glibc's malloc is safe after fork.
+ * or task_start_op() forked from a multithreaded daemon, or in a program
+ * that child executed (task_op_worker_main()).  The forked child must not
+ * take a lock another thread of the parent may have held at fork time (the
+ * manager's mutex, the daemon logger's setup, stdio streams); glibc's malloc
+ * is safe after fork.
  */
 #include "common.h"
 
@@ -11,7 +13,9 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "error.h"
 #include "fileio.h"
@@ -25,6 +29,7 @@ struct task_worker {
 	uint64_t max_bytes;
 	bool truncated;
 	unsigned warnings;
+	void *env; /* of the running op */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -89,6 +94,11 @@ void task_warn(struct task_worker *w, const char *fmt, ...)
 bool task_stop_requested(struct task_worker *w)
 {
 	return stop_flag != 0;
+}
+
+void *task_worker_env(struct task_worker *w)
+{
+	return w->env;
 }
 
 static _noreturn_ void finish(struct task_worker *w, const char *error)
@@ -162,6 +172,8 @@ static int read_cmd(int fd, bool stop_ok, char *ret)
 	}
 }
 
+static _noreturn_ void exec_worker(struct task_worker *w, const struct task_child *c);
+
 _noreturn_ void task_child_main(const struct task_child *c)
 {
 	/* own session: a terminal's ^C or a restart of the daemon's process
@@ -228,9 +240,147 @@ _noreturn_ void task_child_main(const struct task_child *c)
 
 	if (stop_flag)
 		finish(&w, "received interrupt");
+	if (c->exec_argv)
+		exec_worker(&w, c);
 
 	struct error *err = NULL;
-	int r = c->fn(&w, c->arg, &err);
+	int r;
+	if (c->op) {
+		w.env = c->env;
+		r = c->op->run(&w, c->args, &err);
+	} else {
+		r = c->fn(&w, c->arg, &err);
+	}
+	if (r < 0)
+		finish(&w, err && err->msg ? err->msg : strerror(-r));
+	finish(&w, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Workers by exec                                                     */
+
+static void block_stop_signals(int how)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(how, &set, NULL);
+}
+
+/* The forked child, slot and log in hand, becomes the worker program:
+ * stdin the arguments (a memfd: no writer to wait for, no size limit of a
+ * pipe), stdout and stderr the log (already).  A stop that arrives from
+ * here on stays pending across execve() until the program has installed its
+ * handler, so it is never lost and never kills the program by default. */
+static _noreturn_ void exec_worker(struct task_worker *w, const struct task_child *c)
+{
+	block_stop_signals(SIG_BLOCK);
+	if (stop_flag)
+		finish(w, "received interrupt");
+	int fd = memfd_create("task-args", MFD_CLOEXEC);
+	int r = fd < 0 ? -errno : write_full(fd, c->args_text, strlen(c->args_text));
+	if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+		r = -errno;
+	if (r == 0 && dup2(fd, STDIN_FILENO) < 0)
+		r = -errno;
+	if (r < 0) {
+		char *msg = xasprintf("unable to pass the task's arguments - %s", strerror(-r));
+		finish(w, msg);
+	}
+	close(fd);
+	execve(c->exec_argv[0], c->exec_argv, environ);
+	char *msg =
+	    xasprintf("unable to execute worker '%s' - %s", c->exec_argv[0], strerror(errno));
+	finish(w, msg);
+}
+
+/* All of stdin, at most TASK_ARGS_MAX bytes; NULL when it is longer or
+ * cannot be read. */
+static char *read_args(size_t *ret_len)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = xmalloc(cap);
+	for (;;) {
+		if (len == cap) {
+			if (cap >= TASK_ARGS_MAX + 1) {
+				free(buf);
+				return NULL;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > TASK_ARGS_MAX) {
+		free(buf);
+		return NULL;
+	}
+	*ret_len = len;
+	return buf;
+}
+
+_noreturn_ void task_op_worker_main(const struct task_ops *reg, const char *type,
+                                    uint64_t max_log_bytes)
+{
+	/* what the forked child did already, for a program started otherwise */
+	setsid();
+	reset_signals();
+	close_range(3, ~0U, 0);
+
+	struct task_worker w = {
+	    .log_fd = STDOUT_FILENO,
+	    .max_bytes = max_log_bytes ? max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES,
+	};
+	/* the log's bound counts what the forked child wrote before the exec */
+	struct stat st;
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		w.written = (uint64_t)st.st_size;
+
+	size_t len = 0;
+	char *text = read_args(&len);
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0 && null != STDIN_FILENO) {
+		dup2(null, STDIN_FILENO);
+		close(null);
+	}
+	char name[16];
+	snprintf(name, sizeof(name), "task %s", type ? type : "");
+	prctl(PR_SET_NAME, name);
+
+	if (stop_flag)
+		finish(&w, "received interrupt");
+	void *env = NULL;
+	const struct task_op *op = type ? task_ops_find(reg, type, &env) : NULL;
+	if (!op) {
+		char *msg = xasprintf("unknown task type '%s'", type ? type : "");
+		finish(&w, msg);
+	}
+	if (!text)
+		finish(&w, "unable to read the task's arguments");
+	json_error_t jerr;
+	json_t *args = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
+	if (!args) {
+		char *msg = xasprintf("invalid task arguments - %s", jerr.text);
+		finish(&w, msg);
+	}
+	struct error *err = NULL;
+	int r = task_op_check_args(op, args, &err);
+	if (r == 0) {
+		w.env = env;
+		r = op->run(&w, args, &err);
+	}
 	if (r < 0)
 		finish(&w, err && err->msg ? err->msg : strerror(-r));
 	finish(&w, NULL);

@@ -471,12 +471,37 @@ static void test_parse(void **state)
 	}
 }
 
+/* The canonical text the prunebackups task gets: it parses back to the same
+ * options, and has nothing of the caller's blanks or spellings. */
+static void test_format(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(parse_ok); i++) {
+		struct prune_options o;
+		_cleanup_free_ char *text = prune_options_format(&parse_ok[i].want);
+		print_message("format: '%s' -> '%s'\n", parse_ok[i].in, text);
+		assert_null(strpbrk(text, " \t\r\n"));
+		assert_int_equal(prune_options_parse(text, &o, NULL), 0);
+		assert_memory_equal(&o, &parse_ok[i].want, sizeof(o));
+	}
+	struct prune_options o = {.keep_last = 3, .keep_daily = 7, .keep_yearly = 1};
+	_cleanup_free_ char *a = prune_options_format(&o);
+	assert_string_equal(a, "keep-last=3,keep-daily=7,keep-yearly=1");
+	o = (struct prune_options){.keep_all = true};
+	_cleanup_free_ char *b = prune_options_format(&o);
+	assert_string_equal(b, "keep-all=1");
+	o = (struct prune_options){0};
+	_cleanup_free_ char *c = prune_options_format(&o);
+	assert_string_equal(c, "keep-all=1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_cases), cmocka_unit_test(test_other_cases),
 	    cmocka_unit_test(test_mark_group),    cmocka_unit_test(test_local_time),
 	    cmocka_unit_test(test_iso_week),      cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

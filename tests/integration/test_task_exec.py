@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Task operations run by a worker that was exec'd with only its arguments.
+
+A task is a named operation with a JSON object of plain data (task.h), so its
+worker can be a fresh program: `ctvmd --run-task-op TYPE`, the arguments on
+stdin, the log on stdout.  Here that program is run by hand on a temporary
+root and removes a volume of a dir storage (imgdel): the log ends TASK OK and
+the file is gone, with nothing of a daemon around.  Then a daemon started with
+--exec-workers runs its tasks that way, and a client sees the same UPIDs, log
+lines and statuses as from forked workers.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+from ctvmtest import Daemon  # noqa: E402
+
+
+def storage_cfg(path, disable=False):
+    return ("dir: store1\n\tpath %s\n\tcontent images,rootdir\n%s"
+            % (path, "\tdisable\n" if disable else ""))
+
+
+def make_volume(store, vmid, name, size=1 << 20):
+    d = os.path.join(store, "images", str(vmid))
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+class WorkerProgram(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="ctvmt-exec-")
+        self.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
+        self.store = os.path.join(self.root, "srv", "store")
+        os.makedirs(os.path.join(self.root, "etc"))
+        self.write_cfg()
+
+    def write_cfg(self, disable=False):
+        with open(os.path.join(self.root, "etc", "storage.cfg"), "w") as f:
+            f.write(storage_cfg(self.store, disable))
+
+    def run_op(self, type_, args):
+        """ctvmd --run-task-op with only the operation's arguments: returns
+        the exit status and the log it wrote."""
+        log = os.path.join(self.root, "task.log")
+        if os.path.exists(log):
+            os.unlink(log)
+        text = args if isinstance(args, str) else json.dumps(args)
+        with open(log, "ab") as out:
+            p = subprocess.run([ctvmtest.ctvmd_path(), "--run-task-op", type_,
+                                "--root", self.root, "--node", "testnode"],
+                               input=text.encode(), stdout=out, stderr=out, timeout=60)
+        with open(log, encoding="utf-8") as f:
+            return p.returncode, f.read()
+
+    def test_imgdel(self):
+        vol = make_volume(self.store, 100, "vm-100-disk-0.raw")
+        rc, log = self.run_op("imgdel", {"storage": "store1", "volume": "100/vm-100-disk-0.raw"})
+        self.assertEqual(log, "removing volume 'store1:100/vm-100-disk-0.raw'\n"
+                              "removed volume '100/vm-100-disk-0.raw'\nTASK OK\n")
+        self.assertEqual(rc, 0)
+        self.assertFalse(os.path.exists(vol))
+
+    def test_refusals(self):
+        vol = make_volume(self.store, 100, "vm-100-disk-1.raw")
+        args = {"storage": "store1", "volume": "100/vm-100-disk-1.raw"}
+        # the worker reads storage.cfg itself, from the storage's id
+        self.write_cfg(disable=True)
+        self.assertEqual(self.run_op("imgdel", args),
+                         (1, "TASK ERROR: storage 'store1' is disabled\n"))
+        self.write_cfg()
+        self.assertEqual(self.run_op("nosuchop", args),
+                         (1, "TASK ERROR: unknown task type 'nosuchop'\n"))
+        # the arguments are checked again: shape, then meaning
+        self.assertEqual(self.run_op("imgdel", dict(args, extra=1)),
+                         (1, "TASK ERROR: unknown argument 'extra' of task type 'imgdel'\n"))
+        self.assertEqual(self.run_op("imgdel", dict(args, storage="../x")),
+                         (1, "TASK ERROR: storage ID '../x' contains illegal characters\n"))
+        rc, log = self.run_op("imgdel", '{"storage": ')
+        self.assertEqual(rc, 1)
+        self.assertTrue(log.startswith("TASK ERROR: invalid task arguments - "), log)
+        self.assertTrue(os.path.exists(vol))
+
+
+class DaemonExecWorkers(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(args=["--exec-workers"])
+        cls.store = os.path.join(cls.daemon.root, "srv", "store")
+        cls.daemon.write("etc/storage.cfg", storage_cfg(cls.store)
+                         + "\ndir: backups\n\tpath %s-bk\n\tcontent backup\n" % cls.store)
+        cls.daemon.start()
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.node = cls.api("get", "/nodes")[0]["node"]
+
+    @classmethod
+    def api(cls, verb, path, *args):
+        p = cls.daemon.cli("api", verb, path, *args, "--output-format", "json")
+        if p.returncode != 0:
+            raise AssertionError("ctvm api %s %s: %s" % (verb, path, p.stderr))
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+    def wait(self, upid):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            st = self.api("get", "/nodes/%s/tasks/%s/status" % (self.node, upid))
+            if st["status"] == "stopped":
+                return st
+            time.sleep(0.05)
+        self.fail("task %s did not finish" % upid)
+
+    def log(self, upid):
+        return [e["t"] for e in self.api("get", "/nodes/%s/tasks/%s/log" % (self.node, upid))]
+
+    def test_imgdel(self):
+        vol = make_volume(self.store, 100, "vm-100-disk-0.raw")
+        upid = self.api("delete", "/nodes/%s/storage/store1/content/store1:100/vm-100-disk-0.raw"
+                        % self.node)
+        self.assertRegex(upid, r"^UPID:%s:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:imgdel:store1:"
+                               r"root@pam:$" % self.node)
+        st = self.wait(upid)
+        self.assertEqual((st["exitstatus"], st["type"], st["id"]), ("OK", "imgdel", "store1"))
+        self.assertEqual(self.log(upid), ["removing volume 'store1:100/vm-100-disk-0.raw'",
+                                          "removed volume '100/vm-100-disk-0.raw'", "TASK OK"])
+        self.assertFalse(os.path.exists(vol))
+
+    def test_startall(self):
+        upid = self.api("create", "/nodes/%s/startall" % self.node, "--vms", "100,101")
+        self.assertEqual(self.wait(upid)["exitstatus"], "OK")
+        self.assertEqual(self.log(upid),
+                         ["starting guests: 100,101", "no guests to start", "TASK OK"])
+
+    def test_prunebackups(self):
+        # blanks the API's parser skips reach the task as the parsed options
+        dump = os.path.join(self.store + "-bk", "dump")
+        os.makedirs(dump, exist_ok=True)
+        for day in ("01", "02"):
+            with open(os.path.join(dump, "vzdump-qemu-103-2026_01_%s-00_00_00.vma.zst" % day),
+                      "wb"):
+                pass
+        upid = self.api("delete", "/nodes/%s/storage/backups/prunebackups" % self.node,
+                        "--prune-backups", "keep-last=1,\t", "--vmid", "103")
+        self.assertEqual(self.wait(upid)["exitstatus"], "OK")
+        lines = self.log(upid)
+        self.assertEqual(lines[0], "removing backup 'backups:backup/"
+                                   "vzdump-qemu-103-2026_01_01-00_00_00.vma.zst'")
+        self.assertEqual(lines[-1], "TASK OK")
+        self.assertEqual(os.listdir(dump), ["vzdump-qemu-103-2026_01_02-00_00_00.vma.zst"])
+
+    def test_failing_task(self):
+        # a snapshot of a raw volume fails in the storage layer, in the worker
+        make_volume(self.store, 102, "vm-102-disk-0.raw")
+        upid = self.api("create", "/nodes/%s/storage/store1/snapshots/store1:102/vm-102-disk-0.raw"
+                        % self.node, "--snapname", "s1")
+        st = self.wait(upid)
+        self.assertNotEqual(st["exitstatus"], "OK")
+        lines = self.log(upid)
+        self.assertEqual(lines[0], "create snapshot 's1' of volume 'store1:102/vm-102-disk-0.raw'")
+        self.assertEqual(lines[-1], "TASK ERROR: " + st["exitstatus"])
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
