@@ -8,6 +8,7 @@
 #include "common.h"
 
 #include "access.h"
+#include "api-access-util.h"
 #include "api-internal.h"
 #include "error.h"
 #include "strbuf.h"
@@ -147,18 +148,9 @@ static bool eval(const struct api_call *call, const struct api_check *c, struct 
 			deny(d, c->path, "Permissions.Modify");
 			return false;
 		}
-		const char *alt = NULL;
-		if (str_startswith(path, "/vms"))
-			alt = "VM.Allocate";
-		else if (str_startswith(path, "/storage"))
-			alt = "Datastore.Allocate";
-		else if (str_startswith(path, "/pool"))
-			alt = "Pool.Allocate";
-		const char *check_path = *path ? path : "/access";
-		if (api_call_has_priv(call, check_path, "Permissions.Modify") ||
-		    (alt && api_call_has_priv(call, check_path, alt)))
+		if (api_can_modify_perm(call, path))
 			return true;
-		deny(d, check_path, "Permissions.Modify");
+		deny(d, *path ? path : "/access", "Permissions.Modify");
 		return false;
 	}
 	}

@@ -191,7 +191,7 @@ static int api_users_list(struct api_call *call, json_t **ret, struct error **er
 static int join_groups(struct usercfg *cfg, const char *userid, const char *list,
                        struct error **err)
 {
-	_cleanup_strv_ char **groups = api_split_list(list);
+	_cleanup_strv_free_ char **groups = api_split_list(list);
 	for (size_t i = 0; groups[i]; i++) {
 		struct usercfg_group *g = usercfg_find_group(cfg, groups[i]);
 		if (!g)
@@ -470,7 +470,7 @@ static int do_update_token(struct usercfg *cfg, struct access_secrets *sec, void
 	if (!t)
 		return error_set(err, -ENOENT, 500, "no such token '%s' for user '%s'", name,
 		                 userid);
-	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	_cleanup_strv_free_ char **del = api_split_list(api_param_str(call, "delete"));
 	for (size_t i = 0; del[i]; i++) {
 		if (streq(del[i], "comment"))
 			set_text(&t->comment, NULL);
