@@ -94,7 +94,7 @@ static int open_for_prune(const struct prune_request *q,
 			(*err)->http_status = 500; /* the configuration's fault, not the call's */
 	}
 	if (r == 0)
-		r = storage_open(s, q->storeid, ret_st, err);
+		r = storage_open(snap, q->storeid, ret_st, err);
 	if (r < 0) {
 		storage_config_snapshot_unref(snap);
 		return r;

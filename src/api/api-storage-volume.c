@@ -64,7 +64,6 @@ struct vol_call {
 	const char *storeid;
 	char *volname;
 	struct volname_info info;
-	struct section_config *cfg;
 	struct storage *st;
 };
 
@@ -73,7 +72,6 @@ static void vol_call_clear(struct vol_call *v)
 	free(v->volname);
 	volname_info_clear(&v->info);
 	storage_free(v->st);
-	section_config_free(v->cfg);
 	*v = (struct vol_call){0};
 }
 
@@ -91,7 +89,7 @@ static int vol_call_open(struct api_call *call, struct vol_call *v, struct stora
                          struct error **err)
 {
 	struct storage_volume info = {0};
-	int r = api_storage_open(call->ctx, v->storeid, &v->cfg, &v->st, err);
+	int r = api_storage_open(call->ctx, v->storeid, &v->st, err);
 
 	if (r < 0)
 		return r;
@@ -178,9 +176,8 @@ struct snap_task {
 static int snap_task_run(struct task_worker *w, void *arg, struct error **err)
 {
 	struct snap_task *t = arg;
-	_cleanup_section_config_ struct section_config *cfg = NULL;
 	struct storage *st = NULL;
-	int r = api_storage_open(t->ctx, t->storeid, &cfg, &st, err);
+	int r = api_storage_open(t->ctx, t->storeid, &st, err);
 
 	if (r < 0)
 		return r;
@@ -380,14 +377,13 @@ struct copy_task {
 static int copy_task_run(struct task_worker *w, void *arg, struct error **err)
 {
 	struct copy_task *t = arg;
-	_cleanup_section_config_ struct section_config *scfg = NULL, *dcfg = NULL;
 	_cleanup_free_ char *newvol = NULL;
 	struct storage *src = NULL, *dst = NULL;
 	int r;
 
-	r = api_storage_open(t->ctx, t->src_storeid, &scfg, &src, err);
+	r = api_storage_open(t->ctx, t->src_storeid, &src, err);
 	if (r >= 0)
-		r = api_storage_open(t->ctx, t->dst_storeid, &dcfg, &dst, err);
+		r = api_storage_open(t->ctx, t->dst_storeid, &dst, err);
 	if (r >= 0)
 		r = storage_copy(src, t->src_volname, dst, t->dst_name, t->vmid, w, &newvol, err);
 	if (r >= 0)
@@ -401,7 +397,6 @@ static int copy_task_run(struct task_worker *w, void *arg, struct error **err)
 static int api_volume_copy(struct api_call *call, json_t **ret, struct error **err)
 {
 	_cleanup_(vol_call_clear) struct vol_call v = {0};
-	_cleanup_section_config_ struct section_config *dcfg = NULL;
 	_cleanup_free_ char *dst_storeid = NULL, *dst_volname = NULL;
 	const char *target_node = api_param_str(call, "target_node");
 	struct volname_info ti = {0};
@@ -440,7 +435,7 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 	r = vol_call_open(call, &v, NULL, err);
 	if (r < 0)
 		return r;
-	r = api_storage_open(call->ctx, dst_storeid, &dcfg, &dst, err);
+	r = api_storage_open(call->ctx, dst_storeid, &dst, err);
 	if (r < 0)
 		return r;
 	/* an existing target would fail the task; say so now */

@@ -349,25 +349,25 @@ static int api_node_storage_status(struct api_call *call, json_t **ret, struct e
 /* ---- content ------------------------------------------------------------ */
 
 struct opened {
-	struct section_config *cfg;
 	struct storage *st;
 };
 
 static void opened_clear(struct opened *o)
 {
 	storage_free(o->st);
-	section_config_free(o->cfg);
 	*o = (struct opened){0};
 }
 
-/* Opens an existing storage that is enabled on this node. */
+/* Opens an existing storage that is enabled on this node (the storage holds
+ * its own reference to the config snapshot). */
 static int open_storage(struct api_context *ctx, const char *id, struct opened *o,
                         struct error **err)
 {
-	int r = storage_config_store_load(ctx->storage, &o->cfg, err);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(ctx->storage, &snap, err);
 	if (r < 0)
 		return r;
-	return storage_open_enabled(o->cfg, id, ctx->node, &o->st, err);
+	return storage_open_enabled(snap, id, ctx->node, &o->st, err);
 }
 
 /* {volume} is a full volid of this storage or a volume name; either way it
@@ -660,17 +660,14 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 
 /* ---- shared with api-storage-volume.c ------------------------------------ */
 
-int api_storage_open(struct api_context *ctx, const char *id, struct section_config **ret_cfg,
-                     struct storage **ret_st, struct error **err)
+int api_storage_open(struct api_context *ctx, const char *id, struct storage **ret_st,
+                     struct error **err)
 {
 	struct opened o = {0};
 	int r = open_storage(ctx, id, &o, err);
 
-	if (r < 0) {
-		opened_clear(&o);
+	if (r < 0)
 		return r;
-	}
-	*ret_cfg = o.cfg;
 	*ret_st = o.st;
 	return 0;
 }

@@ -920,6 +920,19 @@ void storage_config_snapshot_unref(const struct storage_config_snapshot *snap)
 	conf_snapshot_unref((const struct conf_snapshot *)snap);
 }
 
+const struct storage_config_snapshot *
+storage_config_snapshot_ref(const struct storage_config_snapshot *snap)
+{
+	return (const struct storage_config_snapshot *)conf_snapshot_ref(
+	    (const struct conf_snapshot *)snap);
+}
+
+const struct storage_config_snapshot *storage_config_snapshot_new(struct section_config *c)
+{
+	return (const struct storage_config_snapshot *)conf_snapshot_new(&storage_cfg_ops, c,
+	                                                                 c->digest);
+}
+
 const struct section_config *
 storage_config_snapshot_config(const struct storage_config_snapshot *snap)
 {

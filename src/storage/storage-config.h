@@ -141,7 +141,14 @@ int storage_config_store_get(struct storage_config_store *s,
                              const struct storage_config_snapshot **ret, struct error **err);
 const struct section_config *
 storage_config_snapshot_config(const struct storage_config_snapshot *snap);
+/* Another reference (a struct storage keeps one); returns snap. */
+const struct storage_config_snapshot *
+storage_config_snapshot_ref(const struct storage_config_snapshot *snap);
 void storage_config_snapshot_unref(const struct storage_config_snapshot *snap);
+/* A snapshot of c, a config built in memory (tests, tools) that no store
+ * reads: it takes c (freed with the last reference) and gives one
+ * reference.  Its digest is c->digest. */
+const struct storage_config_snapshot *storage_config_snapshot_new(struct section_config *c);
 static inline void storage_config_snapshot_unrefp(const struct storage_config_snapshot **snap)
 {
 	storage_config_snapshot_unref(*snap);

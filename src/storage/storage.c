@@ -76,15 +76,16 @@ void storage_snapshot_list_free(struct storage_snapshot *s, size_t n)
 	free(s);
 }
 
-int storage_open(const struct section *cfg, const char *id, struct storage **ret,
+int storage_open(const struct storage_config_snapshot *snap, const char *id, struct storage **ret,
                  struct error **err)
 {
+	const struct section *cfg = section_config_find(storage_config_snapshot_config(snap), id);
 	const struct storage_backend *be;
 	const char *path;
 	struct storage *st;
 
-	if (!cfg || !cfg->type)
-		return error_set(err, -EINVAL, 500, "storage '%s' has no configuration", id);
+	if (!cfg)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
 	be = storage_backend_find(cfg->type);
 	if (!be)
 		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
@@ -98,6 +99,7 @@ int storage_open(const struct section *cfg, const char *id, struct storage **ret
 	st->be = be;
 	st->id = xstrdup(id);
 	st->cfg = cfg;
+	st->snap = storage_config_snapshot_ref(snap);
 	st->path = path ? xstrdup(path) : NULL;
 	*ret = st;
 	return 0;
@@ -116,21 +118,22 @@ int storage_lookup_enabled(const struct section_config *cfg, const char *id, con
 	return 0;
 }
 
-int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
-                         struct storage **ret, struct error **err)
+int storage_open_enabled(const struct storage_config_snapshot *snap, const char *id,
+                         const char *node, struct storage **ret, struct error **err)
 {
 	const struct section *s = NULL;
-	int r = storage_lookup_enabled(cfg, id, node, &s, err);
+	int r = storage_lookup_enabled(storage_config_snapshot_config(snap), id, node, &s, err);
 
 	if (r < 0)
 		return r;
-	return storage_open(s, id, ret, err);
+	return storage_open(snap, id, ret, err);
 }
 
 struct storage *storage_free(struct storage *st)
 {
 	if (!st)
 		return NULL;
+	storage_config_snapshot_unref(st->snap);
 	free(st->id);
 	free(st->path);
 	free(st);

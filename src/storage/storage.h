@@ -28,6 +28,7 @@
 struct error;
 struct section;
 struct section_config;
+struct storage_config_snapshot;
 struct task_worker;
 
 enum storage_caps {
@@ -77,12 +78,16 @@ struct storage_snapshot {
 
 void storage_snapshot_list_free(struct storage_snapshot *s, size_t n);
 
-/* An opened storage: the backend plus its storage.cfg section. */
+/* An opened storage: the backend plus its storage.cfg section.  It holds a
+ * reference to the config snapshot it was opened from, so cfg stays valid
+ * for as long as the storage does, whatever the caller does with its own
+ * reference or the store publishes meanwhile. */
 struct storage {
 	const struct storage_backend *be;
-	char *id;                  /* section id */
-	const struct section *cfg; /* not owned; valid while the caller holds the config */
-	char *path;                /* file-based storages: the base path, else NULL */
+	char *id;                                   /* section id */
+	const struct section *cfg;                  /* in snap's config */
+	const struct storage_config_snapshot *snap; /* the reference it holds */
+	char *path; /* file-based storages: the base path, else NULL */
 };
 
 /* Each slot: return 0 or a negative errno with *err.  w may be NULL (no task
@@ -147,8 +152,11 @@ struct storage_backend {
 /* The registry: backends by type; NULL if unknown. */
 const struct storage_backend *storage_backend_find(const char *type);
 
-/* Opens storage `id` of the given config section (type from the section). */
-int storage_open(const struct section *cfg, const char *id, struct storage **ret,
+/* Opens storage `id` of the config snapshot snap, enabled here or not
+ * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT
+ * (500 "storage 'x' does not exist") when snap has no such section,
+ * -EOPNOTSUPP (500) when its type has no backend. */
+int storage_open(const struct storage_config_snapshot *snap, const char *id, struct storage **ret,
                  struct error **err);
 
 /*
@@ -161,10 +169,11 @@ int storage_open(const struct section *cfg, const char *id, struct storage **ret
  */
 int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
                            const struct section **ret, struct error **err);
-/* storage_lookup_enabled(), then storage_open(): *ret points into cfg, which
- * the caller keeps while it uses the storage. */
-int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
-                         struct storage **ret, struct error **err);
+/* storage_lookup_enabled() in snap's config, then storage_open(). */
+int storage_open_enabled(const struct storage_config_snapshot *snap, const char *id,
+                         const char *node, struct storage **ret, struct error **err);
+/* Closes st and drops its reference to the config snapshot; NULL is fine.
+ * Returns NULL. */
 struct storage *storage_free(struct storage *st);
 
 /* The journal of volumes being filled (storage-pending.c): a copy records its
@@ -180,8 +189,8 @@ typedef void storage_pending_report_fn(const char *storeid, const char *volname,
  * entry; entries still locked (their copy runs) are left alone, as are
  * entries whose volume could not be freed (tried again next time).
  * Returns how many entries were handled. */
-int storage_pending_recover(const struct section_config *cfg, storage_pending_report_fn *report,
-                            void *userdata);
+int storage_pending_recover(const struct storage_config_snapshot *snap,
+                            storage_pending_report_fn *report, void *userdata);
 
 /*
  * Temporary files in a file storage (dir, btrfs): the HTTP layer streams an

@@ -34,6 +34,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage-files.h"
 #include "storage.h"
 #include "xalloc.h"
@@ -46,6 +47,9 @@ struct contract_env {
 	struct section_config *cfg;
 	struct section *section; /* in cfg */
 	void *priv;              /* the fixture's own state */
+	/* cfg as the store hands it out, made at the first env_open(); it owns
+	 * cfg from then on.  A test may still change section between opens. */
+	const struct storage_config_snapshot *snap;
 };
 
 struct contract_fixture {
@@ -66,6 +70,24 @@ static void rm_rf(const char *path)
 {
 	if (path)
 		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Opens the fixture's storage from its config snapshot. */
+static int env_open(struct contract_env *env, struct storage **ret, struct error **err)
+{
+	if (!env->snap)
+		env->snap = storage_config_snapshot_new(env->cfg);
+	return storage_open(env->snap, env->section->id, ret, err);
+}
+
+static void env_config_free(struct contract_env *env)
+{
+	if (env->snap)
+		storage_config_snapshot_unref(env->snap);
+	else
+		section_config_free(env->cfg);
+	env->snap = NULL;
+	env->cfg = NULL;
 }
 
 /* --- dir: a temp directory --- */
@@ -306,7 +328,7 @@ static void contract_run(const struct contract_fixture *fx)
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	storage_set_lock_dir(lockdir);
 
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	assert_string_equal(st->be->type, fx->type);
 	OK(storage_activate(st, E), "activate");
 	OK(storage_status(st, &status, E), "status");
@@ -500,7 +522,7 @@ static void contract_run(const struct contract_fixture *fx)
 	storage_free(st);
 	storage_set_lock_dir(NULL);
 	fx->teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -568,7 +590,7 @@ static void files_run(const struct files_case *fc)
 	section_set(env.section, "content", "images,rootdir,iso,vztmpl,backup,snippets,import");
 	if (fc->content_dirs)
 		section_set(env.section, "content-dirs", fc->content_dirs);
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	OK(storage_activate(st, E), "activate");
 
 	iso = path_join(env.path, fc->iso_dir);
@@ -757,7 +779,7 @@ static void files_run(const struct files_case *fc)
 	storage_free(st);
 	storage_set_lock_dir(NULL);
 	fc->fx->teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -884,7 +906,7 @@ static void test_dir_content(void **state)
 	lockdir = path_join(env.root, "lock");
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	storage_set_lock_dir(lockdir);
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	OK(storage_activate(st, E), "activate");
 
 	iso = path_join(env.path, "template/iso");
@@ -1015,7 +1037,7 @@ static void test_dir_content(void **state)
 
 		assert_int_equal(mkdir(mp, 0755), 0);
 		section_set(env.section, "is_mountpoint", mp);
-		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(env_open(&env, &st, E), "open");
 		OK(storage_status(st, &s, E), "status");
 		assert_false(s.active);
 		assert_int_equal(storage_activate(st, &err), -ENODEV);
@@ -1032,7 +1054,7 @@ static void test_dir_content(void **state)
 		section_unset(env.section, "is_mountpoint");
 		section_set(env.section, "path", other);
 		section_set(env.section, "create-subdirs", "0");
-		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(env_open(&env, &st, E), "open");
 		OK(storage_activate(st, E), "activate");
 		assert_int_equal(access(other, F_OK), 0);
 		assert_int_equal(access(images, F_OK), -1);
@@ -1041,7 +1063,7 @@ static void test_dir_content(void **state)
 
 	storage_set_lock_dir(NULL);
 	dir_teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -1067,7 +1089,7 @@ static bool copy_store_open(struct copy_store *cs, const struct contract_fixture
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	/* one lock dir serves every storage of the test: ids differ */
 	storage_set_lock_dir(lockdir);
-	OK(storage_open(cs->env.section, cs->env.section->id, &cs->st, E), "open");
+	OK(env_open(&cs->env, &cs->st, E), "open");
 	free(cs->st->id);
 	cs->st->id = xstrdup(fx->type); /* distinct lock files for dir and btrfs */
 	OK(storage_activate(cs->st, E), "activate");
@@ -1082,7 +1104,7 @@ static void copy_store_close(struct copy_store *cs)
 	assert_int_equal(nftw(cs->env.path, leftover_entry, 16, FTW_PHYS), 0);
 	storage_free(cs->st);
 	cs->fx->teardown(&cs->env);
-	section_config_free(cs->env.cfg);
+	env_config_free(&cs->env);
 	free(cs->env.root);
 	free(cs->env.path);
 }
