@@ -1009,8 +1009,9 @@ out:
 
 const struct storage_backend storage_backend_btrfs = {
     .type = "btrfs",
-    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
-            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL | STORAGE_CAP_SUBVOL_SIZE,
+    .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
+            STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL |
+            STORAGE_CAP_SUBVOL_SIZE,
     .formats = btrfs_formats,
     .activate = btrfs_activate,
     .status = btrfs_status,

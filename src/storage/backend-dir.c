@@ -182,7 +182,8 @@ static bool path_is_mounted(const char *mp)
 }
 
 /* Like PVE's activate_storage: the mount point check, the base path and the
- * content subdirectories; storage-config implements it for dir and btrfs. */
+ * content subdirectories; storage-config implements it for every storage
+ * with a path. */
 static int dir_activate(struct storage *st, struct error **err)
 {
 	return storage_dir_prepare(st->cfg, err);
@@ -871,8 +872,8 @@ out:
 
 const struct storage_backend storage_backend_dir = {
     .type = "dir",
-    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
-            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
+    .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
+            STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
     .formats = dir_formats,
     .activate = dir_activate,
     .status = dir_status,

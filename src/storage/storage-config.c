@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "prune.h"
 #include "storage-config.h"
+#include "storage.h"
 #include "strbuf.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -789,7 +790,7 @@ static int check_dirs_distinct(const struct section *s, const char *content, str
 
 int storage_dir_prepare(const struct section *s, struct error **err)
 {
-	if (!streq(s->type, "dir") && !streq(s->type, "btrfs"))
+	if (!(storage_type_caps(s->type) & STORAGE_CAP_PATH))
 		return 0;
 	const char *path = section_get(s, "path");
 	if (!path)

@@ -85,7 +85,8 @@ bool storage_section_has_content(const struct section *s, const char *content);
 json_t *storage_section_json(const struct section *s, const char *digest);
 
 /*
- * Prepares a dir/btrfs storage on this host like PVE's activate_storage:
+ * Prepares a storage with a path (STORAGE_CAP_PATH: dir, btrfs) on this
+ * host like PVE's activate_storage:
  * with is_mountpoint, the mount point must be mounted; the path is created
  * unless create-base-path (or the old mkdir) is 0, else it must exist; the
  * content subdirectories are created unless create-subdirs (or mkdir) is 0.

@@ -50,6 +50,13 @@ const struct storage_backend *storage_backend_find(const char *type)
 	return NULL;
 }
 
+enum storage_caps storage_type_caps(const char *type)
+{
+	const struct storage_backend *be = storage_backend_find(type);
+
+	return be ? be->caps : 0;
+}
+
 void storage_volume_clear(struct storage_volume *v)
 {
 	if (!v)
@@ -90,10 +97,10 @@ int storage_open(const struct storage_config_snapshot *snap, const char *id, str
 	if (!be)
 		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
 		                 cfg->type);
-	path = section_get(cfg, "path");
-	/* file-based types need their path; the config layer makes it
-	 * required, this guards a hand-built section */
-	if ((streq(be->type, "dir") || streq(be->type, "btrfs")) && (!path || path[0] != '/'))
+	path = (be->caps & STORAGE_CAP_PATH) ? section_get(cfg, "path") : NULL;
+	/* the config layer makes path required where the type has one; this
+	 * guards a hand-built section */
+	if ((be->caps & STORAGE_CAP_PATH) && (!path || path[0] != '/'))
 		return error_set(err, -EINVAL, 500, "storage '%s' has no absolute path", id);
 	st = xnew(struct storage, 1);
 	st->be = be;

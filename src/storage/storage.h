@@ -45,6 +45,11 @@ enum storage_caps {
 	 * the dispatcher routes those volumes to storage-files.c, so the
 	 * backend's info, path and free_volume slots see only its own volumes */
 	STORAGE_CAP_FILES = 1 << 7,
+	/* lives in the directory `path` on this host (dir, btrfs; later nfs,
+	 * cifs): st->path is set, activation creates it and its content
+	 * directories (storage_dir_prepare()), stale temporary files are swept
+	 * from them, and they are checked against the system directories */
+	STORAGE_CAP_PATH = 1 << 8,
 };
 
 struct storage_status {
@@ -149,8 +154,13 @@ struct storage_backend {
 	storage_create_base_fn *create_base;
 };
 
-/* The registry: backends by type; NULL if unknown. */
+/* The registry: backends by type; NULL if unknown.  Only the registry and
+ * the backends know type names: code that depends on what a storage can do
+ * asks for its capabilities. */
 const struct storage_backend *storage_backend_find(const char *type);
+/* The capabilities of the backend of storage.cfg type `type`; 0 for a type
+ * without a backend (lvm before it has one, nfs, ...). */
+enum storage_caps storage_type_caps(const char *type);
 
 /* Opens storage `id` of the config snapshot snap, enabled here or not
  * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT
@@ -207,10 +217,10 @@ bool storage_tmp_name(const char *name, pid_t *ret_pid);
  * Returns how many. */
 int storage_remove_stale_tmp(const struct section *s, const struct timespec *before,
                              tmp_removed_fn *report, void *userdata);
-/* The same for every dir and btrfs storage of cfg enabled on node, on a
- * detached thread of its own (a hung mount must not hang the caller), which
- * calls report for each file removed and logs (debug) when it is done.
- * 0, or a negative errno when no thread could be started. */
+/* The same for every storage with a path (STORAGE_CAP_PATH) of cfg enabled
+ * on node, on a detached thread of its own (a hung mount must not hang the
+ * caller), which calls report for each file removed and logs (debug) when
+ * it is done.  0, or a negative errno when no thread could be started. */
 int storage_sweep_tmp_start(const struct section_config *cfg, const char *node,
                             const struct timespec *before, tmp_removed_fn *report, void *userdata);
 

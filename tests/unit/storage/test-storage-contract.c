@@ -879,6 +879,11 @@ static void test_unsupported(void **state)
 	assert_non_null(storage_backend_find("dir"));
 	assert_null(storage_backend_find("nfs"));
 	assert_null(storage_backend_find(NULL));
+	/* what a type can do comes from its backend; none without one */
+	assert_true(storage_type_caps("dir") & STORAGE_CAP_PATH);
+	assert_true(storage_type_caps("btrfs") & STORAGE_CAP_FILES);
+	assert_int_equal(storage_type_caps("lvm"), 0);
+	assert_int_equal(storage_type_caps(NULL), 0);
 }
 
 /* --- dir specifics: content, protection, names, mount points --- */
