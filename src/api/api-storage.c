@@ -274,9 +274,12 @@ static void add_formats(json_t *entry, const char *type)
 	if (!be || !be->formats)
 		return;
 	json_t *f = json_object();
-	for (size_t i = 0; be->formats[i]; i++)
-		json_object_set_new(f, be->formats[i], json_integer(1));
-	json_object_set_new(entry, "format", json_pack("[o, s]", f, be->formats[0]));
+	for (int i = 0; i < _IMAGE_FORMAT_MAX; i++)
+		if (be->formats & IMAGE_FORMAT_BIT(i))
+			json_object_set_new(f, image_format_to_string((enum image_format)i),
+			                    json_integer(1));
+	json_object_set_new(entry, "format",
+	                    json_pack("[o, s]", f, image_format_to_string(be->default_format)));
 }
 
 static int api_node_storage_list(struct api_call *call, json_t **ret, struct error **err)
@@ -456,10 +459,7 @@ static int api_content_create(struct api_call *call, json_t **ret, struct error 
 		return error_param(err, "size", "value does not match the regex pattern");
 	/* the file name's extension decides the format; both given must agree */
 	const char *dot = strrchr(name, '.');
-	const char *ext = dot && (streq(dot, ".raw") || streq(dot, ".qcow2") ||
-	                          streq(dot, ".vmdk") || streq(dot, ".subvol"))
-	                      ? dot + 1
-	                      : NULL;
+	const char *ext = dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 	if (ext && fmt && !streq(ext, fmt))
 		return error_param(err, "format", "filename extension doesn't match format");
 	if (!fmt)

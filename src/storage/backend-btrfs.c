@@ -50,8 +50,6 @@
 #define BTRFS_PARENT_XATTR "user.ctvm.parent"
 #define BTRFS_MAX_DISKS    1024
 
-static const char *const btrfs_formats[] = {"raw", "subvol", NULL};
-
 /* A parsed volume name: "<vmid>/<name>.<raw|subvol>". */
 struct btrfs_vol {
 	long vmid;
@@ -1012,7 +1010,8 @@ const struct storage_backend storage_backend_btrfs = {
     .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
             STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL |
             STORAGE_CAP_SUBVOL_SIZE,
-    .formats = btrfs_formats,
+    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
+    .default_format = IMAGE_FORMAT_RAW,
     .activate = btrfs_activate,
     .status = btrfs_status,
     .alloc = btrfs_alloc,

@@ -40,16 +40,6 @@
 #include "volid.h"
 #include "xalloc.h"
 
-static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
-
-static bool dir_format_valid(const char *fmt)
-{
-	for (size_t i = 0; dir_formats[i]; i++)
-		if (streq(dir_formats[i], fmt))
-			return true;
-	return false;
-}
-
 /* A parsed image volume name. */
 struct dir_vol {
 	char vtype[16]; /* images, or rootdir for a subvol */
@@ -101,9 +91,7 @@ static const char *image_format(const char *name)
 {
 	const char *dot = strrchr(name, '.');
 
-	if (!dot || !dir_format_valid(dot + 1))
-		return NULL;
-	return dot + 1;
+	return dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 }
 
 /*
@@ -459,7 +447,7 @@ static int dir_alloc(struct storage *st, long vmid, const char *fmt, const char 
 	if (!fmt)
 		fmt = st->cfg && section_get(st->cfg, "format") ? section_get(st->cfg, "format")
 		                                                : "raw";
-	if (!dir_format_valid(fmt))
+	if (!storage_backend_has_format(&storage_backend_dir, fmt))
 		return error_set(err, -EINVAL, 400, "unsupported format '%s'", fmt);
 	if (vmid <= 0 || vmid > 999999999)
 		return error_set(err, -EINVAL, 400, "invalid VMID %ld", vmid);
@@ -874,7 +862,9 @@ const struct storage_backend storage_backend_dir = {
     .type = "dir",
     .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
             STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
-    .formats = dir_formats,
+    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_QCOW2) |
+               IMAGE_FORMAT_BIT(IMAGE_FORMAT_VMDK) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
+    .default_format = IMAGE_FORMAT_RAW,
     .activate = dir_activate,
     .status = dir_status,
     .alloc = dir_alloc,

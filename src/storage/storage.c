@@ -242,12 +242,16 @@ int storage_status(struct storage *st, struct storage_status *ret, struct error 
 	return st->be->status(st, ret, err);
 }
 
+bool storage_backend_has_format(const struct storage_backend *be, const char *fmt)
+{
+	enum image_format f = image_format_from_string(fmt);
+
+	return f != IMAGE_FORMAT_INVALID && (be->formats & IMAGE_FORMAT_BIT(f));
+}
+
 static bool format_valid(const struct storage *st, const char *fmt)
 {
-	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
-		if (streq(st->be->formats[i], fmt))
-			return true;
-	return false;
+	return storage_backend_has_format(st->be, fmt);
 }
 
 int storage_alloc(struct storage *st, long vmid, const char *fmt, const char *name, uint64_t size,
@@ -507,13 +511,9 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 /* The extension of a file name if it names a format, else NULL. */
 static const char *name_format(const char *name)
 {
-	static const char *const known[] = {"raw", "qcow2", "vmdk", "subvol"};
 	const char *dot = name ? strrchr(name, '.') : NULL;
 
-	for (size_t i = 0; dot && i < ARRAY_SIZE(known); i++)
-		if (streq(dot + 1, known[i]))
-			return known[i];
-	return NULL;
+	return dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 }
 
 /* The new volume's format (storage.h: the name's, the source's, dst's default). */
@@ -549,9 +549,15 @@ static int copy_format(const struct storage *dst, const struct storage_volume *s
 		*ret = src->format;
 		return 0;
 	}
-	for (size_t i = 0; dst->be->formats && dst->be->formats[i]; i++)
-		if (!streq(dst->be->formats[i], "subvol")) {
-			*ret = dst->be->formats[i];
+	/* the default, else the first image format in the list's order */
+	if (dst->be->default_format != IMAGE_FORMAT_SUBVOL &&
+	    (dst->be->formats & IMAGE_FORMAT_BIT(dst->be->default_format))) {
+		*ret = image_format_to_string(dst->be->default_format);
+		return 0;
+	}
+	for (int f = 0; f < _IMAGE_FORMAT_MAX; f++)
+		if (f != IMAGE_FORMAT_SUBVOL && (dst->be->formats & IMAGE_FORMAT_BIT(f))) {
+			*ret = image_format_to_string((enum image_format)f);
 			return 0;
 		}
 	return storage_error_unsupported(dst, "alloc image", err);

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "fileio.h"
+#include "volid.h"
 
 struct error;
 struct section;
@@ -133,7 +134,8 @@ typedef int storage_create_base_fn(struct storage *st, const char *volname, stru
 struct storage_backend {
 	const char *type; /* "dir", "btrfs", ... */
 	enum storage_caps caps;
-	const char *const *formats; /* valid image formats, NULL-terminated; [0] is the default */
+	unsigned formats;                 /* IMAGE_FORMAT_BIT()s of the formats it takes */
+	enum image_format default_format; /* one of them */
 
 	/* required */
 	storage_activate_fn *activate;
@@ -161,6 +163,8 @@ const struct storage_backend *storage_backend_find(const char *type);
 /* The capabilities of the backend of storage.cfg type `type`; 0 for a type
  * without a backend (lvm before it has one, nfs, ...). */
 enum storage_caps storage_type_caps(const char *type);
+/* Whether be takes image format fmt (a name: "raw", "qcow2", ...). */
+bool storage_backend_has_format(const struct storage_backend *be, const char *fmt);
 
 /* Opens storage `id` of the config snapshot snap, enabled here or not
  * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT

@@ -44,6 +44,26 @@ enum vtype vtype_from_string(const char *s);
  * NULL for an invalid value.  A storage's content-dirs may override it. */
 const char *vtype_subdir(enum vtype t);
 
+/* The image formats of disk and container volumes: the one list.  A storage
+ * backend declares the ones it takes as a set of IMAGE_FORMAT_BIT()s, the
+ * dir grammar takes them as file name extensions, and listings print them
+ * in this order (Proxmox's). */
+enum image_format {
+	IMAGE_FORMAT_RAW,
+	IMAGE_FORMAT_QCOW2,
+	IMAGE_FORMAT_VMDK,
+	IMAGE_FORMAT_SUBVOL, /* a directory: a container volume, not an image file */
+	_IMAGE_FORMAT_MAX,
+	IMAGE_FORMAT_INVALID = -1,
+};
+
+#define IMAGE_FORMAT_BIT(f) (1u << (f))
+
+/* "raw", "qcow2", "vmdk", "subvol"; NULL for an invalid value. */
+const char *image_format_to_string(enum image_format f);
+/* IMAGE_FORMAT_INVALID for NULL or an unknown name. */
+enum image_format image_format_from_string(const char *s);
+
 /* Proxmox storage id: [a-z][a-z0-9._-]*[a-z0-9], at least 2 characters. */
 bool storeid_is_valid(const char *s);
 

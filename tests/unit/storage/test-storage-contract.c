@@ -238,10 +238,7 @@ static unsigned char vol_read(struct contract_env *env, struct storage *st, cons
 
 static bool has_format(const struct storage *st, const char *fmt)
 {
-	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
-		if (streq(st->be->formats[i], fmt))
-			return true;
-	return false;
+	return storage_backend_has_format(st->be, fmt);
 }
 
 static bool listed(struct storage *st, long vmid, const char *volname)
@@ -851,10 +848,9 @@ static int fake_activate(struct storage *st, struct error **err)
 
 static void test_unsupported(void **state)
 {
-	static const char *const fmts[] = {"raw", NULL};
 	const struct storage_backend fake = {
 	    .type = "fake",
-	    .formats = fmts,
+	    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW),
 	    .activate = fake_activate,
 	};
 	struct storage st = {.be = &fake, .id = (char *)"f"};
