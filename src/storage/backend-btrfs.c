@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -49,6 +50,25 @@
 #define BTRFS_DISK_FILE    "disk.raw"
 #define BTRFS_PARENT_XATTR "user.ctvm.parent"
 #define BTRFS_MAX_DISKS    1024
+
+/* A btrfs storage's own state (storage_backend.state_size). */
+struct btrfs_storage {
+	struct storage st; /* first: what the dispatcher hands out */
+	bool nocow;        /* new raw disks get FS_NOCOW_FL (the nocow key) */
+};
+
+_Static_assert(offsetof(struct btrfs_storage, st) == 0, "struct storage comes first");
+
+static struct btrfs_storage *btrfs_of(const struct storage *st)
+{
+	return storage_state(st, &storage_backend_btrfs);
+}
+
+static int btrfs_open(struct storage *st, struct error **err)
+{
+	btrfs_of(st)->nocow = streq_ptr(section_get(st->cfg, "nocow"), "1");
+	return 0;
+}
 
 /* A parsed volume name: "<vmid>/<name>.<raw|subvol>". */
 struct btrfs_vol {
@@ -460,8 +480,7 @@ static int btrfs_alloc(struct storage *st, long vmid, const char *fmt, const cha
 	if (subvol)
 		r = size ? qgroup_limit(p, size, w, err) : 0;
 	else
-		r = raw_create(p, size, st->cfg && streq_ptr(section_get(st->cfg, "nocow"), "1"),
-		               err);
+		r = raw_create(p, size, btrfs_of(st)->nocow, err);
 	if (r < 0) {
 		(void)btrfs_util_delete_subvolume(p, 0);
 		return r;
@@ -1012,6 +1031,8 @@ const struct storage_backend storage_backend_btrfs = {
             STORAGE_CAP_SUBVOL_SIZE,
     .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
     .default_format = IMAGE_FORMAT_RAW,
+    .state_size = sizeof(struct btrfs_storage),
+    .open = btrfs_open,
     .activate = btrfs_activate,
     .status = btrfs_status,
     .alloc = btrfs_alloc,

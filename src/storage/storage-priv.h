@@ -9,6 +9,12 @@ struct cmd_result;
 
 extern const struct storage_backend storage_backend_dir;
 
+/* The checked downcast of an opened storage to the state struct of backend
+ * be (storage_backend.state_size), as systemd's UNIT() or libvirt's
+ * virObjectIsClass() do: st->be is the type tag, and a storage of another
+ * backend aborts here instead of being read as this one's state. */
+void *storage_state(const struct storage *st, const struct storage_backend *be);
+
 /* Runs c, first writing it to the task log of w (NULL: none).  Returns
  * cmd_run()'s result; r (optional) as with cmd_run(). */
 int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_result *r,

@@ -6,8 +6,10 @@
  * every change, and the refusal to free protected volumes and bases that
  * linked clones still use.
  */
+#define LOG_CATEGORY "storage"
 #include "common.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -102,14 +104,34 @@ int storage_open(const struct storage_config_snapshot *snap, const char *id, str
 	 * guards a hand-built section */
 	if ((be->caps & STORAGE_CAP_PATH) && (!path || path[0] != '/'))
 		return error_set(err, -EINVAL, 500, "storage '%s' has no absolute path", id);
-	st = xnew(struct storage, 1);
+	/* the backend's state struct, struct storage first (storage_state()) */
+	assert(!be->state_size || be->state_size >= sizeof(struct storage));
+	st = xcalloc(1, be->state_size ? be->state_size : sizeof(struct storage));
 	st->be = be;
 	st->id = xstrdup(id);
 	st->cfg = cfg;
 	st->snap = storage_config_snapshot_ref(snap);
 	st->path = path ? xstrdup(path) : NULL;
+	if (be->open) {
+		int r = be->open(st, err);
+
+		if (r < 0) {
+			storage_free(st);
+			return r;
+		}
+	}
 	*ret = st;
 	return 0;
+}
+
+void *storage_state(const struct storage *st, const struct storage_backend *be)
+{
+	if (!st || st->be != be) {
+		log_error("storage '%s' of type '%s' used as type '%s'", st ? st->id : "(null)",
+		          st ? st->be->type : "(null)", be->type);
+		abort();
+	}
+	return (void *)st;
 }
 
 int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
@@ -140,6 +162,8 @@ struct storage *storage_free(struct storage *st)
 {
 	if (!st)
 		return NULL;
+	if (st->be && st->be->close)
+		st->be->close(st);
 	storage_config_snapshot_unref(st->snap);
 	free(st->id);
 	free(st->path);

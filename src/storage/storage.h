@@ -137,6 +137,19 @@ struct storage_backend {
 	unsigned formats;                 /* IMAGE_FORMAT_BIT()s of the formats it takes */
 	enum image_format default_format; /* one of them */
 
+	/*
+	 * The backend's own state.  An opened storage of this backend is a
+	 * struct of state_size bytes (0: just struct storage) whose first
+	 * member is the struct storage the dispatcher hands out; the backend
+	 * gets back to its struct with storage_state(), which checks st->be.
+	 * open (optional) fills it from st->cfg once the common fields are
+	 * set (a failure fails storage_open()); close (optional) frees what
+	 * open allocated, not the struct.
+	 */
+	size_t state_size;
+	int (*open)(struct storage *st, struct error **err);
+	void (*close)(struct storage *st);
+
 	/* required */
 	storage_activate_fn *activate;
 	storage_status_fn *status;

@@ -18,11 +18,13 @@
 #include <ftw.h>
 #include <linux/fs.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage-files.h"
+#include "storage-priv.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -875,6 +878,20 @@ static void test_unsupported(void **state)
 	assert_non_null(storage_backend_find("dir"));
 	assert_null(storage_backend_find("nfs"));
 	assert_null(storage_backend_find(NULL));
+	/* the checked downcast: a backend's state of another backend's storage aborts */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDERR_FILENO);
+		(void)storage_state(&st, &storage_backend_dir);
+		_exit(0);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	assert_ptr_equal(storage_state(&st, &fake), &st);
+
 	/* what a type can do comes from its backend; none without one */
 	assert_true(storage_type_caps("dir") & STORAGE_CAP_PATH);
 	assert_true(storage_type_caps("btrfs") & STORAGE_CAP_FILES);
