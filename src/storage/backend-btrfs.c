@@ -174,6 +174,19 @@ bad:
 	return error_set(err, -EINVAL, 400, "unable to parse btrfs volume name '%s'", volname);
 }
 
+/* The file grammar dir has (volid.h), which btrfs's own names are a part
+ * of; only it knows that the template of a container volume, "basevol-",
+ * is a base too. */
+static int btrfs_parse_volname(const struct storage *st, const char *volname,
+                               struct volname_info *ret, struct error **err)
+{
+	int r = storage_parse_volname_files(st, volname, ret, err);
+
+	if (r >= 0 && ret->vtype == VTYPE_IMAGES && str_startswith(ret->name, "basevol-"))
+		ret->is_base = true;
+	return r;
+}
+
 static char *vol_volname(long vmid, const char *name, bool subvol)
 {
 	return xasprintf("%ld/%s.%s", vmid, name, subvol ? "subvol" : "raw");
@@ -1033,6 +1046,7 @@ const struct storage_backend storage_backend_btrfs = {
     .default_format = IMAGE_FORMAT_RAW,
     .state_size = sizeof(struct btrfs_storage),
     .open = btrfs_open,
+    .parse_volname = btrfs_parse_volname,
     .activate = btrfs_activate,
     .status = btrfs_status,
     .alloc = btrfs_alloc,

@@ -898,6 +898,7 @@ const struct storage_backend storage_backend_dir = {
     .state_size = sizeof(struct dir_storage),
     .open = dir_open,
     .close = dir_close,
+    .parse_volname = storage_parse_volname_files,
     .activate = dir_activate,
     .status = dir_status,
     .alloc = dir_alloc,

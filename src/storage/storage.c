@@ -40,6 +40,11 @@ static const struct storage_backend *const backends[] = {
     &storage_backend_btrfs,
 };
 
+/* Backends added by storage_backend_register(). */
+#define STORAGE_MAX_REGISTERED 8
+static const struct storage_backend *registered[STORAGE_MAX_REGISTERED];
+static size_t n_registered;
+
 static char *lock_dir;
 
 const struct storage_backend *storage_backend_find(const char *type)
@@ -49,7 +54,26 @@ const struct storage_backend *storage_backend_find(const char *type)
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
 		if (streq(backends[i]->type, type))
 			return backends[i];
+	for (size_t i = 0; i < n_registered; i++)
+		if (streq(registered[i]->type, type))
+			return registered[i];
 	return NULL;
+}
+
+int storage_backend_register(const struct storage_backend *be)
+{
+	if (!be || !be->type || !*be->type || !be->parse_volname || !be->activate || !be->status ||
+	    !be->alloc || !be->free_volume || !be->list || !be->info || !be->path ||
+	    (be->state_size && be->state_size < sizeof(struct storage)))
+		return -EINVAL;
+	if (be->formats && !(be->formats & IMAGE_FORMAT_BIT(be->default_format)))
+		return -EINVAL;
+	if (storage_backend_find(be->type))
+		return -EEXIST;
+	if (n_registered == ARRAY_SIZE(registered))
+		return -ENOSPC;
+	registered[n_registered++] = be;
+	return 0;
 }
 
 enum storage_caps storage_type_caps(const char *type)
@@ -216,6 +240,69 @@ static bool is_file_volume(const struct storage *st, const char *volname)
 	return (st->be->caps & STORAGE_CAP_FILES) && storage_files_owns(volname);
 }
 
+int storage_parse_volname_files(const struct storage *st, const char *volname,
+                                struct volname_info *ret, struct error **err)
+{
+	return volname_parse(volname, ret, err);
+}
+
+int storage_parse_volname(const struct storage *st, const char *volname, struct volname_info *ret,
+                          struct error **err)
+{
+	struct volname_info vi = {.vtype = VTYPE_INVALID};
+	int r;
+
+	if (!volname)
+		return volname_check(volname, err);
+	r = is_file_volume(st, volname) ? volname_parse(volname, &vi, err)
+	                                : st->be->parse_volname(st, volname, &vi, err);
+	if (r < 0)
+		return r;
+	/* a backend's grammar may be wider than it should: never let a name
+	 * that could leave the storage through, nor a result that says nothing */
+	r = volname_check(volname, err);
+	if (r >= 0 && (vtype_to_string(vi.vtype) == NULL || vi.vmid < 0))
+		r = error_set(err, -EINVAL, 400, "unable to parse volume name '%s'", volname);
+	if (r < 0) {
+		volname_info_clear(&vi);
+		return r;
+	}
+	*ret = vi;
+	return 0;
+}
+
+int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
+                             const char *volname, struct volname_info *ret, struct error **err)
+{
+	const struct section *s = section_config_find(storage_config_snapshot_config(snap), id);
+	struct storage *st = NULL;
+	int r;
+
+	if (!s || !storage_backend_find(s->type)) {
+		r = volname_check(volname, err);
+		if (r >= 0)
+			*ret = (struct volname_info){.vtype = VTYPE_INVALID};
+		return r;
+	}
+	r = storage_open(snap, id, &st, err);
+	if (r >= 0)
+		r = storage_parse_volname(st, volname, ret, err);
+	storage_free(st);
+	return r;
+}
+
+/* Every entry point that takes a volume name: no slot sees a name that its
+ * backend's grammar or the common rules refuse. */
+static int check_volname(const struct storage *st, const char *volname, struct error **err)
+{
+	struct volname_info vi;
+	int r = storage_parse_volname(st, volname, &vi, err);
+
+	if (r >= 0)
+		volname_info_clear(&vi);
+	return r;
+}
+
 static int vol_info(struct storage *st, const char *volname, struct storage_volume *ret,
                     struct error **err)
 {
@@ -310,16 +397,10 @@ static const char *volname_tail(const char *volname)
 	return volname;
 }
 
-static bool looks_like_base(const char *volname)
-{
-	const char *last = strrchr(volname, '/');
-
-	last = last ? last + 1 : volname;
-	return str_startswith(last, "base-") || str_startswith(last, "basevol-");
-}
-
-/* Under the lock: refuses protected volumes and bases still used. */
-static int check_free_allowed(struct storage *st, const char *volname, struct error **err)
+/* Under the lock: refuses protected volumes and bases still used (is_base:
+ * what the backend's grammar says of the name). */
+static int check_free_allowed(struct storage *st, const char *volname, bool is_base,
+                              struct error **err)
 {
 	struct storage_volume info = {0};
 	struct storage_volume *vols = NULL;
@@ -346,7 +427,7 @@ static int check_free_allowed(struct storage *st, const char *volname, struct er
 	}
 	storage_volume_clear(&info);
 check_base:
-	if (!looks_like_base(volname))
+	if (!is_base)
 		return 0;
 
 	r = st->be->list(st, 0, NULL, &vols, &n, err);
@@ -366,12 +447,18 @@ check_base:
 int storage_free_volume(struct storage *st, const char *volname, struct task_worker *w,
                         struct error **err)
 {
+	struct volname_info vi;
 	int fd, r;
 
+	r = storage_parse_volname(st, volname, &vi, err);
+	if (r < 0)
+		return r;
+	bool is_base = vi.is_base;
+	volname_info_clear(&vi);
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
-	r = check_free_allowed(st, volname, err);
+	r = check_free_allowed(st, volname, is_base, err);
 	if (r >= 0)
 		r = is_file_volume(st, volname) ? storage_files_free(st, volname, w, err)
 		                                : st->be->free_volume(st, volname, w, err);
@@ -388,7 +475,9 @@ int storage_list(struct storage *st, long vmid, const char *content, struct stor
 int storage_info(struct storage *st, const char *volname, struct storage_volume *ret,
                  struct error **err)
 {
-	return vol_info(st, volname, ret, err);
+	int r = check_volname(st, volname, err);
+
+	return r < 0 ? r : vol_info(st, volname, ret, err);
 }
 
 int storage_volume_exists(struct storage *st, const char *volname, struct error **err)
@@ -414,7 +503,9 @@ int storage_volume_exists(struct storage *st, const char *volname, struct error 
 
 int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
-	return vol_path(st, volname, ret_path, err);
+	int r = check_volname(st, volname, err);
+
+	return r < 0 ? r : vol_path(st, volname, ret_path, err);
 }
 
 int storage_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
@@ -424,6 +515,9 @@ int storage_resize(struct storage *st, const char *volname, uint64_t size, struc
 
 	if (!st->be->resize || !(st->be->caps & STORAGE_CAP_RESIZE))
 		return storage_error_unsupported(st, "resize", err);
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -458,6 +552,9 @@ static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *
 	if (!snap || !storage_snapname_valid(snap))
 		return error_param(err, "snapname",
 		                   "invalid format - value does not match the regex");
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -491,11 +588,14 @@ int storage_snapshot_list(struct storage *st, const char *volname, struct storag
 {
 	*ret = NULL;
 	*ret_n = 0;
+	int r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	if (!st->be->snapshot_list || !(st->be->caps & STORAGE_CAP_SNAPSHOT)) {
 		/* no snapshots here; the volume must still exist */
 		struct storage_volume info = {0};
-		int r = vol_info(st, volname, &info, err);
 
+		r = vol_info(st, volname, &info, err);
 		storage_volume_clear(&info);
 		return r;
 	}
@@ -509,6 +609,9 @@ int storage_clone(struct storage *st, const char *base_volname, long vmid, const
 
 	if (!st->be->clone || !(st->be->caps & STORAGE_CAP_CLONE))
 		return storage_error_unsupported(st, "clone", err);
+	r = check_volname(st, base_volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -524,6 +627,9 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 
 	if (!st->be->create_base || !(st->be->caps & STORAGE_CAP_TEMPLATE))
 		return storage_error_unsupported(st, "template", err);
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -634,6 +740,9 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	uint64_t size;
 	int r;
 
+	r = check_volname(src, src_volname, err);
+	if (r < 0)
+		return r;
 	r = vol_info(src, src_volname, &info, err);
 	if (r < 0)
 		goto out;

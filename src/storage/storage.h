@@ -98,6 +98,12 @@ struct storage {
 
 /* Each slot: return 0 or a negative errno with *err.  w may be NULL (no task
  * log); backends write the commands they run to it. */
+/* PVE's parse_volname: what a volume name of this backend says (content
+ * type, owner, format, a linked clone's base, whether it is a base) in the
+ * backend's own grammar, without looking at the host: "100/vm-100-disk-0.raw"
+ * on dir, "vm-100-disk-0" on LVM.  400 for a name the grammar refuses. */
+typedef int storage_parse_volname_fn(const struct storage *st, const char *volname,
+                                     struct volname_info *ret, struct error **err);
 typedef int storage_activate_fn(struct storage *st, struct error **err);
 typedef int storage_status_fn(struct storage *st, struct storage_status *ret, struct error **err);
 /* fmt "raw", "qcow2", "vmdk" or "subvol"; name NULL: the next free
@@ -151,6 +157,7 @@ struct storage_backend {
 	void (*close)(struct storage *st);
 
 	/* required */
+	storage_parse_volname_fn *parse_volname;
 	storage_activate_fn *activate;
 	storage_status_fn *status;
 	storage_alloc_fn *alloc;
@@ -179,6 +186,28 @@ enum storage_caps storage_type_caps(const char *type);
 /* Whether be takes image format fmt (a name: "raw", "qcow2", ...). */
 bool storage_backend_has_format(const struct storage_backend *be, const char *fmt);
 
+/*
+ * A volume name of st in its backend's grammar (the backend's parse_volname;
+ * for file content of a STORAGE_CAP_FILES storage the file grammar of
+ * volid.h), then checked against the rules every name keeps
+ * (volname_check()).  Every entry point below that takes a volume name
+ * does this before a slot sees it.  400 on refusal; *ret is written only
+ * on success (volname_info_clear() it).
+ */
+int storage_parse_volname(const struct storage *st, const char *volname, struct volname_info *ret,
+                          struct error **err);
+/*
+ * The same for callers that must know what a name says before they may
+ * tell whether its storage exists or is enabled (the API checks
+ * permissions, which need the owner, first): the grammar of the backend of
+ * storage id in snap, enabled or not.  When snap has no storage id or its
+ * type has no backend, only volname_check() applies and *ret has vtype
+ * VTYPE_INVALID, vmid 0 and no name: opening the storage then fails and
+ * says why.
+ */
+int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
+                             const char *volname, struct volname_info *ret, struct error **err);
+
 /* Opens storage `id` of the config snapshot snap, enabled here or not
  * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT
  * (500 "storage 'x' does not exist") when snap has no such section,
@@ -202,6 +231,10 @@ int storage_open_enabled(const struct storage_config_snapshot *snap, const char 
 /* Closes st and drops its reference to the config snapshot; NULL is fine.
  * Returns NULL. */
 struct storage *storage_free(struct storage *st);
+static inline void storage_freep(struct storage **st)
+{
+	storage_free(*st);
+}
 
 /* The journal of volumes being filled (storage-pending.c): a copy records its
  * target in dir while it fills it, under an flock the kernel drops when the

@@ -182,7 +182,7 @@ bool storeid_is_valid(const char *s)
 int volid_parse(const char *s, struct volid *ret, struct error **err)
 {
 	const char *colon = s ? strchr(s, ':') : NULL;
-	if (!colon || !colon[1] || has_ctrl(s)) {
+	if (!colon || !colon[1] || strlen(colon + 1) > VOLNAME_MAX || has_ctrl(s)) {
 		_cleanup_free_ char *e = esc(s ? s : "");
 		return error_set(err, -EINVAL, 400, "unable to parse volume ID '%s'", e);
 	}
@@ -193,6 +193,28 @@ int volid_parse(const char *s, struct volid *ret, struct error **err)
 	}
 	ret->storeid = TAKE_PTR(storeid);
 	ret->volname = xstrdup(colon + 1);
+	return 0;
+}
+
+int volname_check(const char *v, struct error **err)
+{
+	size_t n = v ? strlen(v) : 0;
+	bool ok = n > 0 && n <= VOLNAME_MAX && !has_ctrl(v) && v[0] != '/';
+
+	for (const char *c = v; ok;) {
+		const char *e = strchrnul(c, '/');
+		size_t len = (size_t)(e - c);
+
+		ok = len > 0 && !(len == 1 && c[0] == '.') &&
+		     !(len == 2 && c[0] == '.' && c[1] == '.');
+		if (!*e)
+			break;
+		c = e + 1;
+	}
+	if (!ok) {
+		_cleanup_free_ char *e = esc(v ? v : "");
+		return error_set(err, -EINVAL, 400, "unable to parse volume name '%s'", e);
+	}
 	return 0;
 }
 

@@ -22,6 +22,10 @@ struct error;
 
 /* Maximum numbered disks per guest, as PVE's MAX_VOLUMES_PER_GUEST. */
 #define VOLNAME_MAX_DISKS 1024
+/* Longest volume name of any storage, in bytes.  The longest a dir storage
+ * can hold is a linked clone's "<vmid>/<name>/<vmid>/<name>", about 530
+ * with 255-byte file names. */
+#define VOLNAME_MAX 1024
 
 enum vtype {
 	VTYPE_IMAGES,
@@ -73,10 +77,20 @@ struct volid {
 };
 
 /* Splits "local:iso/x.iso" at the first ':'.  The storage id must be valid,
- * the volume name non-empty and free of control characters; the volume
- * name's grammar is the backend's business (volname_parse for file-based
- * storages).  Error: "unable to parse volume ID '<s>'". */
+ * the volume name non-empty, at most VOLNAME_MAX bytes and free of control
+ * characters; the volume name's grammar is the backend's business
+ * (storage_parse_volname(); volname_parse for file-based storages).
+ * Error: "unable to parse volume ID '<s>'". */
 int volid_parse(const char *s, struct volid *ret, struct error **err);
+
+/* The rules every volume name keeps, whatever its storage's grammar: 1 to
+ * VOLNAME_MAX bytes, no control characters, not absolute, and no empty,
+ * "." or ".." component (so a backend can never be led out of its storage
+ * by a name it accepted).  storage_parse_volname() checks every name its
+ * backend accepts against them; alone they are all that can be checked of
+ * a name of a storage that does not exist.  Error: 400 "unable to parse
+ * volume name '<v>'". */
+int volname_check(const char *volname, struct error **err);
 void volid_clear(struct volid *v);
 /* "storeid:volname" (no checks). */
 char *volid_format(const char *storeid, const char *volname);
