@@ -104,12 +104,15 @@ static bool has_vm_priv(const struct api_call *call, long vmid, const char *priv
 }
 
 /* PVE's check_volume_access: may the caller read (and set attributes of)
- * a volume of type vtype owned by owner (0: none)? */
+ * a volume of type vtype owned by owner (0: none)?  vtype NULL: unknown (a
+ * name of a storage that does not exist or has no backend). */
 static bool volume_access(const struct api_call *call, const char *storeid, const char *vtype,
                           long owner)
 {
 	if (has_priv(call, storeid, "Datastore.Allocate"))
 		return true;
+	if (!vtype)
+		return false;
 	if (streq(vtype, "iso") || streq(vtype, "vztmpl") || streq(vtype, "import"))
 		return may_see(call, storeid);
 	if (streq(vtype, "backup") && owner > 0)
@@ -374,11 +377,14 @@ static int open_storage(struct api_context *ctx, const char *id, struct opened *
 }
 
 /* {volume} is a full volid of this storage or a volume name; either way it
- * must parse as a volume name, which refuses "..", absolute parts and
- * control characters (400). */
-static int resolve_volume(const char *storeid, const char *volume, char **ret_volname,
-                          struct volname_info *info, struct error **err)
+ * must parse as a volume name in the grammar of the storage's backend,
+ * which refuses "..", absolute parts and control characters (400).  The
+ * storage need not exist or be enabled yet: the owner is needed for the
+ * permission check, which comes first (storage_parse_volname_of()). */
+static int resolve_volume(struct api_context *ctx, const char *storeid, const char *volume,
+                          char **ret_volname, struct volname_info *info, struct error **err)
 {
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	_cleanup_free_ char *volname = NULL;
 	int r;
 
@@ -396,7 +402,10 @@ static int resolve_volume(const char *storeid, const char *volume, char **ret_vo
 	} else {
 		volname = xstrdup(volume);
 	}
-	r = volname_parse(volname, info, err);
+	r = storage_config_store_get(ctx->storage, &snap, err);
+	if (r < 0)
+		return r;
+	r = storage_parse_volname_of(snap, storeid, volname, info, err);
 	if (r < 0)
 		return r;
 	*ret_volname = TAKE_PTR(volname);
@@ -483,7 +492,8 @@ static int open_volume(struct api_call *call, struct opened *o, char **ret_volna
                        struct volname_info *info, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	int r = resolve_volume(id, api_param_str(call, "volume"), ret_volname, info, err);
+	int r =
+	    resolve_volume(call->ctx, id, api_param_str(call, "volume"), ret_volname, info, err);
 	if (r < 0)
 		return r;
 	if (!volume_access(call, id, vtype_to_string(info->vtype), info->vmid))
@@ -628,7 +638,7 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 	struct storage_volume v = {0};
 	int r;
 
-	r = resolve_volume(id, api_param_str(call, "volume"), &volname, &info, err);
+	r = resolve_volume(call->ctx, id, api_param_str(call, "volume"), &volname, &info, err);
 	if (r < 0)
 		return r;
 	/* PVE: backups need VM.Backup, everything else Datastore.Allocate */
@@ -672,10 +682,10 @@ int api_storage_open(struct api_context *ctx, const char *id, struct storage **r
 	return 0;
 }
 
-int api_storage_resolve_volume(const char *storeid, const char *volume, char **ret_volname,
-                               struct volname_info *info, struct error **err)
+int api_storage_resolve_volume(struct api_context *ctx, const char *storeid, const char *volume,
+                               char **ret_volname, struct volname_info *info, struct error **err)
 {
-	return resolve_volume(storeid, volume, ret_volname, info, err);
+	return resolve_volume(ctx, storeid, volume, ret_volname, info, err);
 }
 
 bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,
