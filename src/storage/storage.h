@@ -12,7 +12,10 @@
  * every missing capability.
  *
  * Sizes are in bytes everywhere in this interface.  Volume names are the
- * part after "storeid:" (volid.h parses and checks them).
+ * part after "storeid:", in the grammar of the storage's backend (its
+ * parse_volname slot; storage_parse_volname()); volid.h has the generic
+ * volume id, the rules every name keeps and the file grammar.  Docs:
+ * docs/dev/ADDING-A-STORAGE-BACKEND.md.
  */
 #pragma once
 
