@@ -89,11 +89,14 @@ static void print_rows(const struct row *rows, size_t n, int iters)
 		       rows[i].ctvm / rows[i].hand);
 }
 
-static struct storage *open_section(const struct section_config *cfg, const char *id)
+/* Opens storage id of cfg, which the storage then holds (in its snapshot). */
+static struct storage *open_section(struct section_config *cfg, const char *id)
 {
 	struct error *e = NULL;
 	struct storage *st = NULL;
-	check(storage_open(section_config_find(cfg, id), id, &st, &e), e, "open");
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap =
+	    storage_config_snapshot_new(cfg);
+	check(storage_open(snap, id, &st, &e), e, "open");
 	check(storage_activate(st, &e), e, "activate");
 	return st;
 }
@@ -162,7 +165,6 @@ static void bench_dir(int n, struct row *rows)
 	free(vols);
 	free(base);
 	storage_free(st);
-	section_config_free(cfg);
 	/* the base is immutable (create_base), as Proxmox makes it */
 	char *unlock[] = {"chattr", "-R", "-f", "-i", dir, NULL};
 	by_hand(unlock);
@@ -176,9 +178,7 @@ static int bench_btrfs(int n, struct row *rows)
 	if (btrfs_fixture_setup("bench", &f) < 0)
 		return 0;
 	struct error *e = NULL;
-	struct storage *st = NULL;
-	check(storage_open(f->section, "bench", &st, &e), e, "open");
-	check(storage_activate(st, &e), e, "activate");
+	struct storage *st = open_section(TAKE_PTR(f->cfg), "bench");
 	_cleanup_free_ char *hand = xasprintf("%s/hand", f->mnt);
 	mkdir_p(hand, 0755);
 

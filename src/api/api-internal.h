@@ -87,15 +87,15 @@ json_t *api_storage_resources(struct api_call *call);
 int api_storage_parse_size(const char *s, uint64_t *ret);
 
 /* api-storage.c, for api-storage-volume.c: opens storage id if it exists and
- * is enabled on this node (*ret_cfg owns the section *ret_st points into;
- * free both); resolves {volume} (a volid of storeid or a volume name) to a
- * checked volume name (400 otherwise); PVE's check_volume_access. */
-struct section_config;
+ * is enabled on this node (storage_free() it); resolves {volume} (a volid of
+ * storeid or a volume name) to a volume name checked in the grammar of the
+ * storage's backend (400 otherwise; storage_parse_volname_of()); PVE's
+ * check_volume_access (vtype NULL: unknown). */
 struct storage;
 struct volname_info;
-int api_storage_open(struct api_context *ctx, const char *id, struct section_config **ret_cfg,
-                     struct storage **ret_st, struct error **err);
-int api_storage_resolve_volume(const char *storeid, const char *volume, char **ret_volname,
-                               struct volname_info *info, struct error **err);
+int api_storage_open(struct api_context *ctx, const char *id, struct storage **ret_st,
+                     struct error **err);
+int api_storage_resolve_volume(struct api_context *ctx, const char *storeid, const char *volume,
+                               char **ret_volname, struct volname_info *info, struct error **err);
 bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,
                                long owner);

@@ -40,6 +40,7 @@
 #include "image-header.h"
 #include "log.h"
 #include "storage-config.h"
+#include "storage.h"
 #include "strbuf.h"
 #include "task.h"
 #include "xalloc.h"
@@ -66,7 +67,7 @@ static int storage_dir(struct api_context *ctx, const char *storeid, const char 
 	if (!s)
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", storeid);
 	const char *path = section_get(s, "path");
-	if (!path || !*path || (!streq(s->type, "dir") && !streq(s->type, "btrfs")))
+	if (!path || !*path || !(storage_type_caps(s->type) & STORAGE_CAP_FILES))
 		return error_set(err, -EOPNOTSUPP, 500,
 		                 "storage '%s' is not a file storage (type '%s')", storeid,
 		                 s->type);

@@ -25,6 +25,7 @@
 #include "error.h"
 #include "log.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -63,7 +64,6 @@ struct vol_call {
 	const char *storeid;
 	char *volname;
 	struct volname_info info;
-	struct section_config *cfg;
 	struct storage *st;
 };
 
@@ -72,7 +72,6 @@ static void vol_call_clear(struct vol_call *v)
 	free(v->volname);
 	volname_info_clear(&v->info);
 	storage_free(v->st);
-	section_config_free(v->cfg);
 	*v = (struct vol_call){0};
 }
 
@@ -80,8 +79,8 @@ static void vol_call_clear(struct vol_call *v)
 static int vol_call_resolve(struct api_call *call, struct vol_call *v, struct error **err)
 {
 	v->storeid = api_param_str(call, "storage");
-	return api_storage_resolve_volume(v->storeid, api_param_str(call, "volume"), &v->volname,
-	                                  &v->info, err);
+	return api_storage_resolve_volume(call->ctx, v->storeid, api_param_str(call, "volume"),
+	                                  &v->volname, &v->info, err);
 }
 
 /* Step two, after the permission check: open the storage and require the
@@ -90,7 +89,7 @@ static int vol_call_open(struct api_call *call, struct vol_call *v, struct stora
                          struct error **err)
 {
 	struct storage_volume info = {0};
-	int r = api_storage_open(call->ctx, v->storeid, &v->cfg, &v->st, err);
+	int r = api_storage_open(call->ctx, v->storeid, &v->st, err);
 
 	if (r < 0)
 		return r;
@@ -288,11 +287,16 @@ static int api_volume_clone(struct api_call *call, json_t **ret, struct error **
 /* ---- POST .../content/{volume}: copy (task) ----------------------------- */
 
 /* PVE's real_volume_id for the target: "storeid:volname", or a volume name
- * on the source's storage.  It must name a disk image or container volume
- * of a guest: its owner and file name are what the copy allocates. */
-static int resolve_target(const char *src_storeid, const char *target, char **ret_storeid,
-                          char **ret_volname, struct volname_info *info, struct error **err)
+ * on the source's storage, in the grammar of the target storage's backend.
+ * It must name a disk image or container volume of a guest: its owner and
+ * name are what the copy allocates.  A target storage that does not exist
+ * (or has no backend) tells nothing but that the name is not hostile: the
+ * copy then fails when it opens the storage, after the permission check. */
+static int resolve_target(struct api_context *ctx, const char *src_storeid, const char *target,
+                          char **ret_storeid, char **ret_volname, struct volname_info *info,
+                          struct error **err)
 {
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	_cleanup_free_ char *storeid = NULL, *volname = NULL;
 	struct error *e = NULL;
 	int r;
@@ -310,11 +314,15 @@ static int resolve_target(const char *src_storeid, const char *target, char **re
 		storeid = xstrdup(src_storeid);
 		volname = xstrdup(target);
 	}
-	r = volname_parse(volname, info, &e);
+	r = storage_config_store_get(ctx->storage, &snap, err);
+	if (r < 0)
+		return r;
+	r = storage_parse_volname_of(snap, storeid, volname, info, &e);
 	if (r < 0)
 		goto bad;
-	if ((info->vtype != VTYPE_IMAGES && info->vtype != VTYPE_ROOTDIR) || info->vmid <= 0 ||
-	    info->basename || info->is_base) {
+	if (info->vtype != VTYPE_INVALID &&
+	    ((info->vtype != VTYPE_IMAGES && info->vtype != VTYPE_ROOTDIR) || info->vmid <= 0 ||
+	     info->basename || info->is_base)) {
 		volname_info_clear(info);
 		return error_param(
 		    err, "target",
@@ -332,7 +340,6 @@ bad:
 static int api_volume_copy(struct api_call *call, json_t **ret, struct error **err)
 {
 	_cleanup_(vol_call_clear) struct vol_call v = {0};
-	_cleanup_section_config_ struct section_config *dcfg = NULL;
 	_cleanup_free_ char *dst_storeid = NULL, *dst_volname = NULL;
 	const char *target_node = api_param_str(call, "target_node");
 	struct volname_info ti = {0};
@@ -344,8 +351,8 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 	r = vol_call_resolve(call, &v, err);
 	if (r < 0)
 		return r;
-	r = resolve_target(v.storeid, api_param_str(call, "target"), &dst_storeid, &dst_volname,
-	                   &ti, err);
+	r = resolve_target(call->ctx, v.storeid, api_param_str(call, "target"), &dst_storeid,
+	                   &dst_volname, &ti, err);
 	if (r < 0)
 		return r;
 	long vmid = ti.vmid;
@@ -371,7 +378,7 @@ static int api_volume_copy(struct api_call *call, json_t **ret, struct error **e
 	r = vol_call_open(call, &v, NULL, err);
 	if (r < 0)
 		return r;
-	r = api_storage_open(call->ctx, dst_storeid, &dcfg, &dst, err);
+	r = api_storage_open(call->ctx, dst_storeid, &dst, err);
 	if (r < 0)
 		return r;
 	/* an existing target would fail the task; say so now */

@@ -104,12 +104,15 @@ static bool has_vm_priv(const struct api_call *call, long vmid, const char *priv
 }
 
 /* PVE's check_volume_access: may the caller read (and set attributes of)
- * a volume of type vtype owned by owner (0: none)? */
+ * a volume of type vtype owned by owner (0: none)?  vtype NULL: unknown (a
+ * name of a storage that does not exist or has no backend). */
 static bool volume_access(const struct api_call *call, const char *storeid, const char *vtype,
                           long owner)
 {
 	if (has_priv(call, storeid, "Datastore.Allocate"))
 		return true;
+	if (!vtype)
+		return false;
 	if (streq(vtype, "iso") || streq(vtype, "vztmpl") || streq(vtype, "import"))
 		return may_see(call, storeid);
 	if (streq(vtype, "backup") && owner > 0)
@@ -274,9 +277,12 @@ static void add_formats(json_t *entry, const char *type)
 	if (!be || !be->formats)
 		return;
 	json_t *f = json_object();
-	for (size_t i = 0; be->formats[i]; i++)
-		json_object_set_new(f, be->formats[i], json_integer(1));
-	json_object_set_new(entry, "format", json_pack("[o, s]", f, be->formats[0]));
+	for (int i = 0; i < _IMAGE_FORMAT_MAX; i++)
+		if (be->formats & IMAGE_FORMAT_BIT(i))
+			json_object_set_new(f, image_format_to_string((enum image_format)i),
+			                    json_integer(1));
+	json_object_set_new(entry, "format",
+	                    json_pack("[o, s]", f, image_format_to_string(be->default_format)));
 }
 
 static int api_node_storage_list(struct api_call *call, json_t **ret, struct error **err)
@@ -349,33 +355,36 @@ static int api_node_storage_status(struct api_call *call, json_t **ret, struct e
 /* ---- content ------------------------------------------------------------ */
 
 struct opened {
-	struct section_config *cfg;
 	struct storage *st;
 };
 
 static void opened_clear(struct opened *o)
 {
 	storage_free(o->st);
-	section_config_free(o->cfg);
 	*o = (struct opened){0};
 }
 
-/* Opens an existing storage that is enabled on this node. */
+/* Opens an existing storage that is enabled on this node (the storage holds
+ * its own reference to the config snapshot). */
 static int open_storage(struct api_context *ctx, const char *id, struct opened *o,
                         struct error **err)
 {
-	int r = storage_config_store_load(ctx->storage, &o->cfg, err);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(ctx->storage, &snap, err);
 	if (r < 0)
 		return r;
-	return storage_open_enabled(o->cfg, id, ctx->node, &o->st, err);
+	return storage_open_enabled(snap, id, ctx->node, &o->st, err);
 }
 
 /* {volume} is a full volid of this storage or a volume name; either way it
- * must parse as a volume name, which refuses "..", absolute parts and
- * control characters (400). */
-static int resolve_volume(const char *storeid, const char *volume, char **ret_volname,
-                          struct volname_info *info, struct error **err)
+ * must parse as a volume name in the grammar of the storage's backend,
+ * which refuses "..", absolute parts and control characters (400).  The
+ * storage need not exist or be enabled yet: the owner is needed for the
+ * permission check, which comes first (storage_parse_volname_of()). */
+static int resolve_volume(struct api_context *ctx, const char *storeid, const char *volume,
+                          char **ret_volname, struct volname_info *info, struct error **err)
 {
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	_cleanup_free_ char *volname = NULL;
 	int r;
 
@@ -393,7 +402,10 @@ static int resolve_volume(const char *storeid, const char *volume, char **ret_vo
 	} else {
 		volname = xstrdup(volume);
 	}
-	r = volname_parse(volname, info, err);
+	r = storage_config_store_get(ctx->storage, &snap, err);
+	if (r < 0)
+		return r;
+	r = storage_parse_volname_of(snap, storeid, volname, info, err);
 	if (r < 0)
 		return r;
 	*ret_volname = TAKE_PTR(volname);
@@ -456,10 +468,7 @@ static int api_content_create(struct api_call *call, json_t **ret, struct error 
 		return error_param(err, "size", "value does not match the regex pattern");
 	/* the file name's extension decides the format; both given must agree */
 	const char *dot = strrchr(name, '.');
-	const char *ext = dot && (streq(dot, ".raw") || streq(dot, ".qcow2") ||
-	                          streq(dot, ".vmdk") || streq(dot, ".subvol"))
-	                      ? dot + 1
-	                      : NULL;
+	const char *ext = dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 	if (ext && fmt && !streq(ext, fmt))
 		return error_param(err, "format", "filename extension doesn't match format");
 	if (!fmt)
@@ -483,7 +492,8 @@ static int open_volume(struct api_call *call, struct opened *o, char **ret_volna
                        struct volname_info *info, struct error **err)
 {
 	const char *id = api_param_str(call, "storage");
-	int r = resolve_volume(id, api_param_str(call, "volume"), ret_volname, info, err);
+	int r =
+	    resolve_volume(call->ctx, id, api_param_str(call, "volume"), ret_volname, info, err);
 	if (r < 0)
 		return r;
 	if (!volume_access(call, id, vtype_to_string(info->vtype), info->vmid))
@@ -610,7 +620,7 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 	struct storage_volume v = {0};
 	int r;
 
-	r = resolve_volume(id, api_param_str(call, "volume"), &volname, &info, err);
+	r = resolve_volume(call->ctx, id, api_param_str(call, "volume"), &volname, &info, err);
 	if (r < 0)
 		return r;
 	/* PVE: backups need VM.Backup, everything else Datastore.Allocate */
@@ -642,25 +652,22 @@ static int api_content_delete(struct api_call *call, json_t **ret, struct error 
 
 /* ---- shared with api-storage-volume.c ------------------------------------ */
 
-int api_storage_open(struct api_context *ctx, const char *id, struct section_config **ret_cfg,
-                     struct storage **ret_st, struct error **err)
+int api_storage_open(struct api_context *ctx, const char *id, struct storage **ret_st,
+                     struct error **err)
 {
 	struct opened o = {0};
 	int r = open_storage(ctx, id, &o, err);
 
-	if (r < 0) {
-		opened_clear(&o);
+	if (r < 0)
 		return r;
-	}
-	*ret_cfg = o.cfg;
 	*ret_st = o.st;
 	return 0;
 }
 
-int api_storage_resolve_volume(const char *storeid, const char *volume, char **ret_volname,
-                               struct volname_info *info, struct error **err)
+int api_storage_resolve_volume(struct api_context *ctx, const char *storeid, const char *volume,
+                               char **ret_volname, struct volname_info *info, struct error **err)
 {
-	return resolve_volume(storeid, volume, ret_volname, info, err);
+	return resolve_volume(ctx, storeid, volume, ret_volname, info, err);
 }
 
 bool api_storage_volume_access(const struct api_call *call, const char *storeid, const char *vtype,

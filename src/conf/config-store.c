@@ -64,6 +64,15 @@ static struct conf_snapshot *snapshot_new(const struct conf_ops *ops, void *obj,
 	return snap;
 }
 
+const struct conf_snapshot *conf_snapshot_new(const struct conf_ops *ops, void *obj,
+                                              const char *digest)
+{
+	char d[41] = "";
+	if (digest)
+		snprintf(d, sizeof(d), "%s", digest);
+	return snapshot_new(ops, obj, d);
+}
+
 const void *conf_snapshot_data(const struct conf_snapshot *snap)
 {
 	return snap->obj;

@@ -100,6 +100,11 @@ const void *conf_snapshot_data(const struct conf_snapshot *snap);
 const char *conf_snapshot_digest(const struct conf_snapshot *snap);
 /* Another reference (for a struct that keeps the snapshot); returns snap. */
 const struct conf_snapshot *conf_snapshot_ref(const struct conf_snapshot *snap);
+/* A snapshot that no file backs: obj (built in memory, by a test or a tool
+ * that has its config at hand) with ops->free to free it, and digest (40
+ * hex characters, or NULL: empty).  It takes obj and gives one reference. */
+const struct conf_snapshot *conf_snapshot_new(const struct conf_ops *ops, void *obj,
+                                              const char *digest);
 /* Drops a reference; the last one frees it.  NULL is fine. */
 void conf_snapshot_unref(const struct conf_snapshot *snap);
 static inline void conf_snapshot_unrefp(const struct conf_snapshot **snap)

@@ -338,10 +338,10 @@ static void report_pending(const char *storeid, const char *volname, int r, cons
 /* At start and every minute: volumes a killed or crashed copy left behind. */
 static void housekeeping(struct api_context *ctx)
 {
-	_cleanup_section_config_ struct section_config *cfg = NULL;
-	if (storage_config_store_load(ctx->storage, &cfg, NULL) < 0)
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	if (storage_config_store_get(ctx->storage, &snap, NULL) < 0)
 		return;
-	storage_pending_recover(cfg, report_pending, NULL);
+	storage_pending_recover(snap, report_pending, NULL);
 }
 
 static void report_stale_tmp(const char *path, void *userdata)

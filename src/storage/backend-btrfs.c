@@ -26,6 +26,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -50,7 +51,24 @@
 #define BTRFS_PARENT_XATTR "user.ctvm.parent"
 #define BTRFS_MAX_DISKS    1024
 
-static const char *const btrfs_formats[] = {"raw", "subvol", NULL};
+/* A btrfs storage's own state (storage_backend.state_size). */
+struct btrfs_storage {
+	struct storage st; /* first: what the dispatcher hands out */
+	bool nocow;        /* new raw disks get FS_NOCOW_FL (the nocow key) */
+};
+
+_Static_assert(offsetof(struct btrfs_storage, st) == 0, "struct storage comes first");
+
+static struct btrfs_storage *btrfs_of(const struct storage *st)
+{
+	return storage_state(st, &storage_backend_btrfs);
+}
+
+static int btrfs_open(struct storage *st, struct error **err)
+{
+	btrfs_of(st)->nocow = streq_ptr(section_get(st->cfg, "nocow"), "1");
+	return 0;
+}
 
 /* A parsed volume name: "<vmid>/<name>.<raw|subvol>". */
 struct btrfs_vol {
@@ -154,6 +172,19 @@ static int vol_parse(const char *volname, struct btrfs_vol *ret, struct error **
 	return 0;
 bad:
 	return error_set(err, -EINVAL, 400, "unable to parse btrfs volume name '%s'", volname);
+}
+
+/* The file grammar dir has (volid.h), which btrfs's own names are a part
+ * of; only it knows that the template of a container volume, "basevol-",
+ * is a base too. */
+static int btrfs_parse_volname(const struct storage *st, const char *volname,
+                               struct volname_info *ret, struct error **err)
+{
+	int r = storage_parse_volname_files(st, volname, ret, err);
+
+	if (r >= 0 && ret->vtype == VTYPE_IMAGES && str_startswith(ret->name, "basevol-"))
+		ret->is_base = true;
+	return r;
 }
 
 static char *vol_volname(long vmid, const char *name, bool subvol)
@@ -462,8 +493,7 @@ static int btrfs_alloc(struct storage *st, long vmid, const char *fmt, const cha
 	if (subvol)
 		r = size ? qgroup_limit(p, size, w, err) : 0;
 	else
-		r = raw_create(p, size, st->cfg && streq_ptr(section_get(st->cfg, "nocow"), "1"),
-		               err);
+		r = raw_create(p, size, btrfs_of(st)->nocow, err);
 	if (r < 0) {
 		(void)btrfs_util_delete_subvolume(p, 0);
 		return r;
@@ -1009,9 +1039,14 @@ out:
 
 const struct storage_backend storage_backend_btrfs = {
     .type = "btrfs",
-    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
-            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL | STORAGE_CAP_SUBVOL_SIZE,
-    .formats = btrfs_formats,
+    .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
+            STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL |
+            STORAGE_CAP_SUBVOL_SIZE,
+    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
+    .default_format = IMAGE_FORMAT_RAW,
+    .state_size = sizeof(struct btrfs_storage),
+    .open = btrfs_open,
+    .parse_volname = btrfs_parse_volname,
     .activate = btrfs_activate,
     .status = btrfs_status,
     .alloc = btrfs_alloc,

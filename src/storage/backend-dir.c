@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +40,6 @@
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
-
-static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
-
-static bool dir_format_valid(const char *fmt)
-{
-	for (size_t i = 0; dir_formats[i]; i++)
-		if (streq(dir_formats[i], fmt))
-			return true;
-	return false;
-}
 
 /* A parsed image volume name. */
 struct dir_vol {
@@ -101,9 +92,7 @@ static const char *image_format(const char *name)
 {
 	const char *dot = strrchr(name, '.');
 
-	if (!dot || !dir_format_valid(dot + 1))
-		return NULL;
-	return dot + 1;
+	return dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 }
 
 /*
@@ -181,8 +170,41 @@ static bool path_is_mounted(const char *mp)
 	return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 }
 
+/* A dir storage's own state (storage_backend.state_size): the storage.cfg
+ * keys its slots use, read once when it is opened. */
+struct dir_storage {
+	struct storage st;         /* first: what the dispatcher hands out */
+	char *mountpoint;          /* is_mountpoint: where it must be mounted, or NULL */
+	const char *preallocation; /* in st.cfg; NULL: the format's default */
+	const char *format;        /* of a new volume when none is asked for */
+};
+
+_Static_assert(offsetof(struct dir_storage, st) == 0, "struct storage comes first");
+
+static struct dir_storage *dir_of(const struct storage *st)
+{
+	return storage_state(st, &storage_backend_dir);
+}
+
+static int dir_open(struct storage *st, struct error **err)
+{
+	struct dir_storage *d = dir_of(st);
+	const char *fmt = section_get(st->cfg, "format");
+
+	d->mountpoint = dir_mountpoint(st);
+	d->preallocation = section_get(st->cfg, "preallocation");
+	d->format = fmt ? fmt : image_format_to_string(storage_backend_dir.default_format);
+	return 0;
+}
+
+static void dir_close(struct storage *st)
+{
+	free(dir_of(st)->mountpoint);
+}
+
 /* Like PVE's activate_storage: the mount point check, the base path and the
- * content subdirectories; storage-config implements it for dir and btrfs. */
+ * content subdirectories; storage-config implements it for every storage
+ * with a path. */
 static int dir_activate(struct storage *st, struct error **err)
 {
 	return storage_dir_prepare(st->cfg, err);
@@ -403,7 +425,7 @@ static int dir_list(struct storage *st, long vmid, const char *content, struct s
 
 static int dir_status(struct storage *st, struct storage_status *ret, struct error **err)
 {
-	_cleanup_free_ char *mp = dir_mountpoint(st);
+	const char *mp = dir_of(st)->mountpoint;
 	struct storage_status s = {0};
 	struct storage_volume *v = NULL;
 	struct statvfs fs;
@@ -450,15 +472,14 @@ static int find_free_diskname(struct storage *st, long vmid, const char *fmt, ch
 static int dir_alloc(struct storage *st, long vmid, const char *fmt, const char *name,
                      uint64_t size, struct task_worker *w, char **ret_volname, struct error **err)
 {
-	const char *prealloc = st->cfg ? section_get(st->cfg, "preallocation") : NULL;
+	const char *prealloc = dir_of(st)->preallocation;
 	_cleanup_free_ char *vname = NULL, *dir = NULL, *path = NULL;
 	bool subvol;
 	int r;
 
 	if (!fmt)
-		fmt = st->cfg && section_get(st->cfg, "format") ? section_get(st->cfg, "format")
-		                                                : "raw";
-	if (!dir_format_valid(fmt))
+		fmt = dir_of(st)->format;
+	if (!storage_backend_has_format(&storage_backend_dir, fmt))
 		return error_set(err, -EINVAL, 400, "unsupported format '%s'", fmt);
 	if (vmid <= 0 || vmid > 999999999)
 		return error_set(err, -EINVAL, 400, "invalid VMID %ld", vmid);
@@ -628,8 +649,7 @@ static int dir_resize(struct storage *st, const char *volname, uint64_t size, st
 	r = dir_image_writable(st, volname, "resize", &dv, &path, err);
 	if (r < 0)
 		return r;
-	dir_resize_build_cmd(&c, path, dv.format, size,
-	                     st->cfg ? section_get(st->cfg, "preallocation") : NULL);
+	dir_resize_build_cmd(&c, path, dv.format, size, dir_of(st)->preallocation);
 	r = storage_run_cmd(&c, w, NULL, err);
 	cmd_release(&c);
 	dir_vol_clear(&dv);
@@ -805,8 +825,7 @@ static int dir_clone(struct storage *st, const char *base_volname, long vmid, co
 	/* relative, so the storage can move; qemu resolves it against the
 	 * overlay's directory */
 	backing = xasprintf("../%ld/%s", dv.vmid, dv.name);
-	dir_clone_build_cmd(&c, newpath, backing, dv.format,
-	                    st->cfg ? section_get(st->cfg, "preallocation") : NULL);
+	dir_clone_build_cmd(&c, newpath, backing, dv.format, dir_of(st)->preallocation);
 	r = storage_run_cmd(&c, w, NULL, err);
 	cmd_release(&c);
 	if (r < 0) {
@@ -871,9 +890,15 @@ out:
 
 const struct storage_backend storage_backend_dir = {
     .type = "dir",
-    .caps = STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE |
-            STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
-    .formats = dir_formats,
+    .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
+            STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL,
+    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_QCOW2) |
+               IMAGE_FORMAT_BIT(IMAGE_FORMAT_VMDK) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
+    .default_format = IMAGE_FORMAT_RAW,
+    .state_size = sizeof(struct dir_storage),
+    .open = dir_open,
+    .close = dir_close,
+    .parse_volname = storage_parse_volname_files,
     .activate = dir_activate,
     .status = dir_status,
     .alloc = dir_alloc,

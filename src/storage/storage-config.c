@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "prune.h"
 #include "storage-config.h"
+#include "storage.h"
 #include "strbuf.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -789,7 +790,7 @@ static int check_dirs_distinct(const struct section *s, const char *content, str
 
 int storage_dir_prepare(const struct section *s, struct error **err)
 {
-	if (!streq(s->type, "dir") && !streq(s->type, "btrfs"))
+	if (!(storage_type_caps(s->type) & STORAGE_CAP_PATH))
 		return 0;
 	const char *path = section_get(s, "path");
 	if (!path)
@@ -918,6 +919,19 @@ void storage_config_store_set_recheck_ms(struct storage_config_store *s, unsigne
 void storage_config_snapshot_unref(const struct storage_config_snapshot *snap)
 {
 	conf_snapshot_unref((const struct conf_snapshot *)snap);
+}
+
+const struct storage_config_snapshot *
+storage_config_snapshot_ref(const struct storage_config_snapshot *snap)
+{
+	return (const struct storage_config_snapshot *)conf_snapshot_ref(
+	    (const struct conf_snapshot *)snap);
+}
+
+const struct storage_config_snapshot *storage_config_snapshot_new(struct section_config *c)
+{
+	return (const struct storage_config_snapshot *)conf_snapshot_new(&storage_cfg_ops, c,
+	                                                                 c->digest);
 }
 
 const struct section_config *

@@ -85,7 +85,8 @@ bool storage_section_has_content(const struct section *s, const char *content);
 json_t *storage_section_json(const struct section *s, const char *digest);
 
 /*
- * Prepares a dir/btrfs storage on this host like PVE's activate_storage:
+ * Prepares a storage with a path (STORAGE_CAP_PATH: dir, btrfs) on this
+ * host like PVE's activate_storage:
  * with is_mountpoint, the mount point must be mounted; the path is created
  * unless create-base-path (or the old mkdir) is 0, else it must exist; the
  * content subdirectories are created unless create-subdirs (or mkdir) is 0.
@@ -141,7 +142,14 @@ int storage_config_store_get(struct storage_config_store *s,
                              const struct storage_config_snapshot **ret, struct error **err);
 const struct section_config *
 storage_config_snapshot_config(const struct storage_config_snapshot *snap);
+/* Another reference (a struct storage keeps one); returns snap. */
+const struct storage_config_snapshot *
+storage_config_snapshot_ref(const struct storage_config_snapshot *snap);
 void storage_config_snapshot_unref(const struct storage_config_snapshot *snap);
+/* A snapshot of c, a config built in memory (tests, tools) that no store
+ * reads: it takes c (freed with the last reference) and gives one
+ * reference.  Its digest is c->digest. */
+const struct storage_config_snapshot *storage_config_snapshot_new(struct section_config *c);
 static inline void storage_config_snapshot_unrefp(const struct storage_config_snapshot **snap)
 {
 	storage_config_snapshot_unref(*snap);

@@ -16,6 +16,7 @@
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage-hostpath.h"
+#include "storage.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -160,7 +161,7 @@ int storage_section_check_host_paths(const struct section *s, const struct ctvm_
 		r = storage_host_path_check("is_mountpoint", mp, paths, err);
 	if (r >= 0 && zmp)
 		r = storage_host_path_check("mountpoint", zmp, paths, err);
-	if (!path || !(streq(s->type, "dir") || streq(s->type, "btrfs")))
+	if (!path || !(storage_type_caps(s->type) & STORAGE_CAP_PATH))
 		return r;
 	for (int t = 0; t < _VTYPE_MAX && r >= 0; t++) {
 		const char *vt = vtype_to_string((enum vtype)t);

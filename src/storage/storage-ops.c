@@ -24,18 +24,13 @@
 /* ---- finding a storage -------------------------------------------------- */
 
 int storage_load_open_enabled(struct storage_config_store *store, const char *node, const char *id,
-                              struct section_config **ret_cfg, struct storage **ret_st,
-                              struct error **err)
+                              struct storage **ret_st, struct error **err)
 {
-	_cleanup_section_config_ struct section_config *cfg = NULL;
-	int r = storage_config_store_load(store, &cfg, err);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	int r = storage_config_store_get(store, &snap, err);
 	if (r < 0)
 		return r;
-	r = storage_open_enabled(cfg, id, node, ret_st, err);
-	if (r < 0)
-		return r;
-	*ret_cfg = TAKE_PTR(cfg);
-	return 0;
+	return storage_open_enabled(snap, id, node, ret_st, err);
 }
 
 int storage_prune_open(struct storage_config_store *store, const char *node, const char *storeid,
@@ -67,7 +62,7 @@ int storage_prune_open(struct storage_config_store *store, const char *node, con
 			(*err)->http_status = 500; /* the configuration's fault, not the call's */
 	}
 	if (r == 0)
-		r = storage_open(s, storeid, ret_st, err);
+		r = storage_open(snap, storeid, ret_st, err);
 	if (r < 0) {
 		storage_config_snapshot_unref(snap);
 		return r;
@@ -155,11 +150,10 @@ static int check_prune_args(const json_t *args, struct error **err)
 
 /* Opens args' "storage" (or another key) from the environment's store. */
 static int open_arg(struct task_worker *w, const json_t *args, const char *key,
-                    struct section_config **ret_cfg, struct storage **ret_st, struct error **err)
+                    struct storage **ret_st, struct error **err)
 {
 	const struct storage_task_env *env = task_worker_env(w);
-	return storage_load_open_enabled(env->store, env->node, arg_str(args, key), ret_cfg, ret_st,
-	                                 err);
+	return storage_load_open_enabled(env->store, env->node, arg_str(args, key), ret_st, err);
 }
 
 /* ---- imgdel ------------------------------------------------------------- */
@@ -167,9 +161,8 @@ static int open_arg(struct task_worker *w, const json_t *args, const char *key,
 static int op_imgdel(struct task_worker *w, const json_t *args, struct error **err)
 {
 	const char *storeid = arg_str(args, "storage"), *volname = arg_str(args, "volume");
-	_cleanup_section_config_ struct section_config *cfg = NULL;
 	struct storage *st = NULL;
-	int r = open_arg(w, args, "storage", &cfg, &st, err);
+	int r = open_arg(w, args, "storage", &st, err);
 	if (r < 0)
 		return r;
 	task_log(w, "removing volume '%s:%s'", storeid, volname);
@@ -187,9 +180,8 @@ static int snapshot_run(struct task_worker *w, const json_t *args, enum snap_op 
 {
 	const char *storeid = arg_str(args, "storage"), *volname = arg_str(args, "volume");
 	const char *snap = arg_str(args, "snapname");
-	_cleanup_section_config_ struct section_config *cfg = NULL;
 	struct storage *st = NULL;
-	int r = open_arg(w, args, "storage", &cfg, &st, err);
+	int r = open_arg(w, args, "storage", &st, err);
 	if (r < 0)
 		return r;
 	switch (op) {
@@ -231,14 +223,13 @@ static int op_imgcopy(struct task_worker *w, const json_t *args, struct error **
 {
 	const char *src_storeid = arg_str(args, "storage"), *src_volname = arg_str(args, "volume");
 	const char *dst_storeid = arg_str(args, "target-storage");
-	_cleanup_section_config_ struct section_config *scfg = NULL, *dcfg = NULL;
 	_cleanup_free_ char *newvol = NULL;
 	struct storage *src = NULL, *dst = NULL;
 	int r;
 
-	r = open_arg(w, args, "storage", &scfg, &src, err);
+	r = open_arg(w, args, "storage", &src, err);
 	if (r >= 0)
-		r = open_arg(w, args, "target-storage", &dcfg, &dst, err);
+		r = open_arg(w, args, "target-storage", &dst, err);
 	if (r >= 0)
 		r = storage_copy(src, src_volname, dst, arg_str(args, "target-name"),
 		                 arg_long(args, "vmid"), w, &newvol, err);

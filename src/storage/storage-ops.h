@@ -49,13 +49,11 @@ int storage_task_ops_register(struct task_ops *reg, struct storage_task_env *env
 /*
  * storage_open_enabled() (storage.h) on the store's current storage.cfg:
  * storage id if it exists (500 "storage 'x' does not exist", -ENOENT) and is
- * enabled on node (500 "storage 'x' is disabled", -ENODEV).  *ret_cfg is a
- * private copy of the config that owns the section *ret_st points into: free
- * the storage first, then the config.
+ * enabled on node (500 "storage 'x' is disabled", -ENODEV).  The storage
+ * holds its own reference to the config snapshot.
  */
 int storage_load_open_enabled(struct storage_config_store *store, const char *node, const char *id,
-                              struct section_config **ret_cfg, struct storage **ret_st,
-                              struct error **err);
+                              struct storage **ret_st, struct error **err);
 
 /*
  * PVE's prune_backups up to the listing: the storage exists, is enabled on

@@ -25,6 +25,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage-priv.h"
 #include "xalloc.h"
 
@@ -88,7 +89,7 @@ static bool parse_entry(char *text, char **ret_storeid, char **ret_volname)
 }
 
 /* One entry; true when it was handled (and removed). */
-static bool recover_one(const struct section_config *cfg, int dfd, const char *name,
+static bool recover_one(const struct storage_config_snapshot *snap, int dfd, const char *name,
                         storage_pending_report_fn *report, void *userdata)
 {
 	_cleanup_close_ int fd = openat(dfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -115,12 +116,13 @@ static bool recover_one(const struct section_config *cfg, int dfd, const char *n
 
 	struct error *e = NULL;
 	struct storage *st = NULL;
-	const struct section *sec = section_config_find(cfg, storeid);
+	const struct section *sec =
+	    section_config_find(storage_config_snapshot_config(snap), storeid);
 	int r;
 	if (!sec) { /* perhaps only for now: keep the record */
 		r = error_set(&e, -ESRCH, 500, "storage '%s' does not exist", storeid);
 	} else {
-		r = storage_open(sec, storeid, &st, &e);
+		r = storage_open(snap, storeid, &st, &e);
 		if (r >= 0)
 			r = storage_free_volume(st, volname, NULL, &e);
 		if (r < 0 && e && e->http_status == 404)
@@ -136,8 +138,8 @@ static bool recover_one(const struct section_config *cfg, int dfd, const char *n
 	return r >= 0;
 }
 
-int storage_pending_recover(const struct section_config *cfg, storage_pending_report_fn *report,
-                            void *userdata)
+int storage_pending_recover(const struct storage_config_snapshot *snap,
+                            storage_pending_report_fn *report, void *userdata)
 {
 	if (!pending_dir)
 		return 0;
@@ -148,7 +150,7 @@ int storage_pending_recover(const struct section_config *cfg, storage_pending_re
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (str_startswith(de->d_name, PENDING_PREFIX) &&
-		    recover_one(cfg, dirfd(d), de->d_name, report, userdata))
+		    recover_one(snap, dirfd(d), de->d_name, report, userdata))
 			handled++;
 	closedir(d);
 	return handled;

@@ -9,6 +9,24 @@ struct cmd_result;
 
 extern const struct storage_backend storage_backend_dir;
 
+/* Adds a backend to the registry beside the built-in ones (storage.c's
+ * backends[]): for tests, which bring backends of their own, and later for
+ * backends loaded at start.  Call before anything opens a storage; not
+ * thread-safe.  -EINVAL for a backend without a type or a required slot,
+ * -EEXIST when its type is taken, -ENOSPC when the table is full. */
+int storage_backend_register(const struct storage_backend *be);
+
+/* The file grammar of volid.h (volname_parse()) as a parse_volname slot:
+ * dir and btrfs share it, as PVE's plugins share Plugin::parse_volname. */
+int storage_parse_volname_files(const struct storage *st, const char *volname,
+                                struct volname_info *ret, struct error **err);
+
+/* The checked downcast of an opened storage to the state struct of backend
+ * be (storage_backend.state_size), as systemd's UNIT() or libvirt's
+ * virObjectIsClass() do: st->be is the type tag, and a storage of another
+ * backend aborts here instead of being read as this one's state. */
+void *storage_state(const struct storage *st, const struct storage_backend *be);
+
 /* Runs c, first writing it to the task log of w (NULL: none).  Returns
  * cmd_run()'s result; r (optional) as with cmd_run(). */
 int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_result *r,

@@ -52,8 +52,7 @@ static void *probe_run(void *arg)
 	struct error *e = NULL;
 	int r;
 
-	r = storage_open(section_config_find(storage_config_snapshot_config(p->snap), p->id), p->id,
-	                 &st, &e);
+	r = storage_open(p->snap, p->id, &st, &e);
 	if (r == 0)
 		r = storage_activate(st, &e);
 	if (r == 0)

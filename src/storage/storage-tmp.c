@@ -88,7 +88,7 @@ static void add_dir(char ***dirs, size_t *n, size_t *alloc, char *dir)
 static void storage_tmp_dirs(const struct section *s, char ***dirs, size_t *n, size_t *alloc)
 {
 	const char *path = section_get(s, "path");
-	if (!path || path[0] != '/' || (!streq(s->type, "dir") && !streq(s->type, "btrfs")))
+	if (!path || path[0] != '/' || !(storage_type_caps(s->type) & STORAGE_CAP_PATH))
 		return;
 	add_dir(dirs, n, alloc, xstrdup(path));
 	for (size_t i = 0; i < ARRAY_SIZE(swept_vtypes); i++) {

@@ -6,8 +6,10 @@
  * every change, and the refusal to free protected volumes and bases that
  * linked clones still use.
  */
+#define LOG_CATEGORY "storage"
 #include "common.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -38,6 +40,11 @@ static const struct storage_backend *const backends[] = {
     &storage_backend_btrfs,
 };
 
+/* Backends added by storage_backend_register(). */
+#define STORAGE_MAX_REGISTERED 8
+static const struct storage_backend *registered[STORAGE_MAX_REGISTERED];
+static size_t n_registered;
+
 static char *lock_dir;
 
 const struct storage_backend *storage_backend_find(const char *type)
@@ -47,7 +54,33 @@ const struct storage_backend *storage_backend_find(const char *type)
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
 		if (streq(backends[i]->type, type))
 			return backends[i];
+	for (size_t i = 0; i < n_registered; i++)
+		if (streq(registered[i]->type, type))
+			return registered[i];
 	return NULL;
+}
+
+int storage_backend_register(const struct storage_backend *be)
+{
+	if (!be || !be->type || !*be->type || !be->parse_volname || !be->activate || !be->status ||
+	    !be->alloc || !be->free_volume || !be->list || !be->info || !be->path ||
+	    (be->state_size && be->state_size < sizeof(struct storage)))
+		return -EINVAL;
+	if (be->formats && !(be->formats & IMAGE_FORMAT_BIT(be->default_format)))
+		return -EINVAL;
+	if (storage_backend_find(be->type))
+		return -EEXIST;
+	if (n_registered == ARRAY_SIZE(registered))
+		return -ENOSPC;
+	registered[n_registered++] = be;
+	return 0;
+}
+
+enum storage_caps storage_type_caps(const char *type)
+{
+	const struct storage_backend *be = storage_backend_find(type);
+
+	return be ? be->caps : 0;
 }
 
 void storage_volume_clear(struct storage_volume *v)
@@ -76,31 +109,53 @@ void storage_snapshot_list_free(struct storage_snapshot *s, size_t n)
 	free(s);
 }
 
-int storage_open(const struct section *cfg, const char *id, struct storage **ret,
+int storage_open(const struct storage_config_snapshot *snap, const char *id, struct storage **ret,
                  struct error **err)
 {
+	const struct section *cfg = section_config_find(storage_config_snapshot_config(snap), id);
 	const struct storage_backend *be;
 	const char *path;
 	struct storage *st;
 
-	if (!cfg || !cfg->type)
-		return error_set(err, -EINVAL, 500, "storage '%s' has no configuration", id);
+	if (!cfg)
+		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
 	be = storage_backend_find(cfg->type);
 	if (!be)
 		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
 		                 cfg->type);
-	path = section_get(cfg, "path");
-	/* file-based types need their path; the config layer makes it
-	 * required, this guards a hand-built section */
-	if ((streq(be->type, "dir") || streq(be->type, "btrfs")) && (!path || path[0] != '/'))
+	path = (be->caps & STORAGE_CAP_PATH) ? section_get(cfg, "path") : NULL;
+	/* the config layer makes path required where the type has one; this
+	 * guards a hand-built section */
+	if ((be->caps & STORAGE_CAP_PATH) && (!path || path[0] != '/'))
 		return error_set(err, -EINVAL, 500, "storage '%s' has no absolute path", id);
-	st = xnew(struct storage, 1);
+	/* the backend's state struct, struct storage first (storage_state()) */
+	assert(!be->state_size || be->state_size >= sizeof(struct storage));
+	st = xcalloc(1, be->state_size ? be->state_size : sizeof(struct storage));
 	st->be = be;
 	st->id = xstrdup(id);
 	st->cfg = cfg;
+	st->snap = storage_config_snapshot_ref(snap);
 	st->path = path ? xstrdup(path) : NULL;
+	if (be->open) {
+		int r = be->open(st, err);
+
+		if (r < 0) {
+			storage_free(st);
+			return r;
+		}
+	}
 	*ret = st;
 	return 0;
+}
+
+void *storage_state(const struct storage *st, const struct storage_backend *be)
+{
+	if (!st || st->be != be) {
+		log_error("storage '%s' of type '%s' used as type '%s'", st ? st->id : "(null)",
+		          st ? st->be->type : "(null)", be->type);
+		abort();
+	}
+	return (void *)st;
 }
 
 int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
@@ -116,21 +171,24 @@ int storage_lookup_enabled(const struct section_config *cfg, const char *id, con
 	return 0;
 }
 
-int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
-                         struct storage **ret, struct error **err)
+int storage_open_enabled(const struct storage_config_snapshot *snap, const char *id,
+                         const char *node, struct storage **ret, struct error **err)
 {
 	const struct section *s = NULL;
-	int r = storage_lookup_enabled(cfg, id, node, &s, err);
+	int r = storage_lookup_enabled(storage_config_snapshot_config(snap), id, node, &s, err);
 
 	if (r < 0)
 		return r;
-	return storage_open(s, id, ret, err);
+	return storage_open(snap, id, ret, err);
 }
 
 struct storage *storage_free(struct storage *st)
 {
 	if (!st)
 		return NULL;
+	if (st->be && st->be->close)
+		st->be->close(st);
+	storage_config_snapshot_unref(st->snap);
 	free(st->id);
 	free(st->path);
 	free(st);
@@ -180,6 +238,69 @@ bool storage_snapname_valid(const char *s)
 static bool is_file_volume(const struct storage *st, const char *volname)
 {
 	return (st->be->caps & STORAGE_CAP_FILES) && storage_files_owns(volname);
+}
+
+int storage_parse_volname_files(const struct storage *st, const char *volname,
+                                struct volname_info *ret, struct error **err)
+{
+	return volname_parse(volname, ret, err);
+}
+
+int storage_parse_volname(const struct storage *st, const char *volname, struct volname_info *ret,
+                          struct error **err)
+{
+	struct volname_info vi = {.vtype = VTYPE_INVALID};
+	int r;
+
+	if (!volname)
+		return volname_check(volname, err);
+	r = is_file_volume(st, volname) ? volname_parse(volname, &vi, err)
+	                                : st->be->parse_volname(st, volname, &vi, err);
+	if (r < 0)
+		return r;
+	/* a backend's grammar may be wider than it should: never let a name
+	 * that could leave the storage through, nor a result that says nothing */
+	r = volname_check(volname, err);
+	if (r >= 0 && (vtype_to_string(vi.vtype) == NULL || vi.vmid < 0))
+		r = error_set(err, -EINVAL, 400, "unable to parse volume name '%s'", volname);
+	if (r < 0) {
+		volname_info_clear(&vi);
+		return r;
+	}
+	*ret = vi;
+	return 0;
+}
+
+int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
+                             const char *volname, struct volname_info *ret, struct error **err)
+{
+	const struct section *s = section_config_find(storage_config_snapshot_config(snap), id);
+	struct storage *st = NULL;
+	int r;
+
+	if (!s || !storage_backend_find(s->type)) {
+		r = volname_check(volname, err);
+		if (r >= 0)
+			*ret = (struct volname_info){.vtype = VTYPE_INVALID};
+		return r;
+	}
+	r = storage_open(snap, id, &st, err);
+	if (r >= 0)
+		r = storage_parse_volname(st, volname, ret, err);
+	storage_free(st);
+	return r;
+}
+
+/* Every entry point that takes a volume name: no slot sees a name that its
+ * backend's grammar or the common rules refuse. */
+static int check_volname(const struct storage *st, const char *volname, struct error **err)
+{
+	struct volname_info vi;
+	int r = storage_parse_volname(st, volname, &vi, err);
+
+	if (r >= 0)
+		volname_info_clear(&vi);
+	return r;
 }
 
 static int vol_info(struct storage *st, const char *volname, struct storage_volume *ret,
@@ -232,12 +353,16 @@ int storage_status(struct storage *st, struct storage_status *ret, struct error 
 	return st->be->status(st, ret, err);
 }
 
+bool storage_backend_has_format(const struct storage_backend *be, const char *fmt)
+{
+	enum image_format f = image_format_from_string(fmt);
+
+	return f != IMAGE_FORMAT_INVALID && (be->formats & IMAGE_FORMAT_BIT(f));
+}
+
 static bool format_valid(const struct storage *st, const char *fmt)
 {
-	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
-		if (streq(st->be->formats[i], fmt))
-			return true;
-	return false;
+	return storage_backend_has_format(st->be, fmt);
 }
 
 int storage_alloc(struct storage *st, long vmid, const char *fmt, const char *name, uint64_t size,
@@ -272,16 +397,10 @@ static const char *volname_tail(const char *volname)
 	return volname;
 }
 
-static bool looks_like_base(const char *volname)
-{
-	const char *last = strrchr(volname, '/');
-
-	last = last ? last + 1 : volname;
-	return str_startswith(last, "base-") || str_startswith(last, "basevol-");
-}
-
-/* Under the lock: refuses protected volumes and bases still used. */
-static int check_free_allowed(struct storage *st, const char *volname, struct error **err)
+/* Under the lock: refuses protected volumes and bases still used (is_base:
+ * what the backend's grammar says of the name). */
+static int check_free_allowed(struct storage *st, const char *volname, bool is_base,
+                              struct error **err)
 {
 	struct storage_volume info = {0};
 	struct storage_volume *vols = NULL;
@@ -308,7 +427,7 @@ static int check_free_allowed(struct storage *st, const char *volname, struct er
 	}
 	storage_volume_clear(&info);
 check_base:
-	if (!looks_like_base(volname))
+	if (!is_base)
 		return 0;
 
 	r = st->be->list(st, 0, NULL, &vols, &n, err);
@@ -328,12 +447,18 @@ check_base:
 int storage_free_volume(struct storage *st, const char *volname, struct task_worker *w,
                         struct error **err)
 {
+	struct volname_info vi;
 	int fd, r;
 
+	r = storage_parse_volname(st, volname, &vi, err);
+	if (r < 0)
+		return r;
+	bool is_base = vi.is_base;
+	volname_info_clear(&vi);
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
-	r = check_free_allowed(st, volname, err);
+	r = check_free_allowed(st, volname, is_base, err);
 	if (r >= 0)
 		r = is_file_volume(st, volname) ? storage_files_free(st, volname, w, err)
 		                                : st->be->free_volume(st, volname, w, err);
@@ -350,7 +475,9 @@ int storage_list(struct storage *st, long vmid, const char *content, struct stor
 int storage_info(struct storage *st, const char *volname, struct storage_volume *ret,
                  struct error **err)
 {
-	return vol_info(st, volname, ret, err);
+	int r = check_volname(st, volname, err);
+
+	return r < 0 ? r : vol_info(st, volname, ret, err);
 }
 
 int storage_volume_exists(struct storage *st, const char *volname, struct error **err)
@@ -376,7 +503,9 @@ int storage_volume_exists(struct storage *st, const char *volname, struct error 
 
 int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err)
 {
-	return vol_path(st, volname, ret_path, err);
+	int r = check_volname(st, volname, err);
+
+	return r < 0 ? r : vol_path(st, volname, ret_path, err);
 }
 
 int storage_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
@@ -386,6 +515,9 @@ int storage_resize(struct storage *st, const char *volname, uint64_t size, struc
 
 	if (!st->be->resize || !(st->be->caps & STORAGE_CAP_RESIZE))
 		return storage_error_unsupported(st, "resize", err);
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -420,6 +552,9 @@ static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *
 	if (!snap || !storage_snapname_valid(snap))
 		return error_param(err, "snapname",
 		                   "invalid format - value does not match the regex");
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -453,11 +588,14 @@ int storage_snapshot_list(struct storage *st, const char *volname, struct storag
 {
 	*ret = NULL;
 	*ret_n = 0;
+	int r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	if (!st->be->snapshot_list || !(st->be->caps & STORAGE_CAP_SNAPSHOT)) {
 		/* no snapshots here; the volume must still exist */
 		struct storage_volume info = {0};
-		int r = vol_info(st, volname, &info, err);
 
+		r = vol_info(st, volname, &info, err);
 		storage_volume_clear(&info);
 		return r;
 	}
@@ -471,6 +609,9 @@ int storage_clone(struct storage *st, const char *base_volname, long vmid, const
 
 	if (!st->be->clone || !(st->be->caps & STORAGE_CAP_CLONE))
 		return storage_error_unsupported(st, "clone", err);
+	r = check_volname(st, base_volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -486,6 +627,9 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 
 	if (!st->be->create_base || !(st->be->caps & STORAGE_CAP_TEMPLATE))
 		return storage_error_unsupported(st, "template", err);
+	r = check_volname(st, volname, err);
+	if (r < 0)
+		return r;
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
@@ -497,13 +641,9 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 /* The extension of a file name if it names a format, else NULL. */
 static const char *name_format(const char *name)
 {
-	static const char *const known[] = {"raw", "qcow2", "vmdk", "subvol"};
 	const char *dot = name ? strrchr(name, '.') : NULL;
 
-	for (size_t i = 0; dot && i < ARRAY_SIZE(known); i++)
-		if (streq(dot + 1, known[i]))
-			return known[i];
-	return NULL;
+	return dot ? image_format_to_string(image_format_from_string(dot + 1)) : NULL;
 }
 
 /* The new volume's format (storage.h: the name's, the source's, dst's default). */
@@ -539,9 +679,15 @@ static int copy_format(const struct storage *dst, const struct storage_volume *s
 		*ret = src->format;
 		return 0;
 	}
-	for (size_t i = 0; dst->be->formats && dst->be->formats[i]; i++)
-		if (!streq(dst->be->formats[i], "subvol")) {
-			*ret = dst->be->formats[i];
+	/* the default, else the first image format in the list's order */
+	if (dst->be->default_format != IMAGE_FORMAT_SUBVOL &&
+	    (dst->be->formats & IMAGE_FORMAT_BIT(dst->be->default_format))) {
+		*ret = image_format_to_string(dst->be->default_format);
+		return 0;
+	}
+	for (int f = 0; f < _IMAGE_FORMAT_MAX; f++)
+		if (f != IMAGE_FORMAT_SUBVOL && (dst->be->formats & IMAGE_FORMAT_BIT(f))) {
+			*ret = image_format_to_string((enum image_format)f);
 			return 0;
 		}
 	return storage_error_unsupported(dst, "alloc image", err);
@@ -594,6 +740,9 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	uint64_t size;
 	int r;
 
+	r = check_volname(src, src_volname, err);
+	if (r < 0)
+		return r;
 	r = vol_info(src, src_volname, &info, err);
 	if (r < 0)
 		goto out;

@@ -12,7 +12,10 @@
  * every missing capability.
  *
  * Sizes are in bytes everywhere in this interface.  Volume names are the
- * part after "storeid:" (volid.h parses and checks them).
+ * part after "storeid:", in the grammar of the storage's backend (its
+ * parse_volname slot; storage_parse_volname()); volid.h has the generic
+ * volume id, the rules every name keeps and the file grammar.  Docs:
+ * docs/dev/ADDING-A-STORAGE-BACKEND.md.
  */
 #pragma once
 
@@ -24,10 +27,12 @@
 #include <jansson.h>
 
 #include "fileio.h"
+#include "volid.h"
 
 struct error;
 struct section;
 struct section_config;
+struct storage_config_snapshot;
 struct task_worker;
 
 enum storage_caps {
@@ -44,6 +49,11 @@ enum storage_caps {
 	 * the dispatcher routes those volumes to storage-files.c, so the
 	 * backend's info, path and free_volume slots see only its own volumes */
 	STORAGE_CAP_FILES = 1 << 7,
+	/* lives in the directory `path` on this host (dir, btrfs; later nfs,
+	 * cifs): st->path is set, activation creates it and its content
+	 * directories (storage_dir_prepare()), stale temporary files are swept
+	 * from them, and they are checked against the system directories */
+	STORAGE_CAP_PATH = 1 << 8,
 };
 
 struct storage_status {
@@ -77,16 +87,26 @@ struct storage_snapshot {
 
 void storage_snapshot_list_free(struct storage_snapshot *s, size_t n);
 
-/* An opened storage: the backend plus its storage.cfg section. */
+/* An opened storage: the backend plus its storage.cfg section.  It holds a
+ * reference to the config snapshot it was opened from, so cfg stays valid
+ * for as long as the storage does, whatever the caller does with its own
+ * reference or the store publishes meanwhile. */
 struct storage {
 	const struct storage_backend *be;
-	char *id;                  /* section id */
-	const struct section *cfg; /* not owned; valid while the caller holds the config */
-	char *path;                /* file-based storages: the base path, else NULL */
+	char *id;                                   /* section id */
+	const struct section *cfg;                  /* in snap's config */
+	const struct storage_config_snapshot *snap; /* the reference it holds */
+	char *path; /* file-based storages: the base path, else NULL */
 };
 
 /* Each slot: return 0 or a negative errno with *err.  w may be NULL (no task
  * log); backends write the commands they run to it. */
+/* PVE's parse_volname: what a volume name of this backend says (content
+ * type, owner, format, a linked clone's base, whether it is a base) in the
+ * backend's own grammar, without looking at the host: "100/vm-100-disk-0.raw"
+ * on dir, "vm-100-disk-0" on LVM.  400 for a name the grammar refuses. */
+typedef int storage_parse_volname_fn(const struct storage *st, const char *volname,
+                                     struct volname_info *ret, struct error **err);
 typedef int storage_activate_fn(struct storage *st, struct error **err);
 typedef int storage_status_fn(struct storage *st, struct storage_status *ret, struct error **err);
 /* fmt "raw", "qcow2", "vmdk" or "subvol"; name NULL: the next free
@@ -123,9 +143,24 @@ typedef int storage_create_base_fn(struct storage *st, const char *volname, stru
 struct storage_backend {
 	const char *type; /* "dir", "btrfs", ... */
 	enum storage_caps caps;
-	const char *const *formats; /* valid image formats, NULL-terminated; [0] is the default */
+	unsigned formats;                 /* IMAGE_FORMAT_BIT()s of the formats it takes */
+	enum image_format default_format; /* one of them */
+
+	/*
+	 * The backend's own state.  An opened storage of this backend is a
+	 * struct of state_size bytes (0: just struct storage) whose first
+	 * member is the struct storage the dispatcher hands out; the backend
+	 * gets back to its struct with storage_state(), which checks st->be.
+	 * open (optional) fills it from st->cfg once the common fields are
+	 * set (a failure fails storage_open()); close (optional) frees what
+	 * open allocated, not the struct.
+	 */
+	size_t state_size;
+	int (*open)(struct storage *st, struct error **err);
+	void (*close)(struct storage *st);
 
 	/* required */
+	storage_parse_volname_fn *parse_volname;
 	storage_activate_fn *activate;
 	storage_status_fn *status;
 	storage_alloc_fn *alloc;
@@ -144,11 +179,43 @@ struct storage_backend {
 	storage_create_base_fn *create_base;
 };
 
-/* The registry: backends by type; NULL if unknown. */
+/* The registry: backends by type; NULL if unknown.  Only the registry and
+ * the backends know type names: code that depends on what a storage can do
+ * asks for its capabilities. */
 const struct storage_backend *storage_backend_find(const char *type);
+/* The capabilities of the backend of storage.cfg type `type`; 0 for a type
+ * without a backend (lvm before it has one, nfs, ...). */
+enum storage_caps storage_type_caps(const char *type);
+/* Whether be takes image format fmt (a name: "raw", "qcow2", ...). */
+bool storage_backend_has_format(const struct storage_backend *be, const char *fmt);
 
-/* Opens storage `id` of the given config section (type from the section). */
-int storage_open(const struct section *cfg, const char *id, struct storage **ret,
+/*
+ * A volume name of st in its backend's grammar (the backend's parse_volname;
+ * for file content of a STORAGE_CAP_FILES storage the file grammar of
+ * volid.h), then checked against the rules every name keeps
+ * (volname_check()).  Every entry point below that takes a volume name
+ * does this before a slot sees it.  400 on refusal; *ret is written only
+ * on success (volname_info_clear() it).
+ */
+int storage_parse_volname(const struct storage *st, const char *volname, struct volname_info *ret,
+                          struct error **err);
+/*
+ * The same for callers that must know what a name says before they may
+ * tell whether its storage exists or is enabled (the API checks
+ * permissions, which need the owner, first): the grammar of the backend of
+ * storage id in snap, enabled or not.  When snap has no storage id or its
+ * type has no backend, only volname_check() applies and *ret has vtype
+ * VTYPE_INVALID, vmid 0 and no name: opening the storage then fails and
+ * says why.
+ */
+int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
+                             const char *volname, struct volname_info *ret, struct error **err);
+
+/* Opens storage `id` of the config snapshot snap, enabled here or not
+ * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT
+ * (500 "storage 'x' does not exist") when snap has no such section,
+ * -EOPNOTSUPP (500) when its type has no backend. */
+int storage_open(const struct storage_config_snapshot *snap, const char *id, struct storage **ret,
                  struct error **err);
 
 /*
@@ -161,11 +228,16 @@ int storage_open(const struct section *cfg, const char *id, struct storage **ret
  */
 int storage_lookup_enabled(const struct section_config *cfg, const char *id, const char *node,
                            const struct section **ret, struct error **err);
-/* storage_lookup_enabled(), then storage_open(): *ret points into cfg, which
- * the caller keeps while it uses the storage. */
-int storage_open_enabled(const struct section_config *cfg, const char *id, const char *node,
-                         struct storage **ret, struct error **err);
+/* storage_lookup_enabled() in snap's config, then storage_open(). */
+int storage_open_enabled(const struct storage_config_snapshot *snap, const char *id,
+                         const char *node, struct storage **ret, struct error **err);
+/* Closes st and drops its reference to the config snapshot; NULL is fine.
+ * Returns NULL. */
 struct storage *storage_free(struct storage *st);
+static inline void storage_freep(struct storage **st)
+{
+	storage_free(*st);
+}
 
 /* The journal of volumes being filled (storage-pending.c): a copy records its
  * target in dir while it fills it, under an flock the kernel drops when the
@@ -180,8 +252,8 @@ typedef void storage_pending_report_fn(const char *storeid, const char *volname,
  * entry; entries still locked (their copy runs) are left alone, as are
  * entries whose volume could not be freed (tried again next time).
  * Returns how many entries were handled. */
-int storage_pending_recover(const struct section_config *cfg, storage_pending_report_fn *report,
-                            void *userdata);
+int storage_pending_recover(const struct storage_config_snapshot *snap,
+                            storage_pending_report_fn *report, void *userdata);
 
 /*
  * Temporary files in a file storage (dir, btrfs): the HTTP layer streams an
@@ -198,10 +270,10 @@ bool storage_tmp_name(const char *name, pid_t *ret_pid);
  * Returns how many. */
 int storage_remove_stale_tmp(const struct section *s, const struct timespec *before,
                              tmp_removed_fn *report, void *userdata);
-/* The same for every dir and btrfs storage of cfg enabled on node, on a
- * detached thread of its own (a hung mount must not hang the caller), which
- * calls report for each file removed and logs (debug) when it is done.
- * 0, or a negative errno when no thread could be started. */
+/* The same for every storage with a path (STORAGE_CAP_PATH) of cfg enabled
+ * on node, on a detached thread of its own (a hung mount must not hang the
+ * caller), which calls report for each file removed and logs (debug) when
+ * it is done.  0, or a negative errno when no thread could be started. */
 int storage_sweep_tmp_start(const struct section_config *cfg, const char *node,
                             const struct timespec *before, tmp_removed_fn *report, void *userdata);
 

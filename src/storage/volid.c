@@ -23,6 +23,28 @@ static const char *const vtype_subdirs[_VTYPE_MAX] = {
     [VTYPE_IMPORT] = "import",
 };
 
+static const char *const image_format_names[_IMAGE_FORMAT_MAX] = {
+    [IMAGE_FORMAT_RAW] = "raw",
+    [IMAGE_FORMAT_QCOW2] = "qcow2",
+    [IMAGE_FORMAT_VMDK] = "vmdk",
+    [IMAGE_FORMAT_SUBVOL] = "subvol",
+};
+
+const char *image_format_to_string(enum image_format f)
+{
+	if ((int)f < 0 || f >= _IMAGE_FORMAT_MAX)
+		return NULL;
+	return image_format_names[f];
+}
+
+enum image_format image_format_from_string(const char *s)
+{
+	for (int i = 0; s && i < _IMAGE_FORMAT_MAX; i++)
+		if (streq(s, image_format_names[i]))
+			return (enum image_format)i;
+	return IMAGE_FORMAT_INVALID;
+}
+
 const char *vtype_to_string(enum vtype t)
 {
 	if ((int)t < 0 || t >= _VTYPE_MAX)
@@ -160,7 +182,7 @@ bool storeid_is_valid(const char *s)
 int volid_parse(const char *s, struct volid *ret, struct error **err)
 {
 	const char *colon = s ? strchr(s, ':') : NULL;
-	if (!colon || !colon[1] || has_ctrl(s)) {
+	if (!colon || !colon[1] || strlen(colon + 1) > VOLNAME_MAX || has_ctrl(s)) {
 		_cleanup_free_ char *e = esc(s ? s : "");
 		return error_set(err, -EINVAL, 400, "unable to parse volume ID '%s'", e);
 	}
@@ -171,6 +193,28 @@ int volid_parse(const char *s, struct volid *ret, struct error **err)
 	}
 	ret->storeid = TAKE_PTR(storeid);
 	ret->volname = xstrdup(colon + 1);
+	return 0;
+}
+
+int volname_check(const char *v, struct error **err)
+{
+	size_t n = v ? strlen(v) : 0;
+	bool ok = n > 0 && n <= VOLNAME_MAX && !has_ctrl(v) && v[0] != '/';
+
+	for (const char *c = v; ok;) {
+		const char *e = strchrnul(c, '/');
+		size_t len = (size_t)(e - c);
+
+		ok = len > 0 && !(len == 1 && c[0] == '.') &&
+		     !(len == 2 && c[0] == '.' && c[1] == '.');
+		if (!*e)
+			break;
+		c = e + 1;
+	}
+	if (!ok) {
+		_cleanup_free_ char *e = esc(v ? v : "");
+		return error_set(err, -EINVAL, 400, "unable to parse volume name '%s'", e);
+	}
 	return 0;
 }
 
@@ -206,13 +250,20 @@ static int bad_volname(struct error **err, const char *volname)
 	return error_set(err, -EINVAL, 400, "unable to parse directory volume name '%s'", e);
 }
 
-static const char *const image_exts[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
+/* The image format name's extension names, or NULL. */
+static const char *image_ext(const char *name)
+{
+	for (int f = 0; f < _IMAGE_FORMAT_MAX; f++)
+		if (has_ext(name, image_format_names[f], false))
+			return image_format_names[f];
+	return NULL;
+}
 
 /* PVE's parse_name_dir: ^((base-)?[^/\s]+\.(raw|qcow2|vmdk|subvol))$ */
 static int parse_name_dir(const char *name, const char **ret_fmt, bool *ret_base,
                           struct error **err)
 {
-	const char *fmt = match_ext(name, image_exts, false);
+	const char *fmt = image_ext(name);
 	if (!fmt || has_space_or_slash(name, strlen(name), true)) {
 		_cleanup_free_ char *e = esc(name);
 		return error_set(err, -EINVAL, 400, "unable to parse volume filename '%s'", e);
@@ -463,7 +514,7 @@ static char *map_rel(const char *rel, enum vtype *ret_vtype)
 		const char *d = rel + 7, *slash = strchr(d, '/');
 		if (slash && parse_vmid(d, (size_t)(slash - d), &vmid) && slash[1] &&
 		    !has_space_or_slash(slash + 1, strlen(slash + 1), true) &&
-		    match_ext(slash + 1, image_exts, false)) {
+		    image_ext(slash + 1)) {
 			*ret_vtype = VTYPE_IMAGES;
 			return xasprintf("%ld/%s", vmid, slash + 1);
 		}

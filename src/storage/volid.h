@@ -22,6 +22,10 @@ struct error;
 
 /* Maximum numbered disks per guest, as PVE's MAX_VOLUMES_PER_GUEST. */
 #define VOLNAME_MAX_DISKS 1024
+/* Longest volume name of any storage, in bytes.  The longest a dir storage
+ * can hold is a linked clone's "<vmid>/<name>/<vmid>/<name>", about 530
+ * with 255-byte file names. */
+#define VOLNAME_MAX 1024
 
 enum vtype {
 	VTYPE_IMAGES,
@@ -44,6 +48,26 @@ enum vtype vtype_from_string(const char *s);
  * NULL for an invalid value.  A storage's content-dirs may override it. */
 const char *vtype_subdir(enum vtype t);
 
+/* The image formats of disk and container volumes: the one list.  A storage
+ * backend declares the ones it takes as a set of IMAGE_FORMAT_BIT()s, the
+ * dir grammar takes them as file name extensions, and listings print them
+ * in this order (Proxmox's). */
+enum image_format {
+	IMAGE_FORMAT_RAW,
+	IMAGE_FORMAT_QCOW2,
+	IMAGE_FORMAT_VMDK,
+	IMAGE_FORMAT_SUBVOL, /* a directory: a container volume, not an image file */
+	_IMAGE_FORMAT_MAX,
+	IMAGE_FORMAT_INVALID = -1,
+};
+
+#define IMAGE_FORMAT_BIT(f) (1u << (f))
+
+/* "raw", "qcow2", "vmdk", "subvol"; NULL for an invalid value. */
+const char *image_format_to_string(enum image_format f);
+/* IMAGE_FORMAT_INVALID for NULL or an unknown name. */
+enum image_format image_format_from_string(const char *s);
+
 /* Proxmox storage id: [a-z][a-z0-9._-]*[a-z0-9], at least 2 characters. */
 bool storeid_is_valid(const char *s);
 
@@ -53,10 +77,20 @@ struct volid {
 };
 
 /* Splits "local:iso/x.iso" at the first ':'.  The storage id must be valid,
- * the volume name non-empty and free of control characters; the volume
- * name's grammar is the backend's business (volname_parse for file-based
- * storages).  Error: "unable to parse volume ID '<s>'". */
+ * the volume name non-empty, at most VOLNAME_MAX bytes and free of control
+ * characters; the volume name's grammar is the backend's business
+ * (storage_parse_volname(); volname_parse for file-based storages).
+ * Error: "unable to parse volume ID '<s>'". */
 int volid_parse(const char *s, struct volid *ret, struct error **err);
+
+/* The rules every volume name keeps, whatever its storage's grammar: 1 to
+ * VOLNAME_MAX bytes, no control characters, not absolute, and no empty,
+ * "." or ".." component (so a backend can never be led out of its storage
+ * by a name it accepted).  storage_parse_volname() checks every name its
+ * backend accepts against them; alone they are all that can be checked of
+ * a name of a storage that does not exist.  Error: 400 "unable to parse
+ * volume name '<v>'". */
+int volname_check(const char *volname, struct error **err);
 void volid_clear(struct volid *v);
 /* "storeid:volname" (no checks). */
 char *volid_format(const char *storeid, const char *volname);

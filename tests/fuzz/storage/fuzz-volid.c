@@ -1,14 +1,24 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Volume ids and names arrive in every disk, backup and upload request.
- * Checks: no crash; an accepted volid formats back to itself; an accepted
- * volume name gives a path strictly below the storage, without ".", ".."
- * or empty components or control bytes, and that path maps back to a
- * volume with the same path; a mapped path parses and goes back to itself.
+ * Checks: no crash; an accepted volid formats back to itself and its
+ * volume name is bounded and free of control bytes; an accepted volume
+ * name gives a path strictly below the storage, without ".", ".." or empty
+ * components or control bytes, and that path maps back to a volume with
+ * the same path; a mapped path parses and goes back to itself.  The common
+ * rules every backend's names keep (volname_check()) accept nothing that
+ * could leave a storage, and accept every name of the dir grammar; through
+ * the dispatcher (storage_parse_volname()) the dir grammar answers as
+ * volname_parse() and the LVM-like and take-anything test backends
+ * (tests/lib/storage-fake.h) accept nothing the common rules refuse.
  */
 #include "common.h"
 
 #include "error.h"
+#include "section-config.h"
+#include "storage-config.h"
+#include "storage-fake.h"
+#include "storage.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -40,6 +50,11 @@ static void check_volid(const char *s)
 	struct volid v;
 	if (volid_parse(s, &v, NULL) < 0)
 		return;
+	if (strlen(v.volname) > VOLNAME_MAX || !*v.volname)
+		abort();
+	for (const char *c = v.volname; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			abort();
 	char *f = volid_format(v.storeid, v.volname);
 	if (!streq(f, s))
 		abort();
@@ -80,6 +95,71 @@ static void check_volname(const char *s)
 	volname_info_clear(&i);
 }
 
+/* What volname_check() accepts cannot leave a storage, whatever the grammar. */
+static void check_common(const char *s)
+{
+	struct error *e = NULL;
+	if (volname_check(s, &e) < 0) {
+		if (!e || e->http_status != 400 || strchr(e->msg, '\n'))
+			abort();
+		error_free(e);
+		return;
+	}
+	size_t n = strlen(s);
+	if (n == 0 || n > VOLNAME_MAX || s[0] == '/')
+		abort();
+	_cleanup_free_ char *p = xasprintf(BASE "/%s", s);
+	if (!path_is_clean(p))
+		abort();
+}
+
+/* The same name through the dispatcher on storages of three grammars. */
+static void check_dispatch(const char *s)
+{
+	static struct storage *dir, *lvm, *lax;
+	if (!dir) {
+		static const char text[] = "dir: d1\n\tpath " BASE "\n\n"
+		                           "lvm: l1\n\tvgname vg\n\n"
+		                           "zfspool: z1\n\tpool tank\n";
+		struct section_config *c = NULL;
+		storage_fake_register();
+		if (storage_config_parse(text, strlen(text), 0, &c, NULL) < 0)
+			abort();
+		const struct storage_config_snapshot *snap = storage_config_snapshot_new(c);
+		if (storage_open(snap, "d1", &dir, NULL) < 0 ||
+		    storage_open(snap, "l1", &lvm, NULL) < 0 ||
+		    storage_open(snap, "z1", &lax, NULL) < 0)
+			abort();
+		storage_config_snapshot_unref(snap); /* the storages hold it, for good */
+	}
+	struct volname_info a, b;
+	bool common = volname_check(s, NULL) == 0;
+	int r = storage_parse_volname(dir, s, &a, NULL);
+	int q = volname_parse(s, &b, NULL);
+	if ((r == 0) != (q == 0 && strlen(s) <= VOLNAME_MAX) || (r == 0 && !common))
+		abort();
+	if (r == 0) {
+		if (a.vtype != b.vtype || a.vmid != b.vmid || !streq(a.name, b.name) ||
+		    a.is_base != b.is_base || !streq_ptr(a.format, b.format))
+			abort();
+		volname_info_clear(&a);
+	}
+	if (q == 0)
+		volname_info_clear(&b);
+	struct storage *others[] = {lvm, lax};
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
+		struct error *e = NULL;
+		if (storage_parse_volname(others[i], s, &a, &e) == 0) {
+			if (!common || a.vmid <= 0 || !a.name)
+				abort();
+			volname_info_clear(&a);
+		} else if (!e || e->http_status != 400) {
+			abort();
+		}
+		error_free(e);
+	}
+}
+
 static void check_path(const char *s)
 {
 	char *vn = NULL;
@@ -117,6 +197,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s = xstrndup((const char *)data, size);
 	check_volid(s);
 	check_volname(s);
+	check_common(s);
+	check_dispatch(s);
 	check_path(s);
 	check_archive(s);
 	/* the same text as the volume name of a volid and as a path below the store */

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -40,7 +41,10 @@ static int setup(void **state)
 		return -1;
 	storage_set_lock_dir(c->lockdir);
 	struct error *err = NULL;
-	r = storage_open(c->fx->section, "bt", &c->st, &err);
+	/* the storage holds the snapshot, which takes the fixture's config */
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap =
+	    storage_config_snapshot_new(TAKE_PTR(c->fx->cfg));
+	r = storage_open(snap, "bt", &c->st, &err);
 	if (r >= 0)
 		r = storage_activate(c->st, &err);
 	if (r < 0)
@@ -292,7 +296,8 @@ static void test_not_btrfs(void **state)
 	assert_int_equal(section_config_add(cfg, "btrfs", "nb", &sec, NULL), 0);
 	section_set(sec, "path", path);
 	section_set(sec, "content", "images");
-	assert_int_equal(storage_open(sec, "nb", &st, NULL), 0);
+	const struct storage_config_snapshot *snap = storage_config_snapshot_new(cfg);
+	assert_int_equal(storage_open(snap, "nb", &st, NULL), 0);
 	storage_set_lock_dir(tmpl);
 	assert_int_equal(storage_activate(st, &err), -ENOTSUP);
 	assert_non_null(strstr(err->msg, "is not on btrfs"));
@@ -324,7 +329,7 @@ static void test_not_btrfs(void **state)
 	assert_string_equal(p, want);
 	free(p);
 	storage_free(st);
-	section_config_free(cfg);
+	storage_config_snapshot_unref(snap);
 	storage_set_lock_dir(NULL);
 	_cleanup_free_ char *lock = xasprintf("%s/storage-nb.lock", tmpl);
 	(void)unlink(lock);

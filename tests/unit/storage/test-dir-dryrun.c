@@ -25,6 +25,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -32,9 +33,8 @@
 
 struct env {
 	char *root;
-	char *path; /* the storage's directory: "STORE" in expected lines */
-	struct section_config *cfg;
-	struct storage *st;
+	char *path;         /* the storage's directory: "STORE" in expected lines */
+	struct storage *st; /* holds its config snapshot */
 };
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
@@ -52,12 +52,14 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(tmpl));
 	env->root = xstrdup(tmpl);
 	env->path = path_join(env->root, "store");
-	env->cfg = section_config_new();
-	assert_int_equal(section_config_add(env->cfg, "dir", "dry", &s, &err), 0);
+	struct section_config *cfg = section_config_new();
+	assert_int_equal(section_config_add(cfg, "dir", "dry", &s, &err), 0);
 	section_set(s, "path", env->path);
 	section_set(s, "content", "images,rootdir");
 	storage_set_lock_dir(env->root);
-	assert_int_equal(storage_open(s, "dry", &env->st, &err), 0);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap =
+	    storage_config_snapshot_new(cfg);
+	assert_int_equal(storage_open(snap, "dry", &env->st, &err), 0);
 	assert_int_equal(storage_activate(env->st, &err), 0);
 	assert_null(err);
 
@@ -73,7 +75,6 @@ static int teardown(void **state)
 	int problems = cmd_dryrun_end();
 
 	storage_free(env->st);
-	section_config_free(env->cfg);
 	storage_set_lock_dir(NULL);
 	(void)nftw(env->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(env->root);

@@ -18,11 +18,13 @@
 #include <ftw.h>
 #include <linux/fs.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +36,9 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage-files.h"
+#include "storage-priv.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -46,6 +50,9 @@ struct contract_env {
 	struct section_config *cfg;
 	struct section *section; /* in cfg */
 	void *priv;              /* the fixture's own state */
+	/* cfg as the store hands it out, made at the first env_open(); it owns
+	 * cfg from then on.  A test may still change section between opens. */
+	const struct storage_config_snapshot *snap;
 };
 
 struct contract_fixture {
@@ -55,6 +62,10 @@ struct contract_fixture {
 	void (*teardown)(struct contract_env *env);
 	/* the backend can limit a subvol's size (btrfs qgroups) */
 	bool subvol_size;
+	/* optional, for a storage without a path (LVM, ZFS): asserts that
+	 * nothing of it is left once every volume is freed (no LV, no
+	 * dataset).  NULL: env->path holds nothing but empty directories. */
+	void (*assert_empty)(struct contract_env *env);
 };
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
@@ -66,6 +77,24 @@ static void rm_rf(const char *path)
 {
 	if (path)
 		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Opens the fixture's storage from its config snapshot. */
+static int env_open(struct contract_env *env, struct storage **ret, struct error **err)
+{
+	if (!env->snap)
+		env->snap = storage_config_snapshot_new(env->cfg);
+	return storage_open(env->snap, env->section->id, ret, err);
+}
+
+static void env_config_free(struct contract_env *env)
+{
+	if (env->snap)
+		storage_config_snapshot_unref(env->snap);
+	else
+		section_config_free(env->cfg);
+	env->snap = NULL;
+	env->cfg = NULL;
 }
 
 /* --- dir: a temp directory --- */
@@ -216,10 +245,7 @@ static unsigned char vol_read(struct contract_env *env, struct storage *st, cons
 
 static bool has_format(const struct storage *st, const char *fmt)
 {
-	for (size_t i = 0; st->be->formats && st->be->formats[i]; i++)
-		if (streq(st->be->formats[i], fmt))
-			return true;
-	return false;
+	return storage_backend_has_format(st->be, fmt);
 }
 
 static bool listed(struct storage *st, long vmid, const char *volname)
@@ -306,7 +332,7 @@ static void contract_run(const struct contract_fixture *fx)
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	storage_set_lock_dir(lockdir);
 
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	assert_string_equal(st->be->type, fx->type);
 	OK(storage_activate(st, E), "activate");
 	OK(storage_status(st, &status, E), "status");
@@ -492,7 +518,10 @@ static void contract_run(const struct contract_fixture *fx)
 		free(vols[i]);
 	}
 	assert_int_equal(count(st, 0), 0);
-	assert_int_equal(nftw(env.path, leftover_entry, 16, FTW_PHYS), 0);
+	if (fx->assert_empty)
+		fx->assert_empty(&env);
+	else
+		assert_int_equal(nftw(env.path, leftover_entry, 16, FTW_PHYS), 0);
 	/* free cleared the attribute first, else unlink had failed */
 	if (base_path)
 		assert_int_equal(access(base_path, F_OK), -1);
@@ -500,7 +529,7 @@ static void contract_run(const struct contract_fixture *fx)
 	storage_free(st);
 	storage_set_lock_dir(NULL);
 	fx->teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -568,7 +597,7 @@ static void files_run(const struct files_case *fc)
 	section_set(env.section, "content", "images,rootdir,iso,vztmpl,backup,snippets,import");
 	if (fc->content_dirs)
 		section_set(env.section, "content-dirs", fc->content_dirs);
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	OK(storage_activate(st, E), "activate");
 
 	iso = path_join(env.path, fc->iso_dir);
@@ -757,7 +786,7 @@ static void files_run(const struct files_case *fc)
 	storage_free(st);
 	storage_set_lock_dir(NULL);
 	fc->fx->teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -829,10 +858,9 @@ static int fake_activate(struct storage *st, struct error **err)
 
 static void test_unsupported(void **state)
 {
-	static const char *const fmts[] = {"raw", NULL};
 	const struct storage_backend fake = {
 	    .type = "fake",
-	    .formats = fmts,
+	    .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW),
 	    .activate = fake_activate,
 	};
 	struct storage st = {.be = &fake, .id = (char *)"f"};
@@ -857,6 +885,25 @@ static void test_unsupported(void **state)
 	assert_non_null(storage_backend_find("dir"));
 	assert_null(storage_backend_find("nfs"));
 	assert_null(storage_backend_find(NULL));
+	/* the checked downcast: a backend's state of another backend's storage aborts */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, STDERR_FILENO);
+		(void)storage_state(&st, &storage_backend_dir);
+		_exit(0);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	assert_ptr_equal(storage_state(&st, &fake), &st);
+
+	/* what a type can do comes from its backend; none without one */
+	assert_true(storage_type_caps("dir") & STORAGE_CAP_PATH);
+	assert_true(storage_type_caps("btrfs") & STORAGE_CAP_FILES);
+	assert_int_equal(storage_type_caps("lvm"), 0);
+	assert_int_equal(storage_type_caps(NULL), 0);
 }
 
 /* --- dir specifics: content, protection, names, mount points --- */
@@ -884,7 +931,7 @@ static void test_dir_content(void **state)
 	lockdir = path_join(env.root, "lock");
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	storage_set_lock_dir(lockdir);
-	OK(storage_open(env.section, "contract", &st, E), "open");
+	OK(env_open(&env, &st, E), "open");
 	OK(storage_activate(st, E), "activate");
 
 	iso = path_join(env.path, "template/iso");
@@ -1015,7 +1062,7 @@ static void test_dir_content(void **state)
 
 		assert_int_equal(mkdir(mp, 0755), 0);
 		section_set(env.section, "is_mountpoint", mp);
-		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(env_open(&env, &st, E), "open");
 		OK(storage_status(st, &s, E), "status");
 		assert_false(s.active);
 		assert_int_equal(storage_activate(st, &err), -ENODEV);
@@ -1032,7 +1079,7 @@ static void test_dir_content(void **state)
 		section_unset(env.section, "is_mountpoint");
 		section_set(env.section, "path", other);
 		section_set(env.section, "create-subdirs", "0");
-		OK(storage_open(env.section, "contract", &st, E), "open");
+		OK(env_open(&env, &st, E), "open");
 		OK(storage_activate(st, E), "activate");
 		assert_int_equal(access(other, F_OK), 0);
 		assert_int_equal(access(images, F_OK), -1);
@@ -1041,7 +1088,7 @@ static void test_dir_content(void **state)
 
 	storage_set_lock_dir(NULL);
 	dir_teardown(&env);
-	section_config_free(env.cfg);
+	env_config_free(&env);
 	free(env.root);
 	free(env.path);
 }
@@ -1067,7 +1114,7 @@ static bool copy_store_open(struct copy_store *cs, const struct contract_fixture
 	assert_int_equal(mkdir(lockdir, 0700), 0);
 	/* one lock dir serves every storage of the test: ids differ */
 	storage_set_lock_dir(lockdir);
-	OK(storage_open(cs->env.section, cs->env.section->id, &cs->st, E), "open");
+	OK(env_open(&cs->env, &cs->st, E), "open");
 	free(cs->st->id);
 	cs->st->id = xstrdup(fx->type); /* distinct lock files for dir and btrfs */
 	OK(storage_activate(cs->st, E), "activate");
@@ -1082,7 +1129,7 @@ static void copy_store_close(struct copy_store *cs)
 	assert_int_equal(nftw(cs->env.path, leftover_entry, 16, FTW_PHYS), 0);
 	storage_free(cs->st);
 	cs->fx->teardown(&cs->env);
-	section_config_free(cs->env.cfg);
+	env_config_free(&cs->env);
 	free(cs->env.root);
 	free(cs->env.path);
 }

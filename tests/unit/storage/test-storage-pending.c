@@ -24,13 +24,14 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "storage-config.h"
 #include "storage-priv.h"
 #include "storage.h"
 #include "xalloc.h"
 
 static char root[] = "/tmp/ctvm-pending-XXXXXX";
 static char *pending, *store;
-static struct section_config *cfg;
+static const struct storage_config_snapshot *snap; /* owns the config */
 static struct section *sec;
 static int reported;
 
@@ -72,7 +73,7 @@ static void test_recover(void **state)
 {
 	struct storage *st = NULL;
 	struct error *e = NULL;
-	assert_int_equal(storage_open(sec, "t", &st, &e), 0);
+	assert_int_equal(storage_open(snap, "t", &st, &e), 0);
 	assert_int_equal(storage_activate(st, &e), 0);
 
 	/* a copy still running: its record is locked and stays */
@@ -81,7 +82,7 @@ static void test_recover(void **state)
 	int fd = storage_pending_begin("t", running, &path);
 	assert_true(fd >= 0);
 	reported = 0;
-	assert_int_equal(storage_pending_recover(cfg, report, NULL), 0);
+	assert_int_equal(storage_pending_recover(snap, report, NULL), 0);
 	assert_int_equal(reported, 0);
 	assert_true(exists(st, running));
 	storage_pending_end(path, fd, true);
@@ -100,7 +101,7 @@ static void test_recover(void **state)
 	assert_int_equal(status, 0);
 	assert_int_equal(records(), 1);
 	reported = 0;
-	assert_int_equal(storage_pending_recover(cfg, report, NULL), 1);
+	assert_int_equal(storage_pending_recover(snap, report, NULL), 1);
 	assert_int_equal(reported, 1);
 	assert_false(exists(st, dead));
 	assert_int_equal(records(), 0);
@@ -109,7 +110,7 @@ static void test_recover(void **state)
 	path = NULL;
 	fd = storage_pending_begin("t", "102/vm-102-disk-0.raw", &path);
 	storage_pending_end(path, fd, false); /* as a killed worker leaves it */
-	assert_int_equal(storage_pending_recover(cfg, report, NULL), 1);
+	assert_int_equal(storage_pending_recover(snap, report, NULL), 1);
 	assert_int_equal(records(), 0);
 
 	/* a storage that is gone: kept for the next try */
@@ -117,7 +118,7 @@ static void test_recover(void **state)
 	fd = storage_pending_begin("gone", "103/vm-103-disk-0.raw", &path);
 	storage_pending_end(path, fd, false);
 	reported = 0;
-	assert_int_equal(storage_pending_recover(cfg, report, NULL), 0);
+	assert_int_equal(storage_pending_recover(snap, report, NULL), 0);
 	assert_int_equal(reported, 1);
 	assert_int_equal(records(), 1);
 
@@ -131,11 +132,11 @@ static void test_empty_record(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	size_t before = records();
-	assert_int_equal(storage_pending_recover(cfg, NULL, NULL), 0);
+	assert_int_equal(storage_pending_recover(snap, NULL, NULL), 0);
 	assert_int_equal(records(), before); /* may be one just being written */
 	struct timespec old[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
 	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
-	assert_int_equal(storage_pending_recover(cfg, NULL, NULL), 0);
+	assert_int_equal(storage_pending_recover(snap, NULL, NULL), 0);
 	assert_int_equal(records(), before - 1);
 }
 
@@ -144,7 +145,7 @@ static void test_copy_leaves_none(void **state)
 	struct storage *st = NULL;
 	struct error *e = NULL;
 	_cleanup_free_ char *copy = NULL;
-	assert_int_equal(storage_open(sec, "t", &st, &e), 0);
+	assert_int_equal(storage_open(snap, "t", &st, &e), 0);
 	_cleanup_free_ char *src = alloc_raw(st, 110);
 	size_t before = records();
 	assert_int_equal(storage_copy(st, src, st, "vm-111-disk-0.raw", 111, NULL, &copy, &e), 0);
@@ -167,11 +168,12 @@ static int setup(void **state)
 	store = path_join(root, "store");
 	storage_set_pending_dir(pending);
 	storage_set_lock_dir(root);
-	cfg = section_config_new();
+	struct section_config *cfg = section_config_new();
 	if (section_config_add(cfg, "dir", "t", &sec, &e) < 0)
 		return -1;
 	section_set(sec, "path", store);
 	section_set(sec, "content", "images");
+	snap = storage_config_snapshot_new(cfg);
 	return 0;
 }
 
@@ -179,7 +181,7 @@ static int teardown(void **state)
 {
 	storage_set_pending_dir(NULL);
 	storage_set_lock_dir(NULL);
-	section_config_free(cfg);
+	storage_config_snapshot_unref(snap);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(pending);
 	free(store);

@@ -68,15 +68,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct section_config *load(struct fixture *f)
+static void lookup_fails(const struct storage_config_snapshot *snap, const char *id, int code,
+                         const char *msg)
 {
-	struct section_config *c = NULL;
-	assert_int_equal(storage_config_store_load(f->store, &c, NULL), 0);
-	return c;
-}
-
-static void lookup_fails(const struct section_config *c, const char *id, int code, const char *msg)
-{
+	const struct section_config *c = storage_config_snapshot_config(snap);
 	const struct section *s = NULL;
 	struct storage *st = NULL;
 	struct error *e = NULL;
@@ -86,7 +81,7 @@ static void lookup_fails(const struct section_config *c, const char *id, int cod
 	assert_int_equal(e->http_status, 500);
 	assert_string_equal(e->msg, msg);
 	e = error_free(e);
-	assert_int_equal(storage_open_enabled(c, id, "n1", &st, &e), code);
+	assert_int_equal(storage_open_enabled(snap, id, "n1", &st, &e), code);
 	assert_null(st);
 	assert_string_equal(e->msg, msg);
 	error_free(e);
@@ -95,21 +90,55 @@ static void lookup_fails(const struct section_config *c, const char *id, int cod
 static void test_lookup(void **state)
 {
 	struct fixture *f = *state;
-	_cleanup_section_config_ struct section_config *c = load(f);
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	const struct section *s = NULL;
 	struct storage *st = NULL;
 
-	lookup_fails(c, "nope", -ENOENT, "storage 'nope' does not exist");
-	lookup_fails(c, "off", -ENODEV, "storage 'off' is disabled");
+	assert_int_equal(storage_config_store_get(f->store, &snap, NULL), 0);
+	const struct section_config *c = storage_config_snapshot_config(snap);
+	lookup_fails(snap, "nope", -ENOENT, "storage 'nope' does not exist");
+	lookup_fails(snap, "off", -ENODEV, "storage 'off' is disabled");
 	/* configured for another node only: disabled here, as Proxmox says */
-	lookup_fails(c, "elsewhere", -ENODEV, "storage 'elsewhere' is disabled");
+	lookup_fails(snap, "elsewhere", -ENODEV, "storage 'elsewhere' is disabled");
 
 	assert_int_equal(storage_lookup_enabled(c, "st1", "n1", &s, NULL), 0);
 	assert_string_equal(s->id, "st1");
 	assert_int_equal(storage_lookup_enabled(c, "elsewhere", "n2", &s, NULL), 0);
-	assert_int_equal(storage_open_enabled(c, "st1", "n1", &st, NULL), 0);
+	assert_int_equal(storage_open_enabled(snap, "st1", "n1", &st, NULL), 0);
 	assert_string_equal(st->id, "st1");
 	assert_ptr_equal(st->cfg, section_config_find(c, "st1"));
+	storage_free(st);
+}
+
+static int drop_st1(struct section_config *c, void *arg, struct error **err)
+{
+	return section_config_remove(c, "st1") ? 0 : -ENOENT;
+}
+
+/* An opened storage keeps its own reference to the snapshot it came from:
+ * its section stays valid after the caller let go of the snapshot and the
+ * store published a config without it (ASan builds see a use after free). */
+static void test_open_holds_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	const struct storage_config_snapshot *snap = NULL;
+	struct storage *st = NULL;
+	struct error *e = NULL;
+
+	assert_int_equal(storage_config_store_get(f->store, &snap, NULL), 0);
+	assert_int_equal(storage_open(snap, "st1", &st, NULL), 0);
+	storage_config_snapshot_unref(snap);
+	assert_int_equal(storage_config_store_update(f->store, NULL, drop_st1, NULL, NULL), 0);
+	assert_int_equal(storage_config_store_get(f->store, &snap, NULL), 0);
+	assert_null(section_config_find(storage_config_snapshot_config(snap), "st1"));
+	/* the new snapshot has no st1: opening it fails, the old storage works */
+	assert_int_equal(storage_open(snap, "st1", &(struct storage *){NULL}, &e), -ENOENT);
+	assert_string_equal(e->msg, "storage 'st1' does not exist");
+	e = error_free(e);
+	storage_config_snapshot_unref(snap);
+	assert_string_equal(st->cfg->id, "st1");
+	assert_string_equal(section_get(st->cfg, "content"), "images,iso");
+	assert_int_equal(storage_activate(st, NULL), 0);
 	storage_free(st);
 }
 
@@ -211,6 +240,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_holds_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_deadline, setup, teardown),

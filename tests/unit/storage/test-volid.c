@@ -568,6 +568,28 @@ static void test_alloc(void **state)
 	free(n);
 }
 
+/* The one list of image formats, and the dir grammar's extensions from it. */
+static void test_image_formats(void **state)
+{
+	static const char *const names[] = {"raw", "qcow2", "vmdk", "subvol"};
+	struct volname_info i;
+
+	for (int f = 0; f < _IMAGE_FORMAT_MAX; f++) {
+		assert_string_equal(image_format_to_string((enum image_format)f), names[f]);
+		assert_int_equal(image_format_from_string(names[f]), f);
+		_cleanup_free_ char *v = xasprintf("100/vm-100-disk-0.%s", names[f]);
+		assert_int_equal(volname_parse(v, &i, NULL), 0);
+		assert_string_equal(i.format, names[f]);
+		volname_info_clear(&i);
+	}
+	assert_null(image_format_to_string(_IMAGE_FORMAT_MAX));
+	assert_null(image_format_to_string(IMAGE_FORMAT_INVALID));
+	assert_int_equal(image_format_from_string("qed"), IMAGE_FORMAT_INVALID);
+	assert_int_equal(image_format_from_string("RAW"), IMAGE_FORMAT_INVALID);
+	assert_int_equal(image_format_from_string(NULL), IMAGE_FORMAT_INVALID);
+	assert_int_equal(volname_parse("100/vm-100-disk-0.qed", &i, NULL), -EINVAL);
+}
+
 static void test_owner(void **state)
 {
 	(void)state;
@@ -597,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_more_names),
 	    cmocka_unit_test(test_alloc),
 	    cmocka_unit_test(test_owner),
+	    cmocka_unit_test(test_image_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
