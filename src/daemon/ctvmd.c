@@ -10,6 +10,7 @@
 #define LOG_CATEGORY "ctvmd"
 #include "common.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "access.h"
+#include "ctvmd-privsep.h"
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
@@ -48,6 +50,11 @@ struct options {
 	bool exec_workers;
 	const char *run_task_op;          /* worker mode: the operation's type */
 	unsigned long long max_log_bytes; /* worker mode */
+	bool privsep;                     /* the split: an unprivileged front */
+	bool front;                       /* front mode (started by ctvmd --privsep) */
+	const char *privsep_user;
+	const char *front_cert, *front_key;
+	enum privsep_seccomp seccomp;
 };
 
 /* The http layer's defaults (http.h), for the descriptor check below. */
@@ -84,6 +91,9 @@ static void usage(FILE *f)
 	           "                      seconds for the TLS handshake (default 5)\n"
 	           "  --idle-timeout S    seconds an unauthenticated connection may wait\n"
 	           "                      before its request (default 10)\n"
+	           "  --privsep           serve TCP from an unprivileged, sandboxed front\n"
+	           "                      process (docs/dev/PRIVSEP.md)\n"
+	           "  --privsep-user NAME the front's user (default ctvm-www)\n"
 	           "  --version           print the version\n"
 	           "  --help              this text\n");
 }
@@ -136,6 +146,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_EXEC_WORKERS,
 		OPT_RUN_TASK_OP,
 		OPT_MAX_LOG_BYTES,
+		OPT_PRIVSEP,
+		OPT_PRIVSEP_USER,
+		OPT_FRONT,
+		OPT_FRONT_CERT,
+		OPT_FRONT_KEY,
+		OPT_SECCOMP,
 		OPT_VER
 	};
 	static const struct option longopts[] = {
@@ -163,6 +179,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	     * arguments as JSON on stdin, its log on stdout (task.h) */
 	    {"run-task-op", required_argument, NULL, OPT_RUN_TASK_OP},
 	    {"max-log-bytes", required_argument, NULL, OPT_MAX_LOG_BYTES},
+	    {"privsep", no_argument, NULL, OPT_PRIVSEP},
+	    {"privsep-user", required_argument, NULL, OPT_PRIVSEP_USER},
+	    /* debugging: the front's seccomp failure action, kill (default),
+	     * errno, log (allow and log, to find missing calls) or off */
+	    {"privsep-seccomp", required_argument, NULL, OPT_SECCOMP},
+	    /* internal: the front, as ctvmd --privsep starts it */
+	    {"front", no_argument, NULL, OPT_FRONT},
+	    {"front-cert", required_argument, NULL, OPT_FRONT_CERT},
+	    {"front-key", required_argument, NULL, OPT_FRONT_KEY},
 	    {"version", no_argument, NULL, OPT_VER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -245,6 +270,36 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_MAX_LOG_BYTES:
 			o->max_log_bytes = strtoull(optarg, NULL, 10);
+			break;
+		case OPT_PRIVSEP:
+			o->privsep = true;
+			break;
+		case OPT_PRIVSEP_USER:
+			o->privsep_user = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (streq(optarg, "kill"))
+				o->seccomp = PRIVSEP_SECCOMP_KILL;
+			else if (streq(optarg, "errno"))
+				o->seccomp = PRIVSEP_SECCOMP_ERRNO;
+			else if (streq(optarg, "log"))
+				o->seccomp = PRIVSEP_SECCOMP_LOG;
+			else if (streq(optarg, "off"))
+				o->seccomp = PRIVSEP_SECCOMP_OFF;
+			else {
+				fprintf(stderr,
+				        "ctvmd: --privsep-seccomp: kill, errno, log or off\n");
+				return -EINVAL;
+			}
+			break;
+		case OPT_FRONT:
+			o->front = true;
+			break;
+		case OPT_FRONT_CERT:
+			o->front_cert = optarg;
+			break;
+		case OPT_FRONT_KEY:
+			o->front_key = optarg;
 			break;
 		case OPT_VER:
 			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
@@ -423,6 +478,89 @@ static _noreturn_ void run_task_op(const struct options *o)
 	task_op_worker_main(ops, o->run_task_op, o->max_log_bytes);
 }
 
+/* ctvmd --front: started by ctvmd --privsep with its descriptors 3-5. */
+static _noreturn_ void run_front(const struct options *o)
+{
+	if (!o->front_cert || !o->front_key) {
+		fprintf(stderr, "ctvmd: --front is started by ctvmd --privsep\n");
+		exit(2);
+	}
+	log_set_level(o->level);
+	struct front_options fo = {
+	    .user = o->privsep_user,
+	    .cert = o->front_cert,
+	    .key = o->front_key,
+	    .limits = o->limits,
+	    .seccomp = o->seccomp,
+	};
+	front_main(&fo);
+}
+
+static const char *seccomp_name(enum privsep_seccomp s)
+{
+	switch (s) {
+	case PRIVSEP_SECCOMP_ERRNO:
+		return "errno";
+	case PRIVSEP_SECCOMP_LOG:
+		return "log";
+	case PRIVSEP_SECCOMP_OFF:
+		return "off";
+	default:
+		return "kill";
+	}
+}
+
+/* The front's command line: everything it needs, nothing of priv's memory. */
+static char **front_argv(const struct options *o, const char *cert, const char *key)
+{
+	char **v = xnew(char *, 32);
+	size_t n = 0;
+	v[n++] = xstrdup("ctvmd");
+	v[n++] = xstrdup("--front");
+	v[n++] = xasprintf("--privsep-user=%s", o->privsep_user);
+	v[n++] = xasprintf("--front-cert=%s", cert);
+	v[n++] = xasprintf("--front-key=%s", key);
+	v[n++] = xasprintf("--privsep-seccomp=%s", seccomp_name(o->seccomp));
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	v[n++] = xasprintf("--log-level=%s", levels[o->level < 4 ? o->level : 2]);
+	const struct http_limits *l = &o->limits;
+	if (l->max_connections)
+		v[n++] = xasprintf("--max-connections=%u", l->max_connections);
+	if (l->max_unauth)
+		v[n++] = xasprintf("--max-unauth-connections=%u", l->max_unauth);
+	if (l->max_per_addr)
+		v[n++] = xasprintf("--max-connections-per-address=%u", l->max_per_addr);
+	if (l->handshake_timeout_s)
+		v[n++] = xasprintf("--handshake-timeout=%u", l->handshake_timeout_s);
+	if (l->idle_timeout_s)
+		v[n++] = xasprintf("--idle-timeout=%u", l->idle_timeout_s);
+	v[n] = NULL;
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The TCP listener of --privsep.  A front whose privileged process died
+ * holds the port for FRONT_GRACE_S while it answers 503: wait it out. */
+static int bind_tcp(const struct options *o, unsigned *ret_port, struct error **err)
+{
+	for (int i = 0;; i++) {
+		struct error *e = NULL;
+		int fd = http_listen_tcp(o->host, o->port, ret_port, &e);
+		if (fd >= 0 || e->code != -EADDRINUSE || i >= (FRONT_GRACE_S + 3) * 4) {
+			error_propagate(err, e);
+			return fd;
+		}
+		error_free(e);
+		usleep(250 * 1000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	/* what killed writers left is older; what live ones write is locked */
@@ -430,6 +568,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME_COARSE, &started);
 
 	struct options o = {.host = xstrdup("0.0.0.0"),
+	                    .privsep_user = "ctvm-www",
 	                    .port = 8006,
 	                    .level = LOG_LEVEL_INFO,
 	                    .max_workers = 4,
@@ -438,6 +577,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (o.run_task_op)
 		run_task_op(&o);
+	if (o.front)
+		run_front(&o);
 
 	/* One connection thread each: without a cap glibc gives threads their own
 	 * malloc arenas (8 per core), which only costs resident memory here. */
@@ -542,13 +683,39 @@ int main(int argc, char **argv)
 	    .stream = api_stream_request,
 	    .userdata = &ctx,
 	};
+	if (o.privsep)
+		hcfg.access_log_path = NULL; /* TCP is the front's: it logs */
 	struct http_server *srv = http_server_new(&hcfg, &e);
 	if (!srv)
 		die("cannot create the HTTP server", e);
 	unsigned port = 0;
 	ctx.port = o.port;
-	if (http_server_listen_tls(srv, o.host, o.port, cert, key, &port, &e) < 0)
+	struct priv *priv = NULL;
+	_cleanup_close_ int listen_fd = -1, access_fd = -1;
+	char **fargv = NULL;
+	if (o.privsep) {
+		/* the front gets the listener and the access log as descriptors,
+		 * and reads the certificate and key before it drops privileges */
+		listen_fd = bind_tcp(&o, &port, &e);
+		if (listen_fd < 0)
+			die("cannot listen", e);
+		access_fd = open(access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (access_fd < 0)
+			die("cannot open the access log", NULL);
+		fargv = front_argv(&o, cert, key);
+		struct priv_config pcfg = {
+		    .ctx = &ctx,
+		    .listen_fd = listen_fd,
+		    .access_log_fd = access_fd,
+		    .log_path = log_path,
+		    .front_args = fargv,
+		};
+		priv = priv_start(&pcfg, &e);
+		if (!priv)
+			die("cannot start the front", e);
+	} else if (http_server_listen_tls(srv, o.host, o.port, cert, key, &port, &e) < 0) {
 		die("cannot listen", e);
+	}
 	__atomic_store_n(&ctx.port, port, __ATOMIC_RELAXED);
 	if (http_server_listen_unix(srv, paths->socket, &e) < 0)
 		die("cannot create the local socket", e);
@@ -585,6 +752,8 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	priv_stop(priv); /* the front finishes its requests first */
+	strv_free(fargv);
 	http_server_free(srv);
 	task_manager_free(ctx.tasks);
 	task_ops_free(ops);

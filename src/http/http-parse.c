@@ -837,6 +837,29 @@ struct http_request *http_request_free(struct http_request *req)
 	return NULL;
 }
 
+struct http_request *http_request_new_forwarded(const char *method, const char *path)
+{
+	struct http_request *req = request_new();
+	priv(req)->method = xstrdup(method);
+	priv(req)->raw_url = xstrdup(path);
+	req->method = priv(req)->method;
+	req->raw_url = priv(req)->raw_url;
+	req->path = xstrdup(path);
+	return req;
+}
+
+void http_request_add_header(struct http_request *req, const char *name, const char *value)
+{
+	struct http_request_priv *p = priv(req);
+	if (p->n_headers >= HTTP_MAX_HEADERS)
+		return;
+	if (!p->headers)
+		p->headers = xnew(struct http_header, HTTP_MAX_HEADERS);
+	p->headers[p->n_headers].name = xstrdup(name);
+	p->headers[p->n_headers].value = xstrdup(value);
+	p->n_headers++;
+}
+
 const char *http_request_header(const struct http_request *req, const char *name)
 {
 	struct http_request_priv *p = priv(req);

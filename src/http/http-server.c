@@ -100,7 +100,9 @@ struct http_server {
 	struct http_limits lim;
 	http_handler_fn *handler;
 	http_stream_fn *stream;
+	http_stream_abort_fn *stream_abort;
 	void *userdata;
+	bool start_later, started; /* started: acceptors run (under lock) */
 
 	char *access_log_path;
 	int log_fd;
@@ -767,7 +769,7 @@ static int conn_stream_read(struct http_conn *c, const struct http_head_info *in
  * ready for the handler, maybe with parse_error and *ret_unread), or < 0
  * when the connection is lost (no answer possible). */
 static int conn_stream_body(struct http_conn *c, struct http_request *req,
-                            const struct http_head_info *info, const struct http_stream_spec *spec,
+                            const struct http_head_info *info, struct http_stream_spec *spec,
                             bool *ret_unread)
 {
 	_cleanup_free_ char *boundary =
@@ -785,19 +787,26 @@ static int conn_stream_body(struct http_conn *c, struct http_request *req,
 		return 0;
 	}
 	struct upload_sink s = {.fd = -1, .max_size = spec->max_size, .value = STRBUF_INIT};
-	s.path = xasprintf("%s/.upload-XXXXXX.tmp", spec->dir);
-	s.fd = mkostemps(s.path, 4, O_CLOEXEC);
-	if (s.fd < 0) {
-		int e = errno;
-		*ret_unread = true;
-		error_set(&req->parse_error, -e, 500,
-		          "unable to create temporary file in '%s' - %s", spec->dir, strerror(e));
-		free(s.path);
-		return 0;
+	if (spec->fd >= 0) {
+		/* opened (and locked) by the hook's owner, who also removes it */
+		s.fd = spec->fd;
+		spec->fd = -1;
+	} else {
+		s.path = xasprintf("%s/.upload-XXXXXX.tmp", spec->dir);
+		s.fd = mkostemps(s.path, 4, O_CLOEXEC);
+		if (s.fd < 0) {
+			int e = errno;
+			*ret_unread = true;
+			error_set(&req->parse_error, -e, 500,
+			          "unable to create temporary file in '%s' - %s", spec->dir,
+			          strerror(e));
+			free(s.path);
+			return 0;
+		}
+		/* a live upload is locked: the sweep at start removes only the
+		 * unlocked ones a killed daemon left (storage_tmp_name) */
+		(void)flock(s.fd, LOCK_EX);
 	}
-	/* a live upload is locked: the sweep at start removes only the
-	 * unlocked ones a killed daemon left (storage_tmp_name) */
-	(void)flock(s.fd, LOCK_EX);
 	s.fields = json_object();
 	s.max_fields = c->srv->lim.max_params;
 	int r = 0;
@@ -841,13 +850,16 @@ static int conn_stream_body(struct http_conn *c, struct http_request *req,
 	}
 	if (r < 0) {
 		*ret_unread = true;
-		unlink(s.path);
+		if (s.path)
+			unlink(s.path);
 		free(s.path);
 	} else if (!s.file_seen) {
-		unlink(s.path);
+		if (s.path)
+			unlink(s.path);
 		free(s.path);
 	} else {
 		req->upload_path = s.path;
+		req->uploaded = true;
 		req->upload_size = s.size;
 		/* the query wins, as for ordinary bodies */
 		json_object_update(s.fields, req->params);
@@ -883,6 +895,7 @@ static int conn_stream_claim(struct http_conn *c, struct http_request *req,
 	req->peer_uid = c->uid;
 	req->peer_pid = c->pid;
 	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+	spec->fd = -1;
 	int r = srv->stream(req, spec, srv->userdata, &req->parse_error);
 	if (r <= 0) {
 		if (r == 0)
@@ -891,9 +904,13 @@ static int conn_stream_claim(struct http_conn *c, struct http_request *req,
 			error_free(big);
 		free(spec->dir);
 		spec->dir = NULL;
+		if (spec->fd >= 0)
+			close(spec->fd);
+		spec->fd = -1;
 		return 0;
 	}
 	error_free(big);
+	req->stream_cookie = spec->cookie;
 	return 1;
 }
 
@@ -924,12 +941,14 @@ static bool conn_serve_one(struct http_conn *c)
 	bool keep_alive = info.keep_alive;
 	bool body_unread = false;
 	_cleanup_strbuf_ struct strbuf body = STRBUF_INIT;
-	struct http_stream_spec spec = {0};
+	struct http_stream_spec spec = {.fd = -1};
 	bool streamed = conn_stream_claim(c, req, &info, &spec) == 1;
 	conn_note_auth(c, req); /* an authenticated upload is not shed midway */
 	if (streamed) {
 		r = conn_stream_body(c, req, &info, &spec, &body_unread);
 		free(spec.dir);
+		if (spec.fd >= 0)
+			close(spec.fd);
 		if (r < 0)
 			goto out_close;
 	} else if (req->parse_error) {
@@ -967,6 +986,7 @@ static bool conn_serve_one(struct http_conn *c)
 			unlink(req->upload_path);
 		goto out_close;
 	}
+	streamed = false;      /* the handler sees it: nothing to abort */
 	c->watch_stop = false; /* an in-flight request is finished even on shutdown */
 	srv->handler(req, &resp, srv->userdata);
 	if (req->upload_path)
@@ -996,6 +1016,8 @@ static bool conn_serve_one(struct http_conn *c)
 	http_request_free(req);
 	return r == 0 && keep_alive;
 out_close:
+	if (streamed && srv->stream_abort)
+		srv->stream_abort(req->stream_cookie, srv->userdata);
 	http_request_free(req);
 	return false;
 }
@@ -1197,6 +1219,10 @@ static int listener_start(struct http_server *srv, struct http_listener *l, stru
 		listener_free(l);
 		return error_set(err, -ENOSPC, 500, "too many listeners");
 	}
+	if (srv->start_later && !srv->started) {
+		srv->listeners[srv->n_listeners++] = l; /* http_server_start() starts it */
+		return 0;
+	}
 	int r = pthread_create(&l->thread, NULL, acceptor_main, l);
 	if (r != 0) {
 		listener_free(l);
@@ -1207,9 +1233,23 @@ static int listener_start(struct http_server *srv, struct http_listener *l, stru
 	return 0;
 }
 
-int http_server_listen_tls(struct http_server *srv, const char *host, unsigned port,
-                           const char *cert_path, const char *key_path, unsigned *ret_port,
-                           struct error **err)
+int http_server_start(struct http_server *srv, struct error **err)
+{
+	srv->started = true;
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct http_listener *l = srv->listeners[i];
+		if (l->running)
+			continue;
+		int r = pthread_create(&l->thread, NULL, acceptor_main, l);
+		if (r != 0)
+			return error_set(err, -r, 500, "unable to start listener thread - %s",
+			                 strerror(r));
+		l->running = true;
+	}
+	return 0;
+}
+
+int http_listen_tcp(const char *host, unsigned port, unsigned *ret_port, struct error **err)
 {
 	if (port > 65535)
 		return error_set(err, -EINVAL, 500, "invalid port %u", port);
@@ -1235,59 +1275,75 @@ int http_server_listen_tls(struct http_server *srv, const char *host, unsigned p
 	if (r != 0)
 		return error_set(err, -EINVAL, 500, "invalid listen address '%s' - %s", host,
 		                 gai_strerror(r));
+	_cleanup_close_ int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = error_set(err, -errno, 500, "unable to create socket - %s", strerror(errno));
+		goto out;
+	}
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		r = error_set(err, -errno, 500, "unable to listen on '%s' port %u - %s", host, port,
+		              strerror(errno));
+		goto out;
+	}
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		r = error_set(err, -errno, 500, "unable to get socket address - %s",
+		              strerror(errno));
+		goto out;
+	}
+	if (ret_port)
+		*ret_port =
+		    ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
+		                                  : ((struct sockaddr_in6 *)&sa)->sin6_port);
+	r = TAKE_FD(fd);
+out:
+	freeaddrinfo(ai);
+	return r;
+}
 
+int http_server_listen_tls_fd(struct http_server *srv, int fd, const char *cert_path,
+                              const char *key_path, struct error **err)
+{
 	struct http_listener *l = xnew(struct http_listener, 1);
 	l->srv = srv;
 	l->tls = true;
-	l->fd = -1;
-	r = gnutls_certificate_allocate_credentials(&l->creds);
+	l->fd = fd;
+	int r = gnutls_certificate_allocate_credentials(&l->creds);
 	if (r < 0) {
 		l->creds = NULL;
-		r = error_set(err, -ENOMEM, 500, "unable to allocate TLS credentials");
-		goto fail;
+		listener_free(l);
+		return error_set(err, -ENOMEM, 500, "unable to allocate TLS credentials");
 	}
 	r = gnutls_certificate_set_x509_key_file(l->creds, cert_path, key_path,
 	                                         GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
-		r = error_set(err, -EINVAL, 500,
-		              "unable to load certificate '%s' and key '%s' - %s", cert_path,
-		              key_path, gnutls_strerror(r));
-		goto fail;
+		listener_free(l);
+		return error_set(err, -EINVAL, 500,
+		                 "unable to load certificate '%s' and key '%s' - %s", cert_path,
+		                 key_path, gnutls_strerror(r));
 	}
-	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (l->fd < 0) {
-		r = error_set(err, -errno, 500, "unable to create socket - %s", strerror(errno));
-		goto fail;
-	}
-	int one = 1, zero = 0;
-	setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ai->ai_family == AF_INET6)
-		setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(l->fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(l->fd, 128) < 0) {
-		r = error_set(err, -errno, 500, "unable to listen on '%s' port %u - %s", host, port,
-		              strerror(errno));
-		goto fail;
-	}
-	struct sockaddr_storage sa;
-	socklen_t sl = sizeof(sa);
-	if (getsockname(l->fd, (struct sockaddr *)&sa, &sl) < 0) {
-		r = error_set(err, -errno, 500, "unable to get socket address - %s",
-		              strerror(errno));
-		goto fail;
-	}
-	unsigned bound = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
-	                                               : ((struct sockaddr_in6 *)&sa)->sin6_port);
-	freeaddrinfo(ai);
-	r = listener_start(srv, l, err);
+	return listener_start(srv, l, err);
+}
+
+int http_server_listen_tls(struct http_server *srv, const char *host, unsigned port,
+                           const char *cert_path, const char *key_path, unsigned *ret_port,
+                           struct error **err)
+{
+	unsigned bound = 0;
+	int fd = http_listen_tcp(host, port, &bound, err);
+	if (fd < 0)
+		return fd;
+	int r = http_server_listen_tls_fd(srv, fd, cert_path, key_path, err);
 	if (r < 0)
 		return r;
 	if (ret_port)
 		*ret_port = bound;
 	return 0;
-fail:
-	freeaddrinfo(ai);
-	listener_free(l);
-	return r;
 }
 
 int http_server_listen_unix(struct http_server *srv, const char *path, struct error **err)
@@ -1347,8 +1403,10 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
 	http_limits_fill(&cfg->limits, &srv->lim);
 	srv->handler = cfg->handler;
 	srv->stream = cfg->stream;
+	srv->stream_abort = cfg->stream_abort;
 	srv->userdata = cfg->userdata;
-	srv->log_fd = -1;
+	srv->start_later = cfg->start_later;
+	srv->log_fd = !cfg->access_log_path && cfg->access_log_fd > 2 ? cfg->access_log_fd : -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	conn_budget_init(&srv->tcp, &(struct conn_budget_limits){
 	                                .max_total = srv->lim.max_connections,

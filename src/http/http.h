@@ -90,6 +90,13 @@ struct http_request {
 	 */
 	char *upload_path;
 	unsigned long long upload_size;
+	/*
+	 * A file part was streamed: into upload_path, or into the descriptor
+	 * the stream hook gave (spec->fd, then upload_path stays NULL).
+	 * stream_cookie is the hook's spec->cookie, for the handler.
+	 */
+	bool uploaded;
+	unsigned long long stream_cookie;
 
 	void *impl; /* the http layer's own state */
 };
@@ -103,6 +110,16 @@ struct http_request {
  */
 void http_request_set_authenticated(const struct http_request *req);
 bool http_request_authenticated(const struct http_request *req);
+
+/*
+ * A request that did not come from this server's parser: the privileged
+ * process rebuilds the front's forwarded request with it.  Transport facts,
+ * params and the rest are the caller's to fill in; free with
+ * http_request_free() (http-parse.h; declared here for that use).
+ */
+struct http_request *http_request_new_forwarded(const char *method, const char *path);
+void http_request_add_header(struct http_request *req, const char *name, const char *value);
+struct http_request *http_request_free(struct http_request *req);
 
 /* Header lookup, case-insensitive; NULL if absent. */
 const char *http_request_header(const struct http_request *req, const char *name);
@@ -141,6 +158,16 @@ typedef void http_handler_fn(const struct http_request *req, struct http_respons
 struct http_stream_spec {
 	char *dir;                   /* directory of the temporary file; the server frees it */
 	unsigned long long max_size; /* most bytes the file part may hold */
+	/*
+	 * Instead of dir: a file opened for writing by someone else (the
+	 * privileged process, docs/dev/PRIVSEP.md) that the file part is
+	 * written into; the server closes it.  -1 (set by the server before it
+	 * calls the hook): create a file in dir.
+	 */
+	int fd;
+	/* The hook's own value, given back in req->stream_cookie and to
+	 * http_stream_abort_fn. */
+	unsigned long long cookie;
 };
 
 /*
@@ -160,15 +187,43 @@ struct http_stream_spec {
 typedef int http_stream_fn(const struct http_request *req, struct http_stream_spec *spec,
                            void *userdata, struct error **err);
 
+/*
+ * Optional: a request the stream hook claimed ended without reaching the
+ * handler (the connection was lost mid-body); cookie is the hook's.
+ */
+typedef void http_stream_abort_fn(unsigned long long cookie, void *userdata);
+
 struct http_server_config {
 	struct http_limits limits;   /* zeros: defaults */
 	const char *access_log_path; /* NULL: no access log */
+	/* Without a path: an access log opened by someone else (> 2; the
+	 * server owns it).  http_server_reopen_logs() leaves it alone. */
+	int access_log_fd;
 	http_handler_fn *handler;
 	http_stream_fn *stream; /* NULL: bodies are always read into memory */
+	http_stream_abort_fn *stream_abort;
 	void *userdata;
+	/*
+	 * Listeners bind (and load their certificate) at once but accept
+	 * nothing until http_server_start(): the front process binds and
+	 * loads as root with one thread, drops its privileges (which needs a
+	 * single-threaded process), and only then starts threads.
+	 */
+	bool start_later;
 };
 
 struct http_server *http_server_new(const struct http_server_config *cfg, struct error **err);
+/* Starts the acceptor threads of a server made with start_later. */
+int http_server_start(struct http_server *srv, struct error **err);
+
+/* A bound, listening TCP socket on host:port (close-on-exec), for
+ * http_server_listen_tls_fd() in another process.  Address forms and port 0
+ * as http_server_listen_tls(). */
+int http_listen_tcp(const char *host, unsigned port, unsigned *ret_port, struct error **err);
+/* Serves TLS on a listening socket fd someone else bound; the server takes
+ * fd (closed on failure too). */
+int http_server_listen_tls_fd(struct http_server *srv, int fd, const char *cert_path,
+                              const char *key_path, struct error **err);
 
 /* Listen on host:port with TLS.  cert and key are PEM file paths. host may be
  * "127.0.0.1", "::", "0.0.0.0", "localhost", "[::1]". port 0 chooses a free

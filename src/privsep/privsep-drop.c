@@ -48,7 +48,8 @@ const char *const privsep_front_syscalls[] = {
     /* time and randomness (GnuTLS) */
     "clock_gettime", "clock_getres", "gettimeofday", "time", "getrandom",
     /* signals of its own */
-    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
+    "restart_syscall",
     /* facts about itself */
     "getpid", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups",
     "uname", "sysinfo", "getrlimit", "exit_group", NULL};

@@ -171,6 +171,11 @@ class Daemon:
         self.host = "127.0.0.1"
         self.proc = None
         self.args = list(args)
+        # CTVM_TEST_PRIVSEP=1 runs every daemon split (docs/dev/PRIVSEP.md),
+        # its front as CTVM_TEST_PRIVSEP_USER (default nobody)
+        if os.environ.get("CTVM_TEST_PRIVSEP") == "1" and "--privsep" not in self.args:
+            self.args += ["--privsep", "--privsep-user",
+                          os.environ.get("CTVM_TEST_PRIVSEP_USER", "nobody")]
         self.log_level = log_level
         self.stdout_path = os.path.join(self.root, "ctvmd.stdout")
         self.stderr_path = os.path.join(self.root, "ctvmd.stderr")
@@ -250,6 +255,25 @@ class Daemon:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def front_pid(self, timeout=10.0):
+        """The pid of the --privsep front (a child running --front), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/stat" % pid) as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    with open("/proc/%s/cmdline" % pid, "rb") as f:
+                        argv = f.read().split(b"\0")
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == self.proc.pid and b"--front" in argv:
+                    return int(pid)
+            time.sleep(0.1)
+        return None
 
     def stop(self):
         """SIGTERM and wait; raises AssertionError unless the exit is clean."""

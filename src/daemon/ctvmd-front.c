@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * ctvmd --front: the process that faces the network (docs/dev/PRIVSEP.md).
+ *
+ * Started by the privileged ctvmd by exec, with the channel, the TCP
+ * listener and the access log as descriptors 3, 4 and 5 and nothing else of
+ * its memory.  As root and with one thread it loads the certificate and key,
+ * then drops to the unprivileged user under seccomp (privsep_drop()), and
+ * only then starts threads: the http server's, and one reader of the channel.
+ *
+ * Each request is one REQUEST message and one RESPONSE; the connection's
+ * thread waits for its answer, which the reader hands over by request id.
+ * Nothing here decides who the client is: credentials travel as the client
+ * sent them, and the privileged side checks them.
+ *
+ * When the channel breaks (the privileged process died), every waiting and
+ * every new request is answered 503 at once; after FRONT_GRACE_S the front
+ * exits, so a restarted ctvmd can bind the port again.
+ */
+#define LOG_CATEGORY "front"
+#include "common.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "ctvmd-privsep.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "privsep.h"
+#include "xalloc.h"
+
+/* A send that does not finish in this long breaks the channel. */
+#define SEND_TIMEOUT_MS 10000
+/* A body handed over as a descriptor is read into memory up to this. */
+#define MAX_FD_BODY (256ull << 20)
+
+struct pending {
+	uint64_t id;
+	enum privsep_type want; /* RESPONSE or UPLOAD_FILE */
+	bool done;
+	struct privsep_msg msg; /* the answer, or an ERROR */
+	pthread_cond_t cond;
+	struct pending *next;
+};
+
+struct front {
+	int chan;
+	pthread_mutex_t send_lock;
+	pthread_mutex_t lock; /* guards what follows */
+	struct pending *pending;
+	bool broken;
+	int64_t broken_ms;
+	uint64_t next_id;
+};
+
+static struct front F = {
+    .chan = -1,
+    .send_lock = PTHREAD_MUTEX_INITIALIZER,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under F.lock. */
+static void mark_broken_locked(void)
+{
+	if (F.broken)
+		return;
+	F.broken = true;
+	F.broken_ms = mono_ms();
+	shutdown(F.chan, SHUT_RDWR);
+	for (struct pending *p = F.pending; p; p = p->next)
+		pthread_cond_signal(&p->cond);
+}
+
+static void mark_broken(void)
+{
+	pthread_mutex_lock(&F.lock);
+	mark_broken_locked();
+	pthread_mutex_unlock(&F.lock);
+}
+
+static uint64_t new_id(void)
+{
+	pthread_mutex_lock(&F.lock);
+	uint64_t id = ++F.next_id;
+	pthread_mutex_unlock(&F.lock);
+	return id;
+}
+
+static int send_msg(const struct privsep_msg *m, struct error **err)
+{
+	pthread_mutex_lock(&F.send_lock);
+	int r = privsep_send(F.chan, m, SEND_TIMEOUT_MS, err);
+	pthread_mutex_unlock(&F.send_lock);
+	if (r < 0 && r != -EMSGSIZE && r != -EINVAL)
+		mark_broken(); /* a frame may be half written: the channel is gone */
+	return r;
+}
+
+/*
+ * Sends m and waits for the answer of its id.  Returns 0 with the answer in
+ * *ret (RESPONSE, UPLOAD_FILE or ERROR), -EMSGSIZE when m is too large to
+ * encode, -EPIPE when the privileged process is gone.
+ */
+static int call(const struct privsep_msg *m, enum privsep_type want, struct privsep_msg *ret,
+                struct error **err)
+{
+	struct pending p = {.id = m->id, .want = want};
+	privsep_msg_init(&p.msg, want, m->id);
+	pthread_cond_init(&p.cond, NULL);
+	pthread_mutex_lock(&F.lock);
+	if (F.broken) {
+		pthread_mutex_unlock(&F.lock);
+		pthread_cond_destroy(&p.cond);
+		return -EPIPE;
+	}
+	p.next = F.pending;
+	F.pending = &p;
+	pthread_mutex_unlock(&F.lock);
+
+	int r = send_msg(m, err);
+
+	pthread_mutex_lock(&F.lock);
+	while (r >= 0 && !p.done && !F.broken)
+		pthread_cond_wait(&p.cond, &F.lock);
+	for (struct pending **pp = &F.pending; *pp; pp = &(*pp)->next)
+		if (*pp == &p) {
+			*pp = p.next;
+			break;
+		}
+	pthread_mutex_unlock(&F.lock);
+	pthread_cond_destroy(&p.cond);
+	if (r < 0) {
+		privsep_msg_clear(&p.msg);
+		return r == -EMSGSIZE ? r : -EPIPE;
+	}
+	if (!p.done) {
+		privsep_msg_clear(&p.msg);
+		return -EPIPE;
+	}
+	*ret = p.msg; /* moved: the caller clears it */
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	(void)arg;
+	struct privsep_reader rd;
+	privsep_reader_init(&rd, PRIVSEP_PRIV);
+	for (;;) {
+		struct privsep_msg m;
+		_cleanup_error_ struct error *e = NULL;
+		int r = privsep_recv(&rd, F.chan, -1, &m, &e);
+		if (r < 0) {
+			if (r != -EPIPE)
+				log_error("channel to the privileged process broken: %s",
+				          e ? e->msg : strerror(-r));
+			break;
+		}
+		if (r == 0)
+			continue;
+		if (m.id == 0) {
+			bool fatal = m.type == PRIVSEP_ERROR;
+			privsep_msg_clear(&m);
+			if (fatal)
+				break;
+			continue; /* HELLO */
+		}
+		pthread_mutex_lock(&F.lock);
+		struct pending *p = F.pending;
+		while (p && (p->id != m.id || p->done))
+			p = p->next;
+		if (p && (m.type == p->want || m.type == PRIVSEP_ERROR)) {
+			privsep_msg_clear(&p->msg);
+			p->msg = m;
+			p->done = true;
+			pthread_cond_signal(&p->cond);
+			privsep_msg_init(&m, PRIVSEP_HELLO, 0);
+		}
+		pthread_mutex_unlock(&F.lock);
+		privsep_msg_clear(&m); /* nobody waits for it (a cancelled request) */
+	}
+	privsep_reader_release(&rd);
+	mark_broken();
+	return NULL;
+}
+
+/* What the choke point reads of req, as a REQUEST or UPLOAD_OPEN. */
+static void fill_request(struct privsep_request *out, const struct http_request *req)
+{
+	static const char *const headers[] = {"Cookie", "Authorization", "CSRFPreventionToken"};
+	out->method = xstrdup(req->method);
+	out->path = xstrdup(req->path && *req->path ? req->path : "/");
+	out->params = req->params ? json_incref(req->params) : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(headers); i++) {
+		const char *v = http_request_header(req, headers[i]);
+		if (!v)
+			continue;
+		out->headers[out->n_headers].name = xstrdup(headers[i]);
+		out->headers[out->n_headers].value = xstrdup(v);
+		out->n_headers++;
+	}
+	if (req->tls)
+		out->flags |= PRIVSEP_REQ_TLS;
+	if (req->body_is_json)
+		out->flags |= PRIVSEP_REQ_BODY_JSON;
+	snprintf(out->peer_addr, sizeof(out->peer_addr), "%s", req->peer_addr);
+	out->body_len = req->body_len;
+}
+
+static struct error *error_copy(const struct error *e)
+{
+	struct error *c = NULL;
+	error_set(&c, e->code, e->http_status, "%s", e->msg);
+	if (e->params)
+		c->params = json_deep_copy(e->params);
+	return c;
+}
+
+static void answer_plain(struct http_response *resp, int status, const char *msg)
+{
+	resp->status = status;
+	resp->reason = xstrdup(msg);
+}
+
+/* The response's content type must be a static string (http.h). */
+static const char *static_content_type(const char *t)
+{
+	static const char *const known[] = {"application/json;charset=UTF-8",
+	                                    "text/plain;charset=UTF-8"};
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (streq(t, known[i]))
+			return known[i];
+	return "application/octet-stream";
+}
+
+static int read_body_fd(int fd, uint64_t len, char **ret)
+{
+	if (len > MAX_FD_BODY)
+		return -EFBIG;
+	_cleanup_free_ char *buf = xmalloc(len + 1);
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+static void front_handle(const struct http_request *req, struct http_response *resp, void *ud)
+{
+	(void)ud;
+	if (strlen(req->method) > PRIVSEP_MAX_METHOD) {
+		answer_plain(resp, 501, "Not Implemented");
+		return;
+	}
+	_cleanup_privsep_msg_ struct privsep_msg m;
+	privsep_msg_init(&m, PRIVSEP_REQUEST, req->stream_cookie ? req->stream_cookie : new_id());
+	fill_request(&m.request, req);
+	if (req->uploaded) {
+		m.request.flags |= PRIVSEP_REQ_UPLOAD;
+		m.request.upload_size = req->upload_size;
+	}
+	if (req->parse_error)
+		m.request.parse_error = error_copy(req->parse_error);
+
+	_cleanup_privsep_msg_ struct privsep_msg a;
+	privsep_msg_init(&a, PRIVSEP_RESPONSE, 0);
+	_cleanup_error_ struct error *e = NULL;
+	int r = call(&m, PRIVSEP_RESPONSE, &a, &e);
+	if (r == -EMSGSIZE) {
+		if (req->stream_cookie) {
+			struct privsep_msg c;
+			privsep_msg_init(&c, PRIVSEP_CANCEL, m.id);
+			send_msg(&c, NULL);
+		}
+		answer_plain(resp, 413, "request entity too large");
+		return;
+	}
+	if (r < 0) {
+		answer_plain(resp, 503, "Service Unavailable");
+		return;
+	}
+	if (a.type == PRIVSEP_ERROR) {
+		answer_plain(resp, a.error->http_status ? a.error->http_status : 500, a.error->msg);
+		return;
+	}
+	if (a.flags & PRIVSEP_F_AUTHENTICATED)
+		http_request_set_authenticated(req);
+	struct privsep_response *pr = &a.response;
+	resp->status = pr->status;
+	resp->reason = TAKE_PTR(pr->reason);
+	resp->content_type = static_content_type(pr->content_type);
+	resp->delay_ms = pr->delay_ms;
+	for (size_t i = 0; i < pr->n_headers && i < ARRAY_SIZE(resp->headers); i++)
+		resp->headers[resp->n_headers++] = TAKE_PTR(pr->headers[i]);
+	resp->log_user = TAKE_PTR(pr->log_user);
+	if (a.fd >= 0) {
+		char *body = NULL;
+		if (read_body_fd(a.fd, pr->body_len, &body) < 0) {
+			free(resp->reason);
+			resp->reason = NULL;
+			answer_plain(resp, 500, "unable to read the answer");
+			return;
+		}
+		resp->body = body;
+		resp->body_len = pr->body_len;
+	} else {
+		resp->body = TAKE_PTR(pr->body);
+		resp->body_len = pr->body_len;
+	}
+}
+
+/* The stream hook: may this POST's body stream into a file priv opens? */
+static int front_stream(const struct http_request *req, struct http_stream_spec *spec, void *ud,
+                        struct error **err)
+{
+	(void)ud;
+	if (strlen(req->method) > PRIVSEP_MAX_METHOD)
+		return 0;
+	_cleanup_privsep_msg_ struct privsep_msg m;
+	privsep_msg_init(&m, PRIVSEP_UPLOAD_OPEN, new_id());
+	fill_request(&m.request, req);
+	m.request.body_len = UINT64_MAX;
+	_cleanup_privsep_msg_ struct privsep_msg a;
+	privsep_msg_init(&a, PRIVSEP_UPLOAD_FILE, 0);
+	_cleanup_error_ struct error *e = NULL;
+	int r = call(&m, PRIVSEP_UPLOAD_FILE, &a, &e);
+	if (r == -EMSGSIZE)
+		return 0; /* the handler's REQUEST answers 413 */
+	if (r < 0)
+		return error_set(err, -EPIPE, 503, "Service Unavailable");
+	if (a.type == PRIVSEP_ERROR) {
+		error_propagate(err, TAKE_PTR(a.error));
+		return -EIO;
+	}
+	if (a.flags & PRIVSEP_F_AUTHENTICATED)
+		http_request_set_authenticated(req);
+	switch (a.upload.verdict) {
+	case PRIVSEP_UPLOAD_CLAIM:
+		spec->fd = TAKE_FD(a.fd);
+		spec->max_size = a.upload.max_size;
+		spec->cookie = m.id;
+		return 1;
+	case PRIVSEP_UPLOAD_REFUSE: {
+		int code = a.upload.error->code;
+		error_propagate(err, TAKE_PTR(a.upload.error));
+		return code < 0 ? code : -EINVAL;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* A claimed upload whose request never reached the handler. */
+static void front_stream_abort(unsigned long long cookie, void *ud)
+{
+	(void)ud;
+	struct privsep_msg c;
+	privsep_msg_init(&c, PRIVSEP_CANCEL, cookie);
+	send_msg(&c, NULL);
+}
+
+_noreturn_ void front_main(const struct front_options *o)
+{
+	struct error *e = NULL;
+	F.chan = FRONT_FD_CHANNEL;
+	/* the inherited descriptors were not close-on-exec; nothing execs
+	 * after the drop, but keep the rule */
+	for (int fd = FRONT_FD_CHANNEL; fd <= FRONT_FD_ACCESS_LOG; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	tzset();
+	json_decref(json_object()); /* jansson seeds its hash from /dev/urandom */
+
+	struct http_server_config hcfg = {
+	    .limits = o->limits,
+	    .access_log_fd = FRONT_FD_ACCESS_LOG,
+	    .handler = front_handle,
+	    .stream = front_stream,
+	    .stream_abort = front_stream_abort,
+	    .start_later = true,
+	};
+	struct http_server *srv = http_server_new(&hcfg, &e);
+	if (!srv || http_server_listen_tls_fd(srv, FRONT_FD_LISTEN, o->cert, o->key, &e) < 0) {
+		log_error("front: %s", e ? e->msg : "cannot start");
+		_exit(1);
+	}
+	struct privsep_msg hello;
+	privsep_msg_init(&hello, PRIVSEP_HELLO, 0);
+	hello.hello.version = PRIVSEP_VERSION;
+	hello.hello.pid = getpid();
+
+	struct privsep_drop_config dcfg = {.user = o->user, .seccomp = o->seccomp};
+	if (privsep_drop(&dcfg, &e) < 0) {
+		log_error("front: cannot drop privileges: %s", e ? e->msg : "failed");
+		_exit(1);
+	}
+	if (privsep_send(F.chan, &hello, SEND_TIMEOUT_MS, &e) < 0) {
+		log_error("front: privileged process gone at start");
+		_exit(1);
+	}
+	pthread_t reader;
+	if (pthread_create(&reader, NULL, reader_main, NULL) != 0 ||
+	    http_server_start(srv, &e) < 0) {
+		log_error("front: cannot start threads");
+		_exit(1);
+	}
+	log_debug("front %d serving as '%s'", (int)getpid(), o->user);
+
+	for (;;) {
+		struct timespec tick = {.tv_sec = 0, .tv_nsec = 250 * 1000000};
+		int sig = sigtimedwait(&mask, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		pthread_mutex_lock(&F.lock);
+		bool gone = F.broken && mono_ms() - F.broken_ms > FRONT_GRACE_S * 1000;
+		pthread_mutex_unlock(&F.lock);
+		if (gone) {
+			log_warn("front: privileged process gone, exiting");
+			break;
+		}
+	}
+	/* In-flight requests finish (their answers come, or 503 once the
+	 * channel breaks); then out, without atexit handlers (a sanitizer's
+	 * leak check would call outside the seccomp list). */
+	http_server_free(srv);
+	_exit(0);
+}

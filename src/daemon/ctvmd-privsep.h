@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * ctvmd --privsep: the daemon split in two processes (docs/dev/PRIVSEP.md).
+ *
+ *   priv   (ctvmd, root): everything it always did, minus TCP and TLS.  It
+ *          binds the TCP listener, keeps serving api.sock itself, starts the
+ *          front by exec and restarts it when it dies; it answers the front's
+ *          requests through api_handle_request() on a bounded thread pool.
+ *   front  (ctvmd --front, then an unprivileged user under seccomp): TLS,
+ *          HTTP, uploads streamed into files priv opened, connection budgets;
+ *          every parsed request goes to priv as one REQUEST message.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "privsep-drop.h"
+
+struct api_context;
+struct error;
+
+/* The descriptors a front is started with. */
+#define FRONT_FD_CHANNEL    3
+#define FRONT_FD_LISTEN     4
+#define FRONT_FD_ACCESS_LOG 5
+
+/* How long a front whose privileged process died keeps answering 503 before
+ * it exits (and frees the port for a restarted ctvmd). */
+#define FRONT_GRACE_S 5
+
+struct front_options {
+	const char *user; /* the unprivileged user to become */
+	const char *cert; /* read as root, before the drop */
+	const char *key;
+	struct http_limits limits;
+	enum privsep_seccomp seccomp;
+};
+
+/* ctvmd --front: never returns. */
+_noreturn_ void front_main(const struct front_options *o);
+
+struct priv_config {
+	struct api_context *ctx;
+	int listen_fd;        /* the bound TCP listener; stays priv's */
+	int access_log_fd;    /* handed to each front; stays priv's */
+	const char *log_path; /* the front's stderr (ctvmd.log), NULL: priv's stderr */
+	/* the front's command line after "ctvmd --front" (user, cert, limits, ...) */
+	char **front_args;
+	unsigned pool_threads; /* requests served at once (default 16) */
+};
+
+struct priv;
+struct priv *priv_start(const struct priv_config *cfg, struct error **err);
+/* Stops the front (SIGTERM, then SIGKILL), waits for the pool, frees. */
+struct priv *priv_stop(struct priv *p);

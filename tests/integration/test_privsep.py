@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""ctvmd --privsep (docs/dev/PRIVSEP.md): the front process is sandboxed, and
+each process may die by SIGKILL without hanging clients or losing tasks."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import ctvmtest
+from ctvmtest import Daemon, HostAccount, user_cfg
+
+USER = os.environ.get("CTVM_TEST_PRIVSEP_USER", "nobody")
+ARGS = ["--privsep", "--privsep-user", USER, "--login-delay-ms", "100"]
+
+
+def status_fields(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+class ClientLoop:
+    """A bounded loop of GET /version on loopback, recording (time, status)."""
+
+    def __init__(self, daemon, ticket):
+        self.daemon, self.ticket = daemon, ticket
+        self.results = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        for _ in range(5000):
+            if self.stop.is_set():
+                return
+            t = time.monotonic()
+            try:
+                r = self.daemon.http("GET", "/version", ticket=self.ticket, timeout=5)
+                status = r.status
+            except Exception:  # connection refused/reset while a process is gone
+                status = 0
+            self.results.append((t, time.monotonic() - t, status))
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(30)
+        return False
+
+
+class PrivsepTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.acct = HostAccount()
+        cls.acct.__enter__()
+        cls.addClassCleanup(cls.acct.remove)
+
+    def start(self):
+        d = Daemon(files={"etc/user.cfg": user_cfg(admins=[self.acct.userid])}, args=ARGS)
+        d.start()
+        self.addCleanup(d.stop)
+        ticket, csrf = d.login(self.acct.userid, self.acct.password)
+        node = d.http("GET", "/nodes", ticket=ticket).json()["data"][0]["node"]
+        return d, ticket, csrf, node
+
+    def test_front_is_sandboxed(self):
+        d, ticket, _, _ = self.start()
+        pid = d.front_pid()
+        self.assertIsNotNone(pid, "no front process")
+        st = status_fields(pid)
+        import pwd
+        uid = pwd.getpwnam(USER).pw_uid
+        self.assertEqual(st["Uid"].split(), [str(uid)] * 4)
+        self.assertNotIn("0", st["Gid"].split())
+        self.assertEqual(st["Groups"], "")
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            self.assertEqual(int(st[cap], 16), 0, cap)
+        self.assertEqual(st["NoNewPrivs"], "1")
+        self.assertEqual(st["Seccomp"], "2")
+        # the root daemon still serves, through the front
+        self.assertEqual(d.http("GET", "/version", ticket=ticket).status, 200)
+        # the secrets are out of the front's reach: a process with its exact
+        # credentials cannot open them
+        gid = int(st["Gid"].split()[0])
+        for rel in ("etc/priv/authkey.key", "etc/priv/shadow.cfg"):
+            path = os.path.join(d.root, rel)
+            if not os.path.exists(path):
+                d.write(rel, "", mode=0o600)
+            child = os.fork()
+            if child == 0:
+                try:
+                    os.setgroups([])
+                    os.setresgid(gid, gid, gid)
+                    os.setresuid(uid, uid, uid)
+                    open(path).close()
+                    os._exit(1)
+                except PermissionError:
+                    os._exit(0)
+                except BaseException:
+                    os._exit(2)
+            _, status = os.waitpid(child, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0, rel)
+        # api.sock stays the privileged process's: root is root@pam there
+        r = d.root_http("GET", "/access/permissions")
+        self.assertEqual(r.status, 200, r)
+
+    def test_kill_front(self):
+        d, ticket, csrf, node = self.start()
+        old = d.front_pid()
+        r = d.http("POST", "/nodes/%s/startall" % node, ticket=ticket, csrf=csrf)
+        self.assertEqual(r.status, 200, r)
+        upid = r.json()["data"]
+        with ClientLoop(d, ticket) as loop:
+            time.sleep(0.5)
+            os.kill(old, signal.SIGKILL)
+            killed = time.monotonic()
+            deadline = killed + 15
+            while time.monotonic() < deadline:
+                if any(t > killed + 0.1 and s == 200 for t, _, s in loop.results):
+                    break
+                time.sleep(0.1)
+        self.assertTrue(any(t > killed and s == 200 for t, _, s in loop.results),
+                        "clients did not recover after the front was killed")
+        new = d.front_pid()
+        self.assertIsNotNone(new)
+        self.assertNotEqual(new, old)
+        self.assertTrue(d.alive())
+        # every request got an answer or a refused connection, none hung
+        self.assertTrue(all(dt < 6 for _, dt, _ in loop.results))
+        # the task belongs to the privileged process: untouched
+        r = d.http("GET", "/nodes/%s/tasks/%s/status" % (node, upid), ticket=ticket)
+        self.assertEqual(r.status, 200, r)
+
+    def test_kill_priv(self):
+        d, ticket, csrf, node = self.start()
+        r = d.http("POST", "/nodes/%s/startall" % node, ticket=ticket, csrf=csrf)
+        self.assertEqual(r.status, 200, r)
+        upid = r.json()["data"]
+        front = d.front_pid()
+        with ClientLoop(d, ticket) as loop:
+            time.sleep(0.5)
+            os.kill(d.proc.pid, signal.SIGKILL)
+            d.proc.wait()
+            killed = time.monotonic()
+            time.sleep(2)
+        after = [(dt, s) for t, dt, s in loop.results if t > killed + 0.05]
+        self.assertTrue(after, "no request after the kill")
+        self.assertTrue(all(s in (503, 0) for _, s in after), after[:10])
+        self.assertIn(503, [s for _, s in after])
+        self.assertTrue(all(dt < 1.0 for dt, s in after if s == 503), after[:10])
+        # the orphaned front leaves by itself, freeing the port
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and os.path.exists("/proc/%d" % front):
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists("/proc/%d" % front), "the front did not exit")
+        # whoever restarts ctvmd gets the same port and finds the task
+        argv = [ctvmtest.ctvmd_path(), "--root", d.root, "--listen",
+                "%s:%d" % (d.host, d.port), "--log-level", d.log_level] + d.args
+        with open(d.stderr_path, "ab") as err:
+            d.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=err,
+                                      start_new_session=True)
+        d._wait_ready()
+        ticket, _ = d.login(self.acct.userid, self.acct.password)
+        r = d.http("GET", "/nodes/%s/tasks/%s/status" % (node, upid), ticket=ticket)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["data"]["status"], "stopped")
+        # nothing half-written: every atomic write's temporary is gone
+        left = []
+        for top, _, files in os.walk(d.root):
+            left += [os.path.join(top, f) for f in files
+                     if ".tmp." in f or f.startswith(".upload-")]
+        self.assertEqual(left, [])
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
