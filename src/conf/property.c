@@ -124,33 +124,36 @@ int conf_format_check(const struct conf_format *const *tables, const char *forma
 
 /* --- rows --- */
 
+bool conf_prop_matches(const struct conf_prop *p, const char *key, int *ret_index)
+{
+	if (!key || !p->name)
+		return false;
+	if (!(p->flags & CONF_PROP_INDEXED)) {
+		if (!streq(p->name, key))
+			return false;
+		if (ret_index)
+			*ret_index = -1;
+		return true;
+	}
+	size_t l = strlen(p->name);
+	const char *d = key + l;
+	size_t nd = strncmp(key, p->name, l) == 0 ? strspn(d, "0123456789") : 0;
+	if (nd == 0 || d[nd] || nd > 9 || (d[0] == '0' && nd > 1))
+		return false;
+	unsigned long idx = strtoul(d, NULL, 10);
+	if (idx > p->index_max)
+		return false;
+	if (ret_index)
+		*ret_index = (int)idx;
+	return true;
+}
+
 const struct conf_prop *conf_props_find(const struct conf_prop *props, const char *key,
                                         int *ret_index)
 {
-	if (!props || !key)
-		return NULL;
-	for (const struct conf_prop *p = props; p->name; p++) {
-		if (!(p->flags & CONF_PROP_INDEXED)) {
-			if (streq(p->name, key)) {
-				if (ret_index)
-					*ret_index = -1;
-				return p;
-			}
-			continue;
-		}
-		size_t l = strlen(p->name);
-		const char *d = key + l;
-		size_t nd = strspn(d, "0123456789");
-		if (strncmp(key, p->name, l) != 0 || nd == 0 || d[nd] || nd > 9 ||
-		    (d[0] == '0' && nd > 1))
-			continue;
-		unsigned long idx = strtoul(d, NULL, 10);
-		if (idx > p->index_max)
-			continue;
-		if (ret_index)
-			*ret_index = (int)idx;
-		return p;
-	}
+	for (const struct conf_prop *p = props; p && p->name; p++)
+		if (conf_prop_matches(p, key, ret_index))
+			return p;
 	return NULL;
 }
 

@@ -147,6 +147,9 @@ int conf_format_check(const struct conf_format *const *tables, const char *forma
  */
 const struct conf_prop *conf_props_find(const struct conf_prop *props, const char *key,
                                         int *ret_index);
+/* Whether key is p's (p's name, or a member of p's family); *ret_index
+ * (may be NULL) as for conf_props_find(). */
+bool conf_prop_matches(const struct conf_prop *p, const char *key, int *ret_index);
 
 /*
  * Validates and normalises one value of key (described by p) as a config
