@@ -55,7 +55,8 @@ static bool last_is_volume(const struct api_method *m)
 	size_t l = strcspn(last + 2, "}");
 	for (const struct api_param *p = m->params; p && p->name; p++)
 		if (strlen(p->name) == l && strncmp(p->name, last + 2, l) == 0)
-			return p->format && streq(p->format, "pve-volume-id");
+			return p->format && (streq(p->format, "pve-volume-id") ||
+			                     streq(p->format, "pve-volume-id-or-name"));
 	return false;
 }
 
