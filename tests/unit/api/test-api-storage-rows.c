@@ -21,6 +21,7 @@
 #include "dispatch-harness.h"
 #include "golden.h"
 #include "paths.h"
+#include "property.h"
 #include "storage-config.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -51,6 +52,55 @@ static void test_schema(void **state)
 	}
 	golden_check_text("api/storage-config-schema.json", out.buf);
 	strbuf_release(&out);
+}
+
+static const struct api_param *find_param(const struct api_method *m, const char *name)
+{
+	for (const struct api_param *p = m->params; p->name; p++)
+		if (streq(p->name, name))
+			return p;
+	return NULL;
+}
+
+/* POST and PUT take every storage.cfg key, as the key's row describes it,
+ * and nothing else but their own parameters. */
+static void test_rows_are_the_keys(void **state)
+{
+	static const char *const meta[] = {"storage", "type", "delete", "digest"};
+	const struct api_method *rows[] = {api_method_lookup("POST", "/storage", NULL),
+	                                   api_method_lookup("PUT", "/storage/x", NULL)};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		const struct api_method *m = rows[i];
+		if (!m) {
+			fail_msg("no row %zu", i);
+			return;
+		}
+		size_t nkeys = 0, nparams = 0;
+		for (const struct conf_prop *k = storage_config_keys(); k->name; k++, nkeys++) {
+			const struct api_param *p = find_param(m, k->name);
+			if (!p) {
+				fail_msg("%s %s lacks key '%s'", m->verb, m->path, k->name);
+				return;
+			}
+			assert_true(p->optional);
+			assert_true(streq_ptr(p->format, k->format));
+			assert_true(streq_ptr(p->description, k->description));
+			assert_int_equal(p->max_length, k->max_length);
+			assert_int_equal(!p->enum_values, !k->enum_values);
+			for (size_t e = 0; k->enum_values && k->enum_values[e]; e++)
+				assert_string_equal(p->enum_values[e], k->enum_values[e]);
+			assert_int_equal(p->type == API_TYPE_BOOLEAN, k->type == CONF_TYPE_BOOLEAN);
+		}
+		for (const struct api_param *p = m->params; p->name; p++, nparams++) {
+			bool is_meta = false;
+			for (size_t j = 0; j < ARRAY_SIZE(meta); j++)
+				is_meta |= streq(p->name, meta[j]);
+			if (!is_meta && !conf_props_find(storage_config_keys(), p->name, NULL))
+				fail_msg("%s %s: '%s' is no storage.cfg key", m->verb, m->path,
+				         p->name);
+		}
+		assert_int_equal(nparams, nkeys + (i == 0 ? 2 : 3));
+	}
 }
 
 /* One request: who sends it, and the form body. */
@@ -232,6 +282,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_schema),
+	    cmocka_unit_test(test_rows_are_the_keys),
 	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
