@@ -9,6 +9,7 @@
  */
 #include "common.h"
 
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -194,6 +195,11 @@ static const struct bcase cases[] = {
     {"GET", "/storage?type=bogus", "root@pam", NULL},
 };
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
 /* s with every occurrence of from replaced by to (malloc'd). */
 static char *replace(const char *s, const char *from, const char *to)
 {
@@ -258,12 +264,7 @@ static void test_bad_values(void **state)
 	golden_check_text("api/storage-config-errors.txt", out.buf);
 	strbuf_release(&out);
 	ctx->storage = storage_config_store_free(ctx->storage);
-	for (const char *const *sub =
-	         (const char *const[]){"d1/images", "d1/isos", "d1/dumps", "d1", "", NULL};
-	     *sub; sub++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", dir, *sub);
-		rmdir(p);
-	}
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int setup(void **state)
