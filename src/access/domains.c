@@ -31,10 +31,18 @@ static int validate_tfa(const char *v, struct error **err)
 	return 0;
 }
 
+/* domains.cfg's keys, each described once (property.h). */
+static const struct conf_prop realm_keys[] = {
+    {.name = "comment", .type = CONF_TYPE_STRING},
+    {.name = "default", .type = CONF_TYPE_BOOLEAN},
+    {.name = "tfa", .type = CONF_TYPE_STRING, .check = validate_tfa},
+    {.name = NULL},
+};
+
 static const struct section_prop realm_props[] = {
-    {.name = "comment", .kind = SECTION_PROP_STRING, .optional = true},
-    {.name = "default", .kind = SECTION_PROP_BOOL, .optional = true},
-    {.name = "tfa", .kind = SECTION_PROP_STRING, .optional = true, .validate = validate_tfa},
+    {.prop = &realm_keys[0], .optional = true},
+    {.prop = &realm_keys[1], .optional = true},
+    {.prop = &realm_keys[2], .optional = true},
 };
 
 static const struct section_type realm_types[] = {

@@ -13,10 +13,12 @@
 #define LOG_CATEGORY "api"
 #include "common.h"
 
+#include <pthread.h>
 #include <strings.h>
 
 #include "access.h"
 #include "api-internal.h"
+#include "api-route.h"
 #include "api.h"
 #include "audit.h"
 #include "auth.h"
@@ -30,102 +32,21 @@
 
 /* ---- routing ------------------------------------------------------------ */
 
-#define MAX_SEGMENTS 32
+/* The method table's templates, split once (api-route.h), by the first
+ * lookup; the table lives as long as the process. */
+static struct api_route_table *routes;
+static pthread_once_t routes_once = PTHREAD_ONCE_INIT;
 
-static size_t split_path(char *path, char *seg[MAX_SEGMENTS])
+static void routes_build(void)
 {
-	size_t n = 0;
-	char *save = NULL;
-	for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-		if (n == MAX_SEGMENTS)
-			return MAX_SEGMENTS + 1;
-		seg[n++] = t;
-	}
-	return n;
-}
-
-/* True when the method's last path placeholder is a volume id: volume ids
- * contain '/' ("local:100/vm-100-disk-0.raw", sent as %2F and unescaped
- * before routing), so that placeholder takes the rest of the path. */
-static bool last_is_volume(const struct api_method *m)
-{
-	const char *last = strrchr(m->path, '/');
-	if (!last || last[1] != '{')
-		return false;
-	size_t l = strcspn(last + 2, "}");
-	for (const struct api_param *p = m->params; p && p->name; p++)
-		if (strlen(p->name) == l && strncmp(p->name, last + 2, l) == 0)
-			return p->format && streq(p->format, "pve-volume-id");
-	return false;
-}
-
-/* Matches a template against segments; returns the number of literal
- * segments (higher wins), or -1.  greedy: the last placeholder captures
- * the remaining segments joined with '/'. */
-static int match_template(const char *tmpl, char *const seg[], size_t nseg, json_t *captures,
-                          bool greedy)
-{
-	_cleanup_free_ char *copy = xstrdup(tmpl);
-	char *tseg[MAX_SEGMENTS];
-	size_t nt = split_path(copy, tseg);
-	if (nt != nseg && !(greedy && nt > 0 && nseg > nt))
-		return -1;
-	if (greedy && nseg > nt && captures) {
-		size_t l = strlen(tseg[nt - 1]);
-		_cleanup_free_ char *name = xstrndup(tseg[nt - 1] + 1, l - 2);
-		struct strbuf sb = STRBUF_INIT;
-		for (size_t i = nt - 1; i < nseg; i++)
-			strbuf_addf(&sb, "%s%s", i > nt - 1 ? "/" : "", seg[i]);
-		json_object_set_new(captures, name, json_string(sb.buf));
-		strbuf_release(&sb);
-		nt--; /* the others as usual */
-	} else if (greedy && nseg > nt) {
-		nt--;
-	}
-	int literal = 0;
-	for (size_t i = 0; i < nt; i++) {
-		size_t l = strlen(tseg[i]);
-		if (tseg[i][0] == '{' && tseg[i][l - 1] == '}') {
-			if (captures) {
-				tseg[i][l - 1] = '\0';
-				json_object_set_new(captures, tseg[i] + 1, json_string(seg[i]));
-			}
-		} else if (streq(tseg[i], seg[i])) {
-			literal++;
-		} else {
-			return -1;
-		}
-	}
-	return literal;
+	routes = api_route_table_new(api_method_tables);
 }
 
 const struct api_method *api_method_lookup(const char *verb, const char *path,
                                            json_t **ret_path_params)
 {
-	_cleanup_free_ char *copy = xstrdup(path);
-	char *seg[MAX_SEGMENTS];
-	size_t nseg = split_path(copy, seg);
-	if (nseg > MAX_SEGMENTS)
-		return NULL;
-
-	const struct api_method *best = NULL;
-	int best_score = -1;
-	api_foreach_method(m)
-	{
-		if (!streq(m->verb, verb))
-			continue;
-		int score = match_template(m->path, seg, nseg, NULL, last_is_volume(m));
-		if (score > best_score) {
-			best = m;
-			best_score = score;
-		}
-	}
-	if (best && ret_path_params) {
-		json_t *cap = json_object();
-		match_template(best->path, seg, nseg, cap, last_is_volume(best));
-		*ret_path_params = cap;
-	}
-	return best;
+	pthread_once(&routes_once, routes_build);
+	return api_route_lookup(routes, verb, path, ret_path_params);
 }
 
 /* ---- responses ---------------------------------------------------------- */

@@ -12,6 +12,11 @@
 
 struct error;
 
+/* api-formats.c: every layer's named formats (property.h), NULL-terminated;
+ * the start-up check is api_formats_check() (api.h). */
+struct conf_format;
+extern const struct conf_format *const api_format_tables[];
+
 /* api-schema.c */
 const char *api_type_name(enum api_type t);
 bool api_valid_node(const char *s);

@@ -37,11 +37,11 @@ enum api_type {
 struct api_param {
 	const char *name;
 	enum api_type type;
-	/* Named formats checked by api-schema.c: "pve-node", "pve-vmid", "pve-userid",
-	 * "pve-realm", "pve-tokenid", "pve-groupid", "pve-roleid", "pve-poolid",
-	 * "pve-priv-list", "pve-configid", "pve-task-upid", "pve-storage-id",
-	 * "email", ... A format ending in "-list" takes a comma list and joins
-	 * repeated form keys with ','. */
+	/* A named format (property.h), in one of the layers' tables that
+	 * api_format_tables lists: "pve-node", "pve-vmid", "pve-userid",
+	 * "pve-storage-id", "pve-volume-id", "prune-backups", ...  A format
+	 * ending in "-list" takes a comma list and joins repeated form keys
+	 * with ','.  An unknown name stops ctvmd at start. */
 	const char *format;
 	const char *description;
 	bool optional;
@@ -202,11 +202,13 @@ const struct api_method *api_method_lookup(const char *verb, const char *path,
 		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
 		.max_length = 100, .description = "The storage identifier."             \
 	}
-/* A volume id contains '/': a path's last {volume} takes the rest of it. */
-#define API_PARAM_VOLUME                                                               \
-	{                                                                              \
-		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id",  \
-		.max_length = 4096, .description = "Volume identifier or volume name." \
+/* A volume id contains '/': a path's last {volume} takes the rest of it.  A
+ * volume id of the path's storage or the volume name alone (as PVE's
+ * real_volume_id), hence not Proxmox's strict pve-volume-id. */
+#define API_PARAM_VOLUME                                                                      \
+	{                                                                                     \
+		.name = "volume", .type = API_TYPE_STRING, .format = "pve-volume-id-or-name", \
+		.max_length = 4096, .description = "Volume identifier or volume name."        \
 	}
 #define API_PARAM_DIGEST                                                                       \
 	{                                                                                      \

@@ -13,8 +13,8 @@
 #include "api-method.h"
 #include "error.h"
 #include "strbuf.h"
+#include "property.h"
 #include "task.h"
-#include "usercfg.h"
 #include "xalloc.h"
 
 /* Bound on any string parameter that does not declare its own. */
@@ -31,119 +31,25 @@ const char *api_type_name(enum api_type t)
 	return t >= 0 && t < _API_TYPE_MAX ? type_names[t] : "any";
 }
 
-static bool all_chars(const char *s, const char *extra)
-{
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
-			return false;
-	return true;
-}
-
 /* Node names follow the UPID's node grammar (the task layer owns it). */
 bool api_valid_node(const char *s)
 {
 	return upid_node_valid(s, strlen(s));
 }
 
-static bool valid_userid(const char *s)
-{
-	return usercfg_verify_userid(s, NULL, NULL);
-}
-
-static bool valid_tokenid(const char *s)
-{
-	_cleanup_free_ char *user = NULL, *name = NULL;
-	return usercfg_split_tokenid(s, &user, &name);
-}
-
-static bool valid_list(const char *s, bool (*one)(const char *))
-{
-	_cleanup_free_ char *copy = xstrdup(s);
-	char *save = NULL;
-	for (char *t = strtok_r(copy, ",; ", &save); t; t = strtok_r(NULL, ",; ", &save))
-		if (!one(t))
-			return false;
-	return true;
-}
-
-static bool valid_priv(const char *s)
-{
-	return all_chars(s, ".") && *s;
-}
-
-static bool valid_upid(const char *s)
-{
-	struct upid u;
-	if (upid_parse(s, &u) < 0)
-		return false;
-	upid_clear(&u);
-	return true;
-}
-
-/* ^[1-9][0-9]{2,8}$ */
-static bool valid_vmid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 3 || n > 9 || s[0] == '0')
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool valid_configid(const char *s)
-{
-	return *s && strlen(s) <= 64 && all_chars(s, "_-");
-}
-
-static bool valid_email(const char *s)
-{
-	const char *at = strchr(s, '@');
-	return at && at != s && at[1] && !strpbrk(s, " \t\r\n");
-}
-
-static const struct {
-	const char *name;
-	bool (*check)(const char *s);
-	const char *what;
-} formats[] = {
-    {"pve-node", api_valid_node, "node name"},
-    {"pve-userid", valid_userid, "user ID"},
-    {"pve-tokenid", valid_tokenid, "API token ID"},
-    {"pve-realm", usercfg_verify_realm, "realm"},
-    {"pve-groupid", usercfg_verify_groupid, "group ID"},
-    {"pve-roleid", usercfg_verify_roleid, "role ID"},
-    {"pve-poolid", usercfg_verify_poolid, "pool ID"},
-    {"pve-priv", valid_priv, "privilege"},
-    {"pve-task-upid", valid_upid, "UPID"},
-    {"pve-configid", valid_configid, "configuration ID"},
-    {"pve-vmid", valid_vmid, "VM ID"},
-    {"pve-storage-id", usercfg_verify_storeid, "storage ID"},
-    {"email", valid_email, "email address"},
-};
-
-/* Checks a string value against a named format; unknown formats pass (they
- * are documentation only). Returns false with a reason in *why. */
+/* A string value against its named format (api_format_tables); false with
+ * the reason in *why.  A format no table has fails the value: ctvmd does
+ * not start with such a row (api_formats_check()). */
 static bool check_format(const char *format, const char *value, char **why)
 {
 	if (!format)
 		return true;
-	size_t fl = strlen(format);
-	bool is_list = fl > 5 && streq(format + fl - 5, "-list");
-	_cleanup_free_ char *base = is_list ? xstrndup(format, fl - 5) : xstrdup(format);
-	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-		if (!streq(formats[i].name, base))
-			continue;
-		bool ok = is_list ? valid_list(value, formats[i].check) : formats[i].check(value);
-		if (!ok && streq(base, "pve-task-upid"))
-			*why = xstrdup("unable to parse worker upid"); /* Proxmox's words */
-		else if (!ok)
-			*why = xasprintf("invalid format - value '%s' is not a valid %s", value,
-			                 formats[i].what);
-		return ok;
-	}
-	return true;
+	struct error *e = NULL;
+	if (conf_format_check(api_format_tables, format, value, &e) == 0)
+		return true;
+	*why = xstrdup(e ? e->msg : "invalid format");
+	error_free(e);
+	return false;
 }
 
 static bool parse_int(const char *s, long long *ret)

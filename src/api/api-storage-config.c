@@ -261,81 +261,18 @@ static int api_storage_delete(struct api_call *call, json_t **ret, struct error 
 	return 0;
 }
 
-static const char *const known_types[] = {"dir", "lvm", "lvmthin", "zfspool", "btrfs", NULL};
 /* every PVE type, so a filter for a type ctvm lacks is an empty list, not a 400 */
 static const char *const all_types[] = {
     "btrfs", "cephfs",  "cifs", "dir", "esxi", "glusterfs", "iscsi",   "iscsidirect",
     "lvm",   "lvmthin", "nfs",  "pbs", "rbd",  "zfs",       "zfspool", NULL};
-static const char *const formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
-static const char *const preallocations[] = {"off", "metadata", "falloc", "full", NULL};
-
-#define P_S(n, d)                                                                           \
-	{                                                                                   \
-		.name = (n), .type = API_TYPE_STRING, .optional = true, .max_length = 4096, \
-		.description = (d)                                                          \
-	}
-#define P_B(n, d)                                                                           \
-	{                                                                                   \
-		.name = (n), .type = API_TYPE_BOOLEAN, .optional = true, .description = (d) \
-	}
-
-/* The properties both POST and PUT take; the type decides which apply. */
-#define STORAGE_PROPS                                                                         \
-	P_S("path", "File system path."), P_S("vgname", "Volume group name."),                \
-	    P_S("thinpool", "LVM thin pool LV name."), P_S("pool", "ZFS pool or dataset."),   \
-	    P_S("base", "Base volume (iSCSI LUN) of an LVM volume group."),                   \
-	    {.name = "content",                                                               \
-	     .type = API_TYPE_STRING,                                                         \
-	     .format = "pve-storage-content-list",                                            \
-	     .optional = true,                                                                \
-	     .max_length = 1024,                                                              \
-	     .description = "Allowed content types. 'none' for no content."},                 \
-	    {.name = "nodes",                                                                 \
-	     .type = API_TYPE_STRING,                                                         \
-	     .format = "pve-node-list",                                                       \
-	     .optional = true,                                                                \
-	     .max_length = 4096,                                                              \
-	     .description = "List of nodes for which the storage configuration applies."},    \
-	    P_B("disable", "Flag to disable the storage."),                                   \
-	    P_B("shared", "Indicate that this is a single storage with the same contents on " \
-	                  "all nodes."),                                                      \
-	    P_S("comment", "Description."), P_S("bwlimit", "I/O bandwidth limits."),          \
-	    P_S("prune-backups", "The retention options (keep-all=1 or keep-last=N,...)."),   \
-	    {.name = "max-protected-backups",                                                 \
-	     .type = API_TYPE_INTEGER,                                                        \
-	     .optional = true,                                                                \
-	     .has_min = true,                                                                 \
-	     .minimum = -1,                                                                   \
-	     .description = "Maximal number of protected backups per guest. -1: unlimited."}, \
-	    P_S("is_mountpoint", "The path (or the storage path, 'yes') must be a mounted "   \
-	                         "file system."),                                             \
-	    P_B("mkdir", "Deprecated: use create-base-path and create-subdirs."),             \
-	    P_B("create-base-path", "Create the base directory if it doesn't exist."),        \
-	    P_B("create-subdirs", "Populate the directory with the default structure."),      \
-	    {.name = "preallocation",                                                         \
-	     .type = API_TYPE_STRING,                                                         \
-	     .optional = true,                                                                \
-	     .enum_values = preallocations,                                                   \
-	     .description = "Preallocation mode for raw and qcow2 images."},                  \
-	    {.name = "format",                                                                \
-	     .type = API_TYPE_STRING,                                                         \
-	     .optional = true,                                                                \
-	     .enum_values = formats,                                                          \
-	     .description = "Default image format."},                                         \
-	    P_S("content-dirs", "Overrides for default content type directories."),           \
-	    P_B("snapshot-as-volume-chain", "Use qcow2 backing chains for snapshots."),       \
-	    P_B("nocow", "Set the NOCOW flag on files (btrfs)."),                             \
-	    P_B("saferemove", "Zero-out data when removing LVs."),                            \
-	    {.name = "saferemove-stepsize",                                                   \
-	     .type = API_TYPE_STRING,                                                         \
-	     .optional = true,                                                                \
-	     .max_length = 4,                                                                 \
-	     .description = "Wipe step size in MiB (1, 2, 4, 8, 16, 32)."},                   \
-	    P_S("saferemove_throughput", "Wipe throughput (cstream -t parameter value)."),    \
-	    P_B("tagged_only", "Only use logical volumes tagged with 'pve-vm-ID'."),          \
-	    P_S("blocksize", "ZFS volume block size."),                                       \
-	    P_B("sparse", "Use ZFS thin-provisioning."),                                      \
-	    P_S("mountpoint", "Mount point of the ZFS pool or dataset.")
+/*
+ * The properties both POST and PUT take; the type decides which apply.  The
+ * rows are generated at build time from storage.cfg's property table
+ * (storage_config_keys(), src/api/gen/gen-storage-params.c), so a key is
+ * described once, for the file and for the API; so are the types POST
+ * takes (storage_schema()).
+ */
+#include "api-storage-config-params.h"
 
 const struct api_method api_methods_storage_config[] = {
     {
@@ -363,9 +300,9 @@ const struct api_method api_methods_storage_config[] = {
         .params = (const struct api_param[]){API_PARAM_STORAGE,
                                              {.name = "type",
                                               .type = API_TYPE_STRING,
-                                              .enum_values = known_types,
+                                              .enum_values = API_STORAGE_CONFIG_TYPES,
                                               .description = "Storage type."},
-                                             STORAGE_PROPS,
+                                             API_STORAGE_CONFIG_PARAMS,
                                              API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
@@ -387,8 +324,8 @@ const struct api_method api_methods_storage_config[] = {
         .verb = "PUT",
         .name = "update",
         .description = "Update storage configuration.",
-        .params = (const struct api_param[]){API_PARAM_STORAGE, STORAGE_PROPS, API_PARAM_DELETE,
-                                             API_PARAM_DIGEST, API_END},
+        .params = (const struct api_param[]){API_PARAM_STORAGE, API_STORAGE_CONFIG_PARAMS,
+                                             API_PARAM_DELETE, API_PARAM_DIGEST, API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),
         .flags = API_PROTECTED,

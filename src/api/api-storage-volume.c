@@ -436,7 +436,7 @@ const struct api_method api_methods_storage_volume[] = {
                 API_PARAM_VOLUME,
                 {.name = "target",
                  .type = API_TYPE_STRING,
-                 .format = "pve-volume-id",
+                 .format = "pve-volume-id-or-name",
                  .max_length = 4096,
                  .description = "Target volume identifier (storage:vmid/name), or a volume "
                                 "name on the source's storage."},

@@ -42,6 +42,12 @@ struct api_context {
 void api_context_init(struct api_context *ctx);
 void api_context_release(struct api_context *ctx);
 
+/* The start-up check of the tables: every named format that a method row or
+ * a config schema the API writes names exists (property.h), no format is
+ * defined twice, and every schema row is sound.  0, or 500 naming the row;
+ * ctvmd does not start without it. */
+int api_formats_check(struct error **err);
+
 /* The choke point: every request goes through here (http_handler_fn). */
 void api_handle_request(const struct http_request *req, struct http_response *resp, void *ctx);
 

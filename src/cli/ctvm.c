@@ -6,9 +6,11 @@
  *
  *   ctvm [--root DIR] api get|create|set|delete PATH [--key value ...]
  *        [--output-format json|json-pretty|text]
+ *   ctvm api usage PATH [METHOD]
  *
  * is the equivalent of pvesh: get = GET, create = POST, set = PUT,
- * delete = DELETE.
+ * delete = DELETE; usage prints a method's parameters from the method
+ * table's data (api-rows.h), without the daemon.
  */
 #include "common.h"
 
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "cli-http.h"
+#include "cli-usage.h"
 #include "error.h"
 #include "jsonutil.h"
 #include "paths.h"
@@ -37,9 +40,12 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: ctvm [--root DIR] api get|create|set|delete PATH [--KEY VALUE ...]\n"
 	        "            [--output-format json|json-pretty|text]\n"
+	        "       ctvm api usage PATH [GET|POST|PUT|DELETE]\n"
 	        "\n"
 	        "Calls the ctvm API (the same paths as /api2/json/PATH) over ctvmd's local socket\n"
 	        "as root@pam. A --KEY given several times is sent several times.\n"
+	        "'usage' prints the parameters of PATH's methods (a path or a template such\n"
+	        "as /storage/{storage}) from the API's method table.\n"
 	        "\n"
 	        "  --root DIR   talk to the ctvmd started with --root DIR\n");
 }
@@ -146,6 +152,8 @@ static void print_text(json_t *data)
 
 static int cmd_api(const char *root, int argc, char **argv)
 {
+	if (argc >= 1 && streq(argv[0], "usage"))
+		return cli_api_usage(argc - 1, argv + 1, stdout, stderr);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -79,78 +79,28 @@ const struct section_prop *section_type_find_prop(const struct section_type *t, 
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < t->n_props; i++)
-		if (streq(t->props[i].name, key))
+		if (conf_prop_matches(t->props[i].prop, key, NULL))
 			return &t->props[i];
 	return NULL;
 }
 
-static int check_prop_value(const struct section_prop *p, const char *key, const char *value,
-                            char **ret_value, struct error **err)
+/* The key's check (property.h), then the type's narrower enumeration. */
+static int check_prop_value(const struct section_schema *schema, const struct section_prop *p,
+                            const char *key, const char *value, char **ret_value,
+                            struct error **err)
 {
-	if (!value) {
-		if (p->kind != SECTION_PROP_BOOL)
-			return error_param(err, key, "got undefined value");
-		value = "1";
-	}
-	if (strpbrk(value, "\r\n"))
-		return error_param(err, key, "property contains a line feed");
-
 	_cleanup_free_ char *norm = NULL;
-	switch (p->kind) {
-	case SECTION_PROP_BOOL: {
-		static const char *const yes[] = {"1", "on", "yes", "true"};
-		static const char *const no[] = {"0", "off", "no", "false"};
-		for (size_t i = 0; i < ARRAY_SIZE(yes) && !norm; i++) {
-			if (strcasecmp(value, yes[i]) == 0)
-				norm = xstrdup("1");
-			else if (strcasecmp(value, no[i]) == 0)
-				norm = xstrdup("0");
-		}
-		if (!norm)
-			return error_param(err, key, "type check ('boolean') failed - got '%s'",
-			                   value);
-		break;
-	}
-	case SECTION_PROP_INT: {
-		const char *s = value;
-		if (*s == '-' || *s == '+')
-			s++;
-		if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
-			return error_param(err, key, "type check ('integer') failed - got '%s'",
-			                   value);
-		long long v = strtoll(value, NULL, 10);
-		if (p->min < p->max && v < p->min)
-			return error_param(err, key, "value must have a minimum value of %" PRId64,
-			                   p->min);
-		if (p->min < p->max && v > p->max)
-			return error_param(err, key, "value must have a maximum value of %" PRId64,
-			                   p->max);
-		norm = xasprintf("%lld", v);
-		break;
-	}
-	case SECTION_PROP_ENUM: {
+	int r = conf_prop_check_value(p->prop, schema ? schema->formats : NULL, key, value,
+	                              p->check, &norm, err);
+	if (r < 0)
+		return r;
+	if (p->enum_values) {
 		bool found = false;
-		for (size_t i = 0; p->enum_values && p->enum_values[i]; i++)
-			if (streq(p->enum_values[i], value))
-				found = true;
+		for (size_t i = 0; p->enum_values[i] && !found; i++)
+			found = streq(p->enum_values[i], norm);
 		if (!found)
 			return error_param(
-			    err, key, "value '%s' does not have a value in the enumeration", value);
-		norm = xstrdup(value);
-		break;
-	}
-	default:
-		norm = xstrdup(value);
-		break;
-	}
-	if (p->validate) {
-		struct error *e = NULL;
-		int r = p->validate(norm, &e);
-		if (r < 0) {
-			error_param(err, key, "%s", e ? e->msg : "invalid value");
-			error_free(e);
-			return r;
-		}
+			    err, key, "value '%s' does not have a value in the enumeration", norm);
 	}
 	*ret_value = TAKE_PTR(norm);
 	return 0;
@@ -166,7 +116,30 @@ int section_schema_check_value(const struct section_schema *schema, const char *
 	const struct section_prop *p = section_type_find_prop(t, key);
 	if (!p)
 		return error_param(err, key, "unexpected property '%s'", key);
-	return check_prop_value(p, key, value, ret_value, err);
+	return check_prop_value(schema, p, key, value, ret_value, err);
+}
+
+int section_schema_check(const struct section_schema *schema, struct error **err)
+{
+	for (size_t i = 0; i < schema->n_types; i++) {
+		const struct section_type *t = &schema->types[i];
+		for (size_t k = 0; k < t->n_props; k++) {
+			const struct section_prop *p = &t->props[k];
+			const struct conf_prop one[] = {*p->prop, {.name = NULL}};
+			int r = conf_props_check_formats(one, schema->formats, err);
+			if (r < 0) {
+				if (err && *err)
+					error_prefix(*err, "type '%s'", t->type);
+				return r;
+			}
+			if (p->enum_values && p->prop->type != CONF_TYPE_ENUM)
+				return error_set(err, -EINVAL, 500,
+				                 "type '%s': key '%s' narrows the enumeration of a "
+				                 "key that has none",
+				                 t->type, p->prop->name);
+		}
+	}
+	return 0;
 }
 
 /* --- sections and keys --- */
@@ -480,7 +453,7 @@ static void parse_body(struct parser *p, const struct section_schema *schema,
 			      s->id, key, key);
 			continue;
 		}
-		if (!prop->array && section_has(s, key)) {
+		if (!(prop->prop->flags & CONF_PROP_ARRAY) && section_has(s, key)) {
 			warnf(p,
 			      "(section '%s') - unable to parse value of '%s': duplicate attribute",
 			      s->id, key);
@@ -488,7 +461,7 @@ static void parse_body(struct parser *p, const struct section_schema *schema,
 		}
 		_cleanup_free_ char *norm = NULL;
 		struct error *e = NULL;
-		if (check_prop_value(prop, key, value, &norm, &e) < 0) {
+		if (check_prop_value(schema, prop, key, value, &norm, &e) < 0) {
 			const char *reason =
 			    e && e->params ? json_string_value(json_object_get(e->params, key))
 			                   : NULL;
@@ -499,7 +472,6 @@ static void parse_body(struct parser *p, const struct section_schema *schema,
 		}
 		section_append(s, key, norm);
 	}
-	(void)schema;
 }
 
 int section_config_parse(const char *data, size_t len, const struct section_schema *schema,
@@ -557,10 +529,10 @@ int section_config_parse(const char *data, size_t len, const struct section_sche
 			continue;
 		bool complete = true;
 		for (size_t i = 0; t && i < t->n_props; i++) {
-			if (!t->props[i].optional && !section_has(s, t->props[i].name)) {
+			if (!t->props[i].optional && !section_has(s, t->props[i].prop->name)) {
 				warnf(&p,
 				      "(skip section '%s'): missing value for required option '%s'",
-				      id, t->props[i].name);
+				      id, t->props[i].prop->name);
 				complete = false;
 				break;
 			}
@@ -605,6 +577,32 @@ static int write_values(const struct section *s, const char *key, bool skip_empt
 	return 0;
 }
 
+static int cmp_prop(const void *a, const void *b)
+{
+	return strcmp((*(const struct section_prop *const *)a)->prop->name,
+	              (*(const struct section_prop *const *)b)->prop->name);
+}
+
+/* The members of a family (net0, net1, ...) the section has, sorted. */
+static int write_family(const struct section *s, const struct conf_prop *family, bool skip_empty,
+                        struct strbuf *out, struct error **err)
+{
+	_cleanup_free_ const char **keys = xnew(const char *, s->n_kv + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_kv; i++) {
+		bool seen = !conf_prop_matches(family, s->kv[i].key, NULL);
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = streq(keys[j], s->kv[i].key);
+		if (!seen)
+			keys[n++] = s->kv[i].key;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (write_values(s, keys[i], skip_empty, out, err) < 0)
+			return -EINVAL;
+	return 0;
+}
+
 static int write_known(const struct section *s, const struct section_type *t, struct strbuf *out,
                        struct error **err)
 {
@@ -615,24 +613,32 @@ static int write_known(const struct section *s, const struct section_type *t, st
 	if (section_has(s, "disable") && (!disable || !streq(disable, "0")))
 		strbuf_addstr(out, "\tdisable\n");
 
-	_cleanup_free_ const char **names = xnew(const char *, t->n_props + 1);
+	_cleanup_free_ const struct section_prop **props =
+	    xnew(const struct section_prop *, t->n_props + 1);
 	for (size_t i = 0; i < t->n_props; i++)
-		names[i] = t->props[i].name;
-	qsort(names, t->n_props, sizeof(*names), cmp_str);
+		props[i] = &t->props[i];
+	qsort(props, t->n_props, sizeof(*props), cmp_prop);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < t->n_props; i++) {
-			if (streq(names[i], "comment") || streq(names[i], "disable"))
+			const struct section_prop *prop = props[i];
+			const char *name = prop->prop->name;
+			if (streq(name, "comment") || streq(name, "disable"))
 				continue;
-			const struct section_prop *prop = section_type_find_prop(t, names[i]);
 			if (prop->optional != (pass == 1))
 				continue;
-			if (!prop->optional && !section_has(s, names[i]))
+			bool skip_empty = prop->prop->type == CONF_TYPE_STRING ||
+			                  prop->prop->type == CONF_TYPE_PROPSTRING;
+			if (prop->prop->flags & CONF_PROP_INDEXED) {
+				if (write_family(s, prop->prop, skip_empty, out, err) < 0)
+					return -EINVAL;
+				continue;
+			}
+			if (!prop->optional && !section_has(s, name))
 				return error_set(
 				    err, -EINVAL, 500,
 				    "section '%s' - missing value for required option '%s'", s->id,
-				    names[i]);
-			if (write_values(s, names[i], prop->kind == SECTION_PROP_STRING, out, err) <
-			    0)
+				    name);
+			if (write_values(s, name, skip_empty, out, err) < 0)
 				return -EINVAL;
 		}
 	}

@@ -13,9 +13,10 @@
  * may be indented by tabs or any number of spaces; the writer uses one tab.
  *
  * The generic layer keeps every section as (type, id, ordered list of key and
- * value strings).  A schema (one property table per type) validates the keys
- * and normalises booleans and integers, like PVE's check_value(); without a
- * schema every key is kept as it is and written back in file order.
+ * value strings).  A schema (the keys each type takes, described in a
+ * property table, property.h) validates the keys and normalises booleans and
+ * integers, like PVE's check_value(); without a schema every key is kept as
+ * it is and written back in file order.
  *
  * Parsing is lenient like PVE: bad lines, unknown keys, duplicate keys and
  * sections of unknown types are dropped and reported in `warnings`; with
@@ -29,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "property.h"
+
 struct error;
 struct strbuf;
 
@@ -37,30 +40,22 @@ struct strbuf;
 #define SECTION_CONFIG_MAX_LINES    100000
 #define SECTION_CONFIG_MAX_SECTIONS 10000
 
-enum section_prop_kind {
-	SECTION_PROP_STRING,
-	SECTION_PROP_INT,
-	SECTION_PROP_BOOL, /* "1|on|yes|true" / "0|off|no|false"; no value means 1 */
-	SECTION_PROP_ENUM,
-	_SECTION_PROP_KIND_MAX,
-	_SECTION_PROP_KIND_INVALID = -22,
-};
-
-/* A property of a section type: one row of the table. */
+/*
+ * A key a section type takes.  The key itself (type, bounds, format,
+ * description, flags) is described once, in the owner's property table
+ * (property.h); the type says whether it needs the key, whether it is fixed,
+ * and may narrow it (PVE's plugin "options" and check_config).
+ */
 struct section_prop {
-	const char *name;
-	enum section_prop_kind kind;
+	const struct conf_prop *prop;
 	bool optional;
 	bool fixed; /* cannot change after creation */
-	/* Names a place on the host (a directory, a volume group, a pool): only
-	 * root@pam may set or delete it through the API (storage.cfg). */
-	bool root_only;
-	bool array;                     /* the key may repeat */
-	const char *const *enum_values; /* SECTION_PROP_ENUM: NULL-terminated */
-	int64_t min, max;               /* SECTION_PROP_INT, when min < max */
-	/* Extra check on the (normalised) value; NULL: none.  Returns 0 or a
-	 * negative errno with *err set (the message names the problem). */
-	int (*validate)(const char *value, struct error **err);
+	/* The type's narrower check, run before the key's own check and format
+	 * (a storage type's content types); NULL: none. */
+	conf_check_fn *check;
+	/* The type's narrower enumeration of an enum key (a subset of the
+	 * key's); NULL: the key's. */
+	const char *const *enum_values;
 };
 
 struct section_type {
@@ -72,6 +67,9 @@ struct section_type {
 struct section_schema {
 	const struct section_type *types;
 	size_t n_types;
+	/* The format tables the keys may name (property.h), NULL-terminated;
+	 * NULL: none, and a key that names a format fails. */
+	const struct conf_format *const *formats;
 	bool allow_unknown;  /* keep sections of unknown types (marked unknown) */
 	bool lowercase_type; /* header type is lowercased (domains.cfg) */
 	/* Checks a section id; NULL: any non-blank word. */
@@ -152,4 +150,9 @@ int section_schema_check_value(const struct section_schema *schema, const char *
                                struct error **err);
 const struct section_type *section_schema_find_type(const struct section_schema *schema,
                                                     const char *type);
+/* The type's row for key (a family's row for one of its members). */
 const struct section_prop *section_type_find_prop(const struct section_type *t, const char *key);
+/* Every key of every type of schema has a known format and a sound row
+ * (conf_props_check_formats()), and a narrower enumeration only on an enum
+ * key: 0, or -ENOENT / -EINVAL (500) naming the type and the key. */
+int section_schema_check(const struct section_schema *schema, struct error **err);

@@ -585,6 +585,11 @@ int main(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 
 	struct error *e = NULL;
+	/* a method row or config key naming a format no layer defines */
+	if (api_formats_check(&e) < 0) {
+		fprintf(stderr, "ctvmd: %s\n", e->msg);
+		return 1;
+	}
 	struct ctvm_paths *paths = ctvm_paths_new(o.root);
 	umask(022);
 	int r = ctvm_paths_create(paths);

@@ -17,9 +17,12 @@
 #include "fileio.h"
 #include "paths.h"
 #include "prune.h"
+#include "property.h"
 #include "storage-config.h"
+#include "storage-formats.h"
 #include "storage.h"
 #include "strbuf.h"
+#include "task-formats.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -375,105 +378,228 @@ static int check_content_dirs_disjoint(const char *v, struct error **err)
 	return r;
 }
 
-/* --- the schema --- */
+/* --- the keys, each described once --- */
 
-static const char *const dir_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
+/* max-protected-backups: the API documents no maximum (as PVE), the file
+ * keeps an int */
+static int validate_int32(const char *v, struct error **err)
+{
+	if (strtoll(v, NULL, 10) > INT32_MAX)
+		return error_set(err, -EINVAL, 400, "value must have a maximum value of %d",
+		                 INT32_MAX);
+	return 0;
+}
+
+/* saferemove-stepsize: MiB, a power of two up to 32 (a string in the API) */
+static int validate_stepsize(const char *v, struct error **err)
+{
+	static const char *const sizes[] = {"1", "2", "4", "8", "16", "32", NULL};
+	if (!in_list(sizes, v))
+		return error_set(err, -EINVAL, 400,
+		                 "value '%s' does not have a value in the enumeration", v);
+	return 0;
+}
+
+static const char *const image_formats[] = {"raw", "qcow2", "vmdk", "subvol", NULL};
 static const char *const btrfs_formats[] = {"raw", "subvol", NULL};
 static const char *const prealloc_values[] = {"off", "metadata", "falloc", "full", NULL};
-static const char *const stepsizes[] = {"1", "2", "4", "8", "16", "32", NULL};
 
-#define P_STR(n, v)                                                                         \
-	{                                                                                   \
-		.name = (n), .kind = SECTION_PROP_STRING, .optional = true, .validate = (v) \
-	}
-#define P_BOOL(n)                                                        \
-	{                                                                \
-		.name = (n), .kind = SECTION_PROP_BOOL, .optional = true \
-	}
-#define P_ENUM(n, e)                                                                         \
-	{                                                                                    \
-		.name = (n), .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = (e) \
+enum storage_key {
+	K_PATH,
+	K_VGNAME,
+	K_THINPOOL,
+	K_POOL,
+	K_BASE,
+	K_CONTENT,
+	K_NODES,
+	K_DISABLE,
+	K_SHARED,
+	K_COMMENT,
+	K_BWLIMIT,
+	K_PRUNE_BACKUPS,
+	K_MAX_PROTECTED,
+	K_IS_MOUNTPOINT,
+	K_MKDIR,
+	K_CREATE_BASE_PATH,
+	K_CREATE_SUBDIRS,
+	K_PREALLOCATION,
+	K_FORMAT,
+	K_CONTENT_DIRS,
+	K_SNAPSHOT_CHAIN,
+	K_NOCOW,
+	K_SAFEREMOVE,
+	K_SAFEREMOVE_STEPSIZE,
+	K_SAFEREMOVE_THROUGHPUT,
+	K_TAGGED_ONLY,
+	K_BLOCKSIZE,
+	K_SPARSE,
+	K_MOUNTPOINT,
+	_K_MAX,
+};
+
+/* The bound of a storage.cfg string that names none of its own. */
+#define STORAGE_MAX_STRING 4096
+
+#define K_STR(n, chk, d)                                                                 \
+	{                                                                                \
+		.name = (n), .type = CONF_TYPE_STRING, .max_length = STORAGE_MAX_STRING, \
+		.check = (chk), .description = (d)                                       \
 	}
 /*
  * Host keys (root_only): where a storage puts its data on this host.  Whoever
  * sets them decides where ctvm writes files as root, so only root@pam may
  * (storage.md, "Who may set what"); every other key only tunes a storage
- * that root placed.  P_HOST_FIXED: required and fixed at creation.
+ * that root placed.
  */
-#define P_HOST_FIXED(n, v)                                                                  \
-	{                                                                                   \
-		.name = (n), .kind = SECTION_PROP_STRING, .fixed = true, .root_only = true, \
-		.validate = (v)                                                             \
+#define K_HOST(n, chk, d)                                                            \
+	{                                                                            \
+		.name = (n), .type = CONF_TYPE_STRING, .flags = CONF_PROP_ROOT_ONLY, \
+		.max_length = STORAGE_MAX_STRING, .check = (chk), .description = (d) \
 	}
-#define P_HOST_STR(n, v)                                                                       \
-	{                                                                                      \
-		.name = (n), .kind = SECTION_PROP_STRING, .optional = true, .root_only = true, \
-		.validate = (v)                                                                \
+#define K_BOOL(n, fl, d)                                                                  \
+	{                                                                                 \
+		.name = (n), .type = CONF_TYPE_BOOLEAN, .flags = (fl), .description = (d) \
 	}
-#define P_HOST_BOOL(n)                                                                      \
-	{                                                                                   \
-		.name = (n), .kind = SECTION_PROP_BOOL, .optional = true, .root_only = true \
+
+/*
+ * Every storage.cfg key, once (after pve-storage's Plugin.pm and the
+ * plugins' properties): the config parser and writer see them through each
+ * type's list below, and the API's parameter rows of POST /storage and PUT
+ * /storage/{storage} are generated from this table in this order
+ * (src/api/gen-storage-params.c).  A key's check runs when the file is read
+ * and when the API sets it, after the API's own checks of type, bounds and
+ * format.
+ */
+static const struct conf_prop storage_keys[_K_MAX + 1] = {
+    [K_PATH] = K_HOST("path", validate_path, "File system path."),
+    [K_VGNAME] = K_HOST("vgname", validate_lvm_name, "Volume group name."),
+    [K_THINPOOL] = K_HOST("thinpool", validate_lvm_name, "LVM thin pool LV name."),
+    [K_POOL] = K_HOST("pool", validate_zfs_name, "ZFS pool or dataset."),
+    [K_BASE] = K_HOST("base", NULL, "Base volume (iSCSI LUN) of an LVM volume group."),
+    [K_CONTENT] = {.name = "content",
+                   .type = CONF_TYPE_STRING,
+                   .format = "pve-storage-content-list",
+                   .max_length = 1024,
+                   .description = "Allowed content types. 'none' for no content."},
+    [K_NODES] = {.name = "nodes",
+                 .type = CONF_TYPE_STRING,
+                 .format = "pve-node-list",
+                 .max_length = STORAGE_MAX_STRING,
+                 .check = validate_nodes,
+                 .description = "List of nodes for which the storage configuration applies."},
+    [K_DISABLE] = K_BOOL("disable", 0, "Flag to disable the storage."),
+    [K_SHARED] = K_BOOL("shared", 0,
+                        "Indicate that this is a single storage with the same contents on "
+                        "all nodes."),
+    [K_COMMENT] = K_STR("comment", NULL, "Description."),
+    [K_BWLIMIT] = K_STR("bwlimit", NULL, "I/O bandwidth limits."),
+    /* the prune-backups format's parser, as the config's own check: the API
+     * rows have always shown this key without a format */
+    [K_PRUNE_BACKUPS] = K_STR("prune-backups", validate_prune,
+                              "The retention options (keep-all=1 or keep-last=N,...)."),
+    [K_MAX_PROTECTED] = {.name = "max-protected-backups",
+                         .type = CONF_TYPE_INTEGER,
+                         .has_min = true,
+                         .min = -1,
+                         .check = validate_int32,
+                         .description = "Maximal number of protected backups per guest. "
+                                        "-1: unlimited."},
+    [K_IS_MOUNTPOINT] = K_HOST("is_mountpoint", validate_mountpoint_flag,
+                               "The path (or the storage path, 'yes') must be a mounted file "
+                               "system."),
+    [K_MKDIR] = K_BOOL("mkdir", CONF_PROP_ROOT_ONLY,
+                       "Deprecated: use create-base-path and create-subdirs."),
+    [K_CREATE_BASE_PATH] = K_BOOL("create-base-path", CONF_PROP_ROOT_ONLY,
+                                  "Create the base directory if it doesn't exist."),
+    [K_CREATE_SUBDIRS] = K_BOOL("create-subdirs", CONF_PROP_ROOT_ONLY,
+                                "Populate the directory with the default structure."),
+    [K_PREALLOCATION] = {.name = "preallocation",
+                         .type = CONF_TYPE_ENUM,
+                         .enum_values = prealloc_values,
+                         .description = "Preallocation mode for raw and qcow2 images."},
+    [K_FORMAT] = {.name = "format",
+                  .type = CONF_TYPE_ENUM,
+                  .enum_values = image_formats,
+                  .description = "Default image format."},
+    [K_CONTENT_DIRS] = K_HOST("content-dirs", validate_content_dirs,
+                              "Overrides for default content type directories."),
+    [K_SNAPSHOT_CHAIN] =
+        K_BOOL("snapshot-as-volume-chain", 0, "Use qcow2 backing chains for snapshots."),
+    [K_NOCOW] = K_BOOL("nocow", 0, "Set the NOCOW flag on files (btrfs)."),
+    [K_SAFEREMOVE] = K_BOOL("saferemove", 0, "Zero-out data when removing LVs."),
+    [K_SAFEREMOVE_STEPSIZE] = {.name = "saferemove-stepsize",
+                               .type = CONF_TYPE_STRING,
+                               .max_length = 4,
+                               .check = validate_stepsize,
+                               .description = "Wipe step size in MiB (1, 2, 4, 8, 16, 32)."},
+    [K_SAFEREMOVE_THROUGHPUT] =
+        K_STR("saferemove_throughput", NULL, "Wipe throughput (cstream -t parameter value)."),
+    [K_TAGGED_ONLY] = K_BOOL("tagged_only", 0, "Only use logical volumes tagged with 'pve-vm-ID'."),
+    [K_BLOCKSIZE] = K_STR("blocksize", validate_blocksize, "ZFS volume block size."),
+    [K_SPARSE] = K_BOOL("sparse", 0, "Use ZFS thin-provisioning."),
+    [K_MOUNTPOINT] = K_HOST("mountpoint", validate_path, "Mount point of the ZFS pool or dataset."),
+    [_K_MAX] = {.name = NULL},
+};
+
+/* --- the types: which keys each takes (PVE's plugin "options") --- */
+
+#define OPT(k)                                             \
+	{                                                  \
+		.prop = &storage_keys[k], .optional = true \
 	}
-#define P_COMMON(content_check)                                                     \
-	P_STR("comment", NULL), P_BOOL("disable"), P_STR("content", content_check), \
-	    P_STR("nodes", validate_nodes), P_STR("bwlimit", NULL)
-#define P_BACKUP                                                                         \
-	P_STR("prune-backups", validate_prune),                                          \
-	    {.name = "max-protected-backups",                                            \
-	     .kind = SECTION_PROP_INT,                                                   \
-	     .optional = true,                                                           \
-	     .min = -1,                                                                  \
-	     .max = INT32_MAX},                                                          \
-	    P_HOST_STR("is_mountpoint", validate_mountpoint_flag), P_HOST_BOOL("mkdir"), \
-	    P_HOST_BOOL("create-base-path"), P_HOST_BOOL("create-subdirs"),              \
-	    P_ENUM("preallocation", prealloc_values), P_BOOL("shared")
+/* required and fixed at creation */
+#define FIXED(k)                                        \
+	{                                               \
+		.prop = &storage_keys[k], .fixed = true \
+	}
+#define OPT_CHECK(k, chk)                                                  \
+	{                                                                  \
+		.prop = &storage_keys[k], .optional = true, .check = (chk) \
+	}
+#define COMMON(content_check)                                                              \
+	OPT(K_COMMENT), OPT(K_DISABLE), OPT_CHECK(K_CONTENT, content_check), OPT(K_NODES), \
+	    OPT(K_BWLIMIT)
+#define BACKUP                                                                          \
+	OPT(K_PRUNE_BACKUPS), OPT(K_MAX_PROTECTED), OPT(K_IS_MOUNTPOINT), OPT(K_MKDIR), \
+	    OPT(K_CREATE_BASE_PATH), OPT(K_CREATE_SUBDIRS), OPT(K_PREALLOCATION), OPT(K_SHARED)
 
 static const struct section_prop dir_props[] = {
-    P_HOST_FIXED("path", validate_path),
-    P_COMMON(validate_dir_content),
-    P_BACKUP,
-    P_ENUM("format", dir_formats),
-    P_HOST_STR("content-dirs", validate_content_dirs),
-    {.name = "snapshot-as-volume-chain",
-     .kind = SECTION_PROP_BOOL,
-     .optional = true,
-     .fixed = true},
+    FIXED(K_PATH),
+    COMMON(validate_dir_content),
+    BACKUP,
+    OPT(K_FORMAT),
+    OPT(K_CONTENT_DIRS),
+    {.prop = &storage_keys[K_SNAPSHOT_CHAIN], .optional = true, .fixed = true},
 };
 
 static const struct section_prop btrfs_props[] = {
-    P_HOST_FIXED("path", validate_path),
-    P_COMMON(validate_dir_content),
-    P_BACKUP,
-    P_ENUM("format", btrfs_formats),
-    P_BOOL("nocow"),
+    FIXED(K_PATH),
+    COMMON(validate_dir_content),
+    BACKUP,
+    {.prop = &storage_keys[K_FORMAT], .optional = true, .enum_values = btrfs_formats},
+    OPT(K_NOCOW),
 };
 
 static const struct section_prop lvm_props[] = {
-    P_HOST_FIXED("vgname", validate_lvm_name),
-    P_COMMON(validate_vol_content),
-    {.name = "base",
-     .kind = SECTION_PROP_STRING,
-     .optional = true,
-     .fixed = true,
-     .root_only = true},
-    P_BOOL("shared"),
-    P_BOOL("saferemove"),
-    P_ENUM("saferemove-stepsize", stepsizes),
-    P_STR("saferemove_throughput", NULL),
-    P_BOOL("tagged_only"),
-    P_BOOL("snapshot-as-volume-chain"),
+    FIXED(K_VGNAME),
+    COMMON(validate_vol_content),
+    {.prop = &storage_keys[K_BASE], .optional = true, .fixed = true},
+    OPT(K_SHARED),
+    OPT(K_SAFEREMOVE),
+    OPT(K_SAFEREMOVE_STEPSIZE),
+    OPT(K_SAFEREMOVE_THROUGHPUT),
+    OPT(K_TAGGED_ONLY),
+    OPT(K_SNAPSHOT_CHAIN),
 };
 
 static const struct section_prop lvmthin_props[] = {
-    P_HOST_FIXED("vgname", validate_lvm_name),
-    P_HOST_FIXED("thinpool", validate_lvm_name),
-    P_COMMON(validate_vol_content),
+    FIXED(K_VGNAME),
+    FIXED(K_THINPOOL),
+    COMMON(validate_vol_content),
 };
 
 static const struct section_prop zfspool_props[] = {
-    P_HOST_FIXED("pool", validate_zfs_name), P_COMMON(validate_vol_content),
-    P_STR("blocksize", validate_blocksize),  P_BOOL("sparse"),
-    P_HOST_STR("mountpoint", validate_path),
+    FIXED(K_POOL), COMMON(validate_vol_content), OPT(K_BLOCKSIZE), OPT(K_SPARSE), OPT(K_MOUNTPOINT),
 };
 
 static const struct section_type storage_types[] = {
@@ -484,9 +610,18 @@ static const struct section_type storage_types[] = {
     {"btrfs", btrfs_props, ARRAY_SIZE(btrfs_props)},
 };
 
+/* what storage.cfg's keys may name: pve-node (task), the storage formats */
+static const struct conf_format *const storage_config_formats[] = {
+    conf_formats,
+    task_formats,
+    storage_formats,
+    NULL,
+};
+
 static const struct section_schema schema = {
     .types = storage_types,
     .n_types = ARRAY_SIZE(storage_types),
+    .formats = storage_config_formats,
     .allow_unknown = true,
     .lowercase_type = true,
     .validate_id = validate_id_hook,
@@ -497,6 +632,11 @@ const struct section_schema *storage_schema(void)
 	return &schema;
 }
 
+const struct conf_prop *storage_config_keys(void)
+{
+	return storage_keys;
+}
+
 bool storage_type_known(const char *type)
 {
 	return type && section_schema_find_type(&schema, type) != NULL;
@@ -504,12 +644,8 @@ bool storage_type_known(const char *type)
 
 bool storage_key_root_only(const char *key)
 {
-	for (size_t i = 0; key && i < schema.n_types; i++) {
-		const struct section_prop *p = section_type_find_prop(&schema.types[i], key);
-		if (p && p->root_only)
-			return true;
-	}
-	return false;
+	const struct conf_prop *p = conf_props_find(storage_keys, key, NULL);
+	return p && (p->flags & CONF_PROP_ROOT_ONLY);
 }
 
 /* The default content of a type when `content` is unset (PVE plugindata). */
@@ -618,8 +754,8 @@ int storage_section_check_complete(const struct section *s, struct error **err)
 {
 	const struct section_type *t = section_schema_find_type(&schema, s->type);
 	for (size_t i = 0; t && i < t->n_props; i++)
-		if (!t->props[i].optional && !section_has(s, t->props[i].name))
-			error_param(err, t->props[i].name,
+		if (!t->props[i].optional && !section_has(s, t->props[i].prop->name))
+			error_param(err, t->props[i].prop->name,
 			            "property is missing and it is not optional");
 	return err && *err ? -EINVAL : 0;
 }
@@ -634,9 +770,9 @@ json_t *storage_section_json(const struct section *s, const char *digest)
 			continue; /* repeated key: the first wins */
 		const struct section_prop *p = t ? section_type_find_prop(t, kv->key) : NULL;
 		json_t *v;
-		if (p && p->kind == SECTION_PROP_BOOL)
+		if (p && p->prop->type == CONF_TYPE_BOOLEAN)
 			v = json_integer(!kv->value || !streq(kv->value, "0"));
-		else if (p && p->kind == SECTION_PROP_INT && kv->value)
+		else if (p && p->prop->type == CONF_TYPE_INTEGER && kv->value)
 			v = json_integer(strtoll(kv->value, NULL, 10));
 		else if (!kv->value)
 			v = json_integer(1); /* a bare flag of an unknown type */

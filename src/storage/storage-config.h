@@ -33,6 +33,10 @@ struct ctvm_paths;
 /* The schema of storage.cfg (static; never NULL). */
 const struct section_schema *storage_schema(void);
 
+/* Every storage.cfg key, each described once (terminated by {.name = NULL}),
+ * in the order of the API's parameter rows, which are generated from it. */
+const struct conf_prop *storage_config_keys(void);
+
 /* True for the types ctvm knows: dir, lvm, lvmthin, zfspool, btrfs. */
 bool storage_type_known(const char *type);
 

@@ -13,13 +13,50 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const modes[] = {"ldap", "ldaps", NULL};
+static const struct conf_propstring net = {
+    .default_key = "model",
+    .props =
+        (const struct conf_prop[]){
+            {.name = "model", .type = CONF_TYPE_ENUM, .enum_values = modes},
+            {.name = "m", .alias = "model"},
+            {.name = "tag",
+             .type = CONF_TYPE_INTEGER,
+             .flags = CONF_PROP_OPTIONAL,
+             .has_min = true,
+             .min = 1,
+             .has_max = true,
+             .max = 4094},
+            {.name = "fw", .type = CONF_TYPE_BOOLEAN, .flags = CONF_PROP_OPTIONAL},
+            {.name = NULL},
+        },
+};
+static const struct conf_prop keys[] = {
+    {.name = "path", .type = CONF_TYPE_STRING},
+    {.name = "comment", .type = CONF_TYPE_STRING},
+    {.name = "default", .type = CONF_TYPE_BOOLEAN},
+    {.name = "port",
+     .type = CONF_TYPE_INTEGER,
+     .has_min = true,
+     .min = 1,
+     .has_max = true,
+     .max = 65535},
+    {.name = "mode", .type = CONF_TYPE_ENUM, .enum_values = modes},
+    {.name = "server", .type = CONF_TYPE_STRING, .flags = CONF_PROP_ARRAY},
+    {.name = "net",
+     .type = CONF_TYPE_PROPSTRING,
+     .flags = CONF_PROP_INDEXED,
+     .index_max = 31,
+     .sub = &net},
+    {.name = NULL},
+};
 static const struct section_prop props[] = {
-    {.name = "path", .kind = SECTION_PROP_STRING},
-    {.name = "comment", .kind = SECTION_PROP_STRING, .optional = true},
-    {.name = "default", .kind = SECTION_PROP_BOOL, .optional = true},
-    {.name = "port", .kind = SECTION_PROP_INT, .optional = true, .min = 1, .max = 65535},
-    {.name = "mode", .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = modes},
-    {.name = "server", .kind = SECTION_PROP_STRING, .optional = true, .array = true},
+    {.prop = &keys[0]},
+    {.prop = &keys[1], .optional = true},
+    {.prop = &keys[2], .optional = true},
+    {.prop = &keys[3], .optional = true},
+    {.prop = &keys[4], .optional = true},
+    {.prop = &keys[5], .optional = true},
+    {.prop = &keys[6], .optional = true},
 };
 static const struct section_type types[] = {{"dir", props, ARRAY_SIZE(props)},
                                             {"pve", props + 1, ARRAY_SIZE(props) - 1}};

@@ -269,11 +269,11 @@ static void answer_release(struct answer *a)
  * root_only key needs a row here (the test says so). */
 static char *value_for(const char *type, const struct section_prop *p)
 {
-	if (p->kind == SECTION_PROP_BOOL)
+	if (p->prop->type == CONF_TYPE_BOOLEAN)
 		return xstrdup("1");
-	if (streq(p->name, "path"))
+	if (streq(p->prop->name, "path"))
 		return xasprintf("%s/srv/%s", g.dir, type);
-	if (streq(p->name, "mountpoint"))
+	if (streq(p->prop->name, "mountpoint"))
 		return xasprintf("%s/srv/%s-mnt", g.dir, type);
 	static const char *const fixed[][2] = {
 	    {"content-dirs", "iso=isos,backup=dumps"},
@@ -284,10 +284,10 @@ static char *value_for(const char *type, const struct section_prop *p)
 	    {"base", "iscsi0:0.0.1.scsi-lun1"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
-		if (streq(p->name, fixed[i][0]))
+		if (streq(p->prop->name, fixed[i][0]))
 			return xstrdup(fixed[i][1]);
-	fail_msg("no test value for root_only key '%s' of %s: add one to value_for()", p->name,
-	         type);
+	fail_msg("no test value for root_only key '%s' of %s: add one to value_for()",
+	         p->prop->name, type);
 	return NULL;
 }
 
@@ -310,7 +310,7 @@ static void create_stores(void)
 		for (size_t k = 0; k < ty->n_props; k++)
 			if (!ty->props[k].optional) {
 				vals[nv] = value_for(ty->type, &ty->props[k]);
-				form[n++] = ty->props[k].name;
+				form[n++] = ty->props[k].prop->name;
 				form[n++] = vals[nv++];
 			}
 		struct answer a = send_form(&g.root, "POST", "/storage", form);
@@ -350,31 +350,32 @@ static void test_refused_for_everyone_else(void **state)
 		_cleanup_free_ char *put = xasprintf("/storage/%s", id);
 		for (size_t k = 0; k < ty->n_props; k++) {
 			const struct section_prop *p = &ty->props[k];
-			if (!p->root_only)
+			if (!(p->prop->flags & CONF_PROP_ROOT_ONLY))
 				continue;
 			keys++;
 			_cleanup_free_ char *v = value_for(ty->type, p);
 			_cleanup_free_ char *want_set = xasprintf(
 			    "Permission check failed (only root@pam may set storage property '%s')",
-			    p->name);
+			    p->prop->name);
 			_cleanup_free_ char *want_del =
 			    xasprintf("Permission check failed (only root@pam may delete storage "
 			              "property '%s')",
-			              p->name);
+			              p->prop->name);
 			for (size_t i = 0; i < g.n_subj; i++) {
 				const struct subject *s = &g.subj[i];
 				struct answer a[3] = {
-				    send_form(s, "POST", "/storage",
-				              FORM("storage", "new", "type", ty->type, p->name, v)),
-				    send_form(s, "PUT", put, FORM(p->name, v)),
-				    send_form(s, "PUT", put, FORM("delete", p->name)),
+				    send_form(
+				        s, "POST", "/storage",
+				        FORM("storage", "new", "type", ty->type, p->prop->name, v)),
+				    send_form(s, "PUT", put, FORM(p->prop->name, v)),
+				    send_form(s, "PUT", put, FORM("delete", p->prop->name)),
 				};
 				const char *want[3] = {want_set, want_set, want_del};
 				for (int j = 0; j < 3; j++) {
 					if (a[j].status != 403 ||
 					    (s->allocate && !streq(a[j].reason, want[j])))
 						fail_msg("%s, %s '%s' (request %d): %d %s", s->name,
-						         ty->type, p->name, j, a[j].status,
+						         ty->type, p->prop->name, j, a[j].status,
 						         a[j].reason);
 					answer_release(&a[j]);
 				}
@@ -400,9 +401,9 @@ static void test_root_may(void **state)
 		char *vals[32] = {0};
 		size_t n = 4, nv = 0;
 		for (size_t k = 0; k < ty->n_props; k++)
-			if (ty->props[k].root_only) {
+			if (ty->props[k].prop->flags & CONF_PROP_ROOT_ONLY) {
 				vals[nv] = value_for(ty->type, &ty->props[k]);
-				form[n++] = ty->props[k].name;
+				form[n++] = ty->props[k].prop->name;
 				form[n++] = vals[nv++];
 			}
 		struct answer a = send_form(&g.root, "POST", "/storage", form);
@@ -413,19 +414,19 @@ static void test_root_may(void **state)
 		_cleanup_free_ char *put = xasprintf("/storage/%s", id);
 		for (size_t k = 0; k < ty->n_props; k++) {
 			const struct section_prop *p = &ty->props[k];
-			if (!p->root_only || p->fixed)
+			if (!(p->prop->flags & CONF_PROP_ROOT_ONLY) || p->fixed)
 				continue;
 			for (int local = 0; local < 2; local++) {
 				const struct subject *as = local ? NULL : &g.root;
-				a = send_form(as, "PUT", put, FORM("delete", p->name));
+				a = send_form(as, "PUT", put, FORM("delete", p->prop->name));
 				if (a.status != 200)
-					fail_msg("root@pam: delete %s of %s: %d %s", p->name, id,
-					         a.status, a.reason);
+					fail_msg("root@pam: delete %s of %s: %d %s", p->prop->name,
+					         id, a.status, a.reason);
 				answer_release(&a);
 				_cleanup_free_ char *v = value_for(ty->type, p);
-				a = send_form(as, "PUT", put, FORM(p->name, v));
+				a = send_form(as, "PUT", put, FORM(p->prop->name, v));
 				if (a.status != 200)
-					fail_msg("root@pam: set %s of %s: %d %s", p->name, id,
+					fail_msg("root@pam: set %s of %s: %d %s", p->prop->name, id,
 					         a.status, a.reason);
 				answer_release(&a);
 			}

@@ -19,15 +19,28 @@ static int no_spaces(const char *v, struct error **err)
 	return 0;
 }
 
+static const struct conf_prop keys[] = {
+    {.name = "path", .type = CONF_TYPE_STRING, .check = no_spaces},
+    {.name = "content", .type = CONF_TYPE_STRING},
+    {.name = "comment", .type = CONF_TYPE_STRING},
+    {.name = "disable", .type = CONF_TYPE_BOOLEAN},
+    {.name = "shared", .type = CONF_TYPE_BOOLEAN},
+    {.name = "maxfiles",
+     .type = CONF_TYPE_INTEGER,
+     .has_min = true,
+     .min = 0,
+     .has_max = true,
+     .max = 100},
+    {.name = "mode", .type = CONF_TYPE_ENUM, .enum_values = modes},
+    {.name = "server", .type = CONF_TYPE_STRING, .flags = CONF_PROP_ARRAY},
+    {.name = NULL},
+};
+
 static const struct section_prop dir_props[] = {
-    {.name = "path", .kind = SECTION_PROP_STRING, .fixed = true, .validate = no_spaces},
-    {.name = "content", .kind = SECTION_PROP_STRING, .optional = true},
-    {.name = "comment", .kind = SECTION_PROP_STRING, .optional = true},
-    {.name = "disable", .kind = SECTION_PROP_BOOL, .optional = true},
-    {.name = "shared", .kind = SECTION_PROP_BOOL, .optional = true},
-    {.name = "maxfiles", .kind = SECTION_PROP_INT, .optional = true, .min = 0, .max = 100},
-    {.name = "mode", .kind = SECTION_PROP_ENUM, .optional = true, .enum_values = modes},
-    {.name = "server", .kind = SECTION_PROP_STRING, .optional = true, .array = true},
+    {.prop = &keys[0], .fixed = true},    {.prop = &keys[1], .optional = true},
+    {.prop = &keys[2], .optional = true}, {.prop = &keys[3], .optional = true},
+    {.prop = &keys[4], .optional = true}, {.prop = &keys[5], .optional = true},
+    {.prop = &keys[6], .optional = true}, {.prop = &keys[7], .optional = true},
 };
 
 static const struct section_type types[] = {{"dir", dir_props, ARRAY_SIZE(dir_props)}};

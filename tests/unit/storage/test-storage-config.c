@@ -578,8 +578,9 @@ static void test_root_only_keys(void **state)
 	for (size_t t = 0; t < sc->n_types; t++)
 		for (size_t k = 0; k < sc->types[t].n_props; k++) {
 			const struct section_prop *p = &sc->types[t].props[k];
-			if (p->root_only != storage_key_root_only(p->name))
-				fail_msg("%s: '%s' differs", sc->types[t].type, p->name);
+			if (!!(p->prop->flags & CONF_PROP_ROOT_ONLY) !=
+			    storage_key_root_only(p->prop->name))
+				fail_msg("%s: '%s' differs", sc->types[t].type, p->prop->name);
 		}
 }
 
