@@ -52,13 +52,6 @@ char *api_request_authid(struct api_context *ctx, const struct http_request *req
 int api_start_op(struct api_call *call, const char *type, const char *id, const json_t *args,
                  json_t **ret, struct error **err);
 
-/* Deprecated (task_start()): starts the closure fn(arg).  Only the upload
- * and download-url handlers use it, until they are operations too; no new
- * caller.  (Not marked with the attribute, which would fail their -Werror
- * build while another change has that file open.) */
-int api_start_task(struct api_call *call, const char *type, const char *id, task_fn *fn, void *arg,
-                   json_t **ret, struct error **err);
-
 /* login rate limiting (api-login.c) */
 struct login_limiter;
 struct login_limiter *login_limiter_new(void);

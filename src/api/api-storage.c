@@ -19,13 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "api-access-util.h"
 #include "api-internal.h"
 #include "api.h"
 #include "error.h"
-#include "fileio.h"
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
@@ -530,56 +528,6 @@ static int api_content_info(struct api_call *call, json_t **ret, struct error **
 	return 0;
 }
 
-/* Notes and the protection flag live next to the backup's file, as
- * "<file>.notes" and "<file>.protected" (PVE's dir plugin layout), which
- * is what the backends read back.  Others may write to a storage, so a
- * sidecar that is a symbolic link (or anything but a regular file) is
- * refused, not replaced (500); unlink removes a link, not its target. */
-static int set_attributes(struct api_call *call, struct storage *st, const char *volname,
-                          struct error **err)
-{
-	_cleanup_free_ char *path = NULL, *notes = NULL, *prot = NULL;
-	int r;
-
-	if (!st->path)
-		return error_set(err, -EOPNOTSUPP, 500,
-		                 "storage type '%s' does not support volume attributes",
-		                 st->be->type);
-	r = storage_path(st, volname, &path, err);
-	if (r < 0)
-		return r;
-	/* a subvol directory's path may end in '/' */
-	size_t l = strlen(path);
-	while (l > 1 && path[l - 1] == '/')
-		path[--l] = '\0';
-	if (api_param_has(call, "notes")) {
-		const char *text = api_param_str(call, "notes");
-		notes = xasprintf("%s.notes", path);
-		if (!text || !*text) {
-			if (unlink(notes) < 0 && errno != ENOENT)
-				return error_set(err, -errno, 500, "unable to remove notes - %s",
-				                 strerror(errno));
-		} else {
-			r = write_file_atomic_full(notes, text, strlen(text), 0644,
-			                           WRITE_FILE_NOFOLLOW, err);
-			if (r < 0)
-				return r;
-		}
-	}
-	if (api_param_has(call, "protected")) {
-		prot = xasprintf("%s.protected", path);
-		if (api_param_bool(call, "protected", false)) {
-			r = write_file_atomic_full(prot, "", 0, 0644, WRITE_FILE_NOFOLLOW, err);
-			if (r < 0)
-				return r;
-		} else if (unlink(prot) < 0 && errno != ENOENT) {
-			return error_set(err, -errno, 500, "unable to remove protection - %s",
-			                 strerror(errno));
-		}
-	}
-	return 0;
-}
-
 static int api_content_update(struct api_call *call, json_t **ret, struct error **err)
 {
 	_cleanup_(opened_clear) struct opened o = {0};
@@ -603,7 +551,14 @@ static int api_content_update(struct api_call *call, json_t **ret, struct error 
 	storage_volume_clear(&v);
 	if (r < 0)
 		return r;
-	r = set_attributes(call, o.st, volname, err);
+	const char *notes = NULL;
+	if (api_param_has(call, "notes")) {
+		notes = api_param_str(call, "notes");
+		if (!notes)
+			notes = "";
+	}
+	int prot = api_param_has(call, "protected") ? api_param_bool(call, "protected", false) : -1;
+	r = storage_set_attributes(o.st, volname, notes, prot, err);
 	if (r < 0)
 		return r;
 	log_info("attributes of volume '%s:%s' updated by '%s'", o.st->id, volname, call->authid);

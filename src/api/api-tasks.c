@@ -129,21 +129,6 @@ int api_start_op(struct api_call *call, const char *type, const char *id, const 
 	return 0;
 }
 
-int api_start_task(struct api_call *call, const char *type, const char *id, task_fn *fn, void *arg,
-                   json_t **ret, struct error **err)
-{
-	char *upid = NULL;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-	int r = task_start(call->ctx->tasks, type, id, call->authid, fn, arg, &upid, err);
-#pragma GCC diagnostic pop
-	if (r < 0)
-		return r;
-	*ret = json_string(upid);
-	free(upid);
-	return 0;
-}
-
 static const char *const sources[] = {"archive", "active", "all", NULL};
 
 #define API_PARAM_UPID                                                              \

@@ -258,8 +258,8 @@ int storage_files_path(const struct storage *st, const char *volname, char **ret
  * planted "<file>.notes -> /etc/shadow") or a FIFO reads as no sidecar, so
  * nothing outside the storage is read or waited for, a link's target does
  * not even show through the protection flag, and one bad sidecar does not
- * break the listing.  Writes refuse them (api-storage.c); removals take the
- * link itself.
+ * break the listing.  Writes refuse them (storage_set_attributes());
+ * removals take the link itself.
  */
 static char *read_notes(const char *path)
 {
@@ -379,6 +379,52 @@ int storage_files_list(const struct storage *st, long vmid, const char *content,
 		r = list_one(st, t, vmid, l, err);
 	}
 	return r;
+}
+
+/* --- attributes --- */
+
+/* Writes the sidecar path with text, or removes it when text is NULL;
+ * what names the removal in an error. */
+static int set_sidecar(const char *path, const char *text, const char *what, struct error **err)
+{
+	if (text)
+		return write_file_atomic_full(path, text, strlen(text), 0644, WRITE_FILE_NOFOLLOW,
+		                              err);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return error_set(err, -errno, 500, "unable to remove %s - %s", what,
+		                 strerror(errno));
+	return 0;
+}
+
+int storage_set_attributes(struct storage *st, const char *volname, const char *notes,
+                           int protected_, struct error **err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (!st->path)
+		return error_set(err, -EOPNOTSUPP, 500,
+		                 "storage type '%s' does not support volume attributes",
+		                 st->be->type);
+	int r = storage_path(st, volname, &path, err);
+	if (r < 0)
+		return r;
+	/* a subvol directory's path may end in '/' */
+	size_t l = strlen(path);
+	while (l > 1 && path[l - 1] == '/')
+		path[--l] = '\0';
+	if (notes) {
+		_cleanup_free_ char *f = xasprintf("%s.notes", path);
+		r = set_sidecar(f, *notes ? notes : NULL, "notes", err);
+		if (r < 0)
+			return r;
+	}
+	if (protected_ >= 0) {
+		_cleanup_free_ char *f = xasprintf("%s.protected", path);
+		r = set_sidecar(f, protected_ ? "" : NULL, "protection", err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* --- free --- */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The storage layer's task operations (storage-ops.h): the bodies of
- * imgdel, the snapshot tasks, imgcopy and prunebackups.  They run in a
- * worker (forked from the daemon, or a program exec'd with only the
+ * imgdel, the snapshot tasks, imgcopy, download and prunebackups.  They run
+ * in a worker (forked from the daemon, or a program exec'd with only the
  * operation's arguments) and get nothing but plain data: every storage is
  * opened again here from its id, so what a worker does follows storage.cfg
  * as it is when the worker runs, never a pointer into the daemon.
@@ -15,6 +15,7 @@
 #include "prune.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-import.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "task.h"
@@ -123,14 +124,81 @@ static int check_snapshot_args(const json_t *args, struct error **err)
 	return 0;
 }
 
+/* An uploaded or downloaded file (storage-import.h), from args of that
+ * shape; the strings point into args. */
+static void import_from_args(const json_t *args, struct storage_import *ret)
+{
+	json_t *port = json_object_get(args, "api-port");
+	*ret = (struct storage_import){
+	    .storage = arg_str(args, "storage"),
+	    .content = arg_str(args, "content"),
+	    .filename = arg_str(args, "filename"),
+	    .tmp = arg_str(args, "tmp"),
+	    .checksum = arg_str(args, "checksum"),
+	    .checksum_algorithm = arg_str(args, "checksum-algorithm"),
+	    .url = arg_str(args, "url"),
+	    .insecure = json_is_false(json_object_get(args, "verify-certificates")),
+	    .api_port = port ? (unsigned)json_integer_value(port) : 0,
+	};
+}
+
+/* imgcopy copies a volume between storages, or moves an uploaded file (a
+ * temporary file, "tmp") into place: args are of exactly one kind. */
+static const char *const copy_volume_keys[] = {"volume", "target-storage", "target-name", "vmid"};
+static const char *const copy_upload_keys[] = {"content", "filename", "tmp", "checksum",
+                                               "checksum-algorithm"};
+
+/* required[0] names the kind */
+static int check_kind(const json_t *args, const char *const *required, size_t n_required,
+                      const char *const *foreign, size_t n_foreign, struct error **err)
+{
+	for (size_t i = 0; i < n_required; i++)
+		if (!json_object_get(args, required[i]))
+			return error_set(err, -EINVAL, 500,
+			                 "missing argument '%s' of task type 'imgcopy'",
+			                 required[i]);
+	for (size_t i = 0; i < n_foreign; i++)
+		if (json_object_get(args, foreign[i]))
+			return error_set(
+			    err, -EINVAL, 500,
+			    "argument '%s' of task type 'imgcopy' does not go with '%s'",
+			    foreign[i], required[0]);
+	return 0;
+}
+
 static int check_copy_args(const json_t *args, struct error **err)
 {
 	int r = check_storage_ids(args, err);
 	if (r < 0)
 		return r;
+	if (json_object_get(args, "tmp")) {
+		static const char *const required[] = {"tmp", "content", "filename"};
+		struct storage_import imp;
+		r = check_kind(args, required, ARRAY_SIZE(required), copy_volume_keys,
+		               ARRAY_SIZE(copy_volume_keys), err);
+		if (r < 0)
+			return r;
+		import_from_args(args, &imp);
+		return storage_import_check(&imp, false, err);
+	}
+	static const char *const required[] = {"volume", "target-storage", "vmid"};
+	r = check_kind(args, required, ARRAY_SIZE(required), copy_upload_keys,
+	               ARRAY_SIZE(copy_upload_keys), err);
+	if (r < 0)
+		return r;
 	if (arg_long(args, "vmid") <= 0)
 		return error_set(err, -EINVAL, 500, "invalid owner of a copy");
 	return 0;
+}
+
+static int check_download_args(const json_t *args, struct error **err)
+{
+	struct storage_import imp;
+	json_t *port = json_object_get(args, "api-port");
+	if (port && (json_integer_value(port) < 0 || json_integer_value(port) > 65535))
+		return error_set(err, -EINVAL, 500, "invalid port");
+	import_from_args(args, &imp);
+	return storage_import_check(&imp, true, err);
 }
 
 static int check_prune_args(const json_t *args, struct error **err)
@@ -217,10 +285,16 @@ static int op_imgrollback(struct task_worker *w, const json_t *args, struct erro
 	return snapshot_run(w, args, SNAP_ROLLBACK, err);
 }
 
-/* ---- imgcopy ------------------------------------------------------------ */
+/* ---- imgcopy, download ------------------------------------------------- */
 
 static int op_imgcopy(struct task_worker *w, const json_t *args, struct error **err)
 {
+	if (json_object_get(args, "tmp")) {
+		const struct storage_task_env *env = task_worker_env(w);
+		struct storage_import imp;
+		import_from_args(args, &imp);
+		return storage_import_upload_run(env->store, env->node, &imp, w, err);
+	}
 	const char *src_storeid = arg_str(args, "storage"), *src_volname = arg_str(args, "volume");
 	const char *dst_storeid = arg_str(args, "target-storage");
 	_cleanup_free_ char *newvol = NULL;
@@ -239,6 +313,14 @@ static int op_imgcopy(struct task_worker *w, const json_t *args, struct error **
 	storage_free(src);
 	storage_free(dst);
 	return r;
+}
+
+static int op_download(struct task_worker *w, const json_t *args, struct error **err)
+{
+	const struct storage_task_env *env = task_worker_env(w);
+	struct storage_import imp;
+	import_from_args(args, &imp);
+	return storage_import_download_run(env->store, env->node, &imp, w, err);
 }
 
 /* ---- prunebackups ------------------------------------------------------- */
@@ -324,12 +406,33 @@ static int op_prunebackups(struct task_worker *w, const json_t *args, struct err
 static const struct task_op_arg volume_args[] = {ARG_STORAGE, ARG_VOLUME, {.name = NULL}};
 static const struct task_op_arg snapshot_args[] = {
     ARG_STORAGE, ARG_VOLUME, ARG_SNAP, {.name = NULL}};
+/* Either kind's keys, each optional here: check_copy_args() requires
+ * those of the kind args are of. */
 static const struct task_op_arg copy_args[] = {
     ARG_STORAGE,
-    ARG_VOLUME,
-    {.name = "target-storage", .type = TASK_ARG_STRING},
+    /* a volume copied to another storage */
+    {.name = "volume", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "target-storage", .type = TASK_ARG_STRING, .optional = true},
     {.name = "target-name", .type = TASK_ARG_STRING, .optional = true},
-    {.name = "vmid", .type = TASK_ARG_INTEGER},
+    {.name = "vmid", .type = TASK_ARG_INTEGER, .optional = true},
+    /* an uploaded file moved into place */
+    {.name = "content", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "filename", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "tmp", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "checksum", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "checksum-algorithm", .type = TASK_ARG_STRING, .optional = true},
+    {.name = NULL},
+};
+static const struct task_op_arg download_args[] = {
+    ARG_STORAGE,
+    {.name = "content", .type = TASK_ARG_STRING},
+    {.name = "filename", .type = TASK_ARG_STRING},
+    {.name = "tmp", .type = TASK_ARG_STRING},
+    {.name = "url", .type = TASK_ARG_STRING},
+    {.name = "checksum", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "checksum-algorithm", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "verify-certificates", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "api-port", .type = TASK_ARG_INTEGER, .optional = true},
     {.name = NULL},
 };
 static const struct task_op_arg prune_args[] = {
@@ -355,6 +458,7 @@ static const struct task_op storage_task_ops[] = {
      .check = check_snapshot_args,
      .run = op_imgrollback},
     {.type = "imgcopy", .args = copy_args, .check = check_copy_args, .run = op_imgcopy},
+    {.type = "download", .args = download_args, .check = check_download_args, .run = op_download},
     {.type = "prunebackups", .args = prune_args, .check = check_prune_args, .run = op_prunebackups},
     {.type = NULL},
 };

@@ -12,10 +12,20 @@
  *   imgdelsnapshot  {storage, volume, snapname}
  *   imgrollback     {storage, volume, snapname}
  *   imgcopy         {storage, volume, target-storage, [target-name], vmid}
+ *                   or {storage, content, filename, tmp,
+ *                       [checksum, checksum-algorithm]}
+ *   download        {storage, content, filename, tmp, url,
+ *                    [checksum, checksum-algorithm], [verify-certificates],
+ *                    [api-port]}
  *   prunebackups    {storage, [vmid], [type], [prune-backups]}
  *
  * prune-backups is prune_options_format()'s canonical text of the options
- * (none: the storage's own).
+ * (none: the storage's own).  imgcopy's second kind moves an uploaded file
+ * into place, download fetches one (storage-import.h): tmp is the name of
+ * the temporary file storage_import_take_upload() or _new_download() made,
+ * url may hold credentials (the log shows it without them; an exec'd
+ * worker reads it on stdin, never in its argv), api-port is the daemon's
+ * own port, which no redirect may go to.
  * Each opens what it needs from those ids itself (the storage.cfg of the
  * environment's store, as it is when the worker runs), logs what it does
  * and fails with the storage layer's error.

@@ -23,7 +23,7 @@
 #include "xalloc.h"
 
 /* The prefixes of the upload and download temporaries: ".<what>-XXXXXX.tmp"
- * (mkostemps) of the HTTP layer (upload) and api-storage-upload.c. */
+ * (mkostemps) of the HTTP layer (upload) and storage-import.c. */
 static const char *const upload_prefixes[] = {".upload-", ".imgcopy-", ".download-"};
 #define MKSTEMP_RANDOM_LEN 6
 

@@ -296,6 +296,17 @@ int storage_info(struct storage *st, const char *volname, struct storage_volume 
  * handlers that refuse early what a task would refuse. */
 int storage_volume_exists(struct storage *st, const char *volname, struct error **err);
 int storage_path(struct storage *st, const char *volname, char **ret_path, struct error **err);
+/*
+ * A volume's notes and protection flag (PVE's update_volume_attribute), as
+ * "<file>.notes" and "<file>.protected" beside its file (PVE's dir plugin
+ * layout), which is what storage_info() reads back.  notes NULL leaves them,
+ * "" removes them; protected_ < 0 leaves the flag, 0 clears, 1 sets it.
+ * Others may write to a storage, so a sidecar that is a symbolic link (or
+ * anything but a regular file) is refused, not replaced (500); a removal
+ * takes a link itself, never its target.  500 for a storage without a path.
+ */
+int storage_set_attributes(struct storage *st, const char *volname, const char *notes,
+                           int protected_, struct error **err);
 int storage_resize(struct storage *st, const char *volname, uint64_t size, struct task_worker *w,
                    struct error **err);
 int storage_snapshot_create(struct storage *st, const char *volname, const char *snap,

@@ -121,8 +121,8 @@ int task_index_load(const struct task_manager *tm, struct task_index_entry **ret
 void task_index_free(struct task_index_entry *e, size_t n);
 
 /* What the worker process needs; the strings live in the parent's memory,
- * which the child has its own copy of.  The body is fn(arg) (the deprecated
- * task_start()) or op(args); with exec_argv the op runs in that program. */
+ * which the child has its own copy of.  The body is op(args), run in the
+ * child or, with exec_argv, in that program. */
 struct task_child {
 	const char *dir;
 	const char *node;
@@ -132,8 +132,6 @@ struct task_child {
 	time_t starttime;
 	uint64_t max_log_bytes;
 	int sock; /* our end of the start socket: 'g' go, 'w' wait, EOF abort */
-	task_fn *fn;
-	void *arg;
 	const struct task_op *op;
 	const json_t *args;
 	void *env;              /* the op's task_worker_env() */

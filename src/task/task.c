@@ -535,8 +535,8 @@ static void abort_child(pid_t pid, int *sock)
 		;
 }
 
-/* Forks the worker whose body body describes (fn/arg or op/args and the
- * exec fields) and makes it a task. */
+/* Forks the worker whose body body describes (op/args and the exec
+ * fields) and makes it a task. */
 static int start_worker(struct task_manager *tm, const char *type, const char *id, const char *user,
                         const struct task_child *body, char **ret_upid, struct error **err)
 {
@@ -661,13 +661,6 @@ static int start_worker(struct task_manager *tm, const char *type, const char *i
 	wake_thread(tm);
 	pthread_mutex_unlock(&tm->lock);
 	return 0;
-}
-
-int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
-               task_fn *fn, void *arg, char **ret_upid, struct error **err)
-{
-	struct task_child body = {.fn = fn, .arg = arg};
-	return start_worker(tm, type, id, user, &body, ret_upid, err);
 }
 
 int task_start_op(struct task_manager *tm, const char *type, const char *id, const char *user,

@@ -47,15 +47,6 @@ int upid_parse(const char *s, struct upid *ret);
 char *upid_format(const struct upid *u);
 void upid_clear(struct upid *u);
 
-/*
- * The body of a task: runs in the worker process.  Return 0 for success
- * (TASK OK, or TASK WARNINGS: n when task_warn() was called), or a negative
- * errno with *err set: its message becomes "TASK ERROR: <msg>" and the
- * task's exitstatus.  arg is the value passed to task_start() (the child
- * has its own copy of memory).
- */
-typedef int task_fn(struct task_worker *w, void *arg, struct error **err);
-
 /* --- named operations ------------------------------------------------------
  *
  * Every task the daemon starts is an operation from a closed table: a type
@@ -89,8 +80,11 @@ struct task_op_arg {
 /* What args must mean beyond their shape (a storage id's grammar, ...);
  * runs after the shape check.  0, or a negative errno with *err. */
 typedef int task_op_check_fn(const json_t *args, struct error **err);
-/* The body, in the worker: as task_fn, with the checked arguments.  The
- * environment the table was registered with is task_worker_env(w). */
+/* The body of a task, in the worker process, with the checked arguments.
+ * Return 0 for success (TASK OK, or TASK WARNINGS: n when task_warn() was
+ * called), or a negative errno with *err set: its message becomes
+ * "TASK ERROR: <msg>" and the task's exitstatus.  The environment the table
+ * was registered with is task_worker_env(w). */
 typedef int task_op_run_fn(struct task_worker *w, const json_t *args, struct error **err);
 
 struct task_op {
@@ -148,15 +142,6 @@ struct task_manager *task_manager_free(struct task_manager *tm);
  */
 int task_start_op(struct task_manager *tm, const char *type, const char *id, const char *user,
                   const json_t *args, char **ret_upid, struct error **err);
-
-/*
- * Deprecated: forks a worker running fn(arg), a closure no other program can
- * run.  Kept only for the upload and download-url handlers until they are
- * operations too; new code uses task_start_op().
- */
-int task_start(struct task_manager *tm, const char *type, const char *id, const char *user,
-               task_fn *fn, void *arg, char **ret_upid, struct error **err)
-    __attribute__((deprecated("start a registered operation with task_start_op()")));
 
 /*
  * The main function of an exec'd worker ("ctvmd --run-task-op TYPE"): the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The worker process: everything here runs in the child that task_start()
- * or task_start_op() forked from a multithreaded daemon, or in a program
+ * The worker process: everything here runs in the child that
+ * task_start_op() forked from a multithreaded daemon, or in a program
  * that child executed (task_op_worker_main()).  The forked child must not
  * take a lock another thread of the parent may have held at fork time (the
  * manager's mutex, the daemon logger's setup, stdio streams); glibc's malloc
@@ -244,13 +244,8 @@ _noreturn_ void task_child_main(const struct task_child *c)
 		exec_worker(&w, c);
 
 	struct error *err = NULL;
-	int r;
-	if (c->op) {
-		w.env = c->env;
-		r = c->op->run(&w, c->args, &err);
-	} else {
-		r = c->fn(&w, c->arg, &err);
-	}
+	w.env = c->env;
+	int r = c->op->run(&w, c->args, &err);
 	if (r < 0)
 		finish(&w, err && err->msg ? err->msg : strerror(-r));
 	finish(&w, NULL);

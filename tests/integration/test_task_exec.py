@@ -9,14 +9,22 @@ root and removes a volume of a dir storage (imgdel): the log ends TASK OK and
 the file is gone, with nothing of a daemon around.  Then a daemon started with
 --exec-workers runs its tasks that way, and a client sees the same UPIDs, log
 lines and statuses as from forked workers.
+
+The upload's and download-url's operations (imgcopy of an uploaded file,
+download) run the same way: the temporary file's name and the URL arrive on
+stdin, never in an argv, and the log shows the URL without its credentials.
 """
 
+import functools
+import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -28,6 +36,17 @@ from ctvmtest import Daemon  # noqa: E402
 def storage_cfg(path, disable=False):
     return ("dir: store1\n\tpath %s\n\tcontent images,rootdir\n%s"
             % (path, "\tdisable\n" if disable else ""))
+
+
+def serve(srvdir):
+    """A loopback http.server on srvdir; returns (server, base URL)."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                          functools.partial(Quiet, directory=srvdir))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d" % srv.server_address[1]
 
 
 def make_volume(store, vmid, name, size=1 << 20):
@@ -92,6 +111,53 @@ class WorkerProgram(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertTrue(log.startswith("TASK ERROR: invalid task arguments - "), log)
         self.assertTrue(os.path.exists(vol))
+
+    def test_upload_and_download(self):
+        isos = os.path.join(self.root, "srv", "isos")
+        iso_dir = os.path.join(isos, "template", "iso")
+        os.makedirs(iso_dir)
+        with open(os.path.join(self.root, "etc", "storage.cfg"), "w") as f:
+            f.write("dir: isos\n\tpath %s\n\tcontent iso\n" % isos)
+        # an upload, as the handler leaves it: a temporary file in the
+        # storage's path that the task moves into place
+        with open(os.path.join(isos, ".imgcopy-Ab12Cd.tmp"), "wb") as f:
+            f.write(b"uploaded")
+        rc, log = self.run_op("imgcopy", {
+            "storage": "isos", "content": "iso", "filename": "up.iso",
+            "tmp": ".imgcopy-Ab12Cd.tmp", "checksum": hashlib.sha1(b"uploaded").hexdigest(),
+            "checksum-algorithm": "sha1"})
+        self.assertEqual(log, "moving uploaded file into place\ncalculating sha1 checksum\n"
+                              "checksum verified\ntarget file: %s/up.iso\nTASK OK\n" % iso_dir)
+        self.assertEqual(rc, 0)
+        with open(os.path.join(iso_dir, "up.iso"), "rb") as f:
+            self.assertEqual(f.read(), b"uploaded")
+        # a name that is not a temporary file of the storage is refused
+        rc, log = self.run_op("imgcopy", {
+            "storage": "isos", "content": "iso", "filename": "x.iso",
+            "tmp": "../../../etc/passwd"})
+        self.assertEqual((rc, log), (1, "TASK ERROR: invalid temporary file name "
+                                        "'../../../etc/passwd'\n"))
+
+        # a download from a loopback server, with credentials in the URL
+        www = tempfile.mkdtemp(dir=self.root)
+        with open(os.path.join(www, "dl.iso"), "wb") as f:
+            f.write(b"downloaded")
+        srv, base = serve(www)
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        with open(os.path.join(iso_dir, ".download-Ef34Gh.tmp"), "wb"):
+            pass
+        url = base.replace("http://", "http://ctvmuser:s3cret-pw@") + "/dl.iso"
+        rc, log = self.run_op("download", {
+            "storage": "isos", "content": "iso", "filename": "dl.iso",
+            "tmp": ".download-Ef34Gh.tmp", "url": url, "verify-certificates": True,
+            "api-port": 8006})
+        self.assertEqual(log, "downloading %s/dl.iso to %s/dl.iso\ndownload finished\n"
+                              "target file: %s/dl.iso\nTASK OK\n" % (base, iso_dir, iso_dir))
+        self.assertEqual(rc, 0)
+        with open(os.path.join(iso_dir, "dl.iso"), "rb") as f:
+            self.assertEqual(f.read(), b"downloaded")
+        self.assertEqual([n for n in os.listdir(iso_dir) if n.startswith(".")], [])
 
 
 class DaemonExecWorkers(unittest.TestCase):
@@ -158,6 +224,29 @@ class DaemonExecWorkers(unittest.TestCase):
                                    "vzdump-qemu-103-2026_01_01-00_00_00.vma.zst'")
         self.assertEqual(lines[-1], "TASK OK")
         self.assertEqual(os.listdir(dump), ["vzdump-qemu-103-2026_01_02-00_00_00.vma.zst"])
+
+    def test_download_url(self):
+        # the handler makes the temporary file, the exec'd worker fetches
+        www = tempfile.mkdtemp(dir=self.daemon.root)
+        with open(os.path.join(www, "a.iso"), "wb") as f:
+            f.write(b"iso image")
+        srv, base = serve(www)
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        isos = os.path.join(self.daemon.root, "srv", "isos")
+        self.daemon.root_call("POST", "/storage", storage="isos", type="dir", path=isos,
+                              content="iso")
+        url = base.replace("http://", "http://ctvmuser:s3cret-pw@") + "/a.iso"
+        upid = self.daemon.root_call("POST", "/nodes/%s/storage/isos/download-url" % self.node,
+                                     url=url, content="iso", filename="a.iso")
+        self.assertIn(":download:", upid)
+        self.assertEqual(self.wait(upid)["exitstatus"], "OK")
+        lines = self.log(upid)
+        self.assertEqual(lines[0], "downloading %s/a.iso to %s/template/iso/a.iso"
+                                   % (base, isos))
+        self.assertNotIn("s3cret", "\n".join(lines))
+        with open(os.path.join(isos, "template", "iso", "a.iso"), "rb") as f:
+            self.assertEqual(f.read(), b"iso image")
 
     def test_failing_task(self):
         # a snapshot of a raw volume fails in the storage layer, in the worker

@@ -8,6 +8,7 @@
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,15 +21,18 @@
 #include "guest-ops.h"
 #include "paths.h"
 #include "storage-config.h"
+#include "storage-import.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "task.h"
 #include "xalloc.h"
 
+/* the storage layer's first */
 static const char *const all_types[] = {
-    "imgdel",  "imgsnapshot",  "imgdelsnapshot", "imgrollback",
-    "imgcopy", "prunebackups", "startall",       "stopall",
+    "imgdel",   "imgsnapshot",  "imgdelsnapshot", "imgrollback", "imgcopy",
+    "download", "prunebackups", "startall",       "stopall",
 };
+#define N_STORAGE_TYPES 7
 
 static struct task_ops *daemon_registry(struct storage_task_env *env)
 {
@@ -47,7 +51,7 @@ static void test_registered_once(void **state)
 		void *e = (void *)1;
 		assert_non_null(task_ops_find(reg, all_types[i], &e));
 		/* the storage ops get the storage environment, the guest ops none */
-		assert_ptr_equal(e, i < 6 ? (void *)&env : NULL);
+		assert_ptr_equal(e, i < N_STORAGE_TYPES ? (void *)&env : NULL);
 	}
 	struct error *err = NULL;
 	assert_int_equal(storage_task_ops_register(reg, &env, &err), -EEXIST);
@@ -92,6 +96,65 @@ static void test_arguments(void **state)
 	      -EINVAL);
 	check(reg, "imgcopy",
 	      "{\"storage\":\"local\",\"volume\":\"v\",\"target-storage\":\"other\",\"vmid\":0}",
+	      -EINVAL);
+	/* imgcopy's second kind: an uploaded file */
+	check(reg, "imgcopy",
+	      "{\"storage\":\"local\",\"content\":\"iso\",\"filename\":\"a.iso\","
+	      "\"tmp\":\".imgcopy-Ab12Cd.tmp\",\"checksum\":\"00ff\",\"checksum-algorithm\":"
+	      "\"sha256\"}",
+	      0);
+	static const char *const bad_uploads[] = {
+	    /* kinds mixed */
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\","
+	    "\"volume\":\"v\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"volume\":\"v\","
+	    "\"target-storage\":\"other\",\"vmid\":101",
+	    /* incomplete */
+	    "\"content\":\"iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\"",
+	    /* names that would leave the storage's directories */
+	    "\"content\":\"iso\",\"filename\":\"../a.iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\"../../etc/passwd\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".imgcopy-Ab/2Cd.tmp\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".download-Ab12Cd.tmp\"",
+	    /* what the API refuses too */
+	    "\"content\":\"images\",\"filename\":\"a.raw\",\"tmp\":\".imgcopy-Ab12Cd.tmp\"",
+	    "\"content\":\"iso\",\"filename\":\"a.exe\",\"tmp\":\".imgcopy-Ab12Cd.tmp\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\","
+	    "\"checksum\":\"00\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\","
+	    "\"checksum\":\"xy\",\"checksum-algorithm\":\"sha1\"",
+	    "\"content\":\"iso\",\"filename\":\"a.iso\",\"tmp\":\".imgcopy-Ab12Cd.tmp\","
+	    "\"checksum\":\"00\",\"checksum-algorithm\":\"crc32\"",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_uploads); i++) {
+		_cleanup_free_ char *text = xasprintf("{\"storage\":\"local\",%s}", bad_uploads[i]);
+		check(reg, "imgcopy", text, -EINVAL);
+	}
+	static const char *const dl =
+	    "\"storage\":\"local\",\"content\":\"iso\",\"filename\":\"a.iso\","
+	    "\"tmp\":\".download-Ab12Cd.tmp\"";
+	static const struct {
+		const char *rest;
+		int want;
+	} downloads[] = {
+	    {"\"url\":\"https://u:pw@example.com/a.iso\"", 0},
+	    {"\"url\":\"http://example.com/a.iso\",\"verify-certificates\":false,"
+	     "\"api-port\":8006",
+	     0},
+	    {"\"url\":\"file:///etc/shadow\"", -EINVAL},
+	    {"\"url\":\"http://example.com/a b.iso\"", -EINVAL},
+	    {"\"url\":\"http://example.com/a.iso\",\"api-port\":70000", -EINVAL},
+	    {"\"url\":\"http://example.com/a.iso\",\"verify-certificates\":\"no\"", -EINVAL},
+	    {"\"urls\":\"http://example.com/a.iso\"", -EINVAL},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(downloads); i++) {
+		_cleanup_free_ char *text = xasprintf("{%s,%s}", dl, downloads[i].rest);
+		check(reg, "download", text, downloads[i].want);
+	}
+	/* a download's temporary file is not an upload's */
+	check(reg, "download",
+	      "{\"storage\":\"local\",\"content\":\"iso\",\"filename\":\"a.iso\","
+	      "\"tmp\":\".imgcopy-Ab12Cd.tmp\",\"url\":\"http://example.com/a.iso\"}",
 	      -EINVAL);
 	check(reg, "prunebackups", "{\"storage\":\"local\"}", 0);
 	check(reg, "prunebackups",
@@ -144,7 +207,7 @@ static int setup(void **state)
 	storage_set_lock_dir(f->paths->run);
 	f->store = path_join(f->dir, "store");
 	_cleanup_free_ char *cfgpath = path_join(f->paths->etc, "storage.cfg");
-	_cleanup_free_ char *cfg = xasprintf("dir: store1\n\tpath %s\n\tcontent images,backup\n"
+	_cleanup_free_ char *cfg = xasprintf("dir: store1\n\tpath %s\n\tcontent images,backup,iso\n"
 	                                     "\tprune-backups keep-last=1\n",
 	                                     f->store);
 	put(cfgpath, cfg);
@@ -241,6 +304,179 @@ static void test_prunebackups(void **state)
 	assert_string_equal(log2, "TASK OK\n");
 }
 
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Temporary files of an import left in the storage: none, ever. */
+static void assert_no_tmp(struct fixture *f)
+{
+	static const char *const dirs[] = {"", "/template/iso"};
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *d = xasprintf("%s%s", f->store, dirs[i]);
+		DIR *dh = opendir(d);
+		for (struct dirent *e; dh && (e = readdir(dh));)
+			if (e->d_name[0] == '.' && !streq(e->d_name, ".") &&
+			    !streq(e->d_name, ".."))
+				fail_msg("left over: %s/%s", d, e->d_name);
+		if (dh)
+			closedir(dh);
+	}
+}
+
+/* Before the task: the storage, the file name, the temporary file it owns. */
+static void test_import_prepare(void **state)
+{
+	struct fixture *f = *state;
+	struct storage_import_target t = {0};
+	struct error *err = NULL;
+
+	assert_int_equal(storage_import_target_get(f->cfg, "testnode", "nosuch", "iso", &t, &err),
+	                 -ENOENT);
+	assert_string_equal(err->msg, "storage 'nosuch' does not exist");
+	err = error_free(err);
+	assert_int_equal(
+	    storage_import_target_get(f->cfg, "testnode", "store1", "vztmpl", &t, &err), -EINVAL);
+	assert_string_equal(err->msg, "storage 'store1' does not support content-type 'vztmpl'");
+	err = error_free(err);
+	assert_int_equal(storage_import_target_get(f->cfg, "testnode", "store1", "iso", &t, &err),
+	                 0);
+	assert_string_equal(t.path, f->store);
+	_cleanup_free_ char *isodir = path_join(f->store, "template/iso");
+	assert_string_equal(t.content_dir, isodir);
+
+	assert_int_equal(storage_import_check_name("iso", "../a.iso", &err), -EINVAL);
+	assert_int_equal(err->http_status, 400);
+	assert_string_equal(err->msg, "invalid file name '../a.iso'");
+	err = error_free(err);
+	assert_int_equal(storage_import_check_name("vztmpl", "a.iso", &err), -EINVAL);
+	assert_string_equal(err->msg, "wrong file extension for content type 'vztmpl'");
+	err = error_free(err);
+	assert_int_equal(storage_import_check_name("import", "disk.QCOW2", NULL), 0);
+
+	/* an upload the http layer streamed into the storage's path */
+	_cleanup_free_ char *upload = path_join(f->store, ".upload-Xy12Zw.tmp");
+	put(upload, "data");
+	_cleanup_free_ char *tmp = NULL;
+	assert_int_equal(storage_import_take_upload(&t, "a.iso", upload, &tmp, &err), 0);
+	assert_false(exists(upload));
+	assert_true(str_startswith(tmp, ".imgcopy-"));
+	_cleanup_free_ char *tmppath = path_join(f->store, tmp);
+	assert_true(exists(tmppath));
+	storage_import_discard(&t, tmp);
+	assert_false(exists(tmppath));
+
+	/* a download's goes into the content directory, made for it */
+	_cleanup_free_ char *dtmp = NULL;
+	assert_false(exists(isodir));
+	assert_int_equal(storage_import_new_download(&t, "a.iso", &dtmp, &err), 0);
+	assert_true(str_startswith(dtmp, ".download-"));
+	_cleanup_free_ char *dpath = path_join(isodir, dtmp);
+	assert_true(exists(dpath));
+	/* discard takes names of the import grammar only */
+	storage_import_discard(&t, "../store/x");
+	storage_import_discard(&t, dtmp);
+	assert_false(exists(dpath));
+
+	/* an existing file is never replaced */
+	_cleanup_free_ char *iso = path_join(isodir, "a.iso");
+	put(iso, "there");
+	free(dtmp);
+	dtmp = NULL;
+	assert_int_equal(storage_import_new_download(&t, "a.iso", &dtmp, &err), -EEXIST);
+	_cleanup_free_ char *want = xasprintf("refusing to override existing file '%s'", iso);
+	assert_string_equal(err->msg, want);
+	err = error_free(err);
+	put(upload, "data");
+	assert_int_equal(storage_import_take_upload(&t, "a.iso", upload, &tmp, &err), -EEXIST);
+	err = error_free(err);
+	unlink(upload);
+	assert_no_tmp(f);
+	storage_import_target_clear(&t);
+}
+
+/* A temporary file as storage_import_take_upload() leaves it. */
+static char *upload_tmp(struct fixture *f, const char *text)
+{
+	static int n;
+	char *name = xasprintf(".imgcopy-Test%02d.tmp", n++);
+	_cleanup_free_ char *path = path_join(f->store, name);
+	put(path, text);
+	return name;
+}
+
+static void test_imgcopy_upload(void **state)
+{
+	struct fixture *f = *state;
+	static const char sha256_hello[] =
+	    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+	_cleanup_free_ char *iso = path_join(f->store, "template/iso/a.iso");
+	_cleanup_free_ char *tmp = upload_tmp(f, "hello");
+	_cleanup_free_ char *log =
+	    run(f, "imgcopy", "",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "storage", "store1", "content", "iso",
+	                  "filename", "a.iso", "tmp", tmp, "checksum", sha256_hello,
+	                  "checksum-algorithm", "sha256"));
+	_cleanup_free_ char *want = xasprintf("moving uploaded file into place\n"
+	                                      "calculating sha256 checksum\nchecksum verified\n"
+	                                      "target file: %s\nTASK OK\n",
+	                                      iso);
+	assert_string_equal(log, want);
+	char *data = NULL;
+	assert_int_equal(read_file(iso, 100, &data, NULL, NULL), 0);
+	assert_string_equal(data, "hello");
+	free(data);
+	assert_no_tmp(f);
+
+	/* a wrong checksum, then an existing file: refused, nothing left */
+	_cleanup_free_ char *tmp2 = upload_tmp(f, "hello");
+	_cleanup_free_ char *log2 =
+	    run(f, "imgcopy", "",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "storage", "store1", "content", "iso",
+	                  "filename", "b.iso", "tmp", tmp2, "checksum", "00", "checksum-algorithm",
+	                  "md5"));
+	assert_non_null(strstr(log2, "TASK ERROR: checksum mismatch: got "));
+	_cleanup_free_ char *b = path_join(f->store, "template/iso/b.iso");
+	assert_false(exists(b));
+	_cleanup_free_ char *tmp3 = upload_tmp(f, "other");
+	_cleanup_free_ char *log3 =
+	    run(f, "imgcopy", "",
+	        json_pack("{s:s, s:s, s:s, s:s}", "storage", "store1", "content", "iso", "filename",
+	                  "a.iso", "tmp", tmp3));
+	_cleanup_free_ char *want3 = xasprintf("moving uploaded file into place\n"
+	                                       "TASK ERROR: refusing to override existing file "
+	                                       "'%s'\n",
+	                                       iso);
+	assert_string_equal(log3, want3);
+	assert_no_tmp(f);
+}
+
+/* A failed download (nothing listens on port 1 of loopback) leaves nothing,
+ * and its log shows the URL without its credentials. */
+static void test_download_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct storage_import_target t = {0};
+	_cleanup_free_ char *tmp = NULL;
+	assert_int_equal(storage_import_target_get(f->cfg, "testnode", "store1", "iso", &t, NULL),
+	                 0);
+	assert_int_equal(storage_import_new_download(&t, "d.iso", &tmp, NULL), 0);
+	storage_import_target_clear(&t);
+	_cleanup_free_ char *log =
+	    run(f, "download", "",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "storage", "store1", "content", "iso",
+	                  "filename", "d.iso", "tmp", tmp, "url",
+	                  "http://user:s3cret@127.0.0.1:1/d.iso", "api-port", (json_int_t)8006));
+	_cleanup_free_ char *want =
+	    xasprintf("downloading http://127.0.0.1:1/d.iso to %s/template/iso/d.iso\n", f->store);
+	assert_true(str_startswith(log, want));
+	assert_non_null(strstr(log, "TASK ERROR: download failed: "));
+	assert_null(strstr(log, "s3cret"));
+	assert_null(strstr(log, "user"));
+	assert_no_tmp(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +484,9 @@ int main(void)
 	    cmocka_unit_test(test_arguments),
 	    cmocka_unit_test_setup_teardown(test_imgdel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prunebackups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_prepare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_imgcopy_upload, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_download_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

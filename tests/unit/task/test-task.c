@@ -25,11 +25,6 @@
 
 #define WAIT_MS 20000
 
-/* These tests drive the manager through the deprecated closure interface,
- * task_start(), which shares every step but the body with task_start_op()
- * (test-task-ops.c covers operations and workers by exec). */
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-
 /* The allocators of ASan in gcc 12 and clang 14 are not fork-safe: a child
  * forked while another thread allocates can hang in malloc (glibc's malloc,
  * which ctvm runs on, is).  Tests that fork from many threads at once are
@@ -49,20 +44,20 @@ struct fixture {
 
 /* ---- task bodies (run in the worker process) ---- */
 
-static int fn_ok(struct task_worker *w, void *arg, struct error **err)
+static int fn_ok(struct task_worker *w, long ms, struct error **err)
 {
 	task_log(w, "hello");
 	task_log(w, "world\n");
 	return 0;
 }
 
-static int fn_fail(struct task_worker *w, void *arg, struct error **err)
+static int fn_fail(struct task_worker *w, long ms, struct error **err)
 {
 	task_log(w, "about to fail");
 	return error_set(err, -EIO, 500, "boom: disk on fire");
 }
 
-static int fn_warn(struct task_worker *w, void *arg, struct error **err)
+static int fn_warn(struct task_worker *w, long ms, struct error **err)
 {
 	task_warn(w, "careful");
 	return 0;
@@ -75,10 +70,9 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* arg: milliseconds to sleep (not interrupted by a stop) */
-static int fn_timed(struct task_worker *w, void *arg, struct error **err)
+/* sleeps ms milliseconds (not interrupted by a stop) */
+static int fn_timed(struct task_worker *w, long ms, struct error **err)
 {
-	long ms = (long)(intptr_t)arg;
 	task_log(w, "begin %lld", now_ns());
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -87,7 +81,7 @@ static int fn_timed(struct task_worker *w, void *arg, struct error **err)
 	return 0;
 }
 
-static int fn_until_stop(struct task_worker *w, void *arg, struct error **err)
+static int fn_until_stop(struct task_worker *w, long ms, struct error **err)
 {
 	task_log(w, "sleeping");
 	for (int i = 0; i < 3000 && !task_stop_requested(w); i++)
@@ -97,7 +91,7 @@ static int fn_until_stop(struct task_worker *w, void *arg, struct error **err)
 	return 0;
 }
 
-static int fn_ignore_stop(struct task_worker *w, void *arg, struct error **err)
+static int fn_ignore_stop(struct task_worker *w, long ms, struct error **err)
 {
 	signal(SIGTERM, SIG_IGN);
 	task_log(w, "ignoring stops");
@@ -106,7 +100,7 @@ static int fn_ignore_stop(struct task_worker *w, void *arg, struct error **err)
 	return 0;
 }
 
-static int fn_crash(struct task_worker *w, void *arg, struct error **err)
+static int fn_crash(struct task_worker *w, long ms, struct error **err)
 {
 	task_log(w, "going down");
 	kill(getpid(), SIGKILL);
@@ -114,12 +108,63 @@ static int fn_crash(struct task_worker *w, void *arg, struct error **err)
 	return 0;
 }
 
-static int fn_spam(struct task_worker *w, void *arg, struct error **err)
+static int fn_spam(struct task_worker *w, long ms, struct error **err)
 {
 	for (int i = 0; i < 1000; i++)
 		task_log(w, "line %d with some padding to fill the log", i);
 	return 0;
 }
+
+/*
+ * The manager runs named operations only.  These tests need many bodies
+ * under few UPID types (two "qmstart" tasks, one OK and one with warnings),
+ * so every type they use is one operation whose "body" argument names what
+ * it does; "ms" is how long "timed" sleeps.
+ */
+typedef int body_fn(struct task_worker *w, long ms, struct error **err);
+
+static const struct {
+	const char *name;
+	body_fn *fn;
+} bodies[] = {
+    {"ok", fn_ok},
+    {"fail", fn_fail},
+    {"warn", fn_warn},
+    {"timed", fn_timed},
+    {"until-stop", fn_until_stop},
+    {"ignore-stop", fn_ignore_stop},
+    {"crash", fn_crash},
+    {"spam", fn_spam},
+};
+
+static int op_body(struct task_worker *w, const json_t *args, struct error **err)
+{
+	const char *name = json_string_value(json_object_get(args, "body"));
+	long ms = (long)json_integer_value(json_object_get(args, "ms"));
+	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++)
+		if (streq(bodies[i].name, name))
+			return bodies[i].fn(w, ms, err);
+	return error_set(err, -EINVAL, 500, "no body '%s'", name);
+}
+
+static const struct task_op_arg body_args[] = {
+    {.name = "body", .type = TASK_ARG_STRING},
+    {.name = "ms", .type = TASK_ARG_INTEGER, .optional = true},
+    {.name = NULL},
+};
+
+#define BODY_OP(t)                                           \
+	{                                                    \
+		.type = t, .args = body_args, .run = op_body \
+	}
+static const struct task_op test_ops[] = {
+    BODY_OP("qmstart"), BODY_OP("qmstop"), BODY_OP("imgcopy"), BODY_OP("vzdump"),
+    BODY_OP("qmclone"), BODY_OP("test"),   BODY_OP("new"),     BODY_OP("par"),
+    BODY_OP("a"),       {.type = NULL},
+};
+
+/* built once in main(): every manager of every test borrows it */
+static struct task_ops *test_registry;
 
 /* ---- helpers ---- */
 
@@ -136,6 +181,7 @@ static struct task_manager *manager_new(const char *dir, unsigned max_workers, u
 	    .dir = dir,
 	    .max_workers = max_workers,
 	    .max_log_bytes = max_log,
+	    .ops = test_registry,
 	};
 	struct error *err = NULL;
 	struct task_manager *tm = task_manager_new(&cfg, &err);
@@ -163,13 +209,22 @@ static int teardown(void **state)
 	return 0;
 }
 
+static json_t *body(const char *name, long ms)
+{
+	return ms ? json_pack("{s:s, s:I}", "body", name, "ms", (json_int_t)ms)
+	          : json_pack("{s:s}", "body", name);
+}
+
+/* Starts operation type running the body named name. */
 static char *start(struct task_manager *tm, const char *type, const char *id, const char *user,
-                   task_fn *fn, void *arg)
+                   const char *name, long ms)
 {
 	char *upid = NULL;
 	struct error *err = NULL;
-	if (task_start(tm, type, id, user, fn, arg, &upid, &err) < 0)
-		fail_msg("task_start: %s", err->msg);
+	json_t *args = body(name, ms);
+	if (task_start_op(tm, type, id, user, args, &upid, &err) < 0)
+		fail_msg("task_start_op: %s", err->msg);
+	json_decref(args);
 	assert_non_null(upid);
 	return upid;
 }
@@ -240,7 +295,7 @@ static void test_ok(void **state)
 {
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 0);
-	char *upid = start(f->tm, "qmstart", "100", "root@pam", fn_ok, NULL);
+	char *upid = start(f->tm, "qmstart", "100", "root@pam", "ok", 0);
 	wait_done(f->tm, upid);
 
 	json_t *j = status(f->tm, upid);
@@ -296,8 +351,8 @@ static void test_fail_and_warn(void **state)
 {
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 0);
-	char *a = start(f->tm, "qmstop", "101", "root@pam", fn_fail, NULL);
-	char *b = start(f->tm, "qmstart", "", "root@pam", fn_warn, NULL);
+	char *a = start(f->tm, "qmstop", "101", "root@pam", "fail", 0);
+	char *b = start(f->tm, "qmstart", "", "root@pam", "warn", 0);
 	wait_done(f->tm, a);
 	wait_done(f->tm, b);
 	assert_stopped(f->tm, a, "boom: disk on fire");
@@ -319,7 +374,7 @@ static void test_concurrency(void **state)
 	f->tm = manager_new(f->dir, 1, 0);
 	char *upid[3];
 	for (int i = 0; i < 3; i++)
-		upid[i] = start(f->tm, "imgcopy", "", "root@pam", fn_timed, (void *)(intptr_t)300);
+		upid[i] = start(f->tm, "imgcopy", "", "root@pam", "timed", 300);
 
 	/* all exist and are running at once, two of them waiting */
 	for (int i = 0; i < 3; i++) {
@@ -358,7 +413,7 @@ static void test_stop(void **state)
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 0);
 	struct error *err = NULL;
-	char *upid = start(f->tm, "vzdump", "100", "root@pam", fn_until_stop, NULL);
+	char *upid = start(f->tm, "vzdump", "100", "root@pam", "until-stop", 0);
 
 	assert_int_equal(task_wait(f->tm, upid, 100, &err), -ETIMEDOUT);
 	error_free(err);
@@ -378,8 +433,8 @@ static void test_stop_kill_and_crash(void **state)
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 0);
 	struct error *err = NULL;
-	char *a = start(f->tm, "vzdump", "100", "root@pam", fn_ignore_stop, NULL);
-	char *b = start(f->tm, "vzdump", "101", "root@pam", fn_crash, NULL);
+	char *a = start(f->tm, "vzdump", "100", "root@pam", "ignore-stop", 0);
+	char *b = start(f->tm, "vzdump", "101", "root@pam", "crash", 0);
 	usleep(200000); /* let a install its SIG_IGN */
 	assert_int_equal(task_stop(f->tm, a, &err), 0);
 
@@ -408,7 +463,7 @@ static void test_log_bound(void **state)
 {
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 200);
-	char *upid = start(f->tm, "test", "", "root@pam", fn_spam, NULL);
+	char *upid = start(f->tm, "test", "", "root@pam", "spam", 0);
 	wait_done(f->tm, upid);
 	assert_stopped(f->tm, upid, "OK");
 	char *text = log_text(f->tm, upid);
@@ -422,11 +477,11 @@ static void test_list(void **state)
 {
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 0, 0);
-	char *a = start(f->tm, "qmstart", "100", "root@pam", fn_ok, NULL);
+	char *a = start(f->tm, "qmstart", "100", "root@pam", "ok", 0);
 	wait_done(f->tm, a);
-	char *b = start(f->tm, "qmstop", "101", "ci@pve!deploy", fn_fail, NULL);
+	char *b = start(f->tm, "qmstop", "101", "ci@pve!deploy", "fail", 0);
 	wait_done(f->tm, b);
-	char *c = start(f->tm, "qmstart", "101", "ci@pve", fn_warn, NULL);
+	char *c = start(f->tm, "qmstart", "101", "ci@pve", "warn", 0);
 	wait_done(f->tm, c);
 
 	unsigned total = 0;
@@ -478,7 +533,7 @@ static void test_list(void **state)
 	}
 
 	/* a running task: only in active/all, without endtime/status */
-	char *d = start(f->tm, "vzdump", "102", "root@pam", fn_until_stop, NULL);
+	char *d = start(f->tm, "vzdump", "102", "root@pam", "until-stop", 0);
 	l = list(f->tm, &(struct task_filter){.source = "active"}, &total);
 	assert_int_equal(total, 1);
 	json_t *ed = json_array_get(l, 0);
@@ -522,8 +577,8 @@ static void test_recovery(void **state)
 {
 	struct fixture *f = *state;
 	f->tm = manager_new(f->dir, 1, 0);
-	char *a = start(f->tm, "qmclone", "100", "root@pam", fn_timed, (void *)(intptr_t)1500);
-	char *b = start(f->tm, "qmclone", "101", "root@pam", fn_ok, NULL);
+	char *a = start(f->tm, "qmclone", "100", "root@pam", "timed", 1500);
+	char *b = start(f->tm, "qmclone", "101", "root@pam", "ok", 0);
 	/* a daemon restart: the manager goes, the workers stay */
 	f->tm = task_manager_free(f->tm);
 	char *active = path_join(f->dir, "active");
@@ -684,16 +739,19 @@ static void test_errors(void **state)
 	json_decref(j);
 	free(empty);
 
-	/* bad start parameters */
+	/* bad start parameters: a type that cannot be registered, a bad id or user */
 	char *upid = NULL;
-	assert_int_equal(task_start(f->tm, "a:b", "", "root@pam", fn_ok, NULL, &upid, &err),
-	                 -EINVAL);
+	json_t *args = body("ok", 0);
+	assert_int_equal(task_start_op(f->tm, "a:b", "", "root@pam", args, &upid, &err), -EINVAL);
+	assert_string_equal(err->msg, "unknown task type 'a:b'");
 	err = error_free(err);
-	assert_int_equal(task_start(f->tm, "a", "1 2", "root@pam", fn_ok, NULL, &upid, &err),
-	                 -EINVAL);
+	assert_int_equal(task_start_op(f->tm, "a", "1 2", "root@pam", args, &upid, &err), -EINVAL);
+	assert_string_equal(err->msg, "invalid task id '1 2'");
 	err = error_free(err);
-	assert_int_equal(task_start(f->tm, "a", "", "", fn_ok, NULL, &upid, &err), -EINVAL);
+	assert_int_equal(task_start_op(f->tm, "a", "", "", args, &upid, &err), -EINVAL);
+	assert_string_equal(err->msg, "invalid task user ''");
 	err = error_free(err);
+	json_decref(args);
 	assert_null(upid);
 
 	struct task_manager_config cfg = {.node = "bad_node", .dir = f->dir};
@@ -713,7 +771,7 @@ static void test_rotation(void **state)
 	fclose(fp);
 
 	f->tm = manager_new(f->dir, 0, 0);
-	char *upid = start(f->tm, "new", "", "root@pam", fn_ok, NULL);
+	char *upid = start(f->tm, "new", "", "root@pam", "ok", 0);
 	wait_done(f->tm, upid);
 	char *index1 = path_join(f->dir, "index.1");
 	assert_int_equal(access(index1, F_OK), 0);
@@ -727,7 +785,7 @@ static void test_rotation(void **state)
 	json_decref(l);
 
 	/* the next task starts a new index */
-	char *upid2 = start(f->tm, "new", "", "root@pam", fn_ok, NULL);
+	char *upid2 = start(f->tm, "new", "", "root@pam", "ok", 0);
 	wait_done(f->tm, upid2);
 	l = list(f->tm, &(struct task_filter){.limit = 1}, &total);
 	assert_int_equal(total, TASK_INDEX_MAX_LINES + 2);
@@ -751,8 +809,10 @@ static void *thread_body(void *arg)
 	for (int i = 0; i < 3; i++) {
 		char *upid = NULL;
 		struct error *err = NULL;
-		if (task_start(tm, "par", "", "root@pam", i == 1 ? fn_fail : fn_ok, NULL, &upid,
-		               &err) < 0)
+		json_t *args = body(i == 1 ? "fail" : "ok", 0);
+		int r = task_start_op(tm, "par", "", "root@pam", args, &upid, &err);
+		json_decref(args);
+		if (r < 0)
 			return thread_fail("start", err);
 		json_t *j = NULL;
 		if (task_status(tm, upid, &j, &err) < 0)
@@ -806,6 +866,10 @@ static void test_threads(void **state)
 
 int main(void)
 {
+	struct error *err = NULL;
+	test_registry = task_ops_new();
+	if (task_ops_register(test_registry, test_ops, NULL, &err) < 0)
+		abort();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_and_warn, setup, teardown),
@@ -820,5 +884,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	task_ops_free(test_registry);
+	return r;
 }
