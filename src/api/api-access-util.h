@@ -26,10 +26,6 @@ int api_access_update(struct api_call *call, const char *digest, access_update_f
 /* PVE::Tools::split_list: items separated by ',', ';' or blanks, empty ones
  * dropped.  A strv (strv.h); free with strv_free(). */
 char **api_split_list(const char *list);
-/* The old name of _cleanup_strv_free_, until the handlers still using it
- * (api-users.c, api-storage-config.c) move over. */
-#define _cleanup_strv_ _cleanup_strv_free_
-
 /* RPCEnvironment::check_perm_modify: Permissions.Modify on path, or the
  * Allocate privilege of its kind (/vms, /storage, /pool); an empty path
  * means /access. */

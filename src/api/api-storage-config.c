@@ -51,7 +51,7 @@ static char *first_root_only_key(const struct api_call *call, bool *ret_delete)
 	json_object_foreach (call->params, key, v)
 		if (!is_meta_param(key) && storage_key_root_only(key))
 			return xstrdup(key);
-	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	_cleanup_strv_free_ char **del = api_split_list(api_param_str(call, "delete"));
 	for (size_t i = 0; del[i]; i++)
 		if (storage_key_root_only(del[i])) {
 			*ret_delete = true;
@@ -105,10 +105,7 @@ static int update_config(struct api_call *call, const char *digest, storage_upda
 	if (r < 0) {
 		if (e && e->http_status == 500)
 			error_prefix(e, "%s", what);
-		if (err && !*err)
-			*err = e;
-		else
-			error_free(e);
+		error_propagate(err, e);
 	}
 	return r;
 }
@@ -206,7 +203,7 @@ static int do_update(struct section_config *c, void *arg, struct error **err)
 	if (!storage_type_known(s->type))
 		return error_set(err, -EOPNOTSUPP, 500, "storage type '%s' is not supported",
 		                 s->type);
-	_cleanup_strv_ char **del = api_split_list(api_param_str(call, "delete"));
+	_cleanup_strv_free_ char **del = api_split_list(api_param_str(call, "delete"));
 	for (size_t i = 0; del[i]; i++) {
 		if (json_object_get(call->params, del[i]))
 			return error_param(err, "delete",
