@@ -550,10 +550,18 @@ static void strv_free(char **v)
 	free(v);
 }
 
-/* The front's user must exist before anything starts: a front that cannot
- * drop privileges would only be restarted in a loop. */
+/* The front's user must exist, and we must be root to become it, before
+ * anything starts: a front that cannot drop privileges would only be
+ * restarted in a loop. */
 static int check_front_user(const char *name)
 {
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		        "ctvmd: starting the front process as '%s' needs root; run ctvmd "
+		        "as root (--no-privsep, for debugging only, does without)\n",
+		        name);
+		return -EPERM;
+	}
 	errno = 0;
 	struct passwd *pw = getpwnam(name); /* one thread yet */
 	if (!pw) {

@@ -133,6 +133,18 @@ class PrivsepTest(unittest.TestCase):
         # refused before anything was started or written
         self.assertFalse(os.path.exists(os.path.join(root, "run", "ctvmd.pid")))
 
+    def test_not_root_refused(self):
+        root = tempfile.mkdtemp(prefix="ctvmt-root-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.chmod(root, 0o777)
+        p = subprocess.run([ctvmtest.ctvmd_path(), "--root", root, "--listen", "127.0.0.1:0"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30, user=65534,
+                           group=65534, extra_groups=[])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("needs root", p.stderr)
+        self.assertEqual(os.listdir(root), [])
+
     def test_no_privsep(self):
         d = Daemon(args=["--no-privsep"])
         d.start()
