@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The privileged side of ctvmd --privsep (docs/dev/PRIVSEP.md): starts the
+ * The privileged side of ctvmd (docs/dev/PRIVSEP.md): starts the
  * front by exec, reads its messages on one thread (the supervisor), answers
  * them on a bounded pool, and restarts the front when it dies.
  *

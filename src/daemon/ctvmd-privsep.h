@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * ctvmd --privsep: the daemon split in two processes (docs/dev/PRIVSEP.md).
+ * ctvmd: the daemon split in two processes (docs/dev/PRIVSEP.md).
  *
  *   priv   (ctvmd, root): everything it always did, minus TCP and TLS.  It
  *          binds the TCP listener, keeps serving api.sock itself, starts the

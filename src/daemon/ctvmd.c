@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -45,13 +46,12 @@ struct options {
 	enum log_level level;
 	unsigned max_workers;
 	unsigned login_delay_ms;
-	unsigned rrd_step;         /* 0: the default (60 s) */
-	struct http_limits limits; /* connection budgets and deadlines; 0: default */
-	bool exec_workers;
+	unsigned rrd_step;                /* 0: the default (60 s) */
+	struct http_limits limits;        /* connection budgets and deadlines; 0: default */
 	const char *run_task_op;          /* worker mode: the operation's type */
 	unsigned long long max_log_bytes; /* worker mode */
-	bool privsep;                     /* the split: an unprivileged front */
-	bool front;                       /* front mode (started by ctvmd --privsep) */
+	bool no_privsep;                  /* debugging: one root process, no front */
+	bool front;                       /* front mode (started by the privileged ctvmd) */
 	const char *privsep_user;
 	const char *front_cert, *front_key;
 	enum privsep_seccomp seccomp;
@@ -91,9 +91,10 @@ static void usage(FILE *f)
 	           "                      seconds for the TLS handshake (default 5)\n"
 	           "  --idle-timeout S    seconds an unauthenticated connection may wait\n"
 	           "                      before its request (default 10)\n"
-	           "  --privsep           serve TCP from an unprivileged, sandboxed front\n"
-	           "                      process (docs/dev/PRIVSEP.md)\n"
-	           "  --privsep-user NAME the front's user (default ctvm-www)\n"
+	           "  --privsep-user NAME the user of the front process that serves TCP\n"
+	           "                      (default ctvm-www; docs/dev/PRIVSEP.md)\n"
+	           "  --no-privsep        debugging only: serve TCP from the root process\n"
+	           "                      itself, without the sandboxed front\n"
 	           "  --version           print the version\n"
 	           "  --help              this text\n");
 }
@@ -147,6 +148,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_RUN_TASK_OP,
 		OPT_MAX_LOG_BYTES,
 		OPT_PRIVSEP,
+		OPT_NO_PRIVSEP,
 		OPT_PRIVSEP_USER,
 		OPT_FRONT,
 		OPT_FRONT_CERT,
@@ -171,20 +173,21 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-local-connections", required_argument, NULL, OPT_MAX_LOCAL},
 	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
-	    /* start task workers by exec, as the privilege separation will
-	     * (docs/dev/TASKS.md); the default is still to run them in the
-	     * forked process */
+	    /* task workers are always started by exec now (docs/dev/TASKS.md);
+	     * the option is accepted for scripts that still pass it */
 	    {"exec-workers", no_argument, NULL, OPT_EXEC_WORKERS},
 	    /* the worker mode those use: run one task operation, its
 	     * arguments as JSON on stdin, its log on stdout (task.h) */
 	    {"run-task-op", required_argument, NULL, OPT_RUN_TASK_OP},
 	    {"max-log-bytes", required_argument, NULL, OPT_MAX_LOG_BYTES},
+	    /* the default; accepted for scripts that still pass it */
 	    {"privsep", no_argument, NULL, OPT_PRIVSEP},
+	    {"no-privsep", no_argument, NULL, OPT_NO_PRIVSEP},
 	    {"privsep-user", required_argument, NULL, OPT_PRIVSEP_USER},
 	    /* debugging: the front's seccomp failure action, kill (default),
 	     * errno, log (allow and log, to find missing calls) or off */
 	    {"privsep-seccomp", required_argument, NULL, OPT_SECCOMP},
-	    /* internal: the front, as ctvmd --privsep starts it */
+	    /* internal: the front, as the privileged ctvmd starts it */
 	    {"front", no_argument, NULL, OPT_FRONT},
 	    {"front-cert", required_argument, NULL, OPT_FRONT_CERT},
 	    {"front-key", required_argument, NULL, OPT_FRONT_KEY},
@@ -263,7 +266,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			break;
 		case OPT_EXEC_WORKERS:
-			o->exec_workers = true;
 			break;
 		case OPT_RUN_TASK_OP:
 			o->run_task_op = optarg;
@@ -272,7 +274,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->max_log_bytes = strtoull(optarg, NULL, 10);
 			break;
 		case OPT_PRIVSEP:
-			o->privsep = true;
+			o->no_privsep = false;
+			break;
+		case OPT_NO_PRIVSEP:
+			o->no_privsep = true;
 			break;
 		case OPT_PRIVSEP_USER:
 			o->privsep_user = optarg;
@@ -478,11 +483,11 @@ static _noreturn_ void run_task_op(const struct options *o)
 	task_op_worker_main(ops, o->run_task_op, o->max_log_bytes);
 }
 
-/* ctvmd --front: started by ctvmd --privsep with its descriptors 3-5. */
+/* ctvmd --front: started by the privileged ctvmd with its descriptors 3-5. */
 static _noreturn_ void run_front(const struct options *o)
 {
 	if (!o->front_cert || !o->front_key) {
-		fprintf(stderr, "ctvmd: --front is started by ctvmd --privsep\n");
+		fprintf(stderr, "ctvmd: --front is started by ctvmd itself\n");
 		exit(2);
 	}
 	log_set_level(o->level);
@@ -545,7 +550,38 @@ static void strv_free(char **v)
 	free(v);
 }
 
-/* The TCP listener of --privsep.  A front whose privileged process died
+/* The front's user must exist, and we must be root to become it, before
+ * anything starts: a front that cannot drop privileges would only be
+ * restarted in a loop. */
+static int check_front_user(const char *name)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr,
+		        "ctvmd: starting the front process as '%s' needs root; run ctvmd "
+		        "as root (--no-privsep, for debugging only, does without)\n",
+		        name);
+		return -EPERM;
+	}
+	errno = 0;
+	struct passwd *pw = getpwnam(name); /* one thread yet */
+	if (!pw) {
+		fprintf(stderr,
+		        "ctvmd: the front process's user '%s' does not exist%s%s; create it\n"
+		        "       (tools/setup-deps does) with:\n"
+		        "         useradd --system --no-create-home --home-dir /nonexistent "
+		        "--shell /usr/sbin/nologin %s\n"
+		        "       or name another unprivileged user with --privsep-user NAME\n",
+		        name, errno ? ": " : "", errno ? strerror(errno) : "", name);
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		fprintf(stderr, "ctvmd: --privsep-user '%s' is root or in group root\n", name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The TCP listener of the split.  A front whose privileged process died
  * holds the port for FRONT_GRACE_S while it answers 503: wait it out. */
 static int bind_tcp(const struct options *o, unsigned *ret_port, struct error **err)
 {
@@ -579,6 +615,8 @@ int main(int argc, char **argv)
 		run_task_op(&o);
 	if (o.front)
 		run_front(&o);
+	if (!o.no_privsep && check_front_user(o.privsep_user) < 0)
+		return 1;
 
 	/* One connection thread each: without a cap glibc gives threads their own
 	 * malloc arenas (8 per core), which only costs resident memory here. */
@@ -658,7 +696,7 @@ int main(int argc, char **argv)
 	    .dir = paths->tasks,
 	    .max_workers = o.max_workers,
 	    .ops = ops,
-	    .worker_argv = o.exec_workers ? worker_argv : NULL,
+	    .worker_argv = worker_argv,
 	};
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
@@ -688,7 +726,7 @@ int main(int argc, char **argv)
 	    .stream = api_stream_request,
 	    .userdata = &ctx,
 	};
-	if (o.privsep)
+	if (!o.no_privsep)
 		hcfg.access_log_path = NULL; /* TCP is the front's: it logs */
 	struct http_server *srv = http_server_new(&hcfg, &e);
 	if (!srv)
@@ -698,7 +736,7 @@ int main(int argc, char **argv)
 	struct priv *priv = NULL;
 	_cleanup_close_ int listen_fd = -1, access_fd = -1;
 	char **fargv = NULL;
-	if (o.privsep) {
+	if (!o.no_privsep) {
 		/* the front gets the listener and the access log as descriptors,
 		 * and reads the certificate and key before it drops privileges */
 		listen_fd = bind_tcp(&o, &port, &e);

@@ -230,12 +230,13 @@ static int reader_fail(struct privsep_reader *r, int e, struct error **err)
 }
 
 /*
- * One recvmsg() of at most len bytes.  Returns the bytes read, -EAGAIN or
+ * One recvmsg() of at most len bytes, waiting for them unless flags has
+ * MSG_DONTWAIT (or the socket is nonblocking).  Returns the bytes read, -EAGAIN or
  * -EINTR (nothing to read now), or another negative errno with *err set:
  * -EPIPE at end of file, -EBADMSG for descriptors the protocol does not
  * allow (all of them closed).  A descriptor that may come is stored in r->fd.
  */
-static ssize_t recv_some(struct privsep_reader *r, int sock, void *buf, size_t len,
+static ssize_t recv_some(struct privsep_reader *r, int sock, void *buf, size_t len, int flags,
                          struct error **err)
 {
 	union {
@@ -247,7 +248,7 @@ static ssize_t recv_some(struct privsep_reader *r, int sock, void *buf, size_t l
 	                    .msg_iovlen = 1,
 	                    .msg_control = cbuf.buf,
 	                    .msg_controllen = sizeof(cbuf.buf)};
-	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
 	if (n < 0) {
 		int e = -errno;
 		if (e == -EAGAIN || e == -EWOULDBLOCK || e == -EINTR)
@@ -323,6 +324,10 @@ int privsep_recv(struct privsep_reader *r, int sock, int timeout_ms, struct priv
 	if (r->failed)
 		return error_set(err, r->failed, 500, "privsep: the channel is broken");
 	int64_t deadline = deadline_of(timeout_ms);
+	/* Without a deadline a blocking socket is read blocking: a reader that
+	 * waits for every frame (a channel's reader thread) saves a failed
+	 * recvmsg() and a poll() per frame. */
+	int flags = timeout_ms < 0 ? 0 : MSG_DONTWAIT;
 	for (;;) {
 		size_t total = r->frame ? PRIVSEP_HDR_SIZE + (size_t)r->hdr.len : PRIVSEP_HDR_SIZE;
 		if (r->frame && r->got == total) {
@@ -333,7 +338,7 @@ int privsep_recv(struct privsep_reader *r, int sock, int timeout_ms, struct priv
 			return e < 0 ? reader_fail(r, e, err) : 1;
 		}
 		uint8_t *dst = r->frame ? r->frame + r->got : r->hdr_buf + r->got;
-		ssize_t n = recv_some(r, sock, dst, total - r->got, err);
+		ssize_t n = recv_some(r, sock, dst, total - r->got, flags, err);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN || n == -EWOULDBLOCK) {

@@ -20,6 +20,7 @@ import atexit
 import http.client
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -72,6 +73,23 @@ def ctvmd_path():
 
 def ctvm_path():
     return _binary("CTVM", "src", "cli", "ctvm")
+
+
+DEFAULT_PRIVSEP_USER = "ctvm-www"
+
+
+def privsep_user():
+    """The front's user: CTVM_TEST_PRIVSEP_USER, else ctvm-www (which
+    tools/setup-deps creates, so CI and tools/test always have it), else
+    nobody, for a script run on a machine that never ran setup-deps."""
+    user = os.environ.get("CTVM_TEST_PRIVSEP_USER")
+    if user:
+        return user
+    try:
+        pwd.getpwnam(DEFAULT_PRIVSEP_USER)
+        return DEFAULT_PRIVSEP_USER
+    except KeyError:
+        return "nobody"
 
 
 def require_root():
@@ -171,11 +189,15 @@ class Daemon:
         self.host = "127.0.0.1"
         self.proc = None
         self.args = list(args)
-        # CTVM_TEST_PRIVSEP=1 runs every daemon split (docs/dev/PRIVSEP.md),
-        # its front as CTVM_TEST_PRIVSEP_USER (default nobody)
-        if os.environ.get("CTVM_TEST_PRIVSEP") == "1" and "--privsep" not in self.args:
-            self.args += ["--privsep", "--privsep-user",
-                          os.environ.get("CTVM_TEST_PRIVSEP_USER", "nobody")]
+        # Every daemon runs split, ctvmd's default (docs/dev/PRIVSEP.md), its
+        # front as privsep_user(); CTVM_TEST_NO_PRIVSEP=1 runs them as one
+        # root process (--no-privsep, the debugging mode meson keeps covered).
+        if os.environ.get("CTVM_TEST_NO_PRIVSEP") == "1":
+            if "--no-privsep" not in self.args:
+                self.args.append("--no-privsep")
+        elif "--no-privsep" not in self.args and "--privsep-user" not in self.args \
+                and privsep_user() != DEFAULT_PRIVSEP_USER:
+            self.args += ["--privsep-user", privsep_user()]
         self.log_level = log_level
         self.stdout_path = os.path.join(self.root, "ctvmd.stdout")
         self.stderr_path = os.path.join(self.root, "ctvmd.stderr")
@@ -257,7 +279,7 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def front_pid(self, timeout=10.0):
-        """The pid of the --privsep front (a child running --front), or None."""
+        """The pid of the front process (a child running --front), or None."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for pid in os.listdir("/proc"):

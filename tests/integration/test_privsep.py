@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""ctvmd --privsep (docs/dev/PRIVSEP.md): the front process is sandboxed, and
-each process may die by SIGKILL without hanging clients or losing tasks."""
+"""ctvmd's privilege separation (docs/dev/PRIVSEP.md), its default: the front
+process is sandboxed, each process may die by SIGKILL without hanging clients
+or losing tasks, a missing front user stops the start with the command that
+creates it, and --no-privsep is one process."""
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -12,8 +16,10 @@ import unittest
 import ctvmtest
 from ctvmtest import Daemon, HostAccount, user_cfg
 
-USER = os.environ.get("CTVM_TEST_PRIVSEP_USER", "nobody")
-ARGS = ["--privsep", "--privsep-user", USER, "--login-delay-ms", "100"]
+# no --privsep option: the split is the default; the harness names the front's
+# user only when it is not ctvm-www (ctvmtest.privsep_user())
+USER = ctvmtest.privsep_user()
+ARGS = ["--login-delay-ms", "100"]
 
 
 def status_fields(pid):
@@ -112,6 +118,40 @@ class PrivsepTest(unittest.TestCase):
         # api.sock stays the privileged process's: root is root@pam there
         r = d.root_http("GET", "/access/permissions")
         self.assertEqual(r.status, 200, r)
+
+    def test_missing_user_refused(self):
+        root = tempfile.mkdtemp(prefix="ctvmt-root-")
+        self.addCleanup(shutil.rmtree, root, True)
+        p = subprocess.run([ctvmtest.ctvmd_path(), "--root", root, "--listen", "127.0.0.1:0",
+                            "--privsep-user", "ctvmt-no-such-user"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("user 'ctvmt-no-such-user' does not exist", p.stderr)
+        self.assertIn("useradd --system --no-create-home --home-dir /nonexistent "
+                      "--shell /usr/sbin/nologin ctvmt-no-such-user", p.stderr)
+        # refused before anything was started or written
+        self.assertFalse(os.path.exists(os.path.join(root, "run", "ctvmd.pid")))
+
+    def test_not_root_refused(self):
+        root = tempfile.mkdtemp(prefix="ctvmt-root-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.chmod(root, 0o777)
+        p = subprocess.run([ctvmtest.ctvmd_path(), "--root", root, "--listen", "127.0.0.1:0"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30, user=65534,
+                           group=65534, extra_groups=[])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("needs root", p.stderr)
+        self.assertEqual(os.listdir(root), [])
+
+    def test_no_privsep(self):
+        d = Daemon(args=["--no-privsep"])
+        d.start()
+        self.addCleanup(d.stop)
+        self.assertIsNone(d.front_pid(timeout=1))
+        self.assertEqual(d.http("GET", "/version").status, 401)
+        self.assertEqual(d.root_http("GET", "/version").status, 200)
 
     def test_kill_front(self):
         d, ticket, csrf, node = self.start()

@@ -6,15 +6,17 @@ A task is a named operation with a JSON object of plain data (task.h), so its
 worker can be a fresh program: `ctvmd --run-task-op TYPE`, the arguments on
 stdin, the log on stdout.  Here that program is run by hand on a temporary
 root and removes a volume of a dir storage (imgdel): the log ends TASK OK and
-the file is gone, with nothing of a daemon around.  Then a daemon started with
---exec-workers runs its tasks that way, and a client sees the same UPIDs, log
-lines and statuses as from forked workers.
+the file is gone, with nothing of a daemon around.  Then a daemon runs its
+tasks that way (its default): the worker is a fresh --run-task-op program,
+and a client sees the same UPIDs, log lines and statuses as from forked
+workers.
 
 The upload's and download-url's operations (imgcopy of an uploaded file,
 download) run the same way: the temporary file's name and the URL arrive on
 stdin, never in an argv, and the log shows the URL without its credentials.
 """
 
+import fcntl
 import functools
 import hashlib
 import http.server
@@ -163,7 +165,7 @@ class WorkerProgram(unittest.TestCase):
 class DaemonExecWorkers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.daemon = Daemon(args=["--exec-workers"])
+        cls.daemon = Daemon()
         cls.store = os.path.join(cls.daemon.root, "srv", "store")
         cls.daemon.write("etc/storage.cfg", storage_cfg(cls.store)
                          + "\ndir: backups\n\tpath %s-bk\n\tcontent backup\n" % cls.store)
@@ -201,6 +203,29 @@ class DaemonExecWorkers(unittest.TestCase):
         self.assertEqual(self.log(upid), ["removing volume 'store1:100/vm-100-disk-0.raw'",
                                           "removed volume '100/vm-100-disk-0.raw'", "TASK OK"])
         self.assertFalse(os.path.exists(vol))
+
+    def test_worker_is_execd(self):
+        # the worker waits for the storage lock the test holds: long enough
+        # to see that it is a fresh program with only its operation's name,
+        # not a fork of the daemon
+        make_volume(self.store, 104, "vm-104-disk-0.raw")
+        lock = os.path.join(self.daemon.root, "run", "storage-store1.lock")
+        with open(lock, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            upid = self.api("delete", "/nodes/%s/storage/store1/content/store1:104/"
+                            "vm-104-disk-0.raw" % self.node)
+            pid = int(upid.split(":")[2], 16)
+            deadline = time.monotonic() + 10
+            argv = []
+            while time.monotonic() < deadline:
+                with open("/proc/%d/cmdline" % pid, "rb") as c:
+                    argv = c.read().split(b"\0")
+                if b"--run-task-op" in argv:
+                    break
+                time.sleep(0.02)
+            self.assertIn(b"--run-task-op", argv)
+            self.assertEqual(argv[argv.index(b"--run-task-op") + 1], b"imgdel")
+        self.assertEqual(self.wait(upid)["exitstatus"], "OK")
 
     def test_startall(self):
         upid = self.api("create", "/nodes/%s/startall" % self.node, "--vms", "100,101")
