@@ -2,18 +2,20 @@
 /*
  * ctvmd --front: the process that faces the network (docs/dev/PRIVSEP.md).
  *
- * Started by the privileged ctvmd by exec, with the channel, the TCP
- * listener and the access log as descriptors 3, 4 and 5 and nothing else of
- * its memory.  As root and with one thread it loads the certificate and key,
- * then drops to the unprivileged user under seccomp (privsep_drop()), and
- * only then starts threads: the http server's, and one reader of the channel.
+ * Started by the privileged ctvmd by exec, with the control channel, the
+ * TCP listener and the access log as descriptors 3, 4 and 5, the request
+ * channels from FRONT_FD_REQUEST on, and nothing else of its memory.  As
+ * root and with one thread it loads the certificate and key, then drops to
+ * the unprivileged user under seccomp (privsep_drop()), and only then starts
+ * threads: the http server's, and one reader of the control channel.
  *
- * Each request is one REQUEST message and one RESPONSE; the connection's
- * thread waits for its answer, which the reader hands over by request id.
+ * Each request is one REQUEST message and one RESPONSE on a request channel
+ * the connection's thread checked out of a free list: it writes and reads
+ * the channel itself, so a request wakes no other thread of this process.
  * Nothing here decides who the client is: credentials travel as the client
  * sent them, and the privileged side checks them.
  *
- * When the channel breaks (the privileged process died), every waiting and
+ * When a channel breaks (the privileged process died), every waiting and
  * every new request is answered 503 at once; after FRONT_GRACE_S the front
  * exits, so a restarted ctvmd can bind the port again.
  */
@@ -38,21 +40,25 @@
 #define SEND_TIMEOUT_MS 10000
 /* A body handed over as a descriptor is read into memory up to this. */
 #define MAX_FD_BODY (256ull << 20)
+/* A request waits this long for a free channel, then is answered 503. */
+#define CHECKOUT_TIMEOUT_MS 15000
 
-struct pending {
-	uint64_t id;
-	enum privsep_type want; /* RESPONSE or UPLOAD_FILE */
-	bool done;
-	struct privsep_msg msg; /* the answer, or an ERROR */
-	pthread_cond_t cond;
-	struct pending *next;
+/* A request channel: used by one connection thread at a time, which owns
+ * it (and its reader's state) between checkout and checkin. */
+struct rchan {
+	int fd;
+	struct privsep_reader rd;
+	struct rchan *next_free;
 };
 
 struct front {
-	int chan;
+	int chan; /* the control channel: HELLO, CANCEL, end of file */
 	pthread_mutex_t send_lock;
 	pthread_mutex_t lock; /* guards what follows */
-	struct pending *pending;
+	pthread_cond_t freed; /* a channel came back, or broken */
+	struct rchan ch[FRONT_MAX_CHANNELS];
+	unsigned n_ch;
+	struct rchan *free;
 	bool broken;
 	int64_t broken_ms;
 	uint64_t next_id;
@@ -78,9 +84,11 @@ static void mark_broken_locked(void)
 		return;
 	F.broken = true;
 	F.broken_ms = mono_ms();
+	/* wakes every thread blocked on a channel, and the waiters for one */
 	shutdown(F.chan, SHUT_RDWR);
-	for (struct pending *p = F.pending; p; p = p->next)
-		pthread_cond_signal(&p->cond);
+	for (unsigned i = 0; i < F.n_ch; i++)
+		shutdown(F.ch[i].fd, SHUT_RDWR);
+	pthread_cond_broadcast(&F.freed);
 }
 
 static void mark_broken(void)
@@ -98,6 +106,7 @@ static uint64_t new_id(void)
 	return id;
 }
 
+/* On the control channel (CANCEL). */
 static int send_msg(const struct privsep_msg *m, struct error **err)
 {
 	pthread_mutex_lock(&F.send_lock);
@@ -108,49 +117,72 @@ static int send_msg(const struct privsep_msg *m, struct error **err)
 	return r;
 }
 
+/* A free request channel in *ret: -EPIPE when the privileged process is
+ * gone, -EBUSY when none came free within CHECKOUT_TIMEOUT_MS. */
+static int checkout(struct rchan **ret)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += CHECKOUT_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&F.lock);
+	int r = 0;
+	while (!F.broken && !F.free && r == 0)
+		r = pthread_cond_timedwait(&F.freed, &F.lock, &until);
+	int ret_r = F.broken ? -EPIPE : F.free ? 0 : -EBUSY;
+	if (ret_r == 0) {
+		*ret = F.free;
+		F.free = F.free->next_free;
+	}
+	pthread_mutex_unlock(&F.lock);
+	return ret_r;
+}
+
+static void checkin(struct rchan *c)
+{
+	pthread_mutex_lock(&F.lock);
+	c->next_free = F.free;
+	F.free = c;
+	pthread_cond_signal(&F.freed);
+	pthread_mutex_unlock(&F.lock);
+}
+
 /*
- * Sends m and waits for the answer of its id.  Returns 0 with the answer in
- * *ret (RESPONSE, UPLOAD_FILE or ERROR), -EMSGSIZE when m is too large to
- * encode, -EPIPE when the privileged process is gone.
+ * Sends m on a request channel and reads its answer there.  Returns 0 with
+ * the answer in *ret (want or ERROR), -EMSGSIZE when m is too large to
+ * encode, -EBUSY when no channel came free in time, -EPIPE when the
+ * privileged process is gone.  A channel that fails is not reused: a frame
+ * may be half written or read, so every channel is shut (mark_broken()).
  */
 static int call(const struct privsep_msg *m, enum privsep_type want, struct privsep_msg *ret,
                 struct error **err)
 {
-	struct pending p = {.id = m->id, .want = want};
-	privsep_msg_init(&p.msg, want, m->id);
-	pthread_cond_init(&p.cond, NULL);
-	pthread_mutex_lock(&F.lock);
-	if (F.broken) {
-		pthread_mutex_unlock(&F.lock);
-		pthread_cond_destroy(&p.cond);
-		return -EPIPE;
-	}
-	p.next = F.pending;
-	F.pending = &p;
-	pthread_mutex_unlock(&F.lock);
-
-	int r = send_msg(m, err);
-
-	pthread_mutex_lock(&F.lock);
-	while (r >= 0 && !p.done && !F.broken)
-		pthread_cond_wait(&p.cond, &F.lock);
-	for (struct pending **pp = &F.pending; *pp; pp = &(*pp)->next)
-		if (*pp == &p) {
-			*pp = p.next;
-			break;
-		}
-	pthread_mutex_unlock(&F.lock);
-	pthread_cond_destroy(&p.cond);
-	if (r < 0) {
-		privsep_msg_clear(&p.msg);
+	struct rchan *c;
+	int r = checkout(&c);
+	if (r < 0)
+		return r;
+	r = privsep_send(c->fd, m, SEND_TIMEOUT_MS, err);
+	if (r == -EMSGSIZE || r == -EINVAL) {
+		checkin(c); /* nothing was written */
 		return r == -EMSGSIZE ? r : -EPIPE;
 	}
-	if (!p.done) {
-		privsep_msg_clear(&p.msg);
-		return -EPIPE;
+	while (r >= 0) {
+		struct privsep_msg a;
+		r = privsep_recv(&c->rd, c->fd, -1, &a, err);
+		if (r == 0)
+			continue;
+		if (r < 0)
+			break;
+		if (a.id != m->id || (a.type != want && a.type != PRIVSEP_ERROR)) {
+			log_error("unexpected answer on a request channel");
+			privsep_msg_clear(&a);
+			break;
+		}
+		checkin(c);
+		*ret = a; /* moved: the caller clears it */
+		return 0;
 	}
-	*ret = p.msg; /* moved: the caller clears it */
-	return 0;
+	mark_broken();
+	return -EPIPE;
 }
 
 static void *reader_main(void *arg)
@@ -170,26 +202,10 @@ static void *reader_main(void *arg)
 		}
 		if (r == 0)
 			continue;
-		if (m.id == 0) {
-			bool fatal = m.type == PRIVSEP_ERROR;
-			privsep_msg_clear(&m);
-			if (fatal)
-				break;
-			continue; /* HELLO */
-		}
-		pthread_mutex_lock(&F.lock);
-		struct pending *p = F.pending;
-		while (p && (p->id != m.id || p->done))
-			p = p->next;
-		if (p && (m.type == p->want || m.type == PRIVSEP_ERROR)) {
-			privsep_msg_clear(&p->msg);
-			p->msg = m;
-			p->done = true;
-			pthread_cond_signal(&p->cond);
-			privsep_msg_init(&m, PRIVSEP_HELLO, 0);
-		}
-		pthread_mutex_unlock(&F.lock);
-		privsep_msg_clear(&m); /* nobody waits for it (a cancelled request) */
+		bool fatal = m.type == PRIVSEP_ERROR && m.id == 0;
+		privsep_msg_clear(&m); /* HELLO; answers come on the request channels */
+		if (fatal)
+			break;
 	}
 	privsep_reader_release(&rd);
 	mark_broken();
@@ -387,6 +403,27 @@ _noreturn_ void front_main(const struct front_options *o)
 	 * after the drop, but keep the rule */
 	for (int fd = FRONT_FD_CHANNEL; fd <= FRONT_FD_ACCESS_LOG; fd++)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* the request channels: every descriptor from FRONT_FD_REQUEST on that
+	 * is open now, before anything else opens one */
+	for (; F.n_ch < FRONT_MAX_CHANNELS; F.n_ch++) {
+		int fd = FRONT_FD_REQUEST + (int)F.n_ch;
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+			break;
+		struct rchan *c = &F.ch[F.n_ch];
+		c->fd = fd;
+		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
+		c->next_free = F.free;
+		F.free = c;
+	}
+	if (F.n_ch == 0) {
+		log_error("front: started without request channels");
+		_exit(1);
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&F.freed, &ca);
+	pthread_condattr_destroy(&ca);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The privileged side of ctvmd (docs/dev/PRIVSEP.md): starts the
- * front by exec, reads its messages on one thread (the supervisor), answers
- * them on a bounded pool, and restarts the front when it dies.
+ * front by exec with a control channel and N request channels, serves each
+ * request channel on a thread of its own (read, run the handler, write the
+ * answer: no queue, no hand-off), and restarts the front when it dies.
  *
  * Trust: a forwarded request is rebuilt with local_socket and peer
  * credentials always off, whatever the front says; its credentials are the
@@ -13,7 +14,9 @@
  * Uploads: on UPLOAD_OPEN the api layer's stream hook decides; a claimed
  * upload gets a ".upload-XXXXXX.tmp" file opened and locked here, whose
  * descriptor goes to the front.  This side keeps its path and removes it
- * once the REQUEST was answered, on CANCEL, or when the front dies.
+ * once the REQUEST was answered, on CANCEL, or when the front dies.  An
+ * UPLOAD_OPEN, its REQUEST and a CANCEL may come on different channels, so
+ * uploads are keyed by the front (its generation) and the request id.
  */
 #define LOG_CATEGORY "priv"
 #include "common.h"
@@ -40,28 +43,27 @@
 extern char **environ;
 
 #define SEND_TIMEOUT_MS 10000
-/* Requests and upload files waiting at once; the front's connection budget
- * bounds them anyway. */
-#define MAX_QUEUED  1024
+/* Upload files open at once; the front's connection budget bounds them
+ * anyway. */
 #define MAX_UPLOADS 256
 
-/* One front's channel; jobs hold a reference so the fd is never reused
- * under them. */
-struct chan {
-	int fd;
-	unsigned refs; /* under priv->lock */
-	pthread_mutex_t send_lock;
-};
+struct priv;
 
-struct job {
-	struct chan *chan;
-	struct privsep_msg msg;
-	struct job *next;
+/* One request channel of a front and the thread serving it.  Only that
+ * thread reads and writes fd; the supervisor shuts it down and closes it
+ * after joining the thread. */
+struct rchan {
+	struct priv *p;
+	uint64_t gen; /* the front it belongs to */
+	int fd;
+	int ctl_fd; /* the front's control channel: shut down on a protocol error */
+	pthread_t thread;
+	bool started;
 };
 
 struct upload {
 	uint64_t id;
-	struct chan *chan; /* the front it belongs to */
+	uint64_t gen; /* the front it belongs to */
 	char *path;
 	int fd;
 	struct upload *next;
@@ -70,19 +72,15 @@ struct upload {
 struct priv {
 	struct priv_config cfg;
 	pthread_t supervisor;
-	pthread_t *pool;
-	unsigned n_pool;
+	unsigned n_channels;
 
 	pthread_mutex_t lock; /* guards what follows */
-	pthread_cond_t wake;  /* jobs queued, or stopping */
-	pthread_cond_t idle;  /* a job finished */
-	struct job *head, *tail;
-	unsigned queued, running;
+	pthread_cond_t idle;  /* stopping */
 	struct upload *uploads;
 	unsigned n_uploads;
-	bool stopping;  /* no more fronts */
-	bool pool_stop; /* the last front is gone: the pool leaves */
+	bool stopping; /* no more fronts */
 	pid_t front;
+	uint64_t gen; /* of the current front */
 };
 
 static int64_t mono_ms(void)
@@ -92,21 +90,11 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void chan_unref_locked(struct chan *c)
-{
-	if (--c->refs > 0)
-		return;
-	close(c->fd);
-	pthread_mutex_destroy(&c->send_lock);
-	free(c);
-}
-
-static void chan_send(struct chan *c, const struct privsep_msg *m)
+/* Only the channel's own thread sends on it: no lock. */
+static void chan_send(int fd, const struct privsep_msg *m)
 {
 	_cleanup_error_ struct error *e = NULL;
-	pthread_mutex_lock(&c->send_lock);
-	int r = privsep_send(c->fd, m, SEND_TIMEOUT_MS, &e);
-	pthread_mutex_unlock(&c->send_lock);
+	int r = privsep_send(fd, m, SEND_TIMEOUT_MS, &e);
 	if (r >= 0)
 		return;
 	if (r == -EMSGSIZE || r == -EINVAL) {
@@ -116,24 +104,22 @@ static void chan_send(struct chan *c, const struct privsep_msg *m)
 		struct privsep_msg x;
 		privsep_msg_init(&x, PRIVSEP_ERROR, m->id);
 		error_set(&x.error, -EIO, 500, "unable to forward the answer");
-		pthread_mutex_lock(&c->send_lock);
-		r = privsep_send(c->fd, &x, SEND_TIMEOUT_MS, NULL);
-		pthread_mutex_unlock(&c->send_lock);
+		r = privsep_send(fd, &x, SEND_TIMEOUT_MS, NULL);
 		privsep_msg_clear(&x);
 		if (r >= 0)
 			return;
 	}
-	shutdown(c->fd, SHUT_RDWR); /* the supervisor sees it and restarts the front */
+	shutdown(fd, SHUT_RDWR); /* the front sees it and answers 503 */
 }
 
 /* --- uploads --- */
 
-static struct upload *upload_take(struct priv *p, struct chan *c, uint64_t id)
+static struct upload *upload_take(struct priv *p, uint64_t gen, uint64_t id)
 {
 	pthread_mutex_lock(&p->lock);
 	struct upload *u = NULL;
 	for (struct upload **pp = &p->uploads; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id && (*pp)->chan == c) {
+		if ((*pp)->id == id && (*pp)->gen == gen) {
 			u = *pp;
 			*pp = u->next;
 			p->n_uploads--;
@@ -185,11 +171,11 @@ static char *clean_line(const char *s, size_t max)
 	return c;
 }
 
-static void serve_request(struct priv *p, struct chan *c, struct privsep_msg *m)
+static void serve_request(struct priv *p, const struct rchan *c, struct privsep_msg *m)
 {
 	struct http_request *req = rebuild(&m->request);
 	req->parse_error = TAKE_PTR(m->request.parse_error);
-	struct upload *u = upload_take(p, c, m->id);
+	struct upload *u = upload_take(p, c->gen, m->id);
 	if (u && (m->request.flags & PRIVSEP_REQ_UPLOAD)) {
 		req->upload_path = xstrdup(u->path);
 		req->upload_size = m->request.upload_size;
@@ -242,11 +228,11 @@ static void serve_request(struct priv *p, struct chan *c, struct privsep_msg *m)
 	}
 	http_response_release(&resp);
 	http_request_free(req);
-	chan_send(c, &a);
+	chan_send(c->fd, &a);
 	privsep_msg_clear(&a);
 }
 
-static void serve_upload_open(struct priv *p, struct chan *c, struct privsep_msg *m)
+static void serve_upload_open(struct priv *p, const struct rchan *c, struct privsep_msg *m)
 {
 	struct http_request *req = rebuild(&m->request);
 	struct http_stream_spec spec = {.fd = -1};
@@ -259,7 +245,7 @@ static void serve_upload_open(struct priv *p, struct chan *c, struct privsep_msg
 	if (r > 0) {
 		struct upload *u = xnew(struct upload, 1);
 		u->id = m->id;
-		u->chan = c;
+		u->gen = c->gen;
 		u->path = xasprintf("%s/.upload-XXXXXX.tmp", spec.dir);
 		u->fd = mkostemps(u->path, 4, O_CLOEXEC);
 		if (u->fd < 0) {
@@ -301,68 +287,93 @@ static void serve_upload_open(struct priv *p, struct chan *c, struct privsep_msg
 	}
 	free(spec.dir);
 	http_request_free(req);
-	chan_send(c, &a);
+	chan_send(c->fd, &a);
 	privsep_msg_clear(&a);
 }
 
-static void *pool_main(void *arg)
+/* Serves one request channel until it ends: each REQUEST or UPLOAD_OPEN is
+ * answered on this thread, so a slow call (PAM) holds this channel only. */
+static void *channel_main(void *arg)
 {
-	struct priv *p = arg;
-	pthread_mutex_lock(&p->lock);
+	struct rchan *c = arg;
+	struct privsep_reader rd;
+	privsep_reader_init(&rd, PRIVSEP_FRONT);
 	for (;;) {
-		while (!p->head && !p->pool_stop)
-			pthread_cond_wait(&p->wake, &p->lock);
-		if (!p->head)
+		struct privsep_msg m;
+		_cleanup_error_ struct error *e = NULL;
+		int r = privsep_recv(&rd, c->fd, -1, &m, &e);
+		if (r < 0) {
+			if (r != -EPIPE) {
+				log_error("request channel of the front broken: %s",
+				          e ? e->msg : strerror(-r));
+				/* the supervisor sees it and restarts the front */
+				shutdown(c->ctl_fd, SHUT_RDWR);
+			}
 			break;
-		struct job *j = p->head;
-		p->head = j->next;
-		if (!p->head)
-			p->tail = NULL;
-		p->queued--;
-		p->running++;
-		pthread_mutex_unlock(&p->lock);
-		if (j->msg.type == PRIVSEP_REQUEST)
-			serve_request(p, j->chan, &j->msg);
-		else
-			serve_upload_open(p, j->chan, &j->msg);
-		privsep_msg_clear(&j->msg);
-		pthread_mutex_lock(&p->lock);
-		p->running--;
-		chan_unref_locked(j->chan);
-		free(j);
-		pthread_cond_broadcast(&p->idle);
+		}
+		if (r == 0)
+			continue;
+		switch (m.type) {
+		case PRIVSEP_REQUEST:
+			serve_request(c->p, c, &m);
+			break;
+		case PRIVSEP_UPLOAD_OPEN:
+			serve_upload_open(c->p, c, &m);
+			break;
+		case PRIVSEP_CANCEL:
+			upload_free(upload_take(c->p, c->gen, m.id), true);
+			break;
+		default:
+			break; /* ERROR and HELLO: nothing held for them */
+		}
+		privsep_msg_clear(&m);
 	}
-	pthread_mutex_unlock(&p->lock);
+	privsep_reader_release(&rd);
+	shutdown(c->fd, SHUT_RDWR);
 	return NULL;
 }
 
 /* --- the front --- */
 
-static pid_t spawn_front(struct priv *p, int chan_fd, struct error **err)
+/* chan_fds: the control channel's end, then the request channels' ends. */
+static pid_t spawn_front(struct priv *p, const int *chan_fds, unsigned n_req, struct error **err)
 {
-	/* descriptors 3, 4, 5 in the front: copied above them first, so no
-	 * dup2 source is also a target */
-	int src[3] = {chan_fd, p->cfg.listen_fd, p->cfg.access_log_fd};
-	int hi[3] = {-1, -1, -1};
+	/* descriptors 3, 4, 5, then FRONT_FD_REQUEST onwards in the front:
+	 * copied above them first, so no dup2 source is also a target */
+	int src[3 + FRONT_MAX_CHANNELS] = {chan_fds[0], p->cfg.listen_fd, p->cfg.access_log_fd};
+	int hi[3 + FRONT_MAX_CHANNELS];
+	unsigned n = 3 + n_req;
+	for (unsigned i = 0; i < n_req; i++)
+		src[3 + i] = chan_fds[1 + i];
+	for (unsigned i = 0; i < n; i++)
+		hi[i] = -1;
 	int logfd = -1;
 	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
-	for (int i = 0; i < 3; i++) {
-		hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+	for (unsigned i = 0; i < n; i++) {
+		hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, FRONT_FD_REQUEST + FRONT_MAX_CHANNELS);
 		if (hi[i] < 0) {
 			error_set(err, -errno, 500, "dup - %s", strerror(errno));
 			goto out;
 		}
-		posix_spawn_file_actions_adddup2(&fa, hi[i], FRONT_FD_CHANNEL + i);
+		posix_spawn_file_actions_adddup2(&fa, hi[i], (int)(FRONT_FD_CHANNEL + i));
 	}
 	if (p->cfg.log_path) {
-		logfd = open(p->cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		/* above the targets too, or a dup2 above would overwrite it */
+		int fd = open(p->cfg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			logfd = fcntl(fd, F_DUPFD_CLOEXEC, FRONT_FD_REQUEST + FRONT_MAX_CHANNELS);
+			close(fd);
+		}
 		if (logfd >= 0)
 			posix_spawn_file_actions_adddup2(&fa, logfd, STDERR_FILENO);
 	}
+	/* the front takes every descriptor from FRONT_FD_REQUEST on as a
+	 * request channel: none may follow them (one priv inherited, say) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, (int)(FRONT_FD_REQUEST + n_req));
 	sigset_t none;
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none);
@@ -373,7 +384,7 @@ static pid_t spawn_front(struct priv *p, int chan_fd, struct error **err)
 		error_set(err, -r, 500, "unable to start the front - %s", strerror(r));
 	}
 out:
-	for (int i = 0; i < 3; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (hi[i] >= 0)
 			close(hi[i]);
 	if (logfd >= 0)
@@ -383,36 +394,8 @@ out:
 	return pid;
 }
 
-static void enqueue(struct priv *p, struct chan *c, struct privsep_msg *m)
-{
-	pthread_mutex_lock(&p->lock);
-	if (p->queued >= MAX_QUEUED) {
-		pthread_mutex_unlock(&p->lock);
-		struct privsep_msg x;
-		privsep_msg_init(&x, PRIVSEP_ERROR, m->id);
-		error_set(&x.error, -EBUSY, 503, "Service Unavailable");
-		chan_send(c, &x);
-		privsep_msg_clear(&x);
-		privsep_msg_clear(m);
-		return;
-	}
-	struct job *j = xnew(struct job, 1);
-	j->chan = c;
-	c->refs++;
-	j->msg = *m;
-	privsep_msg_init(m, PRIVSEP_HELLO, 0);
-	if (p->tail)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	p->queued++;
-	pthread_cond_signal(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-}
-
-/* Reads one front's messages until its channel ends. */
-static void serve_front(struct priv *p, struct chan *c)
+/* Reads the front's control channel (HELLO, CANCEL) until it ends. */
+static void serve_front(struct priv *p, int fd, uint64_t gen)
 {
 	struct privsep_reader rd;
 	privsep_reader_init(&rd, PRIVSEP_FRONT);
@@ -420,7 +403,7 @@ static void serve_front(struct priv *p, struct chan *c)
 	for (;;) {
 		struct privsep_msg m;
 		_cleanup_error_ struct error *e = NULL;
-		int r = privsep_recv(&rd, c->fd, -1, &m, &e);
+		int r = privsep_recv(&rd, fd, -1, &m, &e);
 		if (r < 0) {
 			if (r != -EPIPE)
 				log_error("channel to the front broken: %s",
@@ -440,21 +423,27 @@ static void serve_front(struct priv *p, struct chan *c)
 			log_debug("front ready");
 			continue;
 		}
-		switch (m.type) {
-		case PRIVSEP_REQUEST:
-		case PRIVSEP_UPLOAD_OPEN:
-			enqueue(p, c, &m);
-			break;
-		case PRIVSEP_CANCEL:
-			upload_free(upload_take(p, c, m.id), true);
-			break;
-		default:
-			break; /* ERROR and HELLO: nothing held for them */
-		}
+		if (m.type == PRIVSEP_CANCEL)
+			upload_free(upload_take(p, gen, m.id), true);
+		/* requests come on the request channels only */
+		else if (m.type == PRIVSEP_REQUEST || m.type == PRIVSEP_UPLOAD_OPEN)
+			log_warn("request on the control channel ignored");
 		privsep_msg_clear(&m);
 	}
 	privsep_reader_release(&rd);
-	shutdown(c->fd, SHUT_RDWR);
+	shutdown(fd, SHUT_RDWR);
+}
+
+/* Starts the request channels' threads; returns how many started. */
+static unsigned start_channels(struct rchan *rc, unsigned n)
+{
+	unsigned i = 0;
+	for (; i < n; i++) {
+		if (pthread_create(&rc[i].thread, NULL, channel_main, &rc[i]) != 0)
+			break;
+		rc[i].started = true;
+	}
+	return i;
 }
 
 static void *supervisor_main(void *arg)
@@ -462,29 +451,49 @@ static void *supervisor_main(void *arg)
 	struct priv *p = arg;
 	unsigned backoff_ms = 0;
 	for (;;) {
-		int fds[2];
+		/* fds[0]/[1]: the control channel; then a pair per request
+		 * channel.  Ours are the even ones, the front's the odd ones. */
+		int ours[1 + FRONT_MAX_CHANNELS] = {0}, theirs[1 + FRONT_MAX_CHANNELS] = {0};
+		unsigned n = 0;
 		struct error *e = NULL;
 		pid_t pid = -1;
-		if (privsep_socketpair(fds, &e) == 0) {
-			pid = spawn_front(p, fds[1], &e);
-			close(fds[1]);
-			if (pid < 0)
-				close(fds[0]);
+		for (; n < 1 + p->n_channels; n++) {
+			int fds[2];
+			if (privsep_socketpair(fds, &e) < 0)
+				break;
+			ours[n] = fds[0];
+			theirs[n] = fds[1];
 		}
+		if (n == 1 + p->n_channels)
+			pid = spawn_front(p, theirs, p->n_channels, &e);
+		for (unsigned i = 0; i < n; i++)
+			close(theirs[i]);
 		int64_t started = mono_ms();
 		if (pid > 0) {
-			struct chan *c = xnew(struct chan, 1);
-			c->fd = fds[0];
-			c->refs = 1;
-			pthread_mutex_init(&c->send_lock, NULL);
+			struct rchan rc[FRONT_MAX_CHANNELS] = {0};
 			pthread_mutex_lock(&p->lock);
 			p->front = pid;
+			uint64_t gen = ++p->gen;
 			bool stopping = p->stopping;
 			pthread_mutex_unlock(&p->lock);
+			for (unsigned i = 0; i < p->n_channels; i++)
+				rc[i] = (struct rchan){
+				    .p = p, .gen = gen, .fd = ours[1 + i], .ctl_fd = ours[0]};
 			if (stopping)
 				kill(pid, SIGTERM);
+			if (start_channels(rc, p->n_channels) < p->n_channels) {
+				log_error("cannot start the request channels' threads");
+				shutdown(ours[0], SHUT_RDWR); /* the front answers 503 and exits */
+			}
 			log_info("front started, pid %d", (int)pid);
-			serve_front(p, c);
+			serve_front(p, ours[0], gen);
+			/* the control channel ended: so does every request channel
+			 * (a thread inside a handler finishes it first) */
+			for (unsigned i = 0; i < p->n_channels; i++) {
+				shutdown(rc[i].fd, SHUT_RDWR);
+				if (rc[i].started)
+					pthread_join(rc[i].thread, NULL);
+			}
 			int status = 0;
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
@@ -493,7 +502,7 @@ static void *supervisor_main(void *arg)
 			/* its uploads end with it */
 			for (struct upload **pp = &p->uploads; *pp;) {
 				struct upload *u = *pp;
-				if (u->chan == c) {
+				if (u->gen == gen) {
 					*pp = u->next;
 					p->n_uploads--;
 					upload_free(u, true);
@@ -501,7 +510,6 @@ static void *supervisor_main(void *arg)
 					pp = &u->next;
 				}
 			}
-			chan_unref_locked(c);
 			pthread_mutex_unlock(&p->lock);
 			if (WIFSIGNALED(status))
 				log_warn("front %d killed by signal %d", (int)pid,
@@ -513,6 +521,8 @@ static void *supervisor_main(void *arg)
 			log_error("cannot start the front: %s", e ? e->msg : "failed");
 			error_free(e);
 		}
+		for (unsigned i = 0; i < n; i++)
+			close(ours[i]);
 		/* at most one restart a second, backing off to 30 s while the
 		 * front keeps dying young */
 		backoff_ms = mono_ms() - started > 10000 ? 1000 : backoff_ms * 2 + 1000;
@@ -546,23 +556,15 @@ struct priv *priv_start(const struct priv_config *cfg, struct error **err)
 {
 	struct priv *p = xnew(struct priv, 1);
 	p->cfg = *cfg;
-	if (!p->cfg.pool_threads)
-		p->cfg.pool_threads = 16;
+	p->n_channels = p->cfg.pool_threads ? p->cfg.pool_threads : 16;
+	if (p->n_channels > FRONT_MAX_CHANNELS)
+		p->n_channels = FRONT_MAX_CHANNELS;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&p->wake, NULL);
-	p->pool = xnew(pthread_t, p->cfg.pool_threads);
-	for (; p->n_pool < p->cfg.pool_threads; p->n_pool++) {
-		int r = pthread_create(&p->pool[p->n_pool], NULL, pool_main, p);
-		if (r != 0) {
-			error_set(err, -r, 500, "unable to start a thread - %s", strerror(r));
-			return priv_stop(p);
-		}
-	}
 	int r = pthread_create(&p->supervisor, NULL, supervisor_main, p);
 	if (r != 0) {
 		error_set(err, -r, 500, "unable to start a thread - %s", strerror(r));
@@ -596,14 +598,6 @@ struct priv *priv_stop(struct priv *p)
 			pthread_join(p->supervisor, NULL);
 		}
 	}
-	pthread_mutex_lock(&p->lock);
-	p->pool_stop = true;
-	pthread_cond_broadcast(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < p->n_pool; i++)
-		pthread_join(p->pool[i], NULL);
-	free(p->pool);
-	pthread_cond_destroy(&p->wake);
 	pthread_cond_destroy(&p->idle);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

@@ -24,6 +24,10 @@ struct error;
 #define FRONT_FD_CHANNEL    3
 #define FRONT_FD_LISTEN     4
 #define FRONT_FD_ACCESS_LOG 5
+/* The request channels: FRONT_FD_REQUEST onwards, as many as priv made
+ * (at most FRONT_MAX_CHANNELS); the front finds them at start. */
+#define FRONT_FD_REQUEST   6
+#define FRONT_MAX_CHANNELS 64
 
 /* How long a front whose privileged process died keeps answering 503 before
  * it exits (and frees the port for a restarted ctvmd). */
@@ -47,10 +51,12 @@ struct priv_config {
 	const char *log_path; /* the front's stderr (ctvmd.log), NULL: priv's stderr */
 	/* the front's command line after "ctvmd --front" (user, cert, limits, ...) */
 	char **front_args;
-	unsigned pool_threads; /* requests served at once (default 16) */
+	/* request channels, each with its thread: requests served at once
+	 * (default 16, at most FRONT_MAX_CHANNELS) */
+	unsigned pool_threads;
 };
 
 struct priv;
 struct priv *priv_start(const struct priv_config *cfg, struct error **err);
-/* Stops the front (SIGTERM, then SIGKILL), waits for the pool, frees. */
+/* Stops the front (SIGTERM, then SIGKILL), waits for its channels' threads, frees. */
 struct priv *priv_stop(struct priv *p);

@@ -119,6 +119,33 @@ class PrivsepTest(unittest.TestCase):
         r = d.root_http("GET", "/access/permissions")
         self.assertEqual(r.status, 200, r)
 
+    def test_request_channels(self):
+        """Each request crosses on a channel of its own (docs/dev/PRIVSEP.md,
+        "A request"): the front holds the control channel (3) and 16 request
+        channels (6..21), and more concurrent requests than channels all get
+        their answer."""
+        d, ticket, _, _ = self.start()
+        pid = d.front_pid()
+        self.assertIsNotNone(pid, "no front process")
+        for fd in [3] + list(range(6, 22)):
+            try:
+                target = os.readlink("/proc/%d/fd/%d" % (pid, fd))
+            except FileNotFoundError:
+                target = "none"
+            self.assertTrue(target.startswith("socket:"), (fd, target))
+        results = []
+
+        def get():
+            for _ in range(5):
+                results.append(d.http("GET", "/version", ticket=ticket).status)
+
+        threads = [threading.Thread(target=get) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * 120)
+
     def test_missing_user_refused(self):
         root = tempfile.mkdtemp(prefix="ctvmt-root-")
         self.addCleanup(shutil.rmtree, root, True)
