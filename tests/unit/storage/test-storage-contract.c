@@ -960,7 +960,9 @@ static void test_unsupported(void **state)
 	/* what a type can do comes from its backend; none without one */
 	assert_true(storage_type_caps("dir") & STORAGE_CAP_PATH);
 	assert_true(storage_type_caps("btrfs") & STORAGE_CAP_FILES);
-	assert_int_equal(storage_type_caps("lvm"), 0);
+	assert_int_equal(storage_type_caps("lvm"), STORAGE_CAP_RESIZE);
+	assert_true(storage_type_caps("lvmthin") & STORAGE_CAP_THIN);
+	assert_int_equal(storage_type_caps("nfs"), 0);
 	assert_int_equal(storage_type_caps(NULL), 0);
 }
 
