@@ -21,6 +21,7 @@
 
 #include "backend-btrfs.h"
 #include "backend-lvm.h"
+#include "backend-zfs.h"
 #include "cmd.h"
 #include "copy-cmd.h"
 #include "error.h"
@@ -39,10 +40,8 @@
 
 /* Every backend ctvm has; add new ones here. */
 static const struct storage_backend *const backends[] = {
-    &storage_backend_dir,
-    &storage_backend_btrfs,
-    &storage_backend_lvm,
-    &storage_backend_lvmthin,
+    &storage_backend_dir,     &storage_backend_btrfs,   &storage_backend_lvm,
+    &storage_backend_lvmthin, &storage_backend_zfspool,
 };
 
 /* Backends added by storage_backend_register(). */
