@@ -360,6 +360,17 @@ static int btrfs_activate(struct storage *st, struct error **err)
 static int btrfs_list(struct storage *st, long vmid, const char *content,
                       struct storage_volume **ret, size_t *ret_n, struct error **err);
 
+/* At add time (after the API prepared the directory): PVE finds a path that
+ * is not btrfs only at the first activation. */
+static int btrfs_check(const struct section *s, struct error **err)
+{
+	const char *path = section_get(s, "path");
+
+	if (path && !on_btrfs(path))
+		return error_param(err, "path", "path '%s' is not on a btrfs file system", path);
+	return 0;
+}
+
 static int btrfs_status(struct storage *st, struct storage_status *ret, struct error **err)
 {
 	struct statvfs sv;
@@ -1054,6 +1065,7 @@ const struct storage_backend storage_backend_btrfs = {
     .list = btrfs_list,
     .info = btrfs_info,
     .path = btrfs_path,
+    .check = btrfs_check,
     .resize = btrfs_resize,
     .snapshot_create = btrfs_snapshot_create,
     .snapshot_rollback = btrfs_snapshot_rollback,

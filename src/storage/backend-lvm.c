@@ -150,6 +150,25 @@ static int run(struct cmd *c, struct task_worker *w, struct error **err)
 	return r;
 }
 
+/* Runs a report command (releases c); one that cannot be started at all
+ * says what is missing rather than a spawn error. */
+static int query(struct cmd *c, struct cmd_result *res, struct error **err)
+{
+	struct error *e = NULL;
+	int r = cmd_run(c, res, &e);
+
+	if (r < 0 && !res->out && e) {
+		error_free(e);
+		e = NULL;
+		error_set(&e, r, 500, "unable to run '%s' (are the lvm2 tools installed?): %s",
+		          c->argv[0], strerror(-r));
+	}
+	cmd_release(c);
+	if (e)
+		error_propagate(err, e);
+	return r;
+}
+
 static int lv_list(struct lvm_storage *l, struct lvm_lv **ret, size_t *ret_n, struct error **err)
 {
 	struct cmd c;
@@ -157,8 +176,7 @@ static int lv_list(struct lvm_storage *l, struct lvm_lv **ret, size_t *ret_n, st
 	int r;
 
 	lvm_lvs_build_cmd(&c, l->vg, NULL);
-	r = cmd_run(&c, &res, err);
-	cmd_release(&c);
+	r = query(&c, &res, err);
 	if (r >= 0 && (r = lvm_lvs_parse(res.out, res.out_len, ret, ret_n)) < 0)
 		error_set(err, r, 500, "unable to parse the lvs report of volume group '%s'",
 		          l->vg);
@@ -175,8 +193,7 @@ static int vg_get(struct lvm_storage *l, struct lvm_vg *ret, struct error **err)
 	int r;
 
 	lvm_vgs_build_cmd(&c, NULL);
-	r = cmd_run(&c, &res, err);
-	cmd_release(&c);
+	r = query(&c, &res, err);
 	if (r >= 0 && (r = lvm_vgs_parse(res.out, res.out_len, &vgs, &n)) < 0)
 		error_set(err, r, 500, "unable to parse the vgs report");
 	cmd_result_clear(&res);
@@ -956,6 +973,41 @@ static int thin_create_base(struct storage *st, const char *volname, struct task
 	return 0;
 }
 
+/* At add time: the volume group, and the thin pool, exist. */
+static int check(const struct section *s, const struct storage_backend *be, struct error **err)
+{
+	struct lvm_storage l = {.st = {.be = be, .id = (char *)s->id, .cfg = s}};
+	struct lvm_vg vg = {0};
+	struct lvm_lv *lvs = NULL;
+	struct error *e = NULL;
+	size_t n = 0;
+	int r = lvm_open(&l.st, err);
+
+	if (r < 0)
+		return r;
+	if (vg_get(&l, &vg, &e) < 0)
+		r = error_param(err, "vgname", "%s", e->msg);
+	else if (l.thin && lv_list(&l, &lvs, &n, &e) < 0)
+		r = error_param(err, "vgname", "%s", e->msg);
+	else if (l.thin && !thin_pool(&l, lvs, n, &e))
+		r = error_param(err, "thinpool", "%s", e->msg);
+	error_free(e);
+	free(vg.name);
+	lvm_lv_list_free(lvs, n);
+	lvm_close(&l.st);
+	return r;
+}
+
+static int lvm_check(const struct section *s, struct error **err)
+{
+	return check(s, &storage_backend_lvm, err);
+}
+
+static int lvmthin_check(const struct section *s, struct error **err)
+{
+	return check(s, &storage_backend_lvmthin, err);
+}
+
 const struct storage_backend storage_backend_lvm = {
     .type = "lvm",
     .caps = STORAGE_CAP_RESIZE,
@@ -972,6 +1024,7 @@ const struct storage_backend storage_backend_lvm = {
     .list = lvm_list,
     .info = lvm_info,
     .path = lvm_path,
+    .check = lvm_check,
     .resize = lvm_resize,
 };
 
@@ -992,6 +1045,7 @@ const struct storage_backend storage_backend_lvmthin = {
     .list = lvm_list,
     .info = lvm_info,
     .path = lvm_path,
+    .check = lvmthin_check,
     .resize = lvm_resize,
     .snapshot_create = thin_snapshot_create,
     .snapshot_rollback = thin_snapshot_rollback,

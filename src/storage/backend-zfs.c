@@ -201,11 +201,22 @@ static int run(struct cmd *c, struct task_worker *w, struct error **err)
 	return r;
 }
 
+/* Runs c (releases it) for its output; a program that cannot be started at
+ * all says what is missing rather than a spawn error. */
 static int run_out(struct cmd *c, char **ret_out, struct error **err)
 {
 	struct cmd_result res = {0};
-	int r = cmd_run(c, &res, err);
+	struct error *e = NULL;
+	int r = cmd_run(c, &res, &e);
 
+	if (r < 0 && !res.out && e) {
+		error_free(e);
+		e = NULL;
+		error_set(&e, r, 500, "unable to run '%s' (are the zfs tools installed?): %s",
+		          c->argv[0], strerror(-r));
+	}
+	if (e)
+		error_propagate(err, e);
 	cmd_release(c);
 	if (r >= 0)
 		*ret_out = TAKE_PTR(res.out);
@@ -306,7 +317,11 @@ static int zpool_get(struct zfs_storage *z, struct zpool_info *ret, struct error
 	int r;
 
 	zpool_list_build_cmd(&c, z->zpool);
-	if (run_out(&c, &out, &e) < 0) {
+	if ((r = run_out(&c, &out, &e)) < 0) {
+		if (strstr(e->msg, "unable to run")) {
+			error_propagate(err, e);
+			return r;
+		}
 		error_free(e);
 		return error_set(err, -ENOENT, 500, "zpool '%s' not found", z->zpool);
 	}
@@ -327,6 +342,12 @@ static int space_get(struct zfs_storage *z, struct space *ret, struct error **er
 
 	zfs_get_build_cmd(&c, "available,used", z->pool);
 	if (run_out(&c, &out, &e) < 0) {
+		if (strstr(e->msg, "unable to run")) {
+			int r = e->code;
+
+			error_propagate(err, e);
+			return r;
+		}
 		error_free(e);
 		return error_set(err, -ENOENT, 500, "ZFS dataset '%s' not found", z->pool);
 	}
@@ -951,6 +972,24 @@ static int zfs_create_base(struct storage *st, const char *volname, struct task_
 	return 0;
 }
 
+/* At add time: the zpool is imported and the dataset exists. */
+static int zfs_check(const struct section *s, struct error **err)
+{
+	struct zfs_storage z = {
+	    .st = {.be = &storage_backend_zfspool, .id = (char *)s->id, .cfg = s}};
+	struct error *e = NULL;
+	int r = zfs_open(&z.st, err);
+
+	if (r < 0)
+		return r;
+	r = zfs_activate(&z.st, &e);
+	if (r < 0)
+		r = error_param(err, "pool", "%s", e->msg);
+	error_free(e);
+	zfs_close(&z.st);
+	return r;
+}
+
 const struct storage_backend storage_backend_zfspool = {
     .type = "zfspool",
     .caps = STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE |
@@ -968,6 +1007,7 @@ const struct storage_backend storage_backend_zfspool = {
     .list = zfs_list,
     .info = zfs_info,
     .path = zfs_path,
+    .check = zfs_check,
     .resize = zfs_resize,
     .snapshot_create = zfs_snapshot_create,
     .snapshot_rollback_flags = zfs_snapshot_rollback,

@@ -91,6 +91,13 @@ int storage_backend_register(const struct storage_backend *be)
 	return 0;
 }
 
+int storage_section_check_backend(const struct section *s, struct error **err)
+{
+	const struct storage_backend *be = storage_backend_find(s->type);
+
+	return be && be->check ? be->check(s, err) : 0;
+}
+
 enum storage_caps storage_type_caps(const char *type)
 {
 	const struct storage_backend *be = storage_backend_find(type);

@@ -202,6 +202,16 @@ struct storage_backend {
 	storage_info_fn *info;
 	storage_path_fn *path;
 
+	/*
+	 * optional: what a storage.cfg section of this type needs from the
+	 * host, checked when the API adds or changes an enabled storage, so a
+	 * mistake shows then and not at the first allocation: its volume
+	 * group, thin pool or pool exists, its path is on the right file
+	 * system.  Queries only, never changes the host.  400 through
+	 * error_param() on the key at fault, naming the problem.
+	 */
+	int (*check)(const struct section *s, struct error **err);
+
 	/* optional: NULL when the capability is missing */
 	storage_resize_fn *resize;
 	storage_snapshot_fn *snapshot_create;
@@ -245,6 +255,10 @@ int storage_parse_volname(const struct storage *st, const char *volname, struct 
  */
 int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
                              const char *volname, struct volname_info *ret, struct error **err);
+
+/* The backend's check slot for section s (nothing when its type has no
+ * backend or the backend no check): see storage_backend.check. */
+int storage_section_check_backend(const struct section *s, struct error **err);
 
 /* Opens storage `id` of the config snapshot snap, enabled here or not
  * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT

@@ -223,7 +223,17 @@ static void test_not_active(void **state)
 	assert_int_equal(storage_activate(nopool, &err), -ENOENT);
 	assert_string_equal(err->msg, "thin pool 'pve/nosuch' not found");
 	err = error_free(err);
-	cmd_dryrun_take();
+	free(cmd_dryrun_take());
+	assert_int_equal(cmd_dryrun_end(), 0);
+
+	/* no lvm2 at all: said as such */
+	cmd_dryrun_begin();
+	cmd_dryrun_on("vgs", -ENOENT, NULL, NULL);
+	assert_int_equal(storage_status(st, &s, &err), 0);
+	assert_false(s.active);
+	assert_string_equal(s.message, "unable to run 'vgs' (are the lvm2 tools installed?): No "
+	                               "such file or directory");
+	free(cmd_dryrun_take());
 	assert_int_equal(cmd_dryrun_end(), 0);
 	storage_free(st);
 	storage_free(nopool);

@@ -224,6 +224,15 @@ static void test_status_list(void **state)
 	assert_string_equal(err->msg, "zpool 'rpool' not found");
 	err = error_free(err);
 	assert_int_equal(cmd_dryrun_end(), 0);
+
+	/* no zfs tools at all: said as such */
+	cmd_dryrun_begin();
+	cmd_dryrun_on("zpool", -ENOENT, NULL, NULL);
+	assert_int_equal(storage_activate(st, &err), -ENOENT);
+	assert_string_equal(err->msg, "unable to run 'zpool' (are the zfs tools installed?): No "
+	                              "such file or directory");
+	err = error_free(err);
+	assert_int_equal(cmd_dryrun_end(), 0);
 	storage_free(st);
 }
 
