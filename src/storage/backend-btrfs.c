@@ -255,12 +255,28 @@ static int vol_require(const struct storage *st, const struct btrfs_vol *v, cons
 
 /* --- qgroups (container subvolume size limits) --- */
 
+/* A container volume's size is a qgroup limit, so it needs quotas on the
+ * file system: ctvm does not turn them on behind the user's back (they cost
+ * on every write and snapshot), it says so instead of btrfs's "quota not
+ * enabled". */
 static int qgroup_limit(const char *path, uint64_t bytes, struct task_worker *w, struct error **err)
 {
 	struct cmd c;
+	struct error *e = NULL;
 	btrfs_qgroup_limit_build_cmd(&c, path, bytes);
-	int r = storage_run_cmd(&c, w, NULL, err);
+	int r = storage_run_cmd(&c, w, NULL, &e);
 	cmd_release(&c);
+	if (r < 0 && e && strstr(e->msg, "quota not enabled")) {
+		error_free(e);
+		return error_set(
+		    err, -EOPNOTSUPP, 500,
+		    "unable to give a container volume a size: btrfs quotas are not "
+		    "enabled on the file system of '%s' (enable them with 'btrfs quota "
+		    "enable <mount point>', or allocate it with size 0: no limit)",
+		    path);
+	}
+	if (e)
+		error_propagate(err, e);
 	return r;
 }
 
