@@ -496,22 +496,24 @@ int qemu_net_parse(const char *key, const char *value, struct qemu_net *ret, str
 	    "i82551", "i82557b",       "i82559er",      "ne2k_isa",      "ne2k_pci",
 	    "pcnet",  "rtl8139",       "virtio",        "vmxnet3",
 	};
+	const char *given = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(models); i++) {
-		const char *m = opt_str(opts, models[i]);
-		if (!m)
+		if (!opt_str(opts, models[i]))
 			continue;
-		if (model && !streq(model, models[i])) {
+		if (given || (model && !streq(model, models[i]))) {
 			json_decref(opts);
 			return error_set(
 			    err, -EINVAL, 400,
 			    "invalid format - format error - model: more than one model");
 		}
-		model = models[i];
-		mac = m;
+		given = models[i];
+	}
+	if (given) {
+		model = given;
 		json_object_set_new(opts, "model", json_string(model));
-		json_object_set_new(opts, "macaddr", json_string(mac));
-		json_object_del(opts, models[i]);
-		break;
+		json_object_set(opts, "macaddr", json_object_get(opts, given));
+		json_object_del(opts, given);
+		mac = opt_str(opts, "macaddr");
 	}
 	if (!model) {
 		json_decref(opts);
