@@ -141,6 +141,8 @@ static void test_strict_errors(void **state)
 	assert_strict_error("[special:nope]\nname: x\n",
 	                    "vm 100 - skipping unknown section: 'special:nope'");
 	assert_strict_error("cores 1\n", "vm 100 - unable to parse config: cores 1");
+	assert_strict_error("name: a,b\n", "vm 100 - unable to parse value of 'name' - value does "
+	                                   "not match the regex pattern");
 	assert_strict_error("[special:fleecing]\nfleecing-images: a\rb\n",
 	                    "vm 100 - unable to parse value of 'fleecing-images' - property "
 	                    "contains a line feed");
@@ -282,6 +284,20 @@ static void test_check_value(void **state)
 	                   "invalid format - format error - tag: value must have a maximum value "
 	                   "of 4094");
 	assert_param_error("name", "a\nb", "property contains a line feed");
+	/* what ends up inside a QEMU option list cannot carry a comma */
+	assert_param_error("name", "web,smb=/", "value does not match the regex pattern");
+	assert_param_error("serial0", "/dev/ttyS0,logfile=/etc/x",
+	                   "value does not match the regex pattern");
+	assert_param_error("vmgenid", "x,addr=0x5", "value does not match the regex pattern");
+	assert_param_error("cpu", "cputype=a=b",
+	                   "invalid format - format error - cputype: value does not match the "
+	                   "regex pattern");
+	assert_param_error("cpu", "kvm64,flags=+a=b",
+	                   "invalid format - format error - flags: value does not match the "
+	                   "regex pattern");
+	assert_checks_to("name", "web-1.example.com", "web-1.example.com");
+	assert_checks_to("vmgenid", "1", "1");
+	assert_checks_to("startdate", "2020-01-11T10:00:00", "2020-01-11T10:00:00");
 	assert_param_error("scsi0", "size=4G",
 	                   "invalid format - format error - file: property is missing and it is "
 	                   "not optional");
@@ -299,6 +315,12 @@ static void test_needs_root(void **state)
 	assert_true(qemu_conf_needs_root("ide2", "file=/dev/sr0,media=cdrom"));
 	assert_true(qemu_conf_needs_root("ide2", "cdrom,media=cdrom"));
 	assert_false(qemu_conf_needs_root("scsi0", "local:100/vm-100-disk-0.raw"));
+	/* the file given bare after other options, or through a bad value */
+	assert_true(qemu_conf_needs_root("scsi0", "media=disk,/dev/sda"));
+	assert_true(qemu_conf_needs_root("scsi0", "size=4G,file=/dev/sda"));
+	assert_true(qemu_conf_needs_root("virtio0", "nonsense=1"));
+	assert_true(qemu_conf_needs_root("efidisk0", "/dev/sdb"));
+	assert_true(qemu_conf_needs_root("unused3", "/dev/sdc"));
 	assert_false(qemu_conf_needs_root("name", "/dev/x"));
 	/* every host-path key of the table says so itself */
 	assert_true(qemu_conf_prop("args")->flags & CONF_PROP_ROOT_ONLY);
