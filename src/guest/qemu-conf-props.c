@@ -999,6 +999,7 @@ const struct conf_prop qemu_conf_props[] = {
      .description = "CPU weight for a VM"},
     {.name = "description",
      .type = CONF_TYPE_STRING,
+     .max_length = QEMU_CONF_DESCRIPTION_MAX,
      .typetext = "string",
      .description = "Description for the VM"},
     {.name = "efidisk0",

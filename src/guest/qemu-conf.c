@@ -344,6 +344,16 @@ int qemu_conf_check_value(const char *key, const char *value, char **ret_value, 
 		    err, key,
 		    "property is not defined in schema and the schema does not allow "
 		    "additional properties");
+	if (streq(key, "description")) {
+		/* the one value with line breaks: the writer encodes it line by line */
+		if (!value)
+			return error_param(err, key, "got undefined value");
+		if (strlen(value) > QEMU_CONF_DESCRIPTION_MAX)
+			return error_param(err, key, "value may only be %u characters long",
+			                   QEMU_CONF_DESCRIPTION_MAX);
+		*ret_value = xstrdup(value);
+		return 0;
+	}
 	_cleanup_free_ char *norm = NULL;
 	int r = conf_prop_check_value(p, qemu_conf_formats, key, value, NULL, &norm, err);
 	if (r < 0)

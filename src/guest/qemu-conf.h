@@ -40,6 +40,9 @@ extern const struct guest_conf_schema qemu_conf_schema;
  * non-strict parse (as PVE's load_config), 0640. */
 extern const struct conf_ops qemu_conf_ops;
 
+/* PVE's bound on a description (bytes); it may span lines. */
+#define QEMU_CONF_DESCRIPTION_MAX 8192
+
 /* parse with qemu_conf_schema (guest_conf_parse()). */
 int qemu_conf_parse(const char *data, size_t len, unsigned vmid, unsigned flags,
                     struct guest_conf **ret, char ***ret_warnings, struct error **err);
@@ -53,7 +56,9 @@ const struct conf_prop *qemu_conf_prop(const char *key);
  * net's one model, a drive normalised as the file holds it).  *ret_value is
  * what to store (malloc'd).  Errors: 400 parameter error {key: reason} with
  * PVE's reasons; "unknown setting 'x'" is 400 {x: "property is not defined
- * in schema and the schema does not allow additional properties"}.
+ * in schema and the schema does not allow additional properties"}.  The
+ * description may hold line breaks (the file keeps it as '#' lines); no
+ * other value may.
  */
 int qemu_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err);
 
