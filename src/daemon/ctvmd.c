@@ -27,6 +27,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "guest-ops.h"
+#include "guest.h"
 #include "http.h"
 #include "log.h"
 #include "node-stats.h"
@@ -445,10 +446,12 @@ static void storage_setup(const struct ctvm_paths *paths)
 
 /* Every task operation, each type once: a type registered twice stops the
  * daemon at start (and fails an exec'd worker), never silently shadows. */
-static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct error **err)
+static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct guest_store *gs,
+                                       struct error **err)
 {
 	struct task_ops *ops = task_ops_new();
-	if (storage_task_ops_register(ops, senv, err) < 0 || guest_task_ops_register(ops, err) < 0)
+	if (storage_task_ops_register(ops, senv, err) < 0 ||
+	    guest_task_ops_register(ops, gs, err) < 0)
 		return task_ops_free(ops);
 	return ops;
 }
@@ -475,7 +478,8 @@ static _noreturn_ void run_task_op(const struct options *o)
 	}
 	storage_setup(paths);
 	struct storage_task_env senv = {.node = node, .store = storage_config_store_new(paths)};
-	struct task_ops *ops = task_ops_setup(&senv, &e);
+	struct guest_store *gs = guest_store_new(paths, node, senv.store);
+	struct task_ops *ops = task_ops_setup(&senv, gs, &e);
 	if (!ops) {
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
 		exit(1);
@@ -683,8 +687,11 @@ int main(int argc, char **argv)
 	ctx.storage = storage_config_store_new(paths);
 	storage_setup(paths);
 
+	ctx.guests = guest_store_new(paths, ctx.node, ctx.storage);
+	guest_store_set_recheck_ms(ctx.guests, 1000);
+
 	struct storage_task_env senv = {.node = ctx.node, .store = ctx.storage};
-	struct task_ops *ops = task_ops_setup(&senv, &e);
+	struct task_ops *ops = task_ops_setup(&senv, ctx.guests, &e);
 	if (!ops)
 		die("cannot register the task operations", e);
 	/* /proc/self/exe: this very binary, even if an upgrade replaced the
@@ -806,6 +813,7 @@ int main(int argc, char **argv)
 	api_context_release(&ctx);
 	audit_log_close(ctx.audit);
 	access_store_free(ctx.access);
+	guest_store_free(ctx.guests);
 	storage_config_store_free(ctx.storage);
 	auth_keys_free(ctx.keys);
 	_cleanup_free_ char *pidfile = path_join(paths->run, "ctvmd.pid");
