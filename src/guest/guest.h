@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+struct conf_format;
 struct conf_ops;
 struct conf_prop;
 struct conf_snapshot;
@@ -144,6 +145,27 @@ struct guest_kind_ops {
 	/* The main section of a parsed config (the kind's object): key ->
 	 * string.  Change it only in a private copy (conf_file_load()). */
 	json_t *(*main_section)(const void *parsed);
+	/* [PENDING] ("delete": "k1,!k2") and the snapshots (name -> section),
+	 * same rule; NULL when the kind has none. */
+	json_t *(*pending_section)(const void *parsed);
+	json_t *(*snapshot_sections)(const void *parsed);
+	/* The format tables the props' named formats come from (NULL-terminated). */
+	const struct conf_format *const *formats;
+	/* The privilege a user needs to set or delete key (PVE's
+	 * check_vm_modify_config_perm): "VM.Config.CPU", ...; NULL: root@pam
+	 * only ("only root can set 'args' config"). */
+	const char *(*key_priv)(const char *key);
+	/* Keys applied at once even while the guest runs (PVE's fast-plug
+	 * options: name, description, onboot, ...); NULL-terminated. */
+	const char *const *fast_plug;
+	/* A value the kind completes or checks beyond the table before it is
+	 * stored (a MAC for a NIC without one; a drive's grammar): *ret_value
+	 * is the value to store (malloc'd).  May be NULL. */
+	int (*prepare_value)(const char *key, const char *value, char **ret_value,
+	                     struct error **err);
+	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
+	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
+	char *(*detached_volume)(const char *key, const char *value);
 
 	/* Running?  0 and *ret_running (and *ret_pid when running); a missing
 	 * slot: never running. */
@@ -264,3 +286,60 @@ struct guest_startup {
 	long order, up, down;
 };
 int guest_startup_parse(const char *s, struct guest_startup *ret, struct error **err);
+
+/* --- reading and changing configs (guest-config.c) --- */
+
+/* One key's value checked and normalised against the kind's table (400
+ * {key: reason}), then completed by the kind (prepare_value).  An unknown
+ * key is 400 {key: "property is not defined in schema and the schema does
+ * not allow additional properties"}. */
+int guest_config_check_value(const struct guest_kind_ops *k, const char *key, const char *value,
+                             char **ret_value, struct error **err);
+
+/* A main section (key -> string) typed for the API by the kind's table:
+ * integers and booleans as JSON integers, numbers as reals, the rest as
+ * strings. */
+json_t *guest_config_to_api(const struct guest_kind_ops *k, const json_t *section);
+
+/*
+ * GET .../config: the config with its pending changes applied (current:
+ * without them), or snapshot `snapname`'s, typed, with "digest".  500
+ * "snapshot 'x' does not exist" for a missing snapshot.
+ */
+int guest_config_read(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                      bool current, const char *snapname, json_t **ret, struct error **err);
+
+/* GET .../pending: [{key, value?, pending?, delete? (1, or 2 forced)}] by key. */
+int guest_config_pending(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                         json_t **ret, struct error **err);
+
+/* One change of a config (PUT/POST .../config).  set: key -> string, each
+ * value checked with guest_config_check_value() already; delete and revert:
+ * comma lists of keys (NULL: none). */
+struct guest_config_change {
+	const json_t *set;
+	const char *delete;
+	const char *revert;
+	const char *digest; /* the client's, or NULL */
+	bool force;         /* delete's force: pending deletes marked '!' */
+	unsigned flags;     /* GUEST_SKIPLOCK */
+};
+
+/* The API's checks of a change that need no config: the same key not set
+ * and deleted or reverted at once, every key known.  400 with errors. */
+int guest_config_change_check(const struct guest_kind_ops *k, const struct guest_config_change *c,
+                              struct error **err);
+
+/*
+ * Applies a change under the config lock: the digest, the rules
+ * (GUEST_OP_CONFIG: the lock), then, while the guest runs, every key but
+ * the fast-plug ones goes to [PENDING] (set, or its "delete" list) to be
+ * applied at the next start; while it is stopped, straight into the
+ * config.  revert drops pending changes.  A deleted disk that holds a
+ * volume becomes unusedN (PVE's vmconfig_delete_or_detach_drive).
+ */
+int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                        const struct guest_config_change *c, struct error **err);
+
+/* Every key c touches (set, delete, revert), for the permission checks. */
+json_t *guest_config_change_keys(const struct guest_config_change *c);
