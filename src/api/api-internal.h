@@ -80,6 +80,10 @@ extern const struct api_method api_methods_rrd[];
 extern const struct api_method api_methods_network[];
 extern const struct api_method api_methods_qemu[];
 
+/* api-qemu.c: the /cluster/resources entries of the guests the caller may
+ * audit (qemu, later lxc). */
+json_t *api_guest_resources(struct api_call *call);
+
 /* api-storage.c: the /cluster/resources entries of the storages the caller
  * may audit; the size parser of POST .../content (a bare number is KiB, as
  * in Proxmox; suffixes K, M, G, T), 0 or -EINVAL / -ERANGE. */

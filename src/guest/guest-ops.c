@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "config-store.h"
 #include "error.h"
 #include "fileio.h"
 #include "guest-ops.h"
@@ -188,6 +189,9 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 		struct guest_state st = {.conf = g.conf, .running = running};
 		r = guest_check_op(k, vmid, &st, GUEST_OP_DESTROY, flags, err);
 	}
+	if (r == 0)
+		r = guest_disks_destroy(env->gs, &g,
+		                        arg_bool(args, "destroy-unreferenced-disks", true), w, err);
 	if (r == 0 && k->destroy)
 		r = k->destroy(env->gs, &g, w, err);
 	guest_release(&g);
@@ -198,6 +202,140 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 		task_log(w, "purge: no backup jobs, replication or HA resources reference %s %ld",
 		         k->noun, vmid);
 	return r;
+}
+
+/* The set object of a create or config task ("conf"/"set": JSON text of
+ * key -> string); every value checked again against the kind's table, as
+ * an exec'd worker must not trust what it is given. */
+static int set_arg(const struct guest_kind_ops *k, const json_t *args, const char *name,
+                   json_t **ret, struct error **err)
+{
+	const char *text = arg_str(args, name);
+	json_t *o = text ? json_loads(text, 0, NULL) : json_object();
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return error_set(err, -EINVAL, 400, "invalid '%s' argument", name);
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach (o, key, v) {
+		char *norm = NULL;
+		int r = json_is_string(v)
+		            ? guest_config_check_value(k, key, json_string_value(v), &norm, err)
+		            : error_param(err, key, "invalid value");
+		if (r < 0) {
+			json_decref(o);
+			return r;
+		}
+		json_object_set_new(o, key, json_string(norm));
+		free(norm);
+	}
+	*ret = o;
+	return 0;
+}
+
+/* The config of a new guest, written over its `lock: create` reservation. */
+struct create_write {
+	const struct guest_kind_ops *k;
+	const json_t *set;
+};
+
+static int write_created(void *obj, void *arg, struct error **err)
+{
+	const struct create_write *c = arg;
+	json_t *conf = c->k->main_section(obj);
+	if (!streq_ptr(json_string_value(json_object_get(conf, "lock")), "create"))
+		return error_set(err, -EBUSY, 500, "%s config lost its create lock", c->k->noun);
+	json_object_update(conf, (json_t *)c->set);
+	json_object_del(conf, "lock");
+	return 0;
+}
+
+/*
+ * qmcreate {vmid, conf, [start]}: the API reserved <vmid>.conf with `lock:
+ * create`; the disks are allocated (or imported), the config written
+ * without the lock, and the VM started when asked.  Any failure before the
+ * config is written frees what was allocated and removes the reservation:
+ * a failed create leaves no config and no volume.
+ */
+static int op_create(struct task_worker *w, const json_t *args, struct error **err)
+{
+	struct guest_ops_env *env = task_worker_env(w);
+	const struct guest_kind_ops *k = env->kind;
+	long vmid = (long)arg_int(args, "vmid", 0);
+	_cleanup_json_ json_t *set = NULL;
+	_cleanup_json_ json_t *allocated = json_array();
+	int r = set_arg(k, args, "conf", &set, err);
+	if (r == 0)
+		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
+	if (r == 0) {
+		char key[24];
+		snprintf(key, sizeof(key), "%ld", vmid);
+		struct create_write c = {.k = k, .set = set};
+		r = conf_family_update(guest_family(env->gs, k), key, NULL, write_created, &c, err);
+	}
+	if (r < 0) {
+		for (size_t i = json_array_size(allocated); i-- > 0;) {
+			const char *volid = json_string_value(json_array_get(allocated, i));
+			struct error *e = NULL;
+			if (guest_volume_free(env->gs, volid, w, &e) < 0)
+				task_warn(w, "unable to free volume '%s': %s", volid,
+				          e ? e->msg : "?");
+			error_free(e);
+		}
+		struct error *e = NULL;
+		guest_config_remove(env->gs, k, vmid, &e);
+		error_free(e);
+		return r;
+	}
+	task_log(w, "%s %ld created", k->noun, vmid);
+	if (arg_bool(args, "start", false)) {
+		_cleanup_json_ json_t *a = json_pack("{s:I}", "vmid", (json_int_t)vmid);
+		return power_op_env(w, env, a, GUEST_OP_START, err);
+	}
+	return 0;
+}
+
+/* qmconfig {vmid, set, [delete], [revert], [digest], [force], [skiplock]}:
+ * POST .../config, the same update as PUT's, with new disks allocated
+ * first (freed again if the update is refused). */
+static int op_config(struct task_worker *w, const json_t *args, struct error **err)
+{
+	struct guest_ops_env *env = task_worker_env(w);
+	const struct guest_kind_ops *k = env->kind;
+	long vmid = (long)arg_int(args, "vmid", 0);
+	_cleanup_json_ json_t *set = NULL;
+	_cleanup_json_ json_t *allocated = json_array();
+	int r = set_arg(k, args, "set", &set, err);
+	if (r == 0)
+		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
+	if (r < 0)
+		return r;
+	struct guest_config_change c = {
+	    .set = set,
+	    .delete = arg_str(args, "delete"),
+	    .revert = arg_str(args, "revert"),
+	    .digest = arg_str(args, "digest"),
+	    .force = arg_bool(args, "force", false),
+	    .flags = arg_bool(args, "skiplock", false) ? GUEST_SKIPLOCK : 0,
+	};
+	r = guest_config_change_check(k, &c, err);
+	if (r == 0)
+		r = guest_config_update(env->gs, k, vmid, &c, err);
+	if (r < 0) {
+		for (size_t i = json_array_size(allocated); i-- > 0;) {
+			struct error *e = NULL;
+			guest_volume_free(env->gs, json_string_value(json_array_get(allocated, i)),
+			                  w, &e);
+			error_free(e);
+		}
+		return r;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach (set, key, v)
+		task_log(w, "update %s: %s", key, json_string_value(v));
+	return 0;
 }
 
 static int check_vmid(const json_t *args, struct error **err)
@@ -225,6 +363,24 @@ static const struct task_op_arg destroy_args[] = {
     {.name = NULL},
 };
 
+static const struct task_op_arg create_args[] = {
+    {.name = "vmid", .type = TASK_ARG_INTEGER},
+    {.name = "conf", .type = TASK_ARG_STRING},
+    {.name = "start", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = NULL},
+};
+
+static const struct task_op_arg config_args[] = {
+    {.name = "vmid", .type = TASK_ARG_INTEGER},
+    {.name = "set", .type = TASK_ARG_STRING},
+    {.name = "delete", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "revert", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "digest", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "force", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "skiplock", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = NULL},
+};
+
 #define GUEST_OP_ROW(t, a, fn)                                             \
 	{                                                                  \
 		.type = (t), .args = (a), .check = check_vmid, .run = (fn) \
@@ -240,6 +396,8 @@ static const struct task_op qemu_task_ops[] = {
     GUEST_OP_ROW("qmsuspend", power_args, op_suspend),
     GUEST_OP_ROW("qmresume", power_args, op_resume),
     GUEST_OP_ROW("qmdestroy", destroy_args, op_destroy),
+    GUEST_OP_ROW("qmcreate", create_args, op_create),
+    GUEST_OP_ROW("qmconfig", config_args, op_config),
     {.type = NULL},
 };
 

@@ -10,6 +10,11 @@
  *   qmstart, qmstop, qmshutdown, qmreboot, qmreset, qmsuspend, qmresume
  *             {vmid, [timeout], [skiplock], [force-stop], [todisk]}
  *   qmdestroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
+ *   qmcreate  {vmid, conf, [start]}     conf: JSON text of key -> value
+ *   qmconfig  {vmid, set, [delete], [revert], [digest], [force], [skiplock]}
+ *
+ * conf and set are checked again against the kind's table in the worker;
+ * being one task argument each they are bounded by TASK_ARG_STRING_MAX.
  *
  * Every body takes the guest's config lock, loads its config as it is now,
  * applies the dispatcher's rules (guest_check_op()) and only then calls

@@ -670,3 +670,50 @@ int guest_startup_parse(const char *s, struct guest_startup *ret, struct error *
 	*ret = o;
 	return 0;
 }
+
+/* ---- summaries ---------------------------------------------------------- */
+
+int guest_summary(struct guest_store *gs, const struct guest *g, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = g->kind;
+	bool running = false;
+	pid_t pid = 0;
+	int r = guest_is_running(gs, k, g->vmid, &running, &pid, err);
+	if (r < 0)
+		return r;
+	json_t *e =
+	    json_pack("{s:I, s:s, s:i, s:I, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "vmid",
+	              (json_int_t)g->vmid, "status", running ? "running" : "stopped", "cpus", 1,
+	              "maxmem", (json_int_t)0, "mem", 0, "maxdisk", (json_int_t)0, "disk", 0,
+	              "uptime", 0, "netin", 0, "netout", 0, "diskread", 0, "diskwrite", 0);
+	k->summary(g->vmid, g->conf, e);
+	const char *name = conf_str(g->conf, "name");
+	if (name)
+		json_object_set_new(e, "name", json_string(name));
+	json_object_set_new(e, "template", json_integer(conf_true(g->conf, "template") ? 1 : 0));
+	const char *tags = conf_str(g->conf, "tags");
+	if (tags)
+		json_object_set_new(e, "tags", json_string(tags));
+	const char *lock = conf_str(g->conf, "lock");
+	if (lock)
+		json_object_set_new(e, "lock", json_string(lock));
+	if (running) {
+		json_object_set_new(e, "pid", json_integer(pid));
+		json_t *st = NULL;
+		struct error *se = NULL;
+		if (k->status && k->status(gs, g, &st, &se) == 0 && json_is_object(st)) {
+			const char *key;
+			json_t *v;
+			json_object_foreach (st, key, v) {
+				/* the config's words win over the run state's */
+				if (!streq(key, "name") && !streq(key, "vmid") &&
+				    !streq(key, "template"))
+					json_object_set(e, key, v);
+			}
+		}
+		json_decref(st);
+		error_free(se);
+	}
+	*ret = e;
+	return 0;
+}

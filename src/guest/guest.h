@@ -24,6 +24,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -163,6 +164,16 @@ struct guest_kind_ops {
 	 * is the value to store (malloc'd).  May be NULL. */
 	int (*prepare_value)(const char *key, const char *value, char **ret_value,
 	                     struct error **err);
+	/* The figures of a config for lists (cpus, maxmem, maxdisk, name's
+	 * default...), added to entry.  Required. */
+	void (*summary)(long vmid, const json_t *conf, json_t *entry);
+	/* The file of a disk key's value (a volid, "storage:size" for a new
+	 * disk, "none", "cdrom"), malloc'd; NULL for a key that is not a disk.
+	 * Required for kinds with disks. */
+	char *(*disk_file)(const char *key, const char *value);
+	/* value with its file replaced by volid and size=<size> set (a new
+	 * disk), malloc'd.  Required with disk_file. */
+	char *(*disk_set_file)(const char *value, const char *volid, uint64_t size);
 	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
 	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
 	char *(*detached_volume)(const char *key, const char *value);
@@ -287,6 +298,15 @@ struct guest_startup {
 };
 int guest_startup_parse(const char *s, struct guest_startup *ret, struct error **err);
 
+/*
+ * The entry of guest g in GET /nodes/{node}/qemu, /cluster/resources and
+ * status/current: vmid, name, status (running|stopped), cpus, maxmem, mem,
+ * maxdisk, disk, uptime, netin, netout, diskread, diskwrite, template (0|1),
+ * [pid], [tags], [lock], and what the kind's status slot says of a running
+ * guest (qmpstatus, cpu, mem, uptime...).
+ */
+int guest_summary(struct guest_store *gs, const struct guest *g, json_t **ret, struct error **err);
+
 /* --- reading and changing configs (guest-config.c) --- */
 
 /* One key's value checked and normalised against the kind's table (400
@@ -343,3 +363,27 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 
 /* Every key c touches (set, delete, revert), for the permission checks. */
 json_t *guest_config_change_keys(const struct guest_config_change *c);
+
+/* --- a guest's volumes (guest-disks.c) --- */
+
+/*
+ * For a new guest: every disk of set (key -> value) given as
+ * "storage:size" (GiB) is allocated on that storage (its default format, or
+ * the value's format=) and its value rewritten to the volid with size=;
+ * "import-from=<volid>" copies that volume into the new disk.  Each volid
+ * allocated is appended to allocated, so a failure later can free them;
+ * on failure here the ones this call allocated are freed already.
+ */
+int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                         json_t *set, struct task_worker *w, json_t *allocated, struct error **err);
+/* Frees volume volid ("storage:volname") through the storage layer. */
+int guest_volume_free(struct guest_store *gs, const char *volid, struct task_worker *w,
+                      struct error **err);
+/*
+ * Frees the volumes guest g owns: those its config, pending changes and
+ * snapshots reference (not CD-ROMs, not volumes of another guest: a linked
+ * clone's base stays), and with unreferenced every volume of vmid on every
+ * enabled storage.  The first failure is returned after trying them all.
+ */
+int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unreferenced,
+                        struct task_worker *w, struct error **err);
