@@ -19,6 +19,7 @@
 #include "error.h"
 #include "guest.h"
 #include "jsonutil.h"
+#include "property.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -209,14 +210,18 @@ static int check_key_privs(struct api_call *call, long long vmid, const json_t *
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)keys, key, v) {
+		const char *value = json_string_value(json_object_get(set, key));
 		const char *priv = k->key_priv ? k->key_priv(key) : NULL;
+		const struct conf_prop *p = conf_props_find(k->props, key, NULL);
+		if ((p && (p->flags & CONF_PROP_ROOT_ONLY)) ||
+		    (value && k->needs_root && k->needs_root(key, value)))
+			priv = NULL;
 		if (!priv) {
 			if (!root)
 				return error_set(err, -EPERM, 403, "only root can set '%s' config",
 				                 key);
 			continue;
 		}
-		const char *value = json_string_value(json_object_get(set, key));
 		if (value && streq(priv, "VM.Config.Disk") && strstr(value, "media=cdrom"))
 			priv = "VM.Config.CDROM";
 		if (!api_call_has_priv(call, path, priv))
@@ -361,17 +366,26 @@ static int api_vm_pending(struct api_call *call, json_t **ret, struct error **er
 	return guest_config_pending(call->ctx->guests, qemu_kind(), (long)vmid, ret, err);
 }
 
+static bool deletes_lock(const char *list)
+{
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",; ");
+		if ((len == 4 && !strncmp(p, "lock", 4)) || (len == 5 && !strncmp(p, "!lock", 5)))
+			return true;
+		p += len;
+		p += strspn(p, ",; ");
+	}
+	return false;
+}
+
 /* PUT and POST .../config: the checks every caller hears about at once. */
 static int config_change(struct api_call *call, json_t **ret_set, struct guest_config_change *c,
                          struct error **err)
 {
 	const struct guest_kind_ops *k = qemu_kind();
 	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, k, (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
 	json_t *set = NULL;
-	r = config_params(call, &set, err);
+	int r = config_params(call, &set, err);
 	if (r < 0)
 		return r;
 	*c = (struct guest_config_change){
@@ -382,12 +396,20 @@ static int config_change(struct api_call *call, json_t **ret_set, struct guest_c
 	    .force = api_param_bool(call, "force", false),
 	};
 	r = skiplock_flags(call, &c->flags, err);
+	/* `qm unlock`: root@pam deleting lock: is how a lock a killed task
+	 * left goes (the key is root's, so nobody else gets this far) */
+	if (r == 0 && c->delete &&deletes_lock(c->delete))
+		c->flags |= GUEST_SKIPLOCK;
 	if (r == 0)
 		r = guest_config_change_check(k, c, err);
 	if (r == 0) {
 		_cleanup_json_ json_t *keys = guest_config_change_keys(c);
 		r = check_key_privs(call, vmid, keys, set, err);
 	}
+	/* the permissions first, as PVE: a caller without them learns nothing
+	 * of the VM */
+	if (r == 0)
+		r = guest_find(call->ctx->guests, k, (long)vmid, NULL, err);
 	if (r < 0) {
 		json_decref(set);
 		return r;

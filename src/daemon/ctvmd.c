@@ -687,8 +687,9 @@ int main(int argc, char **argv)
 	ctx.storage = storage_config_store_new(paths);
 	storage_setup(paths);
 
+	/* recheck 0: tasks write guest configs from other processes, and a
+	 * client reads the config right after its task ended (one stat()) */
 	ctx.guests = guest_store_new(paths, ctx.node, ctx.storage);
-	guest_store_set_recheck_ms(ctx.guests, 1000);
 
 	struct storage_task_env senv = {.node = ctx.node, .store = ctx.storage};
 	struct task_ops *ops = task_ops_setup(&senv, ctx.guests, &e);

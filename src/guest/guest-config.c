@@ -23,6 +23,8 @@
 int guest_config_check_value(const struct guest_kind_ops *k, const char *key, const char *value,
                              char **ret_value, struct error **err)
 {
+	if (k->check_value)
+		return k->check_value(key, value, ret_value, err);
 	const struct conf_prop *p = conf_props_find(k->props, key, NULL);
 	if (!p)
 		return error_param(

@@ -539,11 +539,10 @@ int guest_create_reserve(struct guest_store *gs, const struct guest_kind_ops *k,
 		k->conf_ops->free(obj);
 	unlock_file(fd);
 	conf_file_unref(f);
-	if (r < 0) {
-		if (e)
-			error_prefix(e, "unable to create %s %ld - ", k->noun, vmid);
-		error_propagate(err, e);
-	}
+	if (r < 0 && e)
+		r = error_set(err, r, e->http_status, "unable to create %s %ld - %s", k->noun, vmid,
+		              e->msg);
+	error_free(e);
 	return r;
 }
 

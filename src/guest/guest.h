@@ -159,6 +159,14 @@ struct guest_kind_ops {
 	/* Keys applied at once even while the guest runs (PVE's fast-plug
 	 * options: name, description, onboot, ...); NULL-terminated. */
 	const char *const *fast_plug;
+	/* Whether only root@pam may set key to this value (a device path);
+	 * may be NULL. */
+	bool (*needs_root)(const char *key, const char *value);
+	/* The whole check of a value set through the API, when the kind has
+	 * its own (instead of the table's check plus prepare_value); *ret_value
+	 * malloc'd.  May be NULL. */
+	int (*check_value)(const char *key, const char *value, char **ret_value,
+	                   struct error **err);
 	/* A value the kind completes or checks beyond the table before it is
 	 * stored (a MAC for a NIC without one; a drive's grammar): *ret_value
 	 * is the value to store (malloc'd).  May be NULL. */
