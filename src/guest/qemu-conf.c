@@ -245,8 +245,16 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		int r = propstring_check(p, value, err);
 		if (r < 0)
 			return r;
-		*ret_value = qemu_conf_is_drive_key(key, true) ? print_sorted(p->sub, value)
-		                                               : xstrdup(value);
+		if (!qemu_conf_is_drive_key(key, true)) {
+			*ret_value = xstrdup(value);
+			return 0;
+		}
+		/* a drive needs its file (PVE's parse_drive()) */
+		struct qemu_drive d;
+		if ((r = qemu_drive_parse(key, value, &d, err)) < 0)
+			return r;
+		qemu_drive_clear(&d);
+		*ret_value = print_sorted(p->sub, value);
 		return 0;
 	}
 	default:
@@ -328,6 +336,14 @@ int qemu_conf_check_value(const char *key, const char *value, char **ret_value, 
 		qemu_net_clear(&n);
 	}
 	if (qemu_conf_is_drive_key(key, true)) {
+		struct qemu_drive drive;
+		struct error *e = NULL;
+		if ((r = qemu_drive_parse(key, norm, &drive, &e)) < 0) {
+			error_param(err, key, "%s", e ? e->msg : "invalid format");
+			error_free(e);
+			return r;
+		}
+		qemu_drive_clear(&drive);
 		char *d = print_sorted(p->sub, norm);
 		free(norm);
 		norm = d;

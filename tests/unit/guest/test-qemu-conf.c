@@ -144,6 +144,10 @@ static void test_strict_errors(void **state)
 	assert_strict_error("net0: virtio=01:00:00:00:00:00\n",
 	                    "vm 100 - unable to parse value of 'net0' - invalid format - format "
 	                    "error - virtio: value does not look like a valid unicast MAC address");
+	assert_strict_error("ide2: \n",
+	                    "vm 100 - unable to parse value of 'ide2' - invalid format - "
+	                    "format error - file: property is missing and it is not "
+	                    "optional");
 	assert_strict_error("scsi0: local:x,size=3Q\n",
 	                    "vm 100 - unable to parse value of 'scsi0' - invalid format - format "
 	                    "error - size: unable to parse size '3Q'");
@@ -275,6 +279,9 @@ static void test_check_value(void **state)
 	                   "invalid format - format error - tag: value must have a maximum value "
 	                   "of 4094");
 	assert_param_error("name", "a\nb", "property contains a line feed");
+	assert_param_error("scsi0", "size=4G",
+	                   "invalid format - format error - file: property is missing and it is "
+	                   "not optional");
 }
 
 static void test_needs_root(void **state)
