@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The guest config file: parser and writer (guest-conf.h).  The rules are
+ * PVE's parse_vm_config() and write_vm_config(), line for line; the comments
+ * name the places where ctvm differs and why.
+ */
+#include "common.h"
+
+#include "error.h"
+#include "guest-conf.h"
+#include "jsonutil.h"
+#include "strbuf.h"
+#include "strutil.h"
+#include "strv.h"
+#include "xalloc.h"
+
+/* --- the shape --- */
+
+struct guest_conf *guest_conf_new(void)
+{
+	struct guest_conf *c = xcalloc(1, sizeof(*c));
+	c->conf = json_object();
+	c->pending = json_object();
+	c->snapshots = json_object();
+	c->special = json_object();
+	if (!c->conf || !c->pending || !c->snapshots || !c->special)
+		abort();
+	return c;
+}
+
+struct guest_conf *guest_conf_free(struct guest_conf *c)
+{
+	if (!c)
+		return NULL;
+	json_decref(c->conf);
+	json_decref(c->pending);
+	json_decref(c->snapshots);
+	json_decref(c->special);
+	free(c);
+	return NULL;
+}
+
+static json_t *deep_copy(const json_t *j)
+{
+	json_t *r = j ? json_deep_copy(j) : json_object();
+	if (!r)
+		abort();
+	return r;
+}
+
+struct guest_conf *guest_conf_dup(const struct guest_conf *c)
+{
+	struct guest_conf *d = xcalloc(1, sizeof(*d));
+	d->conf = deep_copy(c->conf);
+	d->pending = deep_copy(c->pending);
+	d->snapshots = deep_copy(c->snapshots);
+	d->special = deep_copy(c->special);
+	return d;
+}
+
+const char *guest_conf_get(const json_t *section, const char *key)
+{
+	return json_string_value(json_object_get(section, key));
+}
+
+void guest_conf_set(json_t *section, const char *key, const char *value)
+{
+	if (!value)
+		json_object_del(section, key);
+	else if (json_object_set_new(section, key, json_string(value)) < 0)
+		abort(); /* callers pass valid UTF-8 (our parser's output or the API's) */
+}
+
+/* --- text helpers --- */
+
+/* Perl's \s. */
+static bool is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The length of one valid UTF-8 sequence (no NUL, no overlong form, no
+ * surrogate, at most U+10FFFF) at s (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	if (s[0] == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	size_t len;
+	unsigned min;
+	unsigned cp;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2, min = 0x80, cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3, min = 0x800, cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4, min = 0x10000, cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* data as valid UTF-8 (malloc'd): every byte that does not start a valid
+ * sequence (and NUL) becomes U+FFFD, as Perl's Encode::decode() does.
+ * jansson keeps only valid UTF-8. */
+static char *utf8_clean(const char *data, size_t len)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, len + 1);
+	const unsigned char *s = (const unsigned char *)data;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(s + i, len - i);
+		if (n) {
+			strbuf_add(&sb, s + i, n);
+			i += n;
+		} else {
+			strbuf_addstr(&sb, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+char *guest_conf_encode_text(const char *text)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, strlen(text) + 1);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		/* PVE: everything outside 0x20-0x39 and 0x3b-0x7e; ctvm: '%' too */
+		if (*p < 0x20 || *p > 0x7e || *p == ':' || *p == '%')
+			strbuf_addf(&sb, "%%%02X", *p);
+		else
+			strbuf_addch(&sb, *p);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+char *guest_conf_decode_text(const char *data, size_t len)
+{
+	_cleanup_free_ char *raw = xmalloc(len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+		if (data[i] == '%' && i + 2 < len && (hi = hex_digit_value(data[i + 1])) >= 0 &&
+		    (lo = hex_digit_value(data[i + 2])) >= 0) {
+			raw[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			raw[n++] = data[i];
+		}
+	}
+	return utf8_clean(raw, n);
+}
+
+/* --- parser --- */
+
+enum section_type {
+	SECTION_NONE, /* after an unknown section header: lines are skipped */
+	SECTION_MAIN,
+	SECTION_PENDING,
+	SECTION_SPECIAL,
+	SECTION_SNAPSHOT,
+};
+
+struct parser {
+	const struct guest_conf_schema *schema;
+	unsigned vmid;
+	bool strict;
+	struct guest_conf *c;
+	char **warnings;
+	enum section_type type;
+	json_t *obj;         /* the current section's object (borrowed) */
+	char *special;       /* the current special section's name */
+	bool pending_seen;   /* PVE: defined($res->{pending}) */
+	struct strbuf descr; /* the description being collected */
+	bool has_descr;
+	size_t sections;
+};
+
+/* A problem: a warning, or with strict the error.  Returns 0 or -EINVAL. */
+_printf_(3, 4) static int problem(struct parser *p, struct error **err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (p->strict)
+		return error_set(err, -EINVAL, 500, "vm %u - %s", p->vmid, msg);
+	strv_push(&p->warnings, xasprintf("vm %u - %s", p->vmid, msg));
+	return 0;
+}
+
+/* PVE's $finish_description: into the section that was current. */
+static void finish_description(struct parser *p)
+{
+	if (!p->has_descr)
+		return;
+	size_t n = p->descr.len;
+	while (n > 0 && is_space((unsigned char)p->descr.buf[n - 1]))
+		n--;
+	_cleanup_free_ char *d = xstrndup(p->descr.buf, n);
+	guest_conf_set(p->obj, "description", d);
+	strbuf_reset(&p->descr);
+	p->has_descr = false;
+}
+
+/* "[name]" followed by blanks: the name (malloc'd) or NULL. */
+static char *section_header(const char *line, size_t len)
+{
+	while (len > 0 && is_space((unsigned char)line[len - 1]))
+		len--;
+	if (len < 2 || line[0] != '[' || line[len - 1] != ']')
+		return NULL;
+	const char *name = line + 1;
+	size_t n = len - 2;
+	if (memchr(name, ']', n)) /* PVE: \[([^\]]*)\] */
+		return NULL;
+	return xstrndup(name, n);
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* PVE: [a-z][a-z0-9_\-]+, case-insensitive */
+static bool is_snapshot_name(const char *s)
+{
+	if (!is_alpha(s[0]) || !s[1])
+		return false;
+	for (const char *q = s + 1; *q; q++)
+		if (!is_alpha(*q) && !(*q >= '0' && *q <= '9') && *q != '_' && *q != '-')
+			return false;
+	return true;
+}
+
+static const char *known_special(const struct guest_conf_schema *schema, const char *name)
+{
+	for (const char *const *s = schema->special_sections; s && *s; s++)
+		if (strcasecmp(*s, name) == 0)
+			return *s;
+	return NULL;
+}
+
+static int start_section(struct parser *p, const char *name, struct error **err)
+{
+	finish_description(p);
+	free(p->special);
+	p->special = NULL;
+	if (++p->sections > GUEST_CONF_MAX_SECTIONS)
+		return error_set(err, -E2BIG, 500, "vm %u - too many sections (at most %u)",
+		                 p->vmid, GUEST_CONF_MAX_SECTIONS);
+	const char *special;
+	if (strcasecmp(name, "PENDING") == 0) {
+		p->type = SECTION_PENDING;
+		if (p->pending_seen && problem(p, err, "duplicate section: pending") < 0)
+			return -EINVAL;
+		p->pending_seen = true;
+		json_object_clear(p->c->pending);
+		p->obj = p->c->pending;
+	} else if (strncasecmp(name, "special:", 8) == 0 &&
+	           (special = known_special(p->schema, name + 8))) {
+		p->type = SECTION_SPECIAL;
+		p->special = xstrdup(special);
+		if (json_object_get(p->c->special, special) &&
+		    problem(p, err, "duplicate special section: %s", special) < 0)
+			return -EINVAL;
+		p->obj = json_object();
+		json_object_set_new(p->c->special, special, p->obj);
+	} else if (is_snapshot_name(name)) {
+		p->type = SECTION_SNAPSHOT;
+		if (json_object_get(p->c->snapshots, name) &&
+		    problem(p, err, "duplicate snapshot section: %s", name) < 0)
+			return -EINVAL;
+		p->obj = json_object();
+		json_object_set_new(p->c->snapshots, name, p->obj);
+	} else {
+		p->type = SECTION_NONE;
+		if (problem(p, err, "skipping unknown section: '%s'", name) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* "key: value" as PVE's ^([a-z][a-z_\-]*\d*):\s*(.+?)\s*$ reads it: 0 and
+ * the key and value (malloc'd), or -1. */
+static int split_key(const char *line, size_t len, char **ret_key, char **ret_value)
+{
+	size_t i = 0;
+	if (len == 0 || !(line[0] >= 'a' && line[0] <= 'z'))
+		return -1;
+	while (i < len && ((line[i] >= 'a' && line[i] <= 'z') || line[i] == '_' || line[i] == '-'))
+		i++;
+	while (i < len && line[i] >= '0' && line[i] <= '9')
+		i++;
+	if (i >= len || line[i] != ':')
+		return -1;
+	size_t klen = i++;
+	size_t start = i, end = len;
+	if (start >= end)
+		return -1;
+	while (start < end && is_space((unsigned char)line[start]))
+		start++;
+	while (end > start && is_space((unsigned char)line[end - 1]))
+		end--;
+	if (start == end) /* only blanks: the lazy (.+?) takes the last one */
+		start = len - 1, end = len;
+	*ret_key = xstrndup(line, klen);
+	*ret_value = utf8_clean(line + start, end - start);
+	return 0;
+}
+
+static int parse_line(struct parser *p, const char *line, size_t len, struct error **err)
+{
+	bool blank = true;
+	for (size_t i = 0; i < len && blank; i++)
+		blank = is_space((unsigned char)line[i]);
+	if (blank)
+		return 0;
+
+	_cleanup_free_ char *name = line[0] == '[' ? section_header(line, len) : NULL;
+	if (name)
+		return start_section(p, name, err);
+	if (p->type == SECTION_NONE)
+		return 0;
+
+	if (line[0] == '#') {
+		_cleanup_free_ char *d = guest_conf_decode_text(line + 1, len - 1);
+		strbuf_addstr(&p->descr, d);
+		strbuf_addch(&p->descr, '\n');
+		p->has_descr = true;
+		return 0;
+	}
+	/* NUL bytes: PVE would keep them in a value; no JSON string can */
+	_cleanup_free_ char *key = NULL, *value = NULL;
+	if (memchr(line, '\0', len) || split_key(line, len, &key, &value) < 0) {
+		_cleanup_free_ char *shown = utf8_clean(line, len);
+		return problem(p, err, "unable to parse config: %s", shown);
+	}
+
+	if (streq(key, "description")) {
+		/* PVE: ^(description):\s*(.*\S)\s*$, decoded, without a newline */
+		_cleanup_free_ char *d = guest_conf_decode_text(value, strlen(value));
+		strbuf_addstr(&p->descr, d);
+		p->has_descr = true;
+		return 0;
+	}
+	if (streq(key, "snapstate") && (streq(value, "prepare") || streq(value, "delete"))) {
+		guest_conf_set(p->obj, key, value);
+		return 0;
+	}
+	if (streq(key, "args")) {
+		guest_conf_set(p->obj, key, value);
+		return 0;
+	}
+	if (streq(key, "delete")) {
+		if (p->type != SECTION_PENDING)
+			return problem(p, err, "property 'delete' is only allowed in [PENDING]");
+		guest_conf_set(p->obj, key, value);
+		return 0;
+	}
+
+	static const enum guest_conf_where where[] = {
+	    [SECTION_MAIN] = GUEST_CONF_MAIN,
+	    [SECTION_PENDING] = GUEST_CONF_PENDING,
+	    [SECTION_SPECIAL] = GUEST_CONF_SPECIAL,
+	    [SECTION_SNAPSHOT] = GUEST_CONF_SNAPSHOT,
+	};
+	_cleanup_free_ char *norm = NULL;
+	struct error *e = NULL;
+	if (p->schema->check(key, value, where[p->type], p->special, &norm, &e) < 0) {
+		if (e && e->http_status >= 500 && !p->strict) {
+			error_propagate(err, e);
+			return -EINVAL;
+		}
+		int r = problem(p, err, "unable to parse value of '%s' - %s", key,
+		                e ? e->msg : "invalid value");
+		error_free(e);
+		return r;
+	}
+	guest_conf_set(p->obj, key, norm);
+	return 0;
+}
+
+int guest_conf_parse(const struct guest_conf_schema *schema, unsigned vmid, const char *data,
+                     size_t len, unsigned flags, struct guest_conf **ret, char ***ret_warnings,
+                     struct error **err)
+{
+	if (len > GUEST_CONF_MAX_SIZE)
+		return error_set(err, -EFBIG, 500, "vm %u - config file too big (at most %u bytes)",
+		                 vmid, GUEST_CONF_MAX_SIZE);
+	_cleanup_guest_conf_ struct guest_conf *c = guest_conf_new();
+	struct parser p = {
+	    .schema = schema,
+	    .vmid = vmid,
+	    .strict = flags & GUEST_CONF_STRICT,
+	    .c = c,
+	    .type = SECTION_MAIN,
+	    .obj = c->conf,
+	};
+	strbuf_init(&p.descr, 0);
+	int r = 0;
+	for (size_t pos = 0; pos < len && r >= 0;) {
+		const char *nl = memchr(data + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
+		if (n > GUEST_CONF_MAX_LINE)
+			r = error_set(err, -E2BIG, 500, "vm %u - line too long (at most %u bytes)",
+			              vmid, GUEST_CONF_MAX_LINE);
+		else
+			r = parse_line(&p, data + pos, n, err);
+		pos += n + 1;
+	}
+	if (r >= 0) {
+		finish_description(&p);
+		json_object_del(c->conf, "snapstate"); /* PVE: "just to be sure" */
+	}
+	strbuf_release(&p.descr);
+	free(p.special);
+	if (r < 0) {
+		strv_free(p.warnings);
+		return r;
+	}
+	if (ret_warnings)
+		*ret_warnings = p.warnings;
+	else
+		strv_free(p.warnings);
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* --- writer --- */
+
+static bool is_key(const char *k)
+{
+	const char *q = k;
+	if (!(*q >= 'a' && *q <= 'z'))
+		return false;
+	while ((*q >= 'a' && *q <= 'z') || *q == '_' || *q == '-')
+		q++;
+	while (*q >= '0' && *q <= '9')
+		q++;
+	return *q == '\0';
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of obj, sorted (the array only; the keys stay obj's). */
+static const char **sorted_keys(const json_t *obj, size_t *ret_n)
+{
+	size_t n = json_object_size(obj), i = 0;
+	const char **keys = xcalloc(n + 1, sizeof(*keys));
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)obj, k, v)
+		keys[i++] = k;
+	qsort(keys, i, sizeof(*keys), cmp_str);
+	*ret_n = i;
+	return keys;
+}
+
+/* PVE's $generate_raw_config. */
+static int write_section(const json_t *obj, bool pending, bool main, struct strbuf *out,
+                         struct error **err)
+{
+	if (!json_is_object(obj))
+		return error_set(err, -EINVAL, 500, "config section is not an object");
+	const char *descr = guest_conf_get(obj, "description");
+	if (descr && *descr && !streq(descr, "0")) { /* Perl's truth */
+		/* Perl's split(/\n/): trailing empty fields are dropped */
+		size_t end = strlen(descr);
+		while (end > 0 && descr[end - 1] == '\n')
+			end--;
+		for (size_t pos = 0; pos < end;) {
+			size_t n = strcspn(descr + pos, "\n");
+			if (pos + n > end)
+				n = end - pos;
+			_cleanup_free_ char *line = xstrndup(descr + pos, n);
+			_cleanup_free_ char *enc = guest_conf_encode_text(line);
+			strbuf_addf(out, "#%s\n", enc);
+			pos += n + 1;
+		}
+	} else if (descr && pending) {
+		strbuf_addstr(out, "#\n");
+	}
+
+	size_t n;
+	_cleanup_free_ const char **keys = sorted_keys(obj, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = keys[i];
+		if (streq(k, "description") || streq(k, "digest") ||
+		    (main && streq(k, "snapstate")))
+			continue;
+		const char *v = guest_conf_get(obj, k);
+		if (!is_key(k))
+			return error_set(err, -EINVAL, 500, "invalid config key '%s'", k);
+		if (!v || !*v || strpbrk(v, "\r\n"))
+			return error_set(err, -EINVAL, 500, "invalid value of config key '%s'", k);
+		strbuf_addf(out, "%s: %s\n", k, v);
+	}
+	return 0;
+}
+
+static bool is_special_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z'))
+			return false;
+	return true;
+}
+
+int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)
+{
+	int r = write_section(c->conf, false, true, out, err);
+	if (r < 0)
+		return r;
+	if (json_object_size(c->pending) > 0) {
+		strbuf_addstr(out, "\n[PENDING]\n");
+		if ((r = write_section(c->pending, true, false, out, err)) < 0)
+			return r;
+	}
+	size_t n;
+	_cleanup_free_ const char **specials = sorted_keys(c->special, &n);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *s = json_object_get(c->special, specials[i]);
+		if (streq(specials[i], "cloudinit") && json_object_size(s) == 0)
+			continue;
+		if (!is_special_name(specials[i]))
+			return error_set(err, -EINVAL, 500, "invalid special section name '%s'",
+			                 specials[i]);
+		strbuf_addf(out, "\n[special:%s]\n", specials[i]);
+		if ((r = write_section(s, false, false, out, err)) < 0)
+			return r;
+	}
+	_cleanup_free_ const char **snaps = sorted_keys(c->snapshots, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_snapshot_name(snaps[i]) || strcasecmp(snaps[i], "pending") == 0)
+			return error_set(err, -EINVAL, 500, "invalid snapshot name '%s'", snaps[i]);
+		strbuf_addf(out, "\n[%s]\n", snaps[i]);
+		if ((r = write_section(json_object_get(c->snapshots, snaps[i]), false, false, out,
+		                       err)) < 0)
+			return r;
+	}
+	return 0;
+}
