@@ -32,6 +32,7 @@
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
+#include "reaper.h"
 #include "rrd-collector.h"
 #include "storage-config.h"
 #include "storage-ops.h"
@@ -655,8 +656,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Orphans of our workers and guests come back to us, not to a slow PID 1. */
+	/* Orphans of our workers and guests come back to us, not to a slow PID 1,
+	 * and the reaper thread waits for them (a daemonized QEMU that exits
+	 * must not linger as a zombie that looks alive). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (reaper_start() < 0)
+		fprintf(stderr, "ctvmd: cannot start the reaper thread\n");
 
 	struct api_context ctx = {
 	    .paths = paths,
