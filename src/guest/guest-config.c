@@ -485,3 +485,48 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 	conf_file_unref(f);
 	return r;
 }
+
+static int apply_pending_key(const char *key, void *arg, struct error **err)
+{
+	struct apply *a = arg;
+	delete_now(a->k, a->conf, NULL, key);
+	return 0;
+}
+
+int guest_config_apply_pending_locked(struct guest_store *gs, const struct guest_kind_ops *k,
+                                      long vmid, struct error **err)
+{
+	if (!k->pending_section)
+		return 0;
+	struct conf_file *f = NULL;
+	char key[24];
+	snprintf(key, sizeof(key), "%ld", vmid);
+	int r = conf_family_file(guest_family(gs, k), key, &f, err);
+	if (r < 0)
+		return r;
+	void *obj = NULL;
+	char digest[41];
+	r = conf_file_load(f, &obj, digest, err);
+	if (r == 0) {
+		json_t *conf = k->main_section(obj);
+		json_t *pending = k->pending_section(obj);
+		if (json_object_size(pending)) {
+			struct apply a = {.k = k, .conf = conf};
+			r = foreach_list(json_string_value(json_object_get(pending, "delete")),
+			                 apply_pending_key, &a, err);
+			const char *pk;
+			json_t *v;
+			json_object_foreach (pending, pk, v) {
+				if (!streq(pk, "delete"))
+					json_object_set(conf, pk, v);
+			}
+			json_object_clear(pending);
+			if (r == 0)
+				r = conf_file_write(f, digest, obj, err);
+		}
+	}
+	if (obj)
+		k->conf_ops->free(obj);
+	conf_file_unref(f);
+	return r;
+}

@@ -111,6 +111,17 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 		task_warn(w, "%s is paused - stop instead of shutdown", k->noun);
 		op = GUEST_OP_STOP;
 	}
+	if (op == GUEST_OP_START || op == GUEST_OP_REBOOT) {
+		/* pending changes apply at the next start (PVE); the config is
+		 * read again after */
+		r = guest_config_apply_pending_locked(env->gs, k, vmid, err);
+		if (r == 0) {
+			guest_release(&g);
+			r = guest_get(env->gs, k, vmid, &g, err);
+		}
+		if (r < 0)
+			goto out;
+	}
 	switch (op) {
 	case GUEST_OP_START:
 		r = k->start ? k->start(env->gs, &g, timeout < 0 ? 0 : (unsigned)timeout, w, err)

@@ -229,6 +229,7 @@ int guest_check_op(const struct guest_kind_ops *k, long vmid, const struct guest
 struct guest_store {
 	char *node;
 	char *etc;
+	char *run;
 	struct storage_config_store *storage;
 	struct conf_family *fams[N_KINDS > 0 ? N_KINDS : 1];
 };
@@ -239,6 +240,7 @@ struct guest_store *guest_store_new(const struct ctvm_paths *paths, const char *
 	struct guest_store *gs = xcalloc(1, sizeof(*gs));
 	gs->node = xstrdup(node);
 	gs->etc = xstrdup(paths->etc);
+	gs->run = xstrdup(paths->run);
 	gs->storage = storage;
 	for (size_t i = 0; i < N_KINDS; i++) {
 		_cleanup_free_ char *dir = path_join(paths->etc, guest_kinds[i]->confdir);
@@ -255,6 +257,7 @@ struct guest_store *guest_store_free(struct guest_store *gs)
 		conf_family_free(gs->fams[i]);
 	free(gs->node);
 	free(gs->etc);
+	free(gs->run);
 	free(gs);
 	return NULL;
 }
@@ -262,6 +265,11 @@ struct guest_store *guest_store_free(struct guest_store *gs)
 const char *guest_store_node(const struct guest_store *gs)
 {
 	return gs->node;
+}
+
+const char *guest_store_run_dir(const struct guest_store *gs)
+{
+	return gs->run;
 }
 
 struct storage_config_store *guest_store_storage(const struct guest_store *gs)

@@ -117,6 +117,9 @@ static inline void guest_store_freep(struct guest_store **gs)
 #define _cleanup_guest_store_ __attribute__((cleanup(guest_store_freep)))
 const char *guest_store_node(const struct guest_store *gs);
 struct storage_config_store *guest_store_storage(const struct guest_store *gs);
+/* ctvm's run directory (struct ctvm_paths.run): where running guests keep
+ * their sockets and pidfiles. */
+const char *guest_store_run_dir(const struct guest_store *gs);
 /* For the daemon: look for outside edits of configs at most every ms. */
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms);
 
@@ -368,6 +371,13 @@ int guest_config_change_check(const struct guest_kind_ops *k, const struct guest
  */
 int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                         const struct guest_config_change *c, struct error **err);
+
+/* Applies guest vmid's pending changes to its config (PVE's
+ * vmconfig_apply_pending, at start): pending values replace the config's,
+ * pending deletes remove keys (a disk's volume kept as unusedN), [PENDING]
+ * empties.  The caller holds the config lock (guest_config_lock()). */
+int guest_config_apply_pending_locked(struct guest_store *gs, const struct guest_kind_ops *k,
+                                      long vmid, struct error **err);
 
 /* Every key c touches (set, delete, revert), for the permission checks. */
 json_t *guest_config_change_keys(const struct guest_config_change *c);

@@ -7,14 +7,24 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "config-store.h"
 #include "error.h"
 #include "guest-conf.h"
 #include "guest.h"
+#include "netif.h"
+#include "qemu-cmd.h"
 #include "qemu-conf.h"
+#include "qemu-run.h"
+#include "storage-ops.h"
+#include "storage.h"
 #include "strbuf.h"
+#include "volid.h"
 #include "jsonutil.h"
 #include "xalloc.h"
 
@@ -256,6 +266,216 @@ static bool qemu_needs_root(const char *key, const char *value)
 	return qemu_conf_needs_root(key, value);
 }
 
+/* ---- the running VM (qemu-run.h) --------------------------------------- */
+
+static struct qemu_run_env run_env(struct guest_store *gs, struct task_worker *w)
+{
+	return (struct qemu_run_env){.run_root = guest_store_run_dir(gs), .w = w};
+}
+
+static int qemu_is_running(struct guest_store *gs, long vmid, bool *ret_running, pid_t *ret_pid,
+                           struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	int r = qemu_run_is_running(&env, vmid, ret_pid);
+	if (r < 0)
+		return error_set(err, r, 500, "unable to read the state of VM %ld - %s", vmid,
+		                 strerror(-r));
+	*ret_running = r > 0;
+	return 0;
+}
+
+static int qemu_status(struct guest_store *gs, const struct guest *g, json_t **ret,
+                       struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	return qemu_run_status(&env, g->vmid, ret, err);
+}
+
+#ifdef CTVM_HAVE_QEMU_CMD /* until qemu-cmd.c (wt-vm-conf) is merged */
+/* The storage layer's answer for a drive's volid. */
+static int resolve_volume(const char *volid, void *userdata, struct qemu_volume *ret,
+                          struct error **err)
+{
+	struct guest_store *gs = userdata;
+	struct volid v = {0};
+	int r = volid_parse(volid, &v, err);
+	if (r < 0)
+		return r;
+	_cleanup_(storage_freep) struct storage *st = NULL;
+	struct volname_info info = {0};
+	char *path = NULL;
+	r = storage_load_open_enabled(guest_store_storage(gs), guest_store_node(gs), v.storeid, &st,
+	                              err);
+	if (r == 0)
+		r = storage_activate(st, err);
+	if (r == 0)
+		r = storage_parse_volname(st, v.volname, &info, err);
+	if (r == 0)
+		r = storage_path(st, v.volname, &path, err);
+	if (r == 0) {
+		struct stat sb;
+		*ret = (struct qemu_volume){
+		    .path = path,
+		    .format = info.format ? xstrdup(info.format) : NULL,
+		    .block = stat(path, &sb) == 0 && S_ISBLK(sb.st_mode),
+		    .storage_type = st->be->type,
+		};
+	}
+	volname_info_clear(&info);
+	volid_clear(&v);
+	return r;
+}
+
+static int bridge_mtu(const char *bridge, void *userdata)
+{
+	return netif_bridge_mtu("/sys", bridge);
+}
+
+struct nics {
+	struct qemu_run_nic nic[QEMU_RUN_MAX_NICS];
+	struct qemu_net parsed[QEMU_RUN_MAX_NICS];
+	size_t n;
+};
+
+static void nics_clear(struct nics *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		qemu_net_clear(&n->parsed[i]);
+}
+
+static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
+{
+	for (int i = 0; i < QEMU_RUN_MAX_NICS; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "net%d", i);
+		const char *v = json_string_value(json_object_get(conf, key));
+		if (!v)
+			continue;
+		struct qemu_net *n = &ret->parsed[ret->n];
+		int r = qemu_net_parse(key, v, n, err);
+		if (r < 0)
+			return r;
+		if (!n->bridge) {
+			qemu_net_clear(n);
+			continue;
+		}
+		ret->nic[ret->n] = (struct qemu_run_nic){
+		    .index = (unsigned)i,
+		    .bridge = n->bridge,
+		    .tag = n->tag > 0 ? (unsigned)n->tag : 0,
+		    .mtu = n->mtu > 1 ? (unsigned)n->mtu : 0,
+		};
+		ret->n++;
+	}
+	return 0;
+}
+
+/* Start: the command line from the config (qemu-cmd.h), the NICs' taps and
+ * the CPU limits to qemu-run, which leaves nothing behind on failure. */
+static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                      struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	_cleanup_free_ char *dir = NULL;
+	int r = qemu_run_dir(&env, g->vmid, true, &dir, err);
+	if (r < 0)
+		return r;
+	struct qemu_cmd_env cenv = {
+	    .vmid = (unsigned)g->vmid,
+	    .rundir = dir,
+	    .kvm_available = access("/dev/kvm", R_OK | W_OK) == 0,
+	    .swtpm_available = access("/usr/bin/swtpm", X_OK) == 0,
+	    .resolve = resolve_volume,
+	    .bridge_mtu = bridge_mtu,
+	    .userdata = gs,
+	};
+	char **argv = NULL;
+	r = qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), &argv, err);
+	if (r < 0)
+		return r;
+	struct nics nics = {0};
+	r = nics_of(g->conf, &nics, err);
+	if (r == 0) {
+		const char *cpulimit = json_string_value(json_object_get(g->conf, "cpulimit"));
+		const char *cpuunits = json_string_value(json_object_get(g->conf, "cpuunits"));
+		struct qemu_run_start_opts opts = {
+		    .argv = argv,
+		    .nics = nics.nic,
+		    .n_nics = nics.n,
+		    .cpulimit = cpulimit ? strtod(cpulimit, NULL) : 0,
+		    .cpuunits = cpuunits ? (unsigned)strtoul(cpuunits, NULL, 10) : 0,
+		    .timeout_ms = timeout_s ? (int)timeout_s * 1000 : 0,
+		};
+		r = qemu_run_start_argv(&env, g->vmid, &opts, err);
+	}
+	nics_clear(&nics);
+	for (char **a = argv; a && *a; a++)
+		free(*a);
+	free(argv);
+	return r;
+}
+
+#endif
+
+static int qemu_stop(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                     struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_stop(&env, g->vmid, timeout_s, err);
+}
+
+static int qemu_shutdown(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                         bool force_stop, struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	/* PVE's default shutdown timeout */
+	return qemu_run_shutdown(&env, g->vmid, timeout_s ? timeout_s : 180, force_stop, err);
+}
+
+/* PVE's reboot: a shutdown, then a start with the pending changes (the
+ * dispatcher applied them to g already). */
+static int qemu_reboot(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                       struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	int r = qemu_run_reboot(&env, g->vmid, timeout_s ? timeout_s : 180, err);
+#ifdef CTVM_HAVE_QEMU_CMD
+	if (r == 0)
+		r = qemu_start(gs, g, 0, w, err);
+#endif
+	return r;
+}
+
+static int qemu_reset(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                      struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_reset(&env, g->vmid, err);
+}
+
+static int qemu_suspend(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                        struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_suspend(&env, g->vmid, err);
+}
+
+static int qemu_resume(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                       struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_resume(&env, g->vmid, err);
+}
+
+/* What a destroyed VM leaves in the run directory. */
+static int qemu_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                        struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_cleanup(&env, g->vmid, true, err);
+}
+
 const struct guest_kind_ops guest_kind_qemu = {
     .type = "qemu",
     .confdir = "qemu-server",
@@ -277,4 +497,16 @@ const struct guest_kind_ops guest_kind_qemu = {
     .disk_set_file = qemu_disk_set_file,
     .detached_volume = qemu_detached_volume,
     .summary = qemu_summary,
+    .is_running = qemu_is_running,
+    .status = qemu_status,
+#ifdef CTVM_HAVE_QEMU_CMD
+    .start = qemu_start,
+#endif
+    .stop = qemu_stop,
+    .shutdown = qemu_shutdown,
+    .reboot = qemu_reboot,
+    .reset = qemu_reset,
+    .suspend = qemu_suspend,
+    .resume = qemu_resume,
+    .destroy = qemu_destroy,
 };

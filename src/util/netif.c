@@ -226,3 +226,13 @@ int netif_list(const char *sysroot, json_t **ret, struct error **err)
 	*ret = a;
 	return 0;
 }
+
+int netif_bridge_mtu(const char *sysroot, const char *name)
+{
+	if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, "..") ||
+	    !sys_exists(sysroot, name, "bridge"))
+		return -ENOENT;
+	_cleanup_free_ char *mtu = sys_read(sysroot, name, "mtu");
+	long v = mtu ? strtol(mtu, NULL, 10) : 0;
+	return v > 0 && v < 65536 ? (int)v : 1500;
+}

@@ -20,3 +20,7 @@ struct error;
  * [bridge_ports, bridge_stp, bridge_fd], [bond-primary...], [vlan-raw-device]}.
  */
 int netif_list(const char *sysroot, json_t **ret, struct error **err);
+
+/* The MTU of bridge name under sysroot, or -ENOENT when there is no such
+ * bridge (an interface that is not a bridge counts as none). */
+int netif_bridge_mtu(const char *sysroot, const char *name);
