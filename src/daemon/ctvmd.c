@@ -29,6 +29,7 @@
 #include "guest-ops.h"
 #include "guest.h"
 #include "http.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
@@ -436,6 +437,33 @@ static void sweep_stale_tmp(struct api_context *ctx, const struct timespec *star
 		storage_sweep_tmp_start(cfg, ctx->node, started, report_stale_tmp, NULL);
 }
 
+/*
+ * Guests with onboot start when ctvmd starts on a freshly booted host, not
+ * after a mere restart of the daemon (PVE's pve-guests.service runs once
+ * per boot): the mark is a file in the run directory, which is a tmpfs
+ * (/run) that a boot empties.  Under --root the run directory is not one,
+ * so test trees never start guests on their own.
+ */
+static void start_onboot_guests(struct api_context *ctx)
+{
+	if (ctx->paths->root)
+		return;
+	_cleanup_free_ char *mark = path_join(ctx->paths->run, "onboot-started");
+	int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return; /* started once since boot already (or cannot tell) */
+	close(fd);
+	struct error *e = NULL;
+	char *upid = NULL;
+	_cleanup_json_ json_t *args = json_object();
+	if (task_start_op(ctx->tasks, "startall", "", "root@pam", args, &upid, &e) < 0)
+		log_error("cannot start the onboot guests: %s", e ? e->msg : "unknown error");
+	else
+		log_info("starting the onboot guests: %s", upid);
+	free(upid);
+	error_free(e);
+}
+
 /* The storage layer's process-wide settings, the same in the daemon and in
  * an exec'd worker. */
 static void storage_setup(const struct ctvm_paths *paths)
@@ -714,6 +742,7 @@ int main(int argc, char **argv)
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
 		die("cannot start the task manager", e);
+	start_onboot_guests(&ctx);
 	_cleanup_free_ char *audit_path = path_join(paths->log, "audit.log");
 	ctx.audit = audit_log_open(audit_path, &e);
 	if (!ctx.audit)
