@@ -30,7 +30,9 @@
 /* the storage layer's first */
 static const char *const all_types[] = {
     "imgdel",   "imgsnapshot",  "imgdelsnapshot", "imgrollback", "imgcopy",
-    "download", "prunebackups", "startall",       "stopall",
+    "download", "prunebackups", "startall",       "stopall",     "qmstart",
+    "qmstop",   "qmshutdown",   "qmreboot",       "qmreset",     "qmsuspend",
+    "qmresume", "qmdestroy",    "qmcreate",       "qmconfig",
 };
 #define N_STORAGE_TYPES 7
 
