@@ -74,6 +74,18 @@ static int not_supported(const struct guest_kind_ops *k, enum guest_op op, struc
  * PVE's lock_config), the config as it is now, the rules, then the kind's
  * slot.  A stop or shutdown of a stopped guest ends OK with a line.
  */
+/* Pending changes apply at the next start (PVE); *g is read again after. */
+static int start_pending(struct guest_store *gs, const struct guest_kind_ops *k, struct guest *g,
+                         struct error **err)
+{
+	int r = guest_config_apply_pending_locked(gs, k, g->vmid, err);
+	if (r < 0)
+		return r;
+	long vmid = g->vmid;
+	guest_release(g);
+	return guest_get(gs, k, vmid, g, err);
+}
+
 static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, const json_t *args,
                         enum guest_op op, struct error **err)
 {
@@ -111,14 +123,8 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 		task_warn(w, "%s is paused - stop instead of shutdown", k->noun);
 		op = GUEST_OP_STOP;
 	}
-	if (op == GUEST_OP_START || op == GUEST_OP_REBOOT) {
-		/* pending changes apply at the next start (PVE); the config is
-		 * read again after */
-		r = guest_config_apply_pending_locked(env->gs, k, vmid, err);
-		if (r == 0) {
-			guest_release(&g);
-			r = guest_get(env->gs, k, vmid, &g, err);
-		}
+	if (op == GUEST_OP_START) {
+		r = start_pending(env->gs, k, &g, err);
 		if (r < 0)
 			goto out;
 	}
@@ -137,8 +143,15 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 		                : not_supported(k, op, err);
 		break;
 	case GUEST_OP_REBOOT:
-		r = k->reboot ? k->reboot(env->gs, &g, timeout < 0 ? 0 : (unsigned)timeout, w, err)
-		              : not_supported(k, op, err);
+		/* the kind's half is the shutdown; the start that follows applies
+		 * the pending changes like any start */
+		r = k->reboot && k->start
+		        ? k->reboot(env->gs, &g, timeout < 0 ? 0 : (unsigned)timeout, w, err)
+		        : not_supported(k, op, err);
+		if (r == 0)
+			r = start_pending(env->gs, k, &g, err);
+		if (r == 0)
+			r = k->start(env->gs, &g, 0, w, err);
 		break;
 	case GUEST_OP_RESET:
 		r = k->reset ? k->reset(env->gs, &g, w, err) : not_supported(k, op, err);

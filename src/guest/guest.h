@@ -203,6 +203,8 @@ struct guest_kind_ops {
 	            struct task_worker *w, struct error **err);
 	int (*shutdown)(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
 	                bool force_stop, struct task_worker *w, struct error **err);
+	/* reboot: the shutdown half only; the dispatcher then applies the
+	 * pending changes and calls start. */
 	int (*reboot)(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
 	              struct task_worker *w, struct error **err);
 	int (*reset)(struct guest_store *gs, const struct guest *g, struct task_worker *w,

@@ -433,18 +433,12 @@ static int qemu_shutdown(struct guest_store *gs, const struct guest *g, unsigned
 	return qemu_run_shutdown(&env, g->vmid, timeout_s ? timeout_s : 180, force_stop, err);
 }
 
-/* PVE's reboot: a shutdown, then a start with the pending changes (the
- * dispatcher applied them to g already). */
+/* The shutdown half of PVE's reboot; the dispatcher starts the VM again. */
 static int qemu_reboot(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
                        struct task_worker *w, struct error **err)
 {
 	struct qemu_run_env env = run_env(gs, w);
-	int r = qemu_run_reboot(&env, g->vmid, timeout_s ? timeout_s : 180, err);
-#ifdef CTVM_HAVE_QEMU_CMD
-	if (r == 0)
-		r = qemu_start(gs, g, 0, w, err);
-#endif
-	return r;
+	return qemu_run_reboot(&env, g->vmid, timeout_s ? timeout_s : 180, err);
 }
 
 static int qemu_reset(struct guest_store *gs, const struct guest *g, struct task_worker *w,

@@ -16,6 +16,7 @@ as Administrator on /.  No QEMU runs here: the VMs stay stopped.
 
 import os
 import secrets
+import subprocess
 import sys
 import unittest
 
@@ -254,6 +255,71 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
                                       delete=1)
         self.destroy(205)
         self.destroy(206)
+
+    def fake_running(self, vmid):
+        """A process that passes qemu-run's identity check for vmid (pidfile,
+        alive, qmp.sock of its run directory on its command line): the VM
+        counts as running without QEMU.  Returns the process."""
+        d = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid))
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        p = subprocess.Popen(["/usr/bin/python3", "-c", "import time; time.sleep(120)",
+                              os.path.join(d, "qmp.sock")])
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        with open(os.path.join(d, "pid"), "w") as f:
+            f.write("%d\n" % p.pid)
+        return p
+
+    def test_running_rules(self):
+        """While a VM runs: changes are pending (but its name at once), a
+        start, a destroy and a template are refused with PVE's words."""
+        self.create(210, name="r", memory=512, cores=1)
+        vm = self.qemu()(210)
+        p = self.fake_running(210)
+        st = vm.status.current.get()
+        self.assertEqual(st["status"], "running")
+        self.assertEqual(st["pid"], p.pid)
+        self.assertIsNone(vm.config.put(memory=1024, cores=2, name="r2", delete="ostype"))
+        self.assertIsNone(vm.config.put(delete="cores"))
+        pend = {e["key"]: e for e in vm.pending.get()}
+        self.assertEqual(pend["memory"]["pending"], "1024" if isinstance(
+            pend["memory"]["pending"], str) else 1024)
+        self.assertEqual(pend["cores"]["delete"], 1)
+        self.assertNotIn("pending", pend["name"])
+        self.assertEqual(pend["name"]["value"], "r2")
+        cur = vm.config.get(current=1)
+        self.assertEqual(cur["memory"], "512" if isinstance(cur["memory"], str) else 512)
+        self.assertEqual(cur["cores"], 1)
+        new = vm.config.get()
+        self.assertNotIn("cores", new)
+        with open(self.conf_path(210)) as f:
+            text = f.read()
+        self.assertIn("[PENDING]", text)
+        r = self.api("DELETE", "/nodes/%s/qemu/210" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "VM 210 is running - destroy failed"))
+        r = self.api("POST", "/nodes/%s/qemu/210/status/start" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "VM 210 already running"))
+        r = self.api("POST", "/nodes/%s/qemu/210/status/reboot" % self.node)
+        self.assertEqual(r.status, 200)  # a task: it fails without QMP, the check passed
+        self.task_status(r.json()["data"])
+        # a reboot whose shutdown failed applied nothing: still pending
+        pend = {e["key"]: e for e in vm.pending.get()}
+        self.assertIn("pending", pend["memory"])
+        # the lock: key is reported in lists and refuses what it should
+        with open(self.conf_path(210), "r+") as f:
+            text = f.read().replace("name: r2\n", "lock: backup\nname: r2\n", 1)
+            f.seek(0)
+            f.write(text)
+            f.truncate()
+        self.assertEqual([v.get("lock") for v in self.qemu().get() if v["vmid"] == 210],
+                         ["backup"])
+        r = self.api("POST", "/nodes/%s/qemu/210/status/reset" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "VM is locked (backup)"))
+        p.kill()
+        p.wait()
+        self.assertEqual(vm.status.current.get()["status"], "stopped")
+        self.daemon.root_call("PUT", "/nodes/%s/qemu/210/config" % self.node, delete="lock")
+        self.destroy(210)
 
     def test_network(self):
         nets = self.admin.nodes(self.node).network.get()
