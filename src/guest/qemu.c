@@ -292,7 +292,6 @@ static int qemu_status(struct guest_store *gs, const struct guest *g, json_t **r
 	return qemu_run_status(&env, g->vmid, ret, err);
 }
 
-#ifdef CTVM_HAVE_QEMU_CMD /* until qemu-cmd.c (wt-vm-conf) is merged */
 /* The storage layer's answer for a drive's volid. */
 static int resolve_volume(const char *volid, void *userdata, struct qemu_volume *ret,
                           struct error **err)
@@ -371,6 +370,23 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 	return 0;
 }
 
+/* "-id <vmid>" is an option of PVE's patched QEMU that Debian's refuses;
+ * qemu-run finds a VM by its qmp.sock, so it goes (until qemu-cmd leaves
+ * it out itself). */
+static void drop_pve_only_options(char **argv)
+{
+	size_t out = 0;
+	for (size_t i = 0; argv[i]; i++) {
+		if (streq(argv[i], "-id") && argv[i + 1]) {
+			free(argv[i]);
+			free(argv[++i]);
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+}
+
 /* Start: the command line from the config (qemu-cmd.h), the NICs' taps and
  * the CPU limits to qemu-run, which leaves nothing behind on failure. */
 static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
@@ -394,6 +410,7 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 	r = qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), &argv, err);
 	if (r < 0)
 		return r;
+	drop_pve_only_options(argv);
 	struct nics nics = {0};
 	r = nics_of(g->conf, &nics, err);
 	if (r == 0) {
@@ -415,8 +432,6 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 	free(argv);
 	return r;
 }
-
-#endif
 
 static int qemu_stop(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
                      struct task_worker *w, struct error **err)
@@ -493,9 +508,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .summary = qemu_summary,
     .is_running = qemu_is_running,
     .status = qemu_status,
-#ifdef CTVM_HAVE_QEMU_CMD
     .start = qemu_start,
-#endif
     .stop = qemu_stop,
     .shutdown = qemu_shutdown,
     .reboot = qemu_reboot,
