@@ -111,6 +111,19 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(st["status"], "running")
         self.assertIsInstance(st["pid"], int)
         self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        # status/current as proxmoxer and Ansible read it: the JSON types
+        st = vm.status.current.get()
+        self.assertEqual(st["qmpstatus"], "running")
+        for k in ("vmid", "pid", "uptime", "mem", "maxmem", "maxdisk", "cpus", "netin",
+                  "netout", "diskread", "diskwrite"):
+            self.assertIsInstance(st[k], int, k)
+        self.assertIsInstance(st["cpu"], (int, float))
+        self.assertEqual(st["maxmem"], 256 << 20)
+        self.assertEqual(st["name"], "boot%d" % vmid)
+        vms = {v["vmid"]: v for v in self.admin.nodes(self.node).qemu.get()}
+        self.assertEqual(vms[vmid]["status"], "running")
+        res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+        self.assertEqual(res[0]["status"], "running")
         # a running VM is not destroyed
         r = self.api("DELETE", "/nodes/%s/qemu/%d" % (self.node, vmid))
         self.assertEqual(r.status, 500)
