@@ -418,8 +418,6 @@ static int net_devices(struct cmd_builder *b, struct error **err)
 			strbuf_addf(&sb, ",bootindex=%d", bi);
 		if (virtio && mtu)
 			strbuf_addf(&sb, ",host_mtu=%d", mtu);
-		if (virtio)
-			strbuf_addstr(&sb, ",host_tunnel=off");
 		qc_dev(b, "-device");
 		qc_dev(b, sb.buf);
 		strbuf_release(&sb);
@@ -499,8 +497,8 @@ static int build(struct cmd_builder *b, struct error **err)
 		return r;
 
 	qc_cmd(b, env->qemu_binary ? env->qemu_binary : QEMU_CMD_DEFAULT_BINARY);
-	qc_cmd(b, "-id");
-	qc_cmdf(b, "%u", vmid);
+	/* no "-id <vmid>": a PVE patch of QEMU; the run directory in -pidfile
+	 * and the QMP path name the VM instead */
 	qc_cmd(b, "-name");
 	const char *name = get(b, "name");
 	if (name)

@@ -201,6 +201,8 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
                       const char *special, char **ret_value, struct error **err)
 {
 	(void)where;
+	if (strpbrk(value, "\r\n"))
+		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	if (special && streq(special, "fleecing")) {
 		/* PVE's fleecing section: the fleecing images of the last backup */
 		if (!streq(key, "fleecing-images"))
@@ -211,8 +213,6 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 	const struct conf_prop *p = qemu_conf_prop(key);
 	if (!p)
 		return unknown_setting(key, err);
-	if (strpbrk(value, "\r\n"))
-		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
 		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||

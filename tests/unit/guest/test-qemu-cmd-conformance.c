@@ -223,11 +223,16 @@ static char **expected_argv(char **pve, bool kvm)
 	     "downscript=/usr/libexec/qemu-server/pve-bridgedown",
 	     "script=no,downscript=no"},
 	    {",splash=/usr/share/qemu-server/bootsplash.jpg", ""},
+	    {",host_tunnel=off", ""},
 	};
 	char **out = NULL;
 	for (char **a = pve; *a; a++) {
 		if (streq(*a, "-no-shutdown"))
 			continue;
+		if (streq(*a, "-id")) {
+			a++;
+			continue;
+		}
 		if ((streq(*a, "-iscsi")) ||
 		    (streq(*a, "-chardev") && a[1] &&
 		     str_startswith(a[1], "socket,id=qmp-event")) ||

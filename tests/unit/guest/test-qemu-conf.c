@@ -141,6 +141,9 @@ static void test_strict_errors(void **state)
 	assert_strict_error("[special:nope]\nname: x\n",
 	                    "vm 100 - skipping unknown section: 'special:nope'");
 	assert_strict_error("cores 1\n", "vm 100 - unable to parse config: cores 1");
+	assert_strict_error("[special:fleecing]\nfleecing-images: a\rb\n",
+	                    "vm 100 - unable to parse value of 'fleecing-images' - property "
+	                    "contains a line feed");
 	assert_strict_error("net0: virtio=01:00:00:00:00:00\n",
 	                    "vm 100 - unable to parse value of 'net0' - invalid format - format "
 	                    "error - virtio: value does not look like a valid unicast MAC address");
