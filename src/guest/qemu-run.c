@@ -130,7 +130,22 @@ static char proc_state(pid_t pid)
 	return rp && rp[1] == ' ' ? rp[2] : 0;
 }
 
-/* Whether pid's command line has an argument containing needle. */
+/* Whether arg names path as a whole option value: "unix:PATH,...",
+ * "path=PATH,...", or PATH itself (a root whose name ends with ours, or
+ * VM 10 beside VM 100, never match). */
+static bool arg_names_path(const char *arg, const char *path)
+{
+	size_t n = strlen(path);
+	for (const char *p = arg; (p = strstr(p, path)); p++) {
+		bool start = p == arg || p[-1] == ':' || p[-1] == '=';
+		bool end = p[n] == '\0' || p[n] == ',';
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+/* Whether pid's command line has an argument naming path. */
 static bool cmdline_has(pid_t pid, const char *needle)
 {
 	char path[64];
@@ -140,7 +155,7 @@ static bool cmdline_has(pid_t pid, const char *needle)
 	if (read_file(path, 1 << 20, &s, &len, NULL) < 0)
 		return false;
 	for (size_t off = 0; off < len; off += strlen(s + off) + 1)
-		if (strstr(s + off, needle))
+		if (arg_names_path(s + off, needle))
 			return true;
 	return false;
 }
@@ -269,28 +284,63 @@ static int apply_cpu_limits(const struct qemu_run_env *env, long vmid, pid_t pid
 /* ------------------------------------------------------------------ */
 /* Cleanup                                                             */
 
-static void remove_taps(const struct qemu_run_env *env, const char *dir)
+/* Deletes the taps listed in dir; false when one could not be deleted
+ * (the list then keeps it, for the next cleanup). */
+static bool remove_taps(const struct qemu_run_env *env, const char *dir)
 {
 	_cleanup_free_ char *p = path_join(dir, TAPS_FILE);
 	_cleanup_free_ char *s = NULL;
 	if (read_file(p, 64 * 1024, &s, NULL, NULL) < 0)
-		return;
+		return true;
+	struct strbuf left = STRBUF_INIT;
 	char *save = NULL;
 	for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
 		_cleanup_error_ struct error *e = NULL;
-		if (netdev_tap_delete(t, &e) < 0)
+		int r = netdev_tap_delete(t, &e);
+		/* EBUSY: the last of QEMU's threads still closing its fds */
+		for (int i = 0; r == -EBUSY && i < 100; i++) {
+			e = error_free(e);
+			poll(NULL, 0, 10);
+			r = netdev_tap_delete(t, &e);
+		}
+		if (r < 0) {
 			wwarn(env, "%s, ignoring", e->msg);
+			strbuf_addf(&left, "%s\n", t);
+		}
 	}
-	unlink(p);
+	bool ok = left.len == 0;
+	if (ok)
+		unlink(p);
+	else
+		write_file_atomic(p, left.buf, left.len, 0600, NULL);
+	strbuf_release(&left);
+	return ok;
+}
+
+/* A QEMU killed by a signal leaves its pidfile; its main thread can be a
+ * zombie while the others still exit and hold the tap fds.  Waits (1 s at
+ * most) until the whole process has exited: a pidfd says so. */
+static void wait_exited(const char *dir)
+{
+	pid_t pid;
+	if (read_pidfile(dir, &pid) < 0 || proc_state(pid) != 'Z')
+		return;
+	int fd = pidfd_open_(pid);
+	if (fd >= 0) {
+		pidfd_wait(fd, 1000);
+		close(fd);
+	}
 }
 
 /* Everything in dir and dir itself; with the run lock held, the VM not
  * running. */
 static void cleanup_locked(const struct qemu_run_env *env, long vmid, const char *dir)
 {
-	remove_taps(env, dir);
+	wait_exited(dir);
 	_cleanup_free_ char *cg = cgroup_dir(env, vmid);
 	rmdir(cg);
+	if (!remove_taps(env, dir))
+		return; /* the directory keeps the list of what is left */
 	DIR *d = opendir(dir);
 	if (d) {
 		struct dirent *de;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -413,6 +414,62 @@ static void test_dead_vm_cleaned_up(void **state)
 	assert_gone(vmid, pid);
 }
 
+/* A process running with some argument, until killed. */
+static pid_t spawn_with_arg(const char *arg)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", "sleep 30", arg, (char *)NULL);
+		_exit(127);
+	}
+	/* until exec has replaced the forked copy's command line */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 200; i++) {
+		_cleanup_free_ char *s = NULL;
+		size_t len = 0;
+		if (read_file(path, 4096, &s, &len, NULL) == 0 && memmem(s, len, arg, strlen(arg)))
+			break;
+		usleep(5000);
+	}
+	return pid;
+}
+
+/* The pidfile alone proves nothing: the process must name this VM's
+ * qmp.sock as a whole value (a recycled pid, VM 10 beside VM 100, or a
+ * test root whose path ends with ours are other processes). */
+static void test_identity(void **state)
+{
+	REQUIRE_ROOT();
+	long vmid = vmid_base + 5;
+	_cleanup_free_ char *dir = NULL;
+	assert_int_equal(qemu_run_dir(&env, vmid, true, &dir, NULL), 0);
+	_cleanup_free_ char *pidf = xasprintf("%s/pid", dir);
+	_cleanup_free_ char *qmp = xasprintf("%s/qmp.sock", dir);
+	const char *args[] = {"", "xx", "unix:/other", "unix:", "unix:"};
+	const char *tails[] = {"", "", "", "0", ",server=on"};
+	for (size_t i = 0; i < ARRAY_SIZE(args); i++) {
+		_cleanup_free_ char *arg = NULL;
+		if (i == 0)
+			arg = xstrdup("no-qmp-here");
+		else
+			arg = xasprintf("%s%s%s", args[i], qmp, tails[i]);
+		pid_t pid = spawn_with_arg(arg);
+		_cleanup_free_ char *p = xasprintf("%d\n", (int)pid);
+		assert_int_equal(write_file_atomic(pidf, p, strlen(p), 0600, NULL), 0);
+		int want = i == 4 ? 1 : 0;
+		if (qemu_run_is_running(&env, vmid, NULL) != want)
+			fail_msg("'%s': running should be %d", arg, want);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	/* and a dead pid */
+	assert_int_equal(qemu_run_is_running(&env, vmid, NULL), 0);
+	assert_int_equal(qemu_run_cleanup(&env, vmid, true, NULL), 0);
+	assert_gone(vmid, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_start_leaves_nothing),
 	    cmocka_unit_test(test_stop_and_shutdown_timeout),
 	    cmocka_unit_test(test_dead_vm_cleaned_up),
+	    cmocka_unit_test(test_identity),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

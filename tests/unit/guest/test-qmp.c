@@ -124,7 +124,8 @@ static void *server_main(void *userdata)
 			free(buf);
 		}
 	}
-	if (!streq(s->script + strlen(s->script) - strlen("! close\n"), "! close\n")) {
+	size_t sl = strlen(s->script), cl = strlen("! close\n");
+	if (sl < cl || !streq(s->script + sl - cl, "! close\n")) {
 		char buf[4096];
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
