@@ -14,7 +14,7 @@ ISO cannot be built.
 """
 
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -180,6 +180,30 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         if not self.bpath:
             self.skipTest("no btrfs here")
         self.boot_and_shutdown(301, "bvms")
+
+    def test_z_restart(self):
+        """SIGKILL ctvmd while a VM runs: the VM runs on, and the restarted
+        daemon finds it (pidfile + QMP) and shuts it down."""
+        vmid = 320
+        q = self.admin.nodes(self.node).qemu
+        self.ok(q.post(vmid=vmid, kvm=0, memory=256, serial0="socket", boot="order=ide2",
+                       ide2="vms:iso/%s,media=cdrom" % self.isoname))
+        self.ok(q(vmid).status.start.post())
+        self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        pid = q(vmid).status.current.get()["pid"]
+        self.daemon.signal(signal.SIGKILL)
+        self.daemon.proc.wait()
+        time.sleep(0.5)
+        self.assertTrue(os.path.exists("/proc/%d" % pid), "the VM died with ctvmd")
+        self.daemon.start()
+        type(self).admin = self.daemon.proxmoxer(self.acct.userid, self.acct.password)
+        q = self.admin.nodes(self.node).qemu
+        st = q(vmid).status.current.get()
+        self.assertEqual((st["status"], st["pid"]), ("running", pid))
+        self.assertEqual(st["qmpstatus"], "running")
+        self.ok(q(vmid).status.shutdown.post(timeout=60), timeout=120)
+        self.assertEqual(q(vmid).status.current.get()["status"], "stopped")
+        self.ok(q(vmid).delete())
 
 
 if __name__ == "__main__":
