@@ -77,11 +77,23 @@ static int config_params(struct api_call *call, json_t **ret, struct error **err
 		_cleanup_free_ char *text = param_text(v);
 		if (!text)
 			return error_param(err, key, "invalid value");
+		/* PVE: cdrom is an alias of ide2 with media=cdrom */
+		if (streq(key, "cdrom")) {
+			if (json_object_get(call->params, "ide2"))
+				return error_param(
+				    err, "cdrom",
+				    "you can't use '-cdrom' and '-ide2' at the same time");
+			char *t = xasprintf("%s,media=cdrom", text);
+			free(text);
+			text = t;
+		}
+		/* not key itself: json_object_foreach() walks on from it */
+		const char *name = streq(key, "cdrom") ? "ide2" : key;
 		char *norm = NULL;
-		int r = guest_config_check_value(k, key, text, &norm, err);
+		int r = guest_config_check_value(k, name, text, &norm, err);
 		if (r < 0)
 			return r;
-		json_object_set_new(set, key, json_string(norm));
+		json_object_set_new(set, name, json_string(norm));
 		free(norm);
 	}
 	*ret = json_incref(set);
@@ -425,8 +437,9 @@ static int api_update_vm(struct api_call *call, json_t **ret, struct error **err
 	int r = config_change(call, &set, &c, err);
 	if (r < 0)
 		return r;
-	r = guest_config_update(call->ctx->guests, qemu_kind(),
-	                        (long)api_param_int(call, "vmid", 0), &c, err);
+	/* new disks are allocated in the call, as PVE's synchronous PUT does */
+	r = guest_config_change_apply(call->ctx->guests, qemu_kind(),
+	                              (long)api_param_int(call, "vmid", 0), set, &c, NULL, err);
 	if (r < 0)
 		return r;
 	*ret = json_null();

@@ -33,7 +33,8 @@ static bool parse_new_disk(const char *file, char **ret_storeid, uint64_t *ret_s
 	if (!*p || strspn(p, "0123456789.") != strlen(p))
 		return false;
 	double gib = strtod(p, &end);
-	if (!end || *end || gib <= 0 || gib > (double)NEW_DISK_MAX_GIB)
+	/* 0 only with import-from= (the size is the source's) */
+	if (!end || *end || gib < 0 || gib > (double)NEW_DISK_MAX_GIB)
 		return false;
 	_cleanup_free_ char *id = xstrndup(file, (size_t)(colon - file));
 	if (!storeid_is_valid(id))
@@ -155,6 +156,8 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 				         key, storeid);
 			r = storage_copy(src, src_volname, st, NULL, vmid, w, &volname, err);
 		}
+	} else if (size == 0) {
+		return error_set(err, -EINVAL, 400, "%s: a new disk of size 0", key);
 	} else {
 		if (w)
 			task_log(w, "allocating %s: %llu bytes (%s) on '%s'", key,
@@ -187,8 +190,14 @@ int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k,
 		_cleanup_free_ char *file = value ? k->disk_file(key, value) : NULL;
 		_cleanup_free_ char *storeid = NULL;
 		uint64_t size = 0;
-		if (!file || !parse_new_disk(file, &storeid, &size))
+		if (!file || !parse_new_disk(file, &storeid, &size)) {
+			if (file && strstr(value, "import-from=")) {
+				free_allocated(gs, allocated, from, w);
+				return error_param(err, key,
+				                   "import-from needs a new disk: <storage>:0");
+			}
 			continue;
+		}
 		char *nv = NULL, *volid = NULL;
 		int r = allocate_one(gs, k, vmid, key, value, storeid, size, w, &nv, &volid, err);
 		if (r < 0) {
@@ -294,4 +303,19 @@ int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unre
 		}
 	}
 	return ret;
+}
+
+int guest_config_change_apply(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                              json_t *set, struct guest_config_change *c, struct task_worker *w,
+                              struct error **err)
+{
+	_cleanup_json_ json_t *allocated = json_array();
+	int r = guest_disks_allocate(gs, k, vmid, set, w, allocated, err);
+	if (r < 0)
+		return r;
+	c->set = set;
+	r = guest_config_update(gs, k, vmid, c, err);
+	if (r < 0)
+		free_allocated(gs, allocated, 0, w);
+	return r;
 }

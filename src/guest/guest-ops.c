@@ -329,10 +329,7 @@ static int op_config(struct task_worker *w, const json_t *args, struct error **e
 	const struct guest_kind_ops *k = env->kind;
 	long vmid = (long)arg_int(args, "vmid", 0);
 	_cleanup_json_ json_t *set = NULL;
-	_cleanup_json_ json_t *allocated = json_array();
 	int r = set_arg(k, args, "set", &set, err);
-	if (r == 0)
-		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
 	if (r < 0)
 		return r;
 	struct guest_config_change c = {
@@ -345,16 +342,9 @@ static int op_config(struct task_worker *w, const json_t *args, struct error **e
 	};
 	r = guest_config_change_check(k, &c, err);
 	if (r == 0)
-		r = guest_config_update(env->gs, k, vmid, &c, err);
-	if (r < 0) {
-		for (size_t i = json_array_size(allocated); i-- > 0;) {
-			struct error *e = NULL;
-			guest_volume_free(env->gs, json_string_value(json_array_get(allocated, i)),
-			                  w, &e);
-			error_free(e);
-		}
+		r = guest_config_change_apply(env->gs, k, vmid, set, &c, w, err);
+	if (r < 0)
 		return r;
-	}
 	const char *key;
 	json_t *v;
 	json_object_foreach (set, key, v)

@@ -396,6 +396,13 @@ json_t *guest_config_change_keys(const struct guest_config_change *c);
  */
 int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                          json_t *set, struct task_worker *w, json_t *allocated, struct error **err);
+/* guest_config_update() of c with set as its values, after the new disks
+ * of set are allocated (guest_disks_allocate(); set changes); they are
+ * freed again when the update is refused.  What PUT (w NULL) and the
+ * qmconfig task do. */
+int guest_config_change_apply(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                              json_t *set, struct guest_config_change *c, struct task_worker *w,
+                              struct error **err);
 /* Frees volume volid ("storage:volname") through the storage layer. */
 int guest_volume_free(struct guest_store *gs, const char *volid, struct task_worker *w,
                       struct error **err);

@@ -165,13 +165,58 @@ static int qemu_prepare_value(const char *key, const char *value, char **ret_val
 	return 0;
 }
 
+/* value without its import-from= option (malloc'd); *ret_import gets the
+ * option's value, or NULL when there is none. */
+static char *split_import(const char *value, char **ret_import)
+{
+	struct strbuf sb = STRBUF_INIT;
+	*ret_import = NULL;
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > 12 && !strncmp(p, "import-from=", 12)) {
+			free(*ret_import);
+			*ret_import = xstrndup(p + 12, len - 12);
+		} else if (len) {
+			if (sb.len)
+				strbuf_addstr(&sb, ",");
+			strbuf_addf(&sb, "%.*s", (int)len, p);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * The API's check of a value: the table's (qemu_conf_check_value()), then
+ * a MAC for a NIC without one.  A drive may carry import-from=<volid> (an
+ * API-only option, as in PVE: the disk is filled from that volume when it
+ * is allocated, and the option never reaches the file).
+ */
 static int qemu_check_value(const char *key, const char *value, char **ret_value,
                             struct error **err)
 {
+	_cleanup_free_ char *import = NULL;
+	_cleanup_free_ char *rest =
+	    qemu_conf_is_drive_key(key, false) ? split_import(value, &import) : xstrdup(value);
+	if (import) {
+		struct volid v = {0};
+		if (volid_parse(import, &v, NULL) < 0)
+			return error_param(err, key,
+			                   "invalid format - import-from: unable to parse "
+			                   "volume ID '%s'",
+			                   import);
+		volid_clear(&v);
+	}
 	_cleanup_free_ char *norm = NULL;
-	int r = qemu_conf_check_value(key, value, &norm, err);
+	int r = qemu_conf_check_value(key, rest, &norm, err);
 	if (r < 0)
 		return r;
+	if (import) {
+		*ret_value = xasprintf("%s,import-from=%s", norm, import);
+		return 0;
+	}
 	return qemu_prepare_value(key, norm, ret_value, err);
 }
 

@@ -18,6 +18,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -210,6 +211,36 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
         self.destroy(203)
         self.assertEqual(self.images(203), [])
 
+    def test_import_and_cdrom(self):
+        """import-from copies an existing image into the new disk; cdrom=
+        is the ISO on ide2."""
+        self.create(207, scsi0="vms:1")
+        src = self.qemu()(207).config.get()["scsi0"].split(",")[0]
+        with open(os.path.join(self.path, "images", "207", src.split("/")[-1]), "r+b") as f:
+            f.write(b"imported!")
+        self.create(208, scsi0="vms:0,import-from=%s" % src, cdrom="vms:iso/boot.iso")
+        conf = self.qemu()(208).config.get()
+        self.assertRegex(conf["scsi0"], r"^vms:208/vm-208-disk-0\.raw,size=1G$")
+        self.assertRegex(conf["ide2"], r"^vms:iso/boot\.iso,media=cdrom")
+        with open(os.path.join(self.path, "images", "208", "vm-208-disk-0.raw"), "rb") as f:
+            self.assertEqual(f.read(9), b"imported!")
+        # PUT allocates a new disk in the call; a deleted disk becomes unused0
+        self.assertIsNone(self.qemu()(208).config.put(virtio1="vms:1"))
+        conf = self.qemu()(208).config.get()
+        self.assertRegex(conf["virtio1"], r"^vms:208/vm-208-disk-1\.raw,size=1G$")
+        self.assertIsNone(self.qemu()(208).config.put(delete="virtio1"))
+        conf = self.qemu()(208).config.get()
+        self.assertNotIn("virtio1", conf)
+        self.assertEqual(conf["unused0"], "vms:208/vm-208-disk-1.raw")
+        self.assertEqual(len(self.images(208)), 2)
+        # import-from only into a new disk
+        r = self.api("PUT", "/nodes/%s/qemu/208/config" % self.node,
+                     data={"scsi2": "%s,import-from=%s" % (src, src)})
+        self.assertEqual(r.status, 400)
+        self.destroy(208)
+        self.destroy(207)
+        self.assertEqual(self.images(207) + self.images(208), [])
+
     def test_failed_create_leaves_nothing(self):
         # the second disk cannot be allocated: the first is freed again
         upid = self.qemu().post(vmid=204, scsi0="vms:1", scsi1="nosuch:1")
@@ -230,19 +261,27 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
         self.qemu(api)(205).status.current.get()
         self.assert_status(403, self.qemu(api)(206).config.get)
         self.assert_status(403, self.qemu(api)(206).status.current.get)
+        # it may start and stop its VM (a real QEMU, TCG, no disk), not the other
+        self.assert_status(403, self.qemu(api)(206).status.start.post)
+        if os.access("/usr/bin/qemu-system-x86_64", os.X_OK):
+            self.assertIsNone(self.qemu()(205).config.put(kvm=0, memory=64))
+            self.ok(self.qemu(api)(205).status.start.post())
+            self.assertEqual(self.qemu(api)(205).status.current.get()["status"], "running")
+            self.ok(self.qemu(api)(205).status.stop.post())
+            self.assertEqual(self.qemu(api)(205).status.current.get()["status"], "stopped")
         self.assertEqual([r["vmid"] for r in api.cluster.resources.get(type="vm")], [205])
         # PVEVMUser has no VM.Config.* and no VM.Allocate
         self.assert_status(403, self.qemu(api)(205).config.put, name="x")
         self.assert_status(403, self.qemu(api)(205).delete)
-        self.assert_status(403, self.qemu(api).post, vmid=207)
+        self.assert_status(403, self.qemu(api).post, vmid=219)
         # args and hookscript are root@pam's whatever the role
         self.admin.access.acl.put(path="/", roles="Administrator", users="vmu@pve")
         try:
             for key, value in (("args", "-no-reboot"), ("hookscript", "vms:snippets/x.pl")):
                 e = self.assert_status(403, self.qemu(api)(205).config.put, **{key: value})
                 self.assertIn("only root can set '%s' config" % key, str(e))
-                self.assert_status(403, self.qemu(api).post, vmid=207, **{key: value})
-            self.assertFalse(os.path.exists(self.conf_path(207)))
+                self.assert_status(403, self.qemu(api).post, vmid=219, **{key: value})
+            self.assertFalse(os.path.exists(self.conf_path(219)))
             self.assertNotIn("args", self.qemu()(205).config.get())
             # root@pam may
             self.daemon.root_call("PUT", "/nodes/%s/qemu/205/config" % self.node,
@@ -266,6 +305,15 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
                               os.path.join(d, "qmp.sock")])
         self.addCleanup(p.wait)
         self.addCleanup(p.kill)
+        # Popen returns once the exec began, a moment before the kernel
+        # shows the new command line
+        qmp = os.path.join(d, "qmp.sock").encode()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                if qmp in f.read():
+                    break
+            time.sleep(0.01)
         with open(os.path.join(d, "pid"), "w") as f:
             f.write("%d\n" % p.pid)
         return p
