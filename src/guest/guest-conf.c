@@ -195,6 +195,10 @@ _printf_(3, 4) static int problem(struct parser *p, struct error **err, const ch
 	va_start(ap, fmt);
 	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* one line, as error_set() makes the strict message: a warning reads the same */
+	for (char *c = msg; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
 	if (p->strict)
 		return error_set(err, -EINVAL, 500, "vm %u - %s", p->vmid, msg);
 	strv_push(&p->warnings, xasprintf("vm %u - %s", p->vmid, msg));

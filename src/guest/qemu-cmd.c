@@ -94,6 +94,20 @@ const char *cmd_pci_addr(const char *id, char buf[32])
 
 /* --- helpers --- */
 
+/* A value inside a QEMU option list ("a=b,c=d"): ',' doubled, so that a
+ * value can never add an option.  The table's patterns keep commas out of
+ * these values already; this holds whatever the config says. */
+static char *opt_escape(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	for (; *s; s++) {
+		if (*s == ',')
+			strbuf_addch(&sb, ',');
+		strbuf_addch(&sb, *s);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 static const char *get(const struct cmd_builder *b, const char *key)
 {
 	return guest_conf_get(b->conf, key);
@@ -378,7 +392,8 @@ static int net_devices(struct cmd_builder *b, struct error **err)
 		} else {
 			const char *name = get(b, "name");
 			qc_dev(b, "-netdev");
-			qc_devf(b, "type=user,id=%s,hostname=%s", key, name ? name : "ctvm");
+			_cleanup_free_ char *host = opt_escape(name ? name : "ctvm");
+			qc_devf(b, "type=user,id=%s,hostname=%s", key, host);
 		}
 		static const struct {
 			const char *model, *device;
@@ -501,9 +516,10 @@ static int build(struct cmd_builder *b, struct error **err)
 	 * and the QMP path name the VM instead */
 	qc_cmd(b, "-name");
 	const char *name = get(b, "name");
-	if (name)
-		qc_cmd(b, name);
-	else
+	if (name) {
+		_cleanup_free_ char *n = opt_escape(name);
+		qc_cmd(b, n);
+	} else
 		qc_cmdf(b, "vm%u", vmid);
 	qc_cmd(b, "-chardev");
 	qc_cmdf(b, "socket,id=qmp,path=%s/qmp.sock,server=on,wait=off", env->rundir);
@@ -657,12 +673,13 @@ static int build(struct cmd_builder *b, struct error **err)
 		const char *s = get(b, key);
 		if (!s)
 			continue;
+		_cleanup_free_ char *esc = NULL;
 		qc_dev(b, "-chardev");
 		if (streq(s, "socket"))
 			qc_devf(b, "socket,id=%s,path=%s/%s.sock,server=on,wait=off", key,
 			        env->rundir, key);
 		else if (str_startswith(s, "/dev/"))
-			qc_devf(b, "serial,id=%s,path=%s", key, s);
+			qc_devf(b, "serial,id=%s,path=%s", key, esc = opt_escape(s));
 		else
 			return error_param(err, key, "value does not match the regex pattern");
 		qc_dev(b, "-device");
@@ -716,8 +733,9 @@ static int build(struct cmd_builder *b, struct error **err)
 	const char *ostype = get(b, "ostype");
 	bool windows = ostype && (str_startswith(ostype, "w") || streq(ostype, "wxp"));
 	const char *startdate = get(b, "startdate");
+	_cleanup_free_ char *esc_date = NULL;
 	if (startdate && !streq(startdate, "now"))
-		strbuf_addf(&rtc, "base=%s", startdate);
+		strbuf_addf(&rtc, "base=%s", esc_date = opt_escape(startdate));
 	else if (get_bool(b, "localtime", windows))
 		strbuf_addstr(&rtc, "base=localtime");
 	if (get_bool(b, "tdf", false))

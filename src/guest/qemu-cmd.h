@@ -13,7 +13,9 @@
  *
  *  - the binary is Debian's qemu-system-x86_64, whose default accelerator is
  *    TCG, so the accelerator is always named in -machine (accel=kvm|tcg);
- *    machine types have no "+pveN" suffix (that is PVE's patched QEMU);
+ *    what only PVE's patched QEMU knows is left out: machine types have no
+ *    "+pveN" suffix, there is no "-id <vmid>" (the run directory in
+ *    -pidfile and the QMP path name the VM), no virtio-net host_tunnel;
  *  - the sockets live in the VM's run directory: <rundir>/qmp.sock,
  *    vnc.sock, serialN.sock, qga.sock, swtpm.sock; the pidfile is
  *    <rundir>/pid;
@@ -77,8 +79,10 @@ struct qemu_cmd_env {
  * applied here).  *ret_argv is a NULL-terminated strv.  Errors: 400 with
  * PVE's message for what the config gets wrong ("ide3: explicit media
  * parameter is required for iso images"), 400 naming the key for what ctvm
- * does not support, the resolver's own errors, 500 for a missing bridge
- * ("bridge 'vmbr9' does not exist").
+ * does not support, the resolver's own errors, 400 for a missing bridge
+ * ("bridge 'vmbr9' does not exist").  The tap's VLAN tag, rate and
+ * link_down are not on the command line: the caller applies them to the tap
+ * (and QMP set_link) as PVE's tap script does.
  */
 int qemu_cmd_build(const struct qemu_cmd_env *env, const struct guest_conf *c, char ***ret_argv,
                    struct error **err);

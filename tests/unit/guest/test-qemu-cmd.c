@@ -237,13 +237,33 @@ static void test_no_scripts(void **state)
 	}
 }
 
+/* Values the builder puts inside an option list cannot add options, even
+ * when the config was built in memory without the table's checks. */
+static void test_option_injection(void **state)
+{
+	_cleanup_guest_conf_ struct guest_conf *c =
+	    conf_of("kvm: 0\nnet0: e1000=BC:24:11:00:00:01\n");
+	guest_conf_set(c->conf, "name", "x,smb=/");
+	guest_conf_set(c->conf, "serial0", "/dev/ttyS0,logfile=/etc/x");
+	guest_conf_set(c->conf, "startdate", "now,clock=vm");
+	_cleanup_strv_free_ char **argv = NULL;
+	assert_int_equal(qemu_cmd_build(&base_env, c, &argv, NULL), 0);
+	int seen = 0;
+	for (char **a = argv; *a; a++) {
+		seen += streq(*a, "type=user,id=net0,hostname=x,,smb=/");
+		seen += streq(*a, "x,,smb=/");
+		seen += streq(*a, "serial,id=serial0,path=/dev/ttyS0,,logfile=/etc/x");
+		seen += streq(*a, "base=now,,clock=vm");
+	}
+	assert_int_equal(seen, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_golden),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_helpers),
-	    cmocka_unit_test(test_no_scripts),
+	    cmocka_unit_test(test_golden),           cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_helpers),          cmocka_unit_test(test_no_scripts),
+	    cmocka_unit_test(test_option_injection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
