@@ -206,3 +206,48 @@ int netdev_tap_plug(const char *tap, const char *bridge, unsigned mtu, unsigned 
 	ifr.ifr_flags |= IFF_UP;
 	return ifreq_ioctl(SIOCSIFFLAGS, &ifr, "bring up", tap, err);
 }
+
+static int run_tc(const char *const *args, struct error **err)
+{
+	struct cmd c;
+	cmd_init(&c, "tc");
+	for (size_t i = 0; args[i]; i++)
+		cmd_add(&c, args[i]);
+	cmd_set_timeout(&c, 10000);
+	int r = cmd_run(&c, NULL, err);
+	cmd_release(&c);
+	return r;
+}
+
+int netdev_tap_rate_limit(const char *tap, double rate_mbps, bool *ret_ingress_ok,
+                          struct error **err)
+{
+	if (!ifname_ok(tap))
+		return error_set(err, -EINVAL, 400, "invalid interface name '%s'", tap);
+	if (!(rate_mbps > 0) || rate_mbps > 1e6)
+		return error_set(err, -EINVAL, 400, "invalid rate %g", rate_mbps);
+	char rate[64], burst[] = "1048576b";
+	snprintf(rate, sizeof(rate), "%llubps", (unsigned long long)(rate_mbps * 1024 * 1024));
+
+	const char *root[] = {"qdisc", "add", "dev",     tap, "root", "handle",
+	                      "1:",    "htb", "default", "1", NULL};
+	const char *cls[] = {"class", "add", "dev",  tap,  "parent", "1:",  "classid",
+	                     "1:1",   "htb", "rate", rate, "burst",  burst, NULL};
+	int r = run_tc(root, err);
+	if (r >= 0)
+		r = run_tc(cls, err);
+	if (r < 0)
+		return r;
+
+	const char *ingress[] = {"qdisc", "add", "dev", tap, "handle", "ffff:", "ingress", NULL};
+	const char *police[] = {
+	    "filter", "add",    "dev",    tap,  "parent", "ffff:",  "prio", "50",
+	    "basic",  "police", "avrate", rate, "drop",   "flowid", ":1",   NULL};
+	_cleanup_error_ struct error *e = NULL;
+	bool ok = run_tc(ingress, &e) >= 0 && run_tc(police, &e) >= 0;
+	if (!ok)
+		log_debug("rate limit of '%s' towards the host: %s", tap, e ? e->msg : "?");
+	if (ret_ingress_ok)
+		*ret_ingress_ok = ok;
+	return 0;
+}

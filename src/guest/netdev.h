@@ -11,8 +11,9 @@
  * sees a VM gone deletes its taps (qemu-run.c).
  *
  * Differences from Proxmox, deliberate: a VLAN tag needs a VLAN-aware
- * bridge (Proxmox builds vmbr0vN bridges for the others); rate= is not
- * applied (no traffic shaping yet).
+ * bridge (Proxmox builds vmbr0vN bridges for the others); where the kernel
+ * has no tc policing (these hosts), rate= limits only the traffic towards
+ * the guest, with a warning.
  *
  * Needs CAP_NET_ADMIN (the task worker, root).  Library code: no logging
  * above debug.
@@ -44,6 +45,16 @@ int netdev_tap_create(const char *name, struct error **err);
  */
 int netdev_tap_plug(const char *tap, const char *bridge, unsigned mtu, unsigned tag,
                     struct error **err);
+
+/*
+ * Proxmox's rate= (MB/s, PVE::Network::tap_rate_limit): an htb root qdisc
+ * limits what goes to the guest, an ingress police filter what comes from
+ * it (burst 1 MiB).  The egress part failing is an error; the ingress part
+ * failing (no cls_basic/act_police in the kernel) sets *ret_ingress_ok
+ * false and is not.
+ */
+int netdev_tap_rate_limit(const char *tap, double rate_mbps, bool *ret_ingress_ok,
+                          struct error **err);
 
 /* Deletes the tap; a missing one is not an error. */
 int netdev_tap_delete(const char *name, struct error **err);

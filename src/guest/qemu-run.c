@@ -420,6 +420,15 @@ static int setup_taps(const struct qemu_run_env *env, long vmid, const char *dir
 		if ((r = netdev_tap_create(names[i], err)) < 0 ||
 		    (r = netdev_tap_plug(names[i], n->bridge, n->mtu, n->tag, err)) < 0)
 			return r;
+		bool both = true;
+		if (n->rate > 0 && (r = netdev_tap_rate_limit(names[i], n->rate, &both, err)) < 0)
+			return r;
+		if (!both)
+			wwarn(
+			    env,
+			    "%s: rate limits only the traffic towards the guest (no tc policing in "
+			    "this kernel)",
+			    names[i]);
 		wlog(env, "%s: joined bridge %s%s", names[i], n->bridge, n->tag ? " (tagged)" : "");
 	}
 	return 0;

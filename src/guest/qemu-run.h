@@ -62,6 +62,7 @@ struct qemu_run_nic {
 	const char *bridge; /* vmbr0 */
 	unsigned tag;       /* VLAN 1..4094, 0: none */
 	unsigned mtu;       /* 0: the bridge's */
+	double rate;        /* rate= in MB/s, 0: unlimited */
 };
 
 struct qemu_run_start_opts {

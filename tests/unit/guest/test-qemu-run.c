@@ -401,9 +401,18 @@ static void test_dead_vm_cleaned_up(void **state)
 	REQUIRE_ROOT();
 	long vmid = vmid_base + 4;
 	char **argv = vm_argv(vmid, NULL, NULL, true);
-	struct qemu_run_nic nic = {.index = 0, .bridge = bridge};
+	struct qemu_run_nic nic = {.index = 0, .bridge = bridge, .rate = 1.5};
 	pid_t pid = start_ok(vmid, argv, &nic, 1);
 	strv_free(argv);
+
+	/* rate=1.5 (MB/s): htb towards the guest, as PVE's tap_rate_limit */
+	char tap[NETDEV_TAP_NAME_MAX];
+	assert_int_equal(netdev_tap_name(tap, vmid, 0), 0);
+	const char *show[] = {"tc", "class", "show", "dev", tap, NULL};
+	_cleanup_free_ char *cls = NULL;
+	assert_int_equal(run(show, &cls), 0);
+	assert_non_null(strstr(cls, "htb 1:1"));
+	assert_non_null(strstr(cls, "rate 12582Kbit"));
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	for (int i = 0; i < 100 && qemu_run_is_running(&env, vmid, NULL) == 1; i++)
 		usleep(10000);
