@@ -415,23 +415,6 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 	return 0;
 }
 
-/* "-id <vmid>" is an option of PVE's patched QEMU that Debian's refuses;
- * qemu-run finds a VM by its qmp.sock, so it goes (until qemu-cmd leaves
- * it out itself). */
-static void drop_pve_only_options(char **argv)
-{
-	size_t out = 0;
-	for (size_t i = 0; argv[i]; i++) {
-		if (streq(argv[i], "-id") && argv[i + 1]) {
-			free(argv[i]);
-			free(argv[++i]);
-			continue;
-		}
-		argv[out++] = argv[i];
-	}
-	argv[out] = NULL;
-}
-
 /* Start: the command line from the config (qemu-cmd.h), the NICs' taps and
  * the CPU limits to qemu-run, which leaves nothing behind on failure. */
 static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
@@ -455,7 +438,6 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 	r = qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), &argv, err);
 	if (r < 0)
 		return r;
-	drop_pve_only_options(argv);
 	struct nics nics = {0};
 	r = nics_of(g->conf, &nics, err);
 	if (r == 0) {

@@ -39,8 +39,17 @@ static char *sys_read(const char *sysroot, const char *iface, const char *what)
 	return data;
 }
 
-/* The names of a sysfs directory's entries, space separated, sorted; NULL
- * when it has none. */
+static bool guest_device(const char *name)
+{
+	static const char *const prefixes[] = {"tap", "veth", "fwbr", "fwpr", "fwln"};
+	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (str_startswith(name, prefixes[i]))
+			return true;
+	return false;
+}
+
+/* The names of a sysfs directory's entries but guest devices, space
+ * separated, sorted; NULL when it has none. */
 static char *sys_list(const char *sysroot, const char *iface, const char *what)
 {
 	_cleanup_free_ char *p = xasprintf("%s/class/net/%s/%s", sysroot, iface, what);
@@ -51,7 +60,7 @@ static char *sys_list(const char *sysroot, const char *iface, const char *what)
 	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < 256) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || guest_device(de->d_name))
 			continue;
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = xstrdup(de->d_name);
@@ -78,15 +87,6 @@ static char *sys_list(const char *sysroot, const char *iface, const char *what)
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool guest_device(const char *name)
-{
-	static const char *const prefixes[] = {"tap", "veth", "fwbr", "fwpr", "fwln"};
-	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
-		if (str_startswith(name, prefixes[i]))
-			return true;
-	return false;
 }
 
 /* Proxmox's type words. */
@@ -198,7 +198,8 @@ int netif_list(const char *sysroot, json_t **ret, struct error **err)
 		add_addresses(e, ifa, name);
 		if (streq(type, "bridge")) {
 			char *ports = sys_list(sysroot, name, "brif");
-			/* guest taps are the guests', not the bridge's configured ports */
+			/* its ports without the guests' taps: what PVE's
+			 * bridge_ports (the configured ones) says */
 			json_object_set_new(e, "bridge_ports", json_string(ports ? ports : ""));
 			free(ports);
 			_cleanup_free_ char *stp = sys_read(sysroot, name, "bridge/stp_state");

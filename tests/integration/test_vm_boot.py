@@ -5,7 +5,8 @@
 The tiny test guest (tests/fixtures/guest-iso: Debian's kernel and a busybox
 initramfs that prints CTVM-GUEST-BOOTED on ttyS0 and powers off on the ACPI
 power button) is uploaded through the API as iso content; a VM with it as
-cdrom, a disk on dir storage and its serial port on a socket is created (kvm: 0, TCG) and started; the marker
+cdrom, a disk on dir storage, a NIC on a bridge this test creates and its
+serial port on a socket is created (kvm: 0, TCG) and started; the marker
 comes on serial0's socket; status/current says running with a pid; destroy
 is refused while it runs (Proxmox's message); status/shutdown ends OK and
 the VM is stopped with no QEMU left; destroy leaves no volume.  The same on
@@ -51,6 +52,10 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         if not cls.iso:
             raise unittest.SkipTest("the test guest ISO cannot be built here")
         super().setUpClass()
+        cls.bridge = "vmbrb%d" % (os.getpid() % 100000)
+        subprocess.run(["ip", "link", "add", "name", cls.bridge, "type", "bridge"], check=True)
+        cls.addClassCleanup(subprocess.run, ["ip", "link", "del", cls.bridge])
+        subprocess.run(["ip", "link", "set", cls.bridge, "up"], check=True)
         cls.path = os.path.join(cls.daemon.root, "srv", "vms")
         cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=cls.path,
                              content="images,iso")
@@ -105,11 +110,22 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         self.ok(self.admin.nodes(self.node).qemu.post(
             vmid=vmid, name="boot%d" % vmid, kvm=0, memory=256, cores=1,
             ide2="vms:iso/%s,media=cdrom" % self.isoname, scsi0="%s:1" % storage,
-            scsihw="virtio-scsi-pci", serial0="socket", boot="order=ide2;scsi0"))
+            scsihw="virtio-scsi-pci", serial0="socket", boot="order=ide2;scsi0",
+            net0="virtio,bridge=%s" % self.bridge))
+        tap = "tap%di0" % vmid
         self.ok(vm.status.start.post())
         st = vm.status.current.get()
         self.assertEqual(st["status"], "running")
         self.assertIsInstance(st["pid"], int)
+        # its NIC's tap is on the bridge; GET network shows the bridge, its
+        # configured ports without the guests' taps (as PVE's bridge_ports)
+        with open("/sys/class/net/%s/master/uevent" % tap) as f:
+            self.assertIn("INTERFACE=%s" % self.bridge, f.read())
+        br = [n for n in self.admin.nodes(self.node).network.get(type="any_bridge")
+              if n["iface"] == self.bridge]
+        self.assertEqual(len(br), 1)
+        self.assertNotIn(tap, br[0]["bridge_ports"].split())
+        self.assertNotIn(tap, [n["iface"] for n in self.admin.nodes(self.node).network.get()])
         self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
         # status/current as proxmoxer and Ansible read it: the JSON types
         st = vm.status.current.get()
@@ -133,6 +149,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         pid = st["pid"]
         self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
         self.assertEqual(vm.status.current.get()["status"], "stopped")
+        self.assertFalse(os.path.exists("/sys/class/net/%s" % tap), "tap left behind")
         self.assertFalse(os.path.exists("/proc/%d" % pid) and
                          open("/proc/%d/stat" % pid).read().split()[2] != "Z")
         self.ok(vm.delete())
