@@ -517,8 +517,9 @@ const struct guest_kind_ops guest_kind_qemu = {
     .confdir = "qemu-server",
     .noun = "VM",
     .task_pfx = "qm",
-    .caps = GUEST_CAP_SNAPSHOT | GUEST_CAP_SNAPSHOT_RAM | GUEST_CAP_SUSPEND | GUEST_CAP_HIBERNATE |
-            GUEST_CAP_CLONE | GUEST_CAP_TEMPLATE | GUEST_CAP_RESET | GUEST_CAP_HOTPLUG,
+    /* what the slots do today: suspend is a pause (not to disk); no
+     * snapshots, clones, templates or hotplug yet */
+    .caps = GUEST_CAP_SUSPEND | GUEST_CAP_RESET,
     .conf_ops = &qemu_conf_ops,
     .props = qemu_conf_props,
     .formats = qemu_conf_formats,

@@ -104,10 +104,18 @@ static const struct rule_case cases[] = {
     {"{}", STOPPED, GUEST_OP_MIGRATE, 0, "no cluster: migration is not possible"},
 };
 
+/* A kind with every capability, so the table sees the rules themselves
+ * (what a real kind lacks is test_caps's business). */
+static const struct guest_kind_ops full_kind = {
+    .type = "qemu",
+    .noun = "VM",
+    .caps = GUEST_CAP_SNAPSHOT | GUEST_CAP_SNAPSHOT_RAM | GUEST_CAP_SUSPEND | GUEST_CAP_HIBERNATE |
+            GUEST_CAP_CLONE | GUEST_CAP_TEMPLATE | GUEST_CAP_RESET | GUEST_CAP_HOTPLUG,
+};
+
 static void test_rules(void **state)
 {
-	const struct guest_kind_ops *k = guest_kind_find("qemu");
-	assert_non_null(k);
+	const struct guest_kind_ops *k = &full_kind;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct rule_case *c = &cases[i];
 		json_t *conf = json_loads(c->conf, 0, NULL);
@@ -162,6 +170,24 @@ static void test_lock_values(void **state)
 	assert_false(guest_lock_value_valid(""));
 }
 
+/* The qemu kind claims only what its slots do: a suspend to disk would
+ * only pause the VM, so it is refused. */
+static void test_qemu_caps(void **state)
+{
+	const struct guest_kind_ops *k = guest_kind_find("qemu");
+	assert_non_null(k);
+	json_t *conf = json_object();
+	struct guest_state st = {.conf = conf, .running = true};
+	struct error *e = NULL;
+	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, GUEST_TODISK, &e),
+	                 -EOPNOTSUPP);
+	assert_string_equal(e->msg, "suspend of a qemu guest is not supported");
+	e = error_free(e);
+	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, 0, NULL), 0);
+	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_RESET, 0, NULL), 0);
+	json_decref(conf);
+}
+
 static void test_startup(void **state)
 {
 	struct guest_startup s;
@@ -186,9 +212,8 @@ static void test_startup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_lock_values),
+	    cmocka_unit_test(test_rules),       cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_lock_values), cmocka_unit_test(test_qemu_caps),
 	    cmocka_unit_test(test_startup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
