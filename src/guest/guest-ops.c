@@ -505,6 +505,9 @@ static int op_startall(struct task_worker *w, const json_t *args, struct error *
 {
 	struct guest_ops_env *env = task_worker_env(w);
 	bool force = arg_bool(args, "force", false);
+	const char *vms = arg_str(args, "vms");
+	if (vms && *vms)
+		task_log(w, "starting guests: %s", vms);
 	_cleanup_free_ struct bulk_item *items = NULL;
 	size_t n = 0;
 	int r = bulk_collect(env->gs, arg_str(args, "vms"), &items, &n, err);
@@ -549,6 +552,9 @@ static int op_stopall(struct task_worker *w, const json_t *args, struct error **
 	struct guest_ops_env *env = task_worker_env(w);
 	long long timeout = arg_int(args, "timeout", 180);
 	bool force_stop = arg_bool(args, "force-stop", true);
+	const char *vms = arg_str(args, "vms");
+	if (vms && *vms)
+		task_log(w, "stopping guests: %s", vms);
 	_cleanup_free_ struct bulk_item *items = NULL;
 	size_t n = 0;
 	int r = bulk_collect(env->gs, arg_str(args, "vms"), &items, &n, err);

@@ -306,9 +306,16 @@ static void qemu_summary(long vmid, const json_t *conf, json_t *e)
 	json_object_set_new(e, "name", json_sprintf("VM %ld", vmid));
 }
 
+/* qemu-conf's rule for the value without import-from=, which is the API's
+ * (qemu_check_value()): a volid there needs the storage's privileges, a
+ * host path root. */
 static bool qemu_needs_root(const char *key, const char *value)
 {
-	return qemu_conf_needs_root(key, value);
+	if (!qemu_conf_is_drive_key(key, false))
+		return qemu_conf_needs_root(key, value);
+	_cleanup_free_ char *import = NULL;
+	_cleanup_free_ char *rest = split_import(value, &import);
+	return qemu_conf_needs_root(key, rest) || (import && !strchr(import, ':'));
 }
 
 /* ---- the running VM (qemu-run.h) --------------------------------------- */
