@@ -805,6 +805,7 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 	tap_counters(dir, &netin, &netout);
 
 	const char *qmpstatus = "unknown";
+	size_t n_vcpus = 0;
 	_cleanup_json_ json_t *qst = NULL, *blk = NULL;
 	_cleanup_free_ char *version = NULL;
 	_cleanup_qmp_ struct qmp *q = NULL;
@@ -820,6 +821,10 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 			              (long long)json_integer_value(json_object_get(v, "major")),
 			              (long long)json_integer_value(json_object_get(v, "minor")),
 			              (long long)json_integer_value(json_object_get(v, "micro")));
+		_cleanup_json_ json_t *vcpus = NULL;
+		if (qmp_execute(q, "query-cpus-fast", NULL, 1000, &vcpus, NULL) == 0 &&
+		    json_array_size(vcpus) > 0)
+			n_vcpus = json_array_size(vcpus);
 		if (qmp_execute(q, "query-blockstats", NULL, 1000, &blk, NULL) == 0) {
 			size_t i;
 			json_t *dev;
@@ -830,11 +835,15 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 			}
 		}
 	}
+	/* PVE's cpu: the share of the VM's own vCPUs (1.0: all of them busy) */
+	double cpu = cpu_fraction(pid, ticks, start);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n_vcpus > 0 && ncpu > 0)
+		cpu = cpu * (double)ncpu / (double)n_vcpus;
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:f, s:I, s:I, s:I, s:I, s:I}", "status",
 	                      "running", "qmpstatus", qmpstatus, "pid", (int)pid, "uptime",
-	                      (json_int_t)(up > 0 ? up : 0), "cpu", cpu_fraction(pid, ticks, start),
-	                      "mem", proc_rss(pid), "netin", netin, "netout", netout, "diskread",
-	                      rd, "diskwrite", wr);
+	                      (json_int_t)(up > 0 ? up : 0), "cpu", cpu, "mem", proc_rss(pid),
+	                      "netin", netin, "netout", netout, "diskread", rd, "diskwrite", wr);
 	if (version)
 		json_object_set_new(o, "running-qemu", json_string(version));
 	*ret = o;

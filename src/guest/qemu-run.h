@@ -101,11 +101,11 @@ int qemu_run_is_running(const struct qemu_run_env *env, long vmid, pid_t *ret_pi
  * The process side of Proxmox's status/current: status ("running" |
  * "stopped"), qmpstatus (QEMU's run state: "running", "paused",
  * "prelaunch", ...; "stopped"), pid (running only), uptime (s), cpu
- * (fraction of the host's CPUs used since the previous call for this
- * process; 0 on the first), mem (resident bytes), netin/netout (bytes
- * through its taps, seen from the guest), diskread/diskwrite (QEMU's
- * block stats), running-qemu (version).  Integers as JSON integers, cpu as
- * a real.  A VM found dead is cleaned up (when nobody holds its lock).
+ * (the share of the VM's vCPUs it used since the previous call for this
+ * process, as PVE: 1.0 is all vCPUs busy; 0 on the first call), mem (resident bytes), netin/netout
+ * (bytes through its taps, seen from the guest), diskread/diskwrite (QEMU's block stats),
+ * running-qemu (version).  Integers as JSON integers, cpu as a real.  A VM found dead is cleaned up
+ * (when nobody holds its lock).
  */
 int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err);
 
