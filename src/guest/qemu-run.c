@@ -518,6 +518,16 @@ int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
 		r = error_set(err, r, 500, "start failed: %s", e->msg);
 		goto fail;
 	}
+	for (size_t i = 0; i < o->n_nics; i++) {
+		if (!o->nics[i].link_down)
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "net%u", o->nics[i].index);
+		_cleanup_json_ json_t *args = json_pack("{s:s, s:b}", "name", name, "up", 0);
+		left = (int)(deadline - now_ms());
+		if ((r = qmp_execute(q, "set_link", args, left > 0 ? left : 1, NULL, err)) < 0)
+			goto fail;
+	}
 	if (o->cpulimit > 0 || o->cpuunits)
 		apply_cpu_limits(env, vmid, pid, o);
 	if (argv_has(o->argv, "-S") && !o->paused) {

@@ -63,6 +63,7 @@ struct qemu_run_nic {
 	unsigned tag;       /* VLAN 1..4094, 0: none */
 	unsigned mtu;       /* 0: the bridge's */
 	double rate;        /* rate= in MB/s, 0: unlimited */
+	bool link_down;     /* link_down=1: QMP set_link net<N> off before the guest runs */
 };
 
 struct qemu_run_start_opts {

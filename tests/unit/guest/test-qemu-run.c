@@ -171,7 +171,9 @@ static char **vm_argv(long vmid, const char *cdrom, const char *disk, bool nic)
 		strv_push(&a, xasprintf("type=tap,id=net0,ifname=tap%ldi0,script=no,downscript=no",
 		                        vmid));
 		strv_push(&a, xstrdup("-device"));
-		strv_push(&a, xstrdup("virtio-net-pci,netdev=net0,mac=BC:24:11:00:00:01,romfile="));
+		strv_push(
+		    &a,
+		    xstrdup("virtio-net-pci,netdev=net0,id=net0,mac=BC:24:11:00:00:01,romfile="));
 	}
 	return a;
 }
@@ -330,6 +332,28 @@ static void test_failed_start_leaves_nothing(void **state)
 	strv_free(argv);
 	assert_gone(vmid, 0);
 
+	/* QMP fails after QEMU runs (set_link of a NIC QEMU does not have):
+	 * QEMU is killed, both taps go */
+	{
+		argv = vm_argv(vmid, NULL, NULL, true);
+		struct qemu_run_nic two[] = {{.index = 0, .bridge = bridge},
+		                             {.index = 5, .bridge = bridge, .link_down = true}};
+		struct qemu_run_start_opts o2 = {.argv = argv, .nics = two, .n_nics = 2};
+		err = error_free(err);
+		assert_int_equal(qemu_run_start_argv(&env, vmid, &o2, &err), -EIO);
+		_cleanup_free_ char *want = xasprintf(
+		    "VM %ld qmp command 'set_link' failed - Device 'net5' not found", vmid);
+		assert_string_equal(err->msg, want);
+		strv_free(argv);
+		assert_gone(vmid, 0);
+		char tap5[NETDEV_TAP_NAME_MAX];
+		assert_int_equal(netdev_tap_name(tap5, vmid, 5), 0);
+		assert_false(netdev_exists(tap5));
+		_cleanup_free_ char *pat = xasprintf("%s/qemu-server/%ld/", root, vmid);
+		const char *pg[] = {"pgrep", "-f", pat, NULL};
+		assert_int_not_equal(run_quiet(pg), 0); /* no QEMU left */
+	}
+
 	/* a tag on a bridge that does not filter VLANs: refused */
 	if (!vlan_aware) {
 		argv = vm_argv(vmid, NULL, NULL, true);
@@ -414,7 +438,7 @@ static void test_dead_vm_cleaned_up(void **state)
 	REQUIRE_ROOT();
 	long vmid = vmid_base + 4;
 	char **argv = vm_argv(vmid, NULL, NULL, true);
-	struct qemu_run_nic nic = {.index = 0, .bridge = bridge, .rate = 1.5};
+	struct qemu_run_nic nic = {.index = 0, .bridge = bridge, .rate = 1.5, .link_down = true};
 	pid_t pid = start_ok(vmid, argv, &nic, 1);
 	strv_free(argv);
 
