@@ -787,7 +787,8 @@ static json_t *stopped_status(void)
 	                 (json_int_t)0, "diskwrite", (json_int_t)0);
 }
 
-int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err)
+static int status_impl(const struct qemu_run_env *env, long vmid, bool use_qmp, unsigned cpus,
+                       json_t **ret, struct error **err)
 {
 	_cleanup_free_ char *dir = NULL;
 	int r = qemu_run_dir(env, vmid, false, &dir, err);
@@ -815,12 +816,12 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 	tap_counters(dir, &netin, &netout);
 
 	const char *qmpstatus = "unknown";
-	size_t n_vcpus = 0;
+	size_t n_vcpus = cpus;
 	_cleanup_json_ json_t *qst = NULL, *blk = NULL;
 	_cleanup_free_ char *version = NULL;
 	_cleanup_qmp_ struct qmp *q = NULL;
 	/* short: a QMP connection held by a task makes this wait */
-	if (connect_vm(env, vmid, dir, 1000, &q, NULL) == 0) {
+	if (use_qmp && connect_vm(env, vmid, dir, 1000, &q, NULL) == 0) {
 		if (qmp_execute(q, "query-status", NULL, 1000, &qst, NULL) == 0 &&
 		    json_is_string(json_object_get(qst, "status")))
 			qmpstatus = json_string_value(json_object_get(qst, "status"));
@@ -856,6 +857,19 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 	                      "netin", netin, "netout", netout, "diskread", rd, "diskwrite", wr);
 	if (version)
 		json_object_set_new(o, "running-qemu", json_string(version));
+	if (!use_qmp)
+		json_object_del(o, "qmpstatus");
 	*ret = o;
 	return 0;
+}
+
+int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err)
+{
+	return status_impl(env, vmid, true, 0, ret, err);
+}
+
+int qemu_run_status_brief(const struct qemu_run_env *env, long vmid, unsigned cpus, json_t **ret,
+                          struct error **err)
+{
+	return status_impl(env, vmid, false, cpus, ret, err);
 }

@@ -110,6 +110,12 @@ int qemu_run_is_running(const struct qemu_run_env *env, long vmid, pid_t *ret_pi
  */
 int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err);
 
+/* The same without talking to QEMU, for listings of many VMs: no qmpstatus,
+ * no running-qemu, diskread/diskwrite 0; cpus (the config's vCPU count, 0:
+ * unknown, then cpu is the host's share) scales cpu as PVE does. */
+int qemu_run_status_brief(const struct qemu_run_env *env, long vmid, unsigned cpus, json_t **ret,
+                          struct error **err);
+
 /*
  * Hard stop: QMP quit, then after timeout_s (0: QEMU_RUN_STOP_TIMEOUT_S)
  * SIGTERM, then SIGKILL; then cleanup.  A VM that does not run is only

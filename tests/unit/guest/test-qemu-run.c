@@ -294,6 +294,12 @@ static void test_boot_and_acpi_shutdown(void **state)
 	assert_true(json_is_integer(json_object_get(st, "uptime")));
 	assert_true(json_is_real(json_object_get(st, "cpu")));
 	assert_true(json_integer_value(json_object_get(st, "mem")) > 0);
+	_cleanup_json_ json_t *brief = NULL;
+	assert_int_equal(qemu_run_status_brief(&env, vmid, 1, &brief, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(brief, "status")), "running");
+	assert_int_equal(json_integer_value(json_object_get(brief, "pid")), pid);
+	assert_null(json_object_get(brief, "qmpstatus"));
+	assert_true(json_is_real(json_object_get(brief, "cpu")));
 
 	/* a second start is refused */
 	char **again = vm_argv(vmid, iso, NULL, true);
