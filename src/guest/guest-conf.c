@@ -195,6 +195,10 @@ _printf_(3, 4) static int problem(struct parser *p, struct error **err, const ch
 	va_start(ap, fmt);
 	_cleanup_free_ char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* one line, as error_set() makes the strict message: a warning reads the same */
+	for (char *c = msg; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
 	if (p->strict)
 		return error_set(err, -EINVAL, 500, "vm %u - %s", p->vmid, msg);
 	strv_push(&p->warnings, xasprintf("vm %u - %s", p->vmid, msg));
@@ -524,6 +528,21 @@ static bool is_special_name(const char *s)
 	return true;
 }
 
+/* PVE leaves out an empty cloudinit section; one holding only a description
+ * that is not written (empty) is empty too, or the text would not read back
+ * to itself. */
+static bool has_written_keys(const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)obj, k, v) {
+		const char *s = json_string_value(v);
+		if (!streq(k, "description") || (s && *s && !streq(s, "0")))
+			return true;
+	}
+	return false;
+}
+
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)
 {
 	int r = write_section(c->conf, false, true, out, err);
@@ -538,7 +557,7 @@ int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct erro
 	_cleanup_free_ const char **specials = sorted_keys(c->special, &n);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *s = json_object_get(c->special, specials[i]);
-		if (streq(specials[i], "cloudinit") && json_object_size(s) == 0)
+		if (streq(specials[i], "cloudinit") && !has_written_keys(s))
 			continue;
 		if (!is_special_name(specials[i]))
 			return error_set(err, -EINVAL, 500, "invalid special section name '%s'",

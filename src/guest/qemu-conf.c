@@ -201,6 +201,8 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
                       const char *special, char **ret_value, struct error **err)
 {
 	(void)where;
+	if (strpbrk(value, "\r\n"))
+		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	if (special && streq(special, "fleecing")) {
 		/* PVE's fleecing section: the fleecing images of the last backup */
 		if (!streq(key, "fleecing-images"))
@@ -211,8 +213,6 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 	const struct conf_prop *p = qemu_conf_prop(key);
 	if (!p)
 		return unknown_setting(key, err);
-	if (strpbrk(value, "\r\n"))
-		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
 		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
@@ -245,13 +245,44 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		int r = propstring_check(p, value, err);
 		if (r < 0)
 			return r;
-		*ret_value = qemu_conf_is_drive_key(key, true) ? print_sorted(p->sub, value)
-		                                               : xstrdup(value);
+		if (!qemu_conf_is_drive_key(key, true)) {
+			*ret_value = xstrdup(value);
+			return 0;
+		}
+		/* a drive needs its file (PVE's parse_drive()) */
+		struct qemu_drive d;
+		if ((r = qemu_drive_parse(key, value, &d, err)) < 0)
+			return r;
+		qemu_drive_clear(&d);
+		*ret_value = print_sorted(p->sub, value);
 		return 0;
 	}
-	default:
-		*ret_value = strip_quotes(value);
+	default: {
+		_cleanup_free_ char *v = strip_quotes(value);
+		/* PVE checks a string's format when it reads the file; ctvm's rows
+		 * say it as a pattern.  The enumeration is not checked (PVE does not). */
+		if (p->pattern) {
+			_cleanup_free_ char *norm = NULL;
+			struct error *e = NULL;
+			struct conf_prop row = {
+			    .name = p->name, .type = CONF_TYPE_STRING, .pattern = p->pattern};
+			if (conf_prop_check_value(&row, qemu_conf_formats, key, v, NULL, &norm,
+			                          &e) < 0) {
+				const char *why =
+				    e && e->params
+				        ? json_string_value(json_object_get(e->params, key))
+				        : NULL;
+				int r = error_set(err, -EINVAL, 400, "%s",
+				                  why ? why
+				                  : e ? e->msg
+				                      : "invalid value");
+				error_free(e);
+				return r;
+			}
+		}
+		*ret_value = TAKE_PTR(v);
 		return 0;
+	}
 	}
 }
 
@@ -313,6 +344,16 @@ int qemu_conf_check_value(const char *key, const char *value, char **ret_value, 
 		    err, key,
 		    "property is not defined in schema and the schema does not allow "
 		    "additional properties");
+	if (streq(key, "description")) {
+		/* the one value with line breaks: the writer encodes it line by line */
+		if (!value)
+			return error_param(err, key, "got undefined value");
+		if (strlen(value) > QEMU_CONF_DESCRIPTION_MAX)
+			return error_param(err, key, "value may only be %u characters long",
+			                   QEMU_CONF_DESCRIPTION_MAX);
+		*ret_value = xstrdup(value);
+		return 0;
+	}
 	_cleanup_free_ char *norm = NULL;
 	int r = conf_prop_check_value(p, qemu_conf_formats, key, value, NULL, &norm, err);
 	if (r < 0)
@@ -328,6 +369,14 @@ int qemu_conf_check_value(const char *key, const char *value, char **ret_value, 
 		qemu_net_clear(&n);
 	}
 	if (qemu_conf_is_drive_key(key, true)) {
+		struct qemu_drive drive;
+		struct error *e = NULL;
+		if ((r = qemu_drive_parse(key, norm, &drive, &e)) < 0) {
+			error_param(err, key, "%s", e ? e->msg : "invalid format");
+			error_free(e);
+			return r;
+		}
+		qemu_drive_clear(&drive);
 		char *d = print_sorted(p->sub, norm);
 		free(norm);
 		norm = d;
@@ -346,10 +395,14 @@ bool qemu_conf_needs_root(const char *key, const char *value)
 	if (p && streq(p->name, "serial"))
 		return !streq(value, "socket");
 	if (qemu_conf_is_drive_key(key, true)) {
-		/* the file is the value up to the first ',' (or file=...) */
-		const char *f = strstr(value, "file=");
-		f = f ? f + 5 : value;
-		return str_startswith(f, "/") || str_startswith(f, "cdrom");
+		/* a host path or the host's CD-ROM; a value that does not parse
+		 * is refused by the check anyway, so it may as well need root */
+		struct qemu_drive d;
+		if (qemu_drive_parse(key, value, &d, NULL) < 0)
+			return true;
+		bool host = d.file[0] == '/' || streq(d.file, "cdrom");
+		qemu_drive_clear(&d);
+		return host;
 	}
 	return false;
 }

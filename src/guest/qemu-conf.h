@@ -40,6 +40,9 @@ extern const struct guest_conf_schema qemu_conf_schema;
  * non-strict parse (as PVE's load_config), 0640. */
 extern const struct conf_ops qemu_conf_ops;
 
+/* PVE's bound on a description (bytes); it may span lines. */
+#define QEMU_CONF_DESCRIPTION_MAX 8192
+
 /* parse with qemu_conf_schema (guest_conf_parse()). */
 int qemu_conf_parse(const char *data, size_t len, unsigned vmid, unsigned flags,
                     struct guest_conf **ret, char ***ret_warnings, struct error **err);
@@ -53,7 +56,9 @@ const struct conf_prop *qemu_conf_prop(const char *key);
  * net's one model, a drive normalised as the file holds it).  *ret_value is
  * what to store (malloc'd).  Errors: 400 parameter error {key: reason} with
  * PVE's reasons; "unknown setting 'x'" is 400 {x: "property is not defined
- * in schema and the schema does not allow additional properties"}.
+ * in schema and the schema does not allow additional properties"}.  The
+ * description may hold line breaks (the file keeps it as '#' lines); no
+ * other value may.
  */
 int qemu_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err);
 
@@ -128,6 +133,39 @@ void qemu_net_clear(struct qemu_net *n);
 
 /* A new MAC address with Proxmox's prefix, "BC:24:11:XX:XX:XX" (random). */
 void qemu_conf_random_mac(char ret[18]);
+
+/* --- snapshots in the config --- */
+
+/*
+ * What PVE's snapshot create, delete and rollback do to the config, step by
+ * step, with PVE's messages (500): the caller holds the file's lock, writes
+ * the config after each step and runs the volume (and QEMU) operations in
+ * between, as AbstractConfig does:
+ *
+ *   create:   prepare (checks, lock: snapshot, the section copied from the
+ *             main one with snapstate: prepare), volumes, commit (parent set,
+ *             lock and snapstate gone)
+ *   delete:   delete_prepare (snapstate: delete), volumes, delete_finish (the
+ *             section gone, children and the main section re-parented)
+ *   rollback: rollback_prepare (checks, lock: rollback), volumes,
+ *             rollback_finish (main = the snapshot's keys plus the current
+ *             description and unused volumes; volumes no longer used become
+ *             unusedN; runningmachine/machine as QemuConfig's hook; a new
+ *             vmgenid; pending changes and special sections dropped, as PVE)
+ */
+struct qemu_snapshot_opts {
+	long long snaptime;
+	const char *comment; /* the snapshot's description; may be NULL */
+	/* with RAM: the state volume and what QEMU ran (may be NULL) */
+	const char *vmstate, *runningmachine, *runningcpu;
+};
+int qemu_conf_snapshot_prepare(struct guest_conf *c, const char *name,
+                               const struct qemu_snapshot_opts *o, struct error **err);
+int qemu_conf_snapshot_commit(struct guest_conf *c, const char *name, struct error **err);
+int qemu_conf_snapshot_delete_prepare(struct guest_conf *c, const char *name, struct error **err);
+int qemu_conf_snapshot_delete_finish(struct guest_conf *c, const char *name, struct error **err);
+int qemu_conf_snapshot_rollback_prepare(struct guest_conf *c, const char *name, struct error **err);
+int qemu_conf_snapshot_rollback_finish(struct guest_conf *c, const char *name, struct error **err);
 
 /* --- the API's view --- */
 

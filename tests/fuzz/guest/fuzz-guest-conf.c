@@ -4,15 +4,19 @@
  * by key, from the API.  Checks: no crash; what the lenient parser keeps,
  * the writer writes, and that text parses again strictly, without a
  * warning, and writes back to itself (parse and write are a fixed point);
- * a strict parse that succeeds keeps what the lenient one keeps.
+ * a strict parse that succeeds keeps what the lenient one keeps.  The
+ * command-line builder takes whatever was kept: it builds an argv or
+ * refuses with a one-line 400/500, never more.
  */
 #include "common.h"
 
 #include "error.h"
 #include "guest-conf.h"
+#include "qemu-cmd.h"
 #include "qemu-conf.h"
 #include "strbuf.h"
 #include "strv.h"
+#include "xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,6 +26,45 @@ static char *write_or_die(const struct guest_conf *c)
 	if (guest_conf_write(c, &sb, NULL) < 0)
 		abort();
 	return strbuf_detach(&sb, NULL);
+}
+
+static int resolve(const char *volid, void *userdata, struct qemu_volume *ret, struct error **err)
+{
+	if (strncmp(volid, "local:", 6) != 0)
+		return error_set(err, -ENOENT, 400, "no such volume");
+	*ret = (struct qemu_volume){.path = xasprintf("/var/lib/vz/images/%s", volid + 6),
+	                            .storage_type = "dir"};
+	return 0;
+}
+
+static int bridge_mtu(const char *bridge, void *userdata)
+{
+	return streq(bridge, "vmbr0") ? 1500 : -ENOENT;
+}
+
+static void check_cmd(const struct guest_conf *c)
+{
+	static const struct qemu_cmd_env env = {
+	    .vmid = 100,
+	    .rundir = "/run/ctvm/qemu/100",
+	    .kvm_available = true,
+	    .resolve = resolve,
+	    .bridge_mtu = bridge_mtu,
+	};
+	char **argv = NULL;
+	struct error *e = NULL;
+	if (qemu_cmd_build(&env, c, &argv, &e) < 0) {
+		if (!e || (e->http_status != 400 && e->http_status != 500) || strchr(e->msg, '\n'))
+			abort();
+		error_free(e);
+		return;
+	}
+	if (!argv || !argv[0])
+		abort();
+	for (char **a = argv; *a; a++)
+		if (strchr(*a, '\n'))
+			abort();
+	strv_free(argv);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,6 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *w2 = write_or_die(c2);
 	if (!streq(w1, w2))
 		abort();
+
+	check_cmd(c2);
 
 	/* a copy writes the same */
 	struct guest_conf *d = guest_conf_dup(c2);

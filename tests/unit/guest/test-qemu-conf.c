@@ -7,11 +7,14 @@
  */
 #include "common.h"
 
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
 
+#include "config-store.h"
 #include "error.h"
+#include "fileio.h"
 #include "guest-conf.h"
 #include "jsonutil.h"
 #include "qemu-conf.h"
@@ -141,9 +144,18 @@ static void test_strict_errors(void **state)
 	assert_strict_error("[special:nope]\nname: x\n",
 	                    "vm 100 - skipping unknown section: 'special:nope'");
 	assert_strict_error("cores 1\n", "vm 100 - unable to parse config: cores 1");
+	assert_strict_error("name: a,b\n", "vm 100 - unable to parse value of 'name' - value does "
+	                                   "not match the regex pattern");
+	assert_strict_error("[special:fleecing]\nfleecing-images: a\rb\n",
+	                    "vm 100 - unable to parse value of 'fleecing-images' - property "
+	                    "contains a line feed");
 	assert_strict_error("net0: virtio=01:00:00:00:00:00\n",
 	                    "vm 100 - unable to parse value of 'net0' - invalid format - format "
 	                    "error - virtio: value does not look like a valid unicast MAC address");
+	assert_strict_error("ide2: \n",
+	                    "vm 100 - unable to parse value of 'ide2' - invalid format - "
+	                    "format error - file: property is missing and it is not "
+	                    "optional");
 	assert_strict_error("scsi0: local:x,size=3Q\n",
 	                    "vm 100 - unable to parse value of 'scsi0' - invalid format - format "
 	                    "error - size: unable to parse size '3Q'");
@@ -275,6 +287,28 @@ static void test_check_value(void **state)
 	                   "invalid format - format error - tag: value must have a maximum value "
 	                   "of 4094");
 	assert_param_error("name", "a\nb", "property contains a line feed");
+	/* what ends up inside a QEMU option list cannot carry a comma */
+	assert_param_error("name", "web,smb=/", "value does not match the regex pattern");
+	assert_param_error("serial0", "/dev/ttyS0,logfile=/etc/x",
+	                   "value does not match the regex pattern");
+	assert_param_error("vmgenid", "x,addr=0x5", "value does not match the regex pattern");
+	assert_param_error("cpu", "cputype=a=b",
+	                   "invalid format - format error - cputype: value does not match the "
+	                   "regex pattern");
+	assert_param_error("cpu", "kvm64,flags=+a=b",
+	                   "invalid format - format error - flags: value does not match the "
+	                   "regex pattern");
+	assert_checks_to("name", "web-1.example.com", "web-1.example.com");
+	assert_checks_to("description", "line one\nline: two", "line one\nline: two");
+	_cleanup_free_ char *long_descr = xmalloc(QEMU_CONF_DESCRIPTION_MAX + 2);
+	memset(long_descr, 'x', QEMU_CONF_DESCRIPTION_MAX + 1);
+	long_descr[QEMU_CONF_DESCRIPTION_MAX + 1] = '\0';
+	assert_param_error("description", long_descr, "value may only be 8192 characters long");
+	assert_checks_to("vmgenid", "1", "1");
+	assert_checks_to("startdate", "2020-01-11T10:00:00", "2020-01-11T10:00:00");
+	assert_param_error("scsi0", "size=4G",
+	                   "invalid format - format error - file: property is missing and it is "
+	                   "not optional");
 }
 
 static void test_needs_root(void **state)
@@ -289,6 +323,12 @@ static void test_needs_root(void **state)
 	assert_true(qemu_conf_needs_root("ide2", "file=/dev/sr0,media=cdrom"));
 	assert_true(qemu_conf_needs_root("ide2", "cdrom,media=cdrom"));
 	assert_false(qemu_conf_needs_root("scsi0", "local:100/vm-100-disk-0.raw"));
+	/* the file given bare after other options, or through a bad value */
+	assert_true(qemu_conf_needs_root("scsi0", "media=disk,/dev/sda"));
+	assert_true(qemu_conf_needs_root("scsi0", "size=4G,file=/dev/sda"));
+	assert_true(qemu_conf_needs_root("virtio0", "nonsense=1"));
+	assert_true(qemu_conf_needs_root("efidisk0", "/dev/sdb"));
+	assert_true(qemu_conf_needs_root("unused3", "/dev/sdc"));
 	assert_false(qemu_conf_needs_root("name", "/dev/x"));
 	/* every host-path key of the table says so itself */
 	assert_true(qemu_conf_prop("args")->flags & CONF_PROP_ROOT_ONLY);
@@ -460,6 +500,44 @@ static void test_table(void **state)
 	assert_int_equal(qemu_conf_prop("numa0")->type, CONF_TYPE_PROPSTRING);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int set_cores(void *obj, void *arg, struct error **err)
+{
+	guest_conf_set(((struct guest_conf *)obj)->conf, "cores", arg);
+	return 0;
+}
+
+/* qemu_conf_ops in the config store's keyed family: a get parses the file
+ * leniently, an update writes it back in PVE's order. */
+static void test_config_store(void **state)
+{
+	char root[] = "/tmp/ctvm-test-qemu-conf-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	_cleanup_free_ char *file = xasprintf("%s/100.conf", root);
+	static const char text[] = "name: a\nbogus: 1\ncores: 1\n";
+	assert_int_equal(write_file_atomic(file, text, sizeof(text) - 1, 0640, NULL), 0);
+
+	struct conf_family *fam = conf_family_new(root, ".conf", &qemu_conf_ops, NULL);
+	const struct conf_snapshot *snap = NULL;
+	assert_int_equal(conf_family_get(fam, "100", &snap, NULL), 0);
+	const struct guest_conf *c = conf_snapshot_data(snap);
+	assert_string_equal(guest_conf_get(c->conf, "name"), "a");
+	assert_null(guest_conf_get(c->conf, "bogus"));
+	conf_snapshot_unref(snap);
+
+	assert_int_equal(conf_family_update(fam, "100", NULL, set_cores, "4", NULL), 0);
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	assert_int_equal(read_file(file, 1 << 20, &data, &len, NULL), 0);
+	assert_string_equal(data, "cores: 4\nname: a\n");
+	conf_family_free(fam);
+	nftw(root, rm_entry, 4, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_nets),
 	    cmocka_unit_test(test_to_api),
 	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_config_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
