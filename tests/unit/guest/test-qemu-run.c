@@ -31,7 +31,10 @@
 #include "error.h"
 #include "fileio.h"
 #include "jsonutil.h"
+#include "guest-conf.h"
 #include "netdev.h"
+#include "qemu-cmd.h"
+#include "qemu-conf.h"
 #include "qemu-run.h"
 #include "reaper.h"
 #include "strv.h"
@@ -522,6 +525,60 @@ static void test_identity(void **state)
 	assert_gone(vmid, 0);
 }
 
+static int bridge_mtu(const char *name, void *userdata)
+{
+	unsigned mtu;
+	return netdev_bridge_info(name, &mtu, NULL, NULL) < 0 ? -ENOENT : (int)mtu;
+}
+
+static int no_volumes(const char *volid, void *userdata, struct qemu_volume *ret,
+                      struct error **err)
+{
+	return error_set(err, -ENOENT, 500, "no storage in this test ('%s')", volid);
+}
+
+/* The whole path the guest layer takes: a qemu-server config, parsed
+ * (guest-conf), turned into argv (qemu_cmd_build), run (qemu-run): the
+ * test guest boots from its cdrom, its NIC on the bridge. */
+static void test_config_to_boot(void **state)
+{
+	REQUIRE_ROOT();
+	long vmid = vmid_base + 6;
+	_cleanup_free_ char *text =
+	    xasprintf("boot: order=ide2\nide2: %s,media=cdrom\nkvm: 0\nmemory: 256\n"
+	              "net0: virtio=BC:24:11:00:00:06,bridge=%s\nserial0: socket\n",
+	              iso, bridge);
+	_cleanup_guest_conf_ struct guest_conf *conf = NULL;
+	_cleanup_error_ struct error *err = NULL;
+	if (guest_conf_parse(&qemu_conf_schema, (unsigned)vmid, text, strlen(text),
+	                     GUEST_CONF_STRICT, &conf, NULL, &err) < 0)
+		fail_msg("parse: %s", err->msg);
+	_cleanup_free_ char *dir = NULL;
+	assert_int_equal(qemu_run_dir(&env, vmid, true, &dir, NULL), 0);
+	struct qemu_cmd_env cenv = {
+	    .vmid = (unsigned)vmid,
+	    .rundir = dir,
+	    .resolve = no_volumes,
+	    .bridge_mtu = bridge_mtu,
+	};
+	char **argv = NULL;
+	if (qemu_cmd_build(&cenv, conf, &argv, &err) < 0)
+		fail_msg("qemu_cmd_build: %s", err->msg);
+	struct qemu_run_nic nic = {.index = 0, .bridge = bridge};
+	struct qemu_run_start_opts o = {.argv = argv, .nics = &nic, .n_nics = 1};
+	if (qemu_run_start_argv(&env, vmid, &o, &err) < 0) {
+		_cleanup_free_ char *line = qemu_cmd_to_string(argv);
+		fail_msg("start: %s\n%s", err->msg, line);
+	}
+	strv_free(argv);
+	pid_t pid = 0;
+	assert_int_equal(qemu_run_is_running(&env, vmid, &pid), 1);
+	assert_true(serial_wait(vmid, "CTVM-GUEST-BOOTED", 120 * 1000));
+	if (qemu_run_shutdown(&env, vmid, 60, false, &err) < 0)
+		fail_msg("shutdown: %s", err->msg);
+	assert_gone(vmid, pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +587,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_and_shutdown_timeout),
 	    cmocka_unit_test(test_dead_vm_cleaned_up),
 	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_config_to_boot),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
