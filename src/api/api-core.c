@@ -8,6 +8,7 @@
 #include "api.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest.h"
 #include "node-stats.h"
 #include "paths.h"
 #include "strbuf.h"
@@ -106,36 +107,24 @@ static int api_cluster_status(struct api_call *call, json_t **ret, struct error 
 	return 0;
 }
 
-/* A VMID is taken when either guest kind has a config for it. */
-static bool vmid_taken(const struct api_context *ctx, long long vmid)
-{
-	static const char *const dirs[] = {"qemu-server", "lxc"};
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		_cleanup_free_ char *p =
-		    xasprintf("%s/%s/%lld.conf", ctx->paths->etc, dirs[i], vmid);
-		struct stat st;
-		if (stat(p, &st) == 0)
-			return true;
-	}
-	return false;
-}
-
+/* The VMID namespace is the guest layer's: a VMID is taken when any guest
+ * kind has a config for it. */
 static int api_nextid(struct api_call *call, json_t **ret, struct error **err)
 {
 	long long vmid = api_param_int(call, "vmid", -1);
 	if (vmid >= 0) {
-		if (vmid_taken(call->ctx, vmid))
+		if (guest_find(call->ctx->guests, NULL, (long)vmid, NULL, NULL) == 0)
 			return error_param(err, "vmid", "VM %lld already exists", vmid);
 		*ret = json_sprintf("%lld", vmid);
 		return 0;
 	}
-	for (long long id = 100; id < 1000000; id++)
-		if (!vmid_taken(call->ctx, id)) {
-			/* a JSON string: Telmate type-asserts it (pve-api.md 9.3) */
-			*ret = json_sprintf("%lld", id);
-			return 0;
-		}
-	return error_set(err, -ENOSPC, 500, "unable to get any free VMID in range [100, 999999]");
+	long next = 0;
+	if (guest_next_id(call->ctx->guests, &next, NULL) < 0)
+		return error_set(err, -ENOSPC, 500,
+		                 "unable to get any free VMID in range [100, 999999]");
+	/* a JSON string: Telmate type-asserts it (pve-api.md 9.3) */
+	*ret = json_sprintf("%ld", next);
+	return 0;
 }
 
 json_t *api_node_resource(struct api_call *call);
@@ -148,6 +137,11 @@ static int api_cluster_resources(struct api_call *call, json_t **ret, struct err
 		json_t *n = api_node_resource(call);
 		if (n)
 			json_array_append_new(a, n);
+	}
+	if (!type || streq(type, "vm")) {
+		json_t *g = api_guest_resources(call);
+		json_array_extend(a, g);
+		json_decref(g);
 	}
 	if (!type || streq(type, "storage")) {
 		json_t *s = api_storage_resources(call);

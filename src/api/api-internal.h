@@ -77,6 +77,12 @@ extern const struct api_method api_methods_storage[];
 extern const struct api_method api_methods_storage_volume[];
 extern const struct api_method api_methods_storage_prune[];
 extern const struct api_method api_methods_rrd[];
+extern const struct api_method api_methods_network[];
+extern const struct api_method api_methods_qemu[];
+
+/* api-qemu.c: the /cluster/resources entries of the guests the caller may
+ * audit (qemu, later lxc). */
+json_t *api_guest_resources(struct api_call *call);
 
 /* api-storage.c: the /cluster/resources entries of the storages the caller
  * may audit; the size parser of POST .../content (a bare number is KiB, as

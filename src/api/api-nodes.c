@@ -49,8 +49,8 @@ static int api_nodes(struct api_call *call, json_t **ret, struct error **err)
 
 static int api_node_index(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"status",  "tasks",   "startall",
-	                                    "stopall", "rrddata", NULL};
+	static const char *const names[] = {"status",  "tasks", "startall", "stopall",
+	                                    "rrddata", "qemu",  "network",  NULL};
 	json_t *a = json_array();
 	for (const char *const *n = names; *n; n++)
 		json_array_append_new(a, json_pack("{s:s}", "name", *n));
@@ -65,13 +65,23 @@ static int api_node_status(struct api_call *call, json_t **ret, struct error **e
 }
 
 /* startall / stopall: the guest layer's operations (src/guest/guest-ops.c).
- * vms is passed as given, cut at 1023 bytes as it always was. */
+ * vms is passed as given, cut at 1023 bytes as it always was; force,
+ * timeout and force-stop as given. */
 static int bulk(struct api_call *call, bool start, json_t **ret, struct error **err)
 {
 	const char *vms = api_param_str(call, "vms");
 	_cleanup_json_ json_t *args = json_object();
 	if (vms)
 		json_object_set_new(args, "vms", json_stringn(vms, strnlen(vms, 1023)));
+	if (start && api_param_has(call, "force"))
+		json_object_set_new(args, "force",
+		                    json_boolean(api_param_bool(call, "force", false)));
+	if (!start && api_param_has(call, "force-stop"))
+		json_object_set_new(args, "force-stop",
+		                    json_boolean(api_param_bool(call, "force-stop", true)));
+	if (!start && api_param_has(call, "timeout"))
+		json_object_set_new(args, "timeout",
+		                    json_integer(api_param_int(call, "timeout", 180)));
 	return api_start_op(call, start ? "startall" : "stopall", "", args, ret, err);
 }
 

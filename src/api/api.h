@@ -18,6 +18,7 @@ struct ctvm_paths;
 struct auth_keys;
 struct access_store;
 struct storage_config_store;
+struct guest_store;
 struct task_manager;
 struct node_stats;
 
@@ -27,6 +28,7 @@ struct api_context {
 	struct auth_keys *keys;
 	struct access_store *access;
 	struct storage_config_store *storage; /* storage.cfg */
+	struct guest_store *guests;           /* qemu-server/, lxc/ (guest.h) */
 	struct task_manager *tasks;
 	struct node_stats *stats;
 	char *pam_service;

@@ -27,10 +27,13 @@
 #include "error.h"
 #include "fileio.h"
 #include "guest-ops.h"
+#include "guest.h"
 #include "http.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "node-stats.h"
 #include "paths.h"
+#include "reaper.h"
 #include "rrd-collector.h"
 #include "storage-config.h"
 #include "storage-ops.h"
@@ -434,6 +437,33 @@ static void sweep_stale_tmp(struct api_context *ctx, const struct timespec *star
 		storage_sweep_tmp_start(cfg, ctx->node, started, report_stale_tmp, NULL);
 }
 
+/*
+ * Guests with onboot start when ctvmd starts on a freshly booted host, not
+ * after a mere restart of the daemon (PVE's pve-guests.service runs once
+ * per boot): the mark is a file in the run directory, which is a tmpfs
+ * (/run) that a boot empties.  Under --root the run directory is not one,
+ * so test trees never start guests on their own.
+ */
+static void start_onboot_guests(struct api_context *ctx)
+{
+	if (ctx->paths->root)
+		return;
+	_cleanup_free_ char *mark = path_join(ctx->paths->run, "onboot-started");
+	int fd = open(mark, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return; /* started once since boot already (or cannot tell) */
+	close(fd);
+	struct error *e = NULL;
+	char *upid = NULL;
+	_cleanup_json_ json_t *args = json_object();
+	if (task_start_op(ctx->tasks, "startall", "", "root@pam", args, &upid, &e) < 0)
+		log_error("cannot start the onboot guests: %s", e ? e->msg : "unknown error");
+	else
+		log_info("starting the onboot guests: %s", upid);
+	free(upid);
+	error_free(e);
+}
+
 /* The storage layer's process-wide settings, the same in the daemon and in
  * an exec'd worker. */
 static void storage_setup(const struct ctvm_paths *paths)
@@ -445,10 +475,12 @@ static void storage_setup(const struct ctvm_paths *paths)
 
 /* Every task operation, each type once: a type registered twice stops the
  * daemon at start (and fails an exec'd worker), never silently shadows. */
-static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct error **err)
+static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct guest_store *gs,
+                                       struct error **err)
 {
 	struct task_ops *ops = task_ops_new();
-	if (storage_task_ops_register(ops, senv, err) < 0 || guest_task_ops_register(ops, err) < 0)
+	if (storage_task_ops_register(ops, senv, err) < 0 ||
+	    guest_task_ops_register(ops, gs, err) < 0)
 		return task_ops_free(ops);
 	return ops;
 }
@@ -475,7 +507,8 @@ static _noreturn_ void run_task_op(const struct options *o)
 	}
 	storage_setup(paths);
 	struct storage_task_env senv = {.node = node, .store = storage_config_store_new(paths)};
-	struct task_ops *ops = task_ops_setup(&senv, &e);
+	struct guest_store *gs = guest_store_new(paths, node, senv.store);
+	struct task_ops *ops = task_ops_setup(&senv, gs, &e);
 	if (!ops) {
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
 		exit(1);
@@ -651,8 +684,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Orphans of our workers and guests come back to us, not to a slow PID 1. */
+	/* Orphans of our workers and guests come back to us, not to a slow PID 1,
+	 * and the reaper thread waits for them (a daemonized QEMU that exits
+	 * must not linger as a zombie that looks alive). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (reaper_start() < 0)
+		fprintf(stderr, "ctvmd: cannot start the reaper thread\n");
 
 	struct api_context ctx = {
 	    .paths = paths,
@@ -683,8 +720,12 @@ int main(int argc, char **argv)
 	ctx.storage = storage_config_store_new(paths);
 	storage_setup(paths);
 
+	/* recheck 0: tasks write guest configs from other processes, and a
+	 * client reads the config right after its task ended (one stat()) */
+	ctx.guests = guest_store_new(paths, ctx.node, ctx.storage);
+
 	struct storage_task_env senv = {.node = ctx.node, .store = ctx.storage};
-	struct task_ops *ops = task_ops_setup(&senv, &e);
+	struct task_ops *ops = task_ops_setup(&senv, ctx.guests, &e);
 	if (!ops)
 		die("cannot register the task operations", e);
 	/* /proc/self/exe: this very binary, even if an upgrade replaced the
@@ -701,6 +742,7 @@ int main(int argc, char **argv)
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
 		die("cannot start the task manager", e);
+	start_onboot_guests(&ctx);
 	_cleanup_free_ char *audit_path = path_join(paths->log, "audit.log");
 	ctx.audit = audit_log_open(audit_path, &e);
 	if (!ctx.audit)
@@ -806,6 +848,7 @@ int main(int argc, char **argv)
 	api_context_release(&ctx);
 	audit_log_close(ctx.audit);
 	access_store_free(ctx.access);
+	guest_store_free(ctx.guests);
 	storage_config_store_free(ctx.storage);
 	auth_keys_free(ctx.keys);
 	_cleanup_free_ char *pidfile = path_join(paths->run, "ctvmd.pid");

@@ -1,21 +1,32 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * guest-ops: the guest layer's task operations.  There are no guests yet
- * (the guest issue brings QEMU and LXC); what exists is the node's bulk
- * start and stop, which Proxmox answers with a task even on an empty node:
+ * guest-ops: the guest layer's task operations, registered once at start
+ * with the guest store their bodies use (task_worker_env()).
  *
- *   startall  {[vms]}   vms: the caller's comma list of VMIDs, as given
- *   stopall   {[vms]}
+ * Node-wide (PVE's startall/stopall):
+ *   startall  {[vms], [force]}                      onboot guests in startup order
+ *   stopall   {[vms], [timeout], [force-stop]}       running ones, reverse order
+ * Per guest, for each kind (qemu: the types below; lxc later with vz*):
+ *   qmstart, qmstop, qmshutdown, qmreboot, qmreset, qmsuspend, qmresume
+ *             {vmid, [timeout], [skiplock], [force-stop], [todisk]}
+ *   qmdestroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
+ *   qmcreate  {vmid, conf, [start]}     conf: JSON text of key -> value
+ *   qmconfig  {vmid, set, [delete], [revert], [digest], [force], [skiplock]}
  *
- * They live here, not in src/task or src/api, because walking the guests
- * (onboot order, running ones) is this layer's work once guests exist: the
- * registration and the argument objects stay as they are, only the bodies
- * grow.
+ * conf and set are checked again against the kind's table in the worker;
+ * being one task argument each they are bounded by TASK_ARG_STRING_MAX.
+ *
+ * Every body takes the guest's config lock, loads its config as it is now,
+ * applies the dispatcher's rules (guest_check_op()) and only then calls
+ * the kind's slot, so a refusal reads the same from the API (which checks
+ * early) and from the task.
  */
 #pragma once
 
 struct error;
+struct guest_store;
 struct task_ops;
 
-/* Registers startall and stopall, once per registry. */
-int guest_task_ops_register(struct task_ops *reg, struct error **err);
+/* Registers every guest operation, once per registry; gs may be NULL in
+ * tests that only look at the table. */
+int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);

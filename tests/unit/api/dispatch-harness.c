@@ -14,6 +14,7 @@
 #include "dispatch-harness.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest.h"
 #include "http-parse.h"
 #include "http.h"
 #include "node-stats.h"
@@ -54,6 +55,7 @@ void dispatch_setup(const char *user_cfg, dispatch_seed_fn seed, void *arg)
 	g.ctx.tasks = task_manager_new(&tc, &e);
 	assert_non_null(g.ctx.tasks);
 	g.ctx.stats = node_stats_new("/", 1000);
+	g.ctx.guests = guest_store_new(g.paths, "testnode", NULL);
 	api_context_init(&g.ctx);
 }
 
@@ -66,6 +68,7 @@ void dispatch_teardown(void)
 {
 	api_context_release(&g.ctx);
 	node_stats_free(g.ctx.stats);
+	guest_store_free(g.ctx.guests);
 	task_manager_free(g.ctx.tasks);
 	access_store_free(g.ctx.access);
 	auth_keys_free(g.ctx.keys);

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "auth.h"
 #include "error.h"
+#include "guest.h"
 #include "fileio.h"
 #include "http-parse.h"
 #include "http.h"
@@ -127,6 +128,33 @@ static const struct dcase cases[] = {
     {"GET /api2/json/version HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
      "Content-Length: {LEN}" CRLF CRLF "a=b",
      501, "Unexpected content for method 'GET'", "{\"data\":null}", 0},
+    /* VMs (api-qemu.c): an empty list, never 501; PVE's messages */
+    {"GET /api2/json/nodes/{NODE}/qemu HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 200,
+     NULL, "{\"data\":[]}", 0},
+    {"GET /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/qemu-server/100.conf' does not exist", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/qemu/101/status/current HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "args=-no-reboot",
+     403, "only root can set 'args' config", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/qemu HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "vmid=100&ostype=dos",
+     400, "Parameter verification failed.", NULL, 0},
+    {"DELETE /api2/json/nodes/{NODE}/qemu/100 HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/qemu-server/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/qemu/100/status/start HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/qemu-server/100.conf' does not exist", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/network HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     200, NULL, "{\"data\":[]}", 0},
     /* 403: alice may audit /vms/100 only */
     {"GET /api2/json/nodes/{NODE}/status HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
      403, "Permission check failed (/nodes/{NODE}, Sys.Audit)", "{\"data\":null}", 0},
@@ -190,6 +218,7 @@ static int setup(void **state)
 	g.ctx.tasks = task_manager_new(&tc, &e);
 	assert_non_null(g.ctx.tasks);
 	g.ctx.stats = node_stats_new("/", 1000);
+	g.ctx.guests = guest_store_new(g.paths, "testnode", NULL);
 	api_context_init(&g.ctx);
 
 	time_t now = time(NULL);
@@ -210,6 +239,7 @@ static int teardown(void **state)
 {
 	api_context_release(&g.ctx);
 	node_stats_free(g.ctx.stats);
+	guest_store_free(g.ctx.guests);
 	task_manager_free(g.ctx.tasks);
 	access_store_free(g.ctx.access);
 	auth_keys_free(g.ctx.keys);

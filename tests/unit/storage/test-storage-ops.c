@@ -30,7 +30,9 @@
 /* the storage layer's first */
 static const char *const all_types[] = {
     "imgdel",   "imgsnapshot",  "imgdelsnapshot", "imgrollback", "imgcopy",
-    "download", "prunebackups", "startall",       "stopall",
+    "download", "prunebackups", "startall",       "stopall",     "qmstart",
+    "qmstop",   "qmshutdown",   "qmreboot",       "qmreset",     "qmsuspend",
+    "qmresume", "qmdestroy",    "qmcreate",       "qmconfig",
 };
 #define N_STORAGE_TYPES 7
 
@@ -39,7 +41,7 @@ static struct task_ops *daemon_registry(struct storage_task_env *env)
 	struct error *err = NULL;
 	struct task_ops *reg = task_ops_new();
 	assert_int_equal(storage_task_ops_register(reg, env, &err), 0);
-	assert_int_equal(guest_task_ops_register(reg, &err), 0);
+	assert_int_equal(guest_task_ops_register(reg, NULL, &err), 0);
 	return reg;
 }
 
@@ -57,7 +59,7 @@ static void test_registered_once(void **state)
 	assert_int_equal(storage_task_ops_register(reg, &env, &err), -EEXIST);
 	assert_string_equal(err->msg, "task type 'imgdel' registered twice");
 	err = error_free(err);
-	assert_int_equal(guest_task_ops_register(reg, &err), -EEXIST);
+	assert_int_equal(guest_task_ops_register(reg, NULL, &err), -EEXIST);
 	assert_string_equal(err->msg, "task type 'startall' registered twice");
 	err = error_free(err);
 	task_ops_free(reg);

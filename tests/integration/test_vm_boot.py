@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""A real guest boots through the API (issue 12's acceptance).
+
+The tiny test guest (tests/fixtures/guest-iso: Debian's kernel and a busybox
+initramfs that prints CTVM-GUEST-BOOTED on ttyS0 and powers off on the ACPI
+power button) is uploaded through the API as iso content; a VM with it as
+cdrom, a disk on dir storage, a NIC on a bridge this test creates and its
+serial port on a socket is created (kvm: 0, TCG) and started; the marker
+comes on serial0's socket; status/current says running with a pid; destroy
+is refused while it runs (Proxmox's message); status/shutdown ends OK and
+the VM is stopped with no QEMU left; destroy leaves no volume.  The same on
+btrfs when the host can loop-mount one.  Skipped without QEMU or when the
+ISO cannot be built.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+
+from test_volume_api import mount_btrfs  # noqa: E402
+
+QEMU = "/usr/bin/qemu-system-x86_64"
+MARKER = b"CTVM-GUEST-BOOTED"
+
+
+def build_iso():
+    src = os.environ.get("CTVM_SOURCE_ROOT") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    script = os.path.join(src, "tests", "fixtures", "guest-iso", "build-guest-iso.sh")
+    r = subprocess.run([script], capture_output=True, text=True, timeout=900)
+    if r.returncode:
+        return None
+    path = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    return path if os.path.isfile(path) else None
+
+
+class VmBootTest(ctvmtest.AdminDaemonTest):
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(QEMU, os.X_OK):
+            raise unittest.SkipTest("no %s" % QEMU)
+        cls.iso = build_iso()
+        if not cls.iso:
+            raise unittest.SkipTest("the test guest ISO cannot be built here")
+        super().setUpClass()
+        cls.bridge = "vmbrb%d" % (os.getpid() % 100000)
+        subprocess.run(["ip", "link", "add", "name", cls.bridge, "type", "bridge"], check=True)
+        cls.addClassCleanup(subprocess.run, ["ip", "link", "del", cls.bridge])
+        subprocess.run(["ip", "link", "set", cls.bridge, "up"], check=True)
+        cls.path = os.path.join(cls.daemon.root, "srv", "vms")
+        cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=cls.path,
+                             content="images,iso")
+        cls.bpath = None
+        mnt = mount_btrfs(cls.daemon.root)
+        if mnt:
+            cls.addClassCleanup(subprocess.run, ["umount", mnt])
+            cls.bpath = os.path.join(mnt, "store")
+            cls.daemon.root_call("POST", "/storage", storage="bvms", type="btrfs",
+                                 path=cls.bpath, content="images")
+        with open(cls.iso, "rb") as f:
+            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
+                content="iso", filename=f)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            st = cls.admin.nodes(cls.node).tasks(upid).status.get()
+            if st["status"] == "stopped":
+                break
+            time.sleep(0.2)
+        assert st["exitstatus"] == "OK", st
+        cls.isoname = os.path.basename(cls.iso)
+
+    def task_log(self, upid):
+        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
+        return "\n".join(line["t"] for line in lines)
+
+    def ok(self, upid, timeout=300):
+        st = self.task_status(upid, timeout)
+        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
+
+    def serial_wait(self, vmid, marker, timeout=180):
+        path = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid), "serial0.sock")
+        deadline = time.monotonic() + timeout
+        seen = b""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.settimeout(1)
+            while time.monotonic() < deadline:
+                try:
+                    b = s.recv(4096)
+                except socket.timeout:
+                    continue
+                if not b:
+                    break
+                seen += b
+                if marker in seen:
+                    return True
+        return False
+
+    def boot_and_shutdown(self, vmid, storage):
+        vm = self.admin.nodes(self.node).qemu(vmid)
+        self.ok(self.admin.nodes(self.node).qemu.post(
+            vmid=vmid, name="boot%d" % vmid, kvm=0, memory=256, cores=1,
+            ide2="vms:iso/%s,media=cdrom" % self.isoname, scsi0="%s:1" % storage,
+            scsihw="virtio-scsi-pci", serial0="socket", boot="order=ide2;scsi0",
+            net0="virtio,bridge=%s" % self.bridge))
+        tap = "tap%di0" % vmid
+        self.ok(vm.status.start.post())
+        st = vm.status.current.get()
+        self.assertEqual(st["status"], "running")
+        self.assertIsInstance(st["pid"], int)
+        # its NIC's tap is on the bridge; GET network shows the bridge, its
+        # configured ports without the guests' taps (as PVE's bridge_ports)
+        with open("/sys/class/net/%s/master/uevent" % tap) as f:
+            self.assertIn("INTERFACE=%s" % self.bridge, f.read())
+        br = [n for n in self.admin.nodes(self.node).network.get(type="any_bridge")
+              if n["iface"] == self.bridge]
+        self.assertEqual(len(br), 1)
+        self.assertNotIn(tap, br[0]["bridge_ports"].split())
+        self.assertNotIn(tap, [n["iface"] for n in self.admin.nodes(self.node).network.get()])
+        self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        # status/current as proxmoxer and Ansible read it: the JSON types
+        st = vm.status.current.get()
+        self.assertEqual(st["qmpstatus"], "running")
+        for k in ("vmid", "pid", "uptime", "mem", "maxmem", "maxdisk", "cpus", "netin",
+                  "netout", "diskread", "diskwrite"):
+            self.assertIsInstance(st[k], int, k)
+        self.assertIsInstance(st["cpu"], (int, float))
+        self.assertEqual(st["maxmem"], 256 << 20)
+        self.assertEqual(st["name"], "boot%d" % vmid)
+        vms = {v["vmid"]: v for v in self.admin.nodes(self.node).qemu.get()}
+        self.assertEqual(vms[vmid]["status"], "running")
+        res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == vmid]
+        self.assertEqual(res[0]["status"], "running")
+        # a running VM is not destroyed
+        r = self.api("DELETE", "/nodes/%s/qemu/%d" % (self.node, vmid))
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.reason, "VM %d is running - destroy failed" % vmid)
+        r = self.api("POST", "/nodes/%s/qemu/%d/status/start" % (self.node, vmid))
+        self.assertEqual(r.reason, "VM %d already running" % vmid)
+        pid = st["pid"]
+        self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
+        self.assertEqual(vm.status.current.get()["status"], "stopped")
+        self.assertFalse(os.path.exists("/sys/class/net/%s" % tap), "tap left behind")
+        self.assertFalse(os.path.exists("/proc/%d" % pid) and
+                         open("/proc/%d/stat" % pid).read().split()[2] != "Z")
+        self.ok(vm.delete())
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "%d.conf" % vmid)))
+
+    def test_boot_dir(self):
+        self.boot_and_shutdown(300, "vms")
+        self.assertEqual(os.listdir(os.path.join(self.path, "images", "300"))
+                         if os.path.isdir(os.path.join(self.path, "images", "300")) else [], [])
+
+    def test_startall_stopall(self):
+        """onboot guests start in startup order, the others stay stopped;
+        stopall stops them in reverse order."""
+        q = self.admin.nodes(self.node).qemu
+        specs = {310: "order=2", 311: "order=1,up=1", 312: None, 313: "order=3"}
+        for vmid, startup in specs.items():
+            kw = {"kvm": 0, "memory": 64, "onboot": 0 if vmid == 313 else 1}
+            if startup:
+                kw["startup"] = startup
+            self.ok(q.post(vmid=vmid, **kw))
+        try:
+            upid = self.admin.nodes(self.node).startall.post()
+            self.ok(upid)
+            started = [line.split()[-1] for line in self.task_log(upid).splitlines()
+                       if line.startswith("Starting VM")]
+            self.assertEqual(started, ["311", "310", "312"])
+            for vmid in (310, 311, 312):
+                self.assertEqual(q(vmid).status.current.get()["status"], "running")
+            self.assertEqual(q(313).status.current.get()["status"], "stopped")
+            upid = self.admin.nodes(self.node).stopall.post(timeout=1)
+            self.ok(upid, timeout=120)
+            stopped = [line.split()[2] for line in self.task_log(upid).splitlines()
+                       if line.startswith("Stopping VM")]
+            self.assertEqual(stopped, ["312", "310", "311"])
+            for vmid in specs:
+                self.assertEqual(q(vmid).status.current.get()["status"], "stopped")
+        finally:
+            for vmid in specs:
+                self.task_status(q(vmid).status.stop.post(), 60)
+            for vmid in specs:
+                self.task_status(q(vmid).delete(), 60)
+
+    def test_boot_btrfs(self):
+        if not self.bpath:
+            self.skipTest("no btrfs here")
+        self.boot_and_shutdown(301, "bvms")
+
+    def test_z_restart(self):
+        """SIGKILL ctvmd while a VM runs: the VM runs on, and the restarted
+        daemon finds it (pidfile + QMP) and shuts it down."""
+        vmid = 320
+        q = self.admin.nodes(self.node).qemu
+        self.ok(q.post(vmid=vmid, kvm=0, memory=256, serial0="socket", boot="order=ide2",
+                       ide2="vms:iso/%s,media=cdrom" % self.isoname))
+        self.ok(q(vmid).status.start.post())
+        self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        pid = q(vmid).status.current.get()["pid"]
+        self.daemon.signal(signal.SIGKILL)
+        self.daemon.proc.wait()
+        time.sleep(0.5)
+        self.assertTrue(os.path.exists("/proc/%d" % pid), "the VM died with ctvmd")
+        self.daemon.start()
+        type(self).admin = self.daemon.proxmoxer(self.acct.userid, self.acct.password)
+        q = self.admin.nodes(self.node).qemu
+        st = q(vmid).status.current.get()
+        self.assertEqual((st["status"], st["pid"]), ("running", pid))
+        self.assertEqual(st["qmpstatus"], "running")
+        self.ok(q(vmid).status.shutdown.post(timeout=60), timeout=120)
+        self.assertEqual(q(vmid).status.current.get()["status"], "stopped")
+        self.ok(q(vmid).delete())
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
