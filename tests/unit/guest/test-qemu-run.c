@@ -116,6 +116,18 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	/* a test that failed half-way leaves its VM: stop it, so no QEMU,
+	 * tap or cgroup outlives the run */
+	for (long vmid = vmid_base; env.run_root && vmid < vmid_base + 10; vmid++) {
+		qemu_run_stop(&env, vmid, 5, NULL);
+		for (unsigned i = 0; i < 6; i++) {
+			char tap[NETDEV_TAP_NAME_MAX];
+			if (netdev_tap_name(tap, vmid, i) == 0 && netdev_exists(tap)) {
+				print_error("teardown: %s was left, deleting it\n", tap);
+				netdev_tap_delete(tap, NULL);
+			}
+		}
+	}
 	if (bridge[0]) {
 		const char *del[] = {"ip", "link", "del", bridge, NULL};
 		run(del, NULL);
