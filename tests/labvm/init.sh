@@ -68,7 +68,8 @@ smoke_lvm() {
 
 smoke_zfs() {
 	zpool create -f -o ashift=12 -m none smokepool /dev/vdc1 &&
-		zfs create -s -V 1G smokepool/vol && zfs snapshot smokepool/vol@s &&
+		zfs create -s -V 1G smokepool/vol && wait_dev /dev/zvol/smokepool/vol &&
+		zfs snapshot smokepool/vol@s &&
 		zfs list -Hp -t all -o name,used,avail && zpool destroy smokepool
 }
 

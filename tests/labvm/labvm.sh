@@ -76,6 +76,7 @@ mkdir -p "$LABVM_CACHE" "$(dirname "$log")"
 work=$(mktemp -d /var/tmp/ctvm-labvm.XXXXXX)
 qemu_pid=
 cleanup() {
+	labvm_contrib_off # only if a zfs build was cut short
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill -KILL "$qemu_pid" 2>/dev/null || true
 		wait "$qemu_pid" 2>/dev/null || true
