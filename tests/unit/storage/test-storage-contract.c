@@ -35,6 +35,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "fileio.h"
+#include "lab-fixture.h"
 #include "section-config.h"
 #include "storage-config.h"
 #include "storage-files.h"
@@ -66,6 +67,8 @@ struct contract_fixture {
 	 * nothing of it is left once every volume is freed (no LV, no
 	 * dataset).  NULL: env->path holds nothing but empty directories. */
 	void (*assert_empty)(struct contract_env *env);
+	/* needs the lab VM (CTVM_LAB_DISK): run only when selected by name */
+	bool lab;
 };
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
@@ -95,6 +98,50 @@ static void env_config_free(struct contract_env *env)
 		section_config_free(env->cfg);
 	env->snap = NULL;
 	env->cfg = NULL;
+}
+
+/* --- lvm, lvmthin, zfspool: on the lab VM's blank disk (lab-fixture.h) --- */
+
+static int lab_setup(struct contract_env *env, const char *type)
+{
+	struct lab_fixture *f = NULL;
+	int r = lab_fixture_setup(type, "contract", &f);
+
+	if (r < 0)
+		return r;
+	env->priv = f;
+	env->root = xstrdup(f->dir);
+	/* a scratch directory: what is left is checked by lab_assert_empty() */
+	env->path = path_join(f->dir, "scratch");
+	assert_int_equal(mkdir(env->path, 0700), 0);
+	env->section = f->section;
+	env->cfg = TAKE_PTR(f->cfg); /* freed by the suite */
+	return 0;
+}
+
+static int lvm_setup(struct contract_env *env)
+{
+	return lab_setup(env, "lvm");
+}
+
+static int lvmthin_setup(struct contract_env *env)
+{
+	return lab_setup(env, "lvmthin");
+}
+
+static int zfspool_setup(struct contract_env *env)
+{
+	return lab_setup(env, "zfspool");
+}
+
+static void lab_teardown(struct contract_env *env)
+{
+	lab_fixture_teardown(env->priv); /* removes env->root too */
+}
+
+static void lab_assert_empty(struct contract_env *env)
+{
+	assert_int_equal(lab_fixture_count_volumes(env->priv), 0);
 }
 
 /* --- dir: a temp directory --- */
@@ -142,9 +189,13 @@ static void btrfs_teardown(struct contract_env *env)
 	rm_rf(env->root);
 }
 
+/* dir and btrfs first: other tests here use fixtures[0] and [1] */
 static const struct contract_fixture fixtures[] = {
     {"dir", dir_setup, dir_teardown},
     {"btrfs", btrfs_setup, btrfs_teardown, true},
+    {"lvm", lvm_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
+    {"lvmthin", lvmthin_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
+    {"zfspool", zfspool_setup, lab_teardown, true, lab_assert_empty, .lab = true},
 };
 
 /* --- helpers --- */
@@ -325,6 +376,9 @@ static void contract_run(const struct contract_fixture *fx)
 	if (r == -EOPNOTSUPP) {
 		print_message("[  SKIP    ] contract on %s: fixture not available here\n",
 		              fx->type);
+		/* the lab tier must not pass by skipping what it is there for */
+		if (getenv("CTVM_CONTRACT_REQUIRE"))
+			fail_msg("CTVM_CONTRACT_REQUIRE is set and %s is not available", fx->type);
 		skip();
 	}
 	assert_int_equal(r, 0);
@@ -435,7 +489,11 @@ static void contract_run(const struct contract_fixture *fx)
 		storage_snapshot_list_free(snaps, n_snaps);
 		{
 			struct error *err = NULL;
-			char *missing = xasprintf("100/vm-100-disk-9.%s", snapfmt);
+			/* in the backend's grammar: "100/<name>.<fmt>" on
+			 * file storages, a bare LV or zvol name elsewhere */
+			char *missing = strchr(snapvol, '/')
+			                    ? xasprintf("100/vm-100-disk-9.%s", snapfmt)
+			                    : xstrdup("vm-100-disk-9");
 
 			assert_true(storage_snapshot_list(st, missing, &snaps, &n_snaps, &err) < 0);
 			assert_int_equal(err->http_status, 404);
@@ -1539,14 +1597,37 @@ static void test_copy(void **state)
 	storage_set_lock_dir(NULL);
 }
 
-int main(void)
+/*
+ * Which backends run: by default the ones this host has (dir, btrfs) and the
+ * other tests; with a backend named as the first argument or in
+ * CTVM_CONTRACT_BACKEND, only the contract sequence on that one (the lab VM
+ * tier runs one meson test per backend: lvm, lvmthin, zfspool).  With
+ * CTVM_CONTRACT_REQUIRE set, a fixture this host cannot provide fails
+ * instead of skipping.
+ */
+int main(int argc, char **argv)
 {
 	static const char *const files_names[] = {"files-dir", "files-btrfs",
 	                                          "files-dir-content-dirs"};
 	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + ARRAY_SIZE(files_cases) + 5];
+	const char *only = argc > 1 ? argv[1] : getenv("CTVM_CONTRACT_BACKEND");
 	size_t n = 0;
 
+	if (only && *only) {
+		for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++)
+			if (streq(fixtures[i].type, only)) {
+				tests[0] = (struct CMUnitTest)cmocka_unit_test_prestate(
+				    test_contract, (void *)&fixtures[i]);
+				tests[0].name = fixtures[i].type;
+				return _cmocka_run_group_tests("storage-contract", tests, 1, NULL,
+				                               NULL);
+			}
+		fprintf(stderr, "storage-contract: no fixture for backend '%s'\n", only);
+		return 2;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++) {
+		if (fixtures[i].lab)
+			continue;
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_contract,
 		                                                        (void *)&fixtures[i]);
 		tests[n].name = fixtures[i].type;
