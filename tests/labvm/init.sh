@@ -89,9 +89,10 @@ run() {
 		step smoke-$backend smoke_lvm || return 1
 		;;
 	zfspool)
-		# Without udev: zvol links come from our hotplug helper, and zpool
-		# gets partitions the host made (a whole disk would wait for udev).
-		echo /sbin/labvm-hotplug >/proc/sys/kernel/hotplug
+		# Without udev: zvol links come from zvol-links.sh, and zpool gets
+		# partitions the host made (a whole disk would wait for udev).
+		mkdir -p /run/zvol-links
+		/sbin/labvm-zvol-links </dev/null >/dev/null 2>&1 &
 		mkdir -p /etc/zfs
 		for d in /dev/vda1 /dev/vdb1 /dev/vdc1; do
 			wait_dev $d || { echo "LABVM-STEP disks FAIL"; return 1; }
@@ -105,7 +106,8 @@ run() {
 	echo "LABVM: suite starts uptime=$(uptime_s)s"
 	echo "LABVM-BEGIN $backend"
 	cd /tmp || return 1
-	CTVM_LAB_DISK=$disk CTVM_LAB_DISK2=$disk2 CTVM_CONTRACT_BACKEND=$backend \
+	# CTVM_CONTRACT_REQUIRE: a fixture that cannot be set up here fails.
+	CTVM_LAB_DISK=$disk CTVM_LAB_DISK2=$disk2 CTVM_CONTRACT_BACKEND=$backend CTVM_CONTRACT_REQUIRE=1 \
 		LC_ALL=C TMPDIR=/tmp HOME=/root \
 		timeout "$suite_timeout" /ctvm/test-storage-contract 2>&1
 	rc=$?

@@ -171,7 +171,7 @@ build_initramfs() {
 	if [ "$backend" = zfspool ]; then
 		ir_tree "$ZDIR/root"
 		ir_libs "$stage"/usr/sbin/{zfs,zpool,mount.zfs} "$stage"/usr/lib/udev/zvol_id || return 1
-		install -m 0755 "$here/hotplug.sh" "$stage/usr/sbin/labvm-hotplug"
+		install -m 0755 "$here/zvol-links.sh" "$stage/usr/sbin/labvm-zvol-links"
 	fi
 	ir_libs "$stage"/usr/sbin/{lvm,dmsetup,pdata_tools} || return 1
 	# busybox applets where no real program is
@@ -251,7 +251,11 @@ echo "----"
 result=$(sed -n "s/^LABVM-RESULT $backend \([0-9]*\)\$/\1/p" "$serial" | tail -n 1)
 if [ -z "$result" ]; then
 	failed=$(sed -n 's/^LABVM-STEP \([^ ]*\) FAIL.*/\1/p' "$serial" | head -n 1)
-	[ -z "$failed" ] || fail "guest: $failed" "see the serial log above"
+	if [ -n "$failed" ]; then
+		echo "---- the guest's steps ----"
+		sed -n '/^LABVM: init started/,/^LABVM-DONE/p' "$serial"
+		fail "guest: $failed" "see the guest's steps above"
+	fi
 	echo "---- last lines of the serial log ----"
 	tail -n 40 "$serial"
 	[ -z "$timed_out" ] || fail boot "VM killed after ${vm_timeout}s (CTVM_LABVM_TIMEOUT)"
@@ -264,11 +268,22 @@ case $result in
 		skip "the contract suite has no '$backend' fixture"
 	fi
 	if grep -aqE "^\[  SKIPPED \] $backend\$|^\[  SKIP    \] contract on $backend:" "$serial"; then
-		fail suite "the $backend fixture skipped inside the lab VM"
+		fail suite "the $backend contract sequence skipped inside the lab VM"
 	fi
 	echo "labvm-$backend: passed"
 	exit 0
 	;;
+2)
+	if grep -aq "no fixture for backend '$backend'" "$serial"; then
+		skip "the contract suite has no '$backend' fixture"
+	fi
+	fail suite "the contract suite exited 2"
+	;;
 124) fail suite "the contract suite timed out in the guest" ;;
-*) fail suite "the contract suite exited $result" ;;
+*)
+	if grep -aq "CTVM_CONTRACT_REQUIRE is set and $backend is not available" "$serial"; then
+		fail suite "the $backend fixture could not be set up in the guest (no $backend backend in this build, or its tools, disk or modules missing: see above)"
+	fi
+	fail suite "the contract suite exited $result"
+	;;
 esac
