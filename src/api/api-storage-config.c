@@ -4,6 +4,9 @@
  * PVE::API2::Storage::Config.  Only the configuration: volumes, content and
  * status come with the backends.  Creating a dir or btrfs storage prepares
  * its directory like PVE's activate_storage; no other type touches the host.
+ * Adding or changing an enabled storage also checks what the host can tell
+ * now (its backend's check: the volume group, thin pool or pool exists, a
+ * btrfs path is on btrfs), a 400 naming the problem.
  *
  * Unlike PVE, where Datastore.Allocate may place a storage anywhere, the
  * keys that say where a storage lives on the host (storage-config's
@@ -20,6 +23,7 @@
 #include "log.h"
 #include "storage-config.h"
 #include "storage-hostpath.h"
+#include "storage.h"
 #include "xalloc.h"
 
 /* Parameters that are not storage properties. */
@@ -171,6 +175,10 @@ static int do_create(struct section_config *c, void *arg, struct error **err)
 	 * written, so a bad path is found now and nothing is saved */
 	if (!api_param_bool(call, "disable", false))
 		r = storage_dir_prepare(s, err);
+	/* and what else the host can tell now (the VG, the pool, btrfs):
+	 * a 400 naming the problem instead of a storage that never works */
+	if (r == 0 && !api_param_bool(call, "disable", false))
+		r = storage_section_check_backend(s, err);
 	return r;
 }
 
@@ -220,6 +228,9 @@ static int do_update(struct section_config *c, void *arg, struct error **err)
 	_cleanup_free_ char *host = first_root_only_key(call, &deleted);
 	if (r == 0 && host)
 		r = storage_section_check_host_paths(s, call->ctx->paths, err);
+	/* a change that leaves it enabled is checked as an addition is */
+	if (r == 0 && !streq_ptr(section_get(s, "disable"), "1"))
+		r = storage_section_check_backend(s, err);
 	return r;
 }
 

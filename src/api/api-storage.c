@@ -9,7 +9,10 @@
  *    deadline (a statvfs on a hung NFS mount would hang the daemon), and a
  *    storage that does not answer in time is reported inactive;
  *  - status adds "provisioned" (the sum of the volumes' virtual sizes) and
- *    "overcommit" (provisioned / total), the honest space figures.
+ *    "overcommit" (provisioned / total), the honest space figures; pools add
+ *    "data_percent", "metadata_percent" (thin pools), "health" and
+ *    "warning_level" (80/90/95), and "message" says why a storage is not
+ *    active or what its warning is.
  */
 #define LOG_CATEGORY "storage"
 #include "common.h"
@@ -176,6 +179,20 @@ static json_t *status_entry(json_t *conf, bool enabled, const struct storage_sta
 	                    json_real(total ? (double)s->used / (double)total : 0.0));
 	json_object_set_new(o, "overcommit",
 	                    json_real(total ? (double)s->provisioned / (double)total : 0.0));
+	/* pools (lvm, lvmthin, zfspool): their own figures; any storage: why
+	 * it is not active, or its warning.  Absent where there is nothing to
+	 * say, so a dir storage's status is Proxmox's plus the two above. */
+	if (active && s->has_pool) {
+		json_object_set_new(o, "data_percent", json_real(s->data_pct));
+		if (s->meta_pct >= 0)
+			json_object_set_new(o, "metadata_percent", json_real(s->meta_pct));
+		if (s->warn_level)
+			json_object_set_new(o, "warning_level", json_integer(s->warn_level));
+	}
+	if (enabled && s->health[0])
+		json_object_set_new(o, "health", json_string(s->health));
+	if (enabled && s->message[0])
+		json_object_set_new(o, "message", json_string(s->message));
 	return o;
 }
 

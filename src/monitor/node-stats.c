@@ -196,7 +196,7 @@ void node_stats_summary(struct node_stats *s, struct node_stats_summary *ret)
 	ret->cpu = s->cpu;
 	ret->maxcpu = s->cpuinfo.cpus ? s->cpuinfo.cpus : 1;
 	ret->maxmem = s->mem.total;
-	ret->mem = s->mem.total - s->mem.available;
+	ret->mem = sysinfo_mem_used(&s->mem);
 	ret->maxdisk = s->have_fs ? (uint64_t)s->fs.f_blocks * s->fs.f_frsize : 0;
 	ret->disk = s->have_fs ? (uint64_t)(s->fs.f_blocks - s->fs.f_bfree) * s->fs.f_frsize : 0;
 	ret->uptime = s->uptime;
@@ -223,13 +223,17 @@ json_t *node_stats_status_json(struct node_stats *s)
 	    (int)s->cpuinfo.cpus, "sockets", (int)s->cpuinfo.sockets, "cores",
 	    (int)s->cpuinfo.cores, "mhz", s->cpuinfo.mhz, "flags", s->cpuinfo.flags, "user_hz",
 	    "100", "hvm", s->cpuinfo.hvm, "memory", "total", (json_int_t)s->mem.total, "used",
-	    (json_int_t)(s->mem.total - s->mem.available), "free", (json_int_t)s->mem.available,
-	    "available", (json_int_t)s->mem.available, "swap", "total",
-	    (json_int_t)s->mem.swap_total, "used",
+	    (json_int_t)sysinfo_mem_used(&s->mem), "free",
+	    (json_int_t)(s->mem.total - sysinfo_mem_used(&s->mem)), "available",
+	    (json_int_t)s->mem.available, "swap", "total", (json_int_t)s->mem.swap_total, "used",
 	    (json_int_t)(s->mem.swap_total - s->mem.swap_free), "free",
 	    (json_int_t)s->mem.swap_free, "rootfs", "total", (json_int_t)total, "used",
 	    (json_int_t)(total - free_), "avail", (json_int_t)avail, "free", (json_int_t)free_,
 	    "pveversion", "pve-manager/" CTVM_PVE_VERSION "/ctvm-" CTVM_VERSION, "idle", 0);
+	/* beyond Proxmox: the ZFS ARC, which "used" leaves out (a cache) */
+	if (s->mem.arc)
+		json_object_set_new(json_object_get(o, "memory"), "arc",
+		                    json_integer((json_int_t)s->mem.arc));
 	pthread_mutex_unlock(&s->lock);
 	json_object_set_new(o, "kversion",
 	                    json_sprintf("%s %s %s", u.sysname, u.release, u.version));
@@ -244,7 +248,7 @@ void node_stats_rrd_sample(struct node_stats *s, struct node_stats_rrd *ret)
 	ret->cpu = s->cpu;
 	ret->iowait = s->iowait;
 	ret->memtotal = (double)s->mem.total;
-	ret->memused = (double)(s->mem.total - s->mem.available);
+	ret->memused = (double)sysinfo_mem_used(&s->mem);
 	ret->swaptotal = (double)s->mem.swap_total;
 	ret->swapused = (double)(s->mem.swap_total - s->mem.swap_free);
 	ret->roottotal = s->have_fs ? (double)s->fs.f_blocks * (double)s->fs.f_frsize : NAN;

@@ -255,12 +255,28 @@ static int vol_require(const struct storage *st, const struct btrfs_vol *v, cons
 
 /* --- qgroups (container subvolume size limits) --- */
 
+/* A container volume's size is a qgroup limit, so it needs quotas on the
+ * file system: ctvm does not turn them on behind the user's back (they cost
+ * on every write and snapshot), it says so instead of btrfs's "quota not
+ * enabled". */
 static int qgroup_limit(const char *path, uint64_t bytes, struct task_worker *w, struct error **err)
 {
 	struct cmd c;
+	struct error *e = NULL;
 	btrfs_qgroup_limit_build_cmd(&c, path, bytes);
-	int r = storage_run_cmd(&c, w, NULL, err);
+	int r = storage_run_cmd(&c, w, NULL, &e);
 	cmd_release(&c);
+	if (r < 0 && e && strstr(e->msg, "quota not enabled")) {
+		error_free(e);
+		return error_set(
+		    err, -EOPNOTSUPP, 500,
+		    "unable to give a container volume a size: btrfs quotas are not "
+		    "enabled on the file system of '%s' (enable them with 'btrfs quota "
+		    "enable <mount point>', or allocate it with size 0: no limit)",
+		    path);
+	}
+	if (e)
+		error_propagate(err, e);
 	return r;
 }
 
@@ -359,6 +375,17 @@ static int btrfs_activate(struct storage *st, struct error **err)
 
 static int btrfs_list(struct storage *st, long vmid, const char *content,
                       struct storage_volume **ret, size_t *ret_n, struct error **err);
+
+/* At add time (after the API prepared the directory): PVE finds a path that
+ * is not btrfs only at the first activation. */
+static int btrfs_check(const struct section *s, struct error **err)
+{
+	const char *path = section_get(s, "path");
+
+	if (path && !on_btrfs(path))
+		return error_param(err, "path", "path '%s' is not on a btrfs file system", path);
+	return 0;
+}
 
 static int btrfs_status(struct storage *st, struct storage_status *ret, struct error **err)
 {
@@ -1054,6 +1081,7 @@ const struct storage_backend storage_backend_btrfs = {
     .list = btrfs_list,
     .info = btrfs_info,
     .path = btrfs_path,
+    .check = btrfs_check,
     .resize = btrfs_resize,
     .snapshot_create = btrfs_snapshot_create,
     .snapshot_rollback = btrfs_snapshot_rollback,

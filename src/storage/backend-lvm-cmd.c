@@ -118,12 +118,14 @@ void lvm_snapshot_build_cmd(struct cmd *c, const char *vg, const char *lv, const
 	add_lv(c, vg, lv);
 }
 
-void lvm_rollback_build_cmd(struct cmd *c, const char *vg, const char *snaplv, const char *lv)
+void lvm_rollback_build_cmd(struct cmd *c, const char *vg, const char *snaplv, const char *lv,
+                            long vmid)
 {
 	cmd_init(c, "lvcreate");
 	cmd_add(c, "-n");
 	cmd_add(c, lv);
 	cmd_add(c, "-kn");
+	add_owner_tag(c, vmid);
 	cmd_add(c, "-s");
 	add_lv(c, vg, snaplv);
 }

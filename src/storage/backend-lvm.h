@@ -47,9 +47,10 @@ void lvm_noautoactivation_build_cmd(struct cmd *c, const char *vg, const char *l
 /* lvcreate -n <snaplv> -pr -ky -s <vg>/<lv>: a read-only thin snapshot,
  * skipped by activation */
 void lvm_snapshot_build_cmd(struct cmd *c, const char *vg, const char *lv, const char *snaplv);
-/* lvcreate -n <lv> -kn -s <vg>/<snaplv>: the origin again, from a snapshot
- * (rollback), activatable */
-void lvm_rollback_build_cmd(struct cmd *c, const char *vg, const char *snaplv, const char *lv);
+/* lvcreate -n <lv> -kn --addtag pve-vm-<vmid> -s <vg>/<snaplv>: the origin
+ * again, from a snapshot (rollback), activatable */
+void lvm_rollback_build_cmd(struct cmd *c, const char *vg, const char *snaplv, const char *lv,
+                            long vmid);
 /* lvcreate -n <newlv> -prw -kn --addtag pve-vm-<vmid> -s <vg>/<base>: a
  * linked clone */
 void lvm_clone_build_cmd(struct cmd *c, const char *vg, const char *base, const char *newlv,

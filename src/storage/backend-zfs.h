@@ -66,6 +66,11 @@ void zpool_status_build_cmd(struct cmd *c, const char *pool);
 void zpool_create_build_cmd(struct cmd *c, const char *pool, unsigned ashift, const char *layout,
                             const char *const *devices, size_t n_devices);
 
+/* How long alloc, clone and create_base wait for a zvol's device link
+ * (default 10 s); 0: not at all, and a busy dataset's destroy is retried
+ * without pausing (dry-run tests, where nothing is created). */
+void zfs_set_zvol_wait(int ms);
+
 /* --- parsers of -Hp output --- */
 
 struct zfs_dataset {

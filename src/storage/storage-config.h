@@ -46,6 +46,11 @@ bool storage_type_known(const char *type);
  * may set or delete it through the API. */
 bool storage_key_root_only(const char *key);
 
+/* The section's overcommit-limit (lvmthin, zfspool: ctvm's own key), 0 when
+ * unset: new thin volumes that would take the pool's virtual sizes above
+ * this multiple of its size are refused. */
+double storage_overcommit_limit(const struct section *s);
+
 /* Storage ID grammar [a-z][a-z0-9\-_.]*[a-z0-9] (case-insensitive, at least
  * two characters).  400 "storage ID 'x' contains illegal characters". */
 int storage_verify_id(const char *id, struct error **err);

@@ -10,10 +10,12 @@ struct cmd_result;
 extern const struct storage_backend storage_backend_dir;
 
 /* Adds a backend to the registry beside the built-in ones (storage.c's
- * backends[]): for tests, which bring backends of their own, and later for
+ * backends[]): for tests, which bring backends of their own (a fake "lvm"
+ * takes the place of the built-in one of its type), and later for
  * backends loaded at start.  Call before anything opens a storage; not
  * thread-safe.  -EINVAL for a backend without a type or a required slot,
- * -EEXIST when its type is taken, -ENOSPC when the table is full. */
+ * -EEXIST when be is registered or built in already or another registered
+ * backend has its type, -ENOSPC when the table is full. */
 int storage_backend_register(const struct storage_backend *be);
 
 /* The file grammar of volid.h (volname_parse()) as a parse_volname slot:
@@ -38,6 +40,13 @@ int storage_run_cmd(const struct cmd *c, struct task_worker *w, struct cmd_resul
  * outside the storage (a data file, vmdk extents, a backing file). */
 int storage_image_confined(const struct storage *st, const char *path, const char *fmt,
                            struct error **err);
+
+/* Fills the pool figures of s (has_pool, data_pct, meta_pct; meta_pct -1
+ * when the pool has no metadata space of its own) and, from the higher of
+ * the two, warn_level and the warning in s->message naming what ("thin
+ * pool 'pve/data'").  storage_status() logs the warning once per level. */
+void storage_status_pool(struct storage_status *s, const char *what, double data_pct,
+                         double meta_pct);
 
 /* The error every entry point answers for a missing capability. */
 int storage_error_unsupported(const struct storage *st, const char *op, struct error **err);

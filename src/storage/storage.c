@@ -13,11 +13,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "backend-btrfs.h"
+#include "backend-lvm.h"
+#include "backend-zfs.h"
 #include "cmd.h"
 #include "copy-cmd.h"
 #include "error.h"
@@ -36,8 +40,8 @@
 
 /* Every backend ctvm has; add new ones here. */
 static const struct storage_backend *const backends[] = {
-    &storage_backend_dir,
-    &storage_backend_btrfs,
+    &storage_backend_dir,     &storage_backend_btrfs,   &storage_backend_lvm,
+    &storage_backend_lvmthin, &storage_backend_zfspool,
 };
 
 /* Backends added by storage_backend_register(). */
@@ -51,13 +55,23 @@ const struct storage_backend *storage_backend_find(const char *type)
 {
 	if (!type)
 		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-		if (streq(backends[i]->type, type))
-			return backends[i];
+	/* registered first: a test's backend takes the place of a built-in
+	 * one of its type */
 	for (size_t i = 0; i < n_registered; i++)
 		if (streq(registered[i]->type, type))
 			return registered[i];
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (streq(backends[i]->type, type))
+			return backends[i];
 	return NULL;
+}
+
+static bool is_builtin(const struct storage_backend *be)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (backends[i] == be)
+			return true;
+	return false;
 }
 
 int storage_backend_register(const struct storage_backend *be)
@@ -68,12 +82,20 @@ int storage_backend_register(const struct storage_backend *be)
 		return -EINVAL;
 	if (be->formats && !(be->formats & IMAGE_FORMAT_BIT(be->default_format)))
 		return -EINVAL;
-	if (storage_backend_find(be->type))
+	const struct storage_backend *cur = storage_backend_find(be->type);
+	if (cur && (cur == be || !is_builtin(cur)))
 		return -EEXIST;
 	if (n_registered == ARRAY_SIZE(registered))
 		return -ENOSPC;
 	registered[n_registered++] = be;
 	return 0;
+}
+
+int storage_section_check_backend(const struct section *s, struct error **err)
+{
+	const struct storage_backend *be = storage_backend_find(s->type);
+
+	return be && be->check ? be->check(s, err) : 0;
 }
 
 enum storage_caps storage_type_caps(const char *type)
@@ -348,9 +370,85 @@ int storage_activate(struct storage *st, struct error **err)
 	return r;
 }
 
+void storage_status_pool(struct storage_status *s, const char *what, double data_pct,
+                         double meta_pct)
+{
+	static const int levels[] = STORAGE_WARN_LEVELS;
+	double worst = data_pct > meta_pct ? data_pct : meta_pct;
+
+	s->has_pool = true;
+	s->data_pct = data_pct;
+	s->meta_pct = meta_pct;
+	s->warn_level = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+		if (worst >= levels[i])
+			s->warn_level = levels[i];
+	if (!s->warn_level)
+		return;
+	if (meta_pct >= 0)
+		snprintf(s->message, sizeof(s->message),
+		         "%s is %.1f%% full (data %.1f%%, metadata %.1f%%): above %d%%, free space "
+		         "or extend it before guests get write errors",
+		         what, worst, data_pct, meta_pct, s->warn_level);
+	else
+		snprintf(s->message, sizeof(s->message),
+		         "%s is %.1f%% full: above %d%%, free space or extend it before guests get "
+		         "write errors",
+		         what, data_pct, s->warn_level);
+}
+
+/*
+ * What the daemon log was last told per storage: its warning level and
+ * whether it was inactive.  A status is asked every few seconds (the usage
+ * collector, every client's storage list), so each level is logged once as
+ * it is reached, and again only after the use fell below it; the same for
+ * a storage going inactive.  Bounded: beyond STORAGE_LOG_SLOTS storages the
+ * oldest slot is reused (at worst a warning is logged twice).
+ */
+#define STORAGE_LOG_SLOTS 64
+static struct {
+	char id[64];
+	int level;
+	bool inactive;
+} logged[STORAGE_LOG_SLOTS];
+static size_t logged_next;
+static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void status_log(const struct storage *st, const struct storage_status *s)
+{
+	size_t i;
+
+	if (strlen(st->id) >= sizeof(logged[0].id))
+		return;
+	pthread_mutex_lock(&logged_lock);
+	for (i = 0; i < STORAGE_LOG_SLOTS && !streq(logged[i].id, st->id); i++)
+		;
+	if (i == STORAGE_LOG_SLOTS) {
+		if (s->active && !s->warn_level)
+			goto out; /* nothing to say, nothing to remember */
+		i = logged_next++ % STORAGE_LOG_SLOTS;
+		snprintf(logged[i].id, sizeof(logged[i].id), "%s", st->id);
+		logged[i].level = 0;
+		logged[i].inactive = false;
+	}
+	if (!s->active && !logged[i].inactive && s->message[0])
+		log_warn("storage '%s' is not active: %s", st->id, s->message);
+	logged[i].inactive = !s->active;
+	if (s->active && s->warn_level > logged[i].level)
+		log_warn("storage '%s': %s", st->id, s->message);
+	if (s->active)
+		logged[i].level = s->warn_level;
+out:
+	pthread_mutex_unlock(&logged_lock);
+}
+
 int storage_status(struct storage *st, struct storage_status *ret, struct error **err)
 {
-	return st->be->status(st, ret, err);
+	int r = st->be->status(st, ret, err);
+
+	if (r >= 0)
+		status_log(st, ret);
+	return r;
 }
 
 bool storage_backend_has_format(const struct storage_backend *be, const char *fmt)
@@ -542,12 +640,14 @@ static int check_rollback_allowed(struct storage *st, const char *volname, struc
 }
 
 static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *op,
-                       const char *volname, const char *snap, struct task_worker *w,
-                       struct error **err)
+                       const char *volname, const char *snap, unsigned rollback_flags,
+                       struct task_worker *w, struct error **err)
 {
+	bool rollback = streq(op, "rollback");
 	int fd, r;
 
-	if (!fn || !(st->be->caps & STORAGE_CAP_SNAPSHOT))
+	if (!(st->be->caps & STORAGE_CAP_SNAPSHOT) ||
+	    !(fn || (rollback && st->be->snapshot_rollback_flags)))
 		return storage_error_unsupported(st, op, err);
 	if (!snap || !storage_snapname_valid(snap))
 		return error_param(err, "snapname",
@@ -558,8 +658,10 @@ static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *
 	fd = storage_lock(st, err);
 	if (fd < 0)
 		return fd;
-	r = fn == st->be->snapshot_rollback ? check_rollback_allowed(st, volname, err) : 0;
-	if (r >= 0)
+	r = rollback ? check_rollback_allowed(st, volname, err) : 0;
+	if (r >= 0 && rollback && st->be->snapshot_rollback_flags)
+		r = st->be->snapshot_rollback_flags(st, volname, snap, rollback_flags, w, err);
+	else if (r >= 0)
 		r = fn(st, volname, snap, w, err);
 	unlock_file(fd);
 	return r;
@@ -568,19 +670,25 @@ static int snapshot_op(struct storage *st, storage_snapshot_fn *fn, const char *
 int storage_snapshot_create(struct storage *st, const char *volname, const char *snap,
                             struct task_worker *w, struct error **err)
 {
-	return snapshot_op(st, st->be->snapshot_create, "snapshot", volname, snap, w, err);
+	return snapshot_op(st, st->be->snapshot_create, "snapshot", volname, snap, 0, w, err);
 }
 
 int storage_snapshot_rollback(struct storage *st, const char *volname, const char *snap,
                               struct task_worker *w, struct error **err)
 {
-	return snapshot_op(st, st->be->snapshot_rollback, "rollback", volname, snap, w, err);
+	return storage_snapshot_rollback_flags(st, volname, snap, 0, w, err);
+}
+
+int storage_snapshot_rollback_flags(struct storage *st, const char *volname, const char *snap,
+                                    unsigned flags, struct task_worker *w, struct error **err)
+{
+	return snapshot_op(st, st->be->snapshot_rollback, "rollback", volname, snap, flags, w, err);
 }
 
 int storage_snapshot_delete(struct storage *st, const char *volname, const char *snap,
                             struct task_worker *w, struct error **err)
 {
-	return snapshot_op(st, st->be->snapshot_delete, "delsnapshot", volname, snap, w, err);
+	return snapshot_op(st, st->be->snapshot_delete, "delsnapshot", volname, snap, 0, w, err);
 }
 
 int storage_snapshot_list(struct storage *st, const char *volname, struct storage_snapshot **ret,

@@ -56,11 +56,33 @@ enum storage_caps {
 	STORAGE_CAP_PATH = 1 << 8,
 };
 
+/* The use at which a pool's status warns (and the daemon log says so once
+ * per level reached): as dmeventd, which watches LVM thin pools. */
+#define STORAGE_WARN_LEVELS \
+	{                   \
+		80, 90, 95  \
+	}
+
 struct storage_status {
 	uint64_t total, used, avail; /* bytes */
 	bool active;
 	/* beyond Proxmox: the sum of the volumes' virtual sizes, so overcommit shows */
 	uint64_t provisioned;
+	/*
+	 * Beyond Proxmox, for pools (lvmthin, zfspool; lvm: the VG): whether
+	 * the figures below are set; the percentage of the pool's data space
+	 * in use and of its metadata space (thin pools; -1 when the pool has
+	 * none), its health ("" when unknown: ONLINE, DEGRADED, ... for a
+	 * zpool, "ok"/"needs check"/"read-only"/"failed" for a thin pool), the
+	 * highest of STORAGE_WARN_LEVELS the data or metadata use reached (0:
+	 * none), and a sentence for the user: the warning, or why the storage
+	 * is not active.  Plain values, so the struct copies as it is.
+	 */
+	bool has_pool;
+	double data_pct, meta_pct;
+	char health[16];
+	int warn_level;
+	char message[256];
 };
 
 struct storage_volume {
@@ -127,6 +149,17 @@ typedef int storage_resize_fn(struct storage *st, const char *volname, uint64_t 
                               struct task_worker *w, struct error **err);
 typedef int storage_snapshot_fn(struct storage *st, const char *volname, const char *snap,
                                 struct task_worker *w, struct error **err);
+/* Rollback with flags (STORAGE_ROLLBACK_*), for backends that can only roll
+ * back to the latest snapshot unless told to destroy the newer ones. */
+enum storage_rollback_flags {
+	/* destroy the snapshots newer than the one rolled back to, where the
+	 * storage keeps none of them (ZFS); without it such a rollback is
+	 * refused with an error naming them */
+	STORAGE_ROLLBACK_DESTROY_NEWER = 1 << 0,
+};
+typedef int storage_snapshot_rollback_flags_fn(struct storage *st, const char *volname,
+                                               const char *snap, unsigned flags,
+                                               struct task_worker *w, struct error **err);
 /* The snapshots of a volume, oldest first; a volume whose format has none
  * (raw or vmdk on dir) has an empty list. */
 typedef int storage_snapshot_list_fn(struct storage *st, const char *volname,
@@ -169,10 +202,22 @@ struct storage_backend {
 	storage_info_fn *info;
 	storage_path_fn *path;
 
+	/*
+	 * optional: what a storage.cfg section of this type needs from the
+	 * host, checked when the API adds or changes an enabled storage, so a
+	 * mistake shows then and not at the first allocation: its volume
+	 * group, thin pool or pool exists, its path is on the right file
+	 * system.  Queries only, never changes the host.  400 through
+	 * error_param() on the key at fault, naming the problem.
+	 */
+	int (*check)(const struct section *s, struct error **err);
+
 	/* optional: NULL when the capability is missing */
 	storage_resize_fn *resize;
 	storage_snapshot_fn *snapshot_create;
 	storage_snapshot_fn *snapshot_rollback;
+	/* optional: takes the place of snapshot_rollback when set */
+	storage_snapshot_rollback_flags_fn *snapshot_rollback_flags;
 	storage_snapshot_fn *snapshot_delete;
 	storage_snapshot_list_fn *snapshot_list;
 	storage_clone_fn *clone;
@@ -210,6 +255,10 @@ int storage_parse_volname(const struct storage *st, const char *volname, struct 
  */
 int storage_parse_volname_of(const struct storage_config_snapshot *snap, const char *id,
                              const char *volname, struct volname_info *ret, struct error **err);
+
+/* The backend's check slot for section s (nothing when its type has no
+ * backend or the backend no check): see storage_backend.check. */
+int storage_section_check_backend(const struct section *s, struct error **err);
 
 /* Opens storage `id` of the config snapshot snap, enabled here or not
  * (storage_open_enabled() checks), taking a reference to snap.  -ENOENT
@@ -313,6 +362,11 @@ int storage_snapshot_create(struct storage *st, const char *volname, const char 
                             struct task_worker *w, struct error **err);
 int storage_snapshot_rollback(struct storage *st, const char *volname, const char *snap,
                               struct task_worker *w, struct error **err);
+/* The same with STORAGE_ROLLBACK_* flags (storage_snapshot_rollback(): 0);
+ * backends without snapshot_rollback_flags ignore them (they keep newer
+ * snapshots anyway). */
+int storage_snapshot_rollback_flags(struct storage *st, const char *volname, const char *snap,
+                                    unsigned flags, struct task_worker *w, struct error **err);
 int storage_snapshot_delete(struct storage *st, const char *volname, const char *snap,
                             struct task_worker *w, struct error **err);
 /* No lock (reading only); a storage without the slot answers an empty list

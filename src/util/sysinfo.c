@@ -147,11 +147,36 @@ static int slurp(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int sysinfo_parse_arcstats(const char *text, uint64_t *ret)
+{
+	for (const char *line = text; line && *line;) {
+		unsigned type;
+		unsigned long long v;
+
+		if (strncmp(line, "size ", 5) == 0 && sscanf(line + 5, "%u %llu", &type, &v) == 2) {
+			*ret = (uint64_t)v;
+			return 0;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -ENOENT;
+}
+
 int sysinfo_read_meminfo(struct sysinfo_mem *ret)
 {
 	char buf[8192];
+	/* about 150 rows of up to 40 bytes */
+	char arc[16384];
 	int r = slurp("/proc/meminfo", buf, sizeof(buf));
-	return r < 0 ? r : sysinfo_parse_meminfo(buf, ret);
+
+	if (r < 0 || (r = sysinfo_parse_meminfo(buf, ret)) < 0)
+		return r;
+	if (slurp("/proc/spl/kstat/zfs/arcstats", arc, sizeof(arc)) < 0 ||
+	    sysinfo_parse_arcstats(arc, &ret->arc) < 0)
+		ret->arc = 0;
+	return 0;
 }
 
 int sysinfo_read_cpu_times(struct sysinfo_cpu_times *ret)

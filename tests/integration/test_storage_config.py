@@ -93,11 +93,14 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         self.assertTrue(os.path.isdir(path))
 
     def test_other_types_config_only(self):
+        # disabled: an enabled one is checked against the host (test_add_checks)
         root = self.daemon.root_call
-        root("POST", "/storage", storage="thin", type="lvmthin", vgname="pve", thinpool="data")
+        root("POST", "/storage", storage="thin", type="lvmthin", vgname="pve", thinpool="data",
+             disable=1)
         root("POST", "/storage", storage="tank", type="zfspool", pool="tank/vm", sparse=1,
-             blocksize="16k", content="images")
-        root("POST", "/storage", storage="vg1", type="lvm", vgname="vg1", saferemove=1)
+             blocksize="16k", content="images", disable=1)
+        root("POST", "/storage", storage="vg1", type="lvm", vgname="vg1", saferemove=1,
+             disable=1)
         try:
             thin = self.admin.storage("thin").get()
             self.assertEqual(thin["content"], "images,rootdir")
@@ -115,6 +118,40 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         finally:
             for s in ("thin", "tank", "vg1"):
                 self.admin.storage(s).delete()
+
+    def test_add_checks(self):
+        """Adding or enabling a storage checks what the host can tell now: a
+        400 naming the problem, and nothing saved."""
+        before = self.storage_cfg() if os.path.exists(self.cfg) else ""
+        # btrfs on a path that is not btrfs (the daemon's root is not)
+        path = os.path.join(self.daemon.root, "srv", "notbtrfs")
+        r = self.daemon.root_http("POST", "/storage",
+                                  data={"storage": "bt1", "type": "btrfs", "path": path})
+        self.assertEqual(r.status, 400, r.reason)
+        self.assertEqual(r.json()["errors"]["path"],
+                         "path '%s' is not on a btrfs file system" % path)
+        # a volume group, a thin pool, a zpool that are not there (or
+        # whose tools are not: said as such)
+        for data, key, said in (
+                ({"type": "lvm", "vgname": "ctvm-no-vg"}, "vgname",
+                 ("volume group 'ctvm-no-vg' not found", "are the lvm2 tools installed?")),
+                ({"type": "lvmthin", "vgname": "ctvm-no-vg", "thinpool": "data"}, "vgname",
+                 ("volume group 'ctvm-no-vg' not found", "are the lvm2 tools installed?")),
+                ({"type": "zfspool", "pool": "ctvmnopool/vm"}, "pool",
+                 ("zpool 'ctvmnopool' not found", "are the zfs tools installed?"))):
+            r = self.daemon.root_http("POST", "/storage", data=dict(data, storage="chk"))
+            self.assertEqual(r.status, 400, "%s: %s" % (data, r.reason))
+            msg = r.json()["errors"][key]
+            self.assertTrue(any(s in msg for s in said), "%s: %s" % (data, msg))
+        self.assertEqual(self.storage_cfg() if os.path.exists(self.cfg) else "", before)
+        # disabled it is only configuration; enabling it is checked
+        self.daemon.root_call("POST", "/storage", storage="chk", type="zfspool",
+                              pool="ctvmnopool/vm", disable=1)
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/chk")
+        r = self.daemon.root_http("PUT", "/storage/chk", data={"delete": "disable"})
+        self.assertEqual(r.status, 400, r.reason)
+        self.assertIn("pool", r.json()["errors"])
+        self.assertEqual(self.admin.storage("chk").get()["disable"], 1)
 
     def test_cli(self):
         path = os.path.join(self.daemon.root, "srv", "clistore")

@@ -10,7 +10,8 @@
  * could leave a storage, and accept every name of the dir grammar; through
  * the dispatcher (storage_parse_volname()) the dir grammar answers as
  * volname_parse() and the LVM-like and take-anything test backends
- * (tests/lib/storage-fake.h) accept nothing the common rules refuse.
+ * (tests/lib/storage-fake.h) accept nothing the common rules refuse; the
+ * real lvmthin grammar accepts only plain LV names.
  */
 #include "common.h"
 
@@ -116,11 +117,12 @@ static void check_common(const char *s)
 /* The same name through the dispatcher on storages of three grammars. */
 static void check_dispatch(const char *s)
 {
-	static struct storage *dir, *lvm, *lax;
+	static struct storage *dir, *lvm, *lax, *thin;
 	if (!dir) {
 		static const char text[] = "dir: d1\n\tpath " BASE "\n\n"
 		                           "lvm: l1\n\tvgname vg\n\n"
-		                           "zfspool: z1\n\tpool tank\n";
+		                           "zfspool: z1\n\tpool tank\n\n"
+		                           "lvmthin: t1\n\tvgname vg\n\tthinpool data\n";
 		struct section_config *c = NULL;
 		storage_fake_register();
 		if (storage_config_parse(text, strlen(text), 0, &c, NULL) < 0)
@@ -128,7 +130,8 @@ static void check_dispatch(const char *s)
 		const struct storage_config_snapshot *snap = storage_config_snapshot_new(c);
 		if (storage_open(snap, "d1", &dir, NULL) < 0 ||
 		    storage_open(snap, "l1", &lvm, NULL) < 0 ||
-		    storage_open(snap, "z1", &lax, NULL) < 0)
+		    storage_open(snap, "z1", &lax, NULL) < 0 ||
+		    storage_open(snap, "t1", &thin, NULL) < 0)
 			abort();
 		storage_config_snapshot_unref(snap); /* the storages hold it, for good */
 	}
@@ -146,6 +149,21 @@ static void check_dispatch(const char *s)
 	}
 	if (q == 0)
 		volname_info_clear(&b);
+	/* the real lvmthin grammar: a name is an LV name, which becomes
+	 * "/dev/<vg>/<name>" and an argument of lvm2 commands */
+	{
+		struct error *e = NULL;
+		if (storage_parse_volname(thin, s, &a, &e) == 0) {
+			if (!common || a.vmid <= 0 || !streq(a.name, s) || s[0] == '-' ||
+			    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567"
+			              "89+_.-") != strlen(s))
+				abort();
+			volname_info_clear(&a);
+		} else if (!e || e->http_status != 400) {
+			abort();
+		}
+		error_free(e);
+	}
 	struct storage *others[] = {lvm, lax};
 	for (size_t i = 0; i < ARRAY_SIZE(others); i++) {
 		struct error *e = NULL;

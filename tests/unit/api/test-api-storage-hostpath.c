@@ -307,6 +307,12 @@ static void create_stores(void)
 		const char *form[32] = {"storage", id, "type", ty->type};
 		char *vals[16] = {0};
 		size_t n = 4, nv = 0;
+		/* the host has no such VG, pool or btrfs: an enabled one would be
+		 * refused by its backend's check, which is not what is tested here */
+		if (!streq(ty->type, "dir")) {
+			form[n++] = "disable";
+			form[n++] = "1";
+		}
 		for (size_t k = 0; k < ty->n_props; k++)
 			if (!ty->props[k].optional) {
 				vals[nv] = value_for(ty->type, &ty->props[k]);
@@ -400,6 +406,10 @@ static void test_root_may(void **state)
 		const char *form[64] = {"storage", id, "type", ty->type};
 		char *vals[32] = {0};
 		size_t n = 4, nv = 0;
+		if (!streq(ty->type, "dir")) { /* as in create_stores() */
+			form[n++] = "disable";
+			form[n++] = "1";
+		}
 		for (size_t k = 0; k < ty->n_props; k++)
 			if (ty->props[k].prop->flags & CONF_PROP_ROOT_ONLY) {
 				vals[nv] = value_for(ty->type, &ty->props[k]);

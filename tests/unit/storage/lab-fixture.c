@@ -128,11 +128,13 @@ static int create(const struct lab_fixture *f)
 		}
 		return 0;
 	}
+	/* mounted in the temp dir: container datasets are mounted below it */
+	_cleanup_free_ char *mnt = path_join(f->dir, "zfs");
 	cmd_init(&c, "zpool");
 	cmd_add(&c, "create");
 	cmd_add(&c, "-f");
 	cmd_add(&c, "-m");
-	cmd_add(&c, "none");
+	cmd_add(&c, mnt);
 	cmd_add(&c, LAB_POOL);
 	cmd_add(&c, f->disk);
 	return run(&c);
@@ -184,8 +186,12 @@ int lab_fixture_setup(const char *type, const char *id, struct lab_fixture **ret
 	}
 	if (is_lvm(type))
 		section_set(f->section, "vgname", LAB_VG);
-	else
+	else {
+		_cleanup_free_ char *mnt = path_join(f->dir, "zfs");
+
 		section_set(f->section, "pool", LAB_POOL);
+		section_set(f->section, "mountpoint", mnt);
+	}
 	if (streq(type, "lvmthin"))
 		section_set(f->section, "thinpool", LAB_THIN);
 	section_set(f->section, "content", "images,rootdir");

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "btrfs-fixture.h"
+#include "cmd.h"
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
@@ -284,6 +285,39 @@ static void test_lifecycle(void **state)
 }
 
 /* Not on btrfs: activation refuses, status is inactive (no root needed). */
+/* A sized container volume without quotas: a sentence that says what to
+ * do, not btrfs's "quota not enabled", and nothing left behind. */
+static void test_quota_off(void **state)
+{
+	struct ctx *c = *state;
+	struct error *err = NULL;
+	struct cmd cmd;
+	char *sv = NULL;
+
+	if (!c->st)
+		skip();
+	cmd_init(&cmd, "btrfs");
+	cmd_add(&cmd, "quota");
+	cmd_add(&cmd, "disable");
+	cmd_add(&cmd, c->fx->mnt);
+	assert_int_equal(cmd_run(&cmd, NULL, &err), 0);
+	cmd_release(&cmd);
+	assert_int_equal(storage_alloc(c->st, 101, "subvol", NULL, 64 << 20, NULL, &sv, &err),
+	                 -EOPNOTSUPP);
+	assert_non_null(strstr(err->msg, "btrfs quotas are not enabled on the file system of"));
+	assert_null(strstr(err->msg, "quota not enabled"));
+	err = error_free(err);
+	struct storage_volume *v = NULL;
+	size_t n = 0;
+	OK(storage_list(c->st, 0, NULL, &v, &n, E));
+	assert_int_equal(n, 0);
+	storage_volume_list_free(v, n);
+	/* without a size it works */
+	OK(storage_alloc(c->st, 101, "subvol", NULL, 0, NULL, &sv, E));
+	OK(storage_free_volume(c->st, sv, NULL, E));
+	free(sv);
+}
+
 static void test_not_btrfs(void **state)
 {
 	char tmpl[] = "/tmp/ctvm-notbtrfs-XXXXXX";
@@ -344,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_not_btrfs),
 	    cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quota_off, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

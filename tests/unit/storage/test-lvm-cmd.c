@@ -41,7 +41,7 @@ static void test_builders(void **state)
 	golden_check_cmd("storage/lvm-noautoactivation.argv", &c);
 	lvm_snapshot_build_cmd(&c, "pve", "vm-100-disk-0", "snap_vm-100-disk-0_s1");
 	golden_check_cmd("storage/lvm-snapshot.argv", &c);
-	lvm_rollback_build_cmd(&c, "pve", "snap_vm-100-disk-0_s1", "vm-100-disk-0");
+	lvm_rollback_build_cmd(&c, "pve", "snap_vm-100-disk-0_s1", "vm-100-disk-0", 100);
 	golden_check_cmd("storage/lvm-rollback.argv", &c);
 	lvm_clone_build_cmd(&c, "pve", "base-100-disk-0", "vm-101-disk-0", 101);
 	golden_check_cmd("storage/lvm-clone.argv", &c);

@@ -69,6 +69,9 @@ struct contract_fixture {
 	void (*assert_empty)(struct contract_env *env);
 	/* needs the lab VM (CTVM_LAB_DISK): run only when selected by name */
 	bool lab;
+	/* rolls back only to the latest snapshot (ZFS): an older one is
+	 * refused naming the newer ones, unless they are to be destroyed */
+	bool rollback_latest_only;
 };
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
@@ -195,7 +198,8 @@ static const struct contract_fixture fixtures[] = {
     {"btrfs", btrfs_setup, btrfs_teardown, true},
     {"lvm", lvm_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
     {"lvmthin", lvmthin_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
-    {"zfspool", zfspool_setup, lab_teardown, true, lab_assert_empty, .lab = true},
+    {"zfspool", zfspool_setup, lab_teardown, true, lab_assert_empty, .lab = true,
+     .rollback_latest_only = true},
 };
 
 /* --- helpers --- */
@@ -480,10 +484,24 @@ static void contract_run(const struct contract_fixture *fx)
 		assert_true(snaps[0].ctime > 0 && snaps[0].ctime <= snaps[1].ctime);
 		assert_true(snaps[1].ctime <= time(NULL));
 		storage_snapshot_list_free(snaps, n_snaps);
-		OK(storage_snapshot_rollback(st, snapvol, "snap1", NULL, E), "rollback");
+		if (fx->rollback_latest_only) {
+			struct error *err = NULL;
+
+			assert_true(storage_snapshot_rollback(st, snapvol, "snap1", NULL, &err) <
+			            0);
+			assert_non_null(strstr(err->msg, "'snap2'"));
+			error_free(err);
+			assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x22);
+			OK(storage_snapshot_rollback_flags(st, snapvol, "snap1",
+			                                   STORAGE_ROLLBACK_DESTROY_NEWER, NULL, E),
+			   "rollback destroying newer");
+		} else {
+			OK(storage_snapshot_rollback(st, snapvol, "snap1", NULL, E), "rollback");
+		}
 		assert_int_equal(vol_read(&env, st, snapvol, snapfmt, 64 << 10), 0x11);
 		OK(storage_snapshot_delete(st, snapvol, "snap1", NULL, E), "delsnapshot");
-		OK(storage_snapshot_delete(st, snapvol, "snap2", NULL, E), "delsnapshot 2");
+		if (!fx->rollback_latest_only)
+			OK(storage_snapshot_delete(st, snapvol, "snap2", NULL, E), "delsnapshot 2");
 		OK(storage_snapshot_list(st, snapvol, &snaps, &n_snaps, E), "snaplist");
 		assert_int_equal(n_snaps, 0);
 		storage_snapshot_list_free(snaps, n_snaps);
@@ -960,7 +978,9 @@ static void test_unsupported(void **state)
 	/* what a type can do comes from its backend; none without one */
 	assert_true(storage_type_caps("dir") & STORAGE_CAP_PATH);
 	assert_true(storage_type_caps("btrfs") & STORAGE_CAP_FILES);
-	assert_int_equal(storage_type_caps("lvm"), 0);
+	assert_int_equal(storage_type_caps("lvm"), STORAGE_CAP_RESIZE);
+	assert_true(storage_type_caps("lvmthin") & STORAGE_CAP_THIN);
+	assert_int_equal(storage_type_caps("nfs"), 0);
 	assert_int_equal(storage_type_caps(NULL), 0);
 }
 

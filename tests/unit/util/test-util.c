@@ -170,6 +170,23 @@ static void test_sysinfo(void **state)
 	assert_int_equal(m.available, 600 * 1024);
 	assert_int_equal(m.swap_free, 10 * 1024);
 	assert_int_equal(sysinfo_parse_meminfo("garbage", &m), -EINVAL);
+	/* the ZFS ARC is a cache: not "used" by guests and services */
+	uint64_t arc = 0;
+	assert_int_equal(sysinfo_parse_arcstats("13 1 0x01 123 33456 1 2\n"
+	                                        "name                            type data\n"
+	                                        "hits                            4    1000\n"
+	                                        "size                            4    262144\n"
+	                                        "c                               4    524288\n",
+	                                        &arc),
+	                 0);
+	assert_int_equal(arc, 262144);
+	assert_int_equal(sysinfo_parse_arcstats("hits 4 1\n", &arc), -ENOENT);
+	m = (struct sysinfo_mem){.total = 1000, .available = 600};
+	assert_int_equal(sysinfo_mem_used(&m), 400);
+	m.arc = 100;
+	assert_int_equal(sysinfo_mem_used(&m), 300);
+	m.arc = 900; /* never below 0 */
+	assert_int_equal(sysinfo_mem_used(&m), 0);
 
 	struct sysinfo_cpu_times t;
 	assert_int_equal(sysinfo_parse_stat_cpu("cpu  10 0 5 80 5 0 0 0 0 0\ncpu0 ...", &t), 0);
