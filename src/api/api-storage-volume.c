@@ -201,6 +201,10 @@ static int snap_start(struct api_call *call, enum snap_op op, json_t **ret, stru
 	}
 	_cleanup_json_ json_t *args = json_pack("{s:s, s:s, s:s}", "storage", v.storeid, "volume",
 	                                        v.volname, "snapname", snap);
+	/* a storage that only rolls back to its latest snapshot (ZFS) destroys
+	 * the newer ones only when told to */
+	if (op == SNAP_ROLLBACK && api_param_bool(call, "destroy-newer", false))
+		json_object_set_new(args, "destroy-newer", json_true());
 	r = api_start_op(call, types[op], v.storeid, args, ret, err);
 	if (r < 0)
 		return r;
@@ -498,8 +502,19 @@ const struct api_method api_methods_storage_volume[] = {
         .name = "volume_rollback",
         .description = "Roll a volume back to a snapshot (ctvm extension; Proxmox rolls "
                        "back guests only). Protected volumes are refused.",
-        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_STORAGE, API_PARAM_VOLUME,
-                                             P_SNAPNAME(false), API_END},
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                API_PARAM_STORAGE,
+                API_PARAM_VOLUME,
+                P_SNAPNAME(false),
+                {.name = "destroy-newer",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .description = "On a storage that can only roll back to the latest "
+                                "snapshot (zfspool): destroy the newer snapshots. Without "
+                                "it such a rollback is refused, naming them."},
+                API_END},
         .returns = {.type = API_TYPE_STRING},
         .perm = PERM_SNAPSHOT("VM.Snapshot.Rollback"),
         .flags = API_ASYNC | API_PROTECTED,

@@ -374,6 +374,11 @@ static int lvm_status(struct storage *st, struct storage_status *ret, struct err
 		for (size_t i = 0; i < n; i++)
 			if (lv_is_volume(l, &lvs[i], &vmid))
 				s.provisioned += lvs[i].size;
+		/* how much of the group is allocated; no warnings: a full VG
+		 * refuses new volumes but never fails a guest's writes */
+		s.has_pool = true;
+		s.data_pct = s.total ? 100.0 * (double)s.used / (double)s.total : 0;
+		s.meta_pct = -1;
 	} else {
 		const struct lvm_lv *pool = thin_pool(l, lvs, n, &e);
 		struct pool_figures f;

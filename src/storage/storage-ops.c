@@ -263,7 +263,12 @@ static int snapshot_run(struct task_worker *w, const json_t *args, enum snap_op 
 		break;
 	case SNAP_ROLLBACK:
 		task_log(w, "rollback volume '%s:%s' to snapshot '%s'", storeid, volname, snap);
-		r = storage_snapshot_rollback(st, volname, snap, w, err);
+		r = storage_snapshot_rollback_flags(
+		    st, volname, snap,
+		    json_is_true(json_object_get(args, "destroy-newer"))
+		        ? STORAGE_ROLLBACK_DESTROY_NEWER
+		        : 0,
+		    w, err);
 		break;
 	}
 	storage_free(st);
@@ -406,6 +411,12 @@ static int op_prunebackups(struct task_worker *w, const json_t *args, struct err
 static const struct task_op_arg volume_args[] = {ARG_STORAGE, ARG_VOLUME, {.name = NULL}};
 static const struct task_op_arg snapshot_args[] = {
     ARG_STORAGE, ARG_VOLUME, ARG_SNAP, {.name = NULL}};
+static const struct task_op_arg rollback_args[] = {
+    ARG_STORAGE,
+    ARG_VOLUME,
+    ARG_SNAP,
+    {.name = "destroy-newer", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = NULL}};
 /* Either kind's keys, each optional here: check_copy_args() requires
  * those of the kind args are of. */
 static const struct task_op_arg copy_args[] = {
@@ -454,7 +465,7 @@ static const struct task_op storage_task_ops[] = {
      .check = check_snapshot_args,
      .run = op_imgdelsnapshot},
     {.type = "imgrollback",
-     .args = snapshot_args,
+     .args = rollback_args,
      .check = check_snapshot_args,
      .run = op_imgrollback},
     {.type = "imgcopy", .args = copy_args, .check = check_copy_args, .run = op_imgcopy},

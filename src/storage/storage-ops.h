@@ -10,7 +10,7 @@
  *   imgdel          {storage, volume}
  *   imgsnapshot     {storage, volume, snapname}
  *   imgdelsnapshot  {storage, volume, snapname}
- *   imgrollback     {storage, volume, snapname}
+ *   imgrollback     {storage, volume, snapname, destroy-newer (optional)}
  *   imgcopy         {storage, volume, target-storage, [target-name], vmid}
  *                   or {storage, content, filename, tmp,
  *                       [checksum, checksum-algorithm]}

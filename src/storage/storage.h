@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * storage: one interface over every kind of storage (dir, btrfs, and later
- * lvm, lvmthin, zfspool).  Method names follow Proxmox's storage plugins
+ * storage: one interface over every kind of storage (dir, btrfs, lvm,
+ * lvmthin, zfspool; later the network ones).  Method names follow Proxmox's storage plugins
  * (reference/storage.md 1.2) so behaviour can be compared call by call.
  *
  * A backend is a `static const struct storage_backend` with designated

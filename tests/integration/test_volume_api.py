@@ -148,6 +148,11 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
             self.wait_task(upid)
             self.assertIn(rollback_cmd, self.task_log(upid))
             self.assertEqual(guest_bytes(self.vol_path(vol, sid), fmt), before)
+            # destroy-newer only matters where rollback is to the latest
+            # snapshot only (zfspool); here the newer one stays
+            self.wait_task(self.stor(sid).rollback(vol).post(snapname="first",
+                                                             **{"destroy-newer": 1}))
+            self.assertEqual([s["name"] for s in snaps.get()], ["first", "Second_2"])
 
             # unknown snapshots: 404 before any task
             self.assert_status(404, self.stor(sid).rollback(vol).post, snapname="nope")

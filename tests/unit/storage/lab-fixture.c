@@ -268,3 +268,45 @@ int lab_fixture_count_volumes(const struct lab_fixture *f)
 		n--;
 	return n;
 }
+
+long long lab_fixture_total(const struct lab_fixture *f)
+{
+	_cleanup_free_ char *out = NULL;
+	long long total = 0;
+	struct cmd c;
+	int r;
+
+	if (streq(f->type, "zfspool")) {
+		cmd_init(&c, "zfs");
+		cmd_add(&c, "get");
+		cmd_add(&c, "-Hp");
+		cmd_add(&c, "-o");
+		cmd_add(&c, "value");
+		cmd_add(&c, "available,used");
+		cmd_add(&c, LAB_POOL);
+	} else {
+		cmd_init(&c, streq(f->type, "lvm") ? "vgs" : "lvs");
+		cmd_add(&c, "--noheadings");
+		cmd_add(&c, "--units");
+		cmd_add(&c, "b");
+		cmd_add(&c, "--nosuffix");
+		cmd_add(&c, "-o");
+		cmd_add(&c, streq(f->type, "lvm") ? "vg_size" : "lv_size");
+		cmd_add(&c, streq(f->type, "lvm") ? LAB_VG : LAB_VG "/" LAB_THIN);
+	}
+	if ((r = run_out(&c, false, &out)) < 0)
+		return r;
+	/* one number per line: summed (zfs: available + used) */
+	for (char *p = out; *p;) {
+		char *end = NULL;
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p) {
+			p++;
+			continue;
+		}
+		total += v;
+		p = end;
+	}
+	return total;
+}

@@ -40,3 +40,8 @@ void lab_fixture_teardown(struct lab_fixture *f);
 /* How many volumes are left: LVs of the VG other than the thin pool, or
  * datasets below the zpool's root; negative errno when it cannot tell. */
 int lab_fixture_count_volumes(const struct lab_fixture *f);
+/* The storage's total size as the tools report it, independently of the
+ * backend's parsers: vgs vg_size (lvm), lvs lv_size of the thin pool
+ * (lvmthin), zfs get available + used of the pool (zfspool).  Bytes, or a
+ * negative errno. */
+long long lab_fixture_total(const struct lab_fixture *f);

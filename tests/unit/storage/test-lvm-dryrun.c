@@ -371,6 +371,9 @@ static void test_thick(void **state)
 	assert_int_equal(s.used, 500103643136ull - 477554606080ull);
 	/* the two volumes; "scratch" is not one */
 	assert_int_equal(s.provisioned, 17179869184ull + 4194304);
+	assert_true(s.has_pool);
+	assert_true(s.data_pct > 4.50 && s.data_pct < 4.51);
+	assert_int_equal(s.warn_level, 0);
 	assert_int_equal(storage_list(st, 0, NULL, &v, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[1].volname, "vm-200-disk-1");

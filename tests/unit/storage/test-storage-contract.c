@@ -72,6 +72,8 @@ struct contract_fixture {
 	/* rolls back only to the latest snapshot (ZFS): an older one is
 	 * refused naming the newer ones, unless they are to be destroyed */
 	bool rollback_latest_only;
+	/* optional: compares a status with what the host's tools say */
+	void (*check_status)(struct contract_env *env, const struct storage_status *s);
 };
 
 static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
@@ -147,6 +149,17 @@ static void lab_assert_empty(struct contract_env *env)
 	assert_int_equal(lab_fixture_count_volumes(env->priv), 0);
 }
 
+/* The status's figures are the tools' own. */
+static void lab_check_status(struct contract_env *env, const struct storage_status *s)
+{
+	long long total = lab_fixture_total(env->priv);
+
+	assert_true(total > 0);
+	assert_int_equal(s->total, (uint64_t)total);
+	assert_true(s->has_pool);
+	assert_true(s->data_pct >= 0 && s->data_pct <= 100);
+}
+
 /* --- dir: a temp directory --- */
 
 static int dir_setup(struct contract_env *env)
@@ -196,10 +209,12 @@ static void btrfs_teardown(struct contract_env *env)
 static const struct contract_fixture fixtures[] = {
     {"dir", dir_setup, dir_teardown},
     {"btrfs", btrfs_setup, btrfs_teardown, true},
-    {"lvm", lvm_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
-    {"lvmthin", lvmthin_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true},
+    {"lvm", lvm_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true,
+     .check_status = lab_check_status},
+    {"lvmthin", lvmthin_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true,
+     .check_status = lab_check_status},
     {"zfspool", zfspool_setup, lab_teardown, true, lab_assert_empty, .lab = true,
-     .rollback_latest_only = true},
+     .rollback_latest_only = true, .check_status = lab_check_status},
 };
 
 /* --- helpers --- */
@@ -436,6 +451,8 @@ static void contract_run(const struct contract_fixture *fx)
 		storage_volume_clear(&info);
 	}
 	OK(storage_status(st, &status, E), "status");
+	if (fx->check_status)
+		fx->check_status(&env, &status);
 	if (st->be->caps & STORAGE_CAP_THIN)
 		assert_int_equal(status.provisioned,
 		                 (n_vols - (streq(fmts[n_vols - 1], "subvol"))) * 4 * MiB);
