@@ -46,9 +46,16 @@ apt_retry() {
 
 # Names the kernel package linux-image-amd64 points to, sets KPKG and KVER.
 labvm_kernel_name() {
-	KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
-		awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-	[ -n "$KPKG" ] || { say "apt-cache knows no linux-image-amd64 (apt-get update?)"; return 1; }
+	local try
+	for try in 1 2; do
+		KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+		[ -z "$KPKG" ] && [ $try = 1 ] && [ "$(id -u)" = 0 ] || break
+		# a machine whose package lists were never fetched
+		say "apt-cache knows no linux-image-amd64: apt-get update"
+		apt_retry 600 apt-get update -q || return 1
+	done
+	[ -n "$KPKG" ] || { say "apt-cache knows no linux-image-amd64"; return 1; }
 	KVER=${KPKG#linux-image-}
 }
 
