@@ -199,18 +199,18 @@ static int vg_get(struct lvm_storage *l, struct lvm_vg *ret, struct error **err)
 	cmd_result_clear(&res);
 	if (r < 0)
 		return r;
-	r = error_set(err, -ENOENT, 500, "volume group '%s' not found", l->vg);
+	r = -ENOENT;
 	for (size_t i = 0; i < n; i++)
 		if (streq(vgs[i].name, l->vg)) {
 			*ret = vgs[i];
 			vgs[i].name = NULL;
-			error_free(*err);
-			*err = NULL;
 			r = 0;
 			break;
 		}
 	lvm_vg_list_free(vgs, n);
-	return r;
+	if (r < 0)
+		return error_set(err, r, 500, "volume group '%s' not found", l->vg);
+	return 0;
 }
 
 static const struct lvm_lv *lv_find(const struct lvm_lv *lvs, size_t n, const char *name)
@@ -462,18 +462,18 @@ static int lvm_info(struct storage *st, const char *volname, struct storage_volu
 
 	if (r < 0)
 		return r;
-	r = error_set(err, -ENOENT, 404, "volume '%s:%s' does not exist", st->id, volname);
+	r = -ENOENT;
 	for (size_t i = 0; i < n; i++)
 		if (streq(v[i].volname, volname)) {
 			*ret = v[i];
 			v[i] = (struct storage_volume){0};
-			error_free(*err);
-			*err = NULL;
 			r = 0;
 			break;
 		}
 	storage_volume_list_free(v, n);
-	return r;
+	if (r < 0)
+		return error_set(err, r, 404, "volume '%s:%s' does not exist", st->id, volname);
+	return 0;
 }
 
 /* The device; activates the LV when its node is missing (guest LVs are

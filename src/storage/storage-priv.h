@@ -48,6 +48,11 @@ int storage_image_confined(const struct storage *st, const char *path, const cha
 void storage_status_pool(struct storage_status *s, const char *what, double data_pct,
                          double meta_pct);
 
+/* Tells the daemon log what s says once per change (storage_status()
+ * calls it): a warning level newly reached, or the storage going inactive
+ * with a reason in s->message. */
+void storage_status_note(const struct storage *st, const struct storage_status *s);
+
 /* The error every entry point answers for a missing capability. */
 int storage_error_unsupported(const struct storage *st, const char *op, struct error **err);
 

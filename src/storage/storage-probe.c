@@ -12,6 +12,7 @@
 #include "log.h"
 #include "section-config.h"
 #include "storage-config.h"
+#include "storage-priv.h"
 #include "storage-probe.h"
 #include "storage.h"
 #include "xalloc.h"
@@ -53,10 +54,13 @@ static void *probe_run(void *arg)
 	int r;
 
 	r = storage_open(p->snap, p->id, &st, &e);
-	if (r == 0)
-		r = storage_activate(st, &e);
-	if (r == 0)
+	if (r == 0 && storage_activate(st, &e) < 0) {
+		/* not active, and the status says why (the daemon log too, once) */
+		snprintf(s.message, sizeof(s.message), "%s", e->msg);
+		storage_status_note(st, &s);
+	} else if (r == 0) {
 		r = storage_status(st, &s, &e);
+	}
 	if (e)
 		log_debug("status of storage '%s': %s", p->id, e->msg);
 	error_free(e);

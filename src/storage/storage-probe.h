@@ -9,8 +9,9 @@
  * one thread and one probe until the kernel lets it go.
  *
  * Like Proxmox's storage_info, a probe activates the storage first (which
- * creates the base path and content subdirectories of a file storage); any
- * failure means the storage is not active.
+ * creates the base path and content subdirectories of a file storage); a
+ * failed activation is a status that is not active, with the reason in its
+ * message (and the daemon log, once).
  *
  * Used by the status calls (a probe per storage, all within one deadline)
  * and by the usage history collector (which starts no second probe of a

@@ -414,7 +414,7 @@ static struct {
 static size_t logged_next;
 static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void status_log(const struct storage *st, const struct storage_status *s)
+void storage_status_note(const struct storage *st, const struct storage_status *s)
 {
 	size_t i;
 
@@ -447,7 +447,7 @@ int storage_status(struct storage *st, struct storage_status *ret, struct error 
 	int r = st->be->status(st, ret, err);
 
 	if (r >= 0)
-		status_log(st, ret);
+		storage_status_note(st, ret);
 	return r;
 }
 

@@ -153,6 +153,33 @@ class StorageConfig(ctvmtest.AdminDaemonTest):
         self.assertIn("pool", r.json()["errors"])
         self.assertEqual(self.admin.storage("chk").get()["disable"], 1)
 
+    def daemon_log(self):
+        text = self.daemon.stdout()
+        for rel in ("log/ctvmd.log",):
+            p = os.path.join(self.daemon.root, rel)
+            if os.path.exists(p):
+                with open(p, errors="replace") as f:
+                    text += f.read()
+        with open(self.daemon.stderr_path, errors="replace") as f:
+            text += f.read()
+        return text
+
+    def test_inactive_says_why(self):
+        """A storage that cannot be activated is not active, and its status
+        and the daemon log (once) say why."""
+        # enabled in a hand-written file: no check ran
+        with open(self.cfg, "a") as f:
+            f.write("\nzfspool: gone\n\tpool ctvmgone/vm\n\tcontent images\n")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/gone")
+        for _ in range(2):
+            st = self.admin.nodes(self.node).storage("gone").status.get()
+            self.assertEqual(st["active"], 0)
+            self.assertTrue("zpool 'ctvmgone' not found" in st["message"]
+                            or "are the zfs tools installed?" in st["message"], st)
+        self.assertEqual(self.daemon_log().count("storage 'gone' is not active: "), 1)
+        # a storage that works says nothing more than before
+        self.assertNotIn("message", self.admin.nodes(self.node).storage("local").status.get())
+
     def test_cli(self):
         path = os.path.join(self.daemon.root, "srv", "clistore")
         p = self.daemon.cli("api", "create", "/storage", "--storage", "clistore", "--type",

@@ -146,6 +146,12 @@ static int fake_status(struct storage *st, struct storage_status *ret, struct er
 		ret->provisioned += vols[i].size;
 	}
 	ret->avail -= ret->used;
+	/* the LVM-like one reports pool figures, as a thin pool */
+	if (st->be == &storage_fake_lvm) {
+		storage_status_pool(ret, "fake pool",
+		                    100.0 * (double)ret->used / (double)ret->total, 0.5);
+		snprintf(ret->health, sizeof(ret->health), "ok");
+	}
 	return 0;
 }
 

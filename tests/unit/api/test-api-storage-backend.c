@@ -22,6 +22,7 @@
 #include "paths.h"
 #include "storage-config.h"
 #include "storage-fake.h"
+#include "storage.h"
 #include "xalloc.h"
 
 #define CRLF "\r\n"
@@ -76,6 +77,11 @@ static const struct dcase cases[] = {
     {ROOT("GET", "/nosuch/content/nosuch:vm-100-disk-0"), 500, "storage 'nosuch' does not exist",
      NULL},
     {BOB("GET", "/nosuch/content/nosuch:vm-100-disk-0"), 403, NULL, NULL},
+    /* a pool's own figures in its status (1 MiB of 10 GiB used); a dir
+     * storage's status has none of them */
+    {ROOT("GET", "/vg0/status"), 200, NULL,
+     "{\"data\":{\"active\":1,\"data_percent\":0.009765625,\"metadata_percent\":0.5,"
+     "\"health\":\"ok\",\"provisioned\":1048576}}"},
 };
 
 static void test_lvm_names(void **state)
@@ -93,6 +99,9 @@ static int setup(void **state)
 	dispatch_setup(user_cfg, NULL, NULL);
 	struct api_context *ctx = dispatch_context();
 	ctx->storage = storage_config_store_new(ctx->paths);
+	/* a status activates the storage, under its lock */
+	assert_int_equal(mkdir_p(ctx->paths->run, 0700), 0);
+	storage_set_lock_dir(ctx->paths->run);
 	_cleanup_free_ char *cfg = path_join(ctx->paths->etc, "storage.cfg");
 	static const char text[] = "lvm: vg0\n\tvgname pve\n\tcontent images\n";
 	assert_int_equal(write_file_atomic(cfg, text, strlen(text), 0640, &e), 0);
@@ -101,6 +110,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	storage_set_lock_dir(NULL);
 	storage_config_store_free(dispatch_context()->storage);
 	dispatch_teardown();
 	storage_fake_reset();
