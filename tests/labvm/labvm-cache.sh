@@ -125,7 +125,8 @@ labvm_contrib_off() {
 # Sets ZDIR and ZMODROOT (a module tree: the kernel's, hard-linked, plus
 # zfs); builds the zfs modules with zfs-dkms once per kernel and zfs version.
 # Installs linux-headers-$KVER, dkms and zfs-dkms on the host (the build
-# needs them where dkms looks); the host's own kernel and /boot are untouched.
+# needs them where dkms looks) and removes zfs-dkms once the modules are
+# cached; the host's own kernel and /boot are untouched.
 labvm_zfs() {
 	local d
 	for d in "$LABVM_CACHE"/zfs-*-"$KVER"; do
@@ -174,6 +175,9 @@ labvm_zfs_build() {
 		fi
 	fi
 	cp "$built"/*.ko* "$ZDIR/modules/" || return 1
+	# The modules are cached: take zfs-dkms (a contrib package) off the host
+	# again, so no later kernel or header update on it runs a zfs build.
+	apt_retry 600 apt-get purge -y -q zfs-dkms || say "zfs: warning: could not remove zfs-dkms"
 	(cd "$ZDIR/debs" && apt_retry 900 apt-get download -q "${LABVM_ZFS_PKGS[@]}") ||
 		{ say "zfs: downloading zfsutils failed"; return 1; }
 	mkdir -p "$ZDIR/root" "$ZMODROOT/lib/modules" || return 1
