@@ -84,8 +84,6 @@ void lvm_thinpool_create_build_cmd(struct cmd *c, const char *vg, const char *po
 	add_kib(c, data_bytes);
 	cmd_add(c, "--poolmetadatasize");
 	add_kib(c, meta_bytes);
-	cmd_add(c, "--errorwhenfull");
-	cmd_add(c, "y");
 	cmd_add(c, "-n");
 	cmd_add(c, pool);
 	cmd_add(c, vg);

@@ -35,8 +35,10 @@ void lvm_lvcreate_build_cmd(struct cmd *c, const char *vg, const char *lv, long 
 void lvm_lvcreate_thin_build_cmd(struct cmd *c, const char *vg, const char *pool, const char *lv,
                                  long vmid, uint64_t bytes);
 /* lvcreate --yes --type thin-pool -L <K>k --poolmetadatasize <K>k
- *   --errorwhenfull y -n <pool> <vg>: the thin pools ctvm creates fail
- * writes at once when full instead of queueing a guest's I/O */
+ *   -n <pool> <vg>.  The thin pools ctvm creates fail writes at once when
+ * full instead of queueing a guest's I/O: lvm 2.03.16 refuses
+ * --errorwhenfull on lvcreate of a thin pool, so the creator follows this
+ * with lvm_errorwhenfull_build_cmd(). */
 void lvm_thinpool_create_build_cmd(struct cmd *c, const char *vg, const char *pool,
                                    uint64_t data_bytes, uint64_t meta_bytes);
 /* lvchange --errorwhenfull y <vg>/<pool> */

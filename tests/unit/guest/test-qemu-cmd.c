@@ -284,8 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),           cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_helpers),          cmocka_unit_test(test_no_scripts),
-	    cmocka_unit_test(test_option_injection),
-	    cmocka_unit_test(test_vhost),
+	    cmocka_unit_test(test_option_injection), cmocka_unit_test(test_vhost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

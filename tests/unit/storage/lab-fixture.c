@@ -9,6 +9,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "section-config.h"
+#include "backend-lvm.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -118,11 +119,14 @@ static int create(const struct lab_fixture *f)
 			cmd_add(&c, "thin-pool");
 			cmd_add(&c, "-L");
 			cmd_add(&c, LAB_THIN_SIZE);
-			cmd_add(&c, "--errorwhenfull");
-			cmd_add(&c, "y");
 			cmd_add(&c, "-n");
 			cmd_add(&c, LAB_THIN);
 			cmd_add(&c, LAB_VG);
+			if ((r = run(&c)) < 0)
+				return r;
+			/* lvm 2.03.16 refuses --errorwhenfull on lvcreate of a
+			 * thin pool: set it afterwards */
+			lvm_errorwhenfull_build_cmd(&c, LAB_VG, LAB_THIN);
 			if ((r = run(&c)) < 0)
 				return r;
 		}
