@@ -29,10 +29,11 @@
 
 /* the storage layer's first */
 static const char *const all_types[] = {
-    "imgdel",   "imgsnapshot",  "imgdelsnapshot", "imgrollback", "imgcopy",
-    "download", "prunebackups", "startall",       "stopall",
+    "imgdel",    "imgsnapshot",  "imgdelsnapshot", "imgrollback",   "imgcopy",
+    "download",  "prunebackups", "lvmcreate",      "lvmthincreate", "zfscreate",
+    "dircreate", "startall",     "stopall",
 };
-#define N_STORAGE_TYPES 7
+#define N_STORAGE_TYPES 11
 
 static struct task_ops *daemon_registry(struct storage_task_env *env)
 {
