@@ -77,6 +77,7 @@ extern const struct api_method api_methods_storage[];
 extern const struct api_method api_methods_storage_volume[];
 extern const struct api_method api_methods_storage_prune[];
 extern const struct api_method api_methods_rrd[];
+extern const struct api_method api_methods_disks[];
 
 /* api-storage.c: the /cluster/resources entries of the storages the caller
  * may audit; the size parser of POST .../content (a bare number is KiB, as

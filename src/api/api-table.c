@@ -21,6 +21,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_storage_volume,
 	api_methods_storage_prune,
 	api_methods_rrd,
+	api_methods_disks,
 	NULL,
 };
 /* clang-format on */
