@@ -221,6 +221,11 @@ int disks_inventory(struct disk_info **ret, size_t *ret_n, struct error **err)
 	r = disks_lsblk_parse(out, strlen(out), ret, ret_n);
 	if (r < 0)
 		return error_set(err, r, 500, "unable to parse the output of lsblk");
+	/* what lsblk could not read from udev's database, probed */
+	_cleanup_free_ char *bout = NULL;
+	disks_blkid_all_build_cmd(&c);
+	if (run(&c, NULL, &bout, NULL) == 0)
+		(void)disks_blkid_all_apply(bout, *ret, *ret_n);
 	disks_classify(*ret, *ret_n, pvs);
 	return 0;
 }
@@ -330,7 +335,13 @@ static int create_lvm(const struct disks_request *rq, struct task_worker *w, str
 	if (r == 0) {
 		dlog(w, "thin pool '%s': %llu bytes of data, %llu bytes of metadata", rq->name,
 		     (unsigned long long)data, (unsigned long long)meta);
-		lvm_thinpool_create_build_cmd(&c, rq->name, rq->name, data, meta);
+		disks_thinpool_create_build_cmd(&c, rq->name, rq->name, data, meta);
+		r = run(&c, w, NULL, err);
+	}
+	if (r == 0) {
+		/* a full pool fails a guest's writes at once instead of
+		 * queueing them for a minute (storage.md 4) */
+		lvm_errorwhenfull_build_cmd(&c, rq->name, rq->name);
 		r = run(&c, w, NULL, err);
 	}
 	if (r == 0)

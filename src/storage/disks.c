@@ -222,6 +222,42 @@ int disks_blkid_get(const char *out, const char *key, char **ret)
 	return -ENOENT;
 }
 
+static int blkid_apply_block(char **lines, struct disk_info *d, size_t n)
+{
+	const char *dev = NULL, *type = NULL;
+	for (size_t i = 0; lines && lines[i]; i++) {
+		if (strncmp(lines[i], "DEVNAME=", 8) == 0)
+			dev = lines[i] + 8;
+		else if (strncmp(lines[i], "TYPE=", 5) == 0)
+			type = lines[i] + 5;
+	}
+	for (size_t i = 0; dev && type && *type && i < n; i++)
+		if (streq(d[i].devpath, dev) && !d[i].fstype)
+			d[i].fstype = xstrdup(type);
+	return 0;
+}
+
+int disks_blkid_all_apply(const char *out, struct disk_info *d, size_t n)
+{
+	_cleanup_strv_free_ char **lines = strv_split(out ? out : "", "\n");
+	for (size_t i = 0; lines[i]; i++)
+		if (!strchr(lines[i], '='))
+			return -EINVAL;
+	/* strv_split drops empty fields, so the blocks are told apart by
+	 * DEVNAME, which starts each one */
+	size_t start = 0;
+	for (size_t i = 0; lines[i]; i++) {
+		if (i > start && strncmp(lines[i], "DEVNAME=", 8) == 0) {
+			char *save = lines[i];
+			lines[i] = NULL;
+			blkid_apply_block(lines + start, d, n);
+			lines[i] = save;
+			start = i;
+		}
+	}
+	return blkid_apply_block(lines + start, d, n);
+}
+
 /* ---- classification ----------------------------------------------------- */
 
 static const char *usage_of(const struct disk_info *x, char *const *pvs)
@@ -469,6 +505,32 @@ void disks_blkid_build_cmd(struct cmd *c, const char *dev)
 	cmd_add(c, "-o");
 	cmd_add(c, "export");
 	cmd_add(c, dev);
+}
+
+void disks_blkid_all_build_cmd(struct cmd *c)
+{
+	cmd_init(c, "blkid");
+	/* no cache: what is on the disks now, not what was seen before */
+	cmd_add(c, "-c");
+	cmd_add(c, "/dev/null");
+	cmd_add(c, "-o");
+	cmd_add(c, "export");
+}
+
+void disks_thinpool_create_build_cmd(struct cmd *c, const char *vg, const char *pool,
+                                     uint64_t data_bytes, uint64_t meta_bytes)
+{
+	cmd_init(c, "lvcreate");
+	cmd_add(c, "--yes");
+	cmd_add(c, "--type");
+	cmd_add(c, "thin-pool");
+	cmd_add(c, "-L");
+	cmd_addf(c, "%" PRIu64 "k", data_bytes / 1024 + (data_bytes % 1024 != 0));
+	cmd_add(c, "--poolmetadatasize");
+	cmd_addf(c, "%" PRIu64 "k", meta_bytes / 1024 + (meta_bytes % 1024 != 0));
+	cmd_add(c, "-n");
+	cmd_add(c, pool);
+	cmd_add(c, vg);
 }
 
 void disks_pvremove_build_cmd(struct cmd *c, const char *dev)

@@ -64,6 +64,13 @@ int disks_pvs_parse(const char *json, size_t len, char ***ret);
  * string) or -ENOENT; -EINVAL for a line that is not KEY=value. */
 int disks_blkid_get(const char *out, const char *key, char **ret);
 
+/* `blkid -c /dev/null -o export` (every device, probed afresh; blocks of
+ * KEY=value lines, a blank line between): the TYPE of each DEVNAME becomes
+ * the fstype of that device of d where lsblk had none (lsblk reads it from
+ * the udev database, which a host without udev lacks).  -EINVAL for a line
+ * that is not KEY=value (d untouched). */
+int disks_blkid_all_apply(const char *out, struct disk_info *d, size_t n);
+
 /* Sets every device's `used` (PVE's words): "LVM", "ZFS", "mounted",
  * "partitions", "Device Mapper", else its file-system type; pvs (NULL:
  * none) lists physical volumes.  A disk whose partition is in use is
@@ -117,6 +124,13 @@ void disks_lsblk_build_cmd(struct cmd *c);
 void disks_pvs_build_cmd(struct cmd *c);
 /* blkid -o export <dev> */
 void disks_blkid_build_cmd(struct cmd *c, const char *dev);
+/* blkid -c /dev/null -o export */
+void disks_blkid_all_build_cmd(struct cmd *c);
+/* lvcreate --yes --type thin-pool -L <K>k --poolmetadatasize <K>k -n <pool>
+ * <vg>: lvm2 2.03 refuses --errorwhenfull here (exit 3), so the pool gets
+ * it from lvm_errorwhenfull_build_cmd() next */
+void disks_thinpool_create_build_cmd(struct cmd *c, const char *vg, const char *pool,
+                                     uint64_t data_bytes, uint64_t meta_bytes);
 /* pvremove -y <dev>; vgremove -y <vg> (undoing a half-done creation) */
 void disks_pvremove_build_cmd(struct cmd *c, const char *dev);
 void disks_vgremove_build_cmd(struct cmd *c, const char *vg);

@@ -158,6 +158,7 @@ static int setup(void **state)
 	cmd_dryrun_begin();
 	cmd_dryrun_on("lsblk", 0, lsblk, NULL);
 	cmd_dryrun_on("pvs", 0, pvs, NULL);
+	cmd_dryrun_on("blkid -c", 0, "", NULL);
 	return 0;
 }
 
@@ -166,7 +167,8 @@ static int teardown(void **state)
 	/* nothing but the inventory ran: no request got to a task */
 	_cleanup_free_ char *ran = cmd_dryrun_take();
 	for (const char *p = ran; *p;) {
-		assert_true(strncmp(p, "lsblk ", 6) == 0 || strncmp(p, "pvs ", 4) == 0);
+		assert_true(strncmp(p, "lsblk ", 6) == 0 || strncmp(p, "pvs ", 4) == 0 ||
+		            strncmp(p, "blkid -c ", 9) == 0);
 		p = strchr(p, '\n') + 1;
 	}
 	assert_int_equal(cmd_dryrun_end(), 0);

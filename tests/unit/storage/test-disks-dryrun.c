@@ -86,6 +86,7 @@ static int setup(void **state)
 	cmd_dryrun_alias(f->dir, "ROOT");
 	cmd_dryrun_on("lsblk", 0, f->lsblk, NULL);
 	cmd_dryrun_on("pvs", 0, f->pvs, NULL);
+	cmd_dryrun_on("blkid -c", 0, "", NULL);
 	*state = f;
 	return 0;
 }
@@ -127,7 +128,8 @@ static char *fstab_text(struct fixture *f)
 static const char inventory[] =
     "lsblk --json --list --bytes -o "
     "NAME,PATH,TYPE,SIZE,ROTA,MODEL,SERIAL,WWN,VENDOR,TRAN,FSTYPE,MOUNTPOINT,PTTYPE,PKNAME\n"
-    "pvs --reportformat json -o pv_name,vg_name\n";
+    "pvs --reportformat json -o pv_name,vg_name\n"
+    "blkid -c /dev/null -o export\n";
 
 static int create(struct fixture *f, enum disks_kind kind, const char *name, const char *devs,
                   bool add, struct error **err)
@@ -194,7 +196,7 @@ static char *thin_lines(void)
 	struct cmd c;
 	assert_int_equal(disks_thin_sizes(34355544064ull, &data, &meta), 0);
 	assert_int_equal(meta, GiB);
-	lvm_thinpool_create_build_cmd(&c, "thin", "thin", data, meta);
+	disks_thinpool_create_build_cmd(&c, "thin", "thin", data, meta);
 	_cleanup_free_ char *pool = cmd_to_string(&c);
 	cmd_release(&c);
 	return xasprintf("%s"
@@ -214,10 +216,11 @@ static void test_lvmthin(void **state)
 	cmd_dryrun_expect("vgcreate", 0, NULL, NULL);
 	cmd_dryrun_expect("vgs", 0, vgs32, NULL);
 	cmd_dryrun_expect("lvcreate --yes --type thin-pool", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
 	assert_int_equal(create(f, DISKS_LVMTHIN, "thin", "/dev/nvme0n1", true, &err), 0);
-	_cleanup_free_ char *expected = thin_lines();
+	_cleanup_free_ char *head = thin_lines();
 	/* the pool fails writes when full instead of queueing them */
-	assert_non_null(strstr(expected, "--errorwhenfull y"));
+	_cleanup_free_ char *expected = xasprintf("%slvchange --errorwhenfull y thin/thin\n", head);
 	cmd_dryrun_assert(expected);
 	_cleanup_free_ char *cfg = cfg_text(f);
 	assert_non_null(strstr(cfg, "lvmthin: thin\n"));
@@ -245,6 +248,28 @@ static void test_lvmthin_pool_fails(void **state)
 	cmd_dryrun_assert(expected);
 	_cleanup_free_ char *cfg = cfg_text(f);
 	assert_null(strstr(cfg, "thin"));
+}
+
+/* the pool was made, errorwhenfull failed: the VG goes, pool and all */
+static void test_lvmthin_errorwhenfull_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct error *err = NULL;
+	cmd_dryrun_expect("pvcreate", 0, NULL, NULL);
+	cmd_dryrun_expect("vgcreate", 0, NULL, NULL);
+	cmd_dryrun_expect("vgs", 0, vgs32, NULL);
+	cmd_dryrun_expect("lvcreate", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 5, NULL, NULL);
+	cmd_dryrun_expect("vgremove", 0, NULL, NULL);
+	cmd_dryrun_expect("pvremove", 0, NULL, NULL);
+	assert_int_equal(create(f, DISKS_LVMTHIN, "thin", "/dev/nvme0n1", true, &err), -EIO);
+	err = error_free(err);
+	_cleanup_free_ char *head = thin_lines();
+	_cleanup_free_ char *expected =
+	    xasprintf("%slvchange --errorwhenfull y thin/thin\nvgremove -y thin\n"
+	              "pvremove -y /dev/nvme0n1\n",
+	              head);
+	cmd_dryrun_assert(expected);
 }
 
 static void test_zfs(void **state)
@@ -377,6 +402,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lvm_vgcreate_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lvmthin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lvmthin_pool_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lvmthin_errorwhenfull_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zfs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dir_mount_fails, setup, teardown),

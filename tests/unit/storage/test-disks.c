@@ -59,6 +59,10 @@ static void test_builders(void **state)
 	golden_check_cmd("storage/disks-umount.argv", &c);
 	disks_wipefs_build_cmd(&c, "/dev/vdb");
 	golden_check_cmd("storage/disks-wipefs.argv", &c);
+	disks_blkid_all_build_cmd(&c);
+	golden_check_cmd("storage/disks-blkid-all.argv", &c);
+	disks_thinpool_create_build_cmd(&c, "thin", "thin", 30 * GiB, GiB + 1);
+	golden_check_cmd("storage/disks-thinpool-create.argv", &c);
 }
 
 static char *recorded(const char *name, size_t *ret_len)
@@ -231,6 +235,34 @@ static void test_blkid(void **state)
 	assert_null(x);
 }
 
+/* Without udev lsblk knows no file system: blkid's probe fills them in. */
+static void test_blkid_all(void **state)
+{
+	size_t len;
+	_cleanup_free_ char *json = recorded("lsblk.json", &len);
+	_cleanup_free_ char *out = recorded("blkid-all.txt", NULL);
+	struct disk_info *d = NULL;
+	size_t n = 0;
+	assert_int_equal(disks_lsblk_parse(json, len, &d, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].fstype);
+		d[i].fstype = NULL;
+	}
+	d[11].fstype = xstrdup("ext4"); /* vdb */ /* lsblk's own word stays */
+	assert_int_equal(disks_blkid_all_apply(out, d, n), 0);
+	disks_classify(d, n, NULL);
+	assert_string_equal(used_of(d, n, "/dev/sdc"), "ZFS");
+	assert_string_equal(used_of(d, n, "/dev/sda3"), "LVM");
+	assert_string_equal(used_of(d, n, "/dev/sde"), "xfs");
+	assert_string_equal(disks_find(d, n, "/dev/sda2")->fstype, "vfat");
+	assert_string_equal(d[11].fstype, "ext4");
+	assert_null(used_of(d, n, "/dev/sdb"));
+	assert_null(disks_find(d, n, "/dev/nvme0n1")->fstype);
+	assert_int_equal(disks_blkid_all_apply("DEVNAME=/dev/sdb\ngarbage\n", d, n), -EINVAL);
+	assert_int_equal(disks_blkid_all_apply("", d, n), 0);
+	disk_info_list_free(d, n);
+}
+
 static void test_zpool_list(void **state)
 {
 	_cleanup_free_ char *out = recorded("zpool-list.txt", NULL);
@@ -314,9 +346,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builders),   cmocka_unit_test(test_lsblk),
 	    cmocka_unit_test(test_list_json),  cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_blkid),      cmocka_unit_test(test_zpool_list),
-	    cmocka_unit_test(test_fstab),      cmocka_unit_test(test_thin_sizes),
-	    cmocka_unit_test(test_zfs_levels), cmocka_unit_test(test_devpath),
+	    cmocka_unit_test(test_blkid),      cmocka_unit_test(test_blkid_all),
+	    cmocka_unit_test(test_zpool_list), cmocka_unit_test(test_fstab),
+	    cmocka_unit_test(test_thin_sizes), cmocka_unit_test(test_zfs_levels),
+	    cmocka_unit_test(test_devpath),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
