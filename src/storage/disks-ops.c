@@ -132,24 +132,20 @@ int disks_request_check(const struct disks_request *rq, struct error **err)
 				return error_set(err, -EINVAL, 400, "device '%s' given twice",
 				                 rq->devices[i]);
 	}
-	switch (rq->kind) {
-	case DISKS_ZFS:
+	if (rq->kind == DISKS_ZFS) {
 		if (!in_list(rq->compression, zfs_compressions))
 			return error_set(err, -EINVAL, 400, "invalid compression '%s'",
 			                 rq->compression ? rq->compression : "");
 		if (rq->ashift < 9 || rq->ashift > 16)
 			return error_set(err, -EINVAL, 400, "ashift must be between 9 and 16");
 		return disks_zfs_check_devices(rq->raidlevel ? rq->raidlevel : "", n, err);
-	case DISKS_DIR:
-		if (!rq->filesystem ||
-		    (!streq(rq->filesystem, "ext4") && !streq(rq->filesystem, "xfs")))
-			return error_set(err, -EINVAL, 400, "invalid filesystem '%s'",
-			                 rq->filesystem ? rq->filesystem : "");
-		/* fall through */
-	default:
-		if (n != 1)
-			return error_set(err, -EINVAL, 400, "exactly one device expected");
 	}
+	if (rq->kind == DISKS_DIR &&
+	    (!rq->filesystem || (!streq(rq->filesystem, "ext4") && !streq(rq->filesystem, "xfs"))))
+		return error_set(err, -EINVAL, 400, "invalid filesystem '%s'",
+		                 rq->filesystem ? rq->filesystem : "");
+	if (n != 1)
+		return error_set(err, -EINVAL, 400, "exactly one device expected");
 	return 0;
 }
 
