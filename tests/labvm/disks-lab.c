@@ -158,7 +158,6 @@ static void disks_lvmthin(void **state)
 	refused(DISKS_LVMTHIN, lab_disks[0], "LVM");
 	/* the pool fails writes when full */
 	struct cmd c;
-	_cleanup_free_ char *out = NULL;
 	struct cmd_result res = {0};
 	cmd_init(&c, "lvs");
 	cmd_add(&c, "--noheadings");
