@@ -161,7 +161,7 @@ labvm_zfs_build() {
 	local built=/lib/modules/$KVER/updates/dkms
 	if ! ls "$built"/zfs.ko* >/dev/null 2>&1; then
 		# zfs-dkms' postinst builds for every kernel with headers: only $KVER here.
-		say "zfs: installing zfs-dkms $zv (builds the modules, ~8 minutes on 2 cores)"
+		say "zfs: installing zfs-dkms $zv (builds the modules, 8-15 minutes on 2 cores)"
 		apt_retry 2400 apt-get install -y -q --no-install-recommends zfs-dkms
 		if ! ls "$built"/zfs.ko* >/dev/null 2>&1; then
 			say "zfs: the postinst built no zfs.ko; dkms build zfs/$zv -k $KVER"
