@@ -11,6 +11,7 @@
 
 #include <errno.h>
 
+#include "disks-ops.h"
 #include "error.h"
 #include "prune.h"
 #include "section-config.h"
@@ -477,5 +478,6 @@ static const struct task_op storage_task_ops[] = {
 int storage_task_ops_register(struct task_ops *reg, struct storage_task_env *env,
                               struct error **err)
 {
-	return task_ops_register(reg, storage_task_ops, env, err);
+	int r = task_ops_register(reg, storage_task_ops, env, err);
+	return r < 0 ? r : disks_task_ops_register(reg, env, err);
 }

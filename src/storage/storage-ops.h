@@ -18,6 +18,8 @@
  *                    [checksum, checksum-algorithm], [verify-certificates],
  *                    [api-port]}
  *   prunebackups    {storage, [vmid], [type], [prune-backups]}
+ *   lvmcreate, lvmthincreate, zfscreate, dircreate: disks-ops.h (registered
+ *                   here too)
  *
  * prune-backups is prune_options_format()'s canonical text of the options
  * (none: the storage's own).  imgcopy's second kind moves an uploaded file

@@ -102,14 +102,27 @@ run() {
 		step zfs-version zfs version || return 1
 		step smoke-zfspool smoke_zfs || return 1
 		;;
+	disks)
+		# the Disks API on real disks (disks-lab.c): /dev/vdc blank, vda
+		# and vdb with one partition each for zfs (as above)
+		mkdir -p /run/zvol-links /etc/zfs
+		/sbin/labvm-zvol-links </dev/null >/dev/null 2>&1 &
+		for d in /dev/vda1 /dev/vdb1; do
+			wait_dev $d || { echo "LABVM-STEP disks FAIL"; return 1; }
+		done
+		step zfs-version zfs version || return 1
+		step lvm-version lvm version || return 1
+		;;
 	esac
+	suite=/ctvm/test-storage-contract
+	[ "$backend" != disks ] || suite=/ctvm/test-disks-lab
 	echo "LABVM: suite starts uptime=$(uptime_s)s"
 	echo "LABVM-BEGIN $backend"
 	cd /tmp || return 1
 	# CTVM_CONTRACT_REQUIRE: a fixture that cannot be set up here fails.
 	CTVM_LAB_DISK=$disk CTVM_LAB_DISK2=$disk2 CTVM_CONTRACT_BACKEND=$backend CTVM_CONTRACT_REQUIRE=1 \
-		LC_ALL=C TMPDIR=/tmp HOME=/root \
-		timeout "$suite_timeout" /ctvm/test-storage-contract 2>&1
+		CTVM_LAB_DISKS="/dev/vdc /dev/vda1 /dev/vdb1" LC_ALL=C TMPDIR=/tmp HOME=/root \
+		timeout "$suite_timeout" $suite 2>&1
 	rc=$?
 	echo "LABVM-RESULT $backend $rc"
 	echo "LABVM: suite done uptime=$(uptime_s)s"

@@ -11,7 +11,8 @@
 # killed at the end.
 #
 # Usage: labvm.sh [--build DIR] [--log FILE] BACKEND
-#   BACKEND   dir, lvm, lvmthin or zfspool
+#   BACKEND   dir, lvm, lvmthin or zfspool; or disks: the Disks API's
+#             operations on blank disks (disks-lab.c) instead of the suite
 #   --build   meson build dir holding tests/unit/test-storage-contract
 #             (default: build)
 #   --log     where to keep the serial log (default: DIR/meson-logs/labvm-BACKEND.serial.log)
@@ -32,12 +33,14 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks" >&2; exit 2; }
 backend=$1
 case $backend in
-dir | lvm | lvmthin | zfspool) ;;
+dir | lvm | lvmthin | zfspool | disks) ;;
 *) echo "labvm: unknown backend '$backend'" >&2; exit 2 ;;
 esac
+zfs=
+[ "$backend" != zfspool ] && [ "$backend" != disks ] || zfs=1
 build=$(cd "$build" && pwd)
 [ -n "$log" ] || log=$build/meson-logs/labvm-$backend.serial.log
 LABVM_CACHE=${CTVM_LABVM_CACHE:-/var/cache/ctvm-test/labvm}
@@ -92,13 +95,13 @@ exec 9>"$LABVM_CACHE/.lock"
 timeout 3000 flock 9 || fail cache-lock "$LABVM_CACHE/.lock held for 50 minutes"
 timed kernel labvm_kernel
 timed userland labvm_userland
-[ "$backend" != zfspool ] || timed zfs-modules labvm_zfs
+[ -z "$zfs" ] || timed zfs-modules labvm_zfs
 flock -u 9
 
 # --- the initramfs ---------------------------------------------------------
 stage=$work/stage
 libdirs=$UROOT/lib/x86_64-linux-gnu:$UROOT/usr/lib/x86_64-linux-gnu
-[ "$backend" != zfspool ] || libdirs+=:$ZDIR/root/lib/x86_64-linux-gnu:$ZDIR/root/usr/lib/x86_64-linux-gnu
+[ -z "$zfs" ] || libdirs+=:$ZDIR/root/lib/x86_64-linux-gnu:$ZDIR/root/usr/lib/x86_64-linux-gnu
 
 # ir_tree ROOT: merges an unpacked package tree into the stage (whose /bin,
 # /sbin and /lib are links into /usr, as on the host).
@@ -168,12 +171,20 @@ build_initramfs() {
 	ln -s usr/lib64 "$stage/lib64"
 	: >"$stage/etc/modules.load"
 	ir_tree "$UROOT"
-	if [ "$backend" = zfspool ]; then
+	if [ -n "$zfs" ]; then
 		ir_tree "$ZDIR/root"
 		ir_libs "$stage"/usr/sbin/{zfs,zpool,mount.zfs} "$stage"/usr/lib/udev/zvol_id || return 1
 		install -m 0755 "$here/zvol-links.sh" "$stage/usr/sbin/labvm-zvol-links"
 	fi
 	ir_libs "$stage"/usr/sbin/{lvm,dmsetup,pdata_tools} || return 1
+	# disks: what the Disks API runs besides lvm2 and zfs (before the
+	# busybox links, which cp would write through)
+	if [ "$backend" = disks ]; then
+		ir_host /usr/bin/lsblk /usr/sbin/blkid /usr/sbin/mke2fs /usr/sbin/wipefs || return 1
+		ln -s mke2fs "$stage/usr/sbin/mkfs.ext4"
+		cp "$build/tests/labvm/test-disks-lab" "$stage/ctvm/" || return 1
+		ir_libs "$stage/ctvm/test-disks-lab" || return 1
+	fi
 	# busybox applets where no real program is
 	local a
 	for a in $("$stage/bin/busybox" --list-full); do
@@ -189,7 +200,7 @@ build_initramfs() {
 	ir_host /usr/bin/qemu-img /usr/bin/qemu-io /usr/bin/setfacl /usr/bin/getfacl /usr/bin/rsync || return 1
 	cp "$contract" "$stage/ctvm/test-storage-contract" && ir_libs "$contract" || return 1
 	ir_modules "$KROOT" virtio_pci virtio_blk loop ext4 dm-mod dm-bufio dm-snapshot dm-thin-pool || return 1
-	[ "$backend" != zfspool ] || ir_modules "$ZMODROOT" zfs || return 1
+	[ -z "$zfs" ] || ir_modules "$ZMODROOT" zfs || return 1
 	install -m 0755 "$here/init.sh" "$stage/init"
 	(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 >"$work/initrd.gz")
 }
@@ -198,7 +209,7 @@ timed initramfs build_initramfs
 # --- the disks: sparse raw files, blank (partitioned for zfs) -------------
 for d in a b c; do
 	truncate -s 4G "$work/disk-$d.raw"
-	if [ "$backend" = zfspool ]; then
+	if [ "$backend" = zfspool ] || { [ "$backend" = disks ] && [ $d != c ]; }; then
 		# One GPT partition of type "Solaris /usr & Apple ZFS", as zpool makes.
 		printf 'label: gpt\nstart=2048, type=6A898CC3-1DD2-11B2-99A6-080020000001\n' |
 			sfdisk -q "$work/disk-$d.raw" || fail disks "sfdisk"

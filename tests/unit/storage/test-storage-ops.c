@@ -29,12 +29,12 @@
 
 /* the storage layer's first */
 static const char *const all_types[] = {
-    "imgdel",   "imgsnapshot",  "imgdelsnapshot", "imgrollback", "imgcopy",
-    "download", "prunebackups", "startall",       "stopall",     "qmstart",
-    "qmstop",   "qmshutdown",   "qmreboot",       "qmreset",     "qmsuspend",
-    "qmresume", "qmdestroy",    "qmcreate",       "qmconfig",
+    "imgdel",       "imgsnapshot", "imgdelsnapshot", "imgrollback", "imgcopy",   "download",
+    "prunebackups", "lvmcreate",   "lvmthincreate",  "zfscreate",   "dircreate", "startall",
+    "stopall",      "qmstart",     "qmstop",         "qmshutdown",  "qmreboot",  "qmreset",
+    "qmsuspend",    "qmresume",    "qmdestroy",      "qmcreate",    "qmconfig",
 };
-#define N_STORAGE_TYPES 7
+#define N_STORAGE_TYPES 11
 
 static struct task_ops *daemon_registry(struct storage_task_env *env)
 {

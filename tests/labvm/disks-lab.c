@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The Disks API's operations on real disks, inside the lab VM only
+ * (labvm.sh disks): the same disks_create() the lvmcreate, lvmthincreate,
+ * zfscreate and dircreate tasks of ctvmd run, with add_storage, on blank
+ * virtio disks; then a volume allocated and freed through the new storage
+ * entry; a disk in use refused.  Between the cases the disk is made blank
+ * again by hand (vgremove, zpool destroy, umount + wipefs).
+ *
+ * Environment (init.sh): CTVM_LAB_DISKS="<blank disk> <partition> <partition>"
+ * (/dev/vdc /dev/vda1 /dev/vdb1).  This destroys what is on them: it runs
+ * nothing unless each is a 4 GiB virtio disk or a partition of one.
+ */
+#include "common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd.h"
+#include "disks-ops.h"
+#include "disks.h"
+#include "error.h"
+#include "fileio.h"
+#include "paths.h"
+#include "storage-config.h"
+#include "storage-ops.h"
+#include "storage.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+static char **lab_disks; /* blank disk, partition, partition */
+static char root[] = "/tmp/ctvm-disks-lab-XXXXXX";
+static struct ctvm_paths *paths;
+static struct storage_config_store *store;
+static struct storage_task_env env;
+
+static void sh(const char *prog, ...)
+{
+	struct cmd c;
+	va_list ap;
+	cmd_init(&c, prog);
+	va_start(ap, prog);
+	for (const char *a; (a = va_arg(ap, const char *));)
+		cmd_add(&c, a);
+	va_end(ap);
+	struct error *e = NULL;
+	if (cmd_run(&c, NULL, &e) < 0)
+		printf("# cleanup: %s\n", e ? e->msg : "?");
+	error_free(e);
+	cmd_release(&c);
+}
+
+static int create(enum disks_kind kind, const char *name, const char *devs, const char *level,
+                  struct error **err)
+{
+	struct disks_request rq = {
+	    .kind = kind,
+	    .name = name,
+	    .devices = strv_split(devs, ","),
+	    .raidlevel = level,
+	    .compression = "lz4",
+	    .ashift = 12,
+	    .filesystem = "ext4",
+	    .add_storage = true,
+	};
+	int r = disks_create(&rq, &env, NULL, err);
+	if (r < 0)
+		printf("# %s: %s\n", name, *err ? (*err)->msg : "?");
+	disks_request_clear(&rq);
+	return r;
+}
+
+/* A volume on the new storage: allocated, its path there, freed. */
+static void use_storage(const char *id, const char *fmt)
+{
+	struct storage *st = NULL;
+	struct error *err = NULL;
+	_cleanup_free_ char *vol = NULL, *path = NULL;
+	assert_int_equal(storage_load_open_enabled(store, "lab", id, &st, &err), 0);
+	assert_int_equal(storage_activate(st, &err), 0);
+	int r = storage_alloc(st, 100, fmt, NULL, 64 * MiB, NULL, &vol, &err);
+	if (r < 0)
+		printf("# alloc on %s: %s\n", id, err ? err->msg : "?");
+	assert_int_equal(r, 0);
+	assert_int_equal(storage_path(st, vol, &path, &err), 0);
+	printf("# %s: allocated %s at %s\n", id, vol, path);
+	assert_int_equal(storage_free_volume(st, vol, NULL, &err), 0);
+	storage_free(st);
+}
+
+static void refused(enum disks_kind kind, const char *dev, const char *why)
+{
+	struct error *err = NULL;
+	assert_int_equal(create(kind, "again", dev, kind == DISKS_ZFS ? "single" : NULL, &err),
+	                 -EBUSY);
+	_cleanup_free_ char *msg = xasprintf("device '%s' is already in use (%s)", dev, why);
+	assert_string_equal(err->msg, msg);
+	error_free(err);
+}
+
+/* The inventory works here and the disks are the lab's. */
+static void disks(void **state)
+{
+	struct disk_info *d = NULL;
+	size_t n = 0;
+	struct error *err = NULL;
+	assert_int_equal(disks_inventory(&d, &n, &err), 0);
+	for (size_t i = 0; lab_disks[i]; i++) {
+		const struct disk_info *x = disks_find(d, n, lab_disks[i]);
+		assert_non_null(x);
+		assert_null(x->used);
+	}
+	/* the partitioned disk of the first partition says so */
+	const struct disk_info *p = disks_find(d, n, lab_disks[1]);
+	assert_non_null(p->parent);
+	assert_string_equal(disks_find(d, n, p->parent)->used, "partitions");
+	disk_info_list_free(d, n);
+}
+
+static void disks_lvm(void **state)
+{
+	struct error *err = NULL;
+	assert_int_equal(create(DISKS_LVM, "labvg", lab_disks[0], NULL, &err), 0);
+	use_storage("labvg", "raw");
+	refused(DISKS_LVM, lab_disks[0], "LVM");
+}
+
+static int clean_vg(const char *vg)
+{
+	sh("vgremove", "-y", vg, NULL);
+	sh("pvremove", "-y", lab_disks[0], NULL);
+	return 0;
+}
+
+static int clean_lvm(void **state)
+{
+	return clean_vg("labvg");
+}
+
+static int clean_lvmthin(void **state)
+{
+	return clean_vg("labthin");
+}
+
+static void disks_lvmthin(void **state)
+{
+	struct error *err = NULL;
+	assert_int_equal(create(DISKS_LVMTHIN, "labthin", lab_disks[0], NULL, &err), 0);
+	use_storage("labthin", "raw");
+	refused(DISKS_LVMTHIN, lab_disks[0], "LVM");
+	/* the pool fails writes when full */
+	struct cmd c;
+	struct cmd_result res = {0};
+	cmd_init(&c, "lvs");
+	cmd_add(&c, "--noheadings");
+	cmd_add(&c, "-o");
+	cmd_add(&c, "lv_when_full");
+	cmd_add(&c, "labthin/labthin");
+	assert_int_equal(cmd_run(&c, &res, NULL), 0);
+	assert_non_null(strstr(res.out, "error"));
+	cmd_result_clear(&res);
+	cmd_release(&c);
+}
+
+static void disks_dir(void **state)
+{
+	struct error *err = NULL;
+	assert_int_equal(create(DISKS_DIR, "labdir", lab_disks[0], NULL, &err), 0);
+	use_storage("labdir", "raw");
+	refused(DISKS_DIR, lab_disks[0], "mounted");
+}
+
+static int clean_dir(void **state)
+{
+	sh("umount", "/mnt/pve/labdir", NULL);
+	sh("wipefs", "-a", lab_disks[0], NULL);
+	return 0;
+}
+
+static void disks_zfs_mirror(void **state)
+{
+	struct error *err = NULL;
+	_cleanup_free_ char *devs = xasprintf("%s,%s", lab_disks[1], lab_disks[2]);
+	assert_int_equal(create(DISKS_ZFS, "labmirror", devs, "mirror", &err), 0);
+	use_storage("labmirror", "raw");
+	refused(DISKS_ZFS, lab_disks[2], "ZFS");
+}
+
+static int clean_zfs(void **state)
+{
+	sh("zpool", "destroy", "labmirror", NULL);
+	sh("zpool", "labelclear", "-f", lab_disks[1], NULL);
+	sh("zpool", "labelclear", "-f", lab_disks[2], NULL);
+	return 0;
+}
+
+static void disks_zfs_single(void **state)
+{
+	struct error *err = NULL;
+	assert_int_equal(create(DISKS_ZFS, "labzfs", lab_disks[1], "single", &err), 0);
+	use_storage("labzfs", "raw");
+	sh("zpool", "destroy", "labzfs", NULL);
+}
+
+/* a partitioned disk and a disk that does not exist */
+static void disks_refused(void **state)
+{
+	struct disk_info *d = NULL;
+	size_t n = 0;
+	struct error *err = NULL;
+	assert_int_equal(disks_inventory(&d, &n, &err), 0);
+	const char *parent = disks_find(d, n, lab_disks[1])->parent;
+	refused(DISKS_LVM, parent, "partitions");
+	disk_info_list_free(d, n);
+	assert_int_equal(create(DISKS_LVM, "nodisk", "/dev/vdz", NULL, &err), -ENOENT);
+	error_free(err);
+}
+
+static bool lab_disk_ok(const char *dev)
+{
+	/* /dev/vdX or /dev/vdXN only, and the disk is 4 GiB */
+	if (strncmp(dev, "/dev/vd", 7) != 0 || !dev[7])
+		return false;
+	_cleanup_free_ char *path = xasprintf("/sys/block/vd%c/size", dev[7]);
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+	if (read_file(path, 64, &s, &len, NULL) < 0)
+		return false;
+	return strtoull(s, NULL, 10) * 512 == 4 * GiB;
+}
+
+int main(void)
+{
+	const char *v = getenv("CTVM_LAB_DISKS");
+	lab_disks = strv_split(v ? v : "", " ");
+	if (strv_length(lab_disks) != 3) {
+		printf("CTVM_LAB_DISKS is not set: this runs in the lab VM only\n");
+		return 77;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (!lab_disk_ok(lab_disks[i])) {
+			printf("%s is not a lab VM disk: refusing to touch it\n", lab_disks[i]);
+			return 77;
+		}
+	if (!mkdtemp(root))
+		return 1;
+	paths = ctvm_paths_new(root);
+	if (ctvm_paths_create(paths) < 0)
+		return 1;
+	storage_set_lock_dir(paths->run);
+	_cleanup_free_ char *cfg = path_join(paths->etc, "storage.cfg");
+	_cleanup_free_ char *fstab = path_join(root, "fstab");
+	if (write_file_atomic(cfg, "", 0, 0644, NULL) < 0)
+		return 1;
+	disks_set_paths(fstab, NULL); /* /mnt/pve, as ctvmd */
+	store = storage_config_store_new(paths);
+	env = (struct storage_task_env){.node = "lab", .store = store};
+
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(disks),
+	    cmocka_unit_test_teardown(disks_lvm, clean_lvm),
+	    cmocka_unit_test_teardown(disks_lvmthin, clean_lvmthin),
+	    cmocka_unit_test_teardown(disks_dir, clean_dir),
+	    cmocka_unit_test_teardown(disks_zfs_mirror, clean_zfs),
+	    cmocka_unit_test(disks_zfs_single),
+	    cmocka_unit_test(disks_refused),
+	};
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (read_file(cfg, 1 << 20, &text, &len, NULL) == 0)
+		printf("# storage.cfg:\n%s", text);
+	storage_config_store_free(store);
+	return r;
+}
