@@ -485,6 +485,23 @@ static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct gue
 	return ops;
 }
 
+/* The guest operations' way into user.cfg (guest.h, guest_access_hooks). */
+static int hook_pool_add(void *userdata, long vmid, const char *pool, struct error **err)
+{
+	return access_pool_add_vm(userdata, pool, vmid, err);
+}
+
+static int hook_forget(void *userdata, long vmid, struct error **err)
+{
+	return access_remove_vm(userdata, vmid, err);
+}
+
+/* A task ended: it may have changed user.cfg (guest destroy and create). */
+static void access_check_soon(void *userdata)
+{
+	access_store_check_soon(userdata);
+}
+
 /*
  * --run-task-op TYPE: one worker, exec'd by the task manager (or by anyone
  * with the right to run it) with only its arguments, task.h's
@@ -508,6 +525,14 @@ static _noreturn_ void run_task_op(const struct options *o)
 	storage_setup(paths);
 	struct storage_task_env senv = {.node = node, .store = storage_config_store_new(paths)};
 	struct guest_store *gs = guest_store_new(paths, node, senv.store);
+	struct access_store *access = access_store_new(paths, &e);
+	if (!access) {
+		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot open the access files");
+		exit(1);
+	}
+	guest_store_set_access_hooks(gs, &(struct guest_access_hooks){.pool_add = hook_pool_add,
+	                                                              .forget = hook_forget,
+	                                                              .userdata = access});
 	struct task_ops *ops = task_ops_setup(&senv, gs, &e);
 	if (!ops) {
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
@@ -738,6 +763,8 @@ int main(int argc, char **argv)
 	    .max_workers = o.max_workers,
 	    .ops = ops,
 	    .worker_argv = worker_argv,
+	    .ended = access_check_soon,
+	    .ended_userdata = ctx.access,
 	};
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)

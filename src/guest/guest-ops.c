@@ -191,7 +191,8 @@ POWER_OP(resume, GUEST_OP_RESUME)
 
 /*
  * Destroy: the rules under the file lock (not running, not protected, not
- * locked), then the kind frees what the guest owns and the config goes.
+ * locked), then the kind frees what the guest owns, user.cfg forgets the
+ * guest (its ACL entries and pool membership) and the config goes.
  * The config is removed only when everything else went: a volume that
  * could not be freed stays referenced and the task fails.
  */
@@ -218,6 +219,10 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 		                        arg_bool(args, "destroy-unreferenced-disks", true), w, err);
 	if (r == 0 && k->destroy)
 		r = k->destroy(env->gs, &g, w, err);
+	/* before the config goes, as PVE: once the id is free a new guest may
+	 * take it, and must not find the old one's ACLs or pool */
+	if (r == 0)
+		r = guest_access_forget(env->gs, vmid, err);
 	guest_release(&g);
 	unlock_file(fd);
 	if (r == 0)

@@ -232,6 +232,7 @@ struct guest_store {
 	char *run;
 	struct storage_config_store *storage;
 	struct conf_family *fams[N_KINDS > 0 ? N_KINDS : 1];
+	struct guest_access_hooks access;
 };
 
 struct guest_store *guest_store_new(const struct ctvm_paths *paths, const char *node,
@@ -275,6 +276,26 @@ const char *guest_store_run_dir(const struct guest_store *gs)
 struct storage_config_store *guest_store_storage(const struct guest_store *gs)
 {
 	return gs->storage;
+}
+
+void guest_store_set_access_hooks(struct guest_store *gs, const struct guest_access_hooks *h)
+{
+	gs->access = h ? *h : (struct guest_access_hooks){0};
+}
+
+int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, struct error **err)
+{
+	if (!gs->access.pool_add)
+		return error_set(err, -EOPNOTSUPP, 500, "can't add VM %ld to pool '%s'", vmid,
+		                 pool);
+	return gs->access.pool_add(gs->access.userdata, vmid, pool, err);
+}
+
+int guest_access_forget(struct guest_store *gs, long vmid, struct error **err)
+{
+	if (!gs->access.forget)
+		return 0;
+	return gs->access.forget(gs->access.userdata, vmid, err);
 }
 
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms)

@@ -120,6 +120,27 @@ struct storage_config_store *guest_store_storage(const struct guest_store *gs);
 /* ctvm's run directory (struct ctvm_paths.run): where running guests keep
  * their sockets and pidfiles. */
 const char *guest_store_run_dir(const struct guest_store *gs);
+/*
+ * What the access layer keeps about a guest outside its config: the ACL
+ * entries on /vms/<vmid> and its pool membership (user.cfg).  The guest
+ * layer may not use the access layer, so whoever wires the layers (ctvmd,
+ * for its task workers) hands it these.  Unset (unit tests), a destroy
+ * leaves user.cfg alone and a create with a pool fails.
+ */
+struct guest_access_hooks {
+	/* vmid joins pool (PVE's add_vm_to_pool): -ENOENT when there is no such
+	 * pool, -EEXIST when vmid is in another one. */
+	int (*pool_add)(void *userdata, long vmid, const char *pool, struct error **err);
+	/* Forgets vmid: its ACL entries and its pool membership (PVE's
+	 * remove_vm_access), so a guest created later with the same id
+	 * inherits neither. */
+	int (*forget)(void *userdata, long vmid, struct error **err);
+	void *userdata;
+};
+void guest_store_set_access_hooks(struct guest_store *gs, const struct guest_access_hooks *h);
+/* The hooks, called by the guest operations. */
+int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, struct error **err);
+int guest_access_forget(struct guest_store *gs, long vmid, struct error **err);
 /* For the daemon: look for outside edits of configs at most every ms. */
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms);
 

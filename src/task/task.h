@@ -125,6 +125,12 @@ struct task_manager_config {
 	 * program calls task_op_worker_main().  Copied.
 	 */
 	const char *const *worker_argv;
+	/* Called on the manager's thread when a task ended, before its status
+	 * reads "stopped" (may be NULL): what a worker wrote in files another
+	 * store caches is then seen by the next request (ctvmd: user.cfg,
+	 * which guest destroy and create change). */
+	void (*ended)(void *userdata);
+	void *ended_userdata;
 };
 
 /* Creates the manager and recovers the state of tasks left by an earlier run

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""A VM's place in user.cfg: its ACL entries and its pool.
+
+Destroying a VM removes the ACL entries on /vms/<vmid> and the VM from its
+pool (PVE's remove_vm_access), so a VM created later with the same id
+inherits neither.  Creating with pool= puts the new VM in the pool in the
+create task, and a create that fails leaves the pool as it was.  No QEMU
+runs: the VMs stay stopped.
+"""
+
+import os
+import secrets
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+
+
+class VmAccessTest(ctvmtest.AdminDaemonTest):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.path = os.path.join(cls.daemon.root, "srv", "vms")
+        cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=cls.path,
+                             content="images")
+
+    def qemu(self, api=None):
+        return (api or self.admin).nodes(self.node).qemu
+
+    def ok(self, upid):
+        st = self.task_status(upid)
+        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
+        self.assertEqual(st["exitstatus"], "OK", "\n".join(x["t"] for x in lines))
+
+    def user_cfg(self):
+        with open(os.path.join(self.daemon.root, "etc", "user.cfg")) as f:
+            return f.read()
+
+    def pool_vms(self, pool):
+        return sorted(m["vmid"] for m in self.admin.pools(pool).get()["members"]
+                      if m.get("type") == "qemu")
+
+    def test_destroy_forgets_acl_and_pool(self):
+        pw = secrets.token_urlsafe(12)
+        self.admin.access.users.post(userid="owner@pve", password=pw)
+        self.admin.pools.post(poolid="team")
+        self.ok(self.qemu().post(vmid=300, name="old"))
+        self.ok(self.qemu().post(vmid=301, name="keep"))
+        self.admin.access.acl.put(path="/vms/300", roles="PVEVMAdmin", users="owner@pve")
+        self.admin.access.acl.put(path="/vms/301", roles="PVEVMUser", users="owner@pve")
+        self.admin.pools("team").put(vms="300,301")
+        api = self.daemon.proxmoxer("owner@pve", pw)
+        self.assertEqual(self.qemu(api)(300).config.get()["name"], "old")
+        self.assertEqual(self.pool_vms("team"), [300, 301])
+
+        self.ok(self.qemu()(300).delete())
+        cfg = self.user_cfg()
+        self.assertNotIn("/vms/300:", cfg)
+        self.assertIn("/vms/301:", cfg)
+        self.assertEqual(self.pool_vms("team"), [301])
+
+        # a new VM with the same id: the old owner has no access, the pool
+        # does not list it
+        self.ok(self.qemu().post(vmid=300, name="new"))
+        self.assert_status(403, self.qemu(api)(300).config.get)
+        self.assertEqual([v["vmid"] for v in self.qemu(api).get()], [301])
+        self.assertEqual(self.pool_vms("team"), [301])
+        self.ok(self.qemu()(300).delete())
+        self.ok(self.qemu()(301).delete())
+        self.assertEqual(self.pool_vms("team"), [])
+        self.assertNotIn("/vms/301:", self.user_cfg())
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
