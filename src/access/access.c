@@ -413,6 +413,26 @@ static int do_pool_add_vm(struct usercfg *cfg, struct access_secrets *sec, void 
 	return usercfg_pool_add_vm(cfg, p, a->vmid, err);
 }
 
+static int do_pool_remove_vm(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                             struct error **err)
+{
+	(void)sec;
+	(void)err;
+	const struct pool_vm *a = arg;
+	struct usercfg_pool *p = usercfg_find_pool(cfg, a->pool);
+	if (p)
+		usercfg_pool_remove_vm(p, a->vmid);
+	return 0;
+}
+
+int access_pool_remove_vm(struct access_store *s, const char *pool, long vmid, struct error **err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%ld", vmid);
+	struct pool_vm a = {.pool = pool, .vmid = id};
+	return access_store_update(s, NULL, do_pool_remove_vm, &a, err);
+}
+
 int access_pool_add_vm(struct access_store *s, const char *pool, long vmid, struct error **err)
 {
 	char id[24];

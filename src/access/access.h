@@ -82,6 +82,8 @@ int access_store_update_domains(struct access_store *s, const char *digest,
  * exist") and another pool holding vmid -EEXIST (400). */
 int access_remove_vm(struct access_store *s, long vmid, struct error **err);
 int access_pool_add_vm(struct access_store *s, const char *pool, long vmid, struct error **err);
+/* vmid leaves pool (nothing when it is not a member). */
+int access_pool_remove_vm(struct access_store *s, const char *pool, long vmid, struct error **err);
 
 /* Helpers for update callbacks. */
 /* Sets the password of a pve-realm user (hashes it); 400 for other realms. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "api-internal.h"
 #include "api-qemu-params.h"
 #include "api.h"
@@ -20,6 +21,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "property.h"
+#include "usercfg.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -328,9 +330,20 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	long long vmid = api_param_int(call, "vmid", 0);
 	if (api_param_has(call, "archive"))
 		return error_param(err, "archive", "restoring a backup is not supported yet");
+	/* PVE's check_pool_exist, and Pool.Allocate as for any change of a
+	 * pool's members (PUT /pools/{poolid}; PVE's create_vm of lxc) */
 	const char *pool = api_param_str(call, "pool");
-	if (pool && *pool)
-		return error_param(err, "pool", "adding a new VM to a pool is not supported yet");
+	if (pool && !*pool)
+		pool = NULL;
+	if (pool && !usercfg_find_pool(access_db_usercfg(call->db), pool))
+		return error_set(err, -EPERM, 403,
+		                 "Permission check failed (pool '%s' does not exist)", pool);
+	if (pool) {
+		_cleanup_free_ char *ppath = xasprintf("/pool/%s", pool);
+		if (!api_call_has_priv(call, ppath, "Pool.Allocate"))
+			return error_set(err, -EPERM, 403,
+			                 "Permission check failed (%s, Pool.Allocate)", ppath);
+	}
 	_cleanup_json_ json_t *set = NULL;
 	int r = config_params(call, &set, err);
 	if (r < 0)
@@ -354,6 +367,8 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:I, s:s, s:b}", "vmid", (json_int_t)vmid, "conf", conf, "start",
 	              api_param_bool(call, "start", false));
+	if (pool)
+		json_object_set_new(args, "pool", json_string(pool));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
 	r = api_start_op(call, "qmcreate", id, args, ret, err);

@@ -491,6 +491,11 @@ static int hook_pool_add(void *userdata, long vmid, const char *pool, struct err
 	return access_pool_add_vm(userdata, pool, vmid, err);
 }
 
+static int hook_pool_remove(void *userdata, long vmid, const char *pool, struct error **err)
+{
+	return access_pool_remove_vm(userdata, pool, vmid, err);
+}
+
 static int hook_forget(void *userdata, long vmid, struct error **err)
 {
 	return access_remove_vm(userdata, vmid, err);
@@ -530,9 +535,11 @@ static _noreturn_ void run_task_op(const struct options *o)
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot open the access files");
 		exit(1);
 	}
-	guest_store_set_access_hooks(gs, &(struct guest_access_hooks){.pool_add = hook_pool_add,
-	                                                              .forget = hook_forget,
-	                                                              .userdata = access});
+	guest_store_set_access_hooks(gs,
+	                             &(struct guest_access_hooks){.pool_add = hook_pool_add,
+	                                                          .pool_remove = hook_pool_remove,
+	                                                          .forget = hook_forget,
+	                                                          .userdata = access});
 	struct task_ops *ops = task_ops_setup(&senv, gs, &e);
 	if (!ops) {
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");

@@ -281,11 +281,13 @@ static int write_created(void *obj, void *arg, struct error **err)
 }
 
 /*
- * qmcreate {vmid, conf, [start]}: the API reserved <vmid>.conf with `lock:
- * create`; the disks are allocated (or imported), the config written
- * without the lock, and the VM started when asked.  Any failure before the
- * config is written frees what was allocated and removes the reservation:
- * a failed create leaves no config and no volume.
+ * qmcreate {vmid, conf, [start], [pool]}: the API reserved <vmid>.conf with
+ * `lock: create`; the VM joins its pool, the disks are allocated (or
+ * imported), the config written without the lock, and the VM started when
+ * asked.  Any failure before the config is written frees what was
+ * allocated, takes the VM out of the pool again and removes the
+ * reservation: a failed create leaves no config, no volume and no pool
+ * member.
  */
 static int op_create(struct task_worker *w, const json_t *args, struct error **err)
 {
@@ -294,7 +296,15 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 	long vmid = (long)arg_int(args, "vmid", 0);
 	_cleanup_json_ json_t *set = NULL;
 	_cleanup_json_ json_t *allocated = json_array();
+	const char *pool = arg_str(args, "pool");
+	bool pooled = false;
 	int r = set_arg(k, args, "conf", &set, err);
+	/* the pool first, while <vmid>.conf holds only the reservation: a pool
+	 * gone meanwhile fails the create before anything is allocated */
+	if (r == 0 && pool) {
+		r = guest_access_pool_add(env->gs, vmid, pool, err);
+		pooled = r == 0;
+	}
 	if (r == 0)
 		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
 	if (r == 0) {
@@ -313,6 +323,11 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 			error_free(e);
 		}
 		struct error *e = NULL;
+		if (pooled && guest_access_pool_remove(env->gs, vmid, pool, &e) < 0)
+			task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, vmid,
+			          pool, e ? e->msg : "?");
+		error_free(e);
+		e = NULL;
 		guest_config_remove(env->gs, k, vmid, &e);
 		error_free(e);
 		return r;
@@ -386,6 +401,7 @@ static const struct task_op_arg create_args[] = {
     {.name = "vmid", .type = TASK_ARG_INTEGER},
     {.name = "conf", .type = TASK_ARG_STRING},
     {.name = "start", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "pool", .type = TASK_ARG_STRING, .optional = true},
     {.name = NULL},
 };
 

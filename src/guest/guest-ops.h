@@ -10,7 +10,7 @@
  *   qmstart, qmstop, qmshutdown, qmreboot, qmreset, qmsuspend, qmresume
  *             {vmid, [timeout], [skiplock], [force-stop], [todisk]}
  *   qmdestroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
- *   qmcreate  {vmid, conf, [start]}     conf: JSON text of key -> value
+ *   qmcreate  {vmid, conf, [start], [pool]}   conf: JSON text of key -> value
  *   qmconfig  {vmid, set, [delete], [revert], [digest], [force], [skiplock]}
  *
  * conf and set are checked again against the kind's table in the worker;

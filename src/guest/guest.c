@@ -291,6 +291,14 @@ int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, s
 	return gs->access.pool_add(gs->access.userdata, vmid, pool, err);
 }
 
+int guest_access_pool_remove(struct guest_store *gs, long vmid, const char *pool,
+                             struct error **err)
+{
+	if (!gs->access.pool_remove)
+		return 0;
+	return gs->access.pool_remove(gs->access.userdata, vmid, pool, err);
+}
+
 int guest_access_forget(struct guest_store *gs, long vmid, struct error **err)
 {
 	if (!gs->access.forget)

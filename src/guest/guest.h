@@ -131,6 +131,8 @@ struct guest_access_hooks {
 	/* vmid joins pool (PVE's add_vm_to_pool): -ENOENT when there is no such
 	 * pool, -EEXIST when vmid is in another one. */
 	int (*pool_add)(void *userdata, long vmid, const char *pool, struct error **err);
+	/* vmid leaves pool if it is in it (a create that failed). */
+	int (*pool_remove)(void *userdata, long vmid, const char *pool, struct error **err);
 	/* Forgets vmid: its ACL entries and its pool membership (PVE's
 	 * remove_vm_access), so a guest created later with the same id
 	 * inherits neither. */
@@ -140,6 +142,8 @@ struct guest_access_hooks {
 void guest_store_set_access_hooks(struct guest_store *gs, const struct guest_access_hooks *h);
 /* The hooks, called by the guest operations. */
 int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, struct error **err);
+int guest_access_pool_remove(struct guest_store *gs, long vmid, const char *pool,
+                             struct error **err);
 int guest_access_forget(struct guest_store *gs, long vmid, struct error **err);
 /* For the daemon: look for outside edits of configs at most every ms. */
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms);

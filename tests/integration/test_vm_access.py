@@ -73,6 +73,35 @@ class VmAccessTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(self.pool_vms("team"), [])
         self.assertNotIn("/vms/301:", self.user_cfg())
 
+    def test_create_in_pool(self):
+        self.admin.pools.post(poolid="new")
+        self.ok(self.qemu().post(vmid=310, name="pooled", pool="new"))
+        self.assertEqual(self.pool_vms("new"), [310])
+        self.assertEqual(self.qemu()(310).config.get()["name"], "pooled")
+        # a missing pool: PVE's check_pool_exist
+        e = self.assert_status(403, self.qemu().post, vmid=311, pool="nosuch")
+        self.assertIn("pool 'nosuch' does not exist", str(e))
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "311.conf")))
+        # a create that fails leaves the pool as it was
+        upid = self.qemu().post(vmid=312, pool="new", scsi0="vms:1", scsi1="nosuch:1")
+        self.assertNotEqual(self.task_status(upid)["exitstatus"], "OK")
+        self.assertEqual(self.pool_vms("new"), [310])
+        self.assertNotIn("312", self.user_cfg())
+        # VM.Allocate alone does not let a user fill someone else's pool
+        pw = secrets.token_urlsafe(12)
+        self.admin.access.users.post(userid="alloc@pve", password=pw)
+        self.admin.access.acl.put(path="/vms/313", roles="PVEVMAdmin", users="alloc@pve")
+        api = self.daemon.proxmoxer("alloc@pve", pw)
+        e = self.assert_status(403, self.qemu(api).post, vmid=313, pool="new")
+        self.assertIn("/pool/new, Pool.Allocate", str(e))
+        self.admin.access.acl.put(path="/pool/new", roles="PVEPoolAdmin", users="alloc@pve")
+        self.ok(self.qemu(api).post(vmid=313, pool="new"))
+        self.assertEqual(self.pool_vms("new"), [310, 313])
+        self.ok(self.qemu()(310).delete())
+        self.ok(self.qemu()(313).delete())
+        self.assertEqual(self.pool_vms("new"), [])
+
 
 if __name__ == "__main__":
     ctvmtest.main()
