@@ -18,6 +18,7 @@
 #include "api-qemu-params.h"
 #include "api.h"
 #include "error.h"
+#include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
 #include "property.h"
@@ -357,10 +358,11 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(conf) > 4000)
+	if (strlen(conf) > GUEST_CONF_ARG_MAX)
 		return error_set(err, -E2BIG, 400,
-		                 "the new VM's config is too long for one call (at most 4000 "
-		                 "bytes); add the rest with PUT .../config");
+		                 "the new VM's config is too long for one call (at most %u "
+		                 "bytes); add the rest with PUT .../config",
+		                 (unsigned)GUEST_CONF_ARG_MAX);
 	r = guest_create_reserve(gs, k, (long)vmid, err);
 	if (r < 0)
 		return r;
@@ -470,7 +472,7 @@ static int api_update_vm_async(struct api_call *call, json_t **ret, struct error
 		return r;
 	long long vmid = api_param_int(call, "vmid", 0);
 	_cleanup_free_ char *text = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(text) > 4000)
+	if (strlen(text) > GUEST_CONF_ARG_MAX)
 		return error_set(err, -E2BIG, 400, "too many changes for one call");
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:I, s:s}", "vmid", (json_int_t)vmid, "set", text);

@@ -399,7 +399,7 @@ static const struct task_op_arg destroy_args[] = {
 
 static const struct task_op_arg create_args[] = {
     {.name = "vmid", .type = TASK_ARG_INTEGER},
-    {.name = "conf", .type = TASK_ARG_STRING},
+    {.name = "conf", .type = TASK_ARG_STRING, .max_len = GUEST_CONF_ARG_MAX},
     {.name = "start", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "pool", .type = TASK_ARG_STRING, .optional = true},
     {.name = NULL},
@@ -407,7 +407,7 @@ static const struct task_op_arg create_args[] = {
 
 static const struct task_op_arg config_args[] = {
     {.name = "vmid", .type = TASK_ARG_INTEGER},
-    {.name = "set", .type = TASK_ARG_STRING},
+    {.name = "set", .type = TASK_ARG_STRING, .max_len = GUEST_CONF_ARG_MAX},
     {.name = "delete", .type = TASK_ARG_STRING, .optional = true},
     {.name = "revert", .type = TASK_ARG_STRING, .optional = true},
     {.name = "digest", .type = TASK_ARG_STRING, .optional = true},

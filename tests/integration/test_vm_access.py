@@ -5,8 +5,9 @@
 Destroying a VM removes the ACL entries on /vms/<vmid> and the VM from its
 pool (PVE's remove_vm_access), so a VM created later with the same id
 inherits neither.  Creating with pool= puts the new VM in the pool in the
-create task, and a create that fails leaves the pool as it was.  No QEMU
-runs: the VMs stay stopped.
+create task, and a create that fails leaves the pool as it was.  A config
+of every disk and NIC slot and an 8 KiB description fits in one create and
+in one POST .../config.  No QEMU runs: the VMs stay stopped.
 """
 
 import os
@@ -101,6 +102,50 @@ class VmAccessTest(ctvmtest.AdminDaemonTest):
         self.ok(self.qemu()(310).delete())
         self.ok(self.qemu()(313).delete())
         self.assertEqual(self.pool_vms("new"), [])
+
+    def test_create_maximal_config(self):
+        """Every disk and NIC slot with its options and an 8 KiB description
+        go in one create (qmcreate's one task argument)."""
+        vmid = 330
+        d = os.path.join(self.path, "images", str(vmid))
+        os.makedirs(d, exist_ok=True)
+        conf = {}
+        slots = [("scsi", 31), ("virtio", 16), ("sata", 6), ("ide", 4)]
+        n = 0
+        for bus, count in slots:
+            for i in range(count):
+                name = "vm-%d-disk-%d.raw" % (vmid, n)
+                with open(os.path.join(d, name), "wb") as f:
+                    f.truncate(1 << 20)
+                # in the order PVE writes them back
+                opts = "backup=0,cache=writeback,discard=on,serial=S%019d,size=1M" % n
+                if bus != "virtio":
+                    opts += ",ssd=1"
+                conf["%s%d" % (bus, i)] = "vms:%d/%s,%s" % (vmid, name, opts)
+                n += 1
+        for i in range(32):
+            conf["net%d" % i] = ("virtio=BC:24:11:00:00:%02X,bridge=vmbr0,tag=%d,firewall=1,"
+                                 "rate=100.5,mtu=1500,queues=4,link_down=1" % (i, 100 + i))
+        line = 'a "quoted" line of the description \\ with a backslash'
+        desc = "\n".join([line] * (8192 // (len(line) + 1) + 1))[:8192]
+        conf["description"] = desc
+        conf["scsihw"] = "virtio-scsi-single"
+        self.ok(self.qemu().post(vmid=vmid, name="maximal", **conf))
+        got = self.qemu()(vmid).config.get()
+        self.assertEqual(got["description"], desc)
+        self.assertEqual(got["net31"], conf["net31"])
+        self.assertEqual(got["ide3"], conf["ide3"])
+        self.assertEqual(sum(1 for k in got if k.startswith(("scsi", "virtio", "sata", "ide"))
+                             and k != "scsihw"), n)
+        # and as one change (POST .../config, a qmconfig task)
+        change = {"net%d" % i: conf["net%d" % i].replace("link_down=1", "link_down=0")
+                  for i in range(32)}
+        change["description"] = desc[::-1]
+        self.ok(self.qemu()(vmid).config.post(**change))
+        got = self.qemu()(vmid).config.get()
+        self.assertEqual(got["description"], desc[::-1])
+        self.assertEqual(got["net7"], change["net7"])
+        self.ok(self.qemu()(vmid).delete())
 
 
 if __name__ == "__main__":
