@@ -242,6 +242,14 @@ struct guest_kind_ops {
 	 * on every storage; run state left over); the config goes after. */
 	int (*destroy)(struct guest_store *gs, const struct guest *g, struct task_worker *w,
 	               struct error **err);
+	/* Applies a change of key to the running guest at once (PVE's
+	 * hotplug): old its current value (NULL: none), value the new one
+	 * (NULL: deleted); conf the main section.  0: applied, the config takes
+	 * it now; -EOPNOTSUPP: not something the guest takes while it runs;
+	 * another error: it failed and left the guest as it was.  Either way
+	 * but 0 the change stays pending.  May be NULL: nothing is. */
+	int (*hotplug)(struct guest_store *gs, long vmid, const json_t *conf, const char *key,
+	               const char *old, const char *value, struct error **err);
 };
 
 /* The registry: kinds by type; NULL if unknown.  guest_kinds is

@@ -20,6 +20,7 @@
 #include "netif.h"
 #include "qemu-cmd.h"
 #include "qemu-conf.h"
+#include "qemu-hotplug.h"
 #include "qemu-run.h"
 #include "storage-ops.h"
 #include "storage.h"
@@ -551,4 +552,5 @@ const struct guest_kind_ops guest_kind_qemu = {
     .suspend = qemu_suspend,
     .resume = qemu_resume,
     .destroy = qemu_destroy,
+    .hotplug = qemu_hotplug,
 };
