@@ -634,6 +634,34 @@ POWER_HANDLER(reset, GUEST_OP_RESET, "qmreset")
 POWER_HANDLER(suspend, GUEST_OP_SUSPEND, "qmsuspend")
 POWER_HANDLER(resume, GUEST_OP_RESUME, "qmresume")
 
+/* ---- monitor and sendkey ------------------------------------------------ */
+
+static int api_vm_monitor(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	_cleanup_free_ char *out = NULL;
+	int r = guest_monitor(call->ctx->guests, qemu_kind(), (long)vmid,
+	                      api_param_str(call, "command"), &out, err);
+	if (r < 0)
+		return r;
+	*ret = json_string(out);
+	return 0;
+}
+
+static int api_vm_sendkey(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	unsigned flags = 0;
+	int r = skiplock_flags(call, &flags, err);
+	if (r == 0)
+		r = guest_sendkey(call->ctx->guests, qemu_kind(), (long)vmid,
+		                  api_param_str(call, "key"), flags, err);
+	if (r < 0)
+		return r;
+	*ret = json_null();
+	return 0;
+}
+
 /* ---- rows --------------------------------------------------------------- */
 
 #define VM_PARAMS API_PARAM_NODE, API_PARAM_VMID
@@ -942,5 +970,40 @@ const struct api_method api_methods_qemu[] = {
                .description = "The storage for the VM state"}, ),
     POWER_ROW("resume", "vm_resume", "Resume virtual machine.", api_vm_resume, P_SKIPLOCK,
               {.name = "nocheck", .type = API_TYPE_BOOLEAN, .optional = true}, ),
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/sendkey",
+        .verb = "PUT",
+        .name = "vm_sendkey",
+        .description = "Send key event to virtual machine.",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "key",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 64,
+                                              .description = "The key (qemu monitor encoding)."},
+                                             P_SKIPLOCK,
+                                             API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_PROTECTED,
+        .handler = api_vm_sendkey,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/monitor",
+        .verb = "POST",
+        .name = "monitor",
+        .description = "Execute QEMU monitor commands.",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "command",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 4096,
+                                              .description = "The monitor command."},
+                                             API_END},
+        .returns = {.type = API_TYPE_STRING},
+        /* the monitor reaches the host (files, devices, migration to a
+         * command): root@pam's alone, stricter than PVE's Sys.Modify */
+        .perm = {.user = API_PERM_ROOT, .description = "Only root@pam may use the monitor."},
+        .flags = API_PROTECTED,
+        .handler = api_vm_monitor,
+    },
     {.path = NULL},
 };

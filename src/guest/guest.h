@@ -250,6 +250,10 @@ struct guest_kind_ops {
 	 * but 0 the change stays pending.  May be NULL: nothing is. */
 	int (*hotplug)(struct guest_store *gs, long vmid, const json_t *conf, const char *key,
 	               const char *old, const char *value, struct error **err);
+	/* One command of the hypervisor's human monitor to the running guest,
+	 * its output (malloc'd).  May be NULL: not supported. */
+	int (*monitor)(struct guest_store *gs, long vmid, const char *command, char **ret_output,
+	               struct error **err);
 };
 
 /* The registry: kinds by type; NULL if unknown.  guest_kinds is
@@ -334,6 +338,20 @@ int guest_config_lock(struct guest_store *gs, const struct guest_kind_ops *k, lo
  * it owned. */
 int guest_config_remove(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                         struct error **err);
+
+/* --- the monitor --- */
+
+/* POST .../monitor: command to guest vmid's human monitor, its output
+ * (malloc'd).  -ESRCH 500 "VM 100 not running"; the caller has made sure
+ * only root@pam gets here (the monitor reaches the host). */
+int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *command, char **ret_output, struct error **err);
+/* POST .../sendkey: PVE's vm_sendkey, under the config lock, refused while
+ * locked (unless GUEST_SKIPLOCK in flags): the monitor's "sendkey <key>".
+ * key is QEMU's key names joined by '-' ("ctrl-alt-delete"): 400 for
+ * anything else; the monitor's complaint (an unknown key) is 500. */
+int guest_sendkey(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *key, unsigned flags, struct error **err);
 
 /* --- startup order (startall / stopall) --- */
 

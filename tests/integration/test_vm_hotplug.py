@@ -9,8 +9,9 @@ link_down is applied at once (QMP set_link); a new net1 on the bridge is
 hot-plugged (its tap joined to the bridge, the NIC on QEMU's PCI bus) and
 its tap goes when the VM stops; a NIC on a bridge that does not exist fails
 to hot-plug and stays pending with the VM running untouched; other keys stay
-pending; with `hotplug` not naming network a new NIC stays pending.
-Skipped without QEMU.
+pending; with `hotplug` not naming network a new NIC stays pending.  The
+monitor (root@pam only) and sendkey reach the running VM.  Skipped without
+QEMU.
 """
 
 import json
@@ -143,6 +144,26 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         self.assertFalse(os.path.exists("/sys/class/net/tap%di1" % vmid))
         self.assertNotIn("net1", self.pci_ids(vmid))
         self.ok(vm.status.stop.post())
+        self.ok(vm.delete())
+
+    def test_monitor_and_sendkey(self):
+        vmid = 402
+        self.start_vm(vmid)
+        vm = self.qemu()(vmid)
+        base = "/nodes/%s/qemu/%d" % (self.node, vmid)
+        # the monitor is root@pam's alone, even for an Administrator on /
+        e = self.assert_status(403, vm.monitor.post, command="info status")
+        self.assertIn("user != root@pam", str(e))
+        out = self.daemon.root_call("POST", base + "/monitor", command="info status")
+        self.assertIn("running", out)
+        # sendkey: VM.Console, QEMU's key names
+        self.assertIsNone(vm.sendkey.put(key="ctrl-alt-delete"))
+        self.assert_status(400, vm.sendkey.put, key="a b")
+        self.assert_status(400, vm.sendkey.put, key="ret\ninfo status")
+        self.assert_status(500, vm.sendkey.put, key="nosuchkey")
+        self.ok(vm.status.stop.post())
+        r = self.daemon.root_http("POST", base + "/monitor", data={"command": "info status"})
+        self.assertEqual((r.status, r.reason), (500, "VM %d not running" % vmid))
         self.ok(vm.delete())
 
 
