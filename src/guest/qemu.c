@@ -417,6 +417,8 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 		    .bridge = n->bridge,
 		    .tag = n->tag > 0 ? (unsigned)n->tag : 0,
 		    .mtu = n->mtu > 1 ? (unsigned)n->mtu : 0,
+		    .rate = n->rate,
+		    .link_down = n->link_down,
 		};
 		ret->n++;
 	}

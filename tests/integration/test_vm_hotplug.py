@@ -48,6 +48,7 @@ def qmp(path, command, timeout=10):
 
 
 class VmHotplugTest(ctvmtest.AdminDaemonTest):
+    """VM ids 7400.. : taps are named after them host-wide."""
 
     @classmethod
     def setUpClass(cls):
@@ -73,8 +74,8 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
     def start_vm(self, vmid, **kw):
         self.ok(self.qemu().post(vmid=vmid, kvm=0, memory=64,
                                  net0="virtio,bridge=%s" % self.bridge, **kw))
-        self.ok(self.qemu()(vmid).status.start.post())
         self.addCleanup(self.stop_quietly, vmid)
+        self.ok(self.qemu()(vmid).status.start.post())
         self.assertEqual(self.qemu()(vmid).status.current.get()["status"], "running")
 
     def stop_quietly(self, vmid):
@@ -95,7 +96,7 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         return os.path.basename(os.readlink(link)) if os.path.exists(link) else None
 
     def test_nic_hotplug(self):
-        vmid = 400
+        vmid = 7400
         self.start_vm(vmid)
         vm = self.qemu()(vmid)
         pid = vm.status.current.get()["pid"]
@@ -136,7 +137,7 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         self.ok(vm.delete())
 
     def test_hotplug_option(self):
-        vmid = 401
+        vmid = 7401
         self.start_vm(vmid, hotplug="disk,usb")
         vm = self.qemu()(vmid)
         vm.config.put(net1="virtio,bridge=%s" % self.bridge)
@@ -147,7 +148,7 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         self.ok(vm.delete())
 
     def test_monitor_and_sendkey(self):
-        vmid = 402
+        vmid = 7402
         self.start_vm(vmid)
         vm = self.qemu()(vmid)
         base = "/nodes/%s/qemu/%d" % (self.node, vmid)
@@ -165,6 +166,25 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         r = self.daemon.root_http("POST", base + "/monitor", data={"command": "info status"})
         self.assertEqual((r.status, r.reason), (500, "VM %d not running" % vmid))
         self.ok(vm.delete())
+
+    def test_start_applies_rate(self):
+        """A NIC's rate= limits its tap from the start (htb root qdisc)."""
+        vmid = 7403
+        self.ok(self.qemu().post(vmid=vmid, kvm=0, memory=64,
+                                 net0="virtio,bridge=%s" % self.bridge,
+                                 net1="virtio,bridge=%s,rate=10" % self.bridge))
+        self.addCleanup(self.stop_quietly, vmid)
+        st = self.task_status(self.qemu()(vmid).status.start.post())
+        # a kernel without tc policing limits one direction only, and warns
+        self.assertIn(st["exitstatus"], ("OK", "WARNINGS: 1"))
+        out = subprocess.run(["tc", "qdisc", "show", "dev", "tap%di1" % vmid],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertIn("htb", out)
+        out = subprocess.run(["tc", "qdisc", "show", "dev", "tap%di0" % vmid],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertNotIn("htb", out)
+        self.ok(self.qemu()(vmid).status.stop.post())
+        self.ok(self.qemu()(vmid).delete())
 
 
 if __name__ == "__main__":
