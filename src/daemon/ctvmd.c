@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -501,6 +502,39 @@ static int hook_forget(void *userdata, long vmid, struct error **err)
 	return access_remove_vm(userdata, vmid, err);
 }
 
+/* The guests' figures for the usage history (the collector's thread): what
+ * their list entries say, in rrd_def_guest's order. */
+static int guest_samples(void *userdata, struct rrd_guest_sample **ret, size_t *ret_n)
+{
+	struct guest_store *gs = userdata;
+	struct guest_id *ids = NULL;
+	size_t n = 0;
+	if (guest_list(gs, NULL, &ids, &n, NULL) < 0)
+		return -1;
+	static const char *const keys[RRD_GUEST_N_DS] = {"cpus",     "cpu",      "maxmem", "mem",
+	                                                 "maxdisk",  "disk",     "netin",  "netout",
+	                                                 "diskread", "diskwrite"};
+	struct rrd_guest_sample *s = xnew(struct rrd_guest_sample, n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct guest g = {0};
+		json_t *e = NULL;
+		/* unreadable now: unknown values, its history stays */
+		bool ok = guest_get(gs, ids[i].kind, ids[i].vmid, &g, NULL) == 0 &&
+		          guest_summary(gs, &g, &e, NULL) == 0;
+		s[k].vmid = ids[i].vmid;
+		for (size_t j = 0; j < RRD_GUEST_N_DS; j++)
+			s[k].v[j] = ok ? json_number_value(json_object_get(e, keys[j])) : NAN;
+		k++;
+		json_decref(e);
+		guest_release(&g);
+	}
+	free(ids);
+	*ret = s;
+	*ret_n = k;
+	return 0;
+}
+
 /* A task ended: it may have changed user.cfg (guest destroy and create). */
 static void access_check_soon(void *userdata)
 {
@@ -789,6 +823,8 @@ int main(int argc, char **argv)
 	    .stats = ctx.stats,
 	    .storage = ctx.storage,
 	    .step = o.rrd_step,
+	    .guests = guest_samples,
+	    .guests_userdata = ctx.guests,
 	};
 	struct rrd_collector *history = rrd_collector_new(&rcfg);
 	node_stats_set_history(ctx.stats, history);
