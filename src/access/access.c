@@ -146,6 +146,12 @@ void access_store_set_recheck_ms(struct access_store *s, unsigned ms)
 		conf_file_set_recheck_ms(s->file[f], ms);
 }
 
+void access_store_check_soon(struct access_store *s)
+{
+	for (int f = 0; f < _FILE_MAX; f++)
+		conf_file_check_soon(s->file[f]);
+}
+
 static struct access_db *db_free(struct access_db *db)
 {
 	if (!db)
@@ -369,6 +375,72 @@ int access_store_update(struct access_store *s, const char *digest, access_updat
 		return fd;
 	int r = update_locked(s, digest, fn, arg, err);
 	unlock_file(fd);
+	return r;
+}
+
+static int do_forget_vm(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                        struct error **err)
+{
+	(void)sec;
+	(void)err;
+	usercfg_forget_vm(cfg, arg);
+	return 0;
+}
+
+int access_remove_vm(struct access_store *s, long vmid, struct error **err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%ld", vmid);
+	int r = access_store_update(s, NULL, do_forget_vm, id, err);
+	if (r < 0 && err && *err)
+		error_prefix(*err, "access permissions cleanup for VM %ld failed", vmid);
+	return r;
+}
+
+struct pool_vm {
+	const char *pool;
+	const char *vmid;
+};
+
+static int do_pool_add_vm(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                          struct error **err)
+{
+	(void)sec;
+	const struct pool_vm *a = arg;
+	struct usercfg_pool *p = usercfg_find_pool(cfg, a->pool);
+	if (!p)
+		return error_set(err, -ENOENT, 500, "pool '%s' does not exist", a->pool);
+	return usercfg_pool_add_vm(cfg, p, a->vmid, err);
+}
+
+static int do_pool_remove_vm(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                             struct error **err)
+{
+	(void)sec;
+	(void)err;
+	const struct pool_vm *a = arg;
+	struct usercfg_pool *p = usercfg_find_pool(cfg, a->pool);
+	if (p)
+		usercfg_pool_remove_vm(p, a->vmid);
+	return 0;
+}
+
+int access_pool_remove_vm(struct access_store *s, const char *pool, long vmid, struct error **err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%ld", vmid);
+	struct pool_vm a = {.pool = pool, .vmid = id};
+	return access_store_update(s, NULL, do_pool_remove_vm, &a, err);
+}
+
+int access_pool_add_vm(struct access_store *s, const char *pool, long vmid, struct error **err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%ld", vmid);
+	struct pool_vm a = {.pool = pool, .vmid = id};
+	int r = access_store_update(s, NULL, do_pool_add_vm, &a, err);
+	if (r < 0 && err && *err)
+		error_prefix(*err, "can't add VM %ld to pool", vmid);
 	return r;
 }
 

@@ -42,6 +42,9 @@ struct access_store *access_store_free(struct access_store *s);
  * daemon uses 1000: one stat() per file per second instead of per request).
  * Default 0: on every access_store_get(). */
 void access_store_set_recheck_ms(struct access_store *s, unsigned ms);
+/* Look at the files at the next access_store_get() whatever the recheck
+ * interval: another process (a task worker) may have changed them. */
+void access_store_check_soon(struct access_store *s);
 
 /* The current snapshot, with a reference taken (never NULL).  When a changed
  * file cannot be parsed the previous snapshot stays in use. */
@@ -70,6 +73,17 @@ int access_store_update(struct access_store *s, const char *digest, access_updat
 /* The same for domains.cfg (digest: domains.cfg's). */
 int access_store_update_domains(struct access_store *s, const char *digest,
                                 access_update_domains_fn fn, void *arg, struct error **err);
+
+/* A guest's place in user.cfg, for the guest operations (ctvmd wires them
+ * in as guest_access_hooks).  access_remove_vm: PVE's remove_vm_access, the
+ * ACL entries on /vms/<vmid> and its pool membership go (user.cfg is
+ * written only when that changed it).  access_pool_add_vm: PVE's
+ * add_vm_to_pool, but a missing pool is -ENOENT (500 "pool 'p' does not
+ * exist") and another pool holding vmid -EEXIST (400). */
+int access_remove_vm(struct access_store *s, long vmid, struct error **err);
+int access_pool_add_vm(struct access_store *s, const char *pool, long vmid, struct error **err);
+/* vmid leaves pool (nothing when it is not a member). */
+int access_pool_remove_vm(struct access_store *s, const char *pool, long vmid, struct error **err);
 
 /* Helpers for update callbacks. */
 /* Sets the password of a pve-realm user (hashes it); 400 for other realms. */

@@ -378,6 +378,14 @@ static bool drop_path(const struct usercfg_acl *a, const void *arg)
 	return streq(a->path, (const char *)arg);
 }
 
+/* path itself and every path below it */
+static bool drop_path_tree(const struct usercfg_acl *a, const void *arg)
+{
+	const char *path = arg;
+	size_t n = strlen(path);
+	return strncmp(a->path, path, n) == 0 && (a->path[n] == '\0' || a->path[n] == '/');
+}
+
 bool usercfg_remove_user(struct usercfg *cfg, const char *userid)
 {
 	bool found;
@@ -545,6 +553,18 @@ int usercfg_pool_add_vm(struct usercfg *cfg, struct usercfg_pool *p, const char 
 bool usercfg_pool_remove_vm(struct usercfg_pool *p, const char *vmid)
 {
 	return strset_remove(p->vms, &p->n_vms, vmid);
+}
+
+bool usercfg_forget_vm(struct usercfg *cfg, const char *vmid)
+{
+	_cleanup_free_ char *path = xasprintf("/vms/%s", vmid);
+	size_t n = cfg->n_acls;
+	acl_filter(cfg, drop_path_tree, path);
+	bool changed = cfg->n_acls != n;
+	struct usercfg_pool *p = usercfg_find_vm_pool(cfg, vmid);
+	if (p)
+		changed |= usercfg_pool_remove_vm(p, vmid);
+	return changed;
 }
 
 void usercfg_pool_add_storage(struct usercfg_pool *p, const char *storeid)

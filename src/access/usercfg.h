@@ -180,6 +180,10 @@ bool usercfg_remove_pool(struct usercfg *cfg, const char *poolid);
 int usercfg_pool_add_vm(struct usercfg *cfg, struct usercfg_pool *p, const char *vmid,
                         struct error **err);
 bool usercfg_pool_remove_vm(struct usercfg_pool *p, const char *vmid);
+/* Forgets a destroyed guest (PVE's remove_vm_access): drops the ACL entries
+ * on /vms/<vmid> (and below) and vmid's pool membership, so a guest created
+ * later with the same id inherits neither.  Whether anything changed. */
+bool usercfg_forget_vm(struct usercfg *cfg, const char *vmid);
 void usercfg_pool_add_storage(struct usercfg_pool *p, const char *storeid);
 bool usercfg_pool_remove_storage(struct usercfg_pool *p, const char *storeid);
 /* Custom roles only; built-in names are refused (400). */

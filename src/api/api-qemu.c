@@ -13,13 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "api-internal.h"
 #include "api-qemu-params.h"
 #include "api.h"
 #include "error.h"
+#include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
 #include "property.h"
+#include "usercfg.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -328,9 +331,20 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	long long vmid = api_param_int(call, "vmid", 0);
 	if (api_param_has(call, "archive"))
 		return error_param(err, "archive", "restoring a backup is not supported yet");
+	/* PVE's check_pool_exist, and Pool.Allocate as for any change of a
+	 * pool's members (PUT /pools/{poolid}; PVE's create_vm of lxc) */
 	const char *pool = api_param_str(call, "pool");
-	if (pool && *pool)
-		return error_param(err, "pool", "adding a new VM to a pool is not supported yet");
+	if (pool && !*pool)
+		pool = NULL;
+	if (pool && !usercfg_find_pool(access_db_usercfg(call->db), pool))
+		return error_set(err, -EPERM, 403,
+		                 "Permission check failed (pool '%s' does not exist)", pool);
+	if (pool) {
+		_cleanup_free_ char *ppath = xasprintf("/pool/%s", pool);
+		if (!api_call_has_priv(call, ppath, "Pool.Allocate"))
+			return error_set(err, -EPERM, 403,
+			                 "Permission check failed (%s, Pool.Allocate)", ppath);
+	}
 	_cleanup_json_ json_t *set = NULL;
 	int r = config_params(call, &set, err);
 	if (r < 0)
@@ -344,16 +358,19 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(conf) > 4000)
+	if (strlen(conf) > GUEST_CONF_ARG_MAX)
 		return error_set(err, -E2BIG, 400,
-		                 "the new VM's config is too long for one call (at most 4000 "
-		                 "bytes); add the rest with PUT .../config");
+		                 "the new VM's config is too long for one call (at most %u "
+		                 "bytes); add the rest with PUT .../config",
+		                 (unsigned)GUEST_CONF_ARG_MAX);
 	r = guest_create_reserve(gs, k, (long)vmid, err);
 	if (r < 0)
 		return r;
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:I, s:s, s:b}", "vmid", (json_int_t)vmid, "conf", conf, "start",
 	              api_param_bool(call, "start", false));
+	if (pool)
+		json_object_set_new(args, "pool", json_string(pool));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
 	r = api_start_op(call, "qmcreate", id, args, ret, err);
@@ -455,7 +472,7 @@ static int api_update_vm_async(struct api_call *call, json_t **ret, struct error
 		return r;
 	long long vmid = api_param_int(call, "vmid", 0);
 	_cleanup_free_ char *text = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(text) > 4000)
+	if (strlen(text) > GUEST_CONF_ARG_MAX)
 		return error_set(err, -E2BIG, 400, "too many changes for one call");
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:I, s:s}", "vmid", (json_int_t)vmid, "set", text);
@@ -616,6 +633,34 @@ POWER_HANDLER(reboot, GUEST_OP_REBOOT, "qmreboot")
 POWER_HANDLER(reset, GUEST_OP_RESET, "qmreset")
 POWER_HANDLER(suspend, GUEST_OP_SUSPEND, "qmsuspend")
 POWER_HANDLER(resume, GUEST_OP_RESUME, "qmresume")
+
+/* ---- monitor and sendkey ------------------------------------------------ */
+
+static int api_vm_monitor(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	_cleanup_free_ char *out = NULL;
+	int r = guest_monitor(call->ctx->guests, qemu_kind(), (long)vmid,
+	                      api_param_str(call, "command"), &out, err);
+	if (r < 0)
+		return r;
+	*ret = json_string(out);
+	return 0;
+}
+
+static int api_vm_sendkey(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	unsigned flags = 0;
+	int r = skiplock_flags(call, &flags, err);
+	if (r == 0)
+		r = guest_sendkey(call->ctx->guests, qemu_kind(), (long)vmid,
+		                  api_param_str(call, "key"), flags, err);
+	if (r < 0)
+		return r;
+	*ret = json_null();
+	return 0;
+}
 
 /* ---- rows --------------------------------------------------------------- */
 
@@ -925,5 +970,40 @@ const struct api_method api_methods_qemu[] = {
                .description = "The storage for the VM state"}, ),
     POWER_ROW("resume", "vm_resume", "Resume virtual machine.", api_vm_resume, P_SKIPLOCK,
               {.name = "nocheck", .type = API_TYPE_BOOLEAN, .optional = true}, ),
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/sendkey",
+        .verb = "PUT",
+        .name = "vm_sendkey",
+        .description = "Send key event to virtual machine.",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "key",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 64,
+                                              .description = "The key (qemu monitor encoding)."},
+                                             P_SKIPLOCK,
+                                             API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_PROTECTED,
+        .handler = api_vm_sendkey,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/monitor",
+        .verb = "POST",
+        .name = "monitor",
+        .description = "Execute QEMU monitor commands.",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "command",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 4096,
+                                              .description = "The monitor command."},
+                                             API_END},
+        .returns = {.type = API_TYPE_STRING},
+        /* the monitor reaches the host (files, devices, migration to a
+         * command): root@pam's alone, stricter than PVE's Sys.Modify */
+        .perm = {.user = API_PERM_ROOT, .description = "Only root@pam may use the monitor."},
+        .flags = API_PROTECTED,
+        .handler = api_vm_monitor,
+    },
     {.path = NULL},
 };

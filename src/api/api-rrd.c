@@ -11,6 +11,7 @@
 #include "api-internal.h"
 #include "api.h"
 #include "error.h"
+#include "guest.h"
 #include "node-stats.h"
 #include "rrd-collector.h"
 #include "section-config.h"
@@ -66,6 +67,21 @@ static int api_storage_rrddata(struct api_call *call, json_t **ret, struct error
 	if (!exists)
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
 	*ret = rrd_collector_storage_json(c, id, tf, cf, call->now ? call->now : time(NULL));
+	return 0;
+}
+
+static int api_guest_rrddata(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	struct rrd_collector *c = NULL;
+	enum rrd_timeframe tf = 0;
+	enum rrd_cf cf = RRD_CF_AVERAGE;
+	int r = history(call, &c, &tf, &cf, err);
+	if (r == 0)
+		r = guest_find(call->ctx->guests, guest_kind_find("qemu"), (long)vmid, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = rrd_collector_guest_json(c, (long)vmid, tf, cf, call->now ? call->now : time(NULL));
 	return 0;
 }
 
@@ -142,6 +158,29 @@ const struct api_method api_methods_rrd[] = {
             (const struct api_param[]){API_PARAM_NODE, P_STORAGE, P_TIMEFRAME, P_DS, P_CF, API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = PERM_STORAGE,
+        .handler = api_rrd_png,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/rrddata",
+        .verb = "GET",
+        .name = "rrddata",
+        .description = "Read VM RRD statistics",
+        .params =
+            (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, P_TIMEFRAME, P_CF, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Audit")),
+        .handler = api_guest_rrddata,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/rrd",
+        .verb = "GET",
+        .name = "rrd",
+        .description = "Read VM RRD statistics (returns PNG). Not available in ctvm (501): "
+                       "ctvm draws no images; clients draw from rrddata.",
+        .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, P_TIMEFRAME, P_DS,
+                                             P_CF, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Audit")),
         .handler = api_rrd_png,
     },
     {.path = NULL},

@@ -169,6 +169,13 @@ void conf_file_set_recheck_ms(struct conf_file *f, unsigned ms)
 	pthread_mutex_unlock(&f->lock);
 }
 
+void conf_file_check_soon(struct conf_file *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->check_now = true;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* The file's bytes; a missing file is empty with CONF_MISSING_EMPTY. */
 static int read_bytes(const struct conf_file *f, char **ret, size_t *ret_len, struct error **err)
 {

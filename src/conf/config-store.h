@@ -128,6 +128,9 @@ const char *conf_file_path(const struct conf_file *f);
 /* Look for outside edits at most every ms milliseconds (0, the default: at
  * every get, one stat()).  Writes through the store are seen at once. */
 void conf_file_set_recheck_ms(struct conf_file *f, unsigned ms);
+/* Look at the file at the next get whatever the recheck interval: another
+ * process is known to have written it. */
+void conf_file_check_soon(struct conf_file *f);
 
 /*
  * The current snapshot with a reference taken; drop it with

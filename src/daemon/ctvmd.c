@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <math.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -485,6 +486,61 @@ static struct task_ops *task_ops_setup(struct storage_task_env *senv, struct gue
 	return ops;
 }
 
+/* The guest operations' way into user.cfg (guest.h, guest_access_hooks). */
+static int hook_pool_add(void *userdata, long vmid, const char *pool, struct error **err)
+{
+	return access_pool_add_vm(userdata, pool, vmid, err);
+}
+
+static int hook_pool_remove(void *userdata, long vmid, const char *pool, struct error **err)
+{
+	return access_pool_remove_vm(userdata, pool, vmid, err);
+}
+
+static int hook_forget(void *userdata, long vmid, struct error **err)
+{
+	return access_remove_vm(userdata, vmid, err);
+}
+
+/* The guests' figures for the usage history (the collector's thread): what
+ * their list entries say, in rrd_def_guest's order. */
+static int guest_samples(void *userdata, struct rrd_guest_sample **ret, size_t *ret_n)
+{
+	struct guest_store *gs = userdata;
+	struct guest_id *ids = NULL;
+	size_t n = 0;
+	if (guest_list(gs, NULL, &ids, &n, NULL) < 0)
+		return -1;
+	static const char *const keys[RRD_GUEST_N_DS] = {"cpus",     "cpu",      "maxmem", "mem",
+	                                                 "maxdisk",  "disk",     "netin",  "netout",
+	                                                 "diskread", "diskwrite"};
+	struct rrd_guest_sample *s = xnew(struct rrd_guest_sample, n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct guest g = {0};
+		json_t *e = NULL;
+		/* unreadable now: unknown values, its history stays */
+		bool ok = guest_get(gs, ids[i].kind, ids[i].vmid, &g, NULL) == 0 &&
+		          guest_summary(gs, &g, &e, NULL) == 0;
+		s[k].vmid = ids[i].vmid;
+		for (size_t j = 0; j < RRD_GUEST_N_DS; j++)
+			s[k].v[j] = ok ? json_number_value(json_object_get(e, keys[j])) : NAN;
+		k++;
+		json_decref(e);
+		guest_release(&g);
+	}
+	free(ids);
+	*ret = s;
+	*ret_n = k;
+	return 0;
+}
+
+/* A task ended: it may have changed user.cfg (guest destroy and create). */
+static void access_check_soon(void *userdata)
+{
+	access_store_check_soon(userdata);
+}
+
 /*
  * --run-task-op TYPE: one worker, exec'd by the task manager (or by anyone
  * with the right to run it) with only its arguments, task.h's
@@ -508,6 +564,16 @@ static _noreturn_ void run_task_op(const struct options *o)
 	storage_setup(paths);
 	struct storage_task_env senv = {.node = node, .store = storage_config_store_new(paths)};
 	struct guest_store *gs = guest_store_new(paths, node, senv.store);
+	struct access_store *access = access_store_new(paths, &e);
+	if (!access) {
+		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot open the access files");
+		exit(1);
+	}
+	guest_store_set_access_hooks(gs,
+	                             &(struct guest_access_hooks){.pool_add = hook_pool_add,
+	                                                          .pool_remove = hook_pool_remove,
+	                                                          .forget = hook_forget,
+	                                                          .userdata = access});
 	struct task_ops *ops = task_ops_setup(&senv, gs, &e);
 	if (!ops) {
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
@@ -738,6 +804,8 @@ int main(int argc, char **argv)
 	    .max_workers = o.max_workers,
 	    .ops = ops,
 	    .worker_argv = worker_argv,
+	    .ended = access_check_soon,
+	    .ended_userdata = ctx.access,
 	};
 	ctx.tasks = task_manager_new(&tcfg, &e);
 	if (!ctx.tasks)
@@ -755,6 +823,8 @@ int main(int argc, char **argv)
 	    .stats = ctx.stats,
 	    .storage = ctx.storage,
 	    .step = o.rrd_step,
+	    .guests = guest_samples,
+	    .guests_userdata = ctx.guests,
 	};
 	struct rrd_collector *history = rrd_collector_new(&rcfg);
 	node_stats_set_history(ctx.stats, history);

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "guest.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "property.h"
 #include "xalloc.h"
 
@@ -352,6 +353,8 @@ static void delete_now(const struct guest_kind_ops *k, json_t *conf, json_t *pen
 }
 
 struct apply {
+	struct guest_store *gs;
+	long vmid;
 	const struct guest_kind_ops *k;
 	const struct guest_config_change *c;
 	json_t *conf, *pending;
@@ -402,12 +405,32 @@ static int apply_revert(const char *key, void *arg, struct error **err)
 	return 0;
 }
 
+/* Whether the running guest took key's new value at once (the kind's
+ * hotplug slot).  A failure is logged and leaves the change pending, as
+ * PVE's vmconfig_hotplug_pending warns and keeps it. */
+static bool hotplugged(struct apply *a, const char *key, const char *value)
+{
+	if (!a->k->hotplug)
+		return false;
+	const char *old = json_string_value(json_object_get(a->conf, key));
+	if (streq_ptr(old, value))
+		return false;
+	struct error *e = NULL;
+	int r = a->k->hotplug(a->gs, a->vmid, a->conf, key, old, value, &e);
+	if (r < 0 && r != -EOPNOTSUPP)
+		log_debug("%s %ld: hot-plugging %s failed, left pending: %s", a->k->noun, a->vmid,
+		          key, e ? e->msg : strerror(-r));
+	error_free(e);
+	return r == 0;
+}
+
 static int apply_set(struct apply *a, struct error **err)
 {
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)a->c->set, key, v) {
-		if (a->running && !fast_plug(a->k, key)) {
+		if (a->running && !fast_plug(a->k, key) &&
+		    !hotplugged(a, key, json_string_value(v))) {
 			if (!a->pending)
 				return error_set(err, -EOPNOTSUPP, 500,
 				                 "cannot change '%s' while the guest runs", key);
@@ -464,7 +487,7 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 	bool running = false;
 	if (r == 0)
 		r = guest_is_running(gs, k, vmid, &running, NULL, err);
-	struct apply a = {.k = k, .c = c, .running = running};
+	struct apply a = {.gs = gs, .vmid = vmid, .k = k, .c = c, .running = running};
 	if (r == 0) {
 		a.conf = k->main_section(obj);
 		a.pending = k->pending_section ? k->pending_section(obj) : NULL;

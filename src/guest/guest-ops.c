@@ -191,7 +191,8 @@ POWER_OP(resume, GUEST_OP_RESUME)
 
 /*
  * Destroy: the rules under the file lock (not running, not protected, not
- * locked), then the kind frees what the guest owns and the config goes.
+ * locked), then the kind frees what the guest owns, user.cfg forgets the
+ * guest (its ACL entries and pool membership) and the config goes.
  * The config is removed only when everything else went: a volume that
  * could not be freed stays referenced and the task fails.
  */
@@ -218,6 +219,10 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 		                        arg_bool(args, "destroy-unreferenced-disks", true), w, err);
 	if (r == 0 && k->destroy)
 		r = k->destroy(env->gs, &g, w, err);
+	/* before the config goes, as PVE: once the id is free a new guest may
+	 * take it, and must not find the old one's ACLs or pool */
+	if (r == 0)
+		r = guest_access_forget(env->gs, vmid, err);
 	guest_release(&g);
 	unlock_file(fd);
 	if (r == 0)
@@ -276,11 +281,13 @@ static int write_created(void *obj, void *arg, struct error **err)
 }
 
 /*
- * qmcreate {vmid, conf, [start]}: the API reserved <vmid>.conf with `lock:
- * create`; the disks are allocated (or imported), the config written
- * without the lock, and the VM started when asked.  Any failure before the
- * config is written frees what was allocated and removes the reservation:
- * a failed create leaves no config and no volume.
+ * qmcreate {vmid, conf, [start], [pool]}: the API reserved <vmid>.conf with
+ * `lock: create`; the VM joins its pool, the disks are allocated (or
+ * imported), the config written without the lock, and the VM started when
+ * asked.  Any failure before the config is written frees what was
+ * allocated, takes the VM out of the pool again and removes the
+ * reservation: a failed create leaves no config, no volume and no pool
+ * member.
  */
 static int op_create(struct task_worker *w, const json_t *args, struct error **err)
 {
@@ -289,7 +296,15 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 	long vmid = (long)arg_int(args, "vmid", 0);
 	_cleanup_json_ json_t *set = NULL;
 	_cleanup_json_ json_t *allocated = json_array();
+	const char *pool = arg_str(args, "pool");
+	bool pooled = false;
 	int r = set_arg(k, args, "conf", &set, err);
+	/* the pool first, while <vmid>.conf holds only the reservation: a pool
+	 * gone meanwhile fails the create before anything is allocated */
+	if (r == 0 && pool) {
+		r = guest_access_pool_add(env->gs, vmid, pool, err);
+		pooled = r == 0;
+	}
 	if (r == 0)
 		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
 	if (r == 0) {
@@ -308,6 +323,11 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 			error_free(e);
 		}
 		struct error *e = NULL;
+		if (pooled && guest_access_pool_remove(env->gs, vmid, pool, &e) < 0)
+			task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, vmid,
+			          pool, e ? e->msg : "?");
+		error_free(e);
+		e = NULL;
 		guest_config_remove(env->gs, k, vmid, &e);
 		error_free(e);
 		return r;
@@ -379,14 +399,15 @@ static const struct task_op_arg destroy_args[] = {
 
 static const struct task_op_arg create_args[] = {
     {.name = "vmid", .type = TASK_ARG_INTEGER},
-    {.name = "conf", .type = TASK_ARG_STRING},
+    {.name = "conf", .type = TASK_ARG_STRING, .max_len = GUEST_CONF_ARG_MAX},
     {.name = "start", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "pool", .type = TASK_ARG_STRING, .optional = true},
     {.name = NULL},
 };
 
 static const struct task_op_arg config_args[] = {
     {.name = "vmid", .type = TASK_ARG_INTEGER},
-    {.name = "set", .type = TASK_ARG_STRING},
+    {.name = "set", .type = TASK_ARG_STRING, .max_len = GUEST_CONF_ARG_MAX},
     {.name = "delete", .type = TASK_ARG_STRING, .optional = true},
     {.name = "revert", .type = TASK_ARG_STRING, .optional = true},
     {.name = "digest", .type = TASK_ARG_STRING, .optional = true},

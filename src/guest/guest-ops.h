@@ -10,11 +10,11 @@
  *   qmstart, qmstop, qmshutdown, qmreboot, qmreset, qmsuspend, qmresume
  *             {vmid, [timeout], [skiplock], [force-stop], [todisk]}
  *   qmdestroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
- *   qmcreate  {vmid, conf, [start]}     conf: JSON text of key -> value
+ *   qmcreate  {vmid, conf, [start], [pool]}   conf: JSON text of key -> value
  *   qmconfig  {vmid, set, [delete], [revert], [digest], [force], [skiplock]}
  *
  * conf and set are checked again against the kind's table in the worker;
- * being one task argument each they are bounded by TASK_ARG_STRING_MAX.
+ * being one task argument each they are bounded by GUEST_CONF_ARG_MAX.
  *
  * Every body takes the guest's config lock, loads its config as it is now,
  * applies the dispatcher's rules (guest_check_op()) and only then calls
@@ -22,6 +22,14 @@
  * early) and from the task.
  */
 #pragma once
+
+#include "task.h"
+
+/* The most a new config (qmcreate's conf) or one change (qmconfig's set)
+ * may be as compact JSON text.  A config of every disk and NIC slot with
+ * their options and an 8 KiB description (QEMU_CONF_DESCRIPTION_MAX) fits
+ * in less than half; the API refuses more with 400 (PUT the rest). */
+#define GUEST_CONF_ARG_MAX TASK_ARG_TEXT_MAX
 
 struct error;
 struct guest_store;

@@ -232,6 +232,7 @@ struct guest_store {
 	char *run;
 	struct storage_config_store *storage;
 	struct conf_family *fams[N_KINDS > 0 ? N_KINDS : 1];
+	struct guest_access_hooks access;
 };
 
 struct guest_store *guest_store_new(const struct ctvm_paths *paths, const char *node,
@@ -275,6 +276,84 @@ const char *guest_store_run_dir(const struct guest_store *gs)
 struct storage_config_store *guest_store_storage(const struct guest_store *gs)
 {
 	return gs->storage;
+}
+
+void guest_store_set_access_hooks(struct guest_store *gs, const struct guest_access_hooks *h)
+{
+	gs->access = h ? *h : (struct guest_access_hooks){0};
+}
+
+int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, struct error **err)
+{
+	if (!gs->access.pool_add)
+		return error_set(err, -EOPNOTSUPP, 500, "can't add VM %ld to pool '%s'", vmid,
+		                 pool);
+	return gs->access.pool_add(gs->access.userdata, vmid, pool, err);
+}
+
+int guest_access_pool_remove(struct guest_store *gs, long vmid, const char *pool,
+                             struct error **err)
+{
+	if (!gs->access.pool_remove)
+		return 0;
+	return gs->access.pool_remove(gs->access.userdata, vmid, pool, err);
+}
+
+int guest_access_forget(struct guest_store *gs, long vmid, struct error **err)
+{
+	if (!gs->access.forget)
+		return 0;
+	return gs->access.forget(gs->access.userdata, vmid, err);
+}
+
+int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *command, char **ret_output, struct error **err)
+{
+	int r = guest_find(gs, k, vmid, NULL, err);
+	if (r < 0)
+		return r;
+	if (!k->monitor)
+		return error_set(err, -EOPNOTSUPP, 501, "not supported for %s", k->noun);
+	return k->monitor(gs, vmid, command, ret_output, err);
+}
+
+#define GUEST_SENDKEY_MAX 64
+
+static bool sendkey_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > GUEST_SENDKEY_MAX || key[0] == '-' || key[n - 1] == '-' ||
+	    strstr(key, "--"))
+		return false;
+	for (const char *p = key; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			return false;
+	return true;
+}
+
+int guest_sendkey(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *key, unsigned flags, struct error **err)
+{
+	/* checked here, not only by the API: the monitor takes a command line */
+	if (!sendkey_valid(key))
+		return error_param(err, "key", "invalid key name");
+	int fd = guest_config_lock(gs, k, vmid, err);
+	if (fd < 0)
+		return fd;
+	struct guest g = {0};
+	int r = guest_get(gs, k, vmid, &g, err);
+	if (r == 0)
+		r = check_lock(k, json_string_value(json_object_get(g.conf, "lock")), _GUEST_OP_MAX,
+		               flags, err);
+	guest_release(&g);
+	_cleanup_free_ char *cmd = xasprintf("sendkey %s", key);
+	_cleanup_free_ char *out = NULL;
+	if (r == 0)
+		r = guest_monitor(gs, k, vmid, cmd, &out, err);
+	unlock_file(fd);
+	if (r == 0 && out && *out)
+		r = error_set(err, -EINVAL, 500, "%s", out);
+	return r;
 }
 
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms)

@@ -120,6 +120,31 @@ struct storage_config_store *guest_store_storage(const struct guest_store *gs);
 /* ctvm's run directory (struct ctvm_paths.run): where running guests keep
  * their sockets and pidfiles. */
 const char *guest_store_run_dir(const struct guest_store *gs);
+/*
+ * What the access layer keeps about a guest outside its config: the ACL
+ * entries on /vms/<vmid> and its pool membership (user.cfg).  The guest
+ * layer may not use the access layer, so whoever wires the layers (ctvmd,
+ * for its task workers) hands it these.  Unset (unit tests), a destroy
+ * leaves user.cfg alone and a create with a pool fails.
+ */
+struct guest_access_hooks {
+	/* vmid joins pool (PVE's add_vm_to_pool): -ENOENT when there is no such
+	 * pool, -EEXIST when vmid is in another one. */
+	int (*pool_add)(void *userdata, long vmid, const char *pool, struct error **err);
+	/* vmid leaves pool if it is in it (a create that failed). */
+	int (*pool_remove)(void *userdata, long vmid, const char *pool, struct error **err);
+	/* Forgets vmid: its ACL entries and its pool membership (PVE's
+	 * remove_vm_access), so a guest created later with the same id
+	 * inherits neither. */
+	int (*forget)(void *userdata, long vmid, struct error **err);
+	void *userdata;
+};
+void guest_store_set_access_hooks(struct guest_store *gs, const struct guest_access_hooks *h);
+/* The hooks, called by the guest operations. */
+int guest_access_pool_add(struct guest_store *gs, long vmid, const char *pool, struct error **err);
+int guest_access_pool_remove(struct guest_store *gs, long vmid, const char *pool,
+                             struct error **err);
+int guest_access_forget(struct guest_store *gs, long vmid, struct error **err);
 /* For the daemon: look for outside edits of configs at most every ms. */
 void guest_store_set_recheck_ms(struct guest_store *gs, unsigned ms);
 
@@ -217,6 +242,18 @@ struct guest_kind_ops {
 	 * on every storage; run state left over); the config goes after. */
 	int (*destroy)(struct guest_store *gs, const struct guest *g, struct task_worker *w,
 	               struct error **err);
+	/* Applies a change of key to the running guest at once (PVE's
+	 * hotplug): old its current value (NULL: none), value the new one
+	 * (NULL: deleted); conf the main section.  0: applied, the config takes
+	 * it now; -EOPNOTSUPP: not something the guest takes while it runs;
+	 * another error: it failed and left the guest as it was.  Either way
+	 * but 0 the change stays pending.  May be NULL: nothing is. */
+	int (*hotplug)(struct guest_store *gs, long vmid, const json_t *conf, const char *key,
+	               const char *old, const char *value, struct error **err);
+	/* One command of the hypervisor's human monitor to the running guest,
+	 * its output (malloc'd).  May be NULL: not supported. */
+	int (*monitor)(struct guest_store *gs, long vmid, const char *command, char **ret_output,
+	               struct error **err);
 };
 
 /* The registry: kinds by type; NULL if unknown.  guest_kinds is
@@ -301,6 +338,20 @@ int guest_config_lock(struct guest_store *gs, const struct guest_kind_ops *k, lo
  * it owned. */
 int guest_config_remove(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                         struct error **err);
+
+/* --- the monitor --- */
+
+/* POST .../monitor: command to guest vmid's human monitor, its output
+ * (malloc'd).  -ESRCH 500 "VM 100 not running"; the caller has made sure
+ * only root@pam gets here (the monitor reaches the host). */
+int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *command, char **ret_output, struct error **err);
+/* POST .../sendkey: PVE's vm_sendkey, under the config lock, refused while
+ * locked (unless GUEST_SKIPLOCK in flags): the monitor's "sendkey <key>".
+ * key is QEMU's key names joined by '-' ("ctrl-alt-delete"): 400 for
+ * anything else; the monitor's complaint (an unknown key) is 500. */
+int guest_sendkey(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  const char *key, unsigned flags, struct error **err);
 
 /* --- startup order (startall / stopall) --- */
 

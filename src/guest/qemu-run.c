@@ -583,6 +583,76 @@ int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, jso
 	return qmp_execute(q, cmd, args, timeout_ms, ret, err);
 }
 
+/* Adds tap to the VM's taps file (once), so cleanup deletes it too. */
+static int taps_file_add(const char *dir, const char *tap, struct error **err)
+{
+	_cleanup_free_ char *p = path_join(dir, TAPS_FILE);
+	_cleanup_free_ char *s = NULL;
+	if (read_file(p, 64 * 1024, &s, NULL, NULL) < 0) {
+		free(s);
+		s = xstrdup("");
+	}
+	size_t len = strlen(s);
+	_cleanup_free_ char *all = xasprintf("\n%s%s", s, len && s[len - 1] != '\n' ? "\n" : "");
+	_cleanup_free_ char *line = xasprintf("\n%s\n", tap);
+	if (strstr(all, line))
+		return 0;
+	_cleanup_free_ char *text = xasprintf("%s%s\n", all + 1, tap);
+	return write_file_atomic(p, text, strlen(text), 0600, err);
+}
+
+int qemu_run_nic_hotplug(const struct qemu_run_env *env, long vmid, const struct qemu_run_nic *nic,
+                         json_t *device, struct error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = qemu_run_dir(env, vmid, false, &dir, err);
+	if (r < 0)
+		return r;
+	pid_t pid;
+	if (qemu_run_is_running(env, vmid, &pid) != 1)
+		return error_set(err, -ESRCH, 500, "VM %ld not running", vmid);
+	char tap[NETDEV_TAP_NAME_MAX], id[16];
+	if (netdev_tap_name(tap, vmid, nic->index) < 0)
+		return error_set(err, -ENAMETOOLONG, 400, "tap name for net%u too long",
+		                 nic->index);
+	snprintf(id, sizeof(id), "net%u", nic->index);
+	/* the record first, as at start: a crash half-way leaves what to remove */
+	if ((r = taps_file_add(dir, tap, err)) < 0 || (r = netdev_tap_create(tap, err)) < 0)
+		return r;
+	bool both = true;
+	r = netdev_tap_plug(tap, nic->bridge, nic->mtu, nic->tag, err);
+	if (r == 0 && nic->rate > 0)
+		r = netdev_tap_rate_limit(tap, nic->rate, &both, err);
+	json_t *nd = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "tap", "id", id, "ifname", tap,
+	                       "script", "no", "downscript", "no");
+	bool netdev = false;
+	if (r == 0)
+		netdev = (r = qemu_run_qmp(env, vmid, "netdev_add", nd, 0, NULL, err)) == 0;
+	json_decref(nd);
+	if (r == 0)
+		r = qemu_run_qmp(env, vmid, "device_add", device, 0, NULL, err);
+	if (r < 0) {
+		/* the VM as it was */
+		if (netdev) {
+			json_t *a = json_pack("{s:s}", "id", id);
+			qemu_run_qmp(env, vmid, "netdev_del", a, 0, NULL, NULL);
+			json_decref(a);
+		}
+		netdev_tap_delete(tap, NULL);
+		return r;
+	}
+	if (!both)
+		wwarn(env, "%s: rate limits only the traffic towards the guest", tap);
+	wlog(env, "%s: hot-plugged, tap %s joined bridge %s", id, tap, nic->bridge);
+	if (nic->link_down) {
+		/* the device is in: a failure here leaves the link up */
+		json_t *l = json_pack("{s:s, s:b}", "name", id, "up", 0);
+		r = qemu_run_qmp(env, vmid, "set_link", l, 0, NULL, err);
+		json_decref(l);
+	}
+	return r;
+}
+
 int qemu_run_reset(const struct qemu_run_env *env, long vmid, struct error **err)
 {
 	return qemu_run_qmp(env, vmid, "system_reset", NULL, 0, NULL, err);

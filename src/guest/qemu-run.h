@@ -150,6 +150,17 @@ int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, jso
                  int timeout_ms, json_t **ret, struct error **err);
 
 /*
+ * Hot-plugs NIC nic into running VM vmid: its tap created, recorded for
+ * cleanup and joined to the bridge (rate applied), QMP netdev_add (id
+ * net<N>, the tap by name), then device_add with device (the -device
+ * options as QMP arguments, borrowed), then set_link off for link_down.  On
+ * failure before the device is in, the netdev and the tap go again and the
+ * VM is as it was.
+ */
+int qemu_run_nic_hotplug(const struct qemu_run_env *env, long vmid, const struct qemu_run_nic *nic,
+                         json_t *device, struct error **err);
+
+/*
  * Removes what a VM that no longer runs left behind: taps, sockets,
  * pidfile, its cgroup and the run directory.  0 when clean (or when it
  * runs: nothing is touched); -EBUSY when another process holds the VM's

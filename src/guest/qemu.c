@@ -20,6 +20,7 @@
 #include "netif.h"
 #include "qemu-cmd.h"
 #include "qemu-conf.h"
+#include "qemu-hotplug.h"
 #include "qemu-run.h"
 #include "storage-ops.h"
 #include "storage.h"
@@ -416,6 +417,8 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 		    .bridge = n->bridge,
 		    .tag = n->tag > 0 ? (unsigned)n->tag : 0,
 		    .mtu = n->mtu > 1 ? (unsigned)n->mtu : 0,
+		    .rate = n->rate,
+		    .link_down = n->link_down,
 		};
 		ret->n++;
 	}
@@ -511,6 +514,19 @@ static int qemu_resume(struct guest_store *gs, const struct guest *g, struct tas
 	return qemu_run_resume(&env, g->vmid, err);
 }
 
+static int qemu_monitor(struct guest_store *gs, long vmid, const char *command, char **ret_output,
+                        struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	_cleanup_json_ json_t *args = json_pack("{s:s}", "command-line", command);
+	_cleanup_json_ json_t *ret = NULL;
+	int r = qemu_run_qmp(&env, vmid, "human-monitor-command", args, 0, &ret, err);
+	if (r < 0)
+		return r;
+	*ret_output = xstrdup(json_is_string(ret) ? json_string_value(ret) : "");
+	return 0;
+}
+
 /* What a destroyed VM leaves in the run directory. */
 static int qemu_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,
                         struct error **err)
@@ -551,4 +567,6 @@ const struct guest_kind_ops guest_kind_qemu = {
     .suspend = qemu_suspend,
     .resume = qemu_resume,
     .destroy = qemu_destroy,
+    .hotplug = qemu_hotplug,
+    .monitor = qemu_monitor,
 };

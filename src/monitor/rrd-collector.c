@@ -33,6 +33,13 @@ struct entry {
 	int64_t last_ms;               /* CLOCK_MONOTONIC ms of it; 0: none yet */
 };
 
+struct guest_entry {
+	long vmid;
+	struct rrd *rrd;
+	bool dirty;
+	bool seen;
+};
+
 struct rrd_collector {
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards everything below that the thread changes */
@@ -48,6 +55,11 @@ struct rrd_collector {
 
 	struct rrd *node_rrd;
 	bool node_dirty;
+	char *guest_dir; /* DIR/pve2-vm */
+	rrd_guests_fn guests;
+	void *guests_userdata;
+	struct guest_entry *gentries;
+	size_t n_gentries;
 	struct entry *entries;
 	size_t n_entries;
 };
@@ -297,6 +309,53 @@ static void sample_storages(struct rrd_collector *c, time_t t)
 	free(rc);
 }
 
+static char *guest_path(struct rrd_collector *c, long vmid)
+{
+	return xasprintf("%s/%ld", c->guest_dir, vmid);
+}
+
+static void sample_guests(struct rrd_collector *c, time_t t)
+{
+	struct rrd_guest_sample *s = NULL;
+	size_t n = 0;
+	if (!c->guests || c->guests(c->guests_userdata, &s, &n) < 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_gentries; i++)
+		c->gentries[i].seen = false;
+	for (size_t j = 0; j < n; j++) {
+		struct guest_entry *e = NULL;
+		for (size_t i = 0; i < c->n_gentries && !e; i++)
+			if (c->gentries[i].vmid == s[j].vmid)
+				e = &c->gentries[i];
+		if (!e) {
+			c->gentries = xrealloc(c->gentries, (c->n_gentries + 1) * sizeof(*e));
+			e = &c->gentries[c->n_gentries++];
+			_cleanup_free_ char *path = guest_path(c, s[j].vmid);
+			*e = (struct guest_entry){.vmid = s[j].vmid,
+			                          .rrd = load_series(c, &rrd_def_guest, path)};
+			if (!e->rrd)
+				e->rrd = rrd_new(&rrd_def_guest, c->step);
+		}
+		e->seen = true;
+		update(e->rrd, t, s[j].v, &e->dirty);
+	}
+	/* a guest gone takes its history along */
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_gentries; i++) {
+		if (c->gentries[i].seen) {
+			c->gentries[k++] = c->gentries[i];
+			continue;
+		}
+		_cleanup_free_ char *path = guest_path(c, c->gentries[i].vmid);
+		unlink(path);
+		rrd_free(c->gentries[i].rrd);
+	}
+	c->n_gentries = k;
+	pthread_mutex_unlock(&c->lock);
+	free(s);
+}
+
 static void sample_node(struct rrd_collector *c, time_t t)
 {
 	struct node_stats_rrd s;
@@ -319,7 +378,7 @@ static void save_all(struct rrd_collector *c)
 		size_t len;
 	};
 	pthread_mutex_lock(&c->lock);
-	struct image *img = xnew(struct image, c->n_entries + 1);
+	struct image *img = xnew(struct image, c->n_entries + c->n_gentries + 1);
 	size_t n = 0;
 	if (c->node_dirty) {
 		img[n].path = xstrdup(c->node_path);
@@ -332,6 +391,15 @@ static void save_all(struct rrd_collector *c)
 		if (!e->rrd || !e->dirty)
 			continue;
 		img[n].path = series_path(c, e->id);
+		img[n].buf = rrd_serialize(e->rrd, &img[n].len);
+		n++;
+		e->dirty = false;
+	}
+	for (size_t i = 0; i < c->n_gentries; i++) {
+		struct guest_entry *e = &c->gentries[i];
+		if (!e->dirty)
+			continue;
+		img[n].path = guest_path(c, e->vmid);
 		img[n].buf = rrd_serialize(e->rrd, &img[n].len);
 		n++;
 		e->dirty = false;
@@ -359,6 +427,7 @@ static void *collector(void *arg)
 		time_t t = time(NULL); /* as pvestatd: taken before the probes */
 		sample_node(c, t);
 		sample_storages(c, t);
+		sample_guests(c, t);
 		if (mono_ms() - last_save >= c->save_ms) {
 			save_all(c);
 			last_save = mono_ms();
@@ -386,7 +455,11 @@ struct rrd_collector *rrd_collector_new(const struct rrd_collector_config *cfg)
 	_cleanup_free_ char *node_dir = xasprintf("%s/pve2-node", cfg->dir);
 	c->node_path = path_join(node_dir, cfg->node);
 	c->storage_dir = xasprintf("%s/pve2-storage/%s", cfg->dir, cfg->node);
-	if (mkdir_p(node_dir, 0755) < 0 || mkdir_p(c->storage_dir, 0755) < 0)
+	c->guest_dir = xasprintf("%s/pve2-vm", cfg->dir);
+	c->guests = cfg->guests;
+	c->guests_userdata = cfg->guests_userdata;
+	if (mkdir_p(node_dir, 0755) < 0 || mkdir_p(c->storage_dir, 0755) < 0 ||
+	    mkdir_p(c->guest_dir, 0755) < 0)
 		log_warn("cannot create '%s': %s, the usage history will not be kept", cfg->dir,
 		         strerror(errno));
 	pthread_mutex_init(&c->lock, NULL);
@@ -428,6 +501,10 @@ struct rrd_collector *rrd_collector_free(struct rrd_collector *c)
 	for (size_t i = 0; i < c->n_entries; i++)
 		entry_clear(&c->entries[i]);
 	free(c->entries);
+	for (size_t i = 0; i < c->n_gentries; i++)
+		rrd_free(c->gentries[i].rrd);
+	free(c->gentries);
+	free(c->guest_dir);
 	rrd_free(c->node_rrd);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
@@ -460,6 +537,24 @@ json_t *rrd_collector_storage_json(struct rrd_collector *c, const char *storeid,
 	unsigned step = c->step;
 	pthread_mutex_unlock(&c->lock);
 	struct rrd *empty = rrd_new(&rrd_def_storage, step);
+	json_t *a = rrd_fetch_json(empty, tf, cf, now);
+	rrd_free(empty);
+	return a;
+}
+
+json_t *rrd_collector_guest_json(struct rrd_collector *c, long vmid, enum rrd_timeframe tf,
+                                 enum rrd_cf cf, time_t now)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_gentries; i++)
+		if (c->gentries[i].vmid == vmid) {
+			json_t *a = rrd_fetch_json(c->gentries[i].rrd, tf, cf, now);
+			pthread_mutex_unlock(&c->lock);
+			return a;
+		}
+	unsigned step = c->step;
+	pthread_mutex_unlock(&c->lock);
+	struct rrd *empty = rrd_new(&rrd_def_guest, step);
 	json_t *a = rrd_fetch_json(empty, tf, cf, now);
 	rrd_free(empty);
 	return a;

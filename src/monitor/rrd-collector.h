@@ -29,6 +29,15 @@ struct error;
 struct node_stats;
 struct storage_config_store;
 
+/* One guest's figures at a sample, in rrd_def_guest's order. */
+struct rrd_guest_sample {
+	long vmid;
+	double v[RRD_GUEST_N_DS];
+};
+/* Every guest's figures now (*ret malloc'd), or -1 when they cannot be
+ * read (the histories then stay as they are). */
+typedef int (*rrd_guests_fn)(void *userdata, struct rrd_guest_sample **ret, size_t *ret_n);
+
 struct rrd_collector_config {
 	const char *node;
 	const char *dir; /* created if missing */
@@ -37,6 +46,11 @@ struct rrd_collector_config {
 	/* 0: the defaults (60 s step, a sample every 10 s, a save every 5 min).
 	 * Tests shorten the step; sample and save intervals scale with it. */
 	unsigned step;
+	/* The guests (NULL: none): each gets a series DIR/pve2-vm/VMID, which
+	 * goes when the guest is no longer listed (destroyed: a new guest with
+	 * its id starts a new history). */
+	rrd_guests_fn guests;
+	void *guests_userdata;
 };
 
 struct rrd_collector *rrd_collector_new(const struct rrd_collector_config *cfg);
@@ -49,6 +63,11 @@ json_t *rrd_collector_node_json(struct rrd_collector *c, enum rrd_timeframe tf, 
                                 time_t now);
 json_t *rrd_collector_storage_json(struct rrd_collector *c, const char *storeid,
                                    enum rrd_timeframe tf, enum rrd_cf cf, time_t now);
+
+/* rrddata's answer for guest vmid (rows without values when it has no
+ * history yet). */
+json_t *rrd_collector_guest_json(struct rrd_collector *c, long vmid, enum rrd_timeframe tf,
+                                 enum rrd_cf cf, time_t now);
 
 /* The status of storage storeid as the collector's last sample found it
  * (inactive when the probe failed or hung), if that sample is at most three

@@ -29,7 +29,14 @@ static const struct rrd_ds storage_ds[] = {
     {"total", RRD_GAUGE},
     {"used", RRD_GAUGE},
 };
+static const struct rrd_ds guest_ds[] = {
+    {"maxcpu", RRD_GAUGE},     {"cpu", RRD_GAUGE},     {"maxmem", RRD_GAUGE},
+    {"mem", RRD_GAUGE},        {"maxdisk", RRD_GAUGE}, {"disk", RRD_GAUGE},
+    {"netin", RRD_DERIVE},     {"netout", RRD_DERIVE}, {"diskread", RRD_DERIVE},
+    {"diskwrite", RRD_DERIVE},
+};
 const struct rrd_def rrd_def_node = {"pve2-node", node_ds, ARRAY_SIZE(node_ds)};
+const struct rrd_def rrd_def_guest = {"pve2-vm", guest_ds, ARRAY_SIZE(guest_ds)};
 const struct rrd_def rrd_def_storage = {"pve2-storage", storage_ds, ARRAY_SIZE(storage_ds)};
 
 /* PDPs per row of hour, day, week, month, year (pve-cluster's RRA lines) */

@@ -67,6 +67,10 @@ struct rrd_def {
 extern const struct rrd_def rrd_def_node;
 /* total used */
 extern const struct rrd_def rrd_def_storage;
+/* maxcpu cpu maxmem mem maxdisk disk netin netout diskread diskwrite (the
+ * last four counters) */
+extern const struct rrd_def rrd_def_guest;
+#define RRD_GUEST_N_DS 10
 
 struct rrd;
 

@@ -55,6 +55,11 @@ static int check_entry(const struct task_ops *reg, const struct task_op *table,
 		return error_set(err, -EINVAL, 500, "invalid task type '%s'", op->type);
 	if (!op->run)
 		return error_set(err, -EINVAL, 500, "task type '%s' has no run function", op->type);
+	for (const struct task_op_arg *a = op->args; a && a->name; a++)
+		if (a->max_len > TASK_ARG_TEXT_MAX)
+			return error_set(err, -EINVAL, 500,
+			                 "argument '%s' of task type '%s' too long", a->name,
+			                 op->type);
 	bool twice = task_ops_find(reg, op->type, NULL) != NULL;
 	for (const struct task_op *o = table; !twice && o != op; o++)
 		twice = streq(o->type, op->type);
@@ -113,7 +118,9 @@ int task_op_check_args(const struct task_op *op, const json_t *args, struct erro
 			                 "unknown argument '%s' of task type '%s'", key, op->type);
 		switch (a->type) {
 		case TASK_ARG_STRING:
-			ok = json_is_string(v) && json_string_length(v) <= TASK_ARG_STRING_MAX &&
+			ok = json_is_string(v) &&
+			     json_string_length(v) <=
+			         (a->max_len ? a->max_len : TASK_ARG_STRING_MAX) &&
 			     !has_control_chars(json_string_value(v), json_string_length(v));
 			break;
 		case TASK_ARG_INTEGER:

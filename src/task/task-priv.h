@@ -83,6 +83,8 @@ struct task_manager {
 	uint64_t max_log_bytes;
 	const struct task_ops *ops;
 	char **worker_argv; /* NULL: ops run in the forked worker */
+	void (*ended)(void *userdata);
+	void *ended_userdata;
 
 	/* fork() takes it for writing, the exit thread for reading while it
 	 * works: the child never inherits an allocator lock from our own

@@ -253,6 +253,8 @@ static void finish_entry(struct task_manager *tm, struct task_entry *e)
 	               si.si_pid != 0;
 	_cleanup_free_ char *path = task_log_path(tm->dir, e->upid, e->u.starttime);
 	_cleanup_free_ char *status = complete_log(path, have_si ? &si : NULL, NULL);
+	if (tm->ended)
+		tm->ended(tm->ended_userdata);
 	archive(tm, e->upid, time(NULL), status);
 	log_debug("task '%s' ended: %s", e->upid, status);
 
@@ -454,6 +456,8 @@ struct task_manager *task_manager_new(const struct task_manager_config *cfg, str
 	tm->max_log_bytes = cfg->max_log_bytes ? cfg->max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES;
 	tm->ops = cfg->ops;
 	tm->worker_argv = strv_copy((char *const *)cfg->worker_argv);
+	tm->ended = cfg->ended;
+	tm->ended_userdata = cfg->ended_userdata;
 	pthread_mutex_init(&tm->lock, NULL);
 	pthread_rwlock_init(&tm->fork_lock, NULL);
 	pthread_condattr_t ca;

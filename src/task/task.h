@@ -61,20 +61,30 @@ void upid_clear(struct upid *u);
 struct task_ops;
 
 enum task_arg_type {
-	TASK_ARG_STRING = 1, /* at most TASK_ARG_STRING_MAX bytes, no control characters */
+	TASK_ARG_STRING = 1, /* at most max_len bytes, no control characters */
 	TASK_ARG_INTEGER,
 	TASK_ARG_BOOLEAN,
 };
 
+/* A string argument's bound unless its row says otherwise. */
 #define TASK_ARG_STRING_MAX 4096
-/* An exec'd worker reads at most this much of arguments. */
-#define TASK_ARGS_MAX (64 * 1024)
+/* The most a row may allow one string argument (max_len): a whole guest
+ * config as JSON text (guest-ops.h, GUEST_CONF_ARG_MAX).  An operation
+ * has at most one such argument. */
+#define TASK_ARG_TEXT_MAX (64 * 1024)
+/* An exec'd worker reads at most this much of arguments: one text argument
+ * whose every byte JSON escapes (a string argument holds no control
+ * character, so a '"' or '\\' of two bytes at worst) and room for the rest. */
+#define TASK_ARGS_MAX (2 * TASK_ARG_TEXT_MAX + 64 * 1024)
 
 /* One key of an operation's argument object; unknown keys are refused. */
 struct task_op_arg {
 	const char *name;
 	enum task_arg_type type;
 	bool optional;
+	/* TASK_ARG_STRING: at most this many bytes, at most TASK_ARG_TEXT_MAX
+	 * (registration refuses more); 0: TASK_ARG_STRING_MAX. */
+	size_t max_len;
 };
 
 /* What args must mean beyond their shape (a storage id's grammar, ...);
@@ -125,6 +135,12 @@ struct task_manager_config {
 	 * program calls task_op_worker_main().  Copied.
 	 */
 	const char *const *worker_argv;
+	/* Called on the manager's thread when a task ended, before its status
+	 * reads "stopped" (may be NULL): what a worker wrote in files another
+	 * store caches is then seen by the next request (ctvmd: user.cfg,
+	 * which guest destroy and create change). */
+	void (*ended)(void *userdata);
+	void *ended_userdata;
 };
 
 /* Creates the manager and recovers the state of tasks left by an earlier run

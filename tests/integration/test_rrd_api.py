@@ -236,6 +236,40 @@ class RrdApi(unittest.TestCase):
         self.check_rows(rows, "day")
         self.assertFalse(any("total" in r for r in rows))
 
+    def test_d_vm_history(self):
+        """A VM's series: its figures, VM.Audit, gone with the VM."""
+        qemu = self.admin.nodes(self.node).qemu
+        vm_rrd = lambda api=None, **kw: (api or self.admin).nodes(self.node).qemu(150).rrddata.get(**kw)  # noqa: E731,E501
+        upid = qemu.post(vmid=150, memory=256, cores=2)
+        end = time.monotonic() + 60
+        while self.admin.nodes(self.node).tasks(upid).status.get()["status"] != "stopped":
+            self.assertLess(time.monotonic(), end)
+            time.sleep(0.1)
+        rows = self.wait_rows(lambda: vm_rrd(timeframe="hour"), "maxmem", 20)
+        self.check_rows(rows, "hour")
+        last = [r for r in rows if "maxmem" in r][-1]
+        self.assertEqual(last["maxmem"], 256 * 1024 * 1024)
+        self.assertEqual(last["maxcpu"], 2)
+        self.assertEqual(last["mem"], 0)  # stopped
+        self.assert_status(403, vm_rrd, self.none, timeframe="hour")
+        self.assert_status(501, self.admin.nodes(self.node).qemu(150).rrd.get,
+                           timeframe="hour", ds="cpu")
+        path = os.path.join(self.daemon.root, "lib", "rrd", "pve2-vm", "150")
+        end = time.monotonic() + 20    # saved every 5 steps
+        while not os.path.exists(path) and time.monotonic() < end:
+            time.sleep(0.2)
+        self.assertTrue(os.path.exists(path))
+        upid = qemu(150).delete()
+        end = time.monotonic() + 60
+        while self.admin.nodes(self.node).tasks(upid).status.get()["status"] != "stopped":
+            self.assertLess(time.monotonic(), end)
+            time.sleep(0.1)
+        self.assert_status(500, vm_rrd, timeframe="hour")
+        end = time.monotonic() + 20
+        while os.path.exists(path) and time.monotonic() < end:
+            time.sleep(0.2)
+        self.assertFalse(os.path.exists(path))
+
 
 if __name__ == "__main__":
     ctvmtest.main()

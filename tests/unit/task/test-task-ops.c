@@ -53,6 +53,13 @@ static int op_fail(struct task_worker *w, const json_t *args, struct error **err
 	                 json_string_value(json_object_get(args, "text")));
 }
 
+/* A text argument of the largest size (a guest config): its length. */
+static int op_text_len(struct task_worker *w, const json_t *args, struct error **err)
+{
+	task_log(w, "text of %zu bytes", json_string_length(json_object_get(args, "text")));
+	return 0;
+}
+
 /* The effect a test can see afterwards: a file saying where it ran. */
 static int op_touch(struct task_worker *w, const json_t *args, struct error **err)
 {
@@ -81,11 +88,18 @@ static const struct task_op_arg echo_args[] = {
 static const struct task_op_arg touch_args[] = {{.name = "path", .type = TASK_ARG_STRING},
                                                 {.name = NULL}};
 
+static const struct task_op_arg text_args[] = {
+    {.name = "text", .type = TASK_ARG_STRING, .max_len = TASK_ARG_TEXT_MAX},
+    {.name = "flag", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = NULL},
+};
+
 static const struct task_op test_ops[] = {
     {.type = "echo", .args = echo_args, .check = check_echo, .run = op_echo},
     {.type = "fail", .args = echo_args, .run = op_fail},
     {.type = "touch", .args = touch_args, .run = op_touch},
     {.type = "waitstop", .run = op_wait_stop},
+    {.type = "textlen", .args = text_args, .run = op_text_len},
     {.type = NULL},
 };
 
@@ -265,6 +279,15 @@ static void test_register_once(void **state)
 	static const struct task_op norun[] = {{.type = "x"}, {.type = NULL}};
 	assert_int_equal(task_ops_register(reg, norun, NULL, &err), -EINVAL);
 	err = error_free(err);
+	/* no argument may be longer than TASK_ARG_TEXT_MAX */
+	static const struct task_op_arg huge_args[] = {
+	    {.name = "t", .type = TASK_ARG_STRING, .max_len = TASK_ARG_TEXT_MAX + 1},
+	    {.name = NULL}};
+	static const struct task_op huge[] = {{.type = "h", .args = huge_args, .run = op_echo},
+	                                      {.type = NULL}};
+	assert_int_equal(task_ops_register(reg, huge, NULL, &err), -EINVAL);
+	assert_string_equal(err->msg, "argument 't' of task type 'h' too long");
+	err = error_free(err);
 	task_ops_free(reg);
 }
 
@@ -307,6 +330,18 @@ static void test_check_args(void **state)
 	big[TASK_ARG_STRING_MAX + 1] = '\0';
 	_cleanup_free_ char *j = xasprintf("{\"text\":\"%s\"}", big);
 	check(echo, j, -EINVAL, "invalid argument 'text' of task type 'echo'");
+	/* a row's max_len: a guest config as text */
+	const struct task_op *textlen = &test_ops[4];
+	check(textlen, j, 0, NULL);
+	_cleanup_free_ char *text = xmalloc(TASK_ARG_TEXT_MAX + 2);
+	memset(text, 'x', TASK_ARG_TEXT_MAX + 1);
+	text[TASK_ARG_TEXT_MAX] = '\0';
+	_cleanup_free_ char *jt = xasprintf("{\"text\":\"%s\"}", text);
+	check(textlen, jt, 0, NULL);
+	text[TASK_ARG_TEXT_MAX] = 'x';
+	text[TASK_ARG_TEXT_MAX + 1] = '\0';
+	_cleanup_free_ char *jt1 = xasprintf("{\"text\":\"%s\"}", text);
+	check(textlen, jt1, -EINVAL, "invalid argument 'text' of task type 'textlen'");
 }
 
 /* ---- task_start_op ---- */
@@ -474,6 +509,20 @@ static void test_worker_program(void **state)
 	big[TASK_ARGS_MAX + 63] = '\0';
 	assert_int_equal(exec_worker(f, "waitstop", big, &log), 1);
 	assert_string_equal(log, "TASK ERROR: unable to read the task's arguments\n");
+	free(log);
+	/* the largest text argument, every byte escaped, and the rest fit */
+	json_t *a = json_object();
+	_cleanup_free_ char *quotes = xmalloc(TASK_ARG_TEXT_MAX + 1);
+	memset(quotes, '"', TASK_ARG_TEXT_MAX);
+	quotes[TASK_ARG_TEXT_MAX] = '\0';
+	json_object_set_new(a, "text", json_string(quotes));
+	json_object_set_new(a, "flag", json_true());
+	_cleanup_free_ char *in = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	assert_true(strlen(in) > 2 * TASK_ARG_TEXT_MAX);
+	assert_int_equal(exec_worker(f, "textlen", in, &log), 0);
+	_cleanup_free_ char *want = xasprintf("text of %u bytes\nTASK OK\n", TASK_ARG_TEXT_MAX);
+	assert_string_equal(log, want);
 	free(log);
 	/* a stop that came before the program could handle it is not lost
 	 * (and does not kill it by default): the op never starts */
