@@ -30,3 +30,6 @@ struct task_ops;
 /* Registers every guest operation, once per registry; gs may be NULL in
  * tests that only look at the table. */
 int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
+/* qmsnapshot, qmdelsnapshot, qmrollback (guest-snapshot.c). */
+int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
+                                     struct error **err);

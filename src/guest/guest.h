@@ -414,3 +414,19 @@ int guest_volume_free(struct guest_store *gs, const char *volid, struct task_wor
  */
 int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unreferenced,
                         struct task_worker *w, struct error **err);
+
+/* --- snapshots (guest-snapshot.c) --- */
+
+/* GET .../snapshot: every snapshot {name, snaptime, description, [parent],
+ * [vmstate: 1]} in file order, then {name: "current", description: "You
+ * are here!", running, digest, [parent]}. */
+int guest_snapshot_list(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                        json_t **ret, struct error **err);
+/* PUT .../snapshot/{snapname}/config: the snapshot's description ("" drops
+ * it); 500 "snapshot 'x' does not exist". */
+int guest_snapshot_set_description(struct guest_store *gs, const struct guest_kind_ops *k,
+                                   long vmid, const char *snapname, const char *description,
+                                   struct error **err);
+/* The volumes a snapshot of section covers (drives' volids: no CD-ROM, no
+ * "none", no host device), NULL-terminated (strv). */
+int guest_snapshot_volumes(const json_t *section, char ***ret, struct error **err);
