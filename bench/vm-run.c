@@ -5,8 +5,9 @@
  *
  *   bench-vm-run RUN_ROOT VMID ROUNDS ISO [BRIDGE]
  *
- * For each round, with the same QEMU command line (TCG, 256 MiB, the test
- * guest ISO as a CD, serial0 on a socket, a NIC on BRIDGE when given):
+ * For each round, with the same QEMU command line, the one ctvm builds
+ * (qemu_cmd_build) for a config with the test guest ISO as cdrom, kvm: 0,
+ * 256 MiB, serial0 on a socket, and a NIC on BRIDGE when given:
  *
  *   floor: QEMU spawned by hand (-daemonize, then QMP greeting and
  *          qmp_capabilities), system_powerdown -> exit, quit -> exit;
@@ -34,7 +35,10 @@
 #include "cmd.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest-conf.h"
 #include "jsonutil.h"
+#include "qemu-cmd.h"
+#include "qemu-conf.h"
 #include "qemu-run.h"
 #include "qmp.h"
 #include "reaper.h"
@@ -66,46 +70,32 @@ static _noreturn_ void die(const char *what, struct error *e)
 	exit(1);
 }
 
+static int bridge_mtu(const char *name, void *userdata)
+{
+	return 1500;
+}
+
+/* The command line ctvm builds (qemu_cmd_build) for a config with the ISO
+ * as cdrom, kvm: 0, 256 MiB, serial0 on a socket, and net0 on bridge. */
 static char **vm_argv(const char *dir, long vmid, const char *iso, const char *bridge)
 {
-	char **a = NULL;
-	const char *base[] = {"/usr/bin/qemu-system-x86_64",
-	                      "-machine",
-	                      "q35",
-	                      "-accel",
-	                      "tcg",
-	                      "-cpu",
-	                      "qemu64",
-	                      "-m",
-	                      "256",
-	                      "-smp",
-	                      "1",
-	                      "-nodefaults",
-	                      "-display",
-	                      "none",
-	                      "-daemonize"};
-	for (size_t i = 0; i < ARRAY_SIZE(base); i++)
-		strv_push(&a, xstrdup(base[i]));
-	strv_push(&a, xstrdup("-pidfile"));
-	strv_push(&a, xasprintf("%s/pid", dir));
-	strv_push(&a, xstrdup("-qmp"));
-	strv_push(&a, xasprintf("unix:%s/qmp.sock,server=on,wait=off", dir));
-	strv_push(&a, xstrdup("-chardev"));
-	strv_push(&a, xasprintf("socket,id=serial0,path=%s/serial0.sock,server=on,wait=off", dir));
-	strv_push(&a, xstrdup("-device"));
-	strv_push(&a, xstrdup("isa-serial,chardev=serial0"));
-	strv_push(&a, xstrdup("-drive"));
-	strv_push(&a, xasprintf("file=%s,if=none,id=drive-ide2,media=cdrom,readonly=on", iso));
-	strv_push(&a, xstrdup("-device"));
-	strv_push(&a, xstrdup("ide-cd,bus=ide.1,unit=0,drive=drive-ide2,bootindex=100"));
-	if (bridge) {
-		strv_push(&a, xstrdup("-netdev"));
-		strv_push(&a, xasprintf("type=tap,id=net0,ifname=tap%ldi0,script=no,downscript=no",
-		                        vmid));
-		strv_push(&a, xstrdup("-device"));
-		strv_push(&a, xstrdup("virtio-net-pci,netdev=net0,mac=BC:24:11:00:00:02,romfile="));
-	}
-	return a;
+	_cleanup_free_ char *net =
+	    bridge ? xasprintf("net0: virtio=BC:24:11:00:00:02,bridge=%s\n", bridge) : xstrdup("");
+	_cleanup_free_ char *text = xasprintf(
+	    "boot: order=ide2\nide2: %s,media=cdrom\nkvm: 0\nmemory: 256\n%sserial0: socket\n", iso,
+	    net);
+	_cleanup_error_ struct error *e = NULL;
+	struct guest_conf *conf = NULL;
+	if (guest_conf_parse(&qemu_conf_schema, (unsigned)vmid, text, strlen(text),
+	                     GUEST_CONF_STRICT, &conf, NULL, &e) < 0)
+		die("config", e);
+	struct qemu_cmd_env cenv = {
+	    .vmid = (unsigned)vmid, .rundir = dir, .bridge_mtu = bridge_mtu};
+	char **argv = NULL;
+	if (qemu_cmd_build(&cenv, conf, &argv, &e) < 0)
+		die("qemu_cmd_build", e);
+	guest_conf_free(conf);
+	return argv;
 }
 
 static void serial_wait(const char *dir)

@@ -528,6 +528,21 @@ static bool is_special_name(const char *s)
 	return true;
 }
 
+/* PVE leaves out an empty cloudinit section; one holding only a description
+ * that is not written (empty) is empty too, or the text would not read back
+ * to itself. */
+static bool has_written_keys(const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)obj, k, v) {
+		const char *s = json_string_value(v);
+		if (!streq(k, "description") || (s && *s && !streq(s, "0")))
+			return true;
+	}
+	return false;
+}
+
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)
 {
 	int r = write_section(c->conf, false, true, out, err);
@@ -542,7 +557,7 @@ int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct erro
 	_cleanup_free_ const char **specials = sorted_keys(c->special, &n);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *s = json_object_get(c->special, specials[i]);
-		if (streq(specials[i], "cloudinit") && json_object_size(s) == 0)
+		if (streq(specials[i], "cloudinit") && !has_written_keys(s))
 			continue;
 		if (!is_special_name(specials[i]))
 			return error_set(err, -EINVAL, 500, "invalid special section name '%s'",

@@ -382,7 +382,7 @@ static int net_devices(struct cmd_builder *b, struct error **err)
 			struct strbuf nd = STRBUF_INIT;
 			strbuf_addf(&nd, "type=tap,id=%s,ifname=%s,script=no,downscript=no", key,
 			            tap);
-			if (virtio && b->kvm)
+			if (virtio && b->kvm && b->env->vhost_net)
 				strbuf_addstr(&nd, ",vhost=on");
 			if (virtio && n.queues > 1)
 				strbuf_addf(&nd, ",queues=%d", n.queues);

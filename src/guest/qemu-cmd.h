@@ -62,6 +62,7 @@ struct qemu_cmd_env {
 	const char *qemu_binary; /* NULL: QEMU_CMD_DEFAULT_BINARY */
 	bool kvm_available;      /* /dev/kvm usable: required unless the config says kvm: 0 */
 	bool swtpm_available;    /* swtpm installed: required by tpmstate0 */
+	bool vhost_net;          /* /dev/vhost-net there: virtio NICs use it under KVM */
 	/* OVMF firmware, code and vars template for efitype 2m and 4m (NULL:
 	 * QEMU_CMD_OVMF_*); bios: ovmf needs the code file only. */
 	const char *ovmf_code_2m, *ovmf_code_4m;

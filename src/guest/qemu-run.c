@@ -518,6 +518,16 @@ int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
 		r = error_set(err, r, 500, "start failed: %s", e->msg);
 		goto fail;
 	}
+	for (size_t i = 0; i < o->n_nics; i++) {
+		if (!o->nics[i].link_down)
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "net%u", o->nics[i].index);
+		_cleanup_json_ json_t *args = json_pack("{s:s, s:b}", "name", name, "up", 0);
+		left = (int)(deadline - now_ms());
+		if ((r = qmp_execute(q, "set_link", args, left > 0 ? left : 1, NULL, err)) < 0)
+			goto fail;
+	}
 	if (o->cpulimit > 0 || o->cpuunits)
 		apply_cpu_limits(env, vmid, pid, o);
 	if (argv_has(o->argv, "-S") && !o->paused) {
@@ -777,7 +787,8 @@ static json_t *stopped_status(void)
 	                 (json_int_t)0, "diskwrite", (json_int_t)0);
 }
 
-int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err)
+static int status_impl(const struct qemu_run_env *env, long vmid, bool use_qmp, unsigned cpus,
+                       json_t **ret, struct error **err)
 {
 	_cleanup_free_ char *dir = NULL;
 	int r = qemu_run_dir(env, vmid, false, &dir, err);
@@ -805,11 +816,12 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 	tap_counters(dir, &netin, &netout);
 
 	const char *qmpstatus = "unknown";
+	size_t n_vcpus = cpus;
 	_cleanup_json_ json_t *qst = NULL, *blk = NULL;
 	_cleanup_free_ char *version = NULL;
 	_cleanup_qmp_ struct qmp *q = NULL;
 	/* short: a QMP connection held by a task makes this wait */
-	if (connect_vm(env, vmid, dir, 1000, &q, NULL) == 0) {
+	if (use_qmp && connect_vm(env, vmid, dir, 1000, &q, NULL) == 0) {
 		if (qmp_execute(q, "query-status", NULL, 1000, &qst, NULL) == 0 &&
 		    json_is_string(json_object_get(qst, "status")))
 			qmpstatus = json_string_value(json_object_get(qst, "status"));
@@ -820,6 +832,10 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 			              (long long)json_integer_value(json_object_get(v, "major")),
 			              (long long)json_integer_value(json_object_get(v, "minor")),
 			              (long long)json_integer_value(json_object_get(v, "micro")));
+		_cleanup_json_ json_t *vcpus = NULL;
+		if (qmp_execute(q, "query-cpus-fast", NULL, 1000, &vcpus, NULL) == 0 &&
+		    json_array_size(vcpus) > 0)
+			n_vcpus = json_array_size(vcpus);
 		if (qmp_execute(q, "query-blockstats", NULL, 1000, &blk, NULL) == 0) {
 			size_t i;
 			json_t *dev;
@@ -830,13 +846,30 @@ int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, str
 			}
 		}
 	}
+	/* PVE's cpu: the share of the VM's own vCPUs (1.0: all of them busy) */
+	double cpu = cpu_fraction(pid, ticks, start);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n_vcpus > 0 && ncpu > 0)
+		cpu = cpu * (double)ncpu / (double)n_vcpus;
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:f, s:I, s:I, s:I, s:I, s:I}", "status",
 	                      "running", "qmpstatus", qmpstatus, "pid", (int)pid, "uptime",
-	                      (json_int_t)(up > 0 ? up : 0), "cpu", cpu_fraction(pid, ticks, start),
-	                      "mem", proc_rss(pid), "netin", netin, "netout", netout, "diskread",
-	                      rd, "diskwrite", wr);
+	                      (json_int_t)(up > 0 ? up : 0), "cpu", cpu, "mem", proc_rss(pid),
+	                      "netin", netin, "netout", netout, "diskread", rd, "diskwrite", wr);
 	if (version)
 		json_object_set_new(o, "running-qemu", json_string(version));
+	if (!use_qmp)
+		json_object_del(o, "qmpstatus");
 	*ret = o;
 	return 0;
+}
+
+int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err)
+{
+	return status_impl(env, vmid, true, 0, ret, err);
+}
+
+int qemu_run_status_brief(const struct qemu_run_env *env, long vmid, unsigned cpus, json_t **ret,
+                          struct error **err)
+{
+	return status_impl(env, vmid, false, cpus, ret, err);
 }

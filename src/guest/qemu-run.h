@@ -63,6 +63,7 @@ struct qemu_run_nic {
 	unsigned tag;       /* VLAN 1..4094, 0: none */
 	unsigned mtu;       /* 0: the bridge's */
 	double rate;        /* rate= in MB/s, 0: unlimited */
+	bool link_down;     /* link_down=1: QMP set_link net<N> off before the guest runs */
 };
 
 struct qemu_run_start_opts {
@@ -101,13 +102,19 @@ int qemu_run_is_running(const struct qemu_run_env *env, long vmid, pid_t *ret_pi
  * The process side of Proxmox's status/current: status ("running" |
  * "stopped"), qmpstatus (QEMU's run state: "running", "paused",
  * "prelaunch", ...; "stopped"), pid (running only), uptime (s), cpu
- * (fraction of the host's CPUs used since the previous call for this
- * process; 0 on the first), mem (resident bytes), netin/netout (bytes
- * through its taps, seen from the guest), diskread/diskwrite (QEMU's
- * block stats), running-qemu (version).  Integers as JSON integers, cpu as
- * a real.  A VM found dead is cleaned up (when nobody holds its lock).
+ * (the share of the VM's vCPUs it used since the previous call for this
+ * process, as PVE: 1.0 is all vCPUs busy; 0 on the first call), mem (resident bytes), netin/netout
+ * (bytes through its taps, seen from the guest), diskread/diskwrite (QEMU's block stats),
+ * running-qemu (version).  Integers as JSON integers, cpu as a real.  A VM found dead is cleaned up
+ * (when nobody holds its lock).
  */
 int qemu_run_status(const struct qemu_run_env *env, long vmid, json_t **ret, struct error **err);
+
+/* The same without talking to QEMU, for listings of many VMs: no qmpstatus,
+ * no running-qemu, diskread/diskwrite 0; cpus (the config's vCPU count, 0:
+ * unknown, then cpu is the host's share) scales cpu as PVE does. */
+int qemu_run_status_brief(const struct qemu_run_env *env, long vmid, unsigned cpus, json_t **ret,
+                          struct error **err);
 
 /*
  * Hard stop: QMP quit, then after timeout_s (0: QEMU_RUN_STOP_TIMEOUT_S)

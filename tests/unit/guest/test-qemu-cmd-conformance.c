@@ -148,6 +148,7 @@ static const struct qemu_cmd_env env = {
     .qemu_binary = "/usr/bin/kvm",
     .kvm_available = true,
     .swtpm_available = true,
+    .vhost_net = true,
     .ovmf_code_2m = "/usr/share/pve-edk2-firmware//OVMF_CODE.fd",
     .ovmf_code_4m = "/usr/share/pve-edk2-firmware//OVMF_CODE_4M.fd",
     .resolve = resolve,

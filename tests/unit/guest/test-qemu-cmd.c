@@ -74,6 +74,7 @@ static const struct qemu_cmd_env base_env = {
     .rundir = "/run/ctvm/qemu/100",
     .kvm_available = true,
     .swtpm_available = true,
+    .vhost_net = true,
     .resolve = resolve,
     .bridge_mtu = bridge_mtu,
 };
@@ -225,6 +226,26 @@ static void test_helpers(void **state)
 
 /* The argv is a fresh vector each time and names nothing outside rundir but
  * volumes, firmware and the binary: no shell, no script. */
+/* vhost-net only under KVM and when the host has it (PVE checks the device) */
+static void test_vhost(void **state)
+{
+	static const char text[] = "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0\n";
+	struct qemu_cmd_env env = base_env;
+	for (int i = 0; i < 3; i++) {
+		_cleanup_guest_conf_ struct guest_conf *c = conf_of(text);
+		if (i == 1)
+			guest_conf_set(c->conf, "kvm", "0");
+		if (i == 2)
+			env.vhost_net = false;
+		_cleanup_strv_free_ char **argv = NULL;
+		assert_int_equal(qemu_cmd_build(&env, c, &argv, NULL), 0);
+		bool vhost = false;
+		for (char **a = argv; *a; a++)
+			vhost = vhost || strstr(*a, "vhost=on");
+		assert_int_equal(vhost, i == 0);
+	}
+}
+
 static void test_no_scripts(void **state)
 {
 	_cleanup_guest_conf_ struct guest_conf *c =
@@ -264,6 +285,7 @@ int main(void)
 	    cmocka_unit_test(test_golden),           cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_helpers),          cmocka_unit_test(test_no_scripts),
 	    cmocka_unit_test(test_option_injection),
+	    cmocka_unit_test(test_vhost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

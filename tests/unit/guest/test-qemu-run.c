@@ -31,7 +31,10 @@
 #include "error.h"
 #include "fileio.h"
 #include "jsonutil.h"
+#include "guest-conf.h"
 #include "netdev.h"
+#include "qemu-cmd.h"
+#include "qemu-conf.h"
 #include "qemu-run.h"
 #include "reaper.h"
 #include "strv.h"
@@ -171,7 +174,9 @@ static char **vm_argv(long vmid, const char *cdrom, const char *disk, bool nic)
 		strv_push(&a, xasprintf("type=tap,id=net0,ifname=tap%ldi0,script=no,downscript=no",
 		                        vmid));
 		strv_push(&a, xstrdup("-device"));
-		strv_push(&a, xstrdup("virtio-net-pci,netdev=net0,mac=BC:24:11:00:00:01,romfile="));
+		strv_push(
+		    &a,
+		    xstrdup("virtio-net-pci,netdev=net0,id=net0,mac=BC:24:11:00:00:01,romfile="));
 	}
 	return a;
 }
@@ -292,6 +297,12 @@ static void test_boot_and_acpi_shutdown(void **state)
 	assert_true(json_is_integer(json_object_get(st, "uptime")));
 	assert_true(json_is_real(json_object_get(st, "cpu")));
 	assert_true(json_integer_value(json_object_get(st, "mem")) > 0);
+	_cleanup_json_ json_t *brief = NULL;
+	assert_int_equal(qemu_run_status_brief(&env, vmid, 1, &brief, NULL), 0);
+	assert_string_equal(json_string_value(json_object_get(brief, "status")), "running");
+	assert_int_equal(json_integer_value(json_object_get(brief, "pid")), pid);
+	assert_null(json_object_get(brief, "qmpstatus"));
+	assert_true(json_is_real(json_object_get(brief, "cpu")));
 
 	/* a second start is refused */
 	char **again = vm_argv(vmid, iso, NULL, true);
@@ -330,6 +341,28 @@ static void test_failed_start_leaves_nothing(void **state)
 	strv_free(argv);
 	assert_gone(vmid, 0);
 
+	/* QMP fails after QEMU runs (set_link of a NIC QEMU does not have):
+	 * QEMU is killed, both taps go */
+	{
+		argv = vm_argv(vmid, NULL, NULL, true);
+		struct qemu_run_nic two[] = {{.index = 0, .bridge = bridge},
+		                             {.index = 5, .bridge = bridge, .link_down = true}};
+		struct qemu_run_start_opts o2 = {.argv = argv, .nics = two, .n_nics = 2};
+		err = error_free(err);
+		assert_int_equal(qemu_run_start_argv(&env, vmid, &o2, &err), -EIO);
+		_cleanup_free_ char *want = xasprintf(
+		    "VM %ld qmp command 'set_link' failed - Device 'net5' not found", vmid);
+		assert_string_equal(err->msg, want);
+		strv_free(argv);
+		assert_gone(vmid, 0);
+		char tap5[NETDEV_TAP_NAME_MAX];
+		assert_int_equal(netdev_tap_name(tap5, vmid, 5), 0);
+		assert_false(netdev_exists(tap5));
+		_cleanup_free_ char *pat = xasprintf("%s/qemu-server/%ld/", root, vmid);
+		const char *pg[] = {"pgrep", "-f", pat, NULL};
+		assert_int_not_equal(run_quiet(pg), 0); /* no QEMU left */
+	}
+
 	/* a tag on a bridge that does not filter VLANs: refused */
 	if (!vlan_aware) {
 		argv = vm_argv(vmid, NULL, NULL, true);
@@ -366,8 +399,21 @@ static void test_stop_and_shutdown_timeout(void **state)
 	pid_t pid = start_ok(vmid, argv, NULL, 0);
 
 	_cleanup_error_ struct error *err = NULL;
-	assert_int_equal(qemu_run_suspend(&env, vmid, NULL), 0);
+	/* cpu: 0 on the first look, then the share of the one vCPU in use
+	 * (SeaBIOS spinning under TCG keeps it busy) */
 	_cleanup_json_ json_t *st = NULL;
+	assert_int_equal(qemu_run_status(&env, vmid, &st, NULL), 0);
+	assert_true(json_real_value(json_object_get(st, "cpu")) == 0.0);
+	json_decref(st);
+	usleep(300 * 1000);
+	assert_int_equal(qemu_run_status(&env, vmid, &st, NULL), 0);
+	double cpu = json_real_value(json_object_get(st, "cpu"));
+	if (!(cpu > 0.05 && cpu < 4))
+		fail_msg("cpu %f", cpu);
+	json_decref(st);
+	st = NULL;
+
+	assert_int_equal(qemu_run_suspend(&env, vmid, NULL), 0);
 	assert_int_equal(qemu_run_status(&env, vmid, &st, NULL), 0);
 	assert_string_equal(json_string_value(json_object_get(st, "qmpstatus")), "paused");
 	assert_int_equal(qemu_run_resume(&env, vmid, NULL), 0);
@@ -401,7 +447,7 @@ static void test_dead_vm_cleaned_up(void **state)
 	REQUIRE_ROOT();
 	long vmid = vmid_base + 4;
 	char **argv = vm_argv(vmid, NULL, NULL, true);
-	struct qemu_run_nic nic = {.index = 0, .bridge = bridge, .rate = 1.5};
+	struct qemu_run_nic nic = {.index = 0, .bridge = bridge, .rate = 1.5, .link_down = true};
 	pid_t pid = start_ok(vmid, argv, &nic, 1);
 	strv_free(argv);
 
@@ -479,6 +525,60 @@ static void test_identity(void **state)
 	assert_gone(vmid, 0);
 }
 
+static int bridge_mtu(const char *name, void *userdata)
+{
+	unsigned mtu;
+	return netdev_bridge_info(name, &mtu, NULL, NULL) < 0 ? -ENOENT : (int)mtu;
+}
+
+static int no_volumes(const char *volid, void *userdata, struct qemu_volume *ret,
+                      struct error **err)
+{
+	return error_set(err, -ENOENT, 500, "no storage in this test ('%s')", volid);
+}
+
+/* The whole path the guest layer takes: a qemu-server config, parsed
+ * (guest-conf), turned into argv (qemu_cmd_build), run (qemu-run): the
+ * test guest boots from its cdrom, its NIC on the bridge. */
+static void test_config_to_boot(void **state)
+{
+	REQUIRE_ROOT();
+	long vmid = vmid_base + 6;
+	_cleanup_free_ char *text =
+	    xasprintf("boot: order=ide2\nide2: %s,media=cdrom\nkvm: 0\nmemory: 256\n"
+	              "net0: virtio=BC:24:11:00:00:06,bridge=%s\nserial0: socket\n",
+	              iso, bridge);
+	_cleanup_guest_conf_ struct guest_conf *conf = NULL;
+	_cleanup_error_ struct error *err = NULL;
+	if (guest_conf_parse(&qemu_conf_schema, (unsigned)vmid, text, strlen(text),
+	                     GUEST_CONF_STRICT, &conf, NULL, &err) < 0)
+		fail_msg("parse: %s", err->msg);
+	_cleanup_free_ char *dir = NULL;
+	assert_int_equal(qemu_run_dir(&env, vmid, true, &dir, NULL), 0);
+	struct qemu_cmd_env cenv = {
+	    .vmid = (unsigned)vmid,
+	    .rundir = dir,
+	    .resolve = no_volumes,
+	    .bridge_mtu = bridge_mtu,
+	};
+	char **argv = NULL;
+	if (qemu_cmd_build(&cenv, conf, &argv, &err) < 0)
+		fail_msg("qemu_cmd_build: %s", err->msg);
+	struct qemu_run_nic nic = {.index = 0, .bridge = bridge};
+	struct qemu_run_start_opts o = {.argv = argv, .nics = &nic, .n_nics = 1};
+	if (qemu_run_start_argv(&env, vmid, &o, &err) < 0) {
+		_cleanup_free_ char *line = qemu_cmd_to_string(argv);
+		fail_msg("start: %s\n%s", err->msg, line);
+	}
+	strv_free(argv);
+	pid_t pid = 0;
+	assert_int_equal(qemu_run_is_running(&env, vmid, &pid), 1);
+	assert_true(serial_wait(vmid, "CTVM-GUEST-BOOTED", 120 * 1000));
+	if (qemu_run_shutdown(&env, vmid, 60, false, &err) < 0)
+		fail_msg("shutdown: %s", err->msg);
+	assert_gone(vmid, pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +587,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_and_shutdown_timeout),
 	    cmocka_unit_test(test_dead_vm_cleaned_up),
 	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_config_to_boot),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
