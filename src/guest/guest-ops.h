@@ -33,3 +33,5 @@ int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct
 /* qmsnapshot, qmdelsnapshot, qmrollback (guest-snapshot.c). */
 int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
                                      struct error **err);
+/* resize (guest-disk-ops.c). */
+int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);

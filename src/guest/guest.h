@@ -430,3 +430,13 @@ int guest_snapshot_set_description(struct guest_store *gs, const struct guest_ki
 /* The volumes a snapshot of section covers (drives' volids: no CD-ROM, no
  * "none", no host device), NULL-terminated (strv). */
 int guest_snapshot_volumes(const json_t *section, char ***ret, struct error **err);
+
+/* --- disk operations (guest-disk-ops.c) --- */
+
+/* PUT .../resize's size: "+<n>[KMGT]" (added) or "<n>[KMGT]" (absolute),
+ * a plain number in bytes.  400 {size: ...} otherwise. */
+int guest_resize_parse(const char *s, bool *ret_relative, uint64_t *ret_size, struct error **err);
+/* Whether disk of conf can be resized: 500 "disk 'x' does not exist", "you
+ * can't resize a cdrom", or a drive that is no volume. */
+int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const char *disk,
+                       struct error **err);

@@ -26,7 +26,9 @@ import ctvmtest  # noqa: E402
 from test_volume_api import guest_bytes, guest_write, mount_btrfs  # noqa: E402
 
 
-class VmSnapshotTest(ctvmtest.AdminDaemonTest):
+class VmTestBase(ctvmtest.AdminDaemonTest):
+    """A daemon with a dir storage `vms` and, when possible, a btrfs one
+    `bvms`, and the helpers of the VM disk tests (test_vm_clone.py too)."""
 
     @classmethod
     def setUpClass(cls):
@@ -102,6 +104,10 @@ class VmSnapshotTest(ctvmtest.AdminDaemonTest):
         with open(os.path.join(d, "pid"), "w") as f:
             f.write("%d\n" % p.pid)
         return p
+
+
+
+class VmSnapshotTest(VmTestBase):
 
     # -- tests --------------------------------------------------------------
 
