@@ -616,5 +616,7 @@ int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct
 		r = guest_snapshot_task_ops_register(reg, gs, err);
 	if (r == 0)
 		r = guest_disk_task_ops_register(reg, gs, err);
+	if (r == 0)
+		r = guest_clone_task_ops_register(reg, gs, err);
 	return r;
 }

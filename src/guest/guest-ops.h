@@ -35,3 +35,5 @@ int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *g
                                      struct error **err);
 /* resize (guest-disk-ops.c). */
 int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
+/* qmclone, qmtemplate (guest-clone.c). */
+int guest_clone_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);

@@ -1,13 +1,22 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""A VM's disks through the API: resize (a task in PVE 8+, grow only).
+"""A VM's disks through the API: resize (a task in PVE 8+, grow only),
+template (disks become base volumes), clone (full to any storage and
+format, linked from a template).
 
 The daemon and helpers of test_vm_snapshot.py (a dir storage, a btrfs one
 when the host can loop-mount it).  A stopped VM's qcow2 and raw disks grow
 by `+1G` and to an absolute size; the volume and the drive's size= follow.
 Refusals with Proxmox's words: shrinking, a missing disk, a cdrom, a bad
 size, a stale digest, a locked VM; VM.Config.Disk without
-Datastore.AllocateSpace on the disk's storage is 403.
+Datastore.AllocateSpace on the disk's storage is 403.  A template's disks
+are base-N-disk-M volumes and it cannot start; a linked clone's disk is a
+child of the base (which then cannot be freed); a full clone copies the
+data byte for byte (dir qcow2 -> dir raw, dir -> btrfs); the clone has new
+MACs, the given name, no snapshots.  Refusals: a running source, a used
+new id, a linked clone of a non-template, target on another node, a
+missing VM.Allocate on the new id.  A failed clone leaves no config and
+no volume.
 """
 
 import os
@@ -18,6 +27,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_vm_snapshot import VmTestBase  # noqa: E402
+from test_volume_api import guest_bytes, guest_write  # noqa: E402
 
 GIB = 1 << 30
 
@@ -98,6 +108,125 @@ class VmDiskTest(VmTestBase):
         self.admin.access.roles.post(roleid="SpaceOnly", privs="Datastore.AllocateSpace")
         self.admin.access.acl.put(path="/storage/vms", roles="SpaceOnly", users="disku@pve")
         self.ok(u.resize.put(disk="scsi0", size="+1G"))
+
+    # -- template and clone -------------------------------------------------
+
+    def images(self, vmid, spath=None):
+        d = os.path.join(spath or self.path, "images", str(vmid))
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def test_template_and_linked_clone(self):
+        self.create(410, name="tpl", memory=512, scsi0="vms:1,format=qcow2",
+                    net0="virtio,bridge=vmbr0", kvm=0)
+        path = self.disk_path(410, self.vm(410).config.get()["scsi0"], self.path)
+        guest_write(path, "qcow2", 0, 0x33)
+        data = guest_bytes(path, "qcow2")
+        upid = self.vm(410).template.post()
+        self.assertIn(":qmtemplate:410:", upid)
+        self.ok(upid)
+        conf = self.vm(410).config.get()
+        self.assertEqual(conf["template"], 1)
+        self.assertRegex(conf["scsi0"], r"^vms:410/base-410-disk-0\.qcow2,")
+        self.assertEqual(self.images(410), ["base-410-disk-0.qcow2"])
+        r = self.api("POST", "/nodes/%s/qemu/410/status/start" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "you can't start a vm if it's a template"))
+        r = self.api("POST", "/nodes/%s/qemu/410/template" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "you can't convert a template to a template"))
+
+        # linked clone (the default for a template)
+        upid = self.vm(410).clone.post(newid=411, name="linked")
+        self.assertIn(":qmclone:410:", upid)
+        self.ok(upid)
+        self.addCleanup(self.destroy_quietly, 411)
+        c = self.vm(411).config.get()
+        self.assertEqual(c["name"], "linked")
+        self.assertNotIn("template", c)
+        self.assertRegex(c["scsi0"], r"^vms:410/base-410-disk-0\.qcow2/411/vm-411-disk-0\.qcow2,")
+        self.assertNotEqual(c["net0"], conf["net0"])
+        self.assertRegex(c["net0"], r"^virtio=BC:24:11:")
+        cpath = os.path.join(self.path, "images", "411", "vm-411-disk-0.qcow2")
+        self.assertEqual(guest_bytes(cpath, "qcow2"), data)
+        # storage/format only for full clones
+        r = self.api("POST", "/nodes/%s/qemu/410/clone" % self.node,
+                     data={"newid": "412", "full": "0", "storage": "vms"})
+        self.assertEqual(r.status, 400)
+
+        # full clone of the template into raw
+        self.ok(self.vm(410).clone.post(newid=413, full=1, format="raw"))
+        self.addCleanup(self.destroy_quietly, 413)
+        c = self.vm(413).config.get()
+        self.assertEqual(c["name"], "Copy-of-VM-tpl")
+        self.assertRegex(c["scsi0"], r"^vms:413/vm-413-disk-0\.raw,")
+        self.assertEqual(guest_bytes(os.path.join(self.path, "images", "413",
+                                                  "vm-413-disk-0.raw"), "raw"), data)
+
+    def test_full_clone(self):
+        self.create(420, name="src", memory=512, scsi0="vms:1,format=qcow2", kvm=0)
+        self.ok(self.vm(420).snapshot.post(snapname="snap1"))
+        path = self.disk_path(420, self.vm(420).config.get()["scsi0"], self.path)
+        guest_write(path, "qcow2", 4096, 0x44)
+        data = guest_bytes(path, "qcow2")
+        upid = self.vm(420).clone.post(newid=421, name="copy", description="a copy")
+        self.ok(upid)
+        self.addCleanup(self.destroy_quietly, 421)
+        c = self.vm(421).config.get()
+        self.assertEqual((c["name"], c["description"]), ("copy", "a copy"))
+        self.assertRegex(c["scsi0"], r"^vms:421/vm-421-disk-0\.qcow2,")
+        self.assertNotIn("parent", c)
+        self.assertNotIn("[snap1]", self.conf_text(421))
+        self.assertEqual(guest_bytes(os.path.join(self.path, "images", "421",
+                                                  "vm-421-disk-0.qcow2"), "qcow2"), data)
+        self.assertNotIn("lock", self.vm(420).config.get())
+        if self.bpath:
+            self.ok(self.vm(420).clone.post(newid=422, storage="bvms"))
+            self.addCleanup(self.destroy_quietly, 422)
+            c = self.vm(422).config.get()
+            self.assertRegex(c["scsi0"], r"^bvms:422/vm-422-disk-0\.raw,")
+            self.assertEqual(guest_bytes(self.disk_path(422, c["scsi0"], self.bpath), "raw"),
+                             data)
+
+    def test_clone_refusals(self):
+        self.create(430, name="r", memory=512, scsi0="vms:1", kvm=0)
+        self.create(431, name="taken", memory=512, kvm=0)
+        base = "/nodes/%s/qemu/430/clone" % self.node
+        r = self.api("POST", base, data={"newid": "431"})
+        self.assertEqual((r.status, r.reason), (500, "VM 431 already exists on node '%s'"
+                                                % self.node))
+        r = self.api("POST", base, data={"newid": "432", "full": "0"})
+        self.assertEqual(r.status, 500)
+        self.assertIn("linked clone feature is only available for templates", r.reason)
+        r = self.api("POST", base, data={"newid": "432", "target": "othernode"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("target", r.json()["errors"])
+        p = self.fake_running(430)
+        r = self.api("POST", base, data={"newid": "432"})
+        self.assertEqual(r.status, 500)
+        self.assertIn("is running", r.reason)
+        p.kill()
+        p.wait()
+        # a storage that does not exist: the task fails, nothing stays
+        upid = self.vm(430).clone.post(newid=433, storage="nosuch")
+        st = self.task_status(upid)
+        self.assertNotEqual(st["exitstatus"], "OK")
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "433.conf")))
+        self.assertEqual(self.images(433), [])
+        self.assertNotIn("lock", self.vm(430).config.get())
+
+    def test_clone_permissions(self):
+        self.create(440, name="p", memory=512, scsi0="vms:1", kvm=0)
+        pw = secrets.token_urlsafe(12)
+        self.admin.access.users.post(userid="cloner@pve", password=pw)
+        self.admin.access.acl.put(path="/vms/440", roles="PVETemplateUser", users="cloner@pve")
+        u = self.daemon.proxmoxer("cloner@pve", pw).nodes(self.node).qemu(440)
+        self.assert_status(403, u.clone.post, newid=441)
+        self.admin.access.acl.put(path="/vms/441", roles="PVEVMAdmin", users="cloner@pve")
+        self.assert_status(403, u.clone.post, newid=441)  # no space on vms
+        self.admin.access.acl.put(path="/storage/vms", roles="PVEDatastoreUser",
+                                  users="cloner@pve")
+        self.ok(u.clone.post(newid=441))
+        self.addCleanup(self.destroy_quietly, 441)
+        self.assert_status(403, u.template.post)
 
 
 if __name__ == "__main__":
