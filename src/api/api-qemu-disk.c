@@ -219,6 +219,132 @@ static int api_clone(struct api_call *call, json_t **ret, struct error **err)
 
 static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
 
+static int api_move_disk(struct api_call *call, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = qemu_kind();
+	struct guest_store *gs = call->ctx->guests;
+	long long vmid = api_param_int(call, "vmid", 0);
+	const char *disk = api_param_str(call, "disk");
+	const char *storage = api_param_str(call, "storage");
+	const char *format = api_param_str(call, "format");
+	const char *digest = api_param_str(call, "digest");
+	bool del = api_param_bool(call, "delete", false);
+	if (api_param_has(call, "target-vmid") || api_param_has(call, "target-digest") ||
+	    api_param_has(call, "target-disk"))
+		return error_param(err, "target-vmid",
+		                   "reassigning a disk to another VM is not supported yet");
+	if (!storage)
+		return error_param(err, "storage", "property is missing and it is not optional");
+	_cleanup_free_ char *spath = xasprintf("/storage/%s", storage);
+	if (!api_call_has_priv(call, spath, "Datastore.AllocateSpace"))
+		return denied(spath, "Datastore.AllocateSpace", err);
+	struct guest g = {0};
+	int r = guest_get(gs, k, (long)vmid, &g, err);
+	if (r < 0)
+		return r;
+	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
+		r = error_set(err, -ESTALE, 500,
+		              "detected modified configuration - file changed by other user? "
+		              "Try again.");
+	bool running = false;
+	if (r == 0)
+		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g.conf, .running = running};
+		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
+	}
+	if (r == 0 && running)
+		r = error_set(err, -EBUSY, 500,
+		              "moving a disk of a running VM is not supported (no drive-mirror)");
+	if (r == 0)
+		r = guest_move_check(k, conf_snapshot_data(g.snap), disk, storage, format, del,
+		                     err);
+	guest_release(&g);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *args = json_pack("{s:I, s:s, s:s, s:b}", "vmid", (json_int_t)vmid,
+	                                        "disk", disk, "storage", storage, "delete", del);
+	if (format)
+		json_object_set_new(args, "format", json_string(format));
+	if (digest)
+		json_object_set_new(args, "digest", json_string(digest));
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, "qmmove", id, args, ret, err);
+}
+
+static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	*ret = json_null();
+	int r = guest_find(call->ctx->guests, qemu_kind(), (long)vmid, NULL, err);
+	if (r < 0)
+		return r;
+	return guest_disk_unlink(call->ctx->guests, qemu_kind(), (long)vmid,
+	                         api_param_str(call, "idlist"),
+	                         api_param_bool(call, "force", false), err);
+}
+
+#define MOVE_DISK_ROW(p, nm)                                                                    \
+	{                                                                                       \
+		.path = (p), .verb = "POST", .name = (nm),                                      \
+		.description = "Move volume to different storage or to a different VM.",        \
+		.params = move_params, .returns = {.type = API_TYPE_STRING},                    \
+		.perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Config.Disk"),               \
+		                       "You need 'VM.Config.Disk' permissions on /vms/{vmid}, " \
+		                       "and 'Datastore.AllocateSpace' permissions on the "      \
+		                       "storage."),                                             \
+		.flags = API_ASYNC | API_PROTECTED, .handler = api_move_disk,                   \
+	}
+
+static const struct api_param move_params[] = {
+    API_PARAM_NODE,
+    API_PARAM_VMID,
+    API_PARAM_DIGEST,
+    {.name = "disk",
+     .type = API_TYPE_STRING,
+     .max_length = 16,
+     .description = "The disk you want to move."},
+    {.name = "storage",
+     .type = API_TYPE_STRING,
+     .format = "pve-storage-id",
+     .optional = true,
+     .max_length = 100,
+     .description = "Target storage."},
+    {.name = "format",
+     .type = API_TYPE_STRING,
+     .enum_values = clone_formats,
+     .optional = true,
+     .description = "Target Format."},
+    {.name = "delete",
+     .type = API_TYPE_BOOLEAN,
+     .optional = true,
+     .default_text = "0",
+     .description = "Delete the original disk after successful copy. By default the original "
+                    "disk is kept as unused disk."},
+    {.name = "bwlimit",
+     .type = API_TYPE_INTEGER,
+     .optional = true,
+     .has_min = true,
+     .minimum = 0,
+     .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
+    {.name = "target-vmid",
+     .type = API_TYPE_INTEGER,
+     .format = "pve-vmid",
+     .optional = true,
+     .description = "The (unique) ID of the VM (not supported yet)."},
+    {.name = "target-disk",
+     .type = API_TYPE_STRING,
+     .optional = true,
+     .max_length = 16,
+     .description = "The config key the disk will be moved to (not supported yet)."},
+    {.name = "target-digest",
+     .type = API_TYPE_STRING,
+     .optional = true,
+     .max_length = 64,
+     .description = "Prevent changes if the target VM's config digest differs."},
+    API_END};
+
 const struct api_method api_methods_qemu_disk[] = {
     {
         .path = "/nodes/{node}/qemu/{vmid}/resize",
@@ -344,6 +470,36 @@ const struct api_method api_methods_qemu_disk[] = {
                                "a disk is cloned to you need 'Datastore.AllocateSpace'."),
         .flags = API_ASYNC | API_PROTECTED,
         .handler = api_clone,
+    },
+    MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move_disk", "move_vm_disk"),
+    MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move-disk", "move_vm_disk_alias"),
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/unlink",
+        .verb = "PUT",
+        .name = "unlink",
+        .description = "Unlink/delete disk images.",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             API_PARAM_VMID,
+                                             {.name = "idlist",
+                                              .type = API_TYPE_STRING,
+                                              .format = "pve-configid-list",
+                                              .max_length = 4096,
+                                              .description = "A list of disk IDs you want to "
+                                                             "delete."},
+                                             {.name = "force",
+                                              .type = API_TYPE_BOOLEAN,
+                                              .optional = true,
+                                              .description = "Force physical removal. Without "
+                                                             "this, we simple remove the disk "
+                                                             "from the config file and create "
+                                                             "an additional configuration "
+                                                             "entry called 'unused[n]', which "
+                                                             "contains the volume ID."},
+                                             API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Config.Disk")),
+        .flags = API_PROTECTED,
+        .handler = api_unlink,
     },
     {.path = NULL},
 };

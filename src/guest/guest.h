@@ -440,3 +440,15 @@ int guest_resize_parse(const char *s, bool *ret_relative, uint64_t *ret_size, st
  * can't resize a cdrom", or a drive that is no volume. */
 int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const char *disk,
                        struct error **err);
+/* Whether disk of c (a struct guest_conf) can move to storage in format
+ * (NULL: the storage's choice): 500 "disk 'x' does not exist", "you can't
+ * move a cdrom", "you can't move to the same storage with same format",
+ * "you can't move a disk with snapshots and delete the source". */
+struct guest_conf;
+int guest_move_check(const struct guest_kind_ops *k, const struct guest_conf *c, const char *disk,
+                     const char *storage, const char *format, bool del, struct error **err);
+/* PUT .../unlink: the drives of idlist leave the config; their volumes
+ * become unusedN, or with force are freed (unless a snapshot uses them);
+ * an unusedN listed is freed.  A running VM's drives are refused. */
+int guest_disk_unlink(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                      const char *idlist, bool force, struct error **err);

@@ -228,6 +228,69 @@ class VmDiskTest(VmTestBase):
         self.addCleanup(self.destroy_quietly, 441)
         self.assert_status(403, u.template.post)
 
+    # -- move_disk and unlink -----------------------------------------------
+
+    def test_move_disk(self):
+        self.create(450, name="m", memory=512, scsi0="vms:1,format=qcow2", kvm=0)
+        vm = self.vm(450)
+        path = self.disk_path(450, vm.config.get()["scsi0"], self.path)
+        guest_write(path, "qcow2", 0, 0x55)
+        data = guest_bytes(path, "qcow2")
+        base = "/nodes/%s/qemu/450/move_disk" % self.node
+        r = self.api("POST", base, data={"disk": "scsi0", "storage": "vms", "format": "qcow2"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "you can't move to the same storage with same format"))
+        r = self.api("POST", base, data={"disk": "scsi3", "storage": "vms"})
+        self.assertEqual((r.status, r.reason), (500, "disk 'scsi3' does not exist"))
+        # to raw on the same storage: the source stays as unused0
+        upid = vm.move_disk.post(disk="scsi0", storage="vms", format="raw")
+        self.assertIn(":qmmove:450:", upid)
+        self.ok(upid)
+        conf = vm.config.get()
+        self.assertRegex(conf["scsi0"], r"^vms:450/vm-450-disk-1\.raw,")
+        self.assertEqual(conf["unused0"], "vms:450/vm-450-disk-0.qcow2")
+        self.assertEqual(guest_bytes(os.path.join(self.path, "images", "450",
+                                                  "vm-450-disk-1.raw"), "raw"), data)
+        # the alias, with delete: the source goes
+        self.ok(self.admin.nodes(self.node).qemu(450)("move-disk").post(
+            disk="scsi0", storage="vms", format="qcow2", delete=1))
+        conf = vm.config.get()
+        self.assertRegex(conf["scsi0"], r"^vms:450/vm-450-disk-2\.qcow2,")
+        self.assertNotIn("vm-450-disk-1.raw", self.images(450))
+        if self.bpath:
+            self.ok(vm.move_disk.post(disk="scsi0", storage="bvms", delete=1))
+            conf = vm.config.get()
+            self.assertRegex(conf["scsi0"], r"^bvms:450/vm-450-disk-0\.raw,")
+            self.assertEqual(guest_bytes(self.disk_path(450, conf["scsi0"], self.bpath),
+                                         "raw"), data)
+        # with a snapshot the source cannot be deleted
+        self.ok(vm.snapshot.post(snapname="keep"))
+        r = self.api("POST", base, data={"disk": "scsi0", "storage": "vms", "format": "raw",
+                                         "delete": "1"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "you can't move a disk with snapshots and delete the source"))
+
+    def test_unlink(self):
+        self.create(460, name="u", memory=512, scsi0="vms:1", scsi1="vms:1", scsi2="vms:1",
+                    kvm=0)
+        vm = self.vm(460)
+        self.assertEqual(len(self.images(460)), 3)
+        self.assertIsNone(vm.unlink.put(idlist="scsi1"))
+        conf = vm.config.get()
+        self.assertNotIn("scsi1", conf)
+        self.assertRegex(conf["unused0"], r"^vms:460/vm-460-disk-1\.")
+        self.assertEqual(len(self.images(460)), 3)
+        self.assertIsNone(vm.unlink.put(idlist="scsi2,unused0", force=1))
+        conf = vm.config.get()
+        self.assertNotIn("scsi2", conf)
+        self.assertNotIn("unused0", conf)
+        self.assertEqual(len(self.images(460)), 1)
+        p = self.fake_running(460)
+        r = self.api("PUT", "/nodes/%s/qemu/460/unlink" % self.node, data={"idlist": "scsi0"})
+        self.assertEqual(r.status, 500)
+        p.kill()
+        p.wait()
+
 
 if __name__ == "__main__":
     unittest.main()
