@@ -34,6 +34,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "qemu-conf.h"
+#include "qemu-run.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "strv.h"
@@ -83,6 +84,63 @@ static int collect_volume(const struct qemu_drive *d, void *userdata, struct err
 		return 0;
 	strv_extend(userdata, d->file);
 	return 0;
+}
+
+/* The drive keys of the same volumes, in the same order. */
+static int collect_key(const struct qemu_drive *d, void *userdata, struct error **err)
+{
+	(void)err;
+	if (d->cdrom || !d->file || streq(d->file, "none") || d->file[0] == '/' ||
+	    !strchr(d->file, ':'))
+		return 0;
+	strv_extend(userdata, d->key);
+	return 0;
+}
+
+static int snapshot_keys(const json_t *section, char ***ret, struct error **err)
+{
+	char **v = NULL;
+	int r = qemu_conf_foreach_drive(section, false, collect_key, &v, err);
+	if (r < 0) {
+		strv_free(v);
+		return r;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Whether QEMU, not the storage, snapshots volid while the VM runs: a
+ * qcow2 image is open and locked by QEMU, so its internal snapshot is
+ * taken through QMP on the drive's node (PVE's qemu_volume_snapshot);
+ * other volumes (btrfs raw) are snapshotted by the storage as usual. */
+static bool snapshot_by_qemu(const char *volid)
+{
+	size_t n = strlen(volid);
+	return n > 6 && streq(volid + n - 6, ".qcow2");
+}
+
+static int qmp_snapshot(struct guest_store *gs, long vmid, const char *key, const char *snap,
+                        bool create, struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env renv = {.run_root = guest_store_run_dir(gs), .w = w};
+	char node[32];
+	snprintf(node, sizeof(node), "drive-%s", key);
+	_cleanup_json_ json_t *a = json_pack("{s:s, s:s}", "device", node, "name", snap);
+	task_log(w, "%s internal snapshot '%s' of drive %s (QMP)", create ? "create" : "delete",
+	         snap, key);
+	return qemu_run_qmp(&renv, vmid,
+	                    create ? "blockdev-snapshot-internal-sync"
+	                           : "blockdev-snapshot-delete-internal-sync",
+	                    a, 60 * 1000, NULL, err);
+}
+
+/* Whether the main section cur still has volid under key. */
+static bool in_use(const struct guest_kind_ops *k, const json_t *cur, const char *key,
+                   const char *volid)
+{
+	const char *v = json_string_value(json_object_get(cur, key));
+	_cleanup_free_ char *file = v ? k->disk_file(key, v) : NULL;
+	return file && streq(file, volid);
 }
 
 int guest_snapshot_volumes(const json_t *section, char ***ret, struct error **err)
@@ -252,6 +310,8 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	struct guest g = {0};
 	_cleanup_strv_free_ char **vols = NULL;
 	_cleanup_strv_free_ char **done = NULL;
+	_cleanup_strv_free_ char **keys = NULL;
+	_cleanup_strv_free_ char **done_keys = NULL;
 	_cleanup_json_ json_t *sec = NULL;
 	bool running = false, paused = false;
 	struct qemu_snapshot_opts o = {.snaptime = (long long)time(NULL),
@@ -283,16 +343,23 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	r = section_now(env, vmid, name, &sec, err);
 	if (r == 0)
 		r = guest_snapshot_volumes(sec, &vols, err);
+	if (r == 0)
+		r = snapshot_keys(sec, &keys, err);
 
 	if (r == 0 && active && k->suspend) {
 		task_log(w, "pausing the VM for consistent volume snapshots");
 		r = k->suspend(env->gs, &g, w, err);
 		paused = r == 0;
 	}
-	for (char **v = vols; r == 0 && v && *v; v++) {
-		r = volume_snapshot(env->gs, *v, name, VOL_SNAP_CREATE, w, err);
-		if (r == 0)
-			strv_extend(&done, *v);
+	for (size_t i = 0; r == 0 && vols && vols[i]; i++) {
+		if (running && snapshot_by_qemu(vols[i]))
+			r = qmp_snapshot(env->gs, vmid, keys[i], name, true, w, err);
+		else
+			r = volume_snapshot(env->gs, vols[i], name, VOL_SNAP_CREATE, w, err);
+		if (r == 0) {
+			strv_extend(&done, vols[i]);
+			strv_extend(&done_keys, keys[i]);
+		}
 	}
 	if (paused) {
 		struct error *e = NULL;
@@ -315,7 +382,11 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 		size_t n = strv_length(done);
 		for (size_t i = n; i-- > 0;) {
 			struct error *e = NULL;
-			if (volume_snapshot(env->gs, done[i], name, VOL_SNAP_DELETE, w, &e) < 0)
+			int q =
+			    running && snapshot_by_qemu(done[i])
+			        ? qmp_snapshot(env->gs, vmid, done_keys[i], name, false, w, &e)
+			        : volume_snapshot(env->gs, done[i], name, VOL_SNAP_DELETE, w, &e);
+			if (q < 0)
 				task_warn(w, "unable to delete snapshot '%s' of '%s': %s", name,
 				          done[i], e ? e->msg : "?");
 			error_free(e);
@@ -339,7 +410,9 @@ static int op_delsnapshot(struct task_worker *w, const json_t *args, struct erro
 	const char *name = arg_str(args, "snapname");
 	bool force = arg_bool(args, "force", false);
 	_cleanup_strv_free_ char **vols = NULL;
+	_cleanup_strv_free_ char **keys = NULL;
 	_cleanup_json_ json_t *sec = NULL;
+	bool running = false;
 
 	struct step prep = {.name = name, .fn = qemu_conf_snapshot_delete_prepare};
 	int r = step(env, vmid, &prep, err);
@@ -347,11 +420,26 @@ static int op_delsnapshot(struct task_worker *w, const json_t *args, struct erro
 		r = section_now(env, vmid, name, &sec, err);
 	if (r == 0)
 		r = guest_snapshot_volumes(sec, &vols, err);
+	if (r == 0)
+		r = snapshot_keys(sec, &keys, err);
+	if (r == 0)
+		r = guest_is_running(env->gs, env->kind, vmid, &running, NULL, err);
 	if (r < 0)
 		return r;
-	for (char **v = vols; v && *v; v++) {
+	_cleanup_json_ json_t *cur = NULL;
+	if (running)
+		r = section_now(env, vmid, NULL, &cur, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; vols && vols[i]; i++) {
 		struct error *e = NULL;
-		r = volume_snapshot(env->gs, *v, name, VOL_SNAP_DELETE, w, &e);
+		/* QEMU has the image open when the running VM still uses it
+		 * under the same key */
+		if (running && snapshot_by_qemu(vols[i]) &&
+		    in_use(env->kind, cur, keys[i], vols[i]))
+			r = qmp_snapshot(env->gs, vmid, keys[i], name, false, w, &e);
+		else
+			r = volume_snapshot(env->gs, vols[i], name, VOL_SNAP_DELETE, w, &e);
 		if (r < 0 && !force) {
 			*err = e;
 			/* as PVE: the section stays with snapstate=delete; a forced

@@ -23,9 +23,9 @@ import os
 import secrets
 import subprocess
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
 from test_vm_snapshot import VmTestBase  # noqa: E402
 from test_volume_api import guest_bytes, guest_write  # noqa: E402
 
@@ -293,4 +293,4 @@ class VmDiskTest(VmTestBase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    ctvmtest.main()

@@ -299,4 +299,4 @@ class VmSnapshotTest(VmTestBase):
         self.ok(usr.snapshot("mine").delete())
 
 if __name__ == "__main__":
-    unittest.main()
+    ctvmtest.main()
