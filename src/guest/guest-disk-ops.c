@@ -49,6 +49,9 @@ static long arg_vmid(const json_t *args)
 	return json_is_integer(v) ? (long)json_integer_value(v) : 0;
 }
 
+/* the largest disk a resize makes: 128 TiB, as a new disk (guest-disks.c) */
+#define RESIZE_MAX (128ull << 40)
+
 int guest_resize_parse(const char *s, bool *ret_relative, uint64_t *ret_size, struct error **err)
 {
 	bool rel = s && *s == '+';
@@ -58,6 +61,8 @@ int guest_resize_parse(const char *s, bool *ret_relative, uint64_t *ret_size, st
 	/* a plain number is bytes, as PVE's parse_size */
 	if (!s || !*s || strchr(s, '-') || qemu_parse_size(s, &v) < 0)
 		return error_param(err, "size", "invalid format - value does not match the regex");
+	if (v > RESIZE_MAX)
+		return error_param(err, "size", "value must be at most 128T");
 	*ret_relative = rel;
 	*ret_size = v;
 	return 0;
@@ -152,8 +157,8 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 	if (r < 0)
 		goto out;
 	uint64_t size = rel ? cur + want : want;
-	if (rel && size < cur) {
-		r = error_param(err, "size", "value too large");
+	if (size > RESIZE_MAX) {
+		r = error_param(err, "size", "value must be at most 128T");
 		goto out;
 	}
 	if (size < cur) {
@@ -249,6 +254,25 @@ static bool used_by_snapshot(const json_t *snaps, const char *volid)
 		}
 	}
 	return false;
+}
+
+/* Whether volid belongs to guest vmid (its name says so), so an operation
+ * of that guest may free it: a volume of another guest that a config names
+ * is only ever detached (PVE's try_deallocate_drive). */
+static bool volume_owned(struct guest_store *gs, const char *volid, long vmid)
+{
+	struct volid v = {0};
+	_cleanup_(storage_freep) struct storage *st = NULL;
+	struct volname_info vi = {0};
+	bool owned = false;
+	if (volid_parse(volid, &v, NULL) == 0 &&
+	    storage_load_open_enabled(guest_store_storage(gs), guest_store_node(gs), v.storeid, &st,
+	                              NULL) == 0 &&
+	    storage_parse_volname(st, v.volname, &vi, NULL) == 0)
+		owned = vi.vmid == vmid;
+	volname_info_clear(&vi);
+	volid_clear(&v);
+	return owned;
 }
 
 struct move_write {
@@ -385,6 +409,9 @@ static int op_move(struct task_worker *w, const json_t *args, struct error **err
 	newvolid = volid_format(dst->id, newname);
 	char key[24];
 	snprintf(key, sizeof(key), "%ld", vmid);
+	/* only the VM's own source volume is freed (not another guest's that
+	 * its config names): else it stays as unusedN */
+	del = del && volume_owned(env->gs, volid, vmid);
 	struct move_write mw = {.k = k,
 	                        .disk = disk,
 	                        .old_volid = volid,
@@ -413,6 +440,8 @@ static int op_move(struct task_worker *w, const json_t *args, struct error **err
 /* ---- unlink ------------------------------------------------------------------ */
 
 struct unlink_write {
+	struct guest_store *gs;
+	long vmid;
 	const struct guest_kind_ops *k;
 	const char *idlist;
 	bool force;
@@ -448,10 +477,12 @@ static int write_unlink(void *obj, void *arg, struct error **err)
 		    u->k->detached_volume ? u->k->detached_volume(key, value) : NULL;
 		if (unused)
 			vol = xstrdup(value);
-		if (vol && (u->force || unused)) {
+		/* only the VM's own volumes are freed; another guest's that the
+		 * config names is detached */
+		if (vol && (u->force || unused) && volume_owned(u->gs, vol, u->vmid)) {
 			if (!used_by_snapshot(c->snapshots, vol))
 				strv_extend(u->freed, vol);
-		} else if (vol) {
+		} else if (vol && !unused) {
 			add_unused(c->conf, vol);
 		}
 		json_object_del(c->conf, key);
@@ -467,8 +498,13 @@ int guest_disk_unlink(struct guest_store *gs, const struct guest_kind_ops *k, lo
 	if (r < 0)
 		return r;
 	_cleanup_strv_free_ char **freed = NULL;
-	struct unlink_write u = {
-	    .k = k, .idlist = idlist, .force = force, .running = running, .freed = &freed};
+	struct unlink_write u = {.gs = gs,
+	                         .vmid = vmid,
+	                         .k = k,
+	                         .idlist = idlist,
+	                         .force = force,
+	                         .running = running,
+	                         .freed = &freed};
 	char key[24];
 	snprintf(key, sizeof(key), "%ld", vmid);
 	r = conf_family_update(guest_family(gs, k), key, NULL, write_unlink, &u, err);

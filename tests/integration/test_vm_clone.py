@@ -82,7 +82,7 @@ class VmDiskTest(VmTestBase):
         self.assertEqual((r.status, r.reason), (500, "disk 'scsi5' does not exist"))
         r = self.api("PUT", base, data={"disk": "ide2", "size": "+1G"})
         self.assertEqual((r.status, r.reason), (500, "you can't resize a cdrom"))
-        for bad in ("1X", "-1G", "+", "", "1.G"):
+        for bad in ("1X", "-1G", "+", "", "1.G", "129T", "+999999999999T"):
             r = self.api("PUT", base, data={"disk": "scsi0", "size": bad})
             self.assertEqual(r.status, 400, bad)
         r = self.api("PUT", base, data={"disk": "scsi0", "size": "+1G", "digest": "0" * 40})
@@ -269,6 +269,24 @@ class VmDiskTest(VmTestBase):
                                          "delete": "1"})
         self.assertEqual((r.status, r.reason),
                          (500, "you can't move a disk with snapshots and delete the source"))
+
+    def test_foreign_volume_never_freed(self):
+        """A volume of another VM that a config names is detached, never
+        freed, by unlink force=1 or move_disk delete=1."""
+        self.create(470, name="owner", memory=512, scsi0="vms:1,format=qcow2", kvm=0)
+        self.create(471, name="borrower", memory=512, kvm=0)
+        vol = self.vm(470).config.get()["scsi0"].split(",")[0]
+        self.assertIsNone(self.vm(471).config.put(scsi1=vol, scsi2=vol))
+        self.assertIsNone(self.vm(471).unlink.put(idlist="scsi1", force=1))
+        self.assertIn("vm-470-disk-0.qcow2", self.images(470))
+        self.assertEqual(self.vm(471).config.get()["unused0"], vol)
+        self.ok(self.vm(471).move_disk.post(disk="scsi2", storage="vms", format="raw",
+                                            delete=1))
+        self.assertIn("vm-470-disk-0.qcow2", self.images(470))
+        self.assertRegex(self.vm(471).config.get()["scsi2"], r"^vms:471/vm-471-disk-0\.raw")
+        self.assertIsNone(self.vm(471).unlink.put(idlist="unused0", force=1))
+        self.assertIn("vm-470-disk-0.qcow2", self.images(470))
+        self.assertNotIn("unused0", self.vm(471).config.get())
 
     def test_unlink(self):
         self.create(460, name="u", memory=512, scsi0="vms:1", scsi1="vms:1", scsi2="vms:1",
