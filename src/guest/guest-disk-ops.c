@@ -475,7 +475,7 @@ static int write_unlink(void *obj, void *arg, struct error **err)
 			                 key);
 		_cleanup_free_ char *vol =
 		    u->k->detached_volume ? u->k->detached_volume(key, value) : NULL;
-		if (unused)
+		if (unused && !vol)
 			vol = xstrdup(value);
 		/* only the VM's own volumes are freed; another guest's that the
 		 * config names is detached */
