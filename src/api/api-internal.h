@@ -80,6 +80,8 @@ extern const struct api_method api_methods_rrd[];
 extern const struct api_method api_methods_network[];
 extern const struct api_method api_methods_qemu[];
 extern const struct api_method api_methods_disks[];
+extern const struct api_method api_methods_qemu_snapshot[];
+extern const struct api_method api_methods_qemu_disk[];
 
 /* api-qemu.c: the /cluster/resources entries of the guests the caller may
  * audit (qemu, later lxc). */

@@ -633,5 +633,11 @@ int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct
 	int r = task_ops_register(reg, guest_task_ops, gs ? &node_env : NULL, err);
 	if (r == 0)
 		r = task_ops_register(reg, qemu_task_ops, gs ? &qemu_env : NULL, err);
+	if (r == 0)
+		r = guest_snapshot_task_ops_register(reg, gs, err);
+	if (r == 0)
+		r = guest_disk_task_ops_register(reg, gs, err);
+	if (r == 0)
+		r = guest_clone_task_ops_register(reg, gs, err);
 	return r;
 }

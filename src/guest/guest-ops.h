@@ -38,3 +38,10 @@ struct task_ops;
 /* Registers every guest operation, once per registry; gs may be NULL in
  * tests that only look at the table. */
 int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
+/* qmsnapshot, qmdelsnapshot, qmrollback (guest-snapshot.c). */
+int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
+                                     struct error **err);
+/* resize (guest-disk-ops.c). */
+int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
+/* qmclone, qmtemplate (guest-clone.c). */
+int guest_clone_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);

@@ -465,3 +465,41 @@ int guest_volume_free(struct guest_store *gs, const char *volid, struct task_wor
  */
 int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unreferenced,
                         struct task_worker *w, struct error **err);
+
+/* --- snapshots (guest-snapshot.c) --- */
+
+/* GET .../snapshot: every snapshot {name, snaptime, description, [parent],
+ * [vmstate: 1]} in file order, then {name: "current", description: "You
+ * are here!", running, digest, [parent]}. */
+int guest_snapshot_list(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                        json_t **ret, struct error **err);
+/* PUT .../snapshot/{snapname}/config: the snapshot's description ("" drops
+ * it); 500 "snapshot 'x' does not exist". */
+int guest_snapshot_set_description(struct guest_store *gs, const struct guest_kind_ops *k,
+                                   long vmid, const char *snapname, const char *description,
+                                   struct error **err);
+/* The volumes a snapshot of section covers (drives' volids: no CD-ROM, no
+ * "none", no host device), NULL-terminated (strv). */
+int guest_snapshot_volumes(const json_t *section, char ***ret, struct error **err);
+
+/* --- disk operations (guest-disk-ops.c) --- */
+
+/* PUT .../resize's size: "+<n>[KMGT]" (added) or "<n>[KMGT]" (absolute),
+ * a plain number in bytes.  400 {size: ...} otherwise. */
+int guest_resize_parse(const char *s, bool *ret_relative, uint64_t *ret_size, struct error **err);
+/* Whether disk of conf can be resized: 500 "disk 'x' does not exist", "you
+ * can't resize a cdrom", or a drive that is no volume. */
+int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const char *disk,
+                       struct error **err);
+/* Whether disk of c (a struct guest_conf) can move to storage in format
+ * (NULL: the storage's choice): 500 "disk 'x' does not exist", "you can't
+ * move a cdrom", "you can't move to the same storage with same format",
+ * "you can't move a disk with snapshots and delete the source". */
+struct guest_conf;
+int guest_move_check(const struct guest_kind_ops *k, const struct guest_conf *c, const char *disk,
+                     const char *storage, const char *format, bool del, struct error **err);
+/* PUT .../unlink: the drives of idlist leave the config; their volumes
+ * become unusedN, or with force are freed (unless a snapshot uses them);
+ * an unusedN listed is freed.  A running VM's drives are refused. */
+int guest_disk_unlink(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                      const char *idlist, bool force, struct error **err);

@@ -542,7 +542,8 @@ const struct guest_kind_ops guest_kind_qemu = {
     .task_pfx = "qm",
     /* what the slots do today: suspend is a pause (not to disk); no
      * snapshots, clones, templates or hotplug yet */
-    .caps = GUEST_CAP_SUSPEND | GUEST_CAP_RESET,
+    .caps = GUEST_CAP_SUSPEND | GUEST_CAP_RESET | GUEST_CAP_SNAPSHOT | GUEST_CAP_CLONE |
+            GUEST_CAP_TEMPLATE,
     .conf_ops = &qemu_conf_ops,
     .props = qemu_conf_props,
     .formats = qemu_conf_formats,

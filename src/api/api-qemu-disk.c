@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * A VM's disks as a whole: PUT /nodes/{node}/qemu/{vmid}/resize (a task in
+ * PVE 8+: answers the UPID of `resize`), POST .../template (qmtemplate) and
+ * POST .../clone (qmclone).  Handlers refuse early what the task would
+ * refuse (a missing disk, a cdrom, the state rules, a stale digest, a used
+ * new id) and check the privileges PVE checks beyond the row's: for a
+ * resize Datastore.AllocateSpace on the disk's storage, for a clone
+ * VM.Allocate on the new id and Datastore.AllocateSpace on the target
+ * storage (or on each disk's storage).
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-internal.h"
+#include "api.h"
+#include "config-store.h"
+#include "error.h"
+#include "guest.h"
+#include "jsonutil.h"
+#include "xalloc.h"
+
+static const struct guest_kind_ops *qemu_kind(void)
+{
+	return guest_kind_find("qemu");
+}
+
+static int api_resize(struct api_call *call, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = qemu_kind();
+	struct guest_store *gs = call->ctx->guests;
+	long long vmid = api_param_int(call, "vmid", 0);
+	const char *disk = api_param_str(call, "disk");
+	const char *size = api_param_str(call, "size");
+	const char *digest = api_param_str(call, "digest");
+	bool skiplock = api_param_bool(call, "skiplock", false);
+	if (skiplock && !streq(call->authid, "root@pam"))
+		return error_param(err, "skiplock", "Only root may use this option.");
+	bool rel;
+	uint64_t bytes;
+	int r = guest_resize_parse(size, &rel, &bytes, err);
+	if (r < 0)
+		return r;
+
+	struct guest g = {0};
+	r = guest_get(gs, k, (long)vmid, &g, err);
+	if (r < 0)
+		return r;
+	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
+		r = error_set(err, -ESTALE, 500,
+		              "detected modified configuration - file changed by other user? "
+		              "Try again.");
+	bool running = false;
+	if (r == 0)
+		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g.conf, .running = running};
+		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_RESIZE,
+		                   skiplock ? GUEST_SKIPLOCK : 0, err);
+	}
+	if (r == 0)
+		r = guest_resize_check(k, g.conf, disk, err);
+	_cleanup_free_ char *file =
+	    r == 0 ? k->disk_file(disk, json_string_value(json_object_get(g.conf, disk))) : NULL;
+	guest_release(&g);
+	if (r < 0)
+		return r;
+	/* PVE: growing a disk takes space on its storage */
+	_cleanup_free_ char *storeid = xstrndup(file, strcspn(file, ":"));
+	_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
+	if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
+		return error_set(err, -EACCES, 403, "Permission check failed (%s, %s)", path,
+		                 "Datastore.AllocateSpace");
+
+	_cleanup_json_ json_t *args =
+	    json_pack("{s:I, s:s, s:s}", "vmid", (json_int_t)vmid, "disk", disk, "size", size);
+	if (digest)
+		json_object_set_new(args, "digest", json_string(digest));
+	if (skiplock)
+		json_object_set_new(args, "skiplock", json_true());
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, "resize", id, args, ret, err);
+}
+
+static int denied(const char *path, const char *priv, struct error **err)
+{
+	return error_set(err, -EACCES, 403, "Permission check failed (%s, %s)", path, priv);
+}
+
+static int api_template(struct api_call *call, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = qemu_kind();
+	struct guest_store *gs = call->ctx->guests;
+	long long vmid = api_param_int(call, "vmid", 0);
+	const char *disk = api_param_str(call, "disk");
+	struct guest g = {0};
+	int r = guest_get(gs, k, (long)vmid, &g, err);
+	if (r < 0)
+		return r;
+	bool running = false;
+	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g.conf, .running = running};
+		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_TEMPLATE, 0, err);
+	}
+	if (r == 0 && disk && !json_object_get(g.conf, disk))
+		r = error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
+	guest_release(&g);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *args = json_pack("{s:I}", "vmid", (json_int_t)vmid);
+	if (disk)
+		json_object_set_new(args, "disk", json_string(disk));
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, "qmtemplate", id, args, ret, err);
+}
+
+/* Datastore.AllocateSpace on the storage of every disk of conf. */
+static int check_disk_storages(struct api_call *call, const struct guest_kind_ops *k,
+                               const json_t *conf, struct error **err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)conf, key, v) {
+		_cleanup_free_ char *file = k->disk_file(key, json_string_value(v));
+		if (!file || !strchr(file, ':') || file[0] == '/' ||
+		    strstr(json_string_value(v), "media=cdrom") || !strncmp(key, "unused", 6))
+			continue;
+		_cleanup_free_ char *storeid = xstrndup(file, strcspn(file, ":"));
+		_cleanup_free_ char *path = xasprintf("/storage/%s", storeid);
+		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
+			return denied(path, "Datastore.AllocateSpace", err);
+	}
+	return 0;
+}
+
+static int api_clone(struct api_call *call, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = qemu_kind();
+	struct guest_store *gs = call->ctx->guests;
+	long long vmid = api_param_int(call, "vmid", 0);
+	long long newid = api_param_int(call, "newid", 0);
+	const char *storage = api_param_str(call, "storage");
+	const char *format = api_param_str(call, "format");
+	const char *target = api_param_str(call, "target");
+	const char *pool = api_param_str(call, "pool");
+
+	if (target && !streq(target, guest_store_node(gs)))
+		return error_param(err, "target", "no cluster: the target node must be this node");
+	if (pool && *pool)
+		return error_param(err, "pool", "adding a new VM to a pool is not supported yet");
+	if (api_param_str(call, "snapname"))
+		return error_param(err, "snapname", "cloning from a snapshot is not supported yet");
+	const char *name = api_param_str(call, "name");
+	if (name) {
+		_cleanup_free_ char *norm = NULL;
+		int r = guest_config_check_value(k, "name", name, &norm, err);
+		if (r < 0)
+			return r;
+	}
+	if (newid == vmid)
+		return error_param(err, "newid", "clone to itself is not possible");
+	_cleanup_free_ char *newpath = xasprintf("/vms/%lld", newid);
+	if (!api_call_has_priv(call, newpath, "VM.Allocate"))
+		return denied(newpath, "VM.Allocate", err);
+
+	struct guest g = {0};
+	int r = guest_get(gs, k, (long)vmid, &g, err);
+	if (r < 0)
+		return r;
+	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
+	bool full = api_param_bool(call, "full", !tmpl);
+	bool running = false;
+	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g.conf, .running = running};
+		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_CLONE, 0, err);
+	}
+	if (r == 0 && running)
+		r = error_set(err, -EBUSY, 500,
+		              "VM %lld is running - clone of a running VM is not supported", vmid);
+	if (r == 0 && !full && !tmpl)
+		r = error_set(err, -EINVAL, 500,
+		              "linked clone feature is only available for templates - use full "
+		              "clone");
+	if (r == 0 && !full && storage)
+		r = error_param(err, "storage",
+		                "parameter 'storage' not allowed for linked clones");
+	if (r == 0 && !full && format)
+		r = error_param(err, "format", "parameter 'format' not allowed for linked clones");
+	if (r == 0 && storage) {
+		_cleanup_free_ char *path = xasprintf("/storage/%s", storage);
+		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
+			r = denied(path, "Datastore.AllocateSpace", err);
+	} else if (r == 0) {
+		r = check_disk_storages(call, k, g.conf, err);
+	}
+	guest_release(&g);
+	if (r == 0)
+		r = guest_vmid_unused(gs, (long)newid, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_json_ json_t *args = json_pack("{s:I, s:I, s:b}", "vmid", (json_int_t)vmid,
+	                                        "newid", (json_int_t)newid, "full", full);
+	static const char *const opt[] = {"name", "description", "storage", "format", NULL};
+	for (const char *const *o = opt; *o; o++)
+		if (api_param_str(call, *o))
+			json_object_set_new(args, *o, json_string(api_param_str(call, *o)));
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, "qmclone", id, args, ret, err);
+}
+
+static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
+
+static int api_move_disk(struct api_call *call, json_t **ret, struct error **err)
+{
+	const struct guest_kind_ops *k = qemu_kind();
+	struct guest_store *gs = call->ctx->guests;
+	long long vmid = api_param_int(call, "vmid", 0);
+	const char *disk = api_param_str(call, "disk");
+	const char *storage = api_param_str(call, "storage");
+	const char *format = api_param_str(call, "format");
+	const char *digest = api_param_str(call, "digest");
+	bool del = api_param_bool(call, "delete", false);
+	if (api_param_has(call, "target-vmid") || api_param_has(call, "target-digest") ||
+	    api_param_has(call, "target-disk"))
+		return error_param(err, "target-vmid",
+		                   "reassigning a disk to another VM is not supported yet");
+	if (!storage)
+		return error_param(err, "storage", "property is missing and it is not optional");
+	_cleanup_free_ char *spath = xasprintf("/storage/%s", storage);
+	if (!api_call_has_priv(call, spath, "Datastore.AllocateSpace"))
+		return denied(spath, "Datastore.AllocateSpace", err);
+	struct guest g = {0};
+	int r = guest_get(gs, k, (long)vmid, &g, err);
+	if (r < 0)
+		return r;
+	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
+		r = error_set(err, -ESTALE, 500,
+		              "detected modified configuration - file changed by other user? "
+		              "Try again.");
+	bool running = false;
+	if (r == 0)
+		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g.conf, .running = running};
+		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
+	}
+	if (r == 0 && running)
+		r = error_set(err, -EBUSY, 500,
+		              "moving a disk of a running VM is not supported (no drive-mirror)");
+	if (r == 0)
+		r = guest_move_check(k, conf_snapshot_data(g.snap), disk, storage, format, del,
+		                     err);
+	guest_release(&g);
+	if (r < 0)
+		return r;
+	_cleanup_json_ json_t *args = json_pack("{s:I, s:s, s:s, s:b}", "vmid", (json_int_t)vmid,
+	                                        "disk", disk, "storage", storage, "delete", del);
+	if (format)
+		json_object_set_new(args, "format", json_string(format));
+	if (digest)
+		json_object_set_new(args, "digest", json_string(digest));
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, "qmmove", id, args, ret, err);
+}
+
+static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	*ret = json_null();
+	int r = guest_find(call->ctx->guests, qemu_kind(), (long)vmid, NULL, err);
+	if (r < 0)
+		return r;
+	return guest_disk_unlink(call->ctx->guests, qemu_kind(), (long)vmid,
+	                         api_param_str(call, "idlist"),
+	                         api_param_bool(call, "force", false), err);
+}
+
+#define MOVE_DISK_ROW(p, nm)                                                                    \
+	{                                                                                       \
+		.path = (p), .verb = "POST", .name = (nm),                                      \
+		.description = "Move volume to different storage or to a different VM.",        \
+		.params = move_params, .returns = {.type = API_TYPE_STRING},                    \
+		.perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Config.Disk"),               \
+		                       "You need 'VM.Config.Disk' permissions on /vms/{vmid}, " \
+		                       "and 'Datastore.AllocateSpace' permissions on the "      \
+		                       "storage."),                                             \
+		.flags = API_ASYNC | API_PROTECTED, .handler = api_move_disk,                   \
+	}
+
+static const struct api_param move_params[] = {
+    API_PARAM_NODE,
+    API_PARAM_VMID,
+    API_PARAM_DIGEST,
+    {.name = "disk",
+     .type = API_TYPE_STRING,
+     .max_length = 16,
+     .description = "The disk you want to move."},
+    {.name = "storage",
+     .type = API_TYPE_STRING,
+     .format = "pve-storage-id",
+     .optional = true,
+     .max_length = 100,
+     .description = "Target storage."},
+    {.name = "format",
+     .type = API_TYPE_STRING,
+     .enum_values = clone_formats,
+     .optional = true,
+     .description = "Target Format."},
+    {.name = "delete",
+     .type = API_TYPE_BOOLEAN,
+     .optional = true,
+     .default_text = "0",
+     .description = "Delete the original disk after successful copy. By default the original "
+                    "disk is kept as unused disk."},
+    {.name = "bwlimit",
+     .type = API_TYPE_INTEGER,
+     .optional = true,
+     .has_min = true,
+     .minimum = 0,
+     .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
+    {.name = "target-vmid",
+     .type = API_TYPE_INTEGER,
+     .format = "pve-vmid",
+     .optional = true,
+     .description = "The (unique) ID of the VM (not supported yet)."},
+    {.name = "target-disk",
+     .type = API_TYPE_STRING,
+     .optional = true,
+     .max_length = 16,
+     .description = "The config key the disk will be moved to (not supported yet)."},
+    {.name = "target-digest",
+     .type = API_TYPE_STRING,
+     .optional = true,
+     .max_length = 64,
+     .description = "Prevent changes if the target VM's config digest differs."},
+    API_END};
+
+const struct api_method api_methods_qemu_disk[] = {
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/resize",
+        .verb = "PUT",
+        .name = "resize_vm",
+        .description = "Extend volume size.",
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                API_PARAM_VMID,
+                API_PARAM_DIGEST,
+                {.name = "skiplock",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .description = "Ignore locks - only root is allowed to use this option."},
+                {.name = "disk",
+                 .type = API_TYPE_STRING,
+                 .max_length = 16,
+                 .description = "The disk you want to resize."},
+                {.name = "size",
+                 .type = API_TYPE_STRING,
+                 .max_length = 32,
+                 .description = "The new size. With the `+` sign the value is added to the "
+                                "actual size of the volume and without it, the value is taken "
+                                "as an absolute one. Shrinking disk size is not supported."},
+                API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "the task ID."},
+        .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Config.Disk"),
+                               "You need 'VM.Config.Disk' on /vms/{vmid} and "
+                               "'Datastore.AllocateSpace' on the disk's storage."),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_resize,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/template",
+        .verb = "POST",
+        .name = "template",
+        .description = "Create a Template.",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             API_PARAM_VMID,
+                                             {.name = "disk",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .max_length = 16,
+                                              .description = "If you want to convert only 1 "
+                                                             "disk to base image."},
+                                             API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "the task ID."},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Allocate")),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_template,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/clone",
+        .verb = "POST",
+        .name = "clone_vm",
+        .description = "Create a copy of virtual machine/template.",
+        .params =
+            (const struct api_param[]){
+                API_PARAM_NODE,
+                API_PARAM_VMID,
+                {.name = "newid",
+                 .type = API_TYPE_INTEGER,
+                 .format = "pve-vmid",
+                 .description = "VMID for the clone."},
+                {.name = "name",
+                 .type = API_TYPE_STRING,
+                 .optional = true,
+                 .max_length = 128,
+                 .description = "Set a name for the new VM."},
+                {.name = "description",
+                 .type = API_TYPE_STRING,
+                 .optional = true,
+                 .max_length = 8192,
+                 .description = "Description for the new VM."},
+                {.name = "pool",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-poolid",
+                 .optional = true,
+                 .max_length = 64,
+                 .description = "Add the new VM to the specified pool."},
+                {.name = "snapname",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-configid",
+                 .optional = true,
+                 .max_length = 40,
+                 .description = "The name of the snapshot."},
+                {.name = "storage",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-storage-id",
+                 .optional = true,
+                 .max_length = 100,
+                 .description = "Target storage for full clone."},
+                {.name = "format",
+                 .type = API_TYPE_STRING,
+                 .enum_values = clone_formats,
+                 .optional = true,
+                 .description = "Target format for file storage. Only valid for full clone."},
+                {.name = "full",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .description = "Create a full copy of all disks. This is always done when "
+                                "you clone a normal VM. For VM templates, we try to create a "
+                                "linked clone by default."},
+                {.name = "target",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-node",
+                 .optional = true,
+                 .max_length = 64,
+                 .description = "Target node. Only allowed if the original VM is on shared "
+                                "storage."},
+                {.name = "bwlimit",
+                 .type = API_TYPE_INTEGER,
+                 .optional = true,
+                 .has_min = true,
+                 .minimum = 0,
+                 .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
+                API_END},
+        .returns = {.type = API_TYPE_STRING, .description = "the task ID."},
+        .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Clone"),
+                               "You need 'VM.Clone' permissions on /vms/{vmid}, and "
+                               "'VM.Allocate' permissions on /vms/{newid}. For any storage "
+                               "a disk is cloned to you need 'Datastore.AllocateSpace'."),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_clone,
+    },
+    MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move_disk", "move_vm_disk"),
+    MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move-disk", "move_vm_disk_alias"),
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/unlink",
+        .verb = "PUT",
+        .name = "unlink",
+        .description = "Unlink/delete disk images.",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             API_PARAM_VMID,
+                                             {.name = "idlist",
+                                              .type = API_TYPE_STRING,
+                                              .format = "pve-configid-list",
+                                              .max_length = 4096,
+                                              .description = "A list of disk IDs you want to "
+                                                             "delete."},
+                                             {.name = "force",
+                                              .type = API_TYPE_BOOLEAN,
+                                              .optional = true,
+                                              .description = "Force physical removal. Without "
+                                                             "this, we simple remove the disk "
+                                                             "from the config file and create "
+                                                             "an additional configuration "
+                                                             "entry called 'unused[n]', which "
+                                                             "contains the volume ID."},
+                                             API_END},
+        .returns = {.type = API_TYPE_NULL},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Config.Disk")),
+        .flags = API_PROTECTED,
+        .handler = api_unlink,
+    },
+    {.path = NULL},
+};
