@@ -314,10 +314,191 @@ static void test_fixtures(void **state)
 	strbuf_release(&all);
 }
 
+/* the ostype of each fixture's tree: the family in its name */
+static void test_detect(void **state)
+{
+	static const struct {
+		const char *fixture, *ostype;
+	} cases[] = {
+	    {"test-alpine-001", "alpine"},     {"test-centos10-001", "centos"},
+	    {"test-centos6-001", "centos"},    {"test-debian-001", "debian"},
+	    {"test-debian-015", "debian"},     {"test-devuan-001", "devuan"},
+	    {"test-fedora-001", "fedora"},     {"test-opensuse-001", "opensuse"},
+	    {"test-opensuse-003", "opensuse"}, {"test-opensuse-slowroll-001", "opensuse"},
+	};
+	_cleanup_free_ char *dir = setup_dir();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *p = path_join(dir, cases[i].fixture);
+		_cleanup_free_ char *t = NULL;
+		struct error *err = NULL;
+		if (lxc_setup_detect(p, &t, &err) < 0)
+			fail_msg("%s: %s", cases[i].fixture, err->msg);
+		assert_string_equal(t, cases[i].ostype);
+	}
+	/* nothing to go by: unmanaged; an os-release nobody knows: refused */
+	char base[] = "/tmp/ctvm-test-setup-XXXXXX";
+	assert_non_null(mkdtemp(base));
+	_cleanup_free_ char *t = NULL;
+	struct error *err = NULL;
+	assert_int_equal(lxc_setup_detect(base, &t, &err), 0);
+	assert_string_equal(t, "unmanaged");
+	_cleanup_free_ char *etc = path_join(base, "etc");
+	_cleanup_free_ char *osr = path_join(base, "etc/os-release");
+	assert_int_equal(mkdir(etc, 0755), 0);
+	assert_int_equal(write_file_atomic(osr, "ID=plan9\n", 9, 0644, &err), 0);
+	assert_int_equal(lxc_setup_detect(base, &t, &err), -EINVAL);
+	assert_string_equal(err->msg, "unable to detect OS distribution");
+	error_free(err);
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static json_t *conf_of(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	if (!j)
+		fail_msg("%s", e.text);
+	return j;
+}
+
+static void assert_owner(const char *root, const char *rel, uid_t uid, gid_t gid)
+{
+	_cleanup_free_ char *p = path_join(root, rel);
+	struct stat st;
+	if (lstat(p, &st) < 0)
+		fail_msg("%s: missing", rel);
+	if (st.st_uid != uid || st.st_gid != gid)
+		fail_msg("%s: owned by %u:%u, not %u:%u", rel, (unsigned)st.st_uid,
+		         (unsigned)st.st_gid, (unsigned)uid, (unsigned)gid);
+}
+
+/* An unprivileged container: what setup creates or replaces belongs to
+ * the mapped root; /etc/shadow keeps its owner and mode. */
+static void test_unprivileged_owner(void **state)
+{
+	static const struct lxc_idmap map = {
+	    .e = {{'u', 0, 100000, 65536}, {'g', 0, 100000, 65536}}, .n = 2};
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-014");
+	struct tree t;
+	struct error *err = NULL;
+	if (geteuid() != 0)
+		skip();
+	tree_new(&t, fixture);
+	_cleanup_free_ char *shadow = path_join(t.rootfs, "etc/shadow");
+	assert_int_equal(chown(shadow, 100000, 100042), 0);
+	assert_int_equal(chmod(shadow, 0640), 0);
+	_cleanup_json_ json_t *conf =
+	    conf_of("{\"hostname\":\"u1\",\"unprivileged\":\"1\","
+	            "\"net0\":\"name=eth0,bridge=vmbr0,ip=10.0.0.2/24,gw=10.0.0.1,ip6=auto\"}");
+	if (lxc_setup_post_create(t.rootfs, "debian", conf, hash, key, &map, &err) < 0)
+		fail_msg("%s", err->msg);
+	if (lxc_setup_pre_start(t.rootfs, "debian", conf, 100, &map, &err) < 0)
+		fail_msg("%s", err->msg);
+	assert_owner(t.rootfs, "etc/hostname", 100000, 100000);
+	assert_owner(t.rootfs, "etc/hosts", 100000, 100000);
+	assert_owner(t.rootfs, "etc/network/interfaces", 100000, 100000);
+	assert_owner(t.rootfs, "etc/resolv.conf", 100000, 100000);
+	assert_owner(t.rootfs, "fastboot", 100000, 100000);
+	assert_owner(t.rootfs, "roothome/.ssh/authorized_keys", 100000, 100000);
+	assert_owner(t.rootfs, "etc/shadow", 100000, 100042);
+	struct stat st;
+	assert_int_equal(stat(shadow, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	_cleanup_free_ char *ak = path_join(t.rootfs, "roothome/.ssh/authorized_keys");
+	assert_int_equal(stat(ak, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	tree_done(&t);
+}
+
+/* Symlinks planted in the template, absolute and relative, to a directory
+ * outside: setup follows them as the container would, inside its rootfs,
+ * and the outside stays as it was. */
+static void test_symlinks_stay_inside(void **state)
+{
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-002");
+	struct tree t;
+	struct error *err = NULL;
+	tree_new(&t, fixture);
+	_cleanup_free_ char *outside = path_join(t.base, "outside");
+	assert_int_equal(mkdir(outside, 0755), 0);
+	/* /etc/network -> <outside> (absolute); /etc/resolv.conf -> ../../outside/r;
+	 * /etc/hostname -> /proc/self/cwd/x (a magic link); /root -> ../.. */
+	_cleanup_free_ char *net = path_join(t.rootfs, "etc/network");
+	_cleanup_free_ char *resolv = path_join(t.rootfs, "etc/resolv.conf");
+	_cleanup_free_ char *hn = path_join(t.rootfs, "etc/hostname");
+	_cleanup_free_ char *root = path_join(t.rootfs, "root");
+	run("rm", "-rf", net, NULL);
+	run("rm", "-rf", root, NULL);
+	assert_int_equal(symlink(outside, net), 0);
+	/* the same path inside, where the container finds it */
+	_cleanup_free_ char *inside = xasprintf("%s%s", t.rootfs, outside);
+	run("mkdir", "-p", inside, NULL);
+	assert_int_equal(symlink("../../outside/r", resolv), 0);
+	assert_int_equal(symlink("/proc/self/cwd/x", hn), 0);
+	assert_int_equal(symlink("../..", root), 0);
+	_cleanup_json_ json_t *conf =
+	    conf_of("{\"hostname\":\"s1\",\"net0\":\"name=eth0,bridge=vmbr0,ip=10.0.0.2/24\"}");
+	/* root's home is "/root" -> ../.. -> the rootfs itself, inside */
+	if (lxc_setup_post_create(t.rootfs, NULL, conf, hash, key, NULL, &err) < 0)
+		fail_msg("%s", err->msg);
+	DIR *d = opendir(outside);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			fail_msg("'%s' written outside the rootfs", de->d_name);
+	closedir(d);
+	/* the absolute link was followed inside: <rootfs><outside>/interfaces */
+	_cleanup_free_ char *in = xasprintf("%s%s/interfaces", t.rootfs, outside);
+	struct stat st;
+	if (stat(in, &st) < 0)
+		fail_msg("%s not written", in);
+	/* the links that are replaced, not written through */
+	_cleanup_free_ char *ak = path_join(t.rootfs, ".ssh/authorized_keys");
+	assert_int_equal(stat(ak, &st), 0);
+	assert_int_equal(lstat(resolv, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lstat(hn, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	tree_done(&t);
+}
+
+/* pre_start: /fastboot, and a second run changes nothing */
+static void test_pre_start(void **state)
+{
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-008");
+	_cleanup_free_ char *cfg = path_join(fixture, "config");
+	_cleanup_json_ json_t *conf = read_conf(cfg);
+	struct tree t;
+	struct error *err = NULL;
+	tree_new(&t, fixture);
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
+	_cleanup_free_ char *fb = path_join(t.rootfs, "fastboot");
+	_cleanup_free_ char *ifs = path_join(t.rootfs, "etc/network/interfaces");
+	_cleanup_free_ char *exp = path_join(t.rootfs, "etc/network/interfaces.exp");
+	_cleanup_free_ char *a = slurp(ifs), *e = slurp(exp);
+	assert_string_equal(a, e);
+	assert_non_null(slurp(fb));
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
+	_cleanup_free_ char *b = slurp(ifs);
+	assert_string_equal(a, b);
+	/* a hash that is not one: refused before anything is written */
+	assert_int_equal(
+	    lxc_setup_post_create(t.rootfs, "debian", conf, "secret", NULL, NULL, &err), -EINVAL);
+	assert_string_equal(err->msg, "invalid password hash");
+	error_free(err);
+	tree_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_unprivileged_owner), cmocka_unit_test(test_symlinks_stay_inside),
+	    cmocka_unit_test(test_pre_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
