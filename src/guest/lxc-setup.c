@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "error.h"
 #include "fileio.h"
 #include "jsonutil.h"
@@ -1308,6 +1309,57 @@ static int clear_machine_id(struct ct *ct, struct error **err)
 	return r;
 }
 
+/* New ssh host keys, as PVE makes them at create: a template's keys would
+ * be the same in every container made from it.  Generated on the host in
+ * a private directory, then written inside. */
+static int ssh_host_keys(struct ct *ct, struct error **err)
+{
+	static const char *const types[] = {"rsa", "ecdsa", "ed25519"};
+	const char *hostname = hostname_of(ct);
+	char dir[] = "/tmp/ctvm-sshkey-XXXXXX";
+	int r = 0;
+
+	if (!ct_is_dir(ct, "/etc/ssh"))
+		return 0;
+	if (!mkdtemp(dir))
+		return error_set(err, -errno, 500, "unable to create a temporary directory - %s",
+		                 strerror(errno));
+	for (size_t i = 0; i < ARRAY_SIZE(types) && r == 0; i++) {
+		_cleanup_free_ char *file = xasprintf("%s/key", dir);
+		_cleanup_free_ char *pubf = xasprintf("%s/key.pub", dir);
+		_cleanup_free_ char *priv = NULL, *pub = NULL;
+		struct cmd c;
+		cmd_init(&c, "ssh-keygen");
+		cmd_add(&c, "-q");
+		cmd_add(&c, "-f");
+		cmd_add(&c, file);
+		cmd_add(&c, "-t");
+		cmd_add(&c, types[i]);
+		cmd_add(&c, "-N");
+		cmd_add(&c, "");
+		cmd_add(&c, "-C");
+		cmd_addf(&c, "root@%.*s", (int)strcspn(hostname, "."), hostname);
+		r = cmd_run(&c, NULL, err);
+		cmd_release(&c);
+		if (r == 0)
+			r = read_file(file, 1 << 16, &priv, NULL, err);
+		if (r == 0)
+			r = read_file(pubf, 1 << 16, &pub, NULL, err);
+		unlink(file);
+		unlink(pubf);
+		if (r < 0)
+			break;
+		_cleanup_free_ char *dst = xasprintf("/etc/ssh/ssh_host_%s_key", types[i]);
+		_cleanup_free_ char *dstp = xasprintf("/etc/ssh/ssh_host_%s_key.pub", types[i]);
+		r = ct_write(ct, dst, priv, 0600, err);
+		if (r == 0)
+			r = ct_write(ct, dstp, pub, 0644, err);
+		explicit_bzero(priv, strlen(priv));
+	}
+	rmdir(dir);
+	return r;
+}
+
 static int common_tail(struct ct *ct, struct error **err)
 {
 	int r;
@@ -1356,7 +1408,9 @@ int lxc_setup_post_create(const char *rootfs, const char *ostype, const json_t *
 		goto out;
 	if (ssh_keys && *ssh_keys && (r = set_authorized_keys(&ct, ssh_keys, err)) < 0)
 		goto out;
-	r = common_tail(&ct, err);
+	if ((r = common_tail(&ct, err)) < 0)
+		goto out;
+	r = ssh_host_keys(&ct, err);
 out:
 	ct_done(&ct);
 	return r;

@@ -42,8 +42,9 @@ int lxc_setup_pre_start(const char *rootfs, const char *ostype, const json_t *co
 /* What runs once after create (PVE's post_create_hook): root's password
  * (pw_hash: a crypt(3) hash, NULL: unchanged) and ssh keys (NULL: none)
  * written inside -- and, as PVE does then, the template fixups, the
- * machine-id cleared, the root crontab's minutes randomized, and
- * everything pre_start writes. */
+ * machine-id cleared, the root crontab's minutes randomized, everything
+ * pre_start writes but /fastboot, and new ssh host keys when the tree has
+ * /etc/ssh (ssh-keygen run on the host).  pw_hash "*": locked. */
 int lxc_setup_post_create(const char *rootfs, const char *ostype, const json_t *conf,
                           const char *pw_hash, const char *ssh_keys, const struct lxc_idmap *map,
                           struct error **err);

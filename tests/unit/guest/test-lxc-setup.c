@@ -493,12 +493,41 @@ static void test_pre_start(void **state)
 	tree_done(&t);
 }
 
+/* a tree with /etc/ssh gets its own host keys, the private ones 0600 */
+static void test_ssh_host_keys(void **state)
+{
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-001");
+	struct tree t;
+	struct error *err = NULL;
+	if (access("/usr/bin/ssh-keygen", X_OK) < 0)
+		skip();
+	tree_new(&t, fixture);
+	_cleanup_free_ char *ssh = path_join(t.rootfs, "etc/ssh");
+	assert_int_equal(mkdir(ssh, 0755), 0);
+	_cleanup_json_ json_t *conf = conf_of("{\"hostname\":\"k1.example.com\"}");
+	if (lxc_setup_post_create(t.rootfs, NULL, conf, NULL, NULL, NULL, &err) < 0)
+		fail_msg("%s", err->msg);
+	static const char *const types[] = {"rsa", "ecdsa", "ed25519"};
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		_cleanup_free_ char *k = xasprintf("%s/ssh_host_%s_key", ssh, types[i]);
+		_cleanup_free_ char *p = xasprintf("%s.pub", k);
+		struct stat st;
+		assert_int_equal(stat(k, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		_cleanup_free_ char *pub = slurp(p);
+		assert_non_null(pub);
+		assert_non_null(strstr(pub, " root@k1\n"));
+	}
+	tree_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_detect),
 	    cmocka_unit_test(test_unprivileged_owner), cmocka_unit_test(test_symlinks_stay_inside),
-	    cmocka_unit_test(test_pre_start),
+	    cmocka_unit_test(test_pre_start),          cmocka_unit_test(test_ssh_host_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
