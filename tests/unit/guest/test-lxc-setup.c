@@ -522,12 +522,35 @@ static void test_ssh_host_keys(void **state)
 	tree_done(&t);
 }
 
+/* a FIFO where a file is read: refused at once, never opened */
+static void test_fifo(void **state)
+{
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-003");
+	struct tree t;
+	struct error *err = NULL;
+	tree_new(&t, fixture);
+	_cleanup_free_ char *ifs = path_join(t.rootfs, "etc/network/interfaces");
+	assert_int_equal(unlink(ifs), 0);
+	assert_int_equal(mkfifo(ifs, 0644), 0);
+	_cleanup_json_ json_t *conf = conf_of("{\"net0\":\"name=eth0,bridge=vmbr0,ip=dhcp\"}");
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, NULL, conf, 100, NULL, &err), -EINVAL);
+	assert_string_equal(err->msg, "CT 100 setup: '/etc/network/interfaces' in the container "
+	                              "is not a regular file");
+	error_free(err);
+	tree_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_detect),
-	    cmocka_unit_test(test_unprivileged_owner), cmocka_unit_test(test_symlinks_stay_inside),
-	    cmocka_unit_test(test_pre_start),          cmocka_unit_test(test_ssh_host_keys),
+	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_unprivileged_owner),
+	    cmocka_unit_test(test_symlinks_stay_inside),
+	    cmocka_unit_test(test_pre_start),
+	    cmocka_unit_test(test_ssh_host_keys),
+	    cmocka_unit_test(test_fifo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
