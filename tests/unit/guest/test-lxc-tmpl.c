@@ -342,9 +342,9 @@ static void test_not_a_tar(void **state)
 	struct error *err = NULL;
 	assert_int_equal(write_file_atomic(p, "hello", 5, 0644, &err), 0);
 	assert_int_equal(lxc_tmpl_unpack(p, f->rootfs, NULL, NULL, &err), -EINVAL);
-	assert_string_equal(err->msg, xasprintf("template '%s' is not a tar archive (plain, gzip, "
-	                                        "xz or zstd)",
-	                                        p));
+	_cleanup_free_ char *want =
+	    xasprintf("template '%s' is not a tar archive (plain, gzip, xz or zstd)", p);
+	assert_string_equal(err->msg, want);
 	error_free(err);
 }
 
