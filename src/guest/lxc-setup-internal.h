@@ -26,7 +26,7 @@ struct lxc_idmap {
 
 /* The host id container id 0 of type ('u' or 'g') maps to; false when the
  * map has no such entry (or map is NULL/empty: then *ret is 0). */
-static inline bool lxc_idmap_root(const struct lxc_idmap *map, char type, uint32_t *ret)
+static inline bool ct_idmap_root(const struct lxc_idmap *map, char type, uint32_t *ret)
 {
 	*ret = 0;
 	if (!map || map->n == 0)

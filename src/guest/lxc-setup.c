@@ -1178,7 +1178,7 @@ static int ct_open(const char *rootfs, const char *ostype, const json_t *conf,
 	ct->os_release = read_os_release(ct);
 	if (map && map->n > 0) {
 		uint32_t uid, gid;
-		if (!lxc_idmap_root(map, 'u', &uid) || !lxc_idmap_root(map, 'g', &gid))
+		if (!ct_idmap_root(map, 'u', &uid) || !ct_idmap_root(map, 'g', &gid))
 			return error_set(err, -EINVAL, 400,
 			                 "the id map does not map the container's root");
 		ct->mapped = true;

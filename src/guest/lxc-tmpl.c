@@ -149,7 +149,7 @@ int lxc_tmpl_unpack(const char *archive, const char *rootfs, const struct lxc_id
 	unsigned errors = 0;
 	int r;
 
-	if (unpriv && (!lxc_idmap_root(map, 'u', &uid) || !lxc_idmap_root(map, 'g', &gid)))
+	if (unpriv && (!ct_idmap_root(map, 'u', &uid) || !ct_idmap_root(map, 'g', &gid)))
 		return error_set(err, -EINVAL, 400, "the id map does not map the container's root");
 
 	_cleanup_close_ int fd = open(archive, O_RDONLY | O_CLOEXEC | O_NOCTTY);
