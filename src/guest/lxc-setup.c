@@ -1400,7 +1400,8 @@ int lxc_setup_post_create(const char *rootfs, const char *ostype, const json_t *
 		goto out;
 	if ((r = clear_machine_id(&ct, err)) < 0)
 		goto out;
-	if ((is(&ct, "debian") || is(&ct, "devuan")) && (r = ct_debian_snakeoil(&ct, err)) < 0)
+	if ((is(&ct, "debian") || is(&ct, "devuan") || is(&ct, "ubuntu")) &&
+	    (r = ct_debian_snakeoil(&ct, err)) < 0)
 		goto out;
 	if ((r = template_fixup(&ct, err)) < 0 || (r = randomize_crontab(&ct, err)) < 0)
 		goto out;
