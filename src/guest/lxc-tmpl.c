@@ -51,6 +51,7 @@ void lxc_tmpl_build_cmd(struct cmd *c, enum lxc_tmpl_compression comp, const str
 	    "--warning=no-xattr-write",
 	    "--anchored",
 	    "--exclude=./dev/*",
+	    "--exclude=dev/*", /* --anchored: the same members without "./" */
 	};
 
 	if (map && map->n > 0) {

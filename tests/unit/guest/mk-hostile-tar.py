@@ -54,6 +54,7 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
         special(tf, "./shadow-link", tarfile.LNKTYPE, "/etc/shadow")
         special(tf, "./passwd-link", tarfile.LNKTYPE, "../../../../etc/passwd")
     special(tf, "./dev/sda", tarfile.BLKTYPE, major=8, minor=0)
+    special(tf, "dev/sdb", tarfile.BLKTYPE, major=8, minor=16)
     special(tf, "./foo/sda", tarfile.CHRTYPE, major=1, minor=3)
     # a warning of tar's, not an error: exit status 0
     ti = tarfile.TarInfo("./etc/future")

@@ -239,6 +239,7 @@ static void assert_contained(struct fixture *f)
 		assert_false(st.st_ino == host.st_ino && st.st_dev == host.st_dev);
 	_cleanup_free_ char *dev = path_join(f->rootfs, "dev");
 	assert_false(exists(dev, "sda"));
+	assert_false(exists(dev, "sdb"));
 	/* the symlinks themselves are kept, inside, as they were */
 	_cleanup_free_ char *evil = path_join(f->rootfs, "etc/evil");
 	assert_int_equal(lstat(evil, &st), 0);
@@ -314,6 +315,7 @@ static void devices(void **state, const char *comp, bool unpriv)
 	_cleanup_free_ char *dev = path_join(f->rootfs, "dev");
 
 	assert_false(exists(dev, "sda"));
+	assert_false(exists(dev, "sdb"));
 	if (unpriv) {
 		assert_string_equal(status, "WARNINGS: 1");
 		assert_false(exists(foo, "sda"));
