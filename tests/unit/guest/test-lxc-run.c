@@ -362,6 +362,8 @@ static void test_unprivileged(long vmid)
 	CHECK(s && strstr(s, "\nUid:\t100000\t"), "init runs as 100000");
 	check_limits(vmid);
 	check_status(vmid, pid);
+	/* a frozen container stops too */
+	CHECK(lxc_run_freeze(&env, vmid, true, &e) == 0, "freeze");
 	int64_t t0 = now_ms();
 	CHECK(lxc_run_stop(&env, vmid, &e) == 0, "stop");
 	fprintf(stderr, "# CT %ld hard stop: %" PRId64 " ms\n", vmid, now_ms() - t0);
