@@ -900,10 +900,6 @@ int lxc_run_status(const struct lxc_run_env *env, long vmid, json_t **ret, struc
 	json_object_set_new(o, "diskread", json_integer((json_int_t)rd));
 	json_object_set_new(o, "diskwrite", json_integer((json_int_t)wr));
 
-	_cleanup_free_ char *fzp = xasprintf("%s/freezer/lxc/%ld/freezer.state", cgroot(env), vmid);
-	_cleanup_free_ char *fz = NULL;
-	bool frozen = read_file(fzp, 64, &fz, NULL, NULL) == 0 && str_startswith(fz, "FROZEN");
-	json_object_set_new(o, "frozen", json_integer(frozen));
 	*ret = o;
 	return 0;
 }

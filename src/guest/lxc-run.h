@@ -101,7 +101,7 @@ int lxc_run_freeze(const struct lxc_run_env *env, long vmid, bool frozen, struct
  * this process; 0 on the first), mem / maxmem (memory cgroup usage
  * without page cache / limit), swap / maxswap (memsw minus memory), disk
  * / maxdisk (the filesystem of its root), netin / netout (its veths,
- * seen from the container), diskread / diskwrite (blkio), frozen (0/1).
+ * seen from the container), diskread / diskwrite (blkio).
  * Integers as JSON integers, cpu as a real.
  */
 int lxc_run_status(const struct lxc_run_env *env, long vmid, json_t **ret, struct error **err);
