@@ -23,10 +23,13 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 		                 socket_path);
 	strcpy(sa.sun_path, socket_path);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return error_set(err, -errno, 500,
-		                 "cannot connect to ctvmd at '%s': %s (is ctvmd running?)",
-		                 socket_path, strerror(errno));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		return error_set(err, -e, 500, "cannot connect to ctvmd at '%s': %s (%s)",
+		                 socket_path, strerror(e),
+		                 e == EACCES || e == EPERM ? "only root may use the local socket"
+		                                           : "is ctvmd running?");
+	}
 
 	struct strbuf req = STRBUF_INIT;
 	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method,
