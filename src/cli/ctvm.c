@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "api-method.h"
+#include "api-rows.h"
 #include "cli-cmds.h"
 #include "cli-usage.h"
 #include "cli.h"
@@ -100,6 +101,83 @@ static int cmd_usage(const char *prefix, int argc, char **argv)
 	return cli_api_usage(prefix, n, args, stdout, stderr);
 }
 
+/* The next segment of row path below base ("/nodes/{node}"), or NULL. */
+static char *child_segment(const char *row, const char *base, bool *ret_deeper)
+{
+	size_t l = strlen(base);
+	if (strncmp(row, base, l) != 0 || row[l] != '/' || !row[l + 1])
+		return NULL;
+	const char *seg = row + l + 1, *end = strchr(seg, '/');
+	*ret_deeper = end && end[1];
+	return xstrndup(seg, end ? (size_t)(end - seg) : strlen(seg));
+}
+
+/*
+ * pvesh ls PATH: PATH's children as Proxmox lists them, one a line:
+ * "Drwcd        name" (D: has children; r, w, c, d: GET, PUT, POST,
+ * DELETE exist).  Children come from the method table: a literal segment
+ * below PATH's template is listed as it is, a {placeholder} by the values
+ * GET PATH returns for that key.
+ */
+static int cmd_ls(struct cli *c, const char *path, json_t *params)
+{
+	const struct api_method *self = cli_method(c, "GET", path);
+	if (!self) {
+		fprintf(stderr, "%s: no API method GET %s\n", c->prog, path);
+		return CLI_ERROR;
+	}
+	_cleanup_json_ json_t *data = NULL;
+	int r = cli_call(c, "GET", path, params, &data);
+	if (r)
+		return r;
+	_cleanup_json_ json_t *kids = json_object(); /* segment -> "Drwcd" */
+	const char *tmpl = streq(self->path, "/") ? "" : self->path;
+	for (const struct api_method *const *t = api_row_tables; *t; t++)
+		for (const struct api_method *m = *t; m->path; m++) {
+			bool deeper = false;
+			_cleanup_free_ char *seg = child_segment(m->path, tmpl, &deeper);
+			if (!seg)
+				continue;
+			json_t *f = json_object_get(kids, seg);
+			char flags[6] = "-----";
+			if (f)
+				memcpy(flags, json_string_value(f), 5);
+			if (deeper)
+				flags[0] = 'D';
+			else if (streq(m->verb, "GET"))
+				flags[1] = 'r';
+			else if (streq(m->verb, "PUT"))
+				flags[2] = 'w';
+			else if (streq(m->verb, "POST"))
+				flags[3] = 'c';
+			else if (streq(m->verb, "DELETE"))
+				flags[4] = 'd';
+			json_object_set_new(kids, seg, json_string(flags));
+		}
+	if (c->out == CLI_OUT_JSON || c->out == CLI_OUT_JSON_PRETTY) {
+		cli_print(c, data, CLI_OUT_JSON_PRETTY);
+		return 0;
+	}
+	const char *seg;
+	json_t *f;
+	json_object_foreach (kids, seg, f) {
+		if (seg[0] != '{') {
+			printf("%s        %s\n", json_string_value(f), seg);
+			continue;
+		}
+		_cleanup_free_ char *key = xstrndup(seg + 1, strlen(seg) - 2);
+		size_t i;
+		json_t *item;
+		json_array_foreach (data, i, item) {
+			json_t *v = json_object_get(item, key);
+			printf("%s        ", json_string_value(f));
+			cli_print_scalar(stdout, v);
+			printf("\n");
+		}
+	}
+	return 0;
+}
+
 static int cmd_api(struct cli *c, const char *prefix, int argc, char **argv)
 {
 	if (argc >= 1 && (streq(argv[0], "--help") || streq(argv[0], "help"))) {
@@ -129,6 +207,8 @@ static int cmd_api(struct cli *c, const char *prefix, int argc, char **argv)
 	int r = cli_parse_options(c, m, NULL, argc - 2, argv + 2, params, NULL);
 	if (r)
 		return r;
+	if (streq(argv[0], "ls"))
+		return cmd_ls(c, path, params);
 	_cleanup_json_ json_t *data = NULL;
 	r = cli_call(c, method, path, params, &data);
 	if (r)

@@ -162,6 +162,59 @@ class CliTest(unittest.TestCase):
             finally:
                 shutil.rmtree(root, ignore_errors=True)
 
+    # -- slice 2: pvesh over the method table -------------------------------
+
+    def test_pvesh_verbs(self):
+        self.assertEqual(self.run_as("pvesh", "get", "/nodes/%s/qemu/777" % self.node).returncode,
+                         1)
+        self.ok("pvesh", "create", "/pools", "--poolid", "p1", "--comment", "one")
+        pools = json.loads(self.ok("pvesh", "get", "/pools", "--output-format", "json"))
+        self.assertIn({"poolid": "p1", "comment": "one"},
+                      [{k: p.get(k) for k in ("poolid", "comment")} for p in pools])
+        self.ok("pvesh", "set", "/pools/p1", "--comment", "two")
+        self.assertEqual(json.loads(self.ok("pvesh", "get", "/pools/p1",
+                                            "--output-format", "json")).get("comment"), "two")
+        self.ok("pvesh", "delete", "/pools/p1")
+        self.assertNotIn("p1", self.ok("pvesh", "get", "/pools", "--output-format", "json"))
+        # ls: children from the table, a placeholder filled from GET's data
+        ls = self.ok("pvesh", "ls", "/nodes/" + self.node).splitlines()
+        self.assertIn("Dr-c-        qemu", ls)
+        self.assertIn("-r---        status", ls)
+        self.assertIn("Dr---        %s" % self.node, self.ok("pvesh", "ls", "/nodes").splitlines())
+        # a boolean option needs no value (the row types it)
+        self.ok("pvesh", "get", "/nodes/%s/qemu" % self.node, "--full")
+
+    def test_pvesh_usage(self):
+        # the same text as ctvm api usage, under pvesh's name; Proxmox's --command
+        a = self.ok("pvesh", "usage", "/storage", "--command", "create", root=False)
+        b = self.ok("ctvm", "api", "usage", "/storage", "POST", root=False)
+        self.assertEqual(a, b.replace("USAGE: ctvm api ", "USAGE: pvesh "))
+        self.assertTrue(a.startswith("USAGE: pvesh create /storage --storage <string>"), a)
+
+    def test_every_method_has_a_cli_path(self):
+        """Every method the daemon serves (its /schema) is reachable through
+        pvesh, whose usage lists exactly the row's options."""
+        schema = self.daemon.root_call("GET", "/schema")
+        methods = []
+
+        def walk(nodes):
+            for n in nodes:
+                for verb, info in (n.get("info") or {}).items():
+                    methods.append((n["path"], verb, info))
+                walk(n.get("children") or [])
+        walk(schema)
+        self.assertGreater(len(methods), 50)
+        cmd = {"GET": "get", "POST": "create", "PUT": "set", "DELETE": "delete"}
+        for path, verb, info in methods:
+            r = self.run_as("pvesh", "usage", path, verb, root=False, timeout=30)
+            self.assertEqual(r.returncode, 0, (path, verb, r.stderr))
+            self.assertIn("USAGE: pvesh %s %s" % (cmd[verb], path), r.stdout)
+            props = ((info.get("parameters") or {}).get("properties") or {})
+            opts = {line.split()[0][2:] for line in r.stdout.splitlines()
+                    if line.startswith("  --")}
+            in_path = {k for k in props if "{%s}" % k in path}
+            self.assertEqual(opts, set(props) - in_path, (path, verb))
+
 
 if __name__ == "__main__":
     ctvmtest.main()
