@@ -38,6 +38,9 @@ static int set_output(struct cli *c, const char *v)
 int cli_take_globals(struct cli *c, int *argc, char **argv)
 {
 	int out = 1;
+	const char *env_root = getenv("CTVM_ROOT");
+	if (env_root && *env_root)
+		c->root = env_root;
 	int i = 1;
 	for (; i < *argc; i++) {
 		const char *a = argv[i];

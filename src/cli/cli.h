@@ -41,7 +41,9 @@ struct cli {
 
 /* Takes the global options (--root, --output-format, --async, --help is
  * not one) out of argv wherever they stand, up to a "--" (removed too);
- * *argc shrinks.  CLI_USAGE with a message for a bad value, else 0. */
+ * *argc shrinks.  $CTVM_ROOT is --root's default, so that a script
+ * written for Proxmox runs unchanged against a daemon with a --root.  CLI_USAGE with a message for
+ * a bad value, else 0. */
 int cli_take_globals(struct cli *c, int *argc, char **argv);
 void cli_release(struct cli *c);
 

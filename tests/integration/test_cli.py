@@ -215,6 +215,195 @@ class CliTest(unittest.TestCase):
             in_path = {k for k in props if "{%s}" % k in path}
             self.assertEqual(opts, set(props) - in_path, (path, verb))
 
+    # -- slice 3: qm, pvesm, pveum, pct -------------------------------------
+
+    def test_qm_list_format(self):
+        self.ok("qm", "create", "120", "--name", "alpha", "--memory", "512", "--scsi0",
+                "vms:1", "--kvm", "0")
+        self.ok("qm", "create", "110", "--memory", "1536", "--kvm", "0")
+        try:
+            out = self.ok("qm", "list")
+            head = "%10s %-20s %-10s %-10s %12s %-10s\n" % (
+                "VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID")
+            row = "%10s %-20s %-10s %-10s %12.2f %-10s\n"
+            want = head + row % (110, "VM 110", "stopped", 1536, 0, 0) + \
+                row % (120, "alpha", "stopped", 512, 1.0, 0)
+            self.assertEqual(out, want)
+            self.assertEqual(self.ok("ctvm", "vm", "list"), want)
+        finally:
+            self.ok("qm", "destroy", "120")
+            self.ok("qm", "destroy", "110")
+        # no VMs: nothing at all, as Proxmox
+        self.assertEqual(self.ok("qm", "list"), "")
+
+    def test_qm_lifecycle(self):
+        vmid = "130"
+        out = self.ok("qm", "create", vmid, "--name", "web", "--memory", "256",
+                      "--scsi0", "vms:1,format=qcow2", "--kvm", "0")
+        self.assertIn("VM 130 created", out)
+        self.assertNotIn("TASK OK", out)
+        try:
+            conf = self.ok("qm", "config", vmid)
+            self.assertIn("memory: 256\n", conf)
+            self.assertIn("name: web\n", conf)
+            self.assertNotIn("digest", conf)
+            self.assertEqual(sorted(conf.splitlines()), conf.splitlines())
+            self.ok("qm", "set", vmid, "-memory", "512", "--description", "a: b\nc")
+            conf = self.ok("qm", "config", vmid)
+            self.assertIn("memory: 512\n", conf)
+            self.assertIn("description: a%3A b%0Ac\n", conf)
+            self.assertEqual(self.ok("qm", "status", vmid), "status: stopped\n")
+            self.assertIn("status: stopped\n", self.ok("qm", "status", vmid, "--verbose"))
+            self.assertIn("cur memory: 512\n", self.ok("qm", "pending", vmid))
+            # snapshots (qcow2 on dir), their tree, rollback, delete
+            self.ok("qm", "snapshot", vmid, "first", "--description", "one")
+            self.ok("qm", "snapshot", vmid, "second")
+            tree = self.ok("qm", "listsnapshot", vmid).splitlines()
+            self.assertEqual([line.split()[:2] for line in tree],
+                             [["`->", "first"], ["`->", "second"], ["`->", "current"]])
+            self.assertTrue(tree[1].startswith("    `-> second"), tree)
+            self.assertTrue(tree[2].startswith("        `-> current"), tree)
+            self.assertTrue(tree[0].endswith(" one"), tree)
+            self.assertTrue(tree[2].endswith("You are here!"), tree)
+            self.assertRegex(tree[0], r"^`-> first {23}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {5}one$")
+            self.ok("qm", "rollback", vmid, "first")
+            self.ok("qm", "delsnapshot", vmid, "second")
+            self.ok("qm", "delsnapshot", vmid, "first")
+            # resize, move-disk (volume on the other storage), unlock
+            self.ok("qm", "resize", vmid, "scsi0", "+1G")
+            self.assertIn("size=2G", self.ok("qm", "config", vmid))
+            self.ok("qm", "move-disk", vmid, "scsi0", "more", "--delete", "1")
+            self.assertIn("scsi0: more:", self.ok("qm", "config", vmid))
+            self.ok("qm", "unlock", vmid)
+            # start and stop; --async prints the UPID only
+            r = self.run_as("qm", "start", vmid, "--async")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r"^UPID:[^:]+:[0-9A-F]{8}:.*:qmstart:130:root@pam:\n$")
+            self.ok("ctvm", "task", "wait", r.stdout.strip())
+            self.assertEqual(self.ok("qm", "status", vmid), "status: running\n")
+            self.ok("qm", "stop", vmid)
+            self.assertEqual(self.ok("qm", "status", vmid), "status: stopped\n")
+            # clone, template
+            self.ok("qm", "clone", vmid, "131", "--name", "copy", "--full", "1")
+            self.ok("qm", "template", "131")
+            self.assertIn("template: 1", self.ok("qm", "config", "131"))
+            self.ok("qm", "destroy", "131")
+            # not in the API: says so
+            r = self.run_as("qm", "showcmd", vmid)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("not available", r.stderr)
+            # help from the table
+            h = self.ok("qm", "help", "resize", root=False)
+            self.assertIn("USAGE: qm resize <vmid> <disk> <size> [OPTIONS]", h)
+            self.assertIn("--skiplock", h)
+        finally:
+            self.run_as("qm", "stop", vmid)
+            self.ok("qm", "destroy", vmid)
+
+    def test_pvesm(self):
+        out = self.ok("pvesm", "status")
+        lines = out.splitlines()
+        width = max(len(s) for s in ("local", "more", "vms")) + 1
+        self.assertEqual(lines[0], "%-*s %10s %10s %15s %15s %15s %8s" % (
+            width, "Name", "Type", "Status", "Total", "Used", "Available", "%"))
+        self.assertEqual([line.split()[0] for line in lines[1:]], ["local", "more", "vms"])
+        for line in lines[1:]:
+            name, typ, status, total, used, avail, per = line.split()
+            self.assertEqual(line, "%-*s %10s %10s %15d %15d %15d %7.2f%%" % (
+                width, name, typ, status, int(total), int(used), int(avail),
+                float(per.rstrip("%"))))
+            self.assertEqual((typ, status), ("dir", "active"))
+        # alloc, list, path, free
+        out = self.ok("pvesm", "alloc", "vms", "140", "vm-140-disk-0.qcow2", "1M")
+        self.assertEqual(out, "successfully created 'vms:140/vm-140-disk-0.qcow2'\n")
+        listing = self.ok("pvesm", "list", "vms").splitlines()
+        self.assertEqual(listing[0].split(), ["Volid", "Format", "Type", "Size", "VMID"])
+        self.assertEqual(listing[1].split(),
+                         ["vms:140/vm-140-disk-0.qcow2", "qcow2", "images", "1048576", "140"])
+        self.assertEqual(self.ok("pvesm", "path", "vms:140/vm-140-disk-0.qcow2"),
+                         os.path.join(self.root, "srv", "vms", "images", "140",
+                                      "vm-140-disk-0.qcow2") + "\n")
+        self.ok("pvesm", "free", "vms:140/vm-140-disk-0.qcow2")
+        self.assertEqual(len(self.ok("pvesm", "list", "vms").splitlines()), 1)
+        # add, set, remove
+        self.ok("pvesm", "add", "dir", "extra", "--path", os.path.join(self.root, "srv", "x"),
+                "--content", "iso")
+        self.ok("pvesm", "set", "extra", "--disable", "1")
+        line = [x for x in self.ok("pvesm", "status").splitlines() if x.startswith("extra ")][0]
+        self.assertEqual(line.split()[2], "disabled")
+        self.assertTrue(line.endswith(" %8s" % "N/A"), line)
+        self.ok("pvesm", "remove", "extra")
+        self.assertNotIn("extra", self.ok("pvesm", "status"))
+
+    def test_pveum_first_admin(self):
+        """The documented first administrator: two commands, then a login."""
+        self.ok("pveum", "user", "add", "admin@pve", "--password", "s3cret-Pw")
+        self.ok("pveum", "acl", "modify", "/", "--roles", "Administrator", "--users",
+                "admin@pve")
+        try:
+            api = self.daemon.proxmoxer("admin@pve", "s3cret-Pw")
+            self.assertEqual(api.nodes.get()[0]["node"], self.node)
+            acl = json.loads(self.ok("pveum", "acl", "list", "--output-format", "json"))
+            self.assertIn({"path": "/", "roleid": "Administrator", "ugid": "admin@pve",
+                           "type": "user", "propagate": 1}, acl)
+            # --password without a value reads it from stdin
+            self.ok("pveum", "passwd", "admin@pve", "--password", stdin="0ther-Pw\n")
+            self.daemon.proxmoxer("admin@pve", "0ther-Pw")
+        finally:
+            self.ok("pveum", "acl", "delete", "/", "--roles", "Administrator", "--users",
+                    "admin@pve")
+            self.ok("pveum", "user", "delete", "admin@pve")
+
+    def test_pveum_objects(self):
+        self.ok("pveum", "group", "add", "ops", "--comment", "c")
+        self.ok("pveum", "role", "add", "Peek", "--privs", "VM.Audit")
+        self.ok("pveum", "pool", "add", "pp")
+        self.ok("ctvm", "user", "add", "bob@pve", "--groups", "ops")
+        try:
+            users = json.loads(self.ok("pveum", "user", "list", "--output-format", "json"))
+            self.assertIn("bob@pve", [u["userid"] for u in users])
+            self.ok("pveum", "user", "modify", "bob@pve", "--comment", "hi")
+            tok = json.loads(self.ok("pveum", "user", "token", "add", "bob@pve", "t1",
+                                     "--privsep", "0", "--output-format", "json"))
+            self.assertEqual(tok["full-tokenid"], "bob@pve!t1")
+            self.assertIn("t1", self.ok("ctvm", "token", "list", "bob@pve"))
+            self.ok("pveum", "user", "token", "remove", "bob@pve", "t1")
+            self.ok("pveum", "acl", "modify", "/vms", "--roles", "Peek", "--groups", "ops")
+            self.ok("pveum", "acl", "delete", "/vms", "--roles", "Peek", "--groups", "ops")
+            self.assertIn("Peek", self.ok("pveum", "role", "list"))
+            self.assertIn("ops", self.ok("pveum", "group", "list"))
+            self.assertIn("pp", self.ok("pveum", "pool", "list"))
+            self.assertIn("pve", self.ok("pveum", "realm", "list"))
+        finally:
+            self.run_as("pveum", "user", "delete", "bob@pve")
+            self.run_as("pveum", "pool", "delete", "pp")
+            self.run_as("pveum", "role", "delete", "Peek")
+            self.run_as("pveum", "group", "delete", "ops")
+
+    def test_pct_follows_the_table(self):
+        """pct is a thin table over /nodes/{node}/lxc: it answers once the
+        container API is in this build's table, and says so until then."""
+        schema = json.dumps(self.daemon.root_call("GET", "/schema"))
+        r = self.run_as("pct", "list")
+        if '"/nodes/{node}/lxc"' in schema:
+            self.assertEqual(r.returncode, 0, r.stderr)
+        else:
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("pct list: not available: this ctvm's API has no GET "
+                          "/nodes/{node}/lxc", r.stderr)
+
+    def test_proxmox_script_runs_unchanged(self):
+        """A shell script written for Proxmox (tests/data/cli/proxmox-script.sh)
+        runs unchanged with the links on the PATH."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "cli",
+                              "proxmox-script.sh")
+        env = dict(os.environ, PATH=self.bindir + ":" + os.environ.get("PATH", ""),
+                   CTVM_ROOT=self.root, LC_ALL="C")
+        r = subprocess.run(["sh", "-e", script], capture_output=True, text=True, timeout=300,
+                           env=env, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("script done", r.stdout)
+
 
 if __name__ == "__main__":
     ctvmtest.main()
