@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 #include "common.h"
 
-#include <termios.h>
-
 #include "api-method.h"
 #include "cli-cmds.h"
 #include "cli-print.h"
@@ -11,9 +9,6 @@
 #include "jsonutil.h"
 #include "strbuf.h"
 #include "xalloc.h"
-
-/* A password read from stdin is at most this long (the API takes 64). */
-#define PASSWORD_MAX 256
 
 #define NODE "/nodes/{node}"
 #define VM   NODE "/qemu/{vmid}"
@@ -228,34 +223,6 @@ void cli_mode_help(const struct cli_mode *mode, FILE *out)
 	fprintf(out, "       %s help [<COMMAND>]\n", mode->prog);
 }
 
-/* A password from stdin (echo off on a terminal): "--password" without a
- * value, as Proxmox's pveum prompts for one. */
-static char *read_password(const char *prog)
-{
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-	if (tty) {
-		fprintf(stderr, "Enter new password: ");
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-	}
-	char buf[PASSWORD_MAX + 2];
-	char *r = fgets(buf, sizeof(buf), stdin);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	if (!r) {
-		fprintf(stderr, "%s: no password on standard input\n", prog);
-		return NULL;
-	}
-	buf[strcspn(buf, "\r\n")] = 0;
-	char *pw = xstrdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return pw;
-}
-
 /* "--password" as the last word or before another option: read it. */
 static int fix_password(const char *prog, const struct api_method *m, int *argc, char ***argv)
 {
@@ -270,7 +237,7 @@ static int fix_password(const char *prog, const struct api_method *m, int *argc,
 			continue;
 		if (i + 1 < *argc && (*argv)[i + 1][0] != '-')
 			return 0;
-		char *pw = read_password(prog);
+		char *pw = cli_read_password(prog, "Enter new password: ");
 		if (!pw)
 			return CLI_USAGE;
 		/* a copy of argv with "--password=PW" in place */

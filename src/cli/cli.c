@@ -2,12 +2,14 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <termios.h>
 #include <time.h>
 
 #include "api-method.h"
 #include "api-route.h"
 #include "api-rows.h"
 #include "cli-http.h"
+#include "cli-remote.h"
 #include "cli.h"
 #include "error.h"
 #include "jsonutil.h"
@@ -18,6 +20,8 @@
 /* A task is polled this often; its log is read this many lines a call. */
 #define TASK_POLL_MS   250
 #define TASK_LOG_CHUNK 500
+/* A password read from stdin is at most this long (the API takes 64). */
+#define PASSWORD_MAX 256
 
 static int set_output(struct cli *c, const char *v)
 {
@@ -41,6 +45,9 @@ int cli_take_globals(struct cli *c, int *argc, char **argv)
 	const char *env_root = getenv("CTVM_ROOT");
 	if (env_root && *env_root)
 		c->root = env_root;
+	const char *env_host = getenv("CTVM_HOST");
+	if (env_host && *env_host)
+		c->host = env_host;
 	int i = 1;
 	for (; i < *argc; i++) {
 		const char *a = argv[i];
@@ -50,7 +57,7 @@ int cli_take_globals(struct cli *c, int *argc, char **argv)
 			i++;
 			break;
 		}
-		static const char *const with_value[] = {"--root", "--output-format"};
+		static const char *const with_value[] = {"--root", "--output-format", "--host"};
 		for (size_t k = 0; k < ARRAY_SIZE(with_value); k++) {
 			size_t l = strlen(with_value[k]);
 			if (strncmp(a, with_value[k], l) == 0 && (a[l] == '=' || !a[l])) {
@@ -68,6 +75,10 @@ int cli_take_globals(struct cli *c, int *argc, char **argv)
 		}
 		if (name && streq(name, "--root")) {
 			c->root = value;
+			continue;
+		}
+		if (name && streq(name, "--host")) {
+			c->host = value;
 			continue;
 		}
 		if (name) {
@@ -247,13 +258,21 @@ int cli_call(struct cli *c, const char *verb, const char *path, json_t *params, 
 		strbuf_add(&target, form.buf, form.len);
 	}
 
-	struct ctvm_paths *paths = ctvm_paths_new(c->root);
 	struct cli_response resp = {0};
 	_cleanup_error_ struct error *err = NULL;
-	int r =
-	    cli_http_request(paths->socket, verb, target.buf, "application/x-www-form-urlencoded",
-	                     in_body ? form.buf : NULL, in_body ? form.len : 0, &resp, &err);
-	ctvm_paths_free(paths);
+	int r;
+	if (c->host) {
+		r = cli_remote_request(c, verb, target.buf, in_body ? form.buf : NULL,
+		                       in_body ? form.len : 0, &resp);
+		if (r)
+			return r;
+	} else {
+		struct ctvm_paths *paths = ctvm_paths_new(c->root);
+		r = cli_http_request(paths->socket, verb, target.buf,
+		                     "application/x-www-form-urlencoded", in_body ? form.buf : NULL,
+		                     in_body ? form.len : 0, &resp, &err);
+		ctvm_paths_free(paths);
+	}
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", c->prog, err->msg);
 		/* the socket is root's alone (0600) */
@@ -478,4 +497,30 @@ void cli_print(struct cli *c, json_t *data, enum cli_output def)
 		free(s);
 	}
 	fflush(stdout);
+}
+
+char *cli_read_password(const char *prog, const char *prompt)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char buf[PASSWORD_MAX + 2];
+	char *r = fgets(buf, sizeof(buf), stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!r) {
+		fprintf(stderr, "%s: no password on standard input\n", prog);
+		return NULL;
+	}
+	buf[strcspn(buf, "\r\n")] = 0;
+	char *pw = xstrdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return pw;
 }

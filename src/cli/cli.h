@@ -33,14 +33,15 @@ enum cli_output { CLI_OUT_DEFAULT, CLI_OUT_JSON, CLI_OUT_JSON_PRETTY, CLI_OUT_TE
 struct cli {
 	const char *prog; /* the name in messages: "qm", "ctvm", ... */
 	const char *root; /* --root DIR: the ctvmd started with --root DIR */
+	const char *host; /* --host HOST[:PORT]: a remote ctvmd (cli-remote.h) */
 	enum cli_output out;
 	bool async; /* --async: print a task's UPID instead of waiting for it */
 	char *node; /* this host's node name, asked once */
 	struct api_route_table *routes;
 };
 
-/* Takes the global options (--root, --output-format, --async, --help is
- * not one) out of argv wherever they stand, up to a "--" (removed too);
+/* Takes the global options (--root, --host, --output-format, --async;
+ * --help is not one) out of argv wherever they stand, up to a "--" (removed too);
  * *argc shrinks.  $CTVM_ROOT is --root's default, so that a script
  * written for Proxmox runs unchanged against a daemon with a --root.  CLI_USAGE with a message for
  * a bad value, else 0. */
@@ -77,6 +78,10 @@ int cli_node(struct cli *c, const char **ret);
  * quiet): 0 when it ended OK (or with warnings), CLI_TASK_FAILED, or the
  * exit code of a failed call. */
 int cli_wait_task(struct cli *c, const char *upid, bool quiet);
+
+/* A password from stdin (prompt and echo off on a terminal); malloc'd,
+ * NULL with a message when there is none. */
+char *cli_read_password(const char *prog, const char *prompt);
 
 /* Prints data as c->out asks; CLI_OUT_DEFAULT prints as def. */
 void cli_print(struct cli *c, json_t *data, enum cli_output def);

@@ -25,6 +25,7 @@
 #include "api-method.h"
 #include "api-rows.h"
 #include "cli-cmds.h"
+#include "cli-remote.h"
 #include "cli-usage.h"
 #include "cli.h"
 #include "jsonutil.h"
@@ -39,28 +40,34 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "Usage: ctvm [GLOBAL OPTIONS] COMMAND ...\n"
-	        "\n"
-	        "  api get|ls|create|set|delete PATH [--KEY VALUE ...]   any API method (= pvesh)\n"
-	        "  api usage PATH [GET|POST|PUT|DELETE]                 a method's parameters\n"
-	        "  vm ...        VMs, as Proxmox's qm (ctvm vm help)\n"
-	        "  ct ...        containers, as pct\n"
-	        "  storage ...   storages and volumes, as pvesm\n"
-	        "  user|group|role|acl|pool|token|realm ...   access, as pveum\n"
-	        "  task list|status|log|stop|wait\n"
-	        "  node list|status|network|disks|startall|stopall\n"
-	        "\n"
-	        "Installed as qm, pct, pvesm, pveum or pvesh, it takes Proxmox's syntax.\n"
-	        "It talks to ctvmd over its local socket as root@pam.\n"
-	        "\n"
-	        "Global options, accepted anywhere on the line:\n"
-	        "  --root DIR               the ctvmd started with --root DIR\n"
-	        "  --output-format json|json-pretty|text\n"
-	        "  --async                  print a task's UPID instead of waiting for it\n"
-	        "\n"
-	        "Exit codes: 0 success, 1 error, 2 usage error, 3 permission denied,\n"
-	        "4 the task failed.\n");
+	fprintf(
+	    f,
+	    "Usage: ctvm [GLOBAL OPTIONS] COMMAND ...\n"
+	    "\n"
+	    "  api get|ls|create|set|delete PATH [--KEY VALUE ...]   any API method (= pvesh)\n"
+	    "  api usage PATH [GET|POST|PUT|DELETE]                 a method's parameters\n"
+	    "  vm ...        VMs, as Proxmox's qm (ctvm vm help)\n"
+	    "  ct ...        containers, as pct\n"
+	    "  storage ...   storages and volumes, as pvesm\n"
+	    "  user|group|role|acl|pool|token|realm ...   access, as pveum\n"
+	    "  task list|status|log|stop|wait\n"
+	    "  node list|status|network|disks|startall|stopall\n"
+	    "  login --host HOST[:PORT] (--user USER@REALM [--password PW] | --token ID=SECRET)\n"
+	    "        [--fingerprint AB:CD:...]    keep a ticket or token for HOST (0600)\n"
+	    "  logout --host HOST[:PORT]\n"
+	    "\n"
+	    "Installed as qm, pct, pvesm, pveum or pvesh, it takes Proxmox's syntax.\n"
+	    "It talks to ctvmd over its local socket as root@pam, or with --host over\n"
+	    "HTTPS with the ticket or token of 'ctvm login'.\n"
+	    "\n"
+	    "Global options, accepted anywhere on the line:\n"
+	    "  --root DIR               the ctvmd started with --root DIR\n"
+	    "  --host HOST[:PORT]       a remote ctvmd (after ctvm login), port 8006\n"
+	    "  --output-format json|json-pretty|text\n"
+	    "  --async                  print a task's UPID instead of waiting for it\n"
+	    "\n"
+	    "Exit codes: 0 success, 1 error, 2 usage error, 3 permission denied,\n"
+	    "4 the task failed.\n");
 }
 
 static void pvesh_usage(FILE *f, const char *prog)
@@ -250,6 +257,10 @@ static int run_ctvm(struct cli *c, int argc, char **argv)
 	}
 	if (streq(cmd, "api"))
 		return cmd_api(c, "ctvm api", argc - 1, argv + 1);
+	if (streq(cmd, "login"))
+		return cli_remote_login(c, argc - 1, argv + 1);
+	if (streq(cmd, "logout"))
+		return cli_remote_logout(c);
 	struct cli_mode mode;
 	if (streq(cmd, "vm"))
 		mode = (struct cli_mode){"ctvm vm", cli_mode_qm.cmds};

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -403,6 +404,81 @@ class CliTest(unittest.TestCase):
                            env=env, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("script done", r.stdout)
+
+    # -- slice 4: remote, with a stored ticket or token ---------------------
+
+    def test_remote_ticket_and_token(self):
+        self.ok("pveum", "user", "add", "remote@pve", "--password", "R3mote-pw")
+        self.ok("pveum", "acl", "modify", "/", "--roles", "Administrator", "--users",
+                "remote@pve")
+        home = tempfile.mkdtemp(prefix="ctvmt-home-")
+        host = "%s:%d" % (self.daemon.host, self.daemon.port)
+        env = dict(os.environ, HOME=home, LC_ALL="C")
+        env.pop("XDG_CONFIG_HOME", None)
+
+        def remote(*args, stdin=None, extra=None):
+            return subprocess.run([os.path.join(self.bindir, args[0]), "--host", host]
+                                  + list(args[1:]), capture_output=True, text=True,
+                                  timeout=120, input=stdin, env=dict(env, **(extra or {})),
+                                  stdin=None if stdin is not None else subprocess.DEVNULL)
+        try:
+            r = remote("qm", "list")
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertIn("not logged in", r.stderr)
+            r = remote("ctvm", "login", "--user", "remote@pve", stdin="wrong-pw\n")
+            self.assertEqual(r.returncode, 3, r.stderr)
+            r = remote("ctvm", "login", "--user", "remote@pve", stdin="R3mote-pw\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("fingerprint", r.stderr)
+            d = os.path.join(home, ".config", "ctvm", "remote")
+            f = os.path.join(d, "%s_%d.json" % (self.daemon.host, self.daemon.port))
+            self.assertEqual(os.stat(d).st_mode & 0o777, 0o700)
+            self.assertEqual(os.stat(f).st_mode & 0o777, 0o600)
+            with open(f) as fh:
+                cred = json.load(fh)
+            self.assertNotIn("R3mote-pw", json.dumps(cred))
+            self.assertTrue(cred["ticket"].startswith("PVE:remote@pve:"))
+            # calls with the ticket, reads and writes (CSRF)
+            r = remote("pvesh", "get", "/version", "--output-format", "json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = remote("pveum", "pool", "add", "rp")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = remote("pveum", "pool", "delete", "rp")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # renewed once due
+            time.sleep(1.1)
+            r = remote("qm", "list", extra={"CTVM_TICKET_RENEW_AFTER": "0"})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(f) as fh:
+                renewed = json.load(fh)
+            self.assertNotEqual(renewed["ticket"], cred["ticket"])
+            self.assertEqual(os.stat(f).st_mode & 0o777, 0o600)
+            # a certificate that is not the pinned one is refused
+            renewed["fingerprint"] = ":".join(["00"] * 32)
+            with open(f, "w") as fh:
+                json.dump(renewed, fh)
+            r = remote("qm", "list")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("not the pinned", r.stderr)
+            self.assertEqual(remote("ctvm", "logout").returncode, 0)
+            self.assertFalse(os.path.exists(f))
+            # an API token
+            tok = json.loads(self.ok("pveum", "user", "token", "add", "remote@pve", "cli",
+                                     "--privsep", "0", "--output-format", "json"))
+            r = remote("ctvm", "login", "--token",
+                       "remote@pve!cli=" + tok["value"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(f) as fh:
+                self.assertIn("token", json.load(fh))
+            r = remote("qm", "list")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = remote("ctvm", "login", "--token", "remote@pve!cli=nope")
+            self.assertEqual(r.returncode, 3, r.stderr)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+            self.run_as("pveum", "acl", "delete", "/", "--roles", "Administrator", "--users",
+                        "remote@pve")
+            self.run_as("pveum", "user", "delete", "remote@pve")
 
 
 if __name__ == "__main__":
