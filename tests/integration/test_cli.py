@@ -355,6 +355,29 @@ class CliTest(unittest.TestCase):
                     "admin@pve")
             self.ok("pveum", "user", "delete", "admin@pve")
 
+    def test_banner_names_the_first_admin_command(self):
+        """ctvmd's start banner prints the command; run as printed (the
+        password on stdin), it makes an administrator who can log in."""
+        line = [x for x in self.daemon.stdout().splitlines()
+                if x.startswith("ctvmd: first administrator")]
+        self.assertEqual(len(line), 1, self.daemon.stdout())
+        cmd = line[0].split(": ", 1)[1].split("): ", 1)[1]
+        self.assertIn("export CTVM_ROOT=%s; pveum user add admin@pve --password && "
+                      "pveum acl modify / --roles Administrator --users admin@pve" % self.root,
+                      cmd)
+        env = dict(os.environ, PATH=self.bindir + ":" + os.environ.get("PATH", ""))
+        r = subprocess.run(["sh", "-c", cmd], input="F1rst-admin\n", capture_output=True,
+                           text=True, timeout=60, env=env)
+        try:
+            self.assertEqual(r.returncode, 0, r.stderr)
+            api = self.daemon.proxmoxer("admin@pve", "F1rst-admin")
+            self.assertTrue(any(a["ugid"] == "admin@pve" and a["roleid"] == "Administrator"
+                                for a in api.access.acl.get()))
+        finally:
+            self.run_as("pveum", "acl", "delete", "/", "--roles", "Administrator", "--users",
+                        "admin@pve")
+            self.run_as("pveum", "user", "delete", "admin@pve")
+
     def test_pveum_objects(self):
         self.ok("pveum", "group", "add", "ops", "--comment", "c")
         self.ok("pveum", "role", "add", "Peek", "--privs", "VM.Audit")
