@@ -79,6 +79,10 @@ int cli_node(struct cli *c, const char **ret);
  * exit code of a failed call. */
 int cli_wait_task(struct cli *c, const char *upid, bool quiet);
 
+/* `PROG __complete WORD... CURRENT`: the candidates for CURRENT, one a
+ * line, from the method table (cli-complete.c). */
+int cli_complete(struct cli *c, const char *prog, int argc, char **argv);
+
 /* A password from stdin (prompt and echo off on a terminal); malloc'd,
  * NULL with a message when there is none. */
 char *cli_read_password(const char *prog, const char *prompt);

@@ -299,6 +299,12 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *argv0 = xstrdup(argc > 0 ? argv[0] : "ctvm");
 	const char *name = basename(argv0);
 	struct cli c = {.prog = name};
+	/* completion first: the words are not a command line to act on */
+	if (argc >= 2 && streq(argv[1], "__complete")) {
+		int r = cli_complete(&c, name, argc - 2, argv + 2);
+		cli_release(&c);
+		return r;
+	}
 	int r = cli_take_globals(&c, &argc, argv);
 	if (r)
 		return r;
