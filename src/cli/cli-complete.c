@@ -79,8 +79,8 @@ static void print_paths(const char *cur)
 			if (strncmp(m->path, cur, l) != 0)
 				continue;
 			const char *slash = strchr(m->path + l + (m->path[l] == '/'), '/');
-			_cleanup_free_ char *p = xstrndup(
-			    m->path, slash ? (size_t)(slash - m->path) : strlen(m->path));
+			_cleanup_free_ char *p =
+			    xstrndup(m->path, slash ? (size_t)(slash - m->path) : strlen(m->path));
 			if (json_object_get(seen, p))
 				continue;
 			json_object_set_new(seen, p, json_true());
@@ -173,7 +173,7 @@ static int complete_mode(struct cli *c, const struct cli_mode *mode, int argc, c
 }
 
 static const char *const ctvm_groups[] = {
-    "api",   "vm",   "ct",    "storage", "user", "group", "role",  "acl",  "pool",
+    "api",   "vm",    "ct",   "storage", "user",  "group",  "role", "acl",       "pool",
     "token", "realm", "task", "node",    "login", "logout", "help", "--version",
 };
 

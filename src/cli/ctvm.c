@@ -237,8 +237,8 @@ static int cmd_task(struct cli *c, int argc, char **argv)
 	return cli_mode_run(c, &cli_mode_task, argc, argv);
 }
 
-static const char *const pveum_groups[] = {"user", "group", "role", "acl",
-                                           "pool", "realm", "token"};
+static const char *const pveum_groups[] = {"user",   "group", "role",  "acl",
+                                           "passwd", "pool",  "realm", "token"};
 
 static int run_ctvm(struct cli *c, int argc, char **argv)
 {
