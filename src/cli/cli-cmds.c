@@ -389,8 +389,12 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
 			printf("%s\n", upid);
 			return 0;
 		}
-		return cli_wait_task(c, upid,
-		                     c->out == CLI_OUT_JSON || c->out == CLI_OUT_JSON_PRETTY);
+		/* JSON: the log stays out of the output, which is the UPID */
+		bool json = c->out == CLI_OUT_JSON || c->out == CLI_OUT_JSON_PRETTY;
+		r = cli_wait_task(c, upid, json);
+		if (json)
+			cli_print(c, data, CLI_OUT_JSON);
+		return r;
 	}
 	if (cmd->print && (c->out == CLI_OUT_DEFAULT || c->out == CLI_OUT_TEXT))
 		return cmd->print(c, data, params, local);

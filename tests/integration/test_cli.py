@@ -282,7 +282,8 @@ class CliTest(unittest.TestCase):
             self.assertRegex(r.stdout, r"^UPID:[^:]+:[0-9A-F]{8}:.*:qmstart:130:root@pam:\n$")
             self.ok("ctvm", "task", "wait", r.stdout.strip())
             self.assertEqual(self.ok("qm", "status", vmid), "status: running\n")
-            self.ok("qm", "stop", vmid)
+            out = self.ok("qm", "stop", vmid, "--output-format", "json")
+            self.assertRegex(json.loads(out), r"^UPID:.*:qmstop:130:")
             self.assertEqual(self.ok("qm", "status", vmid), "status: stopped\n")
             # clone, template
             self.ok("qm", "clone", vmid, "131", "--name", "copy", "--full", "1")
