@@ -325,22 +325,15 @@ static time_t ticket_time(const char *ticket)
 	return p ? (time_t)strtoll(p + 1, NULL, 16) : 0;
 }
 
-int cli_remote_request(struct cli *c, const char *method, const char *target, const char *body,
-                       size_t body_len, struct cli_response *ret)
+static int remote_call(struct cli *c, const struct endpoint *e, const char *method,
+                       const char *target, const char *body, size_t body_len,
+                       struct cli_response *ret)
 {
-	struct endpoint e = {0};
-	if (parse_host(c->host, &e) < 0) {
-		endpoint_clear(&e);
-		fprintf(stderr, "%s: bad --host '%s' (HOST or HOST:PORT)\n", c->prog, c->host);
-		return CLI_USAGE;
-	}
-	_cleanup_json_ json_t *cred = cred_load(&e);
-	int rc = 0;
+	_cleanup_json_ json_t *cred = cred_load(e);
 	if (!cred) {
 		fprintf(stderr, "%s: not logged in to %s (ctvm login --host %s --user USER)\n",
 		        c->prog, c->host, c->host);
-		rc = CLI_DENIED;
-		goto out;
+		return CLI_DENIED;
 	}
 	const char *pin = json_string_value(json_object_get(cred, "fingerprint"));
 	const char *ticket = json_string_value(json_object_get(cred, "ticket"));
@@ -352,24 +345,38 @@ int cli_remote_request(struct cli *c, const char *method, const char *target, co
 		_cleanup_free_ char *old = xstrdup(ticket);
 		_cleanup_free_ char *user =
 		    xstrdup(json_string_value(json_object_get(cred, "user")) ?: "");
-		rc = get_ticket(c, &e, pin, user, old, cred, NULL);
+		int rc = get_ticket(c, e, pin, user, old, cred, NULL);
 		if (rc == 0)
-			rc = cred_store(c, &e, cred);
+			rc = cred_store(c, e, cred);
 		if (rc) {
 			fprintf(stderr, "%s: the ticket for %s expired: ctvm login again\n",
 			        c->prog, c->host);
-			goto out;
+			return rc;
 		}
 	}
 	_cleanup_(strbuf_releasep) struct strbuf req = STRBUF_INIT;
-	build_request(&req, &e, method, target, cred, body, body_len);
+	build_request(&req, e, method, target, cred, body, body_len);
 	_cleanup_error_ struct error *err = NULL;
-	if (https_request(&e, pin, req.buf, req.len, ret, NULL, &err) < 0) {
+	int rc = 0;
+	if (https_request(e, pin, req.buf, req.len, ret, NULL, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", c->prog, err->msg);
 		rc = CLI_ERROR;
 	}
 	explicit_bzero(req.buf, req.len);
-out:
+	return rc;
+}
+
+int cli_remote_request(struct cli *c, const char *method, const char *target, const char *body,
+                       size_t body_len, struct cli_response *ret)
+{
+	struct endpoint e = {0};
+	int rc;
+	if (parse_host(c->host, &e) < 0) {
+		fprintf(stderr, "%s: bad --host '%s' (HOST or HOST:PORT)\n", c->prog, c->host);
+		rc = CLI_USAGE;
+	} else {
+		rc = remote_call(c, &e, method, target, body, body_len, ret);
+	}
 	endpoint_clear(&e);
 	return rc;
 }
