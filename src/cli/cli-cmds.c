@@ -425,6 +425,14 @@ static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char *
 		printf("Not available: this ctvm's API has no %s %s.\n", best->verb, best->path);
 		return 0;
 	}
+	if (best->local[0]) {
+		printf("Options of the command itself:\n");
+		char **local = split_words(best->local);
+		for (char **w = local; *w; w++)
+			printf("  --%s <boolean>\n", *w);
+		free_words(local);
+		printf("\n");
+	}
 	printf("Calls %s %s:\n\n", best->verb, best->path);
 	cli_usage_method(stdout, "ctvm api", m);
 	return 0;

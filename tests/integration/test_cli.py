@@ -216,6 +216,31 @@ class CliTest(unittest.TestCase):
             in_path = {k for k in props if "{%s}" % k in path}
             self.assertEqual(opts, set(props) - in_path, (path, verb))
 
+    def test_help_and_completion_list_the_rows_options(self):
+        """For every command of every Proxmox name, `help CMD` and completion
+        offer exactly the options of the command's method row."""
+        glob = {"--root", "--host", "--output-format", "--async"}
+        checked = 0
+        for prog in ("qm", "pct", "pvesm", "pveum"):
+            listing = self.ok(prog, "help", root=False).splitlines()[1:]
+            cmds = []
+            for line in listing:
+                words = line.split()[1:]
+                if words[0] == "help":
+                    continue
+                cmds.append([w for w in words if not w.startswith("<") and w != "[OPTIONS]"])
+            for cmd in cmds:
+                h = self.ok(prog, "help", *cmd, root=False)
+                self.assertIn("USAGE: %s %s" % (prog, " ".join(cmd)), h)
+                if "Not available" in h:
+                    continue
+                opts = {line.split()[0] for line in h.splitlines() if line.startswith("  --")}
+                r = self.run_as(prog, "__complete", *cmd, "", root=False)
+                got = set(r.stdout.split())
+                self.assertEqual(got, opts | glob, (prog, cmd))
+                checked += 1
+        self.assertGreater(checked, 60)
+
     # -- slice 3: qm, pvesm, pveum, pct -------------------------------------
 
     def test_qm_list_format(self):
