@@ -108,6 +108,12 @@ static int cmd_usage(const char *prefix, int argc, char **argv)
 	return cli_api_usage(prefix, n, args, stdout, stderr);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(json_string_value(json_array_get(*(json_t *const *)a, 0)),
+	              json_string_value(json_array_get(*(json_t *const *)b, 0)));
+}
+
 /* The next segment of row path below base ("/nodes/{node}"), or NULL. */
 static char *child_segment(const char *row, const char *base, bool *ret_deeper)
 {
@@ -165,11 +171,13 @@ static int cmd_ls(struct cli *c, const char *path, json_t *params)
 		cli_print(c, data, CLI_OUT_JSON_PRETTY);
 		return 0;
 	}
+	/* one line per child, sorted by name as Proxmox lists them */
+	_cleanup_json_ json_t *lines = json_array();
 	const char *seg;
 	json_t *f;
 	json_object_foreach (kids, seg, f) {
 		if (seg[0] != '{') {
-			printf("%s        %s\n", json_string_value(f), seg);
+			json_array_append_new(lines, json_pack("[s,s]", seg, json_string_value(f)));
 			continue;
 		}
 		_cleanup_free_ char *key = xstrndup(seg + 1, strlen(seg) - 2);
@@ -177,11 +185,24 @@ static int cmd_ls(struct cli *c, const char *path, json_t *params)
 		json_t *item;
 		json_array_foreach (data, i, item) {
 			json_t *v = json_object_get(item, key);
-			printf("%s        ", json_string_value(f));
-			cli_print_scalar(stdout, v);
-			printf("\n");
+			_cleanup_free_ char *name =
+			    json_is_string(v) ? xstrdup(json_string_value(v))
+			    : json_is_integer(v)
+			        ? xasprintf("%lld", (long long)json_integer_value(v))
+			        : xstrdup("");
+			json_array_append_new(lines,
+			                      json_pack("[s,s]", name, json_string_value(f)));
 		}
 	}
+	size_t n = json_array_size(lines);
+	json_t **v = xnew(json_t *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(lines, i);
+	qsort(v, n, sizeof(*v), cmp_line);
+	for (size_t i = 0; i < n; i++)
+		printf("%s        %s\n", json_string_value(json_array_get(v[i], 1)),
+		       json_string_value(json_array_get(v[i], 0)));
+	free(v);
 	return 0;
 }
 

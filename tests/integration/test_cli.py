@@ -179,6 +179,7 @@ class CliTest(unittest.TestCase):
         self.assertNotIn("p1", self.ok("pvesh", "get", "/pools", "--output-format", "json"))
         # ls: children from the table, a placeholder filled from GET's data
         ls = self.ok("pvesh", "ls", "/nodes/" + self.node).splitlines()
+        self.assertEqual(ls, sorted(ls, key=lambda line: line.split()[1]))
         self.assertIn("Dr-c-        qemu", ls)
         self.assertIn("-r---        status", ls)
         self.assertIn("Dr---        %s" % self.node, self.ok("pvesh", "ls", "/nodes").splitlines())
