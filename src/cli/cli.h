@@ -83,6 +83,9 @@ int cli_wait_task(struct cli *c, const char *upid, bool quiet);
  * line, from the method table (cli-complete.c). */
 int cli_complete(struct cli *c, const char *prog, int argc, char **argv);
 
+/* `ctvm __man PROG`: PROG's man page from the tables (cli-man.c). */
+int cli_man(struct cli *c, const char *prog);
+
 /* A password from stdin (prompt and echo off on a terminal); malloc'd,
  * NULL with a message when there is none. */
 char *cli_read_password(const char *prog, const char *prompt);

@@ -320,6 +320,11 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *argv0 = xstrdup(argc > 0 ? argv[0] : "ctvm");
 	const char *name = basename(argv0);
 	struct cli c = {.prog = name};
+	if (argc == 3 && streq(argv[1], "__man")) {
+		int r = cli_man(&c, argv[2]);
+		cli_release(&c);
+		return r;
+	}
 	/* completion first: the words are not a command line to act on */
 	if (argc >= 2 && streq(argv[1], "__complete")) {
 		int r = cli_complete(&c, name, argc - 2, argv + 2);

@@ -6,8 +6,8 @@ Installs the build this test belongs to (the directory above $CTVM's
 src/cli) into a temporary DESTDIR and checks: ctvm, ctvmd and the links
 qm, pct, pvesm, pveum, pvesh on the bin directory; ctvmd.service (its
 ExecStart the installed ctvmd, KillMode=process so VMs outlive a restart);
-the PAM service; ctvm(1) under every name and ctvmd(8), which render
-without warnings; the bash and zsh completion.  Then the installed qm
+the PAM service; ctvm(1), ctvmd(8) and the pages of qm, pct, pvesm,
+pveum and pvesh generated from the tables, which render without warnings; the bash and zsh completion.  Then the installed qm
 answers a real daemon, and the installed bash completion offers exactly
 the options of a command's method (from the method table).
 """
@@ -92,6 +92,20 @@ class Install(unittest.TestCase):
                 r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", p],
                                    capture_output=True, text=True, timeout=30)
                 self.assertEqual((r.returncode, r.stderr), (0, ""), p)
+
+    def test_generated_man_pages(self):
+        """qm(1) ... pvesh(1) are generated from the tables: each command with
+        its method's options."""
+        with open(os.path.join(self.mandir, "man1", "qm.1")) as f:
+            qm = f.read()
+        self.assertIn('.SS "qm resize <vmid> <disk> <size> [OPTIONS]"', qm)
+        self.assertIn("Calls PUT /nodes/{node}/qemu/{vmid}/resize.", qm)
+        self.assertIn(".BI \\-\\-skiplock", qm)
+        with open(os.path.join(self.mandir, "man1", "pvesh.1")) as f:
+            pvesh = f.read()
+        self.assertIn('.SS "pvesh create /storage"', pvesh)
+        with open(os.path.join(self.mandir, "man1", "pveum.1")) as f:
+            self.assertIn('.SS "pveum acl modify <path> [OPTIONS]"', f.read())
 
     def test_completion(self):
         bash = os.path.join(self.datadir, "bash-completion", "completions")
