@@ -20,6 +20,8 @@
 /* A task is polled this often; its log is read this many lines a call. */
 #define TASK_POLL_MS   250
 #define TASK_LOG_CHUNK 500
+/* A task silent this long gets a progress line (on a terminal). */
+#define PROGRESS_AFTER_S 2
 /* A password read from stdin is at most this long (the API takes 64). */
 #define PASSWORD_MAX 256
 
@@ -325,6 +327,29 @@ static char *upid_node(const char *upid)
 	return end && end > n ? xstrndup(n, (size_t)(end - n)) : NULL;
 }
 
+/* "UPID:node:pid:pstart:starttime:type:id:user:" -> "type id" */
+static char *upid_what(const char *upid)
+{
+	const char *p = upid;
+	for (int i = 0; i < 5 && p; i++)
+		p = strchr(p + 1, ':');
+	if (!p)
+		return xstrdup("task");
+	const char *type = p + 1, *id = strchr(type, ':');
+	if (!id)
+		return xstrdup("task");
+	size_t idlen = strcspn(id + 1, ":");
+	return idlen ? xasprintf("%.*s %.*s", (int)(id - type), type, (int)idlen, id + 1)
+	             : xstrndup(type, (size_t)(id - type));
+}
+
+static time_t monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 int cli_wait_task(struct cli *c, const char *upid, bool quiet)
 {
 	_cleanup_free_ char *node = upid_node(upid);
@@ -335,6 +360,13 @@ int cli_wait_task(struct cli *c, const char *upid, bool quiet)
 	_cleanup_free_ char *log_path = xasprintf("/nodes/%s/tasks/%s/log", node, upid);
 	_cleanup_free_ char *status_path = xasprintf("/nodes/%s/tasks/%s/status", node, upid);
 	long long next = 0;
+	/* On a terminal, a task that writes nothing for a while gets a progress
+	 * line on stderr ("qmclone 100: running, 12 s"), erased by the next
+	 * log line: long copies, clones and uploads show they are alive. */
+	bool progress = !quiet && isatty(STDERR_FILENO);
+	bool shown = false;
+	_cleanup_free_ char *what = upid_what(upid);
+	time_t started = monotonic_s(), last_line = started;
 	for (;;) {
 		/* the status first: a task seen stopped has its whole log written */
 		_cleanup_json_ json_t *st = NULL;
@@ -366,9 +398,14 @@ int cli_wait_task(struct cli *c, const char *upid, bool quiet)
 				if (!stopped && i + 1 == count)
 					break;
 				next = n;
+				last_line = monotonic_s();
 				/* as Proxmox's CLI: no "TASK OK", the error on stderr */
 				if (quiet || streq(t, "TASK OK"))
 					continue;
+				if (shown) {
+					fputs("\r\033[K", stderr);
+					shown = false;
+				}
 				if (str_startswith(t, "TASK ERROR: ")) {
 					fflush(stdout);
 					fprintf(stderr, "%s\n", t);
@@ -379,6 +416,16 @@ int cli_wait_task(struct cli *c, const char *upid, bool quiet)
 			fflush(stdout);
 			if (count < TASK_LOG_CHUNK)
 				break;
+		}
+		if (shown && stopped) {
+			fputs("\r\033[K", stderr);
+			shown = false;
+		}
+		time_t now = monotonic_s();
+		if (progress && !stopped && now - last_line >= PROGRESS_AFTER_S) {
+			fprintf(stderr, "\r\033[K%s: running, %lld s", what,
+			        (long long)(now - started));
+			shown = true;
 		}
 		if (stopped) {
 			const char *es = json_string_value(json_object_get(st, "exitstatus")) ?: "";

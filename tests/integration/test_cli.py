@@ -328,6 +328,43 @@ class CliTest(unittest.TestCase):
             self.run_as("qm", "stop", vmid)
             self.ok("qm", "destroy", vmid)
 
+    def test_progress_line_on_a_terminal(self):
+        """A task silent for 2 s gets a progress line on stderr when stderr is
+        a terminal, erased before the next output; none on a pipe."""
+        import pty
+        self.ok("qm", "create", "135", "--memory", "128", "--kvm", "0")
+        try:
+            self.ok("qm", "start", "135")
+            master, slave = pty.openpty()
+            try:
+                argv = [os.path.join(self.bindir, "qm"), "shutdown", "135", "--timeout", "3",
+                        "--forceStop", "1", "--root", self.root]
+                r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave, text=True,
+                                   timeout=120, stdin=subprocess.DEVNULL)
+                os.close(slave)
+                slave = None
+                seen = b""
+                while True:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            finally:
+                if slave is not None:
+                    os.close(slave)
+                os.close(master)
+            self.assertEqual(r.returncode, 0)
+            self.assertIn(b"\r\x1b[Kqmshutdown 135: running, ", seen)
+            self.assertTrue(seen.endswith(b"\r\x1b[K"), seen)
+            self.assertNotIn("running,", r.stdout)
+            self.assertEqual(self.ok("qm", "status", "135"), "status: stopped\n")
+        finally:
+            self.run_as("qm", "stop", "135")
+            self.ok("qm", "destroy", "135")
+
     def test_pvesm(self):
         out = self.ok("pvesm", "status")
         lines = out.splitlines()
