@@ -10,9 +10,6 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-/* Responses larger than this are refused: the CLI never needs more. */
-#define CLI_MAX_RESPONSE (64u << 20)
-
 int cli_http_request(const char *socket_path, const char *method, const char *target,
                      const char *content_type, const char *body, size_t body_len,
                      struct cli_response *ret, struct error **err)
@@ -23,10 +20,13 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 		                 socket_path);
 	strcpy(sa.sun_path, socket_path);
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return error_set(err, -errno, 500,
-		                 "cannot connect to ctvmd at '%s': %s (is ctvmd running?)",
-		                 socket_path, strerror(errno));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		return error_set(err, -e, 500, "cannot connect to ctvmd at '%s': %s (%s)",
+		                 socket_path, strerror(e),
+		                 e == EACCES || e == EPERM ? "only root may use the local socket"
+		                                           : "is ctvmd running?");
+	}
 
 	struct strbuf req = STRBUF_INIT;
 	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method,
@@ -63,20 +63,24 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 		}
 	}
 
-	/* "HTTP/1.1 200 OK\r\n" headers "\r\n\r\n" body (Content-Length, connection closes) */
-	char *head_end = strstr(resp.buf, "\r\n\r\n");
-	int status = 0, off = 0;
-	if (!head_end || sscanf(resp.buf, "HTTP/1.%*d %d %n", &status, &off) < 1) {
-		strbuf_release(&resp);
-		return error_set(err, -EPROTO, 500, "malformed answer from ctvmd");
-	}
-	size_t reason_len = strcspn(resp.buf + off, "\r\n");
-	ret->status = status;
-	ret->reason = xstrndup(resp.buf + off, reason_len);
-	size_t body_off = (size_t)(head_end + 4 - resp.buf);
-	ret->body_len = resp.len - body_off;
-	ret->body = xstrndup(resp.buf + body_off, ret->body_len);
+	r = cli_http_parse(resp.buf, resp.len, ret, err);
 	strbuf_release(&resp);
+	return r;
+}
+
+int cli_http_parse(const char *buf, size_t len, struct cli_response *ret, struct error **err)
+{
+	/* "HTTP/1.1 200 OK\r\n" headers "\r\n\r\n" body (Content-Length, connection closes) */
+	const char *head_end = buf ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
+	int status = 0, off = 0;
+	if (!head_end || sscanf(buf, "HTTP/1.%*d %d %n", &status, &off) < 1)
+		return error_set(err, -EPROTO, 500, "malformed answer from ctvmd");
+	size_t reason_len = strcspn(buf + off, "\r\n");
+	ret->status = status;
+	ret->reason = xstrndup(buf + off, reason_len);
+	size_t body_off = (size_t)(head_end + 4 - buf);
+	ret->body_len = len - body_off;
+	ret->body = xstrndup(buf + body_off, ret->body_len);
 	return 0;
 }
 

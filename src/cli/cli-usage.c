@@ -128,14 +128,14 @@ static void add_check(struct strbuf *sb, const struct api_check *c, bool top)
 	}
 }
 
-static void print_method(FILE *out, const struct api_method *m)
+void cli_usage_method(FILE *out, const char *prefix, const struct api_method *m)
 {
 	const char *cmd = m->verb;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (streq(verbs[i].verb, m->verb))
 			cmd = verbs[i].cmd;
 	struct strbuf u = STRBUF_INIT;
-	strbuf_addf(&u, "ctvm api %s %s", cmd, m->path);
+	strbuf_addf(&u, "%s %s %s", prefix, cmd, m->path);
 	bool has_opts = false;
 	for (const struct api_param *p = m->params; p && p->name; p++) {
 		if (in_path(m, p->name))
@@ -197,10 +197,10 @@ static void print_method(FILE *out, const struct api_method *m)
 	        m->flags & API_PROTECTED ? "; changes the host" : "");
 }
 
-int cli_api_usage(int argc, char **argv, FILE *out, FILE *err)
+int cli_api_usage(const char *prefix, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 1 || argc > 2) {
-		fprintf(err, "Usage: ctvm api usage PATH [GET|POST|PUT|DELETE]\n");
+		fprintf(err, "Usage: %s usage PATH [GET|POST|PUT|DELETE]\n", prefix);
 		return 2;
 	}
 	const char *only = NULL;
@@ -225,7 +225,7 @@ int cli_api_usage(int argc, char **argv, FILE *out, FILE *err)
 			continue;
 		if (found++)
 			fputc('\n', out);
-		print_method(out, m);
+		cli_usage_method(out, prefix, m);
 	}
 	api_route_table_free(t);
 	if (!found) {

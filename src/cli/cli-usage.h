@@ -11,6 +11,12 @@
 
 #include <stdio.h>
 
-/* Prints to out; 0, 1 when PATH has no such method, 2 on bad arguments
+/* Prints to out, each usage line starting with prefix ("ctvm api",
+ * "pvesh"); 0, 1 when PATH has no such method, 2 on bad arguments
  * (with a message on err). */
-int cli_api_usage(int argc, char **argv, FILE *out, FILE *err);
+int cli_api_usage(const char *prefix, int argc, char **argv, FILE *out, FILE *err);
+
+struct api_method;
+/* One method's usage: "USAGE: prefix get PATH ...", parameters,
+ * permissions, returns. */
+void cli_usage_method(FILE *out, const char *prefix, const struct api_method *m);

@@ -2,31 +2,34 @@
 /*
  * ctvm: the command line client.  Every command is an API call over the
  * daemon's local socket (root on this host acts as root@pam); the CLI holds
- * no logic of its own.
+ * no logic of its own.  Installed under the names Proxmox users type, it
+ * takes their syntax, chosen by argv[0]:
  *
- *   ctvm [--root DIR] api get|create|set|delete PATH [--key value ...]
- *        [--output-format json|json-pretty|text]
- *   ctvm api usage PATH [METHOD]
+ *   pvesh / ctvm api   get|create|set|delete|ls PATH [--key value ...],
+ *                      usage PATH [METHOD]: any method of the table
+ *   qm / ctvm vm       VMs (/nodes/{node}/qemu)
+ *   pct / ctvm ct      containers (/nodes/{node}/lxc)
+ *   pvesm / ctvm storage
+ *   pveum / ctvm user|group|role|acl|pool|token|realm
+ *   ctvm task|node
  *
- * is the equivalent of pvesh: get = GET, create = POST, set = PUT,
- * delete = DELETE; usage prints a method's parameters from the method
- * table's data (api-rows.h), without the daemon.
+ * Global options (cli.h) are taken wherever they stand.  docs/cli.md is
+ * the user guide; exit codes are in cli.h.
  */
 #include "common.h"
 
-#include <ctype.h>
+#include <libgen.h>
 
 #include <jansson.h>
 
-#include "cli-http.h"
+#include "api-method.h"
+#include "api-rows.h"
+#include "cli-cmds.h"
+#include "cli-remote.h"
 #include "cli-usage.h"
-#include "error.h"
+#include "cli.h"
 #include "jsonutil.h"
-#include "paths.h"
-#include "strbuf.h"
 #include "xalloc.h"
-
-enum output_format { OUT_JSON, OUT_JSON_PRETTY, OUT_TEXT };
 
 static const struct {
 	const char *cmd;
@@ -37,258 +40,314 @@ static const struct {
 
 static void usage(FILE *f)
 {
+	fprintf(
+	    f,
+	    "Usage: ctvm [GLOBAL OPTIONS] COMMAND ...\n"
+	    "\n"
+	    "  api get|ls|create|set|delete PATH [--KEY VALUE ...]   any API method (= pvesh)\n"
+	    "  api usage PATH [GET|POST|PUT|DELETE]                 a method's parameters\n"
+	    "  vm ...        VMs, as Proxmox's qm (ctvm vm help)\n"
+	    "  ct ...        containers, as pct\n"
+	    "  storage ...   storages and volumes, as pvesm\n"
+	    "  user|group|role|acl|pool|token|realm ...   access, as pveum\n"
+	    "  task list|status|log|stop|wait\n"
+	    "  node list|status|network|disks|startall|stopall\n"
+	    "  login --host HOST[:PORT] (--user USER@REALM [--password PW] | --token ID=SECRET)\n"
+	    "        [--fingerprint AB:CD:...]    keep a ticket or token for HOST (0600)\n"
+	    "  logout --host HOST[:PORT]\n"
+	    "\n"
+	    "Installed as qm, pct, pvesm, pveum or pvesh, it takes Proxmox's syntax.\n"
+	    "It talks to ctvmd over its local socket as root@pam, or with --host over\n"
+	    "HTTPS with the ticket or token of 'ctvm login'.\n"
+	    "\n"
+	    "Global options, accepted anywhere on the line:\n"
+	    "  --root DIR               the ctvmd started with --root DIR\n"
+	    "  --host HOST[:PORT]       a remote ctvmd (after ctvm login), port 8006\n"
+	    "  --output-format json|json-pretty|text\n"
+	    "  --async                  print a task's UPID instead of waiting for it\n"
+	    "\n"
+	    "Exit codes: 0 success, 1 error, 2 usage error, 3 permission denied,\n"
+	    "4 the task failed.\n");
+}
+
+static void pvesh_usage(FILE *f, const char *prog)
+{
 	fprintf(f,
-	        "Usage: ctvm [--root DIR] api get|create|set|delete PATH [--KEY VALUE ...]\n"
+	        "Usage: %s get|ls|create|set|delete PATH [--KEY VALUE ...]\n"
 	        "            [--output-format json|json-pretty|text]\n"
-	        "       ctvm api usage PATH [GET|POST|PUT|DELETE]\n"
+	        "       %s usage PATH [GET|POST|PUT|DELETE] [--command get|create|set|delete]\n"
 	        "\n"
 	        "Calls the ctvm API (the same paths as /api2/json/PATH) over ctvmd's local socket\n"
 	        "as root@pam. A --KEY given several times is sent several times.\n"
 	        "'usage' prints the parameters of PATH's methods (a path or a template such\n"
-	        "as /storage/{storage}) from the API's method table.\n"
-	        "\n"
-	        "  --root DIR   talk to the ctvmd started with --root DIR\n");
+	        "as /storage/{storage}) from the API's method table.\n",
+	        prog, prog);
 }
 
-/* Percent-encodes everything outside RFC 3986 unreserved (plus extra). */
-static void url_encode(struct strbuf *sb, const char *s, const char *extra)
+/* pvesh usage PATH [METHOD] [--command CMD] [--verbose] [--returns] */
+static int cmd_usage(const char *prefix, int argc, char **argv)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || strchr("-._~", *p) || (extra && strchr(extra, *p)))
-			strbuf_addch(sb, *p);
-		else
-			strbuf_addf(sb, "%%%02X", *p);
-	}
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void print_scalar(json_t *v)
-{
-	if (json_is_string(v))
-		printf("%s", json_string_value(v));
-	else if (json_is_integer(v))
-		printf("%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		printf("%g", json_real_value(v));
-	else if (json_is_true(v))
-		printf("1");
-	else if (json_is_false(v))
-		printf("0");
-	else if (!json_is_null(v)) {
-		char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-		printf("%s", s);
-		free(s);
-	}
-}
-
-/* text: scalars as they are; an object as "key: value" lines; an array of
- * objects as a tab-separated table with a header of all keys. */
-static void print_text(json_t *data)
-{
-	if (json_is_object(data)) {
-		const char **keys = xnew(const char *, json_object_size(data) + 1);
-		size_t n = 0;
-		const char *k;
-		json_t *v;
-		json_object_foreach (data, k, v)
-			keys[n++] = k;
-		qsort(keys, n, sizeof(*keys), cmp_str);
-		for (size_t i = 0; i < n; i++) {
-			printf("%s: ", keys[i]);
-			print_scalar(json_object_get(data, keys[i]));
-			printf("\n");
-		}
-		free(keys);
-		return;
-	}
-	if (!json_is_array(data)) {
-		print_scalar(data);
-		if (!json_is_null(data))
-			printf("\n");
-		return;
-	}
-	_cleanup_json_ json_t *cols = json_object();
-	size_t i;
-	json_t *row;
-	json_array_foreach (data, i, row) {
-		if (!json_is_object(row)) {
-			print_scalar(row);
-			printf("\n");
+	char *args[2];
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		if (streq(argv[i], "--verbose") || streq(argv[i], "-v") ||
+		    streq(argv[i], "--returns"))
+			continue;
+		if ((streq(argv[i], "--command") || streq(argv[i], "-command")) && i + 1 < argc) {
+			i++;
+			if (n == 1)
+				args[n++] = argv[i];
 			continue;
 		}
-		const char *k;
-		json_t *v;
-		json_object_foreach (row, k, v)
-			json_object_set_new(cols, k, json_true());
-	}
-	if (!json_object_size(cols))
-		return;
-	size_t ncol = json_object_size(cols), c = 0;
-	const char **names = xnew(const char *, ncol);
-	const char *k;
-	json_t *v;
-	json_object_foreach (cols, k, v)
-		names[c++] = k;
-	qsort(names, ncol, sizeof(*names), cmp_str);
-	for (c = 0; c < ncol; c++)
-		printf("%s%s", c ? "\t" : "", names[c]);
-	printf("\n");
-	json_array_foreach (data, i, row) {
-		if (!json_is_object(row))
-			continue;
-		for (c = 0; c < ncol; c++) {
-			if (c)
-				printf("\t");
-			print_scalar(json_object_get(row, names[c]));
+		if (n >= 2) {
+			fprintf(stderr, "Usage: %s usage PATH [GET|POST|PUT|DELETE]\n", prefix);
+			return CLI_USAGE;
 		}
-		printf("\n");
+		args[n++] = argv[i];
 	}
-	free(names);
+	return cli_api_usage(prefix, n, args, stdout, stderr);
 }
 
-static int cmd_api(const char *root, int argc, char **argv)
+static int cmp_line(const void *a, const void *b)
 {
+	return strcmp(json_string_value(json_array_get(*(json_t *const *)a, 0)),
+	              json_string_value(json_array_get(*(json_t *const *)b, 0)));
+}
+
+/* The next segment of row path below base ("/nodes/{node}"), or NULL. */
+static char *child_segment(const char *row, const char *base, bool *ret_deeper)
+{
+	size_t l = strlen(base);
+	if (strncmp(row, base, l) != 0 || row[l] != '/' || !row[l + 1])
+		return NULL;
+	const char *seg = row + l + 1, *end = strchr(seg, '/');
+	*ret_deeper = end && end[1];
+	return xstrndup(seg, end ? (size_t)(end - seg) : strlen(seg));
+}
+
+/*
+ * pvesh ls PATH: PATH's children as Proxmox lists them, one a line:
+ * "Drwcd        name" (D: has children; r, w, c, d: GET, PUT, POST,
+ * DELETE exist).  Children come from the method table: a literal segment
+ * below PATH's template is listed as it is, a {placeholder} by the values
+ * GET PATH returns for that key.
+ */
+static int cmd_ls(struct cli *c, const char *path, json_t *params)
+{
+	const struct api_method *self = cli_method(c, "GET", path);
+	if (!self) {
+		fprintf(stderr, "%s: no API method GET %s\n", c->prog, path);
+		return CLI_ERROR;
+	}
+	_cleanup_json_ json_t *data = NULL;
+	int r = cli_call(c, "GET", path, params, &data);
+	if (r)
+		return r;
+	_cleanup_json_ json_t *kids = json_object(); /* segment -> "Drwcd" */
+	const char *tmpl = streq(self->path, "/") ? "" : self->path;
+	for (const struct api_method *const *t = api_row_tables; *t; t++)
+		for (const struct api_method *m = *t; m->path; m++) {
+			bool deeper = false;
+			_cleanup_free_ char *seg = child_segment(m->path, tmpl, &deeper);
+			if (!seg)
+				continue;
+			json_t *f = json_object_get(kids, seg);
+			char flags[6] = "-----";
+			if (f)
+				memcpy(flags, json_string_value(f), 5);
+			if (deeper)
+				flags[0] = 'D';
+			else if (streq(m->verb, "GET"))
+				flags[1] = 'r';
+			else if (streq(m->verb, "PUT"))
+				flags[2] = 'w';
+			else if (streq(m->verb, "POST"))
+				flags[3] = 'c';
+			else if (streq(m->verb, "DELETE"))
+				flags[4] = 'd';
+			json_object_set_new(kids, seg, json_string(flags));
+		}
+	if (c->out == CLI_OUT_JSON || c->out == CLI_OUT_JSON_PRETTY) {
+		cli_print(c, data, CLI_OUT_JSON_PRETTY);
+		return 0;
+	}
+	/* one line per child, sorted by name as Proxmox lists them */
+	_cleanup_json_ json_t *lines = json_array();
+	const char *seg;
+	json_t *f;
+	json_object_foreach (kids, seg, f) {
+		if (seg[0] != '{') {
+			json_array_append_new(lines, json_pack("[s,s]", seg, json_string_value(f)));
+			continue;
+		}
+		_cleanup_free_ char *key = xstrndup(seg + 1, strlen(seg) - 2);
+		size_t i;
+		json_t *item;
+		json_array_foreach (data, i, item) {
+			json_t *v = json_object_get(item, key);
+			_cleanup_free_ char *name =
+			    json_is_string(v) ? xstrdup(json_string_value(v))
+			    : json_is_integer(v)
+			        ? xasprintf("%lld", (long long)json_integer_value(v))
+			        : xstrdup("");
+			json_array_append_new(lines,
+			                      json_pack("[s,s]", name, json_string_value(f)));
+		}
+	}
+	size_t n = json_array_size(lines);
+	json_t **v = xnew(json_t *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(lines, i);
+	qsort(v, n, sizeof(*v), cmp_line);
+	for (size_t i = 0; i < n; i++)
+		printf("%s        %s\n", json_string_value(json_array_get(v[i], 1)),
+		       json_string_value(json_array_get(v[i], 0)));
+	free(v);
+	return 0;
+}
+
+static int cmd_api(struct cli *c, const char *prefix, int argc, char **argv)
+{
+	if (argc >= 1 && (streq(argv[0], "--help") || streq(argv[0], "help"))) {
+		pvesh_usage(stdout, prefix);
+		return 0;
+	}
 	if (argc >= 1 && streq(argv[0], "usage"))
-		return cli_api_usage(argc - 1, argv + 1, stdout, stderr);
+		return cmd_usage(prefix, argc - 1, argv + 1);
 	if (argc < 2) {
-		usage(stderr);
-		return 2;
+		pvesh_usage(stderr, prefix);
+		return CLI_USAGE;
 	}
 	const char *method = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (streq(argv[0], verbs[i].cmd))
 			method = verbs[i].method;
 	if (!method) {
-		fprintf(stderr, "ctvm: unknown api command '%s'\n", argv[0]);
-		usage(stderr);
-		return 2;
+		fprintf(stderr, "%s: unknown api command '%s'\n", c->prog, argv[0]);
+		pvesh_usage(stderr, prefix);
+		return CLI_USAGE;
 	}
 	const char *path = argv[1];
-	enum output_format fmt = OUT_JSON_PRETTY;
-	struct strbuf params = STRBUF_INIT;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		if (!str_startswith(a, "--")) {
-			fprintf(stderr, "ctvm: unexpected argument '%s'\n", a);
-			return 2;
-		}
-		a += 2;
-		_cleanup_free_ char *key = NULL;
-		const char *value;
-		const char *eq = strchr(a, '=');
-		if (eq) {
-			key = xstrndup(a, (size_t)(eq - a));
-			value = eq + 1;
-		} else {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "ctvm: option '--%s' needs a value\n", a);
-				return 2;
-			}
-			key = xstrdup(a);
-			value = argv[++i];
-		}
-		if (streq(key, "output-format")) {
-			if (streq(value, "json"))
-				fmt = OUT_JSON;
-			else if (streq(value, "json-pretty"))
-				fmt = OUT_JSON_PRETTY;
-			else if (streq(value, "text"))
-				fmt = OUT_TEXT;
-			else {
-				fprintf(stderr, "ctvm: unknown output format '%s'\n", value);
-				return 2;
-			}
-			continue;
-		}
-		if (params.len)
-			strbuf_addch(&params, '&');
-		url_encode(&params, key, NULL);
-		strbuf_addch(&params, '=');
-		url_encode(&params, value, NULL);
-	}
+	/* the row types the options (a boolean needs no value); a path the
+	 * table lacks is still sent: the daemon answers it */
+	const struct api_method *m = cli_method(c, method, path);
+	_cleanup_json_ json_t *params = json_object();
+	int r = cli_parse_options(c, m, NULL, argc - 2, argv + 2, params, NULL);
+	if (r)
+		return r;
+	if (streq(argv[0], "ls"))
+		return cmd_ls(c, path, params);
+	_cleanup_json_ json_t *data = NULL;
+	r = cli_call(c, method, path, params, &data);
+	if (r)
+		return r;
+	cli_print(c, data, CLI_OUT_JSON_PRETTY);
+	return 0;
+}
 
-	struct strbuf target = STRBUF_INIT;
-	strbuf_addstr(&target, "/api2/json");
-	if (path[0] != '/')
-		strbuf_addch(&target, '/');
-	url_encode(&target, path, "/:@!");
-	bool in_body = streq(method, "POST") || streq(method, "PUT");
-	if (!in_body && params.len) {
-		strbuf_addch(&target, '?');
-		strbuf_add(&target, params.buf, params.len);
+/* ctvm task wait UPID */
+static int cmd_task(struct cli *c, int argc, char **argv)
+{
+	if (argc >= 1 && streq(argv[0], "wait")) {
+		if (argc != 2) {
+			fprintf(stderr, "Usage: ctvm task wait UPID\n");
+			return CLI_USAGE;
+		}
+		return cli_wait_task(c, argv[1], false);
 	}
+	return cli_mode_run(c, &cli_mode_task, argc, argv);
+}
 
-	struct ctvm_paths *paths = ctvm_paths_new(root);
-	struct cli_response resp = {0};
-	_cleanup_error_ struct error *err = NULL;
-	int r =
-	    cli_http_request(paths->socket, method, target.buf, "application/x-www-form-urlencoded",
-	                     in_body ? params.buf : NULL, in_body ? params.len : 0, &resp, &err);
-	strbuf_release(&target);
-	strbuf_release(&params);
-	ctvm_paths_free(paths);
-	if (r < 0) {
-		fprintf(stderr, "ctvm: %s\n", err->msg);
-		return 1;
+static const char *const pveum_groups[] = {"user",   "group", "role",  "acl",
+                                           "passwd", "pool",  "realm", "token"};
+
+static int run_ctvm(struct cli *c, int argc, char **argv)
+{
+	if (argc < 1) {
+		usage(stderr);
+		return CLI_USAGE;
 	}
-
-	json_error_t jerr;
-	_cleanup_json_ json_t *body =
-	    resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &jerr) : NULL;
-	int rc = 0;
-	if (resp.status != 200) {
-		fprintf(stderr, "%d %s\n", resp.status, resp.reason);
-		json_t *errors = body ? json_object_get(body, "errors") : NULL;
-		const char *k;
-		json_t *v;
-		json_object_foreach (errors, k, v)
-			fprintf(stderr, "%s: %s\n", k, json_string_value(v));
-		rc = 1;
+	const char *cmd = argv[0];
+	if (streq(cmd, "--help") || streq(cmd, "-h") || streq(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (streq(cmd, "--version")) {
+		printf("ctvm %s\n", CTVM_VERSION);
+		return 0;
+	}
+	if (streq(cmd, "api"))
+		return cmd_api(c, "ctvm api", argc - 1, argv + 1);
+	if (streq(cmd, "login"))
+		return cli_remote_login(c, argc - 1, argv + 1);
+	if (streq(cmd, "logout"))
+		return cli_remote_logout(c);
+	struct cli_mode mode;
+	if (streq(cmd, "vm"))
+		mode = (struct cli_mode){"ctvm vm", cli_mode_qm.cmds};
+	else if (streq(cmd, "ct"))
+		mode = (struct cli_mode){"ctvm ct", cli_mode_pct.cmds};
+	else if (streq(cmd, "storage"))
+		mode = (struct cli_mode){"ctvm storage", cli_mode_pvesm.cmds};
+	else if (streq(cmd, "task"))
+		return cmd_task(c, argc - 1, argv + 1);
+	else if (streq(cmd, "node"))
+		return cli_mode_run(c, &cli_mode_node, argc - 1, argv + 1);
+	else if (streq(cmd, "token")) {
+		/* ctvm token add|list|... = pveum user token ... */
+		char **v = xnew(char *, (size_t)argc + 2);
+		v[0] = "user";
+		memcpy(v + 1, argv, sizeof(char *) * (size_t)argc);
+		mode = (struct cli_mode){"ctvm", cli_mode_pveum.cmds};
+		int r = cli_mode_run(c, &mode, argc + 1, v);
+		free(v);
+		return r;
 	} else {
-		json_t *data = body ? json_object_get(body, "data") : NULL;
-		if (fmt == OUT_TEXT) {
-			print_text(data ? data : json_null());
-		} else {
-			char *s = json_dumps(data ? data : json_null(),
-			                     JSON_ENCODE_ANY | JSON_SORT_KEYS |
-			                         (fmt == OUT_JSON ? JSON_COMPACT : JSON_INDENT(4)));
-			printf("%s\n", s);
-			free(s);
-		}
+		for (size_t i = 0; i < ARRAY_SIZE(pveum_groups); i++)
+			if (streq(cmd, pveum_groups[i])) {
+				mode = (struct cli_mode){"ctvm", cli_mode_pveum.cmds};
+				return cli_mode_run(c, &mode, argc, argv);
+			}
+		fprintf(stderr, "ctvm: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return CLI_USAGE;
 	}
-	cli_response_clear(&resp);
-	return rc;
+	return cli_mode_run(c, &mode, argc - 1, argv + 1);
 }
 
 int main(int argc, char **argv)
 {
-	const char *root = NULL;
-	int i = 1;
-	for (; i < argc; i++) {
-		if (streq(argv[i], "--root") && i + 1 < argc)
-			root = argv[++i];
-		else if (str_startswith(argv[i], "--root="))
-			root = argv[i] + 7;
-		else if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (streq(argv[i], "--version")) {
-			printf("ctvm %s\n", CTVM_VERSION);
-			return 0;
-		} else
-			break;
+	_cleanup_free_ char *argv0 = xstrdup(argc > 0 ? argv[0] : "ctvm");
+	const char *name = basename(argv0);
+	struct cli c = {.prog = name};
+	if (argc == 3 && streq(argv[1], "__man")) {
+		int r = cli_man(&c, argv[2]);
+		cli_release(&c);
+		return r;
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return 2;
+	/* completion first: the words are not a command line to act on */
+	if (argc >= 2 && streq(argv[1], "__complete")) {
+		int r = cli_complete(&c, name, argc - 2, argv + 2);
+		cli_release(&c);
+		return r;
 	}
-	if (streq(argv[i], "api"))
-		return cmd_api(root, argc - i - 1, argv + i + 1);
-	fprintf(stderr, "ctvm: unknown command '%s'\n", argv[i]);
-	usage(stderr);
-	return 2;
+	int r = cli_take_globals(&c, &argc, argv);
+	if (r)
+		return r;
+	if (streq(name, "pvesh"))
+		r = cmd_api(&c, "pvesh", argc - 1, argv + 1);
+	else if (streq(name, "qm"))
+		r = cli_mode_run(&c, &cli_mode_qm, argc - 1, argv + 1);
+	else if (streq(name, "pct"))
+		r = cli_mode_run(&c, &cli_mode_pct, argc - 1, argv + 1);
+	else if (streq(name, "pvesm"))
+		r = cli_mode_run(&c, &cli_mode_pvesm, argc - 1, argv + 1);
+	else if (streq(name, "pveum"))
+		r = cli_mode_run(&c, &cli_mode_pveum, argc - 1, argv + 1);
+	else {
+		c.prog = "ctvm";
+		r = run_ctvm(&c, argc - 1, argv + 1);
+	}
+	cli_release(&c);
+	return r;
 }

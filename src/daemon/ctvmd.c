@@ -888,6 +888,9 @@ int main(int argc, char **argv)
 	       "password,\n"
 	       "       or as root on this host with: ctvm%s%s api get /version\n",
 	       shown, port, o.root ? " --root " : "", o.root ? o.root : "");
+	printf("ctvmd: first administrator (docs/cli.md): %s%s%spveum user add admin@pve "
+	       "--password && pveum acl modify / --roles Administrator --users admin@pve\n",
+	       o.root ? "export CTVM_ROOT=" : "", o.root ? o.root : "", o.root ? "; " : "");
 	fflush(stdout);
 
 	sweep_stale_tmp(&ctx, &started);
