@@ -110,7 +110,11 @@ int lxc_volume_mount(struct guest_store *gs, long vmid, const char *key, const c
 		                 volid);
 	_cleanup_free_ char *dir = mnt_dir(gs, vmid);
 	_cleanup_free_ char *target = xasprintf("%s/%s", dir, key);
-	if (mkdir_p(target, 0700) < 0)
+	/* 0755 down to the mount point: an unprivileged container's root (a
+	 * mapped id) must reach its rootfs through them, as through PVE's
+	 * /var/lib/lxc/<vmid>/rootfs */
+	_cleanup_free_ char *top = xasprintf("%s/lxc-mnt", guest_store_run_dir(gs));
+	if (mkdir_p(target, 0755) < 0 || chmod(top, 0755) < 0 || chmod(dir, 0755) < 0)
 		return error_set(err, -errno, 500, "unable to create '%s' - %s", target,
 		                 strerror(errno));
 	if (!is_mountpoint(target)) {

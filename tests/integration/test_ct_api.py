@@ -3,7 +3,7 @@
 """The containers' API end to end, the short way (issue 13; the larger
 suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
- - create (unprivileged, dir storage, a subvol) -> config -> start ->
+ - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
    status/current -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - a create from a template that is no tar archive fails and leaves no
@@ -76,6 +76,21 @@ class CtApiTest(CtDaemonTest):
         self.assertEqual(self.vols(300), [])
         self.assertEqual([c for c in self.admin.nodes(self.node).lxc.get()
                           if c["vmid"] == 300], [])
+
+    def test_image_rootfs(self):
+        # size > 0 on dir: a raw image made ext4, mounted for the start only
+        self.create(303, rootfs="ct:0.1")
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r"^ct:303/vm-303-disk-0\.raw,")
+        mnt = os.path.join(self.daemon.root, "run", "lxc-mnt", "303")
+        self.assertFalse(os.path.exists(mnt))
+        self.power(303, "start")
+        self.running_pid(303)
+        self.assertTrue(os.path.ismount(os.path.join(mnt, "rootfs")))
+        self.power(303, "stop")
+        self.assertFalse(os.path.exists(mnt))
+        upid = self.ct(303).delete()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.vols(303), [])
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive
