@@ -43,10 +43,7 @@
 #include "volid.h"
 #include "xalloc.h"
 
-struct clone_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define clone_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -473,15 +470,16 @@ static const struct task_op_arg clone_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op clone_ops[] = {
-    {.type = "qmtemplate", .args = template_args, .check = check_vmids, .run = op_template},
-    {.type = "qmclone", .args = clone_args, .check = check_vmids, .run = op_clone},
-    {.type = NULL},
+const struct guest_op_def guest_clone_op_defs[] = {
+    {.name = "template",
+     .caps = GUEST_CAP_TEMPLATE,
+     .args = template_args,
+     .check = check_vmids,
+     .run = op_template},
+    {.name = "clone",
+     .caps = GUEST_CAP_CLONE,
+     .args = clone_args,
+     .check = check_vmids,
+     .run = op_clone},
+    {.run = NULL},
 };
-
-int guest_clone_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err)
-{
-	static struct clone_env qemu_env;
-	qemu_env = (struct clone_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, clone_ops, gs ? &qemu_env : NULL, err);
-}

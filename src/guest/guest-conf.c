@@ -266,7 +266,8 @@ static int start_section(struct parser *p, const char *name, struct error **err)
 		return error_set(err, -E2BIG, 500, "vm %u - too many sections (at most %u)",
 		                 p->vmid, GUEST_CONF_MAX_SECTIONS);
 	const char *special;
-	if (strcasecmp(name, "PENDING") == 0) {
+	if (strcasecmp(name, "PENDING") == 0 ||
+	    (p->schema->pending_header && strcasecmp(name, p->schema->pending_header) == 0)) {
 		p->type = SECTION_PENDING;
 		if (p->pending_seen && problem(p, err, "duplicate section: pending") < 0)
 			return -EINVAL;
@@ -325,6 +326,79 @@ static int split_key(const char *line, size_t len, char **ret_key, char **ret_va
 	return 0;
 }
 
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (streq(*list, s))
+			return true;
+	return false;
+}
+
+/* PVE's container parser: ^(lxc\.[a-z0-9_\-\.]+)(:|\s*=)\s*(.*?)\s*$ with
+ * the schema's prefix.  0 and the key and value (malloc'd; the value may
+ * be empty), or -1. */
+static int split_raw_key(const char *prefix, const char *line, size_t len, char **ret_key,
+                         char **ret_value)
+{
+	size_t pl = strlen(prefix), i = pl;
+	if (len <= pl || memcmp(line, prefix, pl) != 0)
+		return -1;
+	while (i < len &&
+	       ((line[i] >= 'a' && line[i] <= 'z') || (line[i] >= '0' && line[i] <= '9') ||
+	        line[i] == '_' || line[i] == '-' || line[i] == '.'))
+		i++;
+	if (i == pl)
+		return -1;
+	size_t klen = i;
+	while (i < len && line[i] != ':' && is_space((unsigned char)line[i]))
+		i++;
+	if (i >= len || (line[i] != ':' && line[i] != '='))
+		return -1;
+	if (line[i] == ':' && i != klen) /* "key :" is no raw key (PVE: (:|\s*=)) */
+		return -1;
+	size_t start = i + 1, end = len;
+	while (start < end && is_space((unsigned char)line[start]))
+		start++;
+	while (end > start && is_space((unsigned char)line[end - 1]))
+		end--;
+	*ret_key = xstrndup(line, klen);
+	*ret_value = utf8_clean(line + start, end - start);
+	return 0;
+}
+
+static void raw_append(json_t *section, const char *key, const char *value)
+{
+	json_t *a = json_object_get(section, GUEST_CONF_RAW_KEY);
+	if (!json_is_array(a)) {
+		a = json_array();
+		json_object_set_new(section, GUEST_CONF_RAW_KEY, a);
+	}
+	if (json_array_append_new(a, json_pack("[ss]", key, value)) < 0)
+		abort();
+}
+
+/* A raw key line: 1 when it was one (kept or a problem), 0 when not, or
+ * -EINVAL. */
+static int parse_raw(struct parser *p, const char *line, size_t len, struct error **err)
+{
+	_cleanup_free_ char *key = NULL, *value = NULL;
+	if (!p->schema->raw_prefix || memchr(line, '\0', len) ||
+	    split_raw_key(p->schema->raw_prefix, line, len, &key, &value) < 0)
+		return 0;
+	_cleanup_free_ char *msg = NULL;
+	int keep = p->schema->raw_check(key, &msg);
+	if (keep && msg && problem(p, err, "%s", msg) < 0)
+		return -EINVAL;
+	if (keep) {
+		raw_append(p->obj, key, value);
+		return 1;
+	}
+	if (msg)
+		return problem(p, err, "%s: %s", key, msg) < 0 ? -EINVAL : 1;
+	_cleanup_free_ char *shown = utf8_clean(line, len);
+	return problem(p, err, "unable to parse config: %s", shown) < 0 ? -EINVAL : 1;
+}
+
 static int parse_line(struct parser *p, const char *line, size_t len, struct error **err)
 {
 	bool blank = true;
@@ -346,6 +420,9 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 		p->has_descr = true;
 		return 0;
 	}
+	int r = parse_raw(p, line, len, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	/* NUL bytes: PVE would keep them in a value; no JSON string can */
 	_cleanup_free_ char *key = NULL, *value = NULL;
 	if (memchr(line, '\0', len) || split_key(line, len, &key, &value) < 0) {
@@ -364,7 +441,7 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 		guest_conf_set(p->obj, key, value);
 		return 0;
 	}
-	if (streq(key, "args")) {
+	if (in_list(p->schema->verbatim_keys, key)) {
 		guest_conf_set(p->obj, key, value);
 		return 0;
 	}
@@ -383,14 +460,20 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 	};
 	_cleanup_free_ char *norm = NULL;
 	struct error *e = NULL;
+	if (p->schema->raw_prefix && streq(key, GUEST_CONF_RAW_KEY))
+		/* the raw keys' member is no key of its own */
+		return problem(p, err, "unable to parse value of '%s' - unknown setting '%s'", key,
+		               key);
 	if (p->schema->check(key, value, where[p->type], p->special, &norm, &e) < 0) {
 		if (e && e->http_status >= 500 && !p->strict) {
 			error_propagate(err, e);
 			return -EINVAL;
 		}
-		int r = problem(p, err, "unable to parse value of '%s' - %s", key,
-		                e ? e->msg : "invalid value");
+		r = problem(p, err, "unable to parse value of '%s' - %s", key,
+		            e ? e->msg : "invalid value");
 		error_free(e);
+		if (r == 0 && p->schema->keep_invalid)
+			guest_conf_set(p->obj, key, value); /* PVE's pct: warned, and kept */
 		return r;
 	}
 	guest_conf_set(p->obj, key, norm);
@@ -457,6 +540,23 @@ static bool is_key(const char *k)
 	return *q == '\0';
 }
 
+/* What split_raw_key() reads back as the same key: a prefix "x." and
+ * [a-z0-9_.-] after it. */
+static bool is_raw_key(const char *k)
+{
+	const char *dot = strchr(k, '.');
+	if (!dot || dot == k || !dot[1])
+		return false;
+	for (const char *q = k; q < dot; q++)
+		if (!(*q >= 'a' && *q <= 'z'))
+			return false;
+	for (const char *q = dot + 1; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' ||
+		      *q == '-' || *q == '.'))
+			return false;
+	return true;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -503,16 +603,33 @@ static int write_section(const json_t *obj, bool pending, bool main, struct strb
 
 	size_t n;
 	_cleanup_free_ const char **keys = sorted_keys(obj, &n);
+	const json_t *raw = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const char *k = keys[i];
 		if (streq(k, "description") || streq(k, "digest") ||
 		    (main && streq(k, "snapstate")))
 			continue;
+		if (streq(k, GUEST_CONF_RAW_KEY) && json_is_array(json_object_get(obj, k))) {
+			raw = json_object_get(obj, k);
+			continue;
+		}
 		const char *v = guest_conf_get(obj, k);
 		if (!is_key(k))
 			return error_set(err, -EINVAL, 500, "invalid config key '%s'", k);
 		if (!v || !*v || strpbrk(v, "\r\n"))
 			return error_set(err, -EINVAL, 500, "invalid value of config key '%s'", k);
+		strbuf_addf(out, "%s: %s\n", k, v);
+	}
+	/* PVE's pct writer: the raw keys last, in their order */
+	size_t i;
+	json_t *pair;
+	json_array_foreach (raw, i, pair) {
+		const char *k = json_string_value(json_array_get(pair, 0));
+		const char *v = json_string_value(json_array_get(pair, 1));
+		if (!k || !v || json_array_size(pair) != 2)
+			return error_set(err, -EINVAL, 500, "invalid raw config entry");
+		if (!is_raw_key(k) || strpbrk(v, "\r\n"))
+			return error_set(err, -EINVAL, 500, "invalid raw config key '%s'", k);
 		strbuf_addf(out, "%s: %s\n", k, v);
 	}
 	return 0;
@@ -545,11 +662,18 @@ static bool has_written_keys(const json_t *obj)
 
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)
 {
+	return guest_conf_write_schema(NULL, c, out, err);
+}
+
+int guest_conf_write_schema(const struct guest_conf_schema *schema, const struct guest_conf *c,
+                            struct strbuf *out, struct error **err)
+{
 	int r = write_section(c->conf, false, true, out, err);
 	if (r < 0)
 		return r;
 	if (json_object_size(c->pending) > 0) {
-		strbuf_addstr(out, "\n[PENDING]\n");
+		strbuf_addf(out, "\n[%s]\n",
+		            schema && schema->pending_header ? schema->pending_header : "PENDING");
 		if ((r = write_section(c->pending, true, false, out, err)) < 0)
 			return r;
 	}

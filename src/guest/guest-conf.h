@@ -38,7 +38,8 @@
  * are a fixed point for every input.
  *
  * Values are JSON strings everywhere (the API types them with the property
- * table when it answers, qemu-conf.h's qemu_conf_to_api()).
+ * table when it answers, qemu-conf.h's qemu_conf_to_api()), but for the raw
+ * keys of a kind that has them (GUEST_CONF_RAW_KEY).
  */
 #pragma once
 
@@ -76,11 +77,35 @@ enum guest_conf_where {
 	GUEST_CONF_SPECIAL,
 };
 
+/* The member of a section object that holds its raw keys (the container
+ * files' "lxc.*" lines): an array of [key, value] string pairs in file
+ * order -- the one member of a section that is not a string. */
+#define GUEST_CONF_RAW_KEY "lxc"
+
 /* What one kind of guest says about its file. */
 struct guest_conf_schema {
 	/* The [special:<name>] sections the kind knows, NULL-terminated (lower
 	 * case); any other is an unknown section. */
 	const char *const *special_sections;
+	/* Keys kept verbatim without the check (qemu's "args"); NULL-terminated,
+	 * may be NULL. */
+	const char *const *verbatim_keys;
+	/* The pending section's header as the kind writes it ("pve:pending"
+	 * for containers); NULL: "PENDING".  "[PENDING]" is read as the
+	 * pending section for every kind. */
+	const char *pending_header;
+	/* PVE's container parser keeps a value that fails the check (and
+	 * warns); qemu-server's drops the line. */
+	bool keep_invalid;
+	/*
+	 * Raw keys: a line "<raw_prefix>[a-z0-9_.-]+" followed by ':' or
+	 * '=' is a raw key, kept in the section's GUEST_CONF_RAW_KEY array when
+	 * raw_check(key) returns 1 (with *ret_msg, when set, a warning), or a
+	 * problem when it returns 0 (*ret_msg the reason, "key: reason"; NULL:
+	 * "unable to parse config: <line>").  raw_prefix NULL: no raw keys.
+	 */
+	const char *raw_prefix;
+	int (*raw_check)(const char *key, char **ret_msg);
 	/*
 	 * Checks one "key: value" line's value as PVE's parser does and returns
 	 * the value to keep (malloc'd): the normalised value, e.g. "on" -> "1",
@@ -127,6 +152,11 @@ int guest_conf_parse(const struct guest_conf_schema *schema, unsigned vmid, cons
  * [A-Za-z][A-Za-z0-9_-]+ or is "pending", a special name that is not [a-z]+.
  */
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err);
+/* The same with the kind's section header for [PENDING] (schema's
+ * pending_header); a section's raw keys are written after its sorted keys,
+ * in their order, as "key: value" (an empty value allowed). */
+int guest_conf_write_schema(const struct guest_conf_schema *schema, const struct guest_conf *c,
+                            struct strbuf *out, struct error **err);
 
 /* PVE's encode_text()/decode_text() for description lines (malloc'd):
  * control bytes, bytes >= 0x7f, ':' and '%' become "%XX"; decoding turns
@@ -138,3 +168,59 @@ char *guest_conf_decode_text(const char *data, size_t len);
 const char *guest_conf_get(const json_t *section, const char *key);
 /* Sets (copies value; NULL deletes) key in a section object. */
 void guest_conf_set(json_t *section, const char *key, const char *value);
+
+/* --- snapshots in the config (guest-conf-snapshot.c) --- */
+
+/*
+ * What PVE's snapshot create, delete and rollback do to the config, step by
+ * step, with PVE's messages (500): the caller holds the file's lock, writes
+ * the config after each step and runs the volume (and QEMU) operations in
+ * between, as AbstractConfig does:
+ *
+ *   create:   prepare (checks, lock: snapshot, the section copied from the
+ *             main one with snapstate: prepare), volumes, commit (parent set,
+ *             lock and snapstate gone)
+ *   delete:   delete_prepare (snapstate: delete), volumes, delete_finish (the
+ *             section gone, children and the main section re-parented)
+ *   rollback: rollback_prepare (checks, lock: rollback), volumes,
+ *             rollback_finish (main = the snapshot's keys plus the current
+ *             description and unused volumes; volumes no longer used become
+ *             unusedN; the kind's hook; pending changes and special sections
+ *             dropped, as PVE)
+ *
+ * What differs between kinds is in the rules.
+ */
+struct guest_snapshot_opts {
+	long long snaptime;
+	const char *comment; /* the snapshot's description; may be NULL */
+	/* with RAM: the state volume and what QEMU ran (may be NULL) */
+	const char *vmstate, *runningmachine, *runningcpu;
+};
+
+struct guest_snapshot_rules {
+	const char *noun; /* "VM is locked (backup)", "CT is locked (backup)" */
+	/* Snapshots with RAM are not supported: prepare with a vmstate fails
+	 * "implement me - snapshot_save_vmstate", a rollback to a snapshot that
+	 * has one "implement me - save vmstate" (PVE's containers). */
+	bool no_vmstate;
+	/* The volumes of section's disks (not a CD-ROM, not a host path),
+	 * NULL-terminated strv appended to *ret. */
+	int (*volumes)(const json_t *section, char ***ret, struct error **err);
+	/* The kind's part of a rollback on the new main section conf (old: the
+	 * main section before, snap: the snapshot); may be NULL. */
+	void (*rollback_hook)(json_t *conf, const json_t *old, const json_t *snap);
+};
+
+int guest_conf_snapshot_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                const char *name, const struct guest_snapshot_opts *o,
+                                struct error **err);
+int guest_conf_snapshot_commit(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                               const char *name, struct error **err);
+int guest_conf_snapshot_delete_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                       const char *name, struct error **err);
+int guest_conf_snapshot_delete_finish(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                      const char *name, struct error **err);
+int guest_conf_snapshot_rollback_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                         const char *name, struct error **err);
+int guest_conf_snapshot_rollback_finish(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                        const char *name, struct error **err);

@@ -33,10 +33,7 @@
 #include "volid.h"
 #include "xalloc.h"
 
-struct disk_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define disk_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -112,6 +109,10 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 	const struct guest_kind_ops *k = env->kind;
 	long vmid = arg_vmid(args);
 	const char *disk = arg_str(args, "disk");
+	/* one type for every kind: the guest's own */
+	int fr = k ? 0 : guest_find(env->gs, NULL, vmid, &k, err);
+	if (fr < 0)
+		return fr;
 	unsigned flags = json_is_true(json_object_get(args, "skiplock")) ? GUEST_SKIPLOCK : 0;
 	bool rel = false;
 	uint64_t want = 0;
@@ -172,7 +173,7 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 	}
 	task_log(w, "resize '%s' (%s) from %llu to %llu bytes", disk, volid,
 	         (unsigned long long)cur, (unsigned long long)size);
-	if (running) {
+	if (running && streq(k->type, "qemu")) {
 		/* QEMU has the image open: it grows it and the guest sees the
 		 * new size at once */
 		struct qemu_run_env renv = {.run_root = guest_store_run_dir(env->gs), .w = w};
@@ -554,15 +555,10 @@ static const struct task_op_arg move_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op disk_ops[] = {
+/* Proxmox's types: "resize" for every kind, qmmove and lxc's move_volume */
+const struct guest_op_def guest_disk_op_defs[] = {
     {.type = "resize", .args = resize_args, .check = check_args, .run = op_resize},
-    {.type = "qmmove", .args = move_args, .check = check_args, .run = op_move},
-    {.type = NULL},
+    {.name = "move", .kind = "qemu", .args = move_args, .check = check_args, .run = op_move},
+    {.type = "move_volume", .kind = "lxc", .args = move_args, .check = check_args, .run = op_move},
+    {.run = NULL},
 };
-
-int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err)
-{
-	static struct disk_env qemu_env;
-	qemu_env = (struct disk_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, disk_ops, gs ? &qemu_env : NULL, err);
-}

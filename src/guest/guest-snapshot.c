@@ -45,10 +45,7 @@
 /* the comment of a snapshot: PVE's description bound (8 KiB) */
 #define SNAP_COMMENT_MAX 8192
 
-struct snap_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define snap_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -608,17 +605,21 @@ static const struct task_op_arg snapshot_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op snapshot_ops[] = {
-    {.type = "qmsnapshot", .args = snapshot_args, .check = check_args, .run = op_snapshot},
-    {.type = "qmdelsnapshot", .args = snapshot_args, .check = check_args, .run = op_delsnapshot},
-    {.type = "qmrollback", .args = snapshot_args, .check = check_args, .run = op_rollback},
-    {.type = NULL},
+const struct guest_op_def guest_snapshot_op_defs[] = {
+    {.name = "snapshot",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_snapshot},
+    {.name = "delsnapshot",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_delsnapshot},
+    {.name = "rollback",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_rollback},
+    {.run = NULL},
 };
-
-int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
-                                     struct error **err)
-{
-	static struct snap_env qemu_env;
-	qemu_env = (struct snap_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, snapshot_ops, gs ? &qemu_env : NULL, err);
-}

@@ -288,8 +288,11 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 
 static const char *const qemu_special_sections[] = {"cloudinit", "fleecing", NULL};
 
+static const char *const qemu_verbatim_keys[] = {"args", NULL};
+
 const struct guest_conf_schema qemu_conf_schema = {
     .special_sections = qemu_special_sections,
+    .verbatim_keys = qemu_verbatim_keys,
     .check = file_check,
 };
 

@@ -136,31 +136,14 @@ void qemu_conf_random_mac(char ret[18]);
 
 /* --- snapshots in the config --- */
 
-/*
- * What PVE's snapshot create, delete and rollback do to the config, step by
- * step, with PVE's messages (500): the caller holds the file's lock, writes
- * the config after each step and runs the volume (and QEMU) operations in
- * between, as AbstractConfig does:
- *
- *   create:   prepare (checks, lock: snapshot, the section copied from the
- *             main one with snapstate: prepare), volumes, commit (parent set,
- *             lock and snapstate gone)
- *   delete:   delete_prepare (snapstate: delete), volumes, delete_finish (the
- *             section gone, children and the main section re-parented)
- *   rollback: rollback_prepare (checks, lock: rollback), volumes,
- *             rollback_finish (main = the snapshot's keys plus the current
- *             description and unused volumes; volumes no longer used become
- *             unusedN; runningmachine/machine as QemuConfig's hook; a new
- *             vmgenid; pending changes and special sections dropped, as PVE)
- */
-struct qemu_snapshot_opts {
-	long long snaptime;
-	const char *comment; /* the snapshot's description; may be NULL */
-	/* with RAM: the state volume and what QEMU ran (may be NULL) */
-	const char *vmstate, *runningmachine, *runningcpu;
-};
+/* The snapshot steps (guest-conf.h, guest_conf_snapshot_*()) with the
+ * qemu-server rules: "VM is locked (x)", the drives' volumes, QemuConfig's
+ * rollback hook (runningmachine/machine, a new vmgenid). */
+extern const struct guest_snapshot_rules qemu_snapshot_rules;
+/* The earlier name of the options. */
+#define qemu_snapshot_opts guest_snapshot_opts
 int qemu_conf_snapshot_prepare(struct guest_conf *c, const char *name,
-                               const struct qemu_snapshot_opts *o, struct error **err);
+                               const struct guest_snapshot_opts *o, struct error **err);
 int qemu_conf_snapshot_commit(struct guest_conf *c, const char *name, struct error **err);
 int qemu_conf_snapshot_delete_prepare(struct guest_conf *c, const char *name, struct error **err);
 int qemu_conf_snapshot_delete_finish(struct guest_conf *c, const char *name, struct error **err);

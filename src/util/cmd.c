@@ -23,6 +23,7 @@
 void cmd_init(struct cmd *c, const char *program)
 {
 	*c = (struct cmd){0};
+	c->stdin_fd = -1;
 	c->alloc = 8;
 	c->argv = xnew(char *, c->alloc);
 	cmd_add(c, program);
@@ -59,6 +60,11 @@ void cmd_set_stdin(struct cmd *c, const char *data, size_t len)
 {
 	c->stdin_data = data;
 	c->stdin_len = len;
+}
+
+void cmd_set_stdin_fd(struct cmd *c, int fd)
+{
+	c->stdin_fd = fd;
 }
 
 void cmd_set_timeout(struct cmd *c, int timeout_ms)
@@ -303,7 +309,7 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 		goto out;
 	}
 	pid_t pid;
-	r = spawn(c, in[0], out[1], errp[1], &pid);
+	r = spawn(c, c->stdin_fd >= 0 ? c->stdin_fd : in[0], out[1], errp[1], &pid);
 	if (r < 0) {
 		r = error_set(err, r, 500, "command '%s' failed: unable to run - %s", line,
 		              strerror(-r));
@@ -317,7 +323,7 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 	/* stdin is written as the child reads it, so large inputs cannot deadlock */
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	size_t in_off = 0;
-	if (!c->stdin_data || c->stdin_len == 0) {
+	if (!c->stdin_data || c->stdin_len == 0 || c->stdin_fd >= 0) {
 		close(in[1]);
 		in[1] = -1;
 	}

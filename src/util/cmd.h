@@ -35,6 +35,7 @@ struct cmd {
 	size_t envc;
 	const char *stdin_data; /* not owned */
 	size_t stdin_len;
+	int stdin_fd;   /* >= 0 (cmd_set_stdin_fd): stdin is this fd, not owned */
 	int timeout_ms; /* 0: CMD_DEFAULT_TIMEOUT_MS */
 	char *cwd;      /* NULL: the caller's working directory */
 	bool out_to_fd; /* stdout goes to out_fd instead of cmd_result.out */
@@ -61,6 +62,10 @@ void cmd_addf(struct cmd *c, const char *fmt, ...) __attribute__((format(printf,
 /* Adds "KEY=value" to the environment. */
 void cmd_setenv(struct cmd *c, const char *key, const char *value);
 void cmd_set_stdin(struct cmd *c, const char *data, size_t len);
+/* The command reads fd (not owned, left open) as its stdin instead of
+ * stdin data: for input the daemon opened and the program itself may not
+ * be able to open (a file read inside another user namespace). */
+void cmd_set_stdin_fd(struct cmd *c, int fd);
 void cmd_set_timeout(struct cmd *c, int timeout_ms);
 /* Runs the program in dir (copied); one that does not exist fails the run
  * as "unable to run". */

@@ -52,6 +52,28 @@ static void test_output_and_env(void **state)
 	cmd_release(&c);
 }
 
+/* stdin from an fd the caller opened: the program reads it from where it
+ * is, and the caller's fd stays open */
+static void test_stdin_fd(void **state)
+{
+	char path[] = "/tmp/ctvm-test-cmd-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "hello fd\n", 9), 9);
+	assert_int_equal(lseek(fd, 6, SEEK_SET), 6);
+	struct cmd c;
+	cmd_init(&c, "cat");
+	cmd_set_stdin_fd(&c, fd);
+	struct cmd_result r;
+	assert_int_equal(cmd_run(&c, &r, NULL), 0);
+	assert_string_equal(r.out, "fd\n");
+	cmd_result_clear(&r);
+	cmd_release(&c);
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	close(fd);
+}
+
 static void test_stdin(void **state)
 {
 	/* more than a pipe buffer each way: no deadlock */
@@ -211,7 +233,7 @@ int main(void)
 	    cmocka_unit_test(test_to_string),    cmocka_unit_test(test_output_and_env),
 	    cmocka_unit_test(test_stdin),        cmocka_unit_test(test_cwd),
 	    cmocka_unit_test(test_failures),     cmocka_unit_test(test_bounded_output),
-	    cmocka_unit_test(test_stdout_to_fd),
+	    cmocka_unit_test(test_stdout_to_fd), cmocka_unit_test(test_stdin_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * A snapshot's bookkeeping in a qemu-server config (qemu-conf.h): what PVE's
- * AbstractConfig and QemuConfig do to the config around the volume
- * operations of snapshot create, delete and rollback, step by step, with
- * their messages.  Pure: the caller holds the file's lock, runs the volume
- * and QEMU operations between the steps and writes the config after each.
+ * A snapshot's bookkeeping in a guest config (guest-conf.h): what PVE's
+ * AbstractConfig (and QemuConfig's and LXC::Config's hooks, through the
+ * kind's rules) do to the config around the volume operations of snapshot
+ * create, delete and rollback, step by step, with their messages.  Pure:
+ * the caller holds the file's lock, runs the volume and QEMU operations
+ * between the steps and writes the config after each.
  */
 #include "common.h"
 
@@ -18,10 +19,10 @@
 /* PVE dies with these: 500, as any other task failure */
 #define fail(err, ...) error_set(err, -EINVAL, 500, __VA_ARGS__)
 
-static int check_lock(const json_t *conf, struct error **err)
+static int check_lock(const struct guest_snapshot_rules *k, const json_t *conf, struct error **err)
 {
 	const char *lock = guest_conf_get(conf, "lock");
-	return lock ? fail(err, "VM is locked (%s)", lock) : 0;
+	return lock ? fail(err, "%s is locked (%s)", k->noun, lock) : 0;
 }
 
 static bool is_unused_key(const char *k)
@@ -58,16 +59,19 @@ static json_t *snapshot_of(const struct guest_conf *c, const char *name, struct 
 	return s;
 }
 
-int qemu_conf_snapshot_prepare(struct guest_conf *c, const char *name,
-                               const struct qemu_snapshot_opts *o, struct error **err)
+int guest_conf_snapshot_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                const char *name, const struct guest_snapshot_opts *o,
+                                struct error **err)
 {
 	if (streq_ptr(guest_conf_get(c->conf, "template"), "1"))
 		return fail(err, "you can't take a snapshot if it's a template");
-	int r = check_lock(c->conf, err);
+	int r = check_lock(k, c->conf, err);
 	if (r < 0)
 		return r;
 	if (json_object_get(c->snapshots, name))
 		return fail(err, "snapshot name '%s' already used", name);
+	if (k->no_vmstate && o->vmstate)
+		return fail(err, "implement me - snapshot_save_vmstate");
 	json_t *snap = json_object();
 	guest_conf_set(snap, "vmstate", o->vmstate);
 	guest_conf_set(snap, "runningmachine", o->runningmachine);
@@ -84,7 +88,8 @@ int qemu_conf_snapshot_prepare(struct guest_conf *c, const char *name,
 	return 0;
 }
 
-int qemu_conf_snapshot_commit(struct guest_conf *c, const char *name, struct error **err)
+int guest_conf_snapshot_commit(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                               const char *name, struct error **err)
 {
 	if (!streq_ptr(guest_conf_get(c->conf, "lock"), "snapshot"))
 		return fail(err, "missing snapshot lock");
@@ -99,9 +104,10 @@ int qemu_conf_snapshot_commit(struct guest_conf *c, const char *name, struct err
 	return 0;
 }
 
-int qemu_conf_snapshot_delete_prepare(struct guest_conf *c, const char *name, struct error **err)
+int guest_conf_snapshot_delete_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                       const char *name, struct error **err)
 {
-	int r = check_lock(c->conf, err);
+	int r = check_lock(k, c->conf, err);
 	if (r < 0)
 		return r;
 	if (streq_ptr(guest_conf_get(c->conf, "template"), "1"))
@@ -120,9 +126,10 @@ static void unlink_parent(json_t *section, const char *name, const char *new_par
 		guest_conf_set(section, "parent", new_parent);
 }
 
-int qemu_conf_snapshot_delete_finish(struct guest_conf *c, const char *name, struct error **err)
+int guest_conf_snapshot_delete_finish(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                      const char *name, struct error **err)
 {
-	int r = check_lock(c->conf, err);
+	int r = check_lock(k, c->conf, err);
 	if (r < 0)
 		return r;
 	json_t *snap = snapshot_of(c, name, err);
@@ -131,16 +138,17 @@ int qemu_conf_snapshot_delete_finish(struct guest_conf *c, const char *name, str
 	_cleanup_free_ char *parent =
 	    guest_conf_get(snap, "parent") ? xstrdup(guest_conf_get(snap, "parent")) : NULL;
 	unlink_parent(c->conf, name, parent);
-	const char *k;
+	const char *sn;
 	json_t *v;
-	json_object_foreach (c->snapshots, k, v)
-		if (!streq(k, name))
+	json_object_foreach (c->snapshots, sn, v)
+		if (!streq(sn, name))
 			unlink_parent(v, name, parent);
 	json_object_del(c->snapshots, name);
 	return 0;
 }
 
-int qemu_conf_snapshot_rollback_prepare(struct guest_conf *c, const char *name, struct error **err)
+int guest_conf_snapshot_rollback_prepare(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                         const char *name, struct error **err)
 {
 	json_t *snap = snapshot_of(c, name, err);
 	if (!snap)
@@ -151,17 +159,12 @@ int qemu_conf_snapshot_rollback_prepare(struct guest_conf *c, const char *name, 
 	if (state)
 		return fail(err, "unable to rollback to incomplete snapshot (snapstate = %s)",
 		            state);
-	int r = check_lock(c->conf, err);
+	int r = check_lock(k, c->conf, err);
 	if (r < 0)
 		return r;
+	if (k->no_vmstate && guest_conf_get(snap, "vmstate"))
+		return fail(err, "implement me - save vmstate");
 	guest_conf_set(c->conf, "lock", "rollback");
-	return 0;
-}
-
-static int collect_volid(const struct qemu_drive *d, void *userdata, struct error **err)
-{
-	if (!d->cdrom)
-		strv_extend(userdata, d->file);
 	return 0;
 }
 
@@ -186,6 +189,61 @@ static void add_unused(json_t *conf, const char *volid)
 	}
 }
 
+int guest_conf_snapshot_rollback_finish(const struct guest_snapshot_rules *k, struct guest_conf *c,
+                                        const char *name, struct error **err)
+{
+	json_t *snap = snapshot_of(c, name, err);
+	if (!snap)
+		return -EINVAL;
+	if (!streq_ptr(guest_conf_get(c->conf, "lock"), "rollback"))
+		return error_set(err, -EINVAL, 500,
+		                 "unable to rollback: the config is not locked for it");
+
+	/* volumes the current config uses and the snapshot does not become unused */
+	_cleanup_strv_free_ char **now = NULL, **then = NULL;
+	int r = k->volumes(c->conf, &now, err);
+	if (r < 0 || (r = k->volumes(snap, &then, err)) < 0)
+		return r;
+
+	/* __snapshot_apply_config(): keep the description and the unused
+	 * volumes, take the rest from the snapshot; pending changes and special
+	 * sections do not survive (PVE keeps only the snapshot list) */
+	json_t *conf = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach (c->conf, key, v)
+		if (is_unused_key(key) || streq(key, "description"))
+			json_object_set(conf, key, v);
+	copy_config(snap, conf);
+	guest_conf_set(conf, "parent", name);
+
+	if (k->rollback_hook)
+		k->rollback_hook(conf, c->conf, snap);
+	for (char **n = now; n && *n; n++)
+		if (!strv_contains(then, *n))
+			add_unused(conf, *n);
+
+	json_decref(c->conf);
+	c->conf = conf;
+	json_object_clear(c->pending);
+	json_object_clear(c->special);
+	return 0;
+}
+
+/* --- qemu-server --- */
+
+static int collect_volid(const struct qemu_drive *d, void *userdata, struct error **err)
+{
+	if (!d->cdrom)
+		strv_extend(userdata, d->file);
+	return 0;
+}
+
+static int qemu_volumes(const json_t *section, char ***ret, struct error **err)
+{
+	return qemu_conf_foreach_drive(section, false, collect_volid, ret, err);
+}
+
 static void random_uuid(char out[40])
 {
 	unsigned char b[16];
@@ -198,35 +256,11 @@ static void random_uuid(char out[40])
 	         b[13], b[14], b[15]);
 }
 
-int qemu_conf_snapshot_rollback_finish(struct guest_conf *c, const char *name, struct error **err)
+/* QemuConfig's rollback hook: the machine QEMU ran with; another
+ * generation for the guest. */
+static void qemu_rollback_hook(json_t *conf, const json_t *old, const json_t *snap)
 {
-	json_t *snap = snapshot_of(c, name, err);
-	if (!snap)
-		return -EINVAL;
-	if (!streq_ptr(guest_conf_get(c->conf, "lock"), "rollback"))
-		return error_set(err, -EINVAL, 500,
-		                 "unable to rollback: the config is not locked for it");
-
-	/* volumes the current config uses and the snapshot does not become unused */
-	_cleanup_strv_free_ char **now = NULL, **then = NULL;
-	int r = qemu_conf_foreach_drive(c->conf, false, collect_volid, &now, err);
-	if (r < 0 || (r = qemu_conf_foreach_drive(snap, false, collect_volid, &then, err)) < 0)
-		return r;
-	bool had_machine = guest_conf_get(c->conf, "machine") != NULL;
-
-	/* __snapshot_apply_config(): keep the description and the unused
-	 * volumes, take the rest from the snapshot; pending changes and special
-	 * sections do not survive (PVE keeps only the snapshot list) */
-	json_t *conf = json_object();
-	const char *k;
-	json_t *v;
-	json_object_foreach (c->conf, k, v)
-		if (is_unused_key(k) || streq(k, "description"))
-			json_object_set(conf, k, v);
-	copy_config(snap, conf);
-	guest_conf_set(conf, "parent", name);
-
-	/* QemuConfig's rollback hook: the machine QEMU ran with */
+	bool had_machine = guest_conf_get(old, "machine") != NULL;
 	if (guest_conf_get(conf, "runningmachine")) {
 		guest_conf_set(conf, "runningmachine", NULL);
 		guest_conf_set(conf, "runningcpu", NULL);
@@ -234,18 +268,46 @@ int qemu_conf_snapshot_rollback_finish(struct guest_conf *c, const char *name, s
 		guest_conf_set(conf, "machine", NULL);
 	}
 	const char *genid = guest_conf_get(conf, "vmgenid");
-	if (genid && !streq(genid, "0")) { /* another generation for the guest */
+	if (genid && !streq(genid, "0")) {
 		char uuid[40];
 		random_uuid(uuid);
 		guest_conf_set(conf, "vmgenid", uuid);
 	}
-	for (char **n = now; n && *n; n++)
-		if (!strv_contains(then, *n))
-			add_unused(conf, *n);
+}
 
-	json_decref(c->conf);
-	c->conf = conf;
-	json_object_clear(c->pending);
-	json_object_clear(c->special);
-	return 0;
+const struct guest_snapshot_rules qemu_snapshot_rules = {
+    .noun = "VM",
+    .volumes = qemu_volumes,
+    .rollback_hook = qemu_rollback_hook,
+};
+
+int qemu_conf_snapshot_prepare(struct guest_conf *c, const char *name,
+                               const struct guest_snapshot_opts *o, struct error **err)
+{
+	return guest_conf_snapshot_prepare(&qemu_snapshot_rules, c, name, o, err);
+}
+
+int qemu_conf_snapshot_commit(struct guest_conf *c, const char *name, struct error **err)
+{
+	return guest_conf_snapshot_commit(&qemu_snapshot_rules, c, name, err);
+}
+
+int qemu_conf_snapshot_delete_prepare(struct guest_conf *c, const char *name, struct error **err)
+{
+	return guest_conf_snapshot_delete_prepare(&qemu_snapshot_rules, c, name, err);
+}
+
+int qemu_conf_snapshot_delete_finish(struct guest_conf *c, const char *name, struct error **err)
+{
+	return guest_conf_snapshot_delete_finish(&qemu_snapshot_rules, c, name, err);
+}
+
+int qemu_conf_snapshot_rollback_prepare(struct guest_conf *c, const char *name, struct error **err)
+{
+	return guest_conf_snapshot_rollback_prepare(&qemu_snapshot_rules, c, name, err);
+}
+
+int qemu_conf_snapshot_rollback_finish(struct guest_conf *c, const char *name, struct error **err)
+{
+	return guest_conf_snapshot_rollback_finish(&qemu_snapshot_rules, c, name, err);
 }
