@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest.h"
 #include "api-internal.h"
 #include "api.h"
 #include "config-store.h"
@@ -28,9 +29,10 @@ static const struct guest_kind_ops *qemu_kind(void)
 	return guest_kind_find("qemu");
 }
 
-static int api_resize(struct api_call *call, json_t **ret, struct error **err)
+/* every kind's (api-guest.h): the task type is "resize" for all */
+int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
@@ -376,7 +378,7 @@ const struct api_method api_methods_qemu_disk[] = {
                                "You need 'VM.Config.Disk' on /vms/{vmid} and "
                                "'Datastore.AllocateSpace' on the disk's storage."),
         .flags = API_ASYNC | API_PROTECTED,
-        .handler = api_resize,
+        .handler = api_guest_resize,
     },
     {
         .path = "/nodes/{node}/qemu/{vmid}/template",

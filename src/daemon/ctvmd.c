@@ -32,6 +32,7 @@
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "lxc-run.h"
 #include "node-stats.h"
 #include "paths.h"
 #include "reaper.h"
@@ -756,6 +757,9 @@ int main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (reaper_start() < 0)
 		fprintf(stderr, "ctvmd: cannot start the reaper thread\n");
+	/* a pidfd per running container's init: a stop is seen at once */
+	if (lxc_run_watch_start(&(struct lxc_run_env){.run_root = paths->run}, NULL, NULL) < 0)
+		fprintf(stderr, "ctvmd: cannot watch the containers\n");
 
 	struct api_context ctx = {
 	    .paths = paths,

@@ -470,13 +470,19 @@ static const struct task_op_arg clone_args[] = {
     {.name = NULL},
 };
 
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives and NICs): vzclone and vztemplate come with that. */
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives, NICs and QMP); the lxc rows come with that. */
 const struct guest_op_def guest_clone_op_defs[] = {
     {.name = "template",
+     .kind = "qemu",
      .caps = GUEST_CAP_TEMPLATE,
      .args = template_args,
      .check = check_vmids,
      .run = op_template},
     {.name = "clone",
+     .kind = "qemu",
      .caps = GUEST_CAP_CLONE,
      .args = clone_args,
      .check = check_vmids,

@@ -13,6 +13,7 @@
 #include "config-store.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest-conf.h"
 #include "guest.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -71,6 +72,11 @@ json_t *guest_config_to_api(const struct guest_kind_ops *k, const json_t *sectio
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)section, key, v) {
+		if (streq(key, GUEST_CONF_RAW_KEY) && json_is_array(v)) {
+			/* PVE: the raw keys as [[key, value], ...] */
+			json_object_set_new(o, key, json_deep_copy(v));
+			continue;
+		}
 		if (!json_is_string(v))
 			continue;
 		json_object_set_new(
@@ -200,9 +206,10 @@ int guest_config_pending(struct guest_store *gs, const struct guest_kind_ops *k,
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)g.conf, key, v)
-		json_object_set_new(keys, key, json_true());
+		if (json_is_string(v)) /* not the raw keys */
+			json_object_set_new(keys, key, json_true());
 	json_object_foreach (pending, key, v) {
-		if (!streq(key, "delete"))
+		if (!streq(key, "delete") && json_is_string(v))
 			json_object_set_new(keys, key, json_true());
 	}
 	size_t n = json_object_size(keys), i = 0;

@@ -69,6 +69,16 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
                        struct error **err)
 {
 	const char *value = json_string_value(json_object_get(conf, disk));
+	if (!streq(k->type, "qemu")) {
+		/* a container's rootfs or mpN: a volume, not a bind mount */
+		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
+		if (!file)
+			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
+		if (!strchr(file, ':') || file[0] == '/')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't resize a disk that is not a volume");
+		return 0;
+	}
 	struct qemu_drive d = {0};
 	if (!value || !qemu_conf_is_drive_key(disk, false) ||
 	    qemu_drive_parse(disk, value, &d, NULL) < 0)
@@ -79,7 +89,6 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
 	else if (!d.file || !strchr(d.file, ':') || d.file[0] == '/')
 		r = error_set(err, -EINVAL, 500, "you can't resize a disk that is not a volume");
 	qemu_drive_clear(&d);
-	(void)k;
 	return r;
 }
 
@@ -555,10 +564,10 @@ static const struct task_op_arg move_args[] = {
     {.name = NULL},
 };
 
-/* Proxmox's types: "resize" for every kind, qmmove and lxc's move_volume */
+/* Proxmox's types: "resize" for every kind; qmmove (lxc's move_volume
+ * comes when the body reads a container's mount points) */
 const struct guest_op_def guest_disk_op_defs[] = {
     {.type = "resize", .args = resize_args, .check = check_args, .run = op_resize},
     {.name = "move", .kind = "qemu", .args = move_args, .check = check_args, .run = op_move},
-    {.type = "move_volume", .kind = "lxc", .args = move_args, .check = check_args, .run = op_move},
     {.run = NULL},
 };

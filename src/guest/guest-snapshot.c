@@ -605,18 +605,25 @@ static const struct task_op_arg snapshot_args[] = {
     {.name = NULL},
 };
 
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives and QMP): vzsnapshot & co. come with that. */
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives, NICs and QMP); the lxc rows come with that. */
 const struct guest_op_def guest_snapshot_op_defs[] = {
     {.name = "snapshot",
+     .kind = "qemu",
      .caps = GUEST_CAP_SNAPSHOT,
      .args = snapshot_args,
      .check = check_args,
      .run = op_snapshot},
     {.name = "delsnapshot",
+     .kind = "qemu",
      .caps = GUEST_CAP_SNAPSHOT,
      .args = snapshot_args,
      .check = check_args,
      .run = op_delsnapshot},
     {.name = "rollback",
+     .kind = "qemu",
      .caps = GUEST_CAP_SNAPSHOT,
      .args = snapshot_args,
      .check = check_args,

@@ -17,9 +17,11 @@
 /* ---- the registry ------------------------------------------------------- */
 
 extern const struct guest_kind_ops guest_kind_qemu;
+extern const struct guest_kind_ops guest_kind_lxc;
 
 const struct guest_kind_ops *const guest_kinds[] = {
     &guest_kind_qemu,
+    &guest_kind_lxc,
     NULL,
 };
 
@@ -128,6 +130,12 @@ static int not_running(const struct guest_kind_ops *k, long vmid, struct error *
 	return error_set(err, -EINVAL, 500, "%s %ld not running", k->noun, vmid);
 }
 
+/* A container: PVE's container API words some refusals its own way. */
+static bool is_ct(const struct guest_kind_ops *k)
+{
+	return streq(k->noun, "CT");
+}
+
 int guest_check_op(const struct guest_kind_ops *k, long vmid, const struct guest_state *st,
                    enum guest_op op, unsigned flags, struct error **err)
 {
@@ -185,6 +193,16 @@ int guest_check_op(const struct guest_kind_ops *k, long vmid, const struct guest
 			return error_set(err, -EPERM, 500,
 			                 "can't remove %s %ld - protection mode enabled", k->noun,
 			                 vmid);
+		if (is_ct(k)) {
+			/* PVE's container destroy: the lock before running, its words */
+			if ((r = check_lock(k, lock, op, flags, err)) < 0)
+				return r;
+			if (st->running)
+				return error_set(err, -EBUSY, 500,
+				                 "unable to destroy CT %ld - container is running",
+				                 vmid);
+			return 0;
+		}
 		if (st->running)
 			return error_set(err, -EBUSY, 500, "%s %ld is running - destroy failed",
 			                 k->noun, vmid);
@@ -197,8 +215,8 @@ int guest_check_op(const struct guest_kind_ops *k, long vmid, const struct guest
 			                 "you can't convert a template to a template");
 		if (st->running)
 			return error_set(err, -EBUSY, 500,
-			                 "you can't convert a %s to template if %s is running",
-			                 k->noun, k->noun);
+			                 "you can't convert a %s to template if %s%s is running",
+			                 k->noun, is_ct(k) ? "the " : "", k->noun);
 		return 0;
 	case GUEST_OP_SNAPSHOT:
 		if ((r = check_lock(k, lock, op, flags, err)) < 0)
