@@ -247,6 +247,21 @@ int api_guest_check_key_privs(struct api_call *call, const struct guest_kind_ops
 	_cleanup_free_ char *path = vm_path(vmid);
 	const char *key;
 	json_t *v;
+	if (streq(k->type, "lxc")) {
+		/* PVE's words for what only root@pam may do to a container */
+		const char *u = json_string_value(json_object_get(set, "unprivileged"));
+		bool unpriv = true;
+		struct guest g = {0};
+		if (u)
+			unpriv = streq(u, "1");
+		else if (guest_get(call->ctx->guests, k, (long)vmid, &g, NULL) == 0)
+			unpriv = streq_ptr(
+			    json_string_value(json_object_get(g.conf, "unprivileged")), "1");
+		guest_release(&g);
+		int r = api_lxc_check_root_keys(call, keys, set, unpriv, err);
+		if (r < 0)
+			return r;
+	}
 	json_object_foreach ((json_t *)keys, key, v) {
 		const char *value = json_string_value(json_object_get(set, key));
 		const char *priv = k->key_priv ? k->key_priv(key) : NULL;
@@ -511,11 +526,12 @@ int api_guest_destroy(struct api_call *call, json_t **ret, struct error **err)
 	r = guest_get(gs, k, (long)vmid, &g, err);
 	if (r < 0)
 		return r;
-	/* early checks (the task repeats them under the lock) */
-	bool running = false;
+	/* early checks (the task repeats them under the lock); lxc's force
+	 * destroys a running container (the task stops it first) */
+	bool running = false, force = api_param_bool(call, "force", false);
 	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
 	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
+		struct guest_state st = {.conf = g.conf, .running = running && !force};
 		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_DESTROY, flags, err);
 	}
 	guest_release(&g);
@@ -526,6 +542,8 @@ int api_guest_destroy(struct api_call *call, json_t **ret, struct error **err)
 	              api_param_bool(call, "purge", false), "destroy-unreferenced-disks",
 	              api_param_bool(call, "destroy-unreferenced-disks", true), "skiplock",
 	              (flags & GUEST_SKIPLOCK) != 0);
+	if (force)
+		json_object_set_new(args, "force", json_true());
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
 	_cleanup_free_ char *type = api_guest_task_type(k, "destroy");

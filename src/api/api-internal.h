@@ -79,6 +79,7 @@ extern const struct api_method api_methods_storage_prune[];
 extern const struct api_method api_methods_rrd[];
 extern const struct api_method api_methods_network[];
 extern const struct api_method api_methods_qemu[];
+extern const struct api_method api_methods_lxc[];
 extern const struct api_method api_methods_disks[];
 extern const struct api_method api_methods_qemu_snapshot[];
 extern const struct api_method api_methods_qemu_disk[];

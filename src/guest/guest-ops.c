@@ -203,15 +203,26 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 	int r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0)
 		r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
+	/* lxc's force: a running container is stopped first (PVE) */
+	if (r == 0 && running && arg_bool(args, "force", false) && k->stop) {
+		struct guest_state st = {.conf = g.conf, .running = true};
+		r = guest_check_op(k, vmid, &st, GUEST_OP_STOP, flags, err);
+		if (r == 0)
+			r = k->stop(env->gs, &g, 0, w, err);
+		if (r == 0)
+			r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
+	}
 	if (r == 0) {
 		struct guest_state st = {.conf = g.conf, .running = running};
 		r = guest_check_op(k, vmid, &st, GUEST_OP_DESTROY, flags, err);
 	}
+	/* the run state first: a container's image is unmounted before its
+	 * volume goes */
+	if (r == 0 && k->destroy)
+		r = k->destroy(env->gs, &g, w, err);
 	if (r == 0)
 		r = guest_disks_destroy(env->gs, &g,
 		                        arg_bool(args, "destroy-unreferenced-disks", true), w, err);
-	if (r == 0 && k->destroy)
-		r = k->destroy(env->gs, &g, w, err);
 	/* before the config goes, as PVE: once the id is free a new guest may
 	 * take it, and must not find the old one's ACLs or pool */
 	if (r == 0)
@@ -282,7 +293,8 @@ static int write_created(void *obj, void *arg, struct error **err)
  * reservation: a failed create leaves no config, no volume and no pool
  * member.
  */
-static int op_create(struct task_worker *w, const json_t *args, struct error **err)
+int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill_fn *fill,
+                    struct error **err)
 {
 	struct guest_ops_env *env = task_worker_env(w);
 	const struct guest_kind_ops *k = env->kind;
@@ -300,6 +312,8 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 	}
 	if (r == 0)
 		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
+	if (r == 0 && fill)
+		r = fill(env->gs, k, vmid, args, set, w, err);
 	if (r == 0) {
 		char key[24];
 		snprintf(key, sizeof(key), "%ld", vmid);
@@ -331,6 +345,11 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 		return power_op_env(w, env, a, GUEST_OP_START, err);
 	}
 	return 0;
+}
+
+static int op_create(struct task_worker *w, const json_t *args, struct error **err)
+{
+	return guest_op_create(w, args, NULL, err);
 }
 
 /* qmconfig {vmid, set, [delete], [revert], [digest], [force], [skiplock]}:
@@ -387,6 +406,7 @@ static const struct task_op_arg destroy_args[] = {
     {.name = "skiplock", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "purge", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "destroy-unreferenced-disks", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "force", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = NULL},
 };
 
@@ -642,10 +662,8 @@ static char kind_types[KINDS_MAX + 1][DEFS_MAX][TYPE_MAX];
 static struct guest_ops_env kind_envs[KINDS_MAX + 1];
 
 static const struct guest_op_def *const all_defs[] = {
-    power_op_defs,
-    guest_snapshot_op_defs,
-    guest_disk_op_defs,
-    guest_clone_op_defs,
+    power_op_defs,       guest_snapshot_op_defs, guest_disk_op_defs,
+    guest_clone_op_defs, guest_lxc_op_defs,
 };
 
 static bool def_applies(const struct guest_op_def *d, const struct guest_kind_ops *k)

@@ -67,6 +67,22 @@ struct guest_op_def {
 extern const struct guest_op_def guest_snapshot_op_defs[]; /* guest-snapshot.c */
 extern const struct guest_op_def guest_disk_op_defs[];     /* guest-disk-ops.c */
 extern const struct guest_op_def guest_clone_op_defs[];    /* guest-clone.c */
+extern const struct guest_op_def guest_lxc_op_defs[];      /* lxc-create.c */
+
+/*
+ * The body of <pfx>create {vmid, conf, [start], [pool], ...}: the pool,
+ * the new disks, then fill (may be NULL: the kind's own step, such as a
+ * container's template unpacked into its new rootfs; set is the config
+ * about to be written, which fill may complete), the config over the
+ * reservation, the start.  Any failure frees what was allocated and
+ * removes the reservation.
+ */
+typedef int guest_create_fill_fn(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                                 const json_t *args, json_t *set, struct task_worker *w,
+                                 struct error **err);
+struct guest_kind_ops;
+int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill_fn *fill,
+                    struct error **err);
 
 /* Registers every guest operation of every kind, once per registry; gs may
  * be NULL in tests that only look at the table (the envs are NULL then). */

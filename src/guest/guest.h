@@ -210,6 +210,12 @@ struct guest_kind_ops {
 	/* value with its file replaced by volid and size=<size> set (a new
 	 * disk), malloc'd.  Required with disk_file. */
 	char *(*disk_set_file)(const char *value, const char *volid, uint64_t size);
+	/* Set by kinds whose volumes hold a file tree (containers): a new
+	 * volume is then a subvol where the storage has them (its size a
+	 * limit where the storage can keep one; size 0: no limit), else a
+	 * raw image (or block device) that this makes a filesystem on.  NULL:
+	 * images in the storage's default format (VMs). */
+	int (*format_volume)(const char *path, struct task_worker *w, struct error **err);
 	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
 	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
 	char *(*detached_volume)(const char *key, const char *value);

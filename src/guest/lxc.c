@@ -5,7 +5,7 @@
  * says what PVE's API says of each key (its privilege, whether only
  * root@pam may set it, whether it applies at once while the container
  * runs).  The runtime slots (is_running, status, power, destroy) are
- * added with the running containers.
+ * lxc-power.c's.
  */
 #include "common.h"
 
@@ -16,6 +16,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "lxc-conf.h"
+#include "lxc-power.h"
 #include "qemu-conf.h" /* qemu_conf_random_mac(), qemu_format_size() */
 #include "strbuf.h"
 #include "strutil.h"
@@ -321,5 +322,15 @@ const struct guest_kind_ops guest_kind_lxc = {
     .disk_set_file = lxc_disk_set_file,
     .detached_volume = lxc_detached_volume,
     .summary = lxc_summary,
-    /* the runtime slots come with the running containers */
+    .format_volume = lxc_volume_mkfs,
+    /* the runtime (lxc-power.c) */
+    .is_running = lxc_power_is_running,
+    .status = lxc_power_status,
+    .start = lxc_power_start,
+    .stop = lxc_power_stop,
+    .shutdown = lxc_power_shutdown,
+    .reboot = lxc_power_reboot,
+    .suspend = lxc_power_suspend,
+    .resume = lxc_power_resume,
+    .destroy = lxc_power_destroy,
 };

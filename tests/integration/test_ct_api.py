@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The containers' API end to end, the short way (issue 13; the larger
+suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
+
+ - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
+   status/current -> shutdown -> destroy, and the tasks' types (vzcreate,
+   vzstart, vzshutdown, vzdestroy); the password never in a task log;
+ - a create from a template that is no tar archive fails and leaves no
+   config and no volume behind;
+ - the refusals: a running CT is not destroyed without force, a short
+   password and a template that is no vztmpl are 400; a rootfs on a
+   storage that is not there leaves nothing.
+"""
+
+import glob
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+from ctfixture import PW, CtDaemonTest  # noqa: E402
+
+
+class CtApiTest(CtDaemonTest):
+
+    def vols(self, vmid):
+        return glob.glob(os.path.join(self.path, "images", str(vmid), "*"))
+
+    def test_lifecycle(self):
+        self.create(300, rootfs="ct:0", password=PW, memory=128, swap=0, cores=1,
+                    net0="name=eth0,bridge=%s,ip=10.0.3.2/24" % self.bridge)
+        conf = self.ct(300).config.get()
+        self.assertEqual(conf["unprivileged"], 1)
+        self.assertEqual(conf["hostname"], "ct300")
+        self.assertEqual(conf["ostype"], "debian")
+        self.assertRegex(conf["rootfs"], r"^ct:300/subvol-300-disk-0\.subvol,")
+        self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
+        self.assertIn("digest", conf)
+        # unprivileged: the tree belongs to the mapped root
+        sub = os.path.join(self.path, "images", "300", "subvol-300-disk-0.subvol")
+        self.assertEqual(os.lstat(os.path.join(sub, "etc", "passwd")).st_uid, 100000)
+        with open(os.path.join(sub, "etc", "shadow")) as f:
+            shadow = f.read()
+        self.assertRegex(shadow, r"(?m)^root:\$5\$")
+        self.assertNotIn(PW, shadow)
+
+        st = self.status(300)
+        self.assertEqual(st["status"], "stopped")
+        self.assertEqual(st["type"], "lxc")
+        self.assertEqual(st["maxmem"], 128 << 20)
+
+        self.power(300, "start")
+        pid = self.running_pid(300)
+        st = self.status(300)
+        self.assertEqual(st["status"], "running")
+        self.assertEqual(st["pid"], pid)
+        res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == 300]
+        self.assertEqual(len(res), 1)
+        self.assertEqual(res[0]["type"], "lxc")
+        self.assertEqual(res[0]["id"], "lxc/300")
+        self.assertEqual(res[0]["status"], "running")
+
+        # running: DELETE without force is refused before any task
+        r = self.api("DELETE", "/nodes/%s/lxc/300" % self.node)
+        self.assertEqual(r.status, 500)
+        self.assertIn("unable to destroy CT 300 - container is running", r.reason)
+
+        self.power(300, "shutdown", timeout=20, forceStop=1)
+        self.assertEqual(self.status(300)["status"], "stopped")
+        upid = self.ct(300).delete(purge=1)
+        self.assertIn(":vzdestroy:300:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(self.conf_path(300)))
+        self.assertEqual(self.vols(300), [])
+        self.assertEqual([c for c in self.admin.nodes(self.node).lxc.get()
+                          if c["vmid"] == 300], [])
+
+    def test_image_rootfs(self):
+        # size > 0 on dir: a raw image made ext4, mounted for the start only
+        self.create(303, rootfs="ct:0.1")
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r"^ct:303/vm-303-disk-0\.raw,")
+        mnt = os.path.join(self.daemon.root, "run", "lxc-mnt", "303")
+        self.assertFalse(os.path.exists(mnt))
+        self.power(303, "start")
+        self.running_pid(303)
+        self.assertTrue(os.path.ismount(os.path.join(mnt, "rootfs")))
+        self.power(303, "stop")
+        self.assertFalse(os.path.exists(mnt))
+        upid = self.ct(303).delete()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.vols(303), [])
+
+    def test_bad_template_leaves_nothing(self):
+        # a vztmpl that is no tar archive
+        bad = os.path.join(self.path, "template", "cache", "broken_1.0_amd64.tar.gz")
+        with open(bad, "wb") as f:
+            f.write(b"this is not a tar archive\n" * 100)
+        self.addCleanup(os.unlink, bad)
+        st = self.create(301, expect=None, rootfs="ct:0.1",
+                         ostemplate="ct:vztmpl/broken_1.0_amd64.tar.gz")
+        self.assertNotEqual(st, "OK")
+        self.assertFalse(os.path.exists(self.conf_path(301)))
+        self.assertEqual(self.vols(301), [])
+        self.assertEqual(glob.glob(os.path.join(self.daemon.root, "run", "lxc-mnt", "301")), [])
+
+    def test_refusals(self):
+        lxc = "/nodes/%s/lxc" % self.node
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": self.ostemplate,
+                                        "storage": "ct", "password": "abc"})
+        self.assertEqual(r.status, 400)
+        # a storage that is not there: the task fails, nothing stays
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": self.ostemplate,
+                                        "rootfs": "nosuch:1"})
+        if r.status == 200:
+            self.assertNotEqual(self.wait_task(r.json()["data"], timeout=60), "OK")
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": "ct:iso/x.iso",
+                                        "storage": "ct"})
+        self.assertEqual(r.status, 400)
+        self.assertFalse(os.path.exists(self.conf_path(302)))
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
