@@ -99,11 +99,15 @@ def cgroup_dir(pid, controller):
 
 
 def cgroup_value(pid, controller, name):
-    """The content of a cgroup v1 file of pid's cgroup, or None when the
-    file does not exist (memsw without swap accounting)."""
+    """The content of a cgroup v1 file of the container whose init is pid,
+    or None when the file does not exist (memsw without swap accounting).
+    Proxmox's layout puts the init in lxc/<vmid>/ns and the limits on
+    lxc/<vmid> (lxc.cgroup.dir.container.inner = ns): the parent then."""
     d = cgroup_dir(pid, controller)
     if d is None:
         return None
+    if os.path.basename(d) == "ns":
+        d = os.path.dirname(d)
     try:
         with open(os.path.join(d, name)) as f:
             return f.read().strip()
