@@ -6,6 +6,7 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
  - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
    status/current -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
+ - startall (onboot) and stopall take containers;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
  - the refusals: a running CT is not destroyed without force, a short
@@ -91,6 +92,16 @@ class CtApiTest(CtDaemonTest):
         upid = self.ct(303).delete()
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.vols(303), [])
+
+    def test_startall_stopall(self):
+        # containers are in the node's bulk start (onboot) and stop
+        self.create(304, rootfs="ct:0", onboot=1)
+        upid = self.admin.nodes(self.node).startall.post(vms="304")
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.running_pid(304)
+        upid = self.admin.nodes(self.node).stopall.post(vms="304", timeout=20)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.status(304)["status"], "stopped")
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive
