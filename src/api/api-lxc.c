@@ -279,8 +279,8 @@ static int subdirs(struct api_call *call, const char *const *names, json_t **ret
 
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"config", "pending", "status",
-	                                    "resize", "rrddata", NULL};
+	static const char *const names[] = {"config",     "pending", "status", "resize",
+	                                    "interfaces", "rrddata", NULL};
 	return subdirs(call, names, ret, err);
 }
 
@@ -289,6 +289,12 @@ static int api_ct_status_index(struct api_call *call, json_t **ret, struct error
 	static const char *const names[] = {"current", "start",   "stop",   "shutdown",
 	                                    "reboot",  "suspend", "resume", NULL};
 	return subdirs(call, names, ret, err);
+}
+
+static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error **err)
+{
+	return guest_interfaces(call->ctx->guests, lxc_kind(), (long)api_param_int(call, "vmid", 0),
+	                        ret, err);
 }
 
 /* ---- rows --------------------------------------------------------------- */
@@ -558,6 +564,16 @@ const struct api_method api_methods_lxc[] = {
               api_guest_reboot, P_TIMEOUT("Wait maximal timeout seconds for the shutdown."), ),
     POWER_ROW("suspend", "vm_suspend", "Suspend the container.", api_guest_suspend, ),
     POWER_ROW("resume", "vm_resume", "Resume the container.", api_guest_resume, ),
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/interfaces",
+        .verb = "GET",
+        .name = "ip",
+        .description = "Get IP addresses of the specified container interface.",
+        .params = (const struct api_param[]){CT_PARAMS, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Audit"),
+        .handler = api_ct_interfaces,
+    },
     {
         .path = "/nodes/{node}/lxc/{vmid}/resize",
         .verb = "PUT",

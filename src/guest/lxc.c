@@ -352,4 +352,5 @@ const struct guest_kind_ops guest_kind_lxc = {
     .suspend = lxc_power_suspend,
     .resume = lxc_power_resume,
     .destroy = lxc_power_destroy,
+    .interfaces = lxc_power_interfaces,
 };

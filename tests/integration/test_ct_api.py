@@ -4,7 +4,7 @@
 suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
  - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
-   status/current -> shutdown -> destroy, and the tasks' types (vzcreate,
+   status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - startall (onboot) and stopall take containers;
  - a create from a template that is no tar archive fails and leaves no
@@ -57,6 +57,11 @@ class CtApiTest(CtDaemonTest):
         st = self.status(300)
         self.assertEqual(st["status"], "running")
         self.assertEqual(st["pid"], pid)
+        # the interfaces seen inside: eth0 with the config's MAC
+        itfs = {i["name"]: i for i in self.ct(300).interfaces.get()}
+        self.assertIn("eth0", itfs)
+        mac = conf["net0"].split("hwaddr=")[1][:17]
+        self.assertEqual(itfs["eth0"]["hwaddr"].upper(), mac.upper())
         res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == 300]
         self.assertEqual(len(res), 1)
         self.assertEqual(res[0]["type"], "lxc")
@@ -70,6 +75,8 @@ class CtApiTest(CtDaemonTest):
 
         self.power(300, "shutdown", timeout=20, forceStop=1)
         self.assertEqual(self.status(300)["status"], "stopped")
+        r = self.api("GET", "/nodes/%s/lxc/300/interfaces" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "CT 300 not running"))
         upid = self.ct(300).delete(purge=1)
         self.assertIn(":vzdestroy:300:", upid)
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))

@@ -282,6 +282,12 @@ static const struct dcase cases[] = {
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "hostname=ok",
      200, NULL, "{\"data\":null}", 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/102/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     500, "CT 102 not running", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
     /* root@pam's bind mount is neither replaced nor deleted by anyone else */
     {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
