@@ -279,8 +279,8 @@ static int subdirs(struct api_call *call, const char *const *names, json_t **ret
 
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"config",     "pending", "status", "resize",
-	                                    "interfaces", "rrddata", NULL};
+	static const char *const names[] = {"config",     "pending",  "status",  "resize",
+	                                    "interfaces", "snapshot", "rrddata", NULL};
 	return subdirs(call, names, ret, err);
 }
 

@@ -33,6 +33,7 @@ struct conf_format;
 struct conf_ops;
 struct conf_prop;
 struct conf_snapshot;
+struct guest_snapshot_rules;
 struct ctvm_paths;
 struct error;
 struct storage_config_store;
@@ -178,6 +179,9 @@ struct guest_kind_ops {
 	 * same rule; NULL when the kind has none. */
 	json_t *(*pending_section)(const void *parsed);
 	json_t *(*snapshot_sections)(const void *parsed);
+	/* The config steps of snapshots (guest-conf.h): the kind's rules; NULL
+	 * for a kind without snapshots. */
+	const struct guest_snapshot_rules *snapshot_rules;
 	/* The format tables the props' named formats come from (NULL-terminated). */
 	const struct conf_format *const *formats;
 	/* The privilege a user needs to set or delete key (PVE's

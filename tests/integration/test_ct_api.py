@@ -6,7 +6,7 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
  - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
    status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
- - startall (onboot) and stopall take containers;
+ - startall (onboot) and stopall take containers; snapshots on btrfs;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
  - the refusals: a running CT is not destroyed without force, a short
@@ -16,12 +16,14 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
 import glob
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import PW, CtDaemonTest  # noqa: E402
+from test_volume_api import mount_btrfs  # noqa: E402
 
 
 class CtApiTest(CtDaemonTest):
@@ -109,6 +111,36 @@ class CtApiTest(CtDaemonTest):
         upid = self.admin.nodes(self.node).stopall.post(vms="304", timeout=20)
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.status(304)["status"], "stopped")
+
+    def test_snapshot_btrfs(self):
+        # vzsnapshot, vzrollback, vzdelsnapshot of a subvol on btrfs
+        mnt = mount_btrfs(self.daemon.root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt")
+        self.create(305, rootfs="bt:0")
+        sub = glob.glob(os.path.join(bpath, "images", "305", "subvol-305-disk-0*"))[0]
+        upid = self.ct(305).snapshot.post(snapname="s1", description="first")
+        self.assertIn(":vzsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        names = [s["name"] for s in self.ct(305).snapshot.get()]
+        self.assertEqual(names, ["s1", "current"])
+        marker = os.path.join(sub, "etc", "after-s1")
+        with open(marker, "w") as f:
+            f.write("x")
+        upid = self.ct(305).snapshot("s1").rollback.post()
+        self.assertIn(":vzrollback:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(marker))
+        upid = self.ct(305).snapshot("s1").delete()
+        self.assertIn(":vzdelsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertEqual([s["name"] for s in self.ct(305).snapshot.get()], ["current"])
+        self.destroy_quietly(305)
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive
