@@ -72,9 +72,11 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
 	if (!streq(k->type, "qemu")) {
 		/* a container's rootfs or mpN: a volume, not a bind mount */
 		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
-		if (!file)
+		bool mount_key = streq(disk, "rootfs") || !strncmp(disk, "mp", 2);
+		if (!value || (!file && !mount_key))
 			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
-		if (!strchr(file, ':') || file[0] == '/')
+		/* a bind mount or a device has no file of its own */
+		if (!file || !strchr(file, ':') || file[0] == '/')
 			return error_set(err, -EINVAL, 500,
 			                 "you can't resize a disk that is not a volume");
 		return 0;
