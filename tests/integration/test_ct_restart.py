@@ -20,6 +20,7 @@ the same root:
 Skipped without LXC or the container API.
 """
 
+import fcntl
 import glob
 import os
 import re
@@ -65,11 +66,21 @@ class CtRestartTest(CtDaemonTest):
             return None
 
     def assert_whole_configs(self):
-        """Every file in etc/lxc is <vmid>.conf, whole: lines of
-        'key: value', comments or [sections], ending in a newline."""
+        """Every file in etc/lxc is <vmid>.conf, whole (lines of 'key:
+        value', comments or [sections], ending in a newline), or its
+        <vmid>.conf.lock that no process holds."""
         d = os.path.join(self.daemon.root, "etc", "lxc")
         for name in os.listdir(d) if os.path.isdir(d) else []:
-            self.assertRegex(name, r"^\d+\.conf$", "a stray file in etc/lxc: %s" % name)
+            self.assertRegex(name, r"^\d+\.conf(\.lock)?$", "a stray file in etc/lxc: %s" % name)
+            if name.endswith(".lock"):
+                # the config's flock(2) file: nobody holds it any more
+                with open(os.path.join(d, name)) as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        self.fail("%s is still held" % name)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                continue
             with open(os.path.join(d, name)) as f:
                 text = f.read()
             self.assertTrue(text.endswith("\n"), "%s: %r" % (name, text[-80:]))
