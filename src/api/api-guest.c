@@ -248,17 +248,12 @@ int api_guest_check_key_privs(struct api_call *call, const struct guest_kind_ops
 	const char *key;
 	json_t *v;
 	if (streq(k->type, "lxc")) {
-		/* PVE's words for what only root@pam may do to a container */
-		const char *u = json_string_value(json_object_get(set, "unprivileged"));
-		bool unpriv = true;
+		/* PVE's words for what only root@pam may do to a container; a new
+		 * one has no config yet */
 		struct guest g = {0};
-		if (u)
-			unpriv = streq(u, "1");
-		else if (guest_get(call->ctx->guests, k, (long)vmid, &g, NULL) == 0)
-			unpriv = streq_ptr(
-			    json_string_value(json_object_get(g.conf, "unprivileged")), "1");
+		bool have = guest_get(call->ctx->guests, k, (long)vmid, &g, NULL) == 0;
+		int r = api_lxc_check_root_keys(call, keys, set, have ? g.conf : NULL, err);
 		guest_release(&g);
-		int r = api_lxc_check_root_keys(call, keys, set, unpriv, err);
 		if (r < 0)
 			return r;
 	}

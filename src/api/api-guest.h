@@ -39,9 +39,11 @@ int api_guest_check_key_privs(struct api_call *call, const struct guest_kind_ops
 /* api-lxc.c: PVE's root@pam rules of check_ct_modify_config_perm, with
  * its words (403 "permission check failed (mount point type bind is only
  * allowed for root@pam)", device passthrough, features beyond nesting or
- * on a privileged container, privileged mode); 0 for root@pam. */
+ * on a privileged container, privileged mode), over the keys a request
+ * sets (set) or deletes, and what those keys hold now in cur (the main
+ * section; NULL for a new container); 0 for root@pam. */
 int api_lxc_check_root_keys(struct api_call *call, const json_t *keys, const json_t *set,
-                            bool unprivileged, struct error **err);
+                            const json_t *cur, struct error **err);
 /* A new guest's pool: PVE's check_pool_exist and Pool.Allocate on it;
  * *ret_pool NULL when none was given. */
 int api_guest_check_pool(struct api_call *call, const char **ret_pool, struct error **err);

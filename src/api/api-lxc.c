@@ -66,27 +66,48 @@ static bool features_beyond_nesting(const char *value)
 	return false;
 }
 
+/* 403 when value (a rootfs or mpN value) is a bind mount or a device. */
+static int check_mount_value(const char *value, struct error **err)
+{
+	_cleanup_free_ char *vol = value ? mount_volume(value) : NULL;
+	if (!vol || vol[0] != '/')
+		return 0;
+	_cleanup_free_ char *m = xasprintf("mount point type %s is only allowed for root@pam",
+	                                   strncmp(vol, "/dev/", 5) ? "bind" : "device");
+	return perm_exc(err, m);
+}
+
+static bool is_family(const char *key, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return !strncmp(key, prefix, n) && key[n] >= '0' && key[n] <= '9';
+}
+
 int api_lxc_check_root_keys(struct api_call *call, const json_t *keys, const json_t *set,
-                            bool unprivileged, struct error **err)
+                            const json_t *cur, struct error **err)
 {
 	if (streq(call->authid, "root@pam"))
 		return 0;
+	const char *u = json_string_value(json_object_get(set, "unprivileged"));
+	if (!u)
+		u = json_string_value(json_object_get(cur, "unprivileged"));
+	bool unprivileged = !cur && !u ? true : streq_ptr(u, "1");
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)keys, key, v) {
 		const char *value = json_string_value(json_object_get(set, key));
-		if (!strncmp(key, "dev", 3) && key[3] >= '0' && key[3] <= '9')
+		/* what the key holds now counts as much as what it gets: a bind
+		 * mount is not replaced or deleted by anyone but root@pam */
+		const char *old = json_string_value(json_object_get(cur, key));
+		if (is_family(key, "dev"))
 			return perm_exc(
 			    err, "configuring device passthrough is only allowed for root@pam");
-		if (value && (streq(key, "rootfs") ||
-		              (!strncmp(key, "mp", 2) && key[2] >= '0' && key[2] <= '9'))) {
-			_cleanup_free_ char *vol = mount_volume(value);
-			if (vol && vol[0] == '/') {
-				_cleanup_free_ char *m =
-				    xasprintf("mount point type %s is only allowed for root@pam",
-				              strncmp(vol, "/dev/", 5) ? "bind" : "device");
-				return perm_exc(err, m);
-			}
+		if (streq(key, "rootfs") || is_family(key, "mp")) {
+			int r = check_mount_value(old, err);
+			if (r == 0)
+				r = check_mount_value(value, err);
+			if (r < 0)
+				return r;
 		}
 		if (value && streq(key, "features")) {
 			if (!unprivileged)
@@ -98,7 +119,7 @@ int api_lxc_check_root_keys(struct api_call *call, const json_t *keys, const jso
 				                "changing feature flags (except nesting) is only "
 				                "allowed for root@pam");
 		}
-		if (value && streq(key, "unprivileged") && !streq(value, "1"))
+		if (streq(key, "unprivileged") && (!value || !streq(value, "1")))
 			return perm_exc(err, "privileged containers are only allowed for root@pam");
 	}
 	return 0;

@@ -385,6 +385,10 @@ static int parse_raw(struct parser *p, const char *line, size_t len, struct erro
 	if (!p->schema->raw_prefix || memchr(line, '\0', len) ||
 	    split_raw_key(p->schema->raw_prefix, line, len, &key, &value) < 0)
 		return 0;
+	if (strpbrk(value, "\r\n")) { /* would not write back */
+		_cleanup_free_ char *shown = utf8_clean(line, len);
+		return problem(p, err, "unable to parse config: %s", shown) < 0 ? -EINVAL : 1;
+	}
 	_cleanup_free_ char *msg = NULL;
 	int keep = p->schema->raw_check(key, &msg);
 	if (keep && msg && problem(p, err, "%s", msg) < 0)
@@ -472,8 +476,9 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 		r = problem(p, err, "unable to parse value of '%s' - %s", key,
 		            e ? e->msg : "invalid value");
 		error_free(e);
-		if (r == 0 && p->schema->keep_invalid)
-			guest_conf_set(p->obj, key, value); /* PVE's pct: warned, and kept */
+		/* PVE's pct: warned, and kept -- but never what would not write back */
+		if (r == 0 && p->schema->keep_invalid && !strpbrk(value, "\r\n"))
+			guest_conf_set(p->obj, key, value);
 		return r;
 	}
 	guest_conf_set(p->obj, key, norm);

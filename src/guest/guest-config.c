@@ -466,6 +466,26 @@ static int apply_set(struct apply *a, struct error **err)
 	return 0;
 }
 
+static int check_delete(const char *key, void *arg, struct error **err)
+{
+	struct apply *a = arg;
+	return a->k->check_update(a->vmid, a->conf, key, NULL, err);
+}
+
+/* The kind's rules for every key deleted, then set. */
+static int check_update(struct apply *a, struct error **err)
+{
+	int r = foreach_list(a->c->delete, check_delete, a, err);
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)a->c->set, key, v) {
+		if (r < 0)
+			break;
+		r = a->k->check_update(a->vmid, a->conf, key, json_string_value(v), err);
+	}
+	return r;
+}
+
 int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                         const struct guest_config_change *c, struct error **err)
 {
@@ -501,6 +521,8 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 		struct guest_state st = {.conf = a.conf, .running = running};
 		r = guest_check_op(k, vmid, &st, GUEST_OP_CONFIG, c->flags, err);
 	}
+	if (r == 0 && k->check_update)
+		r = check_update(&a, err);
 	if (r == 0)
 		r = foreach_list(c->revert, apply_revert, &a, err);
 	if (r == 0)

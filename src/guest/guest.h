@@ -187,7 +187,8 @@ struct guest_kind_ops {
 	/* Keys applied at once even while the guest runs (PVE's fast-plug
 	 * options: name, description, onboot, ...); NULL-terminated. */
 	const char *const *fast_plug;
-	/* Whether only root@pam may set key to this value (a device path);
+	/* Whether only root@pam may set key to this value (a device path), or
+	 * with value NULL delete it (a container's unprivileged or features);
 	 * may be NULL. */
 	bool (*needs_root)(const char *key, const char *value);
 	/* The whole check of a value set through the API, when the kind has
@@ -219,6 +220,12 @@ struct guest_kind_ops {
 	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
 	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
 	char *(*detached_volume)(const char *key, const char *value);
+	/* The kind's rules for one key of a config change, whoever asks
+	 * (PVE's update_pct_config: required and read-only options, disks of
+	 * a protected guest): value NULL for a delete; conf the main section.
+	 * 0, or an error with the kind's message.  May be NULL. */
+	int (*check_update)(long vmid, const json_t *conf, const char *key, const char *value,
+	                    struct error **err);
 
 	/* Running?  0 and *ret_running (and *ret_pid when running); a missing
 	 * slot: never running. */

@@ -382,6 +382,10 @@ int lxc_cmd_build(const json_t *conf, const struct lxc_cmd_opts *o, char **ret_t
 		strbuf_addf(&sb, "lxc.include = %s/%s%suserns.conf\n", LXC_CMD_CONFIG_DIR,
 		            known ? ostype : "", known ? "." : "");
 
+	/* an empty value drops what the includes set: lxcfs's mount hook (a
+	 * no-op without lxcfs) and its post-stop hook (sleep 0.5) */
+	if (!o->lxcfs)
+		strbuf_addstr(&sb, "lxc.hook.mount =\nlxc.hook.post-stop =\n");
 	if (!o->apparmor) {
 		strbuf_addstr(&sb, "lxc.apparmor.profile = unconfined\n");
 	} else {

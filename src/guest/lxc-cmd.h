@@ -24,7 +24,9 @@
  *  - no AppArmor profile where the host has none (unconfined); no
  *    generated seccomp rules (keyctl is not refused in unprivileged
  *    containers); cores is not pinned to a cpuset;
- *  - busybox-init ostypes (alpine) stop on SIGUSR1, reboot on SIGTERM.
+ *  - busybox-init ostypes (alpine) stop on SIGUSR1, reboot on SIGTERM;
+ *  - without lxcfs on the host, the lxcfs hooks of Debian's common.conf.d
+ *    are cleared (a no-op mount hook, a post-stop hook that sleeps 0.5 s).
  */
 #pragma once
 
@@ -49,6 +51,9 @@ struct lxc_cmd_opts {
 	bool apparmor;                 /* false: lxc.apparmor.profile = unconfined */
 	const char *console_dir;       /* where the console socket / log goes */
 	bool memsw; /* v1: the host accounts swap (memory.memsw.*): memory+swap limit */
+	/* lxcfs serves /var/lib/lxcfs: keep the hooks Debian's common.conf.d
+	 * adds for it; false: cleared (its post-stop hook sleeps 0.5 s) */
+	bool lxcfs;
 };
 
 /*

@@ -96,7 +96,9 @@ static char **split_list(const char *value)
 int lxc_check_dns_name_list(const char *value, struct error **err)
 {
 	_cleanup_strv_free_ char **items = split_list(value);
-	for (char **i = items; i && *i; i++)
+	if (!items) /* would be stored empty */
+		return error_set(err, -EINVAL, 400, "value does not look like a valid DNS name");
+	for (char **i = items; *i; i++)
 		if (!dns_name_ok(*i, strlen(*i)))
 			return error_set(err, -EINVAL, 400,
 			                 "value does not look like a valid DNS name");
@@ -183,7 +185,9 @@ static bool nameserver_ok(const char *s)
 int lxc_check_nameserver_list(const char *value, struct error **err)
 {
 	_cleanup_strv_free_ char **items = split_list(value);
-	for (char **i = items; i && *i; i++)
+	if (!items) /* would be stored empty */
+		return error_set(err, -EINVAL, 400, "value does not look like a valid IP address");
+	for (char **i = items; *i; i++)
 		if (!nameserver_ok(*i))
 			return error_set(err, -EINVAL, 400,
 			                 "value does not look like a valid IP address");

@@ -70,9 +70,9 @@ int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_t
 int lxc_run_is_running(const struct lxc_run_env *env, long vmid, bool *ret, pid_t *ret_pid,
                        struct error **err);
 
-/* Hard stop: SIGKILL to the init (through the monitor, which thaws a
- * frozen container; directly when the monitor is gone), wait for both to
- * exit, cleanup.  A container that does not run is only cleaned up. */
+/* Hard stop: SIGKILL to the init (a frozen container thawed after it),
+ * wait for it and the monitor to exit, cleanup.  A container that does
+ * not run is only cleaned up. */
 int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err);
 
 /*
@@ -101,7 +101,7 @@ int lxc_run_freeze(const struct lxc_run_env *env, long vmid, bool frozen, struct
  * this process; 0 on the first), mem / maxmem (memory cgroup usage
  * without page cache / limit), swap / maxswap (memsw minus memory), disk
  * / maxdisk (the filesystem of its root), netin / netout (its veths,
- * seen from the container), diskread / diskwrite (blkio), frozen (0/1).
+ * seen from the container), diskread / diskwrite (blkio).
  * Integers as JSON integers, cpu as a real.
  */
 int lxc_run_status(const struct lxc_run_env *env, long vmid, json_t **ret, struct error **err);

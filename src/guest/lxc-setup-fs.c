@@ -142,17 +142,25 @@ bool ct_is_ignored(struct ct *ct, const char *path)
 
 int ct_read(struct ct *ct, const char *path, char **ret, struct error **err)
 {
-	/* O_NONBLOCK: a FIFO planted there must not hang the task */
-	_cleanup_close_ int fd = ct_openat2(ct, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd == -ENOENT || fd == -ENOTDIR)
+	/* O_PATH first: a device node or FIFO planted there is refused before
+	 * it is ever opened (an open can have effects, or block); the regular
+	 * file is then opened through the pinned inode */
+	_cleanup_close_ int pfd = ct_openat2(ct, path, O_PATH, 0);
+	if (pfd == -ENOENT || pfd == -ENOTDIR)
 		return -ENOENT;
-	if (fd < 0)
-		return error_set(err, fd, 500, "unable to open '%s' in the container - %s", path,
-		                 strerror(-fd));
+	if (pfd < 0)
+		return error_set(err, pfd, 500, "unable to open '%s' in the container - %s", path,
+		                 strerror(-pfd));
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode))
 		return error_set(err, -EINVAL, 500, "'%s' in the container is not a regular file",
 		                 path);
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	_cleanup_close_ int fd = open(self, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, 500, "unable to open '%s' in the container - %s",
+		                 path, strerror(errno));
 	if ((unsigned long long)st.st_size > LXC_SETUP_FILE_MAX)
 		return error_set(err, -EFBIG, 500, "'%s' in the container is too large", path);
 	struct strbuf sb = STRBUF_INIT;

@@ -26,7 +26,7 @@ struct lxc_idmap {
 
 /* The host id container id 0 of type ('u' or 'g') maps to; false when the
  * map has no such entry (or map is NULL/empty: then *ret is 0). */
-static inline bool lxc_idmap_root(const struct lxc_idmap *map, char type, uint32_t *ret)
+static inline bool ct_idmap_root(const struct lxc_idmap *map, char type, uint32_t *ret)
 {
 	*ret = 0;
 	if (!map || map->n == 0)
@@ -80,6 +80,14 @@ bool ct_ip_in_cidr(const char *ip, const char *cidr, int family);
 /* "10.0.0.1/24" -> address and dotted netmask; false when not a v4 CIDR (mask 8..32) */
 bool ct_ipv4_cidr(const char *cidr, char *addr, size_t addrlen, char *mask, size_t masklen);
 
+double ct_rand(void);                         /* [0, 1): the crontab minutes */
+const char *ct_hostname(const struct ct *ct); /* conf's, or "localhost" */
+int ct_set_hostname(struct ct *ct, struct error **err);
+int ct_set_dns(struct ct *ct, struct error **err);
+int ct_set_timezone(struct ct *ct, struct error **err);
+bool ct_valid_hash(const char *h);
+int ct_set_authorized_keys(struct ct *ct, const char *keys, struct error **err);
+int ct_randomize_crontab(struct ct *ct, struct error **err);
 int ct_set_user_password(struct ct *ct, const char *user, const char *hash, struct error **err);
 int ct_securetty(struct ct *ct, const char *const *add, struct error **err);
 int ct_remove_lxc_name_from_hosts(struct ct *ct, struct error **err);

@@ -51,6 +51,7 @@ void lxc_tmpl_build_cmd(struct cmd *c, enum lxc_tmpl_compression comp, const str
 	    "--warning=no-xattr-write",
 	    "--anchored",
 	    "--exclude=./dev/*",
+	    "--exclude=dev/*", /* --anchored: the same members without "./" */
 	};
 
 	if (map && map->n > 0) {
@@ -109,7 +110,10 @@ static void classify(struct task_worker *w, const char *text, bool unpriv, unsig
 		bool benign = has_suffix(p, len, "from member names") ||
 		              has_suffix(p, len, "from hard link targets") ||
 		              !strncmp(p, "Total bytes read", 16) ||
-		              !strncmp(p, "tar: Exiting with failure status", 32);
+		              !strncmp(p, "tar: Exiting with failure status", 32) ||
+		              /* tar's warnings (exit status 0) about times */
+		              has_suffix(p, len, " s in the future") ||
+		              memmem(p, len, ": implausibly old time stamp ", 29);
 		bool dev = unpriv && has_suffix(p, len, ": Cannot mknod: Operation not permitted");
 
 		if (!benign && !dev) {
@@ -146,7 +150,7 @@ int lxc_tmpl_unpack(const char *archive, const char *rootfs, const struct lxc_id
 	unsigned errors = 0;
 	int r;
 
-	if (unpriv && (!lxc_idmap_root(map, 'u', &uid) || !lxc_idmap_root(map, 'g', &gid)))
+	if (unpriv && (!ct_idmap_root(map, 'u', &uid) || !ct_idmap_root(map, 'g', &gid)))
 		return error_set(err, -EINVAL, 400, "the id map does not map the container's root");
 
 	_cleanup_close_ int fd = open(archive, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -184,16 +188,13 @@ int lxc_tmpl_unpack(const char *archive, const char *rootfs, const struct lxc_id
 		classify(w, res.err, unpriv, &errors, &first);
 	bool tar_failed = r < 0 && !res.signal && !res.timed_out && res.exit_code == 2;
 	cmd_result_clear(&res);
-	if (r < 0 && !(tar_failed && errors == 0)) {
-		/* tar's exit code 2 without a line we count as an error is the
-		 * device nodes an unprivileged container skips */
-		if (first)
-			return error_set(err, -EIO, 500, "unable to unpack template: %s", first);
-		error_propagate(err, e);
-		e = NULL;
-		return r;
-	}
-	if (errors)
+	/* exit 0: what tar printed were warnings, logged above; exit 2 with no
+	 * line counted as an error: only device nodes skipped */
+	if (r == 0 || (tar_failed && errors == 0))
+		return 0;
+	if (tar_failed && first)
 		return error_set(err, -EIO, 500, "unable to unpack template: %s", first);
-	return 0;
+	error_propagate(err, e);
+	e = NULL;
+	return r;
 }

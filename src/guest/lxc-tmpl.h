@@ -39,7 +39,7 @@ int lxc_tmpl_detect(const unsigned char *head, size_t len, enum lxc_tmpl_compres
  *   --numeric-owner -p --one-file-system --sparse --xattrs
  *   --xattrs-include=user.* --xattrs-include=security.capability --acls
  *   --warning=no-file-ignored --warning=no-xattr-write --anchored
- *   --exclude=./dev/[*]  (everything below ./dev)
+ *   --exclude=./dev/[*] --exclude=dev/[*]  (everything below dev)
  * map NULL or n 0: privileged.  The caller sets stdin (the archive) and
  * the working directory (the rootfs).
  */

@@ -97,8 +97,9 @@ static bool lxc_needs_root(const char *key, const char *value)
 	const struct conf_prop *p = lxc_conf_prop(key);
 	if (p && (p->flags & CONF_PROP_ROOT_ONLY))
 		return true;
-	if (!value)
-		return false;
+	if (!value) /* a delete: of features, root's unless only nesting was set (the
+	             * old value is not known here: root's) */
+		return streq(key, "features") || streq(key, "unprivileged");
 	if (is_mount_key(key)) {
 		/* a bind mount of a host path or a device; what does not parse is
 		 * refused by the check anyway */
@@ -267,6 +268,23 @@ static char *lxc_detached_volume(const char *key, const char *value)
 	return vol;
 }
 
+/* PVE's update_pct_config: what no change may do, root@pam's included. */
+static int lxc_check_update(long vmid, const json_t *conf, const char *key, const char *value,
+                            struct error **err)
+{
+	if (streq(key, "unprivileged"))
+		return error_set(err, -EPERM, 500, "unable to %s read-only option: '%s'",
+		                 value ? "modify" : "delete", key);
+	if (!value && (streq(key, "memory") || streq(key, "rootfs") || streq(key, "ostype")))
+		return error_set(err, -EINVAL, 500, "unable to delete required option '%s'", key);
+	bool drive = is_mount_key(key) || (!value && is_family(key, "unused"));
+	if (drive && streq_ptr(guest_conf_get(conf, "protection"), "1"))
+		return error_set(err, -EPERM, 500,
+		                 "can't %s CT %ld drive '%s' - protection mode enabled",
+		                 value ? "update" : "remove", vmid, key);
+	return 0;
+}
+
 static long conf_long(const json_t *conf, const char *key, long def)
 {
 	const char *v = guest_conf_get(conf, key);
@@ -321,6 +339,7 @@ const struct guest_kind_ops guest_kind_lxc = {
     .disk_file = lxc_disk_file,
     .disk_set_file = lxc_disk_set_file,
     .detached_volume = lxc_detached_volume,
+    .check_update = lxc_check_update,
     .summary = lxc_summary,
     .format_volume = lxc_volume_mkfs,
     /* the runtime (lxc-power.c) */

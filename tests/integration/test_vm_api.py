@@ -132,6 +132,38 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(self.images(200), [])
         self.assert_status(500, self.qemu()(200).config.get)
 
+    def test_container_shares_the_namespace(self):
+        """A container's config (lxc/<vmid>.conf) takes its VMID from the VMs
+        too, and is in /cluster/resources as lxc/<vmid>, not in the VM list."""
+        ct = os.path.join(self.daemon.root, "etc", "lxc", "300.conf")
+        os.makedirs(os.path.dirname(ct), exist_ok=True)
+        with open(ct, "w") as f:
+            f.write("arch: amd64\ncores: 1\nhostname: ct300\nmemory: 256\n"
+                    "rootfs: vms:300/vm-300-disk-0.raw,size=2G\nunprivileged: 1\n"
+                    "lxc.apparmor.profile: unconfined\n")
+        try:
+            res = [r for r in self.admin.cluster.resources.get() if r.get("vmid") == 300]
+            self.assertEqual(len(res), 1, res)
+            self.assertEqual(res[0]["id"], "lxc/300")
+            self.assertEqual(res[0]["type"], "lxc")
+            self.assertEqual(res[0]["name"], "ct300")
+            self.assertEqual(res[0]["maxmem"], 256 << 20)
+            self.assertEqual(res[0]["maxdisk"], 2 << 30)
+            self.assertEqual(res[0]["status"], "stopped")
+            self.assertNotIn(300, [v["vmid"] for v in self.qemu().get()])
+            r = self.daemon.http("GET", "/cluster/nextid", ticket=self.ticket,
+                                 params={"vmid": "300"})
+            self.assertEqual(r.status, 400)
+            self.assertEqual(r.json()["errors"], {"vmid": "VM 300 already exists"})
+            self.assertNotEqual(self.admin.cluster.nextid.get(), "300")
+            r = self.api("POST", "/nodes/%s/qemu" % self.node, data={"vmid": "300"})
+            self.assertEqual(r.status, 500)
+            self.assertEqual(r.reason, "unable to create VM 300 - CT 300 already exists on "
+                             "node '%s'" % self.node)
+            self.assert_status(500, self.qemu()(300).config.get)
+        finally:
+            os.unlink(ct)
+
     def test_config_update(self):
         self.create(201, name="a", memory=512)
         vm = self.qemu()(201)

@@ -224,8 +224,7 @@ static const struct dcase cases[] = {
      403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
     {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
      "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
-     "Content-Length: {LEN}" CRLF CRLF
-     "vmid=100&ostemplate=local%3Avztmpl%2Ft.tar.gz&password=abc",
+     "Content-Length: {LEN}" CRLF CRLF "vmid=100&ostemplate=local%3Avztmpl%2Ft.tar.gz&password=abc",
      400, "Parameter verification failed.", NULL, 0},
     {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
      "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
@@ -282,7 +281,19 @@ static const struct dcase cases[] = {
     {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "hostname=ok",
-     500, "Configuration file 'nodes/testnode/lxc/102.conf' does not exist", NULL, 0},
+     200, NULL, "{\"data\":null}", 0},
+    /* root@pam's bind mount is neither replaced nor deleted by anyone else */
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "delete=mp0",
+     403, "permission check failed (mount point type bind is only allowed for root@pam)", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "delete=unprivileged",
+     403, "permission check failed (privileged containers are only allowed for root@pam)", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     200, NULL, "{\"data\":{\"hostname\":\"ok\",\"mp0\":\"/srv,mp=/srv\",\"unprivileged\":1}}", 0},
     {"GET /api2/json/nodes/{NODE}/network HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      200, NULL, "{\"data\":[]}", 0},
     /* 403: alice may audit /vms/100 only */
@@ -354,6 +365,15 @@ static int setup(void **state)
 	g.ctx.stats = node_stats_new("/", 1000);
 	g.ctx.guests = guest_store_new(g.paths, "testnode", NULL);
 	api_context_init(&g.ctx);
+	/* container 102 (alice's, PVEVMAdmin) with root@pam's bind mount */
+	char *ctdir = xasprintf("%s/lxc", g.paths->etc), *ct = xasprintf("%s/102.conf", ctdir);
+	assert_int_equal(mkdir_p(ctdir, 0755), 0);
+	static const char ct102[] = "hostname: ct102\nmp0: /srv,mp=/srv\n"
+	                            "rootfs: local:102/subvol-102-disk-0.subvol,size=0T\n"
+	                            "unprivileged: 1\n";
+	assert_int_equal(write_file_atomic(ct, ct102, sizeof(ct102) - 1, 0640, NULL), 0);
+	free(ct);
+	free(ctdir);
 
 	time_t now = time(NULL);
 	g.root = auth_ticket_create(g.ctx.keys, "root@pam", now);

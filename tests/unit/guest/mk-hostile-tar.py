@@ -54,7 +54,12 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tf:
         special(tf, "./shadow-link", tarfile.LNKTYPE, "/etc/shadow")
         special(tf, "./passwd-link", tarfile.LNKTYPE, "../../../../etc/passwd")
     special(tf, "./dev/sda", tarfile.BLKTYPE, major=8, minor=0)
+    special(tf, "dev/sdb", tarfile.BLKTYPE, major=8, minor=16)
     special(tf, "./foo/sda", tarfile.CHRTYPE, major=1, minor=3)
+    # a warning of tar's, not an error: exit status 0
+    ti = tarfile.TarInfo("./etc/future")
+    ti.size, ti.mode, ti.mtime = 2, 0o644, 4102444800
+    tf.addfile(ti, io.BytesIO(b"f\n"))
     reg(tf, "./etc/last", b"last\n")
 data = buf.getvalue()
 if comp != "plain":

@@ -92,6 +92,7 @@ static void test_golden(void **state)
 	    {"unknown-ostype", {.vmid = 116}},
 	    {"raw-keys", {.vmid = 117}},
 	    {"log", {.vmid = 118, .console_dir = "/run/ctvm/lxc/118"}},
+	    {"lxcfs", {.vmid = 119, .lxcfs = true, .idmap = &default_map}},
 	};
 	const char *data = getenv("CTVM_TEST_DATA");
 	assert_non_null(data);

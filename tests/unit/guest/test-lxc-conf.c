@@ -51,6 +51,8 @@ static const struct value_case value_cases[] = {
     {"nameserver", "1.1.1.1,2001:db8::1", "1.1.1.1 2001:db8::1", NULL},
     {"nameserver", "fe80::1%eth0", "fe80::1%eth0", NULL},
     {"nameserver", "1.1.1", NULL, "value does not look like a valid IP address"},
+    {"nameserver", ", ;", NULL, "value does not look like a valid IP address"},
+    {"searchdomain", ",", NULL, "value does not look like a valid DNS name"},
     {"searchdomain", "a.example;b.example", "a.example b.example", NULL},
     {"searchdomain", "a..b", NULL, "value does not look like a valid DNS name"},
     {"timezone", "Europe/Vienna", "Europe/Vienna", NULL},

@@ -165,6 +165,11 @@ static void test_needs_root(void **state)
 	    {"hookscript", "local:snippets/x.pl", true},
 	    {"memory", "1024", false},
 	    {"net0", "name=eth0,bridge=vmbr0", false},
+	    /* deletes */
+	    {"unprivileged", NULL, true},
+	    {"features", NULL, true},
+	    {"memory", NULL, false},
+	    {"mp0", NULL, false},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
 		bool got = lxc()->needs_root(table[i].key, table[i].value);
@@ -365,6 +370,43 @@ static void test_config_update(void **state)
 		assert_string_not_equal(key, "lxc");
 		assert_null(json_object_get(json_array_get(pending, i), "pending"));
 	}
+
+	/* PVE's update_pct_config rules, root's changes included */
+	static const struct {
+		const char *set_key, *set_value, *del, *msg;
+	} refused[] = {
+	    {"unprivileged", "0", NULL, "unable to modify read-only option: 'unprivileged'"},
+	    {NULL, NULL, "unprivileged", "unable to delete read-only option: 'unprivileged'"},
+	    {NULL, NULL, "memory", "unable to delete required option 'memory'"},
+	    {NULL, NULL, "rootfs", "unable to delete required option 'rootfs'"},
+	    {NULL, NULL, "ostype", "unable to delete required option 'ostype'"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		json_t *s1 = refused[i].set_key
+		                 ? json_pack("{s:s}", refused[i].set_key, refused[i].set_value)
+		                 : json_object();
+		c = (struct guest_config_change){.set = s1, .delete = refused[i].del};
+		assert_true(guest_config_update(v->gs, lxc(), 100, &c, &e) < 0);
+		assert_string_equal(e->msg, refused[i].msg);
+		e = error_free(e);
+		json_decref(s1);
+	}
+	put(v, "lxc", 100,
+	    "memory: 512\nmp0: local:100/vm-100-disk-1.raw,mp=/x\nprotection: 1\n"
+	    "unused0: local:100/vm-100-disk-2.raw\n");
+	json_t *s3 = json_pack("{s:s}", "mp1", "local:1,mp=/y");
+	c = (struct guest_config_change){.set = s3};
+	assert_true(guest_config_update(v->gs, lxc(), 100, &c, &e) < 0);
+	assert_string_equal(e->msg, "can't update CT 100 drive 'mp1' - protection mode enabled");
+	e = error_free(e);
+	json_decref(s3);
+	c = (struct guest_config_change){.delete = "unused0"};
+	assert_true(guest_config_update(v->gs, lxc(), 100, &c, &e) < 0);
+	assert_string_equal(e->msg,
+	                    "can't remove CT 100 drive 'unused0' - protection mode enabled");
+	e = error_free(e);
+	c = (struct guest_config_change){.delete = "protection"};
+	assert_int_equal(guest_config_update(v->gs, lxc(), 100, &c, NULL), 0);
 
 	/* a locked container refuses the change with the CT's words */
 	put(v, "lxc", 100, "lock: backup\nmemory: 512\n");

@@ -112,6 +112,11 @@ static void on_alarm(int sig)
 {
 	static const char m[] = "FAIL: test-lxc-run timed out\n";
 	write(2, m, sizeof(m) - 1);
+	/* not async-signal-safe, but a hung test must not leave a bridge,
+	 * containers and cgroups behind; a second alarm ends it anyway */
+	signal(SIGALRM, SIG_DFL);
+	alarm(30);
+	teardown();
 	_exit(1);
 }
 
@@ -362,6 +367,8 @@ static void test_unprivileged(long vmid)
 	CHECK(s && strstr(s, "\nUid:\t100000\t"), "init runs as 100000");
 	check_limits(vmid);
 	check_status(vmid, pid);
+	/* a frozen container stops too */
+	CHECK(lxc_run_freeze(&env, vmid, true, &e) == 0, "freeze");
 	int64_t t0 = now_ms();
 	CHECK(lxc_run_stop(&env, vmid, &e) == 0, "stop");
 	fprintf(stderr, "# CT %ld hard stop: %" PRId64 " ms\n", vmid, now_ms() - t0);
@@ -409,16 +416,14 @@ static void report(long v, void *ud)
 		_exit(1);
 }
 
-/* Started by a process that exits; found by this one; the watch (another
- * process, as ctvmd) reports the stop at once. */
-static void test_other_process(long vmid)
+/* A process that watches as ctvmd does and writes to fds[1] when vmid
+ * stops; fds[0] is the caller's. */
+static pid_t spawn_watcher(long vmid, int fds[2])
 {
-	_cleanup_free_ char *rootfs = make_rootfs(vmid, true);
-	int fds[2];
 	if (pipe(fds) < 0)
 		exit(1);
-	watcher = fork();
-	if (watcher == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		close(fds[0]);
 		struct lxc_run_env we = {.run_root = run_root};
 		watch_vmid = vmid;
@@ -429,6 +434,18 @@ static void test_other_process(long vmid)
 			pause();
 	}
 	close(fds[1]);
+	return pid;
+}
+
+/* Started by a process that exits; found by this one; the watch (another
+ * process, as ctvmd) reports the stop at once. */
+static void test_other_process(long vmid)
+{
+	_cleanup_free_ char *rootfs = make_rootfs(vmid, true);
+	/* one watch from before the start (inotify), one from after (the
+	 * scan of a restarted ctvmd) */
+	int fds[2], fds2[2];
+	watcher = spawn_watcher(vmid, fds);
 
 	pid_t child = fork();
 	if (child == 0) {
@@ -441,6 +458,8 @@ static void test_other_process(long vmid)
 	pid_t pid = 0;
 	CHECK(running(vmid, &pid) && pid > 1, "found again");
 	check_status(vmid, pid);
+	pid_t watcher2 = spawn_watcher(vmid, fds2);
+	poll(NULL, 0, 300); /* its scan */
 
 	struct error *e = NULL;
 	int64_t t0 = now_ms();
@@ -450,7 +469,12 @@ static void test_other_process(long vmid)
 	CHECK(poll(&p, 1, 5000) == 1, "watch reported the stop");
 	fprintf(stderr, "# CT %ld: the watch saw the stop after %" PRId64 " ms\n", vmid,
 	        now_ms() - t0);
+	p.fd = fds2[0];
+	CHECK(poll(&p, 1, 5000) == 1, "the later watch reported the stop");
 	close(fds[0]);
+	close(fds2[0]);
+	kill(watcher2, SIGKILL);
+	waitpid(watcher2, NULL, 0);
 	CHECK(!running(vmid, NULL), "stopped");
 	CHECK(lxc_run_cleanup(&env, vmid, &e) == 0, "cleanup");
 	check_clean(vmid);

@@ -481,7 +481,8 @@ static void test_pre_start(void **state)
 	_cleanup_free_ char *exp = path_join(t.rootfs, "etc/network/interfaces.exp");
 	_cleanup_free_ char *a = slurp(ifs), *e = slurp(exp);
 	assert_string_equal(a, e);
-	assert_non_null(slurp(fb));
+	_cleanup_free_ char *fbc = slurp(fb);
+	assert_string_equal(fbc, "");
 	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
 	_cleanup_free_ char *b = slurp(ifs);
 	assert_string_equal(a, b);
@@ -522,12 +523,88 @@ static void test_ssh_host_keys(void **state)
 	tree_done(&t);
 }
 
+/* a FIFO where a file is read: refused at once, never opened */
+static void test_fifo(void **state)
+{
+	_cleanup_free_ char *dir = setup_dir();
+	_cleanup_free_ char *fixture = path_join(dir, "test-debian-003");
+	struct tree t;
+	struct error *err = NULL;
+	tree_new(&t, fixture);
+	_cleanup_free_ char *ifs = path_join(t.rootfs, "etc/network/interfaces");
+	assert_int_equal(unlink(ifs), 0);
+	assert_int_equal(mkfifo(ifs, 0644), 0);
+	_cleanup_json_ json_t *conf = conf_of("{\"net0\":\"name=eth0,bridge=vmbr0,ip=dhcp\"}");
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, NULL, conf, 100, NULL, &err), -EINVAL);
+	assert_string_equal(err->msg, "CT 100 setup: '/etc/network/interfaces' in the container "
+	                              "is not a regular file");
+	error_free(err);
+	tree_done(&t);
+}
+
+static void put(const char *root, const char *rel, const char *text)
+{
+	_cleanup_free_ char *p = path_join(root, rel);
+	_cleanup_free_ char *d = xstrndup(p, (size_t)(strrchr(p, '/') - p));
+	struct error *err = NULL;
+	run("mkdir", "-p", d, NULL);
+	assert_int_equal(write_file_atomic(p, text, strlen(text), 0644, &err), 0);
+}
+
+/* Ubuntu and Arch Linux (no fixtures upstream): systemd-networkd */
+static void test_networkd_distros(void **state)
+{
+	static const char *const trees[][3] = {
+	    {"ID=ubuntu\n", "etc/lsb-release", "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n"},
+	    {"ID=arch\n", "etc/arch-release", ""},
+	};
+	static const char want[] = "[Match]\nName = eth0\n\n[Network]\n"
+	                           "Description = Interface eth0 autoconfigured by PVE\n"
+	                           "Address = 10.0.0.2/24\nGateway = 10.9.0.1\nDHCP = ipv6\n"
+	                           "IPv6AcceptRA = true\n\n[Route]\nDestination = 10.9.0.1/32\n"
+	                           "Scope = link\n";
+	for (size_t i = 0; i < ARRAY_SIZE(trees); i++) {
+		char base[] = "/tmp/ctvm-test-setup-XXXXXX";
+		struct error *err = NULL;
+		assert_non_null(mkdtemp(base));
+		put(base, "etc/os-release", trees[i][0]);
+		put(base, trees[i][1], trees[i][2]);
+		put(base, "etc/hostname", "old\n");
+		_cleanup_json_ json_t *conf = conf_of(
+		    "{\"hostname\":\"n1\",\"nameserver\":\"1.1.1.1\",\"searchdomain\":\"x.org\","
+		    "\"net0\":\"name=eth0,bridge=vmbr0,ip=10.0.0.2/24,gw=10.9.0.1,ip6=dhcp\"}");
+		if (lxc_setup_pre_start(base, NULL, conf, 100, NULL, &err) < 0)
+			fail_msg("%s", err->msg);
+		_cleanup_free_ char *nw = path_join(base, "etc/systemd/network/eth0.network");
+		_cleanup_free_ char *got = slurp(nw);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		_cleanup_free_ char *hp = path_join(base, "etc/hosts");
+		_cleanup_free_ char *hosts = slurp(hp);
+		assert_string_equal(hosts, "# --- BEGIN PVE ---\n"
+		                           "127.0.0.1 localhost.localnet localhost\n"
+		                           "::1 localhost.localnet localhost\n"
+		                           "10.0.0.2 n1.x.org n1\n"
+		                           "# --- END PVE ---\n");
+		_cleanup_free_ char *rp = path_join(base, "etc/resolv.conf");
+		_cleanup_free_ char *resolv = slurp(rp);
+		assert_string_equal(resolv, "# --- BEGIN PVE ---\nsearch x.org\nnameserver "
+		                            "1.1.1.1\n# --- END PVE ---\n");
+		nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixtures),           cmocka_unit_test(test_detect),
-	    cmocka_unit_test(test_unprivileged_owner), cmocka_unit_test(test_symlinks_stay_inside),
-	    cmocka_unit_test(test_pre_start),          cmocka_unit_test(test_ssh_host_keys),
+	    cmocka_unit_test(test_fixtures),
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_unprivileged_owner),
+	    cmocka_unit_test(test_symlinks_stay_inside),
+	    cmocka_unit_test(test_pre_start),
+	    cmocka_unit_test(test_ssh_host_keys),
+	    cmocka_unit_test(test_fifo),
+	    cmocka_unit_test(test_networkd_distros),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
