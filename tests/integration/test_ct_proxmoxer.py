@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
@@ -127,6 +128,20 @@ class CtProxmoxerTest(CtDaemonTest):
         self.assertFalse(os.path.exists(self.conf_path(200)))
         self.assertFalse(os.path.exists("/proc/%d" % pid), "its init survived force destroy")
         self.assertEqual(glob.glob(os.path.join(self.path, "images", "200", "*")), [])
+
+    @unittest.skipIf(os.environ.get("CTVM_TEST_KNOWN_BUGS") != "1",
+                     "known bug (wt-ct-conf): netN is written with its keys sorted "
+                     "(bridge=..,hwaddr=..,ip=..,name=eth0,type=veth); Proxmox's "
+                     "print_property_string puts the required key name first "
+                     "(CTVM_TEST_KNOWN_BUGS=1 runs it)")
+    def test_net_format(self):
+        """netN as Proxmox writes it: the required key (name) first, then the
+        others sorted; a MAC with Proxmox's prefix; type=veth."""
+        self.create(202, rootfs="ct:0.1",
+                    net0="bridge=%s,name=eth0,ip=dhcp,tag=12,firewall=1" % self.bridge)
+        self.assertRegex(self.ct(202).config.get()["net0"],
+                         r"^name=eth0,bridge=%s,firewall=1,hwaddr=BC:24:11:[0-9A-F:]{8},"
+                         r"ip=dhcp,tag=12,type=veth$" % self.bridge)
 
     def test_digest_conflict(self):
         self.create(201, rootfs="ct:0.1")

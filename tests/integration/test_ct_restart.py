@@ -13,6 +13,9 @@ the same root:
    is absent or whole (no half-written file, no temporary file beside it);
    a "lock: create" left in it is what Proxmox leaves after a killed create
    (its worker dies with the lock taken), and destroy clears it;
+ - ctvmd and the vzcreate worker together (a crash of the whole service):
+   the task is marked ended, the config whole or absent (Proxmox leaves
+   "lock: create"), the id destroyed and reused, no volume left;
  - while a vzshutdown task runs: the container ends up stopped or running,
    status/current says which (checked against /proc), and it is managed:
    stop, start and destroy work; no lock is left (vzshutdown takes none in
@@ -20,6 +23,7 @@ the same root:
 Skipped without LXC or the container API.
 """
 
+import fcntl
 import glob
 import os
 import re
@@ -65,11 +69,21 @@ class CtRestartTest(CtDaemonTest):
             return None
 
     def assert_whole_configs(self):
-        """Every file in etc/lxc is <vmid>.conf, whole: lines of
-        'key: value', comments or [sections], ending in a newline."""
+        """Every file in etc/lxc is <vmid>.conf, whole (lines of 'key:
+        value', comments or [sections], ending in a newline), or its
+        <vmid>.conf.lock that no process holds."""
         d = os.path.join(self.daemon.root, "etc", "lxc")
         for name in os.listdir(d) if os.path.isdir(d) else []:
-            self.assertRegex(name, r"^\d+\.conf$", "a stray file in etc/lxc: %s" % name)
+            self.assertRegex(name, r"^\d+\.conf(\.lock)?$", "a stray file in etc/lxc: %s" % name)
+            if name.endswith(".lock"):
+                # the config's flock(2) file: nobody holds it any more
+                with open(os.path.join(d, name)) as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        self.fail("%s is still held" % name)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                continue
             with open(os.path.join(d, name)) as f:
                 text = f.read()
             self.assertTrue(text.endswith("\n"), "%s: %r" % (name, text[-80:]))
@@ -161,6 +175,86 @@ class CtRestartTest(CtDaemonTest):
         # the id is usable again
         self.create(410, rootfs="ct:1", password=PW)
         self.assertNotIn("lock", self.ct(410).config.get())
+
+    def descendants(self, pid):
+        """[(pid, cmdline)] of every process below pid, parents first."""
+        kids = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                continue
+        out, todo = [], list(kids.get(pid, []))
+        while todo:
+            p = todo.pop(0)
+            try:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    out.append((p, f.read().replace(b"\0", b" ").decode(errors="replace")))
+            except OSError:
+                continue
+            todo += kids.get(p, [])
+        return out
+
+    def test_kill_all_during_create(self):
+        """ctvmd and the vzcreate worker (with its mkfs or tar) killed at
+        once, as a crash of the whole service would: after the restart the
+        task is marked ended, no half-written config, nothing runs, and the
+        id can be destroyed and reused.  Proxmox leaves 'lock: create' in
+        such a config and a volume it does not reference yet (pct destroy
+        with destroy-unreferenced-disks frees it)."""
+        upid = self.admin.nodes(self.node).lxc.post(vmid=430, ostemplate=self.ostemplate,
+                                                   storage="ct", rootfs="ct:1",
+                                                   hostname="ct430", password=PW)
+        self.addCleanup(self.destroy_quietly, 430)
+        vol = os.path.join(self.path, "images", "430")
+        deadline = time.monotonic() + 60
+        while not glob.glob(os.path.join(vol, "*")) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        main = self.daemon.proc.pid
+        procs = self.descendants(main)
+        worker = [p for p, c in procs if "--run-task-op vzcreate" in c]
+        self.assertTrue(worker, procs)
+        victims = [worker[0]] + [p for p, _ in self.descendants(worker[0])]
+        os.kill(main, signal.SIGKILL)
+        for p in victims:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.kill9_and_restart()
+        st = self.task_status(upid, timeout=60)
+        self.assertNotEqual(st.get("exitstatus"), "OK", st)
+        self.wait_no_tasks(430)
+        self.assert_whole_configs()
+        conf = self.conf_text(430)
+        print("\nkilled create and its worker: task %r, config %s, volumes %s" % (
+            st.get("exitstatus"), "absent" if conf is None else repr(conf),
+            sorted(os.listdir(vol)) if os.path.isdir(vol) else []), file=sys.stderr)
+        if conf is not None:
+            self.assertEqual(self.status(430)["status"], "stopped")
+            if "\nlock:" in "\n" + conf:
+                self.assertIn("\nlock: create\n", "\n" + conf)
+            r = self.api("DELETE", "/nodes/%s/lxc/430" % self.node,
+                         params={"purge": 1, "destroy-unreferenced-disks": 1})
+            if r.status != 200:
+                # locked: root@pam unlocks (pct unlock), then it goes
+                print("destroy of the create-locked CT: %d %s" % (r.status, r.reason),
+                      file=sys.stderr)
+                self.daemon.root_call("PUT", "/nodes/%s/lxc/430/config" % self.node,
+                                      delete="lock")
+                r = self.api("DELETE", "/nodes/%s/lxc/430" % self.node,
+                             params={"purge": 1, "destroy-unreferenced-disks": 1})
+            self.assertEqual(r.status, 200, r.reason)
+            self.assertEqual(self.wait_task(r.json()["data"]), "OK")
+            self.assertFalse(os.path.exists(self.conf_path(430)))
+        self.assertEqual(glob.glob(os.path.join(vol, "*")), [],
+                         "a volume of the killed create is left")
+        self.create(430, rootfs="ct:1", password=PW)
+        self.assertNotIn("lock", self.ct(430).config.get())
 
     def test_kill_during_shutdown(self):
         self.create(420, rootfs="ct:1", password=PW)
