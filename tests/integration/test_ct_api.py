@@ -7,6 +7,7 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
    status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - startall (onboot) and stopall take containers; snapshots on btrfs;
+   a full clone on dir, a template and its linked clone on btrfs;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
  - the refusals: a running CT is not destroyed without force, a short
@@ -140,7 +141,40 @@ class CtApiTest(CtDaemonTest):
         self.assertIn(":vzdelsnapshot:305:", upid)
         self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
         self.assertEqual([s["name"] for s in self.ct(305).snapshot.get()], ["current"])
+        # a template, and a linked clone of it
+        upid = self.ct(305).template.post()
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        conf = self.ct(305).config.get()
+        self.assertEqual(conf["template"], 1)
+        self.assertRegex(conf["rootfs"], r"^bt:305/basevol-305-disk-0")
+        upid = self.ct(305).clone.post(newid=308)
+        self.assertIn(":vzclone:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(308).config.get()["rootfs"], r"^bt:.*subvol-308-disk-0")
+        self.destroy_quietly(308)
         self.destroy_quietly(305)
+
+    def test_clone_template(self):
+        # vzclone (full, of a CT) and vztemplate on dir storage
+        self.create(306, rootfs="ct:0", net0="name=eth0,bridge=%s" % self.bridge)
+        src = self.ct(306).config.get()
+        upid = self.ct(306).clone.post(newid=307, hostname="copy")
+        self.assertIn(":vzclone:306:", upid)
+        self.addCleanup(self.destroy_quietly, 307)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        conf = self.ct(307).config.get()
+        self.assertEqual(conf["hostname"], "copy")
+        self.assertRegex(conf["rootfs"], r"^ct:307/subvol-307-disk-0")
+        self.assertNotEqual(conf["net0"], src["net0"])
+        self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
+        self.assertTrue(glob.glob(os.path.join(self.path, "images", "307", "*", "etc",
+                                               "os-release")))
+        # a dir subvol cannot become a base: the task says so, the CT is
+        # no template
+        upid = self.ct(306).template.post()
+        self.assertIn(":vztemplate:306:", upid)
+        self.assertNotEqual(self.wait_task(upid, timeout=120), "OK")
+        self.assertNotIn("template", self.ct(306).config.get())
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive
