@@ -308,6 +308,22 @@ static const struct dcase cases[] = {
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "disk=mp0&size=%2B1G",
      500, "you can't resize a disk that is not a volume", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/101, VM.Clone)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/103, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103&name=x",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/template HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Allocate)", NULL, 0},
     /* root@pam's bind mount is neither replaced nor deleted by anyone else */
     {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
