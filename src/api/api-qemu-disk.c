@@ -227,12 +227,14 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 
 static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
 
-static int api_move_disk(struct api_call *call, json_t **ret, struct error **err)
+int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
+	bool qemu = streq(k->type, "qemu");
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
-	const char *disk = api_param_str(call, "disk");
+	/* move_disk's disk, a container's move_volume's volume */
+	const char *disk = api_param_str(call, qemu ? "disk" : "volume");
 	const char *storage = api_param_str(call, "storage");
 	const char *format = api_param_str(call, "format");
 	const char *digest = api_param_str(call, "digest");
@@ -262,8 +264,11 @@ static int api_move_disk(struct api_call *call, json_t **ret, struct error **err
 		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
 	}
 	if (r == 0 && running)
-		r = error_set(err, -EBUSY, 500,
-		              "moving a disk of a running VM is not supported (no drive-mirror)");
+		r = qemu
+		        ? error_set(err, -EBUSY, 500,
+		                    "moving a disk of a running VM is not supported (no "
+		                    "drive-mirror)")
+		        : error_set(err, -EBUSY, 500, "cannot move volumes of a running container");
 	if (r == 0)
 		r = guest_move_check(k, conf_snapshot_data(g.snap), disk, storage, format, del,
 		                     err);
@@ -278,7 +283,7 @@ static int api_move_disk(struct api_call *call, json_t **ret, struct error **err
 		json_object_set_new(args, "digest", json_string(digest));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "qmmove", id, args, ret, err);
+	return api_start_op(call, qemu ? "qmmove" : "move_volume", id, args, ret, err);
 }
 
 static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
@@ -302,7 +307,7 @@ static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
 		                       "You need 'VM.Config.Disk' permissions on /vms/{vmid}, " \
 		                       "and 'Datastore.AllocateSpace' permissions on the "      \
 		                       "storage."),                                             \
-		.flags = API_ASYNC | API_PROTECTED, .handler = api_move_disk,                   \
+		.flags = API_ASYNC | API_PROTECTED, .handler = api_guest_move,                  \
 	}
 
 static const struct api_param move_params[] = {

@@ -8,6 +8,7 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - startall (onboot) and stopall take containers; snapshots on btrfs;
    a full clone on dir, a template and its linked clone on btrfs;
+   move_volume between dir storages;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
  - the refusals: a running CT is not destroyed without force, a short
@@ -92,6 +93,13 @@ class CtApiTest(CtDaemonTest):
         # size > 0 on dir: a raw image made ext4, mounted for the start only
         self.create(303, rootfs="ct:0.1")
         self.assertRegex(self.ct(303).config.get()["rootfs"], r"^ct:303/vm-303-disk-0\.raw,")
+        # resize (the task type every kind shares)
+        upid = self.ct(303).resize.put(disk="rootfs", size="+100M")
+        self.assertIn(":resize:303:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r",size=207258K$")
+        img = os.path.join(self.path, "images", "303", "vm-303-disk-0.raw")
+        self.assertGreater(os.path.getsize(img), 200 << 20)
         mnt = os.path.join(self.daemon.root, "run", "lxc-mnt", "303")
         self.assertFalse(os.path.exists(mnt))
         self.power(303, "start")
@@ -175,6 +183,27 @@ class CtApiTest(CtDaemonTest):
         self.assertIn(":vztemplate:306:", upid)
         self.assertNotEqual(self.wait_task(upid, timeout=120), "OK")
         self.assertNotIn("template", self.ct(306).config.get())
+
+    def test_move_volume(self):
+        # move_volume of a subvol rootfs to another dir storage
+        path2 = os.path.join(self.daemon.root, "srv", "ct2")
+        self.daemon.root_call("POST", "/storage", storage="ct2", type="dir", path=path2,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/ct2")
+        self.create(309, rootfs="ct:0")
+        r = self.api("POST", "/nodes/%s/lxc/309/move_volume" % self.node,
+                     data={"volume": "rootfs", "storage": "ct"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "you can't move to the same storage with same format"))
+        upid = self.ct(309).move_volume.post(volume="rootfs", storage="ct2", delete=1)
+        self.assertIn(":move_volume:309:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(309).config.get()["rootfs"], r"^ct2:309/subvol-309-disk-0")
+        self.assertEqual(self.vols(309), [])
+        self.assertTrue(glob.glob(os.path.join(path2, "images", "309", "*", "etc",
+                                               "os-release")))
+        self.destroy_quietly(309)
+        self.assertEqual(glob.glob(os.path.join(path2, "images", "309", "*")), [])
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive

@@ -324,6 +324,16 @@ static const struct dcase cases[] = {
      "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
      "Content-Length: 0" CRLF CRLF,
      403, "Permission check failed (/vms/101, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=rootfs&storage=local",
+     403, "Permission check failed (/vms/101, VM.Config.Disk)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=mp0&storage=local",
+     500, "you can't move a disk that is not a volume", NULL, 0},
     /* root@pam's bind mount is neither replaced nor deleted by anyone else */
     {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
