@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,12 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 		r = qemu_run_qmp(&renv, vmid, "block_resize", qa, 60 * 1000, NULL, err);
 	} else {
 		r = storage_resize(st, v.volname, size, w, err);
+		/* a container's image: its filesystem too (PVE's resize2fs) */
+		struct stat sb;
+		_cleanup_free_ char *path = NULL;
+		if (r == 0 && k->grow_volume && storage_path(st, v.volname, &path, NULL) == 0 &&
+		    stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			r = k->grow_volume(path, running, w, err);
 	}
 	if (r == 0) {
 		char key[24];

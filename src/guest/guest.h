@@ -221,6 +221,10 @@ struct guest_kind_ops {
 	 * raw image (or block device) that this makes a filesystem on.  NULL:
 	 * images in the storage's default format (VMs). */
 	int (*format_volume)(const char *path, struct task_worker *w, struct error **err);
+	/* After a resize of such a volume that is an image or device (not a
+	 * subvol): its filesystem grown to the new size.  May be NULL. */
+	int (*grow_volume)(const char *path, bool running, struct task_worker *w,
+	                   struct error **err);
 	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
 	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
 	char *(*detached_volume)(const char *key, const char *value);

@@ -70,6 +70,40 @@ int lxc_volume_mkfs(const char *path, struct task_worker *w, struct error **err)
 	return r;
 }
 
+int lxc_volume_grow(const char *path, bool running, struct task_worker *w, struct error **err)
+{
+	if (running) {
+		if (w)
+			task_warn(w,
+			          "the filesystem of '%s' is not grown while the container runs; "
+			          "it keeps its size",
+			          path);
+		return 0;
+	}
+	/* resize2fs wants a checked filesystem; e2fsck's exit 1 is "fixed" */
+	struct cmd c;
+	struct cmd_result res = {0};
+	cmd_init(&c, "e2fsck");
+	cmd_add(&c, "-f");
+	cmd_add(&c, "-p");
+	cmd_add(&c, path);
+	cmd_set_timeout(&c, 600 * 1000);
+	int r = cmd_run(&c, &res, NULL);
+	bool ok = r == 0 || (!res.signal && !res.timed_out && res.exit_code == 1);
+	cmd_result_clear(&res);
+	cmd_release(&c);
+	if (!ok)
+		return error_set(err, -EIO, 500, "unable to check the filesystem of '%s'", path);
+	cmd_init(&c, "resize2fs");
+	cmd_add(&c, path);
+	cmd_set_timeout(&c, 600 * 1000);
+	if (w)
+		task_log(w, "growing the filesystem of '%s'", path);
+	r = cmd_run(&c, NULL, err);
+	cmd_release(&c);
+	return r;
+}
+
 /* Whether path is the root of a mount (its device differs from its
  * parent's). */
 static bool is_mountpoint(const char *path)

@@ -68,3 +68,8 @@ int lxc_volume_umount_all(struct guest_store *gs, long vmid, struct task_worker 
                           struct error **err);
 /* Makes an ext4 filesystem on the image or block device path. */
 int lxc_volume_mkfs(const char *path, struct task_worker *w, struct error **err);
+/* Grows the ext4 filesystem on path to its size after a resize: checked
+ * (e2fsck) and grown (resize2fs) while the container is stopped.  While
+ * it runs the task warns and the filesystem keeps its size (PVE grows it
+ * online through the loop device; ctvm does not yet). */
+int lxc_volume_grow(const char *path, bool running, struct task_worker *w, struct error **err);

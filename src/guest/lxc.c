@@ -343,6 +343,7 @@ const struct guest_kind_ops guest_kind_lxc = {
     .check_update = lxc_check_update,
     .summary = lxc_summary,
     .format_volume = lxc_volume_mkfs,
+    .grow_volume = lxc_volume_grow,
     /* the runtime (lxc-power.c) */
     .is_running = lxc_power_is_running,
     .status = lxc_power_status,

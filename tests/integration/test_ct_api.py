@@ -105,6 +105,9 @@ class CtApiTest(CtDaemonTest):
         self.power(303, "start")
         self.running_pid(303)
         self.assertTrue(os.path.ismount(os.path.join(mnt, "rootfs")))
+        # the filesystem grew with the image
+        st = os.statvfs(os.path.join(mnt, "rootfs"))
+        self.assertGreater(st.f_blocks * st.f_frsize, 150 << 20)
         self.power(303, "stop")
         self.assertFalse(os.path.exists(mnt))
         upid = self.ct(303).delete()
