@@ -260,3 +260,5 @@ const struct api_method api_methods_qemu_snapshot[] = {
                    .optional = true,
                    .description = "Save the vmstate"}, ){.path = NULL},
 };
+
+const struct api_method api_methods_lxc_snapshot[] = {SNAPSHOT_ROWS("lxc", "CT", ){.path = NULL}};

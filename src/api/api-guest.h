@@ -68,8 +68,12 @@ int api_guest_reboot(struct api_call *call, json_t **ret, struct error **err);
 int api_guest_reset(struct api_call *call, json_t **ret, struct error **err);
 int api_guest_suspend(struct api_call *call, json_t **ret, struct error **err);
 int api_guest_resume(struct api_call *call, json_t **ret, struct error **err);
-/* api-qemu-disk.c: PUT .../resize */
+/* api-qemu-disk.c: PUT .../resize, POST .../template and .../clone */
 int api_guest_resize(struct api_call *call, json_t **ret, struct error **err);
+int api_guest_template(struct api_call *call, json_t **ret, struct error **err);
+int api_guest_clone(struct api_call *call, json_t **ret, struct error **err);
+/* POST .../move_disk (qmmove), a container's .../move_volume (move_volume) */
+int api_guest_move(struct api_call *call, json_t **ret, struct error **err);
 /* api-guest-snapshot.c */
 int api_guest_snapshot_list(struct api_call *call, json_t **ret, struct error **err);
 int api_guest_snapshot_create(struct api_call *call, json_t **ret, struct error **err);

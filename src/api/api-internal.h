@@ -82,6 +82,7 @@ extern const struct api_method api_methods_qemu[];
 extern const struct api_method api_methods_lxc[];
 extern const struct api_method api_methods_disks[];
 extern const struct api_method api_methods_qemu_snapshot[];
+extern const struct api_method api_methods_lxc_snapshot[];
 extern const struct api_method api_methods_qemu_disk[];
 
 /* api-guest.c: the /cluster/resources entries of the guests the caller may

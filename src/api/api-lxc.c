@@ -279,8 +279,8 @@ static int subdirs(struct api_call *call, const char *const *names, json_t **ret
 
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"config", "pending", "status",
-	                                    "resize", "rrddata", NULL};
+	static const char *const names[] = {"config",     "pending",  "status",  "resize",
+	                                    "interfaces", "snapshot", "rrddata", NULL};
 	return subdirs(call, names, ret, err);
 }
 
@@ -289,6 +289,12 @@ static int api_ct_status_index(struct api_call *call, json_t **ret, struct error
 	static const char *const names[] = {"current", "start",   "stop",   "shutdown",
 	                                    "reboot",  "suspend", "resume", NULL};
 	return subdirs(call, names, ret, err);
+}
+
+static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error **err)
+{
+	return guest_interfaces(call->ctx->guests, lxc_kind(), (long)api_param_int(call, "vmid", 0),
+	                        ret, err);
 }
 
 /* ---- rows --------------------------------------------------------------- */
@@ -558,6 +564,136 @@ const struct api_method api_methods_lxc[] = {
               api_guest_reboot, P_TIMEOUT("Wait maximal timeout seconds for the shutdown."), ),
     POWER_ROW("suspend", "vm_suspend", "Suspend the container.", api_guest_suspend, ),
     POWER_ROW("resume", "vm_resume", "Resume the container.", api_guest_resume, ),
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/template",
+        .verb = "POST",
+        .name = "template",
+        .description = "Create a Template.",
+        .params = (const struct api_param[]){CT_PARAMS, API_END},
+        .returns = UPID_RETURN,
+        .perm = PERM_VM("VM.Allocate"),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_guest_template,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/clone",
+        .verb = "POST",
+        .name = "clone_vm",
+        .description = "Create a container clone/copy",
+        .params =
+            (const struct api_param[]){
+                CT_PARAMS,
+                {.name = "newid",
+                 .type = API_TYPE_INTEGER,
+                 .format = "pve-vmid",
+                 .description = "VMID for the clone."},
+                {.name = "hostname",
+                 .type = API_TYPE_STRING,
+                 .optional = true,
+                 .max_length = 255,
+                 .description = "Set a hostname for the new CT."},
+                {.name = "description",
+                 .type = API_TYPE_STRING,
+                 .optional = true,
+                 .max_length = 8192,
+                 .description = "Description for the new CT."},
+                {.name = "pool",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-poolid",
+                 .optional = true,
+                 .max_length = 64,
+                 .description = "Add the new CT to the specified pool."},
+                {.name = "snapname",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-configid",
+                 .optional = true,
+                 .max_length = 40,
+                 .description = "The name of the snapshot."},
+                {.name = "storage",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-storage-id",
+                 .optional = true,
+                 .max_length = 100,
+                 .description = "Target storage for full clone."},
+                {.name = "full",
+                 .type = API_TYPE_BOOLEAN,
+                 .optional = true,
+                 .description = "Create a full copy of all disks. This is always done when "
+                                "you clone a normal CT. For CT templates, we try to create a "
+                                "linked clone by default."},
+                {.name = "target",
+                 .type = API_TYPE_STRING,
+                 .format = "pve-node",
+                 .optional = true,
+                 .max_length = 64,
+                 .description = "Target node. Only allowed if the original VM is on shared "
+                                "storage."},
+                {.name = "bwlimit",
+                 .type = API_TYPE_INTEGER,
+                 .optional = true,
+                 .has_min = true,
+                 .minimum = 0,
+                 .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
+                API_END},
+        .returns = UPID_RETURN,
+        .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Clone"),
+                               "You need 'VM.Clone' permissions on /vms/{vmid}, and "
+                               "'VM.Allocate' permissions on /vms/{newid}. For any storage "
+                               "a volume is cloned to you need 'Datastore.AllocateSpace'."),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_guest_clone,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/move_volume",
+        .verb = "POST",
+        .name = "move_volume",
+        .description = "Move a rootfs-/mp-volume to a different storage",
+        .params = (const struct api_param[]){CT_PARAMS,
+                                             {.name = "volume",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 16,
+                                              .description = "Volume which will be moved."},
+                                             {.name = "storage",
+                                              .type = API_TYPE_STRING,
+                                              .format = "pve-storage-id",
+                                              .optional = true,
+                                              .max_length = 100,
+                                              .description = "Target Storage."},
+                                             {.name = "delete",
+                                              .type = API_TYPE_BOOLEAN,
+                                              .optional = true,
+                                              .default_text = "0",
+                                              .description = "Delete the original volume "
+                                                             "after successful copy."},
+                                             API_PARAM_DIGEST,
+                                             {.name = "target-vmid",
+                                              .type = API_TYPE_INTEGER,
+                                              .optional = true,
+                                              .description = "The (unique) ID of the target "
+                                                             "CT (not supported yet)."},
+                                             {.name = "bwlimit",
+                                              .type = API_TYPE_NUMBER,
+                                              .optional = true,
+                                              .description = "Override I/O bandwidth limit "
+                                                             "(ignored)."},
+                                             API_END},
+        .returns = UPID_RETURN,
+        .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Config.Disk"),
+                               "You need 'VM.Config.Disk' permissions on /vms/{vmid}, and "
+                               "'Datastore.AllocateSpace' permissions on the storage."),
+        .flags = API_ASYNC | API_PROTECTED,
+        .handler = api_guest_move,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/interfaces",
+        .verb = "GET",
+        .name = "ip",
+        .description = "Get IP addresses of the specified container interface.",
+        .params = (const struct api_param[]){CT_PARAMS, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Audit"),
+        .handler = api_ct_interfaces,
+    },
     {
         .path = "/nodes/{node}/lxc/{vmid}/resize",
         .verb = "PUT",

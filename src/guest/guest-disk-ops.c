@@ -72,9 +72,11 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
 	if (!streq(k->type, "qemu")) {
 		/* a container's rootfs or mpN: a volume, not a bind mount */
 		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
-		if (!file)
+		bool mount_key = streq(disk, "rootfs") || !strncmp(disk, "mp", 2);
+		if (!value || (!file && !mount_key))
 			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
-		if (!strchr(file, ':') || file[0] == '/')
+		/* a bind mount or a device has no file of its own */
+		if (!file || !strchr(file, ':') || file[0] == '/')
 			return error_set(err, -EINVAL, 500,
 			                 "you can't resize a disk that is not a volume");
 		return 0;
@@ -228,6 +230,21 @@ static void add_unused(json_t *conf, const char *volid)
 }
 
 /* value without option opt (malloc'd). */
+/* The value of option opt in a property string (malloc'd), or NULL. */
+static char *option_value(const char *value, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = value; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > n && !strncmp(p, opt, n) && p[n] == '=')
+			return xstrndup(p + n + 1, len - n - 1);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
 static char *option_drop(const char *value, const char *opt)
 {
 	size_t n = strlen(opt);
@@ -301,10 +318,16 @@ static int write_move(void *obj, void *arg, struct error **err)
 	if (!file || !streq(file, m->old_volid))
 		return error_set(err, -EBUSY, 500, "disk '%s' changed during the move", m->disk);
 	uint64_t size = 0;
-	struct qemu_drive d = {0};
-	if (qemu_drive_parse(m->disk, value, &d, NULL) == 0)
-		size = d.size;
-	qemu_drive_clear(&d);
+	if (streq(m->k->type, "qemu")) {
+		struct qemu_drive d = {0};
+		if (qemu_drive_parse(m->disk, value, &d, NULL) == 0)
+			size = d.size;
+		qemu_drive_clear(&d);
+	} else {
+		_cleanup_free_ char *sz = option_value(value, "size");
+		if (sz && qemu_parse_size(sz, &size) < 0)
+			size = 0;
+	}
 	_cleanup_free_ char *nv = m->k->disk_set_file(value, m->new_volid, size);
 	if (m->drop_format) {
 		char *x = option_drop(nv, "format");
@@ -321,6 +344,24 @@ int guest_move_check(const struct guest_kind_ops *k, const struct guest_conf *c,
                      const char *storage, const char *format, bool del, struct error **err)
 {
 	const char *value = json_string_value(json_object_get(c->conf, disk));
+	if (!streq(k->type, "qemu")) {
+		/* a container's rootfs or volume mount point */
+		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
+		bool mount_key = streq(disk, "rootfs") || !strncmp(disk, "mp", 2);
+		if (!value || (!file && !mount_key))
+			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
+		if (!file || !strchr(file, ':') || file[0] == '/')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't move a disk that is not a volume");
+		if (del && used_by_snapshot(c->snapshots, file))
+			return error_set(
+			    err, -EINVAL, 500,
+			    "you can't move a disk with snapshots and delete the source");
+		if (!strncmp(file, storage, strlen(storage)) && file[strlen(storage)] == ':')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't move to the same storage with same format");
+		return 0;
+	}
 	struct qemu_drive d = {0};
 	if (!value || !qemu_conf_is_drive_key(disk, false) ||
 	    qemu_drive_parse(disk, value, &d, NULL) < 0)
@@ -372,8 +413,11 @@ static int op_move(struct task_worker *w, const json_t *args, struct error **err
 		r = guest_check_op(k, vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
 	}
 	if (r == 0 && running)
-		r = error_set(err, -EBUSY, 500,
-		              "moving a disk of a running VM is not supported (no drive-mirror)");
+		r = streq(k->type, "qemu")
+		        ? error_set(err, -EBUSY, 500,
+		                    "moving a disk of a running VM is not supported (no "
+		                    "drive-mirror)")
+		        : error_set(err, -EBUSY, 500, "cannot move volumes of a running container");
 	if (r == 0)
 		r = guest_move_check(k, c, disk, storage, format, del, err);
 	if (r == 0)
@@ -529,7 +573,10 @@ static int check_args(const json_t *args, struct error **err)
 	if (vmid < GUEST_VMID_MIN || vmid > GUEST_VMID_MAX)
 		return error_set(err, -EINVAL, 400, "invalid vmid %ld", vmid);
 	const char *disk = arg_str(args, "disk");
-	if (!disk || !qemu_conf_is_drive_key(disk, false))
+	/* a VM's drive or a container's rootfs / mpN (resize is every kind's) */
+	bool mp = disk && !strncmp(disk, "mp", 2) && disk[2] && strlen(disk) <= 5 &&
+	          strspn(disk + 2, "0123456789") == strlen(disk + 2);
+	if (!disk || !(qemu_conf_is_drive_key(disk, false) || streq(disk, "rootfs") || mp))
 		return error_param(err, "disk", "invalid disk");
 	if (json_object_get(args, "storage")) {
 		const char *st = arg_str(args, "storage");
@@ -564,10 +611,10 @@ static const struct task_op_arg move_args[] = {
     {.name = NULL},
 };
 
-/* Proxmox's types: "resize" for every kind; qmmove (lxc's move_volume
- * comes when the body reads a container's mount points) */
+/* Proxmox's types: "resize" for every kind; qmmove and lxc's move_volume */
 const struct guest_op_def guest_disk_op_defs[] = {
     {.type = "resize", .args = resize_args, .check = check_args, .run = op_resize},
     {.name = "move", .kind = "qemu", .args = move_args, .check = check_args, .run = op_move},
+    {.type = "move_volume", .kind = "lxc", .args = move_args, .check = check_args, .run = op_move},
     {.run = NULL},
 };

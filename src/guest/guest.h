@@ -33,6 +33,7 @@ struct conf_format;
 struct conf_ops;
 struct conf_prop;
 struct conf_snapshot;
+struct guest_snapshot_rules;
 struct ctvm_paths;
 struct error;
 struct storage_config_store;
@@ -178,6 +179,9 @@ struct guest_kind_ops {
 	 * same rule; NULL when the kind has none. */
 	json_t *(*pending_section)(const void *parsed);
 	json_t *(*snapshot_sections)(const void *parsed);
+	/* The config steps of snapshots (guest-conf.h): the kind's rules; NULL
+	 * for a kind without snapshots. */
+	const struct guest_snapshot_rules *snapshot_rules;
 	/* The format tables the props' named formats come from (NULL-terminated). */
 	const struct conf_format *const *formats;
 	/* The privilege a user needs to set or delete key (PVE's
@@ -263,6 +267,10 @@ struct guest_kind_ops {
 	 * but 0 the change stays pending.  May be NULL: nothing is. */
 	int (*hotplug)(struct guest_store *gs, long vmid, const json_t *conf, const char *key,
 	               const char *old, const char *value, struct error **err);
+	/* The network interfaces seen inside the running guest: [{name,
+	 * hwaddr, inet, inet6}] (PVE's lxc get_interfaces).  May be NULL: not
+	 * supported. */
+	int (*interfaces)(struct guest_store *gs, long vmid, json_t **ret, struct error **err);
 	/* One command of the hypervisor's human monitor to the running guest,
 	 * its output (malloc'd).  May be NULL: not supported. */
 	int (*monitor)(struct guest_store *gs, long vmid, const char *command, char **ret_output,
@@ -359,6 +367,9 @@ int guest_config_remove(struct guest_store *gs, const struct guest_kind_ops *k, 
  * only root@pam gets here (the monitor reaches the host). */
 int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                   const char *command, char **ret_output, struct error **err);
+/* GET .../interfaces: the kind's interfaces slot; 501 when it has none. */
+int guest_interfaces(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                     json_t **ret, struct error **err);
 /* POST .../sendkey: PVE's vm_sendkey, under the config lock, refused while
  * locked (unless GUEST_SKIPLOCK in flags): the monitor's "sendkey <key>".
  * key is QEMU's key names joined by '-' ("ctrl-alt-delete"): 400 for

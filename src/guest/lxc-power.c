@@ -349,6 +349,75 @@ int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_
 	return lxc_run_freeze(&env, g->vmid, false, err);
 }
 
+int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, NULL);
+	bool running = false;
+	pid_t pid = 0;
+	int r = lxc_run_is_running(&env, vmid, &running, &pid, err);
+	if (r < 0)
+		return r;
+	if (!running || pid <= 0)
+		return error_set(err, -ESRCH, 500, "CT %ld not running", vmid);
+	struct cmd c;
+	struct cmd_result res = {0};
+	cmd_init(&c, "nsenter");
+	cmd_addf(&c, "--target=%d", (int)pid);
+	cmd_add(&c, "--net");
+	cmd_add(&c, "--");
+	cmd_add(&c, "ip");
+	cmd_add(&c, "-j");
+	cmd_add(&c, "addr");
+	cmd_add(&c, "show");
+	cmd_set_timeout(&c, 10 * 1000);
+	r = cmd_run(&c, &res, err);
+	cmd_release(&c);
+	/* what the container's root named its interfaces is data, nothing more */
+	json_t *list = r == 0 ? json_loadb(res.out, res.out_len, 0, NULL) : NULL;
+	cmd_result_clear(&res);
+	if (r < 0)
+		return r;
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return error_set(err, -EIO, 500, "unable to read the interfaces of CT %ld", vmid);
+	}
+	json_t *a = json_array();
+	size_t i;
+	json_t *itf;
+	json_array_foreach (list, i, itf) {
+		if (i >= LXC_POWER_IFACES_MAX)
+			break;
+		const char *name = json_string_value(json_object_get(itf, "ifname"));
+		if (!name)
+			continue;
+		json_t *o = json_pack("{s:s}", "name", name);
+		const char *mac = json_string_value(json_object_get(itf, "address"));
+		if (mac)
+			json_object_set_new(o, "hwaddr", json_string(mac));
+		size_t j;
+		json_t *ai;
+		json_array_foreach (json_object_get(itf, "addr_info"), j, ai) {
+			const char *fam = json_string_value(json_object_get(ai, "family"));
+			const char *local = json_string_value(json_object_get(ai, "local"));
+			json_t *plen = json_object_get(ai, "prefixlen");
+			if (!fam || !local || !json_is_integer(plen))
+				continue;
+			const char *key = streq(fam, "inet")    ? "inet"
+			                  : streq(fam, "inet6") ? "inet6"
+			                                        : NULL;
+			if (key && !json_object_get(o, key))
+				json_object_set_new(
+				    o, key,
+				    json_sprintf("%s/%lld", local,
+				                 (long long)json_integer_value(plen)));
+		}
+		json_array_append_new(a, o);
+	}
+	json_decref(list);
+	*ret = a;
+	return 0;
+}
+
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,
                       struct error **err)
 {

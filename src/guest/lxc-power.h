@@ -45,6 +45,11 @@ int lxc_power_suspend(struct guest_store *gs, const struct guest *g, struct task
                       struct error **err);
 int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_worker *w,
                      struct error **err);
+/* [{name, hwaddr, inet, inet6}] of the running container's network
+ * namespace (PVE's get_interfaces: `ip -j addr show` inside it, at most
+ * LXC_POWER_IFACES_MAX); 500 "CT 100 not running" otherwise. */
+#define LXC_POWER_IFACES_MAX 1024
+int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err);
 /* The run state a stopped container left (mounts, run dir); its volumes
  * go through guest_disks_destroy(). */
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,

@@ -331,6 +331,7 @@ const struct guest_kind_ops guest_kind_lxc = {
     .main_section = lxc_main_section,
     .pending_section = lxc_pending_section,
     .snapshot_sections = lxc_snapshot_sections,
+    .snapshot_rules = &lxc_snapshot_rules,
     .key_priv = lxc_key_priv,
     .needs_root = lxc_needs_root,
     .fast_plug = lxc_fast_plug,
@@ -352,4 +353,5 @@ const struct guest_kind_ops guest_kind_lxc = {
     .suspend = lxc_power_suspend,
     .resume = lxc_power_resume,
     .destroy = lxc_power_destroy,
+    .interfaces = lxc_power_interfaces,
 };

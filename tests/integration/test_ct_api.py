@@ -4,8 +4,11 @@
 suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
  - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
-   status/current -> shutdown -> destroy, and the tasks' types (vzcreate,
+   status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
+ - startall (onboot) and stopall take containers; snapshots on btrfs;
+   a full clone on dir, a template and its linked clone on btrfs;
+   move_volume between dir storages;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
  - the refusals: a running CT is not destroyed without force, a short
@@ -15,12 +18,14 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
 import glob
 import os
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import PW, CtDaemonTest  # noqa: E402
+from test_volume_api import mount_btrfs  # noqa: E402
 
 
 class CtApiTest(CtDaemonTest):
@@ -56,6 +61,11 @@ class CtApiTest(CtDaemonTest):
         st = self.status(300)
         self.assertEqual(st["status"], "running")
         self.assertEqual(st["pid"], pid)
+        # the interfaces seen inside: eth0 with the config's MAC
+        itfs = {i["name"]: i for i in self.ct(300).interfaces.get()}
+        self.assertIn("eth0", itfs)
+        mac = conf["net0"].split("hwaddr=")[1][:17]
+        self.assertEqual(itfs["eth0"]["hwaddr"].upper(), mac.upper())
         res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == 300]
         self.assertEqual(len(res), 1)
         self.assertEqual(res[0]["type"], "lxc")
@@ -69,6 +79,8 @@ class CtApiTest(CtDaemonTest):
 
         self.power(300, "shutdown", timeout=20, forceStop=1)
         self.assertEqual(self.status(300)["status"], "stopped")
+        r = self.api("GET", "/nodes/%s/lxc/300/interfaces" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "CT 300 not running"))
         upid = self.ct(300).delete(purge=1)
         self.assertIn(":vzdestroy:300:", upid)
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
@@ -81,6 +93,13 @@ class CtApiTest(CtDaemonTest):
         # size > 0 on dir: a raw image made ext4, mounted for the start only
         self.create(303, rootfs="ct:0.1")
         self.assertRegex(self.ct(303).config.get()["rootfs"], r"^ct:303/vm-303-disk-0\.raw,")
+        # resize (the task type every kind shares)
+        upid = self.ct(303).resize.put(disk="rootfs", size="+100M")
+        self.assertIn(":resize:303:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r",size=207258K$")
+        img = os.path.join(self.path, "images", "303", "vm-303-disk-0.raw")
+        self.assertGreater(os.path.getsize(img), 200 << 20)
         mnt = os.path.join(self.daemon.root, "run", "lxc-mnt", "303")
         self.assertFalse(os.path.exists(mnt))
         self.power(303, "start")
@@ -91,6 +110,100 @@ class CtApiTest(CtDaemonTest):
         upid = self.ct(303).delete()
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.vols(303), [])
+
+    def test_startall_stopall(self):
+        # containers are in the node's bulk start (onboot) and stop
+        self.create(304, rootfs="ct:0", onboot=1)
+        upid = self.admin.nodes(self.node).startall.post(vms="304")
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.running_pid(304)
+        upid = self.admin.nodes(self.node).stopall.post(vms="304", timeout=20)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.status(304)["status"], "stopped")
+
+    def test_snapshot_btrfs(self):
+        # vzsnapshot, vzrollback, vzdelsnapshot of a subvol on btrfs
+        mnt = mount_btrfs(self.daemon.root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt")
+        self.create(305, rootfs="bt:0")
+        sub = glob.glob(os.path.join(bpath, "images", "305", "subvol-305-disk-0*"))[0]
+        upid = self.ct(305).snapshot.post(snapname="s1", description="first")
+        self.assertIn(":vzsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        names = [s["name"] for s in self.ct(305).snapshot.get()]
+        self.assertEqual(names, ["s1", "current"])
+        marker = os.path.join(sub, "etc", "after-s1")
+        with open(marker, "w") as f:
+            f.write("x")
+        upid = self.ct(305).snapshot("s1").rollback.post()
+        self.assertIn(":vzrollback:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(marker))
+        upid = self.ct(305).snapshot("s1").delete()
+        self.assertIn(":vzdelsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertEqual([s["name"] for s in self.ct(305).snapshot.get()], ["current"])
+        # a template, and a linked clone of it
+        upid = self.ct(305).template.post()
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        conf = self.ct(305).config.get()
+        self.assertEqual(conf["template"], 1)
+        self.assertRegex(conf["rootfs"], r"^bt:305/basevol-305-disk-0")
+        upid = self.ct(305).clone.post(newid=308)
+        self.assertIn(":vzclone:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(308).config.get()["rootfs"], r"^bt:.*subvol-308-disk-0")
+        self.destroy_quietly(308)
+        self.destroy_quietly(305)
+
+    def test_clone_template(self):
+        # vzclone (full, of a CT) and vztemplate on dir storage
+        self.create(306, rootfs="ct:0", net0="name=eth0,bridge=%s" % self.bridge)
+        src = self.ct(306).config.get()
+        upid = self.ct(306).clone.post(newid=307, hostname="copy")
+        self.assertIn(":vzclone:306:", upid)
+        self.addCleanup(self.destroy_quietly, 307)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        conf = self.ct(307).config.get()
+        self.assertEqual(conf["hostname"], "copy")
+        self.assertRegex(conf["rootfs"], r"^ct:307/subvol-307-disk-0")
+        self.assertNotEqual(conf["net0"], src["net0"])
+        self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
+        self.assertTrue(glob.glob(os.path.join(self.path, "images", "307", "*", "etc",
+                                               "os-release")))
+        # a dir subvol cannot become a base: the task says so, the CT is
+        # no template
+        upid = self.ct(306).template.post()
+        self.assertIn(":vztemplate:306:", upid)
+        self.assertNotEqual(self.wait_task(upid, timeout=120), "OK")
+        self.assertNotIn("template", self.ct(306).config.get())
+
+    def test_move_volume(self):
+        # move_volume of a subvol rootfs to another dir storage
+        path2 = os.path.join(self.daemon.root, "srv", "ct2")
+        self.daemon.root_call("POST", "/storage", storage="ct2", type="dir", path=path2,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/ct2")
+        self.create(309, rootfs="ct:0")
+        r = self.api("POST", "/nodes/%s/lxc/309/move_volume" % self.node,
+                     data={"volume": "rootfs", "storage": "ct"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "you can't move to the same storage with same format"))
+        upid = self.ct(309).move_volume.post(volume="rootfs", storage="ct2", delete=1)
+        self.assertIn(":move_volume:309:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(309).config.get()["rootfs"], r"^ct2:309/subvol-309-disk-0")
+        self.assertEqual(self.vols(309), [])
+        self.assertTrue(glob.glob(os.path.join(path2, "images", "309", "*", "etc",
+                                               "os-release")))
+        self.destroy_quietly(309)
+        self.assertEqual(glob.glob(os.path.join(path2, "images", "309", "*")), [])
 
     def test_bad_template_leaves_nothing(self):
         # a vztmpl that is no tar archive

@@ -282,6 +282,58 @@ static const struct dcase cases[] = {
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "hostname=ok",
      200, NULL, "{\"data\":null}", 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/102/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     500, "CT 102 not running", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=s1",
+     403, "Permission check failed (/vms/100, VM.Snapshot)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=s1&vmstate=1",
+     400, "Parameter verification failed.", NULL, 0},
+    {"DELETE /api2/json/nodes/{NODE}/lxc/102/snapshot/s1 HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF CRLF,
+     500, "snapshot 's1' does not exist", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/resize HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "disk=mp0&size=%2B1G",
+     500, "you can't resize a disk that is not a volume", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/101, VM.Clone)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/103, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103&name=x",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/template HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=rootfs&storage=local",
+     403, "Permission check failed (/vms/101, VM.Config.Disk)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=mp0&storage=local",
+     500, "you can't move a disk that is not a volume", NULL, 0},
     /* root@pam's bind mount is neither replaced nor deleted by anyone else */
     {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF

@@ -40,7 +40,9 @@ static const char *const all_types[] = {
 /* the containers' (Proxmox's UPID types of pve-container), generated from
  * the same rows as the VMs' */
 static const char *const lxc_types[] = {
-    "vzstart", "vzstop", "vzshutdown", "vzreboot", "vzsuspend", "vzresume", "vzdestroy", "vzcreate",
+    "vzstart",    "vzstop",     "vzshutdown", "vzreboot",    "vzsuspend",
+    "vzresume",   "vzdestroy",  "vzcreate",   "vzsnapshot",  "vzdelsnapshot",
+    "vzrollback", "vztemplate", "vzclone",    "move_volume",
 };
 /* what a container has not */
 static const char *const not_lxc_types[] = {"vzreset", "vzconfig", "vzmove"};
