@@ -3,7 +3,8 @@
 """The containers' API end to end, the short way (issue 13; the larger
 suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
 
- - create (unprivileged, dir storage, a subvol; an ext4 image) -> config -> start ->
+ - create (unprivileged, dir storage, a subvol; an ext4 image; the root
+   password only as a hash inside, in no log) -> config -> start ->
    status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - startall (onboot) and stopall take containers; snapshots on btrfs;
@@ -50,6 +51,12 @@ class CtApiTest(CtDaemonTest):
             shadow = f.read()
         self.assertRegex(shadow, r"(?m)^root:\$5\$")
         self.assertNotIn(PW, shadow)
+        # nor in any log, task log or config of the daemon
+        for d in ("log", "etc"):
+            for dirpath, _, files in os.walk(os.path.join(self.daemon.root, d)):
+                for name in files:
+                    with open(os.path.join(dirpath, name), "rb") as f:
+                        self.assertNotIn(PW.encode(), f.read(), os.path.join(dirpath, name))
 
         st = self.status(300)
         self.assertEqual(st["status"], "stopped")
