@@ -79,12 +79,14 @@ extern const struct api_method api_methods_storage_prune[];
 extern const struct api_method api_methods_rrd[];
 extern const struct api_method api_methods_network[];
 extern const struct api_method api_methods_qemu[];
+extern const struct api_method api_methods_lxc[];
 extern const struct api_method api_methods_disks[];
 extern const struct api_method api_methods_qemu_snapshot[];
+extern const struct api_method api_methods_lxc_snapshot[];
 extern const struct api_method api_methods_qemu_disk[];
 
-/* api-qemu.c: the /cluster/resources entries of the guests the caller may
- * audit (qemu, later lxc). */
+/* api-guest.c: the /cluster/resources entries of the guests the caller may
+ * audit (every kind). */
 json_t *api_guest_resources(struct api_call *call);
 
 /* api-storage.c: the /cluster/resources entries of the storages the caller

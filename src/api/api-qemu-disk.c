@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest.h"
 #include "api-internal.h"
 #include "api.h"
 #include "config-store.h"
@@ -28,9 +29,10 @@ static const struct guest_kind_ops *qemu_kind(void)
 	return guest_kind_find("qemu");
 }
 
-static int api_resize(struct api_call *call, json_t **ret, struct error **err)
+/* every kind's (api-guest.h): the task type is "resize" for all */
+int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
@@ -91,9 +93,9 @@ static int denied(const char *path, const char *priv, struct error **err)
 	return error_set(err, -EACCES, 403, "Permission check failed (%s, %s)", path, priv);
 }
 
-static int api_template(struct api_call *call, json_t **ret, struct error **err)
+int api_guest_template(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
@@ -117,7 +119,8 @@ static int api_template(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "disk", json_string(disk));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "qmtemplate", id, args, ret, err);
+	_cleanup_free_ char *type = api_guest_task_type(k, "template");
+	return api_start_op(call, type, id, args, ret, err);
 }
 
 /* Datastore.AllocateSpace on the storage of every disk of conf. */
@@ -139,9 +142,11 @@ static int check_disk_storages(struct api_call *call, const struct guest_kind_op
 	return 0;
 }
 
-static int api_clone(struct api_call *call, json_t **ret, struct error **err)
+int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
+	/* a container's name is its hostname */
+	const char *name_key = streq(k->type, "qemu") ? "name" : "hostname";
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	long long newid = api_param_int(call, "newid", 0);
@@ -156,10 +161,10 @@ static int api_clone(struct api_call *call, json_t **ret, struct error **err)
 		return error_param(err, "pool", "adding a new VM to a pool is not supported yet");
 	if (api_param_str(call, "snapname"))
 		return error_param(err, "snapname", "cloning from a snapshot is not supported yet");
-	const char *name = api_param_str(call, "name");
+	const char *name = api_param_str(call, name_key);
 	if (name) {
 		_cleanup_free_ char *norm = NULL;
-		int r = guest_config_check_value(k, "name", name, &norm, err);
+		int r = guest_config_check_value(k, name_key, name, &norm, err);
 		if (r < 0)
 			return r;
 	}
@@ -208,23 +213,28 @@ static int api_clone(struct api_call *call, json_t **ret, struct error **err)
 
 	_cleanup_json_ json_t *args = json_pack("{s:I, s:I, s:b}", "vmid", (json_int_t)vmid,
 	                                        "newid", (json_int_t)newid, "full", full);
-	static const char *const opt[] = {"name", "description", "storage", "format", NULL};
+	static const char *const opt[] = {"description", "storage", "format", NULL};
 	for (const char *const *o = opt; *o; o++)
 		if (api_param_str(call, *o))
 			json_object_set_new(args, *o, json_string(api_param_str(call, *o)));
+	if (name)
+		json_object_set_new(args, "name", json_string(name));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "qmclone", id, args, ret, err);
+	_cleanup_free_ char *type = api_guest_task_type(k, "clone");
+	return api_start_op(call, type, id, args, ret, err);
 }
 
 static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
 
-static int api_move_disk(struct api_call *call, json_t **ret, struct error **err)
+int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 {
-	const struct guest_kind_ops *k = qemu_kind();
+	const struct guest_kind_ops *k = api_guest_kind(call);
+	bool qemu = streq(k->type, "qemu");
 	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
-	const char *disk = api_param_str(call, "disk");
+	/* move_disk's disk, a container's move_volume's volume */
+	const char *disk = api_param_str(call, qemu ? "disk" : "volume");
 	const char *storage = api_param_str(call, "storage");
 	const char *format = api_param_str(call, "format");
 	const char *digest = api_param_str(call, "digest");
@@ -254,8 +264,11 @@ static int api_move_disk(struct api_call *call, json_t **ret, struct error **err
 		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
 	}
 	if (r == 0 && running)
-		r = error_set(err, -EBUSY, 500,
-		              "moving a disk of a running VM is not supported (no drive-mirror)");
+		r = qemu
+		        ? error_set(err, -EBUSY, 500,
+		                    "moving a disk of a running VM is not supported (no "
+		                    "drive-mirror)")
+		        : error_set(err, -EBUSY, 500, "cannot move volumes of a running container");
 	if (r == 0)
 		r = guest_move_check(k, conf_snapshot_data(g.snap), disk, storage, format, del,
 		                     err);
@@ -270,7 +283,7 @@ static int api_move_disk(struct api_call *call, json_t **ret, struct error **err
 		json_object_set_new(args, "digest", json_string(digest));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "qmmove", id, args, ret, err);
+	return api_start_op(call, qemu ? "qmmove" : "move_volume", id, args, ret, err);
 }
 
 static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
@@ -294,7 +307,7 @@ static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
 		                       "You need 'VM.Config.Disk' permissions on /vms/{vmid}, " \
 		                       "and 'Datastore.AllocateSpace' permissions on the "      \
 		                       "storage."),                                             \
-		.flags = API_ASYNC | API_PROTECTED, .handler = api_move_disk,                   \
+		.flags = API_ASYNC | API_PROTECTED, .handler = api_guest_move,                  \
 	}
 
 static const struct api_param move_params[] = {
@@ -376,7 +389,7 @@ const struct api_method api_methods_qemu_disk[] = {
                                "You need 'VM.Config.Disk' on /vms/{vmid} and "
                                "'Datastore.AllocateSpace' on the disk's storage."),
         .flags = API_ASYNC | API_PROTECTED,
-        .handler = api_resize,
+        .handler = api_guest_resize,
     },
     {
         .path = "/nodes/{node}/qemu/{vmid}/template",
@@ -395,7 +408,7 @@ const struct api_method api_methods_qemu_disk[] = {
         .returns = {.type = API_TYPE_STRING, .description = "the task ID."},
         .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Allocate")),
         .flags = API_ASYNC | API_PROTECTED,
-        .handler = api_template,
+        .handler = api_guest_template,
     },
     {
         .path = "/nodes/{node}/qemu/{vmid}/clone",
@@ -469,7 +482,7 @@ const struct api_method api_methods_qemu_disk[] = {
                                "'VM.Allocate' permissions on /vms/{newid}. For any storage "
                                "a disk is cloned to you need 'Datastore.AllocateSpace'."),
         .flags = API_ASYNC | API_PROTECTED,
-        .handler = api_clone,
+        .handler = api_guest_clone,
     },
     MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move_disk", "move_vm_disk"),
     MOVE_DISK_ROW("/nodes/{node}/qemu/{vmid}/move-disk", "move_vm_disk_alias"),

@@ -8,6 +8,7 @@
  */
 #include "common.h"
 
+#include "api-guest.h"
 #include "api-internal.h"
 #include "api.h"
 #include "error.h"
@@ -78,7 +79,7 @@ static int api_guest_rrddata(struct api_call *call, json_t **ret, struct error *
 	enum rrd_cf cf = RRD_CF_AVERAGE;
 	int r = history(call, &c, &tf, &cf, err);
 	if (r == 0)
-		r = guest_find(call->ctx->guests, guest_kind_find("qemu"), (long)vmid, NULL, err);
+		r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
 	if (r < 0)
 		return r;
 	*ret = rrd_collector_guest_json(c, (long)vmid, tf, cf, call->now ? call->now : time(NULL));
@@ -162,6 +163,17 @@ const struct api_method api_methods_rrd[] = {
     },
     {
         .path = "/nodes/{node}/qemu/{vmid}/rrddata",
+        .verb = "GET",
+        .name = "rrddata",
+        .description = "Read VM RRD statistics",
+        .params =
+            (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, P_TIMEFRAME, P_CF, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_CHECK(API_PERM("/vms/{vmid}", "VM.Audit")),
+        .handler = api_guest_rrddata,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/rrddata",
         .verb = "GET",
         .name = "rrddata",
         .description = "Read VM RRD statistics",

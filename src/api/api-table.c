@@ -23,6 +23,8 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_rrd,
 	api_methods_network,
 	api_methods_qemu,
+	api_methods_lxc,
+	api_methods_lxc_snapshot,
 	api_methods_disks,
 	api_methods_qemu_snapshot,
 	api_methods_qemu_disk,

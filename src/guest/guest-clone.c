@@ -43,10 +43,7 @@
 #include "volid.h"
 #include "xalloc.h"
 
-struct clone_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define clone_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -94,6 +91,28 @@ static int collect_disk(const struct qemu_drive *d, void *userdata, struct error
 		return 0;
 	strv_extend(&l->keys, d->key);
 	strv_extend(&l->volids, d->file);
+	return 0;
+}
+
+/* The disks of section that are volumes, for kind k: qemu's drives, or
+ * every key whose value the kind says is a volume (a container's rootfs
+ * and volume mount points, not bind mounts). */
+static int collect_disks(const struct guest_kind_ops *k, const json_t *section, struct disk_list *l,
+                         struct error **err)
+{
+	if (streq(k->type, "qemu"))
+		return qemu_conf_foreach_drive(section, false, collect_disk, l, err);
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)section, key, v) {
+		_cleanup_free_ char *file = json_is_string(v) && k->disk_file
+		                                ? k->disk_file(key, json_string_value(v))
+		                                : NULL;
+		if (!file || file[0] == '/' || !strchr(file, ':') || !strncmp(key, "unused", 6))
+			continue;
+		strv_extend(&l->keys, key);
+		strv_extend(&l->volids, file);
+	}
 	return 0;
 }
 
@@ -152,6 +171,21 @@ static int write_disk(void *obj, void *arg, struct error **err)
 
 static int drive_size(const char *key, const char *value, uint64_t *ret)
 {
+	if (!qemu_conf_is_drive_key(key, true)) {
+		/* a container's mount point: its size= */
+		*ret = 0;
+		for (const char *p = value; p && *p;) {
+			size_t len = strcspn(p, ",");
+			if (len > 5 && !strncmp(p, "size=", 5)) {
+				_cleanup_free_ char *sz = xstrndup(p + 5, len - 5);
+				return qemu_parse_size(sz, ret);
+			}
+			p += len;
+			if (*p == ',')
+				p++;
+		}
+		return 0;
+	}
 	struct qemu_drive d = {0};
 	int r = qemu_drive_parse(key, value, &d, NULL);
 	*ret = r == 0 ? d.size : 0;
@@ -180,7 +214,7 @@ static int op_template(struct task_worker *w, const json_t *args, struct error *
 		r = guest_check_op(k, vmid, &st, GUEST_OP_TEMPLATE, 0, err);
 	}
 	if (r == 0)
-		r = qemu_conf_foreach_drive(g.conf, false, collect_disk, &l, err);
+		r = collect_disks(k, g.conf, &l, err);
 	_cleanup_json_ json_t *conf = json_deep_copy(g.conf);
 	guest_release(&g);
 	if (r == 0 && only && !strv_contains(l.keys, only))
@@ -235,7 +269,7 @@ static void random_uuid(char out[37])
 }
 
 /* The new guest's main section from the source's (PVE's clone_vm). */
-static json_t *clone_section(const json_t *src, const json_t *args)
+static json_t *clone_section(const struct guest_kind_ops *k, const json_t *src, const json_t *args)
 {
 	json_t *c = json_object();
 	const char *key;
@@ -253,7 +287,11 @@ static json_t *clone_section(const json_t *src, const json_t *args)
 		const char *val = json_string_value(v);
 		const char *eq = val ? strchr(val, '=') : NULL;
 		size_t model = val ? strcspn(val, ",=") : 0;
-		if (!eq || (size_t)(eq - val) != model || strlen(eq + 1) < 17)
+		/* qemu: model=MAC first; lxc: hwaddr=MAC anywhere */
+		const char *hw = val ? strstr(val, "hwaddr=") : NULL;
+		if (hw && (hw == val || hw[-1] == ',') && strlen(hw + 7) >= 17)
+			eq = hw + 6;
+		else if (!eq || (size_t)(eq - val) != model || strlen(eq + 1) < 17)
 			continue;
 		char mac[18];
 		qemu_conf_random_mac(mac);
@@ -268,7 +306,11 @@ static json_t *clone_section(const json_t *src, const json_t *args)
 		guest_conf_set(c, "vmgenid", uuid);
 	}
 	const char *name = arg_str(args, "name");
-	if (name) {
+	if (!streq(k->type, "qemu")) {
+		/* a container keeps its hostname unless given one (PVE) */
+		if (name)
+			guest_conf_set(c, "hostname", name);
+	} else if (name) {
 		guest_conf_set(c, "name", name);
 	} else {
 		const char *old = guest_conf_get(src, "name");
@@ -379,8 +421,8 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 		goto unlock;
 	r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0) {
-		conf = clone_section(g.conf, args); /* without the source's clone lock */
-		r = qemu_conf_foreach_drive(g.conf, false, collect_disk, &l, err);
+		conf = clone_section(k, g.conf, args); /* without the source's clone lock */
+		r = collect_disks(k, g.conf, &l, err);
 	}
 	guest_release(&g);
 	if (r == 0 && !full && !tmpl)
@@ -473,15 +515,18 @@ static const struct task_op_arg clone_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op clone_ops[] = {
-    {.type = "qmtemplate", .args = template_args, .check = check_vmids, .run = op_template},
-    {.type = "qmclone", .args = clone_args, .check = check_vmids, .run = op_clone},
-    {.type = NULL},
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives and NICs): vzclone and vztemplate come with that. */
+const struct guest_op_def guest_clone_op_defs[] = {
+    {.name = "template",
+     .caps = GUEST_CAP_TEMPLATE,
+     .args = template_args,
+     .check = check_vmids,
+     .run = op_template},
+    {.name = "clone",
+     .caps = GUEST_CAP_CLONE,
+     .args = clone_args,
+     .check = check_vmids,
+     .run = op_clone},
+    {.run = NULL},
 };
-
-int guest_clone_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err)
-{
-	static struct clone_env qemu_env;
-	qemu_env = (struct clone_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, clone_ops, gs ? &qemu_env : NULL, err);
-}

@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,10 +34,7 @@
 #include "volid.h"
 #include "xalloc.h"
 
-struct disk_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define disk_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -72,6 +70,18 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
                        struct error **err)
 {
 	const char *value = json_string_value(json_object_get(conf, disk));
+	if (!streq(k->type, "qemu")) {
+		/* a container's rootfs or mpN: a volume, not a bind mount */
+		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
+		bool mount_key = streq(disk, "rootfs") || !strncmp(disk, "mp", 2);
+		if (!value || (!file && !mount_key))
+			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
+		/* a bind mount or a device has no file of its own */
+		if (!file || !strchr(file, ':') || file[0] == '/')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't resize a disk that is not a volume");
+		return 0;
+	}
 	struct qemu_drive d = {0};
 	if (!value || !qemu_conf_is_drive_key(disk, false) ||
 	    qemu_drive_parse(disk, value, &d, NULL) < 0)
@@ -82,7 +92,6 @@ int guest_resize_check(const struct guest_kind_ops *k, const json_t *conf, const
 	else if (!d.file || !strchr(d.file, ':') || d.file[0] == '/')
 		r = error_set(err, -EINVAL, 500, "you can't resize a disk that is not a volume");
 	qemu_drive_clear(&d);
-	(void)k;
 	return r;
 }
 
@@ -112,6 +121,10 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 	const struct guest_kind_ops *k = env->kind;
 	long vmid = arg_vmid(args);
 	const char *disk = arg_str(args, "disk");
+	/* one type for every kind: the guest's own */
+	int fr = k ? 0 : guest_find(env->gs, NULL, vmid, &k, err);
+	if (fr < 0)
+		return fr;
 	unsigned flags = json_is_true(json_object_get(args, "skiplock")) ? GUEST_SKIPLOCK : 0;
 	bool rel = false;
 	uint64_t want = 0;
@@ -172,7 +185,7 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 	}
 	task_log(w, "resize '%s' (%s) from %llu to %llu bytes", disk, volid,
 	         (unsigned long long)cur, (unsigned long long)size);
-	if (running) {
+	if (running && streq(k->type, "qemu")) {
 		/* QEMU has the image open: it grows it and the guest sees the
 		 * new size at once */
 		struct qemu_run_env renv = {.run_root = guest_store_run_dir(env->gs), .w = w};
@@ -183,6 +196,12 @@ static int op_resize(struct task_worker *w, const json_t *args, struct error **e
 		r = qemu_run_qmp(&renv, vmid, "block_resize", qa, 60 * 1000, NULL, err);
 	} else {
 		r = storage_resize(st, v.volname, size, w, err);
+		/* a container's image: its filesystem too (PVE's resize2fs) */
+		struct stat sb;
+		_cleanup_free_ char *path = NULL;
+		if (r == 0 && k->grow_volume && storage_path(st, v.volname, &path, NULL) == 0 &&
+		    stat(path, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			r = k->grow_volume(path, running, w, err);
 	}
 	if (r == 0) {
 		char key[24];
@@ -218,6 +237,21 @@ static void add_unused(json_t *conf, const char *volid)
 }
 
 /* value without option opt (malloc'd). */
+/* The value of option opt in a property string (malloc'd), or NULL. */
+static char *option_value(const char *value, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = value; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > n && !strncmp(p, opt, n) && p[n] == '=')
+			return xstrndup(p + n + 1, len - n - 1);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
 static char *option_drop(const char *value, const char *opt)
 {
 	size_t n = strlen(opt);
@@ -291,10 +325,16 @@ static int write_move(void *obj, void *arg, struct error **err)
 	if (!file || !streq(file, m->old_volid))
 		return error_set(err, -EBUSY, 500, "disk '%s' changed during the move", m->disk);
 	uint64_t size = 0;
-	struct qemu_drive d = {0};
-	if (qemu_drive_parse(m->disk, value, &d, NULL) == 0)
-		size = d.size;
-	qemu_drive_clear(&d);
+	if (streq(m->k->type, "qemu")) {
+		struct qemu_drive d = {0};
+		if (qemu_drive_parse(m->disk, value, &d, NULL) == 0)
+			size = d.size;
+		qemu_drive_clear(&d);
+	} else {
+		_cleanup_free_ char *sz = option_value(value, "size");
+		if (sz && qemu_parse_size(sz, &size) < 0)
+			size = 0;
+	}
 	_cleanup_free_ char *nv = m->k->disk_set_file(value, m->new_volid, size);
 	if (m->drop_format) {
 		char *x = option_drop(nv, "format");
@@ -311,6 +351,24 @@ int guest_move_check(const struct guest_kind_ops *k, const struct guest_conf *c,
                      const char *storage, const char *format, bool del, struct error **err)
 {
 	const char *value = json_string_value(json_object_get(c->conf, disk));
+	if (!streq(k->type, "qemu")) {
+		/* a container's rootfs or volume mount point */
+		_cleanup_free_ char *file = value ? k->disk_file(disk, value) : NULL;
+		bool mount_key = streq(disk, "rootfs") || !strncmp(disk, "mp", 2);
+		if (!value || (!file && !mount_key))
+			return error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
+		if (!file || !strchr(file, ':') || file[0] == '/')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't move a disk that is not a volume");
+		if (del && used_by_snapshot(c->snapshots, file))
+			return error_set(
+			    err, -EINVAL, 500,
+			    "you can't move a disk with snapshots and delete the source");
+		if (!strncmp(file, storage, strlen(storage)) && file[strlen(storage)] == ':')
+			return error_set(err, -EINVAL, 500,
+			                 "you can't move to the same storage with same format");
+		return 0;
+	}
 	struct qemu_drive d = {0};
 	if (!value || !qemu_conf_is_drive_key(disk, false) ||
 	    qemu_drive_parse(disk, value, &d, NULL) < 0)
@@ -362,8 +420,11 @@ static int op_move(struct task_worker *w, const json_t *args, struct error **err
 		r = guest_check_op(k, vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
 	}
 	if (r == 0 && running)
-		r = error_set(err, -EBUSY, 500,
-		              "moving a disk of a running VM is not supported (no drive-mirror)");
+		r = streq(k->type, "qemu")
+		        ? error_set(err, -EBUSY, 500,
+		                    "moving a disk of a running VM is not supported (no "
+		                    "drive-mirror)")
+		        : error_set(err, -EBUSY, 500, "cannot move volumes of a running container");
 	if (r == 0)
 		r = guest_move_check(k, c, disk, storage, format, del, err);
 	if (r == 0)
@@ -519,7 +580,10 @@ static int check_args(const json_t *args, struct error **err)
 	if (vmid < GUEST_VMID_MIN || vmid > GUEST_VMID_MAX)
 		return error_set(err, -EINVAL, 400, "invalid vmid %ld", vmid);
 	const char *disk = arg_str(args, "disk");
-	if (!disk || !qemu_conf_is_drive_key(disk, false))
+	/* a VM's drive or a container's rootfs / mpN (resize is every kind's) */
+	bool mp = disk && !strncmp(disk, "mp", 2) && disk[2] && strlen(disk) <= 5 &&
+	          strspn(disk + 2, "0123456789") == strlen(disk + 2);
+	if (!disk || !(qemu_conf_is_drive_key(disk, false) || streq(disk, "rootfs") || mp))
 		return error_param(err, "disk", "invalid disk");
 	if (json_object_get(args, "storage")) {
 		const char *st = arg_str(args, "storage");
@@ -554,15 +618,10 @@ static const struct task_op_arg move_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op disk_ops[] = {
+/* Proxmox's types: "resize" for every kind; qmmove and lxc's move_volume */
+const struct guest_op_def guest_disk_op_defs[] = {
     {.type = "resize", .args = resize_args, .check = check_args, .run = op_resize},
-    {.type = "qmmove", .args = move_args, .check = check_args, .run = op_move},
-    {.type = NULL},
+    {.name = "move", .kind = "qemu", .args = move_args, .check = check_args, .run = op_move},
+    {.type = "move_volume", .kind = "lxc", .args = move_args, .check = check_args, .run = op_move},
+    {.run = NULL},
 };
-
-int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err)
-{
-	static struct disk_env qemu_env;
-	qemu_env = (struct disk_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, disk_ops, gs ? &qemu_env : NULL, err);
-}

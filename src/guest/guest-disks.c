@@ -137,6 +137,18 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 		return error_set(err, -EINVAL, 400, "unsupported format '%s' on storage '%s'", fmt,
 		                 storeid);
 	const char *format = fmt ? fmt : image_format_to_string(st->be->default_format);
+	/* a container's tree: PVE's alloc_disk of PVE::LXC */
+	bool tree = k->format_volume != NULL;
+	if (tree) {
+		bool subvol = (st->be->caps & STORAGE_CAP_SUBVOL) &&
+		              (size == 0 || (st->be->caps & STORAGE_CAP_SUBVOL_SIZE));
+		if (!subvol && size == 0)
+			return error_set(err, -EINVAL, 400,
+			                 "%s: a volume of size 0 needs a storage with subvolumes "
+			                 "(dir, btrfs, zfspool)",
+			                 key);
+		format = subvol ? "subvol" : "raw";
+	}
 	_cleanup_free_ char *import = option_of(value, "import-from");
 	_cleanup_free_ char *volname = NULL;
 	if (import) {
@@ -156,13 +168,27 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 				         key, storeid);
 			r = storage_copy(src, src_volname, st, NULL, vmid, w, &volname, err);
 		}
-	} else if (size == 0) {
+	} else if (size == 0 && !tree) {
 		return error_set(err, -EINVAL, 400, "%s: a new disk of size 0", key);
 	} else {
+		bool no_size =
+		    tree && streq(format, "subvol") && !(st->be->caps & STORAGE_CAP_SUBVOL_SIZE);
 		if (w)
 			task_log(w, "allocating %s: %llu bytes (%s) on '%s'", key,
 			         (unsigned long long)size, format, storeid);
-		r = storage_alloc(st, vmid, format, NULL, size, w, &volname, err);
+		r = storage_alloc(st, vmid, format, NULL, no_size ? 0 : size, w, &volname, err);
+		if (r == 0 && tree && streq(format, "raw")) {
+			_cleanup_free_ char *path = NULL;
+			r = storage_path(st, volname, &path, err);
+			if (r == 0)
+				r = k->format_volume(path, w, err);
+			if (r < 0) {
+				struct error *e = NULL;
+				storage_free_volume(st, volname, w, &e);
+				error_free(e);
+				return r;
+			}
+		}
 	}
 	if (r < 0)
 		return r;

@@ -15,13 +15,6 @@
 #include "jsonutil.h"
 #include "task.h"
 
-/* What every guest operation gets from task_worker_env(): the store and,
- * for the per-guest operations, the kind they were registered for. */
-struct guest_ops_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
-
 static const char *arg_str(const json_t *args, const char *key)
 {
 	return json_string_value(json_object_get(args, key));
@@ -210,15 +203,26 @@ static int op_destroy(struct task_worker *w, const json_t *args, struct error **
 	int r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0)
 		r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
+	/* lxc's force: a running container is stopped first (PVE) */
+	if (r == 0 && running && arg_bool(args, "force", false) && k->stop) {
+		struct guest_state st = {.conf = g.conf, .running = true};
+		r = guest_check_op(k, vmid, &st, GUEST_OP_STOP, flags, err);
+		if (r == 0)
+			r = k->stop(env->gs, &g, 0, w, err);
+		if (r == 0)
+			r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
+	}
 	if (r == 0) {
 		struct guest_state st = {.conf = g.conf, .running = running};
 		r = guest_check_op(k, vmid, &st, GUEST_OP_DESTROY, flags, err);
 	}
+	/* the run state first: a container's image is unmounted before its
+	 * volume goes */
+	if (r == 0 && k->destroy)
+		r = k->destroy(env->gs, &g, w, err);
 	if (r == 0)
 		r = guest_disks_destroy(env->gs, &g,
 		                        arg_bool(args, "destroy-unreferenced-disks", true), w, err);
-	if (r == 0 && k->destroy)
-		r = k->destroy(env->gs, &g, w, err);
 	/* before the config goes, as PVE: once the id is free a new guest may
 	 * take it, and must not find the old one's ACLs or pool */
 	if (r == 0)
@@ -289,7 +293,8 @@ static int write_created(void *obj, void *arg, struct error **err)
  * reservation: a failed create leaves no config, no volume and no pool
  * member.
  */
-static int op_create(struct task_worker *w, const json_t *args, struct error **err)
+int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill_fn *fill,
+                    struct error **err)
 {
 	struct guest_ops_env *env = task_worker_env(w);
 	const struct guest_kind_ops *k = env->kind;
@@ -307,6 +312,8 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 	}
 	if (r == 0)
 		r = guest_disks_allocate(env->gs, k, vmid, set, w, allocated, err);
+	if (r == 0 && fill)
+		r = fill(env->gs, k, vmid, args, set, w, err);
 	if (r == 0) {
 		char key[24];
 		snprintf(key, sizeof(key), "%ld", vmid);
@@ -338,6 +345,11 @@ static int op_create(struct task_worker *w, const json_t *args, struct error **e
 		return power_op_env(w, env, a, GUEST_OP_START, err);
 	}
 	return 0;
+}
+
+static int op_create(struct task_worker *w, const json_t *args, struct error **err)
+{
+	return guest_op_create(w, args, NULL, err);
 }
 
 /* qmconfig {vmid, set, [delete], [revert], [digest], [force], [skiplock]}:
@@ -394,6 +406,7 @@ static const struct task_op_arg destroy_args[] = {
     {.name = "skiplock", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "purge", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "destroy-unreferenced-disks", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "force", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = NULL},
 };
 
@@ -416,24 +429,32 @@ static const struct task_op_arg config_args[] = {
     {.name = NULL},
 };
 
-#define GUEST_OP_ROW(t, a, fn)                                             \
-	{                                                                  \
-		.type = (t), .args = (a), .check = check_vmid, .run = (fn) \
-	}
-
-/* The qemu kind's operations (PVE's UPID types). */
-static const struct task_op qemu_task_ops[] = {
-    GUEST_OP_ROW("qmstart", power_args, op_start),
-    GUEST_OP_ROW("qmstop", power_args, op_stop),
-    GUEST_OP_ROW("qmshutdown", power_args, op_shutdown),
-    GUEST_OP_ROW("qmreboot", power_args, op_reboot),
-    GUEST_OP_ROW("qmreset", power_args, op_reset),
-    GUEST_OP_ROW("qmsuspend", power_args, op_suspend),
-    GUEST_OP_ROW("qmresume", power_args, op_resume),
-    GUEST_OP_ROW("qmdestroy", destroy_args, op_destroy),
-    GUEST_OP_ROW("qmcreate", create_args, op_create),
-    GUEST_OP_ROW("qmconfig", config_args, op_config),
-    {.type = NULL},
+/* The operations every kind has (Proxmox's UPID types: the kind's prefix
+ * and the name); qemu's reset and its asynchronous config are its own. */
+static const struct guest_op_def power_op_defs[] = {
+    {.name = "start", .args = power_args, .check = check_vmid, .run = op_start},
+    {.name = "stop", .args = power_args, .check = check_vmid, .run = op_stop},
+    {.name = "shutdown", .args = power_args, .check = check_vmid, .run = op_shutdown},
+    {.name = "reboot", .args = power_args, .check = check_vmid, .run = op_reboot},
+    {.name = "reset",
+     .caps = GUEST_CAP_RESET,
+     .args = power_args,
+     .check = check_vmid,
+     .run = op_reset},
+    {.name = "suspend",
+     .caps = GUEST_CAP_SUSPEND,
+     .args = power_args,
+     .check = check_vmid,
+     .run = op_suspend},
+    {.name = "resume",
+     .caps = GUEST_CAP_SUSPEND,
+     .args = power_args,
+     .check = check_vmid,
+     .run = op_resume},
+    {.name = "destroy", .args = destroy_args, .check = check_vmid, .run = op_destroy},
+    {.name = "create", .kind = "qemu", .args = create_args, .check = check_vmid, .run = op_create},
+    {.name = "config", .kind = "qemu", .args = config_args, .check = check_vmid, .run = op_config},
+    {.run = NULL},
 };
 
 /* ---- startall / stopall ------------------------------------------------- */
@@ -624,20 +645,80 @@ static const struct task_op guest_task_ops[] = {
     {.type = NULL},
 };
 
+/* ---- the tables of the kinds, generated from the rows ------------------- */
+
+#define KINDS_MAX 4
+#define DEFS_MAX  48
+#define TYPE_MAX  24
+
+/*
+ * The registry keeps pointers into the tables, so they are static, filled
+ * in the same way by every registration (a test may make several
+ * registries; the daemon makes one).  Each kind's rows come first, then
+ * one table of the rows whose type serves every kind.
+ */
+static struct task_op kind_tables[KINDS_MAX + 1][DEFS_MAX + 1];
+static char kind_types[KINDS_MAX + 1][DEFS_MAX][TYPE_MAX];
+static struct guest_ops_env kind_envs[KINDS_MAX + 1];
+
+static const struct guest_op_def *const all_defs[] = {
+    power_op_defs,       guest_snapshot_op_defs, guest_disk_op_defs,
+    guest_clone_op_defs, guest_lxc_op_defs,
+};
+
+static bool def_applies(const struct guest_op_def *d, const struct guest_kind_ops *k)
+{
+	if (!k)
+		return d->type && !d->kind; /* the shared table */
+	if (d->type && !d->kind)
+		return false;
+	if (d->kind && !streq(d->kind, k->type))
+		return false;
+	return (k->caps & d->caps) == d->caps;
+}
+
+static int build_table(size_t slot, const struct guest_kind_ops *k, struct error **err)
+{
+	size_t n = 0;
+	for (size_t t = 0; t < ARRAY_SIZE(all_defs); t++)
+		for (const struct guest_op_def *d = all_defs[t]; d->run; d++) {
+			if (!def_applies(d, k))
+				continue;
+			if (n >= DEFS_MAX)
+				return error_set(err, -E2BIG, 500, "too many guest operations");
+			char *type = kind_types[slot][n];
+			int len = d->type ? snprintf(type, TYPE_MAX, "%s", d->type)
+			                  : snprintf(type, TYPE_MAX, "%s%s", k->task_pfx, d->name);
+			if (len < 0 || len >= TYPE_MAX)
+				return error_set(err, -E2BIG, 500, "task type too long");
+			kind_tables[slot][n++] = (struct task_op){
+			    .type = type, .args = d->args, .check = d->check, .run = d->run};
+		}
+	kind_tables[slot][n] = (struct task_op){.type = NULL};
+	return 0;
+}
+
 int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err)
 {
 	/* static: the registry keeps the pointers for the daemon's life */
-	static struct guest_ops_env node_env, qemu_env;
+	static struct guest_ops_env node_env;
 	node_env = (struct guest_ops_env){.gs = gs};
-	qemu_env = (struct guest_ops_env){.gs = gs, .kind = guest_kind_find("qemu")};
 	int r = task_ops_register(reg, guest_task_ops, gs ? &node_env : NULL, err);
+	size_t slot = 0;
+	for (; r == 0 && guest_kinds[slot]; slot++) {
+		if (slot >= KINDS_MAX)
+			return error_set(err, -E2BIG, 500, "too many guest kinds");
+		kind_envs[slot] = (struct guest_ops_env){.gs = gs, .kind = guest_kinds[slot]};
+		r = build_table(slot, guest_kinds[slot], err);
+		if (r == 0)
+			r = task_ops_register(reg, kind_tables[slot], gs ? &kind_envs[slot] : NULL,
+			                      err);
+	}
+	if (r == 0) {
+		kind_envs[slot] = (struct guest_ops_env){.gs = gs};
+		r = build_table(slot, NULL, err);
+	}
 	if (r == 0)
-		r = task_ops_register(reg, qemu_task_ops, gs ? &qemu_env : NULL, err);
-	if (r == 0)
-		r = guest_snapshot_task_ops_register(reg, gs, err);
-	if (r == 0)
-		r = guest_disk_task_ops_register(reg, gs, err);
-	if (r == 0)
-		r = guest_clone_task_ops_register(reg, gs, err);
+		r = task_ops_register(reg, kind_tables[slot], gs ? &kind_envs[slot] : NULL, err);
 	return r;
 }

@@ -6,12 +6,14 @@
  * Node-wide (PVE's startall/stopall):
  *   startall  {[vms], [force]}                      onboot guests in startup order
  *   stopall   {[vms], [timeout], [force-stop]}       running ones, reverse order
- * Per guest, for each kind (qemu: the types below; lxc later with vz*):
- *   qmstart, qmstop, qmshutdown, qmreboot, qmreset, qmsuspend, qmresume
+ * Per guest, for each kind (the kind's task_pfx: qm for qemu, vz for lxc):
+ *   <pfx>start, stop, shutdown, reboot, suspend, resume (qmreset: qemu)
  *             {vmid, [timeout], [skiplock], [force-stop], [todisk]}
- *   qmdestroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
- *   qmcreate  {vmid, conf, [start], [pool]}   conf: JSON text of key -> value
+ *   <pfx>destroy {vmid, [skiplock], [purge], [destroy-unreferenced-disks]}
+ *   <pfx>create  {vmid, conf, [start], [pool]}   conf: JSON text of key -> value
  *   qmconfig  {vmid, set, [delete], [revert], [digest], [force], [skiplock]}
+ *   <pfx>snapshot, <pfx>rollback, <pfx>delsnapshot, <pfx>clone,
+ *   <pfx>template, qmmove / move_volume, resize (one type for all kinds)
  *
  * conf and set are checked again against the kind's table in the worker;
  * being one task argument each they are bounded by GUEST_CONF_ARG_MAX.
@@ -35,13 +37,53 @@ struct error;
 struct guest_store;
 struct task_ops;
 
-/* Registers every guest operation, once per registry; gs may be NULL in
- * tests that only look at the table. */
+/* What every guest operation gets from task_worker_env(): the store and
+ * the kind its row was registered for; NULL for the node-wide operations
+ * and for those whose one type serves every kind (Proxmox's "resize"),
+ * which find the kind from the vmid (guest_find()). */
+struct guest_ops_env {
+	struct guest_store *gs;
+	const struct guest_kind_ops *kind;
+};
+
+/*
+ * One operation of the guest layer, written once for every kind: it is
+ * registered for each kind in guest_kinds[] that has the capabilities
+ * `caps` (and is `kind`, when given) as the type task_pfx + name (qmstart,
+ * vzstart), or as `type` when Proxmox names it otherwise ("move_volume";
+ * "resize", one type for every kind, registered once without a kind).
+ */
+struct guest_op_def {
+	const char *name; /* "start": qmstart, vzstart */
+	const char *type; /* instead of task_pfx + name */
+	const char *kind; /* only this kind ("qemu"); NULL: every kind */
+	unsigned caps;    /* enum guest_caps the kind must have */
+	const struct task_op_arg *args;
+	task_op_check_fn *check;
+	task_op_run_fn *run;
+};
+
+/* The rows of each part (each ends with {.run = NULL}). */
+extern const struct guest_op_def guest_snapshot_op_defs[]; /* guest-snapshot.c */
+extern const struct guest_op_def guest_disk_op_defs[];     /* guest-disk-ops.c */
+extern const struct guest_op_def guest_clone_op_defs[];    /* guest-clone.c */
+extern const struct guest_op_def guest_lxc_op_defs[];      /* lxc-create.c */
+
+/*
+ * The body of <pfx>create {vmid, conf, [start], [pool], ...}: the pool,
+ * the new disks, then fill (may be NULL: the kind's own step, such as a
+ * container's template unpacked into its new rootfs; set is the config
+ * about to be written, which fill may complete), the config over the
+ * reservation, the start.  Any failure frees what was allocated and
+ * removes the reservation.
+ */
+typedef int guest_create_fill_fn(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                                 const json_t *args, json_t *set, struct task_worker *w,
+                                 struct error **err);
+struct guest_kind_ops;
+int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill_fn *fill,
+                    struct error **err);
+
+/* Registers every guest operation of every kind, once per registry; gs may
+ * be NULL in tests that only look at the table (the envs are NULL then). */
 int guest_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
-/* qmsnapshot, qmdelsnapshot, qmrollback (guest-snapshot.c). */
-int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
-                                     struct error **err);
-/* resize (guest-disk-ops.c). */
-int guest_disk_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);
-/* qmclone, qmtemplate (guest-clone.c). */
-int guest_clone_task_ops_register(struct task_ops *reg, struct guest_store *gs, struct error **err);

@@ -45,10 +45,7 @@
 /* the comment of a snapshot: PVE's description bound (8 KiB) */
 #define SNAP_COMMENT_MAX 8192
 
-struct snap_env {
-	struct guest_store *gs;
-	const struct guest_kind_ops *kind;
-};
+#define snap_env guest_ops_env
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -143,6 +140,38 @@ static bool in_use(const struct guest_kind_ops *k, const json_t *cur, const char
 	return file && streq(file, volid);
 }
 
+/* The volumes of section and their keys, in the same order, for kind k:
+ * qemu's drives, or every key whose value the kind says is a volume
+ * (a container's rootfs and volume mount points, not bind mounts). */
+static int kind_volumes(const struct guest_kind_ops *k, const json_t *section, char ***ret_vols,
+                        char ***ret_keys, struct error **err)
+{
+	if (streq(k->type, "qemu")) {
+		int r = guest_snapshot_volumes(section, ret_vols, err);
+		if (r == 0 && ret_keys)
+			r = snapshot_keys(section, ret_keys, err);
+		return r;
+	}
+	char **vols = NULL, **keys = NULL;
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)section, key, v) {
+		_cleanup_free_ char *file = json_is_string(v) && k->disk_file
+		                                ? k->disk_file(key, json_string_value(v))
+		                                : NULL;
+		if (!file || file[0] == '/' || !strchr(file, ':'))
+			continue;
+		strv_extend(&vols, file);
+		strv_extend(&keys, key);
+	}
+	*ret_vols = vols;
+	if (ret_keys)
+		*ret_keys = keys;
+	else
+		strv_free(keys);
+	return 0;
+}
+
 int guest_snapshot_volumes(const json_t *section, char ***ret, struct error **err)
 {
 	char **v = NULL;
@@ -216,8 +245,10 @@ static int check_snapshot_feature(struct guest_store *gs, char **vols, struct er
 
 struct step {
 	const char *name;
-	const struct qemu_snapshot_opts *opts;
-	int (*fn)(struct guest_conf *c, const char *name, struct error **err);
+	const struct guest_snapshot_rules *rules;
+	const struct guest_snapshot_opts *opts;
+	int (*fn)(const struct guest_snapshot_rules *k, struct guest_conf *c, const char *name,
+	          struct error **err);
 	/* undo of a failed create: the section and the snapshot lock go */
 	bool drop;
 	const char *description; /* PUT .../snapshot/{x}/config */
@@ -228,7 +259,7 @@ static int run_step(void *obj, void *arg, struct error **err)
 	struct guest_conf *c = obj;
 	const struct step *s = arg;
 	if (s->opts)
-		return qemu_conf_snapshot_prepare(c, s->name, s->opts, err);
+		return guest_conf_snapshot_prepare(s->rules, c, s->name, s->opts, err);
 	if (s->drop) {
 		json_object_del(c->snapshots, s->name);
 		if (streq_ptr(guest_conf_get(c->conf, "lock"), "snapshot"))
@@ -243,11 +274,14 @@ static int run_step(void *obj, void *arg, struct error **err)
 		guest_conf_set(snap, "description", *s->description ? s->description : NULL);
 		return 0;
 	}
-	return s->fn(c, s->name, err);
+	return s->fn(s->rules, c, s->name, err);
 }
 
 static int step(struct snap_env *env, long vmid, struct step *s, struct error **err)
 {
+	s->rules = env->kind->snapshot_rules;
+	if (!s->rules)
+		return error_set(err, -EOPNOTSUPP, 500, "snapshot feature is not available");
 	char key[24];
 	vmid_key(vmid, key);
 	return conf_family_update(guest_family(env->gs, env->kind), key, NULL, run_step, s, err);
@@ -314,8 +348,8 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	_cleanup_strv_free_ char **done_keys = NULL;
 	_cleanup_json_ json_t *sec = NULL;
 	bool running = false, paused = false;
-	struct qemu_snapshot_opts o = {.snaptime = (long long)time(NULL),
-	                               .comment = arg_str(args, "description")};
+	struct guest_snapshot_opts o = {.snaptime = (long long)time(NULL),
+	                                .comment = arg_str(args, "description")};
 	struct step prep = {.name = name, .opts = &o};
 
 	int r = guest_get(env->gs, k, vmid, &g, err);
@@ -327,7 +361,7 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 		              "snapshot with RAM state (vmstate) of a running VM is not supported");
 		goto out;
 	}
-	r = guest_snapshot_volumes(g.conf, &vols, err);
+	r = kind_volumes(k, g.conf, &vols, NULL, err);
 	if (r == 0)
 		r = check_snapshot_feature(env->gs, vols, err);
 	if (r < 0)
@@ -342,9 +376,7 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	vols = NULL;
 	r = section_now(env, vmid, name, &sec, err);
 	if (r == 0)
-		r = guest_snapshot_volumes(sec, &vols, err);
-	if (r == 0)
-		r = snapshot_keys(sec, &keys, err);
+		r = kind_volumes(k, sec, &vols, &keys, err);
 
 	if (r == 0 && active && k->suspend) {
 		task_log(w, "pausing the VM for consistent volume snapshots");
@@ -374,7 +406,7 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 		r = error_set(err, -EOPNOTSUPP, 500, "snapshot feature is not available");
 	}
 	if (r == 0) {
-		struct step commit = {.name = name, .fn = qemu_conf_snapshot_commit};
+		struct step commit = {.name = name, .fn = guest_conf_snapshot_commit};
 		r = step(env, vmid, &commit, err);
 	}
 	if (r < 0) {
@@ -414,14 +446,12 @@ static int op_delsnapshot(struct task_worker *w, const json_t *args, struct erro
 	_cleanup_json_ json_t *sec = NULL;
 	bool running = false;
 
-	struct step prep = {.name = name, .fn = qemu_conf_snapshot_delete_prepare};
+	struct step prep = {.name = name, .fn = guest_conf_snapshot_delete_prepare};
 	int r = step(env, vmid, &prep, err);
 	if (r == 0)
 		r = section_now(env, vmid, name, &sec, err);
 	if (r == 0)
-		r = guest_snapshot_volumes(sec, &vols, err);
-	if (r == 0)
-		r = snapshot_keys(sec, &keys, err);
+		r = kind_volumes(env->kind, sec, &vols, &keys, err);
 	if (r == 0)
 		r = guest_is_running(env->gs, env->kind, vmid, &running, NULL, err);
 	if (r < 0)
@@ -462,7 +492,7 @@ static int op_delsnapshot(struct task_worker *w, const json_t *args, struct erro
 		}
 		error_free(e);
 	}
-	struct step fin = {.name = name, .fn = qemu_conf_snapshot_delete_finish};
+	struct step fin = {.name = name, .fn = guest_conf_snapshot_delete_finish};
 	return step(env, vmid, &fin, err);
 }
 
@@ -477,13 +507,13 @@ static int op_rollback(struct task_worker *w, const json_t *args, struct error *
 	_cleanup_strv_free_ char **vols = NULL;
 	_cleanup_json_ json_t *sec = NULL;
 
-	struct step prep = {.name = name, .fn = qemu_conf_snapshot_rollback_prepare};
+	struct step prep = {.name = name, .fn = guest_conf_snapshot_rollback_prepare};
 	int r = step(env, vmid, &prep, err);
 	if (r < 0)
 		return r;
 	r = section_now(env, vmid, name, &sec, err);
 	if (r == 0)
-		r = guest_snapshot_volumes(sec, &vols, err);
+		r = kind_volumes(k, sec, &vols, NULL, err);
 	struct guest g = {0};
 	bool running = false;
 	if (r == 0)
@@ -512,7 +542,7 @@ static int op_rollback(struct task_worker *w, const json_t *args, struct error *
 		}
 		return r;
 	}
-	struct step fin = {.name = name, .fn = qemu_conf_snapshot_rollback_finish};
+	struct step fin = {.name = name, .fn = guest_conf_snapshot_rollback_finish};
 	r = step(env, vmid, &fin, err);
 	if (r == 0 && arg_bool(args, "start", false)) {
 		r = guest_get(env->gs, k, vmid, &g, err);
@@ -608,17 +638,23 @@ static const struct task_op_arg snapshot_args[] = {
     {.name = NULL},
 };
 
-static const struct task_op snapshot_ops[] = {
-    {.type = "qmsnapshot", .args = snapshot_args, .check = check_args, .run = op_snapshot},
-    {.type = "qmdelsnapshot", .args = snapshot_args, .check = check_args, .run = op_delsnapshot},
-    {.type = "qmrollback", .args = snapshot_args, .check = check_args, .run = op_rollback},
-    {.type = NULL},
+/* qemu's only until the bodies read a container's mount points (they walk
+ * qemu drives and QMP): vzsnapshot & co. come with that. */
+const struct guest_op_def guest_snapshot_op_defs[] = {
+    {.name = "snapshot",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_snapshot},
+    {.name = "delsnapshot",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_delsnapshot},
+    {.name = "rollback",
+     .caps = GUEST_CAP_SNAPSHOT,
+     .args = snapshot_args,
+     .check = check_args,
+     .run = op_rollback},
+    {.run = NULL},
 };
-
-int guest_snapshot_task_ops_register(struct task_ops *reg, struct guest_store *gs,
-                                     struct error **err)
-{
-	static struct snap_env qemu_env;
-	qemu_env = (struct snap_env){.gs = gs, .kind = guest_kind_find("qemu")};
-	return task_ops_register(reg, snapshot_ops, gs ? &qemu_env : NULL, err);
-}

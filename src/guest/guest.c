@@ -335,6 +335,17 @@ int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long v
 	return k->monitor(gs, vmid, command, ret_output, err);
 }
 
+int guest_interfaces(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                     json_t **ret, struct error **err)
+{
+	int r = guest_find(gs, k, vmid, NULL, err);
+	if (r < 0)
+		return r;
+	if (!k->interfaces)
+		return error_set(err, -EOPNOTSUPP, 501, "not supported for %s", k->noun);
+	return k->interfaces(gs, vmid, ret, err);
+}
+
 #define GUEST_SENDKEY_MAX 64
 
 static bool sendkey_valid(const char *key)

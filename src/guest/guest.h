@@ -33,6 +33,7 @@ struct conf_format;
 struct conf_ops;
 struct conf_prop;
 struct conf_snapshot;
+struct guest_snapshot_rules;
 struct ctvm_paths;
 struct error;
 struct storage_config_store;
@@ -178,6 +179,9 @@ struct guest_kind_ops {
 	 * same rule; NULL when the kind has none. */
 	json_t *(*pending_section)(const void *parsed);
 	json_t *(*snapshot_sections)(const void *parsed);
+	/* The config steps of snapshots (guest-conf.h): the kind's rules; NULL
+	 * for a kind without snapshots. */
+	const struct guest_snapshot_rules *snapshot_rules;
 	/* The format tables the props' named formats come from (NULL-terminated). */
 	const struct conf_format *const *formats;
 	/* The privilege a user needs to set or delete key (PVE's
@@ -211,6 +215,16 @@ struct guest_kind_ops {
 	/* value with its file replaced by volid and size=<size> set (a new
 	 * disk), malloc'd.  Required with disk_file. */
 	char *(*disk_set_file)(const char *value, const char *volid, uint64_t size);
+	/* Set by kinds whose volumes hold a file tree (containers): a new
+	 * volume is then a subvol where the storage has them (its size a
+	 * limit where the storage can keep one; size 0: no limit), else a
+	 * raw image (or block device) that this makes a filesystem on.  NULL:
+	 * images in the storage's default format (VMs). */
+	int (*format_volume)(const char *path, struct task_worker *w, struct error **err);
+	/* After a resize of such a volume that is an image or device (not a
+	 * subvol): its filesystem grown to the new size.  May be NULL. */
+	int (*grow_volume)(const char *path, bool running, struct task_worker *w,
+	                   struct error **err);
 	/* The volume a deleted key leaves behind as unusedN (a disk's volid;
 	 * not a CD-ROM, not "none"), malloc'd, or NULL.  May be NULL. */
 	char *(*detached_volume)(const char *key, const char *value);
@@ -257,6 +271,10 @@ struct guest_kind_ops {
 	 * but 0 the change stays pending.  May be NULL: nothing is. */
 	int (*hotplug)(struct guest_store *gs, long vmid, const json_t *conf, const char *key,
 	               const char *old, const char *value, struct error **err);
+	/* The network interfaces seen inside the running guest: [{name,
+	 * hwaddr, inet, inet6}] (PVE's lxc get_interfaces).  May be NULL: not
+	 * supported. */
+	int (*interfaces)(struct guest_store *gs, long vmid, json_t **ret, struct error **err);
 	/* One command of the hypervisor's human monitor to the running guest,
 	 * its output (malloc'd).  May be NULL: not supported. */
 	int (*monitor)(struct guest_store *gs, long vmid, const char *command, char **ret_output,
@@ -353,6 +371,9 @@ int guest_config_remove(struct guest_store *gs, const struct guest_kind_ops *k, 
  * only root@pam gets here (the monitor reaches the host). */
 int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                   const char *command, char **ret_output, struct error **err);
+/* GET .../interfaces: the kind's interfaces slot; 501 when it has none. */
+int guest_interfaces(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                     json_t **ret, struct error **err);
 /* POST .../sendkey: PVE's vm_sendkey, under the config lock, refused while
  * locked (unless GUEST_SKIPLOCK in flags): the monitor's "sendkey <key>".
  * key is QEMU's key names joined by '-' ("ctrl-alt-delete"): 400 for

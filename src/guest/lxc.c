@@ -5,7 +5,7 @@
  * says what PVE's API says of each key (its privilege, whether only
  * root@pam may set it, whether it applies at once while the container
  * runs).  The runtime slots (is_running, status, power, destroy) are
- * added with the running containers.
+ * lxc-power.c's.
  */
 #include "common.h"
 
@@ -16,6 +16,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "lxc-conf.h"
+#include "lxc-power.h"
 #include "qemu-conf.h" /* qemu_conf_random_mac(), qemu_format_size() */
 #include "strbuf.h"
 #include "strutil.h"
@@ -330,6 +331,7 @@ const struct guest_kind_ops guest_kind_lxc = {
     .main_section = lxc_main_section,
     .pending_section = lxc_pending_section,
     .snapshot_sections = lxc_snapshot_sections,
+    .snapshot_rules = &lxc_snapshot_rules,
     .key_priv = lxc_key_priv,
     .needs_root = lxc_needs_root,
     .fast_plug = lxc_fast_plug,
@@ -340,5 +342,17 @@ const struct guest_kind_ops guest_kind_lxc = {
     .detached_volume = lxc_detached_volume,
     .check_update = lxc_check_update,
     .summary = lxc_summary,
-    /* the runtime slots come with the running containers */
+    .format_volume = lxc_volume_mkfs,
+    .grow_volume = lxc_volume_grow,
+    /* the runtime (lxc-power.c) */
+    .is_running = lxc_power_is_running,
+    .status = lxc_power_status,
+    .start = lxc_power_start,
+    .stop = lxc_power_stop,
+    .shutdown = lxc_power_shutdown,
+    .reboot = lxc_power_reboot,
+    .suspend = lxc_power_suspend,
+    .resume = lxc_power_resume,
+    .destroy = lxc_power_destroy,
+    .interfaces = lxc_power_interfaces,
 };

@@ -550,6 +550,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .main_section = qemu_main_section,
     .pending_section = qemu_pending_section,
     .snapshot_sections = qemu_snapshot_sections,
+    .snapshot_rules = &qemu_snapshot_rules,
     .key_priv = qemu_key_priv,
     .needs_root = qemu_needs_root,
     .fast_plug = qemu_fast_plug,

@@ -153,6 +153,199 @@ static const struct dcase cases[] = {
      "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
      "Content-Length: 0" CRLF CRLF,
      500, "Configuration file 'nodes/testnode/qemu-server/100.conf' does not exist", NULL, 0},
+    /* containers (api-lxc.c): the shared handlers under /lxc, PVE's words */
+    {"GET /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF, 200,
+     NULL, "{\"data\":[]}", 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/100/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/100/pending HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/status/current HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/rrddata?timeframe=hour HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"DELETE /api2/json/nodes/{NODE}/lxc/100 HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"DELETE /api2/json/nodes/{NODE}/lxc/100 HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF CRLF,
+     403, "Permission check failed (/vms/100, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/start HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/start HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/stop HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/stop HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/shutdown HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/shutdown HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/reboot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/reboot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/suspend HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/suspend HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/status/resume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     500, "Configuration file 'nodes/testnode/lxc/100.conf' does not exist", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/status/resume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.PowerMgmt)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "vmid=100&ostemplate=local%3Avztmpl%2Ft.tar.gz&password=abc",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "vmid=100",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "vmid=100&ostemplate=local%3Avztmpl%2Ft.tar.gz&lxc.apparmor.profile=unconfined",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "vmid=101&ostemplate=local%3Avztmpl%2Ft.tar.gz",
+     403, NULL, NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "vmid=102&ostemplate=local%3Avztmpl%2Ft.tar.gz&unprivileged=0",
+     403, "Permission check failed (/, Sys.Modify)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "vmid=102&ostemplate=local%3Avztmpl%2Ft.tar.gz&mp0=%2Fsrv%2Cmp%3D%2Fsrv",
+     403, "permission check failed (mount point type bind is only allowed for root@pam)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "vmid=102&ostemplate=local%3Avztmpl%2Ft.tar.gz&features=keyctl%3D1",
+     403,
+     "permission check failed (changing feature flags (except nesting) is only allowed for "
+     "root@pam)",
+     NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF
+     "vmid=102&ostemplate=local%3Avztmpl%2Ft.tar.gz&dev0=%2Fdev%2Fnull",
+     403, "permission check failed (configuring device passthrough is only allowed for root@pam)",
+     NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "mp0=%2Fsrv%2Cmp%3D%2Fsrv",
+     403, "permission check failed (mount point type bind is only allowed for root@pam)", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "features=fuse%3D1",
+     403,
+     "permission check failed (changing feature flags (except nesting) is only allowed for "
+     "root@pam)",
+     NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "lxc.cgroup.pids.max=64",
+     400, "Parameter verification failed.", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "hostname=ok",
+     200, NULL, "{\"data\":null}", 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/102/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     500, "CT 102 not running", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/interfaces HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/101/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Audit)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=s1",
+     403, "Permission check failed (/vms/100, VM.Snapshot)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=s1&vmstate=1",
+     400, "Parameter verification failed.", NULL, 0},
+    {"DELETE /api2/json/nodes/{NODE}/lxc/102/snapshot/s1 HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF CRLF,
+     500, "snapshot 's1' does not exist", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/resize HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "disk=mp0&size=%2B1G",
+     500, "you can't resize a disk that is not a volume", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/101, VM.Clone)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103",
+     403, "Permission check failed (/vms/103, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103&name=x",
+     400, "Parameter verification failed.", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/template HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     403, "Permission check failed (/vms/101, VM.Allocate)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/101/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=rootfs&storage=local",
+     403, "Permission check failed (/vms/101, VM.Config.Disk)", NULL, 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/102/move_volume HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "volume=mp0&storage=local",
+     500, "you can't move a disk that is not a volume", NULL, 0},
+    /* root@pam's bind mount is neither replaced nor deleted by anyone else */
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "delete=mp0",
+     403, "permission check failed (mount point type bind is only allowed for root@pam)", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
+     "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "delete=unprivileged",
+     403, "permission check failed (privileged containers are only allowed for root@pam)", NULL, 0},
+    {"GET /api2/json/nodes/{NODE}/lxc/102/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF,
+     200, NULL, "{\"data\":{\"hostname\":\"ok\",\"mp0\":\"/srv,mp=/srv\",\"unprivileged\":1}}", 0},
     {"GET /api2/json/nodes/{NODE}/network HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      200, NULL, "{\"data\":[]}", 0},
     /* 403: alice may audit /vms/100 only */
@@ -194,8 +387,12 @@ static int add_alice(struct usercfg *cfg, struct access_secrets *sec, void *arg,
 	t->privsep = false;
 	char *secret = access_secrets_new_token(sec, "alice@pve!ci");
 	*(char **)arg = secret;
-	return usercfg_acl_set(cfg, "/vms/100", ACL_SUBJECT_USER, "alice@pve", "PVEVMUser", true,
-	                       err);
+	r = usercfg_acl_set(cfg, "/vms/100", ACL_SUBJECT_USER, "alice@pve", "PVEVMUser", true, err);
+	/* every VM privilege on 102, to meet the root@pam-only rules */
+	if (r == 0)
+		r = usercfg_acl_set(cfg, "/vms/102", ACL_SUBJECT_USER, "alice@pve", "PVEVMAdmin",
+		                    true, err);
+	return r;
 }
 
 static int setup(void **state)
@@ -220,6 +417,15 @@ static int setup(void **state)
 	g.ctx.stats = node_stats_new("/", 1000);
 	g.ctx.guests = guest_store_new(g.paths, "testnode", NULL);
 	api_context_init(&g.ctx);
+	/* container 102 (alice's, PVEVMAdmin) with root@pam's bind mount */
+	char *ctdir = xasprintf("%s/lxc", g.paths->etc), *ct = xasprintf("%s/102.conf", ctdir);
+	assert_int_equal(mkdir_p(ctdir, 0755), 0);
+	static const char ct102[] = "hostname: ct102\nmp0: /srv,mp=/srv\n"
+	                            "rootfs: local:102/subvol-102-disk-0.subvol,size=0T\n"
+	                            "unprivileged: 1\n";
+	assert_int_equal(write_file_atomic(ct, ct102, sizeof(ct102) - 1, 0640, NULL), 0);
+	free(ct);
+	free(ctdir);
 
 	time_t now = time(NULL);
 	g.root = auth_ticket_create(g.ctx.keys, "root@pam", now);

@@ -44,9 +44,10 @@ static void test_registry(void **state)
 	assert_string_equal(k->task_pfx, "vz");
 	assert_int_equal(k->caps, GUEST_CAP_SNAPSHOT | GUEST_CAP_SUSPEND | GUEST_CAP_CLONE |
 	                              GUEST_CAP_TEMPLATE);
-	/* the runtime slots come with the running containers */
-	assert_null(k->start);
-	assert_null(k->is_running);
+	/* the runtime slots (lxc-power.c) */
+	assert_non_null(k->start);
+	assert_non_null(k->is_running);
+	assert_non_null(k->format_volume);
 }
 
 struct rule_case {

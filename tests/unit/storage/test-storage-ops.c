@@ -19,6 +19,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "guest-ops.h"
+#include "guest.h"
 #include "paths.h"
 #include "storage-config.h"
 #include "storage-import.h"
@@ -29,11 +30,22 @@
 
 /* the storage layer's first */
 static const char *const all_types[] = {
-    "imgdel",       "imgsnapshot", "imgdelsnapshot", "imgrollback", "imgcopy",   "download",
-    "prunebackups", "lvmcreate",   "lvmthincreate",  "zfscreate",   "dircreate", "startall",
-    "stopall",      "qmstart",     "qmstop",         "qmshutdown",  "qmreboot",  "qmreset",
-    "qmsuspend",    "qmresume",    "qmdestroy",      "qmcreate",    "qmconfig",
+    "imgdel",        "imgsnapshot", "imgdelsnapshot", "imgrollback", "imgcopy",    "download",
+    "prunebackups",  "lvmcreate",   "lvmthincreate",  "zfscreate",   "dircreate",  "startall",
+    "stopall",       "qmstart",     "qmstop",         "qmshutdown",  "qmreboot",   "qmreset",
+    "qmsuspend",     "qmresume",    "qmdestroy",      "qmcreate",    "qmconfig",   "qmsnapshot",
+    "qmdelsnapshot", "qmrollback",  "resize",         "qmmove",      "qmtemplate", "qmclone",
 };
+
+/* the containers' (Proxmox's UPID types of pve-container), generated from
+ * the same rows as the VMs' */
+static const char *const lxc_types[] = {
+    "vzstart",    "vzstop",     "vzshutdown", "vzreboot",    "vzsuspend",
+    "vzresume",   "vzdestroy",  "vzcreate",   "vzsnapshot",  "vzdelsnapshot",
+    "vzrollback", "vztemplate", "vzclone",    "move_volume",
+};
+/* what a container has not */
+static const char *const not_lxc_types[] = {"vzreset", "vzconfig", "vzmove"};
 #define N_STORAGE_TYPES 11
 
 static struct task_ops *daemon_registry(struct storage_task_env *env)
@@ -54,6 +66,15 @@ static void test_registered_once(void **state)
 		assert_non_null(task_ops_find(reg, all_types[i], &e));
 		/* the storage ops get the storage environment, the guest ops none */
 		assert_ptr_equal(e, i < N_STORAGE_TYPES ? (void *)&env : NULL);
+	}
+	if (guest_kind_find("lxc")) {
+		for (size_t i = 0; i < ARRAY_SIZE(lxc_types); i++) {
+			void *e = (void *)1;
+			assert_non_null(task_ops_find(reg, lxc_types[i], &e));
+			assert_null(e);
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(not_lxc_types); i++)
+			assert_null(task_ops_find(reg, not_lxc_types[i], NULL));
 	}
 	struct error *err = NULL;
 	assert_int_equal(storage_task_ops_register(reg, &env, &err), -EEXIST);

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The lxc kind's runtime slots (lxc-power.h). */
+#include "common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "config-store.h"
+#include "error.h"
+#include "fileio.h"
+#include "guest.h"
+#include "jsonutil.h"
+#include "lxc-cmd.h"
+#include "lxc-conf.h"
+#include "lxc-power.h"
+#include "lxc-run.h"
+#include "lxc-setup.h"
+#include "storage-ops.h"
+#include "storage.h"
+#include "strv.h"
+#include "task.h"
+#include "volid.h"
+#include "xalloc.h"
+
+/* lxc-idmap.h (wt-ct-conf) and lxc-idmap-types.h (wt-ct-run, through
+ * lxc-cmd.h) both define struct lxc_idmap, so no file can include both
+ * yet; the one function needed here is declared against the latter (the
+ * same layout) until lxc-idmap.h includes lxc-idmap-types.h. */
+int lxc_idmap_for(const void *parsed, struct lxc_idmap *ret, struct error **err);
+
+/* How long a clean shutdown waits when the call gives no timeout (PVE's
+ * vm_shutdown default for containers). */
+#define SHUTDOWN_TIMEOUT_S 60
+
+static struct lxc_run_env run_env(struct guest_store *gs, struct task_worker *w)
+{
+	return (struct lxc_run_env){.run_root = guest_store_run_dir(gs), .w = w};
+}
+
+static char *mnt_dir(struct guest_store *gs, long vmid)
+{
+	return xasprintf("%s/lxc-mnt/%ld", guest_store_run_dir(gs), vmid);
+}
+
+/* ---- volumes as directories --------------------------------------------- */
+
+int lxc_volume_mkfs(const char *path, struct task_worker *w, struct error **err)
+{
+	struct cmd c;
+	cmd_init(&c, "mkfs.ext4");
+	/* -E root_owner: the container's root owns its / once the unpack
+	 * chowns it; -O ^has_journal is not used: a crash keeps the tree */
+	cmd_add(&c, "-q");
+	cmd_add(&c, "-F");
+	cmd_add(&c, "-E");
+	cmd_add(&c, "lazy_itable_init=1,lazy_journal_init=1");
+	cmd_add(&c, path);
+	cmd_set_timeout(&c, 600 * 1000);
+	if (w)
+		task_log(w, "Creating filesystem with ext4 on '%s'", path);
+	int r = cmd_run(&c, NULL, err);
+	cmd_release(&c);
+	return r;
+}
+
+int lxc_volume_grow(const char *path, bool running, struct task_worker *w, struct error **err)
+{
+	if (running) {
+		if (w)
+			task_warn(w,
+			          "the filesystem of '%s' is not grown while the container runs; "
+			          "it keeps its size",
+			          path);
+		return 0;
+	}
+	/* resize2fs wants a checked filesystem; e2fsck's exit 1 is "fixed" */
+	struct cmd c;
+	struct cmd_result res = {0};
+	cmd_init(&c, "e2fsck");
+	cmd_add(&c, "-f");
+	cmd_add(&c, "-p");
+	cmd_add(&c, path);
+	cmd_set_timeout(&c, 600 * 1000);
+	int r = cmd_run(&c, &res, NULL);
+	bool ok = r == 0 || (!res.signal && !res.timed_out && res.exit_code == 1);
+	cmd_result_clear(&res);
+	cmd_release(&c);
+	if (!ok)
+		return error_set(err, -EIO, 500, "unable to check the filesystem of '%s'", path);
+	cmd_init(&c, "resize2fs");
+	cmd_add(&c, path);
+	cmd_set_timeout(&c, 600 * 1000);
+	if (w)
+		task_log(w, "growing the filesystem of '%s'", path);
+	r = cmd_run(&c, NULL, err);
+	cmd_release(&c);
+	return r;
+}
+
+/* Whether path is the root of a mount (its device differs from its
+ * parent's). */
+static bool is_mountpoint(const char *path)
+{
+	struct stat a, b;
+	_cleanup_free_ char *parent = xasprintf("%s/..", path);
+	return lstat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+int lxc_volume_mount(struct guest_store *gs, long vmid, const char *key, const char *volid,
+                     char **ret_path, bool *ret_mounted, struct task_worker *w, struct error **err)
+{
+	struct volid v = {0};
+	_cleanup_(storage_freep) struct storage *st = NULL;
+	_cleanup_free_ char *path = NULL;
+	*ret_mounted = false;
+	int r = volid_parse(volid, &v, err);
+	if (r == 0)
+		r = storage_load_open_enabled(guest_store_storage(gs), guest_store_node(gs),
+		                              v.storeid, &st, err);
+	if (r == 0)
+		r = storage_activate(st, err);
+	if (r == 0)
+		r = storage_path(st, v.volname, &path, err);
+	volid_clear(&v);
+	if (r < 0)
+		return r;
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return error_set(err, -errno, 500, "unable to access volume '%s' - %s", volid,
+		                 strerror(errno));
+	if (S_ISDIR(sb.st_mode)) {
+		*ret_path = TAKE_PTR(path);
+		return 0;
+	}
+	if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+		return error_set(err, -EINVAL, 500, "volume '%s' is no directory, image or device",
+		                 volid);
+	_cleanup_free_ char *dir = mnt_dir(gs, vmid);
+	_cleanup_free_ char *target = xasprintf("%s/%s", dir, key);
+	/* 0755 down to the mount point: an unprivileged container's root (a
+	 * mapped id) must reach its rootfs through them, as through PVE's
+	 * /var/lib/lxc/<vmid>/rootfs */
+	_cleanup_free_ char *top = xasprintf("%s/lxc-mnt", guest_store_run_dir(gs));
+	if (mkdir_p(target, 0755) < 0 || chmod(top, 0755) < 0 || chmod(dir, 0755) < 0)
+		return error_set(err, -errno, 500, "unable to create '%s' - %s", target,
+		                 strerror(errno));
+	if (!is_mountpoint(target)) {
+		struct cmd c;
+		cmd_init(&c, "mount");
+		cmd_add(&c, "-t");
+		cmd_add(&c, "ext4");
+		if (S_ISREG(sb.st_mode)) {
+			cmd_add(&c, "-o");
+			cmd_add(&c, "loop");
+		}
+		cmd_add(&c, path);
+		cmd_add(&c, target);
+		r = cmd_run(&c, NULL, err);
+		cmd_release(&c);
+		if (r < 0) {
+			rmdir(target);
+			return r;
+		}
+	}
+	(void)w;
+	*ret_mounted = true;
+	*ret_path = TAKE_PTR(target);
+	return 0;
+}
+
+int lxc_volume_umount_all(struct guest_store *gs, long vmid, struct task_worker *w,
+                          struct error **err)
+{
+	_cleanup_free_ char *dir = mnt_dir(gs, vmid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0
+		                       : error_set(err, -errno, 500, "unable to open '%s' - %s",
+		                                   dir, strerror(errno));
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+		/* a loop mount frees its loop device when unmounted (autoclear) */
+		if (is_mountpoint(p) && umount2(p, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL) {
+			int e = errno;
+			if (w)
+				task_warn(w, "unable to unmount '%s' - %s", p, strerror(e));
+			if (r == 0)
+				r = error_set(err, -e, 500, "unable to unmount '%s' - %s", p,
+				              strerror(e));
+			continue;
+		}
+		rmdir(p);
+	}
+	closedir(d);
+	rmdir(dir);
+	return r;
+}
+
+/* ---- the slots ---------------------------------------------------------- */
+
+int lxc_power_is_running(struct guest_store *gs, long vmid, bool *ret_running, pid_t *ret_pid,
+                         struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, NULL);
+	return lxc_run_is_running(&env, vmid, ret_running, ret_pid, err);
+}
+
+int lxc_power_status(struct guest_store *gs, const struct guest *g, json_t **ret,
+                     struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, NULL);
+	return lxc_run_status(&env, g->vmid, ret, err);
+}
+
+/* The mount points of conf (mpN) as lxc-cmd wants them: host paths,
+ * volumes mounted or as they lie, bind mounts and devices as given. */
+struct mps {
+	char **keys;
+	char **paths;
+};
+
+static void mps_done(struct mps *m)
+{
+	strv_free(m->keys);
+	strv_free(m->paths);
+}
+
+static int mount_points(struct guest_store *gs, const struct guest *g, struct mps *ret,
+                        struct task_worker *w, struct error **err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)g->conf, key, v) {
+		if (strncmp(key, "mp", 2) || !key[2] ||
+		    strspn(key + 2, "0123456789") != strlen(key + 2))
+			continue;
+		struct lxc_mount m = {0};
+		int r = lxc_conf_mount_parse(key, json_string_value(v), &m, err);
+		if (r < 0)
+			return r;
+		char *path = NULL;
+		if (lxc_mount_classify(m.volume) == LXC_MOUNT_VOLUME) {
+			bool mounted;
+			r = lxc_volume_mount(gs, g->vmid, key, m.volume, &path, &mounted, w, err);
+		} else {
+			path = xstrdup(m.volume);
+		}
+		lxc_mount_done(&m);
+		if (r < 0)
+			return r;
+		strv_push(&ret->keys, xstrdup(key));
+		strv_push(&ret->paths, path);
+	}
+	return 0;
+}
+
+static bool host_has(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+int lxc_power_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                    struct task_worker *w, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	const void *parsed = conf_snapshot_data(g->snap);
+	const char *rootfs_val = json_string_value(json_object_get(g->conf, "rootfs"));
+	if (!rootfs_val)
+		return error_set(err, -EINVAL, 500, "CT %ld has no rootfs", g->vmid);
+	/* what a container that stopped by itself left mounted */
+	int r = lxc_volume_umount_all(gs, g->vmid, w, err);
+	if (r < 0)
+		return r;
+
+	struct lxc_mount root = {0};
+	struct mps mps = {0};
+	struct lxc_idmap map = {0};
+	_cleanup_free_ char *rootfs = NULL, *ostype = NULL, *text = NULL;
+	_cleanup_json_ json_t *raw = NULL;
+	bool mounted = false;
+	r = lxc_conf_mount_parse("rootfs", rootfs_val, &root, err);
+	if (r == 0 && lxc_mount_classify(root.volume) != LXC_MOUNT_VOLUME)
+		r = error_set(err, -EINVAL, 500, "CT %ld: the rootfs must be a volume", g->vmid);
+	if (r == 0)
+		r = lxc_volume_mount(gs, g->vmid, "rootfs", root.volume, &rootfs, &mounted, w, err);
+	if (r == 0)
+		r = mount_points(gs, g, &mps, w, err);
+	if (r == 0)
+		r = lxc_idmap_for(parsed, &map, err);
+	const char *ot = json_string_value(json_object_get(g->conf, "ostype"));
+	if (r == 0) {
+		if (ot)
+			ostype = xstrdup(ot);
+		else
+			r = lxc_setup_detect(rootfs, &ostype, err);
+	}
+	if (r == 0)
+		r = lxc_setup_pre_start(rootfs, ostype, g->conf, g->vmid, &map, err);
+	if (r == 0) {
+		raw = lxc_conf_raw_keys(parsed);
+		struct lxc_cmd_opts o = {
+		    .vmid = g->vmid,
+		    .rootfs_path = rootfs,
+		    .mp_paths = (const char *const *)(mps.paths ? mps.paths : (char *[]){NULL}),
+		    .mp_keys = (const char *const *)(mps.keys ? mps.keys : (char *[]){NULL}),
+		    .idmap = &map,
+		    .raw = raw,
+		    .cgroup_v2 = !host_has("/sys/fs/cgroup/memory") &&
+		                 host_has("/sys/fs/cgroup/cgroup.controllers"),
+		    .apparmor = host_has("/sys/kernel/security/apparmor"),
+		    .memsw = host_has("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+		};
+		r = lxc_cmd_build(g->conf, &o, &text, err);
+	}
+	if (r == 0)
+		r = lxc_run_start(&env, g->vmid, text, timeout_s, err);
+	lxc_mount_done(&root);
+	mps_done(&mps);
+	if (r < 0) {
+		struct error *e = NULL;
+		lxc_volume_umount_all(gs, g->vmid, w, &e);
+		error_free(e);
+	}
+	return r;
+}
+
+/* After the container stopped: its mounts go. */
+static int stopped(struct guest_store *gs, long vmid, int r, struct task_worker *w,
+                   struct error **err)
+{
+	if (r < 0)
+		return r;
+	return lxc_volume_umount_all(gs, vmid, w, err);
+}
+
+int lxc_power_stop(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                   struct task_worker *w, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	(void)timeout_s;
+	return stopped(gs, g->vmid, lxc_run_stop(&env, g->vmid, err), w, err);
+}
+
+int lxc_power_shutdown(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                       bool force_stop, struct task_worker *w, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	int r = lxc_run_shutdown(&env, g->vmid, timeout_s ? timeout_s : SHUTDOWN_TIMEOUT_S,
+	                         force_stop, err);
+	return stopped(gs, g->vmid, r, w, err);
+}
+
+int lxc_power_reboot(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                     struct task_worker *w, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	int r = lxc_run_reboot(&env, g->vmid, timeout_s ? timeout_s : SHUTDOWN_TIMEOUT_S, err);
+	return stopped(gs, g->vmid, r, w, err);
+}
+
+int lxc_power_suspend(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                      struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	return lxc_run_freeze(&env, g->vmid, true, err);
+}
+
+int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                     struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	return lxc_run_freeze(&env, g->vmid, false, err);
+}
+
+int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, NULL);
+	bool running = false;
+	pid_t pid = 0;
+	int r = lxc_run_is_running(&env, vmid, &running, &pid, err);
+	if (r < 0)
+		return r;
+	if (!running || pid <= 0)
+		return error_set(err, -ESRCH, 500, "CT %ld not running", vmid);
+	struct cmd c;
+	struct cmd_result res = {0};
+	cmd_init(&c, "nsenter");
+	cmd_addf(&c, "--target=%d", (int)pid);
+	cmd_add(&c, "--net");
+	cmd_add(&c, "--");
+	cmd_add(&c, "ip");
+	cmd_add(&c, "-j");
+	cmd_add(&c, "addr");
+	cmd_add(&c, "show");
+	cmd_set_timeout(&c, 10 * 1000);
+	r = cmd_run(&c, &res, err);
+	cmd_release(&c);
+	/* what the container's root named its interfaces is data, nothing more */
+	json_t *list = r == 0 ? json_loadb(res.out, res.out_len, 0, NULL) : NULL;
+	cmd_result_clear(&res);
+	if (r < 0)
+		return r;
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return error_set(err, -EIO, 500, "unable to read the interfaces of CT %ld", vmid);
+	}
+	json_t *a = json_array();
+	size_t i;
+	json_t *itf;
+	json_array_foreach (list, i, itf) {
+		if (i >= LXC_POWER_IFACES_MAX)
+			break;
+		const char *name = json_string_value(json_object_get(itf, "ifname"));
+		if (!name)
+			continue;
+		json_t *o = json_pack("{s:s}", "name", name);
+		const char *mac = json_string_value(json_object_get(itf, "address"));
+		if (mac)
+			json_object_set_new(o, "hwaddr", json_string(mac));
+		size_t j;
+		json_t *ai;
+		json_array_foreach (json_object_get(itf, "addr_info"), j, ai) {
+			const char *fam = json_string_value(json_object_get(ai, "family"));
+			const char *local = json_string_value(json_object_get(ai, "local"));
+			json_t *plen = json_object_get(ai, "prefixlen");
+			if (!fam || !local || !json_is_integer(plen))
+				continue;
+			const char *key = streq(fam, "inet")    ? "inet"
+			                  : streq(fam, "inet6") ? "inet6"
+			                                        : NULL;
+			if (key && !json_object_get(o, key))
+				json_object_set_new(
+				    o, key,
+				    json_sprintf("%s/%lld", local,
+				                 (long long)json_integer_value(plen)));
+		}
+		json_array_append_new(a, o);
+	}
+	json_decref(list);
+	*ret = a;
+	return 0;
+}
+
+int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                      struct error **err)
+{
+	struct lxc_run_env env = run_env(gs, w);
+	int r = lxc_run_cleanup(&env, g->vmid, err);
+	if (r == 0)
+		r = lxc_volume_umount_all(gs, g->vmid, w, err);
+	return r;
+}

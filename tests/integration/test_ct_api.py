@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The containers' API end to end, the short way (issue 13; the larger
+suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
+
+ - create (unprivileged, dir storage, a subvol; an ext4 image; the root
+   password only as a hash inside, in no log) -> config -> start ->
+   status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
+   vzstart, vzshutdown, vzdestroy); the password never in a task log;
+ - startall (onboot) and stopall take containers; snapshots on btrfs;
+   a full clone on dir, a template and its linked clone on btrfs;
+   move_volume between dir storages;
+ - a create from a template that is no tar archive fails and leaves no
+   config and no volume behind;
+ - the refusals: a running CT is not destroyed without force, a short
+   password and a template that is no vztmpl are 400; a rootfs on a
+   storage that is not there leaves nothing.
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ctvmtest  # noqa: E402
+from ctfixture import PW, CtDaemonTest  # noqa: E402
+from test_volume_api import mount_btrfs  # noqa: E402
+
+
+class CtApiTest(CtDaemonTest):
+
+    def vols(self, vmid):
+        return glob.glob(os.path.join(self.path, "images", str(vmid), "*"))
+
+    def test_lifecycle(self):
+        self.create(300, rootfs="ct:0", password=PW, memory=128, swap=0, cores=1,
+                    net0="name=eth0,bridge=%s,ip=10.0.3.2/24" % self.bridge)
+        conf = self.ct(300).config.get()
+        self.assertEqual(conf["unprivileged"], 1)
+        self.assertEqual(conf["hostname"], "ct300")
+        self.assertEqual(conf["ostype"], "debian")
+        self.assertRegex(conf["rootfs"], r"^ct:300/subvol-300-disk-0\.subvol,")
+        self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
+        self.assertIn("digest", conf)
+        # unprivileged: the tree belongs to the mapped root
+        sub = os.path.join(self.path, "images", "300", "subvol-300-disk-0.subvol")
+        self.assertEqual(os.lstat(os.path.join(sub, "etc", "passwd")).st_uid, 100000)
+        with open(os.path.join(sub, "etc", "shadow")) as f:
+            shadow = f.read()
+        self.assertRegex(shadow, r"(?m)^root:\$5\$")
+        self.assertNotIn(PW, shadow)
+        # nor in any log, task log or config of the daemon
+        for d in ("log", "etc"):
+            for dirpath, _, files in os.walk(os.path.join(self.daemon.root, d)):
+                for name in files:
+                    with open(os.path.join(dirpath, name), "rb") as f:
+                        self.assertNotIn(PW.encode(), f.read(), os.path.join(dirpath, name))
+
+        st = self.status(300)
+        self.assertEqual(st["status"], "stopped")
+        self.assertEqual(st["type"], "lxc")
+        self.assertEqual(st["maxmem"], 128 << 20)
+
+        self.power(300, "start")
+        pid = self.running_pid(300)
+        st = self.status(300)
+        self.assertEqual(st["status"], "running")
+        self.assertEqual(st["pid"], pid)
+        # the interfaces seen inside: eth0 with the config's MAC
+        itfs = {i["name"]: i for i in self.ct(300).interfaces.get()}
+        self.assertIn("eth0", itfs)
+        mac = conf["net0"].split("hwaddr=")[1][:17]
+        self.assertEqual(itfs["eth0"]["hwaddr"].upper(), mac.upper())
+        res = [r for r in self.admin.cluster.resources.get(type="vm") if r["vmid"] == 300]
+        self.assertEqual(len(res), 1)
+        self.assertEqual(res[0]["type"], "lxc")
+        self.assertEqual(res[0]["id"], "lxc/300")
+        self.assertEqual(res[0]["status"], "running")
+
+        # running: DELETE without force is refused before any task
+        r = self.api("DELETE", "/nodes/%s/lxc/300" % self.node)
+        self.assertEqual(r.status, 500)
+        self.assertIn("unable to destroy CT 300 - container is running", r.reason)
+
+        self.power(300, "shutdown", timeout=20, forceStop=1)
+        self.assertEqual(self.status(300)["status"], "stopped")
+        r = self.api("GET", "/nodes/%s/lxc/300/interfaces" % self.node)
+        self.assertEqual((r.status, r.reason), (500, "CT 300 not running"))
+        upid = self.ct(300).delete(purge=1)
+        self.assertIn(":vzdestroy:300:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(self.conf_path(300)))
+        self.assertEqual(self.vols(300), [])
+        self.assertEqual([c for c in self.admin.nodes(self.node).lxc.get()
+                          if c["vmid"] == 300], [])
+
+    def test_image_rootfs(self):
+        # size > 0 on dir: a raw image made ext4, mounted for the start only
+        self.create(303, rootfs="ct:0.1")
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r"^ct:303/vm-303-disk-0\.raw,")
+        # resize (the task type every kind shares)
+        upid = self.ct(303).resize.put(disk="rootfs", size="+100M")
+        self.assertIn(":resize:303:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(303).config.get()["rootfs"], r",size=207258K$")
+        img = os.path.join(self.path, "images", "303", "vm-303-disk-0.raw")
+        self.assertGreater(os.path.getsize(img), 200 << 20)
+        mnt = os.path.join(self.daemon.root, "run", "lxc-mnt", "303")
+        self.assertFalse(os.path.exists(mnt))
+        self.power(303, "start")
+        self.running_pid(303)
+        self.assertTrue(os.path.ismount(os.path.join(mnt, "rootfs")))
+        # the filesystem grew with the image
+        st = os.statvfs(os.path.join(mnt, "rootfs"))
+        self.assertGreater(st.f_blocks * st.f_frsize, 150 << 20)
+        self.power(303, "stop")
+        self.assertFalse(os.path.exists(mnt))
+        upid = self.ct(303).delete()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.vols(303), [])
+
+    def test_startall_stopall(self):
+        # containers are in the node's bulk start (onboot) and stop
+        self.create(304, rootfs="ct:0", onboot=1)
+        upid = self.admin.nodes(self.node).startall.post(vms="304")
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.running_pid(304)
+        upid = self.admin.nodes(self.node).stopall.post(vms="304", timeout=20)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.status(304)["status"], "stopped")
+
+    def test_snapshot_btrfs(self):
+        # vzsnapshot, vzrollback, vzdelsnapshot of a subvol on btrfs
+        mnt = mount_btrfs(self.daemon.root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt")
+        self.create(305, rootfs="bt:0")
+        sub = glob.glob(os.path.join(bpath, "images", "305", "subvol-305-disk-0*"))[0]
+        upid = self.ct(305).snapshot.post(snapname="s1", description="first")
+        self.assertIn(":vzsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        names = [s["name"] for s in self.ct(305).snapshot.get()]
+        self.assertEqual(names, ["s1", "current"])
+        marker = os.path.join(sub, "etc", "after-s1")
+        with open(marker, "w") as f:
+            f.write("x")
+        upid = self.ct(305).snapshot("s1").rollback.post()
+        self.assertIn(":vzrollback:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(marker))
+        upid = self.ct(305).snapshot("s1").delete()
+        self.assertIn(":vzdelsnapshot:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertEqual([s["name"] for s in self.ct(305).snapshot.get()], ["current"])
+        # a template, and a linked clone of it
+        upid = self.ct(305).template.post()
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        conf = self.ct(305).config.get()
+        self.assertEqual(conf["template"], 1)
+        self.assertRegex(conf["rootfs"], r"^bt:305/basevol-305-disk-0")
+        upid = self.ct(305).clone.post(newid=308)
+        self.assertIn(":vzclone:305:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(308).config.get()["rootfs"], r"^bt:.*subvol-308-disk-0")
+        self.destroy_quietly(308)
+        self.destroy_quietly(305)
+
+    def test_clone_template(self):
+        # vzclone (full, of a CT) and vztemplate on dir storage
+        self.create(306, rootfs="ct:0", net0="name=eth0,bridge=%s" % self.bridge)
+        src = self.ct(306).config.get()
+        upid = self.ct(306).clone.post(newid=307, hostname="copy")
+        self.assertIn(":vzclone:306:", upid)
+        self.addCleanup(self.destroy_quietly, 307)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        conf = self.ct(307).config.get()
+        self.assertEqual(conf["hostname"], "copy")
+        self.assertRegex(conf["rootfs"], r"^ct:307/subvol-307-disk-0")
+        self.assertNotEqual(conf["net0"], src["net0"])
+        self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
+        self.assertTrue(glob.glob(os.path.join(self.path, "images", "307", "*", "etc",
+                                               "os-release")))
+        # a dir subvol cannot become a base: the task says so, the CT is
+        # no template
+        upid = self.ct(306).template.post()
+        self.assertIn(":vztemplate:306:", upid)
+        self.assertNotEqual(self.wait_task(upid, timeout=120), "OK")
+        self.assertNotIn("template", self.ct(306).config.get())
+
+    def test_move_volume(self):
+        # move_volume of a subvol rootfs to another dir storage
+        path2 = os.path.join(self.daemon.root, "srv", "ct2")
+        self.daemon.root_call("POST", "/storage", storage="ct2", type="dir", path=path2,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/ct2")
+        self.create(309, rootfs="ct:0")
+        r = self.api("POST", "/nodes/%s/lxc/309/move_volume" % self.node,
+                     data={"volume": "rootfs", "storage": "ct"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "you can't move to the same storage with same format"))
+        upid = self.ct(309).move_volume.post(volume="rootfs", storage="ct2", delete=1)
+        self.assertIn(":move_volume:309:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(309).config.get()["rootfs"], r"^ct2:309/subvol-309-disk-0")
+        self.assertEqual(self.vols(309), [])
+        self.assertTrue(glob.glob(os.path.join(path2, "images", "309", "*", "etc",
+                                               "os-release")))
+        self.destroy_quietly(309)
+        self.assertEqual(glob.glob(os.path.join(path2, "images", "309", "*")), [])
+
+    def test_bad_template_leaves_nothing(self):
+        # a vztmpl that is no tar archive
+        bad = os.path.join(self.path, "template", "cache", "broken_1.0_amd64.tar.gz")
+        with open(bad, "wb") as f:
+            f.write(b"this is not a tar archive\n" * 100)
+        self.addCleanup(os.unlink, bad)
+        st = self.create(301, expect=None, rootfs="ct:0.1",
+                         ostemplate="ct:vztmpl/broken_1.0_amd64.tar.gz")
+        self.assertNotEqual(st, "OK")
+        self.assertFalse(os.path.exists(self.conf_path(301)))
+        self.assertEqual(self.vols(301), [])
+        self.assertEqual(glob.glob(os.path.join(self.daemon.root, "run", "lxc-mnt", "301")), [])
+
+    def test_refusals(self):
+        lxc = "/nodes/%s/lxc" % self.node
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": self.ostemplate,
+                                        "storage": "ct", "password": "abc"})
+        self.assertEqual(r.status, 400)
+        # a storage that is not there: the task fails, nothing stays
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": self.ostemplate,
+                                        "rootfs": "nosuch:1"})
+        if r.status == 200:
+            self.assertNotEqual(self.wait_task(r.json()["data"], timeout=60), "OK")
+        r = self.api("POST", lxc, data={"vmid": 302, "ostemplate": "ct:iso/x.iso",
+                                        "storage": "ct"})
+        self.assertEqual(r.status, 400)
+        self.assertFalse(os.path.exists(self.conf_path(302)))
+
+
+if __name__ == "__main__":
+    ctvmtest.main()
