@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * The container's uid/gid map as the wave's contract (lxc-idmap.h of
- * wt-ct-conf) declares it, for the users that need only the type
- * (lxc-cmd.c, lxc-run.c) while lxc-idmap.h is written on another branch.
- * When the two meet, lxc-idmap.h includes this file (or takes these
- * definitions and this file goes).
+ * The types of a container's uid/gid map, apart from lxc-idmap.h's functions
+ * so that the pure config generator (lxc-cmd.h) needs no parser.
  */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define LXC_IDMAP_MAX 32 /* entries of one container's map */
 
 struct lxc_idmap_entry {
 	char type; /* 'u' or 'g' */
@@ -17,6 +16,6 @@ struct lxc_idmap_entry {
 };
 
 struct lxc_idmap {
-	struct lxc_idmap_entry e[32];
+	struct lxc_idmap_entry e[LXC_IDMAP_MAX];
 	size_t n; /* 0: privileged */
 };

@@ -15,18 +15,10 @@
 
 struct error;
 
-#define LXC_IDMAP_MAX           32 /* entries of one container's map */
 #define LXC_IDMAP_DEFAULT_HOST  100000u
 #define LXC_IDMAP_DEFAULT_COUNT 65536u
 
-struct lxc_idmap_entry {
-	char type; /* 'u' or 'g' */
-	uint32_t ct, host, count;
-};
-struct lxc_idmap {
-	struct lxc_idmap_entry e[LXC_IDMAP_MAX];
-	size_t n;
-};
+#include "lxc-idmap-types.h" /* struct lxc_idmap_entry, struct lxc_idmap */
 
 /* One "lxc.idmap" value, "<u|g> <ct> <host> <count>": 0, or -EINVAL (400)
  * "failed to parse idmap: <value>" (also for a range past 2^32). */

@@ -24,16 +24,11 @@
 #include "lxc-setup.h"
 #include "storage-ops.h"
 #include "storage.h"
+#include "lxc-idmap.h"
 #include "strv.h"
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
-
-/* lxc-idmap.h (wt-ct-conf) and lxc-idmap-types.h (wt-ct-run, through
- * lxc-cmd.h) both define struct lxc_idmap, so no file can include both
- * yet; the one function needed here is declared against the latter (the
- * same layout) until lxc-idmap.h includes lxc-idmap-types.h. */
-int lxc_idmap_for(const void *parsed, struct lxc_idmap *ret, struct error **err);
 
 /* How long a clean shutdown waits when the call gives no timeout (PVE's
  * vm_shutdown default for containers). */

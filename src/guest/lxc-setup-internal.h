@@ -11,18 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#if __has_include("lxc-idmap.h")
 #include "lxc-idmap.h"
-#else
-struct lxc_idmap_entry {
-	char type; /* 'u' or 'g' */
-	uint32_t ct, host, count;
-};
-struct lxc_idmap {
-	struct lxc_idmap_entry e[32];
-	size_t n;
-};
-#endif
 
 /* The host id container id 0 of type ('u' or 'g') maps to; false when the
  * map has no such entry (or map is NULL/empty: then *ret is 0). */
