@@ -184,7 +184,9 @@ static char *print_parts(const char *value, const char *const *drop, const char 
 }
 
 /* A NIC completed as PVE's parse_lxc_network/print_lxc_network do: type
- * veth, a MAC with Proxmox's prefix when it has none, keys sorted. */
+ * veth, a MAC with Proxmox's prefix when it has none; the required key
+ * (name) first, then the others sorted, as print_property_string writes
+ * required keys before optional ones. */
 static int lxc_prepare_value(const char *key, const char *value, char **ret_value,
                              struct error **err)
 {
@@ -200,9 +202,11 @@ static int lxc_prepare_value(const char *key, const char *value, char **ret_valu
 	if (!n.hwaddr[0])
 		qemu_conf_random_mac(mac);
 	snprintf(hw, sizeof(hw), "hwaddr=%s", n.hwaddr[0] ? n.hwaddr : mac);
-	static const char *const drop[] = {"hwaddr", "type", NULL};
+	char name[32];
+	snprintf(name, sizeof(name), "name=%s", n.name);
+	static const char *const drop[] = {"hwaddr", "name", "type", NULL};
 	const char *extra[] = {hw, "type=veth", NULL};
-	*ret_value = print_parts(value, drop, NULL, extra);
+	*ret_value = print_parts(value, drop, name, extra);
 	return 0;
 }
 

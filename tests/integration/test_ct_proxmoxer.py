@@ -129,11 +129,6 @@ class CtProxmoxerTest(CtDaemonTest):
         self.assertFalse(os.path.exists("/proc/%d" % pid), "its init survived force destroy")
         self.assertEqual(glob.glob(os.path.join(self.path, "images", "200", "*")), [])
 
-    @unittest.skipIf(os.environ.get("CTVM_TEST_KNOWN_BUGS") != "1",
-                     "known bug (wt-ct-conf): netN is written with its keys sorted "
-                     "(bridge=..,hwaddr=..,ip=..,name=eth0,type=veth); Proxmox's "
-                     "print_property_string puts the required key name first "
-                     "(CTVM_TEST_KNOWN_BUGS=1 runs it)")
     def test_net_format(self):
         """netN as Proxmox writes it: the required key (name) first, then the
         others sorted; a MAC with Proxmox's prefix; type=veth."""

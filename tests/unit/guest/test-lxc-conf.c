@@ -86,11 +86,11 @@ static const struct value_case value_cases[] = {
     {"mp256", "local:4,mp=/x", NULL,
      "property is not defined in schema and the schema does not allow additional properties"},
     {"net0", "name=eth0,bridge=vmbr0,ip=dhcp,hwaddr=BC:24:11:00:00:01",
-     "bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,name=eth0,type=veth", NULL},
+     "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth", NULL},
     {"net31",
      "name=eth0,ip=10.0.0.2/24,gw=10.0.0.1,ip6=auto,tag=5,firewall=1,hwaddr=BC:24:11:"
      "00:00:01",
-     "firewall=1,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,ip=10.0.0.2/24,ip6=auto,name=eth0,tag=5,"
+     "name=eth0,firewall=1,gw=10.0.0.1,hwaddr=BC:24:11:00:00:01,ip=10.0.0.2/24,ip6=auto,tag=5,"
      "type=veth",
      NULL},
     {"net32", "name=eth0", NULL,
@@ -174,8 +174,8 @@ static void test_net_mac(void **state)
 	_cleanup_free_ char *v = NULL;
 	assert_int_equal(guest_config_check_value(k, "net0", "name=eth0,bridge=vmbr0", &v, NULL),
 	                 0);
-	assert_true(str_startswith(v, "bridge=vmbr0,hwaddr=BC:24:11:"));
-	assert_true(strstr(v, ",name=eth0,type=veth") != NULL);
+	assert_true(str_startswith(v, "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:"));
+	assert_true(strstr(v, ",type=veth") != NULL);
 	struct lxc_net n;
 	assert_int_equal(lxc_conf_net_parse(0, v, &n, NULL), 0);
 	assert_string_equal(n.name, "eth0");
