@@ -3,8 +3,9 @@
  * PVE::LXC::Setup: the ostype of a tree, each distribution's version,
  * and the hooks.  What every distribution shares (PVE's Base plugin) is
  * in lxc-setup-base.c, the distributions' own parts in lxc-setup-debian.c
- * and lxc-setup-redhat.c, the file layer in lxc-setup-fs.c.  Behaviour (file formats, which files, in which order)
- * follows Proxmox's plugins, checked by the distribution-setup fixtures of
+ * and lxc-setup-redhat.c, the file layer in lxc-setup-fs.c.  Behaviour
+ * (file formats, which files, in which order) follows Proxmox's plugins,
+ * checked by the distribution-setup fixtures of
  * tests/data/conformance/lxc/setup.
  */
 #include "common.h"
