@@ -296,6 +296,34 @@ int api_guest_skiplock_flags(struct api_call *call, unsigned *flags, struct erro
 
 /* ---- list and entries --------------------------------------------------- */
 
+static bool row_below(const char *prefix, const char *name)
+{
+	size_t pl = strlen(prefix), nl = strlen(name);
+	api_foreach_method(m)
+	{
+		if (strncmp(m->path, prefix, pl) == 0 && m->path[pl] == '/' &&
+		    strncmp(m->path + pl + 1, name, nl) == 0 &&
+		    (m->path[pl + 1 + nl] == '\0' || m->path[pl + 1 + nl] == '/'))
+			return true;
+	}
+	return false;
+}
+
+int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
+                     struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	int r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	for (const char *const *n = names; *n; n++)
+		if (row_below(call->method->path, *n))
+			json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
+	*ret = a;
+	return 0;
+}
+
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
