@@ -497,8 +497,13 @@ int api_guest_config_put(struct api_call *call, json_t **ret, struct error **err
 	if (r < 0)
 		return r;
 	/* new disks are allocated in the call, as PVE's synchronous PUT does */
+	_cleanup_json_ json_t *hotplug_errors = json_object();
+	c.hotplug_errors = hotplug_errors;
 	r = guest_config_change_apply(call->ctx->guests, api_guest_kind(call),
 	                              (long)api_param_int(call, "vmid", 0), set, &c, NULL, err);
+	/* written, with what the guest refused left pending: PVE answers 400 */
+	if (r == 0)
+		r = guest_config_hotplug_error(hotplug_errors, false, err);
 	if (r < 0)
 		return r;
 	*ret = json_null();

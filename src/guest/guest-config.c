@@ -18,6 +18,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "property.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 /* ---- values ------------------------------------------------------------- */
@@ -413,8 +414,9 @@ static int apply_revert(const char *key, void *arg, struct error **err)
 }
 
 /* Whether the running guest took key's new value at once (the kind's
- * hotplug slot).  A failure is logged and leaves the change pending, as
- * PVE's vmconfig_hotplug_pending warns and keeps it. */
+ * hotplug slot).  A failure leaves the change pending and is reported in
+ * c->hotplug_errors, as PVE's vmconfig_hotplug_pending keeps it and adds
+ * it to $errors. */
 static bool hotplugged(struct apply *a, const char *key, const char *value)
 {
 	if (!a->k->hotplug)
@@ -424,9 +426,15 @@ static bool hotplugged(struct apply *a, const char *key, const char *value)
 		return false;
 	struct error *e = NULL;
 	int r = a->k->hotplug(a->gs, a->vmid, a->conf, key, old, value, &e);
-	if (r < 0 && r != -EOPNOTSUPP)
+	if (r < 0 && r != -EOPNOTSUPP) {
 		log_debug("%s %ld: hot-plugging %s failed, left pending: %s", a->k->noun, a->vmid,
 		          key, e ? e->msg : strerror(-r));
+		if (a->c->hotplug_errors) {
+			_cleanup_free_ char *msg =
+			    xasprintf("hotplug problem - %s", e ? e->msg : strerror(-r));
+			json_object_set_new(a->c->hotplug_errors, key, json_string(msg));
+		}
+	}
 	error_free(e);
 	return r == 0;
 }
@@ -535,6 +543,27 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 		k->conf_ops->free(obj);
 	unlock_file(fd);
 	conf_file_unref(f);
+	return r;
+}
+
+int guest_config_hotplug_error(const json_t *hotplug_errors, bool task, struct error **err)
+{
+	if (!json_object_size(hotplug_errors))
+		return 0;
+	const char *key;
+	json_t *v;
+	if (!task) {
+		int r = 0;
+		json_object_foreach ((json_t *)hotplug_errors, key, v)
+			r = error_param(err, key, "%s", json_string_value(v));
+		return r;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, "400 Parameter verification failed.");
+	json_object_foreach ((json_t *)hotplug_errors, key, v)
+		strbuf_addf(&sb, " %s: %s", key, json_string_value(v));
+	int r = error_set(err, -EIO, 400, "%s", sb.buf);
+	strbuf_release(&sb);
 	return r;
 }
 
