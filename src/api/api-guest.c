@@ -234,6 +234,33 @@ static int check_volume_privs(struct api_call *call, const struct guest_kind_ops
 	return 0;
 }
 
+/* A forced delete frees the volumes the guest owns (guest_config_update()):
+ * PVE's try_deallocate_drive asks Datastore.AllocateSpace on their storage. */
+static int check_forced_frees(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                              const char *list, struct error **err)
+{
+	if (!k->detached_volume)
+		return 0;
+	struct guest g = {0};
+	int r = guest_get(call->ctx->guests, k, (long)vmid, &g, err);
+	for (const char *p = list; r == 0 && *p;) {
+		size_t len = strcspn(p, ",; ");
+		_cleanup_free_ char *key = xstrndup(p, len);
+		p += len;
+		p += strspn(p, ",; ");
+		const char *value = json_string_value(json_object_get(g.conf, key));
+		_cleanup_free_ char *vol = value ? k->detached_volume(key, value) : NULL;
+		if (!vol || !guest_volume_owned(call->ctx->guests, (long)vmid, vol))
+			continue;
+		_cleanup_free_ char *sid = xstrndup(vol, strcspn(vol, ":"));
+		_cleanup_free_ char *path = xasprintf("/storage/%s", sid);
+		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
+			r = storage_denied(sid, "Datastore.AllocateSpace", err);
+	}
+	guest_release(&g);
+	return r;
+}
+
 /*
  * PVE's check_vm_modify_config_perm over every key the request sets,
  * deletes or reverts: the key's VM.Config.* privilege on /vms/{vmid} (a
@@ -481,6 +508,8 @@ static int config_change(struct api_call *call, json_t **ret_set, struct guest_c
 	 * of the VM */
 	if (r == 0)
 		r = guest_find(call->ctx->guests, k, (long)vmid, NULL, err);
+	if (r == 0 && c->force && c->delete)
+		r = check_forced_frees(call, k, vmid, c->delete, err);
 	if (r < 0) {
 		json_decref(set);
 		return r;

@@ -494,6 +494,9 @@ int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k,
 int guest_config_change_apply(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                               json_t *set, struct guest_config_change *c, struct task_worker *w,
                               struct error **err);
+/* Whether volume volid belongs to guest vmid (the owner its name's grammar
+ * gives; not a base volume): PVE's vm_is_volid_owner. */
+bool guest_volume_owned(struct guest_store *gs, long vmid, const char *volid);
 /* Frees volume volid ("storage:volname") through the storage layer. */
 int guest_volume_free(struct guest_store *gs, const char *volid, struct task_worker *w,
                       struct error **err);
