@@ -234,6 +234,33 @@ static int check_volume_privs(struct api_call *call, const struct guest_kind_ops
 	return 0;
 }
 
+/* A forced delete frees the volumes the guest owns (guest_config_update()):
+ * PVE's try_deallocate_drive asks Datastore.AllocateSpace on their storage. */
+static int check_forced_frees(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                              const char *list, struct error **err)
+{
+	if (!k->detached_volume)
+		return 0;
+	struct guest g = {0};
+	int r = guest_get(call->ctx->guests, k, (long)vmid, &g, err);
+	for (const char *p = list; r == 0 && *p;) {
+		size_t len = strcspn(p, ",; ");
+		_cleanup_free_ char *key = xstrndup(p, len);
+		p += len;
+		p += strspn(p, ",; ");
+		const char *value = json_string_value(json_object_get(g.conf, key));
+		_cleanup_free_ char *vol = value ? k->detached_volume(key, value) : NULL;
+		if (!vol || !guest_volume_owned(call->ctx->guests, (long)vmid, vol))
+			continue;
+		_cleanup_free_ char *sid = xstrndup(vol, strcspn(vol, ":"));
+		_cleanup_free_ char *path = xasprintf("/storage/%s", sid);
+		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
+			r = storage_denied(sid, "Datastore.AllocateSpace", err);
+	}
+	guest_release(&g);
+	return r;
+}
+
 /*
  * PVE's check_vm_modify_config_perm over every key the request sets,
  * deletes or reverts: the key's VM.Config.* privilege on /vms/{vmid} (a
@@ -295,6 +322,34 @@ int api_guest_skiplock_flags(struct api_call *call, unsigned *flags, struct erro
 }
 
 /* ---- list and entries --------------------------------------------------- */
+
+static bool row_below(const char *prefix, const char *name)
+{
+	size_t pl = strlen(prefix), nl = strlen(name);
+	api_foreach_method(m)
+	{
+		if (strncmp(m->path, prefix, pl) == 0 && m->path[pl] == '/' &&
+		    strncmp(m->path + pl + 1, name, nl) == 0 &&
+		    (m->path[pl + 1 + nl] == '\0' || m->path[pl + 1 + nl] == '/'))
+			return true;
+	}
+	return false;
+}
+
+int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
+                     struct error **err)
+{
+	long long vmid = api_param_int(call, "vmid", 0);
+	int r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	for (const char *const *n = names; *n; n++)
+		if (row_below(call->method->path, *n))
+			json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
+	*ret = a;
+	return 0;
+}
 
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err)
 {
@@ -453,6 +508,8 @@ static int config_change(struct api_call *call, json_t **ret_set, struct guest_c
 	 * of the VM */
 	if (r == 0)
 		r = guest_find(call->ctx->guests, k, (long)vmid, NULL, err);
+	if (r == 0 && c->force && c->delete)
+		r = check_forced_frees(call, k, vmid, c->delete, err);
 	if (r < 0) {
 		json_decref(set);
 		return r;
@@ -469,8 +526,13 @@ int api_guest_config_put(struct api_call *call, json_t **ret, struct error **err
 	if (r < 0)
 		return r;
 	/* new disks are allocated in the call, as PVE's synchronous PUT does */
+	_cleanup_json_ json_t *hotplug_errors = json_object();
+	c.hotplug_errors = hotplug_errors;
 	r = guest_config_change_apply(call->ctx->guests, api_guest_kind(call),
 	                              (long)api_param_int(call, "vmid", 0), set, &c, NULL, err);
+	/* written, with what the guest refused left pending: PVE answers 400 */
+	if (r == 0)
+		r = guest_config_hotplug_error(hotplug_errors, false, err);
 	if (r < 0)
 		return r;
 	*ret = json_null();

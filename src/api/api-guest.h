@@ -53,6 +53,13 @@ int api_guest_check_pool(struct api_call *call, const char **ret_pool, struct er
 int api_guest_create_task(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
                           json_t *args, json_t **ret, struct error **err);
 
+/* GET /nodes/{node}/<type>/{vmid} (vmdiridx): of names (PVE's index for
+ * the kind, NULL-terminated, in its order) those that a method row serves,
+ * i.e. some row's path is the call's row path + "/" + name or below it, so
+ * the index follows the method table; 500 when the guest does not exist. */
+int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
+                     struct error **err);
+
 /* Handlers (api_method rows) shared by the kinds. */
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err);
 int api_guest_config_get(struct api_call *call, json_t **ret, struct error **err);

@@ -277,11 +277,15 @@ static int subdirs(struct api_call *call, const char *const *names, json_t **ret
 	return 0;
 }
 
+/* PVE's vmdiridx (API2/LXC.pm), in its order; api_guest_diridx() keeps
+ * those ctvm has rows for. */
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"config",     "pending",  "status",  "resize",
-	                                    "interfaces", "snapshot", "rrddata", NULL};
-	return subdirs(call, names, ret, err);
+	static const char *const names[] = {"config",    "pending",      "status",     "vncproxy",
+	                                    "termproxy", "vncwebsocket", "spiceproxy", "migrate",
+	                                    "clone",     "rrd",          "rrddata",    "firewall",
+	                                    "snapshot",  "resize",       "interfaces", NULL};
+	return api_guest_diridx(call, names, ret, err);
 }
 
 static int api_ct_status_index(struct api_call *call, json_t **ret, struct error **err)

@@ -77,18 +77,16 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 
 /* ---- the VM's directory and status -------------------------------------- */
 
+/* PVE's vmdiridx (API2/Qemu.pm), in its order; api_guest_diridx() keeps
+ * those ctvm has rows for. */
 static int api_vmdiridx(struct api_call *call, json_t **ret, struct error **err)
 {
-	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, qemu_kind(), (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
-	static const char *const names[] = {"config", "pending", "status", "rrddata", NULL};
-	json_t *a = json_array();
-	for (const char *const *n = names; *n; n++)
-		json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
-	*ret = a;
-	return 0;
+	static const char *const names[] = {
+	    "config",    "cloudinit",      "pending",  "status",     "unlink",  "vncproxy",
+	    "termproxy", "migrate",        "resize",   "move",       "rrd",     "rrddata",
+	    "monitor",   "agent",          "snapshot", "spiceproxy", "sendkey", "firewall",
+	    "mtunnel",   "remote_migrate", NULL};
+	return api_guest_diridx(call, names, ret, err);
 }
 
 static int api_vm_status_index(struct api_call *call, json_t **ret, struct error **err)

@@ -18,6 +18,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "property.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 /* ---- values ------------------------------------------------------------- */
@@ -346,27 +347,84 @@ static bool volume_listed_unused(const json_t *conf, const char *volid)
 	return false;
 }
 
-/* Deletes key from conf now; a disk's volume is kept as unusedN. */
-static void delete_now(const struct guest_kind_ops *k, json_t *conf, json_t *pending,
-                       const char *key)
-{
-	const char *v = json_string_value(json_object_get(conf, key));
-	char *vol = v && k->detached_volume ? k->detached_volume(key, v) : NULL;
-	json_object_del(conf, key);
-	if (vol && !volume_listed_unused(conf, vol))
-		add_unused(k, conf, pending, vol);
-	else
-		free(vol);
-}
-
 struct apply {
 	struct guest_store *gs;
 	long vmid;
 	const struct guest_kind_ops *k;
 	const struct guest_config_change *c;
+	void *obj; /* the parsed config: its snapshots */
 	json_t *conf, *pending;
+	json_t *free_vols; /* volumes forced deletes free, once all are applied */
 	bool running;
 };
+
+/* Whether a snapshot of the config references volid. */
+static bool volume_in_snapshots(const struct apply *a, const char *volid)
+{
+	json_t *snaps = a->k->snapshot_sections ? a->k->snapshot_sections(a->obj) : NULL;
+	const char *name, *key;
+	json_t *s, *v;
+	json_object_foreach (snaps, name, s) {
+		json_object_foreach (s, key, v) {
+			_cleanup_free_ char *vol =
+			    json_is_string(v) ? a->k->detached_volume(key, json_string_value(v))
+			                      : NULL;
+			if (streq_ptr(vol, volid))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Deletes key from conf now.  A disk's volume is kept as unusedN; with
+ * force (PVE's vmconfig_delete_or_detach_drive -> try_deallocate_drive) a
+ * volume the guest owns is freed instead (queued in a->free_vols), refused
+ * while a snapshot uses it, and one it does not own only leaves the config.
+ */
+static int delete_now(struct apply *a, json_t *pending, const char *key, bool force,
+                      struct error **err)
+{
+	const struct guest_kind_ops *k = a->k;
+	json_t *conf = a->conf;
+	const char *v = json_string_value(json_object_get(conf, key));
+	char *vol = v && k->detached_volume ? k->detached_volume(key, v) : NULL;
+	if (vol && force) {
+		int r = 0;
+		if (guest_volume_owned(a->gs, a->vmid, vol)) {
+			if (volume_in_snapshots(a, vol))
+				r = error_set(
+				    err, -EBUSY, 500,
+				    "unable to delete '%s' - volume is still in use (snapshot?)",
+				    vol);
+			else
+				json_array_append_new(a->free_vols, json_string(vol));
+		}
+		free(vol);
+		if (r == 0)
+			json_object_del(conf, key);
+		return r;
+	}
+	json_object_del(conf, key);
+	if (vol && !volume_listed_unused(conf, vol))
+		add_unused(k, conf, pending, vol);
+	else
+		free(vol);
+	return 0;
+}
+
+/* The volumes forced deletes queued, freed before the config is written
+ * (PVE frees them first too): a failure leaves the config as it was. */
+static int free_queued(struct apply *a, struct error **err)
+{
+	for (size_t i = 0; i < json_array_size(a->free_vols); i++) {
+		const char *volid = json_string_value(json_array_get(a->free_vols, i));
+		int r = guest_volume_free(a->gs, volid, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 
 static void pending_set_delete(json_t *pending, char *list)
 {
@@ -397,8 +455,7 @@ static int apply_delete(const char *key, void *arg, struct error **err)
 		const char *del = json_string_value(json_object_get(a->pending, "delete"));
 		pending_set_delete(a->pending, list_change(del, key, false, false));
 	}
-	delete_now(a->k, a->conf, a->pending, key);
-	return 0;
+	return delete_now(a, a->pending, key, a->c->force, err);
 }
 
 static int apply_revert(const char *key, void *arg, struct error **err)
@@ -413,8 +470,9 @@ static int apply_revert(const char *key, void *arg, struct error **err)
 }
 
 /* Whether the running guest took key's new value at once (the kind's
- * hotplug slot).  A failure is logged and leaves the change pending, as
- * PVE's vmconfig_hotplug_pending warns and keeps it. */
+ * hotplug slot).  A failure leaves the change pending and is reported in
+ * c->hotplug_errors, as PVE's vmconfig_hotplug_pending keeps it and adds
+ * it to $errors. */
 static bool hotplugged(struct apply *a, const char *key, const char *value)
 {
 	if (!a->k->hotplug)
@@ -424,9 +482,15 @@ static bool hotplugged(struct apply *a, const char *key, const char *value)
 		return false;
 	struct error *e = NULL;
 	int r = a->k->hotplug(a->gs, a->vmid, a->conf, key, old, value, &e);
-	if (r < 0 && r != -EOPNOTSUPP)
+	if (r < 0 && r != -EOPNOTSUPP) {
 		log_debug("%s %ld: hot-plugging %s failed, left pending: %s", a->k->noun, a->vmid,
 		          key, e ? e->msg : strerror(-r));
+		if (a->c->hotplug_errors) {
+			_cleanup_free_ char *msg =
+			    xasprintf("hotplug problem - %s", e ? e->msg : strerror(-r));
+			json_object_set_new(a->c->hotplug_errors, key, json_string(msg));
+		}
+	}
 	error_free(e);
 	return r == 0;
 }
@@ -514,7 +578,14 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 	bool running = false;
 	if (r == 0)
 		r = guest_is_running(gs, k, vmid, &running, NULL, err);
-	struct apply a = {.gs = gs, .vmid = vmid, .k = k, .c = c, .running = running};
+	_cleanup_json_ json_t *free_vols = json_array();
+	struct apply a = {.gs = gs,
+	                  .vmid = vmid,
+	                  .k = k,
+	                  .c = c,
+	                  .obj = obj,
+	                  .free_vols = free_vols,
+	                  .running = running};
 	if (r == 0) {
 		a.conf = k->main_section(obj);
 		a.pending = k->pending_section ? k->pending_section(obj) : NULL;
@@ -530,6 +601,8 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 	if (r == 0)
 		r = apply_set(&a, err);
 	if (r == 0)
+		r = free_queued(&a, err);
+	if (r == 0)
 		r = conf_file_write(f, digest, obj, err);
 	if (obj)
 		k->conf_ops->free(obj);
@@ -538,11 +611,33 @@ int guest_config_update(struct guest_store *gs, const struct guest_kind_ops *k, 
 	return r;
 }
 
+int guest_config_hotplug_error(const json_t *hotplug_errors, bool task, struct error **err)
+{
+	if (!json_object_size(hotplug_errors))
+		return 0;
+	const char *key;
+	json_t *v;
+	if (!task) {
+		int r = 0;
+		json_object_foreach ((json_t *)hotplug_errors, key, v)
+			r = error_param(err, key, "%s", json_string_value(v));
+		return r;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, "400 Parameter verification failed.");
+	json_object_foreach ((json_t *)hotplug_errors, key, v)
+		strbuf_addf(&sb, " %s: %s", key, json_string_value(v));
+	int r = error_set(err, -EIO, 400, "%s", sb.buf);
+	strbuf_release(&sb);
+	return r;
+}
+
 static int apply_pending_key(const char *key, void *arg, struct error **err)
 {
 	struct apply *a = arg;
-	delete_now(a->k, a->conf, NULL, key);
-	return 0;
+	/* "!key": a delete forced while the guest ran */
+	bool force = key[0] == '!';
+	return delete_now(a, NULL, key + force, force, err);
 }
 
 int guest_config_apply_pending_locked(struct guest_store *gs, const struct guest_kind_ops *k,
@@ -563,7 +658,13 @@ int guest_config_apply_pending_locked(struct guest_store *gs, const struct guest
 		json_t *conf = k->main_section(obj);
 		json_t *pending = k->pending_section(obj);
 		if (json_object_size(pending)) {
-			struct apply a = {.k = k, .conf = conf};
+			_cleanup_json_ json_t *free_vols = json_array();
+			struct apply a = {.gs = gs,
+			                  .vmid = vmid,
+			                  .k = k,
+			                  .obj = obj,
+			                  .conf = conf,
+			                  .free_vols = free_vols};
 			r = foreach_list(json_string_value(json_object_get(pending, "delete")),
 			                 apply_pending_key, &a, err);
 			const char *pk;
@@ -573,6 +674,8 @@ int guest_config_apply_pending_locked(struct guest_store *gs, const struct guest
 					json_object_set(conf, pk, v);
 			}
 			json_object_clear(pending);
+			if (r == 0)
+				r = free_queued(&a, err);
 			if (r == 0)
 				r = conf_file_write(f, digest, obj, err);
 		}

@@ -238,6 +238,22 @@ int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k,
 	return 0;
 }
 
+bool guest_volume_owned(struct guest_store *gs, long vmid, const char *volid)
+{
+	struct volid parsed = {0};
+	if (volid_parse(volid, &parsed, NULL) < 0)
+		return false;
+	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
+	struct volname_info info = {0};
+	bool owned =
+	    storage_config_store_get(guest_store_storage(gs), &snap, NULL) == 0 &&
+	    storage_parse_volname_of(snap, parsed.storeid, parsed.volname, &info, NULL) == 0 &&
+	    info.vmid == vmid && !info.is_base;
+	volname_info_clear(&info);
+	volid_clear(&parsed);
+	return owned;
+}
+
 /* The volumes a section references that belong to vmid (owner from the
  * name's grammar), into vols (a set). */
 static void section_volumes(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,

@@ -364,6 +364,7 @@ static int op_config(struct task_worker *w, const json_t *args, struct error **e
 	int r = set_arg(k, args, "set", &set, err);
 	if (r < 0)
 		return r;
+	_cleanup_json_ json_t *hotplug_errors = json_object();
 	struct guest_config_change c = {
 	    .set = set,
 	    .delete = arg_str(args, "delete"),
@@ -371,6 +372,7 @@ static int op_config(struct task_worker *w, const json_t *args, struct error **e
 	    .digest = arg_str(args, "digest"),
 	    .force = arg_bool(args, "force", false),
 	    .flags = arg_bool(args, "skiplock", false) ? GUEST_SKIPLOCK : 0,
+	    .hotplug_errors = hotplug_errors,
 	};
 	r = guest_config_change_check(k, &c, err);
 	if (r == 0)
@@ -381,7 +383,11 @@ static int op_config(struct task_worker *w, const json_t *args, struct error **e
 	json_t *v;
 	json_object_foreach (set, key, v)
 		task_log(w, "update %s: %s", key, json_string_value(v));
-	return 0;
+	/* the config is written; what the running guest refused stays pending
+	 * and fails the task, as PVE's worker dies of update_vm_api's errors */
+	json_object_foreach (hotplug_errors, key, v)
+		task_warn(w, "%s: %s", key, json_string_value(v));
+	return guest_config_hotplug_error(hotplug_errors, true, err);
 }
 
 static int check_vmid(const json_t *args, struct error **err)

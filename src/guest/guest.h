@@ -435,7 +435,19 @@ struct guest_config_change {
 	const char *digest; /* the client's, or NULL */
 	bool force;         /* delete's force: pending deletes marked '!' */
 	unsigned flags;     /* GUEST_SKIPLOCK */
+	/* out, when not NULL: a change the running guest refused to take at
+	 * once, {key: "hotplug problem - <why>"}; it stays pending and the
+	 * update succeeds (PVE's vmconfig_hotplug_pending $errors, which
+	 * update_vm_api raises once the config is written) */
+	json_t *hotplug_errors;
 };
+
+/* The API's answer to a change with hotplug_errors (the config already
+ * written): PVE's raise_param_exc, 400 "Parameter verification failed."
+ * with the errors; in a task, its exit status "400 Parameter verification
+ * failed. <key>: <reason> ...", as PVE's worker flattens the exception.
+ * 0 when there are none. */
+int guest_config_hotplug_error(const json_t *hotplug_errors, bool task, struct error **err);
 
 /* The API's checks of a change that need no config: the same key not set
  * and deleted or reverted at once, every key known.  400 with errors. */
@@ -482,6 +494,9 @@ int guest_disks_allocate(struct guest_store *gs, const struct guest_kind_ops *k,
 int guest_config_change_apply(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                               json_t *set, struct guest_config_change *c, struct task_worker *w,
                               struct error **err);
+/* Whether volume volid belongs to guest vmid (the owner its name's grammar
+ * gives; not a base volume): PVE's vm_is_volid_owner. */
+bool guest_volume_owned(struct guest_store *gs, long vmid, const char *volid);
 /* Frees volume volid ("storage:volname") through the storage layer. */
 int guest_volume_free(struct guest_store *gs, const char *volid, struct task_worker *w,
                       struct error **err);

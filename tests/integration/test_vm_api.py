@@ -132,6 +132,25 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(self.images(200), [])
         self.assert_status(500, self.qemu()(200).config.get)
 
+    def test_diridx(self):
+        """GET /nodes/{node}/qemu/{vmid} and .../lxc/{vmid}: PVE's vmdiridx,
+        in its order, less what ctvm has no method for."""
+        self.create(209, name="idx", memory=512, kvm=0)
+        names = [e["subdir"] for e in self.qemu()(209).get()]
+        self.assertEqual(names, ["config", "pending", "status", "unlink", "resize", "rrd",
+                                 "rrddata", "monitor", "snapshot", "sendkey"])
+        self.destroy(209)
+        ct = os.path.join(self.daemon.root, "etc", "lxc", "309.conf")
+        os.makedirs(os.path.dirname(ct), exist_ok=True)
+        with open(ct, "w") as f:
+            f.write("arch: amd64\nhostname: ct309\nmemory: 256\n")
+        try:
+            names = [e["subdir"] for e in self.admin.nodes(self.node).lxc(309).get()]
+            self.assertEqual(names, ["config", "pending", "status", "clone", "rrddata",
+                                     "snapshot", "resize", "interfaces"])
+        finally:
+            os.unlink(ct)
+
     def test_container_shares_the_namespace(self):
         """A container's config (lxc/<vmid>.conf) takes its VMID from the VMs
         too, and is in /cluster/resources as lxc/<vmid>, not in the VM list."""

@@ -288,6 +288,77 @@ class VmDiskTest(VmTestBase):
         self.assertIn("vm-470-disk-0.qcow2", self.images(470))
         self.assertNotIn("unused0", self.vm(471).config.get())
 
+    def test_delete_force(self):
+        """PUT config delete=<disk> force=1 (PVE's vmconfig_delete_or_detach_drive
+        with force: try_deallocate_drive): a volume the VM owns is freed
+        instead of kept as unusedN, refused while a snapshot uses it; a
+        foreign one only leaves the config.  While the VM runs the delete is
+        pending as '!key' (pending: delete 2) and the next start frees it."""
+        self.create(480, name="f", memory=64, scsi0="vms:1,format=qcow2",
+                    scsi1="vms:1,format=qcow2", scsi2="vms:1,format=qcow2", kvm=0)
+        self.create(481, name="other", memory=64, scsi0="vms:1,format=qcow2", kvm=0)
+        vm = self.vm(480)
+        self.assertEqual(len(self.images(480)), 3)
+        self.assertIsNone(vm.config.put(delete="scsi1", force=1))
+        conf = vm.config.get()
+        self.assertNotIn("scsi1", conf)
+        self.assertNotIn("unused0", conf)
+        self.assertNotIn("vm-480-disk-1.qcow2", self.images(480))
+        # without force: kept as unused0
+        self.assertIsNone(vm.config.put(delete="scsi2"))
+        self.assertRegex(vm.config.get()["unused0"], r"^vms:480/vm-480-disk-2\.qcow2")
+        self.assertIn("vm-480-disk-2.qcow2", self.images(480))
+        # a foreign volume only leaves the config
+        other = self.vm(481).config.get()["scsi0"].split(",")[0]
+        self.assertIsNone(vm.config.put(scsi3=other))
+        self.assertIsNone(vm.config.put(delete="scsi3", force=1))
+        self.assertNotIn("scsi3", vm.config.get())
+        self.assertEqual(self.images(481), ["vm-481-disk-0.qcow2"])
+        # a snapshot uses it: refused, nothing changes
+        self.ok(vm.snapshot.post(snapname="s1"))
+        text = self.conf_text(480)
+        r = self.api("PUT", "/nodes/%s/qemu/480/config" % self.node,
+                     data={"delete": "scsi0", "force": "1"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "unable to delete 'vms:480/vm-480-disk-0.qcow2' - volume is "
+                          "still in use (snapshot?)"))
+        self.assertEqual(self.conf_text(480), text)
+        self.assertIn("vm-480-disk-0.qcow2", self.images(480))
+        self.ok(vm.snapshot("s1").delete())
+
+        # freeing asks Datastore.AllocateSpace on the storage, as PVE's
+        # try_deallocate_drive; a plain delete does not
+        self.create(482, name="p", memory=64, scsi0="vms:1", scsi1="vms:1", kvm=0)
+        pw = secrets.token_urlsafe(12)
+        self.admin.access.users.post(userid="forceu@pve", password=pw)
+        self.admin.access.roles.post(roleid="ForceDisk", privs="VM.Audit,VM.Config.Disk")
+        self.admin.access.acl.put(path="/vms/482", roles="ForceDisk", users="forceu@pve")
+        u = self.daemon.proxmoxer("forceu@pve", pw).nodes(self.node).qemu(482)
+        self.assert_status(403, u.config.put, delete="scsi1", force=1)
+        self.assertIn("scsi1", self.vm(482).config.get())
+        self.assertIsNone(u.config.put(delete="scsi1"))
+        self.assertIn("unused0", self.vm(482).config.get())
+
+        # running: pending as '!scsi0', applied (freed) by the next start
+        if not os.access("/usr/bin/qemu-system-x86_64", os.X_OK):
+            return
+        self.ok(vm.status.start.post())
+        try:
+            self.assertIsNone(vm.config.put(delete="scsi0", force=1))
+            self.assertIn("delete: !scsi0", self.conf_text(480))
+            pend = {p["key"]: p for p in vm.pending.get()}
+            self.assertEqual(pend["scsi0"]["delete"], 2)
+            self.assertIn("vm-480-disk-0.qcow2", self.images(480))
+        finally:
+            self.ok(vm.status.stop.post())
+        self.ok(vm.status.start.post())
+        self.ok(vm.status.stop.post())
+        conf = vm.config.get()
+        self.assertNotIn("scsi0", conf)
+        self.assertEqual(sorted(k for k in conf if k.startswith("unused")), ["unused0"])
+        self.assertNotIn("vm-480-disk-0.qcow2", self.images(480))
+        self.assertNotIn("[PENDING]", self.conf_text(480))
+
     def test_unlink(self):
         self.create(460, name="u", memory=512, scsi0="vms:1", scsi1="vms:1", scsi2="vms:1",
                     kvm=0)

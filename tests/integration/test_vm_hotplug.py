@@ -117,9 +117,28 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(self.tap_master(tap), self.bridge)
         self.assertIn("net1", self.pci_ids(vmid))
 
-        # a NIC that cannot be plugged stays pending; the VM runs on untouched
-        vm.config.put(net2="virtio,bridge=nosuch0")
+        # a NIC that cannot be plugged stays pending and PVE's answer says
+        # so (update_vm_api raises vmconfig_hotplug_pending's errors once
+        # the config is written); the VM runs on untouched
+        path = "/nodes/%s/qemu/%d/config" % (self.node, vmid)
+        r = self.api("PUT", path, data={"net2": "virtio,bridge=nosuch0"})
+        self.assertEqual((r.status, r.reason), (400, "Parameter verification failed."))
+        self.assertEqual(list(r.json()["errors"]), ["net2"])
+        self.assertTrue(r.json()["errors"]["net2"].startswith("hotplug problem - "),
+                        r.json()["errors"])
         self.assertIn("net2", self.pending(vmid))
+        # POST: the task fails with PVE's flattened exception, the change
+        # pending and named in the log
+        upid = vm.config.post(net3="virtio,bridge=nosuch0")
+        st = self.task_status(upid)
+        self.assertTrue(st["exitstatus"].startswith(
+            "400 Parameter verification failed. net3: hotplug problem - "), st)
+        log = [x["t"] for x in self.admin.nodes(self.node).tasks(upid).log.get(limit=500)]
+        self.assertTrue(any(line.startswith("WARN: net3: hotplug problem - ") for line in log),
+                        log)
+        self.assertIn("net3", self.pending(vmid))
+        self.assertNotIn("net3", vm.config.get(current=1))
+        self.assertFalse(os.path.exists("/sys/class/net/tap%di3" % vmid))
         self.assertNotIn("net2", vm.config.get(current=1))
         self.assertFalse(os.path.exists("/sys/class/net/tap%di2" % vmid))
         self.assertNotIn("net2", self.pci_ids(vmid))
@@ -133,7 +152,7 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
         # the hot-plugged tap goes with the VM
         self.ok(vm.status.stop.post())
         self.assertFalse(os.path.exists("/sys/class/net/" + tap))
-        vm.config.put(delete="net2")
+        vm.config.put(delete="net2,net3")
         self.ok(vm.delete())
 
     def test_hotplug_option(self):
