@@ -5,6 +5,11 @@
  - an image-backed rootfs is unmounted when the container stops by itself
    (its init killed, poweroff inside), not only at its next start or its
    destroy; a start afterwards mounts it again;
+ - a container on a dir subvol becomes a template as in PVE (its volume
+   keeps its name), is cloned in full, and a linked clone of it is refused
+   before any task;
+ - a clone joins the pool given (PVE's clone_vm `pool`), and a pool that
+   does not exist is refused;
 """
 
 import os
@@ -67,6 +72,51 @@ class CtGapsTest(CtDaemonTest):
         self.assertTrue(os.path.ismount(self.mnt(320)))
         self.power(320, "stop")
         self.assertFalse(os.path.ismount(self.mnt(320)))
+
+    def test_template_dir_subvol(self):
+        self.create(322, rootfs="ct:0")
+        rootfs = self.ct(322).config.get()["rootfs"]
+        self.assertRegex(rootfs, r"^ct:322/subvol-322-disk-0\.subvol,")
+        upid = self.ct(322).template.post()
+        self.assertIn(":vztemplate:322:", upid)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        conf = self.ct(322).config.get()
+        self.assertEqual(conf["template"], 1)
+        self.assertEqual(conf["rootfs"], rootfs)
+        # linked (a template's default): PVE's refusal, no task, no CT 323
+        r = self.api("POST", "/nodes/%s/lxc/322/clone" % self.node, data={"newid": 323})
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.reason, "Linked clone feature for 'ct:322/subvol-322-disk-0.subvol'"
+                         " is not available")
+        self.assertFalse(os.path.exists(self.conf_path(323)))
+        # full: a copy of the tree
+        upid = self.ct(322).clone.post(newid=323, full=1)
+        self.addCleanup(self.destroy_quietly, 323)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertNotIn("template", self.ct(323).config.get())
+        self.assertTrue(os.path.exists(os.path.join(
+            self.path, "images", "323", "subvol-323-disk-0.subvol", "etc", "os-release")))
+        # the template is destroyed with its volume
+        upid = self.ct(322).delete()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertFalse(os.path.exists(os.path.join(self.path, "images", "322")))
+
+    def test_clone_pool(self):
+        self.create(324, rootfs="ct:0")
+        self.admin.pools.post(poolid="ctgaps")
+        self.addCleanup(self.api, "DELETE", "/pools/ctgaps")
+        r = self.api("POST", "/nodes/%s/lxc/324/clone" % self.node,
+                     data={"newid": 325, "pool": "nosuchpool"})
+        self.assertEqual(r.status, 403, r.reason)
+        upid = self.ct(324).clone.post(newid=325, pool="ctgaps")
+        self.addCleanup(self.destroy_quietly, 325)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        members = self.admin.pools("ctgaps").get()["members"]
+        self.assertEqual([(m["vmid"], m["type"]) for m in members], [(325, "lxc")])
+        # the destroy takes it out again
+        upid = self.ct(325).delete()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.admin.pools("ctgaps").get()["members"], [])
 
 
 if __name__ == "__main__":
