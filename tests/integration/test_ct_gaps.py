@@ -10,6 +10,10 @@
    before any task;
  - a clone joins the pool given (PVE's clone_vm `pool`), and a pool that
    does not exist is refused;
+ - startall without a list (what ctvmd runs once per boot) starts the
+   containers with onboot=1 and only those;
+ - a start that fails (its bridge gone) leaves no veth, no mount, no
+   cgroup and no run directory behind, and the next start works;
 """
 
 import os
@@ -117,6 +121,53 @@ class CtGapsTest(CtDaemonTest):
         upid = self.ct(325).delete()
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.admin.pools("ctgaps").get()["members"], [])
+
+    def test_startall_onboot(self):
+        self.create(326, rootfs="ct:0", onboot=1)
+        self.create(327, rootfs="ct:0")
+        upid = self.admin.nodes(self.node).startall.post()
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.running_pid(326)
+        self.assertEqual(self.status(327)["status"], "stopped")
+        self.assertIn("Starting CT 326", self.task_log(upid))
+        self.power(326, "stop")
+
+    def leftovers(self, vmid):
+        """What a container that does not run must not have on the host."""
+        found = []
+        for i in range(4):
+            if os.path.exists("/sys/class/net/veth%di%d" % (vmid, i)):
+                found.append("veth%di%d" % (vmid, i))
+        run = os.path.join(self.daemon.root, "run")
+        for p in (os.path.join(run, "lxc-mnt", str(vmid)), os.path.join(run, "lxc", str(vmid)),
+                  os.path.join(run, "lxc", "%d.pid" % vmid)):
+            if os.path.exists(p):
+                found.append(p)
+        for h in os.listdir("/sys/fs/cgroup"):
+            for sub in ("lxc", "lxc.monitor"):
+                p = os.path.join("/sys/fs/cgroup", h, sub, str(vmid))
+                if os.path.isdir(p):
+                    found.append(p)
+        return found
+
+    def test_failed_start_leaves_nothing(self):
+        br = "ctgb%d" % (os.getpid() % 100000)
+        subprocess.run(["ip", "link", "add", "name", br, "type", "bridge"], check=True)
+        self.addCleanup(subprocess.run, ["ip", "link", "del", br], stderr=subprocess.DEVNULL)
+        # an image rootfs (a mount) and a NIC whose bridge goes away
+        self.create(328, rootfs="ct:0.1", net0="name=eth0,bridge=%s" % br)
+        subprocess.run(["ip", "link", "del", br], check=True)
+        st = self.power(328, "start", expect=None)
+        self.assertNotEqual(st, "OK")
+        self.assertEqual(self.status(328)["status"], "stopped")
+        self.assertEqual(self.leftovers(328), [])
+        # the bridge back: it starts, and its stop leaves nothing either
+        subprocess.run(["ip", "link", "add", "name", br, "type", "bridge"], check=True)
+        subprocess.run(["ip", "link", "set", br, "up"], check=True)
+        self.power(328, "start")
+        self.running_pid(328)
+        self.power(328, "stop")
+        self.assertEqual(self.leftovers(328), [])
 
 
 if __name__ == "__main__":
