@@ -234,8 +234,11 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 		r = check_template(call, ostemplate, err);
 	if (r < 0)
 		return r;
-	/* PVE's force: an existing container is replaced; ctvm refuses (the
-	 * reservation says "already exists") */
+	/* force: PVE's create_vm honours it only with restore (check_vmid_unused
+	 * unless restore && force && the CT exists; then the old volumes go
+	 * after the new ones are made); a plain create of an existing id is
+	 * refused whatever force says, as the reservation does here ("CT 100
+	 * already exists on node ...") */
 	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
 	if (strlen(conf) > GUEST_CONF_ARG_MAX)
 		return error_set(err, -E2BIG, 400,

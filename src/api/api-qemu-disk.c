@@ -22,6 +22,9 @@
 #include "error.h"
 #include "guest.h"
 #include "jsonutil.h"
+#include "storage-ops.h"
+#include "storage.h"
+#include "volid.h"
 #include "xalloc.h"
 
 static const struct guest_kind_ops *qemu_kind(void)
@@ -142,6 +145,40 @@ static int check_disk_storages(struct api_call *call, const struct guest_kind_op
 	return 0;
 }
 
+/* PVE's clone_vm of a container: a linked clone needs every volume of the
+ * template to be a base (the clone feature of a base); a template's subvol
+ * on dir storage is none (create_base keeps its name), so it is cloned in
+ * full only.  500 "Linked clone feature for 'ct:100/...' is not
+ * available" before any task. */
+static int check_linked(struct api_call *call, const struct guest_kind_ops *k, const json_t *conf,
+                        struct error **err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)conf, key, v) {
+		_cleanup_free_ char *file = k->disk_file(key, json_string_value(v));
+		if (!file || !strchr(file, ':') || file[0] == '/' || !strncmp(key, "unused", 6))
+			continue;
+		struct volid vid = {0};
+		_cleanup_(storage_freep) struct storage *st = NULL;
+		struct volname_info vi = {0};
+		int r = volid_parse(file, &vid, err);
+		if (r == 0)
+			r = storage_load_open_enabled(guest_store_storage(call->ctx->guests),
+			                              call->ctx->node, vid.storeid, &st, err);
+		bool base =
+		    r == 0 && storage_parse_volname(st, vid.volname, &vi, NULL) == 0 && vi.is_base;
+		volname_info_clear(&vi);
+		volid_clear(&vid);
+		if (r < 0)
+			return r;
+		if (!base)
+			return error_set(err, -EOPNOTSUPP, 500,
+			                 "Linked clone feature for '%s' is not available", file);
+	}
+	return 0;
+}
+
 int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
@@ -153,29 +190,34 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 	const char *storage = api_param_str(call, "storage");
 	const char *format = api_param_str(call, "format");
 	const char *target = api_param_str(call, "target");
-	const char *pool = api_param_str(call, "pool");
+	const char *pool = NULL;
 
 	if (target && !streq(target, guest_store_node(gs)))
 		return error_param(err, "target", "no cluster: the target node must be this node");
-	if (pool && *pool)
-		return error_param(err, "pool", "adding a new VM to a pool is not supported yet");
+	/* PVE's check_pool_exist (and ctvm's Pool.Allocate, as on create) */
+	int r = api_guest_check_pool(call, &pool, err);
+	if (r < 0)
+		return r;
 	if (api_param_str(call, "snapname"))
 		return error_param(err, "snapname", "cloning from a snapshot is not supported yet");
 	const char *name = api_param_str(call, name_key);
 	if (name) {
 		_cleanup_free_ char *norm = NULL;
-		int r = guest_config_check_value(k, name_key, name, &norm, err);
+		r = guest_config_check_value(k, name_key, name, &norm, err);
 		if (r < 0)
 			return r;
 	}
 	if (newid == vmid)
 		return error_param(err, "newid", "clone to itself is not possible");
+	/* PVE: VM.Allocate on the new id, or on the pool it joins */
 	_cleanup_free_ char *newpath = xasprintf("/vms/%lld", newid);
-	if (!api_call_has_priv(call, newpath, "VM.Allocate"))
+	_cleanup_free_ char *poolpath = pool ? xasprintf("/pool/%s", pool) : NULL;
+	if (!api_call_has_priv(call, newpath, "VM.Allocate") &&
+	    !(poolpath && api_call_has_priv(call, poolpath, "VM.Allocate")))
 		return denied(newpath, "VM.Allocate", err);
 
 	struct guest g = {0};
-	int r = guest_get(gs, k, (long)vmid, &g, err);
+	r = guest_get(gs, k, (long)vmid, &g, err);
 	if (r < 0)
 		return r;
 	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
@@ -198,6 +240,8 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		                "parameter 'storage' not allowed for linked clones");
 	if (r == 0 && !full && format)
 		r = error_param(err, "format", "parameter 'format' not allowed for linked clones");
+	if (r == 0 && !full && !streq(k->type, "qemu"))
+		r = check_linked(call, k, g.conf, err);
 	if (r == 0 && storage) {
 		_cleanup_free_ char *path = xasprintf("/storage/%s", storage);
 		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
@@ -219,6 +263,8 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 			json_object_set_new(args, *o, json_string(api_param_str(call, *o)));
 	if (name)
 		json_object_set_new(args, "name", json_string(name));
+	if (pool)
+		json_object_set_new(args, "pool", json_string(pool));
 	char id[24];
 	snprintf(id, sizeof(id), "%lld", vmid);
 	_cleanup_free_ char *type = api_guest_task_type(k, "clone");

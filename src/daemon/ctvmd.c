@@ -32,7 +32,7 @@
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "lxc-run.h"
+#include "lxc-power.h"
 #include "node-stats.h"
 #include "paths.h"
 #include "reaper.h"
@@ -757,9 +757,6 @@ int main(int argc, char **argv)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	if (reaper_start() < 0)
 		fprintf(stderr, "ctvmd: cannot start the reaper thread\n");
-	/* a pidfd per running container's init: a stop is seen at once */
-	if (lxc_run_watch_start(&(struct lxc_run_env){.run_root = paths->run}, NULL, NULL) < 0)
-		fprintf(stderr, "ctvmd: cannot watch the containers\n");
 
 	struct api_context ctx = {
 	    .paths = paths,
@@ -793,6 +790,10 @@ int main(int argc, char **argv)
 	/* recheck 0: tasks write guest configs from other processes, and a
 	 * client reads the config right after its task ended (one stat()) */
 	ctx.guests = guest_store_new(paths, ctx.node, ctx.storage);
+	/* a pidfd per running container's init: a stop is seen at once (and
+	 * the images of one that stopped by itself are unmounted) */
+	if (lxc_power_watch_start(ctx.guests) < 0)
+		fprintf(stderr, "ctvmd: cannot watch the containers\n");
 
 	struct storage_task_env senv = {.node = ctx.node, .store = ctx.storage};
 	struct task_ops *ops = task_ops_setup(&senv, ctx.guests, &e);

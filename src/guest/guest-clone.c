@@ -9,7 +9,7 @@
  * then `template: 1`.  As PVE, a failure midway leaves the disks converted
  * so far converted and named by the config (a base cannot go back).
  *
- * qmclone {vmid, newid, full, [name], [description], [storage], [format]}:
+ * qmclone {vmid, newid, full, [name], [description], [storage], [format], [pool]}:
  * newid is reserved first (`lock: create`, as a create), a full clone
  * copies every disk (storage_copy: to `storage` or the disk's own, in
  * `format` or the source's), a linked clone (of a template only) makes a
@@ -393,6 +393,8 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	long vmid = arg_long(args, "vmid"), newid = arg_long(args, "newid");
 	bool full = json_is_true(json_object_get(args, "full"));
 	const char *storage = arg_str(args, "storage"), *format = arg_str(args, "format");
+	const char *pool = arg_str(args, "pool");
+	bool pooled = false;
 	struct guest g = {0};
 	struct disk_list l = {0};
 	_cleanup_json_ json_t *made = json_array();
@@ -419,7 +421,14 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	r = guest_create_reserve(env->gs, k, newid, err);
 	if (r < 0)
 		goto unlock;
-	r = guest_get(env->gs, k, vmid, &g, err);
+	/* the pool first, as create: a pool gone meanwhile fails the clone
+	 * before anything is copied, and a failed clone leaves it */
+	if (pool) {
+		r = guest_access_pool_add(env->gs, newid, pool, err);
+		pooled = r == 0;
+	}
+	if (r == 0)
+		r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0) {
 		conf = clone_section(k, g.conf, args); /* without the source's clone lock */
 		r = collect_disks(k, g.conf, &l, err);
@@ -462,6 +471,11 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 			error_free(e);
 		}
 		struct error *e = NULL;
+		if (pooled && guest_access_pool_remove(env->gs, newid, pool, &e) < 0)
+			task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, newid,
+			          pool, e ? e->msg : "?");
+		error_free(e);
+		e = NULL;
 		guest_config_remove(env->gs, k, newid, &e);
 		error_free(e);
 	} else {
@@ -512,6 +526,7 @@ static const struct task_op_arg clone_args[] = {
     {.name = "description", .type = TASK_ARG_STRING, .optional = true},
     {.name = "storage", .type = TASK_ARG_STRING, .optional = true},
     {.name = "format", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "pool", .type = TASK_ARG_STRING, .optional = true},
     {.name = NULL},
 };
 

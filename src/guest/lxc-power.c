@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -21,6 +22,7 @@
 #include "lxc-conf.h"
 #include "lxc-power.h"
 #include "lxc-run.h"
+#include "log.h"
 #include "lxc-setup.h"
 #include "storage-ops.h"
 #include "storage.h"
@@ -29,6 +31,8 @@
 #include "task.h"
 #include "volid.h"
 #include "xalloc.h"
+
+extern const struct guest_kind_ops guest_kind_lxc; /* lxc.c */
 
 /* How long a clean shutdown waits when the call gives no timeout (PVE's
  * vm_shutdown default for containers). */
@@ -203,6 +207,11 @@ int lxc_volume_umount_all(struct guest_store *gs, long vmid, struct task_worker 
 }
 
 /* ---- the slots ---------------------------------------------------------- */
+
+struct stopped_arg {
+	struct guest_store *gs;
+	long vmid;
+};
 
 int lxc_power_is_running(struct guest_store *gs, long vmid, bool *ret_running, pid_t *ret_pid,
                          struct error **err)
@@ -445,6 +454,53 @@ int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct
 	json_decref(list);
 	*ret = a;
 	return 0;
+}
+
+/*
+ * The watch saw vmid stop (lxc_run_watch_start()): its image mounts go
+ * now, not at its next start.  Under the config lock, which every start,
+ * stop, reboot and destroy holds from before its mounts to after its
+ * start or unmount: a task that held it has unmounted itself or started
+ * the container again (then it runs and its mounts stay).  On a thread
+ * of its own: the lock may wait for a start, the watch must not.
+ */
+static void *stopped_thread(void *arg)
+{
+	struct stopped_arg *a = arg;
+	_cleanup_error_ struct error *e = NULL;
+	int fd = guest_config_lock(a->gs, &guest_kind_lxc, a->vmid, &e);
+	if (fd >= 0) {
+		bool running = true;
+		if (lxc_power_is_running(a->gs, a->vmid, &running, NULL, &e) == 0 && !running)
+			lxc_volume_umount_all(a->gs, a->vmid, NULL, &e);
+		unlock_file(fd);
+	}
+	if (e)
+		log_warn("CT %ld: %s", a->vmid, e->msg);
+	free(a);
+	return NULL;
+}
+
+static void watch_stopped(long vmid, void *userdata)
+{
+	struct guest_store *gs = userdata;
+	_cleanup_free_ char *dir = mnt_dir(gs, vmid);
+	if (access(dir, F_OK) < 0)
+		return; /* nothing mounted: no lock, no thread */
+	struct stopped_arg *a = xnew(struct stopped_arg, 1);
+	*a = (struct stopped_arg){.gs = gs, .vmid = vmid};
+	pthread_t t;
+	if (pthread_create(&t, NULL, stopped_thread, a) != 0) {
+		free(a);
+		return;
+	}
+	pthread_detach(t);
+}
+
+int lxc_power_watch_start(struct guest_store *gs)
+{
+	struct lxc_run_env env = run_env(gs, NULL);
+	return lxc_run_watch_start(&env, watch_stopped, gs);
 }
 
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,

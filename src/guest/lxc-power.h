@@ -9,8 +9,10 @@
  * (dir, btrfs, zfspool) is used where it lies; an image (a raw file on
  * dir, a block device on lvm/lvmthin: ext4, made by create) is mounted at
  * <run>/lxc-mnt/<vmid>/<key> before the start and unmounted after the
- * stop (and by the next start or the destroy when the container stopped
- * by itself).  Bind mounts of host paths are given to lxc-cmd as they are.
+ * stop; when the container stops by itself (poweroff inside, its init
+ * killed), ctvmd's watch unmounts them (lxc_power_watch_start()), and
+ * the next start or the destroy does what a watch that did not run left.  Bind mounts of host paths
+ * are given to lxc-cmd as they are.
  *
  * Every start runs lxc_setup_pre_start() on the mounted rootfs first
  * (hostname, network, resolv.conf...), as PVE's pre-start hook.
@@ -54,6 +56,11 @@ int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct
  * go through guest_disks_destroy(). */
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,
                       struct error **err);
+
+/* ctvmd's watch over its containers (lxc_run_watch_start()) that also
+ * unmounts the images of a container that stopped by itself, under its
+ * config lock.  gs lives as long as the daemon (it is freed at its exit). */
+int lxc_power_watch_start(struct guest_store *gs);
 
 /* --- volumes as directories (also create's) --- */
 

@@ -193,7 +193,9 @@ static int write_idents(const struct lxc_run_env *env, long vmid, const struct i
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "%d %llu %d %llu\n", (int)init->pid, init->start,
 	                 (int)mon->pid, mon->start);
-	return write_file_atomic(p, buf, (size_t)n, 0600, err);
+	/* run state: atomic, not durable (its identity is checked against
+	 * /proc, and /run does not outlive a reboot), so no fsync on a start */
+	return write_file_atomic_full(p, buf, (size_t)n, 0600, WRITE_FILE_NO_SYNC, err);
 }
 
 /* 1 (and the identities) when vmid's init lives, 0 when not. */
@@ -599,7 +601,8 @@ int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_t
 		r = error_set(err, -errno, 500, "unable to create '%s' - %m", dir);
 		goto fail;
 	}
-	if ((r = write_file_atomic(cfg, config_text, strlen(config_text), 0600, err)) < 0)
+	if ((r = write_file_atomic_full(cfg, config_text, strlen(config_text), 0600,
+	                                WRITE_FILE_NO_SYNC, err)) < 0)
 		goto fail;
 	if ((r = start_in_child(env, vmid, deadline, &pid)) < 0) {
 		log_liblxc(env, vmid, config_text);

@@ -208,6 +208,35 @@ static int chown_at(struct ct *ct, int dfd, const char *name, bool set, uid_t ui
 	return fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
+/* Whether base in dfd is a regular file of its own (one link) that holds
+ * exactly data with this mode and owner: rewriting it would change nothing
+ * but its inode, and a rename over a file on ext4 flushes the new one
+ * (auto_da_alloc), a few ms of every start's setup.  Never follows a link
+ * or opens a FIFO or device the container put there. */
+static bool same_file(int dfd, const char *base, const char *data, unsigned mode, uid_t uid,
+                      gid_t gid)
+{
+	_cleanup_close_ int fd =
+	    openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	size_t len = strlen(data);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (size_t)st.st_size != len || st.st_uid != uid || st.st_gid != gid ||
+	    (st.st_mode & 07777) != (mode ? mode : 0644))
+		return false;
+	_cleanup_free_ char *buf = xmalloc(len + 1);
+	size_t got = 0;
+	while (got <= len) {
+		ssize_t n = read(fd, buf + got, len + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got == len && memcmp(buf, data, len) == 0;
+}
+
 int ct_write_owned(struct ct *ct, const char *path, const char *data, unsigned mode, uid_t uid,
                    gid_t gid, struct error **err)
 {
@@ -219,6 +248,8 @@ int ct_write_owned(struct ct *ct, const char *path, const char *data, unsigned m
 		return error_set(err, dfd, 500, "unable to write '%s' in the container - %s", path,
 		                 strerror(-dfd));
 	_cleanup_free_ char *base = base_of(b);
+	if (same_file(dfd, base, data, mode, uid, gid))
+		return 0;
 	_cleanup_free_ char *tmp = xasprintf(".%s.tmp.%d", base, (int)getpid());
 	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) { /* left by a killed run */

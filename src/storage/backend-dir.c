@@ -846,6 +846,22 @@ static int dir_create_base(struct storage *st, const char *volname, struct task_
 	_cleanup_free_ char *path = NULL, *newname = NULL, *newpath = NULL, *dir = NULL;
 	int r;
 
+	/* a container's subvol: PVE's create_base renames only vm- names, so
+	 * a subvol template keeps its volume (and can only be cloned in
+	 * full); not made read-only or immutable here, unlike PVE's chmod
+	 * 0444 and chattr +i of the directory, which its free then fails on */
+	r = dir_parse_volname(volname, &dv, err);
+	if (r < 0)
+		return r;
+	bool subvol = streq(dv.format, "subvol");
+	dir_vol_clear(&dv);
+	if (subvol) {
+		if (w)
+			task_log(w, "'%s' stays as it is (a subvol directory)", volname);
+		*ret_volname = xstrdup(volname);
+		return 0;
+	}
+
 	r = dir_image(st, volname, "create_base", &dv, &path, err);
 	if (r < 0)
 		return r;

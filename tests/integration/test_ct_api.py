@@ -187,12 +187,7 @@ class CtApiTest(CtDaemonTest):
         self.assertRegex(conf["net0"], r"hwaddr=BC:24:11:")
         self.assertTrue(glob.glob(os.path.join(self.path, "images", "307", "*", "etc",
                                                "os-release")))
-        # a dir subvol cannot become a base: the task says so, the CT is
-        # no template
-        upid = self.ct(306).template.post()
-        self.assertIn(":vztemplate:306:", upid)
-        self.assertNotEqual(self.wait_task(upid, timeout=120), "OK")
-        self.assertNotIn("template", self.ct(306).config.get())
+        # a template of a dir subvol: test_ct_gaps.py
 
     def test_move_volume(self):
         # move_volume of a subvol rootfs to another dir storage

@@ -483,9 +483,36 @@ static void test_pre_start(void **state)
 	assert_string_equal(a, e);
 	_cleanup_free_ char *fbc = slurp(fb);
 	assert_string_equal(fbc, "");
+	struct stat before, fbst, after;
+	assert_int_equal(lstat(ifs, &before), 0);
+	assert_int_equal(lstat(fb, &fbst), 0);
 	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
 	_cleanup_free_ char *b = slurp(ifs);
 	assert_string_equal(a, b);
+	/* what holds its content already is not rewritten (each start's
+	 * setup, and ext4's flush of a rename over a file, cost ms) */
+	assert_int_equal(lstat(ifs, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(lstat(fb, &after), 0);
+	assert_int_equal(after.st_ino, fbst.st_ino);
+	/* a file changed inside, its mode or a second link: written again */
+	FILE *f = fopen(fb, "w");
+	assert_non_null(f);
+	fputs("x", f);
+	fclose(f);
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
+	_cleanup_free_ char *c = slurp(fb);
+	assert_string_equal(c, "");
+	assert_int_equal(chmod(fb, 0600), 0);
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
+	assert_int_equal(lstat(fb, &after), 0);
+	assert_int_equal(after.st_mode & 07777, 0644);
+	_cleanup_free_ char *hl = path_join(t.rootfs, "fastboot.link");
+	assert_int_equal(link(fb, hl), 0);
+	assert_int_equal(lstat(fb, &fbst), 0);
+	assert_int_equal(lxc_setup_pre_start(t.rootfs, "debian", conf, 102, NULL, &err), 0);
+	assert_int_equal(lstat(fb, &after), 0);
+	assert_int_not_equal(after.st_ino, fbst.st_ino);
 	/* a hash that is not one: refused before anything is written */
 	assert_int_equal(
 	    lxc_setup_post_create(t.rootfs, "debian", conf, "secret", NULL, NULL, &err), -EINVAL);
