@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -39,6 +40,7 @@ struct console_ticket {
 	char ticket[CONSOLE_TICKET_LEN + 1]; /* "" when the slot is free */
 	char userid[128];
 	long vmid;
+	int serial; /* -1: the VNC screen; N: serialN (termproxy) */
 	unsigned port;
 	int64_t expires; /* CLOCK_MONOTONIC seconds */
 };
@@ -56,14 +58,15 @@ static int64_t mono_s(void)
 
 /* A fresh ticket for userid on vmid; its first 8 characters are also the
  * VNC password (VNC authentication uses 8 bytes). */
-static int ticket_issue(const char *userid, long vmid, struct console_ticket *ret)
+static int ticket_issue(const char *userid, long vmid, int serial, struct console_ticket *ret)
 {
 	static const char alphabet[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	uint8_t rnd[CONSOLE_TICKET_LEN];
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -EIO;
-	struct console_ticket t = {.vmid = vmid, .expires = mono_s() + CONSOLE_TICKET_TTL_S};
+	struct console_ticket t = {
+	    .vmid = vmid, .serial = serial, .expires = mono_s() + CONSOLE_TICKET_TTL_S};
 	for (size_t i = 0; i < CONSOLE_TICKET_LEN; i++)
 		t.ticket[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
 	snprintf(t.userid, sizeof(t.userid), "%s", userid);
@@ -86,8 +89,10 @@ static int ticket_issue(const char *userid, long vmid, struct console_ticket *re
 }
 
 /* Takes the ticket: true when it exists, has not expired and was issued to
- * userid for vmid and port.  A found ticket is used up either way. */
-static bool ticket_take(const char *ticket, const char *userid, long vmid, long long port)
+ * userid for vmid and port; *ret_serial says which console.  A found ticket
+ * is used up either way. */
+static bool ticket_take(const char *ticket, const char *userid, long vmid, long long port,
+                        int *ret_serial)
 {
 	bool ok = false;
 	if (!ticket || strlen(ticket) != CONSOLE_TICKET_LEN)
@@ -99,6 +104,7 @@ static bool ticket_take(const char *ticket, const char *userid, long vmid, long 
 			continue;
 		ok = t->expires >= mono_s() && streq(t->userid, userid) && t->vmid == vmid &&
 		     (long long)t->port == port;
+		*ret_serial = t->serial;
 		*t = (struct console_ticket){0};
 		break;
 	}
@@ -116,7 +122,7 @@ static int api_vm_vncproxy(struct api_call *call, json_t **ret, struct error **e
 {
 	long vmid = (long)api_param_int(call, "vmid", 0);
 	struct console_ticket t;
-	int r = ticket_issue(call->userid, vmid, &t);
+	int r = ticket_issue(call->userid, vmid, -1, &t);
 	if (r < 0)
 		return error_set(err, r, 500, "unable to create a console ticket");
 	/* The VNC password is the ticket's head (docs/consoles.md): the page
@@ -136,16 +142,43 @@ static int api_vm_vncproxy(struct api_call *call, json_t **ret, struct error **e
 	return 0;
 }
 
+/* POST .../qemu/{vmid}/termproxy: a ticket for a serial port's terminal.
+ * The port must be a socket (serialN: socket) of a running VM. */
+static int api_vm_termproxy(struct api_call *call, json_t **ret, struct error **err)
+{
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	const char *s = api_param_has(call, "serial") ? api_param_str(call, "serial") : "serial0";
+	int serial = s[6] - '0'; /* the enum is serial0..serial3 */
+	_cleanup_free_ char *path = xasprintf("%s/qemu-server/%ld/serial%d.sock",
+	                                      guest_store_run_dir(call->ctx->guests), vmid, serial);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return error_set(err, -ENOENT, 500, "VM %ld has no running %s socket", vmid, s);
+	struct console_ticket t;
+	int r = ticket_issue(call->userid, vmid, serial, &t);
+	if (r < 0)
+		return error_set(err, r, 500, "unable to create a console ticket");
+	*ret = json_pack("{s:s,s:s,s:i,s:s}", "user", call->userid, "ticket", t.ticket, "port",
+	                 (int)t.port, "upid", "");
+	return 0;
+}
+
 /* GET .../qemu/{vmid}/vncwebsocket */
 static int api_vm_vncwebsocket(struct api_call *call, json_t **ret, struct error **err)
 {
 	long vmid = (long)api_param_int(call, "vmid", 0);
+	int serial = -1;
 	if (!ticket_take(api_param_str(call, "vncticket"), call->userid, vmid,
-	                 api_param_int(call, "port", -1)))
+	                 api_param_int(call, "port", -1), &serial))
 		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/qemu-server/%ld/vnc.sock",
-	                 guest_store_run_dir(call->ctx->guests), vmid);
+	int n = serial < 0
+	            ? snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/qemu-server/%ld/vnc.sock",
+	                       guest_store_run_dir(call->ctx->guests), vmid)
+	            : snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/qemu-server/%ld/serial%d.sock",
+	                       guest_store_run_dir(call->ctx->guests), vmid, serial);
+	/* a serial port speaks the terminal framing (the xterm.js page) */
+	call->upgrade_terminal = serial >= 0;
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return error_set(err, -ENAMETOOLONG, 500, "VNC socket path too long");
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -179,6 +212,25 @@ const struct api_method api_methods_console[] = {
         .perm = PERM_VM("VM.Console"),
         .flags = API_PROTECTED,
         .handler = api_vm_vncproxy,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/termproxy",
+        .verb = "POST",
+        .name = "termproxy",
+        .description = "A one-time ticket for a VM's serial terminal (vncwebsocket).",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "serial",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .enum_values =
+                                                  (const char *const[]){"serial0", "serial1",
+                                                                        "serial2", "serial3", NULL},
+                                              .description = "The serial port (serial0)."},
+                                             API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_PROTECTED,
+        .handler = api_vm_termproxy,
     },
     {
         .path = "/nodes/{node}/qemu/{vmid}/vncwebsocket",

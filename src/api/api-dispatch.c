@@ -375,6 +375,7 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 			http_response_add_header(resp, "Sec-WebSocket-Protocol: %s", ws.protocol);
 		resp->upgrade = true;
 		resp->upgrade_fd = TAKE_FD(call.upgrade_fd);
+		resp->upgrade_terminal = call.upgrade_terminal;
 		if (call.authid && !resp->log_user)
 			resp->log_user = xstrdup(call.authid);
 		goto out;

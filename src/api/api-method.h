@@ -142,6 +142,7 @@ struct api_call {
 	 * and the http layer owns the descriptor). */
 	struct ws_upgrade *ws;
 	int upgrade_fd;
+	bool upgrade_terminal; /* the stream speaks Proxmox's terminal framing */
 };
 
 /* Parameter accessors for handlers (after validation, types are guaranteed). */

@@ -344,6 +344,7 @@ static void front_handle(const struct http_request *req, struct http_response *r
 		}
 		resp->upgrade = true;
 		resp->upgrade_fd = TAKE_FD(a.fd);
+		resp->upgrade_terminal = a.flags & PRIVSEP_F_TERMINAL;
 	} else if (a.fd >= 0) {
 		char *body = NULL;
 		if (read_body_fd(a.fd, pr->body_len, &body) < 0) {

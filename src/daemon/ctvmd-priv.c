@@ -207,6 +207,8 @@ static void serve_request(struct priv *p, const struct rchan *c, struct privsep_
 		 * relayed by the front (docs/dev/PRIVSEP.md "Consoles") */
 		pr->body_len = 0;
 		a.fd = TAKE_FD(resp.upgrade_fd);
+		if (resp.upgrade_terminal)
+			a.flags |= PRIVSEP_F_TERMINAL;
 	} else if (pr->status == 101) {
 		pr->status = 500;
 	} else if (pr->body_len > PRIVSEP_MAX_BODY) {

@@ -947,7 +947,7 @@ static size_t relay_pending(void *conn)
 
 /* Relays the upgraded connection on this thread until either side ends
  * (docs/dev/HTTP.md "WebSocket"); takes fd. */
-static void conn_relay(struct http_conn *c, int fd)
+static void conn_relay(struct http_conn *c, int fd, bool terminal)
 {
 	const struct ws_relay_io io = {
 	    .conn = c,
@@ -959,7 +959,7 @@ static void conn_relay(struct http_conn *c, int fd)
 	};
 	c->watch_stop = true;
 	size_t n = conn_avail(c);
-	ws_relay_run(&io, fd, c->rbuf.buf + c->rpos, n);
+	ws_relay_run(&io, fd, terminal, c->rbuf.buf + c->rpos, n);
 	c->rpos += n;
 }
 
@@ -1065,7 +1065,7 @@ static bool conn_serve_one(struct http_conn *c)
 	}
 	r = conn_send_response(c, &resp, keep_alive, streq(req->method, "HEAD"));
 	if (r == 0 && upgrade) {
-		conn_relay(c, TAKE_FD(resp.upgrade_fd));
+		conn_relay(c, TAKE_FD(resp.upgrade_fd), resp.upgrade_terminal);
 		keep_alive = false;
 	}
 	if (r == 0 && body_unread)

@@ -7,8 +7,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "http-termframe.h"
 #include "http-websocket.h"
 #include "http-ws-relay.h"
 #include "log.h"
@@ -19,7 +21,8 @@
 struct relay {
 	const struct ws_relay_io *io;
 	int fd;
-	bool closing; /* a close frame was sent: the relay ends */
+	struct termframe *term; /* NULL: bytes pass as they are */
+	bool closing;           /* a close frame was sent: the relay ends */
 };
 
 /* Writes all of buf to the console's socket, waiting for room (the
@@ -67,9 +70,45 @@ static int send_close(struct relay *r, unsigned code)
 
 static int on_data(void *ud, int op, const uint8_t *data, size_t len, bool fin)
 {
+	struct relay *r = ud;
 	(void)op, (void)fin;
-	return len ? console_write(ud, data, len) : 0;
+	if (!len)
+		return 0;
+	if (r->term)
+		return termframe_feed(r->term, (const char *)data, len);
+	return console_write(r, data, len);
 }
+
+/* Terminal framing: the first line was checked by the privileged side
+ * already (the vncticket in the URL, with the login), so it is answered. */
+static int term_auth(void *ud, const char *line)
+{
+	(void)line;
+	return send_frame(ud, WS_OP_BINARY, (const uint8_t *)"OK", 2);
+}
+
+static int term_data(void *ud, const char *data, size_t len)
+{
+	return console_write(ud, (const uint8_t *)data, len);
+}
+
+static int term_resize(void *ud, unsigned cols, unsigned rows)
+{
+	struct relay *r = ud;
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	/* a pty takes the size; a serial port's socket does not (ENOTTY) */
+	if (ioctl(r->fd, TIOCSWINSZ, &ws) < 0)
+		log_debug("console: no resize (%m)");
+	return 0;
+}
+
+static int term_ping(void *ud)
+{
+	(void)ud;
+	return 0;
+}
+
+static const struct termframe_callbacks term_cbs = {term_auth, term_data, term_resize, term_ping};
 
 static int on_control(void *ud, int op, const uint8_t *data, size_t len)
 {
@@ -91,18 +130,22 @@ static bool feed(struct relay *r, struct ws_decoder *d, const void *buf, size_t 
 	if (e == 0)
 		return true;
 	if (e < 0 && !r->closing && (e == -EBADMSG || e == -EMSGSIZE)) {
+		/* (a terminal framing error fails a callback: 1011) */
 		log_debug("websocket: closing with %u", ws_decoder_close_code(d));
 		send_close(r, ws_decoder_close_code(d));
 	}
 	return false;
 }
 
-void ws_relay_run(const struct ws_relay_io *io, int fd, const void *initial, size_t initial_len)
+void ws_relay_run(const struct ws_relay_io *io, int fd, bool terminal, const void *initial,
+                  size_t initial_len)
 {
 	struct relay r = {.io = io, .fd = fd};
 	struct ws_decoder *d = ws_decoder_new(&relay_cbs, &r, true, 0);
 	uint8_t *buf = malloc(RELAY_CHUNK);
-	if (!d || !buf)
+	if (terminal)
+		r.term = termframe_new(&term_cbs, &r);
+	if (!d || !buf || (terminal && !r.term))
 		goto out;
 	if (initial_len && !feed(&r, d, initial, initial_len))
 		goto out;
@@ -141,6 +184,7 @@ void ws_relay_run(const struct ws_relay_io *io, int fd, const void *initial, siz
 			break;
 	}
 out:
+	termframe_free(r.term);
 	ws_decoder_free(d);
 	free(buf);
 	close(fd);

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,5 +29,7 @@ struct ws_relay_io {
  * messages from the client go to fd as bytes, bytes from fd go to the
  * client as binary messages, pings are answered, and a close is answered
  * with the peer's code (or the decoder's, after a protocol error).  initial
- * holds client bytes read past the request head.  Takes fd. */
-void ws_relay_run(const struct ws_relay_io *io, int fd, const void *initial, size_t initial_len);
+ * holds client bytes read past the request head.  With terminal, client
+ * bytes are Proxmox's terminal framing (http-termframe.h).  Takes fd. */
+void ws_relay_run(const struct ws_relay_io *io, int fd, bool terminal, const void *initial,
+                  size_t initial_len);

@@ -154,6 +154,10 @@ struct http_response {
 	 */
 	bool upgrade;
 	int upgrade_fd;
+	/* The client speaks Proxmox's terminal framing (http-termframe.h):
+	 * its first line is answered "OK", its input is unframed, resizes go
+	 * to upgrade_fd when it is a pty, pings are dropped. */
+	bool upgrade_terminal;
 };
 
 void http_response_set_body(struct http_response *resp, int status, const char *content_type,

@@ -8,7 +8,8 @@ vncwebsocket with them upgrades to a WebSocket relayed to the VM's VNC
 socket: the RFB banner arrives, the handshake reaches VNC authentication
 (the ticket's head is the VNC password) and a wrong password is refused.
 A wrong, reused, expired or another VM's ticket, another user's ticket and
-a user without VM.Console are refused.  A small WebSocket client is written
+a user without VM.Console are refused.  A VM's serial port (termproxy) is
+reached the same way with Proxmox's terminal framing.  A small WebSocket client is written
 here (python3-websocket is not installed in CI).
 """
 
@@ -108,8 +109,8 @@ class ConsoleTest(ctvmtest.AdminDaemonTest):
             raise unittest.SkipTest("no %s" % QEMU)
         super().setUpClass()
         q = cls.admin.nodes(cls.node).qemu
-        for vmid in (400, 401):
-            cls.wait(cls, q.post(vmid=vmid, kvm=0, memory=64))
+        for vmid in (400, 401, 402):
+            cls.wait(cls, q.post(vmid=vmid, kvm=0, memory=64, serial0="socket"))
             cls.wait(cls, q(vmid).status.start.post())
         cls.addClassCleanup(cls.stop_vms)
         pw = "Console-pw-1"
@@ -123,7 +124,7 @@ class ConsoleTest(ctvmtest.AdminDaemonTest):
     @classmethod
     def stop_vms(cls):
         q = cls.admin.nodes(cls.node).qemu
-        for vmid in (400, 401):
+        for vmid in (400, 401, 402):
             try:
                 cls.wait(cls, q(vmid).status.stop.post())
             except Exception:  # noqa: BLE001 - best effort
@@ -218,6 +219,51 @@ class ConsoleTest(ctvmtest.AdminDaemonTest):
         r = self.api("GET", "/nodes/%s/qemu/400/vncwebsocket" % self.node,
                      params={"port": d["port"], "vncticket": d["ticket"]})
         self.assertEqual(r.status, 400, r.reason)
+
+    def test_serial_terminal(self):
+        """termproxy on serial0 with Proxmox's terminal framing; the session
+        ends with a normal close when the VM stops."""
+        r = self.daemon.http("POST", "/nodes/%s/qemu/402/termproxy" % self.node,
+                             ticket=self.ticket, csrf=self.csrf, data={"serial": "serial0"})
+        self.assertEqual(r.status, 200, r.reason)
+        d = r.json()["data"]
+        self.assertEqual(sorted(d), ["port", "ticket", "upid", "user"])
+        c = self.ws(402, d["port"], d["ticket"])
+        try:
+            self.assertEqual(c.status, 101, c.head)
+            c.send(("%s:%s\n" % (d["user"], d["ticket"])).encode())
+            self.assertEqual(c.read(2), b"OK")
+            c.send(b"0:5:hello")
+            c.send(b"1:80:24:")
+            c.send(b"2")
+            c.send(b"pp", op=9)
+            self.assertEqual(c.frame(), (10, b"pp"))  # still relaying
+            self.wait(self.admin.nodes(self.node).qemu(402).status.stop.post())
+            while True:
+                op, payload = c.frame()
+                if op == 8:
+                    break
+            self.assertEqual(payload[:2], b"\x03\xe8")  # 1000
+        finally:
+            c.close()
+        # no such port on this VM
+        r = self.daemon.http("POST", "/nodes/%s/qemu/400/termproxy" % self.node,
+                             ticket=self.ticket, csrf=self.csrf, data={"serial": "serial1"})
+        self.assertEqual(r.status, 500, r.reason)
+        # a malformed frame ends the session
+        r = self.daemon.http("POST", "/nodes/%s/qemu/401/termproxy" % self.node,
+                             ticket=self.ticket, csrf=self.csrf)
+        self.assertEqual(r.status, 200, r.reason)
+        d = r.json()["data"]
+        c = self.ws(401, d["port"], d["ticket"])
+        try:
+            self.assertEqual(c.status, 101, c.head)
+            c.send(b"u:t\n9")
+            self.assertEqual(c.read(2), b"OK")
+            op, payload = c.frame()
+            self.assertEqual((op, payload[:2]), (8, b"\x03\xf3"))  # 1011
+        finally:
+            c.close()
 
     def test_z_expired(self):
         d = self.proxy(400).json()["data"]
