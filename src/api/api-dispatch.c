@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "error.h"
+#include "http-websocket.h"
 #include "http.h"
 #include "log.h"
 #include "strbuf.h"
@@ -334,7 +335,9 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	    .total = -1,
 	    .upload_path = req->upload_path,
 	    .upload_size = req->upload_size,
+	    .upgrade_fd = -1,
 	};
+	struct ws_upgrade ws;
 	/*
 	 * Permissions before validation, as Proxmox does: a caller without the
 	 * privilege learns nothing about what its parameters should look like.
@@ -352,8 +355,33 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	if (api_validate_params(m, params, &err) < 0)
 		goto fail;
 
+	if (m->flags & API_WEBSOCKET) {
+		if (ws_check_upgrade(req, &ws, &err) < 0) {
+			if (err->http_status == 426)
+				http_response_add_header(resp, "Sec-WebSocket-Version: 13");
+			goto fail;
+		}
+		call.ws = &ws;
+	}
+
 	json_t *data = NULL;
 	int r = m->handler(&call, &data, &err);
+	if (r >= 0 && call.upgrade_fd >= 0) {
+		/* the http layer answers 101 and relays (docs/dev/HTTP.md) */
+		json_decref(data);
+		resp->status = 101;
+		http_response_add_header(resp, "Sec-WebSocket-Accept: %s", ws.accept);
+		if (ws.protocol)
+			http_response_add_header(resp, "Sec-WebSocket-Protocol: %s", ws.protocol);
+		resp->upgrade = true;
+		resp->upgrade_fd = TAKE_FD(call.upgrade_fd);
+		resp->upgrade_terminal = call.upgrade_terminal;
+		if (call.authid && !resp->log_user)
+			resp->log_user = xstrdup(call.authid);
+		goto out;
+	}
+	if (call.upgrade_fd >= 0)
+		close(call.upgrade_fd);
 	if (r >= 0 && (m->flags & API_ASYNC) && json_is_string(data))
 		upid = xstrdup(json_string_value(data));
 	/* the handler may have asked for a delay (failed login) or a log user */

@@ -63,6 +63,7 @@ void login_limiter_success(struct login_limiter *l, const char *user, const char
 
 /* Each area's rows (api-*.c). */
 extern const struct api_method api_methods_core[];
+extern const struct api_method api_methods_console[];
 extern const struct api_method api_methods_nodes[];
 extern const struct api_method api_methods_tasks[];
 extern const struct api_method api_methods_access[];

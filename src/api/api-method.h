@@ -19,6 +19,7 @@
 
 struct error;
 struct api_context;
+struct ws_upgrade;
 struct access_db;
 
 enum api_type {
@@ -98,6 +99,9 @@ enum api_method_flags {
 	API_ASYNC = 1 << 1,     /* returns a UPID: the work runs as a task */
 	API_PROTECTED = 1 << 2, /* changes the host: will run in the privileged helper */
 	API_NO_CSRF = 1 << 3,   /* no CSRF token needed (streamed uploads, pve-api.md 2.6) */
+	/* a WebSocket upgrade (GET): the dispatcher checks the handshake before
+	 * the handler, which sets call->upgrade_fd to the stream to relay */
+	API_WEBSOCKET = 1 << 4,
 };
 
 struct api_call;
@@ -133,6 +137,12 @@ struct api_call {
 	 * layer deletes it after the call unless the handler renamed it. */
 	const char *upload_path;
 	unsigned long long upload_size;
+	/* API_WEBSOCKET methods: the checked handshake, and the stream the
+	 * handler wants relayed (-1 until it sets one; the answer is then 101
+	 * and the http layer owns the descriptor). */
+	struct ws_upgrade *ws;
+	int upgrade_fd;
+	bool upgrade_terminal; /* the stream speaks Proxmox's terminal framing */
 };
 
 /* Parameter accessors for handlers (after validation, types are guaranteed). */

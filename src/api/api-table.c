@@ -28,6 +28,7 @@ const struct api_method *const api_method_tables[] = {
 	api_methods_disks,
 	api_methods_qemu_snapshot,
 	api_methods_qemu_disk,
+	api_methods_console,
 	NULL,
 };
 /* clang-format on */

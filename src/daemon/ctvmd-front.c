@@ -215,7 +215,13 @@ static void *reader_main(void *arg)
 /* What the choke point reads of req, as a REQUEST or UPLOAD_OPEN. */
 static void fill_request(struct privsep_request *out, const struct http_request *req)
 {
-	static const char *const headers[] = {"Cookie", "Authorization", "CSRFPreventionToken"};
+	/* the WebSocket handshake's too: the privileged side checks it
+	 * (ws_check_upgrade) before it opens a console; at most
+	 * PRIVSEP_MAX_HEADERS */
+	static const char *const headers[] = {
+	    "Cookie",     "Authorization",     "CSRFPreventionToken",   "Upgrade",
+	    "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol"};
+	_Static_assert(ARRAY_SIZE(headers) <= PRIVSEP_MAX_HEADERS, "too many forwarded headers");
 	out->method = xstrdup(req->method);
 	out->path = xstrdup(req->path && *req->path ? req->path : "/");
 	out->params = req->params ? json_incref(req->params) : NULL;
@@ -329,7 +335,17 @@ static void front_handle(const struct http_request *req, struct http_response *r
 	for (size_t i = 0; i < pr->n_headers && i < ARRAY_SIZE(resp->headers); i++)
 		resp->headers[resp->n_headers++] = TAKE_PTR(pr->headers[i]);
 	resp->log_user = TAKE_PTR(pr->log_user);
-	if (a.fd >= 0) {
+	if (pr->status == 101) {
+		/* a WebSocket upgrade: the descriptor is the console's stream,
+		 * which the http layer relays (docs/dev/PRIVSEP.md "Consoles") */
+		if (a.fd < 0 || pr->body_len) {
+			answer_plain(resp, 500, "unable to read the answer");
+			return;
+		}
+		resp->upgrade = true;
+		resp->upgrade_fd = TAKE_FD(a.fd);
+		resp->upgrade_terminal = a.flags & PRIVSEP_F_TERMINAL;
+	} else if (a.fd >= 0) {
 		char *body = NULL;
 		if (read_body_fd(a.fd, pr->body_len, &body) < 0) {
 			free(resp->reason);

@@ -202,7 +202,16 @@ static void serve_request(struct priv *p, const struct rchan *c, struct privsep_
 		pr->headers[pr->n_headers++] = TAKE_PTR(resp.headers[i]);
 	pr->log_user = clean_line(resp.log_user, PRIVSEP_MAX_LOG_USER);
 	pr->body_len = resp.body ? resp.body_len : 0;
-	if (pr->body_len > PRIVSEP_MAX_BODY) {
+	if (resp.upgrade && resp.status == 101 && resp.upgrade_fd >= 0) {
+		/* a WebSocket upgrade: the descriptor is the console's stream,
+		 * relayed by the front (docs/dev/PRIVSEP.md "Consoles") */
+		pr->body_len = 0;
+		a.fd = TAKE_FD(resp.upgrade_fd);
+		if (resp.upgrade_terminal)
+			a.flags |= PRIVSEP_F_TERMINAL;
+	} else if (pr->status == 101) {
+		pr->status = 500;
+	} else if (pr->body_len > PRIVSEP_MAX_BODY) {
 		/* a large answer goes as a descriptor, read by the front */
 		int fd = memfd_create("ctvm-answer", MFD_CLOEXEC);
 		size_t off = 0;

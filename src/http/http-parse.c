@@ -1062,5 +1062,7 @@ void http_response_release(struct http_response *resp)
 	for (size_t i = 0; i < resp->n_headers && i < ARRAY_SIZE(resp->headers); i++)
 		free(resp->headers[i]);
 	free(resp->log_user);
+	if (resp->upgrade && resp->upgrade_fd >= 0)
+		close(resp->upgrade_fd);
 	*resp = (struct http_response){0};
 }

@@ -30,6 +30,7 @@
 
 #include "error.h"
 #include "http-conn-budget.h"
+#include "http-ws-relay.h"
 #include "http-multipart.h"
 #include "http-parse.h"
 #include "http.h"
@@ -386,26 +387,36 @@ static int conn_send_response(struct http_conn *c, const struct http_response *r
 	char date[64];
 	http_date(date, sizeof(date), time(NULL));
 	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb,
-	            "HTTP/1.1 %d %s\r\n"
-	            "Cache-Control: max-age=0\r\n"
-	            "Connection: %s\r\n"
-	            "Date: %s\r\n"
-	            "Pragma: no-cache\r\n"
-	            "Server: pve-api-daemon/3.0\r\n"
-	            "Content-Length: %zu\r\n",
-	            status, reason, keep_alive ? "Keep-Alive" : "close", date,
-	            resp->body ? resp->body_len : 0);
-	if (resp->content_type && !strpbrk(resp->content_type, "\r\n"))
+	if (status == 101) /* a WebSocket upgrade: no body, the stream changes hands */
+		strbuf_addf(&sb,
+		            "HTTP/1.1 101 %s\r\n"
+		            "Upgrade: websocket\r\n"
+		            "Connection: Upgrade\r\n"
+		            "Date: %s\r\n"
+		            "Server: pve-api-daemon/3.0\r\n",
+		            reason, date);
+	else
+		strbuf_addf(&sb,
+		            "HTTP/1.1 %d %s\r\n"
+		            "Cache-Control: max-age=0\r\n"
+		            "Connection: %s\r\n"
+		            "Date: %s\r\n"
+		            "Pragma: no-cache\r\n"
+		            "Server: pve-api-daemon/3.0\r\n"
+		            "Content-Length: %zu\r\n",
+		            status, reason, keep_alive ? "Keep-Alive" : "close", date,
+		            resp->body ? resp->body_len : 0);
+	if (status != 101 && resp->content_type && !strpbrk(resp->content_type, "\r\n"))
 		strbuf_addf(&sb, "Content-Type: %s\r\n", resp->content_type);
-	strbuf_addf(&sb, "Expires: %s\r\n", date);
+	if (status != 101)
+		strbuf_addf(&sb, "Expires: %s\r\n", date);
 	for (size_t i = 0; i < resp->n_headers && i < ARRAY_SIZE(resp->headers); i++) {
 		if (resp->headers[i] && header_line_ok(resp->headers[i]))
 			strbuf_addf(&sb, "%s\r\n", resp->headers[i]);
 	}
 	strbuf_addstr(&sb, "\r\n");
 	/* One write for head and body: two would meet Nagle and delayed ACKs. */
-	if (!head_only && resp->body && resp->body_len)
+	if (!head_only && status != 101 && resp->body && resp->body_len)
 		strbuf_add(&sb, resp->body, resp->body_len);
 	return conn_send_all(c, sb.buf, sb.len);
 }
@@ -914,6 +925,44 @@ static int conn_stream_claim(struct http_conn *c, struct http_request *req,
 	return 1;
 }
 
+/* --- WebSocket relay (http-ws-relay.c) --- */
+
+static ssize_t relay_recv(void *conn, void *buf, size_t len)
+{
+	struct http_conn *c = conn;
+	conn_set_deadline(c); /* a TLS record that began must end in time */
+	return conn_recv(c, buf, len);
+}
+
+static int relay_send_all(void *conn, const void *buf, size_t len)
+{
+	return conn_send_all(conn, buf, len);
+}
+
+static size_t relay_pending(void *conn)
+{
+	struct http_conn *c = conn;
+	return c->tls ? gnutls_record_check_pending(c->tls) : 0;
+}
+
+/* Relays the upgraded connection on this thread until either side ends
+ * (docs/dev/HTTP.md "WebSocket"); takes fd. */
+static void conn_relay(struct http_conn *c, int fd, bool terminal)
+{
+	const struct ws_relay_io io = {
+	    .conn = c,
+	    .client_fd = c->fd,
+	    .stop_fd = c->srv->stop_pipe[0],
+	    .recv = relay_recv,
+	    .send_all = relay_send_all,
+	    .pending = relay_pending,
+	};
+	c->watch_stop = true;
+	size_t n = conn_avail(c);
+	ws_relay_run(&io, fd, terminal, c->rbuf.buf + c->rpos, n);
+	c->rpos += n;
+}
+
 /* Serves one request; returns true when the connection may carry another. */
 static bool conn_serve_one(struct http_conn *c)
 {
@@ -1009,7 +1058,16 @@ static bool conn_serve_one(struct http_conn *c)
 	pthread_mutex_unlock(&srv->lock);
 	/* logged before sending, so the line exists once the client has its answer */
 	access_log(srv, c, req, &resp);
+	bool upgrade = resp.upgrade && resp.status == 101 && resp.upgrade_fd >= 0 && !body_unread;
+	if (resp.status == 101 && !upgrade) {
+		resp.status = 500; /* a 101 without a stream to relay is a bug */
+		keep_alive = false;
+	}
 	r = conn_send_response(c, &resp, keep_alive, streq(req->method, "HEAD"));
+	if (r == 0 && upgrade) {
+		conn_relay(c, TAKE_FD(resp.upgrade_fd), resp.upgrade_terminal);
+		keep_alive = false;
+	}
 	if (r == 0 && body_unread)
 		conn_linger(c);
 	http_response_release(&resp);

@@ -143,6 +143,21 @@ struct http_response {
 	size_t n_headers;
 	/* Written to the access log instead of the real user, e.g. "root@pam". */
 	char *log_user;
+	/*
+	 * A WebSocket upgrade (status 101): the handler checked the request
+	 * with ws_check_upgrade() and put Sec-WebSocket-Accept (and
+	 * Sec-WebSocket-Protocol) into headers.  The server answers, then
+	 * relays the connection's messages to and from upgrade_fd (a stream
+	 * socket it takes; http_response_release() closes it when the answer
+	 * is not sent) on the connection's thread until either side ends.
+	 * Without upgrade, upgrade_fd means nothing.
+	 */
+	bool upgrade;
+	int upgrade_fd;
+	/* The client speaks Proxmox's terminal framing (http-termframe.h):
+	 * its first line is answered "OK", its input is unframed, resizes go
+	 * to upgrade_fd when it is a pty, pings are dropped. */
+	bool upgrade_terminal;
 };
 
 void http_response_set_body(struct http_response *resp, int status, const char *content_type,

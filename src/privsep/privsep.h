@@ -130,6 +130,9 @@ enum {
 	/* RESPONSE, UPLOAD_FILE: the request authenticated (as AUTHENTICATED,
 	 * without a message of its own) */
 	PRIVSEP_F_AUTHENTICATED = 1 << 1,
+	/* RESPONSE 101 (a console's stream): the client speaks Proxmox's
+	 * terminal framing (http-termframe.h) over the WebSocket */
+	PRIVSEP_F_TERMINAL = 1 << 2,
 };
 
 /* struct privsep_request.flags: the transport facts of struct http_request. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -21,6 +22,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "http-websocket.h"
 #include "http.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -31,6 +33,45 @@ static struct http_server *srv;
 static unsigned port;
 
 /* --- the handler --- */
+
+/* The "console" behind /ws: echoes what it reads until "quit" or the end. */
+static void *echo_console(void *p)
+{
+	int fd = (int)(intptr_t)p;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (n == 4 && memcmp(buf, "quit", 4) == 0)
+			break;
+		if (write(fd, buf, (size_t)n) != n)
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void ws_handler(const struct http_request *req, struct http_response *resp)
+{
+	struct ws_upgrade u;
+	struct error *err = NULL;
+	if (ws_check_upgrade(req, &u, &err) < 0) {
+		http_response_set_body(resp, err->http_status, "text/plain", xstrdup(err->msg),
+		                       strlen(err->msg));
+		error_free(err);
+		return;
+	}
+	int sv[2];
+	pthread_t t;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pthread_create(&t, NULL, echo_console, (void *)(intptr_t)sv[1]), 0);
+	pthread_detach(t);
+	resp->status = 101;
+	http_response_add_header(resp, "Sec-WebSocket-Accept: %s", u.accept);
+	if (u.protocol)
+		http_response_add_header(resp, "Sec-WebSocket-Protocol: %s", u.protocol);
+	resp->upgrade = true;
+	resp->upgrade_fd = sv[0];
+}
 
 static void handler(const struct http_request *req, struct http_response *resp, void *userdata)
 {
@@ -45,6 +86,10 @@ static void handler(const struct http_request *req, struct http_response *resp, 
 		resp->reason = xstrdup("unable to find configuration file for VM 100\nsecond line");
 		http_response_set_body(resp, 500, "application/json;charset=UTF-8",
 		                       xstrdup("{\"data\":null}"), 13);
+		return;
+	}
+	if (streq(req->path, "/ws")) {
+		ws_handler(req, resp);
 		return;
 	}
 	if (streq(req->path, "/auth"))
@@ -795,6 +840,153 @@ static void test_cert(void **state)
 	error_free(err);
 }
 
+/* --- WebSocket --- */
+
+static const char ws_request[] = "GET /ws HTTP/1.1\r\nHost: x\r\n"
+                                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                 "Sec-WebSocket-Protocol: binary\r\n"
+                                 "Sec-WebSocket-Version: 13\r\n\r\n";
+
+/* Sends one masked client frame. */
+static void ws_send(struct client *c, int op, const char *data, size_t len)
+{
+	static const uint8_t key[4] = {9, 8, 7, 6};
+	uint8_t h[WS_MAX_HEADER];
+	size_t hl = ws_frame_header(h, op, true, len, key);
+	struct strbuf b = STRBUF_INIT;
+	strbuf_add(&b, (const char *)h, hl);
+	strbuf_add(&b, data, len);
+	ws_mask((uint8_t *)b.buf + hl, len, key, 0);
+	client_send(c, b.buf, b.len);
+	strbuf_release(&b);
+}
+
+/* What the server sent, as text: "B(bytes)" per message, "O(x)" pongs,
+ * "C(code)". */
+struct ws_log {
+	struct strbuf s;
+	bool mid, closed;
+};
+
+static int wl_data(void *ud, int op, const uint8_t *d, size_t n, bool fin)
+{
+	struct ws_log *l = ud;
+	assert_int_equal(op, WS_OP_BINARY);
+	if (!l->mid)
+		strbuf_addstr(&l->s, "B(");
+	l->mid = !fin;
+	strbuf_add(&l->s, (const char *)d, n);
+	if (fin)
+		strbuf_addch(&l->s, ')');
+	return 0;
+}
+
+static int wl_control(void *ud, int op, const uint8_t *d, size_t n)
+{
+	struct ws_log *l = ud;
+	strbuf_addf(&l->s, "%c(%.*s)", op == WS_OP_PONG ? 'O' : 'P', (int)n, (const char *)d);
+	return 0;
+}
+
+static int wl_close(void *ud, unsigned code, const char *reason)
+{
+	struct ws_log *l = ud;
+	(void)reason;
+	strbuf_addf(&l->s, "C(%u)", code);
+	l->closed = true;
+	return 0;
+}
+
+static const struct ws_decoder_callbacks wl_cbs = {wl_data, wl_control, wl_close};
+
+/* Reads server frames until the log holds want (or the stream ends). */
+static void ws_expect(struct client *c, struct ws_decoder *d, struct ws_log *l, const char *want)
+{
+	while (strlen(want) > l->s.len || strcmp(l->s.buf, want) != 0) {
+		if (c->in.len == 0 && !client_fill(c))
+			break;
+		int r = ws_decoder_feed(d, c->in.buf, c->in.len);
+		client_consume(c, c->in.len);
+		if (r != 0)
+			break;
+	}
+	assert_string_equal(l->s.buf ? l->s.buf : "", want);
+}
+
+static void ws_open(struct client *c)
+{
+	assert_true(client_open_tls(c, port));
+	client_sends(c, ws_request);
+	struct reply r = {0};
+	assert_true(client_reply(c, &r));
+	assert_true(str_startswith(r.head, "HTTP/1.1 101 "));
+	assert_string_equal(reply_header(&r, "Upgrade"), "websocket");
+	assert_string_equal(reply_header(&r, "Sec-WebSocket-Accept"),
+	                    "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+	assert_string_equal(reply_header(&r, "Sec-WebSocket-Protocol"), "binary");
+	assert_null(reply_header(&r, "Content-Length"));
+	reply_free(&r);
+}
+
+static void test_websocket(void **state)
+{
+	(void)state;
+	struct client c;
+	struct ws_log l = {STRBUF_INIT, false, false};
+	struct ws_decoder *d = ws_decoder_new(&wl_cbs, &l, false, 0);
+
+	/* relayed both ways, a ping answered, a close answered with its code */
+	ws_open(&c);
+	ws_send(&c, WS_OP_BINARY, "hello", 5);
+	ws_expect(&c, d, &l, "B(hello)");
+	ws_send(&c, WS_OP_PING, "p1", 2);
+	ws_expect(&c, d, &l, "B(hello)O(p1)");
+	ws_send(&c, WS_OP_TEXT, "text", 4);
+	ws_expect(&c, d, &l, "B(hello)O(p1)B(text)");
+	ws_send(&c, WS_OP_CLOSE, "\x0f\xa0", 2); /* 4000 */
+	ws_expect(&c, d, &l, "B(hello)O(p1)B(text)C(4000)");
+	assert_true(client_eof(&c));
+	client_close(&c);
+
+	/* the console ends: a normal close */
+	ws_decoder_free(d);
+	strbuf_release(&l.s);
+	l = (struct ws_log){STRBUF_INIT, false, false};
+	d = ws_decoder_new(&wl_cbs, &l, false, 0);
+	ws_open(&c);
+	ws_send(&c, WS_OP_BINARY, "quit", 4);
+	ws_expect(&c, d, &l, "C(1000)");
+	client_close(&c);
+
+	/* an unmasked frame from the client: 1002 */
+	ws_decoder_free(d);
+	strbuf_release(&l.s);
+	l = (struct ws_log){STRBUF_INIT, false, false};
+	d = ws_decoder_new(&wl_cbs, &l, false, 0);
+	ws_open(&c);
+	client_send(&c, "\x82\x01x", 3);
+	ws_expect(&c, d, &l, "C(1002)");
+	client_close(&c);
+	ws_decoder_free(d);
+	strbuf_release(&l.s);
+
+	/* not an upgrade: an ordinary answer; a wrong version: 426 */
+	assert_true(client_open_tls(&c, port));
+	client_sends(&c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+	struct reply r = {0};
+	assert_true(client_reply(&c, &r));
+	assert_true(str_startswith(r.head, "HTTP/1.1 400 "));
+	reply_free(&r);
+	client_sends(&c, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+	                 "Connection: upgrade\r\nSec-WebSocket-Version: 8\r\n"
+	                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+	assert_true(client_reply(&c, &r));
+	assert_true(str_startswith(r.head, "HTTP/1.1 426 "));
+	reply_free(&r);
+	client_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,7 +997,7 @@ int main(void)
 	    cmocka_unit_test(test_slow_client),    cmocka_unit_test(test_connection_limit),
 	    cmocka_unit_test(test_per_addr_limit), cmocka_unit_test(test_shedding),
 	    cmocka_unit_test(test_idle_deadlines), cmocka_unit_test(test_curl),
-	    cmocka_unit_test(test_access_log),
+	    cmocka_unit_test(test_access_log),     cmocka_unit_test(test_websocket),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

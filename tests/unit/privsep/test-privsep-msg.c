@@ -621,6 +621,7 @@ static void test_decode_refusals(void **state)
 	    {0xffff, 0, 1},
 	    {PRIVSEP_CANCEL, PRIVSEP_F_AUTHENTICATED, 1},
 	    {PRIVSEP_RESPONSE, 1 << 5, 1},
+	    {PRIVSEP_UPLOAD_FILE, PRIVSEP_F_TERMINAL, 1}, /* a RESPONSE's alone */
 	    {PRIVSEP_CANCEL, 0, 0},
 	    {PRIVSEP_HELLO, 0, 1},
 	    {PRIVSEP_REQUEST, PRIVSEP_F_FD, 1},
