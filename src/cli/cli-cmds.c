@@ -223,6 +223,8 @@ void cli_mode_help(const struct cli_mode *mode, FILE *out)
 	if (mode->cmds == cmds_pct) {
 		fprintf(out, "       %s enter <vmid>\n", mode->prog);
 		fprintf(out, "       %s exec <vmid> <extra-args>\n", mode->prog);
+		fprintf(out, "       %s push <vmid> <file> <destination>\n", mode->prog);
+		fprintf(out, "       %s pull <vmid> <path> <destination>\n", mode->prog);
 	}
 	fprintf(out, "       %s help [<COMMAND>]\n", mode->prog);
 }
@@ -411,8 +413,11 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
 static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char **argv)
 {
 	if (mode->cmds == cmds_pct && argc >= 1 && cli_pct_local_cmd(argv[0])) {
-		printf("USAGE: %s %s <vmid>%s\n\n", mode->prog, argv[0],
-		       streq(argv[0], "exec") ? " <extra-args>" : "");
+		const char *more = streq(argv[0], "exec")   ? " <extra-args>"
+		                   : streq(argv[0], "push") ? " <file> <destination>"
+		                   : streq(argv[0], "pull") ? " <path> <destination>"
+		                                            : "";
+		printf("USAGE: %s %s <vmid>%s\n\n", mode->prog, argv[0], more);
 		printf("No API method: lxc-attach into the running container, for root on its "
 		       "host only.\n");
 		return 0;

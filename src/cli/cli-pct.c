@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * `pct enter VMID` and `pct exec VMID [--] CMD...`: a shell or a command in
- * a running container, for root on the host, as Proxmox's pct does it:
+ * a running container; `pct push VMID FILE DEST` and `pct pull VMID PATH
+ * DEST`: a file into or out of it.  For root on the host, as Proxmox's pct:
  * lxc-attach into the container, here with the daemon's lxcpath
  * (<run>/lxc, where ctvmd starts containers through liblxc).  No API method
  * does this, so it is local only; remotely, `--host` is refused.
@@ -9,6 +10,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,15 +31,22 @@ static bool vmid_ok(const char *s)
 
 bool cli_pct_local_cmd(const char *name)
 {
-	return streq(name, "enter") || streq(name, "exec");
+	return streq(name, "enter") || streq(name, "exec") || streq(name, "push") ||
+	       streq(name, "pull");
 }
 
 int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 {
 	const char *verb = argv[0];
 	bool exec = streq(verb, "exec");
-	if (argc < 2 || !vmid_ok(argv[1]) || (!exec && argc > 2)) {
-		fprintf(stderr, "USAGE: %s %s <vmid>%s\n", prog, verb, exec ? " <extra-args>" : "");
+	bool copy = streq(verb, "push") || streq(verb, "pull");
+	if (argc < 2 || !vmid_ok(argv[1]) || (streq(verb, "enter") && argc > 2) ||
+	    (copy && argc != 4)) {
+		fprintf(stderr, "USAGE: %s %s <vmid>%s\n", prog, verb,
+		        exec                  ? " <extra-args>"
+		        : streq(verb, "push") ? " <file> <destination>"
+		        : copy                ? " <path> <destination>"
+		                              : "");
 		return CLI_USAGE;
 	}
 	if (c->host) {
@@ -50,7 +59,7 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 	const char *vmid = argv[1];
 	char **cmd = argv + 2;
 	int ncmd = argc - 2;
-	if (ncmd && streq(cmd[0], "--"))
+	if (exec && ncmd && streq(cmd[0], "--"))
 		cmd++, ncmd--;
 	if (exec && !ncmd) {
 		fprintf(stderr, "%s exec: missing command\n", prog);
@@ -74,6 +83,36 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 	if (!status || !streq(status, "running")) {
 		fprintf(stderr, "CT %s not running\n", vmid);
 		return CLI_ERROR;
+	}
+
+	/* push/pull: the local file is opened here, as root on the host, and
+	 * becomes the stdin or stdout of a cat inside the container, which
+	 * opens the container's path as the container's root would. */
+	if (copy) {
+		bool push = streq(verb, "push");
+		int fd = push ? open(argv[2], O_RDONLY | O_CLOEXEC)
+		              : open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "%s %s: unable to open '%s': %s\n", prog, verb,
+			        push ? argv[2] : argv[3], strerror(errno));
+			return CLI_ERROR;
+		}
+		if (dup2(fd, push ? STDIN_FILENO : STDOUT_FILENO) < 0) {
+			fprintf(stderr, "%s %s: %s\n", prog, verb, strerror(errno));
+			close(fd);
+			return CLI_ERROR;
+		}
+		close(fd);
+		static char *push_cmd[] = {"/bin/sh", "-c", "cat > \"$1\"", "sh", NULL, NULL};
+		static char *pull_cmd[] = {"cat", "--", NULL, NULL};
+		if (push) {
+			push_cmd[4] = argv[3];
+			cmd = push_cmd, ncmd = 5;
+		} else {
+			pull_cmd[2] = argv[2];
+			cmd = pull_cmd, ncmd = 3;
+		}
+		exec = true;
 	}
 
 	struct ctvm_paths *paths = ctvm_paths_new(c->root);

@@ -636,6 +636,20 @@ class PctTest(CtDaemonTest):
         r = subprocess.run([pct, "exec", "400", "--", "sh", "-c", "exit 7"], env=env,
                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 7, r.stderr)
+        # push/pull: a file into the container and back out
+        src = os.path.join(self.root, "push-src")
+        with open(src, "wb") as f:
+            f.write(b"pushed \x00 bytes\n" * 1000)
+        for args in (["push", "400", src, "/tmp/pushed"],
+                     ["pull", "400", "/tmp/pushed", src + ".back"]):
+            r = subprocess.run([pct] + args, env=env, capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+        with open(src, "rb") as a, open(src + ".back", "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        r = subprocess.run([pct, "pull", "400", "/nonexistent", src + ".no"], env=env,
+                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
         # enter: a shell reading its commands from stdin
         r = subprocess.run([pct, "enter", "400"], env=env, input="hostname\nexit 0\n",
                            capture_output=True, text=True, timeout=60)
