@@ -220,6 +220,12 @@ void cli_mode_help(const struct cli_mode *mode, FILE *out)
 		cmd_synopsis(mode, cmd, out);
 		fprintf(out, "\n");
 	}
+	if (mode->cmds == cmds_pct) {
+		fprintf(out, "       %s enter <vmid>\n", mode->prog);
+		fprintf(out, "       %s exec <vmid> <extra-args>\n", mode->prog);
+		fprintf(out, "       %s push <vmid> <file> <destination>\n", mode->prog);
+		fprintf(out, "       %s pull <vmid> <path> <destination>\n", mode->prog);
+	}
 	fprintf(out, "       %s help [<COMMAND>]\n", mode->prog);
 }
 
@@ -406,6 +412,16 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
 
 static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char **argv)
 {
+	if (mode->cmds == cmds_pct && argc >= 1 && cli_pct_local_cmd(argv[0])) {
+		const char *more = streq(argv[0], "exec")   ? " <extra-args>"
+		                   : streq(argv[0], "push") ? " <file> <destination>"
+		                   : streq(argv[0], "pull") ? " <path> <destination>"
+		                                            : "";
+		printf("USAGE: %s %s <vmid>%s\n\n", mode->prog, argv[0], more);
+		printf("No API method: lxc-attach into the running container, for root on its "
+		       "host only.\n");
+		return 0;
+	}
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {
@@ -446,6 +462,8 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 	}
 	if (streq(argv[0], "help") || streq(argv[0], "--help") || streq(argv[0], "-h"))
 		return cmd_help(c, mode, argc - 1, argv + 1);
+	if (mode->cmds == cmds_pct && cli_pct_local_cmd(argv[0]))
+		return cli_pct_local_run(c, mode->prog, argc, argv);
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {

@@ -10,6 +10,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -40,6 +41,11 @@ extern const struct cli_mode cli_mode_qm, cli_mode_pct, cli_mode_pvesm, cli_mode
 
 /* Runs argv (the words after the program or group name) in mode. */
 int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **argv);
+
+/* pct's commands outside the API (cli-pct.c): enter and exec, which
+ * lxc-attach into a running container on this host. */
+bool cli_pct_local_cmd(const char *name);
+int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv);
 
 /* Lists mode's commands with their arguments. */
 void cli_mode_help(const struct cli_mode *mode, FILE *out);

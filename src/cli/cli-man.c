@@ -180,9 +180,18 @@ int cli_man(struct cli *c, const char *prog)
 	FILE *out = stdout;
 	if (streq(prog, "qm"))
 		man_mode(c, &cli_mode_qm, "virtual machines, as Proxmox's qm", out);
-	else if (streq(prog, "pct"))
+	else if (streq(prog, "pct")) {
 		man_mode(c, &cli_mode_pct, "containers, as Proxmox's pct", out);
-	else if (streq(prog, "pvesm"))
+		/* cli-pct.c: no method rows, lxc-attach on the host */
+		fputs(".SS \"pct enter <vmid>\"\n"
+		      ".SS \"pct exec <vmid> <extra-args>\"\n"
+		      ".SS \"pct push <vmid> <file> <destination>\"\n"
+		      ".SS \"pct pull <vmid> <path> <destination>\"\n"
+		      "No API method: as Proxmox's pct, these run lxc\\-attach into the running "
+		      "container, for root on the container's host only (refused with "
+		      "\\-\\-host).\n",
+		      out);
+	} else if (streq(prog, "pvesm"))
 		man_mode(c, &cli_mode_pvesm, "storage, as Proxmox's pvesm", out);
 	else if (streq(prog, "pveum"))
 		man_mode(c, &cli_mode_pveum, "users and permissions, as Proxmox's pveum", out);

@@ -29,6 +29,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
+from ctfixture import CtDaemonTest  # noqa: E402
+from test_volume_api import mount_btrfs  # noqa: E402
 
 NAMES = ("qm", "pct", "pvesm", "pveum", "pvesh")
 
@@ -233,7 +235,7 @@ class CliTest(unittest.TestCase):
             for cmd in cmds:
                 h = self.ok(prog, "help", *cmd, root=False)
                 self.assertIn("USAGE: %s %s" % (prog, " ".join(cmd)), h)
-                if "Not available" in h:
+                if "Not available" in h or "No API method" in h:
                     continue
                 opts = {line.split()[0] for line in h.splitlines() if line.startswith("  --")}
                 r = self.run_as(prog, "__complete", *cmd, "", root=False)
@@ -566,6 +568,155 @@ class CliTest(unittest.TestCase):
             self.run_as("pveum", "acl", "delete", "/", "--roles", "Administrator", "--users",
                         "remote@pve")
             self.run_as("pveum", "user", "delete", "remote@pve")
+
+
+class PctTest(CtDaemonTest):
+    """pct on real containers (the busybox ct-template fixture, dir storage
+    "ct"): Proxmox's syntax for create .. destroy, `pct list` byte for byte
+    in Proxmox's format (PVE/CLI/pct.pm: "%-10s %-10s %-12s %-20s\\n" of
+    VMID, Status, Lock, Name, sorted by vmid, nothing without containers),
+    and enter/exec through lxc-attach with the daemon's lxcpath."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bindir = tempfile.mkdtemp(prefix="ctvmt-bin-")
+        cls.addClassCleanup(shutil.rmtree, cls.bindir, True)
+        for n in NAMES + ("ctvm",):
+            os.symlink(os.path.abspath(ctvmtest.ctvm_path()), os.path.join(cls.bindir, n))
+        cls.root = cls.daemon.root
+        cls.daemon.root_call("POST", "/storage", storage="vms", type="dir",
+                             path=os.path.join(cls.root, "srv", "vms"), content="images,iso")
+
+    run_as = CliTest.run_as
+    ok = CliTest.ok
+
+    def pct_list_text(self):
+        cts = sorted(self.daemon.root_call("GET", "/nodes/%s/lxc" % self.node),
+                     key=lambda d: int(d["vmid"]))
+        if not cts:
+            return ""
+        fmt = "%-10s %-10s %-12s %-20s\n"
+        return fmt % ("VMID", "Status", "Lock", "Name") + "".join(
+            fmt % (d["vmid"], d.get("status", ""), d.get("lock", ""), d.get("name", ""))
+            for d in cts)
+
+    def test_pct_on_a_container(self):
+        self.assertEqual(self.ok("pct", "list"), "")
+        self.addCleanup(self.destroy_quietly, 400)
+        self.addCleanup(self.destroy_quietly, 401)
+        out = self.ok("pct", "create", "400", self.ostemplate, "--hostname", "pct400",
+                      "--rootfs", "ct:1", "--memory", "128", "--swap", "0",
+                      "--net0", "name=eth0,bridge=%s,ip=10.0.3.4/24" % self.bridge,
+                      "--unprivileged", "1")
+        self.assertIn("CT 400 created", out)
+        self.assertIn("hostname: pct400\n", self.ok("pct", "config", "400"))
+        self.ok("pct", "set", "400", "--memory", "192", "-description", "from pct")
+        conf = self.ok("pct", "config", "400")
+        self.assertIn("memory: 192\n", conf)
+        self.assertIn("description: from pct\n", conf)
+        self.ok("pct", "resize", "400", "rootfs", "+1G")
+        self.assertRegex(self.ok("pct", "config", "400"), r"rootfs: ct:400/vm-400-disk-0\.raw,.*size=2G")
+
+        # enter/exec: only locally, only a running CT
+        r = self.run_as("pct", "exec", "400", "true")
+        self.assertEqual((r.returncode, r.stderr), (1, "CT 400 not running\n"))
+        r = self.run_as("pct", "enter", "400", "--host", "127.0.0.1:1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("only for root on the container's host", r.stderr)
+        self.ok("pct", "start", "400")
+        self.wait_booted(self.running_pid(400))
+        self.assertEqual(self.pct_list_text(), self.ok("pct", "list"))
+        self.assertIn("400        running", self.ok("pct", "list"))
+        env = dict(os.environ, CTVM_ROOT=self.root, LC_ALL="C")
+        pct = os.path.join(self.bindir, "pct")
+        r = subprocess.run([pct, "exec", "400", "--", "cat", "/etc/hostname"], env=env,
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual((r.returncode, r.stdout), (0, "pct400\n"), r.stderr)
+        r = subprocess.run([pct, "exec", "400", "--", "sh", "-c", "exit 7"], env=env,
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        # push/pull: a file into the container and back out
+        src = os.path.join(self.root, "push-src")
+        with open(src, "wb") as f:
+            f.write(b"pushed \x00 bytes\n" * 1000)
+        for args in (["push", "400", src, "/tmp/pushed"],
+                     ["pull", "400", "/tmp/pushed", src + ".back"]):
+            r = subprocess.run([pct] + args, env=env, capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+        with open(src, "rb") as a, open(src + ".back", "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        r = subprocess.run([pct, "pull", "400", "/nonexistent", src + ".no"], env=env,
+                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
+        # enter: a shell reading its commands from stdin
+        r = subprocess.run([pct, "enter", "400"], env=env, input="hostname\nexit 0\n",
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "pct400"), r.stderr)
+        self.ok("pct", "shutdown", "400", "--timeout", "20", "--forceStop", "1")
+        self.assertEqual(self.status(400)["status"], "stopped")
+        self.ok("pct", "start", "400")
+        self.ok("pct", "stop", "400")
+
+        # a lock shows in pct list; pct unlock removes it
+        with open(self.conf_path(400), "a") as f:
+            f.write("lock: backup\n")
+        listed = self.ok("pct", "list")
+        self.assertEqual(self.pct_list_text(), listed)
+        self.assertIn("400        stopped    backup       pct400", listed)
+        self.ok("pct", "unlock", "400")
+        self.assertNotIn("lock:", self.ok("pct", "config", "400"))
+
+        # a raw image on dir storage has no snapshots: refused, as in Proxmox
+        r = self.run_as("pct", "snapshot", "400", "s1")
+        self.assertEqual(r.returncode, 4, r.stdout + r.stderr)
+        self.assertIn("format raw has no snapshots", r.stdout + r.stderr)
+        self.ok("pct", "clone", "400", "401", "--hostname", "pct401", "--full", "1")
+        self.ok("pct", "template", "401")
+        self.assertIn("template: 1\n", self.ok("pct", "config", "401"))
+        self.assertEqual(self.pct_list_text(), self.ok("pct", "list"))
+        self.ok("pct", "destroy", "401")
+        self.ok("pct", "destroy", "400", "--purge", "1")
+        self.assertEqual(self.ok("pct", "list"), "")
+
+    def test_proxmox_script_with_containers(self):
+        """The Proxmox script again, with its container part (pct)."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "cli",
+                              "proxmox-script.sh")
+        env = dict(os.environ, PATH=self.bindir + ":" + os.environ.get("PATH", ""),
+                   CTVM_ROOT=self.root, LC_ALL="C", OSTEMPLATE=self.ostemplate,
+                   CTSTORAGE="ct", BRIDGE=self.bridge)
+        self.addCleanup(self.destroy_quietly, 170)
+        self.addCleanup(self.destroy_quietly, 171)
+        r = subprocess.run(["sh", "-e", script], capture_output=True, text=True, timeout=300,
+                           env=env, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("CT 170 created", r.stdout)
+        self.assertIn("script done", r.stdout)
+
+    def test_pct_snapshot_rollback_btrfs(self):
+        mnt = mount_btrfs(self.daemon.root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt")
+        self.addCleanup(self.destroy_quietly, 405)
+        self.ok("pct", "create", "405", self.ostemplate, "--rootfs", "bt:0", "--hostname", "b")
+        d = os.path.join(bpath, "images", "405")
+        sub = [os.path.join(d, n) for n in os.listdir(d) if n.startswith("subvol-405-disk-0")][0]
+        self.ok("pct", "snapshot", "405", "s1", "--description", "first")
+        self.assertIn("s1", self.ok("pct", "listsnapshot", "405"))
+        marker = os.path.join(sub, "etc", "after-s1")
+        with open(marker, "w") as f:
+            f.write("x")
+        self.ok("pct", "rollback", "405", "s1")
+        self.assertFalse(os.path.exists(marker))
+        self.ok("pct", "delsnapshot", "405", "s1")
+        self.ok("pct", "destroy", "405")
 
 
 if __name__ == "__main__":

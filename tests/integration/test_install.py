@@ -106,6 +106,10 @@ class Install(unittest.TestCase):
         self.assertIn('.SS "pvesh create /storage"', pvesh)
         with open(os.path.join(self.mandir, "man1", "pveum.1")) as f:
             self.assertIn('.SS "pveum acl modify <path> [OPTIONS]"', f.read())
+        with open(os.path.join(self.mandir, "man1", "pct.1")) as f:
+            pct = f.read()
+        self.assertIn('.SS "pct create <vmid> <ostemplate> [OPTIONS]"', pct)
+        self.assertIn('.SS "pct exec <vmid> <extra-args>"', pct)
 
     def test_completion(self):
         bash = os.path.join(self.datadir, "bash-completion", "completions")
