@@ -926,6 +926,7 @@ int main(int argc, char **argv)
 	api_context_release(&ctx);
 	audit_log_close(ctx.audit);
 	access_store_free(ctx.access);
+	lxc_power_watch_stop(); /* its threads use the guest store */
 	guest_store_free(ctx.guests);
 	storage_config_store_free(ctx.storage);
 	auth_keys_free(ctx.keys);

@@ -464,6 +464,20 @@ int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct
  * the container again (then it runs and its mounts stay).  On a thread
  * of its own: the lock may wait for a start, the watch must not.
  */
+/* The stopped_thread()s still running: lxc_power_watch_stop() waits for
+ * them, since they use the guest store. */
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t inflight_done = PTHREAD_COND_INITIALIZER;
+static unsigned inflight;
+
+static void inflight_end(void)
+{
+	pthread_mutex_lock(&inflight_lock);
+	if (--inflight == 0)
+		pthread_cond_broadcast(&inflight_done);
+	pthread_mutex_unlock(&inflight_lock);
+}
+
 static void *stopped_thread(void *arg)
 {
 	struct stopped_arg *a = arg;
@@ -478,6 +492,7 @@ static void *stopped_thread(void *arg)
 	if (e)
 		log_warn("CT %ld: %s", a->vmid, e->msg);
 	free(a);
+	inflight_end();
 	return NULL;
 }
 
@@ -489,9 +504,13 @@ static void watch_stopped(long vmid, void *userdata)
 		return; /* nothing mounted: no lock, no thread */
 	struct stopped_arg *a = xnew(struct stopped_arg, 1);
 	*a = (struct stopped_arg){.gs = gs, .vmid = vmid};
+	pthread_mutex_lock(&inflight_lock);
+	inflight++;
+	pthread_mutex_unlock(&inflight_lock);
 	pthread_t t;
 	if (pthread_create(&t, NULL, stopped_thread, a) != 0) {
 		free(a);
+		inflight_end();
 		return;
 	}
 	pthread_detach(t);
@@ -501,6 +520,15 @@ int lxc_power_watch_start(struct guest_store *gs)
 {
 	struct lxc_run_env env = run_env(gs, NULL);
 	return lxc_run_watch_start(&env, watch_stopped, gs);
+}
+
+void lxc_power_watch_stop(void)
+{
+	lxc_run_watch_stop(); /* no new stopped_thread() after this */
+	pthread_mutex_lock(&inflight_lock);
+	while (inflight)
+		pthread_cond_wait(&inflight_done, &inflight_lock);
+	pthread_mutex_unlock(&inflight_lock);
 }
 
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,

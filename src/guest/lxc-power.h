@@ -61,6 +61,8 @@ int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task
  * unmounts the images of a container that stopped by itself, under its
  * config lock.  gs lives as long as the daemon (it is freed at its exit). */
 int lxc_power_watch_start(struct guest_store *gs);
+/* Stops it and waits for the unmounts it started: before gs is freed. */
+void lxc_power_watch_stop(void);
 
 /* --- volumes as directories (also create's) --- */
 

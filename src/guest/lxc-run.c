@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -922,9 +923,15 @@ struct watch {
 	void (*stopped)(long vmid, void *userdata);
 	void *userdata;
 	int ep, in;
+	int quit; /* eventfd: lxc_run_watch_stop() */
+	pthread_t thread;
 	struct watch_entry *e;
 	size_t n, cap;
 };
+
+/* The one watch of this process (ctvmd has one; tests start one per
+ * watcher process). */
+static struct watch *the_watch;
 
 static void watch_drop(struct watch *w, size_t i)
 {
@@ -1010,6 +1017,21 @@ static bool pid_name(const char *name, long *ret)
 	return true;
 }
 
+static void watch_free(struct watch *w)
+{
+	if (w->ep >= 0)
+		close(w->ep);
+	if (w->in >= 0)
+		close(w->in);
+	if (w->quit >= 0)
+		close(w->quit);
+	free((char *)w->env.run_root);
+	free((char *)w->env.cgroup_root);
+	free(w->base);
+	free(w->e);
+	free(w);
+}
+
 static void *watch_thread(void *arg)
 {
 	struct watch *w = arg;
@@ -1030,6 +1052,8 @@ static void *watch_thread(void *arg)
 			return NULL;
 		}
 		for (int k = 0; k < n; k++) {
+			if (ev[k].data.fd == w->quit)
+				return NULL;
 			if (ev[k].data.fd == w->in) {
 				char buf[4096]
 				    __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -1056,7 +1080,10 @@ static void *watch_thread(void *arg)
 int lxc_run_watch_start(const struct lxc_run_env *env, void (*stopped)(long vmid, void *userdata),
                         void *userdata)
 {
+	if (the_watch)
+		return -EALREADY;
 	struct watch *w = xcalloc(1, sizeof(*w));
+	w->ep = w->in = w->quit = -1;
 	w->env.run_root = xstrdup(env->run_root);
 	w->env.cgroup_root = env->cgroup_root ? xstrdup(env->cgroup_root) : NULL;
 	w->base = base_dir(env);
@@ -1067,26 +1094,37 @@ int lxc_run_watch_start(const struct lxc_run_env *env, void (*stopped)(long vmid
 		goto fail;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (w->ep < 0 || w->in < 0 ||
+	w->quit = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->ep < 0 || w->in < 0 || w->quit < 0 ||
 	    inotify_add_watch(w->in, w->base, IN_MOVED_TO | IN_CLOSE_WRITE) < 0 ||
 	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->in,
-	              &(struct epoll_event){.events = EPOLLIN, .data.fd = w->in}) < 0) {
+	              &(struct epoll_event){.events = EPOLLIN, .data.fd = w->in}) < 0 ||
+	    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->quit,
+	              &(struct epoll_event){.events = EPOLLIN, .data.fd = w->quit}) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	pthread_t t;
-	if ((r = -pthread_create(&t, NULL, watch_thread, w)) < 0)
+	if ((r = -pthread_create(&w->thread, NULL, watch_thread, w)) < 0)
 		goto fail;
-	pthread_detach(t);
+	the_watch = w;
 	return 0;
 fail:
-	if (w->ep > 0)
-		close(w->ep);
-	if (w->in > 0)
-		close(w->in);
-	free((char *)w->env.run_root);
-	free((char *)w->env.cgroup_root);
-	free(w->base);
-	free(w);
+	watch_free(w);
 	return r;
+}
+
+void lxc_run_watch_stop(void)
+{
+	struct watch *w = the_watch;
+	if (!w)
+		return;
+	uint64_t one = 1;
+	if (write(w->quit, &one, sizeof(one)) == sizeof(one))
+		pthread_join(w->thread, NULL);
+	else
+		pthread_detach(w->thread); /* cannot happen; never free what it uses */
+	the_watch = NULL;
+	while (w->n)
+		watch_drop(w, w->n - 1);
+	watch_free(w);
 }

@@ -120,3 +120,7 @@ int lxc_run_cleanup(const struct lxc_run_env *env, long vmid, struct error **err
  */
 int lxc_run_watch_start(const struct lxc_run_env *env, void (*stopped)(long vmid, void *userdata),
                         void *userdata);
+/* Stops the watch (one per process: a second start is -EALREADY) and
+ * waits for its thread: once this returns, stopped() runs no more and
+ * userdata may go.  Nothing when no watch runs. */
+void lxc_run_watch_stop(void);

@@ -480,6 +480,21 @@ static void test_other_process(long vmid)
 	check_clean(vmid);
 }
 
+/* ctvmd stops its watch before it frees what the callback uses: the
+ * thread is joined, and a watch can start again afterwards. */
+static void test_watch_stop(void)
+{
+	struct lxc_run_env we = {.run_root = run_root};
+	CHECK(lxc_run_watch_start(&we, report, NULL) == 0, "watch started");
+	CHECK(lxc_run_watch_start(&we, report, NULL) == -EALREADY, "one watch per process");
+	int64_t t0 = now_ms();
+	lxc_run_watch_stop();
+	CHECK(now_ms() - t0 < 2000, "the watch stopped at once");
+	CHECK(lxc_run_watch_start(&we, report, NULL) == 0, "started again after a stop");
+	lxc_run_watch_stop();
+	lxc_run_watch_stop(); /* a second stop does nothing */
+}
+
 int main(void)
 {
 	if (geteuid() != 0 || access("/bin/busybox", X_OK) < 0 ||
@@ -516,6 +531,7 @@ int main(void)
 	_cleanup_free_ char *cg_before = NULL, *cg_after = NULL;
 	read_file("/proc/self/cgroup", 64 * 1024, &cg_before, NULL, NULL);
 
+	test_watch_stop();
 	test_privileged(vmid_base);
 	test_unprivileged(vmid_base + 1);
 	test_shutdown_timeout(vmid_base + 2);
