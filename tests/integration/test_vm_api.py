@@ -137,8 +137,9 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
         in its order, less what ctvm has no method for."""
         self.create(209, name="idx", memory=512, kvm=0)
         names = [e["subdir"] for e in self.qemu()(209).get()]
-        self.assertEqual(names, ["config", "pending", "status", "unlink", "resize", "rrd",
-                                 "rrddata", "monitor", "snapshot", "sendkey"])
+        self.assertEqual(names, ["config", "pending", "status", "unlink", "vncproxy",
+                                 "termproxy", "resize", "rrd", "rrddata", "monitor", "snapshot",
+                                 "sendkey"])
         self.destroy(209)
         ct = os.path.join(self.daemon.root, "etc", "lxc", "309.conf")
         os.makedirs(os.path.dirname(ct), exist_ok=True)
