@@ -35,32 +35,6 @@
 
 #define CGROUP_TREE_DEPTH_MAX 16
 
-static void wlog(const struct lxc_run_env *env, const char *fmt, ...) _printf_(2, 3);
-static void wlog(const struct lxc_run_env *env, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (env->w)
-		task_log(env->w, "%s", s);
-	else
-		log_debug("%s", s);
-}
-
-static void wwarn(const struct lxc_run_env *env, const char *fmt, ...) _printf_(2, 3);
-static void wwarn(const struct lxc_run_env *env, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (env->w)
-		task_warn(env->w, "%s", s);
-	else
-		log_debug("warning: %s", s);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -310,7 +284,9 @@ static void remove_cgroups(const struct lxc_run_env *env, long vmid)
 }
 
 /* The processes of the monitor's cgroup (liblxc's monitor, and whatever it
- * forked) get 5 s to finish their own cleanup, then SIGKILL. */
+ * forked) get 15 s to finish their own cleanup, then SIGKILL: usually a few
+ * ms, but seconds on a host busy with TCG guests (5 s was seen to be too
+ * short there). */
 static void wait_monitor(const struct lxc_run_env *env, long vmid)
 {
 	static const char *const where[] = {"pids/", "memory/", ""};
@@ -323,7 +299,7 @@ static void wait_monitor(const struct lxc_run_env *env, long vmid)
 	}
 	if (!s)
 		return;
-	int64_t deadline = now_ms() + 5000;
+	int64_t deadline = now_ms() + 15000;
 	char *save = NULL;
 	for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
 		pid_t pid = (pid_t)strtol(t, NULL, 10);
@@ -332,7 +308,8 @@ static void wait_monitor(const struct lxc_run_env *env, long vmid)
 			continue;
 		int64_t left = deadline - now_ms();
 		if (pidfd_wait(fd, left > 0 ? (int)left : 0) < 0) {
-			wwarn(env, "lxc monitor of CT %ld did not exit, killing it", vmid);
+			task_warn_or_debug(env->w, "lxc monitor of CT %ld did not exit, killing it",
+			                   vmid);
 			pidfd_kill(fd, SIGKILL);
 			pidfd_wait(fd, 2000);
 		}
@@ -356,7 +333,7 @@ static void remove_veths(const struct lxc_run_env *env, long vmid)
 		cmd_set_timeout(&c, 10000);
 		_cleanup_error_ struct error *e = NULL;
 		if (cmd_run(&c, NULL, &e) < 0)
-			wwarn(env, "%s, ignoring", e->msg);
+			task_warn_or_debug(env->w, "%s, ignoring", e->msg);
 		cmd_release(&c);
 	}
 }
@@ -463,7 +440,7 @@ static void log_liblxc(const struct lxc_run_env *env, long vmid, const char *con
 			break;
 	char *save = NULL;
 	for (char *l = strtok_r((char *)p, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		wlog(env, "%s", l);
+		task_log_or_debug(env->w, "%s", l);
 }
 
 /*
@@ -620,8 +597,8 @@ int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_t
 	}
 	if ((r = write_idents(env, vmid, &init, &mon, err)) < 0)
 		goto fail;
-	wlog(env, "CT %ld running: init %d, started in %" PRId64 " ms", vmid, (int)pid,
-	     now_ms() - t0);
+	task_log_or_debug(env->w, "CT %ld running: init %d, started in %" PRId64 " ms", vmid,
+	                  (int)pid, now_ms() - t0);
 	unlock_file(lfd);
 	return 0;
 
@@ -661,7 +638,7 @@ int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err)
 		    xasprintf("%s/freezer/lxc/%ld%s/freezer.state", cgroot(env), vmid, *sub);
 		_cleanup_close_ int ffd = open(fz, O_WRONLY | O_CLOEXEC);
 		if (ffd >= 0 && write_full(ffd, "THAWED", 6) < 0)
-			wwarn(env, "CT %ld: unable to thaw it", vmid);
+			task_warn_or_debug(env->w, "CT %ld: unable to thaw it", vmid);
 	}
 	if (pidfd_wait(fd, LXC_RUN_STOP_TIMEOUT_S * 1000) < 0) {
 		pidfd_kill(fd, SIGKILL);
@@ -693,7 +670,7 @@ int lxc_run_shutdown(const struct lxc_run_env *env, long vmid, unsigned timeout_
 	}
 	if (!force_stop)
 		return error_set(err, -ETIMEDOUT, 500, "container did not stop");
-	wlog(env, "CT %ld did not stop within %u s, killing it", vmid, timeout_s);
+	task_log_or_debug(env->w, "CT %ld did not stop within %u s, killing it", vmid, timeout_s);
 	return lxc_run_stop(env, vmid, err);
 }
 
