@@ -26,32 +26,6 @@
 
 #define TAPS_FILE "taps"
 
-static void wlog(const struct qemu_run_env *env, const char *fmt, ...) _printf_(2, 3);
-static void wlog(const struct qemu_run_env *env, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (env->w)
-		task_log(env->w, "%s", s);
-	else
-		log_debug("%s", s);
-}
-
-static void wwarn(const struct qemu_run_env *env, const char *fmt, ...) _printf_(2, 3);
-static void wwarn(const struct qemu_run_env *env, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (env->w)
-		task_warn(env->w, "%s", s);
-	else
-		log_debug("warning: %s", s);
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -274,8 +248,9 @@ static int apply_cpu_limits(const struct qemu_run_env *env, long vmid, pid_t pid
 		r = write_small(cg, "cgroup.procs", buf);
 	}
 	if (r < 0) {
-		wwarn(env, "unable to apply the CPU limits (cgroup v1 '%s': %s), ignoring", cg,
-		      strerror(-r));
+		task_warn_or_debug(env->w,
+		                   "unable to apply the CPU limits (cgroup v1 '%s': %s), ignoring",
+		                   cg, strerror(-r));
 		rmdir(cg);
 	}
 	return r;
@@ -304,7 +279,7 @@ static bool remove_taps(const struct qemu_run_env *env, const char *dir)
 			r = netdev_tap_delete(t, &e);
 		}
 		if (r < 0) {
-			wwarn(env, "%s, ignoring", e->msg);
+			task_warn_or_debug(env->w, "%s, ignoring", e->msg);
 			strbuf_addf(&left, "%s\n", t);
 		}
 	}
@@ -424,12 +399,13 @@ static int setup_taps(const struct qemu_run_env *env, long vmid, const char *dir
 		if (n->rate > 0 && (r = netdev_tap_rate_limit(names[i], n->rate, &both, err)) < 0)
 			return r;
 		if (!both)
-			wwarn(
-			    env,
+			task_warn_or_debug(
+			    env->w,
 			    "%s: rate limits only the traffic towards the guest (no tc policing in "
 			    "this kernel)",
 			    names[i]);
-		wlog(env, "%s: joined bridge %s%s", names[i], n->bridge, n->tag ? " (tagged)" : "");
+		task_log_or_debug(env->w, "%s: joined bridge %s%s", names[i], n->bridge,
+		                  n->tag ? " (tagged)" : "");
 	}
 	return 0;
 }
@@ -454,7 +430,7 @@ static int spawn_qemu(const struct qemu_run_env *env, const struct qemu_run_star
 			char *save = NULL;
 			for (char *l = strtok_r(res.err, "\n", &save); l;
 			     l = strtok_r(NULL, "\n", &save))
-				wlog(env, "%s", l);
+				task_log_or_debug(env->w, "%s", l);
 		}
 		if (res.timed_out)
 			r = error_set(err, -ETIMEDOUT, 500, "start failed: got timeout");
@@ -547,7 +523,7 @@ fail:
 		pidfd = pidfd_open_(pid);
 	if (pidfd >= 0) {
 		if (kill_and_wait(pidfd, 10000) < 0)
-			wwarn(env, "QEMU %d did not exit after SIGKILL", (int)pid);
+			task_warn_or_debug(env->w, "QEMU %d did not exit after SIGKILL", (int)pid);
 		close(pidfd);
 	}
 	cleanup_locked(env, vmid, dir);
@@ -642,8 +618,9 @@ int qemu_run_nic_hotplug(const struct qemu_run_env *env, long vmid, const struct
 		return r;
 	}
 	if (!both)
-		wwarn(env, "%s: rate limits only the traffic towards the guest", tap);
-	wlog(env, "%s: hot-plugged, tap %s joined bridge %s", id, tap, nic->bridge);
+		task_warn_or_debug(env->w, "%s: rate limits only the traffic towards the guest",
+		                   tap);
+	task_log_or_debug(env->w, "%s: hot-plugged, tap %s joined bridge %s", id, tap, nic->bridge);
 	if (nic->link_down) {
 		/* the device is in: a failure here leaves the link up */
 		json_t *l = json_pack("{s:s, s:b}", "name", id, "up", 0);
@@ -671,11 +648,11 @@ int qemu_run_resume(const struct qemu_run_env *env, long vmid, struct error **er
 /* SIGTERM, then SIGKILL (Proxmox's vm_stop after quit/powerdown). */
 static int terminate(const struct qemu_run_env *env, int pidfd)
 {
-	wlog(env, "VM still running - terminating now with SIGTERM");
+	task_log_or_debug(env->w, "VM still running - terminating now with SIGTERM");
 	pidfd_kill(pidfd, SIGTERM);
 	if (pidfd_wait(pidfd, QEMU_RUN_TERM_TIMEOUT_S * 1000) == 0)
 		return 0;
-	wlog(env, "VM still running - terminating now with SIGKILL");
+	task_log_or_debug(env->w, "VM still running - terminating now with SIGKILL");
 	return kill_and_wait(pidfd, 10000);
 }
 
@@ -712,7 +689,7 @@ static int stop_or_shutdown(const struct qemu_run_env *env, long vmid, unsigned 
 			r = 0;
 	}
 	if (r < 0) {
-		wlog(env, "%s", e->msg);
+		task_log_or_debug(env->w, "%s", e->msg);
 		e = error_free(e);
 		if (shutdown && !force_stop)
 			return error_set(err, r, 500, "VM quit/powerdown failed");

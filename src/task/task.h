@@ -176,6 +176,13 @@ __attribute__((noreturn)) void task_op_worker_main(const struct task_ops *reg, c
 void task_log(struct task_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* In the worker: log a "WARN: " line and count it. */
 void task_warn(struct task_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For code that runs both in a task and outside one (a status request, a
+ * unit test): task_log()/task_warn() when w is set, else a debug line of
+ * the daemon's log ("warning: ..." for the second). */
+void task_log_or_debug(struct task_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void task_warn_or_debug(struct task_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* In the worker: true once a stop was requested (SIGTERM received). */
 bool task_stop_requested(struct task_worker *w);
 

@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "log.h"
 #include "task-priv.h"
 #include "task.h"
 #include "xalloc.h"
@@ -89,6 +90,32 @@ void task_warn(struct task_worker *w, const char *fmt, ...)
 	w->warnings++;
 	worker_write(w, line, false);
 	free(line);
+}
+
+void task_log_or_debug(struct task_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (w)
+		worker_write(w, s, false);
+	else
+		log_debug("%s", s);
+	free(s);
+}
+
+void task_warn_or_debug(struct task_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (w)
+		task_warn(w, "%s", s);
+	else
+		log_debug("warning: %s", s);
+	free(s);
 }
 
 bool task_stop_requested(struct task_worker *w)
