@@ -207,7 +207,16 @@ static int api_termproxy(struct api_call *call, json_t **ret, struct error **err
 	const char *type = api_realm_type(call, call->userid);
 	if (!type || !streq(type, "pam"))
 		return error_set(err, -EPERM, 403, "Permission check failed (realm != pam)");
-	return error_set(err, -ENOSYS, 501, "node shell is not available yet");
+	/* PVE: root@pam gets "login -f root" or the command it names; any
+	 * other pam user the host's own login, whatever cmd says.  ctvm lets
+	 * no one else name a command at all. */
+	bool root = streq(call->userid, "root@pam");
+	const char *cmd = api_param_has(call, "cmd") ? api_param_str(call, "cmd") : "login";
+	if (api_param_has(call, "cmd") && !root)
+		return error_set(err, -EPERM, 403, "Permission check failed (user != root@pam)");
+	if (!streq(cmd, "login"))
+		return error_set(err, -ENOSYS, 501, "command '%s' is not available on ctvm", cmd);
+	return api_console_node_ticket(call, root, ret, err);
 }
 
 /* ---- the rows ---------------------------------------------------------------------- */

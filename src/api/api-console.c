@@ -14,18 +14,22 @@
 #include "common.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "api-internal.h"
 #include "api.h"
+#include "audit.h"
 #include "error.h"
 #include "guest.h"
 #include "http-websocket.h"
 #include "log.h"
+#include "ttyshell.h"
 #include "xalloc.h"
 
 #define CONSOLE_TICKET_TTL_S 30
@@ -33,14 +37,18 @@
 #define CONSOLE_MAX_TICKETS 64
 #define CONSOLE_TICKET_LEN  32
 /* Ports handed out: nominal (the relay needs none), as Proxmox's 5900+. */
-#define CONSOLE_PORT_BASE 5900
-#define CONSOLE_PORT_SPAN 100
+#define CONSOLE_PORT_BASE  5900
+#define CONSOLE_PORT_SPAN  100
+#define CONSOLE_ROOT_SHELL (-2) /* /bin/login -f root */
+#define CONSOLE_LOGIN      (-3) /* /bin/login: the host asks who */
 
 struct console_ticket {
 	char ticket[CONSOLE_TICKET_LEN + 1]; /* "" when the slot is free */
 	char userid[128];
 	long vmid;
-	int serial; /* -1: the VNC screen; N: serialN (termproxy) */
+	/* -1: the VNC screen; N: serialN (termproxy); with vmid 0 the node
+	 * shell, CONSOLE_ROOT_SHELL or CONSOLE_LOGIN */
+	int serial;
 	unsigned port;
 	int64_t expires; /* CLOCK_MONOTONIC seconds */
 };
@@ -189,6 +197,123 @@ static int api_vm_vncwebsocket(struct api_call *call, json_t **ret, struct error
 	return 0;
 }
 
+/* ---- the node shell (POST /nodes/{node}/termproxy is in api-acl.c) ---- */
+
+int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret,
+                            struct error **err)
+{
+	struct console_ticket t;
+	int r = ticket_issue(call->userid, 0, root_shell ? CONSOLE_ROOT_SHELL : CONSOLE_LOGIN, &t);
+	if (r < 0)
+		return error_set(err, r, 500, "unable to create a console ticket");
+	*ret = json_pack("{s:s,s:s,s:i,s:s}", "user", call->userid, "ticket", t.ticket, "port",
+	                 (int)t.port, "upid", "");
+	return 0;
+}
+
+struct shell_watch {
+	pid_t pid;
+	int slave; /* held open while the shell lives (see shell_start) */
+	struct audit_log *audit;
+	char *user, *peer, *path;
+};
+
+static void shell_audit(struct audit_log *audit, const char *user, const char *peer,
+                        const char *path, const char *result)
+{
+	struct audit_record rec = {.time = time(NULL),
+	                           .user = user,
+	                           .addr = peer,
+	                           .method = "GET",
+	                           .path = path,
+	                           .status = 101,
+	                           .result = result};
+	audit_log_record(audit, &rec);
+}
+
+/* Reaps the shell: it ends when the client goes (the relay closes the pty's
+ * master, the kernel hangs up the session) or by itself (the relay then
+ * sees the master's EOF and closes the WebSocket).  What the shell left
+ * in its process group is killed, and the end goes to the audit log. */
+static void *shell_watch_thread(void *arg)
+{
+	struct shell_watch *w = arg;
+	/* wait without reaping: while login is a zombie its pid, and so its
+	 * process group's id, cannot be reused by another process */
+	siginfo_t si;
+	while (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	kill(-w->pid, SIGKILL);
+	int st = 0;
+	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	close(w->slave); /* the master reads EOF (EIO): the relay ends */
+	log_info("node shell of %s from %s ended (pid %d, %s %d)", w->user, w->peer, (int)w->pid,
+	         WIFSIGNALED(st) ? "signal" : "exit code",
+	         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	shell_audit(w->audit, w->user, w->peer, w->path, "shell ended");
+	free(w->user);
+	free(w->peer);
+	free(w->path);
+	free(w);
+	return NULL;
+}
+
+/* Starts the node shell (ttyshell.h); the master in *ret_fd, a thread
+ * watching the rest. */
+static int shell_start(struct api_call *call, bool root_shell, int *ret_fd, struct error **err)
+{
+	_cleanup_close_ int master = -1, slave = -1;
+	pid_t pid;
+	int r = ttyshell_start(root_shell, &master, &slave, &pid, err);
+	if (r < 0)
+		return r;
+	struct shell_watch *w = xnew(struct shell_watch, 1);
+	*w = (struct shell_watch){
+	    .pid = pid,
+	    .slave = TAKE_FD(slave),
+	    .audit = call->ctx->audit,
+	    .user = xstrdup(call->authid),
+	    .peer = xstrdup(call->peer ? call->peer : ""),
+	    .path = xasprintf("/nodes/%s/vncwebsocket", api_param_str(call, "node"))};
+	_cleanup_free_ char *what = xasprintf("shell opened (%s, pid %d)",
+	                                      root_shell ? "login -f root" : "login", (int)pid);
+	log_info("node shell of %s from %s opened (pid %d)", w->user, w->peer, (int)pid);
+	shell_audit(w->audit, w->user, w->peer, w->path, what);
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, shell_watch_thread, w) != 0) {
+		/* cannot watch it: do not leave it running unreaped */
+		kill(-pid, SIGKILL);
+		shell_watch_thread(w);
+		pthread_attr_destroy(&attr);
+		return error_set(err, -EAGAIN, 500, "unable to start the shell's watcher");
+	}
+	pthread_attr_destroy(&attr);
+	*ret_fd = TAKE_FD(master);
+	return 0;
+}
+
+/* GET /nodes/{node}/vncwebsocket: the node shell of a termproxy ticket. */
+static int api_node_vncwebsocket(struct api_call *call, json_t **ret, struct error **err)
+{
+	int kind = 0;
+	if (!ticket_take(api_param_str(call, "vncticket"), call->userid, 0,
+	                 api_param_int(call, "port", -1), &kind) ||
+	    (kind != CONSOLE_ROOT_SHELL && kind != CONSOLE_LOGIN))
+		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
+	int fd = -1;
+	int r = shell_start(call, kind == CONSOLE_ROOT_SHELL, &fd, err);
+	if (r < 0)
+		return r;
+	call->upgrade_fd = fd;
+	call->upgrade_terminal = true;
+	*ret = json_null();
+	return 0;
+}
+
 #define VM_PARAMS     API_PARAM_NODE, API_PARAM_VMID
 #define PERM_VM(priv) API_CHECK(API_PERM("/vms/{vmid}", priv))
 
@@ -254,6 +379,32 @@ const struct api_method api_methods_console[] = {
         .perm = PERM_VM("VM.Console"),
         .flags = API_WEBSOCKET,
         .handler = api_vm_vncwebsocket,
+    },
+    {
+        .path = "/nodes/{node}/vncwebsocket",
+        .verb = "GET",
+        .name = "vncwebsocket",
+        .description = "The node shell as a WebSocket (terminal framing), with a termproxy "
+                       "ticket.",
+        .params = (const struct api_param[]){API_PARAM_NODE,
+                                             {.name = "port",
+                                              .type = API_TYPE_INTEGER,
+                                              .minimum = 5900,
+                                              .maximum = 5999,
+                                              .has_min = true,
+                                              .has_max = true,
+                                              .description = "The port termproxy answered."},
+                                             {.name = "vncticket",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 512,
+                                              .description = "The ticket termproxy answered."},
+                                             API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK_DESC(API_PERM("/nodes/{node}", "Sys.Console"),
+                               "Restricted to users of a pam realm with 'Sys.Console' on "
+                               "/nodes/<node>; never API tokens."),
+        .flags = API_WEBSOCKET | API_NO_TOKEN,
+        .handler = api_node_vncwebsocket,
     },
     {.path = NULL},
 };

@@ -64,6 +64,11 @@ void login_limiter_success(struct login_limiter *l, const char *user, const char
 /* Each area's rows (api-*.c). */
 extern const struct api_method api_methods_core[];
 extern const struct api_method api_methods_console[];
+/* api-console.c: a node shell ticket for the caller (POST
+ * /nodes/{node}/termproxy, checked already): root_shell is root@pam's
+ * "login -f root", else the host's login asks who. */
+int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret,
+                            struct error **err);
 extern const struct api_method api_methods_nodes[];
 extern const struct api_method api_methods_tasks[];
 extern const struct api_method api_methods_access[];

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http-termframe.h"
 #include "http-websocket.h"
@@ -21,6 +23,7 @@
 struct relay {
 	const struct ws_relay_io *io;
 	int fd;
+	bool sock;              /* else a pty's master (the node shell): read/write, non-blocking */
 	struct termframe *term; /* NULL: bytes pass as they are */
 	bool closing;           /* a close frame was sent: the relay ends */
 };
@@ -30,7 +33,8 @@ struct relay {
 static int console_write(struct relay *r, const uint8_t *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = send(r->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = r->sock ? send(r->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+		                    : write(r->fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
@@ -147,6 +151,13 @@ void ws_relay_run(const struct ws_relay_io *io, int fd, bool terminal, const voi
 		r.term = termframe_new(&term_cbs, &r);
 	if (!d || !buf || (terminal && !r.term))
 		goto out;
+	struct stat st;
+	r.sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (!r.sock) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			goto out;
+	}
 	if (initial_len && !feed(&r, d, initial, initial_len))
 		goto out;
 	for (;;) {
@@ -164,11 +175,13 @@ void ws_relay_run(const struct ws_relay_io *io, int fd, bool terminal, const voi
 				break;
 			}
 			if (p[1].revents) {
-				ssize_t n = recv(fd, buf, RELAY_CHUNK, MSG_DONTWAIT);
+				ssize_t n = r.sock ? recv(fd, buf, RELAY_CHUNK, MSG_DONTWAIT)
+				                   : read(fd, buf, RELAY_CHUNK);
 				if (n < 0 && (errno == EINTR || errno == EAGAIN))
 					continue;
 				if (n <= 0) {
-					/* the console ended */
+					/* the console ended (a pty's master reads
+					 * EIO once its last slave is closed) */
 					send_close(&r, WS_CLOSE_NORMAL);
 					break;
 				}

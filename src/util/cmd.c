@@ -185,15 +185,25 @@ static bool sink(int fd, int out, unsigned long long max, unsigned long long *wr
 	return true;
 }
 
-static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *ret_pid)
+/* tty: run in a new session with tty (opened after setsid(), so it becomes
+ * the controlling terminal) as stdin, stdout and stderr; else in its own
+ * process group with the three descriptors. */
+static int spawn(const struct cmd *c, const char *tty, int in_fd, int out_fd, int err_fd,
+                 pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	if (tty) {
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, tty, O_RDWR, 0);
+		posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO, STDOUT_FILENO);
+		posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO, STDERR_FILENO);
+	} else {
+		posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+		posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+		posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	}
 	if (c->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
 	/* own process group, so a timeout kills what it started too; default
@@ -204,8 +214,8 @@ static int spawn(const struct cmd *c, int in_fd, int out_fd, int err_fd, pid_t *
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-	                                    POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setflags(&attr, (tty ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP) |
+	                                    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
 	size_t n = 2 + c->envc;
 	_cleanup_free_ char **envp = xnew(char *, n + 1);
@@ -309,7 +319,7 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err)
 		goto out;
 	}
 	pid_t pid;
-	r = spawn(c, c->stdin_fd >= 0 ? c->stdin_fd : in[0], out[1], errp[1], &pid);
+	r = spawn(c, NULL, c->stdin_fd >= 0 ? c->stdin_fd : in[0], out[1], errp[1], &pid);
 	if (r < 0) {
 		r = error_set(err, r, 500, "command '%s' failed: unable to run - %s", line,
 		              strerror(-r));
@@ -410,4 +420,9 @@ out:
 			close(errp[i]);
 	}
 	return r;
+}
+
+int cmd_spawn_tty(const struct cmd *c, const char *tty, pid_t *ret_pid)
+{
+	return spawn(c, tty, -1, -1, -1, ret_pid);
 }

@@ -92,6 +92,16 @@ int cmd_run(const struct cmd *c, struct cmd_result *ret, struct error **err);
 void cmd_result_clear(struct cmd_result *r);
 
 /*
+ * Starts c without waiting, as the leader of a new session whose
+ * controlling terminal is tty (a pty's slave path): stdin, stdout and
+ * stderr are tty.  For interactive sessions (the node shell); stdin data,
+ * the timeout and the output settings of c do not apply.  The caller must
+ * waitpid() *ret_pid.  Returns 0 or a negative errno (-ENOENT: no such
+ * program).
+ */
+int cmd_spawn_tty(const struct cmd *c, const char *tty, pid_t *ret_pid);
+
+/*
  * The test seam.  Only tests/lib/cmd-dryrun.c defines it, and only tests
  * link that, so in ctvmd and ctvm this is NULL and cmd_run() always runs
  * the program: no setting, environment variable or call can turn a dry run

@@ -266,11 +266,11 @@ class AccessApi(unittest.TestCase):
         r = self.daemon.http("POST", path,
                              headers=self.token_headers(d["full-tokenid"], d["value"]))
         self.assertEqual(r.status, 403, r.reason)
-        # root@pam and the pam administrator pass the permission layer
+        # root@pam and the pam administrator get a ticket (test_node_shell.py)
         p = self.cli("create", path)
-        self.assertIn("not available yet", p.stdout + p.stderr)
-        e = self.assert_status(501, self.admin.nodes(self.node).termproxy.post)
-        self.assertIn("not available yet", str(e))
+        self.assertIn("root@pam", p.stdout + p.stderr)
+        d = self.admin.nodes(self.node).termproxy.post()
+        self.assertEqual(d["user"], self.acct.userid)
 
     # -- groups, roles, realms, pools ---------------------------------------------
 
