@@ -481,7 +481,21 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 			guest_conf_set(p->obj, key, value);
 		return r;
 	}
-	guest_conf_set(p->obj, key, norm);
+	/* A line's value is read without the blanks around it (but a value of
+	 * blanks alone, PVE's "boot: " read as " ", stays), so a normal form
+	 * with them ("scsi0: , x" gives " x") is stored trimmed: parse and
+	 * write stay a fixed point. */
+	size_t start = 0, end = strlen(norm);
+	while (start < end && is_space((unsigned char)norm[start]))
+		start++;
+	while (end > start && is_space((unsigned char)norm[end - 1]))
+		end--;
+	if (end > start) {
+		norm[end] = '\0';
+		guest_conf_set(p->obj, key, norm + start);
+	} else {
+		guest_conf_set(p->obj, key, norm);
+	}
 	return 0;
 }
 

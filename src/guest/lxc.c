@@ -295,6 +295,17 @@ static long conf_long(const json_t *conf, const char *key, long def)
 	return v ? strtol(v, NULL, 10) : def;
 }
 
+/* MiB in bytes, for a value a config may hold unchecked (PVE keeps values
+ * that fail their check): negative is 0, too large saturates. */
+static json_int_t mib_bytes(long mib)
+{
+	if (mib <= 0)
+		return 0;
+	if (mib > INT64_MAX / (1024 * 1024))
+		return INT64_MAX;
+	return (json_int_t)mib * 1024 * 1024;
+}
+
 /* PVE's vmstatus figures of a config: cpus (cores, else the host's),
  * maxmem and maxswap (MiB, default 512 each), maxdisk (rootfs's size),
  * name (hostname, else "CT<vmid>"). */
@@ -304,10 +315,8 @@ static void lxc_summary(long vmid, const json_t *conf, json_t *e)
 	if (cpus <= 0)
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	json_object_set_new(e, "cpus", json_integer(cpus > 0 ? cpus : 1));
-	json_object_set_new(e, "maxmem",
-	                    json_integer((json_int_t)conf_long(conf, "memory", 512) * 1024 * 1024));
-	json_object_set_new(e, "maxswap",
-	                    json_integer((json_int_t)conf_long(conf, "swap", 512) * 1024 * 1024));
+	json_object_set_new(e, "maxmem", json_integer(mib_bytes(conf_long(conf, "memory", 512))));
+	json_object_set_new(e, "maxswap", json_integer(mib_bytes(conf_long(conf, "swap", 512))));
 	json_object_set_new(e, "swap", json_integer(0));
 	uint64_t disk = 0;
 	const char *rootfs = guest_conf_get(conf, "rootfs");
