@@ -307,13 +307,22 @@ static void wait_exited(const char *dir)
 	}
 }
 
+/* Removes the VM's cgroup.  A killed QEMU's threads may still be leaving
+ * it for a moment after the process counts as exited (rmdir: EBUSY), so
+ * that is retried for up to 2 s. */
+static void cgroup_remove(const char *cg)
+{
+	for (int i = 0; i < 200 && rmdir(cg) < 0 && errno == EBUSY; i++)
+		usleep(10000);
+}
+
 /* Everything in dir and dir itself; with the run lock held, the VM not
  * running. */
 static void cleanup_locked(const struct qemu_run_env *env, long vmid, const char *dir)
 {
 	wait_exited(dir);
 	_cleanup_free_ char *cg = cgroup_dir(env, vmid);
-	rmdir(cg);
+	cgroup_remove(cg);
 	if (!remove_taps(env, dir))
 		return; /* the directory keeps the list of what is left */
 	DIR *d = opendir(dir);
@@ -335,7 +344,7 @@ int qemu_run_cleanup(const struct qemu_run_env *env, long vmid, bool wait, struc
 		return r;
 	if (access(dir, F_OK) < 0) {
 		_cleanup_free_ char *cg = cgroup_dir(env, vmid);
-		rmdir(cg);
+		cgroup_remove(cg);
 		return 0;
 	}
 	_cleanup_error_ struct error *e = NULL;
