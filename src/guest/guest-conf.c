@@ -452,6 +452,8 @@ static int parse_line(struct parser *p, const char *line, size_t len, struct err
 	if (streq(key, "delete")) {
 		if (p->type != SECTION_PENDING)
 			return problem(p, err, "property 'delete' is only allowed in [PENDING]");
+		if (!*value || strpbrk(value, "\r\n")) /* would not write back */
+			return problem(p, err, "unable to parse value of 'delete' - invalid list");
 		guest_conf_set(p->obj, key, value);
 		return 0;
 	}
