@@ -110,6 +110,14 @@ class ThrowawayRoot:
         self.tmp = tempfile.mkdtemp(prefix="ctvmt-deb-root-")
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
                                         "sleep", "3600"], stdin=subprocess.DEVNULL)
+        _live.append(self)
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self):
         # the holder is in its namespace once its root no longer shows the
         # host's mount table
         deadline = time.monotonic() + 30
@@ -164,6 +172,8 @@ class ThrowawayRoot:
         return out
 
     def close(self):
+        if self in _live:
+            _live.remove(self)
         if self.holder.poll() is None:
             self.holder.kill()
             self.holder.wait(timeout=30)
@@ -171,10 +181,25 @@ class ThrowawayRoot:
         os.rmdir(self.tmp)
 
 
+# Roots and daemons alive now, killed when meson's timeout sends SIGTERM
+# (ctvmtest's handler exits at once, without atexit).
+_live = []
+
+
+def _on_sigterm(signum, frame):
+    for x in list(_live):
+        if isinstance(x, subprocess.Popen):
+            x.kill()
+        else:
+            x.close()
+    ctvmtest._emergency_cleanup(signum, frame)
+
+
 class Deb(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        signal.signal(signal.SIGTERM, _on_sigterm)
         missing = [t for t in TOOLS if not shutil.which(t)]
         if missing:
             raise unittest.SkipTest("needs %s (tools/setup-deps installs them)"
@@ -218,9 +243,11 @@ class Deb(unittest.TestCase):
         self.daemon = None
 
     def tearDown(self):
-        if self.daemon and self.daemon.poll() is None:
-            self.daemon.kill()
-            self.daemon.wait(timeout=30)
+        if self.daemon:
+            if self.daemon.poll() is None:
+                self.daemon.kill()
+                self.daemon.wait(timeout=30)
+            _live.remove(self.daemon)
         self.root.close()
         after = run(["dpkg-query", "-W", "-f", "${db:Status-Status}", "ctvm"],
                     check=False).stdout
@@ -245,6 +272,7 @@ class Deb(unittest.TestCase):
         self.daemon = subprocess.Popen(
             self.root.argv(["/usr/bin/ctvmd", "--listen", "127.0.0.1:%d" % port]),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        _live.insert(0, self.daemon)
         log.close()
         deadline = time.monotonic() + ctvmtest.START_TIMEOUT
         while True:
@@ -312,7 +340,11 @@ class Deb(unittest.TestCase):
         s = r.chroot(["pvesm", "status"])
         self.assertTrue(s.stdout.startswith("Name "), s.stdout)
         self.assertIn("local ", s.stdout)
-        # the front dropped to the user the postinst made
+        # the front drops to the user the postinst made (it starts as root to
+        # read the TLS key, so wait for the drop)
+        deadline = time.monotonic() + 30
+        while int(pw[2]) not in self.children_uids() and time.monotonic() < deadline:
+            time.sleep(0.1)
         self.assertIn(int(pw[2]), self.children_uids(), self.daemon_output())
         self.stop_daemon()
         for d in DAEMON_DIRS:
