@@ -413,13 +413,15 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
 static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char **argv)
 {
 	if (mode->cmds == cmds_pct && argc >= 1 && cli_pct_local_cmd(argv[0])) {
+		bool console = streq(argv[0], "console");
 		const char *more = streq(argv[0], "exec")   ? " <extra-args>"
 		                   : streq(argv[0], "push") ? " <file> <destination>"
 		                   : streq(argv[0], "pull") ? " <path> <destination>"
+		                   : console                ? " [--escape <^letter>]"
 		                                            : "";
 		printf("USAGE: %s %s <vmid>%s\n\n", mode->prog, argv[0], more);
-		printf("No API method: lxc-attach into the running container, for root on its "
-		       "host only.\n");
+		printf("No API method: %s the running container, for root on its host only.\n",
+		       console ? "lxc-console on the console of" : "lxc-attach into");
 		return 0;
 	}
 	const struct cli_cmd *best = NULL;

@@ -187,9 +187,11 @@ int cli_man(struct cli *c, const char *prog)
 		      ".SS \"pct exec <vmid> <extra-args>\"\n"
 		      ".SS \"pct push <vmid> <file> <destination>\"\n"
 		      ".SS \"pct pull <vmid> <path> <destination>\"\n"
+		      ".SS \"pct console <vmid> [\\-\\-escape <^letter>]\"\n"
 		      "No API method: as Proxmox's pct, these run lxc\\-attach into the running "
-		      "container, for root on the container's host only (refused with "
-		      "\\-\\-host).\n",
+		      "container (console: lxc\\-console on its console, leaving with the escape "
+		      "key, Ctrl+a by default, then q), for root on the container's host only "
+		      "(refused with \\-\\-host).\n",
 		      out);
 	} else if (streq(prog, "pvesm"))
 		man_mode(c, &cli_mode_pvesm, "storage, as Proxmox's pvesm", out);

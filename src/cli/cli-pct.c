@@ -4,8 +4,10 @@
  * a running container; `pct push VMID FILE DEST` and `pct pull VMID PATH
  * DEST`: a file into or out of it.  For root on the host, as Proxmox's pct:
  * lxc-attach into the container, here with the daemon's lxcpath
- * (<run>/lxc, where ctvmd starts containers through liblxc).  No API method
- * does this, so it is local only; remotely, `--host` is refused.
+ * (<run>/lxc, where ctvmd starts containers through liblxc).  `pct console
+ * VMID [--escape ^a]`: lxc-console on the container's console, as Proxmox's
+ * (PVE::LXC::get_console_command).  No API method does this, so it is
+ * local only; remotely, `--host` is refused.
  */
 #include "common.h"
 
@@ -32,7 +34,35 @@ static bool vmid_ok(const char *s)
 bool cli_pct_local_cmd(const char *name)
 {
 	return streq(name, "enter") || streq(name, "exec") || streq(name, "push") ||
-	       streq(name, "pull");
+	       streq(name, "pull") || streq(name, "console");
+}
+
+/* Proxmox's pattern for --escape: a letter, optionally after '^' (Ctrl). */
+static bool escape_ok(const char *s)
+{
+	if (s[0] == '^')
+		s++;
+	return s[0] >= 'a' && s[0] <= 'z' && !s[1];
+}
+
+/* `console VMID [--escape KEY]` (also -escape, --escape=KEY, as Proxmox's
+ * option parser takes them): the escape key, "^a" by default, or NULL on a
+ * usage error. */
+static const char *console_escape(int argc, char **argv)
+{
+	const char *esc = "^a";
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] == '-')
+			a++;
+		if (streq(a, "-escape") && i + 1 < argc)
+			esc = argv[++i];
+		else if (str_startswith(a, "-escape="))
+			esc = a + strlen("-escape=");
+		else
+			return NULL;
+	}
+	return escape_ok(esc) ? esc : NULL;
 }
 
 int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
@@ -40,25 +70,28 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 	const char *verb = argv[0];
 	bool exec = streq(verb, "exec");
 	bool copy = streq(verb, "push") || streq(verb, "pull");
+	bool console = streq(verb, "console");
+	const char *escape = console && argc >= 2 ? console_escape(argc, argv) : NULL;
 	if (argc < 2 || !vmid_ok(argv[1]) || (streq(verb, "enter") && argc > 2) ||
-	    (copy && argc != 4)) {
+	    (copy && argc != 4) || (console && !escape)) {
 		fprintf(stderr, "USAGE: %s %s <vmid>%s\n", prog, verb,
 		        exec                  ? " <extra-args>"
 		        : streq(verb, "push") ? " <file> <destination>"
 		        : copy                ? " <path> <destination>"
+		        : console             ? " [--escape <^letter>]"
 		                              : "");
 		return CLI_USAGE;
 	}
 	if (c->host) {
 		fprintf(stderr,
-		        "%s %s: only for root on the container's host: lxc-attach cannot reach "
+		        "%s %s: only for root on the container's host: %s cannot reach "
 		        "a remote ctvm (--host)\n",
-		        prog, verb);
+		        prog, verb, console ? "lxc-console" : "lxc-attach");
 		return CLI_USAGE;
 	}
 	const char *vmid = argv[1];
 	char **cmd = argv + 2;
-	int ncmd = argc - 2;
+	int ncmd = console ? 0 : argc - 2;
 	if (exec && ncmd && streq(cmd[0], "--"))
 		cmd++, ncmd--;
 	if (exec && !ncmd) {
@@ -118,16 +151,24 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 	struct ctvm_paths *paths = ctvm_paths_new(c->root);
 	_cleanup_free_ char *lxcpath = xasprintf("%s/lxc", paths->run);
 	ctvm_paths_free(paths);
-	/* lxc-attach takes over the terminal (enter is interactive), so it
-	 * replaces this process instead of running under cmd.c's runner,
-	 * which captures output; still an argv array, never a shell. */
-	char **av = xnew(char *, (size_t)ncmd + 8);
+	/* lxc-attach and lxc-console take over the terminal (enter and
+	 * console are interactive), so they replace this process instead of
+	 * running under cmd.c's runner, which captures output; still an argv
+	 * array, never a shell. */
+	char **av = xnew(char *, (size_t)ncmd + 10);
 	size_t n = 0;
-	av[n++] = (char *)"lxc-attach";
+	av[n++] = (char *)(console ? "lxc-console" : "lxc-attach");
 	av[n++] = (char *)"-P";
 	av[n++] = lxcpath;
 	av[n++] = (char *)"-n";
 	av[n++] = (char *)vmid;
+	if (console) {
+		/* tty 0 is the container's /dev/console, where its init speaks */
+		av[n++] = (char *)"-t";
+		av[n++] = (char *)"0";
+		av[n++] = (char *)"-e";
+		av[n++] = (char *)escape;
+	}
 	if (exec) {
 		av[n++] = (char *)"--";
 		for (int i = 0; i < ncmd; i++)
@@ -136,7 +177,7 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv)
 	av[n] = NULL;
 	fflush(stdout);
 	execvp(av[0], av);
-	fprintf(stderr, "%s %s: unable to run lxc-attach: %s\n", prog, verb, strerror(errno));
+	fprintf(stderr, "%s %s: unable to run %s: %s\n", prog, verb, av[0], strerror(errno));
 	free(av);
 	return CLI_ERROR;
 }

@@ -18,7 +18,11 @@ commands.  No QEMU needs to run long: VMs use kvm=0 and stay small.
 
 import json
 import os
+import pty
+import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -601,6 +605,43 @@ class PctTest(CtDaemonTest):
             fmt % (d["vmid"], d.get("status", ""), d.get("lock", ""), d.get("name", ""))
             for d in cts)
 
+    def console(self, pct, env, *args):
+        """Runs `pct console ARGS` on a pseudo-terminal; answers lxc-console's
+        banner with its escape key and q.  Returns (exit status, output)."""
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(pct, [pct, "console"] + list(args), env)
+            finally:
+                os._exit(127)
+        out, sent = b"", False
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 0.5)
+                if ready:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:  # EIO: the terminal's other side closed
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+                m = re.search(rb"Type <Ctrl\+([a-z]) q> to exit", out)
+                if m and not sent:
+                    os.write(fd, bytes([ord(m.group(1)) & 0x1f]) + b"q")
+                    sent = True
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+                time.sleep(0.1)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail("pct console did not end: %r" % out)
+        finally:
+            os.close(fd)
+
     def test_pct_on_a_container(self):
         self.assertEqual(self.ok("pct", "list"), "")
         self.addCleanup(self.destroy_quietly, 400)
@@ -650,6 +691,19 @@ class PctTest(CtDaemonTest):
         r = subprocess.run([pct, "pull", "400", "/nonexistent", src + ".no"], env=env,
                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         self.assertNotEqual(r.returncode, 0)
+        # console: lxc-console on the container's console in a terminal,
+        # left with the escape key given (Ctrl+b, then q)
+        r = self.run_as("pct", "console", "400", "--escape", "^B")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("USAGE: pct console <vmid> [--escape <^letter>]", r.stderr)
+        r = self.run_as("pct", "console", "400", "--host", "127.0.0.1:1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("lxc-console cannot reach a remote ctvm", r.stderr)
+        rc, out = self.console(pct, env, "400", "--escape", "^b")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Type <Ctrl+b q> to exit the console", out)
+        rc, out = self.console(pct, env, "499")
+        self.assertNotEqual(rc, 0, out)
         # enter: a shell reading its commands from stdin
         r = subprocess.run([pct, "enter", "400"], env=env, input="hostname\nexit 0\n",
                            capture_output=True, text=True, timeout=60)
