@@ -32,6 +32,7 @@
 #include "http-websocket.h"
 #include "log.h"
 #include "lxc-power.h"
+#include "qemu-console.h"
 #include "ttyshell.h"
 #include "xalloc.h"
 
@@ -335,6 +336,23 @@ static int api_node_vncwebsocket(struct api_call *call, json_t **ret, struct err
 	return 0;
 }
 
+/* GET .../qemu/{vmid}/screenshot: ctvm's extension (docs/consoles.md),
+ * what the VM's screen shows now, as PNG. */
+static int api_vm_screenshot(struct api_call *call, json_t **ret, struct error **err)
+{
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	char *png = NULL;
+	size_t len = 0;
+	int r = qemu_console_screenshot(call->ctx->guests, vmid, &png, &len, err);
+	if (r < 0)
+		return r;
+	call->raw_body = png;
+	call->raw_len = len;
+	call->raw_type = "image/png";
+	*ret = json_null();
+	return 0;
+}
+
 /* ---- a container's console ---- */
 
 static const struct guest_kind_ops *lxc_kind(void)
@@ -492,6 +510,16 @@ const struct api_method api_methods_console[] = {
                                "/nodes/<node>; never API tokens."),
         .flags = API_WEBSOCKET | API_NO_TOKEN,
         .handler = api_node_vncwebsocket,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/screenshot",
+        .verb = "GET",
+        .name = "screenshot",
+        .description = "The VM's screen now, as PNG (image/png; ctvm's extension).",
+        .params = (const struct api_param[]){VM_PARAMS, API_END},
+        .returns = {.type = API_TYPE_STRING},
+        .perm = PERM_VM("VM.Console"),
+        .handler = api_vm_screenshot,
     },
     {
         .path = "/nodes/{node}/lxc/{vmid}/termproxy",

@@ -7,7 +7,7 @@
  * test_ct_console.py.  The users:
  *   alice@pve   Administrator on /      carol@pam  PVESysAdmin on /nodes
  *   bob@pve     PVEVMUser on /vms/100   root@pam has a token "ci"
- * CT 100 exists and does not run; CT 102 does not exist.
+ * CT 100 and VM 105 exist and do not run; CT 102 does not exist.
  */
 #include "common.h"
 
@@ -98,6 +98,31 @@ static const struct dcase ct_cases[] = {
      "Parameter verification failed.", NULL},
 };
 
+/* ctvm's screen extensions: screenshot, sendkey's text */
+static const struct dcase vm_cases[] = {
+    {AS("bob@pve", "GET", "/nodes/{NODE}/qemu/105/screenshot", ""), 403,
+     "Permission check failed (/vms/105, VM.Console)", NULL},
+    {AS("alice@pve", "GET", "/nodes/{NODE}/qemu/105/screenshot", ""), 500, "VM 105 not running",
+     NULL},
+    {AS("bob@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{\"text\":\"a\"}"), 403,
+     "Permission check failed (/vms/105, VM.Console)", NULL},
+    /* what en-us cannot type is named, before anything runs */
+    {AS("alice@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{\"text\":\"1\u00e9\"}"), 400,
+     "Parameter verification failed.",
+     "{\"errors\":{\"text\":\"cannot type U+00E9 with keyboard en-us\"}}"},
+    {AS("alice@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{\"text\":\"a\",\"key\":\"a\"}"),
+     400, "Parameter verification failed.", NULL},
+    {AS("alice@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{}"), 400,
+     "Parameter verification failed.", "{\"errors\":{\"key\":\"property is missing\"}}"},
+    {AS("alice@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{\"text\":\"ab\"}"), 500,
+     "VM 105 not running", NULL},
+};
+
+static void test_vm(void **state)
+{
+	dispatch_run_cases(vm_cases, ARRAY_SIZE(vm_cases));
+}
+
 static void test_vncshell(void **state)
 {
 	dispatch_run_cases(vncshell_cases, ARRAY_SIZE(vncshell_cases));
@@ -118,6 +143,11 @@ static int setup(void **state)
 	static const char text[] = "arch: amd64\nhostname: ct100\nostype: debian\n";
 	assert_int_equal(mkdir_p(dir, 0755), 0);
 	assert_int_equal(write_file_atomic(conf, text, strlen(text), 0640, NULL), 0);
+	_cleanup_free_ char *qdir = path_join(etc, "qemu-server");
+	_cleanup_free_ char *qconf = path_join(qdir, "105.conf");
+	static const char qtext[] = "memory: 64\n";
+	assert_int_equal(mkdir_p(qdir, 0755), 0);
+	assert_int_equal(write_file_atomic(qconf, qtext, strlen(qtext), 0640, NULL), 0);
 	return 0;
 }
 
@@ -134,6 +164,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_vncshell),
 	    cmocka_unit_test(test_ct),
+	    cmocka_unit_test(test_vm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
