@@ -59,19 +59,23 @@ def type_(c, text):
 
 
 def until(c, pattern, timeout=20):
-    """Reads the terminal until pattern (a bytes regex) matches; the match."""
-    seen = b""
+    """Reads the terminal until pattern (a bytes regex) matches; the match.
+    What came after it stays for the next call (one message may hold the
+    output of two commands)."""
+    seen = getattr(c, "pending", b"")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        m = re.search(pattern, seen)
+        if m:
+            c.pending = seen[m.end():]
+            return m
+        if time.monotonic() >= deadline:
+            raise AssertionError("no %r in %r" % (pattern, seen))
         op, payload = c.frame()
         if op == 8:
             raise EOFError("closed after %r" % seen)
         if op == 2:
             seen += payload
-            m = re.search(pattern, seen)
-            if m:
-                return m
-    raise AssertionError("no %r in %r" % (pattern, seen))
 
 
 def session_pids(tty):
