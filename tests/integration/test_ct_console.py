@@ -5,7 +5,9 @@ it (issue 14): POST .../lxc/{vmid}/termproxy (or vncproxy) gives a ticket,
 GET .../lxc/{vmid}/vncwebsocket opens the console with Proxmox's terminal
 framing.
 
- - cmode shell (lxc-attach): `hostname` inside answers the container's;
+ - cmode shell (lxc-attach): `hostname` inside answers the container's,
+   the size sent is the terminal's, and closing the WebSocket leaves no
+   lxc-attach behind;
  - cmode console (lxc-console -t 0): busybox init's shutdown line arrives
    on /dev/console, and the session ends with a normal close when the
    container stops, leaving no process of it;
@@ -65,6 +67,13 @@ def closed(c, timeout=30):
         op, payload = c.frame()
         if op == 8:
             return int.from_bytes(payload[:2], "big")
+
+
+def console_procs(vmid):
+    """Host processes of a console of CT vmid (lxc-attach / lxc-console)."""
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [ln for ln in out.splitlines()
+            if re.search(r"lxc-(attach|console) .*-n %d -P " % vmid, ln)]
 
 
 def pts_pids(tty):
@@ -129,8 +138,14 @@ class CtConsoleTest(CtDaemonTest):
             self.assertEqual(until(c, rb"H(\w+)H").group(1), b"ctcons320")
             self.assertEqual(until(c, rb"S(\d+ \d+)S").group(1), b"30 100")
             until(c, rb"T/dev/")
+            self.assertTrue(console_procs(320))
         finally:
             c.close()
+        # the client went: lxc-attach and its process group go too
+        deadline = time.monotonic() + 10
+        while console_procs(320) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(console_procs(320), [])
         # used once
         c = self.ws(320, d)
         self.assertEqual(c.status, 403, c.head)
