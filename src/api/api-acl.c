@@ -2,7 +2,7 @@
 /*
  * /access/acl and /access/permissions (pve-api.md 4.5-4.9), after
  * PVE::API2::ACL, and the permission gate of the node shell
- * (POST /nodes/{node}/termproxy).
+ * (POST /nodes/{node}/termproxy and vncshell).
  *
  * A caller that may change an ACL path only through VM.Allocate,
  * Datastore.Allocate or Pool.Allocate (not Permissions.Modify) can hand out
@@ -194,7 +194,7 @@ static int api_permissions(struct api_call *call, json_t **ret, struct error **e
 	                                   api_param_str(call, "path"), ret, err);
 }
 
-/* ---- POST /nodes/{node}/termproxy ------------------------------------------------ */
+/* ---- POST /nodes/{node}/termproxy and vncshell ----------------------------------- */
 
 /*
  * The node shell is a root shell on the host: only host administrators,
@@ -202,7 +202,7 @@ static int api_permissions(struct api_call *call, json_t **ret, struct error **e
  * pve-realm user has no host account, so even Administrator on / does not
  * open it (PVE: "realm != pam"); tokens are refused by the row.
  */
-static int api_termproxy(struct api_call *call, json_t **ret, struct error **err)
+static int node_shell_ticket(struct api_call *call, json_t **ret, struct error **err)
 {
 	const char *type = api_realm_type(call, call->userid);
 	if (!type || !streq(type, "pam"))
@@ -217,6 +217,27 @@ static int api_termproxy(struct api_call *call, json_t **ret, struct error **err
 	if (!streq(cmd, "login"))
 		return error_set(err, -ENOSYS, 501, "command '%s' is not available on ctvm", cmd);
 	return api_console_node_ticket(call, root, ret, err);
+}
+
+static int api_termproxy(struct api_call *call, json_t **ret, struct error **err)
+{
+	return node_shell_ticket(call, ret, err);
+}
+
+/*
+ * POST /nodes/{node}/vncshell: the same shell and the same rule.  PVE runs
+ * vncterm here (a VNC server drawing a terminal), which Debian does not
+ * ship; ctvm's ticket opens the terminal itself on vncwebsocket, in
+ * Proxmox's terminal framing (docs/consoles.md).  width and height size a
+ * VNC screen: there is none, the client's resize sets the terminal's size.
+ */
+static int api_vncshell(struct api_call *call, json_t **ret, struct error **err)
+{
+	int r = node_shell_ticket(call, ret, err);
+	if (r < 0)
+		return r;
+	json_object_set_new(*ret, "cert", json_string(""));
+	return 0;
 }
 
 /* ---- the rows ---------------------------------------------------------------------- */
@@ -341,6 +362,56 @@ const struct api_method api_methods_acl[] = {
                                "/nodes/<node>; never API tokens."),
         .flags = API_NO_TOKEN | API_PROTECTED,
         .handler = api_termproxy,
+    },
+    {
+        .path = "/nodes/{node}/vncshell",
+        .verb = "POST",
+        .name = "vncshell",
+        .description = "Creates a VNC Shell proxy (on ctvm: the terminal, as termproxy).",
+        .params =
+            (const struct api_param[]){API_PARAM_NODE,
+                                       {.name = "cmd",
+                                        .type = API_TYPE_STRING,
+                                        .optional = true,
+                                        .enum_values = shell_cmds,
+                                        .default_text = "login",
+                                        .description = "Run specific command or default to login."},
+                                       {.name = "cmd-opts",
+                                        .type = API_TYPE_STRING,
+                                        .optional = true,
+                                        .max_length = 1024,
+                                        .description =
+                                            "Add parameters to a command. Encoded as null "
+                                            "terminated strings."},
+                                       {.name = "websocket",
+                                        .type = API_TYPE_BOOLEAN,
+                                        .optional = true,
+                                        .description = "use websocket instead of standard vnc."},
+                                       {.name = "width",
+                                        .type = API_TYPE_INTEGER,
+                                        .optional = true,
+                                        .minimum = 16,
+                                        .maximum = 4096,
+                                        .has_min = true,
+                                        .has_max = true,
+                                        .description = "Not used: the terminal takes the "
+                                                       "client's size."},
+                                       {.name = "height",
+                                        .type = API_TYPE_INTEGER,
+                                        .optional = true,
+                                        .minimum = 16,
+                                        .maximum = 2160,
+                                        .has_min = true,
+                                        .has_max = true,
+                                        .description = "Not used: the terminal takes the "
+                                                       "client's size."},
+                                       API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = API_CHECK_DESC(API_PERM("/nodes/{node}", "Sys.Console"),
+                               "Restricted to users of a pam realm with 'Sys.Console' on "
+                               "/nodes/<node>; never API tokens."),
+        .flags = API_NO_TOKEN | API_PROTECTED,
+        .handler = api_vncshell,
     },
     {.path = NULL},
 };

@@ -2,7 +2,9 @@
 /*
  * Consoles (docs/consoles.md): POST .../qemu/{vmid}/vncproxy hands out a
  * one-time ticket, GET .../qemu/{vmid}/vncwebsocket checks it and upgrades
- * the connection to a WebSocket relayed to the VM's VNC socket.
+ * the connection to a WebSocket relayed to the VM's VNC socket.  A VM's
+ * serial port, a container's console and the node shell go the same way
+ * with Proxmox's terminal framing.
  *
  * Tickets live in memory in this (the privileged) process: a restart
  * forgets them, which only costs an open console page a reload.  A ticket
@@ -29,6 +31,8 @@
 #include "guest.h"
 #include "http-websocket.h"
 #include "log.h"
+#include "lxc-power.h"
+#include "qemu-console.h"
 #include "ttyshell.h"
 #include "xalloc.h"
 
@@ -41,13 +45,15 @@
 #define CONSOLE_PORT_SPAN  100
 #define CONSOLE_ROOT_SHELL (-2) /* /bin/login -f root */
 #define CONSOLE_LOGIN      (-3) /* /bin/login: the host asks who */
+#define CONSOLE_CT         (-4) /* a container's console (lxc-console) */
 
 struct console_ticket {
 	char ticket[CONSOLE_TICKET_LEN + 1]; /* "" when the slot is free */
 	char userid[128];
 	long vmid;
-	/* -1: the VNC screen; N: serialN (termproxy); with vmid 0 the node
-	 * shell, CONSOLE_ROOT_SHELL or CONSOLE_LOGIN */
+	/* -1: the VNC screen; N: serialN (termproxy); CONSOLE_CT a
+	 * container's; with vmid 0 the node shell, CONSOLE_ROOT_SHELL or
+	 * CONSOLE_LOGIN */
 	int serial;
 	unsigned port;
 	int64_t expires; /* CLOCK_MONOTONIC seconds */
@@ -177,7 +183,8 @@ static int api_vm_vncwebsocket(struct api_call *call, json_t **ret, struct error
 	long vmid = (long)api_param_int(call, "vmid", 0);
 	int serial = -1;
 	if (!ticket_take(api_param_str(call, "vncticket"), call->userid, vmid,
-	                 api_param_int(call, "port", -1), &serial))
+	                 api_param_int(call, "port", -1), &serial) ||
+	    serial < -1)
 		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n = serial < 0
@@ -213,8 +220,9 @@ int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret
 
 struct shell_watch {
 	pid_t pid;
-	int slave; /* held open while the shell lives (see shell_start) */
-	struct audit_log *audit;
+	int slave;               /* held open while the shell lives (see shell_start) */
+	struct audit_log *audit; /* NULL: no audit line (a container's console) */
+	char *what;              /* "node shell", "console of CT 100" */
 	char *user, *peer, *path;
 };
 
@@ -248,10 +256,12 @@ static void *shell_watch_thread(void *arg)
 	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	close(w->slave); /* the master reads EOF (EIO): the relay ends */
-	log_info("node shell of %s from %s ended (pid %d, %s %d)", w->user, w->peer, (int)w->pid,
+	log_info("%s of %s from %s ended (pid %d, %s %d)", w->what, w->user, w->peer, (int)w->pid,
 	         WIFSIGNALED(st) ? "signal" : "exit code",
 	         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	shell_audit(w->audit, w->user, w->peer, w->path, "shell ended");
+	if (w->audit)
+		shell_audit(w->audit, w->user, w->peer, w->path, "shell ended");
+	free(w->what);
 	free(w->user);
 	free(w->peer);
 	free(w->path);
@@ -259,27 +269,27 @@ static void *shell_watch_thread(void *arg)
 	return NULL;
 }
 
-/* Starts the node shell (ttyshell.h); the master in *ret_fd, a thread
- * watching the rest. */
-static int shell_start(struct api_call *call, bool root_shell, int *ret_fd, struct error **err)
+/* Watches a console's process started on a pty (ttyshell.h), whose master
+ * goes to *ret_fd: a thread reaps it.  vmid 0 is the node shell (audited),
+ * else a container's console. */
+static int watch_start(struct api_call *call, long vmid, bool root_shell, int master, int slave,
+                       pid_t pid, int *ret_fd, struct error **err)
 {
-	_cleanup_close_ int master = -1, slave = -1;
-	pid_t pid;
-	int r = ttyshell_start(root_shell, &master, &slave, &pid, err);
-	if (r < 0)
-		return r;
 	struct shell_watch *w = xnew(struct shell_watch, 1);
 	*w = (struct shell_watch){
 	    .pid = pid,
-	    .slave = TAKE_FD(slave),
-	    .audit = call->ctx->audit,
+	    .slave = slave,
+	    .audit = vmid ? NULL : call->ctx->audit,
+	    .what = vmid ? xasprintf("console of CT %ld", vmid) : xstrdup("node shell"),
 	    .user = xstrdup(call->authid),
 	    .peer = xstrdup(call->peer ? call->peer : ""),
 	    .path = xasprintf("/nodes/%s/vncwebsocket", api_param_str(call, "node"))};
-	_cleanup_free_ char *what = xasprintf("shell opened (%s, pid %d)",
-	                                      root_shell ? "login -f root" : "login", (int)pid);
-	log_info("node shell of %s from %s opened (pid %d)", w->user, w->peer, (int)pid);
-	shell_audit(w->audit, w->user, w->peer, w->path, what);
+	log_info("%s of %s from %s opened (pid %d)", w->what, w->user, w->peer, (int)pid);
+	if (w->audit) {
+		_cleanup_free_ char *what = xasprintf(
+		    "shell opened (%s, pid %d)", root_shell ? "login -f root" : "login", (int)pid);
+		shell_audit(w->audit, w->user, w->peer, w->path, what);
+	}
 	pthread_t th;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -289,11 +299,23 @@ static int shell_start(struct api_call *call, bool root_shell, int *ret_fd, stru
 		kill(-pid, SIGKILL);
 		shell_watch_thread(w);
 		pthread_attr_destroy(&attr);
+		close(master);
 		return error_set(err, -EAGAIN, 500, "unable to start the shell's watcher");
 	}
 	pthread_attr_destroy(&attr);
-	*ret_fd = TAKE_FD(master);
+	*ret_fd = master;
 	return 0;
+}
+
+/* Starts the node shell; the master in *ret_fd. */
+static int shell_start(struct api_call *call, bool root_shell, int *ret_fd, struct error **err)
+{
+	int master = -1, slave = -1;
+	pid_t pid;
+	int r = ttyshell_start(root_shell, &master, &slave, &pid, err);
+	if (r < 0)
+		return r;
+	return watch_start(call, 0, root_shell, master, slave, pid, ret_fd, err);
 }
 
 /* GET /nodes/{node}/vncwebsocket: the node shell of a termproxy ticket. */
@@ -306,6 +328,89 @@ static int api_node_vncwebsocket(struct api_call *call, json_t **ret, struct err
 		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
 	int fd = -1;
 	int r = shell_start(call, kind == CONSOLE_ROOT_SHELL, &fd, err);
+	if (r < 0)
+		return r;
+	call->upgrade_fd = fd;
+	call->upgrade_terminal = true;
+	*ret = json_null();
+	return 0;
+}
+
+/* GET .../qemu/{vmid}/screenshot: ctvm's extension (docs/consoles.md),
+ * what the VM's screen shows now, as PNG. */
+static int api_vm_screenshot(struct api_call *call, json_t **ret, struct error **err)
+{
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	char *png = NULL;
+	size_t len = 0;
+	int r = qemu_console_screenshot(call->ctx->guests, vmid, &png, &len, err);
+	if (r < 0)
+		return r;
+	call->raw_body = png;
+	call->raw_len = len;
+	call->raw_type = "image/png";
+	*ret = json_null();
+	return 0;
+}
+
+/* ---- a container's console ---- */
+
+static const struct guest_kind_ops *lxc_kind(void)
+{
+	return guest_kind_find("lxc");
+}
+
+/* POST .../lxc/{vmid}/termproxy: a ticket for the running container's
+ * console (lxc_power_console() opens it on vncwebsocket). */
+static int api_ct_termproxy(struct api_call *call, json_t **ret, struct error **err)
+{
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	bool running = false;
+	int r = guest_find(call->ctx->guests, lxc_kind(), vmid, NULL, err);
+	if (r == 0)
+		r = guest_is_running(call->ctx->guests, lxc_kind(), vmid, &running, NULL, err);
+	if (r < 0)
+		return r;
+	if (!running)
+		return error_set(err, -ESRCH, 500, "CT %ld not running", vmid);
+	struct console_ticket t;
+	r = ticket_issue(call->userid, vmid, CONSOLE_CT, &t);
+	if (r < 0)
+		return error_set(err, r, 500, "unable to create a console ticket");
+	*ret = json_pack("{s:s,s:s,s:i,s:s}", "user", call->userid, "ticket", t.ticket, "port",
+	                 (int)t.port, "upid", "");
+	return 0;
+}
+
+/* POST .../lxc/{vmid}/vncproxy: PVE's runs vncterm (a VNC server drawing
+ * the terminal), which Debian does not ship.  ctvm's ticket opens the same
+ * terminal as termproxy's, in the terminal framing (docs/consoles.md);
+ * width and height size a VNC screen there is none of. */
+static int api_ct_vncproxy(struct api_call *call, json_t **ret, struct error **err)
+{
+	int r = api_ct_termproxy(call, ret, err);
+	if (r < 0)
+		return r;
+	json_object_set_new(*ret, "cert", json_string(""));
+	return 0;
+}
+
+/* GET .../lxc/{vmid}/vncwebsocket */
+static int api_ct_vncwebsocket(struct api_call *call, json_t **ret, struct error **err)
+{
+	long vmid = (long)api_param_int(call, "vmid", 0);
+	int kind = 0;
+	if (!ticket_take(api_param_str(call, "vncticket"), call->userid, vmid,
+	                 api_param_int(call, "port", -1), &kind) ||
+	    kind != CONSOLE_CT)
+		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
+	int master = -1, slave = -1;
+	pid_t pid;
+	int r = lxc_power_console(call->ctx->guests, vmid, &master, &slave, &pid, err);
+	if (r < 0)
+		return r;
+	int fd = -1;
+	r = watch_start(call, vmid, false, master, slave, pid, &fd, err);
 	if (r < 0)
 		return r;
 	call->upgrade_fd = fd;
@@ -405,6 +510,86 @@ const struct api_method api_methods_console[] = {
                                "/nodes/<node>; never API tokens."),
         .flags = API_WEBSOCKET | API_NO_TOKEN,
         .handler = api_node_vncwebsocket,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/screenshot",
+        .verb = "GET",
+        .name = "screenshot",
+        .description = "The VM's screen now, as PNG (image/png; ctvm's extension).",
+        .params = (const struct api_param[]){VM_PARAMS, API_END},
+        .returns = {.type = API_TYPE_STRING},
+        .perm = PERM_VM("VM.Console"),
+        .handler = api_vm_screenshot,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/termproxy",
+        .verb = "POST",
+        .name = "termproxy",
+        .description = "A one-time ticket for the container's console (vncwebsocket).",
+        .params = (const struct api_param[]){VM_PARAMS, API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_PROTECTED,
+        .handler = api_ct_termproxy,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/vncproxy",
+        .verb = "POST",
+        .name = "vncproxy",
+        .description = "A one-time ticket for the container's console (on ctvm: the terminal, "
+                       "as termproxy).",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "websocket",
+                                              .type = API_TYPE_BOOLEAN,
+                                              .optional = true,
+                                              .description = "Prepare for websocket upgrade."},
+                                             {.name = "width",
+                                              .type = API_TYPE_INTEGER,
+                                              .optional = true,
+                                              .minimum = 16,
+                                              .maximum = 4096,
+                                              .has_min = true,
+                                              .has_max = true,
+                                              .description = "Not used: the terminal takes the "
+                                                             "client's size."},
+                                             {.name = "height",
+                                              .type = API_TYPE_INTEGER,
+                                              .optional = true,
+                                              .minimum = 16,
+                                              .maximum = 2160,
+                                              .has_min = true,
+                                              .has_max = true,
+                                              .description = "Not used: the terminal takes the "
+                                                             "client's size."},
+                                             API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_PROTECTED,
+        .handler = api_ct_vncproxy,
+    },
+    {
+        .path = "/nodes/{node}/lxc/{vmid}/vncwebsocket",
+        .verb = "GET",
+        .name = "vncwebsocket",
+        .description = "The container's console as a WebSocket (terminal framing), with a "
+                       "termproxy or vncproxy ticket.",
+        .params = (const struct api_param[]){VM_PARAMS,
+                                             {.name = "port",
+                                              .type = API_TYPE_INTEGER,
+                                              .minimum = 5900,
+                                              .maximum = 5999,
+                                              .has_min = true,
+                                              .has_max = true,
+                                              .description = "The port termproxy answered."},
+                                             {.name = "vncticket",
+                                              .type = API_TYPE_STRING,
+                                              .max_length = 512,
+                                              .description = "The ticket termproxy answered."},
+                                             API_END},
+        .returns = {.type = API_TYPE_OBJECT},
+        .perm = PERM_VM("VM.Console"),
+        .flags = API_WEBSOCKET,
+        .handler = api_ct_vncwebsocket,
     },
     {.path = NULL},
 };

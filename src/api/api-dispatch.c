@@ -382,6 +382,15 @@ static void dispatch(struct api_context *ctx, const struct http_request *req,
 	}
 	if (call.upgrade_fd >= 0)
 		close(call.upgrade_fd);
+	if (r >= 0 && call.raw_body) {
+		json_decref(data);
+		http_response_set_body(resp, 200, call.raw_type, TAKE_PTR(call.raw_body),
+		                       call.raw_len);
+		if (call.authid && !resp->log_user)
+			resp->log_user = xstrdup(call.authid);
+		goto out;
+	}
+	free(call.raw_body);
 	if (r >= 0 && (m->flags & API_ASYNC) && json_is_string(data))
 		upid = xstrdup(json_string_value(data));
 	/* the handler may have asked for a delay (failed login) or a log user */

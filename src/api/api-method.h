@@ -143,6 +143,12 @@ struct api_call {
 	struct ws_upgrade *ws;
 	int upgrade_fd;
 	bool upgrade_terminal; /* the stream speaks Proxmox's terminal framing */
+	/* A success answered with a body that is not JSON (a screenshot):
+	 * raw_body (malloc'd, the dispatcher frees it) as is, with raw_type
+	 * (a static string), instead of the {"data": ...} envelope. */
+	char *raw_body;
+	size_t raw_len;
+	const char *raw_type;
 };
 
 /* Parameter accessors for handlers (after validation, types are guaranteed). */

@@ -23,6 +23,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "property.h"
+#include "qemu-console.h"
 #include "usercfg.h"
 #include "volid.h"
 #include "xalloc.h"
@@ -118,12 +119,21 @@ static int api_vm_monitor(struct api_call *call, json_t **ret, struct error **er
 	return 0;
 }
 
+/* key is PVE's; text (ctvm's extension) types a string with the VM's
+ * keyboard layout (qemu-console.h).  Exactly one of them. */
 static int api_vm_sendkey(struct api_call *call, json_t **ret, struct error **err)
 {
 	long long vmid = api_param_int(call, "vmid", 0);
+	bool key = api_param_has(call, "key"), text = api_param_has(call, "text");
+	if (key == text)
+		return error_param(err, key ? "text" : "key",
+		                   key ? "not together with 'key'" : "property is missing");
 	unsigned flags = 0;
 	int r = api_guest_skiplock_flags(call, &flags, err);
-	if (r == 0)
+	if (r == 0 && text)
+		r = qemu_console_type(call->ctx->guests, (long)vmid, api_param_str(call, "text"),
+		                      flags & GUEST_SKIPLOCK, NULL, err);
+	else if (r == 0)
 		r = guest_sendkey(call->ctx->guests, qemu_kind(), (long)vmid,
 		                  api_param_str(call, "key"), flags, err);
 	if (r < 0)
@@ -445,13 +455,22 @@ const struct api_method api_methods_qemu[] = {
         .verb = "PUT",
         .name = "vm_sendkey",
         .description = "Send key event to virtual machine.",
-        .params = (const struct api_param[]){VM_PARAMS,
-                                             {.name = "key",
-                                              .type = API_TYPE_STRING,
-                                              .max_length = 64,
-                                              .description = "The key (qemu monitor encoding)."},
-                                             P_SKIPLOCK,
-                                             API_END},
+        .params =
+            (const struct api_param[]){VM_PARAMS,
+                                       {.name = "key",
+                                        .type = API_TYPE_STRING,
+                                        .optional = true,
+                                        .max_length = 64,
+                                        .description = "The key (qemu monitor encoding)."},
+                                       {.name = "text",
+                                        .type = API_TYPE_STRING,
+                                        .optional = true,
+                                        .max_length = QEMU_TYPE_TEXT_MAX,
+                                        .description = "Text to type as key presses with the VM's "
+                                                       "keyboard layout, instead of key (ctvm's "
+                                                       "extension; en-us)."},
+                                       P_SKIPLOCK,
+                                       API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = PERM_VM("VM.Console"),
         .flags = API_PROTECTED,

@@ -260,7 +260,7 @@ static void answer_plain(struct http_response *resp, int status, const char *msg
 static const char *static_content_type(const char *t)
 {
 	static const char *const known[] = {"application/json;charset=UTF-8",
-	                                    "text/plain;charset=UTF-8"};
+	                                    "text/plain;charset=UTF-8", "image/png"};
 	if (!t)
 		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)

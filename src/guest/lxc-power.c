@@ -29,6 +29,7 @@
 #include "lxc-idmap.h"
 #include "strv.h"
 #include "task.h"
+#include "ttyshell.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -385,6 +386,50 @@ int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_
 {
 	struct lxc_run_env env = run_env(gs, w);
 	return lxc_run_freeze(&env, g->vmid, false, err);
+}
+
+/* PVE's get_console_command with escape -1 (no escape key: the page has
+ * nowhere to go back to), pointed at ctvm's lxcpath. */
+int lxc_power_console(struct guest_store *gs, long vmid, int *ret_master, int *ret_slave,
+                      pid_t *ret_pid, struct error **err)
+{
+	struct guest g = {0};
+	int r = guest_get(gs, guest_kind_find("lxc"), vmid, &g, err);
+	if (r < 0)
+		return r;
+	const char *v = json_string_value(json_object_get(g.conf, "cmode"));
+	_cleanup_free_ char *cmode = xstrdup(v ? v : "tty");
+	guest_release(&g);
+	struct lxc_run_env env = run_env(gs, NULL);
+	bool running = false;
+	r = lxc_run_is_running(&env, vmid, &running, NULL, err);
+	if (r < 0)
+		return r;
+	if (!running)
+		return error_set(err, -ESRCH, 500, "CT %ld not running", vmid);
+	_cleanup_free_ char *lxcpath = path_join(env.run_root, "lxc");
+	char name[24];
+	snprintf(name, sizeof(name), "%ld", vmid);
+	const char *argv[12];
+	size_t n = 0;
+	if (streq(cmode, "shell")) {
+		argv[n++] = "lxc-attach";
+		argv[n++] = "--clear-env";
+	} else {
+		argv[n++] = "lxc-console";
+		argv[n++] = "-e";
+		argv[n++] = "-1";
+		if (streq(cmode, "console")) {
+			argv[n++] = "-t";
+			argv[n++] = "0";
+		}
+	}
+	argv[n++] = "-n";
+	argv[n++] = name;
+	argv[n++] = "-P";
+	argv[n++] = lxcpath;
+	argv[n] = NULL;
+	return ttyshell_spawn(argv, ret_master, ret_slave, ret_pid, err);
 }
 
 int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err)

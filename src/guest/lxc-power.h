@@ -52,6 +52,16 @@ int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_
  * LXC_POWER_IFACES_MAX); 500 "CT 100 not running" otherwise. */
 #define LXC_POWER_IFACES_MAX 1024
 int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err);
+/*
+ * The running container's console on a new pty, for termproxy and
+ * vncproxy (ttyshell_spawn()'s contract for the descriptors and the pid),
+ * as PVE's get_console_command() by the config's cmode: tty (the default)
+ * "lxc-console -e -1" (a free tty of the container), console "lxc-console
+ * -e -1 -t 0" (/dev/console), shell "lxc-attach --clear-env" (a shell in
+ * it).  500 "CT 100 not running" when it does not run.
+ */
+int lxc_power_console(struct guest_store *gs, long vmid, int *ret_master, int *ret_slave,
+                      pid_t *ret_pid, struct error **err);
 /* The run state a stopped container left (mounts, run dir); its volumes
  * go through guest_disks_destroy(). */
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,

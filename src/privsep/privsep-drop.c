@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -63,7 +64,7 @@ const char *const privsep_front_syscalls_restricted[] = {
     "kill",      "tgkill",   /* its own process only */
     "prlimit64",             /* reading its own limits */
     "prctl",                 /* PR_SET_NAME, PR_GET_NAME (thread names) */
-    "ioctl",                 /* fails with ENOTTY (isatty() in stdio) */
+    "ioctl",                 /* TIOCSWINSZ (a console's size); else fails with ENOTTY */
     NULL};
 
 static int resolve(const char *name)
@@ -94,6 +95,8 @@ static int add_restricted(scmp_filter_ctx ctx)
 	const struct scmp_arg_cmp getlimit[] = {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)};
 	const struct scmp_arg_cmp setname[] = {SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)};
 	const struct scmp_arg_cmp getname[] = {SCMP_A0(SCMP_CMP_EQ, PR_GET_NAME)};
+	const struct scmp_arg_cmp winsz[] = {SCMP_A1(SCMP_CMP_EQ, TIOCSWINSZ)};
+	const struct scmp_arg_cmp not_winsz[] = {SCMP_A1(SCMP_CMP_NE, TIOCSWINSZ)};
 	int r;
 	if ((r = rule(ctx, SCMP_ACT_ALLOW, "openat", 1, openat_a2)) < 0 ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "open", 1, open_a1)) < 0 ||
@@ -106,7 +109,8 @@ static int add_restricted(scmp_filter_ctx ctx)
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2, getlimit)) < 0 ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, setname)) < 0 ||
 	    (r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, getname)) < 0 ||
-	    (r = rule(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 0, NULL)) < 0)
+	    (r = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1, winsz)) < 0 ||
+	    (r = rule(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", 1, not_winsz)) < 0)
 		return r;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * ttyshell: the node shell's process (docs/consoles.md): /bin/login on a new
- * pty, the leader of its own session with the pty's slave as controlling
- * terminal, started by the command runner (argv, fixed environment).
+ * ttyshell: a console's process on a new pty (docs/consoles.md): the node
+ * shell's /bin/login, a container's lxc-console; the leader of its own
+ * session with the pty's slave as controlling terminal, started by the
+ * command runner (argv, fixed environment, TERM=xterm-256color).
  */
 #pragma once
 
@@ -21,4 +22,9 @@ struct error;
  * master hangs up the session.  0 or a negative errno with *err.
  */
 int ttyshell_start(bool root_shell, int *ret_master, int *ret_slave, pid_t *ret_pid,
+                   struct error **err);
+
+/* The same for any program: argv (NULL-terminated, argv[0] a path) on a
+ * new pty, with the same contract for *ret_master, *ret_slave, *ret_pid. */
+int ttyshell_spawn(const char *const *argv, int *ret_master, int *ret_slave, pid_t *ret_pid,
                    struct error **err);

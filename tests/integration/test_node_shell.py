@@ -9,7 +9,8 @@ class's pam administrator (a throwaway host account) gets the host's login
 prompt, not a shell.  A pve-realm Administrator, a pam user without
 Sys.Console, a token and `cmd` from anyone but root@pam are refused.  When
 the client goes, the shell goes with it (no process of its session is left),
-and the audit log has the shell's opening and its end.
+and the audit log has the shell's opening and its end.  POST vncshell is
+the same shell under the same rule.
 """
 
 import base64
@@ -58,19 +59,23 @@ def type_(c, text):
 
 
 def until(c, pattern, timeout=20):
-    """Reads the terminal until pattern (a bytes regex) matches; the match."""
-    seen = b""
+    """Reads the terminal until pattern (a bytes regex) matches; the match.
+    What came after it stays for the next call (one message may hold the
+    output of two commands)."""
+    seen = getattr(c, "pending", b"")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        m = re.search(pattern, seen)
+        if m:
+            c.pending = seen[m.end():]
+            return m
+        if time.monotonic() >= deadline:
+            raise AssertionError("no %r in %r" % (pattern, seen))
         op, payload = c.frame()
         if op == 8:
             raise EOFError("closed after %r" % seen)
         if op == 2:
             seen += payload
-            m = re.search(pattern, seen)
-            if m:
-                return m
-    raise AssertionError("no %r in %r" % (pattern, seen))
 
 
 def session_pids(tty):
@@ -92,8 +97,8 @@ class NodeShellTest(ctvmtest.AdminDaemonTest):
     def path(self):
         return "/nodes/%s/termproxy" % self.node
 
-    def root_shell(self):
-        r = self.daemon.root_http("POST", self.path())
+    def root_shell(self, what="termproxy"):
+        r = self.daemon.root_http("POST", "/nodes/%s/%s" % (self.node, what))
         self.assertEqual(r.status, 200, r.reason)
         d = r.json()["data"]
         self.assertEqual(d["user"], "root@pam")
@@ -145,6 +150,28 @@ class NodeShellTest(ctvmtest.AdminDaemonTest):
                 op, payload = c.frame()
                 if op == 8:
                     break
+        finally:
+            c.close()
+
+    def test_vncshell(self):
+        """vncshell: the same shell under the same rule (its ticket opens
+        the terminal, ctvm has no vncterm)."""
+        ticket, csrf = self.pve
+        for data in ({}, {"websocket": 1}):
+            r = self.daemon.http("POST", "/nodes/%s/vncshell" % self.node, ticket=ticket,
+                                 csrf=csrf, data=data)
+            self.assertEqual((r.status, r.reason), (403, "Permission check failed (realm != pam)"))
+        r = self.api("POST", "/nodes/%s/vncshell" % self.node, data={"cmd": "login"})
+        self.assertEqual(r.status, 403, r.reason)
+        d = self.admin.access.users(self.acct.userid).token("vs").post(privsep=0)
+        h = {"Authorization": "PVEAPIToken=%s=%s" % (d["full-tokenid"], d["value"])}
+        r = self.daemon.http("POST", "/nodes/%s/vncshell" % self.node, headers=h)
+        self.assertEqual(r.status, 403, r.reason)
+        c = self.root_shell("vncshell")
+        try:
+            until(c, rb"# ")
+            type_(c, "echo U$(id -u)U\n")
+            self.assertEqual(until(c, rb"U(\d+)U").group(1), b"0")
         finally:
             c.close()
 

@@ -139,6 +139,7 @@ struct child_ctx {
 	pid_t parent;  /* a process it must not signal */
 	int mode;      /* enum privsep_seccomp */
 	int forbidden; /* the call a kill-mode child makes */
+	int pty;       /* a pty's master, as a console relay has one */
 };
 
 /* Everything the front legitimately does, under the filter. */
@@ -165,6 +166,9 @@ static void check_allowed(struct child_ctx *c)
 	memset(m, 1, 1 << 20);
 	CHECK(munmap(m, 1 << 20) == 0, "munmap");
 	CHECK(kill(getpid(), 0) == 0, "kill(self, 0)");
+	/* a console's resize (the terminal framing's 1:COLS:ROWS:) */
+	struct winsize ws = {.ws_row = 30, .ws_col = 100};
+	CHECK(ioctl(c->pty, TIOCSWINSZ, &ws) == 0, "TIOCSWINSZ on a pty: %m");
 
 	/* the channel: a message with a descriptor in (queued by the parent
 	 * before the fork), one with a pipe's read end out */
@@ -216,6 +220,8 @@ static void check_refused(struct child_ctx *c)
 	REFUSED(chdir("/tmp"), EPERM);
 	int avail;
 	REFUSED(ioctl(c->sock, FIONREAD, &avail), ENOTTY);
+	struct winsize ws;
+	REFUSED(ioctl(c->pty, TIOCGWINSZ, &ws), ENOTTY);
 }
 
 static void child_errno(struct child_ctx *c)
@@ -310,7 +316,10 @@ static void run(void (*fn)(struct child_ctx *), int forbidden, struct outcome *o
 	assert_int_equal(privsep_send(sp[1], &m, 1000, NULL), 0);
 	privsep_msg_clear(&m);
 
-	struct child_ctx c = {.sock = sp[0], .parent = getpid(), .forbidden = forbidden};
+	int pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(pty >= 0);
+	struct child_ctx c = {
+	    .sock = sp[0], .parent = getpid(), .forbidden = forbidden, .pty = pty};
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -324,6 +333,7 @@ static void run(void (*fn)(struct child_ctx *), int forbidden, struct outcome *o
 	}
 	close(rp[1]);
 	close(sp[0]);
+	close(pty);
 	memset(o, 0, sizeof(*o));
 	size_t len = 0;
 	ssize_t n;
