@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest-rows.h"
 #include "api-guest.h"
 #include "api-internal.h"
 #include "api-lxc-params.h"
@@ -224,12 +225,7 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 	/* PVE 7.2: a privileged container needs Sys.Modify on / */
 	if (!unpriv && !api_call_has_priv(call, "/", "Sys.Modify"))
 		return error_set(err, -EPERM, 403, "Permission check failed (/, Sys.Modify)");
-	_cleanup_json_ json_t *keys = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach (set, key, v)
-		json_object_set_new(keys, key, json_true());
-	r = api_guest_check_key_privs(call, k, vmid, keys, set, err);
+	r = api_guest_check_new_keys(call, k, vmid, set, err);
 	if (r == 0)
 		r = check_template(call, ostemplate, err);
 	if (r < 0)
@@ -239,12 +235,10 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 	 * after the new ones are made); a plain create of an existing id is
 	 * refused whatever force says, as the reservation does here ("CT 100
 	 * already exists on node ...") */
-	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(conf) > GUEST_CONF_ARG_MAX)
-		return error_set(err, -E2BIG, 400,
-		                 "the new CT's config is too long for one call (at most %u "
-		                 "bytes); add the rest with PUT .../config",
-		                 (unsigned)GUEST_CONF_ARG_MAX);
+	_cleanup_free_ char *conf = NULL;
+	r = api_guest_create_conf(k, set, &conf, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:s, s:s, s:b}", "conf", conf, "ostemplate", ostemplate, "start",
 	              api_param_bool(call, "start", false));
@@ -266,20 +260,6 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 
 /* ---- directory indexes -------------------------------------------------- */
 
-static int subdirs(struct api_call *call, const char *const *names, json_t **ret,
-                   struct error **err)
-{
-	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, lxc_kind(), (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
-	json_t *a = json_array();
-	for (const char *const *n = names; *n; n++)
-		json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
-	*ret = a;
-	return 0;
-}
-
 /* PVE's vmdiridx (API2/LXC.pm), in its order; api_guest_diridx() keeps
  * those ctvm has rows for. */
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
@@ -295,7 +275,7 @@ static int api_ct_status_index(struct api_call *call, json_t **ret, struct error
 {
 	static const char *const names[] = {"current", "start",   "stop",   "shutdown",
 	                                    "reboot",  "suspend", "resume", NULL};
-	return subdirs(call, names, ret, err);
+	return api_guest_subdirs(call, names, ret, err);
 }
 
 static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error **err)
@@ -306,30 +286,8 @@ static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error *
 
 /* ---- rows --------------------------------------------------------------- */
 
-#define CT_PARAMS API_PARAM_NODE, API_PARAM_VMID
-#define P_SKIPLOCK                                                                       \
-	{                                                                                \
-		.name = "skiplock", .type = API_TYPE_BOOLEAN, .optional = true,          \
-		.description = "Ignore locks - only root is allowed to use this option." \
-	}
-#define P_TIMEOUT(d)                                                                            \
-	{                                                                                       \
-		.name = "timeout", .type = API_TYPE_INTEGER, .optional = true, .has_min = true, \
-		.minimum = 0, .has_max = true, .maximum = 86400, .description = (d)             \
-	}
-#define UPID_RETURN                                                      \
-	{                                                                \
-		.type = API_TYPE_STRING, .description = "The task UPID." \
-	}
-#define PERM_VM(priv) API_CHECK(API_PERM("/vms/{vmid}", priv))
-#define POWER_ROW(suffix, nm, desc, fn, ...)                                                   \
-	{                                                                                      \
-		.path = "/nodes/{node}/lxc/{vmid}/status/" suffix, .verb = "POST", .name = nm, \
-		.description = desc,                                                           \
-		.params = (const struct api_param[]){CT_PARAMS, __VA_ARGS__ API_END},          \
-		.returns = UPID_RETURN, .perm = PERM_VM("VM.PowerMgmt"),                       \
-		.flags = API_ASYNC | API_PROTECTED, .handler = fn,                             \
-	}
+#define CT_PARAMS      API_PARAM_NODE, API_PARAM_VMID
+#define POWER_ROW(...) GUEST_POWER_ROW("lxc", __VA_ARGS__)
 #define CONFIG_PERM                                                                               \
 	API_CHECK_DESC(API_PERM_ANY("/vms/{vmid}", "VM.Config.Disk", "VM.Config.CPU",             \
 	                            "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", \

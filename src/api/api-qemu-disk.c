@@ -36,7 +36,6 @@ static const struct guest_kind_ops *qemu_kind(void)
 int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
 	const char *size = api_param_str(call, "size");
@@ -51,23 +50,11 @@ int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 		return r;
 
 	struct guest g = {0};
-	r = guest_get(gs, k, (long)vmid, &g, err);
+	r = api_guest_get_checked(call, k, vmid, GUEST_OP_RESIZE, skiplock ? GUEST_SKIPLOCK : 0,
+	                          digest, &g, NULL, err);
 	if (r < 0)
 		return r;
-	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
-		r = error_set(err, -ESTALE, 500,
-		              "detected modified configuration - file changed by other user? "
-		              "Try again.");
-	bool running = false;
-	if (r == 0)
-		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_RESIZE,
-		                   skiplock ? GUEST_SKIPLOCK : 0, err);
-	}
-	if (r == 0)
-		r = guest_resize_check(k, g.conf, disk, err);
+	r = guest_resize_check(k, g.conf, disk, err);
 	_cleanup_free_ char *file =
 	    r == 0 ? k->disk_file(disk, json_string_value(json_object_get(g.conf, disk))) : NULL;
 	guest_release(&g);
@@ -86,9 +73,7 @@ int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "digest", json_string(digest));
 	if (skiplock)
 		json_object_set_new(args, "skiplock", json_true());
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "resize", id, args, ret, err);
+	return api_guest_start_op(call, "resize", vmid, args, ret, err);
 }
 
 static int denied(const char *path, const char *priv, struct error **err)
@@ -99,20 +84,13 @@ static int denied(const char *path, const char *priv, struct error **err)
 int api_guest_template(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
 	struct guest g = {0};
-	int r = guest_get(gs, k, (long)vmid, &g, err);
+	int r = api_guest_get_checked(call, k, vmid, GUEST_OP_TEMPLATE, 0, NULL, &g, NULL, err);
 	if (r < 0)
 		return r;
-	bool running = false;
-	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_TEMPLATE, 0, err);
-	}
-	if (r == 0 && disk && !json_object_get(g.conf, disk))
+	if (disk && !json_object_get(g.conf, disk))
 		r = error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
 	guest_release(&g);
 	if (r < 0)
@@ -120,10 +98,7 @@ int api_guest_template(struct api_call *call, json_t **ret, struct error **err)
 	_cleanup_json_ json_t *args = json_pack("{s:I}", "vmid", (json_int_t)vmid);
 	if (disk)
 		json_object_set_new(args, "disk", json_string(disk));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "template");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, "template", vmid, args, ret, err);
 }
 
 /* Datastore.AllocateSpace on the storage of every disk of conf. */
@@ -217,18 +192,13 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		return denied(newpath, "VM.Allocate", err);
 
 	struct guest g = {0};
-	r = guest_get(gs, k, (long)vmid, &g, err);
+	bool running = false;
+	r = api_guest_get_checked(call, k, vmid, GUEST_OP_CLONE, 0, NULL, &g, &running, err);
 	if (r < 0)
 		return r;
 	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
 	bool full = api_param_bool(call, "full", !tmpl);
-	bool running = false;
-	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_CLONE, 0, err);
-	}
-	if (r == 0 && running)
+	if (running)
 		r = error_set(err, -EBUSY, 500,
 		              "VM %lld is running - clone of a running VM is not supported", vmid);
 	if (r == 0 && !full && !tmpl)
@@ -265,10 +235,7 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "name", json_string(name));
 	if (pool)
 		json_object_set_new(args, "pool", json_string(pool));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "clone");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, "clone", vmid, args, ret, err);
 }
 
 static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
@@ -277,7 +244,6 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
 	bool qemu = streq(k->type, "qemu");
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	/* move_disk's disk, a container's move_volume's volume */
 	const char *disk = api_param_str(call, qemu ? "disk" : "volume");
@@ -295,21 +261,12 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 	if (!api_call_has_priv(call, spath, "Datastore.AllocateSpace"))
 		return denied(spath, "Datastore.AllocateSpace", err);
 	struct guest g = {0};
-	int r = guest_get(gs, k, (long)vmid, &g, err);
+	bool running = false;
+	int r =
+	    api_guest_get_checked(call, k, vmid, GUEST_OP_MOVE_DISK, 0, digest, &g, &running, err);
 	if (r < 0)
 		return r;
-	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
-		r = error_set(err, -ESTALE, 500,
-		              "detected modified configuration - file changed by other user? "
-		              "Try again.");
-	bool running = false;
-	if (r == 0)
-		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
-	}
-	if (r == 0 && running)
+	if (running)
 		r = qemu
 		        ? error_set(err, -EBUSY, 500,
 		                    "moving a disk of a running VM is not supported (no "
@@ -327,9 +284,7 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "format", json_string(format));
 	if (digest)
 		json_object_set_new(args, "digest", json_string(digest));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, qemu ? "qmmove" : "move_volume", id, args, ret, err);
+	return api_guest_start_op(call, qemu ? "qmmove" : "move_volume", vmid, args, ret, err);
 }
 
 static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
