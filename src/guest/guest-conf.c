@@ -681,6 +681,22 @@ static bool has_written_keys(const json_t *obj)
 	return false;
 }
 
+int guest_conf_store_parse(const struct guest_conf_schema *schema, const char *data, size_t len,
+                           void **ret, struct error **err)
+{
+	struct guest_conf *c = NULL;
+	int r = guest_conf_parse(schema, 0, data, len, 0, &c, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = c;
+	return 0;
+}
+
+void guest_conf_store_free(void *obj)
+{
+	guest_conf_free(obj);
+}
+
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)
 {
 	return guest_conf_write_schema(NULL, c, out, err);

@@ -467,34 +467,8 @@ int lxc_conf_write(const struct guest_conf *c, struct strbuf *out, struct error 
 	return guest_conf_write_schema(&lxc_conf_schema, c, out, err);
 }
 
-static int ops_parse(const char *data, size_t len, void *ctx, void **ret, struct error **err)
-{
-	(void)ctx;
-	struct guest_conf *c = NULL;
-	int r = lxc_conf_parse(data, len, 0, 0, &c, NULL, err);
-	if (r < 0)
-		return r;
-	*ret = c;
-	return 0;
-}
-
-static int ops_write(const void *obj, struct strbuf *out, struct error **err)
-{
-	return lxc_conf_write(obj, out, err);
-}
-
-static void ops_free(void *obj)
-{
-	guest_conf_free(obj);
-}
-
-const struct conf_ops lxc_conf_ops = {
-    .max_size = GUEST_CONF_MAX_SIZE,
-    .mode = 0640,
-    .parse = ops_parse,
-    .write = ops_write,
-    .free = ops_free,
-};
+/* the store's view of the files (guest_conf_store_parse() with this schema) */
+GUEST_CONF_OPS(lxc_conf_ops, lxc_conf_schema);
 
 json_t *lxc_conf_raw_keys(const void *parsed)
 {

@@ -302,34 +302,8 @@ int qemu_conf_parse(const char *data, size_t len, unsigned vmid, unsigned flags,
 	return guest_conf_parse(&qemu_conf_schema, vmid, data, len, flags, ret, ret_warnings, err);
 }
 
-static int ops_parse(const char *data, size_t len, void *ctx, void **ret, struct error **err)
-{
-	(void)ctx;
-	struct guest_conf *c = NULL;
-	int r = qemu_conf_parse(data, len, 0, 0, &c, NULL, err);
-	if (r < 0)
-		return r;
-	*ret = c;
-	return 0;
-}
-
-static int ops_write(const void *obj, struct strbuf *out, struct error **err)
-{
-	return guest_conf_write(obj, out, err);
-}
-
-static void ops_free(void *obj)
-{
-	guest_conf_free(obj);
-}
-
-const struct conf_ops qemu_conf_ops = {
-    .max_size = GUEST_CONF_MAX_SIZE,
-    .mode = 0640,
-    .parse = ops_parse,
-    .write = ops_write,
-    .free = ops_free,
-};
+/* the store's view of the files (guest_conf_store_parse() with this schema) */
+GUEST_CONF_OPS(qemu_conf_ops, qemu_conf_schema);
 
 const struct conf_prop *qemu_conf_prop(const char *key)
 {
