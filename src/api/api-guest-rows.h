@@ -36,3 +36,54 @@
 		.returns = UPID_RETURN, .perm = PERM_VM("VM.PowerMgmt"),                \
 		.flags = API_ASYNC | API_PROTECTED, .handler = fn,                      \
 	}
+
+/* The parameters of POST .../clone every kind has, around a kind's own
+ * (its name key, qemu's format), in PVE's order: newid; description, pool,
+ * snapname, storage (P_CLONE_COPY); full, target, bwlimit (P_CLONE_MODE).
+ * noun is the kind's ("VM", "CT"), as PVE words them. */
+#define P_CLONE_NEWID                                                            \
+	{                                                                        \
+		.name = "newid", .type = API_TYPE_INTEGER, .format = "pve-vmid", \
+		.description = "VMID for the clone."                             \
+	}
+#define P_CLONE_COPY(noun)                                                              \
+	{.name = "description",                                                         \
+	 .type = API_TYPE_STRING,                                                       \
+	 .optional = true,                                                              \
+	 .max_length = 8192,                                                            \
+	 .description = "Description for the new " noun "."},                           \
+	    {.name = "pool",                                                            \
+	     .type = API_TYPE_STRING,                                                   \
+	     .format = "pve-poolid",                                                    \
+	     .optional = true,                                                          \
+	     .max_length = 64,                                                          \
+	     .description = "Add the new " noun " to the specified pool."},             \
+	    {.name = "snapname",                                                        \
+	     .type = API_TYPE_STRING,                                                   \
+	     .format = "pve-configid",                                                  \
+	     .optional = true,                                                          \
+	     .max_length = 40,                                                          \
+	     .description = "The name of the snapshot."},                               \
+	{                                                                               \
+		.name = "storage", .type = API_TYPE_STRING, .format = "pve-storage-id", \
+		.optional = true, .max_length = 100,                                    \
+		.description = "Target storage for full clone."                         \
+	}
+#define P_CLONE_MODE(noun)                                                                        \
+	{.name = "full",                                                                          \
+	 .type = API_TYPE_BOOLEAN,                                                                \
+	 .optional = true,                                                                        \
+	 .description = "Create a full copy of all disks. This is always done when you clone "    \
+	                "a normal " noun ". For " noun " templates, we try to create a linked "   \
+	                "clone by default."},                                                     \
+	    {.name = "target",                                                                    \
+	     .type = API_TYPE_STRING,                                                             \
+	     .format = "pve-node",                                                                \
+	     .optional = true,                                                                    \
+	     .max_length = 64,                                                                    \
+	     .description = "Target node. Only allowed if the original VM is on shared "          \
+	                    "storage."},                                                          \
+	{                                                                                         \
+		.name = "bwlimit", .type = API_TYPE_INTEGER, .optional = true, .has_min = true,   \
+		.minimum = 0, .description = "Override I/O bandwidth limit (in KiB/s) (ignored)." \
+	}
