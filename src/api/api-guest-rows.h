@@ -87,3 +87,22 @@
 		.name = "bwlimit", .type = API_TYPE_INTEGER, .optional = true, .has_min = true,   \
 		.minimum = 0, .description = "Override I/O bandwidth limit (in KiB/s) (ignored)." \
 	}
+
+/* GET .../config's current and snapshot */
+#define P_CONFIG_GET                                                                   \
+	{.name = "current",                                                            \
+	 .type = API_TYPE_BOOLEAN,                                                     \
+	 .optional = true,                                                             \
+	 .default_text = "0",                                                          \
+	 .description = "Get current values (instead of pending values)."},            \
+	{                                                                              \
+		.name = "snapshot", .type = API_TYPE_STRING, .format = "pve-configid", \
+		.optional = true, .max_length = 40,                                    \
+		.description = "Fetch config values from given snapshot."              \
+	}
+/* PUT and POST .../config's revert */
+#define P_REVERT                                                                                \
+	{                                                                                       \
+		.name = "revert", .type = API_TYPE_STRING, .format = "pve-configid-list",       \
+		.optional = true, .max_length = 4096, .description = "Revert a pending change." \
+	}
