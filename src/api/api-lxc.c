@@ -22,6 +22,7 @@
 #include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
+#include "lxc-conf.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -34,22 +35,6 @@ static int perm_exc(struct error **err, const char *what)
 {
 	/* PVE's raise_perm_exc() */
 	return error_set(err, -EPERM, 403, "permission check failed (%s)", what);
-}
-
-/* The mount point's volume: its first part or volume=. */
-static char *mount_volume(const char *value)
-{
-	for (const char *p = value; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 7 && !strncmp(p, "volume=", 7))
-			return xstrndup(p + 7, len - 7);
-		if (len && !memchr(p, '=', len))
-			return xstrndup(p, len);
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return NULL;
 }
 
 /* Whether a features value names a flag other than nesting. */
@@ -70,7 +55,7 @@ static bool features_beyond_nesting(const char *value)
 /* 403 when value (a rootfs or mpN value) is a bind mount or a device. */
 static int check_mount_value(const char *value, struct error **err)
 {
-	_cleanup_free_ char *vol = value ? mount_volume(value) : NULL;
+	_cleanup_free_ char *vol = value ? lxc_mount_volume(value) : NULL;
 	if (!vol || vol[0] != '/')
 		return 0;
 	_cleanup_free_ char *m = xasprintf("mount point type %s is only allowed for root@pam",

@@ -539,6 +539,21 @@ int lxc_conf_net_parse(unsigned index, const char *value, struct lxc_net *ret, s
 	return 0;
 }
 
+char *lxc_mount_volume(const char *value)
+{
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > 7 && !strncmp(p, "volume=", 7))
+			return xstrndup(p + 7, len - 7);
+		if (len && !memchr(p, '=', len))
+			return xstrndup(p, len);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
+}
+
 enum lxc_mount_type lxc_mount_classify(const char *volume)
 {
 	if (volume[0] != '/')
