@@ -9,6 +9,7 @@
 #include "error.h"
 #include "guest-conf.h"
 #include "jsonutil.h"
+#include "property.h"
 #include "strbuf.h"
 #include "strutil.h"
 #include "strv.h"
@@ -695,6 +696,28 @@ int guest_conf_store_parse(const struct guest_conf_schema *schema, const char *d
 void guest_conf_store_free(void *obj)
 {
 	guest_conf_free(obj);
+}
+
+int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
+                          size_t description_max, const char *key, const char *value,
+                          char **ret_value, struct error **err)
+{
+	if (!p)
+		return error_param(
+		    err, key,
+		    "property is not defined in schema and the schema does not allow "
+		    "additional properties");
+	if (streq(key, "description")) {
+		/* the one value with line breaks: the writer encodes it line by line */
+		if (!value)
+			return error_param(err, key, "got undefined value");
+		if (strlen(value) > description_max)
+			return error_param(err, key, "value may only be %zu characters long",
+			                   description_max);
+		*ret_value = xstrdup(value);
+		return 1;
+	}
+	return conf_prop_check_value(p, formats, key, value, NULL, ret_value, err);
 }
 
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)

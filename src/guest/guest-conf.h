@@ -164,6 +164,17 @@ int guest_conf_write_schema(const struct guest_conf_schema *schema, const struct
 int guest_conf_store_parse(const struct guest_conf_schema *schema, const char *data, size_t len,
                            void **ret, struct error **err);
 void guest_conf_store_free(void *obj);
+
+struct conf_prop;
+struct conf_format;
+/* The API's check of value for key every kind starts with: p is the key's
+ * row (NULL: a key the API does not take, 400 as PVE's schema says);
+ * "description" is any text of at most description_max bytes (returns 1:
+ * *ret_value is final); else conf_prop_check_value() with formats (0:
+ * *ret_value is the normal form, for the kind to check further). */
+int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
+                          size_t description_max, const char *key, const char *value,
+                          char **ret_value, struct error **err);
 /* Defines const struct conf_ops name for a kind's files: schema's reader
  * and writer (guest_conf_write_schema()), GUEST_CONF_MAX_SIZE, mode 0640
  * (config-store.h must be included where it is used). */

@@ -643,26 +643,18 @@ static char *join_list(const char *value)
 
 int lxc_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err)
 {
-	const struct conf_prop *p = lxc_conf_prop(key);
-	if (!p || streq(key, "parent") || streq(key, "snaptime"))
-		return error_param(
-		    err, key,
-		    "property is not defined in schema and the schema does not allow "
-		    "additional properties");
-	if (streq(key, "description")) {
-		/* the one value with line breaks: the writer encodes it line by line */
-		if (!value)
-			return error_param(err, key, "got undefined value");
-		if (strlen(value) > LXC_CONF_DESCRIPTION_MAX)
-			return error_param(err, key, "value may only be %u characters long",
-			                   LXC_CONF_DESCRIPTION_MAX);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	/* parent and snaptime are the file's, for snapshots: no API key */
+	const struct conf_prop *p =
+	    streq(key, "parent") || streq(key, "snaptime") ? NULL : lxc_conf_prop(key);
 	_cleanup_free_ char *norm = NULL;
-	int r = conf_prop_check_value(p, lxc_conf_formats, key, value, NULL, &norm, err);
+	int r = guest_conf_check_prop(p, lxc_conf_formats, LXC_CONF_DESCRIPTION_MAX, key, value,
+	                              &norm, err);
 	if (r < 0)
 		return r;
+	if (r > 0) { /* the description, as it is */
+		*ret_value = TAKE_PTR(norm);
+		return 0;
+	}
 	struct error *e = NULL;
 	if (streq(p->name, "net")) {
 		struct lxc_net n;

@@ -316,25 +316,15 @@ const struct conf_prop *qemu_conf_prop(const char *key)
 int qemu_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err)
 {
 	const struct conf_prop *p = qemu_conf_prop(key);
-	if (!p)
-		return error_param(
-		    err, key,
-		    "property is not defined in schema and the schema does not allow "
-		    "additional properties");
-	if (streq(key, "description")) {
-		/* the one value with line breaks: the writer encodes it line by line */
-		if (!value)
-			return error_param(err, key, "got undefined value");
-		if (strlen(value) > QEMU_CONF_DESCRIPTION_MAX)
-			return error_param(err, key, "value may only be %u characters long",
-			                   QEMU_CONF_DESCRIPTION_MAX);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
 	_cleanup_free_ char *norm = NULL;
-	int r = conf_prop_check_value(p, qemu_conf_formats, key, value, NULL, &norm, err);
+	int r = guest_conf_check_prop(p, qemu_conf_formats, QEMU_CONF_DESCRIPTION_MAX, key, value,
+	                              &norm, err);
 	if (r < 0)
 		return r;
+	if (r > 0) { /* the description, as it is */
+		*ret_value = TAKE_PTR(norm);
+		return 0;
+	}
 	if (str_startswith(key, "net") && p->sub) {
 		struct qemu_net n;
 		struct error *e = NULL;
