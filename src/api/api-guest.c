@@ -337,8 +337,10 @@ static bool row_below(const char *prefix, const char *name)
 	return false;
 }
 
-int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
-                     struct error **err)
+/* names as [{subdir}] once the guest exists; with rows_only, those a row
+ * serves (row_below()) */
+static int subdirs(struct api_call *call, const char *const *names, bool rows_only, json_t **ret,
+                   struct error **err)
 {
 	long long vmid = api_param_int(call, "vmid", 0);
 	int r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
@@ -346,10 +348,22 @@ int api_guest_diridx(struct api_call *call, const char *const *names, json_t **r
 		return r;
 	json_t *a = json_array();
 	for (const char *const *n = names; *n; n++)
-		if (row_below(call->method->path, *n))
+		if (!rows_only || row_below(call->method->path, *n))
 			json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
 	*ret = a;
 	return 0;
+}
+
+int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
+                     struct error **err)
+{
+	return subdirs(call, names, true, ret, err);
+}
+
+int api_guest_subdirs(struct api_call *call, const char *const *names, json_t **ret,
+                      struct error **err)
+{
+	return subdirs(call, names, false, ret, err);
 }
 
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err)
@@ -513,20 +527,6 @@ int api_guest_start_kind_op(struct api_call *call, const struct guest_kind_ops *
 {
 	_cleanup_free_ char *type = api_guest_task_type(k, op);
 	return api_guest_start_op(call, type, vmid, args, ret, err);
-}
-
-int api_guest_subdirs(struct api_call *call, const char *const *names, json_t **ret,
-                      struct error **err)
-{
-	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
-	json_t *a = json_array();
-	for (const char *const *n = names; *n; n++)
-		json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
-	*ret = a;
-	return 0;
 }
 
 /* ---- config ------------------------------------------------------------- */
