@@ -24,12 +24,12 @@
 		.type = API_TYPE_STRING, .description = "The task UPID." \
 	}
 #define PERM_VM(priv) API_CHECK(API_PERM("/vms/{vmid}", priv))
-/* POST /nodes/{node}/<type>/{vmid}/status/<suffix>: a task (UPID) under
+/* POST /nodes/{node}/<kind>/{vmid}/status/<suffix>: a task (UPID) under
  * VM.PowerMgmt; the parameters after node and vmid are the rest, each
  * followed by a comma. */
-#define GUEST_POWER_ROW(type, suffix, nm, desc, fn, ...)                                \
+#define GUEST_POWER_ROW(kind, suffix, nm, desc, fn, ...)                                \
 	{                                                                               \
-		.path = "/nodes/{node}/" type "/{vmid}/status/" suffix, .verb = "POST", \
+		.path = "/nodes/{node}/" kind "/{vmid}/status/" suffix, .verb = "POST", \
 		.name = nm, .description = desc,                                        \
 		.params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID,    \
 		                                     __VA_ARGS__ API_END},              \
@@ -105,4 +105,25 @@
 	{                                                                                       \
 		.name = "revert", .type = API_TYPE_STRING, .format = "pve-configid-list",       \
 		.optional = true, .max_length = 4096, .description = "Revert a pending change." \
+	}
+
+/* GET /nodes/{node}/<kind>/{vmid}/status (index_fn: the kind's list of
+ * its power rows) and .../status/current (api_guest_status_current). */
+#define GUEST_STATUS_ROWS(kind, index_fn)                                                      \
+	{                                                                                      \
+	    .path = "/nodes/{node}/" kind "/{vmid}/status",                                    \
+	    .verb = "GET",                                                                     \
+	    .name = "vmcmdidx",                                                                \
+	    .description = "Directory index",                                                  \
+	    .params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, API_END},     \
+	    .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},                     \
+	    .perm = API_ANY_USER("Any authenticated user."),                                   \
+	    .handler = index_fn,                                                               \
+	},                                                                                     \
+	{                                                                                      \
+		.path = "/nodes/{node}/" kind "/{vmid}/status/current", .verb = "GET",         \
+		.name = "vm_status", .description = "Get virtual machine status.",             \
+		.params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, API_END}, \
+		.returns = {.type = API_TYPE_OBJECT}, .perm = PERM_VM("VM.Audit"),             \
+		.handler = api_guest_status_current,                                           \
 	}
