@@ -698,6 +698,50 @@ void guest_conf_store_free(void *obj)
 	guest_conf_free(obj);
 }
 
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+	return true;
+}
+
+int guest_conf_file_scalar(int t, const char *value, char **ret_value, struct error **err)
+{
+	switch (t) {
+	case CONF_TYPE_BOOLEAN:
+		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
+		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
+			*ret_value = xstrdup("1");
+		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
+		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
+			*ret_value = xstrdup("0");
+		else
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('boolean') failed - got '%s'", value);
+		return 0;
+	case CONF_TYPE_INTEGER:
+		if (!all_digits(value) || strlen(value) > 18)
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('integer') failed - got '%s'", value);
+		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
+		return 0;
+	case CONF_TYPE_NUMBER: {
+		const char *dot = strchr(value, '.');
+		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
+		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('number') failed - got '%s'", value);
+		*ret_value = xstrdup(value);
+		return 0;
+	}
+	default:
+		return error_set(err, -EINVAL, 500, "not a scalar type");
+	}
+}
+
 int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
                           size_t description_max, const char *key, const char *value,
                           char **ret_value, struct error **err)

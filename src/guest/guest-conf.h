@@ -172,6 +172,12 @@ struct conf_format;
  * "description" is any text of at most description_max bytes (returns 1:
  * *ret_value is final); else conf_prop_check_value() with formats (0:
  * *ret_value is the normal form, for the kind to check further). */
+/* A boolean, integer or number (t) in a kind's file as PVE's check_type
+ * reads it: a boolean's 1/on/yes/true (any case) and 0/off/no/false as
+ * "1" and "0", an integer of at most 18 digits without its leading zeros,
+ * a number as written; else -EINVAL 400 "type check ('<t>') failed - got
+ * '<value>'". */
+int guest_conf_file_scalar(int t, const char *value, char **ret_value, struct error **err);
 int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
                           size_t description_max, const char *key, const char *value,
                           char **ret_value, struct error **err);

@@ -230,16 +230,6 @@ int lxc_check_startup(const char *value, struct error **err)
 
 /* --- the file's checks (PVE::LXC::Config->check_type) --- */
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-	return true;
-}
-
 const struct conf_prop *lxc_conf_prop(const char *key)
 {
 	const struct conf_prop *p = conf_props_find(lxc_conf_props, key, NULL);
@@ -258,31 +248,9 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
-		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
-		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
-			*ret_value = xstrdup("1");
-		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
-		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
-			*ret_value = xstrdup("0");
-		else
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('boolean') failed - got '%s'", value);
-		return 0;
 	case CONF_TYPE_INTEGER:
-		if (!all_digits(value) || strlen(value) > 18)
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('integer') failed - got '%s'", value);
-		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
-		return 0;
-	case CONF_TYPE_NUMBER: {
-		const char *dot = strchr(value, '.');
-		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
-		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('number') failed - got '%s'", value);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	case CONF_TYPE_NUMBER:
+		return guest_conf_file_scalar(p->type, value, ret_value, err);
 	case CONF_TYPE_PROPSTRING: {
 		/* checked, and kept as written: PVE's parser does not rewrite it */
 		json_t *obj = NULL;

@@ -215,32 +215,9 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		return unknown_setting(key, err);
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
-		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
-		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
-			*ret_value = xstrdup("1");
-		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
-		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
-			*ret_value = xstrdup("0");
-		else
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('boolean') failed - got '%s'", value);
-		return 0;
-	case CONF_TYPE_INTEGER: {
-		if (!all_digits(value) || strlen(value) > 18)
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('integer') failed - got '%s'", value);
-		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
-		return 0;
-	}
-	case CONF_TYPE_NUMBER: {
-		const char *dot = strchr(value, '.');
-		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
-		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('number') failed - got '%s'", value);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	case CONF_TYPE_INTEGER:
+	case CONF_TYPE_NUMBER:
+		return guest_conf_file_scalar(p->type, value, ret_value, err);
 	case CONF_TYPE_PROPSTRING: {
 		int r = propstring_check(p, value, err);
 		if (r < 0)
