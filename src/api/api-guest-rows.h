@@ -127,3 +127,22 @@
 		.returns = {.type = API_TYPE_OBJECT}, .perm = PERM_VM("VM.Audit"),             \
 		.handler = api_guest_status_current,                                           \
 	}
+
+/* POST /nodes/{node}/<kind>'s check: VM.Allocate on the new id or on the
+ * pool it joins (pool given); desc is the kind's words for it. */
+#define PERM_CREATE(desc)                                                                  \
+	API_CHECK_DESC(API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),                      \
+	                      &(const struct api_check){.kind = API_CHECK_PERM,            \
+	                                                .path = "/pool/{pool}",            \
+	                                                .privs = API_PRIVS("VM.Allocate"), \
+	                                                .require_param = "pool"}),         \
+	               desc)
+/* GET /nodes/{node}/<kind>/{vmid}: the kind's vmdiridx (fn) */
+#define GUEST_DIRIDX_ROW(kind, fn)                                                             \
+	{                                                                                      \
+		.path = "/nodes/{node}/" kind "/{vmid}", .verb = "GET", .name = "vmdiridx",    \
+		.description = "Directory index",                                              \
+		.params = (const struct api_param[]){API_PARAM_NODE, API_PARAM_VMID, API_END}, \
+		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},                 \
+		.perm = API_ANY_USER("Any authenticated user."), .handler = fn,                \
+	}

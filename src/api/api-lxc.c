@@ -357,12 +357,7 @@ const struct api_method api_methods_lxc[] = {
                  .description = "Ignore errors when extracting the template."},
                 API_LXC_CONFIG_PARAMS API_END},
         .returns = UPID_RETURN,
-        .perm = API_CHECK_DESC(
-            API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),
-                   &(const struct api_check){.kind = API_CHECK_PERM,
-                                             .path = "/pool/{pool}",
-                                             .privs = API_PRIVS("VM.Allocate"),
-                                             .require_param = "pool"}),
+        .perm = PERM_CREATE(
             "You need 'VM.Allocate' permissions on /vms/{vmid} or on the VM pool /pool/{pool}. "
             "For restore, it is enough if the user has 'VM.Backup' permission and the VM "
             "already exists. You also need 'Datastore.AllocateSpace' permissions on the "
@@ -370,16 +365,7 @@ const struct api_method api_methods_lxc[] = {
         .flags = API_ASYNC | API_PROTECTED,
         .handler = api_create_ct,
     },
-    {
-        .path = "/nodes/{node}/lxc/{vmid}",
-        .verb = "GET",
-        .name = "vmdiridx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){CT_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_ctdiridx,
-    },
+    GUEST_DIRIDX_ROW("lxc", api_ctdiridx),
     {
         .path = "/nodes/{node}/lxc/{vmid}",
         .verb = "DELETE",

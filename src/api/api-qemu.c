@@ -176,27 +176,13 @@ const struct api_method api_methods_qemu[] = {
                  .description = "Assign a unique random ethernet address."},
                 API_QEMU_CONFIG_PARAMS API_END},
         .returns = UPID_RETURN,
-        .perm = API_CHECK_DESC(
-            API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),
-                   &(const struct api_check){.kind = API_CHECK_PERM,
-                                             .path = "/pool/{pool}",
-                                             .privs = API_PRIVS("VM.Allocate"),
-                                             .require_param = "pool"}),
+        .perm = PERM_CREATE(
             "You need 'VM.Allocate' permissions on /vms/{vmid} or on the VM pool /pool/{pool}. "
             "For disks you need 'Datastore.AllocateSpace' on any used storage."),
         .flags = API_ASYNC | API_PROTECTED,
         .handler = api_create_vm,
     },
-    {
-        .path = "/nodes/{node}/qemu/{vmid}",
-        .verb = "GET",
-        .name = "vmdiridx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){VM_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_vmdiridx,
-    },
+    GUEST_DIRIDX_ROW("qemu", api_vmdiridx),
     {
         .path = "/nodes/{node}/qemu/{vmid}",
         .verb = "DELETE",
