@@ -15,6 +15,7 @@
 #include "api-guest.h"
 #include "api-internal.h"
 #include "api.h"
+#include "config-store.h"
 #include "error.h"
 #include "guest-ops.h"
 #include "guest.h"
@@ -336,8 +337,10 @@ static bool row_below(const char *prefix, const char *name)
 	return false;
 }
 
-int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
-                     struct error **err)
+/* names as [{subdir}] once the guest exists; with rows_only, those a row
+ * serves (row_below()) */
+static int subdirs(struct api_call *call, const char *const *names, bool rows_only, json_t **ret,
+                   struct error **err)
 {
 	long long vmid = api_param_int(call, "vmid", 0);
 	int r = guest_find(call->ctx->guests, api_guest_kind(call), (long)vmid, NULL, err);
@@ -345,10 +348,22 @@ int api_guest_diridx(struct api_call *call, const char *const *names, json_t **r
 		return r;
 	json_t *a = json_array();
 	for (const char *const *n = names; *n; n++)
-		if (row_below(call->method->path, *n))
+		if (!rows_only || row_below(call->method->path, *n))
 			json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
 	*ret = a;
 	return 0;
+}
+
+int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
+                     struct error **err)
+{
+	return subdirs(call, names, true, ret, err);
+}
+
+int api_guest_subdirs(struct api_call *call, const char *const *names, json_t **ret,
+                      struct error **err)
+{
+	return subdirs(call, names, false, ret, err);
 }
 
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err)
@@ -439,13 +454,79 @@ int api_guest_create_task(struct api_call *call, const struct guest_kind_ops *k,
 	if (r < 0)
 		return r;
 	json_object_set_new(args, "vmid", json_integer(vmid));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "create");
-	r = api_start_op(call, type, id, args, ret, err);
+	r = api_guest_start_kind_op(call, k, "create", vmid, args, ret, err);
 	if (r < 0)
 		guest_config_remove(gs, k, (long)vmid, NULL); /* no task took it */
 	return r;
+}
+
+int api_guest_check_new_keys(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                             const json_t *set, struct error **err)
+{
+	_cleanup_json_ json_t *keys = json_object();
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)set, key, v)
+		json_object_set_new(keys, key, json_true());
+	return api_guest_check_key_privs(call, k, vmid, keys, set, err);
+}
+
+int api_guest_create_conf(const struct guest_kind_ops *k, const json_t *set, char **ret,
+                          struct error **err)
+{
+	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
+	if (strlen(conf) > GUEST_CONF_ARG_MAX)
+		return error_set(err, -E2BIG, 400,
+		                 "the new %s's config is too long for one call (at most %u "
+		                 "bytes); add the rest with PUT .../config",
+		                 k->noun, (unsigned)GUEST_CONF_ARG_MAX);
+	*ret = TAKE_PTR(conf);
+	return 0;
+}
+
+/* ---- the early checks and the task -------------------------------------- */
+
+int api_guest_get_checked(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                          enum guest_op op, unsigned flags, const char *digest, struct guest *g,
+                          bool *running, struct error **err)
+{
+	struct guest_store *gs = call->ctx->guests;
+	int r = guest_get(gs, k, (long)vmid, g, err);
+	if (r < 0)
+		return r;
+	if (digest && !streq(digest, conf_snapshot_digest(g->snap)))
+		r = error_set(err, -ESTALE, 500,
+		              "detected modified configuration - file changed by other user? "
+		              "Try again.");
+	bool run = false;
+	if (r == 0)
+		r = guest_is_running(gs, k, (long)vmid, &run, NULL, err);
+	if (r == 0) {
+		struct guest_state st = {.conf = g->conf, .running = run};
+		r = guest_check_op(k, (long)vmid, &st, op, flags, err);
+	}
+	if (r < 0) {
+		guest_release(g);
+		return r;
+	}
+	if (running)
+		*running = run;
+	return 0;
+}
+
+int api_guest_start_op(struct api_call *call, const char *type, long long vmid, json_t *args,
+                       json_t **ret, struct error **err)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", vmid);
+	return api_start_op(call, type, id, args, ret, err);
+}
+
+int api_guest_start_kind_op(struct api_call *call, const struct guest_kind_ops *k, const char *op,
+                            long long vmid, json_t *args, json_t **ret, struct error **err)
+{
+	_cleanup_free_ char *type = api_guest_task_type(k, op);
+	return api_guest_start_op(call, type, vmid, args, ret, err);
 }
 
 /* ---- config ------------------------------------------------------------- */
@@ -562,10 +643,7 @@ int api_guest_config_post(struct api_call *call, json_t **ret, struct error **er
 		json_object_set_new(args, "force", json_true());
 	if (c.flags & GUEST_SKIPLOCK)
 		json_object_set_new(args, "skiplock", json_true());
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(api_guest_kind(call), "config");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, api_guest_kind(call), "config", vmid, args, ret, err);
 }
 
 /* ---- destroy ------------------------------------------------------------ */
@@ -601,10 +679,7 @@ int api_guest_destroy(struct api_call *call, json_t **ret, struct error **err)
 	              (flags & GUEST_SKIPLOCK) != 0);
 	if (force)
 		json_object_set_new(args, "force", json_true());
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "destroy");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, "destroy", vmid, args, ret, err);
 }
 
 /* ---- status and power --------------------------------------------------- */
@@ -638,7 +713,6 @@ static int power(struct api_call *call, enum guest_op op, const char *name, json
                  struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	unsigned flags = 0;
 	int r = api_guest_skiplock_flags(call, &flags, err);
@@ -649,18 +723,10 @@ static int power(struct api_call *call, enum guest_op op, const char *name, json
 	if (api_param_bool(call, "todisk", false))
 		flags |= GUEST_TODISK;
 	struct guest g = {0};
-	r = guest_get(gs, k, (long)vmid, &g, err);
+	r = api_guest_get_checked(call, k, vmid, op, flags, NULL, &g, NULL, err);
 	if (r < 0)
 		return r;
-	bool running = false;
-	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, op, flags, err);
-	}
 	guest_release(&g);
-	if (r < 0)
-		return r;
 	_cleanup_json_ json_t *args = json_pack("{s:I}", "vmid", (json_int_t)vmid);
 	if (api_param_has(call, "timeout"))
 		json_object_set_new(args, "timeout",
@@ -671,10 +737,7 @@ static int power(struct api_call *call, enum guest_op op, const char *name, json
 		json_object_set_new(args, "force-stop", json_true());
 	if (flags & GUEST_TODISK)
 		json_object_set_new(args, "todisk", json_true());
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, name);
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, name, vmid, args, ret, err);
 }
 
 #define POWER_HANDLER(name, OP)                                                       \

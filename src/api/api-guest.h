@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "guest.h"
+
 struct api_call;
 struct error;
 struct guest_kind_ops;
@@ -36,6 +38,14 @@ int api_guest_config_params(struct api_call *call, const struct guest_kind_ops *
  * root@pam alone for root-only keys and values, the storages a disk uses. */
 int api_guest_check_key_privs(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
                               const json_t *keys, const json_t *set, struct error **err);
+/* The keys a new guest's config sets (set: key -> value) checked as
+ * api_guest_check_key_privs() checks a change's. */
+int api_guest_check_new_keys(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                             const json_t *set, struct error **err);
+/* set as the text a create task's "conf" argument carries, malloc'd; 400
+ * (in the kind's noun) when it is longer than one call takes. */
+int api_guest_create_conf(const struct guest_kind_ops *k, const json_t *set, char **ret,
+                          struct error **err);
 /* api-lxc.c: PVE's root@pam rules of check_ct_modify_config_perm, with
  * its words (403 "permission check failed (mount point type bind is only
  * allowed for root@pam)", device passthrough, features beyond nesting or
@@ -59,6 +69,25 @@ int api_guest_create_task(struct api_call *call, const struct guest_kind_ops *k,
  * the index follows the method table; 500 when the guest does not exist. */
 int api_guest_diridx(struct api_call *call, const char *const *names, json_t **ret,
                      struct error **err);
+
+/* The early checks of op on guest vmid of kind k, those its task repeats
+ * under the lock, in this order: the guest exists (read into g), digest
+ * (unless NULL) is its config's, and the state rules allow op with flags
+ * (GUEST_SKIPLOCK, ...).  *running (may be NULL) tells whether it runs.
+ * On success the caller guest_release()s g; on failure it is released. */
+int api_guest_get_checked(struct api_call *call, const struct guest_kind_ops *k, long long vmid,
+                          enum guest_op op, unsigned flags, const char *digest, struct guest *g,
+                          bool *running, struct error **err);
+/* Starts the task of UPID type type on guest vmid (its id) with args. */
+int api_guest_start_op(struct api_call *call, const char *type, long long vmid, json_t *args,
+                       json_t **ret, struct error **err);
+/* The same with the kind's task type of op (api_guest_task_type()). */
+int api_guest_start_kind_op(struct api_call *call, const struct guest_kind_ops *k, const char *op,
+                            long long vmid, json_t *args, json_t **ret, struct error **err);
+/* GET .../status and the like: names (NULL-terminated) as [{subdir}],
+ * once the guest is known to exist. */
+int api_guest_subdirs(struct api_call *call, const char *const *names, json_t **ret,
+                      struct error **err);
 
 /* Handlers (api_method rows) shared by the kinds. */
 int api_guest_list(struct api_call *call, json_t **ret, struct error **err);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest-rows.h"
 #include "api-guest.h"
 #include "api-internal.h"
 #include "api-lxc-params.h"
@@ -21,6 +22,7 @@
 #include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
+#include "lxc-conf.h"
 #include "volid.h"
 #include "xalloc.h"
 
@@ -33,22 +35,6 @@ static int perm_exc(struct error **err, const char *what)
 {
 	/* PVE's raise_perm_exc() */
 	return error_set(err, -EPERM, 403, "permission check failed (%s)", what);
-}
-
-/* The mount point's volume: its first part or volume=. */
-static char *mount_volume(const char *value)
-{
-	for (const char *p = value; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 7 && !strncmp(p, "volume=", 7))
-			return xstrndup(p + 7, len - 7);
-		if (len && !memchr(p, '=', len))
-			return xstrndup(p, len);
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return NULL;
 }
 
 /* Whether a features value names a flag other than nesting. */
@@ -69,7 +55,7 @@ static bool features_beyond_nesting(const char *value)
 /* 403 when value (a rootfs or mpN value) is a bind mount or a device. */
 static int check_mount_value(const char *value, struct error **err)
 {
-	_cleanup_free_ char *vol = value ? mount_volume(value) : NULL;
+	_cleanup_free_ char *vol = value ? lxc_mount_volume(value) : NULL;
 	if (!vol || vol[0] != '/')
 		return 0;
 	_cleanup_free_ char *m = xasprintf("mount point type %s is only allowed for root@pam",
@@ -224,12 +210,7 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 	/* PVE 7.2: a privileged container needs Sys.Modify on / */
 	if (!unpriv && !api_call_has_priv(call, "/", "Sys.Modify"))
 		return error_set(err, -EPERM, 403, "Permission check failed (/, Sys.Modify)");
-	_cleanup_json_ json_t *keys = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach (set, key, v)
-		json_object_set_new(keys, key, json_true());
-	r = api_guest_check_key_privs(call, k, vmid, keys, set, err);
+	r = api_guest_check_new_keys(call, k, vmid, set, err);
 	if (r == 0)
 		r = check_template(call, ostemplate, err);
 	if (r < 0)
@@ -239,12 +220,10 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 	 * after the new ones are made); a plain create of an existing id is
 	 * refused whatever force says, as the reservation does here ("CT 100
 	 * already exists on node ...") */
-	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(conf) > GUEST_CONF_ARG_MAX)
-		return error_set(err, -E2BIG, 400,
-		                 "the new CT's config is too long for one call (at most %u "
-		                 "bytes); add the rest with PUT .../config",
-		                 (unsigned)GUEST_CONF_ARG_MAX);
+	_cleanup_free_ char *conf = NULL;
+	r = api_guest_create_conf(k, set, &conf, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:s, s:s, s:b}", "conf", conf, "ostemplate", ostemplate, "start",
 	              api_param_bool(call, "start", false));
@@ -266,20 +245,6 @@ static int api_create_ct(struct api_call *call, json_t **ret, struct error **err
 
 /* ---- directory indexes -------------------------------------------------- */
 
-static int subdirs(struct api_call *call, const char *const *names, json_t **ret,
-                   struct error **err)
-{
-	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, lxc_kind(), (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
-	json_t *a = json_array();
-	for (const char *const *n = names; *n; n++)
-		json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
-	*ret = a;
-	return 0;
-}
-
 /* PVE's vmdiridx (API2/LXC.pm), in its order; api_guest_diridx() keeps
  * those ctvm has rows for. */
 static int api_ctdiridx(struct api_call *call, json_t **ret, struct error **err)
@@ -295,7 +260,7 @@ static int api_ct_status_index(struct api_call *call, json_t **ret, struct error
 {
 	static const char *const names[] = {"current", "start",   "stop",   "shutdown",
 	                                    "reboot",  "suspend", "resume", NULL};
-	return subdirs(call, names, ret, err);
+	return api_guest_subdirs(call, names, ret, err);
 }
 
 static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error **err)
@@ -306,30 +271,8 @@ static int api_ct_interfaces(struct api_call *call, json_t **ret, struct error *
 
 /* ---- rows --------------------------------------------------------------- */
 
-#define CT_PARAMS API_PARAM_NODE, API_PARAM_VMID
-#define P_SKIPLOCK                                                                       \
-	{                                                                                \
-		.name = "skiplock", .type = API_TYPE_BOOLEAN, .optional = true,          \
-		.description = "Ignore locks - only root is allowed to use this option." \
-	}
-#define P_TIMEOUT(d)                                                                            \
-	{                                                                                       \
-		.name = "timeout", .type = API_TYPE_INTEGER, .optional = true, .has_min = true, \
-		.minimum = 0, .has_max = true, .maximum = 86400, .description = (d)             \
-	}
-#define UPID_RETURN                                                      \
-	{                                                                \
-		.type = API_TYPE_STRING, .description = "The task UPID." \
-	}
-#define PERM_VM(priv) API_CHECK(API_PERM("/vms/{vmid}", priv))
-#define POWER_ROW(suffix, nm, desc, fn, ...)                                                   \
-	{                                                                                      \
-		.path = "/nodes/{node}/lxc/{vmid}/status/" suffix, .verb = "POST", .name = nm, \
-		.description = desc,                                                           \
-		.params = (const struct api_param[]){CT_PARAMS, __VA_ARGS__ API_END},          \
-		.returns = UPID_RETURN, .perm = PERM_VM("VM.PowerMgmt"),                       \
-		.flags = API_ASYNC | API_PROTECTED, .handler = fn,                             \
-	}
+#define CT_PARAMS      API_PARAM_NODE, API_PARAM_VMID
+#define POWER_ROW(...) GUEST_POWER_ROW("lxc", __VA_ARGS__)
 #define CONFIG_PERM                                                                               \
 	API_CHECK_DESC(API_PERM_ANY("/vms/{vmid}", "VM.Config.Disk", "VM.Config.CPU",             \
 	                            "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", \
@@ -414,12 +357,7 @@ const struct api_method api_methods_lxc[] = {
                  .description = "Ignore errors when extracting the template."},
                 API_LXC_CONFIG_PARAMS API_END},
         .returns = UPID_RETURN,
-        .perm = API_CHECK_DESC(
-            API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),
-                   &(const struct api_check){.kind = API_CHECK_PERM,
-                                             .path = "/pool/{pool}",
-                                             .privs = API_PRIVS("VM.Allocate"),
-                                             .require_param = "pool"}),
+        .perm = PERM_CREATE(
             "You need 'VM.Allocate' permissions on /vms/{vmid} or on the VM pool /pool/{pool}. "
             "For restore, it is enough if the user has 'VM.Backup' permission and the VM "
             "already exists. You also need 'Datastore.AllocateSpace' permissions on the "
@@ -427,16 +365,7 @@ const struct api_method api_methods_lxc[] = {
         .flags = API_ASYNC | API_PROTECTED,
         .handler = api_create_ct,
     },
-    {
-        .path = "/nodes/{node}/lxc/{vmid}",
-        .verb = "GET",
-        .name = "vmdiridx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){CT_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_ctdiridx,
-    },
+    GUEST_DIRIDX_ROW("lxc", api_ctdiridx),
     {
         .path = "/nodes/{node}/lxc/{vmid}",
         .verb = "DELETE",
@@ -474,21 +403,7 @@ const struct api_method api_methods_lxc[] = {
         .verb = "GET",
         .name = "vm_config",
         .description = "Get container configuration.",
-        .params = (const struct api_param[]){CT_PARAMS,
-                                             {.name = "current",
-                                              .type = API_TYPE_BOOLEAN,
-                                              .optional = true,
-                                              .default_text = "0",
-                                              .description = "Get current values (instead of "
-                                                             "pending values)."},
-                                             {.name = "snapshot",
-                                              .type = API_TYPE_STRING,
-                                              .format = "pve-configid",
-                                              .optional = true,
-                                              .max_length = 40,
-                                              .description = "Fetch config values from given "
-                                                             "snapshot."},
-                                             API_END},
+        .params = (const struct api_param[]){CT_PARAMS, P_CONFIG_GET, API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = PERM_VM("VM.Audit"),
         .handler = api_guest_config_get,
@@ -498,16 +413,8 @@ const struct api_method api_methods_lxc[] = {
         .verb = "PUT",
         .name = "update_vm",
         .description = "Set container options.",
-        .params = (const struct api_param[]){CT_PARAMS,
-                                             API_PARAM_DELETE,
-                                             API_PARAM_DIGEST,
-                                             {.name = "revert",
-                                              .type = API_TYPE_STRING,
-                                              .format = "pve-configid-list",
-                                              .optional = true,
-                                              .max_length = 4096,
-                                              .description = "Revert a pending change."},
-                                             API_LXC_CONFIG_PARAMS API_END},
+        .params = (const struct api_param[]){CT_PARAMS, API_PARAM_DELETE, API_PARAM_DIGEST,
+                                             P_REVERT, API_LXC_CONFIG_PARAMS API_END},
         .returns = {.type = API_TYPE_NULL},
         .perm = CONFIG_PERM,
         .flags = API_PROTECTED,
@@ -523,26 +430,7 @@ const struct api_method api_methods_lxc[] = {
         .perm = PERM_VM("VM.Audit"),
         .handler = api_guest_pending,
     },
-    {
-        .path = "/nodes/{node}/lxc/{vmid}/status",
-        .verb = "GET",
-        .name = "vmcmdidx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){CT_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_ct_status_index,
-    },
-    {
-        .path = "/nodes/{node}/lxc/{vmid}/status/current",
-        .verb = "GET",
-        .name = "vm_status",
-        .description = "Get virtual machine status.",
-        .params = (const struct api_param[]){CT_PARAMS, API_END},
-        .returns = {.type = API_TYPE_OBJECT},
-        .perm = PERM_VM("VM.Audit"),
-        .handler = api_guest_status_current,
-    },
+    GUEST_STATUS_ROWS("lxc", api_ct_status_index),
     POWER_ROW("start", "vm_start", "Start the container.", api_guest_start, P_SKIPLOCK,
               {.name = "debug",
                .type = API_TYPE_BOOLEAN,
@@ -587,61 +475,16 @@ const struct api_method api_methods_lxc[] = {
         .verb = "POST",
         .name = "clone_vm",
         .description = "Create a container clone/copy",
-        .params =
-            (const struct api_param[]){
-                CT_PARAMS,
-                {.name = "newid",
-                 .type = API_TYPE_INTEGER,
-                 .format = "pve-vmid",
-                 .description = "VMID for the clone."},
-                {.name = "hostname",
-                 .type = API_TYPE_STRING,
-                 .optional = true,
-                 .max_length = 255,
-                 .description = "Set a hostname for the new CT."},
-                {.name = "description",
-                 .type = API_TYPE_STRING,
-                 .optional = true,
-                 .max_length = 8192,
-                 .description = "Description for the new CT."},
-                {.name = "pool",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-poolid",
-                 .optional = true,
-                 .max_length = 64,
-                 .description = "Add the new CT to the specified pool."},
-                {.name = "snapname",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-configid",
-                 .optional = true,
-                 .max_length = 40,
-                 .description = "The name of the snapshot."},
-                {.name = "storage",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-storage-id",
-                 .optional = true,
-                 .max_length = 100,
-                 .description = "Target storage for full clone."},
-                {.name = "full",
-                 .type = API_TYPE_BOOLEAN,
-                 .optional = true,
-                 .description = "Create a full copy of all disks. This is always done when "
-                                "you clone a normal CT. For CT templates, we try to create a "
-                                "linked clone by default."},
-                {.name = "target",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-node",
-                 .optional = true,
-                 .max_length = 64,
-                 .description = "Target node. Only allowed if the original VM is on shared "
-                                "storage."},
-                {.name = "bwlimit",
-                 .type = API_TYPE_INTEGER,
-                 .optional = true,
-                 .has_min = true,
-                 .minimum = 0,
-                 .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
-                API_END},
+        .params = (const struct api_param[]){CT_PARAMS,
+                                             P_CLONE_NEWID,
+                                             {.name = "hostname",
+                                              .type = API_TYPE_STRING,
+                                              .optional = true,
+                                              .max_length = 255,
+                                              .description = "Set a hostname for the new CT."},
+                                             P_CLONE_COPY("CT"),
+                                             P_CLONE_MODE("CT"),
+                                             API_END},
         .returns = UPID_RETURN,
         .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Clone"),
                                "You need 'VM.Clone' permissions on /vms/{vmid}, and "

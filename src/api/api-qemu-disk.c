@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api-guest-rows.h"
 #include "api-guest.h"
 #include "api-internal.h"
 #include "api.h"
@@ -36,7 +37,6 @@ static const struct guest_kind_ops *qemu_kind(void)
 int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
 	const char *size = api_param_str(call, "size");
@@ -51,23 +51,11 @@ int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 		return r;
 
 	struct guest g = {0};
-	r = guest_get(gs, k, (long)vmid, &g, err);
+	r = api_guest_get_checked(call, k, vmid, GUEST_OP_RESIZE, skiplock ? GUEST_SKIPLOCK : 0,
+	                          digest, &g, NULL, err);
 	if (r < 0)
 		return r;
-	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
-		r = error_set(err, -ESTALE, 500,
-		              "detected modified configuration - file changed by other user? "
-		              "Try again.");
-	bool running = false;
-	if (r == 0)
-		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_RESIZE,
-		                   skiplock ? GUEST_SKIPLOCK : 0, err);
-	}
-	if (r == 0)
-		r = guest_resize_check(k, g.conf, disk, err);
+	r = guest_resize_check(k, g.conf, disk, err);
 	_cleanup_free_ char *file =
 	    r == 0 ? k->disk_file(disk, json_string_value(json_object_get(g.conf, disk))) : NULL;
 	guest_release(&g);
@@ -86,9 +74,7 @@ int api_guest_resize(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "digest", json_string(digest));
 	if (skiplock)
 		json_object_set_new(args, "skiplock", json_true());
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, "resize", id, args, ret, err);
+	return api_guest_start_op(call, "resize", vmid, args, ret, err);
 }
 
 static int denied(const char *path, const char *priv, struct error **err)
@@ -99,20 +85,13 @@ static int denied(const char *path, const char *priv, struct error **err)
 int api_guest_template(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	const char *disk = api_param_str(call, "disk");
 	struct guest g = {0};
-	int r = guest_get(gs, k, (long)vmid, &g, err);
+	int r = api_guest_get_checked(call, k, vmid, GUEST_OP_TEMPLATE, 0, NULL, &g, NULL, err);
 	if (r < 0)
 		return r;
-	bool running = false;
-	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_TEMPLATE, 0, err);
-	}
-	if (r == 0 && disk && !json_object_get(g.conf, disk))
+	if (disk && !json_object_get(g.conf, disk))
 		r = error_set(err, -ENOENT, 500, "disk '%s' does not exist", disk);
 	guest_release(&g);
 	if (r < 0)
@@ -120,10 +99,7 @@ int api_guest_template(struct api_call *call, json_t **ret, struct error **err)
 	_cleanup_json_ json_t *args = json_pack("{s:I}", "vmid", (json_int_t)vmid);
 	if (disk)
 		json_object_set_new(args, "disk", json_string(disk));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "template");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, "template", vmid, args, ret, err);
 }
 
 /* Datastore.AllocateSpace on the storage of every disk of conf. */
@@ -217,18 +193,13 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		return denied(newpath, "VM.Allocate", err);
 
 	struct guest g = {0};
-	r = guest_get(gs, k, (long)vmid, &g, err);
+	bool running = false;
+	r = api_guest_get_checked(call, k, vmid, GUEST_OP_CLONE, 0, NULL, &g, &running, err);
 	if (r < 0)
 		return r;
 	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
 	bool full = api_param_bool(call, "full", !tmpl);
-	bool running = false;
-	r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_CLONE, 0, err);
-	}
-	if (r == 0 && running)
+	if (running)
 		r = error_set(err, -EBUSY, 500,
 		              "VM %lld is running - clone of a running VM is not supported", vmid);
 	if (r == 0 && !full && !tmpl)
@@ -265,10 +236,7 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "name", json_string(name));
 	if (pool)
 		json_object_set_new(args, "pool", json_string(pool));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	_cleanup_free_ char *type = api_guest_task_type(k, "clone");
-	return api_start_op(call, type, id, args, ret, err);
+	return api_guest_start_kind_op(call, k, "clone", vmid, args, ret, err);
 }
 
 static const char *const clone_formats[] = {"raw", "qcow2", "vmdk", NULL};
@@ -277,7 +245,6 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 {
 	const struct guest_kind_ops *k = api_guest_kind(call);
 	bool qemu = streq(k->type, "qemu");
-	struct guest_store *gs = call->ctx->guests;
 	long long vmid = api_param_int(call, "vmid", 0);
 	/* move_disk's disk, a container's move_volume's volume */
 	const char *disk = api_param_str(call, qemu ? "disk" : "volume");
@@ -295,21 +262,12 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 	if (!api_call_has_priv(call, spath, "Datastore.AllocateSpace"))
 		return denied(spath, "Datastore.AllocateSpace", err);
 	struct guest g = {0};
-	int r = guest_get(gs, k, (long)vmid, &g, err);
+	bool running = false;
+	int r =
+	    api_guest_get_checked(call, k, vmid, GUEST_OP_MOVE_DISK, 0, digest, &g, &running, err);
 	if (r < 0)
 		return r;
-	if (digest && !streq(digest, conf_snapshot_digest(g.snap)))
-		r = error_set(err, -ESTALE, 500,
-		              "detected modified configuration - file changed by other user? "
-		              "Try again.");
-	bool running = false;
-	if (r == 0)
-		r = guest_is_running(gs, k, (long)vmid, &running, NULL, err);
-	if (r == 0) {
-		struct guest_state st = {.conf = g.conf, .running = running};
-		r = guest_check_op(k, (long)vmid, &st, GUEST_OP_MOVE_DISK, 0, err);
-	}
-	if (r == 0 && running)
+	if (running)
 		r = qemu
 		        ? error_set(err, -EBUSY, 500,
 		                    "moving a disk of a running VM is not supported (no "
@@ -327,9 +285,7 @@ int api_guest_move(struct api_call *call, json_t **ret, struct error **err)
 		json_object_set_new(args, "format", json_string(format));
 	if (digest)
 		json_object_set_new(args, "digest", json_string(digest));
-	char id[24];
-	snprintf(id, sizeof(id), "%lld", vmid);
-	return api_start_op(call, qemu ? "qmmove" : "move_volume", id, args, ret, err);
+	return api_guest_start_op(call, qemu ? "qmmove" : "move_volume", vmid, args, ret, err);
 }
 
 static int api_unlink(struct api_call *call, json_t **ret, struct error **err)
@@ -465,62 +421,19 @@ const struct api_method api_methods_qemu_disk[] = {
             (const struct api_param[]){
                 API_PARAM_NODE,
                 API_PARAM_VMID,
-                {.name = "newid",
-                 .type = API_TYPE_INTEGER,
-                 .format = "pve-vmid",
-                 .description = "VMID for the clone."},
+                P_CLONE_NEWID,
                 {.name = "name",
                  .type = API_TYPE_STRING,
                  .optional = true,
                  .max_length = 128,
                  .description = "Set a name for the new VM."},
-                {.name = "description",
-                 .type = API_TYPE_STRING,
-                 .optional = true,
-                 .max_length = 8192,
-                 .description = "Description for the new VM."},
-                {.name = "pool",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-poolid",
-                 .optional = true,
-                 .max_length = 64,
-                 .description = "Add the new VM to the specified pool."},
-                {.name = "snapname",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-configid",
-                 .optional = true,
-                 .max_length = 40,
-                 .description = "The name of the snapshot."},
-                {.name = "storage",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-storage-id",
-                 .optional = true,
-                 .max_length = 100,
-                 .description = "Target storage for full clone."},
+                P_CLONE_COPY("VM"),
                 {.name = "format",
                  .type = API_TYPE_STRING,
                  .enum_values = clone_formats,
                  .optional = true,
                  .description = "Target format for file storage. Only valid for full clone."},
-                {.name = "full",
-                 .type = API_TYPE_BOOLEAN,
-                 .optional = true,
-                 .description = "Create a full copy of all disks. This is always done when "
-                                "you clone a normal VM. For VM templates, we try to create a "
-                                "linked clone by default."},
-                {.name = "target",
-                 .type = API_TYPE_STRING,
-                 .format = "pve-node",
-                 .optional = true,
-                 .max_length = 64,
-                 .description = "Target node. Only allowed if the original VM is on shared "
-                                "storage."},
-                {.name = "bwlimit",
-                 .type = API_TYPE_INTEGER,
-                 .optional = true,
-                 .has_min = true,
-                 .minimum = 0,
-                 .description = "Override I/O bandwidth limit (in KiB/s) (ignored)."},
+                P_CLONE_MODE("VM"),
                 API_END},
         .returns = {.type = API_TYPE_STRING, .description = "the task ID."},
         .perm = API_CHECK_DESC(API_PERM("/vms/{vmid}", "VM.Clone"),

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "api-guest-rows.h"
 #include "api-guest.h"
 #include "api-internal.h"
 #include "api-qemu-params.h"
@@ -55,20 +56,13 @@ static int api_create_vm(struct api_call *call, json_t **ret, struct error **err
 	r = api_guest_config_params(call, k, create_meta, &set, err);
 	if (r < 0)
 		return r;
-	_cleanup_json_ json_t *keys = json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach (set, key, v)
-		json_object_set_new(keys, key, json_true());
-	r = api_guest_check_key_privs(call, k, vmid, keys, set, err);
+	r = api_guest_check_new_keys(call, k, vmid, set, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *conf = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
-	if (strlen(conf) > GUEST_CONF_ARG_MAX)
-		return error_set(err, -E2BIG, 400,
-		                 "the new VM's config is too long for one call (at most %u "
-		                 "bytes); add the rest with PUT .../config",
-		                 (unsigned)GUEST_CONF_ARG_MAX);
+	_cleanup_free_ char *conf = NULL;
+	r = api_guest_create_conf(k, set, &conf, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *args =
 	    json_pack("{s:s, s:b}", "conf", conf, "start", api_param_bool(call, "start", false));
 	if (pool)
@@ -92,17 +86,9 @@ static int api_vmdiridx(struct api_call *call, json_t **ret, struct error **err)
 
 static int api_vm_status_index(struct api_call *call, json_t **ret, struct error **err)
 {
-	long long vmid = api_param_int(call, "vmid", 0);
-	int r = guest_find(call->ctx->guests, qemu_kind(), (long)vmid, NULL, err);
-	if (r < 0)
-		return r;
 	static const char *const names[] = {"current", "start",   "stop",   "reset", "shutdown",
 	                                    "reboot",  "suspend", "resume", NULL};
-	json_t *a = json_array();
-	for (const char *const *n = names; *n; n++)
-		json_array_append_new(a, json_pack("{s:s}", "subdir", *n));
-	*ret = a;
-	return 0;
+	return api_guest_subdirs(call, names, ret, err);
 }
 
 /* ---- monitor and sendkey ------------------------------------------------ */
@@ -144,30 +130,8 @@ static int api_vm_sendkey(struct api_call *call, json_t **ret, struct error **er
 
 /* ---- rows --------------------------------------------------------------- */
 
-#define VM_PARAMS API_PARAM_NODE, API_PARAM_VMID
-#define P_SKIPLOCK                                                                       \
-	{                                                                                \
-		.name = "skiplock", .type = API_TYPE_BOOLEAN, .optional = true,          \
-		.description = "Ignore locks - only root is allowed to use this option." \
-	}
-#define P_TIMEOUT(d)                                                                            \
-	{                                                                                       \
-		.name = "timeout", .type = API_TYPE_INTEGER, .optional = true, .has_min = true, \
-		.minimum = 0, .has_max = true, .maximum = 86400, .description = (d)             \
-	}
-#define UPID_RETURN                                                      \
-	{                                                                \
-		.type = API_TYPE_STRING, .description = "The task UPID." \
-	}
-#define PERM_VM(priv) API_CHECK(API_PERM("/vms/{vmid}", priv))
-#define POWER_ROW(suffix, nm, desc, fn, ...)                                                    \
-	{                                                                                       \
-		.path = "/nodes/{node}/qemu/{vmid}/status/" suffix, .verb = "POST", .name = nm, \
-		.description = desc,                                                            \
-		.params = (const struct api_param[]){VM_PARAMS, __VA_ARGS__ API_END},           \
-		.returns = UPID_RETURN, .perm = PERM_VM("VM.PowerMgmt"),                        \
-		.flags = API_ASYNC | API_PROTECTED, .handler = fn,                              \
-	}
+#define VM_PARAMS      API_PARAM_NODE, API_PARAM_VMID
+#define POWER_ROW(...) GUEST_POWER_ROW("qemu", __VA_ARGS__)
 
 static const char *const config_privs_text =
     "You need 'VM.Config.*' on /vms/{vmid} for the keys you change (Disk, CDROM, CPU, Memory, "
@@ -222,27 +186,13 @@ const struct api_method api_methods_qemu[] = {
                  .description = "Assign a unique random ethernet address."},
                 API_QEMU_CONFIG_PARAMS API_END},
         .returns = UPID_RETURN,
-        .perm = API_CHECK_DESC(
-            API_OR(API_PERM("/vms/{vmid}", "VM.Allocate"),
-                   &(const struct api_check){.kind = API_CHECK_PERM,
-                                             .path = "/pool/{pool}",
-                                             .privs = API_PRIVS("VM.Allocate"),
-                                             .require_param = "pool"}),
+        .perm = PERM_CREATE(
             "You need 'VM.Allocate' permissions on /vms/{vmid} or on the VM pool /pool/{pool}. "
             "For disks you need 'Datastore.AllocateSpace' on any used storage."),
         .flags = API_ASYNC | API_PROTECTED,
         .handler = api_create_vm,
     },
-    {
-        .path = "/nodes/{node}/qemu/{vmid}",
-        .verb = "GET",
-        .name = "vmdiridx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){VM_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_vmdiridx,
-    },
+    GUEST_DIRIDX_ROW("qemu", api_vmdiridx),
     {
         .path = "/nodes/{node}/qemu/{vmid}",
         .verb = "DELETE",
@@ -278,21 +228,7 @@ const struct api_method api_methods_qemu[] = {
         .description = "Get the virtual machine configuration with pending configuration "
                        "changes applied. Set the 'current' parameter to get the current "
                        "configuration instead.",
-        .params = (const struct api_param[]){VM_PARAMS,
-                                             {.name = "current",
-                                              .type = API_TYPE_BOOLEAN,
-                                              .optional = true,
-                                              .default_text = "0",
-                                              .description = "Get current values (instead of "
-                                                             "pending values)."},
-                                             {.name = "snapshot",
-                                              .type = API_TYPE_STRING,
-                                              .format = "pve-configid",
-                                              .optional = true,
-                                              .max_length = 40,
-                                              .description = "Fetch config values from given "
-                                                             "snapshot."},
-                                             API_END},
+        .params = (const struct api_param[]){VM_PARAMS, P_CONFIG_GET, API_END},
         .returns = {.type = API_TYPE_OBJECT},
         .perm = PERM_VM("VM.Audit"),
         .handler = api_guest_config_get,
@@ -308,12 +244,7 @@ const struct api_method api_methods_qemu[] = {
                                              API_PARAM_DELETE,
                                              API_PARAM_DIGEST,
                                              P_SKIPLOCK,
-                                             {.name = "revert",
-                                              .type = API_TYPE_STRING,
-                                              .format = "pve-configid-list",
-                                              .optional = true,
-                                              .max_length = 4096,
-                                              .description = "Revert a pending change."},
+                                             P_REVERT,
                                              {.name = "force",
                                               .type = API_TYPE_BOOLEAN,
                                               .optional = true,
@@ -342,12 +273,7 @@ const struct api_method api_methods_qemu[] = {
                                              API_PARAM_DELETE,
                                              API_PARAM_DIGEST,
                                              P_SKIPLOCK,
-                                             {.name = "revert",
-                                              .type = API_TYPE_STRING,
-                                              .format = "pve-configid-list",
-                                              .optional = true,
-                                              .max_length = 4096,
-                                              .description = "Revert a pending change."},
+                                             P_REVERT,
                                              {.name = "force",
                                               .type = API_TYPE_BOOLEAN,
                                               .optional = true,
@@ -382,26 +308,7 @@ const struct api_method api_methods_qemu[] = {
         .perm = PERM_VM("VM.Audit"),
         .handler = api_guest_pending,
     },
-    {
-        .path = "/nodes/{node}/qemu/{vmid}/status",
-        .verb = "GET",
-        .name = "vmcmdidx",
-        .description = "Directory index",
-        .params = (const struct api_param[]){VM_PARAMS, API_END},
-        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
-        .perm = API_ANY_USER("Any authenticated user."),
-        .handler = api_vm_status_index,
-    },
-    {
-        .path = "/nodes/{node}/qemu/{vmid}/status/current",
-        .verb = "GET",
-        .name = "vm_status",
-        .description = "Get virtual machine status.",
-        .params = (const struct api_param[]){VM_PARAMS, API_END},
-        .returns = {.type = API_TYPE_OBJECT},
-        .perm = PERM_VM("VM.Audit"),
-        .handler = api_guest_status_current,
-    },
+    GUEST_STATUS_ROWS("qemu", api_vm_status_index),
     POWER_ROW("start", "vm_start", "Start virtual machine.", api_guest_start, P_SKIPLOCK,
               P_TIMEOUT("Wait maximal timeout seconds."), ),
     POWER_ROW("stop", "vm_stop",

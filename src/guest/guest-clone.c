@@ -462,22 +462,7 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 		r = conf_family_update(guest_family(env->gs, k), key, NULL, write_clone, &cw, err);
 	}
 	if (r < 0) {
-		for (size_t i = json_array_size(made); i-- > 0;) {
-			const char *volid = json_string_value(json_array_get(made, i));
-			struct error *e = NULL;
-			if (guest_volume_free(env->gs, volid, w, &e) < 0)
-				task_warn(w, "unable to free volume '%s': %s", volid,
-				          e ? e->msg : "?");
-			error_free(e);
-		}
-		struct error *e = NULL;
-		if (pooled && guest_access_pool_remove(env->gs, newid, pool, &e) < 0)
-			task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, newid,
-			          pool, e ? e->msg : "?");
-		error_free(e);
-		e = NULL;
-		guest_config_remove(env->gs, k, newid, &e);
-		error_free(e);
+		guest_op_create_undo(w, env->gs, k, newid, made, pooled ? pool : NULL);
 	} else {
 		task_log(w, "%s %ld cloned to %ld", k->noun, vmid, newid);
 	}

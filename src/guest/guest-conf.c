@@ -9,6 +9,7 @@
 #include "error.h"
 #include "guest-conf.h"
 #include "jsonutil.h"
+#include "property.h"
 #include "strbuf.h"
 #include "strutil.h"
 #include "strv.h"
@@ -679,6 +680,88 @@ static bool has_written_keys(const json_t *obj)
 			return true;
 	}
 	return false;
+}
+
+int guest_conf_store_parse(const struct guest_conf_schema *schema, const char *data, size_t len,
+                           void **ret, struct error **err)
+{
+	struct guest_conf *c = NULL;
+	int r = guest_conf_parse(schema, 0, data, len, 0, &c, NULL, err);
+	if (r < 0)
+		return r;
+	*ret = c;
+	return 0;
+}
+
+void guest_conf_store_free(void *obj)
+{
+	guest_conf_free(obj);
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+	return true;
+}
+
+int guest_conf_file_scalar(int t, const char *value, char **ret_value, struct error **err)
+{
+	switch (t) {
+	case CONF_TYPE_BOOLEAN:
+		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
+		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
+			*ret_value = xstrdup("1");
+		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
+		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
+			*ret_value = xstrdup("0");
+		else
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('boolean') failed - got '%s'", value);
+		return 0;
+	case CONF_TYPE_INTEGER:
+		if (!all_digits(value) || strlen(value) > 18)
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('integer') failed - got '%s'", value);
+		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
+		return 0;
+	case CONF_TYPE_NUMBER: {
+		const char *dot = strchr(value, '.');
+		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
+		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
+			return error_set(err, -EINVAL, 400,
+			                 "type check ('number') failed - got '%s'", value);
+		*ret_value = xstrdup(value);
+		return 0;
+	}
+	default:
+		return error_set(err, -EINVAL, 500, "not a scalar type");
+	}
+}
+
+int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
+                          size_t description_max, const char *key, const char *value,
+                          char **ret_value, struct error **err)
+{
+	if (!p)
+		return error_param(
+		    err, key,
+		    "property is not defined in schema and the schema does not allow "
+		    "additional properties");
+	if (streq(key, "description")) {
+		/* the one value with line breaks: the writer encodes it line by line */
+		if (!value)
+			return error_param(err, key, "got undefined value");
+		if (strlen(value) > description_max)
+			return error_param(err, key, "value may only be %zu characters long",
+			                   description_max);
+		*ret_value = xstrdup(value);
+		return 1;
+	}
+	return conf_prop_check_value(p, formats, key, value, NULL, ret_value, err);
 }
 
 int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct error **err)

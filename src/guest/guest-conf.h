@@ -158,6 +158,51 @@ int guest_conf_write(const struct guest_conf *c, struct strbuf *out, struct erro
 int guest_conf_write_schema(const struct guest_conf_schema *schema, const struct guest_conf *c,
                             struct strbuf *out, struct error **err);
 
+/* The config store's reader of a kind's files (struct conf_ops, parse and
+ * free): the file as guest_conf_parse() reads it with schema, leniently
+ * (no vmid, no flags, warnings dropped), into a struct guest_conf. */
+int guest_conf_store_parse(const struct guest_conf_schema *schema, const char *data, size_t len,
+                           void **ret, struct error **err);
+void guest_conf_store_free(void *obj);
+
+struct conf_prop;
+struct conf_format;
+/* The API's check of value for key every kind starts with: p is the key's
+ * row (NULL: a key the API does not take, 400 as PVE's schema says);
+ * "description" is any text of at most description_max bytes (returns 1:
+ * *ret_value is final); else conf_prop_check_value() with formats (0:
+ * *ret_value is the normal form, for the kind to check further). */
+/* A boolean, integer or number (t) in a kind's file as PVE's check_type
+ * reads it: a boolean's 1/on/yes/true (any case) and 0/off/no/false as
+ * "1" and "0", an integer of at most 18 digits without its leading zeros,
+ * a number as written; else -EINVAL 400 "type check ('<t>') failed - got
+ * '<value>'". */
+int guest_conf_file_scalar(int t, const char *value, char **ret_value, struct error **err);
+int guest_conf_check_prop(const struct conf_prop *p, const struct conf_format *const *formats,
+                          size_t description_max, const char *key, const char *value,
+                          char **ret_value, struct error **err);
+/* Defines const struct conf_ops name for a kind's files: schema's reader
+ * and writer (guest_conf_write_schema()), GUEST_CONF_MAX_SIZE, mode 0640
+ * (config-store.h must be included where it is used). */
+#define GUEST_CONF_OPS(name, schema)                                                     \
+	static int name##_parse(const char *data, size_t len, void *ctx, void **ret,     \
+	                        struct error **err)                                      \
+	{                                                                                \
+		(void)ctx;                                                               \
+		return guest_conf_store_parse(&(schema), data, len, ret, err);           \
+	}                                                                                \
+	static int name##_write(const void *obj, struct strbuf *out, struct error **err) \
+	{                                                                                \
+		return guest_conf_write_schema(&(schema), obj, out, err);                \
+	}                                                                                \
+	const struct conf_ops name = {                                                   \
+	    .max_size = GUEST_CONF_MAX_SIZE,                                             \
+	    .mode = 0640,                                                                \
+	    .parse = name##_parse,                                                       \
+	    .write = name##_write,                                                       \
+	    .free = guest_conf_store_free,                                               \
+	}
+
 /* PVE's encode_text()/decode_text() for description lines (malloc'd):
  * control bytes, bytes >= 0x7f, ':' and '%' become "%XX"; decoding turns
  * every "%XX" back and replaces invalid UTF-8 by U+FFFD. */

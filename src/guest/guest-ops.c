@@ -284,6 +284,27 @@ static int write_created(void *obj, void *arg, struct error **err)
 	return 0;
 }
 
+void guest_op_create_undo(struct task_worker *w, struct guest_store *gs,
+                          const struct guest_kind_ops *k, long vmid, const json_t *allocated,
+                          const char *pool)
+{
+	for (size_t i = json_array_size(allocated); i-- > 0;) {
+		const char *volid = json_string_value(json_array_get(allocated, i));
+		struct error *e = NULL;
+		if (guest_volume_free(gs, volid, w, &e) < 0)
+			task_warn(w, "unable to free volume '%s': %s", volid, e ? e->msg : "?");
+		error_free(e);
+	}
+	struct error *e = NULL;
+	if (pool && guest_access_pool_remove(gs, vmid, pool, &e) < 0)
+		task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, vmid, pool,
+		          e ? e->msg : "?");
+	error_free(e);
+	e = NULL;
+	guest_config_remove(gs, k, vmid, &e);
+	error_free(e);
+}
+
 /*
  * qmcreate {vmid, conf, [start], [pool]}: the API reserved <vmid>.conf with
  * `lock: create`; the VM joins its pool, the disks are allocated (or
@@ -321,22 +342,7 @@ int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill
 		r = conf_family_update(guest_family(env->gs, k), key, NULL, write_created, &c, err);
 	}
 	if (r < 0) {
-		for (size_t i = json_array_size(allocated); i-- > 0;) {
-			const char *volid = json_string_value(json_array_get(allocated, i));
-			struct error *e = NULL;
-			if (guest_volume_free(env->gs, volid, w, &e) < 0)
-				task_warn(w, "unable to free volume '%s': %s", volid,
-				          e ? e->msg : "?");
-			error_free(e);
-		}
-		struct error *e = NULL;
-		if (pooled && guest_access_pool_remove(env->gs, vmid, pool, &e) < 0)
-			task_warn(w, "unable to remove %s %ld from pool '%s': %s", k->noun, vmid,
-			          pool, e ? e->msg : "?");
-		error_free(e);
-		e = NULL;
-		guest_config_remove(env->gs, k, vmid, &e);
-		error_free(e);
+		guest_op_create_undo(w, env->gs, k, vmid, allocated, pooled ? pool : NULL);
 		return r;
 	}
 	task_log(w, "%s %ld created", k->noun, vmid);

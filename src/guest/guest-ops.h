@@ -83,6 +83,13 @@ typedef int guest_create_fill_fn(struct guest_store *gs, const struct guest_kind
 struct guest_kind_ops;
 int guest_op_create(struct task_worker *w, const json_t *args, guest_create_fill_fn *fill,
                     struct error **err);
+/* What a failed create or clone of guest vmid leaves goes, as the task
+ * that reserved vmid found it: the volumes of allocated (volids, freed
+ * last first), its membership of pool (NULL: none was added) and the
+ * reservation (its config).  What cannot go is a warning of w's. */
+void guest_op_create_undo(struct task_worker *w, struct guest_store *gs,
+                          const struct guest_kind_ops *k, long vmid, const json_t *allocated,
+                          const char *pool);
 
 /* Registers every guest operation of every kind, once per registry; gs may
  * be NULL in tests that only look at the table (the envs are NULL then). */

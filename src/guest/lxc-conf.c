@@ -230,16 +230,6 @@ int lxc_check_startup(const char *value, struct error **err)
 
 /* --- the file's checks (PVE::LXC::Config->check_type) --- */
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-	return true;
-}
-
 const struct conf_prop *lxc_conf_prop(const char *key)
 {
 	const struct conf_prop *p = conf_props_find(lxc_conf_props, key, NULL);
@@ -258,31 +248,9 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		return error_set(err, -EINVAL, 400, "property contains a line feed");
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
-		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
-		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
-			*ret_value = xstrdup("1");
-		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
-		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
-			*ret_value = xstrdup("0");
-		else
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('boolean') failed - got '%s'", value);
-		return 0;
 	case CONF_TYPE_INTEGER:
-		if (!all_digits(value) || strlen(value) > 18)
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('integer') failed - got '%s'", value);
-		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
-		return 0;
-	case CONF_TYPE_NUMBER: {
-		const char *dot = strchr(value, '.');
-		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
-		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('number') failed - got '%s'", value);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	case CONF_TYPE_NUMBER:
+		return guest_conf_file_scalar(p->type, value, ret_value, err);
 	case CONF_TYPE_PROPSTRING: {
 		/* checked, and kept as written: PVE's parser does not rewrite it */
 		json_t *obj = NULL;
@@ -467,34 +435,8 @@ int lxc_conf_write(const struct guest_conf *c, struct strbuf *out, struct error 
 	return guest_conf_write_schema(&lxc_conf_schema, c, out, err);
 }
 
-static int ops_parse(const char *data, size_t len, void *ctx, void **ret, struct error **err)
-{
-	(void)ctx;
-	struct guest_conf *c = NULL;
-	int r = lxc_conf_parse(data, len, 0, 0, &c, NULL, err);
-	if (r < 0)
-		return r;
-	*ret = c;
-	return 0;
-}
-
-static int ops_write(const void *obj, struct strbuf *out, struct error **err)
-{
-	return lxc_conf_write(obj, out, err);
-}
-
-static void ops_free(void *obj)
-{
-	guest_conf_free(obj);
-}
-
-const struct conf_ops lxc_conf_ops = {
-    .max_size = GUEST_CONF_MAX_SIZE,
-    .mode = 0640,
-    .parse = ops_parse,
-    .write = ops_write,
-    .free = ops_free,
-};
+/* the store's view of the files (guest_conf_store_parse() with this schema) */
+GUEST_CONF_OPS(lxc_conf_ops, lxc_conf_schema);
 
 json_t *lxc_conf_raw_keys(const void *parsed)
 {
@@ -563,6 +505,21 @@ int lxc_conf_net_parse(unsigned index, const char *value, struct lxc_net *ret, s
 	n.link_down = opt_bool(o, "link_down", false);
 	*ret = n;
 	return 0;
+}
+
+char *lxc_mount_volume(const char *value)
+{
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > 7 && !strncmp(p, "volume=", 7))
+			return xstrndup(p + 7, len - 7);
+		if (len && !memchr(p, '=', len))
+			return xstrndup(p, len);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return NULL;
 }
 
 enum lxc_mount_type lxc_mount_classify(const char *volume)
@@ -654,26 +611,18 @@ static char *join_list(const char *value)
 
 int lxc_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err)
 {
-	const struct conf_prop *p = lxc_conf_prop(key);
-	if (!p || streq(key, "parent") || streq(key, "snaptime"))
-		return error_param(
-		    err, key,
-		    "property is not defined in schema and the schema does not allow "
-		    "additional properties");
-	if (streq(key, "description")) {
-		/* the one value with line breaks: the writer encodes it line by line */
-		if (!value)
-			return error_param(err, key, "got undefined value");
-		if (strlen(value) > LXC_CONF_DESCRIPTION_MAX)
-			return error_param(err, key, "value may only be %u characters long",
-			                   LXC_CONF_DESCRIPTION_MAX);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	/* parent and snaptime are the file's, for snapshots: no API key */
+	const struct conf_prop *p =
+	    streq(key, "parent") || streq(key, "snaptime") ? NULL : lxc_conf_prop(key);
 	_cleanup_free_ char *norm = NULL;
-	int r = conf_prop_check_value(p, lxc_conf_formats, key, value, NULL, &norm, err);
+	int r = guest_conf_check_prop(p, lxc_conf_formats, LXC_CONF_DESCRIPTION_MAX, key, value,
+	                              &norm, err);
 	if (r < 0)
 		return r;
+	if (r > 0) { /* the description, as it is */
+		*ret_value = TAKE_PTR(norm);
+		return 0;
+	}
 	struct error *e = NULL;
 	if (streq(p->name, "net")) {
 		struct lxc_net n;

@@ -107,6 +107,9 @@ struct lxc_mount {
 int lxc_conf_mount_parse(const char *key, const char *value, struct lxc_mount *ret,
                          struct error **err);
 void lxc_mount_done(struct lxc_mount *m);
+/* The volume of a rootfs or mpN value, unchecked: its first part without
+ * '=', or volume=; malloc'd, NULL when it has none. */
+char *lxc_mount_volume(const char *value);
 /* PVE's classify_mountpoint(): a volume, a bind mount of a host path, or
  * a device. */
 enum lxc_mount_type { LXC_MOUNT_VOLUME, LXC_MOUNT_BIND, LXC_MOUNT_DEVICE };

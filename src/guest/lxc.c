@@ -219,29 +219,13 @@ static int lxc_check_value(const char *key, const char *value, char **ret_value,
 	return lxc_prepare_value(key, norm, ret_value, err);
 }
 
-/* The volume of a mount point value: its first part (or volume=). */
-static char *mount_volume(const char *value)
-{
-	for (const char *p = value; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > 7 && !strncmp(p, "volume=", 7))
-			return xstrndup(p + 7, len - 7);
-		if (len && !memchr(p, '=', len))
-			return xstrndup(p, len);
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return NULL;
-}
-
 /* rootfs and mpN: the volume ("storage:size" for a new one); not a bind
  * mount or a device, which are no disks of the container's. */
 static char *lxc_disk_file(const char *key, const char *value)
 {
 	if (!value || !is_mount_key(key))
 		return NULL;
-	char *vol = mount_volume(value);
+	char *vol = lxc_mount_volume(value);
 	if (vol && lxc_mount_classify(vol) != LXC_MOUNT_VOLUME) {
 		free(vol);
 		return NULL;

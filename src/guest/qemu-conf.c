@@ -215,32 +215,9 @@ static int file_check(const char *key, const char *value, enum guest_conf_where 
 		return unknown_setting(key, err);
 	switch (p->type) {
 	case CONF_TYPE_BOOLEAN:
-		if (streq(value, "1") || strcasecmp(value, "on") == 0 ||
-		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0)
-			*ret_value = xstrdup("1");
-		else if (streq(value, "0") || strcasecmp(value, "off") == 0 ||
-		         strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0)
-			*ret_value = xstrdup("0");
-		else
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('boolean') failed - got '%s'", value);
-		return 0;
-	case CONF_TYPE_INTEGER: {
-		if (!all_digits(value) || strlen(value) > 18)
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('integer') failed - got '%s'", value);
-		*ret_value = xasprintf("%lld", strtoll(value, NULL, 10));
-		return 0;
-	}
-	case CONF_TYPE_NUMBER: {
-		const char *dot = strchr(value, '.');
-		_cleanup_free_ char *ip = dot ? xstrndup(value, (size_t)(dot - value)) : NULL;
-		if (!all_digits(dot ? ip : value) || (dot && !all_digits(dot + 1)))
-			return error_set(err, -EINVAL, 400,
-			                 "type check ('number') failed - got '%s'", value);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
+	case CONF_TYPE_INTEGER:
+	case CONF_TYPE_NUMBER:
+		return guest_conf_file_scalar(p->type, value, ret_value, err);
 	case CONF_TYPE_PROPSTRING: {
 		int r = propstring_check(p, value, err);
 		if (r < 0)
@@ -302,34 +279,8 @@ int qemu_conf_parse(const char *data, size_t len, unsigned vmid, unsigned flags,
 	return guest_conf_parse(&qemu_conf_schema, vmid, data, len, flags, ret, ret_warnings, err);
 }
 
-static int ops_parse(const char *data, size_t len, void *ctx, void **ret, struct error **err)
-{
-	(void)ctx;
-	struct guest_conf *c = NULL;
-	int r = qemu_conf_parse(data, len, 0, 0, &c, NULL, err);
-	if (r < 0)
-		return r;
-	*ret = c;
-	return 0;
-}
-
-static int ops_write(const void *obj, struct strbuf *out, struct error **err)
-{
-	return guest_conf_write(obj, out, err);
-}
-
-static void ops_free(void *obj)
-{
-	guest_conf_free(obj);
-}
-
-const struct conf_ops qemu_conf_ops = {
-    .max_size = GUEST_CONF_MAX_SIZE,
-    .mode = 0640,
-    .parse = ops_parse,
-    .write = ops_write,
-    .free = ops_free,
-};
+/* the store's view of the files (guest_conf_store_parse() with this schema) */
+GUEST_CONF_OPS(qemu_conf_ops, qemu_conf_schema);
 
 const struct conf_prop *qemu_conf_prop(const char *key)
 {
@@ -342,25 +293,15 @@ const struct conf_prop *qemu_conf_prop(const char *key)
 int qemu_conf_check_value(const char *key, const char *value, char **ret_value, struct error **err)
 {
 	const struct conf_prop *p = qemu_conf_prop(key);
-	if (!p)
-		return error_param(
-		    err, key,
-		    "property is not defined in schema and the schema does not allow "
-		    "additional properties");
-	if (streq(key, "description")) {
-		/* the one value with line breaks: the writer encodes it line by line */
-		if (!value)
-			return error_param(err, key, "got undefined value");
-		if (strlen(value) > QEMU_CONF_DESCRIPTION_MAX)
-			return error_param(err, key, "value may only be %u characters long",
-			                   QEMU_CONF_DESCRIPTION_MAX);
-		*ret_value = xstrdup(value);
-		return 0;
-	}
 	_cleanup_free_ char *norm = NULL;
-	int r = conf_prop_check_value(p, qemu_conf_formats, key, value, NULL, &norm, err);
+	int r = guest_conf_check_prop(p, qemu_conf_formats, QEMU_CONF_DESCRIPTION_MAX, key, value,
+	                              &norm, err);
 	if (r < 0)
 		return r;
+	if (r > 0) { /* the description, as it is */
+		*ret_value = TAKE_PTR(norm);
+		return 0;
+	}
 	if (str_startswith(key, "net") && p->sub) {
 		struct qemu_net n;
 		struct error *e = NULL;

@@ -17,10 +17,12 @@ the script exits 77, which meson counts as skipped.
 """
 
 import atexit
+import fcntl
 import http.client
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -447,6 +449,78 @@ class AdminDaemonTest(unittest.TestCase):
             fn(*args, **kw)
         self.assertEqual(cm.exception.status_code, status, str(cm.exception))
         return cm.exception
+
+
+class KillRestartMixin:
+    """The fixture of the tests that kill ctvmd and start it again on the
+    same root (test_vm_restart.py, test_ct_restart.py), for a test case of
+    AdminDaemonTest's shape (self.daemon, acct, admin, ticket, csrf, node)."""
+
+    # a whole line of a guest config: a comment, a [section], a key, or blank
+    CONF_LINE = re.compile(r"^(#.*|\[[^\]\s]+\]|[A-Za-z][A-Za-z0-9._-]*: ?.*|)$")
+
+    def kill9_and_restart(self):
+        """SIGKILL ctvmd (its front follows it), then start it again on the
+        same root (a new port: the clients log in again)."""
+        d = self.daemon
+        front = d.front_pid(timeout=2)
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        if d in _live_daemons:
+            _live_daemons.remove(d)
+        if front:
+            deadline = time.monotonic() + 10
+            while os.path.exists("/proc/%d" % front) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if os.path.exists("/proc/%d" % front):
+                os.kill(front, signal.SIGKILL)
+                self.fail("the front (pid %d) outlived its killed parent" % front)
+        d.start()
+        cls = type(self)
+        cls.admin = d.proxmoxer(cls.acct.userid, cls.acct.password)
+        cls.ticket, cls.csrf = d.login(cls.acct.userid, cls.acct.password)
+
+    def assert_whole_config_dir(self, subdir, held_ok=False):
+        """Every file in the root's subdir (etc/qemu-server, etc/lxc) is
+        <vmid>.conf, whole (lines of 'key: value', comments or [sections],
+        ending in a newline), or its <vmid>.conf.lock that no process holds
+        (unless held_ok: a worker that outlived ctvmd may hold it).  Returns
+        the vmids of the configs, as strings."""
+        d = os.path.join(self.daemon.root, subdir)
+        vmids = []
+        for name in os.listdir(d) if os.path.isdir(d) else []:
+            self.assertRegex(name, r"^\d+\.conf(\.lock)?$",
+                             "a stray file in %s: %s" % (subdir, name))
+            if name.endswith(".lock"):
+                if held_ok:
+                    continue
+                # the config's flock(2) file: nobody holds it any more
+                with open(os.path.join(d, name)) as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        self.fail("%s is still held" % name)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                continue
+            with open(os.path.join(d, name)) as f:
+                text = f.read()
+            self.assertTrue(text.endswith("\n"), "%s: %r" % (name, text[-80:]))
+            for line in text.splitlines():
+                self.assertRegex(line, self.CONF_LINE,
+                                 "%s: half-written line %r" % (name, line))
+            vmids.append(name[:-5])
+        return vmids
+
+    def wait_no_tasks(self, vmid, timeout=60):
+        """Waits until no active task has id vmid (at most timeout s)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active = [t for t in self.admin.nodes(self.node).tasks.get(source="active")
+                      if t.get("id") == str(vmid)]
+            if not active:
+                return
+            time.sleep(0.1)
+        self.fail("tasks of %d still active: %s" % (vmid, active))
 
 
 class _PortTaken(Exception):

@@ -23,10 +23,8 @@ the same root:
 Skipped without LXC or the container API.
 """
 
-import fcntl
 import glob
 import os
-import re
 import signal
 import sys
 import time
@@ -35,31 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import PW, CtDaemonTest, ns_procs  # noqa: E402
 
-LINE = re.compile(r"^(#.*|\[[^\]\s]+\]|[A-Za-z][A-Za-z0-9._-]*: ?.*|)$")
 
-
-class CtRestartTest(CtDaemonTest):
-
-    def kill9_and_restart(self):
-        """SIGKILL ctvmd (its front follows it), then start it again on the
-        same root (a new port: the clients log in again)."""
-        d = self.daemon
-        front = d.front_pid(timeout=2)
-        d.proc.send_signal(signal.SIGKILL)
-        d.proc.wait()
-        if d in ctvmtest._live_daemons:
-            ctvmtest._live_daemons.remove(d)
-        if front:
-            deadline = time.monotonic() + 10
-            while os.path.exists("/proc/%d" % front) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if os.path.exists("/proc/%d" % front):
-                os.kill(front, signal.SIGKILL)
-                self.fail("the front (pid %d) outlived its killed parent" % front)
-        d.start()
-        cls = type(self)
-        cls.admin = d.proxmoxer(cls.acct.userid, cls.acct.password)
-        cls.ticket, cls.csrf = d.login(cls.acct.userid, cls.acct.password)
+class CtRestartTest(ctvmtest.KillRestartMixin, CtDaemonTest):
 
     def conf_text(self, vmid):
         try:
@@ -69,36 +44,7 @@ class CtRestartTest(CtDaemonTest):
             return None
 
     def assert_whole_configs(self):
-        """Every file in etc/lxc is <vmid>.conf, whole (lines of 'key:
-        value', comments or [sections], ending in a newline), or its
-        <vmid>.conf.lock that no process holds."""
-        d = os.path.join(self.daemon.root, "etc", "lxc")
-        for name in os.listdir(d) if os.path.isdir(d) else []:
-            self.assertRegex(name, r"^\d+\.conf(\.lock)?$", "a stray file in etc/lxc: %s" % name)
-            if name.endswith(".lock"):
-                # the config's flock(2) file: nobody holds it any more
-                with open(os.path.join(d, name)) as f:
-                    try:
-                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        self.fail("%s is still held" % name)
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                continue
-            with open(os.path.join(d, name)) as f:
-                text = f.read()
-            self.assertTrue(text.endswith("\n"), "%s: %r" % (name, text[-80:]))
-            for line in text.splitlines():
-                self.assertRegex(line, LINE, "%s: half-written line %r" % (name, line))
-
-    def wait_no_tasks(self, vmid, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            active = [t for t in self.admin.nodes(self.node).tasks.get(source="active")
-                      if t.get("id") == str(vmid)]
-            if not active:
-                return
-            time.sleep(0.1)
-        self.fail("tasks of %d still active: %s" % (vmid, active))
+        self.assert_whole_config_dir(os.path.join("etc", "lxc"))
 
     def test_kill_while_running(self):
         self.create(400, rootfs="ct:1", net0="name=eth0,bridge=%s" % self.bridge, password=PW)

@@ -22,10 +22,8 @@ the same root:
    stop and start work.
 """
 
-import fcntl
 import glob
 import os
-import re
 import signal
 import sys
 import time
@@ -36,31 +34,9 @@ import ctvmtest  # noqa: E402
 from test_vm_snapshot import VmTestBase  # noqa: E402
 
 QEMU = "/usr/bin/qemu-system-x86_64"
-LINE = re.compile(r"^(#.*|\[[^\]\s]+\]|[A-Za-z][A-Za-z0-9._-]*: ?.*|)$")
 
 
-class VmRestartTest(VmTestBase):
-
-    def kill9_and_restart(self):
-        """SIGKILL ctvmd (its front follows it), then start it again on the
-        same root (a new port: the clients log in again)."""
-        d = self.daemon
-        front = d.front_pid(timeout=2)
-        d.proc.send_signal(signal.SIGKILL)
-        d.proc.wait()
-        if d in ctvmtest._live_daemons:
-            ctvmtest._live_daemons.remove(d)
-        if front:
-            deadline = time.monotonic() + 10
-            while os.path.exists("/proc/%d" % front) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if os.path.exists("/proc/%d" % front):
-                os.kill(front, signal.SIGKILL)
-                self.fail("the front (pid %d) outlived its killed parent" % front)
-        d.start()
-        cls = type(self)
-        cls.admin = d.proxmoxer(cls.acct.userid, cls.acct.password)
-        cls.ticket, cls.csrf = d.login(cls.acct.userid, cls.acct.password)
+class VmRestartTest(ctvmtest.KillRestartMixin, VmTestBase):
 
     def conf_or_none(self, vmid):
         try:
@@ -69,41 +45,11 @@ class VmRestartTest(VmTestBase):
             return None
 
     def assert_whole_configs(self, held_ok=False):
-        """Every file in etc/qemu-server is <vmid>.conf, whole, or its
-        <vmid>.conf.lock that no process holds (unless held_ok: a worker
-        that outlived ctvmd holds it); every config parses (GET config
-        answers)."""
-        d = os.path.join(self.daemon.root, "etc", "qemu-server")
-        for name in os.listdir(d) if os.path.isdir(d) else []:
-            self.assertRegex(name, r"^\d+\.conf(\.lock)?$",
-                             "a stray file in etc/qemu-server: %s" % name)
-            if name.endswith(".lock"):
-                if held_ok:
-                    continue
-                with open(os.path.join(d, name)) as f:
-                    try:
-                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        self.fail("%s is still held" % name)
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                continue
-            with open(os.path.join(d, name)) as f:
-                text = f.read()
-            self.assertTrue(text.endswith("\n"), "%s: %r" % (name, text[-80:]))
-            for line in text.splitlines():
-                self.assertRegex(line, LINE, "%s: half-written line %r" % (name, line))
-            r = self.api("GET", "/nodes/%s/qemu/%s/config" % (self.node, name[:-5]))
-            self.assertEqual(r.status, 200, "%s: %s" % (name, r.reason))
-
-    def wait_no_tasks(self, vmid, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            active = [t for t in self.admin.nodes(self.node).tasks.get(source="active")
-                      if t.get("id") == str(vmid)]
-            if not active:
-                return
-            time.sleep(0.1)
-        self.fail("tasks of %d still active: %s" % (vmid, active))
+        """The configs are whole (assert_whole_config_dir()) and every one
+        parses (GET config answers)."""
+        for vmid in self.assert_whole_config_dir(os.path.join("etc", "qemu-server"), held_ok):
+            r = self.api("GET", "/nodes/%s/qemu/%s/config" % (self.node, vmid))
+            self.assertEqual(r.status, 200, "%s.conf: %s" % (vmid, r.reason))
 
     def wait_file(self, pattern, timeout=60):
         deadline = time.monotonic() + timeout

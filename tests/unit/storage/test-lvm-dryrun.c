@@ -9,84 +9,54 @@
  */
 #include "common.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "cmd-dryrun.h"
+#include "dryrun-fixture.h"
 #include "error.h"
-#include "fileio.h"
-#include "section-config.h"
-#include "storage-config.h"
 #include "storage.h"
 #include "xalloc.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 
-static char *lockdir;
-
-static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int group_setup(void **state)
 {
-	char tmpl[] = "/tmp/ctvm-lvm-dryrun-XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	lockdir = xstrdup(tmpl);
-	storage_set_lock_dir(lockdir);
+	dryrun_fixture_setup("lvm");
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	storage_set_lock_dir(NULL);
-	(void)nftw(lockdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(lockdir);
+	dryrun_fixture_teardown();
 	return 0;
 }
 
-/* A storage "s" of type with the given extra key/value pairs. */
+/* A storage "s" of type with the given extra key/value pair. */
 static struct storage *open_store(const char *type, const char *k1, const char *v1)
 {
-	struct section_config *cfg = section_config_new();
-	struct section *s = NULL;
-	struct error *err = NULL;
-	struct storage *st = NULL;
-
-	assert_int_equal(section_config_add(cfg, type, "s", &s, &err), 0);
-	section_set(s, "vgname", streq(type, "lvm") ? "vmdata" : "pve");
-	if (streq(type, "lvmthin"))
-		section_set(s, "thinpool", "data");
-	section_set(s, "content", "images,rootdir");
-	if (k1)
-		section_set(s, k1, v1);
-	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap =
-	    storage_config_snapshot_new(cfg);
-	assert_int_equal(storage_open(snap, "s", &st, &err), 0);
-	return st;
+	const char *kv[9] = {"vgname", streq(type, "lvm") ? "vmdata" : "pve"};
+	size_t n = 2;
+	if (streq(type, "lvmthin")) {
+		kv[n++] = "thinpool";
+		kv[n++] = "data";
+	}
+	kv[n++] = "content";
+	kv[n++] = "images,rootdir";
+	kv[n++] = k1;
+	kv[n++] = v1;
+	kv[n] = NULL;
+	return dryrun_open_store(type, "s", kv);
 }
 
 static char *recorded(const char *name)
 {
-	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *path = NULL;
-	struct error *err = NULL;
-	char *out = NULL;
-	size_t len;
-
-	assert_non_null(data);
-	path = xasprintf("%s/storage/lvm/%s", data, name);
-	assert_int_equal(read_file(path, 1 << 20, &out, &len, &err), 0);
-	return out;
+	return dryrun_recorded("lvm", name);
 }
 
 /* The recorded thin report with the pool's data and metadata percent

@@ -15,8 +15,8 @@
 
 #include "backend-zfs.h"
 #include "cmd.h"
+#include "dryrun-fixture.h"
 #include "error.h"
-#include "fileio.h"
 #include "golden.h"
 #include "xalloc.h"
 
@@ -76,16 +76,7 @@ static void test_builders(void **state)
 
 static char *recorded(const char *name)
 {
-	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *path = NULL;
-	struct error *err = NULL;
-	char *out = NULL;
-	size_t len;
-
-	assert_non_null(data);
-	path = xasprintf("%s/storage/zfs/%s", data, name);
-	assert_int_equal(read_file(path, 1 << 20, &out, &len, &err), 0);
-	return out;
+	return dryrun_recorded("zfs", name);
 }
 
 static void test_list(void **state)

@@ -8,85 +8,46 @@
  */
 #include "common.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "backend-zfs.h"
 #include "cmd-dryrun.h"
+#include "dryrun-fixture.h"
 #include "error.h"
-#include "fileio.h"
-#include "section-config.h"
-#include "storage-config.h"
 #include "storage.h"
 #include "xalloc.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
 
-static char *lockdir;
-
-static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static int group_setup(void **state)
 {
-	char tmpl[] = "/tmp/ctvm-zfs-dryrun-XXXXXX";
-
-	assert_non_null(mkdtemp(tmpl));
-	lockdir = xstrdup(tmpl);
-	storage_set_lock_dir(lockdir);
+	dryrun_fixture_setup("zfs");
 	zfs_set_zvol_wait(0); /* nothing is created */
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	storage_set_lock_dir(NULL);
-	(void)nftw(lockdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(lockdir);
+	dryrun_fixture_teardown();
 	return 0;
 }
 
 static struct storage *open_store(const char *k1, const char *v1, const char *k2, const char *v2)
 {
-	struct section_config *cfg = section_config_new();
-	struct section *s = NULL;
-	struct error *err = NULL;
-	struct storage *st = NULL;
-
-	assert_int_equal(section_config_add(cfg, "zfspool", "z", &s, &err), 0);
-	section_set(s, "pool", "rpool/data");
-	section_set(s, "content", "images,rootdir");
-	if (k1)
-		section_set(s, k1, v1);
-	if (k2)
-		section_set(s, k2, v2);
-	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap =
-	    storage_config_snapshot_new(cfg);
-	assert_int_equal(storage_open(snap, "z", &st, &err), 0);
-	return st;
+	const char *kv[] = {"pool", "rpool/data", "content", "images,rootdir", k1, v1,
+	                    k2,     v2,           NULL};
+	return dryrun_open_store("zfspool", "z", kv);
 }
 
 static char *recorded(const char *name)
 {
-	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *path = NULL;
-	struct error *err = NULL;
-	char *out = NULL;
-	size_t len;
-
-	assert_non_null(data);
-	path = xasprintf("%s/storage/zfs/%s", data, name);
-	assert_int_equal(read_file(path, 1 << 20, &out, &len, &err), 0);
-	return out;
+	return dryrun_recorded("zfs", name);
 }
 
 #define LIST                                        \
