@@ -147,8 +147,9 @@ class VmApiTest(ctvmtest.AdminDaemonTest):
             f.write("arch: amd64\nhostname: ct309\nmemory: 256\n")
         try:
             names = [e["subdir"] for e in self.admin.nodes(self.node).lxc(309).get()]
-            self.assertEqual(names, ["config", "pending", "status", "clone", "rrddata",
-                                     "snapshot", "resize", "interfaces"])
+            self.assertEqual(names, ["config", "pending", "status", "vncproxy", "termproxy",
+                                     "vncwebsocket", "clone", "rrddata", "snapshot", "resize",
+                                     "interfaces"])
         finally:
             os.unlink(ct)
 
