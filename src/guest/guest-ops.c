@@ -10,6 +10,7 @@
 #include "config-store.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest-conf.h"
 #include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
@@ -92,6 +93,7 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 	if (arg_bool(args, "todisk", false))
 		flags |= GUEST_TODISK;
 	long long timeout = arg_int(args, "timeout", -1);
+	const char *statestorage = arg_str(args, "statestorage");
 
 	int fd = guest_config_lock(env->gs, k, vmid, err);
 	if (fd < 0)
@@ -109,6 +111,19 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 		goto out;
 	if ((op == GUEST_OP_STOP || op == GUEST_OP_SHUTDOWN) && !running) {
 		task_log(w, "%s %ld is not running", k->noun, vmid);
+		goto out;
+	}
+	/* a guest suspended to disk resumes by a start from its state (PVE's
+	 * vm_resume), which leaves pending changes for the next cold start */
+	bool from_state = (op == GUEST_OP_START || op == GUEST_OP_RESUME) && !running &&
+	                  streq_ptr(guest_conf_get(g.conf, "lock"), "suspended") &&
+	                  guest_conf_get(g.conf, "vmstate");
+	if (from_state) {
+		r = guest_start_state_locked(env->gs, &g, w, err);
+		goto out;
+	}
+	if (op == GUEST_OP_SUSPEND && (flags & GUEST_TODISK)) {
+		r = guest_suspend_todisk_locked(env->gs, &g, statestorage, w, err);
 		goto out;
 	}
 	/* a paused guest asked to shut down with forceStop is stopped */
@@ -404,6 +419,7 @@ static const struct task_op_arg power_args[] = {
     {.name = "skiplock", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "force-stop", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "todisk", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "statestorage", .type = TASK_ARG_STRING, .optional = true, .max_len = 100},
     {.name = NULL},
 };
 
