@@ -134,6 +134,37 @@ static int vmstate_open(struct guest_store *gs, const char *volid, int flags, in
 	return 0;
 }
 
+int guest_vmstate_save(struct guest_store *gs, const struct guest *g, const char *volid, bool quit,
+                       struct task_worker *w, struct error **err)
+{
+	if (!g->kind->save_state)
+		return error_set(err, -EOPNOTSUPP, 500, "%s %ld: no state to disk", g->kind->noun,
+		                 g->vmid);
+	int fd = -1;
+	int r = vmstate_open(gs, volid, O_WRONLY, &fd, err);
+	if (r < 0)
+		return r;
+	r = g->kind->save_state(gs, g, fd, quit, w, err);
+	close(fd);
+	return r;
+}
+
+int guest_vmstate_start(struct guest_store *gs, const struct guest *g, const char *volid,
+                        struct task_worker *w, struct error **err)
+{
+	if (!g->kind->start_state)
+		return error_set(err, -EOPNOTSUPP, 500, "%s %ld: no state to disk", g->kind->noun,
+		                 g->vmid);
+	int fd = -1;
+	int r = vmstate_open(gs, volid, O_RDONLY, &fd, err);
+	if (r < 0)
+		return r;
+	task_log(w, "starting %s %ld from the state '%s'", g->kind->noun, g->vmid, volid);
+	r = g->kind->start_state(gs, g, fd, w, err);
+	close(fd);
+	return r;
+}
+
 struct conf_edit {
 	const char *set[4][2]; /* key, value (NULL: delete) */
 };
@@ -187,13 +218,8 @@ int guest_suspend_todisk_locked(struct guest_store *gs, const struct guest *g,
 		return r;
 	struct conf_edit suspending = {{{"lock", "suspending"}, {"vmstate", volid}}};
 	r = conf_edit_locked(gs, k, g->vmid, &suspending, err);
-	int fd = -1;
 	if (r == 0)
-		r = vmstate_open(gs, volid, O_WRONLY, &fd, err);
-	if (r == 0) {
-		r = k->save_state(gs, g, fd, true, w, err);
-		close(fd);
-	}
+		r = guest_vmstate_save(gs, g, volid, true, w, err);
 	if (r < 0) {
 		struct error *e = NULL;
 		if (guest_volume_free(gs, volid, w, &e) < 0)
@@ -218,13 +244,7 @@ int guest_start_state_locked(struct guest_store *gs, const struct guest *g, stru
 	if (!volid || !k->start_state)
 		return error_set(err, -EINVAL, 500, "%s %ld has no saved state", k->noun, g->vmid);
 	_cleanup_free_ char *vol = xstrdup(volid);
-	int fd = -1;
-	int r = vmstate_open(gs, vol, O_RDONLY, &fd, err);
-	if (r < 0)
-		return r;
-	task_log(w, "resuming %s %ld from '%s'", k->noun, g->vmid, vol);
-	r = k->start_state(gs, g, fd, w, err);
-	close(fd);
+	int r = guest_vmstate_start(gs, g, vol, w, err);
 	if (r < 0)
 		return r;
 	struct error *e = NULL;

@@ -533,6 +533,13 @@ int guest_vmstate_storage(struct guest_store *gs, const struct guest_kind_ops *k
 int guest_vmstate_alloc(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                         const json_t *conf, const char *storeid, const char *name,
                         struct task_worker *w, char **ret_volid, struct error **err);
+/* The running guest's state into volid (the kind's save_state; quit: it
+ * exits after), and a start of the stopped guest from the state in volid
+ * (start_state); the volume stays. */
+int guest_vmstate_save(struct guest_store *gs, const struct guest *g, const char *volid, bool quit,
+                       struct task_worker *w, struct error **err);
+int guest_vmstate_start(struct guest_store *gs, const struct guest *g, const char *volid,
+                        struct task_worker *w, struct error **err);
 /* Suspend to disk of the running guest g (statestorage NULL: the rule
  * above), with the config's file lock held: state volume, `lock:
  * suspending` + `vmstate`, the kind's save_state, `lock: suspended`.  A

@@ -9,7 +9,10 @@ descriptor passed over QMP), the QEMU process is gone and the config says
 power button at once without booting again (no boot marker on serial0);
 the state volume is freed and `vmstate` and `lock` leave the config.  A save
 that fails (a state storage too small to hold it, a storage that does not
-exist) leaves the VM running and no state volume.  Skipped without QEMU or
+exist) leaves the VM running and no state volume.  A snapshot with RAM
+(vmstate=1) of a running VM saves its state the same way, a rollback to it
+brings the VM back running from there, and its delete frees the volume.
+Skipped without QEMU or
 when the ISO cannot be built.
 """
 
@@ -180,6 +183,45 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         conf = self.conf(vmid)
         self.assertNotIn("vmstate", conf)
         self.assertEqual(conf.get("lock"), "suspending")
+
+    def test_snapshot_with_ram(self):
+        """vmstate=1 on a running VM: the state goes to vm-<vmid>-state-<snap>
+        and the VM runs on; a rollback brings the VM back running from that
+        state (no new boot); a delete frees the state volume."""
+        vmid = 403
+        q = self.admin.nodes(self.node).qemu
+        self.ok(q.post(vmid=vmid, kvm=0, memory=256, cores=1, serial0="socket",
+                       boot="order=ide2", ide2="vms:iso/%s,media=cdrom" % self.isoname,
+                       scsi0="vms:1,format=qcow2"))
+        self.addCleanup(self.remove, vmid)
+        vm = q(vmid)
+        self.ok(vm.status.start.post())
+        with self.serial(vmid) as s:
+            self.assertIn(MARKER, self.read_until(s, MARKER), "the guest did not boot")
+        self.ok(vm.snapshot.post(snapname="ram", vmstate=1))
+        st = vm.status.current.get()
+        self.assertEqual((st["status"], st["qmpstatus"]), ("running", "running"))
+        name = "vm-%d-state-ram.raw" % vmid
+        self.assertEqual(self.state_files(self.path, vmid), [name])
+        snaps = {x["name"]: x for x in vm.snapshot.get()}
+        self.assertEqual(snaps["ram"].get("vmstate"), 1)
+        self.assertEqual(vm.snapshot("ram").config.get()["vmstate"], "vms:%d/%s" % (vmid, name))
+        self.assertNotIn("lock", self.conf(vmid))
+
+        # the VM goes on, stops; the rollback brings it back at the snapshot
+        self.ok(vm.status.stop.post())
+        self.ok(vm.snapshot("ram").rollback.post())
+        st = vm.status.current.get()
+        self.assertEqual((st["status"], st["qmpstatus"]), ("running", "running"))
+        self.assertEqual(self.state_files(self.path, vmid), [name])
+        with self.serial(vmid) as s:
+            self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
+            seen = self.read_until(s, POWERDOWN, timeout=10)
+        self.assertIn(POWERDOWN, seen)
+        self.assertNotIn(MARKER, seen)
+
+        self.ok(vm.snapshot("ram").delete())
+        self.assertEqual(self.state_files(self.path, vmid), [])
 
     def test_todisk_privileges(self):
         """todisk needs VM.Config.Disk on the VM and Datastore.AllocateSpace
