@@ -39,12 +39,23 @@ static bool arg_bool(const json_t *args, const char *key, bool def)
 
 /* The guest's running state as the rules see it; paused from the kind's
  * status (qmpstatus) when it runs. */
-static int guest_state_of(struct guest_store *gs, const struct guest *g, bool *ret_running,
-                          bool *ret_paused, struct error **err)
+static int guest_state_of(struct guest_store *gs, const struct guest *g, enum guest_op op,
+                          bool *ret_running, bool *ret_paused, struct error **err)
 {
 	int r = guest_is_running(gs, g->kind, g->vmid, ret_running, NULL, err);
 	*ret_paused = false;
-	if (r < 0 || !*ret_running || !g->kind->status)
+	/* only the rules of shutdown and reboot read paused: the others
+	 * start at once, without a round trip to the guest */
+	if (r < 0 || !*ret_running || (op != GUEST_OP_SHUTDOWN && op != GUEST_OP_REBOOT))
+		return r;
+	if (g->kind->is_paused) {
+		struct error *e = NULL;
+		if (g->kind->is_paused(gs, g->vmid, ret_paused, &e) < 0)
+			*ret_paused = false;
+		error_free(e);
+		return 0;
+	}
+	if (!g->kind->status)
 		return r;
 	json_t *st = NULL;
 	struct error *e = NULL;
@@ -102,7 +113,7 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 	bool running = false, paused = false;
 	int r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0)
-		r = guest_state_of(env->gs, &g, &running, &paused, err);
+		r = guest_state_of(env->gs, &g, op, &running, &paused, err);
 	if (r == 0) {
 		struct guest_state st = {.conf = g.conf, .running = running, .paused = paused};
 		r = guest_check_op(k, vmid, &st, op, flags, err);

@@ -239,6 +239,9 @@ struct guest_kind_ops {
 	 * slot: never running. */
 	int (*is_running)(struct guest_store *gs, long vmid, bool *ret_running, pid_t *ret_pid,
 	                  struct error **err);
+	/* Whether the running guest is paused, cheaper than status (the
+	 * power tasks' rules ask it).  May be NULL: status's qmpstatus. */
+	int (*is_paused)(struct guest_store *gs, long vmid, bool *ret_paused, struct error **err);
 	/* Proxmox's status/current fields of a running or stopped guest. */
 	int (*status)(struct guest_store *gs, const struct guest *g, json_t **ret,
 	              struct error **err);

@@ -338,6 +338,19 @@ static int qemu_is_running(struct guest_store *gs, long vmid, bool *ret_running,
 	return 0;
 }
 
+/* QEMU's run state alone: one QMP query-status. */
+static int qemu_is_paused(struct guest_store *gs, long vmid, bool *ret_paused, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	_cleanup_json_ json_t *st = NULL;
+	int r = qemu_run_qmp(&env, vmid, "query-status", NULL, 1000, &st, err);
+	if (r < 0)
+		return r;
+	const char *s = json_string_value(json_object_get(st, "status"));
+	*ret_paused = s && (streq(s, "paused") || streq(s, "suspended"));
+	return 0;
+}
+
 static int qemu_status(struct guest_store *gs, const struct guest *g, json_t **ret,
                        struct error **err)
 {
@@ -598,6 +611,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .detached_volume = qemu_detached_volume,
     .summary = qemu_summary,
     .is_running = qemu_is_running,
+    .is_paused = qemu_is_paused,
     .status = qemu_status,
     .start = qemu_start,
     .stop = qemu_stop,

@@ -223,6 +223,25 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         self.ok(vm.snapshot("ram").delete())
         self.assertEqual(self.state_files(self.path, vmid), [])
 
+    def test_paused_shutdown(self):
+        """The shutdown task asks QEMU whether the VM is paused (one
+        query-status): refused without forceStop, a stop with it."""
+        vmid = 404
+        q = self.admin.nodes(self.node).qemu
+        self.ok(q.post(vmid=vmid, kvm=0, memory=64))
+        self.addCleanup(self.remove, vmid)
+        vm = q(vmid)
+        self.ok(vm.status.start.post())
+        self.ok(vm.status.suspend.post())
+        self.assertEqual(vm.status.current.get()["qmpstatus"], "paused")
+        upid = vm.status.shutdown.post(timeout=5)
+        self.assertEqual(self.task_status(upid)["exitstatus"], "VM is paused - cannot shutdown")
+        self.assertEqual(vm.status.current.get()["qmpstatus"], "paused")
+        upid = vm.status.shutdown.post(timeout=5, forceStop=1)
+        self.assertEqual(self.task_status(upid)["exitstatus"], "WARNINGS: 1")
+        self.assertIn("VM is paused - stop instead of shutdown", self.task_log(upid))
+        self.assertEqual(vm.status.current.get()["status"], "stopped")
+
     def test_todisk_privileges(self):
         """todisk needs VM.Config.Disk on the VM and Datastore.AllocateSpace
         on the state storage besides VM.PowerMgmt (PVE's vm_suspend)."""
