@@ -53,9 +53,14 @@ int guest_vmstate_storage(struct guest_store *gs, const struct guest_kind_ops *k
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)conf, key, v) {
-		if (!k->disk_file || !json_is_string(v))
+		if (!json_is_string(v))
 			continue;
-		_cleanup_free_ char *file = k->disk_file(key, json_string_value(v));
+		/* the guest's disks, not its CD-ROMs (PVE's
+		 * foreach_storage_used_by_vm) */
+		_cleanup_free_ char *file = k->detached_volume
+		                                ? k->detached_volume(key, json_string_value(v))
+		                            : k->disk_file ? k->disk_file(key, json_string_value(v))
+		                                           : NULL;
 		const char *colon = file ? strchr(file, ':') : NULL;
 		if (!colon)
 			continue;
