@@ -726,7 +726,28 @@ static int power(struct api_call *call, enum guest_op op, const char *name, json
 	r = api_guest_get_checked(call, k, vmid, op, flags, NULL, &g, NULL, err);
 	if (r < 0)
 		return r;
+	/* PVE's vm_suspend with todisk: VM.Config.Disk, and
+	 * Datastore.AllocateSpace on the storage of the state volume */
+	const char *statestorage = api_param_str(call, "statestorage");
+	if (op == GUEST_OP_SUSPEND && (flags & GUEST_TODISK)) {
+		struct guest_store *gs = call->ctx->guests;
+		_cleanup_free_ char *vp = vm_path(vmid);
+		_cleanup_free_ char *sid = NULL;
+		if (!api_call_has_priv(call, vp, "VM.Config.Disk"))
+			r = error_set(err, -EPERM, 403,
+			              "Permission check failed (%s, VM.Config.Disk)", vp);
+		else if (!statestorage)
+			r = guest_vmstate_storage(gs, k, g.conf, &sid, err);
+		if (r == 0) {
+			const char *s = statestorage ? statestorage : sid;
+			_cleanup_free_ char *sp = xasprintf("/storage/%s", s);
+			if (!api_call_has_priv(call, sp, "Datastore.AllocateSpace"))
+				r = storage_denied(s, "Datastore.AllocateSpace", err);
+		}
+	}
 	guest_release(&g);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *args = json_pack("{s:I}", "vmid", (json_int_t)vmid);
 	if (api_param_has(call, "timeout"))
 		json_object_set_new(args, "timeout",
@@ -737,6 +758,8 @@ static int power(struct api_call *call, enum guest_op op, const char *name, json
 		json_object_set_new(args, "force-stop", json_true());
 	if (flags & GUEST_TODISK)
 		json_object_set_new(args, "todisk", json_true());
+	if ((flags & GUEST_TODISK) && statestorage)
+		json_object_set_new(args, "statestorage", json_string(statestorage));
 	return api_guest_start_kind_op(call, k, name, vmid, args, ret, err);
 }
 

@@ -10,6 +10,7 @@
 #include "config-store.h"
 #include "error.h"
 #include "fileio.h"
+#include "guest-conf.h"
 #include "guest-ops.h"
 #include "guest.h"
 #include "jsonutil.h"
@@ -38,12 +39,23 @@ static bool arg_bool(const json_t *args, const char *key, bool def)
 
 /* The guest's running state as the rules see it; paused from the kind's
  * status (qmpstatus) when it runs. */
-static int guest_state_of(struct guest_store *gs, const struct guest *g, bool *ret_running,
-                          bool *ret_paused, struct error **err)
+static int guest_state_of(struct guest_store *gs, const struct guest *g, enum guest_op op,
+                          bool *ret_running, bool *ret_paused, struct error **err)
 {
 	int r = guest_is_running(gs, g->kind, g->vmid, ret_running, NULL, err);
 	*ret_paused = false;
-	if (r < 0 || !*ret_running || !g->kind->status)
+	/* only the rules of shutdown and reboot read paused: the others
+	 * start at once, without a round trip to the guest */
+	if (r < 0 || !*ret_running || (op != GUEST_OP_SHUTDOWN && op != GUEST_OP_REBOOT))
+		return r;
+	if (g->kind->is_paused) {
+		struct error *e = NULL;
+		if (g->kind->is_paused(gs, g->vmid, ret_paused, &e) < 0)
+			*ret_paused = false;
+		error_free(e);
+		return 0;
+	}
+	if (!g->kind->status)
 		return r;
 	json_t *st = NULL;
 	struct error *e = NULL;
@@ -92,6 +104,7 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 	if (arg_bool(args, "todisk", false))
 		flags |= GUEST_TODISK;
 	long long timeout = arg_int(args, "timeout", -1);
+	const char *statestorage = arg_str(args, "statestorage");
 
 	int fd = guest_config_lock(env->gs, k, vmid, err);
 	if (fd < 0)
@@ -100,7 +113,7 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 	bool running = false, paused = false;
 	int r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0)
-		r = guest_state_of(env->gs, &g, &running, &paused, err);
+		r = guest_state_of(env->gs, &g, op, &running, &paused, err);
 	if (r == 0) {
 		struct guest_state st = {.conf = g.conf, .running = running, .paused = paused};
 		r = guest_check_op(k, vmid, &st, op, flags, err);
@@ -109,6 +122,19 @@ static int power_op_env(struct task_worker *w, const struct guest_ops_env *env, 
 		goto out;
 	if ((op == GUEST_OP_STOP || op == GUEST_OP_SHUTDOWN) && !running) {
 		task_log(w, "%s %ld is not running", k->noun, vmid);
+		goto out;
+	}
+	/* a guest suspended to disk resumes by a start from its state (PVE's
+	 * vm_resume), which leaves pending changes for the next cold start */
+	bool from_state = (op == GUEST_OP_START || op == GUEST_OP_RESUME) && !running &&
+	                  streq_ptr(guest_conf_get(g.conf, "lock"), "suspended") &&
+	                  guest_conf_get(g.conf, "vmstate");
+	if (from_state) {
+		r = guest_start_state_locked(env->gs, &g, w, err);
+		goto out;
+	}
+	if (op == GUEST_OP_SUSPEND && (flags & GUEST_TODISK)) {
+		r = guest_suspend_todisk_locked(env->gs, &g, statestorage, w, err);
 		goto out;
 	}
 	/* a paused guest asked to shut down with forceStop is stopped */
@@ -410,6 +436,7 @@ static const struct task_op_arg power_args[] = {
     {.name = "skiplock", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "force-stop", .type = TASK_ARG_BOOLEAN, .optional = true},
     {.name = "todisk", .type = TASK_ARG_BOOLEAN, .optional = true},
+    {.name = "statestorage", .type = TASK_ARG_STRING, .optional = true, .max_len = 100},
     {.name = NULL},
 };
 

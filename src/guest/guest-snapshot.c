@@ -15,10 +15,11 @@
  * A running VM is paused (QMP stop, the kind's suspend slot) around the
  * volume snapshots so they are consistent with each other, and resumed
  * after, when no guest agent freezes its filesystems.  The RAM state
- * (vmstate=1) of a running VM is not saved: QEMU 7.2 has no savevm-start
- * (PVE's patch) and its snapshot-save job writes the state into one qcow2
- * node instead of a volume of its own, so the request is refused with a
- * clear message rather than answered with a disk-only snapshot.
+ * (vmstate=1) of a running VM goes to a state volume of its own
+ * (guest-vmstate.c) while it is paused, after the volume snapshots: QEMU
+ * 7.2 has no savevm-start (PVE's patch, which saves while the guest runs),
+ * so the state is a migration into the volume.  A rollback to such a
+ * snapshot starts the VM from that state; a delete frees the volume.
  */
 #include "common.h"
 
@@ -347,6 +348,7 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	_cleanup_strv_free_ char **keys = NULL;
 	_cleanup_strv_free_ char **done_keys = NULL;
 	_cleanup_json_ json_t *sec = NULL;
+	_cleanup_free_ char *vmstate = NULL;
 	bool running = false, paused = false;
 	struct guest_snapshot_opts o = {.snaptime = (long long)time(NULL),
 	                                .comment = arg_str(args, "description")};
@@ -356,16 +358,23 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 	if (r < 0)
 		return r;
 	bool active = vm_active(env, &g, &running);
-	if (running && arg_bool(args, "vmstate", false)) {
-		r = error_set(err, -EOPNOTSUPP, 500,
-		              "snapshot with RAM state (vmstate) of a running VM is not supported");
-		goto out;
-	}
 	r = kind_volumes(k, g.conf, &vols, NULL, err);
 	if (r == 0)
 		r = check_snapshot_feature(env->gs, vols, err);
 	if (r < 0)
 		goto out;
+	/* PVE's __snapshot_save_vmstate: the RAM of a running VM goes to a
+	 * state volume of its own, named after the snapshot */
+	if (running && arg_bool(args, "vmstate", false)) {
+		_cleanup_free_ char *sid = NULL;
+		r = guest_vmstate_storage(env->gs, k, g.conf, &sid, err);
+		if (r == 0)
+			r = guest_vmstate_alloc(env->gs, k, vmid, g.conf, sid, name, w, &vmstate,
+			                        err);
+		if (r < 0)
+			goto out;
+		o.vmstate = vmstate;
+	}
 
 	r = step(env, vmid, &prep, err);
 	if (r < 0)
@@ -393,6 +402,10 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 			strv_extend(&done_keys, keys[i]);
 		}
 	}
+	/* the disks are snapshotted (the VM paused): its state now, which
+	 * leaves it paused as well */
+	if (r == 0 && vmstate)
+		r = guest_vmstate_save(env->gs, &g, vmstate, false, w, err);
 	if (paused) {
 		struct error *e = NULL;
 		if (k->resume(env->gs, &g, w, &e) < 0)
@@ -426,9 +439,15 @@ static int op_snapshot(struct task_worker *w, const json_t *args, struct error *
 		struct step drop = {.name = name, .drop = true};
 		struct error *e = NULL;
 		step(env, vmid, &drop, &e);
-		error_free(e);
+		e = error_free(e);
 	}
 out:
+	if (r < 0 && vmstate) {
+		struct error *e = NULL;
+		if (guest_volume_free(env->gs, vmstate, w, &e) < 0)
+			task_warn(w, "%s", e ? e->msg : "unable to free the state volume");
+		error_free(e);
+	}
 	guest_release(&g);
 	return r;
 }
@@ -544,9 +563,14 @@ static int op_rollback(struct task_worker *w, const json_t *args, struct error *
 	}
 	struct step fin = {.name = name, .fn = guest_conf_snapshot_rollback_finish};
 	r = step(env, vmid, &fin, err);
-	if (r == 0 && arg_bool(args, "start", false)) {
+	/* a snapshot with RAM comes back running where it was (PVE starts
+	 * it from the state whatever `start` says) */
+	const char *vmstate = guest_conf_get(sec, "vmstate");
+	if (r == 0 && (vmstate || arg_bool(args, "start", false))) {
 		r = guest_get(env->gs, k, vmid, &g, err);
-		if (r == 0 && k->start) {
+		if (r == 0 && vmstate) {
+			r = guest_vmstate_start(env->gs, &g, vmstate, w, err);
+		} else if (r == 0 && k->start) {
 			task_log(w, "starting the VM after the rollback");
 			r = k->start(env->gs, &g, 0, w, err);
 		}

@@ -239,6 +239,9 @@ struct guest_kind_ops {
 	 * slot: never running. */
 	int (*is_running)(struct guest_store *gs, long vmid, bool *ret_running, pid_t *ret_pid,
 	                  struct error **err);
+	/* Whether the running guest is paused, cheaper than status (the
+	 * power tasks' rules ask it).  May be NULL: status's qmpstatus. */
+	int (*is_paused)(struct guest_store *gs, long vmid, bool *ret_paused, struct error **err);
 	/* Proxmox's status/current fields of a running or stopped guest. */
 	int (*status)(struct guest_store *gs, const struct guest *g, json_t **ret,
 	              struct error **err);
@@ -259,6 +262,16 @@ struct guest_kind_ops {
 	               struct error **err);
 	int (*resume)(struct guest_store *gs, const struct guest *g, struct task_worker *w,
 	              struct error **err);
+	/* The guest's state (RAM and devices) into fd, a state volume open
+	 * for writing: the guest is paused for it, then quits (quit) or
+	 * stays paused for the caller to resume.  On failure it runs as
+	 * before.  May be NULL: no state to disk (GUEST_CAP_HIBERNATE). */
+	int (*save_state)(struct guest_store *gs, const struct guest *g, int fd, bool quit,
+	                  struct task_worker *w, struct error **err);
+	/* Start with the state of fd (what save_state wrote), running after.
+	 * Required with save_state. */
+	int (*start_state)(struct guest_store *gs, const struct guest *g, int fd,
+	                   struct task_worker *w, struct error **err);
 	/* Frees what the guest owns on the host besides its config (its volumes
 	 * on every storage; run state left over); the config goes after. */
 	int (*destroy)(struct guest_store *gs, const struct guest *g, struct task_worker *w,
@@ -510,6 +523,38 @@ int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unre
                         struct task_worker *w, struct error **err);
 
 /* --- snapshots (guest-snapshot.c) --- */
+
+/* --- state volumes (guest-vmstate.c) --- */
+
+/* The storage for a guest's state volume when none is given: PVE's
+ * find_vmstate_storage (vmstatestorage, else a shared then a local storage
+ * of its disks, else "local").  *ret malloc'd. */
+int guest_vmstate_storage(struct guest_store *gs, const struct guest_kind_ops *k,
+                          const json_t *conf, char **ret, struct error **err);
+/* Allocates vm-<vmid>-state-<name> (raw) on storeid, sized for conf's
+ * memory as PVE does (2 x memory + 500 MiB); *ret_volid malloc'd. */
+int guest_vmstate_alloc(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                        const json_t *conf, const char *storeid, const char *name,
+                        struct task_worker *w, char **ret_volid, struct error **err);
+/* The running guest's state into volid (the kind's save_state; quit: it
+ * exits after), and a start of the stopped guest from the state in volid
+ * (start_state); the volume stays. */
+int guest_vmstate_save(struct guest_store *gs, const struct guest *g, const char *volid, bool quit,
+                       struct task_worker *w, struct error **err);
+int guest_vmstate_start(struct guest_store *gs, const struct guest *g, const char *volid,
+                        struct task_worker *w, struct error **err);
+/* Suspend to disk of the running guest g (statestorage NULL: the rule
+ * above), with the config's file lock held: state volume, `lock:
+ * suspending` + `vmstate`, the kind's save_state, `lock: suspended`.  A
+ * failed save frees the volume and leaves the guest running. */
+int guest_suspend_todisk_locked(struct guest_store *gs, const struct guest *g,
+                                const char *statestorage, struct task_worker *w,
+                                struct error **err);
+/* Start of guest g from its config's `vmstate` (suspended to disk), with
+ * the file lock held; then the volume is freed and `vmstate` and `lock`
+ * leave the config.  A failed start changes nothing. */
+int guest_start_state_locked(struct guest_store *gs, const struct guest *g, struct task_worker *w,
+                             struct error **err);
 
 /* GET .../snapshot: every snapshot {name, snaptime, description, [parent],
  * [vmstate: 1]} in file order, then {name: "current", description: "You

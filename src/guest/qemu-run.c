@@ -456,6 +456,75 @@ static int spawn_qemu(const struct qemu_run_env *env, const struct qemu_run_star
 	return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* VM state: QEMU's migration into a file and back                     */
+
+#define STATE_FDNAME "ctvm-vmstate"
+
+/* MIGRATION events on, and fd in QEMU as STATE_FDNAME. */
+static int migration_setup(struct qmp *q, int fd, bool outgoing, struct error **err)
+{
+	_cleanup_json_ json_t *caps =
+	    json_pack("{s:[{s:s, s:b}]}", "capabilities", "capability", "events", "state", 1);
+	int r =
+	    qmp_execute(q, "migrate-set-capabilities", caps, QEMU_RUN_QMP_TIMEOUT_MS, NULL, err);
+	if (r == 0 && outgoing) {
+		/* the guest is paused: the default limit (32 MiB/s) would
+		 * only make the pause longer */
+		_cleanup_json_ json_t *par =
+		    json_pack("{s:I}", "max-bandwidth", (json_int_t)1 << 34);
+		r = qmp_execute(q, "migrate-set-parameters", par, QEMU_RUN_QMP_TIMEOUT_MS, NULL,
+		                err);
+	}
+	if (r == 0) {
+		_cleanup_json_ json_t *a = json_pack("{s:s}", "fdname", STATE_FDNAME);
+		r = qmp_execute_fd(q, "getfd", a, fd, QEMU_RUN_QMP_TIMEOUT_MS, NULL, err);
+	}
+	return r;
+}
+
+/* Waits for the migration's end from its MIGRATION events (no polling):
+ * 0 when it completed, else QEMU's reason (query-migrate's error-desc). */
+static int migration_wait(struct qmp *q, long vmid, const char *what, struct error **err)
+{
+	int64_t deadline = now_ms() + QEMU_RUN_STATE_TIMEOUT_MS;
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		_cleanup_json_ json_t *ev = NULL;
+		_cleanup_error_ struct error *e = NULL;
+		int r = qmp_next_event(q, "MIGRATION", left > 0 ? (int)left : 1, &ev, &e);
+		if (r < 0)
+			return error_set(err, r, 500, "VM %ld %s failed - %s", vmid, what,
+			                 r == -ETIMEDOUT ? "got timeout"
+			                 : e             ? e->msg
+			                                 : "?");
+		const char *st =
+		    json_string_value(json_object_get(json_object_get(ev, "data"), "status"));
+		if (streq_ptr(st, "completed"))
+			return 0;
+		if (streq_ptr(st, "failed") || streq_ptr(st, "cancelled")) {
+			_cleanup_json_ json_t *info = NULL;
+			const char *desc = NULL;
+			if (qmp_execute(q, "query-migrate", NULL, QEMU_RUN_QMP_TIMEOUT_MS, &info,
+			                NULL) == 0)
+				desc = json_string_value(json_object_get(info, "error-desc"));
+			return error_set(err, -EIO, 500, "VM %ld %s failed - %s", vmid, what,
+			                 desc ? desc : st);
+		}
+	}
+}
+
+static int load_state(struct qmp *q, long vmid, int fd, struct error **err)
+{
+	int r = migration_setup(q, fd, false, err);
+	_cleanup_json_ json_t *a = json_pack("{s:s}", "uri", "fd:" STATE_FDNAME);
+	if (r == 0)
+		r = qmp_execute(q, "migrate-incoming", a, QEMU_RUN_QMP_TIMEOUT_MS, NULL, err);
+	if (r == 0)
+		r = migration_wait(q, vmid, "state load", err);
+	return r;
+}
+
 int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
                         const struct qemu_run_start_opts *o, struct error **err)
 {
@@ -502,6 +571,11 @@ int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
 	if ((r = qmp_connect(qmp_path, label, left > 0 ? left : 1, &q, &e)) < 0) {
 		r = error_set(err, r, 500, "start failed: %s", e->msg);
 		goto fail;
+	}
+	if (o->load_state) {
+		task_log_or_debug(env->w, "loading the VM state");
+		if ((r = load_state(q, vmid, o->state_fd, err)) < 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < o->n_nics; i++) {
 		if (!o->nics[i].link_down)
@@ -729,6 +803,46 @@ int qemu_run_reboot(const struct qemu_run_env *env, long vmid, unsigned timeout_
                     struct error **err)
 {
 	return stop_or_shutdown(env, vmid, timeout_s, true, false, err);
+}
+
+int qemu_run_save_state(const struct qemu_run_env *env, long vmid, int fd, bool quit,
+                        struct error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = qemu_run_dir(env, vmid, false, &dir, err);
+	if (r < 0)
+		return r;
+	_cleanup_qmp_ struct qmp *q = NULL;
+	if ((r = connect_vm(env, vmid, dir, QEMU_RUN_QMP_TIMEOUT_MS, &q, err)) < 0)
+		return r;
+	_cleanup_json_ json_t *st = NULL;
+	if ((r = qmp_execute(q, "query-status", NULL, QEMU_RUN_QMP_TIMEOUT_MS, &st, err)) < 0)
+		return r;
+	bool was_running = json_is_true(json_object_get(st, "running"));
+	if (was_running &&
+	    (r = qmp_execute(q, "stop", NULL, QEMU_RUN_QMP_TIMEOUT_MS, NULL, err)) < 0)
+		return r;
+	task_log_or_debug(env->w, "saving the VM state");
+	r = migration_setup(q, fd, true, err);
+	_cleanup_json_ json_t *a = json_pack("{s:s}", "uri", "fd:" STATE_FDNAME);
+	if (r == 0)
+		r = qmp_execute(q, "migrate", a, QEMU_RUN_QMP_TIMEOUT_MS, NULL, err);
+	if (r == 0)
+		r = migration_wait(q, vmid, "state save", err);
+	if (r < 0) {
+		/* QEMU keeps a named fd that no migration took */
+		_cleanup_json_ json_t *c = json_pack("{s:s}", "fdname", STATE_FDNAME);
+		qmp_execute(q, "closefd", c, QEMU_RUN_QMP_TIMEOUT_MS, NULL, NULL);
+		if (was_running &&
+		    qmp_execute(q, "cont", NULL, QEMU_RUN_QMP_TIMEOUT_MS, NULL, NULL) < 0)
+			task_warn_or_debug(env->w, "unable to resume VM %ld", vmid);
+		return r;
+	}
+	task_log_or_debug(env->w, "VM state saved");
+	if (!quit)
+		return 0;
+	q = qmp_free(q);
+	return stop_or_shutdown(env, vmid, 0, false, true, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -42,11 +42,12 @@
 struct error;
 struct task_worker;
 
-#define QEMU_RUN_START_TIMEOUT_MS (30 * 1000) /* spawn to QMP ready */
-#define QEMU_RUN_QMP_TIMEOUT_MS   (5 * 1000)  /* one QMP command */
-#define QEMU_RUN_STOP_TIMEOUT_S   60          /* quit, before SIGTERM */
-#define QEMU_RUN_TERM_TIMEOUT_S   5           /* SIGTERM, before SIGKILL */
-#define QEMU_RUN_MAX_NICS         32          /* net0..net31 */
+#define QEMU_RUN_START_TIMEOUT_MS (30 * 1000)  /* spawn to QMP ready */
+#define QEMU_RUN_QMP_TIMEOUT_MS   (5 * 1000)   /* one QMP command */
+#define QEMU_RUN_STOP_TIMEOUT_S   60           /* quit, before SIGTERM */
+#define QEMU_RUN_TERM_TIMEOUT_S   5            /* SIGTERM, before SIGKILL */
+#define QEMU_RUN_STATE_TIMEOUT_MS (600 * 1000) /* saving or loading a VM state */
+#define QEMU_RUN_MAX_NICS         32           /* net0..net31 */
 
 struct qemu_run_env {
 	const char *run_root;    /* ctvm's run directory (struct ctvm_paths.run) */
@@ -76,6 +77,10 @@ struct qemu_run_start_opts {
 	unsigned cpuunits; /* relative weight (cgroup v1 cpu.shares), 0: default */
 	int timeout_ms;    /* spawn to QMP ready, 0: QEMU_RUN_START_TIMEOUT_MS */
 	bool paused;       /* argv has -S: leave the VM paused (else: cont) */
+	/* argv has -S and -incoming defer: the VM's state is first loaded
+	 * from state_fd (a saved state, qemu_run_save_state()) */
+	bool load_state;
+	int state_fd;
 };
 
 /* <run_root>/qemu-server/<vmid>; created 0700 (parents 0755) when create. */
@@ -93,6 +98,17 @@ int qemu_run_dir(const struct qemu_run_env *env, long vmid, bool create, char **
  */
 int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
                         const struct qemu_run_start_opts *opts, struct error **err);
+
+/*
+ * Saves the state of running VM vmid into fd (a file open for writing):
+ * the VM is paused (QMP stop), QEMU gets fd (getfd) and migrates into it
+ * ("fd:" URI), and the MIGRATION events say when it completed.  Then with
+ * quit QEMU quits and everything is cleaned up as after a stop; without
+ * it the VM stays paused for the caller (disk snapshots), which resumes
+ * it with qemu_run_resume().  On failure the VM runs again if it ran.
+ */
+int qemu_run_save_state(const struct qemu_run_env *env, long vmid, int fd, bool quit,
+                        struct error **err);
 
 /* 1 (and *ret_pid) when VM vmid runs, 0 when not, a negative errno when
  * its state cannot be read. */

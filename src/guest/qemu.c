@@ -338,6 +338,19 @@ static int qemu_is_running(struct guest_store *gs, long vmid, bool *ret_running,
 	return 0;
 }
 
+/* QEMU's run state alone: one QMP query-status. */
+static int qemu_is_paused(struct guest_store *gs, long vmid, bool *ret_paused, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	_cleanup_json_ json_t *st = NULL;
+	int r = qemu_run_qmp(&env, vmid, "query-status", NULL, 1000, &st, err);
+	if (r < 0)
+		return r;
+	const char *s = json_string_value(json_object_get(st, "status"));
+	*ret_paused = s && (streq(s, "paused") || streq(s, "suspended"));
+	return 0;
+}
+
 static int qemu_status(struct guest_store *gs, const struct guest *g, json_t **ret,
                        struct error **err)
 {
@@ -427,8 +440,25 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 
 /* Start: the command line from the config (qemu-cmd.h), the NICs' taps and
  * the CPU limits to qemu-run, which leaves nothing behind on failure. */
-static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
-                      struct task_worker *w, struct error **err)
+/* argv + extra (NULL-terminated), in argv's array (reallocated). */
+static char **argv_append(char **argv, const char *const *extra)
+{
+	size_t n = 0, m = 0;
+	while (argv[n])
+		n++;
+	while (extra[m])
+		m++;
+	argv = xrealloc(argv, (n + m + 1) * sizeof(*argv));
+	for (size_t i = 0; i < m; i++)
+		argv[n + i] = xstrdup(extra[i]);
+	argv[n + m] = NULL;
+	return argv;
+}
+
+/* state_fd >= 0: the VM starts paused, waiting for its state (-incoming
+ * defer), which qemu-run loads from state_fd before it resumes it. */
+static int start_impl(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                      int state_fd, struct task_worker *w, struct error **err)
 {
 	struct qemu_run_env env = run_env(gs, w);
 	_cleanup_free_ char *dir = NULL;
@@ -448,6 +478,8 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 	r = qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), &argv, err);
 	if (r < 0)
 		return r;
+	if (state_fd >= 0)
+		argv = argv_append(argv, (const char *const[]){"-S", "-incoming", "defer", NULL});
 	struct nics nics = {0};
 	r = nics_of(g->conf, &nics, err);
 	if (r == 0) {
@@ -460,6 +492,8 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 		    .cpulimit = cpulimit ? strtod(cpulimit, NULL) : 0,
 		    .cpuunits = cpuunits ? (unsigned)strtoul(cpuunits, NULL, 10) : 0,
 		    .timeout_ms = timeout_s ? (int)timeout_s * 1000 : 0,
+		    .load_state = state_fd >= 0,
+		    .state_fd = state_fd,
 		};
 		r = qemu_run_start_argv(&env, g->vmid, &opts, err);
 	}
@@ -468,6 +502,25 @@ static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned ti
 		free(*a);
 	free(argv);
 	return r;
+}
+
+static int qemu_start(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                      struct task_worker *w, struct error **err)
+{
+	return start_impl(gs, g, timeout_s, -1, w, err);
+}
+
+static int qemu_start_state(struct guest_store *gs, const struct guest *g, int fd,
+                            struct task_worker *w, struct error **err)
+{
+	return start_impl(gs, g, 0, fd, w, err);
+}
+
+static int qemu_save_state(struct guest_store *gs, const struct guest *g, int fd, bool quit,
+                           struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
+	return qemu_run_save_state(&env, g->vmid, fd, quit, err);
 }
 
 static int qemu_stop(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
@@ -540,10 +593,8 @@ const struct guest_kind_ops guest_kind_qemu = {
     .confdir = "qemu-server",
     .noun = "VM",
     .task_pfx = "qm",
-    /* what the slots do today: suspend is a pause (not to disk); no
-     * snapshots, clones, templates or hotplug yet */
-    .caps = GUEST_CAP_SUSPEND | GUEST_CAP_RESET | GUEST_CAP_SNAPSHOT | GUEST_CAP_CLONE |
-            GUEST_CAP_TEMPLATE,
+    .caps = GUEST_CAP_SUSPEND | GUEST_CAP_HIBERNATE | GUEST_CAP_RESET | GUEST_CAP_SNAPSHOT |
+            GUEST_CAP_CLONE | GUEST_CAP_TEMPLATE,
     .conf_ops = &qemu_conf_ops,
     .props = qemu_conf_props,
     .formats = qemu_conf_formats,
@@ -560,6 +611,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .detached_volume = qemu_detached_volume,
     .summary = qemu_summary,
     .is_running = qemu_is_running,
+    .is_paused = qemu_is_paused,
     .status = qemu_status,
     .start = qemu_start,
     .stop = qemu_stop,
@@ -568,6 +620,8 @@ const struct guest_kind_ops guest_kind_qemu = {
     .reset = qemu_reset,
     .suspend = qemu_suspend,
     .resume = qemu_resume,
+    .save_state = qemu_save_state,
+    .start_state = qemu_start_state,
     .destroy = qemu_destroy,
     .hotplug = qemu_hotplug,
     .monitor = qemu_monitor,

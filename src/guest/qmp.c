@@ -248,7 +248,9 @@ static int read_msg(struct qmp *q, int64_t deadline, struct qmp_msg *ret, struct
 	}
 }
 
-static int send_line(struct qmp *q, json_t *msg, struct error **err)
+/* Sends msg as one line; fd >= 0 goes along with its first byte
+ * (SCM_RIGHTS), which is how QEMU's getfd receives a descriptor. */
+static int send_line(struct qmp *q, json_t *msg, int fd, struct error **err)
 {
 	_cleanup_free_ char *s = json_dumps(msg, JSON_COMPACT);
 	if (!s)
@@ -258,7 +260,26 @@ static int send_line(struct qmp *q, json_t *msg, struct error **err)
 	/* send(MSG_NOSIGNAL): a QEMU that exited must not kill a worker
 	 * with SIGPIPE */
 	for (size_t off = 0; off < len + 1;) {
-		ssize_t k = send(q->fd, s + off, len + 1 - off, MSG_NOSIGNAL);
+		ssize_t k;
+		if (fd >= 0 && off == 0) {
+			union {
+				struct cmsghdr h;
+				char buf[CMSG_SPACE(sizeof(int))];
+			} c = {0};
+			struct iovec iov = {.iov_base = s, .iov_len = len + 1};
+			struct msghdr mh = {.msg_iov = &iov,
+			                    .msg_iovlen = 1,
+			                    .msg_control = c.buf,
+			                    .msg_controllen = sizeof(c.buf)};
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+			k = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+		} else {
+			k = send(q->fd, s + off, len + 1 - off, MSG_NOSIGNAL);
+		}
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -271,8 +292,8 @@ static int send_line(struct qmp *q, json_t *msg, struct error **err)
 	return 0;
 }
 
-int qmp_execute(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, json_t **ret,
-                struct error **err)
+static int execute(struct qmp *q, const char *cmd, json_t *args, int fd, int timeout_ms,
+                   json_t **ret, struct error **err)
 {
 	if (q->broken)
 		return fail(q, err, -ECONNRESET, cmd, "not connected");
@@ -283,7 +304,7 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, js
 	if (args)
 		json_object_set(msg, "arguments", args);
 	_cleanup_error_ struct error *e = NULL;
-	if (send_line(q, msg, &e) < 0)
+	if (send_line(q, msg, fd, &e) < 0)
 		return fail(q, err, e->code, cmd, e->msg);
 	for (;;) {
 		struct qmp_msg m = {0};
@@ -309,6 +330,18 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, js
 		}
 		qmp_msg_clear(&m);
 	}
+}
+
+int qmp_execute(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, json_t **ret,
+                struct error **err)
+{
+	return execute(q, cmd, args, -1, timeout_ms, ret, err);
+}
+
+int qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd, int timeout_ms,
+                   json_t **ret, struct error **err)
+{
+	return execute(q, cmd, args, fd, timeout_ms, ret, err);
 }
 
 int qmp_next_event(struct qmp *q, const char *name, int timeout_ms, json_t **ret,

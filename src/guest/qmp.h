@@ -85,6 +85,11 @@ json_t *qmp_greeting(const struct qmp *q);
  */
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args, int timeout_ms, json_t **ret,
                 struct error **err);
+/* The same with fd passed along (SCM_RIGHTS) for QEMU to keep: "getfd"
+ * with an fdname, which "migrate" and "migrate-incoming" then use as
+ * "fd:<fdname>".  fd stays open here. */
+int qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd, int timeout_ms,
+                   json_t **ret, struct error **err);
 
 /*
  * The oldest queued event, or the next one to arrive within timeout_ms

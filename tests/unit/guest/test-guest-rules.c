@@ -179,10 +179,21 @@ static void test_qemu_caps(void **state)
 	json_t *conf = json_object();
 	struct guest_state st = {.conf = conf, .running = true};
 	struct error *e = NULL;
-	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, GUEST_TODISK, &e),
-	                 -EOPNOTSUPP);
-	assert_string_equal(e->msg, "suspend of a qemu guest is not supported");
+	/* suspend to disk: a running VM, not a stopped one */
+	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, GUEST_TODISK, NULL), 0);
+	st.running = false;
+	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, GUEST_TODISK, &e), -EINVAL);
+	assert_string_equal(e->msg, "VM 100 not running");
 	e = error_free(e);
+	st.running = true;
+	/* a container has no state to disk */
+	const struct guest_kind_ops *ct = guest_kind_find("lxc");
+	if (ct) {
+		assert_int_equal(guest_check_op(ct, 100, &st, GUEST_OP_SUSPEND, GUEST_TODISK, &e),
+		                 -EOPNOTSUPP);
+		assert_string_equal(e->msg, "suspend of a lxc guest is not supported");
+		e = error_free(e);
+	}
 	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_SUSPEND, 0, NULL), 0);
 	assert_int_equal(guest_check_op(k, 100, &st, GUEST_OP_RESET, 0, NULL), 0);
 	json_decref(conf);
