@@ -10,7 +10,8 @@ socket: the RFB banner arrives, the handshake reaches VNC authentication
 A wrong, reused, expired or another VM's ticket, another user's ticket and
 a user without VM.Console are refused.  A VM's serial port (termproxy) is
 reached the same way with Proxmox's terminal framing.  A small WebSocket client is written
-here (python3-websocket is not installed in CI).
+here, framing by hand to reach the server's edges (test_console_clients.py opens
+every console kind with Debian's python3-websocket, as Proxmox's clients do).
 """
 
 import base64
