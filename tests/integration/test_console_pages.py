@@ -13,7 +13,7 @@ the noVNC page of a running TCG VM draws the guest's screen (not blank); the
 xterm.js page of the VM's serial port shows the test ISO's boot marker; the
 node shell page as root@pam (a cookie, renewed by the page) runs `id -u` and
 shows 0; a container's terminal runs `hostname` (skipped while ctvmd has no
-/lxc/{vmid}/termproxy).  Browser cases are skipped without /usr/bin/chromium
+/lxc/{vmid}/termproxy, or without LXC).  Browser cases are skipped without /usr/bin/chromium
 or www/node_modules (tools/setup-deps installs both).
 """
 
@@ -32,6 +32,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
+from ctfixture import CtDaemonTest  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("CTVM_SOURCE_ROOT") or os.path.join(HERE, "..", "..")
@@ -73,8 +74,11 @@ class PagesTest(ctvmtest.AdminDaemonTest):
 
     @classmethod
     def setUpClass(cls):
+        pages = os.path.join(os.path.dirname(ctvmtest.ctvmd_path()), "..", "..", "www", "pages")
+        if not os.path.isfile(os.path.join(pages, "console.html")):
+            raise AssertionError("the console pages were not built (%s): run tools/setup-deps"
+                                 % pages)
         super().setUpClass()
-        cls.vm_ready = False
 
     def page(self, query):
         st, h, body = raw_get(self.daemon, "/?" + query)
@@ -257,13 +261,32 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
             if st.status == 200:
                 self.assertEqual(st.body[:8], b"\x89PNG\r\n\x1a\n")
 
+
+class CtPagesTest(CtDaemonTest):
+    """A container's terminal page, through the form: `hostname` answers
+    the container's.  Skipped while ctvmd has no /lxc/{vmid}/termproxy."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(CHROMIUM, os.X_OK) or not os.path.isdir(MODULES):
+            raise unittest.SkipTest("no %s or %s: run tools/setup-deps" % (CHROMIUM, MODULES))
+        super().setUpClass()
+
     def test_container_page(self):
-        r = self.daemon.http("POST", "/nodes/%s/lxc/460/termproxy" % self.node,
-                             ticket=self.ticket, csrf=self.csrf)
-        if r.status in (404, 501):
+        r = self.api("POST", "/nodes/%s/lxc/99999/termproxy" % self.node)
+        if r.status in (404, 501) and "not implemented" in r.reason.lower():
             self.skipTest("ctvmd has no /lxc/{vmid}/termproxy yet (%d %s)" % (r.status, r.reason))
-        from ctfixture import ensure_template  # noqa: F401 - the container fixture
-        self.skipTest("container page: run with the container fixture (not wired yet)")
+        self.create(470, hostname="ct470", net0="name=eth0,bridge=%s" % self.bridge)
+        self.power(470, "start")
+        self.wait_booted(self.running_pid(470))
+        r = browse({"url": "https://%s:%d/?console=lxc&xtermjs=1&vmid=470&node=%s"
+                           % (self.daemon.host, self.daemon.port, self.node),
+                    "login": {"user": self.acct.userid.split("@")[0],
+                              "password": self.acct.password, "realm": "pam"},
+                    "type": ["", "hostname"], "expect": r"^ct470\s*$", "timeout_ms": 60000})
+        self.assertTrue(r["shown_login"], r)
+        self.assertEqual(r["state"], "connected", r)
+        self.assertRegex(r["text"], r"(?m)^ct470\s*$", r)
 
 
 if __name__ == "__main__":
