@@ -48,7 +48,17 @@ try {
   const logs = [];
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
-  await page.goto(a.url);
+  // other tests on the host add and remove bridges and taps; Chromium
+  // aborts a navigation on such a change (ERR_NETWORK_CHANGED): retry it
+  for (let i = 0; ; i++) {
+    try {
+      await page.goto(a.url);
+      break;
+    } catch (e) {
+      if (i >= 4 || !String(e.message).includes('ERR_NETWORK_CHANGED')) throw e;
+      await page.waitForTimeout(500);
+    }
+  }
   const st = () => page.evaluate(() => window.ctvmConsole && window.ctvmConsole.state);
   await page.waitForFunction(() => window.ctvmConsole && window.ctvmConsole.state !== 'loading');
   if ((await st()) === 'login') {
