@@ -108,6 +108,10 @@ try {
     });
     while (Date.now() < deadline && (out.lit = await lit()) < 50)
       await page.waitForTimeout(500);
+    out.canvas_size = await page.evaluate(() => {
+      const c = window.ctvmConsole.canvas();
+      return c ? [c.width, c.height] : null;
+    });
     const canvas = await page.$('#screen canvas');
     if (canvas) fs.writeFileSync(a.screenshot, await canvas.screenshot());
   }
