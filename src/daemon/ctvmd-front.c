@@ -24,6 +24,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -293,8 +294,11 @@ static int read_body_fd(int fd, uint64_t len, char **ret)
 struct www *pages_load(const char *dir)
 {
 	if (!dir) {
-		_cleanup_free_ char *inst = path_join(CTVM_WWW_DIR, "console.html");
-		dir = access(inst, F_OK) == 0 ? CTVM_WWW_DIR : CTVM_WWW_BUILD_DIR;
+		/* a ctvmd run from its build tree serves that build's pages, an
+		 * installed one the installed pages, whatever else is on the host */
+		_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
+		dir = exe && str_startswith(exe, CTVM_BUILD_ROOT "/") ? CTVM_WWW_BUILD_DIR
+		                                                      : CTVM_WWW_DIR;
 	}
 	struct www *w = NULL;
 	_cleanup_error_ struct error *e = NULL;

@@ -42,8 +42,9 @@ struct front_options {
 	const char *www_dir; /* the console pages (http-www.h); NULL: none */
 };
 
-/* The console pages in dir (NULL: the installed ones, else the build's),
- * loaded into memory; NULL, with a log line, when there are none. */
+/* The console pages in dir (NULL: the build's when this ctvmd runs from its
+ * build tree, else the installed ones), loaded into memory; NULL, with a log
+ * line, when there are none. */
 struct www *pages_load(const char *dir);
 
 /* ctvmd --front: never returns. */

@@ -61,7 +61,7 @@ struct options {
 	const char *privsep_user;
 	const char *front_cert, *front_key;
 	enum privsep_seccomp seccomp;
-	const char *www_dir; /* the console pages; NULL: the default's (www_default_dir) */
+	const char *www_dir; /* the console pages; NULL: pages_load()'s default */
 };
 
 /* --no-privsep: the root process serves TCP, and the console pages with it */
@@ -114,7 +114,7 @@ static void usage(FILE *f)
 	           "                      itself, without the sandboxed front\n"
 	           "  --www DIR           the console pages (docs/consoles.md; default\n"
 	           "                      " CTVM_WWW_DIR ",\n"
-	           "                      else the build's)\n"
+	           "                      or the build's when run from the build tree)\n"
 	           "  --version           print the version\n"
 	           "  --help              this text\n");
 }
