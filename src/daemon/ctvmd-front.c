@@ -24,13 +24,17 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctvmd-privsep.h"
 #include "error.h"
+#include "fileio.h"
+#include "http-www.h"
 #include "http.h"
 #include "log.h"
 #include "privsep.h"
@@ -287,9 +291,30 @@ static int read_body_fd(int fd, uint64_t len, char **ret)
 	return 0;
 }
 
+struct www *pages_load(const char *dir)
+{
+	if (!dir) {
+		/* a ctvmd run from its build tree serves that build's pages, an
+		 * installed one the installed pages, whatever else is on the host */
+		_cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
+		dir = exe && str_startswith(exe, CTVM_BUILD_ROOT "/") ? CTVM_WWW_BUILD_DIR
+		                                                      : CTVM_WWW_DIR;
+	}
+	struct www *w = NULL;
+	_cleanup_error_ struct error *e = NULL;
+	if (www_load(dir, &w, &e) < 0) {
+		log_warn("no console pages: %s", e ? e->msg : "cannot load");
+		return NULL;
+	}
+	log_debug("console pages: %zu files from %s", www_count(w), dir);
+	return w;
+}
+
 static void front_handle(const struct http_request *req, struct http_response *resp, void *ud)
 {
-	(void)ud;
+	/* the console pages are static: answered here, never by priv */
+	if (www_handle(ud, req, resp))
+		return;
 	if (strlen(req->method) > PRIVSEP_MAX_METHOD) {
 		answer_plain(resp, 501, "Not Implemented");
 		return;
@@ -450,12 +475,15 @@ _noreturn_ void front_main(const struct front_options *o)
 	tzset();
 	json_decref(json_object()); /* jansson seeds its hash from /dev/urandom */
 
+	/* read as root, before the drop; immutable afterwards */
+	struct www *pages = pages_load(o->www_dir);
 	struct http_server_config hcfg = {
 	    .limits = o->limits,
 	    .access_log_fd = FRONT_FD_ACCESS_LOG,
 	    .handler = front_handle,
 	    .stream = front_stream,
 	    .stream_abort = front_stream_abort,
+	    .userdata = pages,
 	    .start_later = true,
 	};
 	struct http_server *srv = http_server_new(&hcfg, &e);

@@ -39,7 +39,13 @@ struct front_options {
 	const char *key;
 	struct http_limits limits;
 	enum privsep_seccomp seccomp;
+	const char *www_dir; /* the console pages (http-www.h); NULL: none */
 };
+
+/* The console pages in dir (NULL: the build's when this ctvmd runs from its
+ * build tree, else the installed ones), loaded into memory; NULL, with a log
+ * line, when there are none. */
+struct www *pages_load(const char *dir);
 
 /* ctvmd --front: never returns. */
 _noreturn_ void front_main(const struct front_options *o);

@@ -29,6 +29,7 @@
 #include "fileio.h"
 #include "guest-ops.h"
 #include "guest.h"
+#include "http-www.h"
 #include "http.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -60,7 +61,18 @@ struct options {
 	const char *privsep_user;
 	const char *front_cert, *front_key;
 	enum privsep_seccomp seccomp;
+	const char *www_dir; /* the console pages; NULL: pages_load()'s default */
 };
+
+/* --no-privsep: the root process serves TCP, and the console pages with it */
+static struct www *no_privsep_pages;
+
+static void handle_with_pages(const struct http_request *req, struct http_response *resp, void *ud)
+{
+	if (!req->local_socket && www_handle(no_privsep_pages, req, resp))
+		return;
+	api_handle_request(req, resp, ud);
+}
 
 /* The http layer's defaults (http.h), for the descriptor check below. */
 #define DEFAULT_MAX_CONNECTIONS 512
@@ -100,6 +112,9 @@ static void usage(FILE *f)
 	           "                      (default ctvm-www; docs/dev/PRIVSEP.md)\n"
 	           "  --no-privsep        debugging only: serve TCP from the root process\n"
 	           "                      itself, without the sandboxed front\n"
+	           "  --www DIR           the console pages (docs/consoles.md; default\n"
+	           "                      " CTVM_WWW_DIR ",\n"
+	           "                      or the build's when run from the build tree)\n"
 	           "  --version           print the version\n"
 	           "  --help              this text\n");
 }
@@ -158,6 +173,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_FRONT,
 		OPT_FRONT_CERT,
 		OPT_FRONT_KEY,
+		OPT_WWW,
 		OPT_SECCOMP,
 		OPT_VER
 	};
@@ -196,6 +212,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"front", no_argument, NULL, OPT_FRONT},
 	    {"front-cert", required_argument, NULL, OPT_FRONT_CERT},
 	    {"front-key", required_argument, NULL, OPT_FRONT_KEY},
+	    {"www", required_argument, NULL, OPT_WWW},
 	    {"version", no_argument, NULL, OPT_VER},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -310,6 +327,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_FRONT_KEY:
 			o->front_key = optarg;
+			break;
+		case OPT_WWW:
+			o->www_dir = optarg;
 			break;
 		case OPT_VER:
 			printf("ctvmd %s (Proxmox VE API %s)\n", CTVM_VERSION, CTVM_PVE_VERSION);
@@ -597,6 +617,7 @@ static _noreturn_ void run_front(const struct options *o)
 	    .key = o->front_key,
 	    .limits = o->limits,
 	    .seccomp = o->seccomp,
+	    .www_dir = o->www_dir,
 	};
 	front_main(&fo);
 }
@@ -626,6 +647,8 @@ static char **front_argv(const struct options *o, const char *cert, const char *
 	v[n++] = xasprintf("--front-cert=%s", cert);
 	v[n++] = xasprintf("--front-key=%s", key);
 	v[n++] = xasprintf("--privsep-seccomp=%s", seccomp_name(o->seccomp));
+	if (o->www_dir)
+		v[n++] = xasprintf("--www=%s", o->www_dir);
 	static const char *const levels[] = {"error", "warn", "info", "debug"};
 	v[n++] = xasprintf("--log-level=%s", levels[o->level < 4 ? o->level : 2]);
 	const struct http_limits *l = &o->limits;
@@ -845,6 +868,8 @@ int main(int argc, char **argv)
 	};
 	if (!o.no_privsep)
 		hcfg.access_log_path = NULL; /* TCP is the front's: it logs */
+	else if ((no_privsep_pages = pages_load(o.www_dir)))
+		hcfg.handler = handle_with_pages;
 	struct http_server *srv = http_server_new(&hcfg, &e);
 	if (!srv)
 		die("cannot create the HTTP server", e);
@@ -918,6 +943,7 @@ int main(int argc, char **argv)
 	priv_stop(priv); /* the front finishes its requests first */
 	strv_free(fargv);
 	http_server_free(srv);
+	no_privsep_pages = www_free(no_privsep_pages);
 	task_manager_free(ctx.tasks);
 	task_ops_free(ops);
 	node_stats_set_history(ctx.stats, NULL);

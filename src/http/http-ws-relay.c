@@ -25,6 +25,7 @@ struct relay {
 	int fd;
 	bool sock;              /* else a pty's master (the node shell): read/write, non-blocking */
 	struct termframe *term; /* NULL: bytes pass as they are */
+	bool answered;          /* term: "OK" was sent; the console's output may follow */
 	bool closing;           /* a close frame was sent: the relay ends */
 };
 
@@ -84,11 +85,15 @@ static int on_data(void *ud, int op, const uint8_t *data, size_t len, bool fin)
 }
 
 /* Terminal framing: the first line was checked by the privileged side
- * already (the vncticket in the URL, with the login), so it is answered. */
+ * already (the vncticket in the URL, with the login), so it is answered.
+ * The console's output waits for that answer (ws_relay_run): clients such
+ * as Proxmox's xterm.js close a terminal whose first message is not "OK". */
 static int term_auth(void *ud, const char *line)
 {
+	struct relay *r = ud;
 	(void)line;
-	return send_frame(ud, WS_OP_BINARY, (const uint8_t *)"OK", 2);
+	r->answered = true;
+	return send_frame(r, WS_OP_BINARY, (const uint8_t *)"OK", 2);
 }
 
 static int term_data(void *ud, const char *data, size_t len)
@@ -162,8 +167,9 @@ void ws_relay_run(const struct ws_relay_io *io, int fd, bool terminal, const voi
 		goto out;
 	for (;;) {
 		if (io->pending(io->conn) == 0) {
+			bool output = !r.term || r.answered;
 			struct pollfd p[3] = {{.fd = io->client_fd, .events = POLLIN},
-			                      {.fd = fd, .events = POLLIN},
+			                      {.fd = fd, .events = output ? POLLIN : 0},
 			                      {.fd = io->stop_fd, .events = POLLIN}};
 			if (poll(p, 3, -1) < 0) {
 				if (errno == EINTR)

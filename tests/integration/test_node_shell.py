@@ -97,7 +97,7 @@ class NodeShellTest(ctvmtest.AdminDaemonTest):
     def path(self):
         return "/nodes/%s/termproxy" % self.node
 
-    def root_shell(self, what="termproxy"):
+    def root_shell(self, what="termproxy", wait=0):
         r = self.daemon.root_http("POST", "/nodes/%s/%s" % (self.node, what))
         self.assertEqual(r.status, 200, r.reason)
         d = r.json()["data"]
@@ -105,9 +105,20 @@ class NodeShellTest(ctvmtest.AdminDaemonTest):
         q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
         c = UnixWsClient(self.daemon, "%s/nodes/%s/vncwebsocket?%s" % (ctvmtest.API, self.node, q))
         self.assertEqual(c.status, 101, c.head)
+        time.sleep(wait)
         c.send(("%s:%s\n" % (d["user"], d["ticket"])).encode())
         self.assertEqual(c.read(2), b"OK")
         return c
+
+    def test_ok_comes_first(self):
+        """Nothing of the shell reaches the client before the "OK" that
+        answers its ticket line, however late that line comes: Proxmox's
+        xterm.js closes a terminal whose first message is not "OK"."""
+        c = self.root_shell(wait=1.5)  # login -f root has printed by now
+        try:
+            until(c, rb"# ")
+        finally:
+            c.close()
 
     def test_root_shell(self):
         c = self.root_shell()
