@@ -102,9 +102,10 @@ run() {
 		step zfs-version zfs version || return 1
 		step smoke-zfspool smoke_zfs || return 1
 		;;
-	disks)
-		# the Disks API on real disks (disks-lab.c): /dev/vdc blank, vda
-		# and vdb with one partition each for zfs (as above)
+	disks | full)
+		# the Disks API on real disks (disks-lab.c), full pools
+		# (full-lab.c): /dev/vdc blank, vda and vdb with one partition
+		# each for zfs (as above)
 		mkdir -p /run/zvol-links /etc/zfs
 		/sbin/labvm-zvol-links </dev/null >/dev/null 2>&1 &
 		for d in /dev/vda1 /dev/vdb1; do
@@ -116,6 +117,7 @@ run() {
 	esac
 	suite=/ctvm/test-storage-contract
 	[ "$backend" != disks ] || suite=/ctvm/test-disks-lab
+	[ "$backend" != full ] || suite=/ctvm/test-full-lab
 	echo "LABVM: suite starts uptime=$(uptime_s)s"
 	echo "LABVM-BEGIN $backend"
 	cd /tmp || return 1

@@ -12,7 +12,8 @@
 #
 # Usage: labvm.sh [--build DIR] [--log FILE] BACKEND
 #   BACKEND   dir, lvm, lvmthin or zfspool; or disks: the Disks API's
-#             operations on blank disks (disks-lab.c) instead of the suite
+#             operations on blank disks (disks-lab.c) instead of the suite;
+#             or full: full lvmthin and zfs pools (full-lab.c)
 #   --build   meson build dir holding tests/unit/test-storage-contract
 #             (default: build)
 #   --log     where to keep the serial log (default: DIR/meson-logs/labvm-BACKEND.serial.log)
@@ -33,14 +34,14 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks|full" >&2; exit 2; }
 backend=$1
 case $backend in
-dir | lvm | lvmthin | zfspool | disks) ;;
+dir | lvm | lvmthin | zfspool | disks | full) ;;
 *) echo "labvm: unknown backend '$backend'" >&2; exit 2 ;;
 esac
 zfs=
-[ "$backend" != zfspool ] && [ "$backend" != disks ] || zfs=1
+case $backend in zfspool | disks | full) zfs=1 ;; esac
 build=$(cd "$build" && pwd)
 [ -n "$log" ] || log=$build/meson-logs/labvm-$backend.serial.log
 LABVM_CACHE=${CTVM_LABVM_CACHE:-/var/cache/ctvm-test/labvm}
@@ -185,6 +186,11 @@ build_initramfs() {
 		cp "$build/tests/labvm/test-disks-lab" "$stage/ctvm/" || return 1
 		ir_libs "$stage/ctvm/test-disks-lab" || return 1
 	fi
+	if [ "$backend" = full ]; then
+		ir_host /usr/sbin/wipefs || return 1
+		cp "$build/tests/labvm/test-full-lab" "$stage/ctvm/" || return 1
+		ir_libs "$stage/ctvm/test-full-lab" || return 1
+	fi
 	# busybox applets where no real program is
 	local a
 	for a in $("$stage/bin/busybox" --list-full); do
@@ -209,7 +215,8 @@ timed initramfs build_initramfs
 # --- the disks: sparse raw files, blank (partitioned for zfs) -------------
 for d in a b c; do
 	truncate -s 4G "$work/disk-$d.raw"
-	if [ "$backend" = zfspool ] || { [ "$backend" = disks ] && [ $d != c ]; }; then
+	if [ "$backend" = zfspool ] || { [ "$backend" != dir ] && [ "$backend" != lvm ] &&
+		[ "$backend" != lvmthin ] && [ $d != c ]; }; then
 		# One GPT partition of type "Solaris /usr & Apple ZFS", as zpool makes.
 		printf 'label: gpt\nstart=2048, type=6A898CC3-1DD2-11B2-99A6-080020000001\n' |
 			sfdisk -q "$work/disk-$d.raw" || fail disks "sfdisk"
@@ -275,7 +282,10 @@ fi
 case $result in
 0)
 	# A suite that has no fixture for this backend passes without running it.
-	if [ "$backend" != dir ] && ! grep -aqE "^\[ +(RUN|OK|SKIP) +\] $backend\$" "$serial"; then
+	case $backend in
+	disks | full) grep -aq '^\[  PASSED  \]' "$serial" || fail suite "no cmocka PASSED line" ;;
+	esac
+	if [ "$backend" != dir ] && [ "$backend" != full ] && ! grep -aqE "^\[ +(RUN|OK|SKIP) +\] $backend\$" "$serial"; then
 		skip "the contract suite has no '$backend' fixture"
 	fi
 	if grep -aqE "^\[  SKIPPED \] $backend\$|^\[  SKIP    \] contract on $backend:" "$serial"; then
