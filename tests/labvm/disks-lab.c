@@ -4,8 +4,9 @@
  * (labvm.sh disks): the same disks_create() the lvmcreate, lvmthincreate,
  * zfscreate and dircreate tasks of ctvmd run, with add_storage, on blank
  * virtio disks; then a volume allocated and freed through the new storage
- * entry; a disk in use refused.  Between the cases the disk is made blank
- * again by hand (vgremove, zpool destroy, umount + wipefs).
+ * entry, and the storage contract sequence (contract.c) run on it, as the
+ * contract suite runs it on the lab fixtures; a disk in use refused.  Between the cases the disk is
+ * made blank again by hand (vgremove, zpool destroy, umount + wipefs).
  *
  * Environment (init.sh): CTVM_LAB_DISKS="<blank disk> <partition> <partition>"
  * (/dev/vdc /dev/vda1 /dev/vdb1).  This destroys what is on them: it runs
@@ -22,18 +23,19 @@
 #include <cmocka.h>
 
 #include "cmd.h"
+#include "contract.h"
 #include "disks-ops.h"
 #include "disks.h"
 #include "error.h"
 #include "fileio.h"
 #include "paths.h"
+#include "section-config.h"
 #include "storage-config.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "strv.h"
 #include "xalloc.h"
 
-#define MiB (1ull << 20)
 #define GiB (1ull << 30)
 
 static char **lab_disks; /* blank disk, partition, partition */
@@ -96,6 +98,106 @@ static void use_storage(const char *id, const char *fmt)
 	storage_free(st);
 }
 
+/* --- the contract sequence on a storage the Disks API made --- */
+
+static const char *contract_id; /* the storage the fixture hands out */
+
+static int contract_setup(struct contract_env *ce)
+{
+	char tmpl[] = "/tmp/ctvm-disks-contract-XXXXXX";
+	struct error *err = NULL;
+	const char *path;
+
+	assert_non_null(mkdtemp(tmpl));
+	ce->root = xstrdup(tmpl);
+	/* storage.cfg as the Disks API wrote it: the section is the one under
+	 * test, not a copy made here */
+	assert_int_equal(storage_config_store_load(store, &ce->cfg, &err), 0);
+	ce->section = section_config_find(ce->cfg, contract_id);
+	assert_non_null(ce->section);
+	path = section_get(ce->section, "path");
+	if (path)
+		ce->path = xstrdup(path);
+	else {
+		ce->path = path_join(ce->root, "scratch");
+		assert_int_equal(mkdir(ce->path, 0700), 0);
+	}
+	return 0;
+}
+
+static void contract_teardown(struct contract_env *ce)
+{
+	rm_rf(ce->root);
+}
+
+/* Lines of a command's output, less `skip` (the thin pool, the pool's own
+ * dataset). */
+static int lines_of(struct cmd *c, int skip)
+{
+	struct cmd_result res = {0};
+	int n = 0;
+
+	assert_int_equal(cmd_run(c, &res, NULL), 0);
+	for (const char *p = res.out; p && *p; p++)
+		if (*p == '\n')
+			n++;
+	cmd_result_clear(&res);
+	cmd_release(c);
+	return n - skip;
+}
+
+/* No LV or dataset left once the sequence freed its volumes. */
+static void contract_assert_empty(struct contract_env *ce)
+{
+	const char *vg = section_get(ce->section, "vgname");
+	struct cmd c;
+
+	if (vg) {
+		cmd_init(&c, "lvs");
+		cmd_add(&c, "--noheadings");
+		cmd_add(&c, "-o");
+		cmd_add(&c, "lv_name");
+		cmd_add(&c, vg);
+		assert_int_equal(lines_of(&c, section_get(ce->section, "thinpool") ? 1 : 0), 0);
+	} else {
+		cmd_init(&c, "zfs");
+		cmd_add(&c, "list");
+		cmd_add(&c, "-H");
+		cmd_add(&c, "-r");
+		cmd_add(&c, "-t");
+		cmd_add(&c, "all");
+		cmd_add(&c, "-o");
+		cmd_add(&c, "name");
+		cmd_add(&c, section_get(ce->section, "pool"));
+		assert_int_equal(lines_of(&c, 1), 0);
+	}
+}
+
+static const struct contract_fixture contract_fixtures[] = {
+    {"dir", contract_setup, contract_teardown},
+    {"lvm", contract_setup, contract_teardown, .assert_empty = contract_assert_empty},
+    {"lvmthin", contract_setup, contract_teardown, .assert_empty = contract_assert_empty},
+    {"zfspool", contract_setup, contract_teardown, true, contract_assert_empty,
+     .rollback_latest_only = true},
+};
+
+/* The contract sequence on storage `id` (of `type`), as the Disks API made
+ * it. */
+static void contract(const char *id, const char *type)
+{
+	const struct contract_fixture *fx = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(contract_fixtures); i++)
+		if (streq(contract_fixtures[i].type, type))
+			fx = &contract_fixtures[i];
+	assert_non_null(fx);
+	print_message("# contract sequence on %s (%s)\n", id, type);
+	contract_id = id;
+	contract_run(fx);
+	/* contract_run() leaves no lock dir: ctvmd's again */
+	storage_set_lock_dir(paths->run);
+}
+
 static void refused(enum disks_kind kind, const char *dev, const char *why)
 {
 	struct error *err = NULL;
@@ -130,6 +232,7 @@ static void disks_lvm(void **state)
 	struct error *err = NULL;
 	assert_int_equal(create(DISKS_LVM, "labvg", lab_disks[0], NULL, &err), 0);
 	use_storage("labvg", "raw");
+	contract("labvg", "lvm");
 	refused(DISKS_LVM, lab_disks[0], "LVM");
 }
 
@@ -155,6 +258,7 @@ static void disks_lvmthin(void **state)
 	struct error *err = NULL;
 	assert_int_equal(create(DISKS_LVMTHIN, "labthin", lab_disks[0], NULL, &err), 0);
 	use_storage("labthin", "raw");
+	contract("labthin", "lvmthin");
 	refused(DISKS_LVMTHIN, lab_disks[0], "LVM");
 	/* the pool fails writes when full */
 	struct cmd c;
@@ -175,6 +279,7 @@ static void disks_dir(void **state)
 	struct error *err = NULL;
 	assert_int_equal(create(DISKS_DIR, "labdir", lab_disks[0], NULL, &err), 0);
 	use_storage("labdir", "raw");
+	contract("labdir", "dir");
 	refused(DISKS_DIR, lab_disks[0], "mounted");
 }
 
@@ -191,6 +296,7 @@ static void disks_zfs_mirror(void **state)
 	_cleanup_free_ char *devs = xasprintf("%s,%s", lab_disks[1], lab_disks[2]);
 	assert_int_equal(create(DISKS_ZFS, "labmirror", devs, "mirror", &err), 0);
 	use_storage("labmirror", "raw");
+	contract("labmirror", "zfspool");
 	refused(DISKS_ZFS, lab_disks[2], "ZFS");
 }
 
@@ -207,6 +313,7 @@ static void disks_zfs_single(void **state)
 	struct error *err = NULL;
 	assert_int_equal(create(DISKS_ZFS, "labzfs", lab_disks[1], "single", &err), 0);
 	use_storage("labzfs", "raw");
+	contract("labzfs", "zfspool");
 	sh("zpool", "destroy", "labzfs", NULL);
 }
 

@@ -102,9 +102,10 @@ run() {
 		step zfs-version zfs version || return 1
 		step smoke-zfspool smoke_zfs || return 1
 		;;
-	disks)
-		# the Disks API on real disks (disks-lab.c): /dev/vdc blank, vda
-		# and vdb with one partition each for zfs (as above)
+	disks | full | bench)
+		# the Disks API on real disks (disks-lab.c), full pools
+		# (full-lab.c), the bench: /dev/vdc blank, vda and vdb with one
+		# partition each for zfs (as above)
 		mkdir -p /run/zvol-links /etc/zfs
 		/sbin/labvm-zvol-links </dev/null >/dev/null 2>&1 &
 		for d in /dev/vda1 /dev/vdb1; do
@@ -116,12 +117,19 @@ run() {
 	esac
 	suite=/ctvm/test-storage-contract
 	[ "$backend" != disks ] || suite=/ctvm/test-disks-lab
+	[ "$backend" != full ] || suite=/ctvm/test-full-lab
+	if [ "$backend" = bench ]; then
+		# ctvmd listens on loopback and names its node by the host name
+		ip link set lo up
+		hostname lab
+		suite=/ctvm/bench
+	fi
 	echo "LABVM: suite starts uptime=$(uptime_s)s"
 	echo "LABVM-BEGIN $backend"
 	cd /tmp || return 1
 	# CTVM_CONTRACT_REQUIRE: a fixture that cannot be set up here fails.
 	CTVM_LAB_DISK=$disk CTVM_LAB_DISK2=$disk2 CTVM_CONTRACT_BACKEND=$backend CTVM_CONTRACT_REQUIRE=1 \
-		CTVM_LAB_DISKS="/dev/vdc /dev/vda1 /dev/vdb1" LC_ALL=C TMPDIR=/tmp HOME=/root \
+		CTVM_LAB_DISKS="/dev/vdc /dev/vda1 /dev/vdb1" CTVM_BENCH_COUNT=$(arg ctvm.count) LC_ALL=C TMPDIR=/tmp HOME=/root \
 		timeout "$suite_timeout" $suite 2>&1
 	rc=$?
 	echo "LABVM-RESULT $backend $rc"

@@ -12,7 +12,9 @@
 #
 # Usage: labvm.sh [--build DIR] [--log FILE] BACKEND
 #   BACKEND   dir, lvm, lvmthin or zfspool; or disks: the Disks API's
-#             operations on blank disks (disks-lab.c) instead of the suite
+#             operations on blank disks (disks-lab.c) instead of the suite;
+#             or full: full lvmthin and zfs pools (full-lab.c); or bench:
+#             bench/storage-api-guest with ctvmd (bench/storage-api-lab)
 #   --build   meson build dir holding tests/unit/test-storage-contract
 #             (default: build)
 #   --log     where to keep the serial log (default: DIR/meson-logs/labvm-BACKEND.serial.log)
@@ -33,14 +35,14 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks|full|bench" >&2; exit 2; }
 backend=$1
 case $backend in
-dir | lvm | lvmthin | zfspool | disks) ;;
+dir | lvm | lvmthin | zfspool | disks | full | bench) ;;
 *) echo "labvm: unknown backend '$backend'" >&2; exit 2 ;;
 esac
 zfs=
-[ "$backend" != zfspool ] && [ "$backend" != disks ] || zfs=1
+case $backend in zfspool | disks | full | bench) zfs=1 ;; esac
 build=$(cd "$build" && pwd)
 [ -n "$log" ] || log=$build/meson-logs/labvm-$backend.serial.log
 LABVM_CACHE=${CTVM_LABVM_CACHE:-/var/cache/ctvm-test/labvm}
@@ -67,7 +69,11 @@ timed() {
 	printf 'labvm: [time] %-28s %4ds\n' "$name" $((SECONDS - t0)) >&2
 }
 
-[ -x "$contract" ] || fail build "no $contract (build first)"
+if [ "$backend" = bench ]; then
+	[ -x "$build/src/daemon/ctvmd" ] || fail build "no $build/src/daemon/ctvmd (build first)"
+else
+	[ -x "$contract" ] || fail build "no $contract (build first)"
+fi
 for p in qemu-system-x86_64 cpio dpkg-deb modprobe depmod sfdisk flock timeout; do
 	command -v $p >/dev/null || fail setup "no $p on this host (tools/setup-deps installs it)"
 done
@@ -185,6 +191,11 @@ build_initramfs() {
 		cp "$build/tests/labvm/test-disks-lab" "$stage/ctvm/" || return 1
 		ir_libs "$stage/ctvm/test-disks-lab" || return 1
 	fi
+	if [ "$backend" = full ]; then
+		ir_host /usr/sbin/wipefs || return 1
+		cp "$build/tests/labvm/test-full-lab" "$stage/ctvm/" || return 1
+		ir_libs "$stage/ctvm/test-full-lab" || return 1
+	fi
 	# busybox applets where no real program is
 	local a
 	for a in $("$stage/bin/busybox" --list-full); do
@@ -198,7 +209,25 @@ build_initramfs() {
 	C
 	# what the contract suite runs besides the backend's own tools
 	ir_host /usr/bin/qemu-img /usr/bin/qemu-io /usr/bin/setfacl /usr/bin/getfacl /usr/bin/rsync || return 1
-	cp "$contract" "$stage/ctvm/test-storage-contract" && ir_libs "$contract" || return 1
+	if [ "$backend" = bench ]; then
+		# ctvmd, python3's standard library (no tests, no static
+		# libpython) and the bench's guest half
+		cp "$build/src/daemon/ctvmd" "$stage/ctvm/ctvmd" && ir_libs "$stage/ctvm/ctvmd" || return 1
+		local py
+		py=$(/usr/bin/python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])') &&
+			ir_host /usr/bin/python3 || return 1
+		tar -C / --exclude="./usr/lib/$py/test" --exclude="./usr/lib/$py/config-*" \
+			--exclude="./usr/lib/$py/idlelib" --exclude="./usr/lib/$py/tkinter" \
+			--exclude="./usr/lib/$py/lib2to3" --exclude="./usr/lib/$py/pydoc_data" \
+			--exclude="./usr/lib/$py/ensurepip" -cf - "./usr/lib/$py" |
+			tar -C "$stage" --keep-directory-symlink -xf - || return 1
+		ir_libs "$stage/usr/lib/$py"/lib-dynload/*.so || return 1
+		install -m 0755 "$here/../../bench/storage-api-guest" "$stage/ctvm/bench" || return 1
+		printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+		printf 'root:x:0:\n' >"$stage/etc/group"
+	else
+		cp "$contract" "$stage/ctvm/test-storage-contract" && ir_libs "$contract" || return 1
+	fi
 	ir_modules "$KROOT" virtio_pci virtio_blk loop ext4 dm-mod dm-bufio dm-snapshot dm-thin-pool || return 1
 	[ -z "$zfs" ] || ir_modules "$ZMODROOT" zfs || return 1
 	install -m 0755 "$here/init.sh" "$stage/init"
@@ -209,7 +238,8 @@ timed initramfs build_initramfs
 # --- the disks: sparse raw files, blank (partitioned for zfs) -------------
 for d in a b c; do
 	truncate -s 4G "$work/disk-$d.raw"
-	if [ "$backend" = zfspool ] || { [ "$backend" = disks ] && [ $d != c ]; }; then
+	if [ "$backend" = zfspool ] || { [ "$backend" != dir ] && [ "$backend" != lvm ] &&
+		[ "$backend" != lvmthin ] && [ $d != c ]; }; then
 		# One GPT partition of type "Solaris /usr & Apple ZFS", as zpool makes.
 		printf 'label: gpt\nstart=2048, type=6A898CC3-1DD2-11B2-99A6-080020000001\n' |
 			sfdisk -q "$work/disk-$d.raw" || fail disks "sfdisk"
@@ -229,7 +259,7 @@ qemu-system-x86_64 -name "labvm-$backend" -machine q35,accel=tcg -cpu max \
 	-smp "${CTVM_LABVM_SMP:-2}" -m "${CTVM_LABVM_MEM:-2048}" \
 	-nodefaults -display none -no-reboot -serial "file:$serial" \
 	-kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 panic=-1 loglevel=1 ctvm.backend=$backend ctvm.timeout=$((vm_timeout - 120))" \
+	-append "console=ttyS0 panic=-1 loglevel=1 ctvm.backend=$backend ctvm.timeout=$((vm_timeout - 120)) ctvm.count=${CTVM_BENCH_COUNT:-10}" \
 	-drive "file=$work/disk-a.raw,format=raw,if=virtio,cache=unsafe" \
 	-drive "file=$work/disk-b.raw,format=raw,if=virtio,cache=unsafe" \
 	-drive "file=$work/disk-c.raw,format=raw,if=virtio,cache=unsafe" \
@@ -275,7 +305,14 @@ fi
 case $result in
 0)
 	# A suite that has no fixture for this backend passes without running it.
-	if [ "$backend" != dir ] && ! grep -aqE "^\[ +(RUN|OK|SKIP) +\] $backend\$" "$serial"; then
+	if [ "$backend" = bench ]; then
+		echo "labvm-$backend: passed"
+		exit 0
+	fi
+	case $backend in
+	disks | full) grep -aq '^\[  PASSED  \]' "$serial" || fail suite "no cmocka PASSED line" ;;
+	esac
+	if [ "$backend" != dir ] && [ "$backend" != full ] && ! grep -aqE "^\[ +(RUN|OK|SKIP) +\] $backend\$" "$serial"; then
 		skip "the contract suite has no '$backend' fixture"
 	fi
 	if grep -aqE "^\[  SKIPPED \] $backend\$|^\[  SKIP    \] contract on $backend:" "$serial"; then

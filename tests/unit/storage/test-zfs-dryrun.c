@@ -228,12 +228,15 @@ static void test_alloc(void **state)
 	              "would hold 1128.00 GiB of virtual disks in 900.00 GiB, overcommit "
 	              "1.25, above the storage's overcommit-limit 1.20");
 	err = error_free(err);
-	/* a thick zvol reserves its space: ZFS itself refuses what does not fit */
+	/* a thick zvol reserves its space: ZFS itself refuses what does not fit,
+	 * which is said with the pool's figures, not ZFS's bare text */
 	cmd_dryrun_expect("zfs create", 1, NULL,
 	                  "cannot create 'rpool/data/vm-102-disk-0': out of space");
 	assert_int_equal(storage_alloc(thick, 102, "raw", NULL, 1024 * GiB, NULL, &vol, &err),
-	                 -EIO);
-	assert_non_null(strstr(err->msg, "out of space"));
+	                 -ENOSPC);
+	assert_string_equal(
+	    err->msg, "ZFS pool 'rpool/data' has no room for a 1024.00 GiB volume "
+	              "(50.00 GiB of 900.00 GiB used, 850.00 GiB available): free space first");
 	err = error_free(err);
 	free(cmd_dryrun_take());
 	assert_int_equal(cmd_dryrun_end(), 0);
@@ -296,6 +299,15 @@ static void test_snapshots(void **state)
 	                       " rpool/data/vm-100-disk-0\n" LIST "\n" SNAPS
 	                       " rpool/data/vm-100-disk-0\n"
 	                       "zfs rollback -r rpool/data/vm-100-disk-0@s2\n");
+	/* a pool too full for the snapshot: the pool's figures, not ZFS's text */
+	cmd_dryrun_expect("zfs snapshot", 1, NULL, "cannot create snapshots : out of space");
+	assert_int_equal(storage_snapshot_create(st, "vm-100-disk-0", "s5", NULL, &err), -ENOSPC);
+	assert_string_equal(err->msg,
+	                    "ZFS pool 'rpool/data' has no room for snapshot 's5' of "
+	                    "'vm-100-disk-0' (50.00 GiB of 900.00 GiB used, 850.00 GiB available): "
+	                    "free space first");
+	err = error_free(err);
+	free(cmd_dryrun_take());
 	cmd_dryrun_expect("zfs snapshot", 0, NULL, NULL);
 	assert_int_equal(storage_snapshot_create(st, "vm-100-disk-0", "s4", NULL, &err), 0);
 	assert_int_equal(storage_snapshot_create(st, "vm-100-disk-0", "s1", NULL, &err), -EEXIST);
