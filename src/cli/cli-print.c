@@ -409,6 +409,37 @@ int cli_print_path(struct cli *c, json_t *data, json_t *params, json_t *local)
 	return 0;
 }
 
+/* pvesm scan lvm|lvmthin|zfs: one name a line, as pvesm.pm prints them. */
+static int print_field_lines(json_t *data, const char *key)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach (data, i, row) {
+		const char *v = str_or(row, key, NULL);
+		if (v)
+			printf("%s\n", v);
+	}
+	return 0;
+}
+
+int cli_print_scan_vg(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "vg");
+}
+
+int cli_print_scan_lv(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "lv");
+}
+
+int cli_print_scan_pool(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "pool");
+}
+
 int cli_print_task_log(struct cli *c, json_t *data, json_t *params, json_t *local)
 {
 	(void)c, (void)params, (void)local;

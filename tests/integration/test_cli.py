@@ -406,6 +406,34 @@ class CliTest(unittest.TestCase):
         self.ok("pvesm", "remove", "extra")
         self.assertNotIn("extra", self.ok("pvesm", "status"))
 
+    def test_pvesm_scan(self):
+        """pvesm scan lvm|lvmthin|zfs print one name a line, as pvesm.pm; a
+        host without volume groups or pools (or without lvm2 or zfsutils)
+        answers nothing; the remote scans say ctvm has no such storage."""
+        def host(argv):
+            if not shutil.which(argv[0]):
+                return []
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            return sorted(x.strip() for x in r.stdout.splitlines() if x.strip())
+        vgs = host(["vgs", "--noheadings", "-o", "vg_name"])
+        self.assertEqual(sorted(self.ok("pvesm", "scan", "lvm").splitlines()), vgs)
+        self.assertEqual(sorted(self.ok("pvesm", "scan", "zfs").splitlines()),
+                         host(["zpool", "list", "-H", "-o", "name"]))
+        rows = json.loads(self.ok("pvesm", "scan", "lvm", "--output-format", "json"))
+        self.assertEqual(sorted(x["vg"] for x in rows), vgs)
+        if not shutil.which("lvs"):
+            self.assertEqual(self.ok("pvesm", "scan", "lvmthin", "pve"), "")
+        # a vg that could be an option of lvs never gets there
+        r = self.run_as("pvesm", "scan", "lvmthin", "--vg=-a")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("vg: value does not match the regex pattern", r.stderr)
+        for kind in ("nfs", "cifs", "iscsi", "glusterfs", "pbs"):
+            r = self.run_as("pvesm", "scan", kind, "host.example")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("pvesm scan %s: not supported: ctvm has no %s storage type" % (
+                kind, kind), r.stderr)
+
     def test_pveum_first_admin(self):
         """The documented first administrator: two commands, then a login."""
         self.ok("pveum", "user", "add", "admin@pve", "--password", "s3cret-Pw")
