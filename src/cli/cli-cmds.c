@@ -41,8 +41,8 @@ static const struct cli_cmd cmds_qm[] = {
     {"unlink", "PUT", VM "/unlink", "vmid", "", NULL, ""},
     {"unlock", "PUT", VM "/config", "vmid", "delete=lock skiplock=1", NULL, ""},
     {"sendkey", "PUT", VM "/sendkey", "vmid key", "", NULL, ""},
-    /* Not in the API yet: the commands say so until their rows land. */
-    {"showcmd", "GET", VM "/showcmd", "vmid", "", NULL, ""},
+    {"showcmd", "GET", VM "/showcmd", "vmid", "", cli_print_showcmd, "pretty"},
+    /* Not in the API yet: the command says so until its row lands. */
     {"terminal", "POST", VM "/termproxy", "vmid", "", NULL, ""},
     {NULL},
 };

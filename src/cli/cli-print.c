@@ -440,6 +440,24 @@ int cli_print_scan_pool(struct cli *c, json_t *data, json_t *params, json_t *loc
 	return print_field_lines(data, "pool");
 }
 
+/* qm showcmd: the line; --pretty breaks it before each " -", as qm.pm's
+ * s/ -/ \\\n  -/g does. */
+int cli_print_showcmd(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params;
+	const char *line = json_string_value(data);
+	const char *ps = json_string_value(json_array_get(json_object_get(local, "pretty"), 0));
+	bool pretty =
+	    ps && !streq(ps, "0") && !streq(ps, "no") && !streq(ps, "false") && !streq(ps, "off");
+	for (const char *p = line ? line : ""; *p; p++) {
+		if (pretty && p[0] == ' ' && p[1] == '-')
+			fputs(" \\\n ", stdout);
+		putchar(*p);
+	}
+	putchar('\n');
+	return 0;
+}
+
 int cli_print_task_log(struct cli *c, json_t *data, json_t *params, json_t *local)
 {
 	(void)c, (void)params, (void)local;

@@ -322,10 +322,27 @@ class CliTest(unittest.TestCase):
             self.ok("qm", "template", "131")
             self.assertIn("template: 1", self.ok("qm", "config", "131"))
             self.ok("qm", "destroy", "131")
-            # not in the API: says so
-            r = self.run_as("qm", "showcmd", vmid)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("not available", r.stderr)
+            # showcmd: the line start runs, quoted as cmd2string; --pretty
+            # breaks it before each option as qm.pm; nothing made on the host
+            line = self.ok("qm", "showcmd", vmid)
+            self.assertTrue(line.startswith("/usr/bin/qemu-system-x86_64 -name web "), line)
+            self.assertEqual(line.count("\n"), 1)
+            disk = os.path.join(self.root, "srv", "more", "images", vmid, "vm-130-disk-0.qcow2")
+            self.assertIn(disk, line)
+            self.assertIn(" -chardev 'socket,id=qmp,path=", line)
+            pretty = self.ok("qm", "showcmd", vmid, "--pretty")
+            plines = pretty.splitlines()
+            self.assertEqual(plines[0], "/usr/bin/qemu-system-x86_64 \\")
+            self.assertEqual(plines[1], "  -name web \\")
+            self.assertTrue(all(p.startswith("  -") for p in plines[1:]), pretty)
+            self.assertFalse(plines[-1].endswith("\\"))
+            self.assertEqual(pretty.replace(" \\\n  -", " -"), line)
+            self.assertEqual(self.ok("ctvm", "vm", "showcmd", vmid), line)
+            self.assertEqual(json.loads(self.ok("qm", "showcmd", vmid, "--output-format",
+                                                "json")), line.rstrip("\n"))
+            self.assertEqual(self.ok("qm", "status", vmid), "status: stopped\n")
+            r = self.run_as("qm", "showcmd", "199")
+            self.assertEqual(r.returncode, 1, r.stderr)
             # help from the table
             h = self.ok("qm", "help", "resize", root=False)
             self.assertIn("USAGE: qm resize <vmid> <disk> <size> [OPTIONS]", h)
