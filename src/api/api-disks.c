@@ -13,6 +13,11 @@
  * directory's mount is an /etc/fstab line instead of PVE's mount unit.
  * Not here (yet): health from SMART, wearout, the smart/initgpt/wipedisk
  * methods, raid10 and draid.
+ *
+ * Also /nodes/{node}/scan (PVE::API2::Storage::Scan) for the local kinds:
+ * the volume groups, thin pools and zpools a new storage could use
+ * (`pvesm scan lvm|lvmthin|zfs`).  The remote scans (nfs, cifs, iscsi,
+ * glusterfs, pbs) are for storage types ctvm does not have.
  */
 #define LOG_CATEGORY "storage"
 #include "common.h"
@@ -78,6 +83,31 @@ static int api_disks_list_lvmthin(struct api_call *call, json_t **ret, struct er
 static int api_disks_list_zfs(struct api_call *call, json_t **ret, struct error **err)
 {
 	return disks_list_zfs(ret, err);
+}
+
+static int api_scan_index(struct api_call *call, json_t **ret, struct error **err)
+{
+	static const char *const names[] = {"lvm", "lvmthin", "zfs", NULL};
+	json_t *a = json_array();
+	for (const char *const *n = names; *n; n++)
+		json_array_append_new(a, json_pack("{s:s}", "method", *n));
+	*ret = a;
+	return 0;
+}
+
+static int api_scan_lvm(struct api_call *call, json_t **ret, struct error **err)
+{
+	return disks_scan_lvm(ret, err);
+}
+
+static int api_scan_lvmthin(struct api_call *call, json_t **ret, struct error **err)
+{
+	return disks_scan_lvmthin(api_param_str(call, "vg"), ret, err);
+}
+
+static int api_scan_zfs(struct api_call *call, json_t **ret, struct error **err)
+{
+	return disks_scan_zfs(ret, err);
 }
 
 static int api_disks_list_directory(struct api_call *call, json_t **ret, struct error **err)
@@ -189,7 +219,35 @@ static const char *const filesystems[] = {"ext4", "xfs", NULL};
 		.flags = API_ASYNC | API_PROTECTED, .handler = (fn),                        \
 	}
 
+#define SCAN_GET(p, n, desc, fn, ...)                                                      \
+	{                                                                                  \
+		.path = (p), .verb = "GET", .name = (n), .description = (desc),            \
+		.params = (const struct api_param[]){API_PARAM_NODE, __VA_ARGS__ API_END}, \
+		.returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},             \
+		.perm = API_CHECK(API_PERM("/storage", "Datastore.Allocate")),             \
+		.flags = API_PROTECTED, .handler = (fn),                                   \
+	}
+
 const struct api_method api_methods_disks[] = {
+    {
+        .path = "/nodes/{node}/scan",
+        .verb = "GET",
+        .name = "index",
+        .description = "Index of available scan methods",
+        .params = (const struct api_param[]){API_PARAM_NODE, API_END},
+        .returns = {.type = API_TYPE_ARRAY, .items = API_TYPE_OBJECT},
+        .perm = API_ANY_USER("Any authenticated user."),
+        .handler = api_scan_index,
+    },
+    SCAN_GET("/nodes/{node}/scan/lvm", "lvmscan", "List local LVM volume groups.", api_scan_lvm),
+    SCAN_GET("/nodes/{node}/scan/lvmthin", "lvmthinscan", "List local LVM Thin Pools.",
+             api_scan_lvmthin,
+             {.name = "vg",
+              .type = API_TYPE_STRING,
+              .max_length = 100,
+              .description = "The LVM volume group name."}, ),
+    SCAN_GET("/nodes/{node}/scan/zfs", "zfsscan", "Scan zfs pool list on local node.",
+             api_scan_zfs),
     {
         .path = "/nodes/{node}/disks",
         .verb = "GET",

@@ -105,6 +105,19 @@ static int api_vm_monitor(struct api_call *call, json_t **ret, struct error **er
 	return 0;
 }
 
+/* qm showcmd: PVE has it in the CLI alone (vm_commandline); here a method
+ * of its own, answering the line as cmd2string writes it. */
+static int api_vm_showcmd(struct api_call *call, json_t **ret, struct error **err)
+{
+	_cleanup_free_ char *line = NULL;
+	int r = guest_showcmd(call->ctx->guests, qemu_kind(), (long)api_param_int(call, "vmid", 0),
+	                      &line, err);
+	if (r < 0)
+		return r;
+	*ret = json_string(line);
+	return 0;
+}
+
 /* key is PVE's; text (ctvm's extension) types a string with the VM's
  * keyboard layout (qemu-console.h).  Exactly one of them. */
 static int api_vm_sendkey(struct api_call *call, json_t **ret, struct error **err)
@@ -400,6 +413,20 @@ const struct api_method api_methods_qemu[] = {
         .perm = {.user = API_PERM_ROOT, .description = "Only root@pam may use the monitor."},
         .flags = API_PROTECTED,
         .handler = api_vm_monitor,
+    },
+    {
+        .path = "/nodes/{node}/qemu/{vmid}/showcmd",
+        .verb = "GET",
+        .name = "showcmd",
+        .description = "The QEMU command line that starting the VM would run, as 'qm showcmd' "
+                       "prints it (ctvm's extension).",
+        .params = (const struct api_param[]){VM_PARAMS, API_END},
+        .returns = {.type = API_TYPE_STRING},
+        /* it names host paths (volumes, sockets, firmware): root@pam's
+         * alone, as qm showcmd is root's on a PVE host */
+        .perm = {.user = API_PERM_ROOT, .description = "Only root@pam may see the command line."},
+        .flags = API_PROTECTED,
+        .handler = api_vm_showcmd,
     },
     {.path = NULL},
 };

@@ -41,8 +41,8 @@ static const struct cli_cmd cmds_qm[] = {
     {"unlink", "PUT", VM "/unlink", "vmid", "", NULL, ""},
     {"unlock", "PUT", VM "/config", "vmid", "delete=lock skiplock=1", NULL, ""},
     {"sendkey", "PUT", VM "/sendkey", "vmid key", "", NULL, ""},
-    /* Not in the API yet: the commands say so until their rows land. */
-    {"showcmd", "GET", VM "/showcmd", "vmid", "", NULL, ""},
+    {"showcmd", "GET", VM "/showcmd", "vmid", "", cli_print_showcmd, "pretty"},
+    /* Not in the API yet: the command says so until its row lands. */
     {"terminal", "POST", VM "/termproxy", "vmid", "", NULL, ""},
     {NULL},
 };
@@ -84,12 +84,15 @@ static const struct cli_cmd cmds_pvesm[] = {
     {"set", "PUT", "/storage/{storage}", "storage", "", NULL, ""},
     {"remove", "DELETE", "/storage/{storage}", "storage", "", NULL, ""},
     {"prune-backups", "POST", NODE "/storage/{storage}/prunebackups", "storage", "", NULL, ""},
-    {"scan lvm", "GET", NODE "/scan/lvm", "", "", NULL, ""},
-    {"scan lvmthin", "GET", NODE "/scan/lvmthin", "vg", "", NULL, ""},
-    {"scan zfs", "GET", NODE "/scan/zfs", "", "", NULL, ""},
+    {"scan lvm", "GET", NODE "/scan/lvm", "", "", cli_print_scan_vg, ""},
+    {"scan lvmthin", "GET", NODE "/scan/lvmthin", "vg", "", cli_print_scan_lv, ""},
+    {"scan zfs", "GET", NODE "/scan/zfs", "", "", cli_print_scan_pool, ""},
+    /* Storage types ctvm does not have: run_cmd() says so. */
     {"scan nfs", "GET", NODE "/scan/nfs", "server", "", NULL, ""},
     {"scan cifs", "GET", NODE "/scan/cifs", "server", "", NULL, ""},
     {"scan iscsi", "GET", NODE "/scan/iscsi", "portal", "", NULL, ""},
+    {"scan glusterfs", "GET", NODE "/scan/glusterfs", "server", "", NULL, ""},
+    {"scan pbs", "GET", NODE "/scan/pbs", "server", "", NULL, ""},
     {NULL},
 };
 
@@ -311,6 +314,11 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
                    char **argv)
 {
 	const struct api_method *m = cli_method(c, cmd->verb, cmd->path);
+	if (!m && strncmp(cmd->path, NODE "/scan/", strlen(NODE "/scan/")) == 0) {
+		fprintf(stderr, "%s %s: not supported: ctvm has no %s storage type\n", mode->prog,
+		        cmd->name, cmd->path + strlen(NODE "/scan/"));
+		return CLI_ERROR;
+	}
 	if (!m) {
 		fprintf(stderr, "%s %s: not available: this ctvm's API has no %s %s\n", mode->prog,
 		        cmd->name, cmd->verb, cmd->path);

@@ -409,6 +409,55 @@ int cli_print_path(struct cli *c, json_t *data, json_t *params, json_t *local)
 	return 0;
 }
 
+/* pvesm scan lvm|lvmthin|zfs: one name a line, as pvesm.pm prints them. */
+static int print_field_lines(json_t *data, const char *key)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach (data, i, row) {
+		const char *v = str_or(row, key, NULL);
+		if (v)
+			printf("%s\n", v);
+	}
+	return 0;
+}
+
+int cli_print_scan_vg(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "vg");
+}
+
+int cli_print_scan_lv(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "lv");
+}
+
+int cli_print_scan_pool(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params, (void)local;
+	return print_field_lines(data, "pool");
+}
+
+/* qm showcmd: the line; --pretty breaks it before each " -", as qm.pm's
+ * s/ -/ \\\n  -/g does. */
+int cli_print_showcmd(struct cli *c, json_t *data, json_t *params, json_t *local)
+{
+	(void)c, (void)params;
+	const char *line = json_string_value(data);
+	const char *ps = json_string_value(json_array_get(json_object_get(local, "pretty"), 0));
+	bool pretty =
+	    ps && !streq(ps, "0") && !streq(ps, "no") && !streq(ps, "false") && !streq(ps, "off");
+	for (const char *p = line ? line : ""; *p; p++) {
+		if (pretty && p[0] == ' ' && p[1] == '-')
+			fputs(" \\\n ", stdout);
+		putchar(*p);
+	}
+	putchar('\n');
+	return 0;
+}
+
 int cli_print_task_log(struct cli *c, json_t *data, json_t *params, json_t *local)
 {
 	(void)c, (void)params, (void)local;

@@ -346,6 +346,21 @@ int guest_interfaces(struct guest_store *gs, const struct guest_kind_ops *k, lon
 	return k->interfaces(gs, vmid, ret, err);
 }
 
+int guest_showcmd(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  char **ret_line, struct error **err)
+{
+	struct guest g = {0};
+	int r = guest_get(gs, k, vmid, &g, err);
+	if (r < 0)
+		return r;
+	if (!k->showcmd)
+		r = error_set(err, -EOPNOTSUPP, 501, "not supported for %s", k->noun);
+	else
+		r = k->showcmd(gs, &g, ret_line, err);
+	guest_release(&g);
+	return r;
+}
+
 #define GUEST_SENDKEY_MAX 64
 
 static bool sendkey_valid(const char *key)

@@ -292,6 +292,11 @@ struct guest_kind_ops {
 	 * its output (malloc'd).  May be NULL: not supported. */
 	int (*monitor)(struct guest_store *gs, long vmid, const char *command, char **ret_output,
 	               struct error **err);
+	/* The command line start would run for g's current config, one line
+	 * with words quoted for a shell (PVE's cmd2string), changing nothing
+	 * on the host.  May be NULL: not supported. */
+	int (*showcmd)(struct guest_store *gs, const struct guest *g, char **ret_line,
+	               struct error **err);
 };
 
 /* The registry: kinds by type; NULL if unknown.  guest_kinds is
@@ -387,6 +392,10 @@ int guest_monitor(struct guest_store *gs, const struct guest_kind_ops *k, long v
 /* GET .../interfaces: the kind's interfaces slot; 501 when it has none. */
 int guest_interfaces(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
                      json_t **ret, struct error **err);
+/* GET .../showcmd (qm showcmd): the kind's showcmd slot for vmid's
+ * current config; 501 when it has none. */
+int guest_showcmd(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                  char **ret_line, struct error **err);
 /* POST .../sendkey: PVE's vm_sendkey, under the config lock, refused while
  * locked (unless GUEST_SKIPLOCK in flags): the monitor's "sendkey <key>".
  * key is QEMU's key names joined by '-' ("ctrl-alt-delete"): 400 for

@@ -25,6 +25,7 @@
 #include "storage-ops.h"
 #include "storage.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "volid.h"
 #include "jsonutil.h"
 #include "xalloc.h"
@@ -455,14 +456,13 @@ static char **argv_append(char **argv, const char *const *extra)
 	return argv;
 }
 
-/* state_fd >= 0: the VM starts paused, waiting for its state (-incoming
- * defer), which qemu-run loads from state_fd before it resumes it. */
-static int start_impl(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
-                      int state_fd, struct task_worker *w, struct error **err)
+/* The command line start runs, the run directory made first when create
+ * (showcmd only names it). */
+static int build_argv(struct guest_store *gs, const struct guest *g, const struct qemu_run_env *env,
+                      bool create, char ***ret_argv, struct error **err)
 {
-	struct qemu_run_env env = run_env(gs, w);
 	_cleanup_free_ char *dir = NULL;
-	int r = qemu_run_dir(&env, g->vmid, true, &dir, err);
+	int r = qemu_run_dir(env, g->vmid, create, &dir, err);
 	if (r < 0)
 		return r;
 	struct qemu_cmd_env cenv = {
@@ -474,8 +474,29 @@ static int start_impl(struct guest_store *gs, const struct guest *g, unsigned ti
 	    .bridge_mtu = bridge_mtu,
 	    .userdata = gs,
 	};
+	return qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), ret_argv, err);
+}
+
+static int qemu_showcmd(struct guest_store *gs, const struct guest *g, char **ret_line,
+                        struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, NULL);
+	_cleanup_strv_free_ char **argv = NULL;
+	int r = build_argv(gs, g, &env, false, &argv, err);
+	if (r < 0)
+		return r;
+	*ret_line = qemu_cmd_to_string(argv);
+	return 0;
+}
+
+/* state_fd >= 0: the VM starts paused, waiting for its state (-incoming
+ * defer), which qemu-run loads from state_fd before it resumes it. */
+static int start_impl(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
+                      int state_fd, struct task_worker *w, struct error **err)
+{
+	struct qemu_run_env env = run_env(gs, w);
 	char **argv = NULL;
-	r = qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), &argv, err);
+	int r = build_argv(gs, g, &env, true, &argv, err);
 	if (r < 0)
 		return r;
 	if (state_fd >= 0)
@@ -625,4 +646,5 @@ const struct guest_kind_ops guest_kind_qemu = {
     .destroy = qemu_destroy,
     .hotplug = qemu_hotplug,
     .monitor = qemu_monitor,
+    .showcmd = qemu_showcmd,
 };

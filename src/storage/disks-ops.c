@@ -521,6 +521,33 @@ int disks_list_lvm(json_t **ret, struct error **err)
 	return 0;
 }
 
+/* The thin pools of vg appended to a as rows of GET .../disks/lvmthin. */
+static int thinpools_of(const char *vg, json_t *a, struct error **err)
+{
+	struct cmd c;
+	_cleanup_free_ char *lvout = NULL;
+	struct lvm_lv *lvs = NULL;
+	size_t m = 0;
+	lvm_lvs_build_cmd(&c, vg, NULL);
+	int r = run(&c, NULL, &lvout, err);
+	if (r == 0 && lvm_lvs_parse(lvout, strlen(lvout), &lvs, &m) < 0)
+		r = error_set(err, -EINVAL, 500, "unable to parse the output of lvs");
+	for (size_t k = 0; r == 0 && k < m; k++) {
+		if (lvs[k].attr[0] != 't') /* a thin pool */
+			continue;
+		double dp = lvs[k].data_pct < 0 ? 0 : lvs[k].data_pct;
+		double mp = lvs[k].meta_pct < 0 ? 0 : lvs[k].meta_pct;
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "lv", lvs[k].name, "vg",
+		                 lvs[k].vg, "lv_size", (json_int_t)lvs[k].size, "used",
+		                 (json_int_t)(lvs[k].size * dp / 100), "metadata_size",
+		                 (json_int_t)lvs[k].meta_size, "metadata_used",
+		                 (json_int_t)(lvs[k].meta_size * mp / 100)));
+	}
+	lvm_lv_list_free(lvs, m);
+	return r;
+}
+
 int disks_list_lvmthin(json_t **ret, struct error **err)
 {
 	struct cmd c;
@@ -534,28 +561,8 @@ int disks_list_lvmthin(json_t **ret, struct error **err)
 	if (lvm_vgs_parse(out, strlen(out), &vgs, &n) < 0)
 		return error_set(err, -EINVAL, 500, "unable to parse the output of vgs");
 	json_t *a = json_array();
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		_cleanup_free_ char *lvout = NULL;
-		struct lvm_lv *lvs = NULL;
-		size_t m = 0;
-		lvm_lvs_build_cmd(&c, vgs[i].name, NULL);
-		r = run(&c, NULL, &lvout, err);
-		if (r == 0 && lvm_lvs_parse(lvout, strlen(lvout), &lvs, &m) < 0)
-			r = error_set(err, -EINVAL, 500, "unable to parse the output of lvs");
-		for (size_t k = 0; r == 0 && k < m; k++) {
-			if (lvs[k].attr[0] != 't') /* a thin pool */
-				continue;
-			double dp = lvs[k].data_pct < 0 ? 0 : lvs[k].data_pct;
-			double mp = lvs[k].meta_pct < 0 ? 0 : lvs[k].meta_pct;
-			json_array_append_new(
-			    a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "lv", lvs[k].name, "vg",
-			                 lvs[k].vg, "lv_size", (json_int_t)lvs[k].size, "used",
-			                 (json_int_t)(lvs[k].size * dp / 100), "metadata_size",
-			                 (json_int_t)lvs[k].meta_size, "metadata_used",
-			                 (json_int_t)(lvs[k].meta_size * mp / 100)));
-		}
-		lvm_lv_list_free(lvs, m);
-	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = thinpools_of(vgs[i].name, a, err);
 	lvm_vg_list_free(vgs, n);
 	if (r < 0) {
 		json_decref(a);
@@ -588,6 +595,94 @@ int disks_list_directory(json_t **ret, struct error **err)
 	if (r < 0 && r != -ENOENT)
 		return error_set(err, r, 500, "unable to read %s", fstab_path);
 	*ret = disks_fstab_dirs(data);
+	return 0;
+}
+
+/* ---- scan ------------------------------------------------------------------ */
+
+/* A host without the program (lvm2 or zfsutils not installed) has no
+ * volume group or pool to offer: not an error for a scan. */
+static bool not_installed(int r, struct error **err)
+{
+	if (r != -ENOENT)
+		return false;
+	if (err) {
+		error_free(*err);
+		*err = NULL;
+	}
+	return true;
+}
+
+int disks_scan_lvm(json_t **ret, struct error **err)
+{
+	_cleanup_json_ json_t *list = NULL;
+	int r = disks_list_lvm(&list, err);
+	if (not_installed(r, err)) {
+		*ret = json_array();
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach (json_object_get(list, "children"), i, row)
+		json_array_append_new(a, json_pack("{s:O, s:O, s:O}", "vg",
+		                                   json_object_get(row, "name"), "size",
+		                                   json_object_get(row, "size"), "free",
+		                                   json_object_get(row, "free")));
+	*ret = a;
+	return 0;
+}
+
+/* PVE's pattern for vg (lvm(8)'s names): no leading '-', so never an
+ * option of lvs. */
+static bool vg_name_valid(const char *vg)
+{
+	static const char first[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_";
+	size_t n = strlen(vg);
+	if (n < 2 || n > 100 || !strchr(first, vg[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!strchr(first, vg[i]) && vg[i] != '-')
+			return false;
+	return true;
+}
+
+int disks_scan_lvmthin(const char *vg, json_t **ret, struct error **err)
+{
+	if (!vg || !vg_name_valid(vg))
+		return error_param(err, "vg", "value does not match the regex pattern");
+	json_t *a = json_array();
+	int r = thinpools_of(vg, a, err);
+	if (r < 0 && !not_installed(r, err)) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+int disks_scan_zfs(json_t **ret, struct error **err)
+{
+	_cleanup_json_ json_t *list = NULL;
+	int r = disks_list_zfs(&list, err);
+	if (not_installed(r, err)) {
+		*ret = json_array();
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	json_t *a = json_array();
+	size_t i;
+	json_t *row;
+	json_array_foreach (list, i, row)
+		json_array_append_new(a, json_pack("{s:O, s:O, s:O}", "pool",
+		                                   json_object_get(row, "name"), "size",
+		                                   json_object_get(row, "size"), "free",
+		                                   json_object_get(row, "free")));
+	*ret = a;
 	return 0;
 }
 

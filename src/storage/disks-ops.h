@@ -64,6 +64,15 @@ int disks_list_lvmthin(json_t **ret, struct error **err);
 int disks_list_zfs(json_t **ret, struct error **err);
 int disks_list_directory(json_t **ret, struct error **err);
 
+/* GET /nodes/{node}/scan/{lvm,lvmthin,zfs} (PVE::API2::Storage::Scan): the
+ * volume groups [{vg, size, free}], the thin pools of vg (rows of
+ * disks/lvmthin) and the pools [{pool, size, free}] (whole pools only:
+ * PVE also lists their file-system datasets).  A host without lvm2 or
+ * zfsutils answers an empty list, as one without volume groups or pools. */
+int disks_scan_lvm(json_t **ret, struct error **err);
+int disks_scan_lvmthin(const char *vg, json_t **ret, struct error **err);
+int disks_scan_zfs(json_t **ret, struct error **err);
+
 /* The task type of a kind ("lvmcreate", ...). */
 const char *disks_task_type(enum disks_kind kind);
 /* rq as the operation's arguments, and back (strings point into args;

@@ -322,10 +322,27 @@ class CliTest(unittest.TestCase):
             self.ok("qm", "template", "131")
             self.assertIn("template: 1", self.ok("qm", "config", "131"))
             self.ok("qm", "destroy", "131")
-            # not in the API: says so
-            r = self.run_as("qm", "showcmd", vmid)
-            self.assertEqual(r.returncode, 1)
-            self.assertIn("not available", r.stderr)
+            # showcmd: the line start runs, quoted as cmd2string; --pretty
+            # breaks it before each option as qm.pm; nothing made on the host
+            line = self.ok("qm", "showcmd", vmid)
+            self.assertTrue(line.startswith("/usr/bin/qemu-system-x86_64 -name web "), line)
+            self.assertEqual(line.count("\n"), 1)
+            disk = os.path.join(self.root, "srv", "more", "images", vmid, "vm-130-disk-0.qcow2")
+            self.assertIn(disk, line)
+            self.assertIn(" -chardev 'socket,id=qmp,path=", line)
+            pretty = self.ok("qm", "showcmd", vmid, "--pretty")
+            plines = pretty.splitlines()
+            self.assertEqual(plines[0], "/usr/bin/qemu-system-x86_64 \\")
+            self.assertEqual(plines[1], "  -name web \\")
+            self.assertTrue(all(p.startswith("  -") for p in plines[1:]), pretty)
+            self.assertFalse(plines[-1].endswith("\\"))
+            self.assertEqual(pretty.replace(" \\\n  -", " -"), line)
+            self.assertEqual(self.ok("ctvm", "vm", "showcmd", vmid), line)
+            self.assertEqual(json.loads(self.ok("qm", "showcmd", vmid, "--output-format",
+                                                "json")), line.rstrip("\n"))
+            self.assertEqual(self.ok("qm", "status", vmid), "status: stopped\n")
+            r = self.run_as("qm", "showcmd", "199")
+            self.assertEqual(r.returncode, 1, r.stderr)
             # help from the table
             h = self.ok("qm", "help", "resize", root=False)
             self.assertIn("USAGE: qm resize <vmid> <disk> <size> [OPTIONS]", h)
@@ -405,6 +422,34 @@ class CliTest(unittest.TestCase):
         self.assertTrue(line.endswith(" %8s" % "N/A"), line)
         self.ok("pvesm", "remove", "extra")
         self.assertNotIn("extra", self.ok("pvesm", "status"))
+
+    def test_pvesm_scan(self):
+        """pvesm scan lvm|lvmthin|zfs print one name a line, as pvesm.pm; a
+        host without volume groups or pools (or without lvm2 or zfsutils)
+        answers nothing; the remote scans say ctvm has no such storage."""
+        def host(argv):
+            if not shutil.which(argv[0]):
+                return []
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            return sorted(x.strip() for x in r.stdout.splitlines() if x.strip())
+        vgs = host(["vgs", "--noheadings", "-o", "vg_name"])
+        self.assertEqual(sorted(self.ok("pvesm", "scan", "lvm").splitlines()), vgs)
+        self.assertEqual(sorted(self.ok("pvesm", "scan", "zfs").splitlines()),
+                         host(["zpool", "list", "-H", "-o", "name"]))
+        rows = json.loads(self.ok("pvesm", "scan", "lvm", "--output-format", "json"))
+        self.assertEqual(sorted(x["vg"] for x in rows), vgs)
+        if not shutil.which("lvs"):
+            self.assertEqual(self.ok("pvesm", "scan", "lvmthin", "pve"), "")
+        # a vg that could be an option of lvs never gets there
+        r = self.run_as("pvesm", "scan", "lvmthin", "--vg=-a")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("vg: value does not match the regex pattern", r.stderr)
+        for kind in ("nfs", "cifs", "iscsi", "glusterfs", "pbs"):
+            r = self.run_as("pvesm", "scan", kind, "host.example")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("pvesm scan %s: not supported: ctvm has no %s storage type" % (
+                kind, kind), r.stderr)
 
     def test_pveum_first_admin(self):
         """The documented first administrator: two commands, then a login."""

@@ -116,6 +116,11 @@ static const struct dcase vm_cases[] = {
      "Parameter verification failed.", "{\"errors\":{\"key\":\"property is missing\"}}"},
     {AS("alice@pve", "PUT", "/nodes/{NODE}/qemu/105/sendkey", "{\"text\":\"ab\"}"), 500,
      "VM 105 not running", NULL},
+    /* showcmd names host paths: root@pam's alone, even for an Administrator */
+    {AS("alice@pve", "GET", "/nodes/{NODE}/qemu/105/showcmd", ""), 403, NULL, NULL},
+    {TOKEN("GET", "/nodes/{NODE}/qemu/105/showcmd", ""), 403, NULL, NULL},
+    {AS("root@pam", "GET", "/nodes/{NODE}/qemu/106/showcmd", ""), 500, NULL, NULL},
+    {AS("root@pam", "GET", "/nodes/{NODE}/qemu/105/showcmd", ""), 200, NULL, NULL},
 };
 
 static void test_vm(void **state)

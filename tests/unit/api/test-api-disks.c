@@ -137,7 +137,8 @@ static char *lsblk, *pvs;
 static char *recorded(const char *name)
 {
 	const char *data = getenv("CTVM_TEST_DATA");
-	_cleanup_free_ char *path = xasprintf("%s/storage/disks/%s", data ? data : ".", name);
+	_cleanup_free_ char *path = xasprintf("%s/storage/%s%s", data ? data : ".",
+	                                      strchr(name, '/') ? "" : "disks/", name);
 	char *out = NULL;
 	size_t len;
 	assert_int_equal(read_file(path, 1 << 20, &out, &len, NULL), 0);
@@ -179,11 +180,97 @@ static int teardown(void **state)
 	return 0;
 }
 
+#define SCAN(user, path)                                                                          \
+	"GET /api2/json/nodes/{NODE}/scan" path " HTTP/1.1" CRLF "Cookie: PVEAuthCookie={T:" user \
+	"}" CRLF CRLF
+
+static json_t *scan_data(const char *path)
+{
+	_cleanup_free_ char *req = dispatch_expand(path);
+	_cleanup_free_ char *body = NULL, *reason = NULL;
+	assert_int_equal(dispatch_run(req, &reason, &body), 200);
+	json_t *j = json_loads(body, 0, NULL);
+	json_t *d = json_incref(json_object_get(j, "data"));
+	json_decref(j);
+	return d;
+}
+
+/* pvesm scan: what the recorded vgs, lvs and zpool list report, in PVE's
+ * fields; Datastore.Allocate on /storage to look; lvs never gets a vg
+ * that could be an option. */
+static void test_scan(void **state)
+{
+	_cleanup_free_ char *vgs = recorded("lvm/vgs.json");
+	_cleanup_free_ char *lvs = recorded("lvm/lvs-thin.json");
+	_cleanup_free_ char *zpool = recorded("zpool-list.txt");
+	cmd_dryrun_on("vgs", 0, vgs, NULL);
+	cmd_dryrun_on("lvs", 0, lvs, NULL);
+	cmd_dryrun_on("zpool list", 0, zpool, NULL);
+
+	_cleanup_json_ json_t *vg = scan_data(SCAN("root@pam", "/lvm"));
+	assert_int_equal(json_array_size(vg), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(vg, 1), "vg")),
+	                    "vmdata");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(vg, 1), "free")),
+	                 477554606080LL);
+
+	_cleanup_json_ json_t *thin = scan_data(SCAN("alice@pve", "/lvmthin?vg=pve"));
+	assert_int_equal(json_array_size(thin), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(thin, 0), "lv")),
+	                    "data");
+
+	_cleanup_json_ json_t *pools = scan_data(SCAN("root@pam", "/zfs"));
+	assert_int_equal(json_array_size(pools), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pools, 0), "pool")),
+	                    "rpool");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(pools, 0), "free")),
+	                 476741369856LL);
+
+	_cleanup_json_ json_t *idx = scan_data(SCAN("bob@pve", ""));
+	assert_int_equal(json_array_size(idx), 3);
+
+	static const struct dcase refused[] = {
+	    {SCAN("bob@pve", "/lvm"), 403, NULL, NULL},
+	    {SCAN("bob@pve", "/zfs"), 403, NULL, NULL},
+	    {SCAN("root@pam", "/lvmthin"), 400, NULL, NULL},
+	    {SCAN("root@pam", "/lvmthin?vg=-a"), 400, NULL,
+	     "{\"errors\":{\"vg\":\"value does not match the regex pattern\"}}"},
+	};
+	dispatch_run_cases(refused, ARRAY_SIZE(refused));
+	_cleanup_free_ char *ran = cmd_dryrun_take();
+	/* vgs, lvs of the one vg asked for, zpool list: nothing else ran */
+	assert_int_equal(strncmp(ran, "vgs ", 4), 0);
+	const char *lvs_line = strstr(ran, "\nlvs ");
+	assert_non_null(lvs_line);
+	assert_non_null(strstr(lvs_line, " pve\nzpool list "));
+	size_t lines = 0;
+	for (const char *p = ran; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 3);
+}
+
+/* A host without lvm2 or zfsutils: empty lists, as one without any. */
+static void test_scan_not_installed(void **state)
+{
+	cmd_dryrun_on("vgs", -ENOENT, NULL, NULL);
+	cmd_dryrun_on("lvs", -ENOENT, NULL, NULL);
+	cmd_dryrun_on("zpool", -ENOENT, NULL, NULL);
+	_cleanup_json_ json_t *vg = scan_data(SCAN("root@pam", "/lvm"));
+	_cleanup_json_ json_t *thin = scan_data(SCAN("root@pam", "/lvmthin?vg=pve"));
+	_cleanup_json_ json_t *pools = scan_data(SCAN("root@pam", "/zfs"));
+	assert_int_equal(json_array_size(vg), 0);
+	assert_int_equal(json_array_size(thin), 0);
+	assert_int_equal(json_array_size(pools), 0);
+	free(cmd_dryrun_take());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_cases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scan_not_installed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
