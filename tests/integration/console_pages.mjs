@@ -10,10 +10,18 @@
 //   wait_for   a regular expression to wait for before typing
 //   type       lines typed into the terminal once it is connected (and
 //              wait_for matched), each followed by Enter
-//   screenshot a PNG file for the noVNC canvas (noVNC)
+//   compare    {endpoint, dir, shots} (noVNC): once the canvas is not black,
+//              `shots` pairs a second apart: the canvas's pixels at its
+//              native size (toDataURL, PNG) into dir/canvas-N.png, and right
+//              after the GET of `endpoint` (the screenshot endpoint, with the
+//              page's cookie) into dir/endpoint-N.png; the test compares them
+//   paste      text typed through the page's Paste text button (noVNC),
+//              after `compare`; the page's state is then awaited until it
+//              is no longer connected or the time is up
 //   timeout_ms all of it
-// Prints one JSON object: {ok, state, message, text, lit, shown_login,
-// login_error}.
+// Prints one JSON object: {ok, state, message, text, lit, canvas_size,
+// shots: [[canvas status, endpoint status]...], paste: {hidden, message,
+// state}, shown_login, login_error}; `state` is the page's before `paste`.
 // Exits 0 whether or not the page did what was asked; 1 on a broken run.
 // Loopback only: the page's origin is the daemon's.
 
@@ -96,7 +104,7 @@ try {
     await textMatches(a.expect);
     out.text = await page.evaluate(() => window.ctvmConsole.text());
   }
-  if (a.screenshot) {
+  if (a.compare) {
     // the guest's screen: wait until the canvas shows something other than black
     const lit = () => page.evaluate(() => {
       const c = window.ctvmConsole.canvas();
@@ -112,10 +120,43 @@ try {
       const c = window.ctvmConsole.canvas();
       return c ? [c.width, c.height] : null;
     });
-    const canvas = await page.$('#screen canvas');
-    if (canvas) fs.writeFileSync(a.screenshot, await canvas.screenshot());
+    // the canvas's own pixels (its width and height are the guest's
+    // framebuffer's; CSS scales it on the page): no element screenshot,
+    // which would be at the scaled size
+    const endpoint = new URL(a.compare.endpoint, a.url).href;
+    out.shots = [];
+    for (let i = 0; i < (a.compare.shots || 1) && Date.now() < deadline; i++) {
+      if (i) await page.waitForTimeout(1000);
+      const url = await page.evaluate(() => {
+        const c = window.ctvmConsole.canvas();
+        return c && c.width ? c.toDataURL('image/png') : '';
+      });
+      const png = url.startsWith('data:image/png;base64,')
+        ? Buffer.from(url.slice(22), 'base64') : null;
+      if (png) fs.writeFileSync(`${a.compare.dir}/canvas-${i}.png`, png);
+      const r = await page.request.get(endpoint, { timeout: 30000 });
+      if (r.ok()) fs.writeFileSync(`${a.compare.dir}/endpoint-${i}.png`, await r.body());
+      out.shots.push([png ? 200 : 0, r.status()]);
+    }
   }
   out.state = await st();
+  if (a.paste !== undefined && out.state === 'connected') {
+    // the mouse stays off the canvas: a pointer event would reach the guest
+    await page.click('#paste');
+    await page.fill('#pastetext', a.paste);
+    await page.click('#pastesend');
+    await page.waitForFunction(() => document.getElementById('pastebox').hidden ||
+      window.ctvmConsole.message.includes('paste failed'), null, { timeout: left() });
+    out.paste = {
+      hidden: await page.evaluate(() => document.getElementById('pastebox').hidden),
+      message: await page.evaluate(() => window.ctvmConsole.message),
+    };
+    if (out.paste.hidden) {
+      await page.waitForFunction(() => window.ctvmConsole.state !== 'connected', null,
+        { timeout: left(), polling: 250 }).catch(() => {});
+    }
+    out.paste.state = await st();
+  }
   out.ok = true;
   out.message = await page.evaluate(() => window.ctvmConsole.message);
   out.logs = logs.slice(0, 50);

@@ -9,11 +9,14 @@ slashes, NUL); "/" without console= is answered as before.
 
 In a browser (headless Debian Chromium through npm playwright-core,
 console_pages.mjs): the login form appears without a cookie and logs in;
-the noVNC page of a running TCG VM draws the guest's screen (not blank); the
+the noVNC page of a running TCG VM shows the guest's screen (its canvas's
+pixels, at the framebuffer's size, agree with the screenshot endpoint's
+taken right after) and its Paste text button types into the guest; the
 xterm.js page of the VM's serial port shows the test ISO's boot marker; the
 node shell page as root@pam (a cookie, renewed by the page) runs `id -u` and
-shows 0; a container's terminal runs `hostname` (skipped without LXC).  Browser cases are skipped without /usr/bin/chromium
-or www/node_modules (tools/setup-deps installs both).
+shows 0; a container's terminal runs `hostname` (skipped without LXC).
+Browser cases are skipped without /usr/bin/chromium or www/node_modules
+(tools/setup-deps installs both).
 """
 
 import base64
@@ -21,13 +24,16 @@ import http.client
 import json
 import os
 import re
+import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
@@ -243,22 +249,125 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
         self.assertIn(MARKER, r["text"], r)
 
     def test_vnc_page(self):
+        """What the browser shows is the guest's screen: the noVNC canvas's
+        pixels against the screenshot endpoint's, taken right after; then
+        the Paste text button types into the guest, which powers off at its
+        first input event (tests/fixtures/guest-iso)."""
         self.start_vm(451)
-        with tempfile.TemporaryDirectory() as d:
-            png = os.path.join(d, "screen.png")
+        sock = os.path.join(self.daemon.root, "run", "qemu-server", "451", "serial0.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s, \
+                tempfile.TemporaryDirectory() as d:
+            s.connect(sock)
+            s.settimeout(1)
+            # the guest reads its keyboard once it has printed the marker
+            serial = read_until(s, MARKER.encode(), 150)
+            self.assertIn(MARKER.encode(), serial)
             r = browse({"url": self.url("console=kvm&novnc=1&vmid=451&node=" + self.node),
-                        "login": self.form(), "screenshot": png, "timeout_ms": 90000})
+                        "login": self.form(), "timeout_ms": 120000, "paste": "h",
+                        "compare": {"endpoint": "/api2/json/nodes/%s/qemu/451/screenshot"
+                                    % self.node, "dir": d, "shots": 5}})
             self.assertTrue(r["shown_login"], r)
             self.assertEqual(r["state"], "connected", r)
             self.assertGreaterEqual(r["lit"], 50, "the guest's screen stayed black: %s" % r)
-            with open(png, "rb") as f:
-                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
-            # with the screenshot endpoint (ctvm's extension), the guest's
-            # screen as QEMU has it is not blank either
-            st = self.daemon.http("GET", "/nodes/%s/qemu/451/screenshot" % self.node,
-                                  ticket=self.ticket)
-            if st.status == 200:
-                self.assertEqual(st.body[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertTrue(r["shots"], r)
+            self.assertTrue(all(sh == [200, 200] for sh in r["shots"]), r)
+            tries = []
+            for i in range(len(r["shots"])):
+                with open(os.path.join(d, "canvas-%d.png" % i), "rb") as f:
+                    page = png_rgb(f.read())
+                with open(os.path.join(d, "endpoint-%d.png" % i), "rb") as f:
+                    qemu = png_rgb(f.read())
+                self.assertEqual(page[:2], tuple(r["canvas_size"]), r)
+                tries.append((page[:2], qemu[:2], same_pixels(page, qemu)))
+                # a blinking cursor, a line being drawn: most, not all
+                if page[:2] == qemu[:2] and tries[-1][2] >= 0.98:
+                    break
+            else:
+                self.fail("the page never showed the guest's screen "
+                          "((page size, endpoint size, share of equal pixels)...): %s" % tries)
+            # the Paste text button: the guest read the key and powered off
+            # (the page then says so: the VNC connection ended with QEMU)
+            self.assertEqual(r["paste"]["hidden"], True, r)
+            self.assertNotIn("paste failed", r["paste"]["message"], r)
+            serial += read_until(s, b"CTVM-GUEST-POWERDOWN", 60)
+            self.assertIn(b"CTVM-GUEST-POWERDOWN", serial)
+            self.assertIn(r["paste"]["state"], ("closed", "error"), r)
+
+
+def read_until(s, what, timeout):
+    """What a socket says until `what` is among it, it ends or time is up."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and what not in seen:
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        seen += b
+    return seen
+
+
+def png_rgb(data):
+    """(width, height, RGB bytes) of an 8-bit RGB or RGBA, not interlaced
+    PNG (Chromium's toDataURL, QEMU's screendump): enough to compare two
+    pictures without python3-pil."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+    p, idat, head = 8, [], None
+    while p < len(data):
+        n, kind = struct.unpack(">I4s", data[p:p + 8])
+        body = data[p + 8:p + 8 + n]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[p + 8 + n:p + 12 + n])[0]
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat.append(body)
+        p += 12 + n
+    w, h, depth, ctype, _, _, interlace = head
+    assert depth == 8 and ctype in (2, 6) and not interlace, head
+    # bounded: a test guest's screen, never more than 4096x4096 RGBA
+    assert w * h <= 4096 * 4096, head
+    bpp = 3 if ctype == 2 else 4
+    stride = w * bpp
+    raw = zlib.decompress(b"".join(idat))
+    assert len(raw) == h * (stride + 1), (len(raw), head)
+    out, prev = bytearray(), bytearray(stride)
+    for y in range(h):
+        ft = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        if ft == 1:
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 0xFF
+        elif ft == 2:
+            line = bytearray((a + b) & 0xFF for a, b in zip(line, prev))
+        elif ft == 3:
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 0xFF
+        elif ft == 4:
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b, c = prev[i], (prev[i - bpp] if i >= bpp else 0)
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pr) & 0xFF
+        else:
+            assert ft == 0, ft
+        out += line
+        prev = line
+    if bpp == 4:
+        del out[3::4]
+    return w, h, bytes(out)
+
+
+def same_pixels(a, b):
+    """The share of pixels two (w, h, RGB) pictures of one size have equal."""
+    if a[:2] != b[:2]:
+        return 0.0
+    pa, pb = a[2], b[2]
+    n = len(pa) // 3
+    equal = sum(1 for i in range(0, len(pa), 3) if pa[i:i + 3] == pb[i:i + 3])
+    return equal / n if n else 0.0
 
 
 class CtPagesTest(CtDaemonTest):
