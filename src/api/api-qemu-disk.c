@@ -200,7 +200,8 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		return r;
 	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
 	bool full = api_param_bool(call, "full", !tmpl);
-	if (running)
+	/* a running VM's disks are mirrored live (qemu), not a snapshot's */
+	if (running && (!streq(k->type, "qemu") || snapname))
 		r = error_set(err, -EBUSY, 500,
 		              "VM %lld is running - clone of a running VM is not supported", vmid);
 	if (r == 0 && !full && !tmpl)

@@ -22,8 +22,11 @@
  * changes, unused volumes, lock, template flag and parent, with new MAC
  * addresses and a new vmgenid.  A failure frees every volume made and the
  * reservation: no half clone stays.  A non-template source is locked
- * (`lock: clone`) while its disks are read; a running VM is not cloned
- * (PVE mirrors its disks live with drive-mirror, which ctvm does not do).
+ * (`lock: clone`) while its disks are read.  A running VM's disks (qemu)
+ * are copied live by QEMU into new volumes (qemu_run_mirror: drive-mirror,
+ * cancelled once ready, as PVE), its config being the running one (the
+ * main section; pending changes are never copied); a snapshot of a
+ * running VM is refused, its qcow2 images being open in QEMU.
  */
 #include "common.h"
 
@@ -40,6 +43,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "qemu-conf.h"
+#include "qemu-run.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "strv.h"
@@ -48,6 +52,9 @@
 #include "xalloc.h"
 
 #define clone_env guest_ops_env
+
+/* How long one wait of a live disk copy may take: as long as the data. */
+#define MIRROR_TIMEOUT_MS (24 * 3600 * 1000)
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -422,6 +429,48 @@ int guest_clone_check(struct guest_store *gs, const struct guest_kind_ops *k, lo
 	return r;
 }
 
+/* One disk of a running VM (qemu): a new volume of the drive's size on
+ * `storage` or the disk's own, in `format` or the source's (else the
+ * target's default), named in made at once so a failure frees it, filled
+ * live by QEMU's drive-mirror (qemu_run_mirror).  The new volid. */
+static int mirror_disk(struct clone_env *env, long vmid, const char *key, const char *volid,
+                       long newid, const char *storage, const char *format, json_t *made,
+                       struct task_worker *w, char **ret_volid, struct error **err)
+{
+	_cleanup_(storage_freep) struct storage *st = NULL;
+	_cleanup_(storage_freep) struct storage *dst = NULL;
+	_cleanup_free_ char *volname = NULL, *newname = NULL, *path = NULL;
+	struct storage_volume info = {0};
+	int r = open_volid(env->gs, volid, &st, &volname, err);
+	if (r == 0)
+		r = storage_info(st, volname, &info, err);
+	if (r == 0)
+		r = storage_load_open_enabled(guest_store_storage(env->gs),
+		                              guest_store_node(env->gs), storage ? storage : st->id,
+		                              &dst, err);
+	const char *fmt = format;
+	if (r == 0 && !fmt)
+		fmt = info.format && storage_backend_has_format(dst->be, info.format)
+		          ? info.format
+		          : image_format_to_string(dst->be->default_format);
+	if (r == 0) {
+		task_log(w, "create full clone of drive %s (%s) on '%s' (running)", key, volid,
+		         dst->id);
+		r = storage_alloc(dst, newid, fmt, NULL, info.size, w, &newname, err);
+	}
+	if (r == 0) {
+		*ret_volid = volid_format(dst->id, newname);
+		json_array_append_new(made, json_string(*ret_volid));
+		r = storage_path(dst, newname, &path, err);
+	}
+	if (r == 0) {
+		struct qemu_run_env renv = {.run_root = guest_store_run_dir(env->gs), .w = w};
+		r = qemu_run_mirror(&renv, vmid, key, path, fmt, MIRROR_TIMEOUT_MS, err);
+	}
+	storage_volume_clear(&info);
+	return r;
+}
+
 struct clone_write {
 	const struct guest_kind_ops *k;
 	const json_t *conf;
@@ -459,7 +508,9 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	tmpl = streq_ptr(guest_conf_get(g.conf, "template"), "1");
 	r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
 	guest_release(&g);
-	if (r == 0 && running)
+	/* a running VM's disks are mirrored live by QEMU; a snapshot of one
+	 * would be read from an image QEMU holds locked */
+	if (r == 0 && running && (!streq(k->type, "qemu") || snapname))
 		r = error_set(err, -EBUSY, 500,
 		              "%s %ld is running - clone of a running VM is not supported", k->noun,
 		              vmid);
@@ -498,11 +549,18 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 		              "templates - use full clone");
 	for (size_t i = 0; r == 0 && l.keys && l.keys[i]; i++) {
 		_cleanup_free_ char *nv = NULL, *value = NULL;
-		r = clone_disk(env, l.volids[i], snapname, newid, full, storage, format, w, &nv,
-		               err);
-		if (r < 0)
-			break;
-		json_array_append_new(made, json_string(nv));
+		if (running) {
+			r = mirror_disk(env, vmid, l.keys[i], l.volids[i], newid, storage, format,
+			                made, w, &nv, err);
+			if (r < 0)
+				break;
+		} else {
+			r = clone_disk(env, l.volids[i], snapname, newid, full, storage, format, w,
+			               &nv, err);
+			if (r < 0)
+				break;
+			json_array_append_new(made, json_string(nv));
+		}
 		const char *old = guest_conf_get(conf, l.keys[i]);
 		uint64_t size = 0;
 		drive_size(l.keys[i], old, &size);

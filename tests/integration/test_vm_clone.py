@@ -237,8 +237,9 @@ class VmDiskTest(VmTestBase):
         r = self.api("POST", base, data={"newid": "432", "target": "othernode"})
         self.assertEqual(r.status, 400)
         self.assertIn("target", r.json()["errors"])
+        # a running VM is mirrored live (test_vm_boot.py), not a snapshot of it
         p = self.fake_running(430)
-        r = self.api("POST", base, data={"newid": "432"})
+        r = self.api("POST", base, data={"newid": "432", "snapname": "s1"})
         self.assertEqual(r.status, 500)
         self.assertIn("is running", r.reason)
         p.kill()
