@@ -441,6 +441,9 @@ static int mirror_disk(struct clone_env *env, long vmid, const char *key, const 
 	_cleanup_(storage_freep) struct storage *dst = NULL;
 	_cleanup_free_ char *volname = NULL, *newname = NULL, *path = NULL;
 	struct storage_volume info = {0};
+	/* swtpm, not QEMU, has the TPM state open: nothing to mirror (PVE) */
+	if (streq(key, "tpmstate0"))
+		return error_set(err, -EBUSY, 500, "cannot move TPM state while VM is running");
 	int r = open_volid(env->gs, volid, &st, &volname, err);
 	if (r == 0)
 		r = storage_info(st, volname, &info, err);

@@ -244,6 +244,16 @@ class VmDiskTest(VmTestBase):
         self.assertIn("is running", r.reason)
         p.kill()
         p.wait()
+        # swtpm holds a running VM's TPM state: not mirrored (PVE's words)
+        self.create(434, name="tpm", memory=512, tpmstate0="vms:1,version=v2.0", kvm=0)
+        p = self.fake_running(434)
+        self.failed(self.vm(434).clone.post(newid=435),
+                    "cannot move TPM state while VM is running")
+        p.kill()
+        p.wait()
+        self.assertEqual(self.images(435), [])
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "435.conf")))
         # a storage that does not exist: the task fails, nothing stays
         upid = self.vm(430).clone.post(newid=433, storage="nosuch")
         st = self.task_status(upid)
