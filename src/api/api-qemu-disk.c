@@ -174,7 +174,8 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 	int r = api_guest_check_pool(call, &pool, err);
 	if (r < 0)
 		return r;
-	if (api_param_str(call, "snapname"))
+	const char *snapname = api_param_str(call, "snapname");
+	if (snapname && !streq(k->type, "qemu"))
 		return error_param(err, "snapname", "cloning from a snapshot is not supported yet");
 	const char *name = api_param_str(call, name_key);
 	if (name) {
@@ -199,7 +200,8 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		return r;
 	bool tmpl = streq_ptr(json_string_value(json_object_get(g.conf, "template")), "1");
 	bool full = api_param_bool(call, "full", !tmpl);
-	if (running)
+	/* a running VM's disks are mirrored live (qemu), not a snapshot's */
+	if (running && (!streq(k->type, "qemu") || snapname))
 		r = error_set(err, -EBUSY, 500,
 		              "VM %lld is running - clone of a running VM is not supported", vmid);
 	if (r == 0 && !full && !tmpl)
@@ -213,12 +215,16 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 		r = error_param(err, "format", "parameter 'format' not allowed for linked clones");
 	if (r == 0 && !full && !streq(k->type, "qemu"))
 		r = check_linked(call, k, g.conf, err);
+	/* PVE: the snapshot's section gives the disks whose storages are checked */
+	_cleanup_json_ json_t *section = NULL;
+	if (r == 0)
+		r = guest_clone_check(gs, k, vmid, snapname, full, &section, err);
 	if (r == 0 && storage) {
 		_cleanup_free_ char *path = xasprintf("/storage/%s", storage);
 		if (!api_call_has_priv(call, path, "Datastore.AllocateSpace"))
 			r = denied(path, "Datastore.AllocateSpace", err);
 	} else if (r == 0) {
-		r = check_disk_storages(call, k, g.conf, err);
+		r = check_disk_storages(call, k, section, err);
 	}
 	guest_release(&g);
 	if (r == 0)
@@ -228,7 +234,7 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 
 	_cleanup_json_ json_t *args = json_pack("{s:I, s:I, s:b}", "vmid", (json_int_t)vmid,
 	                                        "newid", (json_int_t)newid, "full", full);
-	static const char *const opt[] = {"description", "storage", "format", NULL};
+	static const char *const opt[] = {"description", "storage", "format", "snapname", NULL};
 	for (const char *const *o = opt; *o; o++)
 		if (api_param_str(call, *o))
 			json_object_set_new(args, *o, json_string(api_param_str(call, *o)));

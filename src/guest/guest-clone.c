@@ -9,17 +9,24 @@
  * then `template: 1`.  As PVE, a failure midway leaves the disks converted
  * so far converted and named by the config (a base cannot go back).
  *
- * qmclone {vmid, newid, full, [name], [description], [storage], [format], [pool]}:
- * newid is reserved first (`lock: create`, as a create), a full clone
- * copies every disk (storage_copy: to `storage` or the disk's own, in
+ * qmclone {vmid, newid, full, [name], [description], [storage], [format], [pool],
+ * [snapname]}: newid is reserved first (`lock: create`, as a create), a full
+ * clone copies every disk (storage_copy: to `storage` or the disk's own, in
  * `format` or the source's), a linked clone (of a template only) makes a
- * copy-on-write child of each base volume (storage_clone).  The new
- * config is the source's main section without its snapshots, pending
+ * copy-on-write child of each base volume (storage_clone).  With snapname
+ * the clone is of that snapshot: its section gives the config and the
+ * disks, each copied as it was then (storage_copy_snapshot: where the
+ * storage can read a volume's snapshot, checked first by guest_clone_check
+ * with PVE's words).  The new config is the source's main section (or the
+ * snapshot's, without snaptime, vmstate, snapstate) without its snapshots, pending
  * changes, unused volumes, lock, template flag and parent, with new MAC
  * addresses and a new vmgenid.  A failure frees every volume made and the
  * reservation: no half clone stays.  A non-template source is locked
- * (`lock: clone`) while its disks are read; a running VM is not cloned
- * (PVE mirrors its disks live with drive-mirror, which ctvm does not do).
+ * (`lock: clone`) while its disks are read.  A running VM's disks (qemu)
+ * are copied live by QEMU into new volumes (qemu_run_mirror: drive-mirror,
+ * cancelled once ready, as PVE), its config being the running one (the
+ * main section; pending changes are never copied); a snapshot of a
+ * running VM is refused, its qcow2 images being open in QEMU.
  */
 #include "common.h"
 
@@ -36,6 +43,7 @@
 #include "guest.h"
 #include "jsonutil.h"
 #include "qemu-conf.h"
+#include "qemu-run.h"
 #include "storage-ops.h"
 #include "storage.h"
 #include "strv.h"
@@ -44,6 +52,9 @@
 #include "xalloc.h"
 
 #define clone_env guest_ops_env
+
+/* How long one wait of a live disk copy may take: as long as the data. */
+#define MIRROR_TIMEOUT_MS (24 * 3600 * 1000)
 
 static const char *arg_str(const json_t *args, const char *key)
 {
@@ -276,7 +287,8 @@ static json_t *clone_section(const struct guest_kind_ops *k, const json_t *src, 
 	json_t *v;
 	json_object_foreach ((json_t *)src, key, v) {
 		if (streq(key, "lock") || streq(key, "template") || streq(key, "parent") ||
-		    streq(key, "digest") || !strncmp(key, "unused", 6))
+		    streq(key, "digest") || streq(key, "snaptime") || streq(key, "vmstate") ||
+		    streq(key, "snapstate") || !strncmp(key, "unused", 6))
 			continue;
 		json_object_set(c, key, v);
 	}
@@ -326,8 +338,8 @@ static json_t *clone_section(const struct guest_kind_ops *k, const json_t *src, 
 }
 
 /* One disk of the clone: a full copy or a linked child; the new volid. */
-static int clone_disk(struct clone_env *env, const char *volid, long newid, bool full,
-                      const char *storage, const char *format, struct task_worker *w,
+static int clone_disk(struct clone_env *env, const char *volid, const char *snap, long newid,
+                      bool full, const char *storage, const char *format, struct task_worker *w,
                       char **ret_volid, struct error **err)
 {
 	_cleanup_(storage_freep) struct storage *st = NULL;
@@ -364,9 +376,101 @@ static int clone_disk(struct clone_env *env, const char *volid, long newid, bool
 			return -ENOSPC;
 	}
 	task_log(w, "create full clone of drive (%s) on '%s'", volid, target);
-	r = storage_copy(st, volname, dst, dst_name, newid, w, &newname, err);
+	r = storage_copy_snapshot(st, volname, snap, dst, dst_name, newid, w, &newname, err);
 	if (r == 0)
 		*ret_volid = volid_format(dst->id, newname);
+	return r;
+}
+
+/* The section a clone copies (a copy): the main one, or snapshot snapname's,
+ * whose every disk the storage must be able to copy from the snapshot
+ * (PVE's volume_has_feature 'copy' or 'clone' with the snapshot name). */
+static int clone_source(struct guest_store *gs, const struct guest_kind_ops *k,
+                        const struct guest *g, const char *snapname, bool full,
+                        json_t **ret_section, struct error **err)
+{
+	struct disk_list l = {0};
+	const json_t *section = g->conf;
+	if (snapname) {
+		json_t *snaps =
+		    k->snapshot_sections ? k->snapshot_sections(conf_snapshot_data(g->snap)) : NULL;
+		section = json_object_get(snaps, snapname);
+		if (!section)
+			return error_set(err, -ENOENT, 500, "snapshot '%s' does not exist",
+			                 snapname);
+	}
+	int r = snapname ? collect_disks(k, section, &l, err) : 0;
+	for (size_t i = 0; r == 0 && l.keys && l.keys[i]; i++) {
+		_cleanup_(storage_freep) struct storage *st = NULL;
+		_cleanup_free_ char *volname = NULL;
+		/* a storage that cannot be opened cannot copy either */
+		bool ok = open_volid(gs, l.volids[i], &st, &volname, NULL) == 0 && full &&
+		          storage_can_copy_snapshot(st, volname, snapname);
+		if (!ok)
+			r = error_set(err, -EOPNOTSUPP, 500,
+			              "%s clone feature is not supported for drive '%s'",
+			              full ? "Full" : "Linked", l.keys[i]);
+	}
+	disk_list_clear(&l);
+	if (r == 0)
+		*ret_section = json_deep_copy(section);
+	return r;
+}
+
+int guest_clone_check(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                      const char *snapname, bool full, json_t **ret_section, struct error **err)
+{
+	struct guest g = {0};
+	int r = guest_get(gs, k, vmid, &g, err);
+	if (r < 0)
+		return r;
+	r = clone_source(gs, k, &g, snapname, full, ret_section, err);
+	guest_release(&g);
+	return r;
+}
+
+/* One disk of a running VM (qemu): a new volume of the drive's size on
+ * `storage` or the disk's own, in `format` or the source's (else the
+ * target's default), named in made at once so a failure frees it, filled
+ * live by QEMU's drive-mirror (qemu_run_mirror).  The new volid. */
+static int mirror_disk(struct clone_env *env, long vmid, const char *key, const char *volid,
+                       long newid, const char *storage, const char *format, json_t *made,
+                       struct task_worker *w, char **ret_volid, struct error **err)
+{
+	_cleanup_(storage_freep) struct storage *st = NULL;
+	_cleanup_(storage_freep) struct storage *dst = NULL;
+	_cleanup_free_ char *volname = NULL, *newname = NULL, *path = NULL;
+	struct storage_volume info = {0};
+	/* swtpm, not QEMU, has the TPM state open: nothing to mirror (PVE) */
+	if (streq(key, "tpmstate0"))
+		return error_set(err, -EBUSY, 500, "cannot move TPM state while VM is running");
+	int r = open_volid(env->gs, volid, &st, &volname, err);
+	if (r == 0)
+		r = storage_info(st, volname, &info, err);
+	if (r == 0)
+		r = storage_load_open_enabled(guest_store_storage(env->gs),
+		                              guest_store_node(env->gs), storage ? storage : st->id,
+		                              &dst, err);
+	const char *fmt = format;
+	if (r == 0 && !fmt)
+		fmt = info.format && storage_backend_has_format(dst->be, info.format)
+		          ? info.format
+		          : image_format_to_string(dst->be->default_format);
+	if (r == 0) {
+		task_log(w, "create full clone of drive %s (%s) on '%s' (running)", key, volid,
+		         dst->id);
+		r = storage_alloc(dst, newid, fmt, NULL, info.size, w, &newname, err);
+	}
+	if (r == 0) {
+		*ret_volid = volid_format(dst->id, newname);
+		json_array_append_new(made, json_string(*ret_volid));
+		r = storage_path(dst, newname, &path, err);
+	}
+	if (r == 0) {
+		struct qemu_run_env renv = {.run_root = guest_store_run_dir(env->gs), .w = w};
+		r = qemu_run_mirror(&renv, vmid, key, path, fmt, MIRROR_TIMEOUT_MS, err);
+	}
+	storage_volume_clear(&info);
 	return r;
 }
 
@@ -393,7 +497,7 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	long vmid = arg_long(args, "vmid"), newid = arg_long(args, "newid");
 	bool full = json_is_true(json_object_get(args, "full"));
 	const char *storage = arg_str(args, "storage"), *format = arg_str(args, "format");
-	const char *pool = arg_str(args, "pool");
+	const char *pool = arg_str(args, "pool"), *snapname = arg_str(args, "snapname");
 	bool pooled = false;
 	struct guest g = {0};
 	struct disk_list l = {0};
@@ -407,7 +511,9 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	tmpl = streq_ptr(guest_conf_get(g.conf, "template"), "1");
 	r = guest_is_running(env->gs, k, vmid, &running, NULL, err);
 	guest_release(&g);
-	if (r == 0 && running)
+	/* a running VM's disks are mirrored live by QEMU; a snapshot of one
+	 * would be read from an image QEMU holds locked */
+	if (r == 0 && running && (!streq(k->type, "qemu") || snapname))
 		r = error_set(err, -EBUSY, 500,
 		              "%s %ld is running - clone of a running VM is not supported", k->noun,
 		              vmid);
@@ -430,8 +536,14 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 	if (r == 0)
 		r = guest_get(env->gs, k, vmid, &g, err);
 	if (r == 0) {
-		conf = clone_section(k, g.conf, args); /* without the source's clone lock */
-		r = collect_disks(k, g.conf, &l, err);
+		/* checked again: the snapshot may have gone since the handler */
+		_cleanup_json_ json_t *section = NULL;
+		r = clone_source(env->gs, k, &g, snapname, full, &section, err);
+		if (r == 0) {
+			/* without the source's clone lock */
+			conf = clone_section(k, section, args);
+			r = collect_disks(k, section, &l, err);
+		}
 	}
 	guest_release(&g);
 	if (r == 0 && !full && !tmpl)
@@ -440,10 +552,18 @@ static int op_clone(struct task_worker *w, const json_t *args, struct error **er
 		              "templates - use full clone");
 	for (size_t i = 0; r == 0 && l.keys && l.keys[i]; i++) {
 		_cleanup_free_ char *nv = NULL, *value = NULL;
-		r = clone_disk(env, l.volids[i], newid, full, storage, format, w, &nv, err);
-		if (r < 0)
-			break;
-		json_array_append_new(made, json_string(nv));
+		if (running) {
+			r = mirror_disk(env, vmid, l.keys[i], l.volids[i], newid, storage, format,
+			                made, w, &nv, err);
+			if (r < 0)
+				break;
+		} else {
+			r = clone_disk(env, l.volids[i], snapname, newid, full, storage, format, w,
+			               &nv, err);
+			if (r < 0)
+				break;
+			json_array_append_new(made, json_string(nv));
+		}
 		const char *old = guest_conf_get(conf, l.keys[i]);
 		uint64_t size = 0;
 		drive_size(l.keys[i], old, &size);
@@ -491,6 +611,9 @@ static int check_vmids(const json_t *args, struct error **err)
 	const char *s = arg_str(args, "storage");
 	if (s && !storeid_is_valid(s))
 		return error_param(err, "storage", "invalid storage id");
+	const char *sn = arg_str(args, "snapname");
+	if (sn && !storage_snapname_valid(sn))
+		return error_param(err, "snapname", "invalid snapshot name");
 	const char *f = arg_str(args, "format");
 	if (f && !streq(f, "raw") && !streq(f, "qcow2") && !streq(f, "vmdk"))
 		return error_param(err, "format", "value is not one of raw, qcow2, vmdk");
@@ -512,6 +635,7 @@ static const struct task_op_arg clone_args[] = {
     {.name = "storage", .type = TASK_ARG_STRING, .optional = true},
     {.name = "format", .type = TASK_ARG_STRING, .optional = true},
     {.name = "pool", .type = TASK_ARG_STRING, .optional = true},
+    {.name = "snapname", .type = TASK_ARG_STRING, .optional = true},
     {.name = NULL},
 };
 

@@ -531,6 +531,18 @@ int guest_volume_free(struct guest_store *gs, const char *volid, struct task_wor
 int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unreferenced,
                         struct task_worker *w, struct error **err);
 
+/* --- clone (guest-clone.c) --- */
+
+/*
+ * PVE clone_vm's checks of what a clone copies: the main section, or with
+ * snapname that snapshot's (500 "snapshot 'x' does not exist"), every disk
+ * of which the storage must copy from the snapshot (500 "Full clone feature
+ * is not supported for drive 'scsi0'"; a linked clone of a snapshot is
+ * "Linked clone feature ...").  *ret_section: a copy of the section.
+ */
+int guest_clone_check(struct guest_store *gs, const struct guest_kind_ops *k, long vmid,
+                      const char *snapname, bool full, json_t **ret_section, struct error **err);
+
 /* --- snapshots (guest-snapshot.c) --- */
 
 /* --- state volumes (guest-vmstate.c) --- */

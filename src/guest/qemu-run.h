@@ -166,6 +166,18 @@ int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, jso
                  int timeout_ms, json_t **ret, struct error **err);
 
 /*
+ * qemu-mirror.c: copies running VM vmid's drive `key` live into the
+ * existing volume at target_path (format target_fmt, at least the drive's
+ * size): drive-mirror with sync full, then, once ready, block-job-cancel,
+ * which completes the copy without pivoting, so the VM keeps its disk (PVE's
+ * clone of a running VM).  timeout_ms bounds each wait.  On failure the job
+ * is cancelled; the target is the caller's to free.
+ */
+int qemu_run_mirror(const struct qemu_run_env *env, long vmid, const char *key,
+                    const char *target_path, const char *target_fmt, int timeout_ms,
+                    struct error **err);
+
+/*
  * Hot-plugs NIC nic into running VM vmid: its tap created, recorded for
  * cleanup and joined to the bridge (rate applied), QMP netdev_add (id
  * net<N>, the tap by name), then device_add with device (the -device

@@ -9,6 +9,13 @@
 void storage_convert_build_cmd(struct cmd *c, const char *src, const char *src_fmt, const char *dst,
                                const char *dst_fmt, bool target_is_zero)
 {
+	storage_convert_snapshot_build_cmd(c, src, src_fmt, NULL, dst, dst_fmt, target_is_zero);
+}
+
+void storage_convert_snapshot_build_cmd(struct cmd *c, const char *src, const char *src_fmt,
+                                        const char *snap, const char *dst, const char *dst_fmt,
+                                        bool target_is_zero)
+{
 	cmd_init(c, "qemu-img");
 	cmd_add(c, "convert");
 	cmd_add(c, "-n");
@@ -20,6 +27,10 @@ void storage_convert_build_cmd(struct cmd *c, const char *src, const char *src_f
 	cmd_add(c, src_fmt);
 	cmd_add(c, "-O");
 	cmd_add(c, dst_fmt);
+	if (snap) {
+		cmd_add(c, "-l");
+		cmd_addf(c, "snapshot.name=%s", snap);
+	}
 	cmd_add(c, src);
 	cmd_add(c, dst);
 	cmd_set_timeout(c, STORAGE_COPY_TIMEOUT_MS);

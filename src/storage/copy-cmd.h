@@ -26,6 +26,13 @@ struct cmd;
  */
 void storage_convert_build_cmd(struct cmd *c, const char *src, const char *src_fmt, const char *dst,
                                const char *dst_fmt, bool target_is_zero);
+/* The same reading qcow2 internal snapshot snap of src (`-l
+ * snapshot.name=<snap>` before the source, as PVE's qemu_img_convert);
+ * snap NULL: storage_convert_build_cmd().  snap is a checked snapshot name
+ * (no ',' that qemu-img's option syntax would read). */
+void storage_convert_snapshot_build_cmd(struct cmd *c, const char *src, const char *src_fmt,
+                                        const char *snap, const char *dst, const char *dst_fmt,
+                                        bool target_is_zero);
 
 /*
  * rsync --archive --hard-links --acls --xattrs --sparse --numeric-ids

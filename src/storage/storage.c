@@ -813,8 +813,8 @@ int storage_image_confined(const struct storage *st, const char *path, const cha
 
 /* Fills the new volume dst_volname from src_volname (formats known). */
 static int copy_fill(struct storage *src, const char *src_volname, const char *src_fmt,
-                     struct storage *dst, const char *dst_volname, const char *dst_fmt,
-                     struct task_worker *w, struct error **err)
+                     const char *snap, struct storage *dst, const char *dst_volname,
+                     const char *dst_fmt, struct task_worker *w, struct error **err)
 {
 	_cleanup_free_ char *spath = NULL, *dpath = NULL;
 	struct cmd c;
@@ -832,15 +832,40 @@ static int copy_fill(struct storage *src, const char *src_volname, const char *s
 		/* a new volume of a file-based storage is a new file or a new
 		 * qcow2: it reads as zeros.  A thick LV would not: LVM and
 		 * others answer false here when they come. */
-		storage_convert_build_cmd(&c, spath, src_fmt, dpath, dst_fmt, dst->path != NULL);
+		storage_convert_snapshot_build_cmd(&c, spath, src_fmt, snap, dpath, dst_fmt,
+		                                   dst->path != NULL);
 	r = storage_run_cmd(&c, w, NULL, err);
 	cmd_release(&c);
 	return r;
 }
 
+bool storage_can_copy_snapshot(const struct storage *st, const char *volname, const char *snap)
+{
+	struct volname_info vi = {0};
+	bool ok;
+
+	if (!snap)
+		return true;
+	/* the name goes into qemu-img's option syntax: the grammar keeps ',' out */
+	if (!storage_snapname_valid(snap) || !(st->be->caps & STORAGE_CAP_COPY_SNAPSHOT) ||
+	    storage_parse_volname(st, volname, &vi, NULL) < 0)
+		return false;
+	ok = vi.vtype == VTYPE_IMAGES && streq_ptr(vi.format, "qcow2");
+	volname_info_clear(&vi);
+	return ok;
+}
+
 int storage_copy(struct storage *src, const char *src_volname, struct storage *dst,
                  const char *dst_name, long vmid, struct task_worker *w, char **ret_volname,
                  struct error **err)
+{
+	return storage_copy_snapshot(src, src_volname, NULL, dst, dst_name, vmid, w, ret_volname,
+	                             err);
+}
+
+int storage_copy_snapshot(struct storage *src, const char *src_volname, const char *snap,
+                          struct storage *dst, const char *dst_name, long vmid,
+                          struct task_worker *w, char **ret_volname, struct error **err)
 {
 	struct storage_volume info = {0};
 	_cleanup_free_ char *newvol = NULL;
@@ -851,6 +876,10 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	r = check_volname(src, src_volname, err);
 	if (r < 0)
 		return r;
+	if (!storage_can_copy_snapshot(src, src_volname, snap))
+		return error_set(err, -EOPNOTSUPP, 500,
+		                 "snapshot copy is not supported for '%s:%s'", src->id,
+		                 src_volname);
 	r = vol_info(src, src_volname, &info, err);
 	if (r < 0)
 		goto out;
@@ -876,8 +905,9 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	if (streq(fmt, "subvol") && !(dst->be->caps & STORAGE_CAP_SUBVOL_SIZE))
 		size = 0; /* the target cannot limit it: no size, as any subvol there */
 	if (w)
-		task_log(w, "copy '%s:%s' (%s, %" PRIu64 " bytes) to storage '%s' as %s", src->id,
-		         src_volname, info.format, info.size, dst->id, fmt);
+		task_log(w, "copy '%s:%s'%s%s (%s, %" PRIu64 " bytes) to storage '%s' as %s",
+		         src->id, src_volname, snap ? " snapshot " : "", snap ? snap : "",
+		         info.format, info.size, dst->id, fmt);
 	r = storage_alloc(dst, vmid, fmt, dst_name, size, w, &newvol, err);
 	if (r < 0)
 		goto out;
@@ -888,7 +918,7 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
 	int jfd = storage_pending_begin(dst->id, newvol, &jpath);
 	if (jfd < 0 && jfd != -ENOENT && w)
 		task_warn(w, "unable to record the copy in progress - %s", strerror(-jfd));
-	r = copy_fill(src, src_volname, info.format, dst, newvol, fmt, w, err);
+	r = copy_fill(src, src_volname, info.format, snap, dst, newvol, fmt, w, err);
 	if (r < 0) {
 		struct error *e = NULL;
 

@@ -54,6 +54,10 @@ enum storage_caps {
 	 * directories (storage_dir_prepare()), stale temporary files are swept
 	 * from them, and they are checked against the system directories */
 	STORAGE_CAP_PATH = 1 << 8,
+	/* a qcow2 volume's snapshots live inside its image (qcow2 internal
+	 * snapshots), so a full copy can read one of them with qemu-img's
+	 * `-l snapshot.name=` (storage_copy_snapshot()) */
+	STORAGE_CAP_COPY_SNAPSHOT = 1 << 9,
 };
 
 /* The use at which a pool's status warns (and the daemon log says so once
@@ -403,3 +407,19 @@ int storage_create_base(struct storage *st, const char *volname, struct task_wor
 int storage_copy(struct storage *src, const char *src_volname, struct storage *dst,
                  const char *dst_name, long vmid, struct task_worker *w, char **ret_volname,
                  struct error **err);
+/*
+ * PVE's volume_has_feature('copy', volname, snap): whether storage_copy_snapshot()
+ * can read snapshot `snap` of volname on st; snap NULL: the volume itself.
+ * From the volume's name and the backend's capabilities only (nothing on the
+ * host is read): a snapshot is readable where the backend keeps qcow2
+ * snapshots inside the image (STORAGE_CAP_COPY_SNAPSHOT) and the volume is
+ * a qcow2.
+ */
+bool storage_can_copy_snapshot(const struct storage *st, const char *volname, const char *snap);
+/* storage_copy() of snapshot snap of src_volname (snap NULL: the volume
+ * itself, as storage_copy()): the new volume holds the data as it was when
+ * the snapshot was taken.  500 "snapshot copy is not supported for
+ * 'store:volname'" where storage_can_copy_snapshot() says no. */
+int storage_copy_snapshot(struct storage *src, const char *src_volname, const char *snap,
+                          struct storage *dst, const char *dst_name, long vmid,
+                          struct task_worker *w, char **ret_volname, struct error **err);

@@ -10,7 +10,9 @@ serial port on a socket is created (kvm: 0, TCG) and started; the marker
 comes on serial0's socket; status/current says running with a pid; destroy
 is refused while it runs (Proxmox's message); status/shutdown ends OK and
 the VM is stopped with no QEMU left; destroy leaves no volume.  The same on
-btrfs when the host can loop-mount one.  Skipped without QEMU or when the
+btrfs when the host can loop-mount one.  A running VM is cloned live
+(drive-mirror) and the clone boots; a failed mirror leaves nothing of the
+clone.  Skipped without QEMU or when the
 ISO cannot be built.
 """
 
@@ -25,7 +27,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 
-from test_volume_api import mount_btrfs  # noqa: E402
+from test_volume_api import guest_bytes, guest_write, mount_btrfs  # noqa: E402
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 MARKER = b"CTVM-GUEST-BOOTED"
@@ -197,6 +199,72 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         if not self.bpath:
             self.skipTest("no btrfs here")
         self.boot_and_shutdown(301, "bvms")
+
+    def test_clone_running(self):
+        """A running VM is cloned live (drive-mirror, then cancelled once
+        ready, as PVE): the clone has the source's disk data and its config,
+        and boots; the source keeps running, unlocked.  A mirror that fails
+        (a target storage with no room) frees the target volume, leaves no
+        config and the source running."""
+        q = self.admin.nodes(self.node).qemu
+        self.ok(q.post(vmid=310, name="live", kvm=0, memory=256, cores=1,
+                       ide2="vms:iso/%s,media=cdrom" % self.isoname,
+                       scsi0="vms:1,format=qcow2", scsihw="virtio-scsi-pci",
+                       serial0="socket", boot="order=ide2;scsi0"))
+        self.addCleanup(self.destroy_quietly, 310)
+        src = os.path.join(self.path, "images", "310", "vm-310-disk-0.qcow2")
+        guest_write(src, "qcow2", 1 << 20, 0x5A, length=4 << 20)
+        data = guest_bytes(src, "qcow2")
+        self.ok(q(310).status.start.post())
+        self.addCleanup(self.stop_quietly, 310)
+        self.assertTrue(self.serial_wait(310, MARKER), "no marker on the serial console")
+        pid = q(310).status.current.get()["pid"]
+
+        upid = q(310).clone.post(newid=311, name="livecopy", format="raw")
+        self.ok(upid)
+        self.addCleanup(self.destroy_quietly, 311)
+        self.assertIn("drive mirror", self.task_log(upid))
+        st = q(310).status.current.get()
+        self.assertEqual((st["status"], st["pid"], st["qmpstatus"]), ("running", pid, "running"))
+        self.assertNotIn("lock", q(310).config.get())
+        c = q(311).config.get()
+        self.assertEqual(c["name"], "livecopy")
+        self.assertRegex(c["scsi0"], r"^vms:311/vm-311-disk-0\.raw,")
+        self.assertEqual(guest_bytes(os.path.join(self.path, "images", "311",
+                                                  "vm-311-disk-0.raw"), "raw"), data)
+        self.ok(q(311).status.start.post())
+        self.assertTrue(self.serial_wait(311, MARKER), "the clone does not boot")
+        self.ok(q(311).status.stop.post())
+
+        # no room on the target: the mirror fails, nothing of the clone stays
+        tiny = os.path.join(self.daemon.root, "tiny")
+        os.makedirs(tiny)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny], check=True)
+        self.addCleanup(subprocess.run, ["umount", tiny])
+        self.daemon.root_call("POST", "/storage", storage="tiny", type="dir", path=tiny,
+                              content="images")
+        upid = q(310).clone.post(newid=312, storage="tiny")
+        st = self.task_status(upid, 300)
+        self.assertNotEqual(st["exitstatus"], "OK")
+        self.assertIn("drive mirror", self.task_log(upid))
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "312.conf")))
+        self.assertEqual(os.listdir(os.path.join(tiny, "images", "312"))
+                         if os.path.isdir(os.path.join(tiny, "images", "312")) else [], [])
+        st = q(310).status.current.get()
+        self.assertEqual((st["status"], st["pid"], st["qmpstatus"]), ("running", pid, "running"))
+        self.assertNotIn("lock", q(310).config.get())
+        self.ok(q(310).status.stop.post())
+
+    def stop_quietly(self, vmid):
+        r = self.api("POST", "/nodes/%s/qemu/%d/status/stop" % (self.node, vmid))
+        if r.status == 200:
+            self.task_status(r.json()["data"], 120)
+
+    def destroy_quietly(self, vmid):
+        r = self.api("DELETE", "/nodes/%s/qemu/%d" % (self.node, vmid))
+        if r.status == 200:
+            self.task_status(r.json()["data"], 120)
 
     def test_z_restart(self):
         """SIGKILL ctvmd while a VM runs: the VM runs on, and the restarted

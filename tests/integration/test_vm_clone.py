@@ -185,6 +185,45 @@ class VmDiskTest(VmTestBase):
             self.assertEqual(guest_bytes(self.disk_path(422, c["scsi0"], self.bpath), "raw"),
                              data)
 
+    def test_clone_from_snapshot(self):
+        """snapname: the snapshot's config and its disks as they were then (a
+        qcow2 on dir: qemu-img reads the internal snapshot); a snapshot that
+        does not exist or a disk the storage cannot copy from a snapshot is
+        refused with PVE's words, before any task."""
+        self.create(450, name="src", memory=512, scsi0="vms:1,format=qcow2", kvm=0)
+        path = self.disk_path(450, self.vm(450).config.get()["scsi0"], self.path)
+        guest_write(path, "qcow2", 4096, 0x44)
+        then = guest_bytes(path, "qcow2")
+        self.ok(self.vm(450).snapshot.post(snapname="snap1"))
+        guest_write(path, "qcow2", 4096, 0x55)
+        self.assertNotEqual(guest_bytes(path, "qcow2"), then)
+        self.vm(450).config.put(memory=1024)
+        self.ok(self.vm(450).clone.post(newid=451, snapname="snap1", format="raw"))
+        self.addCleanup(self.destroy_quietly, 451)
+        c = self.vm(451).config.get()
+        self.assertEqual((str(c["memory"]), c["name"]), ("512", "Copy-of-VM-src"))
+        self.assertRegex(c["scsi0"], r"^vms:451/vm-451-disk-0\.raw,")
+        for k in ("snaptime", "parent", "vmstate"):
+            self.assertNotIn(k, c)
+        self.assertEqual(guest_bytes(os.path.join(self.path, "images", "451",
+                                                  "vm-451-disk-0.raw"), "raw"), then)
+        self.assertNotIn("lock", self.vm(450).config.get())
+
+        base = "/nodes/%s/qemu/450/clone" % self.node
+        r = self.api("POST", base, data={"newid": "452", "snapname": "nosuch"})
+        self.assertEqual((r.status, r.reason), (500, "snapshot 'nosuch' does not exist"))
+        if self.bpath:
+            # btrfs snapshots a subvolume, not inside the image: refused
+            self.create(453, name="b", memory=512, scsi0="bvms:1", kvm=0)
+            self.ok(self.vm(453).snapshot.post(snapname="s1"))
+            r = self.api("POST", "/nodes/%s/qemu/453/clone" % self.node,
+                         data={"newid": "452", "snapname": "s1"})
+            self.assertEqual((r.status, r.reason),
+                             (500, "Full clone feature is not supported for drive 'scsi0'"))
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "452.conf")))
+        self.assertEqual(self.images(452), [])
+
     def test_clone_refusals(self):
         self.create(430, name="r", memory=512, scsi0="vms:1", kvm=0)
         self.create(431, name="taken", memory=512, kvm=0)
@@ -198,12 +237,23 @@ class VmDiskTest(VmTestBase):
         r = self.api("POST", base, data={"newid": "432", "target": "othernode"})
         self.assertEqual(r.status, 400)
         self.assertIn("target", r.json()["errors"])
+        # a running VM is mirrored live (test_vm_boot.py), not a snapshot of it
         p = self.fake_running(430)
-        r = self.api("POST", base, data={"newid": "432"})
+        r = self.api("POST", base, data={"newid": "432", "snapname": "s1"})
         self.assertEqual(r.status, 500)
         self.assertIn("is running", r.reason)
         p.kill()
         p.wait()
+        # swtpm holds a running VM's TPM state: not mirrored (PVE's words)
+        self.create(434, name="tpm", memory=512, tpmstate0="vms:1,version=v2.0", kvm=0)
+        p = self.fake_running(434)
+        self.failed(self.vm(434).clone.post(newid=435),
+                    "cannot move TPM state while VM is running")
+        p.kill()
+        p.wait()
+        self.assertEqual(self.images(435), [])
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "435.conf")))
         # a storage that does not exist: the task fails, nothing stays
         upid = self.vm(430).clone.post(newid=433, storage="nosuch")
         st = self.task_status(upid)

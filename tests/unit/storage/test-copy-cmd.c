@@ -37,6 +37,11 @@ static void test_convert(void **state)
 	storage_convert_build_cmd(&c, "/mnt/btrfs/images/100/vm-100-disk-0/disk.raw", "raw",
 	                          "/dev/vg/vm-101-disk-0", "raw", false);
 	check_golden("convert-raw-nozero", &c);
+	/* a qcow2 internal snapshot is read with -l, as PVE's qemu_img_convert */
+	storage_convert_snapshot_build_cmd(&c, "/var/lib/vz/images/100/vm-100-disk-0.qcow2",
+	                                   "qcow2", "snap1",
+	                                   "/var/lib/vz/images/101/vm-101-disk-0.raw", "raw", true);
+	check_golden("convert-snapshot", &c);
 }
 
 static void test_rsync(void **state)
