@@ -229,6 +229,9 @@ void cli_mode_help(const struct cli_mode *mode, FILE *out)
 		fprintf(out, "       %s push <vmid> <file> <destination>\n", mode->prog);
 		fprintf(out, "       %s pull <vmid> <path> <destination>\n", mode->prog);
 	}
+	if (mode->cmds == cmds_qm)
+		fprintf(out, "       %s disk import <vmid> <source> <storage> [OPTIONS]\n",
+		        mode->prog);
 	fprintf(out, "       %s help [<COMMAND>]\n", mode->prog);
 }
 
@@ -424,9 +427,9 @@ static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char *
 		printf("USAGE: %s %s <vmid> <source> <storage> [--format <raw|qcow2|vmdk>] "
 		       "[--target-disk <bus><n>]\n\n",
 		       mode->prog, streq(argv[0], "disk") ? "disk import" : "importdisk");
-		printf("Imports a host image file as a new disk (unusedN, or --target-disk) "
-		       "through POST /nodes/{node}/qemu/{vmid}/config with import-from: "
-		       "root@pam only.\n");
+		printf("No API method of its own: imports a host image file as a new disk "
+		       "(unusedN, or --target-disk) through POST "
+		       "/nodes/{node}/qemu/{vmid}/config with import-from, root@pam only.\n");
 		return 0;
 	}
 	if (mode->cmds == cmds_pct && argc >= 1 && cli_pct_local_cmd(argv[0])) {
