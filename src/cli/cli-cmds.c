@@ -229,6 +229,9 @@ void cli_mode_help(const struct cli_mode *mode, FILE *out)
 		fprintf(out, "       %s push <vmid> <file> <destination>\n", mode->prog);
 		fprintf(out, "       %s pull <vmid> <path> <destination>\n", mode->prog);
 	}
+	if (mode->cmds == cmds_qm)
+		fprintf(out, "       %s disk import <vmid> <source> <storage> [OPTIONS]\n",
+		        mode->prog);
 	fprintf(out, "       %s help [<COMMAND>]\n", mode->prog);
 }
 
@@ -420,6 +423,15 @@ static int run_cmd(struct cli *c, const struct cli_mode *mode, const struct cli_
 
 static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char **argv)
 {
+	if (mode->cmds == cmds_qm && cli_qm_import_words(argc, argv)) {
+		printf("USAGE: %s %s <vmid> <source> <storage> [--format <raw|qcow2|vmdk>] "
+		       "[--target-disk <bus><n>]\n\n",
+		       mode->prog, streq(argv[0], "disk") ? "disk import" : "importdisk");
+		printf("No API method of its own: imports a host image file as a new disk "
+		       "(unusedN, or --target-disk) through POST "
+		       "/nodes/{node}/qemu/{vmid}/config with import-from, root@pam only.\n");
+		return 0;
+	}
 	if (mode->cmds == cmds_pct && argc >= 1 && cli_pct_local_cmd(argv[0])) {
 		bool console = streq(argv[0], "console");
 		const char *more = streq(argv[0], "exec")   ? " <extra-args>"
@@ -474,6 +486,12 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 		return cmd_help(c, mode, argc - 1, argv + 1);
 	if (mode->cmds == cmds_pct && cli_pct_local_cmd(argv[0]))
 		return cli_pct_local_run(c, mode->prog, argc, argv);
+	if (mode->cmds == cmds_qm && cli_qm_import_words(argc, argv)) {
+		for (int i = 0; i < argc; i++)
+			if (streq(argv[i], "--help") || streq(argv[i], "-h"))
+				return cmd_help(c, mode, argc, argv);
+		return cli_qm_import_run(c, mode->prog, argc, argv);
+	}
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {

@@ -47,5 +47,11 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 bool cli_pct_local_cmd(const char *name);
 int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv);
 
+/* qm disk import / qm importdisk (cli-qm-import.c): a host image through
+ * POST .../config with import-from.  The words argv starts with that name
+ * the command (0: not it). */
+int cli_qm_import_words(int argc, char **argv);
+int cli_qm_import_run(struct cli *c, const char *prog, int argc, char **argv);
+
 /* Lists mode's commands with their arguments. */
 void cli_mode_help(const struct cli_mode *mode, FILE *out);

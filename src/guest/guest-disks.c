@@ -151,7 +151,16 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 	}
 	_cleanup_free_ char *import = option_of(value, "import-from");
 	_cleanup_free_ char *volname = NULL;
-	if (import) {
+	if (import && import[0] == '/') {
+		/* a host file, root's only (qemu_needs_root()) */
+		if (tree)
+			return error_set(err, -EINVAL, 400,
+			                 "%s: import-from a file is for VM disks only", key);
+		if (w)
+			task_log(w, "importing '%s' into a new disk of %s on '%s'", import, key,
+			         storeid);
+		r = storage_import_file(st, import, fmt, vmid, w, &volname, &size, err);
+	} else if (import) {
 		_cleanup_(storage_freep) struct storage *src = NULL;
 		_cleanup_free_ char *src_volname = NULL;
 		r = open_volid(gs, import, &src, &src_volname, err);
@@ -197,7 +206,11 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 	char *tmp = option_drop(clean, "format");
 	free(clean);
 	clean = tmp;
-	*ret_value = k->disk_set_file(clean, volid, size);
+	/* unusedN holds the bare volid (an import's target) */
+	if (str_startswith(key, "unused"))
+		*ret_value = xstrdup(volid);
+	else
+		*ret_value = k->disk_set_file(clean, volid, size);
 	*ret_volid = TAKE_PTR(volid);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -190,6 +191,26 @@ static char *split_import(const char *value, char **ret_import)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* An absolute path of at most PATH_MAX bytes, no "." or ".." component and
+ * no control characters (it goes into a task log and qemu-img's argv). */
+static bool import_path_valid(const char *path)
+{
+	size_t n = strlen(path);
+	if (path[0] != '/' || n < 2 || n >= PATH_MAX)
+		return false;
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	for (const char *p = path; *p;) {
+		p += strspn(p, "/");
+		size_t len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
 /*
  * The API's check of a value: the table's (qemu_conf_check_value()), then
  * a MAC for a NIC without one.  A drive may carry import-from=<volid> (an
@@ -201,8 +222,16 @@ static int qemu_check_value(const char *key, const char *value, char **ret_value
 {
 	_cleanup_free_ char *import = NULL;
 	_cleanup_free_ char *rest =
-	    qemu_conf_is_drive_key(key, false) ? split_import(value, &import) : xstrdup(value);
-	if (import) {
+	    qemu_conf_is_drive_key(key, true) ? split_import(value, &import) : xstrdup(value);
+	if (import && import[0] == '/') {
+		/* a host file (root only, qemu_needs_root()); the file itself is
+		 * checked when it is copied (storage_import_file()) */
+		if (!import_path_valid(import))
+			return error_param(err, key,
+			                   "invalid format - import-from: '%s' is not an "
+			                   "absolute path without '..'",
+			                   import);
+	} else if (import) {
 		struct volid v = {0};
 		if (volid_parse(import, &v, NULL) < 0)
 			return error_param(err, key,
@@ -212,9 +241,19 @@ static int qemu_check_value(const char *key, const char *value, char **ret_value
 		volid_clear(&v);
 	}
 	_cleanup_free_ char *norm = NULL;
-	int r = qemu_conf_check_value(key, rest, &norm, err);
-	if (r < 0)
-		return r;
+	int r;
+	if (import && str_startswith(key, "unused")) {
+		/* an import's target: "<storage>:0" becomes a volume, as for
+		 * any disk (guest_disks_allocate()) */
+		_cleanup_free_ char *sid = xstrndup(rest, strcspn(rest, ":"));
+		if (!storeid_is_valid(sid) || !streq(rest + strlen(sid), ":0"))
+			return error_param(err, key, "import-from needs a new disk: <storage>:0");
+		norm = xstrdup(rest);
+	} else {
+		r = qemu_conf_check_value(key, rest, &norm, err);
+		if (r < 0)
+			return r;
+	}
 	if (import) {
 		*ret_value = xasprintf("%s,import-from=%s", norm, import);
 		return 0;
@@ -313,7 +352,7 @@ static void qemu_summary(long vmid, const json_t *conf, json_t *e)
  * host path root. */
 static bool qemu_needs_root(const char *key, const char *value)
 {
-	if (!qemu_conf_is_drive_key(key, false))
+	if (!qemu_conf_is_drive_key(key, true))
 		return qemu_conf_needs_root(key, value);
 	_cleanup_free_ char *import = NULL;
 	_cleanup_free_ char *rest = split_import(value, &import);

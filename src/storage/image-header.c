@@ -417,7 +417,8 @@ static bool allowed_format(const char *fmt)
 
 /* qemu-img's own view must agree with ours: the format asked for, no
  * backing file, no data file, and a vmdk's only extent the file itself. */
-static int qemu_img_agrees(const char *path, const char *fmt, struct error **err)
+static int qemu_img_agrees(const char *path, const char *fmt, uint64_t *ret_size,
+                           struct error **err)
 {
 	struct cmd c;
 	struct cmd_result res = {0};
@@ -438,6 +439,8 @@ static int qemu_img_agrees(const char *path, const char *fmt, struct error **err
 		return error_set(err, -EIO, 500, "unable to parse 'qemu-img info' output");
 	if (!streq(got, fmt))
 		return error_set(err, -EINVAL, 500, "image is '%s', not '%s'", got, fmt);
+	if (ret_size)
+		*ret_size = (uint64_t)json_integer_value(json_object_get(j, "virtual-size"));
 	if (json_object_get(j, "backing-filename") || json_object_get(j, "full-backing-filename"))
 		return error_set(err, -EPERM, 500, "backing file not allowed for untrusted image");
 	if (json_object_get(data, "data-file"))
@@ -470,7 +473,7 @@ int image_check_untrusted(const char *path, const char *fmt, struct error **err)
 	image_refs_clear(&refs);
 	if (r < 0 || streq(fmt, "raw"))
 		return r;
-	return qemu_img_agrees(path, fmt, err);
+	return qemu_img_agrees(path, fmt, NULL, err);
 }
 
 /* Whether a file qemu would probe (its backing format is not recorded)
@@ -519,6 +522,31 @@ static bool path_below(const char *real, const char *root)
 	if (n == 1)
 		return real[0] == '/' && real[1];
 	return strncmp(real, root, n) == 0 && real[n] == '/';
+}
+
+int image_check_host_file(const char *path, const char **ret_fmt, uint64_t *ret_size,
+                          struct error **err)
+{
+	uint64_t size = 0;
+	/* open_image(): O_NOFOLLOW and fstat, so no device, fifo or link */
+	const char *fmt = probe_format(path, err);
+	if (!fmt)
+		return -EPERM;
+	int r = image_check_untrusted(path, fmt, err);
+	if (r < 0)
+		return r;
+	if (streq(fmt, "raw")) {
+		_cleanup_close_ int fd = open_image(path, &size, err);
+		if (fd < 0)
+			return fd;
+	} else {
+		r = qemu_img_agrees(path, fmt, &size, err);
+		if (r < 0)
+			return r;
+	}
+	*ret_fmt = fmt;
+	*ret_size = size;
+	return 0;
 }
 
 int image_check_confined(const char *path, const char *fmt, const char *root, struct error **err)

@@ -95,6 +95,17 @@ int image_refs_parse(const uint8_t *buf, size_t len, const char *fmt, struct ima
 int image_check_untrusted(const char *path, const char *fmt, struct error **err);
 
 /*
+ * A host file as the source of a disk import (root only): a regular file
+ * (opened without following a link, so no device, fifo or link to one),
+ * its format probed as qemu would (raw, qcow2 or vmdk; formats with
+ * references refused) and then checked by image_check_untrusted().  The
+ * format (a static string) and virtual size are returned.  The path is
+ * checked, not held: the caller is root and owns the host's files.
+ */
+int image_check_host_file(const char *path, const char **ret_fmt, uint64_t *ret_size,
+                          struct error **err);
+
+/*
  * The check before qemu-img opens an image of a storage.  Always: no data
  * file and no extent files (`qemu-img info` opens those, though not the
  * backing chain).  With root (a directory): the backing chain, as qemu

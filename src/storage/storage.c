@@ -939,3 +939,57 @@ out:
 	storage_volume_clear(&info);
 	return r;
 }
+
+int storage_import_file(struct storage *dst, const char *path, const char *want_fmt, long vmid,
+                        struct task_worker *w, char **ret_volname, uint64_t *ret_size,
+                        struct error **err)
+{
+	struct storage_volume src = {0};
+	_cleanup_free_ char *newvol = NULL, *dpath = NULL;
+	const char *src_fmt = NULL, *fmt = NULL;
+	uint64_t size = 0;
+	struct cmd c;
+	int r;
+
+	r = image_check_host_file(path, &src_fmt, &size, err);
+	if (r < 0)
+		return r;
+	src.format = (char *)src_fmt; /* copy_format() only reads it */
+	if (want_fmt && (streq(want_fmt, "subvol") || !format_valid(dst, want_fmt)))
+		return error_set(err, -EINVAL, 400, "unsupported format '%s' for storage type '%s'",
+		                 want_fmt, dst->be->type);
+	if (want_fmt)
+		fmt = want_fmt;
+	else if ((r = copy_format(dst, &src, NULL, &fmt, err)) < 0)
+		return r;
+	if (w)
+		task_log(w, "import '%s' (%s, %" PRIu64 " bytes) to storage '%s' as %s", path,
+		         src_fmt, size, dst->id, fmt);
+	r = storage_alloc(dst, vmid, fmt, NULL, size, w, &newvol, err);
+	if (r < 0)
+		return r;
+	char *jpath = NULL;
+	int jfd = storage_pending_begin(dst->id, newvol, &jpath);
+	if (jfd < 0 && jfd != -ENOENT && w)
+		task_warn(w, "unable to record the import in progress - %s", strerror(-jfd));
+	r = vol_path(dst, newvol, &dpath, err);
+	if (r == 0) {
+		storage_convert_build_cmd(&c, path, src_fmt, dpath, fmt, dst->path != NULL);
+		r = storage_run_cmd(&c, w, NULL, err);
+		cmd_release(&c);
+	}
+	if (r < 0) {
+		struct error *e = NULL;
+		int fr = storage_free_volume(dst, newvol, w, &e);
+		if (fr < 0 && w)
+			task_log(w, "unable to remove '%s:%s': %s", dst->id, newvol,
+			         e ? e->msg : "unknown error");
+		error_free(e);
+		storage_pending_end(jpath, jfd, fr >= 0);
+		return r;
+	}
+	storage_pending_end(jpath, jfd, true);
+	*ret_volname = TAKE_PTR(newvol);
+	*ret_size = size;
+	return 0;
+}

@@ -423,3 +423,15 @@ bool storage_can_copy_snapshot(const struct storage *st, const char *volname, co
 int storage_copy_snapshot(struct storage *src, const char *src_volname, const char *snap,
                           struct storage *dst, const char *dst_name, long vmid,
                           struct task_worker *w, char **ret_volname, struct error **err);
+/*
+ * Host file path (root's import-from) to a new volume of dst owned by vmid:
+ * the file is checked first (image_check_host_file(): regular, raw, qcow2
+ * or vmdk naming nothing outside itself), then a volume of its virtual
+ * size is allocated (want_fmt, else its format if dst has it, else dst's
+ * default) and
+ * filled with `qemu-img convert -n`; a failure frees it again.  Returns
+ * the new volume name and its size.
+ */
+int storage_import_file(struct storage *dst, const char *path, const char *want_fmt, long vmid,
+                        struct task_worker *w, char **ret_volname, uint64_t *ret_size,
+                        struct error **err);

@@ -351,6 +351,84 @@ class CliTest(unittest.TestCase):
             self.run_as("qm", "stop", vmid)
             self.ok("qm", "destroy", vmid)
 
+    def test_qm_disk_import(self):
+        """qm disk import (and importdisk): a host image as a new unusedN
+        or --target-disk, root@pam only; devices, links to them and images
+        naming host files are refused."""
+        vmid = "135"
+        tmp = tempfile.mkdtemp(prefix="ctvmt-import-")
+        self.ok("qm", "create", vmid, "--memory", "128", "--kvm", "0")
+        try:
+            qcow = os.path.join(tmp, "src.qcow2")
+            raw = os.path.join(tmp, "src.raw")
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", qcow, "2M"], check=True,
+                           timeout=60)
+            subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 64k 128k", qcow],
+                           check=True, timeout=60, capture_output=True)
+            with open(raw, "wb") as f:
+                f.write(b"\xa5" * 65536 + b"\0" * 65536)
+
+            def volpath(volid):
+                sid, name = volid.split(":", 1)
+                return os.path.join(self.root, "srv", sid, "images", vmid, name.split("/")[-1])
+
+            out = self.ok("qm", "disk", "import", vmid, qcow, "vms")
+            self.assertIn("importing disk '%s' to VM %s ..." % (qcow, vmid), out)
+            m = re.search(r"Successfully imported disk as '(unused0):(vms:[^']+)'", out)
+            self.assertTrue(m, out)
+            conf = self.ok("qm", "config", vmid)
+            self.assertIn("unused0: %s\n" % m.group(2), conf)
+            subprocess.run(["qemu-img", "compare", "-q", qcow, volpath(m.group(2))], check=True,
+                           timeout=60)
+            out = self.ok("qm", "importdisk", vmid, raw, "more", "--format", "raw",
+                          "--target-disk", "scsi1")
+            m = re.search(r"Successfully imported disk as '(scsi1):(more:[^']+)'", out)
+            self.assertTrue(m, out)
+            self.assertIn("scsi1: %s,size=128K\n" % m.group(2), self.ok("qm", "config", vmid))
+            subprocess.run(["qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", raw,
+                            volpath(m.group(2))], check=True, timeout=60)
+
+            # refused: a device, a link to it, a qcow2 backed by a host file,
+            # a relative path or one with ".."
+            link = os.path.join(tmp, "zero")
+            os.symlink("/dev/zero", link)
+            backed = os.path.join(tmp, "backed.qcow2")
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw,
+                            backed], check=True, timeout=60)
+            for src, msg in (("/dev/zero", "not a regular file"),
+                             (link, "not a regular file"),
+                             (backed, "backing file not allowed"),
+                             ("src.raw", "unable to find source")):
+                r = self.run_as("qm", "disk", "import", vmid, src, "vms")
+                self.assertNotEqual(r.returncode, 0, src)
+                self.assertIn(msg, r.stderr, src)
+            # the daemon itself (the CLI resolves links): no link, no ".."
+            api = "/nodes/%s/qemu/%s/config" % (self.node, vmid)
+            for src, status in ((link, 500), (tmp + "/../x/src.raw", 400), ("src.raw", 400)):
+                r = self.daemon.root_http("PUT", api, data={"unused1": "vms:0,import-from=" + src})
+                self.assertEqual(r.status, status, (src, r.reason))
+            conf = self.ok("qm", "config", vmid)
+            self.assertNotIn("unused1", conf)
+            self.assertNotIn("scsi2", conf)
+
+            # only root@pam: an Administrator on / of the pve realm gets 403
+            self.ok("pveum", "user", "add", "imp@pve", "--password", "s3cret-Pw")
+            self.ok("pveum", "acl", "modify", "/", "--roles", "Administrator", "--users",
+                    "imp@pve")
+            try:
+                api = self.daemon.proxmoxer("imp@pve", "s3cret-Pw")
+                from proxmoxer.core import ResourceException
+                with self.assertRaises(ResourceException) as cm:
+                    api.nodes(self.node).qemu(vmid).config.put(
+                        unused1="vms:0,import-from=" + raw)
+                self.assertEqual(cm.exception.status_code, 403)
+                self.assertIn("only root can set 'unused1' config", str(cm.exception))
+            finally:
+                self.ok("pveum", "user", "delete", "imp@pve")
+        finally:
+            self.run_as("qm", "destroy", vmid, "--purge")
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_progress_line_on_a_terminal(self):
         """A task silent for 2 s gets a progress line on stderr when stderr is
         a terminal, erased before the next output; none on a pipe."""

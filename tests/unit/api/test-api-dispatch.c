@@ -142,6 +142,30 @@ static const struct dcase cases[] = {
      "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
      "args=-no-reboot",
      403, "only root can set 'args' config", NULL, 0},
+    /* a host file as import-from (qm disk import): root@pam's alone, an
+     * absolute path without ".." */
+    {"PUT /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "unused0=vms%3A0%2Cimport-from%3D%2Fsrv%2Fimg.qcow2",
+     403, "only root can set 'unused0' config", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "scsi1=vms%3A0%2Cimport-from%3D%2Fsrv%2Fimg.qcow2",
+     403, "only root can set 'scsi1' config", NULL, 0},
+    {"PUT /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "scsi1=vms%3A0%2Cimport-from%3D%2Fsrv%2F..%2Fetc%2Fshadow",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"scsi1\":\"invalid format - import-from: '/srv/../etc/shadow' is not an "
+     "absolute path without '..'\"}}",
+     0},
+    {"PUT /api2/json/nodes/{NODE}/qemu/100/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "unused0=vms%3A1%2Cimport-from%3D%2Fsrv%2Fimg.raw",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"unused0\":\"import-from needs a new disk: <storage>:0\"}}", 0},
     {"POST /api2/json/nodes/{NODE}/qemu HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
      "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "vmid=100&ostype=dos",
