@@ -42,7 +42,7 @@ static const struct cli_cmd cmds_qm[] = {
     {"unlock", "PUT", VM "/config", "vmid", "delete=lock skiplock=1", NULL, ""},
     {"sendkey", "PUT", VM "/sendkey", "vmid key", "", NULL, ""},
     {"showcmd", "GET", VM "/showcmd", "vmid", "", cli_print_showcmd, "pretty"},
-    /* Not in the API yet: the command says so until its row lands. */
+    /* The row gives help, completion and the man page; cli-term.c runs it. */
     {"terminal", "POST", VM "/termproxy", "vmid", "", NULL, ""},
     {NULL},
 };
@@ -432,6 +432,14 @@ static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char *
 		       console ? "lxc-console on the console of" : "lxc-attach into");
 		return 0;
 	}
+	if (mode->cmds == cmds_qm && argc >= 1 && streq(argv[0], "terminal")) {
+		printf("USAGE: %s terminal <vmid> [--iface <serial0|serial1|serial2|serial3>] "
+		       "[--escape <string>]\n\n",
+		       mode->prog);
+		printf("The terminal on the VM's serial port (POST termproxy, then vncwebsocket);\n"
+		       "the escape key (default ^O; ^X, a number, or 0 for none) ends it.\n");
+		return 0;
+	}
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {
@@ -474,6 +482,11 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 		return cmd_help(c, mode, argc - 1, argv + 1);
 	if (mode->cmds == cmds_pct && cli_pct_local_cmd(argv[0]))
 		return cli_pct_local_run(c, mode->prog, argc, argv);
+	bool help = false;
+	for (int i = 1; i < argc; i++)
+		help = help || streq(argv[i], "--help") || streq(argv[i], "-h");
+	if (mode->cmds == cmds_qm && streq(argv[0], "terminal") && !help)
+		return cli_qm_terminal(c, mode->prog, argc, argv);
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {

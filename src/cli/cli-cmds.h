@@ -47,5 +47,10 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 bool cli_pct_local_cmd(const char *name);
 int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv);
 
+/* `qm terminal VMID [--iface serialN] [--escape CHAR]` (cli-term.c): the
+ * caller's terminal on the VM's serial port through termproxy and
+ * vncwebsocket on the local socket. */
+int cli_qm_terminal(struct cli *c, const char *prog, int argc, char **argv);
+
 /* Lists mode's commands with their arguments. */
 void cli_mode_help(const struct cli_mode *mode, FILE *out);
