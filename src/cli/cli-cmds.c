@@ -436,8 +436,11 @@ static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char *
 		printf("USAGE: %s terminal <vmid> [--iface <serial0|serial1|serial2|serial3>] "
 		       "[--escape <string>]\n\n",
 		       mode->prog);
-		printf("The terminal on the VM's serial port (POST termproxy, then vncwebsocket);\n"
-		       "the escape key (default ^O; ^X, a number, or 0 for none) ends it.\n");
+		printf(
+		    "The terminal on the VM's serial port (POST termproxy, then vncwebsocket).\n\n"
+		    "  --iface <serial0|serial1|serial2|serial3>   the serial port (serial0)\n"
+		    "  --escape <string>   the key that ends it: ^O (default), ^X, a number,\n"
+		    "                      or 0 for none\n");
 		return 0;
 	}
 	const struct cli_cmd *best = NULL;

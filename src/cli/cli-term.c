@@ -387,9 +387,14 @@ int cli_qm_terminal(struct cli *c, const char *prog, int argc, char **argv)
 		fprintf(stderr,
 		        "starting serial terminal on interface %s (press Ctrl+%c to exit)\n", iface,
 		        escape < 32 ? escape + '@' : '?');
+	/* a peer gone mid-write is an error to handle here, with the
+	 * terminal still to restore, not a death by SIGPIPE */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+	sigaction(SIGPIPE, &ign, &old_pipe);
 	tty_raw();
 	r = relay(&t, d, sfd, escape);
 	tty_restore();
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	ws_decoder_free(d);
