@@ -555,6 +555,7 @@ class CliTest(unittest.TestCase):
                 if ready:
                     out += os.read(master, 65536)
                 if MARKER in out and not sent:
+                    during = termios.tcgetattr(slave)
                     os.write(master, b"\x0f")
                     sent = True
             if proc.poll() is None:
@@ -562,6 +563,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual(proc.wait(timeout=30), 0, out)
             self.assertIn(MARKER, out)
             self.assertTrue(sent)
+            self.assertFalse(during[3] & termios.ICANON, "terminal not raw")
             self.assertEqual(termios.tcgetattr(slave), before, "terminal not restored")
         finally:
             os.close(master)
