@@ -524,6 +524,8 @@ class CliTest(unittest.TestCase):
         (termproxy, then vncwebsocket on the local socket): the test guest's
         boot marker shows, the escape key (^O) ends it with exit 0 and the
         terminal is as it was (issue 15)."""
+        import fcntl
+        import struct
         import termios
         from test_vm_boot import MARKER, QEMU, build_iso
         r = self.run_as("qm", "terminal", "136", "--iface", "serial4")
@@ -564,6 +566,19 @@ class CliTest(unittest.TestCase):
             self.assertIn(MARKER, out)
             self.assertTrue(sent)
             self.assertFalse(during[3] & termios.ICANON, "terminal not raw")
+            self.assertEqual(termios.tcgetattr(slave), before, "terminal not restored")
+            # a resize is sent along (SIGWINCH); SIGTERM ends it, terminal restored
+            proc = subprocess.Popen(argv + ["--escape", "0"], stdin=slave, stdout=slave,
+                                    stderr=slave, start_new_session=True)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None and \
+                    termios.tcgetattr(slave)[3] & termios.ICANON:
+                time.sleep(0.1)
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+            proc.send_signal(signal.SIGWINCH)
+            time.sleep(0.5)
+            proc.terminate()
+            self.assertEqual(proc.wait(timeout=30), 1)
             self.assertEqual(termios.tcgetattr(slave), before, "terminal not restored")
         finally:
             os.close(master)
