@@ -42,7 +42,7 @@ static const struct cli_cmd cmds_qm[] = {
     {"unlock", "PUT", VM "/config", "vmid", "delete=lock skiplock=1", NULL, ""},
     {"sendkey", "PUT", VM "/sendkey", "vmid key", "", NULL, ""},
     {"showcmd", "GET", VM "/showcmd", "vmid", "", cli_print_showcmd, "pretty"},
-    /* Not in the API yet: the command says so until its row lands. */
+    /* The row gives help, completion and the man page; cli-term.c runs it. */
     {"terminal", "POST", VM "/termproxy", "vmid", "", NULL, ""},
     {NULL},
 };
@@ -444,6 +444,17 @@ static int cmd_help(struct cli *c, const struct cli_mode *mode, int argc, char *
 		       console ? "lxc-console on the console of" : "lxc-attach into");
 		return 0;
 	}
+	if (mode->cmds == cmds_qm && argc >= 1 && streq(argv[0], "terminal")) {
+		printf("USAGE: %s terminal <vmid> [--iface <serial0|serial1|serial2|serial3>] "
+		       "[--escape <string>]\n\n",
+		       mode->prog);
+		printf(
+		    "The terminal on the VM's serial port (POST termproxy, then vncwebsocket).\n\n"
+		    "  --iface <serial0|serial1|serial2|serial3>   the serial port (serial0)\n"
+		    "  --escape <string>   the key that ends it: ^O (default), ^X, a number,\n"
+		    "                      or 0 for none\n");
+		return 0;
+	}
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {
@@ -486,12 +497,14 @@ int cli_mode_run(struct cli *c, const struct cli_mode *mode, int argc, char **ar
 		return cmd_help(c, mode, argc - 1, argv + 1);
 	if (mode->cmds == cmds_pct && cli_pct_local_cmd(argv[0]))
 		return cli_pct_local_run(c, mode->prog, argc, argv);
-	if (mode->cmds == cmds_qm && cli_qm_import_words(argc, argv)) {
-		for (int i = 0; i < argc; i++)
-			if (streq(argv[i], "--help") || streq(argv[i], "-h"))
-				return cmd_help(c, mode, argc, argv);
-		return cli_qm_import_run(c, mode->prog, argc, argv);
-	}
+	bool help = false;
+	for (int i = 1; i < argc; i++)
+		help = help || streq(argv[i], "--help") || streq(argv[i], "-h");
+	if (mode->cmds == cmds_qm && cli_qm_import_words(argc, argv))
+		return help ? cmd_help(c, mode, argc, argv)
+		            : cli_qm_import_run(c, mode->prog, argc, argv);
+	if (mode->cmds == cmds_qm && streq(argv[0], "terminal") && !help)
+		return cli_qm_terminal(c, mode->prog, argc, argv);
 	const struct cli_cmd *best = NULL;
 	int best_n = 0;
 	for (const struct cli_cmd *cmd = mode->cmds; cmd->name; cmd++) {

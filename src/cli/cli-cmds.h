@@ -52,6 +52,10 @@ int cli_pct_local_run(struct cli *c, const char *prog, int argc, char **argv);
  * the command (0: not it). */
 int cli_qm_import_words(int argc, char **argv);
 int cli_qm_import_run(struct cli *c, const char *prog, int argc, char **argv);
+/* `qm terminal VMID [--iface serialN] [--escape CHAR]` (cli-term.c): the
+ * caller's terminal on the VM's serial port through termproxy and
+ * vncwebsocket on the local socket. */
+int cli_qm_terminal(struct cli *c, const char *prog, int argc, char **argv);
 
 /* Lists mode's commands with their arguments. */
 void cli_mode_help(const struct cli_mode *mode, FILE *out);

@@ -160,6 +160,19 @@ static int complete_mode(struct cli *c, const struct cli_mode *mode, int argc, c
 			printf("help\n");
 		return 0;
 	}
+	if (mode->cmds == cli_mode_qm.cmds && streq(best->name, "terminal")) {
+		/* its own options, not termproxy's (cli-term.c) */
+		static const char *const ifaces[] = {"serial0", "serial1", "serial2", "serial3"};
+		static const char *const opts[] = {"--iface", "--escape"};
+		const char *prev = argc >= 2 ? argv[argc - 2] : "";
+		if (streq(prev, "--iface"))
+			print_list(ifaces, ARRAY_SIZE(ifaces));
+		else if (!streq(prev, "--escape") && !print_values(NULL, prev)) {
+			print_list(opts, ARRAY_SIZE(opts));
+			print_list(globals, ARRAY_SIZE(globals));
+		}
+		return 0;
+	}
 	const struct api_method *m = cli_method(c, best->verb, best->path);
 	if (argc >= 2 && print_values(m, argv[argc - 2]))
 		return 0;

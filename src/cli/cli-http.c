@@ -10,9 +10,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-int cli_http_request(const char *socket_path, const char *method, const char *target,
-                     const char *content_type, const char *body, size_t body_len,
-                     struct cli_response *ret, struct error **err)
+int cli_http_connect(const char *socket_path, struct error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
@@ -27,6 +25,16 @@ int cli_http_request(const char *socket_path, const char *method, const char *ta
 		                 e == EACCES || e == EPERM ? "only root may use the local socket"
 		                                           : "is ctvmd running?");
 	}
+	return TAKE_FD(fd);
+}
+
+int cli_http_request(const char *socket_path, const char *method, const char *target,
+                     const char *content_type, const char *body, size_t body_len,
+                     struct cli_response *ret, struct error **err)
+{
+	_cleanup_close_ int fd = cli_http_connect(socket_path, err);
+	if (fd < 0)
+		return fd;
 
 	struct strbuf req = STRBUF_INIT;
 	strbuf_addf(&req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", method,

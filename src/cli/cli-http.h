@@ -13,6 +13,9 @@ struct cli_response {
 	size_t body_len;
 };
 
+/* A connected stream socket to the daemon's unix socket, or < 0 and err. */
+int cli_http_connect(const char *socket_path, struct error **err);
+
 int cli_http_request(const char *socket_path, const char *method, const char *target,
                      const char *content_type, const char *body, size_t body_len,
                      struct cli_response *ret, struct error **err);

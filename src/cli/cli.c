@@ -205,7 +205,7 @@ int cli_parse_options(struct cli *c, const struct api_method *m, const char *loc
 }
 
 /* Percent-encodes everything outside RFC 3986 unreserved (plus extra). */
-static void url_encode(struct strbuf *sb, const char *s, const char *extra)
+void cli_url_encode(struct strbuf *sb, const char *s, const char *extra)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (isalnum(*p) || strchr("-._~", *p) || (extra && strchr(extra, *p)))
@@ -219,9 +219,9 @@ static void encode_pair(struct strbuf *sb, const char *k, const char *v)
 {
 	if (sb->len)
 		strbuf_addch(sb, '&');
-	url_encode(sb, k, NULL);
+	cli_url_encode(sb, k, NULL);
 	strbuf_addch(sb, '=');
-	url_encode(sb, v, NULL);
+	cli_url_encode(sb, v, NULL);
 }
 
 static int exit_code_for(int status)
@@ -253,7 +253,7 @@ int cli_call(struct cli *c, const char *verb, const char *path, json_t *params, 
 	strbuf_addstr(&target, "/api2/json");
 	if (path[0] != '/')
 		strbuf_addch(&target, '/');
-	url_encode(&target, path, "/:@!");
+	cli_url_encode(&target, path, "/:@!");
 	bool in_body = streq(verb, "POST") || streq(verb, "PUT");
 	if (!in_body && form.len) {
 		strbuf_addch(&target, '?');

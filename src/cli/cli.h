@@ -71,6 +71,10 @@ int cli_parse_options(struct cli *c, const struct api_method *m, const char *loc
  */
 int cli_call(struct cli *c, const char *verb, const char *path, json_t *params, json_t **ret_data);
 
+struct strbuf;
+/* Percent-encodes s into sb: everything outside RFC 3986 unreserved and extra. */
+void cli_url_encode(struct strbuf *sb, const char *s, const char *extra);
+
 /* This host's node name (GET /nodes, the first one): 0 or an exit code. */
 int cli_node(struct cli *c, const char **ret);
 

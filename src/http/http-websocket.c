@@ -58,6 +58,15 @@ int ws_accept_key(const char *key, char ret[29])
 	return 0;
 }
 
+int ws_client_key(char ret[25])
+{
+	uint8_t raw[16];
+	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof(raw)) < 0)
+		return -EIO;
+	base64_encode(raw, sizeof(raw), ret);
+	return 0;
+}
+
 /* True when the comma-separated header list hdr has token tok (any case). */
 static bool has_token(const char *hdr, const char *tok)
 {

@@ -56,6 +56,10 @@ enum {
  * the base64 of 16 bytes (RFC 6455 4.1: the key is exactly that). */
 int ws_accept_key(const char *key, char ret[29]);
 
+/* A fresh Sec-WebSocket-Key for a client's opening handshake: base64 of
+ * 16 random bytes, 24 characters and a NUL.  -EIO without randomness. */
+int ws_client_key(char ret[25]);
+
 /* What an upgrade request asked for. */
 struct ws_upgrade {
 	char accept[29];      /* for the Sec-WebSocket-Accept header */

@@ -597,6 +597,73 @@ class CliTest(unittest.TestCase):
             self.run_as("pveum", "role", "delete", "Peek")
             self.run_as("pveum", "group", "delete", "ops")
 
+    def test_qm_terminal(self):
+        """`qm terminal` puts the caller's terminal on the VM's serial port
+        (termproxy, then vncwebsocket on the local socket): the test guest's
+        boot marker shows, the escape key (^O) ends it with exit 0 and the
+        terminal is as it was (issue 15)."""
+        import fcntl
+        import struct
+        import termios
+        from test_vm_boot import MARKER, QEMU, build_iso
+        r = self.run_as("qm", "terminal", "136", "--iface", "serial4")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("USAGE: qm terminal <vmid>", r.stderr)
+        self.assertEqual(self.run_as("qm", "terminal", "136", "--escape", "^").returncode, 2)
+        if not os.access(QEMU, os.X_OK):
+            self.skipTest("no %s" % QEMU)
+        iso = build_iso()
+        if not iso:
+            self.skipTest("the test guest ISO cannot be built here")
+        isodir = os.path.join(self.root, "srv", "vms", "template", "iso")
+        os.makedirs(isodir, exist_ok=True)
+        shutil.copy(iso, isodir)
+        self.ok("qm", "create", "136", "--memory", "256", "--kvm", "0", "--serial0", "socket",
+                "--boot", "order=ide2",
+                "--ide2", "vms:iso/%s,media=cdrom" % os.path.basename(iso))
+        master, slave = pty.openpty()
+        try:
+            self.ok("qm", "start", "136")
+            before = termios.tcgetattr(slave)
+            argv = [os.path.join(self.bindir, "qm"), "terminal", "136", "--root", self.root]
+            proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                    start_new_session=True)
+            out, sent = b"", False
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and proc.poll() is None:
+                ready, _, _ = select.select([master], [], [], 0.5)
+                if ready:
+                    out += os.read(master, 65536)
+                if MARKER in out and not sent:
+                    during = termios.tcgetattr(slave)
+                    os.write(master, b"\x0f")
+                    sent = True
+            if proc.poll() is None:
+                proc.kill()
+            self.assertEqual(proc.wait(timeout=30), 0, out)
+            self.assertIn(MARKER, out)
+            self.assertTrue(sent)
+            self.assertFalse(during[3] & termios.ICANON, "terminal not raw")
+            self.assertEqual(termios.tcgetattr(slave), before, "terminal not restored")
+            # a resize is sent along (SIGWINCH); SIGTERM ends it, terminal restored
+            proc = subprocess.Popen(argv + ["--escape", "0"], stdin=slave, stdout=slave,
+                                    stderr=slave, start_new_session=True)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None and \
+                    termios.tcgetattr(slave)[3] & termios.ICANON:
+                time.sleep(0.1)
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+            proc.send_signal(signal.SIGWINCH)
+            time.sleep(0.5)
+            proc.terminate()
+            self.assertEqual(proc.wait(timeout=30), 1)
+            self.assertEqual(termios.tcgetattr(slave), before, "terminal not restored")
+        finally:
+            os.close(master)
+            os.close(slave)
+            self.run_as("qm", "stop", "136")
+            self.ok("qm", "destroy", "136")
+
     def test_pct_follows_the_table(self):
         """pct is a thin table over /nodes/{node}/lxc: it answers once the
         container API is in this build's table, and says so until then."""

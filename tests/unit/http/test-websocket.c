@@ -124,6 +124,18 @@ static void test_accept_key(void **state)
 	assert_int_equal(ws_accept_key("", acc), -EINVAL);
 }
 
+/* A client's key (qm terminal) is one the server accepts, fresh each time. */
+static void test_client_key(void **state)
+{
+	(void)state;
+	char k1[25], k2[25], acc[29];
+	assert_int_equal(ws_client_key(k1), 0);
+	assert_int_equal(ws_client_key(k2), 0);
+	assert_int_equal(strlen(k1), 24);
+	assert_int_equal(ws_accept_key(k1, acc), 0);
+	assert_string_not_equal(k1, k2);
+}
+
 static struct http_request *upgrade_req(const char *method, const char *ver, const char *proto)
 {
 	struct http_request *req = http_request_new_forwarded(method, "/ws");
@@ -329,9 +341,13 @@ static void test_encoder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_accept_key),   cmocka_unit_test(test_upgrade),
-	    cmocka_unit_test(test_rfc_examples), cmocka_unit_test(test_fragments_and_control),
-	    cmocka_unit_test(test_violations),   cmocka_unit_test(test_callback_error),
+	    cmocka_unit_test(test_accept_key),
+	    cmocka_unit_test(test_client_key),
+	    cmocka_unit_test(test_upgrade),
+	    cmocka_unit_test(test_rfc_examples),
+	    cmocka_unit_test(test_fragments_and_control),
+	    cmocka_unit_test(test_violations),
+	    cmocka_unit_test(test_callback_error),
 	    cmocka_unit_test(test_encoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
