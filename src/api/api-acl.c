@@ -15,6 +15,7 @@
 #include "access.h"
 #include "acl.h"
 #include "api-access-util.h"
+#include "api-console-rows.h"
 #include "api-internal.h"
 #include "api.h"
 #include "error.h"
@@ -249,6 +250,20 @@ static const struct api_check check_perm_modify = {
 
 static const char *const shell_cmds[] = {"ceph_install", "login", "upgrade", NULL};
 
+/* termproxy's and vncshell's command: one of shell_cmds, with its options */
+#define P_SHELL_CMD                                                                                \
+	{.name = "cmd",                                                                            \
+	 .type = API_TYPE_STRING,                                                                  \
+	 .optional = true,                                                                         \
+	 .enum_values = shell_cmds,                                                                \
+	 .default_text = "login",                                                                  \
+	 .description = "Run specific command or default to login."},                              \
+	{                                                                                          \
+		.name = "cmd-opts", .type = API_TYPE_STRING, .optional = true, .max_length = 1024, \
+		.description = "Add parameters to a command. Encoded as null "                     \
+		               "terminated strings."                                               \
+	}
+
 const struct api_method api_methods_acl[] = {
     {
         .path = "/access/acl",
@@ -340,26 +355,9 @@ const struct api_method api_methods_acl[] = {
         .verb = "POST",
         .name = "termproxy",
         .description = "Creates a VNC Shell proxy.",
-        .params =
-            (const struct api_param[]){API_PARAM_NODE,
-                                       {.name = "cmd",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .enum_values = shell_cmds,
-                                        .default_text = "login",
-                                        .description = "Run specific command or default to login."},
-                                       {.name = "cmd-opts",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .max_length = 1024,
-                                        .description =
-                                            "Add parameters to a command. Encoded as null "
-                                            "terminated strings."},
-                                       API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, P_SHELL_CMD, API_END},
         .returns = {.type = API_TYPE_OBJECT},
-        .perm = API_CHECK_DESC(API_PERM("/nodes/{node}", "Sys.Console"),
-                               "Restricted to users of a pam realm with 'Sys.Console' on "
-                               "/nodes/<node>; never API tokens."),
+        .perm = PERM_NODE_CONSOLE,
         .flags = API_NO_TOKEN | API_PROTECTED,
         .handler = api_termproxy,
     },
@@ -368,48 +366,11 @@ const struct api_method api_methods_acl[] = {
         .verb = "POST",
         .name = "vncshell",
         .description = "Creates a VNC Shell proxy (on ctvm: the terminal, as termproxy).",
-        .params =
-            (const struct api_param[]){API_PARAM_NODE,
-                                       {.name = "cmd",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .enum_values = shell_cmds,
-                                        .default_text = "login",
-                                        .description = "Run specific command or default to login."},
-                                       {.name = "cmd-opts",
-                                        .type = API_TYPE_STRING,
-                                        .optional = true,
-                                        .max_length = 1024,
-                                        .description =
-                                            "Add parameters to a command. Encoded as null "
-                                            "terminated strings."},
-                                       {.name = "websocket",
-                                        .type = API_TYPE_BOOLEAN,
-                                        .optional = true,
-                                        .description = "use websocket instead of standard vnc."},
-                                       {.name = "width",
-                                        .type = API_TYPE_INTEGER,
-                                        .optional = true,
-                                        .minimum = 16,
-                                        .maximum = 4096,
-                                        .has_min = true,
-                                        .has_max = true,
-                                        .description = "Not used: the terminal takes the "
-                                                       "client's size."},
-                                       {.name = "height",
-                                        .type = API_TYPE_INTEGER,
-                                        .optional = true,
-                                        .minimum = 16,
-                                        .maximum = 2160,
-                                        .has_min = true,
-                                        .has_max = true,
-                                        .description = "Not used: the terminal takes the "
-                                                       "client's size."},
-                                       API_END},
+        .params = (const struct api_param[]){API_PARAM_NODE, P_SHELL_CMD,
+                                             P_WEBSOCKET("use websocket instead of standard vnc."),
+                                             P_TERM_SIZE, API_END},
         .returns = {.type = API_TYPE_OBJECT},
-        .perm = API_CHECK_DESC(API_PERM("/nodes/{node}", "Sys.Console"),
-                               "Restricted to users of a pam realm with 'Sys.Console' on "
-                               "/nodes/<node>; never API tokens."),
+        .perm = PERM_NODE_CONSOLE,
         .flags = API_NO_TOKEN | API_PROTECTED,
         .handler = api_vncshell,
     },

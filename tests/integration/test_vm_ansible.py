@@ -24,7 +24,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, QEMU, build_iso  # noqa: E402
+from test_vm_boot import MARKER, guest_iso_or_skip, upload_iso  # noqa: E402
 
 
 def run_ansible_json(daemon, user, password, module, args):
@@ -55,13 +55,9 @@ class VmAnsibleTest(ctvmtest.AdminDaemonTest):
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(QEMU, os.X_OK):
-            raise unittest.SkipTest("no %s" % QEMU)
         if not os.path.exists("/usr/bin/ansible"):
             raise unittest.SkipTest("no ansible")
-        cls.iso = build_iso()
-        if not cls.iso:
-            raise unittest.SkipTest("the test guest ISO cannot be built here")
+        cls.iso = guest_iso_or_skip()
         super().setUpClass()
         cls.bridge = "vmbra%d" % (os.getpid() % 100000)
         subprocess.run(["ip", "link", "add", "name", cls.bridge, "type", "bridge"], check=True)
@@ -73,17 +69,7 @@ class VmAnsibleTest(ctvmtest.AdminDaemonTest):
         cls.path2 = os.path.join(cls.daemon.root, "srv", "vms2")
         cls.daemon.root_call("POST", "/storage", storage="vms2", type="dir", path=cls.path2,
                              content="images")
-        with open(cls.iso, "rb") as f:
-            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
-                content="iso", filename=f)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            st = cls.admin.nodes(cls.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                break
-            time.sleep(0.2)
-        assert st["exitstatus"] == "OK", st
-        cls.isoname = os.path.basename(cls.iso)
+        cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
     def ansible(self, module, **args):
         if module == "proxmox_kvm":

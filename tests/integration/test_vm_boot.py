@@ -44,15 +44,37 @@ def build_iso():
     return path if os.path.isfile(path) else None
 
 
+def guest_iso_or_skip():
+    """The test guest ISO's path for a setUpClass; skips the class without
+    QEMU or when the ISO cannot be built."""
+    if not os.access(QEMU, os.X_OK):
+        raise unittest.SkipTest("no %s" % QEMU)
+    iso = build_iso()
+    if not iso:
+        raise unittest.SkipTest("the test guest ISO cannot be built here")
+    return iso
+
+
+def upload_iso(admin, node, storage, iso):
+    """Uploads iso through the API as storage's iso content and waits (up
+    to 120 s) for its task to end OK; returns the name it has there."""
+    with open(iso, "rb") as f:
+        upid = admin.nodes(node).storage(storage).upload.post(content="iso", filename=f)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        st = admin.nodes(node).tasks(upid).status.get()
+        if st["status"] == "stopped":
+            break
+        time.sleep(0.2)
+    assert st["exitstatus"] == "OK", st
+    return os.path.basename(iso)
+
+
 class VmBootTest(ctvmtest.AdminDaemonTest):
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(QEMU, os.X_OK):
-            raise unittest.SkipTest("no %s" % QEMU)
-        cls.iso = build_iso()
-        if not cls.iso:
-            raise unittest.SkipTest("the test guest ISO cannot be built here")
+        cls.iso = guest_iso_or_skip()
         super().setUpClass()
         cls.bridge = "vmbrb%d" % (os.getpid() % 100000)
         subprocess.run(["ip", "link", "add", "name", cls.bridge, "type", "bridge"], check=True)
@@ -68,17 +90,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
             cls.bpath = os.path.join(mnt, "store")
             cls.daemon.root_call("POST", "/storage", storage="bvms", type="btrfs",
                                  path=cls.bpath, content="images")
-        with open(cls.iso, "rb") as f:
-            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
-                content="iso", filename=f)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            st = cls.admin.nodes(cls.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                break
-            time.sleep(0.2)
-        assert st["exitstatus"] == "OK", st
-        cls.isoname = os.path.basename(cls.iso)
+        cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
     def task_log(self, upid):
         lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)

@@ -22,11 +22,10 @@ import socket
 import subprocess
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, QEMU, build_iso  # noqa: E402
+from test_vm_boot import MARKER, guest_iso_or_skip, upload_iso  # noqa: E402
 
 POWERDOWN = b"CTVM-GUEST-POWERDOWN"
 
@@ -34,11 +33,7 @@ POWERDOWN = b"CTVM-GUEST-POWERDOWN"
 class VmStateTest(ctvmtest.AdminDaemonTest):
     @classmethod
     def setUpClass(cls):
-        if not os.access(QEMU, os.X_OK):
-            raise unittest.SkipTest("no %s" % QEMU)
-        cls.iso = build_iso()
-        if not cls.iso:
-            raise unittest.SkipTest("the test guest ISO cannot be built here")
+        cls.iso = guest_iso_or_skip()
         super().setUpClass()
         cls.path = os.path.join(cls.daemon.root, "srv", "vms")
         cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=cls.path,
@@ -52,17 +47,7 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         cls.addClassCleanup(subprocess.run, ["umount", "-l", cls.tiny])
         cls.daemon.root_call("POST", "/storage", storage="tiny", type="dir", path=cls.tiny,
                              content="images")
-        with open(cls.iso, "rb") as f:
-            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
-                content="iso", filename=f)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            st = cls.admin.nodes(cls.node).tasks(upid).status.get()
-            if st["status"] == "stopped":
-                break
-            time.sleep(0.2)
-        assert st["exitstatus"] == "OK", st
-        cls.isoname = os.path.basename(cls.iso)
+        cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
     def task_log(self, upid):
         lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
