@@ -416,6 +416,14 @@ int qmp_connect(const char *path, const char *label, int timeout_ms, struct qmp 
 	_cleanup_error_ struct error *e = NULL;
 	struct qmp_msg m = {0};
 	int r = read_msg(q, deadline, &m, &e);
+	/* QEMU's socket takes one client at a time and may write an event of the
+	 * previous session (a job's status change right after it hung up) to the
+	 * next client before that one's greeting: events before the greeting are
+	 * dropped, at most QMP_MAX_EVENTS of them. */
+	for (int n = 0; r >= 0 && m.kind == QMP_MSG_EVENT && n < QMP_MAX_EVENTS; n++) {
+		qmp_msg_clear(&m);
+		r = read_msg(q, deadline, &m, &e);
+	}
 	if (r >= 0 && m.kind != QMP_MSG_GREETING) {
 		qmp_msg_clear(&m);
 		r = error_set(&e, -EPROTO, 500, "no greeting");
