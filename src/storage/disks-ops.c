@@ -613,10 +613,10 @@ static bool not_installed(int r, struct error **err)
 	return true;
 }
 
-int disks_scan_lvm(json_t **ret, struct error **err)
+/* PVE's scan rows from a Disks list: {<key>: name, size, free} per row;
+ * a host without the tools has none. */
+static int scan_rows(int r, json_t *rows, const char *key, json_t **ret, struct error **err)
 {
-	_cleanup_json_ json_t *list = NULL;
-	int r = disks_list_lvm(&list, err);
 	if (not_installed(r, err)) {
 		*ret = json_array();
 		return 0;
@@ -626,13 +626,20 @@ int disks_scan_lvm(json_t **ret, struct error **err)
 	json_t *a = json_array();
 	size_t i;
 	json_t *row;
-	json_array_foreach (json_object_get(list, "children"), i, row)
-		json_array_append_new(a, json_pack("{s:O, s:O, s:O}", "vg",
+	json_array_foreach (rows, i, row)
+		json_array_append_new(a, json_pack("{s:O, s:O, s:O}", key,
 		                                   json_object_get(row, "name"), "size",
 		                                   json_object_get(row, "size"), "free",
 		                                   json_object_get(row, "free")));
 	*ret = a;
 	return 0;
+}
+
+int disks_scan_lvm(json_t **ret, struct error **err)
+{
+	_cleanup_json_ json_t *list = NULL;
+	int r = disks_list_lvm(&list, err);
+	return scan_rows(r, json_object_get(list, "children"), "vg", ret, err);
 }
 
 /* PVE's pattern for vg (lvm(8)'s names): no leading '-', so never an
@@ -668,22 +675,7 @@ int disks_scan_zfs(json_t **ret, struct error **err)
 {
 	_cleanup_json_ json_t *list = NULL;
 	int r = disks_list_zfs(&list, err);
-	if (not_installed(r, err)) {
-		*ret = json_array();
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	json_t *a = json_array();
-	size_t i;
-	json_t *row;
-	json_array_foreach (list, i, row)
-		json_array_append_new(a, json_pack("{s:O, s:O, s:O}", "pool",
-		                                   json_object_get(row, "name"), "size",
-		                                   json_object_get(row, "size"), "free",
-		                                   json_object_get(row, "free")));
-	*ret = a;
-	return 0;
+	return scan_rows(r, list, "pool", ret, err);
 }
 
 /* ---- the operations ----------------------------------------------------- */
