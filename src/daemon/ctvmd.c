@@ -55,6 +55,7 @@ struct options {
 	unsigned rrd_step;                /* 0: the default (60 s) */
 	struct http_limits limits;        /* connection budgets and deadlines; 0: default */
 	const char *run_task_op;          /* worker mode: the operation's type */
+	bool task_spare;                  /* worker mode: a spare (task.h) */
 	unsigned long long max_log_bytes; /* worker mode */
 	bool no_privsep;                  /* debugging: one root process, no front */
 	bool front;                       /* front mode (started by the privileged ctvmd) */
@@ -167,6 +168,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_EXEC_WORKERS,
 		OPT_RUN_TASK_OP,
 		OPT_MAX_LOG_BYTES,
+		OPT_TASK_SPARE,
 		OPT_PRIVSEP,
 		OPT_NO_PRIVSEP,
 		OPT_PRIVSEP_USER,
@@ -201,6 +203,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	     * arguments as JSON on stdin, its log on stdout (task.h) */
 	    {"run-task-op", required_argument, NULL, OPT_RUN_TASK_OP},
 	    {"max-log-bytes", required_argument, NULL, OPT_MAX_LOG_BYTES},
+	    {"task-spare", no_argument, NULL, OPT_TASK_SPARE},
 	    /* the default; accepted for scripts that still pass it */
 	    {"privsep", no_argument, NULL, OPT_PRIVSEP},
 	    {"no-privsep", no_argument, NULL, OPT_NO_PRIVSEP},
@@ -291,6 +294,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_RUN_TASK_OP:
 			o->run_task_op = optarg;
+			break;
+		case OPT_TASK_SPARE:
+			o->task_spare = true;
 			break;
 		case OPT_MAX_LOG_BYTES:
 			o->max_log_bytes = strtoull(optarg, NULL, 10);
@@ -565,8 +571,11 @@ static void access_check_soon(void *userdata)
 /*
  * --run-task-op TYPE: one worker, exec'd by the task manager (or by anyone
  * with the right to run it) with only its arguments, task.h's
- * task_op_worker_main().  It builds the environment operations need from
- * --root and --node and nothing else of the daemon.
+ * task_op_worker_main().  --task-spare: the same program started ahead of
+ * its task, which it learns from the manager (task_spare_worker_main()).
+ * Either builds the environment operations need from --root and --node and
+ * nothing else of the daemon; its stores read their files fresh when used,
+ * so a spare's setup is not stale when its task comes.
  */
 static _noreturn_ void run_task_op(const struct options *o)
 {
@@ -600,6 +609,8 @@ static _noreturn_ void run_task_op(const struct options *o)
 		fprintf(stderr, "ctvmd: %s\n", e ? e->msg : "cannot register task operations");
 		exit(1);
 	}
+	if (o->task_spare)
+		task_spare_worker_main(ops, o->max_log_bytes);
 	task_op_worker_main(ops, o->run_task_op, o->max_log_bytes);
 }
 
@@ -734,7 +745,7 @@ int main(int argc, char **argv)
 	                    .login_delay_ms = 2000};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
-	if (o.run_task_op)
+	if (o.run_task_op || o.task_spare)
 		run_task_op(&o);
 	if (o.front)
 		run_front(&o);

@@ -73,6 +73,19 @@ struct task_entry {
 	struct timespec kill_at;
 };
 
+/* A spare worker's socket, in the spare (task_spare_worker_main()). */
+#define TASK_SPARE_FD 3
+/* The longest task type a spare takes (UPID types are short words). */
+#define TASK_SPARE_TYPE_MAX 64
+
+/* The spare worker: started ahead, taken by the next task (task.c). */
+struct task_spare {
+	pid_t pid; /* 0: none */
+	int pidfd;
+	int sock; /* SOCK_SEQPACKET: the task's message, then 'g'/'w' */
+	uint64_t pstart;
+};
+
 struct task_manager {
 	char *node;
 	char *dir;
@@ -99,6 +112,11 @@ struct task_manager {
 	bool stopping;
 
 	int efd; /* wakes the exit thread: new pidfd, stop timer, shutdown */
+	struct task_spare spare;
+	/* a spare is to be started: when no task runs, or at spare_due */
+	bool spare_wanted;
+	bool spare_backoff; /* the last one failed or died unused: wait for spare_due */
+	struct timespec spare_due;
 	pthread_t thread;
 	bool thread_started;
 };

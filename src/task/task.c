@@ -12,7 +12,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,7 +29,12 @@
 #include "task.h"
 #include "xalloc.h"
 
-#define KILL_DELAY_MS       5000
+#define KILL_DELAY_MS 5000
+/* A spare is started this long after the last was taken even while tasks
+ * run, and this long after one died unused (a broken program is not
+ * started in a loop). */
+#define SPARE_DELAY_MS      1000
+#define SPARE_BACKOFF_MS    10000
 #define DEFAULT_MAX_WORKERS 4
 
 static void entry_free(struct task_entry *e)
@@ -273,10 +280,199 @@ static int64_t ms_between(const struct timespec *a, const struct timespec *b)
 	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
+/* ------------------------------------------------------------------ */
+/* The spare worker (task.h, worker_argv)                              */
+
+extern char **environ;
+
+static void timespec_add_ms(struct timespec *t, int64_t ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+/* Under tm->lock: the next spare is due in ms from now. */
+static void spare_want_locked(struct task_manager *tm, int64_t ms)
+{
+	tm->spare_wanted = true;
+	clock_gettime(CLOCK_MONOTONIC, &tm->spare_due);
+	timespec_add_ms(&tm->spare_due, ms);
+}
+
+/* Ends a spare that never became a task: the end of its socket makes it
+ * exit at once, whatever it was doing. */
+static void spare_retire(struct task_spare *sp)
+{
+	if (!sp->pid)
+		return;
+	close(sp->sock);
+	close(sp->pidfd);
+	while (waitpid(sp->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*sp = (struct task_spare){0};
+}
+
+/*
+ * Starts a spare: worker_argv with "--task-spare --max-log-bytes N", its
+ * socket as TASK_SPARE_FD, /dev/null as 0-2, nothing else open, its own
+ * session, default signal dispositions and an empty mask.  posix_spawn():
+ * the child only execs, so nothing of this threaded process runs in it.
+ */
+static int spare_spawn(struct task_manager *tm, struct task_spare *ret)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	/* above the targets, so no dup2 source is also a target */
+	int hi = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	close(sv[1]);
+	if (hi < 0) {
+		int r = -errno;
+		close(sv[0]);
+		return r;
+	}
+	_cleanup_strv_free_ char **argv = strv_copy(tm->worker_argv);
+	strv_extend(&argv, "--task-spare");
+	strv_extend(&argv, "--max-log-bytes");
+	strv_push(&argv, xasprintf("%" PRIu64, tm->max_log_bytes));
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO, STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, hi, TASK_SPARE_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, TASK_SPARE_FD + 1);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+	                                  POSIX_SPAWN_SETSID);
+	pid_t pid;
+	int r = -posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(hi);
+	if (r < 0) {
+		close(sv[0]);
+		return r;
+	}
+	struct task_spare sp = {.pid = pid, .sock = sv[0], .pidfd = pidfd_open(pid, 0)};
+	if (sp.pidfd < 0 || proc_pid_starttime(pid, &sp.pstart) < 0) {
+		r = sp.pidfd < 0 ? -errno : -ESRCH;
+		if (sp.pidfd < 0)
+			sp.pidfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		spare_retire(&sp);
+		return r;
+	}
+	*ret = sp;
+	return 0;
+}
+
+/*
+ * Makes the spare the task's worker: its type, then its log and a memfd of
+ * its arguments as descriptors, in one message.  The spare reads it when its
+ * program is ready; -EPIPE (or another error) means it is gone.
+ */
+static int spare_become(int sock, const char *type, int log_fd, const char *args_text)
+{
+	int afd = memfd_create("task-args", MFD_CLOEXEC);
+	int r = afd < 0 ? -errno : write_full(afd, args_text, strlen(args_text));
+	if (r == 0 && lseek(afd, 0, SEEK_SET) < 0)
+		r = -errno;
+	if (r < 0) {
+		if (afd >= 0)
+			close(afd);
+		return r;
+	}
+	int fds[2] = {log_fd, afd};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(fds))];
+	} ctl = {0};
+	struct iovec iov = {.iov_base = (char *)type, .iov_len = strlen(type) + 1};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl.b,
+	                    .msg_controllen = sizeof(ctl.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	r = n == (ssize_t)iov.iov_len ? 0 : n < 0 ? -errno : -EIO;
+	close(afd);
+	return r;
+}
+
+/* Called by the exit thread without the locks: starts the spare if one is
+ * wanted and due (or no task runs); returns the poll timeout to the next
+ * due time, or -1. */
+static int spare_tend(struct task_manager *tm)
+{
+	pthread_mutex_lock(&tm->lock);
+	bool wanted = tm->spare_wanted && !tm->spare.pid && !tm->stopping;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t wait = wanted ? ms_between(&now, &tm->spare_due) : -1;
+	bool now_ok = wanted && (wait <= 0 || (tm->nrunning == 0 && !tm->spare_backoff));
+	pthread_mutex_unlock(&tm->lock);
+	if (!wanted)
+		return -1;
+	if (!now_ok)
+		return (int)wait + 1;
+
+	struct task_spare sp;
+	int r = spare_spawn(tm, &sp);
+	pthread_mutex_lock(&tm->lock);
+	if (r < 0) {
+		log_warn("unable to start a spare worker - %s", strerror(-r));
+		spare_want_locked(tm, SPARE_BACKOFF_MS);
+		tm->spare_backoff = true;
+	} else if (tm->stopping) {
+		pthread_mutex_unlock(&tm->lock);
+		spare_retire(&sp);
+		return -1;
+	} else {
+		tm->spare = sp;
+		tm->spare_wanted = false;
+	}
+	pthread_mutex_unlock(&tm->lock);
+	return r < 0 ? SPARE_BACKOFF_MS : -1;
+}
+
+/* The exit thread saw the spare's pidfd: if it is still the spare (no task
+ * took it meanwhile), it died unused. */
+static void spare_died(struct task_manager *tm, pid_t pid)
+{
+	struct task_spare sp = {0};
+	pthread_mutex_lock(&tm->lock);
+	if (tm->spare.pid == pid) {
+		sp = tm->spare;
+		tm->spare = (struct task_spare){0};
+		spare_want_locked(tm, SPARE_BACKOFF_MS);
+		tm->spare_backoff = true;
+	}
+	pthread_mutex_unlock(&tm->lock);
+	if (sp.pid) {
+		log_warn("spare worker %d ended unused", (int)sp.pid);
+		spare_retire(&sp);
+	}
+}
+
 static void *exit_thread(void *userdata)
 {
 	struct task_manager *tm = userdata;
 	for (;;) {
+		int timeout = spare_tend(tm);
 		pthread_rwlock_rdlock(&tm->fork_lock);
 		pthread_mutex_lock(&tm->lock);
 		if (tm->stopping) {
@@ -284,16 +480,18 @@ static void *exit_thread(void *userdata)
 			pthread_rwlock_unlock(&tm->fork_lock);
 			break;
 		}
-		size_t n = 1;
+		/* the spare's pidfd first: it ends only if it died unused */
+		size_t n = 2;
 		for (struct task_entry *e = tm->live; e; e = e->next)
 			n++;
 		struct pollfd *fds = xnew(struct pollfd, n);
 		struct task_entry **ents = xnew(struct task_entry *, n);
 		fds[0] = (struct pollfd){.fd = tm->efd, .events = POLLIN};
+		pid_t spare_pid = tm->spare.pid;
+		fds[1] = (struct pollfd){.fd = spare_pid ? tm->spare.pidfd : -1, .events = POLLIN};
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		int timeout = -1;
-		size_t i = 1;
+		size_t i = 2;
 		for (struct task_entry *e = tm->live; e; e = e->next, i++) {
 			fds[i] = (struct pollfd){.fd = e->pidfd, .events = POLLIN};
 			ents[i] = e;
@@ -326,7 +524,9 @@ static void *exit_thread(void *userdata)
 		bool stopping = tm->stopping;
 		pthread_mutex_unlock(&tm->lock);
 
-		for (i = 1; r > 0 && !stopping && i < n; i++)
+		if (r > 0 && !stopping && spare_pid && fds[1].revents)
+			spare_died(tm, spare_pid);
+		for (i = 2; r > 0 && !stopping && i < n; i++)
 			if (fds[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
 				finish_entry(tm, ents[i]);
 		free(fds);
@@ -473,6 +673,8 @@ struct task_manager *task_manager_new(const struct task_manager_config *cfg, str
 	}
 	if (recover(tm, err) < 0)
 		return task_manager_free(tm);
+	if (tm->worker_argv)
+		spare_want_locked(tm, 0); /* no thread yet: no lock needed */
 	r = pthread_create(&tm->thread, NULL, exit_thread, tm);
 	if (r != 0) {
 		error_set(err, -r, 500, "unable to start the task thread - %s", strerror(r));
@@ -496,6 +698,7 @@ struct task_manager *task_manager_free(struct task_manager *tm)
 	/* workers keep running (a daemon restart must not end them); closing a
 	 * waiting worker's socket makes it end with an error, and the next
 	 * manager finds all of them in active */
+	spare_retire(&tm->spare);
 	while (tm->live) {
 		struct task_entry *e = tm->live;
 		tm->live = e->next;
@@ -539,10 +742,65 @@ static void abort_child(pid_t pid, int *sock)
 		;
 }
 
-/* Forks the worker whose body body describes (op/args and the exec
- * fields) and makes it a task. */
+pid_t task_manager_spare_pid(struct task_manager *tm)
+{
+	pthread_mutex_lock(&tm->lock);
+	pid_t pid = tm->spare.pid;
+	pthread_mutex_unlock(&tm->lock);
+	return pid;
+}
+
+/* Under tm->lock: the spare, if there is one and it can take type. */
+static bool spare_take_locked(struct task_manager *tm, const char *type, struct task_spare *ret)
+{
+	if (!tm->spare.pid || strlen(type) > TASK_SPARE_TYPE_MAX)
+		return false;
+	*ret = tm->spare;
+	tm->spare = (struct task_spare){0};
+	tm->spare_backoff = false;
+	spare_want_locked(tm, SPARE_DELAY_MS);
+	return true;
+}
+
+/* Forks the child that waits for its start byte (task_child_main()). */
+static int fork_child(struct task_manager *tm, struct task_child *c, pid_t *ret_pid, int *ret_sock,
+                      struct error **err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return error_set(err, -errno, 500, "unable to create socket pair - %s",
+		                 strerror(errno));
+	c->sock = sv[0];
+	/* no signal may run one of the daemon's handlers in the child before
+	 * it has installed its own: the child unblocks them itself */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_rwlock_wrlock(&tm->fork_lock);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[1]);
+		task_child_main(c);
+	}
+	int fork_errno = errno;
+	pthread_rwlock_unlock(&tm->fork_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(sv[0]);
+	if (pid < 0) {
+		close(sv[1]);
+		return error_set(err, -fork_errno, 500, "unable to fork worker - %s",
+		                 strerror(fork_errno));
+	}
+	*ret_pid = pid;
+	*ret_sock = sv[1];
+	return 0;
+}
+
+/* Makes a worker for body (op/args and the exec fields) a task: the spare
+ * when there is one (exec'd workers only), else a forked child. */
 static int start_worker(struct task_manager *tm, const char *type, const char *id, const char *user,
-                        const struct task_child *body, char **ret_upid, struct error **err)
+                        const struct task_child *body, bool use_spare, char **ret_upid,
+                        struct error **err)
 {
 	if (!id)
 		id = "";
@@ -553,10 +811,6 @@ static int start_worker(struct task_manager *tm, const char *type, const char *i
 	if (!field_ok(user, false))
 		return error_set(err, -EINVAL, 400, "invalid task user '%s'", user ? user : "");
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return error_set(err, -errno, 500, "unable to create socket pair - %s",
-		                 strerror(errno));
 	struct task_child c = *body;
 	c.dir = tm->dir;
 	c.node = tm->node;
@@ -565,44 +819,42 @@ static int start_worker(struct task_manager *tm, const char *type, const char *i
 	c.user = user;
 	c.starttime = time(NULL);
 	c.max_log_bytes = tm->max_log_bytes;
-	c.sock = sv[0];
-	/* no signal may run one of the daemon's handlers in the child before
-	 * it has installed its own: the child unblocks them itself */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_rwlock_wrlock(&tm->fork_lock);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(sv[1]);
-		task_child_main(&c);
-	}
-	int fork_errno = errno;
-	pthread_rwlock_unlock(&tm->fork_lock);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return error_set(err, -fork_errno, 500, "unable to fork worker - %s",
-		                 strerror(fork_errno));
-	}
-	close(sv[0]);
-	int sock = sv[1];
 
-	/* the child waits for our first byte, so its /proc entry is there */
-	uint64_t pstart;
-	int r = proc_pid_starttime(pid, &pstart);
-	if (r < 0) {
-		abort_child(pid, &sock);
-		return error_set(err, r, 500, "unable to read start time of worker %d - %s",
-		                 (int)pid, strerror(-r));
+	struct task_spare sp = {0};
+	bool spare = false;
+	if (use_spare && body->exec_argv) {
+		pthread_mutex_lock(&tm->lock);
+		spare = spare_take_locked(tm, type, &sp);
+		pthread_mutex_unlock(&tm->lock);
+		if (!spare)
+			wake_thread(tm); /* none ready: the exit thread starts one */
 	}
-	int pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		r = -errno;
-		abort_child(pid, &sock);
-		return error_set(err, r, 500, "unable to open pidfd of worker %d - %s", (int)pid,
-		                 strerror(-r));
+	pid_t pid = -1;
+	int sock = -1, pidfd = -1, r;
+	uint64_t pstart = 0;
+	if (spare) {
+		pid = sp.pid;
+		sock = sp.sock;
+		pidfd = sp.pidfd;
+		pstart = sp.pstart;
+	} else {
+		r = fork_child(tm, &c, &pid, &sock, err);
+		if (r < 0)
+			return r;
+		/* the child waits for our first byte, so its /proc entry is there */
+		r = proc_pid_starttime(pid, &pstart);
+		if (r < 0) {
+			abort_child(pid, &sock);
+			return error_set(err, r, 500, "unable to read start time of worker %d - %s",
+			                 (int)pid, strerror(-r));
+		}
+		pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0) {
+			r = -errno;
+			abort_child(pid, &sock);
+			return error_set(err, r, 500, "unable to open pidfd of worker %d - %s",
+			                 (int)pid, strerror(-r));
+		}
 	}
 
 	struct task_entry *e = xnew(struct task_entry, 1);
@@ -621,12 +873,13 @@ static int start_worker(struct task_manager *tm, const char *type, const char *i
 
 	/* the log and the active line exist before anyone learns the UPID */
 	_cleanup_free_ char *path = task_log_path(tm->dir, e->upid, c.starttime);
-	int lfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	const int lflags = O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+	int lfd = open(path, lflags, 0640);
 	if (lfd < 0 && errno == ENOENT) {
 		_cleanup_free_ char *sub =
 		    xasprintf("%s/%X", tm->dir, (unsigned)(c.starttime & 0xf));
 		mkdir_p(sub, 0755);
-		lfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+		lfd = open(path, lflags, 0640);
 	}
 	if (lfd < 0) {
 		r = error_set(err, -errno, 500, "unable to create task log '%s' - %s", path,
@@ -635,7 +888,20 @@ static int start_worker(struct task_manager *tm, const char *type, const char *i
 		entry_free(e);
 		return r;
 	}
-	close(lfd);
+	if (spare) {
+		r = spare_become(sock, type, lfd, c.args_text);
+		close(lfd);
+		if (r < 0) {
+			/* it died unused: the task is a forked worker after all */
+			log_warn("spare worker %d gone (%s), forking one", (int)pid, strerror(-r));
+			unlink(path);
+			abort_child(pid, &sock);
+			entry_free(e);
+			return start_worker(tm, type, id, user, body, false, ret_upid, err);
+		}
+	} else {
+		close(lfd);
+	}
 	int slock = lock_file(tm->active_path, TASK_LOCK_TIMEOUT_MS, err);
 	r = slock < 0 ? slock : active_update_locked(tm, e->upid, NULL, err);
 	unlock_file(slock);
@@ -679,7 +945,7 @@ int task_start_op(struct task_manager *tm, const char *type, const char *id, con
 		return r;
 	struct task_child body = {.op = op, .args = args, .env = env};
 	if (!tm->worker_argv)
-		return start_worker(tm, type, id, user, &body, ret_upid, err);
+		return start_worker(tm, type, id, user, &body, true, ret_upid, err);
 
 	/* built here, not in the child: it only execs what it is handed */
 	_cleanup_free_ char *text = json_dumps(args, JSON_COMPACT);
@@ -692,7 +958,7 @@ int task_start_op(struct task_manager *tm, const char *type, const char *id, con
 	strv_push(&argv, xasprintf("%" PRIu64, tm->max_log_bytes));
 	body.exec_argv = argv;
 	body.args_text = text;
-	return start_worker(tm, type, id, user, &body, ret_upid, err);
+	return start_worker(tm, type, id, user, &body, true, ret_upid, err);
 }
 
 static int parse_or_fail(const char *upid, struct upid *u, struct error **err)

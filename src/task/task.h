@@ -133,6 +133,13 @@ struct task_manager_config {
 	 * worker_argv followed by "--run-task-op TYPE --max-log-bytes N", the
 	 * arguments as JSON on stdin and the log as stdout and stderr; the
 	 * program calls task_op_worker_main().  Copied.
+	 *
+	 * So that no task waits for that exec, the manager keeps one spare
+	 * worker started ahead ("worker_argv --task-spare --max-log-bytes N",
+	 * the program calls task_spare_worker_main()): a task takes it, with
+	 * its log and arguments passed as descriptors, and the next spare is
+	 * started once no task runs (or after a second).  Without a spare (two
+	 * tasks at once, a spare that died) the fork-and-exec above is used.
 	 */
 	const char *const *worker_argv;
 	/* Called on the manager's thread when a task ended, before its status
@@ -170,6 +177,21 @@ int task_start_op(struct task_manager *tm, const char *type, const char *id, con
  */
 __attribute__((noreturn)) void task_op_worker_main(const struct task_ops *reg, const char *type,
                                                    uint64_t max_log_bytes);
+
+/* The spare worker's pid, 0 while there is none (tests, diagnostics). */
+pid_t task_manager_spare_pid(struct task_manager *tm);
+
+/*
+ * The main function of a spare worker ("ctvmd --task-spare"), started by the
+ * manager ahead of any task with its socket as descriptor 3: it waits there
+ * for the task it becomes (its type, its log and its arguments), then for its
+ * slot, and from there runs exactly as task_op_worker_main().  It exits
+ * quietly when the socket ends first (the manager stopped or retired it).
+ * The caller sets up the operations' environment before (reg): nothing in it
+ * may cache what a task must read fresh.  Never returns.
+ */
+__attribute__((noreturn)) void task_spare_worker_main(const struct task_ops *reg,
+                                                      uint64_t max_log_bytes);
 
 /* In the worker: append a line to the task log (timestamps are not added,
  * like Proxmox). */

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "error.h"
@@ -352,23 +353,11 @@ static char *read_args(size_t *ret_len)
 	return buf;
 }
 
-_noreturn_ void task_op_worker_main(const struct task_ops *reg, const char *type,
-                                    uint64_t max_log_bytes)
+/* What both exec'd workers do once stdin holds the arguments and stdout
+ * the log: find the operation, check its arguments again, run it. */
+static _noreturn_ void run_exec_op(const struct task_ops *reg, const char *type,
+                                   struct task_worker *w)
 {
-	/* what the forked child did already, for a program started otherwise */
-	setsid();
-	reset_signals();
-	close_range(3, ~0U, 0);
-
-	struct task_worker w = {
-	    .log_fd = STDOUT_FILENO,
-	    .max_bytes = max_log_bytes ? max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES,
-	};
-	/* the log's bound counts what the forked child wrote before the exec */
-	struct stat st;
-	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
-		w.written = (uint64_t)st.st_size;
-
 	size_t len = 0;
 	char *text = read_args(&len);
 	int null = open("/dev/null", O_RDWR);
@@ -381,29 +370,147 @@ _noreturn_ void task_op_worker_main(const struct task_ops *reg, const char *type
 	prctl(PR_SET_NAME, name);
 
 	if (stop_flag)
-		finish(&w, "received interrupt");
+		finish(w, "received interrupt");
 	void *env = NULL;
 	const struct task_op *op = type ? task_ops_find(reg, type, &env) : NULL;
 	if (!op) {
 		char *msg = xasprintf("unknown task type '%s'", type ? type : "");
-		finish(&w, msg);
+		finish(w, msg);
 	}
 	if (!text)
-		finish(&w, "unable to read the task's arguments");
+		finish(w, "unable to read the task's arguments");
 	json_error_t jerr;
 	json_t *args = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!args) {
 		char *msg = xasprintf("invalid task arguments - %s", jerr.text);
-		finish(&w, msg);
+		finish(w, msg);
 	}
 	struct error *err = NULL;
 	int r = task_op_check_args(op, args, &err);
 	if (r == 0) {
-		w.env = env;
-		r = op->run(&w, args, &err);
+		w->env = env;
+		r = op->run(w, args, &err);
 	}
 	if (r < 0)
-		finish(&w, err && err->msg ? err->msg : strerror(-r));
-	finish(&w, NULL);
+		finish(w, err && err->msg ? err->msg : strerror(-r));
+	finish(w, NULL);
+}
+
+/* The log's bound counts what was written before this process had it. */
+static void count_written(struct task_worker *w)
+{
+	struct stat st;
+	if (fstat(w->log_fd, &st) == 0 && S_ISREG(st.st_mode))
+		w->written = (uint64_t)st.st_size;
+}
+
+_noreturn_ void task_op_worker_main(const struct task_ops *reg, const char *type,
+                                    uint64_t max_log_bytes)
+{
+	/* what the forked child did already, for a program started otherwise */
+	setsid();
+	reset_signals();
+	close_range(3, ~0U, 0);
+
+	struct task_worker w = {
+	    .log_fd = STDOUT_FILENO,
+	    .max_bytes = max_log_bytes ? max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES,
+	};
+	count_written(&w);
+	run_exec_op(reg, type, &w);
+}
+
+/*
+ * The spare's one message (task_spare_send()): the type, NUL-terminated,
+ * and exactly two descriptors, the log then the arguments.  Returns 1 with
+ * them, 0 on end of file (the manager retired this spare or is gone), < 0
+ * on anything else, every received descriptor closed then.
+ */
+static int spare_recv(int sock, char type[TASK_SPARE_TYPE_MAX + 1], int *ret_log, int *ret_args)
+{
+	char buf[TASK_SPARE_TYPE_MAX + 2];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(3 * sizeof(int))];
+	} ctl;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = ctl.b,
+	                    .msg_controllen = sizeof(ctl.b)};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR && !stop_flag);
+	if (n < 0)
+		return -errno;
+	int fds[3], nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nfds < 3)
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	bool ok = n > 1 && (size_t)n <= TASK_SPARE_TYPE_MAX + 1 && buf[n - 1] == '\0' &&
+	          strlen(buf) == (size_t)n - 1 && nfds == 2 &&
+	          !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC));
+	if (!ok) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return n == 0 && nfds == 0 ? 0 : -EBADMSG;
+	}
+	memcpy(type, buf, (size_t)n);
+	*ret_log = fds[0];
+	*ret_args = fds[1];
+	return 1;
+}
+
+_noreturn_ void task_spare_worker_main(const struct task_ops *reg, uint64_t max_log_bytes)
+{
+	setsid(); /* posix_spawn made it a session leader already */
+	reset_signals();
+	close_range(TASK_SPARE_FD + 1, ~0U, 0);
+
+	char type[TASK_SPARE_TYPE_MAX + 1];
+	int log_fd = -1, args_fd = -1;
+	if (spare_recv(TASK_SPARE_FD, type, &log_fd, &args_fd) <= 0)
+		_exit(0); /* never a task: nothing to report */
+	if (dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0 ||
+	    dup2(args_fd, STDIN_FILENO) < 0)
+		_exit(1); /* the manager completes the log when it sees the exit */
+	close(log_fd);
+	close(args_fd);
+	char name[16];
+	snprintf(name, sizeof(name), "task %.10s", type);
+	prctl(PR_SET_NAME, name);
+
+	struct task_worker w = {
+	    .log_fd = STDOUT_FILENO,
+	    .max_bytes = max_log_bytes ? max_log_bytes : TASK_DEFAULT_MAX_LOG_BYTES,
+	};
+	count_written(&w);
+	/* then the slot, exactly as a forked worker waits for it */
+	char cmd;
+	if (read_cmd(TASK_SPARE_FD, false, &cmd) <= 0)
+		_exit(1);
+	if (cmd == 'w') {
+		task_log(&w, "waiting for a free worker slot");
+		int r = read_cmd(TASK_SPARE_FD, true, &cmd);
+		if (r == 0)
+			finish(&w, "daemon exited before the task could start");
+		if (r == -EINTR)
+			finish(&w, "received interrupt");
+		if (r < 0 || cmd != 'g')
+			finish(&w, "lost contact with the daemon before the task could start");
+	}
+	close(TASK_SPARE_FD);
+	run_exec_op(reg, type, &w);
 }

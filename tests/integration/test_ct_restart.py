@@ -162,7 +162,10 @@ class CtRestartTest(ctvmtest.KillRestartMixin, CtDaemonTest):
             time.sleep(0.005)
         main = self.daemon.proc.pid
         procs = self.descendants(main)
-        worker = [p for p, c in procs if "--run-task-op vzcreate" in c]
+        # the UPID's pid: a worker exec'd for it or the spare that became it
+        # (docs/dev/TASKS.md, "The spare worker")
+        upid_pid = int(upid.split(":")[2], 16)
+        worker = [p for p, _ in procs if p == upid_pid]
         self.assertTrue(worker, procs)
         victims = [worker[0]] + [p for p, _ in self.descendants(worker[0])]
         os.kill(main, signal.SIGKILL)

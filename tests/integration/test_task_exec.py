@@ -207,7 +207,8 @@ class DaemonExecWorkers(unittest.TestCase):
     def test_worker_is_execd(self):
         # the worker waits for the storage lock the test holds: long enough
         # to see that it is a fresh program with only its operation's name,
-        # not a fork of the daemon
+        # not a fork of the daemon: "--run-task-op imgdel", or the spare
+        # started ahead ("--task-spare") that became the imgdel worker
         make_volume(self.store, 104, "vm-104-disk-0.raw")
         lock = os.path.join(self.daemon.root, "run", "storage-store1.lock")
         with open(lock, "a") as f:
@@ -220,11 +221,19 @@ class DaemonExecWorkers(unittest.TestCase):
             while time.monotonic() < deadline:
                 with open("/proc/%d/cmdline" % pid, "rb") as c:
                     argv = c.read().split(b"\0")
-                if b"--run-task-op" in argv:
+                with open("/proc/%d/comm" % pid, "rb") as c:
+                    comm = c.read().strip()
+                if b"--run-task-op" in argv or comm == b"task imgdel":
                     break
                 time.sleep(0.02)
-            self.assertIn(b"--run-task-op", argv)
-            self.assertEqual(argv[argv.index(b"--run-task-op") + 1], b"imgdel")
+            if b"--task-spare" in argv:
+                self.assertEqual(comm, b"task imgdel")
+            else:
+                self.assertIn(b"--run-task-op", argv)
+                self.assertEqual(argv[argv.index(b"--run-task-op") + 1], b"imgdel")
+            with open("/proc/%d/status" % pid) as st:
+                ppid = [int(l.split()[1]) for l in st if l.startswith("PPid:")][0]
+            self.assertEqual(ppid, self.daemon.proc.pid)
         self.assertEqual(self.wait(upid)["exitstatus"], "OK")
 
     def test_startall(self):

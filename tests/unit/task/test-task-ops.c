@@ -9,6 +9,7 @@
  */
 #include "common.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -415,6 +416,86 @@ static void test_exec_op(void **state)
 
 /* A worker waits for its slot before it executes anything, and a stop
  * reaches the executed program's op. */
+/* A child of this process started as a spare ("--task-spare"), other than
+ * other; waits up to tries * 10 ms for one; 0 when none came. */
+static pid_t find_spare(pid_t other, int tries)
+{
+	for (; tries > 0; tries--) {
+		DIR *d = opendir("/proc");
+		assert_non_null(d);
+		pid_t found = 0;
+		for (struct dirent *de; !found && (de = readdir(d));) {
+			pid_t pid = (pid_t)atoi(de->d_name);
+			if (pid <= 0 || pid == other)
+				continue;
+			_cleanup_free_ char *stat_path = xasprintf("/proc/%d/stat", (int)pid);
+			_cleanup_free_ char *cmd_path = xasprintf("/proc/%d/cmdline", (int)pid);
+			_cleanup_free_ char *st = NULL, *cmd = NULL;
+			size_t cmd_len = 0;
+			if (read_file(stat_path, 4096, &st, NULL, NULL) < 0 ||
+			    read_file(cmd_path, 4096, &cmd, &cmd_len, NULL) < 0)
+				continue;
+			const char *rp = strrchr(st, ')');
+			int ppid = 0;
+			char state = 0;
+			if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 ||
+			    ppid != (int)getpid() || state == 'Z')
+				continue;
+			for (size_t i = 0; i < cmd_len; i += strlen(cmd + i) + 1)
+				if (streq(cmd + i, "--task-spare"))
+					found = pid;
+		}
+		closedir(d);
+		if (found)
+			return found;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* The exec'd worker of a task is the spare started before it, and the next
+ * one is started after; a spare that died is replaced by a forked worker
+ * for the task that finds none; the manager's end ends its spare. */
+static void test_spare(void **state)
+{
+	struct fixture *f = *state;
+	manager(f, true, 0);
+	pid_t spare = 0;
+	for (int i = 0; i < 1000 && !(spare = task_manager_spare_pid(f->tm)); i++)
+		usleep(10000);
+	assert_true(spare > 0);
+	assert_int_equal(find_spare(0, 1), spare);
+	_cleanup_free_ char *upid = start_op(f, "echo", "{\"text\":\"spare\"}");
+	assert_int_equal(strtol(strchr(upid + 5, ':') + 1, NULL, 16), spare);
+	wait_done(f, upid);
+	_cleanup_free_ char *log = log_of(f, upid);
+	assert_string_equal(log, "text=spare env=test-env exec=1\nTASK OK\n");
+
+	/* the next spare, killed before any task takes it */
+	pid_t next = 0;
+	for (int i = 0; i < 1000 && !(next = task_manager_spare_pid(f->tm)); i++)
+		usleep(10000);
+	assert_true(next > 0 && next != spare);
+	assert_int_equal(find_spare(spare, 1), next);
+	assert_int_equal(kill(next, SIGKILL), 0);
+	/* the manager saw it die (a spare killed while a task takes it fails
+	 * that task, as a worker killed at its start would) */
+	for (int i = 0; i < 1000 && task_manager_spare_pid(f->tm) == next; i++)
+		usleep(10000);
+	assert_int_equal(task_manager_spare_pid(f->tm), 0);
+	_cleanup_free_ char *upid2 = start_op(f, "echo", "{\"text\":\"forked\"}");
+	wait_done(f, upid2);
+	_cleanup_free_ char *log2 = log_of(f, upid2);
+	assert_string_equal(log2, "text=forked env=test-env exec=1\nTASK OK\n");
+	assert_int_not_equal(strtol(strchr(upid2 + 5, ':') + 1, NULL, 16), next);
+
+	/* retired with the manager: no spare child is left */
+	task_manager_free(f->tm);
+	f->tm = NULL;
+	for (pid_t p = find_spare(0, 1); p; p = 0)
+		fail_msg("spare %d outlived its manager", (int)p);
+}
+
 static void test_exec_slot_and_stop(void **state)
 {
 	struct fixture *f = *state;
@@ -543,6 +624,15 @@ int main(int argc, char **argv)
 			exec_mode = true;
 			task_op_worker_main(test_registry(), argv[i + 1], max);
 		}
+	/* a spare the exec tests' manager starts ahead (task.h) */
+	for (int i = 1; i < argc; i++)
+		if (streq(argv[i], "--task-spare")) {
+			uint64_t max = 0;
+			if (i + 2 < argc && streq(argv[i + 1], "--max-log-bytes"))
+				max = strtoull(argv[i + 2], NULL, 10);
+			exec_mode = true;
+			task_spare_worker_main(test_registry(), max);
+		}
 
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_register_once),
@@ -551,6 +641,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_fork_op, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_op, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_slot_and_stop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_program, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
