@@ -202,6 +202,22 @@ static int read_cmd(int fd, bool stop_ok, char *ret)
 
 static _noreturn_ void exec_worker(struct task_worker *w, const struct task_child *c);
 
+/* cmd 'w': the task waits for its slot ('g' on sock), logging that it
+ * does; a stop or the daemon's end finishes it meanwhile. */
+static void wait_slot(struct task_worker *w, int sock, char cmd)
+{
+	if (cmd != 'w')
+		return;
+	task_log(w, "waiting for a free worker slot");
+	int r = read_cmd(sock, true, &cmd);
+	if (r == 0)
+		finish(w, "daemon exited before the task could start");
+	if (r == -EINTR)
+		finish(w, "received interrupt");
+	if (r < 0 || cmd != 'g')
+		finish(w, "lost contact with the daemon before the task could start");
+}
+
 _noreturn_ void task_child_main(const struct task_child *c)
 {
 	/* own session: a terminal's ^C or a restart of the daemon's process
@@ -254,16 +270,7 @@ _noreturn_ void task_child_main(const struct task_child *c)
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 
-	if (cmd == 'w') {
-		task_log(&w, "waiting for a free worker slot");
-		int r = read_cmd(sock, true, &cmd);
-		if (r == 0)
-			finish(&w, "daemon exited before the task could start");
-		if (r == -EINTR)
-			finish(&w, "received interrupt");
-		if (r < 0 || cmd != 'g')
-			finish(&w, "lost contact with the daemon before the task could start");
-	}
+	wait_slot(&w, sock, cmd);
 	close(sock);
 
 	if (stop_flag)
@@ -501,16 +508,7 @@ _noreturn_ void task_spare_worker_main(const struct task_ops *reg, uint64_t max_
 	char cmd;
 	if (read_cmd(TASK_SPARE_FD, false, &cmd) <= 0)
 		_exit(1);
-	if (cmd == 'w') {
-		task_log(&w, "waiting for a free worker slot");
-		int r = read_cmd(TASK_SPARE_FD, true, &cmd);
-		if (r == 0)
-			finish(&w, "daemon exited before the task could start");
-		if (r == -EINTR)
-			finish(&w, "received interrupt");
-		if (r < 0 || cmd != 'g')
-			finish(&w, "lost contact with the daemon before the task could start");
-	}
+	wait_slot(&w, TASK_SPARE_FD, cmd);
 	close(TASK_SPARE_FD);
 	run_exec_op(reg, type, &w);
 }

@@ -496,6 +496,38 @@ static void test_spare(void **state)
 		fail_msg("spare %d outlived its manager", (int)p);
 }
 
+/* A spare taken while every slot is busy waits for one like a forked
+ * worker: a second spare is started a second after the first was taken,
+ * even while its task runs. */
+static void test_spare_waits(void **state)
+{
+	struct fixture *f = *state;
+	manager(f, true, 1);
+	pid_t first = 0, second = 0;
+	for (int i = 0; i < 1000 && !(first = task_manager_spare_pid(f->tm)); i++)
+		usleep(10000);
+	assert_true(first > 0);
+	_cleanup_free_ char *a = start_op(f, "waitstop", "{}");
+	_cleanup_free_ char *apath = NULL;
+	struct error *err = NULL;
+	assert_int_equal(task_log_file(f->tm, a, &apath, &err), 0);
+	wait_for_text(apath, "waiting for a stop");
+	for (int i = 0; i < 1000 && !(second = task_manager_spare_pid(f->tm)); i++)
+		usleep(10000);
+	assert_true(second > 0 && second != first);
+
+	_cleanup_free_ char *b = start_op(f, "echo", "{\"text\":\"queued\"}");
+	assert_int_equal(strtol(strchr(b + 5, ':') + 1, NULL, 16), second);
+	_cleanup_free_ char *bpath = NULL;
+	assert_int_equal(task_log_file(f->tm, b, &bpath, &err), 0);
+	wait_for_text(bpath, "waiting for a free worker slot");
+	assert_int_equal(task_stop(f->tm, a, &err), 0);
+	wait_done(f, b);
+	_cleanup_free_ char *blog = log_of(f, b);
+	assert_string_equal(
+	    blog, "waiting for a free worker slot\ntext=queued env=test-env exec=1\nTASK OK\n");
+}
+
 static void test_exec_slot_and_stop(void **state)
 {
 	struct fixture *f = *state;
@@ -642,6 +674,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_exec_op, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_slot_and_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spare_waits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker_program, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
