@@ -121,6 +121,15 @@ static const struct dcase cases[] = {
      200, NULL, "{\"data\":{\"cpuinfo\":{}}}", 0},
     {"GET /api2/json/nodes/othernode/status HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      500, "no such node 'othernode'", NULL, 0},
+    /* the node index: Proxmox's subdirectories, in its order, that ctvm serves */
+    {"GET /api2/json/nodes/{NODE} HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF, 200,
+     NULL,
+     "{\"data\":[{\"name\":\"disks\"},{\"name\":\"lxc\"},{\"name\":\"network\"},"
+     "{\"name\":\"qemu\"},{\"name\":\"rrd\"},{\"name\":\"rrddata\"},{\"name\":\"scan\"},"
+     "{\"name\":\"startall\"},{\"name\":\"status\"},{\"name\":\"stopall\"},"
+     "{\"name\":\"storage\"},{\"name\":\"tasks\"},{\"name\":\"termproxy\"},"
+     "{\"name\":\"vncshell\"}]}",
+     0},
     {"GET /api2/json/nodes/{NODE}/tasks/garbage/status HTTP/1.1" CRLF
      "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      400, NULL, "{\"errors\":{\"upid\":\"unable to parse worker upid\"}}", 0},
