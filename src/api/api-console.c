@@ -153,7 +153,7 @@ static int api_vm_vncproxy(struct api_call *call, json_t **ret, struct error **e
 		return error_set(err, -EIO, 500, "unable to set the VNC password of VM %ld", vmid);
 	}
 	*ret = json_pack("{s:s,s:s,s:i,s:s,s:s}", "user", call->userid, "ticket", t.ticket, "port",
-	                 (int)t.port, "cert", "", "upid", "");
+	                 (int)t.port, "cert", api_console_cert(call), "upid", "");
 	return 0;
 }
 
@@ -206,6 +206,11 @@ static int api_vm_vncwebsocket(struct api_call *call, json_t **ret, struct error
 }
 
 /* ---- the node shell (POST /nodes/{node}/termproxy is in api-acl.c) ---- */
+
+const char *api_console_cert(const struct api_call *call)
+{
+	return call->ctx->cert_pem ? call->ctx->cert_pem : "";
+}
 
 int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret,
                             struct error **err)
@@ -392,7 +397,7 @@ static int api_ct_vncproxy(struct api_call *call, json_t **ret, struct error **e
 	int r = api_ct_termproxy(call, ret, err);
 	if (r < 0)
 		return r;
-	json_object_set_new(*ret, "cert", json_string(""));
+	json_object_set_new(*ret, "cert", json_string(api_console_cert(call)));
 	return 0;
 }
 
