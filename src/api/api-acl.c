@@ -237,7 +237,7 @@ static int api_vncshell(struct api_call *call, json_t **ret, struct error **err)
 	int r = node_shell_ticket(call, ret, err);
 	if (r < 0)
 		return r;
-	json_object_set_new(*ret, "cert", json_string(""));
+	json_object_set_new(*ret, "cert", json_string(api_console_cert(call)));
 	return 0;
 }
 

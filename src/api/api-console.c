@@ -153,7 +153,7 @@ static int api_vm_vncproxy(struct api_call *call, json_t **ret, struct error **e
 		return error_set(err, -EIO, 500, "unable to set the VNC password of VM %ld", vmid);
 	}
 	*ret = json_pack("{s:s,s:s,s:i,s:s,s:s}", "user", call->userid, "ticket", t.ticket, "port",
-	                 (int)t.port, "cert", "", "upid", "");
+	                 (int)t.port, "cert", api_console_cert(call), "upid", "");
 	return 0;
 }
 
@@ -207,6 +207,11 @@ static int api_vm_vncwebsocket(struct api_call *call, json_t **ret, struct error
 
 /* ---- the node shell (POST /nodes/{node}/termproxy is in api-acl.c) ---- */
 
+const char *api_console_cert(const struct api_call *call)
+{
+	return call->ctx->cert_pem ? call->ctx->cert_pem : "";
+}
+
 int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret,
                             struct error **err)
 {
@@ -222,8 +227,9 @@ int api_console_node_ticket(struct api_call *call, bool root_shell, json_t **ret
 struct shell_watch {
 	pid_t pid;
 	int slave;               /* held open while the shell lives (see shell_start) */
-	struct audit_log *audit; /* NULL: no audit line (a container's console) */
+	struct audit_log *audit; /* NULL: no audit log */
 	char *what;              /* "node shell", "console of CT 100" */
+	char *ended;             /* the audit line's result at the end */
 	char *user, *peer, *path;
 };
 
@@ -261,8 +267,9 @@ static void *shell_watch_thread(void *arg)
 	         WIFSIGNALED(st) ? "signal" : "exit code",
 	         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 	if (w->audit)
-		shell_audit(w->audit, w->user, w->peer, w->path, "shell ended");
+		shell_audit(w->audit, w->user, w->peer, w->path, w->ended);
 	free(w->what);
+	free(w->ended);
 	free(w->user);
 	free(w->peer);
 	free(w->path);
@@ -271,24 +278,30 @@ static void *shell_watch_thread(void *arg)
 }
 
 /* Watches a console's process started on a pty (ttyshell.h), whose master
- * goes to *ret_fd: a thread reaps it.  vmid 0 is the node shell (audited),
- * else a container's console. */
-static int watch_start(struct api_call *call, long vmid, bool root_shell, int master, int slave,
-                       pid_t pid, int *ret_fd, struct error **err)
+ * goes to *ret_fd: a thread reaps it.  vmid 0 is the node shell, else
+ * container vmid's console in cmode.  Both ends go to the audit log: who,
+ * from where, what was opened (its pid), and when it ended. */
+static int watch_start(struct api_call *call, long vmid, bool root_shell, const char *cmode,
+                       int master, int slave, pid_t pid, int *ret_fd, struct error **err)
 {
+	const char *node = api_param_str(call, "node");
 	struct shell_watch *w = xnew(struct shell_watch, 1);
 	*w = (struct shell_watch){
 	    .pid = pid,
 	    .slave = slave,
-	    .audit = vmid ? NULL : call->ctx->audit,
+	    .audit = call->ctx->audit,
 	    .what = vmid ? xasprintf("console of CT %ld", vmid) : xstrdup("node shell"),
+	    .ended = vmid ? xasprintf("console ended (CT %ld)", vmid) : xstrdup("shell ended"),
 	    .user = xstrdup(call->authid),
 	    .peer = xstrdup(call->peer ? call->peer : ""),
-	    .path = xasprintf("/nodes/%s/vncwebsocket", api_param_str(call, "node"))};
+	    .path = vmid ? xasprintf("/nodes/%s/lxc/%ld/vncwebsocket", node, vmid)
+	                 : xasprintf("/nodes/%s/vncwebsocket", node)};
 	log_info("%s of %s from %s opened (pid %d)", w->what, w->user, w->peer, (int)pid);
 	if (w->audit) {
-		_cleanup_free_ char *what = xasprintf(
-		    "shell opened (%s, pid %d)", root_shell ? "login -f root" : "login", (int)pid);
+		_cleanup_free_ char *what =
+		    vmid ? xasprintf("console opened (CT %ld, %s, pid %d)", vmid, cmode, (int)pid)
+		         : xasprintf("shell opened (%s, pid %d)",
+		                     root_shell ? "login -f root" : "login", (int)pid);
 		shell_audit(w->audit, w->user, w->peer, w->path, what);
 	}
 	pthread_t th;
@@ -316,7 +329,7 @@ static int shell_start(struct api_call *call, bool root_shell, int *ret_fd, stru
 	int r = ttyshell_start(root_shell, &master, &slave, &pid, err);
 	if (r < 0)
 		return r;
-	return watch_start(call, 0, root_shell, master, slave, pid, ret_fd, err);
+	return watch_start(call, 0, root_shell, NULL, master, slave, pid, ret_fd, err);
 }
 
 /* GET /nodes/{node}/vncwebsocket: the node shell of a termproxy ticket. */
@@ -392,7 +405,7 @@ static int api_ct_vncproxy(struct api_call *call, json_t **ret, struct error **e
 	int r = api_ct_termproxy(call, ret, err);
 	if (r < 0)
 		return r;
-	json_object_set_new(*ret, "cert", json_string(""));
+	json_object_set_new(*ret, "cert", json_string(api_console_cert(call)));
 	return 0;
 }
 
@@ -407,11 +420,12 @@ static int api_ct_vncwebsocket(struct api_call *call, json_t **ret, struct error
 		return error_set(err, -EACCES, 403, "permission denied - invalid vnc ticket");
 	int master = -1, slave = -1;
 	pid_t pid;
-	int r = lxc_power_console(call->ctx->guests, vmid, &master, &slave, &pid, err);
+	_cleanup_free_ char *cmode = NULL;
+	int r = lxc_power_console(call->ctx->guests, vmid, &master, &slave, &pid, &cmode, err);
 	if (r < 0)
 		return r;
 	int fd = -1;
-	r = watch_start(call, vmid, false, master, slave, pid, &fd, err);
+	r = watch_start(call, vmid, false, cmode, master, slave, pid, &fd, err);
 	if (r < 0)
 		return r;
 	call->upgrade_fd = fd;

@@ -64,6 +64,10 @@ void login_limiter_success(struct login_limiter *l, const char *user, const char
 /* Each area's rows (api-*.c). */
 extern const struct api_method api_methods_core[];
 extern const struct api_method api_methods_console[];
+/* The node's TLS certificate (PEM) for vncproxy's and vncshell's "cert":
+ * PVE answers its certificate there for a client that checks the VNC
+ * proxy's TLS (ctvm's relay is on the API's own connection, same cert). */
+const char *api_console_cert(const struct api_call *call);
 /* api-console.c: a node shell ticket for the caller (POST
  * /nodes/{node}/termproxy, checked already): root_shell is root@pam's
  * "login -f root", else the host's login asks who. */

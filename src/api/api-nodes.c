@@ -49,8 +49,11 @@ static int api_nodes(struct api_call *call, json_t **ret, struct error **err)
 
 static int api_node_index(struct api_call *call, json_t **ret, struct error **err)
 {
-	static const char *const names[] = {"status",  "tasks", "startall", "stopall",
-	                                    "rrddata", "qemu",  "network",  NULL};
+	/* Proxmox's index (Nodes.pm, alphabetical), less what ctvm does not
+	 * serve */
+	static const char *const names[] = {"disks",   "lxc",   "network",   "qemu",     "rrd",
+	                                    "rrddata", "scan",  "startall",  "status",   "stopall",
+	                                    "storage", "tasks", "termproxy", "vncshell", NULL};
 	json_t *a = json_array();
 	for (const char *const *n = names; *n; n++)
 		json_array_append_new(a, json_pack("{s:s}", "name", *n));

@@ -33,6 +33,7 @@ struct api_context {
 	struct node_stats *stats;
 	char *pam_service;
 	char *cert_fingerprint;       /* SHA-256 of the TLS certificate */
+	char *cert_pem;               /* the TLS certificate itself (public); NULL: none */
 	unsigned login_fail_delay_ms; /* base delay of a failed login (default 2000) */
 	struct login_limiter *limiter;
 	struct audit_log *audit; /* NULL: no audit log */

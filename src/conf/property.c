@@ -34,11 +34,15 @@ static bool all_chars(const char *s, const char *extra)
 	return true;
 }
 
-/* a config key: [A-Za-z0-9_-]{1,64} */
+/* Proxmox's pve-configid (JSONSchema.pm's CONFIGID_RE, also snapshot
+ * names): [a-zA-Z][a-zA-Z0-9_-]+, and at most 64 bytes here (a bound on
+ * what a client sends).  Its message as PVE words it. */
 static int check_configid(const char *s, struct error **err)
 {
-	if (!*s || strlen(s) > 64 || !all_chars(s, "_-"))
-		return -EINVAL;
+	size_t n = strlen(s);
+	if (n < 2 || n > 64 || !isalpha((unsigned char)s[0]) || !all_chars(s, "_-"))
+		return error_set(err, -EINVAL, 400,
+		                 "invalid format - invalid configuration ID '%s'", s);
 	return 0;
 }
 
@@ -60,7 +64,7 @@ static int check_email(const char *s, struct error **err)
 }
 
 const struct conf_format conf_formats[] = {
-    {"pve-configid", check_configid, "configuration ID"},
+    {"pve-configid", check_configid, NULL},
     {"pve-vmid", check_vmid, "VM ID"},
     {"email", check_email, "email address"},
     {NULL, NULL, NULL},

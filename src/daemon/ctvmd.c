@@ -813,6 +813,11 @@ int main(int argc, char **argv)
 	if (http_tls_ensure_cert(cert, key, ctx.node, &e) < 0)
 		die("cannot create the TLS certificate", e);
 	ctx.cert_fingerprint = http_tls_cert_fingerprint(cert, NULL);
+	/* the certificate only (public): vncproxy's "cert", as PVE's */
+	if (read_file(cert, 64 * 1024, &ctx.cert_pem, NULL, NULL) < 0) {
+		free(ctx.cert_pem);
+		ctx.cert_pem = NULL;
+	}
 
 	ctx.access = access_store_new(paths, &e);
 	if (!ctx.access)
@@ -974,6 +979,7 @@ int main(int argc, char **argv)
 	free(ctx.node);
 	free(ctx.pam_service);
 	free(ctx.cert_fingerprint);
+	free(ctx.cert_pem);
 	free(o.host);
 	ctvm_paths_free(paths);
 	log_close();

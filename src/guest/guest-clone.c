@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * Clone and template (guest.h, "clone and template"): the task operations
- * qmclone and qmtemplate.
+ * qmclone and qmtemplate (vzclone and vztemplate for containers).
  *
  * qmtemplate {vmid, [disk]}: every disk (or only `disk`) becomes a base
  * volume through the storage layer (create_base: vm-N-disk-M ->
@@ -639,8 +639,9 @@ static const struct task_op_arg clone_args[] = {
     {.name = NULL},
 };
 
-/* qemu's only until the bodies read a container's mount points (they walk
- * qemu drives and NICs): vzclone and vztemplate come with that. */
+/* Every kind whose caps include the row's (qemu and lxc): the task type
+ * is the kind's prefix and the name, qmclone/qmtemplate and
+ * vzclone/vztemplate. */
 const struct guest_op_def guest_clone_op_defs[] = {
     {.name = "template",
      .caps = GUEST_CAP_TEMPLATE,

@@ -391,7 +391,7 @@ int lxc_power_resume(struct guest_store *gs, const struct guest *g, struct task_
 /* PVE's get_console_command with escape -1 (no escape key: the page has
  * nowhere to go back to), pointed at ctvm's lxcpath. */
 int lxc_power_console(struct guest_store *gs, long vmid, int *ret_master, int *ret_slave,
-                      pid_t *ret_pid, struct error **err)
+                      pid_t *ret_pid, char **ret_cmode, struct error **err)
 {
 	struct guest g = {0};
 	int r = guest_get(gs, guest_kind_find("lxc"), vmid, &g, err);
@@ -429,7 +429,10 @@ int lxc_power_console(struct guest_store *gs, long vmid, int *ret_master, int *r
 	argv[n++] = "-P";
 	argv[n++] = lxcpath;
 	argv[n] = NULL;
-	return ttyshell_spawn(argv, ret_master, ret_slave, ret_pid, err);
+	r = ttyshell_spawn(argv, ret_master, ret_slave, ret_pid, err);
+	if (r == 0 && ret_cmode)
+		*ret_cmode = TAKE_PTR(cmode);
+	return r;
 }
 
 int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct error **err)

@@ -58,10 +58,11 @@ int lxc_power_interfaces(struct guest_store *gs, long vmid, json_t **ret, struct
  * as PVE's get_console_command() by the config's cmode: tty (the default)
  * "lxc-console -e -1" (a free tty of the container), console "lxc-console
  * -e -1 -t 0" (/dev/console), shell "lxc-attach --clear-env" (a shell in
- * it).  500 "CT 100 not running" when it does not run.
+ * it).  500 "CT 100 not running" when it does not run.  *ret_cmode (may be
+ * NULL): the cmode used, for the audit log.
  */
 int lxc_power_console(struct guest_store *gs, long vmid, int *ret_master, int *ret_slave,
-                      pid_t *ret_pid, struct error **err);
+                      pid_t *ret_pid, char **ret_cmode, struct error **err);
 /* The run state a stopped container left (mounts, run dir); its volumes
  * go through guest_disks_destroy(). */
 int lxc_power_destroy(struct guest_store *gs, const struct guest *g, struct task_worker *w,

@@ -627,6 +627,16 @@ static int connect_vm(const struct qemu_run_env *env, long vmid, const char *dir
 	return qmp_connect(path, label, timeout_ms, ret, err);
 }
 
+int qemu_run_qmp_connect(const struct qemu_run_env *env, long vmid, int timeout_ms,
+                         struct qmp **ret, struct error **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r = qemu_run_dir(env, vmid, false, &dir, err);
+	if (r < 0)
+		return r;
+	return connect_vm(env, vmid, dir, timeout_ms, ret, err);
+}
+
 int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, json_t *args,
                  int timeout_ms, json_t **ret, struct error **err)
 {

@@ -40,6 +40,7 @@
 #include <sys/types.h>
 
 struct error;
+struct qmp;
 struct task_worker;
 
 #define QEMU_RUN_START_TIMEOUT_MS (30 * 1000)  /* spawn to QMP ready */
@@ -164,6 +165,10 @@ int qemu_run_resume(const struct qemu_run_env *env, long vmid, struct error **er
  * hotplug...): args borrowed, *ret (may be NULL) the return value. */
 int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, json_t *args,
                  int timeout_ms, json_t **ret, struct error **err);
+/* A QMP connection to running VM vmid, for a caller that needs several
+ * commands and their events on one session (-ESRCH: not running). */
+int qemu_run_qmp_connect(const struct qemu_run_env *env, long vmid, int timeout_ms,
+                         struct qmp **ret, struct error **err);
 
 /*
  * qemu-mirror.c: copies running VM vmid's drive `key` live into the
@@ -176,6 +181,15 @@ int qemu_run_qmp(const struct qemu_run_env *env, long vmid, const char *cmd, jso
 int qemu_run_mirror(const struct qemu_run_env *env, long vmid, const char *key,
                     const char *target_path, const char *target_fmt, int timeout_ms,
                     struct error **err);
+/*
+ * The same on connection q, which it keeps for the whole copy (w: task
+ * log, may be NULL): waits for the job's events, with timeout_ms bounding
+ * each wait.  -ECONNRESET: the connection went (the job was not cancelled
+ * on it).  qemu_mirror_abort() force-cancels and dismisses key's job.
+ */
+int qemu_mirror(struct qmp *q, struct task_worker *w, const char *key, const char *target_path,
+                const char *target_fmt, int timeout_ms, struct error **err);
+void qemu_mirror_abort(struct qmp *q, const char *key);
 
 /*
  * Hot-plugs NIC nic into running VM vmid: its tap created, recorded for

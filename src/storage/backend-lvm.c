@@ -60,6 +60,10 @@ static int lvm_open(struct storage *st, struct error **err)
 	if (!vg || (l->thin && !pool))
 		return error_set(err, -EINVAL, 500, "storage '%s' has no %s", st->id,
 		                 vg ? "thinpool" : "vgname");
+	/* a hand-edited storage.cfg reaches lvm2's argv too */
+	if (!lvm_name_valid(vg) || (l->thin && !lvm_name_valid(pool)))
+		return error_set(err, -EINVAL, 500, "storage '%s' has an invalid %s", st->id,
+		                 lvm_name_valid(vg) ? "thinpool" : "vgname");
 	l->vg = xstrdup(vg);
 	l->thinpool = pool && l->thin ? xstrdup(pool) : NULL;
 	l->saferemove = streq_ptr(section_get(st->cfg, "saferemove"), "1");
@@ -82,6 +86,17 @@ static bool lv_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '+' || c == '_' || c == '.' || c == '-';
+}
+
+bool lvm_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > LVM_NAME_MAX || name[0] == '-' || streq(name, ".") || streq(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!lv_char(name[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -986,9 +1001,14 @@ static int check(const struct section *s, const struct storage_backend *be, stru
 	struct lvm_lv *lvs = NULL;
 	struct error *e = NULL;
 	size_t n = 0;
-	int r = lvm_open(&l.st, err);
+	const char *pool = section_get(s, "thinpool");
+	int r;
 
-	if (r < 0)
+	if (!lvm_name_valid(section_get(s, "vgname")))
+		return error_param(err, "vgname", "value does not look like a valid LVM name");
+	if (be == &storage_backend_lvmthin && pool && !lvm_name_valid(pool))
+		return error_param(err, "thinpool", "value does not look like a valid LVM name");
+	if ((r = lvm_open(&l.st, err)) < 0)
 		return r;
 	if (vg_get(&l, &vg, &e) < 0)
 		r = error_param(err, "vgname", "%s", e->msg);

@@ -25,6 +25,16 @@ struct storage_backend;
 extern const struct storage_backend storage_backend_lvm;
 extern const struct storage_backend storage_backend_lvmthin;
 
+/* --- names --- */
+
+#define LVM_NAME_MAX 127 /* lvm2's NAME_LEN, less its NUL */
+
+/* lvm(8)'s grammar for VG and LV names: a-z A-Z 0-9 + _ . -, not starting
+ * with '-' (so never an option of an lvm command), not "." or "..", at most
+ * LVM_NAME_MAX bytes.  The one check of every name ctvm hands to lvm2 from
+ * a client or storage.cfg (vgname, thinpool, pvesm scan's vg). */
+bool lvm_name_valid(const char *name);
+
 /* --- builders --- */
 
 /* lvcreate -aly -Wy --yes --size <K>k --name <lv> --setautoactivation n

@@ -642,19 +642,11 @@ int disks_scan_lvm(json_t **ret, struct error **err)
 	return scan_rows(r, json_object_get(list, "children"), "vg", ret, err);
 }
 
-/* PVE's pattern for vg (lvm(8)'s names): no leading '-', so never an
- * option of lvs. */
+/* PVE's parameter: at least 2 and at most 100 bytes of lvm(8)'s names. */
 static bool vg_name_valid(const char *vg)
 {
-	static const char first[] =
-	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_";
 	size_t n = strlen(vg);
-	if (n < 2 || n > 100 || !strchr(first, vg[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!strchr(first, vg[i]) && vg[i] != '-')
-			return false;
-	return true;
+	return n >= 2 && n <= 100 && lvm_name_valid(vg);
 }
 
 int disks_scan_lvmthin(const char *vg, json_t **ret, struct error **err)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend-lvm.h"
 #include "config-store.h"
 #include "error.h"
 #include "fileio.h"
@@ -58,13 +59,10 @@ static int validate_path(const char *v, struct error **err)
 	return 0;
 }
 
-/* pve-storage-vgname: [a-zA-Z0-9.+_][a-zA-Z0-9.+_-]* (also LV names) */
+/* pve-storage-vgname (also LV names): lvm(8)'s grammar, the backend's */
 static int validate_lvm_name(const char *v, struct error **err)
 {
-	bool ok = *v && *v != '-';
-	for (const char *p = v; ok && *p; p++)
-		ok = isalnum((unsigned char)*p) || strchr(".+_-", *p);
-	if (!ok)
+	if (!lvm_name_valid(v))
 		return error_set(err, -EINVAL, 400,
 		                 "value '%s' does not look like a valid LVM name", v);
 	return 0;

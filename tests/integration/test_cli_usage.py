@@ -77,6 +77,22 @@ class Usage(unittest.TestCase):
         r = ctvm("api", "usage")
         self.assertEqual(r.returncode, 2)
 
+    def test_pvesm_help_lines(self):
+        """Each pvesm command's help, served or not (scan nfs), is whole
+        lines: a blank line after the synopsis, a newline at the end."""
+        for words in (["scan", "nfs"], ["scan", "pbs"], ["scan", "lvm"], ["status"]):
+            r = ctvm("storage", "help", *words)
+            self.assertEqual((r.returncode, r.stderr), (0, ""), words)
+            head = "USAGE: ctvm storage %s " % " ".join(words)
+            self.assertTrue(r.stdout.startswith(head), r.stdout)
+            self.assertTrue(r.stdout.endswith("\n") and not r.stdout.endswith("\n\n"),
+                            repr(r.stdout))
+            first, blank, third = r.stdout.split("\n")[:3]
+            self.assertEqual(blank, "", repr(r.stdout))
+        r = ctvm("storage", "help", "scan", "nfs")
+        self.assertEqual(r.stdout.split("\n")[2],
+                         "Not available: this ctvm's API has no GET /nodes/{node}/scan/nfs.")
+
 
 if __name__ == "__main__":
     ctvmtest.main(need_root=False)

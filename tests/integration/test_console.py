@@ -273,6 +273,16 @@ class ConsoleTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(c.status, 403, c.head)
         c.close()
 
+    def test_vncproxy_cert(self):
+        """vncproxy answers the node's TLS certificate (PEM) as PVE does."""
+        with open(os.path.join(self.daemon.root, "etc", "local", "pve-ssl.pem")) as f:
+            pem = f.read()
+        d = self.proxy(400).json()["data"]
+        self.assertEqual(d["cert"], pem)
+        self.assertIn("BEGIN CERTIFICATE", d["cert"])
+        self.assertNotIn("PRIVATE KEY", d["cert"])
+        self.assertEqual(d["upid"], "")
+
 
 if __name__ == "__main__":
     ctvmtest.main()

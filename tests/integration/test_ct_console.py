@@ -16,6 +16,7 @@ framing.
    a second time or after expiry is refused; a stopped container has none.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -231,6 +232,29 @@ class CtConsoleTest(CtDaemonTest):
         self.assertEqual(r.reason, "CT 322 not running")
         r = self.ticket_for(322, "vncproxy", expect=500)
         self.assertEqual(r.reason, "CT 322 not running")
+
+    def test_console_audited(self):
+        """A container's console is audited as the node shell is: opened
+        (user, address, container, cmode, pid) and ended."""
+        self.start(323, cmode="shell")
+        d = self.ticket_for(323)
+        c = self.shell(323, d)
+        c.close()
+        path = "/nodes/%s/lxc/323/vncwebsocket" % self.node
+        deadline = time.monotonic() + 10
+        while True:
+            with open(os.path.join(self.daemon.root, "log", "audit.log")) as f:
+                lines = [json.loads(ln) for ln in f if "CT 323" in ln]
+            if any(ln["result"] == "console ended (CT 323)" for ln in lines) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        got = [(ln["user"], ln["addr"], ln["path"], re.sub(r"pid \d+", "pid N", ln["result"]))
+               for ln in lines]
+        who = self.acct.userid
+        self.assertEqual(got, [
+            (who, "127.0.0.1", path, "console opened (CT 323, shell, pid N)"),
+            (who, "127.0.0.1", path, "console ended (CT 323)")])
 
 
 if __name__ == "__main__":

@@ -234,6 +234,19 @@ class NodeShellTest(ctvmtest.AdminDaemonTest):
             self.assertEqual(r.status, 403, r.reason)
             self.admin.access.users(acct.userid).delete()
 
+    def test_vncshell_cert(self):
+        """vncshell answers the node's TLS certificate (public, PEM) as PVE
+        does, never its key; termproxy has no cert (PVE's neither)."""
+        with open(os.path.join(self.daemon.root, "etc", "local", "pve-ssl.pem")) as f:
+            pem = f.read()
+        self.assertIn("BEGIN CERTIFICATE", pem)
+        d = self.daemon.root_http("POST", "/nodes/%s/vncshell" % self.node).json()["data"]
+        self.assertEqual(d["cert"], pem)
+        self.assertNotIn("PRIVATE KEY", d["cert"])
+        self.assertEqual(d["upid"], "")
+        d = self.daemon.root_http("POST", self.path()).json()["data"]
+        self.assertEqual(sorted(d), ["port", "ticket", "upid", "user"])
+
 
 if __name__ == "__main__":
     ctvmtest.main()

@@ -248,7 +248,7 @@ class VmSnapshotTest(VmTestBase):
         r = self.api("GET", "/nodes/%s/qemu/305/snapshot/missing/config" % self.node)
         self.assertEqual((r.status, r.reason), (500, "snapshot 'missing' does not exist"))
         r = self.api("POST", "/nodes/%s/qemu/399/snapshot" % self.node,
-                     data={"snapname": "x"})
+                     data={"snapname": "xx"})
         self.assertEqual(r.status, 500)
         # RAM state of a "running" VM whose QEMU does not answer: the
         # snapshot fails and leaves no section, lock or state volume
@@ -265,13 +265,13 @@ class VmSnapshotTest(VmTestBase):
         with open(os.path.join(self.daemon.root, "etc", "qemu-server", "305.conf"), "a") as f:
             f.write("lock: backup\n")
         r = self.api("POST", "/nodes/%s/qemu/305/snapshot" % self.node,
-                     data={"snapname": "x"})
+                     data={"snapname": "xx"})
         self.assertEqual((r.status, r.reason), (500, "VM is locked (backup)"))
         self.daemon.root_call("PUT", "/nodes/%s/qemu/305/config" % self.node, delete="lock")
         # a template
         self.assertIsNone(vm.config.put(template=1))
         r = self.api("POST", "/nodes/%s/qemu/305/snapshot" % self.node,
-                     data={"snapname": "x"})
+                     data={"snapname": "xx"})
         self.assertEqual(r.status, 500)
         self.assertIn("template", r.reason)
 
@@ -285,7 +285,7 @@ class VmSnapshotTest(VmTestBase):
         self.admin.access.acl.put(path="/vms/306", roles="PVEAuditor", users="snapaud@pve")
         aud = self.daemon.proxmoxer("snapaud@pve", pw).nodes(self.node).qemu(306)
         self.assertEqual([s["name"] for s in aud.snapshot.get()], ["base", "current"])
-        self.assert_status(403, aud.snapshot.post, snapname="x")
+        self.assert_status(403, aud.snapshot.post, snapname="xx")
         self.assert_status(403, aud.snapshot("base").delete)
         self.assert_status(403, aud.snapshot("base").rollback.post)
         # PVEVMAdmin has VM.Snapshot; VM.Snapshot.Rollback alone rolls back only

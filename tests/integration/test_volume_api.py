@@ -378,8 +378,9 @@ class VolumeApi(ctvmtest.AdminDaemonTest):
             for v in (vol, "vols:100/vm-100-disk-77.qcow2"):  # existing or not: 403
                 self.assert_status(403, self.stor(api=api).snapshots(v).get)
                 self.assert_status(403, self.stor(api=api).snapshots(v).post, snapname="s1")
-                # 403 comes before the check of the name
-                self.assert_status(403, self.stor(api=api).snapshots(v).post, snapname="1")
+                # a name that is no pve-configid: the schema refuses it first,
+                # for anyone (nothing about the volume is told)
+                self.assert_status(400, self.stor(api=api).snapshots(v).post, snapname="1")
                 self.assert_status(403, self.stor(api=api).snapshots(v).delete,
                                    snapname="s1")
                 self.assert_status(403, self.stor(api=api).rollback(v).post, snapname="s1")

@@ -235,6 +235,9 @@ static void test_scan(void **state)
 	    {SCAN("root@pam", "/lvmthin"), 400, NULL, NULL},
 	    {SCAN("root@pam", "/lvmthin?vg=-a"), 400, NULL,
 	     "{\"errors\":{\"vg\":\"value does not match the regex pattern\"}}"},
+	    /* lvm(8) has no VG "..": refused before any command runs */
+	    {SCAN("root@pam", "/lvmthin?vg=.."), 400, NULL,
+	     "{\"errors\":{\"vg\":\"value does not match the regex pattern\"}}"},
 	};
 	dispatch_run_cases(refused, ARRAY_SIZE(refused));
 	_cleanup_free_ char *ran = cmd_dryrun_take();

@@ -121,6 +121,15 @@ static const struct dcase cases[] = {
      200, NULL, "{\"data\":{\"cpuinfo\":{}}}", 0},
     {"GET /api2/json/nodes/othernode/status HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      500, "no such node 'othernode'", NULL, 0},
+    /* the node index: Proxmox's subdirectories, in its order, that ctvm serves */
+    {"GET /api2/json/nodes/{NODE} HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF CRLF, 200,
+     NULL,
+     "{\"data\":[{\"name\":\"disks\"},{\"name\":\"lxc\"},{\"name\":\"network\"},"
+     "{\"name\":\"qemu\"},{\"name\":\"rrd\"},{\"name\":\"rrddata\"},{\"name\":\"scan\"},"
+     "{\"name\":\"startall\"},{\"name\":\"status\"},{\"name\":\"stopall\"},"
+     "{\"name\":\"storage\"},{\"name\":\"tasks\"},{\"name\":\"termproxy\"},"
+     "{\"name\":\"vncshell\"}]}",
+     0},
     {"GET /api2/json/nodes/{NODE}/tasks/garbage/status HTTP/1.1" CRLF
      "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
      400, NULL, "{\"errors\":{\"upid\":\"unable to parse worker upid\"}}", 0},
@@ -328,6 +337,48 @@ static const struct dcase cases[] = {
     {"DELETE /api2/json/nodes/{NODE}/lxc/102/snapshot/s1 HTTP/1.1" CRLF
      "Cookie: PVEAuthCookie={ALICE}" CRLF "CSRFPreventionToken: {ALICECSRF}" CRLF CRLF,
      500, "snapshot 's1' does not exist", NULL, 0},
+    /* snapshot names are pve-configid: a letter first, then [a-zA-Z0-9_-] */
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=-bad",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '-bad'\"}}", 0},
+    {"POST /api2/json/nodes/{NODE}/qemu/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=-bad",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '-bad'\"}}", 0},
+    {"POST /api2/json/nodes/{NODE}/qemu/100/snapshot HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Type: application/x-www-form-urlencoded" CRLF "Content-Length: {LEN}" CRLF CRLF
+     "snapname=1st",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '1st'\"}}", 0},
+    {"DELETE /api2/json/nodes/{NODE}/qemu/100/snapshot/_x HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF CRLF,
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '_x'\"}}", 0},
+    {"POST /api2/json/nodes/{NODE}/lxc/100/snapshot/-bad/rollback HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF "CSRFPreventionToken: {ROOTCSRF}" CRLF
+     "Content-Length: 0" CRLF CRLF,
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '-bad'\"}}", 0},
+    {"POST /api2/json/nodes/{NODE}/qemu/100/clone HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "newid=103&snapname=-bad",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapname\":\"invalid format - invalid configuration ID '-bad'\"}}", 0},
+    {"GET /api2/json/nodes/{NODE}/qemu/100/config?snapshot=-bad HTTP/1.1" CRLF
+     "Cookie: PVEAuthCookie={ROOT}" CRLF CRLF,
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"snapshot\":\"invalid format - invalid configuration ID '-bad'\"}}", 0},
+    {"PUT /api2/json/nodes/{NODE}/lxc/100/config HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ROOT}" CRLF
+     "CSRFPreventionToken: {ROOTCSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
+     "Content-Length: {LEN}" CRLF CRLF "delete=memory,-x",
+     400, "Parameter verification failed.",
+     "{\"errors\":{\"delete\":\"invalid format - invalid configuration ID '-x'\"}}", 0},
     {"PUT /api2/json/nodes/{NODE}/lxc/102/resize HTTP/1.1" CRLF "Cookie: PVEAuthCookie={ALICE}" CRLF
      "CSRFPreventionToken: {ALICECSRF}" CRLF "Content-Type: application/x-www-form-urlencoded" CRLF
      "Content-Length: {LEN}" CRLF CRLF "disk=mp0&size=%2B1G",

@@ -80,7 +80,7 @@ static const struct vcase cases[] = {
      "{\"name\":\"value may only be 8 characters long\"}", NULL},
     {"{\"node\":\"n1\",\"color\":\"blue\"}",
      "{\"color\":\"value 'blue' does not have a value in the enumeration 'red, green'\"}", NULL},
-    {"{\"node\":\"n1\",\"tags\":[\"a\",\"b\"]}", NULL, "{\"node\":\"n1\",\"tags\":\"a,b\"}"},
+    {"{\"node\":\"n1\",\"tags\":[\"ab\",\"bc\"]}", NULL, "{\"node\":\"n1\",\"tags\":\"ab,bc\"}"},
     {"{\"node\":\"bad_node!\"}", "{\"node\":\"invalid format - \"}", NULL},
     {"{\"node\":\"n1\",\"vmid\":\"99\"}", "{\"vmid\":\"value must have a minimum value of 100\"}",
      NULL},

@@ -160,9 +160,11 @@ static const struct vcase values[] = {
     {"name", "abcdefghi", "value may only be 8 characters long", true},
     {"name", "ab1", "invalid format - 'ab1' is no word", true},
     {"name", "a\nb", "property contains a line feed", true},
-    {"tags", "a,b;c d", "a,b;c d", false},
+    {"tags", "ab,bc;cd de", "ab,bc;cd de", false},
+    {"tags", "a1,-b", "invalid format - invalid configuration ID '-b'", true},
+    {"tags", "ab,a", "invalid format - invalid configuration ID 'a'", true},
     {"tags", "", "", false},
-    {"tags", "a,b!", "invalid format - value 'a,b!' is not a valid configuration ID", true},
+    {"tags", "ab,b!", "invalid format - invalid configuration ID 'b!'", true},
     {"net0", "model=virtio,bridge=vmbr0,tag=5,firewall=1", NULL, false},
     {"net5", "model=rtl",
      "invalid format - format error - model: value 'rtl' does not have a value in the "
@@ -277,8 +279,8 @@ static const struct pcase pcases[] = {
     {&net, "model=", "invalid format - missing key in comma-separated list property", true},
     {&net, "=virtio", "invalid format - missing key in comma-separated list property", true},
     {&net, "model=virtio,bridge=a!b",
-     "invalid format - format error - bridge: invalid format - value 'a!b' is not a valid "
-     "configuration ID",
+     "invalid format - format error - bridge: invalid format - invalid configuration ID "
+     "'a!b'",
      true},
     /* the default key, its alias, and defaults */
     {&disk, "local:vm-100-disk-0,size=32G", "{\"file\":\"local:vm-100-disk-0\",\"size\":\"32G\"}",

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "jsonutil.h"
+#include "qemu-run.h"
 #include "qmp.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -424,6 +425,114 @@ static void test_parse(void **state)
 	strbuf_release(&deep);
 }
 
+/* The live clone's mirror (qemu-mirror.c) on one connection: the job's
+ * events are read on the session that started it, no new connection. */
+#define MIRROR_START                                                                              \
+	"> {\"execute\": \"drive-mirror\", \"id\": \"@ID@\", \"arguments\": {\"job-id\": "        \
+	"\"mirror-scsi0\", \"device\": \"drive-scsi0\", \"target\": \"/t/vm-101-disk-0.qcow2\", " \
+	"\"format\": \"qcow2\", \"mode\": \"existing\", \"sync\": \"full\", \"auto-dismiss\": "   \
+	"false}}\n"                                                                               \
+	"< {\"return\": {}, \"id\": \"@ID@\"}\n"
+#define MIRROR_EVENT(name, dev, extra)                                               \
+	"< {\"event\": \"" name "\", \"data\": {\"device\": \"" dev "\", \"type\": " \
+	"\"mirror\"" extra "}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}\n"
+#define MIRROR_DISMISS                                                                \
+	"> {\"execute\": \"job-dismiss\", \"id\": \"@ID@\", \"arguments\": {\"id\": " \
+	"\"mirror-scsi0\"}}\n"                                                        \
+	"< {\"return\": {}, \"id\": \"@ID@\"}\n"
+#define MIRROR_FORCE_CANCEL                                                                    \
+	"> {\"execute\": \"block-job-cancel\", \"id\": \"@ID@\", \"arguments\": {\"device\": " \
+	"\"mirror-scsi0\", \"force\": true}}\n"                                                \
+	"< {\"return\": {}, \"id\": \"@ID@\"}\n" MIRROR_EVENT("BLOCK_JOB_CANCELLED",           \
+	                                                      "mirror-scsi0", "")
+
+static int mirror_run(const char *script, int timeout_ms, struct error **err)
+{
+	struct server s;
+	server_start(&s, script);
+	_cleanup_qmp_ struct qmp *q = NULL;
+	assert_int_equal(qmp_connect(s.path, "VM 100", 5000, &q, NULL), 0);
+	int r = qemu_mirror(q, NULL, "scsi0", "/t/vm-101-disk-0.qcow2", "qcow2", timeout_ms, err);
+	q = qmp_free(q);
+	server_end(&s);
+	return r;
+}
+
+/* Ready (another job's events ignored), then cancel completes the copy. */
+static void test_mirror_ready(void **state)
+{
+	_cleanup_error_ struct error *err = NULL;
+	assert_int_equal(
+	    mirror_run(
+	        GREETING MIRROR_START MIRROR_EVENT("BLOCK_JOB_READY", "mirror-scsi1", "")
+	            MIRROR_EVENT("BLOCK_JOB_COMPLETED", "mirror-scsi1", "") MIRROR_EVENT(
+	                "BLOCK_JOB_READY", "mirror-scsi0",
+	                ", \"len\": 4, \"offset\": 4") "> {\"execute\": \"block-job-cancel\", "
+	                                               "\"id\": \"@ID@\", "
+	                                               "\"arguments\": {\"device\": "
+	                                               "\"mirror-scsi0\"}}\n"
+	                                               "< {\"return\": {}, \"id\": "
+	                                               "\"@ID@\"}\n" MIRROR_EVENT(
+	                                                   "BLOCK_JOB_COMPLETED", "mirror-scsi0",
+	                                                   "") MIRROR_DISMISS,
+	        10000, &err),
+	    0);
+}
+
+/* An I/O error fails the clone at once; the job is cancelled and dismissed. */
+static void test_mirror_error(void **state)
+{
+	_cleanup_error_ struct error *err = NULL;
+	assert_int_equal(mirror_run(GREETING MIRROR_START MIRROR_EVENT(
+	                                "BLOCK_JOB_ERROR", "mirror-scsi0",
+	                                ", \"operation\": \"write\", \"action\": \"report\"")
+	                                MIRROR_FORCE_CANCEL MIRROR_DISMISS,
+	                            10000, &err),
+	                 -EIO);
+	assert_string_equal(err->msg, "mirroring of drive 'scsi0' failed: write error");
+}
+
+/* QEMU (or its socket) goes mid-copy: an answer at once, not the deadline. */
+static void test_mirror_peer_gone(void **state)
+{
+	_cleanup_error_ struct error *err = NULL;
+	assert_int_equal(mirror_run(GREETING MIRROR_START "! close\n", 60000, &err), -ECONNRESET);
+	assert_string_equal(err->msg, "mirroring of drive 'scsi0' failed: QMP connection lost");
+}
+
+/* No event before the deadline: timed out, the job cancelled and dismissed. */
+static void test_mirror_deadline(void **state)
+{
+	_cleanup_error_ struct error *err = NULL;
+	assert_int_equal(
+	    mirror_run(GREETING MIRROR_START MIRROR_FORCE_CANCEL MIRROR_DISMISS, 300, &err),
+	    -ETIMEDOUT);
+	assert_string_equal(err->msg, "mirroring of drive 'scsi0' timed out");
+}
+
+/* Silence (the event dropped): query-block-jobs on the same connection
+ * reads the state; a job concluded with an error fails the clone. */
+static void test_mirror_query(void **state)
+{
+	_cleanup_error_ struct error *err = NULL;
+	assert_int_equal(
+	    mirror_run(GREETING MIRROR_START
+	               "> {\"execute\": \"query-block-jobs\", \"id\": \"@ID@\"}\n"
+	               "< {\"return\": [{\"device\": \"mirror-scsi0\", \"status\": \"ready\", "
+	               "\"ready\": true, \"len\": 8, \"offset\": 8}], \"id\": \"@ID@\"}\n"
+	               "> {\"execute\": \"block-job-cancel\", \"id\": \"@ID@\", "
+	               "\"arguments\": {\"device\": \"mirror-scsi0\"}}\n"
+	               "< {\"return\": {}, \"id\": \"@ID@\"}\n"
+	               "> {\"execute\": \"query-block-jobs\", \"id\": \"@ID@\"}\n"
+	               "< {\"return\": [{\"device\": \"mirror-scsi0\", \"status\": "
+	               "\"concluded\", \"ready\": false, \"error\": \"No space left on device\", "
+	               "\"len\": 8, \"offset\": 8}], \"id\": \"@ID@\"}\n" MIRROR_FORCE_CANCEL
+	                   MIRROR_DISMISS,
+	               10000, &err),
+	    -EIO);
+	assert_string_equal(err->msg, "mirroring of drive 'scsi0' failed: No space left on device");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +545,11 @@ int main(void)
 	    cmocka_unit_test(test_garbage_and_no_greeting),
 	    cmocka_unit_test(test_event_flood),
 	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_mirror_ready),
+	    cmocka_unit_test(test_mirror_error),
+	    cmocka_unit_test(test_mirror_peer_gone),
+	    cmocka_unit_test(test_mirror_deadline),
+	    cmocka_unit_test(test_mirror_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

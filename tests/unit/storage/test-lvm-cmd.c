@@ -198,12 +198,39 @@ static void test_malformed(void **state)
 	assert_ptr_equal(vgs, (void *)1);
 }
 
+/* lvm(8)'s grammar for VG and LV names, the one check every user shares. */
+static void test_name_valid(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} rows[] = {
+	    {"pve", true},   {"vg0", true},        {"a", true},       {"vg_san", true},
+	    {"my-vg", true}, {"+x.y_z-", true},    {".hidden", true}, {"_", true},
+	    {"...", true},   {"", false},          {"-vg", false},    {"--help", false},
+	    {".", false},    {"..", false},        {"vg/lv", false},  {"vg 0", false},
+	    {"vg\n", false}, {"v\xc3\xa9", false}, {"vg$", false},    {"a:b", false},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		if (lvm_name_valid(rows[i].name) != rows[i].ok)
+			fail_msg("'%s': want %d", rows[i].name, rows[i].ok);
+	}
+	assert_false(lvm_name_valid(NULL));
+	char name[LVM_NAME_MAX + 2];
+	memset(name, 'v', sizeof(name));
+	name[LVM_NAME_MAX] = '\0';
+	assert_true(lvm_name_valid(name));
+	name[LVM_NAME_MAX] = 'v';
+	name[LVM_NAME_MAX + 1] = '\0';
+	assert_false(lvm_name_valid(name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builders),  cmocka_unit_test(test_lvs_thin),
 	    cmocka_unit_test(test_lvs_thick), cmocka_unit_test(test_vgs),
-	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_malformed), cmocka_unit_test(test_name_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

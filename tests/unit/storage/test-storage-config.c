@@ -285,6 +285,13 @@ static void test_section_set(void **state)
 	e = NULL;
 	r = storage_section_set(l, "vgname", "other", false, &e);
 	expect_param_error(r, e, "vgname", "fixed");
+	/* lvm(8)'s grammar: "." and ".." are no VG names */
+	e = NULL;
+	r = storage_section_set(l, "vgname", "..", true, &e);
+	expect_param_error(r, e, "vgname", "valid LVM name");
+	e = NULL;
+	r = storage_section_set(t, "thinpool", ".", true, &e);
+	expect_param_error(r, e, "thinpool", "valid LVM name");
 
 	json_t *j = storage_section_json(d, NULL);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "dir");
