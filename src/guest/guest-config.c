@@ -435,10 +435,36 @@ static void pending_set_delete(json_t *pending, char *list)
 	free(list);
 }
 
+/* Whether the running guest took key's new value at once (the kind's
+ * hotplug slot).  A failure leaves the change pending and is reported in
+ * c->hotplug_errors, as PVE's vmconfig_hotplug_pending keeps it and adds
+ * it to $errors. */
+static bool hotplugged(struct apply *a, const char *key, const char *value)
+{
+	if (!a->k->hotplug)
+		return false;
+	const char *old = json_string_value(json_object_get(a->conf, key));
+	if (streq_ptr(old, value))
+		return false;
+	struct error *e = NULL;
+	int r = a->k->hotplug(a->gs, a->vmid, a->conf, key, old, value, &e);
+	if (r < 0 && r != -EOPNOTSUPP) {
+		log_debug("%s %ld: hot-plugging %s failed, left pending: %s", a->k->noun, a->vmid,
+		          key, e ? e->msg : strerror(-r));
+		if (a->c->hotplug_errors) {
+			_cleanup_free_ char *msg =
+			    xasprintf("hotplug problem - %s", e ? e->msg : strerror(-r));
+			json_object_set_new(a->c->hotplug_errors, key, json_string(msg));
+		}
+	}
+	error_free(e);
+	return r == 0;
+}
+
 static int apply_delete(const char *key, void *arg, struct error **err)
 {
 	struct apply *a = arg;
-	if (a->running && !fast_plug(a->k, key)) {
+	if (a->running && !fast_plug(a->k, key) && !hotplugged(a, key, NULL)) {
 		/* kept until the next start; a pending value of it goes */
 		if (!a->pending)
 			return error_set(err, -EOPNOTSUPP, 500,
@@ -467,32 +493,6 @@ static int apply_revert(const char *key, void *arg, struct error **err)
 	const char *del = json_string_value(json_object_get(a->pending, "delete"));
 	pending_set_delete(a->pending, list_change(del, key, false, false));
 	return 0;
-}
-
-/* Whether the running guest took key's new value at once (the kind's
- * hotplug slot).  A failure leaves the change pending and is reported in
- * c->hotplug_errors, as PVE's vmconfig_hotplug_pending keeps it and adds
- * it to $errors. */
-static bool hotplugged(struct apply *a, const char *key, const char *value)
-{
-	if (!a->k->hotplug)
-		return false;
-	const char *old = json_string_value(json_object_get(a->conf, key));
-	if (streq_ptr(old, value))
-		return false;
-	struct error *e = NULL;
-	int r = a->k->hotplug(a->gs, a->vmid, a->conf, key, old, value, &e);
-	if (r < 0 && r != -EOPNOTSUPP) {
-		log_debug("%s %ld: hot-plugging %s failed, left pending: %s", a->k->noun, a->vmid,
-		          key, e ? e->msg : strerror(-r));
-		if (a->c->hotplug_errors) {
-			_cleanup_free_ char *msg =
-			    xasprintf("hotplug problem - %s", e ? e->msg : strerror(-r));
-			json_object_set_new(a->c->hotplug_errors, key, json_string(msg));
-		}
-	}
-	error_free(e);
-	return r == 0;
 }
 
 static int apply_set(struct apply *a, struct error **err)

@@ -4,6 +4,7 @@
 #define LOG_CATEGORY "netdev"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -207,6 +208,32 @@ int netdev_tap_plug(const char *tap, const char *bridge, unsigned mtu, unsigned 
 	return ifreq_ioctl(SIOCSIFFLAGS, &ifr, "bring up", tap, err);
 }
 
+int netdev_tap_unplug(const char *tap, struct error **err)
+{
+	if (!ifname_ok(tap))
+		return error_set(err, -EINVAL, 400, "invalid interface name '%s'", tap);
+	_cleanup_free_ char *link = xasprintf("/sys/class/net/%s/master", tap);
+	char target[PATH_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == ENOENT
+		           ? 0
+		           : error_set(err, -errno, 500, "unable to read %s - %m", link);
+	target[n] = 0;
+	const char *bridge = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (!ifname_ok(bridge))
+		return error_set(err, -EINVAL, 500, "invalid bridge of '%s'", tap);
+	char br[IFNAMSIZ] = {0};
+	memcpy(br, bridge, strlen(bridge)); /* ifname_ok: shorter than IFNAMSIZ */
+	unsigned idx = 0;
+	if (read_sys_uint(tap, "ifindex", &idx) < 0 || idx == 0)
+		return error_set(err, -ENODEV, 500, "tap device '%s' vanished", tap);
+	struct ifreq ifr = {0};
+	memcpy(ifr.ifr_name, br, sizeof(br));
+	ifr.ifr_ifindex = (int)idx;
+	return ifreq_ioctl(SIOCBRDELIF, &ifr, "remove the port from bridge", br, err);
+}
+
 static int run_tc(const char *const *args, struct error **err)
 {
 	struct cmd c;
@@ -217,6 +244,20 @@ static int run_tc(const char *const *args, struct error **err)
 	int r = cmd_run(&c, NULL, err);
 	cmd_release(&c);
 	return r;
+}
+
+int netdev_tap_rate_clear(const char *tap, struct error **err)
+{
+	if (!ifname_ok(tap))
+		return error_set(err, -EINVAL, 400, "invalid interface name '%s'", tap);
+	const char *root[] = {"qdisc", "del", "dev", tap, "root", NULL};
+	const char *ingress[] = {"qdisc", "del", "dev", tap, "ingress", NULL};
+	/* tc fails for a qdisc that is not there: that is the state wanted */
+	_cleanup_error_ struct error *e = NULL;
+	run_tc(root, &e);
+	error_free(TAKE_PTR(e));
+	run_tc(ingress, &e);
+	return 0;
 }
 
 int netdev_tap_rate_limit(const char *tap, double rate_mbps, bool *ret_ingress_ok,

@@ -56,5 +56,13 @@ int netdev_tap_plug(const char *tap, const char *bridge, unsigned mtu, unsigned 
 int netdev_tap_rate_limit(const char *tap, double rate_mbps, bool *ret_ingress_ok,
                           struct error **err);
 
+/* Takes tap out of the bridge it is a port of (PVE's tap_unplug); 0 when it
+ * is in none. */
+int netdev_tap_unplug(const char *tap, struct error **err);
+
+/* Removes rate='s qdiscs from tap (PVE's tap_rate_limit without a rate);
+ * missing ones are not an error. */
+int netdev_tap_rate_clear(const char *tap, struct error **err);
+
 /* Deletes the tap; a missing one is not an error. */
 int netdev_tap_delete(const char *name, struct error **err);

@@ -512,3 +512,41 @@ int cmd_drives(struct cmd_builder *b, struct error **err)
 {
 	return qemu_conf_foreach_drive(b->conf, false, one_drive, b, err);
 }
+
+int qemu_cmd_drive_args(const struct qemu_cmd_env *env, const json_t *conf, const char *key,
+                        char ***ret_args, struct error **err)
+{
+	struct cmd_builder b = {.env = env, .conf = conf};
+	struct qemu_drive d;
+	const char *value = guest_conf_get(conf, key);
+	if (!value)
+		return error_set(err, -ENOENT, 500, "no drive '%s'", key);
+	int r = qemu_drive_parse(key, value, &d, err);
+	if (r < 0)
+		return r;
+	if (d.bus == QEMU_BUS_EFIDISK || d.bus == QEMU_BUS_TPMSTATE)
+		r = error_set(err, -EOPNOTSUPP, 500, "%s: no device of its own", key);
+	/* the same builder steps as the whole command line, for this drive */
+	if (r == 0)
+		r = cmd_bootorder(&b, err);
+	if (r == 0)
+		r = drive_objects(&d, &b, err);
+	if (r == 0)
+		r = one_drive(&d, &b, err);
+	qemu_drive_clear(&d);
+	json_decref(b.bootorder);
+	strv_free(b.machine_flags);
+	if (r < 0) {
+		strv_free(b.cmd);
+		strv_free(b.devices);
+		return r;
+	}
+	char **args = b.cmd;
+	for (size_t i = 0; i < b.ndevices; i++)
+		strv_extend(&args, b.devices[i]);
+	strv_free(b.devices);
+	if (!args)
+		args = xcalloc(1, sizeof(*args));
+	*ret_args = args;
+	return 0;
+}

@@ -33,6 +33,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 struct error;
 struct guest_conf;
 
@@ -87,6 +89,16 @@ struct qemu_cmd_env {
  */
 int qemu_cmd_build(const struct qemu_cmd_env *env, const struct guest_conf *c, char ***ret_argv,
                    struct error **err);
+
+/*
+ * What the command line gives drive key of conf (a main section), in its
+ * order: "-object", <iothread or throttle-group>, ..., then "-device",
+ * <controller> when the drive needs one, "-blockdev", <JSON> (none without
+ * a medium), "-device", <the drive's device>.  For hot-plugging the drive
+ * exactly as a start would have it (qemu-hotplug.c).  *ret_args a strv.
+ */
+int qemu_cmd_drive_args(const struct qemu_cmd_env *env, const json_t *conf, const char *key,
+                        char ***ret_args, struct error **err);
 
 /* The tap of a VM's netN: "tap<vmid>i<N>" (at most 15 characters, IFNAMSIZ). */
 void qemu_cmd_tap_name(unsigned vmid, int index, char ret[16]);

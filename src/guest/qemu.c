@@ -478,6 +478,19 @@ static int nics_of(const json_t *conf, struct nics *ret, struct error **err)
 	return 0;
 }
 
+struct qemu_cmd_env qemu_cmd_env_of(struct guest_store *gs, long vmid, const char *rundir)
+{
+	return (struct qemu_cmd_env){
+	    .vmid = (unsigned)vmid,
+	    .rundir = rundir,
+	    .kvm_available = access("/dev/kvm", R_OK | W_OK) == 0,
+	    .swtpm_available = access("/usr/bin/swtpm", X_OK) == 0,
+	    .resolve = resolve_volume,
+	    .bridge_mtu = bridge_mtu,
+	    .userdata = gs,
+	};
+}
+
 /* Start: the command line from the config (qemu-cmd.h), the NICs' taps and
  * the CPU limits to qemu-run, which leaves nothing behind on failure. */
 /* argv + extra (NULL-terminated), in argv's array (reallocated). */
@@ -504,15 +517,7 @@ static int build_argv(struct guest_store *gs, const struct guest *g, const struc
 	int r = qemu_run_dir(env, g->vmid, create, &dir, err);
 	if (r < 0)
 		return r;
-	struct qemu_cmd_env cenv = {
-	    .vmid = (unsigned)g->vmid,
-	    .rundir = dir,
-	    .kvm_available = access("/dev/kvm", R_OK | W_OK) == 0,
-	    .swtpm_available = access("/usr/bin/swtpm", X_OK) == 0,
-	    .resolve = resolve_volume,
-	    .bridge_mtu = bridge_mtu,
-	    .userdata = gs,
-	};
+	struct qemu_cmd_env cenv = qemu_cmd_env_of(gs, g->vmid, dir);
 	return qemu_cmd_build(&cenv, conf_snapshot_data(g->snap), ret_argv, err);
 }
 

@@ -279,12 +279,53 @@ static void test_option_injection(void **state)
 	assert_int_equal(seen, 4);
 }
 
+/* qemu_cmd_drive_args(): a drive's part of the whole command line, the
+ * same words in the same order (what hot-plugging it sends to QEMU). */
+static void test_drive_args(void **state)
+{
+	static const struct {
+		const char *text, *key;
+		size_t n; /* words */
+	} cases[] = {
+	    {"scsihw: virtio-scsi-single\nscsi0: local:100/vm-100-disk-0.raw\n"
+	     "scsi1: local:100/vm-100-disk-1.qcow2,iothread=1,serial=abc\n",
+	     "scsi1", 10},
+	    {"scsihw: virtio-scsi-pci\nscsi3: local:100/vm-100-disk-1.raw\n", "scsi3", 8},
+	    {"virtio2: lvm:vm-100-disk-2,iothread=1,cache=writeback\nboot: order=virtio2\n",
+	     "virtio2", 8},
+	    {"ide2: none,media=cdrom\n", "ide2", 2},
+	    {"ide2: local:iso/a.iso,media=cdrom\n", "ide2", 6},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_guest_conf_ struct guest_conf *c = conf_of(cases[i].text);
+		_cleanup_strv_free_ char **argv = NULL, **args = NULL;
+		assert_int_equal(qemu_cmd_build(&base_env, c, &argv, NULL), 0);
+		assert_int_equal(qemu_cmd_drive_args(&base_env, c->conf, cases[i].key, &args, NULL),
+		                 0);
+		size_t n = 0, at = 0;
+		for (; args[n]; n++) {
+			while (argv[at] && !streq(argv[at], args[n]))
+				at++;
+			if (!argv[at])
+				fail_msg("case %zu: '%s' not in the command line (in order)", i,
+				         args[n]);
+		}
+		if (n != cases[i].n)
+			fail_msg("case %zu: %zu words, want %zu", i, n, cases[i].n);
+		assert_true(strstr(args[n - 1], "id=") != NULL);
+	}
+	_cleanup_guest_conf_ struct guest_conf *c = conf_of("efidisk0: local:100/e.raw\n");
+	_cleanup_strv_free_ char **args = NULL;
+	assert_int_equal(qemu_cmd_drive_args(&base_env, c->conf, "scsi0", &args, NULL), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_golden),           cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_helpers),          cmocka_unit_test(test_no_scripts),
 	    cmocka_unit_test(test_option_injection), cmocka_unit_test(test_vhost),
+	    cmocka_unit_test(test_drive_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
