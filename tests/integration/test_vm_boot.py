@@ -92,14 +92,6 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
                                  path=cls.bpath, content="images")
         cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
-    def task_log(self, upid):
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        return "\n".join(line["t"] for line in lines)
-
-    def ok(self, upid, timeout=300):
-        st = self.task_status(upid, timeout)
-        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
-
     def serial_wait(self, vmid, marker, timeout=180):
         path = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid), "serial0.sock")
         deadline = time.monotonic() + timeout

@@ -49,14 +49,6 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
                              content="images")
         cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
-    def task_log(self, upid):
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        return "\n".join(line["t"] for line in lines)
-
-    def ok(self, upid, timeout=300):
-        st = self.task_status(upid, timeout)
-        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
-
     def conf(self, vmid):
         with open(os.path.join(self.daemon.root, "etc", "qemu-server", "%d.conf" % vmid)) as f:
             return dict(line.split(": ", 1) for line in f.read().splitlines()
