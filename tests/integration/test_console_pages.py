@@ -37,7 +37,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import CtDaemonTest  # noqa: E402
-from test_vm_boot import build_iso, read_until, serial_socket  # noqa: E402
+from test_vm_boot import build_iso, read_until, serial_socket, upload_iso  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("CTVM_SOURCE_ROOT") or os.path.join(HERE, "..", "..")
@@ -199,11 +199,7 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
         path = os.path.join(cls.daemon.root, "srv", "vms")
         cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=path,
                              content="images,iso")
-        with open(cls.iso, "rb") as f:
-            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
-                content="iso", filename=f)
-        cls.wait(cls, upid)
-        cls.isoname = os.path.basename(cls.iso)
+        cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
         cls.addClassCleanup(cls.stop_vms)
 
     @classmethod

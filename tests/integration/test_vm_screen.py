@@ -24,7 +24,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, QEMU, build_iso, read_until, serial_socket  # noqa: E402
+from test_vm_boot import (MARKER, QEMU, build_iso, read_until, serial_socket,  # noqa: E402
+                          upload_iso)
 
 PW = "Screen-pw-1"
 
@@ -149,12 +150,10 @@ class VmScreenTest(ctvmtest.AdminDaemonTest):
         path = os.path.join(self.daemon.root, "srv", "scr")
         self.daemon.root_call("POST", "/storage", storage="scr", type="dir", path=path,
                               content="iso")
-        with open(iso, "rb") as f:
-            self.ok(self.admin.nodes(self.node).storage("scr").upload.post(
-                content="iso", filename=f))
+        isoname = upload_iso(self.admin, self.node, "scr", iso)
         q = self.admin.nodes(self.node).qemu
         self.ok(q.post(vmid=411, kvm=0, memory=256, serial0="socket",
-                       ide2="scr:iso/%s,media=cdrom" % os.path.basename(iso), boot="order=ide2"))
+                       ide2="scr:iso/%s,media=cdrom" % isoname, boot="order=ide2"))
         self.ok(q(411).status.start.post())
         self.addCleanup(self.stop, 411)
         with serial_socket(self.daemon, 411) as s:
