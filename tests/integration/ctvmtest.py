@@ -442,6 +442,15 @@ class AdminDaemonTest(unittest.TestCase):
         """The task's exitstatus ("OK" or the error), once it stopped."""
         return self.task_status(upid, timeout)["exitstatus"]
 
+    def task_log(self, upid):
+        """The task's log (its first 500 lines) as one text."""
+        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
+        return "\n".join(line["t"] for line in lines)
+
+    def ok(self, upid, timeout=300):
+        """Fails the test unless the task ends OK; its log is the message."""
+        self.assertEqual(self.wait_task(upid, timeout), "OK", self.task_log(upid))
+
     def assert_status(self, status, fn, *args, **kw):
         """fn (a proxmoxer call) fails with this HTTP status; returns the exception."""
         from proxmoxer.core import ResourceException

@@ -16,6 +16,7 @@ every console kind with Debian's python3-websocket, as Proxmox's clients do).
 
 import base64
 import os
+import re
 import socket
 import struct
 import sys
@@ -100,6 +101,43 @@ class WsClient:
 
     def close(self):
         self.sock.close()
+
+
+def type_(c, text):
+    """Types text into a terminal session (Proxmox's framing: 0:LEN:DATA)."""
+    b = text.encode()
+    c.send(b"0:%d:%s" % (len(b), b))
+
+
+def until(c, pattern, timeout):
+    """Reads the terminal until pattern (a bytes regex) matches within
+    timeout seconds; the match.  What came after it stays for the next call
+    (one message may hold the output of two commands).  The socket's own
+    timeout is as it was afterwards."""
+    seen = getattr(c, "pending", b"")
+    deadline = time.monotonic() + timeout
+    before = c.sock.gettimeout()
+    try:
+        while True:
+            m = re.search(pattern, seen)
+            if m:
+                c.pending = seen[m.end():]
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r in %r" % (pattern, seen))
+            # a frame cut by the timeout stays in c.buf for the next read
+            c.sock.settimeout(min(left, 1))
+            try:
+                op, payload = c.frame()
+            except TimeoutError:
+                continue
+            if op == 8:
+                raise EOFError("closed after %r" % seen)
+            if op == 2:
+                seen += payload
+    finally:
+        c.sock.settimeout(before)
 
 
 class ConsoleTest(ctvmtest.AdminDaemonTest):

@@ -44,7 +44,7 @@ except ImportError as e:
     sys.exit(ctvmtest.SKIP)
 
 from ctfixture import CtDaemonTest  # noqa: E402
-from test_vm_boot import MARKER, QEMU, build_iso  # noqa: E402
+from test_vm_boot import MARKER, QEMU, build_iso, upload_iso  # noqa: E402
 
 OPEN_TIMEOUT = 15
 
@@ -151,13 +151,10 @@ class ConsoleClientsTest(CtDaemonTest):
         path = os.path.join(self.daemon.root, "srv", "iso")
         self.daemon.root_call("POST", "/storage", storage="iso", type="dir", path=path,
                               content="iso")
-        with open(iso, "rb") as f:
-            self.ok(self.admin.nodes(self.node).storage("iso").upload.post(
-                content="iso", filename=f))
+        isoname = upload_iso(self.admin, self.node, "iso", iso)
         q = self.admin.nodes(self.node).qemu
         self.ok(q.post(vmid=530, kvm=0, memory=256, serial0="socket",
-                       ide2="iso:iso/%s,media=cdrom" % os.path.basename(iso),
-                       boot="order=ide2"))
+                       ide2="iso:iso/%s,media=cdrom" % isoname, boot="order=ide2"))
         self.ok(q(530).status.start.post())
         self.addCleanup(self.stop_vm, 530)
         # the guest says its marker once, seconds into its boot under TCG:

@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import struct
 import subprocess
@@ -38,6 +37,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import CtDaemonTest  # noqa: E402
+from test_vm_boot import build_iso, read_until, serial_socket, upload_iso  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("CTVM_SOURCE_ROOT") or os.path.join(HERE, "..", "..")
@@ -192,7 +192,6 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
             raise unittest.SkipTest("no %s" % QEMU)
         if not os.access(CHROMIUM, os.X_OK) or not os.path.isdir(MODULES):
             raise unittest.SkipTest("no %s or %s: run tools/setup-deps" % (CHROMIUM, MODULES))
-        from test_vm_boot import build_iso
         cls.iso = build_iso()
         if not cls.iso:
             raise unittest.SkipTest("the test guest ISO cannot be built here")
@@ -200,11 +199,7 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
         path = os.path.join(cls.daemon.root, "srv", "vms")
         cls.daemon.root_call("POST", "/storage", storage="vms", type="dir", path=path,
                              content="images,iso")
-        with open(cls.iso, "rb") as f:
-            upid = cls.admin.nodes(cls.node).storage("vms").upload.post(
-                content="iso", filename=f)
-        cls.wait(cls, upid)
-        cls.isoname = os.path.basename(cls.iso)
+        cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
         cls.addClassCleanup(cls.stop_vms)
 
     @classmethod
@@ -254,11 +249,7 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
         the Paste text button types into the guest, which powers off at its
         first input event (tests/fixtures/guest-iso)."""
         self.start_vm(451)
-        sock = os.path.join(self.daemon.root, "run", "qemu-server", "451", "serial0.sock")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s, \
-                tempfile.TemporaryDirectory() as d:
-            s.connect(sock)
-            s.settimeout(1)
+        with serial_socket(self.daemon, 451) as s, tempfile.TemporaryDirectory() as d:
             # the guest reads its keyboard once it has printed the marker
             serial = read_until(s, MARKER.encode(), 150)
             self.assertIn(MARKER.encode(), serial)
@@ -292,20 +283,6 @@ class GuestPagesTest(ctvmtest.AdminDaemonTest):
             serial += read_until(s, b"CTVM-GUEST-POWERDOWN", 60)
             self.assertIn(b"CTVM-GUEST-POWERDOWN", serial)
             self.assertIn(r["paste"]["state"], ("closed", "error"), r)
-
-
-def read_until(s, what, timeout):
-    """What a socket says until `what` is among it, it ends or time is up."""
-    seen, deadline = b"", time.monotonic() + timeout
-    while time.monotonic() < deadline and what not in seen:
-        try:
-            b = s.recv(4096)
-        except socket.timeout:
-            continue
-        if not b:
-            break
-        seen += b
-    return seen
 
 
 def png_rgb(data):

@@ -16,6 +16,7 @@ framing.
    a second time or after expiry is refused; a stopped container has none.
 """
 
+import functools
 import json
 import os
 import re
@@ -27,38 +28,14 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 from ctfixture import CtDaemonTest  # noqa: E402
-from test_console import WsClient  # noqa: E402
+import test_console  # noqa: E402
+from test_console import WsClient, type_  # noqa: E402
+
+# a container's shell and its init's lines can be slow under load: the
+# terminal's reads wait 30 s unless told
+until = functools.partial(test_console.until, timeout=30)
 
 PW = "Ctcons-pw-1"
-
-
-def type_(c, text):
-    b = text.encode()
-    c.send(b"0:%d:%s" % (len(b), b))
-
-
-def until(c, pattern, timeout=30):
-    """Reads the terminal until pattern (a bytes regex) matches; the match.
-    What came after it stays for the next call (one message may hold the
-    output of two commands)."""
-    seen = getattr(c, "pending", b"")
-    deadline = time.monotonic() + timeout
-    c.sock.settimeout(1)
-    while True:
-        m = re.search(pattern, seen)
-        if m:
-            c.pending = seen[m.end():]
-            return m
-        if time.monotonic() >= deadline:
-            raise AssertionError("no %r in %r" % (pattern, seen))
-        try:
-            op, payload = c.frame()
-        except TimeoutError:
-            continue
-        if op == 8:
-            raise EOFError("closed after %r" % seen)
-        if op == 2:
-            seen += payload
 
 
 def closed(c, timeout=30):

@@ -14,9 +14,9 @@ the same shell under the same rule.
 """
 
 import base64
+import functools
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -25,7 +25,11 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_console import WsClient  # noqa: E402
+import test_console  # noqa: E402
+from test_console import WsClient, type_  # noqa: E402
+
+# the terminal's reads wait 20 s unless told
+until = functools.partial(test_console.until, timeout=20)
 
 
 class UnixWsClient(WsClient):
@@ -51,31 +55,6 @@ class UnixWsClient(WsClient):
         self.head = head.decode(errors="replace")
         self.status = int(self.head.split(" ")[1]) if self.head else 0
         self.data = b""
-
-
-def type_(c, text):
-    b = text.encode()
-    c.send(b"0:%d:%s" % (len(b), b))
-
-
-def until(c, pattern, timeout=20):
-    """Reads the terminal until pattern (a bytes regex) matches; the match.
-    What came after it stays for the next call (one message may hold the
-    output of two commands)."""
-    seen = getattr(c, "pending", b"")
-    deadline = time.monotonic() + timeout
-    while True:
-        m = re.search(pattern, seen)
-        if m:
-            c.pending = seen[m.end():]
-            return m
-        if time.monotonic() >= deadline:
-            raise AssertionError("no %r in %r" % (pattern, seen))
-        op, payload = c.frame()
-        if op == 8:
-            raise EOFError("closed after %r" % seen)
-        if op == 2:
-            seen += payload
 
 
 def session_pids(tty):

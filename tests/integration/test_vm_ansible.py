@@ -15,7 +15,6 @@ Skipped without QEMU or the test guest ISO.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, guest_iso_or_skip, upload_iso  # noqa: E402
+from test_vm_boot import MARKER, guest_iso_or_skip, serial_wait, upload_iso  # noqa: E402
 
 
 def run_ansible_json(daemon, user, password, module, args):
@@ -95,26 +94,6 @@ class VmAnsibleTest(ctvmtest.AdminDaemonTest):
                 return
             time.sleep(0.2)
         self.fail("tasks of %d still running" % vmid)
-
-    def serial_wait(self, vmid, marker, timeout=180):
-        """As test_vm_boot: until marker comes on serial0's socket."""
-        path = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid), "serial0.sock")
-        deadline = time.monotonic() + timeout
-        seen = b""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(path)
-            s.settimeout(1)
-            while time.monotonic() < deadline:
-                try:
-                    b = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not b:
-                    break
-                seen += b
-                if marker in seen:
-                    return True
-        return False
 
     def stop_quietly(self, vmid):
         """A failed test leaves no QEMU (and no tap) behind."""
@@ -216,7 +195,7 @@ class VmAnsibleTest(ctvmtest.AdminDaemonTest):
                            state="absent", timeout=120)
         self.assertTrue(res["changed"])
         # the guest powers off on the ACPI button once it has booted
-        self.assertTrue(self.serial_wait(500, MARKER), "the guest did not boot")
+        self.assertTrue(serial_wait(self.daemon, 500, MARKER), "the guest did not boot")
         res = self.ansible("proxmox_kvm", vmid=500, state="stopped", force=True, timeout=120)
         self.assertTrue(res["changed"])
         self.assertEqual(self.vm(500).status.current.get()["status"], "stopped")

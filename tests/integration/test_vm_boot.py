@@ -70,6 +70,40 @@ def upload_iso(admin, node, storage, iso):
     return os.path.basename(iso)
 
 
+def serial_socket(daemon, vmid):
+    """A connection to VM vmid's serial0 socket, for read_until()."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(os.path.join(daemon.root, "run", "qemu-server", str(vmid), "serial0.sock"))
+    except OSError:
+        s.close()
+        raise
+    s.settimeout(1)
+    return s
+
+
+def read_until(s, marker, timeout=180):
+    """What a serial socket says until marker is among it, it ends or
+    timeout seconds have passed (the socket's 1 s timeout lets the
+    deadline be kept)."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline and marker not in seen:
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            continue
+        if not b:
+            break
+        seen += b
+    return seen
+
+
+def serial_wait(daemon, vmid, marker, timeout=180):
+    """Whether marker comes on VM vmid's serial0 within timeout seconds."""
+    with serial_socket(daemon, vmid) as s:
+        return marker in read_until(s, marker, timeout)
+
+
 class VmBootTest(ctvmtest.AdminDaemonTest):
 
     @classmethod
@@ -92,33 +126,6 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
                                  path=cls.bpath, content="images")
         cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
-    def task_log(self, upid):
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        return "\n".join(line["t"] for line in lines)
-
-    def ok(self, upid, timeout=300):
-        st = self.task_status(upid, timeout)
-        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
-
-    def serial_wait(self, vmid, marker, timeout=180):
-        path = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid), "serial0.sock")
-        deadline = time.monotonic() + timeout
-        seen = b""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(path)
-            s.settimeout(1)
-            while time.monotonic() < deadline:
-                try:
-                    b = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not b:
-                    break
-                seen += b
-                if marker in seen:
-                    return True
-        return False
-
     def boot_and_shutdown(self, vmid, storage):
         vm = self.admin.nodes(self.node).qemu(vmid)
         self.ok(self.admin.nodes(self.node).qemu.post(
@@ -140,7 +147,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(len(br), 1)
         self.assertNotIn(tap, br[0]["bridge_ports"].split())
         self.assertNotIn(tap, [n["iface"] for n in self.admin.nodes(self.node).network.get()])
-        self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        self.assertTrue(serial_wait(self.daemon, vmid, MARKER), "no marker on the serial console")
         # status/current as proxmoxer and Ansible read it: the JSON types
         st = vm.status.current.get()
         self.assertEqual(st["qmpstatus"], "running")
@@ -229,7 +236,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         data = guest_bytes(src, "qcow2")
         self.ok(q(310).status.start.post())
         self.addCleanup(self.stop_quietly, 310)
-        self.assertTrue(self.serial_wait(310, MARKER), "no marker on the serial console")
+        self.assertTrue(serial_wait(self.daemon, 310, MARKER), "no marker on the serial console")
         pid = q(310).status.current.get()["pid"]
 
         upid = q(310).clone.post(newid=311, name="livecopy", format="raw")
@@ -245,7 +252,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(guest_bytes(os.path.join(self.path, "images", "311",
                                                   "vm-311-disk-0.raw"), "raw"), data)
         self.ok(q(311).status.start.post())
-        self.assertTrue(self.serial_wait(311, MARKER), "the clone does not boot")
+        self.assertTrue(serial_wait(self.daemon, 311, MARKER), "the clone does not boot")
         self.ok(q(311).status.stop.post())
 
         # no room on the target: the mirror fails, nothing of the clone stays
@@ -286,7 +293,7 @@ class VmBootTest(ctvmtest.AdminDaemonTest):
         self.ok(q.post(vmid=vmid, kvm=0, memory=256, serial0="socket", boot="order=ide2",
                        ide2="vms:iso/%s,media=cdrom" % self.isoname))
         self.ok(q(vmid).status.start.post())
-        self.assertTrue(self.serial_wait(vmid, MARKER), "no marker on the serial console")
+        self.assertTrue(serial_wait(self.daemon, vmid, MARKER), "no marker on the serial console")
         pid = q(vmid).status.current.get()["pid"]
         self.daemon.signal(signal.SIGKILL)
         self.daemon.proc.wait()

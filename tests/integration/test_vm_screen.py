@@ -24,7 +24,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, QEMU, build_iso  # noqa: E402
+from test_vm_boot import (MARKER, QEMU, build_iso, read_until, serial_socket,  # noqa: E402
+                          upload_iso)
 
 PW = "Screen-pw-1"
 
@@ -149,37 +150,22 @@ class VmScreenTest(ctvmtest.AdminDaemonTest):
         path = os.path.join(self.daemon.root, "srv", "scr")
         self.daemon.root_call("POST", "/storage", storage="scr", type="dir", path=path,
                               content="iso")
-        with open(iso, "rb") as f:
-            self.ok(self.admin.nodes(self.node).storage("scr").upload.post(
-                content="iso", filename=f))
+        isoname = upload_iso(self.admin, self.node, "scr", iso)
         q = self.admin.nodes(self.node).qemu
         self.ok(q.post(vmid=411, kvm=0, memory=256, serial0="socket",
-                       ide2="scr:iso/%s,media=cdrom" % os.path.basename(iso), boot="order=ide2"))
+                       ide2="scr:iso/%s,media=cdrom" % isoname, boot="order=ide2"))
         self.ok(q(411).status.start.post())
         self.addCleanup(self.stop, 411)
-        seen = b""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(os.path.join(self.run_dir(411), "serial0.sock"))
-            s.settimeout(1)
+        with serial_socket(self.daemon, 411) as s:
             deadline = time.monotonic() + 300
-            typed = False
-            while time.monotonic() < deadline and b"CTVM-GUEST-POWERDOWN" not in seen:
-                if not typed and MARKER in seen:
-                    # one character (shift + h: one send-key): the guest
-                    # powers off at the first event it reads, and QEMU
-                    # with it, so a second send-key could find it gone
-                    r = self.api("PUT", "/nodes/%s/qemu/411/sendkey" % self.node,
-                                 data={"text": "H"})
-                    self.assertEqual(r.status, 200, r.reason)
-                    typed = True
-                try:
-                    b = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not b:
-                    break
-                seen += b
-        self.assertIn(MARKER, seen)
+            seen = read_until(s, MARKER, 300)
+            self.assertIn(MARKER, seen)
+            # one character (shift + h: one send-key): the guest powers
+            # off at the first event it reads, and QEMU with it, so a
+            # second send-key could find it gone
+            r = self.api("PUT", "/nodes/%s/qemu/411/sendkey" % self.node, data={"text": "H"})
+            self.assertEqual(r.status, 200, r.reason)
+            seen += read_until(s, b"CTVM-GUEST-POWERDOWN", deadline - time.monotonic())
         self.assertIn(b"CTVM-GUEST-POWERDOWN", seen)
 
 

@@ -18,14 +18,13 @@ when the ISO cannot be built.
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
-from test_vm_boot import MARKER, guest_iso_or_skip, upload_iso  # noqa: E402
+from test_vm_boot import (MARKER, guest_iso_or_skip, read_until,  # noqa: E402
+                          serial_socket, upload_iso)
 
 POWERDOWN = b"CTVM-GUEST-POWERDOWN"
 
@@ -49,38 +48,10 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
                              content="images")
         cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
 
-    def task_log(self, upid):
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        return "\n".join(line["t"] for line in lines)
-
-    def ok(self, upid, timeout=300):
-        st = self.task_status(upid, timeout)
-        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
-
     def conf(self, vmid):
         with open(os.path.join(self.daemon.root, "etc", "qemu-server", "%d.conf" % vmid)) as f:
             return dict(line.split(": ", 1) for line in f.read().splitlines()
                         if ": " in line)
-
-    def serial(self, vmid):
-        path = os.path.join(self.daemon.root, "run", "qemu-server", str(vmid), "serial0.sock")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        s.settimeout(1)
-        return s
-
-    def read_until(self, s, marker, timeout=180):
-        deadline = time.monotonic() + timeout
-        seen = b""
-        while time.monotonic() < deadline and marker not in seen:
-            try:
-                b = s.recv(4096)
-            except socket.timeout:
-                continue
-            if not b:
-                break
-            seen += b
-        return seen
 
     def boot(self, vmid):
         q = self.admin.nodes(self.node).qemu
@@ -91,8 +62,8 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
                        vmstatestorage="vms"))
         self.addCleanup(self.remove, vmid)
         self.ok(q(vmid).status.start.post())
-        with self.serial(vmid) as s:
-            self.assertIn(MARKER, self.read_until(s, MARKER), "the guest did not boot")
+        with serial_socket(self.daemon, vmid) as s:
+            self.assertIn(MARKER, read_until(s, MARKER), "the guest did not boot")
         return q(vmid)
 
     def remove(self, vmid):
@@ -133,16 +104,16 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         self.assertEqual(self.state_files(self.path, vmid), [])
         # the guest runs on from its saved state: its init answers the power
         # button at once, without booting again
-        with self.serial(vmid) as s:
+        with serial_socket(self.daemon, vmid) as s:
             self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
-            seen = self.read_until(s, POWERDOWN, timeout=10)
+            seen = read_until(s, POWERDOWN, timeout=10)
         self.assertIn(POWERDOWN, seen)
         self.assertNotIn(MARKER, seen)
 
         # again, resumed by a start this time, the storage given
         self.ok(vm.status.start.post())
-        with self.serial(vmid) as s:
-            self.assertIn(MARKER, self.read_until(s, MARKER))
+        with serial_socket(self.daemon, vmid) as s:
+            self.assertIn(MARKER, read_until(s, MARKER))
         self.ok(vm.status.suspend.post(todisk=1, statestorage="vms"))
         self.assertEqual(self.conf(vmid).get("lock"), "suspended")
         self.ok(vm.status.start.post())
@@ -183,8 +154,8 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         self.addCleanup(self.remove, vmid)
         vm = q(vmid)
         self.ok(vm.status.start.post())
-        with self.serial(vmid) as s:
-            self.assertIn(MARKER, self.read_until(s, MARKER), "the guest did not boot")
+        with serial_socket(self.daemon, vmid) as s:
+            self.assertIn(MARKER, read_until(s, MARKER), "the guest did not boot")
         self.ok(vm.snapshot.post(snapname="ram", vmstate=1))
         st = vm.status.current.get()
         self.assertEqual((st["status"], st["qmpstatus"]), ("running", "running"))
@@ -201,9 +172,9 @@ class VmStateTest(ctvmtest.AdminDaemonTest):
         st = vm.status.current.get()
         self.assertEqual((st["status"], st["qmpstatus"]), ("running", "running"))
         self.assertEqual(self.state_files(self.path, vmid), [name])
-        with self.serial(vmid) as s:
+        with serial_socket(self.daemon, vmid) as s:
             self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
-            seen = self.read_until(s, POWERDOWN, timeout=10)
+            seen = read_until(s, POWERDOWN, timeout=10)
         self.assertIn(POWERDOWN, seen)
         self.assertNotIn(MARKER, seen)
 

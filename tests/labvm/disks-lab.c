@@ -28,6 +28,7 @@
 #include "disks.h"
 #include "error.h"
 #include "fileio.h"
+#include "lab-common.h"
 #include "paths.h"
 #include "section-config.h"
 #include "storage-config.h"
@@ -35,8 +36,6 @@
 #include "storage.h"
 #include "strv.h"
 #include "xalloc.h"
-
-#define GiB (1ull << 30)
 
 static char **lab_disks; /* blank disk, partition, partition */
 static char root[] = "/tmp/ctvm-disks-lab-XXXXXX";
@@ -331,32 +330,11 @@ static void disks_refused(void **state)
 	error_free(err);
 }
 
-static bool lab_disk_ok(const char *dev)
-{
-	/* /dev/vdX or /dev/vdXN only, and the disk is 4 GiB */
-	if (strncmp(dev, "/dev/vd", 7) != 0 || !dev[7])
-		return false;
-	_cleanup_free_ char *path = xasprintf("/sys/block/vd%c/size", dev[7]);
-	_cleanup_free_ char *s = NULL;
-	size_t len;
-	if (read_file(path, 64, &s, &len, NULL) < 0)
-		return false;
-	return strtoull(s, NULL, 10) * 512 == 4 * GiB;
-}
-
 int main(void)
 {
-	const char *v = getenv("CTVM_LAB_DISKS");
-	lab_disks = strv_split(v ? v : "", " ");
-	if (strv_length(lab_disks) != 3) {
-		printf("CTVM_LAB_DISKS is not set: this runs in the lab VM only\n");
+	lab_disks = lab_disks_from_env();
+	if (!lab_disks)
 		return 77;
-	}
-	for (size_t i = 0; i < 3; i++)
-		if (!lab_disk_ok(lab_disks[i])) {
-			printf("%s is not a lab VM disk: refusing to touch it\n", lab_disks[i]);
-			return 77;
-		}
 	if (!mkdtemp(root))
 		return 1;
 	paths = ctvm_paths_new(root);

@@ -21,6 +21,7 @@
 #include "paths.h"
 #include "strbuf.h"
 #include "task.h"
+#include "usercfg.h"
 #include "xalloc.h"
 
 #define MAX_VARS 16
@@ -32,6 +33,19 @@ static struct {
 	char *var_names[MAX_VARS], *var_values[MAX_VARS];
 	unsigned peer; /* each request from its own address: no shared login delay */
 } g;
+
+int dispatch_seed_root_token(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                             struct error **err)
+{
+	struct usercfg_token *t = NULL;
+	int r = usercfg_add_token(cfg, "root@pam", "ci", &t, err);
+	if (r < 0)
+		return r;
+	t->privsep = false; /* root's own rights */
+	_cleanup_free_ char *secret = access_secrets_new_token(sec, "root@pam!ci");
+	dispatch_set_var("SECRET", secret);
+	return 0;
+}
 
 void dispatch_setup(const char *user_cfg, dispatch_seed_fn seed, void *arg)
 {
@@ -102,6 +116,14 @@ void dispatch_set_var(const char *name, const char *value)
 	fail_msg("too many variables");
 }
 
+const char *dispatch_var(const char *name)
+{
+	for (size_t i = 0; i < MAX_VARS && g.var_names[i]; i++)
+		if (streq(g.var_names[i], name))
+			return g.var_values[i];
+	return NULL;
+}
+
 /* The value of one {KIND:arg} or {NODE} placeholder (malloc'd), or NULL. */
 static char *placeholder(const char *key, size_t len)
 {
@@ -113,10 +135,10 @@ static char *placeholder(const char *key, size_t len)
 		return auth_ticket_create(g.ctx.keys, k + 2, now);
 	if (str_startswith(k, "C:"))
 		return auth_csrf_create(g.ctx.keys, k + 2, now);
-	if (str_startswith(k, "V:"))
-		for (size_t i = 0; i < MAX_VARS && g.var_names[i]; i++)
-			if (streq(g.var_names[i], k + 2))
-				return xstrdup(g.var_values[i]);
+	if (str_startswith(k, "V:")) {
+		const char *v = dispatch_var(k + 2);
+		return v ? xstrdup(v) : NULL;
+	}
 	return NULL;
 }
 

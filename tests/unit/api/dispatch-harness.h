@@ -29,6 +29,11 @@ struct dcase {
 typedef int (*dispatch_seed_fn)(struct usercfg *cfg, struct access_secrets *sec, void *arg,
                                 struct error **err);
 
+/* A seed (or a step of one): gives root@pam the API token "ci" with root's
+ * own rights (privsep off) and stores its secret as {V:SECRET}. */
+int dispatch_seed_root_token(struct usercfg *cfg, struct access_secrets *sec, void *arg,
+                             struct error **err);
+
 /* Creates the fixture with user_cfg as <etc>/user.cfg; seed may be NULL. */
 void dispatch_setup(const char *user_cfg, dispatch_seed_fn seed, void *arg);
 void dispatch_teardown(void);
@@ -37,6 +42,9 @@ struct api_context *dispatch_context(void);
 
 /* Stores a value for {V:name} (copied; replaces an earlier one). */
 void dispatch_set_var(const char *name, const char *value);
+/* The value stored for {V:name}, or NULL; valid until it is replaced or
+ * the fixture torn down. */
+const char *dispatch_var(const char *name);
 /* The placeholders above expanded, and {LEN} fixed up (malloc'd). */
 char *dispatch_expand(const char *s);
 

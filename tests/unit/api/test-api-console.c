@@ -44,19 +44,6 @@ static const char user_cfg[] = "user:root@pam:1:0::::::\n"
                                "acl:1:/nodes:carol@pam:PVESysAdmin:\n"
                                "acl:1:/vms/100:bob@pve:PVEVMUser:\n";
 
-static char *token_secret;
-
-static int seed(struct usercfg *cfg, struct access_secrets *sec, void *arg, struct error **err)
-{
-	struct usercfg_token *t = NULL;
-	int r = usercfg_add_token(cfg, "root@pam", "ci", &t, err);
-	if (r < 0)
-		return r;
-	t->privsep = false; /* root's own rights */
-	token_secret = access_secrets_new_token(sec, "root@pam!ci");
-	return 0;
-}
-
 static const struct dcase vncshell_cases[] = {
     /* the node shell is for the host's accounts: a pve Administrator is not one */
     {AS("alice@pve", "POST", "/nodes/{NODE}/vncshell", "{}"), 403,
@@ -140,8 +127,7 @@ static void test_ct(void **state)
 
 static int setup(void **state)
 {
-	dispatch_setup(user_cfg, seed, NULL);
-	dispatch_set_var("SECRET", token_secret);
+	dispatch_setup(user_cfg, dispatch_seed_root_token, NULL);
 	const char *etc = dispatch_context()->paths->etc;
 	_cleanup_free_ char *dir = path_join(etc, "lxc");
 	_cleanup_free_ char *conf = path_join(dir, "100.conf");
@@ -159,8 +145,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	dispatch_teardown();
-	free(token_secret);
-	token_secret = NULL;
 	return 0;
 }
 
