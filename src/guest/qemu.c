@@ -293,6 +293,35 @@ static char *qemu_disk_set_file(const char *value, const char *volid, uint64_t s
 	return strbuf_detach(&sb, NULL);
 }
 
+static int qemu_fixed_disk(const char *key, const char *value, uint64_t *ret_size,
+                           char **ret_template, struct error **err)
+{
+	bool efi = streq(key, "efidisk0");
+	if (!efi && !streq(key, "tpmstate0"))
+		return 0;
+	*ret_template = NULL;
+	if (!efi) {
+		*ret_size = QEMU_CMD_TPMSTATE_SIZE;
+		return 1;
+	}
+	struct qemu_drive d;
+	int r = qemu_drive_parse(key, value, &d, err);
+	if (r < 0)
+		return r;
+	bool m4 = streq_ptr(d.efitype, "4m");
+	json_t *keys = json_object_get(d.opts, "pre-enrolled-keys");
+	bool ms = keys && json_integer_value(keys) != 0;
+	qemu_drive_clear(&d);
+	const char *vars = m4 ? (ms ? QEMU_CMD_OVMF_VARS_4M_MS : QEMU_CMD_OVMF_VARS_4M)
+	                      : (ms ? QEMU_CMD_OVMF_VARS_2M_MS : QEMU_CMD_OVMF_VARS_2M);
+	/* PVE's get_ovmf_files() message, and where the file comes from */
+	if (access(vars, R_OK) < 0)
+		return error_set(err, -ENOENT, 500,
+		                 "EFI vars image '%s' not found (Debian package ovmf)", vars);
+	*ret_template = xstrdup(vars);
+	return 1;
+}
+
 static char *qemu_detached_volume(const char *key, const char *value)
 {
 	if (!qemu_conf_is_drive_key(key, true))
@@ -668,6 +697,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .check_value = qemu_check_value,
     .disk_file = qemu_disk_file,
     .disk_set_file = qemu_disk_set_file,
+    .fixed_disk = qemu_fixed_disk,
     .detached_volume = qemu_detached_volume,
     .summary = qemu_summary,
     .is_running = qemu_is_running,
