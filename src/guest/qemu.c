@@ -557,6 +557,40 @@ static int qemu_showcmd(struct guest_store *gs, const struct guest *g, char **re
 	return 0;
 }
 
+/* tpmstate0's state for swtpm: *ret_path (malloc'd) NULL without one.
+ * swtpm reads and writes the volume as one linear file, so only raw
+ * volumes (PVE serves others through a FUSE export, which ctvm has not). */
+static int tpm_of(struct guest_store *gs, const json_t *conf, char **ret_path, bool *ret_tpm2,
+                  struct error **err)
+{
+	*ret_path = NULL;
+	const char *v = json_string_value(json_object_get(conf, "tpmstate0"));
+	if (!v)
+		return 0;
+	struct qemu_drive d;
+	int r = qemu_drive_parse("tpmstate0", v, &d, err);
+	if (r < 0)
+		return r;
+	*ret_tpm2 = streq_ptr(d.version, "v2.0");
+	struct qemu_volume vol = {0};
+	if (d.file[0] == '/')
+		vol.path = xstrdup(d.file);
+	else
+		r = resolve_volume(d.file, gs, &vol, err);
+	const char *fmt = vol.format ? vol.format : d.format;
+	if (r == 0 && fmt && !streq(fmt, "raw"))
+		r = error_set(err, -EINVAL, 500,
+		              "tpmstate0: swtpm needs a raw volume, not %s (move the disk to a "
+		              "raw volume)",
+		              fmt);
+	if (r == 0)
+		*ret_path = TAKE_PTR(vol.path);
+	free(vol.path);
+	free(vol.format);
+	qemu_drive_clear(&d);
+	return r;
+}
+
 /* state_fd >= 0: the VM starts paused, waiting for its state (-incoming
  * defer), which qemu-run loads from state_fd before it resumes it. */
 static int start_impl(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
@@ -570,7 +604,11 @@ static int start_impl(struct guest_store *gs, const struct guest *g, unsigned ti
 	if (state_fd >= 0)
 		argv = argv_append(argv, (const char *const[]){"-S", "-incoming", "defer", NULL});
 	struct nics nics = {0};
+	_cleanup_free_ char *tpm_state = NULL;
+	bool tpm2 = false;
 	r = nics_of(g->conf, &nics, err);
+	if (r == 0)
+		r = tpm_of(gs, g->conf, &tpm_state, &tpm2, err);
 	if (r == 0) {
 		const char *cpulimit = json_string_value(json_object_get(g->conf, "cpulimit"));
 		const char *cpuunits = json_string_value(json_object_get(g->conf, "cpuunits"));
@@ -583,6 +621,8 @@ static int start_impl(struct guest_store *gs, const struct guest *g, unsigned ti
 		    .timeout_ms = timeout_s ? (int)timeout_s * 1000 : 0,
 		    .load_state = state_fd >= 0,
 		    .state_fd = state_fd,
+		    .tpm_state = tpm_state,
+		    .tpm2 = tpm2,
 		};
 		r = qemu_run_start_argv(&env, g->vmid, &opts, err);
 	}
