@@ -103,6 +103,16 @@ class VmUefiTest(ctvmtest.KillRestartMixin, ctvmtest.AdminDaemonTest):
     def qemu(self):
         return self.admin.nodes(self.node).qemu
 
+    def stop_if_running(self, vmid):
+        """A failed test's VM is stopped: its QEMU (and swtpm) must not
+        outlive the test's daemon.  Nothing when it is gone already."""
+        try:
+            vm = self.qemu()(vmid)
+            if vm.status.current.get()["status"] == "running":
+                self.task_status(vm.status.stop.post(), 120)
+        except Exception:
+            pass
+
     def rundir(self, vmid):
         return os.path.join(self.daemon.root, "run", "qemu-server", str(vmid))
 
@@ -158,6 +168,7 @@ class VmUefiTest(ctvmtest.KillRestartMixin, ctvmtest.AdminDaemonTest):
             vmid=vmid, kvm=0, memory=512, cores=1, bios="ovmf",
             efidisk0="vms:1,efitype=4m", ide2="vms:iso/%s,media=cdrom" % self.isoname,
             serial0="socket", boot="order=ide2"))
+        self.addCleanup(self.stop_if_running, vmid)
         t0 = time.monotonic()
         self.ok(vm.status.start.post())
         booted = self.serial_wait(vmid, MARKER, BOOT_TIMEOUT)
@@ -194,6 +205,7 @@ class VmUefiTest(ctvmtest.KillRestartMixin, ctvmtest.AdminDaemonTest):
         base = "/nodes/%s/qemu/%d" % (self.node, vmid)
         self.ok(self.qemu().post(vmid=vmid, kvm=0, memory=64,
                                  tpmstate0="vms:1,version=v2.0"))
+        self.addCleanup(self.stop_if_running, vmid)
         sock = self.sock(vmid)
         self.ok(vm.status.start.post())
         pids = swtpm_pids(sock)
