@@ -151,7 +151,18 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 	}
 	_cleanup_free_ char *import = option_of(value, "import-from");
 	_cleanup_free_ char *volname = NULL;
-	if (import && import[0] == '/') {
+	_cleanup_free_ char *template = NULL;
+	int fixed = 0;
+	if (!import && !tree && k->fixed_disk &&
+	    (fixed = k->fixed_disk(key, value, &size, &template, err)) < 0)
+		return fixed;
+	if (fixed && template) {
+		/* in the storage's default format as PVE's create_efidisk, not
+		 * the template's (raw) */
+		if (w)
+			task_log(w, "allocating %s from '%s' on '%s'", key, template, storeid);
+		r = storage_import_file(st, template, format, vmid, w, &volname, &size, err);
+	} else if (import && import[0] == '/') {
 		/* a host file, root's only (qemu_needs_root()) */
 		if (tree)
 			return error_set(err, -EINVAL, 400,
@@ -177,7 +188,7 @@ static int allocate_one(struct guest_store *gs, const struct guest_kind_ops *k, 
 				         key, storeid);
 			r = storage_copy(src, src_volname, st, NULL, vmid, w, &volname, err);
 		}
-	} else if (size == 0 && !tree) {
+	} else if (size == 0 && !tree && !fixed) {
 		return error_set(err, -EINVAL, 400, "%s: a new disk of size 0", key);
 	} else {
 		bool no_size =

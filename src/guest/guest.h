@@ -221,6 +221,14 @@ struct guest_kind_ops {
 	 * raw image (or block device) that this makes a filesystem on.  NULL:
 	 * images in the storage's default format (VMs). */
 	int (*format_volume)(const char *path, struct task_worker *w, struct error **err);
+	/* A new disk whose size and content the kind fixes, whatever size
+	 * its "storage:size" asks (PVE's create_disks: a VM's efidisk0 is a
+	 * copy of OVMF's vars template, tpmstate0 4 MiB): 1 with *ret_size
+	 * and *ret_template (the host file copied in, malloc'd; NULL: an
+	 * empty volume of *ret_size), 0 for an ordinary disk, or an error.
+	 * May be NULL. */
+	int (*fixed_disk)(const char *key, const char *value, uint64_t *ret_size,
+	                  char **ret_template, struct error **err);
 	/* After a resize of such a volume that is an image or device (not a
 	 * subvol): its filesystem grown to the new size.  May be NULL. */
 	int (*grow_volume)(const char *path, bool running, struct task_worker *w,

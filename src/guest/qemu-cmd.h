@@ -76,6 +76,14 @@ struct qemu_cmd_env {
 #define QEMU_CMD_DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
 #define QEMU_CMD_OVMF_CODE_2M   "/usr/share/OVMF/OVMF_CODE.fd"
 #define QEMU_CMD_OVMF_CODE_4M   "/usr/share/OVMF/OVMF_CODE_4M.fd"
+/* The vars templates a new efidisk0 is a copy of (Debian's ovmf; .ms: with
+ * Microsoft's and Debian's keys enrolled, pre-enrolled-keys=1) */
+#define QEMU_CMD_OVMF_VARS_2M    "/usr/share/OVMF/OVMF_VARS.fd"
+#define QEMU_CMD_OVMF_VARS_2M_MS "/usr/share/OVMF/OVMF_VARS.ms.fd"
+#define QEMU_CMD_OVMF_VARS_4M    "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define QEMU_CMD_OVMF_VARS_4M_MS "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+/* PVE's TPMSTATE_DISK_SIZE: what swtpm's state of a TPM 1.2 or 2.0 needs */
+#define QEMU_CMD_TPMSTATE_SIZE (4ull * 1024 * 1024)
 
 /*
  * The command line for the main section of c (pending changes are not

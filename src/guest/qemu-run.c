@@ -24,7 +24,10 @@
 #include "task.h"
 #include "xalloc.h"
 
-#define TAPS_FILE "taps"
+#define TAPS_FILE  "taps"
+#define SWTPM_SOCK "swtpm.sock" /* qemu-cmd's -chardev of the TPM */
+#define SWTPM_PID  "swtpm.pid"
+#define SWTPM_LOG  "swtpm.log"
 
 static int64_t now_ms(void)
 {
@@ -134,9 +137,9 @@ static bool cmdline_has(pid_t pid, const char *needle)
 	return false;
 }
 
-static int read_pidfile(const char *dir, pid_t *ret)
+static int read_pid_at(const char *dir, const char *name, pid_t *ret)
 {
-	_cleanup_free_ char *p = path_join(dir, "pid");
+	_cleanup_free_ char *p = path_join(dir, name);
 	_cleanup_free_ char *s = NULL;
 	int r = read_file(p, 64, &s, NULL, NULL);
 	if (r < 0)
@@ -147,6 +150,11 @@ static int read_pidfile(const char *dir, pid_t *ret)
 		return -EINVAL;
 	*ret = (pid_t)v;
 	return 0;
+}
+
+static int read_pidfile(const char *dir, pid_t *ret)
+{
+	return read_pid_at(dir, "pid", ret);
 }
 
 /* The identity check: the pidfile's process lives, is not a zombie, and
@@ -292,6 +300,12 @@ static bool remove_taps(const struct qemu_run_env *env, const char *dir)
 	return ok;
 }
 
+static int kill_and_wait(int pidfd, int timeout_ms)
+{
+	pidfd_kill(pidfd, SIGKILL);
+	return pidfd_wait(pidfd, timeout_ms);
+}
+
 /* A QEMU killed by a signal leaves its pidfile; its main thread can be a
  * zombie while the others still exit and hold the tap fds.  Waits (1 s at
  * most) until the whole process has exited: a pidfd says so. */
@@ -316,11 +330,35 @@ static void cgroup_remove(const char *cg)
 		usleep(10000);
 }
 
+/* The VM's swtpm: the process of swtpm.pid whose command line names this
+ * directory's swtpm.sock (a recycled pid is some other program).  It ends
+ * by itself when QEMU disconnects (--terminate), but not when QEMU never
+ * connected (a failed start): SIGTERM, then SIGKILL after 2 s.  The swtpm
+ * of a running VM is never touched: cleanup runs only without QEMU. */
+static void stop_swtpm(const struct qemu_run_env *env, const char *dir)
+{
+	pid_t pid;
+	if (read_pid_at(dir, SWTPM_PID, &pid) < 0)
+		return;
+	_cleanup_free_ char *sock = path_join(dir, SWTPM_SOCK);
+	char st = proc_state(pid);
+	if (st == 0 || st == 'Z' || st == 'X' || !cmdline_has(pid, sock))
+		return;
+	int fd = pidfd_open_(pid);
+	if (fd < 0)
+		return;
+	pidfd_kill(fd, SIGTERM);
+	if (pidfd_wait(fd, 2000) < 0 && kill_and_wait(fd, 2000) < 0)
+		task_warn_or_debug(env->w, "swtpm %d did not exit after SIGKILL", (int)pid);
+	close(fd);
+}
+
 /* Everything in dir and dir itself; with the run lock held, the VM not
  * running. */
 static void cleanup_locked(const struct qemu_run_env *env, long vmid, const char *dir)
 {
 	wait_exited(dir);
+	stop_swtpm(env, dir);
 	_cleanup_free_ char *cg = cgroup_dir(env, vmid);
 	cgroup_remove(cg);
 	if (!remove_taps(env, dir))
@@ -372,12 +410,6 @@ static bool argv_has(char *const *argv, const char *arg)
 	return false;
 }
 
-static int kill_and_wait(int pidfd, int timeout_ms)
-{
-	pidfd_kill(pidfd, SIGKILL);
-	return pidfd_wait(pidfd, timeout_ms);
-}
-
 static int setup_taps(const struct qemu_run_env *env, long vmid, const char *dir,
                       const struct qemu_run_start_opts *o, struct error **err)
 {
@@ -416,6 +448,114 @@ static int setup_taps(const struct qemu_run_env *env, long vmid, const char *dir
 		task_log_or_debug(env->w, "%s: joined bridge %s%s", names[i], n->bridge,
 		                  n->tag ? " (tagged)" : "");
 	}
+	return 0;
+}
+
+/* A command's stderr and stdout lines into the task log, each prefixed. */
+static void log_output(const struct qemu_run_env *env, const char *prefix, char *text)
+{
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		task_log_or_debug(env->w, "%s: %s", prefix, l);
+}
+
+static int run_tpm_cmd(const struct qemu_run_env *env, struct cmd *c, const char *name,
+                       struct error **err)
+{
+	struct cmd_result res = {0};
+	_cleanup_error_ struct error *e = NULL;
+	int r = cmd_run(c, &res, &e);
+	cmd_release(c);
+	if (res.out && res.out_len)
+		log_output(env, name, res.out);
+	if (res.err && res.err_len)
+		log_output(env, name, res.err);
+	if (r < 0) {
+		if (res.timed_out)
+			r = error_set(err, -ETIMEDOUT, 500, "start failed: %s got timeout", name);
+		else if (res.out || res.err)
+			r = error_set(err, -EIO, 500, "start failed: %s exited with code %d", name,
+			              res.exit_code);
+		else
+			r = error_set(err, r, 500, "start failed: %s", e->msg);
+	}
+	cmd_result_clear(&res);
+	return r;
+}
+
+/*
+ * PVE's start_swtpm(): swtpm_setup makes a fresh state the first time (an
+ * EK and its certificate, a platform certificate; --not-overwrite leaves
+ * an existing state alone), then swtpm serves it on <dir>/swtpm.sock until
+ * QEMU disconnects (--terminate).  Both as root (--runas 0), as PVE: the
+ * state volume is root's 0600.  The caller cleans up on failure
+ * (stop_swtpm() through cleanup_locked()).
+ */
+static int start_swtpm(const struct qemu_run_env *env, const char *dir,
+                       const struct qemu_run_start_opts *o, int64_t deadline, struct error **err)
+{
+	/* swtpm's option syntax has no quoting: a ',' would end the path */
+	if (strchr(o->tpm_state, ',') || strchr(dir, ','))
+		return error_set(err, -EINVAL, 500,
+		                 "start failed: the TPM state path '%s' has a ','", o->tpm_state);
+	if (access("/usr/bin/swtpm_setup", X_OK) < 0 || access("/usr/bin/swtpm", X_OK) < 0)
+		return error_set(err, -ENOENT, 500,
+		                 "a TPM needs swtpm, which is not installed (Debian packages "
+		                 "swtpm and swtpm-tools)");
+	_cleanup_free_ char *sock = path_join(dir, SWTPM_SOCK);
+	_cleanup_free_ char *pidf = path_join(dir, SWTPM_PID);
+	_cleanup_free_ char *logf = path_join(dir, SWTPM_LOG);
+	struct cmd c;
+	int r, left = (int)(deadline - now_ms());
+
+	cmd_init(&c, "swtpm_setup");
+	cmd_add(&c, "--tpmstate");
+	cmd_addf(&c, "file://%s", o->tpm_state);
+	cmd_add(&c, "--createek");
+	cmd_add(&c, "--create-ek-cert");
+	cmd_add(&c, "--create-platform-cert");
+	cmd_add(&c, "--lock-nvram");
+	cmd_add(&c, "--config");
+	cmd_add(&c, "/etc/swtpm_setup.conf"); /* not the XDG configs of $HOME */
+	cmd_add(&c, "--runas");
+	cmd_add(&c, "0");
+	cmd_add(&c, "--not-overwrite");
+	if (o->tpm2) {
+		cmd_add(&c, "--tpm2");
+		cmd_add(&c, "--ecc");
+	}
+	cmd_set_timeout(&c, left > 0 ? left : 1);
+	if ((r = run_tpm_cmd(env, &c, "swtpm_setup", err)) < 0)
+		return r;
+
+	cmd_init(&c, "swtpm");
+	cmd_add(&c, "socket");
+	cmd_add(&c, "--tpmstate");
+	cmd_addf(&c, "backend-uri=file://%s,mode=0600", o->tpm_state);
+	cmd_add(&c, "--ctrl");
+	cmd_addf(&c, "type=unixio,path=%s,mode=0600", sock);
+	cmd_add(&c, "--pid");
+	cmd_addf(&c, "file=%s", pidf);
+	cmd_add(&c, "--terminate");
+	cmd_add(&c, "--daemon");
+	cmd_add(&c, "--log");
+	cmd_addf(&c, "file=%s,level=1", logf);
+	if (o->tpm2)
+		cmd_add(&c, "--tpm2");
+	left = (int)(deadline - now_ms());
+	cmd_set_timeout(&c, left > 0 ? left : 1);
+	if ((r = run_tpm_cmd(env, &c, "swtpm", err)) < 0)
+		return r;
+	/* the pidfile comes once swtpm listens (PVE waits up to 5 s) */
+	pid_t pid;
+	while (read_pid_at(dir, SWTPM_PID, &pid) < 0) {
+		if (now_ms() >= deadline)
+			return error_set(err, -ETIMEDOUT, 500,
+			                 "failed to start swtpm: pid file '%s' wasn't created",
+			                 pidf);
+		poll(NULL, 0, 20);
+	}
+	task_log_or_debug(env->w, "swtpm %d serves the TPM state", (int)pid);
 	return 0;
 }
 
@@ -557,6 +697,8 @@ int qemu_run_start_argv(const struct qemu_run_env *env, long vmid,
 	if ((r = qemu_run_dir(env, vmid, true, &again, err)) < 0)
 		goto fail;
 	if ((r = setup_taps(env, vmid, dir, o, err)) < 0)
+		goto fail;
+	if (o->tpm_state && (r = start_swtpm(env, dir, o, deadline, err)) < 0)
 		goto fail;
 
 	left = (int)(deadline - now_ms());

@@ -12,6 +12,9 @@
  *   vnc.sock, serialN.sock
  *   pid           QEMU's -pidfile (QEMU removes it when it exits)
  *   taps          the tap devices ctvm created for it, one per line
+ *   swtpm.sock, swtpm.pid, swtpm.log
+ *                 the VM's TPM (tpmstate0): swtpm, started before QEMU
+ *                 and stopped by the cleanup after it
  *
  * and a lock file beside it (<vmid>.lock) that start and cleanup hold, so
  * a status request never cleans up under a VM being started.
@@ -82,6 +85,11 @@ struct qemu_run_start_opts {
 	 * from state_fd (a saved state, qemu_run_save_state()) */
 	bool load_state;
 	int state_fd;
+	/* tpmstate0: the state volume's path (a raw file or block device);
+	 * swtpm serves it on <dir>/swtpm.sock (argv's -chardev) from before
+	 * QEMU starts until QEMU ends.  NULL: no TPM. */
+	const char *tpm_state;
+	bool tpm2; /* version=v2.0, else a TPM 1.2 */
 };
 
 /* <run_root>/qemu-server/<vmid>; created 0700 (parents 0755) when create. */

@@ -293,6 +293,35 @@ static char *qemu_disk_set_file(const char *value, const char *volid, uint64_t s
 	return strbuf_detach(&sb, NULL);
 }
 
+static int qemu_fixed_disk(const char *key, const char *value, uint64_t *ret_size,
+                           char **ret_template, struct error **err)
+{
+	bool efi = streq(key, "efidisk0");
+	if (!efi && !streq(key, "tpmstate0"))
+		return 0;
+	*ret_template = NULL;
+	if (!efi) {
+		*ret_size = QEMU_CMD_TPMSTATE_SIZE;
+		return 1;
+	}
+	struct qemu_drive d;
+	int r = qemu_drive_parse(key, value, &d, err);
+	if (r < 0)
+		return r;
+	bool m4 = streq_ptr(d.efitype, "4m");
+	json_t *keys = json_object_get(d.opts, "pre-enrolled-keys");
+	bool ms = keys && json_integer_value(keys) != 0;
+	qemu_drive_clear(&d);
+	const char *vars = m4 ? (ms ? QEMU_CMD_OVMF_VARS_4M_MS : QEMU_CMD_OVMF_VARS_4M)
+	                      : (ms ? QEMU_CMD_OVMF_VARS_2M_MS : QEMU_CMD_OVMF_VARS_2M);
+	/* PVE's get_ovmf_files() message, and where the file comes from */
+	if (access(vars, R_OK) < 0)
+		return error_set(err, -ENOENT, 500,
+		                 "EFI vars image '%s' not found (Debian package ovmf)", vars);
+	*ret_template = xstrdup(vars);
+	return 1;
+}
+
 static char *qemu_detached_volume(const char *key, const char *value)
 {
 	if (!qemu_conf_is_drive_key(key, true))
@@ -533,6 +562,40 @@ static int qemu_showcmd(struct guest_store *gs, const struct guest *g, char **re
 	return 0;
 }
 
+/* tpmstate0's state for swtpm: *ret_path (malloc'd) NULL without one.
+ * swtpm reads and writes the volume as one linear file, so only raw
+ * volumes (PVE serves others through a FUSE export, which ctvm has not). */
+static int tpm_of(struct guest_store *gs, const json_t *conf, char **ret_path, bool *ret_tpm2,
+                  struct error **err)
+{
+	*ret_path = NULL;
+	const char *v = json_string_value(json_object_get(conf, "tpmstate0"));
+	if (!v)
+		return 0;
+	struct qemu_drive d;
+	int r = qemu_drive_parse("tpmstate0", v, &d, err);
+	if (r < 0)
+		return r;
+	*ret_tpm2 = streq_ptr(d.version, "v2.0");
+	struct qemu_volume vol = {0};
+	if (d.file[0] == '/')
+		vol.path = xstrdup(d.file);
+	else
+		r = resolve_volume(d.file, gs, &vol, err);
+	const char *fmt = vol.format ? vol.format : d.format;
+	if (r == 0 && fmt && !streq(fmt, "raw"))
+		r = error_set(err, -EINVAL, 500,
+		              "tpmstate0: swtpm needs a raw volume, not %s (move the disk to a "
+		              "raw volume)",
+		              fmt);
+	if (r == 0)
+		*ret_path = TAKE_PTR(vol.path);
+	free(vol.path);
+	free(vol.format);
+	qemu_drive_clear(&d);
+	return r;
+}
+
 /* state_fd >= 0: the VM starts paused, waiting for its state (-incoming
  * defer), which qemu-run loads from state_fd before it resumes it. */
 static int start_impl(struct guest_store *gs, const struct guest *g, unsigned timeout_s,
@@ -546,7 +609,11 @@ static int start_impl(struct guest_store *gs, const struct guest *g, unsigned ti
 	if (state_fd >= 0)
 		argv = argv_append(argv, (const char *const[]){"-S", "-incoming", "defer", NULL});
 	struct nics nics = {0};
+	_cleanup_free_ char *tpm_state = NULL;
+	bool tpm2 = false;
 	r = nics_of(g->conf, &nics, err);
+	if (r == 0)
+		r = tpm_of(gs, g->conf, &tpm_state, &tpm2, err);
 	if (r == 0) {
 		const char *cpulimit = json_string_value(json_object_get(g->conf, "cpulimit"));
 		const char *cpuunits = json_string_value(json_object_get(g->conf, "cpuunits"));
@@ -559,6 +626,8 @@ static int start_impl(struct guest_store *gs, const struct guest *g, unsigned ti
 		    .timeout_ms = timeout_s ? (int)timeout_s * 1000 : 0,
 		    .load_state = state_fd >= 0,
 		    .state_fd = state_fd,
+		    .tpm_state = tpm_state,
+		    .tpm2 = tpm2,
 		};
 		r = qemu_run_start_argv(&env, g->vmid, &opts, err);
 	}
@@ -673,6 +742,7 @@ const struct guest_kind_ops guest_kind_qemu = {
     .check_value = qemu_check_value,
     .disk_file = qemu_disk_file,
     .disk_set_file = qemu_disk_set_file,
+    .fixed_disk = qemu_fixed_disk,
     .detached_volume = qemu_detached_volume,
     .summary = qemu_summary,
     .is_running = qemu_is_running,
