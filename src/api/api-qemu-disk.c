@@ -175,8 +175,6 @@ int api_guest_clone(struct api_call *call, json_t **ret, struct error **err)
 	if (r < 0)
 		return r;
 	const char *snapname = api_param_str(call, "snapname");
-	if (snapname && !streq(k->type, "qemu"))
-		return error_param(err, "snapname", "cloning from a snapshot is not supported yet");
 	const char *name = api_param_str(call, name_key);
 	if (name) {
 		_cleanup_free_ char *norm = NULL;

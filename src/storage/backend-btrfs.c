@@ -861,6 +861,24 @@ static int btrfs_snapshot_delete(struct storage *st, const char *volname, const 
 	return r;
 }
 
+/* A snapshot is the read-only subvolume "<name>@<snap>": a copy reads its
+ * disk.raw, or the directory itself for a subvol (PVE's BTRFSPlugin path
+ * with a snapname).  Nothing to activate, nothing to release. */
+static int btrfs_snapshot_source(struct storage *st, const char *volname, const char *snap,
+                                 struct task_worker *w, char **ret_path, struct error **err)
+{
+	struct btrfs_vol v = {0};
+	_cleanup_free_ char *p = NULL, *sp = NULL;
+	int r = snap_prepare(st, volname, snap, &v, &p, &sp, err);
+	if (r < 0)
+		return r;
+	r = snap_require(sp, snap, err);
+	if (r >= 0)
+		*ret_path = v.subvol ? TAKE_PTR(sp) : path_join(sp, BTRFS_DISK_FILE);
+	btrfs_vol_clear(&v);
+	return r;
+}
+
 struct snap_list {
 	struct storage_snapshot *v;
 	struct timespec *otime; /* parallel to v, for the order */
@@ -1068,7 +1086,7 @@ const struct storage_backend storage_backend_btrfs = {
     .type = "btrfs",
     .caps = STORAGE_CAP_PATH | STORAGE_CAP_FILES | STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE |
             STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE | STORAGE_CAP_THIN | STORAGE_CAP_SUBVOL |
-            STORAGE_CAP_SUBVOL_SIZE,
+            STORAGE_CAP_SUBVOL_SIZE | STORAGE_CAP_COPY_SNAPSHOT_VOLUME,
     .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW) | IMAGE_FORMAT_BIT(IMAGE_FORMAT_SUBVOL),
     .default_format = IMAGE_FORMAT_RAW,
     .state_size = sizeof(struct btrfs_storage),
@@ -1089,4 +1107,5 @@ const struct storage_backend storage_backend_btrfs = {
     .snapshot_list = btrfs_snapshot_list,
     .clone = btrfs_clone,
     .create_base = btrfs_create_base,
+    .snapshot_source = btrfs_snapshot_source,
 };

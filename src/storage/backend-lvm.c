@@ -795,6 +795,55 @@ static int thin_snapshot_create(struct storage *st, const char *volname, const c
 }
 
 /*
+ * A copy reads a snapshot from its own thin LV (PVE's LvmThinPlugin: path
+ * and activate_volume with a snapname).  It was created read-only and
+ * activation-skipped, so it is activated with -K when not active yet; its
+ * permission stays read-only, so nothing can write to it meanwhile.
+ */
+static int thin_snapshot_source(struct storage *st, const char *volname, const char *snap,
+                                struct task_worker *w, char **ret_path, struct error **err)
+{
+	struct lvm_storage *l = lvm_of(st);
+	struct lvm_lv *lvs = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *name = snap_lv(volname, snap);
+	struct cmd c;
+	int r = snap_require(l, volname, snap, true, &lvs, &n, err);
+
+	if (r < 0)
+		return r;
+	const struct lvm_lv *lv = lv_find(lvs, n, name);
+	bool active = lv && lv->attr[0] && lv->attr[4] == 'a';
+	lvm_lv_list_free(lvs, n);
+	if (!active) {
+		lvm_lvchange_activate_build_cmd(&c, l->vg, name, true, true);
+		r = run(&c, w, err);
+		if (r < 0)
+			return r;
+	}
+	*ret_path = xasprintf("/dev/%s/%s", l->vg, name);
+	return 0;
+}
+
+/* As PVE's deactivate_volume with a snapname: the snapshot goes inactive
+ * again once copied.  LVM refuses while another reader still has it open;
+ * that reader's release deactivates it then. */
+static void thin_snapshot_source_release(struct storage *st, const char *volname, const char *snap,
+                                         struct task_worker *w)
+{
+	struct lvm_storage *l = lvm_of(st);
+	_cleanup_free_ char *name = snap_lv(volname, snap);
+	struct error *e = NULL;
+	struct cmd c;
+
+	lvm_lvchange_activate_build_cmd(&c, l->vg, name, false, false);
+	if (run(&c, w, &e) < 0 && w)
+		task_warn(w, "unable to deactivate '%s/%s' - %s", l->vg, name,
+		          e ? e->msg : "unknown error");
+	error_free(e);
+}
+
+/*
  * Any snapshot, newer ones kept (as PVE): the volume becomes a new thin
  * snapshot of the snapshot.  The old volume is renamed aside first and
  * removed only once the new one exists, so a failure leaves it as it was.
@@ -1056,7 +1105,7 @@ const struct storage_backend storage_backend_lvm = {
 const struct storage_backend storage_backend_lvmthin = {
     .type = "lvmthin",
     .caps = STORAGE_CAP_SNAPSHOT | STORAGE_CAP_CLONE | STORAGE_CAP_TEMPLATE | STORAGE_CAP_RESIZE |
-            STORAGE_CAP_THIN,
+            STORAGE_CAP_THIN | STORAGE_CAP_COPY_SNAPSHOT_VOLUME,
     .formats = IMAGE_FORMAT_BIT(IMAGE_FORMAT_RAW),
     .default_format = IMAGE_FORMAT_RAW,
     .state_size = sizeof(struct lvm_storage),
@@ -1078,4 +1127,6 @@ const struct storage_backend storage_backend_lvmthin = {
     .snapshot_list = thin_snapshot_list,
     .clone = thin_clone,
     .create_base = thin_create_base,
+    .snapshot_source = thin_snapshot_source,
+    .snapshot_source_release = thin_snapshot_source_release,
 };

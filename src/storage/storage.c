@@ -811,18 +811,23 @@ int storage_image_confined(const struct storage *st, const char *path, const cha
 	return image_check_confined(path, fmt, root, err);
 }
 
-/* Fills the new volume dst_volname from src_volname (formats known). */
-static int copy_fill(struct storage *src, const char *src_volname, const char *src_fmt,
-                     const char *snap, struct storage *dst, const char *dst_volname,
-                     const char *dst_fmt, struct task_worker *w, struct error **err)
+/* Whether snapshot snap of a volume of format fmt on st is read inside the
+ * image (qcow2 internal snapshots, qemu-img's -l), not as a volume of its own. */
+static bool snap_in_image(const struct storage *st, const char *snap, const char *fmt)
 {
-	_cleanup_free_ char *spath = NULL, *dpath = NULL;
+	return snap && (st->be->caps & STORAGE_CAP_COPY_SNAPSHOT) && streq_ptr(fmt, "qcow2");
+}
+
+/* Fills the new volume dst_volname from spath, the source's path (a
+ * snapshot's own when it is a volume of its own: then snap is NULL here). */
+static int copy_fill(const char *spath, const char *src_fmt, const char *snap, struct storage *dst,
+                     const char *dst_volname, const char *dst_fmt, struct task_worker *w,
+                     struct error **err)
+{
+	_cleanup_free_ char *dpath = NULL;
 	struct cmd c;
 	int r;
 
-	r = vol_path(src, src_volname, &spath, err);
-	if (r < 0)
-		return r;
 	r = vol_path(dst, dst_volname, &dpath, err);
 	if (r < 0)
 		return r;
@@ -847,10 +852,13 @@ bool storage_can_copy_snapshot(const struct storage *st, const char *volname, co
 	if (!snap)
 		return true;
 	/* the name goes into qemu-img's option syntax: the grammar keeps ',' out */
-	if (!storage_snapname_valid(snap) || !(st->be->caps & STORAGE_CAP_COPY_SNAPSHOT) ||
-	    storage_parse_volname(st, volname, &vi, NULL) < 0)
+	if (!storage_snapname_valid(snap) || storage_parse_volname(st, volname, &vi, NULL) < 0)
 		return false;
-	ok = vi.vtype == VTYPE_IMAGES && streq_ptr(vi.format, "qcow2");
+	if (st->be->caps & STORAGE_CAP_COPY_SNAPSHOT_VOLUME)
+		ok = (vi.vtype == VTYPE_IMAGES || vi.vtype == VTYPE_ROOTDIR) && vi.format &&
+		     st->be->snapshot_source;
+	else
+		ok = vi.vtype == VTYPE_IMAGES && snap_in_image(st, snap, vi.format);
 	volname_info_clear(&vi);
 	return ok;
 }
@@ -868,8 +876,9 @@ int storage_copy_snapshot(struct storage *src, const char *src_volname, const ch
                           struct task_worker *w, char **ret_volname, struct error **err)
 {
 	struct storage_volume info = {0};
-	_cleanup_free_ char *newvol = NULL;
+	_cleanup_free_ char *newvol = NULL, *spath = NULL;
 	const char *fmt = NULL;
+	bool own_volume = false; /* the snapshot is a volume of its own */
 	uint64_t size;
 	int r;
 
@@ -893,14 +902,20 @@ int storage_copy_snapshot(struct storage *src, const char *src_volname, const ch
 	r = copy_format(dst, &info, dst_name, &fmt, err);
 	if (r < 0)
 		goto out;
-	/* qemu-img convert reads the whole backing chain into the copy */
-	if (src->path && !streq(info.format, "subvol")) {
-		_cleanup_free_ char *spath = NULL;
-
+	if (snap && !snap_in_image(src, snap, info.format)) {
+		r = src->be->snapshot_source(src, src_volname, snap, w, &spath, err);
+		if (r < 0)
+			goto out;
+		own_volume = true;
+	} else {
 		r = vol_path(src, src_volname, &spath, err);
-		if (r < 0 || (r = storage_image_confined(src, spath, info.format, err)) < 0)
+		if (r < 0)
 			goto out;
 	}
+	/* qemu-img convert reads the whole backing chain into the copy */
+	if (src->path && !streq(info.format, "subvol") &&
+	    (r = storage_image_confined(src, spath, info.format, err)) < 0)
+		goto out;
 	size = info.size;
 	if (streq(fmt, "subvol") && !(dst->be->caps & STORAGE_CAP_SUBVOL_SIZE))
 		size = 0; /* the target cannot limit it: no size, as any subvol there */
@@ -918,7 +933,7 @@ int storage_copy_snapshot(struct storage *src, const char *src_volname, const ch
 	int jfd = storage_pending_begin(dst->id, newvol, &jpath);
 	if (jfd < 0 && jfd != -ENOENT && w)
 		task_warn(w, "unable to record the copy in progress - %s", strerror(-jfd));
-	r = copy_fill(src, src_volname, info.format, snap, dst, newvol, fmt, w, err);
+	r = copy_fill(spath, info.format, own_volume ? NULL : snap, dst, newvol, fmt, w, err);
 	if (r < 0) {
 		struct error *e = NULL;
 
@@ -936,6 +951,8 @@ int storage_copy_snapshot(struct storage *src, const char *src_volname, const ch
 	storage_pending_end(jpath, jfd, true);
 	*ret_volname = TAKE_PTR(newvol);
 out:
+	if (own_volume && src->be->snapshot_source_release)
+		src->be->snapshot_source_release(src, src_volname, snap, w);
 	storage_volume_clear(&info);
 	return r;
 }

@@ -58,6 +58,12 @@ enum storage_caps {
 	 * snapshots), so a full copy can read one of them with qemu-img's
 	 * `-l snapshot.name=` (storage_copy_snapshot()) */
 	STORAGE_CAP_COPY_SNAPSHOT = 1 << 9,
+	/* a snapshot is a volume of its own (btrfs: the read-only subvolume
+	 * "<name>@<snap>"; lvmthin: the thin LV "snap_<lv>_<snap>"), which the
+	 * snapshot_source slot makes readable, so a full copy can read it as
+	 * it reads the volume (storage_copy_snapshot()); PVE's
+	 * volume_has_feature 'copy' with a snapname */
+	STORAGE_CAP_COPY_SNAPSHOT_VOLUME = 1 << 10,
 };
 
 /* The use at which a pool's status warns (and the daemon log says so once
@@ -173,6 +179,19 @@ typedef int storage_snapshot_list_fn(struct storage *st, const char *volname,
 typedef int storage_clone_fn(struct storage *st, const char *base_volname, long vmid,
                              const char *snap, struct task_worker *w, char **ret_volname,
                              struct error **err);
+/*
+ * Where a full copy reads snapshot snap of volname (STORAGE_CAP_COPY_SNAPSHOT_VOLUME):
+ * a path of the same kind as the path slot's (an image file or a block
+ * device; a directory for a subvol), read-only, activated when the storage
+ * needs that (an lvmthin snapshot is created activation-skipped).  404 when
+ * the snapshot does not exist.  No lock: the caller keeps writers away.
+ */
+typedef int storage_snapshot_source_fn(struct storage *st, const char *volname, const char *snap,
+                                       struct task_worker *w, char **ret_path, struct error **err);
+/* Undoes what snapshot_source activated, once the copy is done (optional).
+ * Best effort: a failure is logged to w, the copy stands. */
+typedef void storage_snapshot_source_release_fn(struct storage *st, const char *volname,
+                                                const char *snap, struct task_worker *w);
 /* Turns vm-N-disk-M into base-N-disk-M; returns the new name. */
 typedef int storage_create_base_fn(struct storage *st, const char *volname, struct task_worker *w,
                                    char **ret_volname, struct error **err);
@@ -226,6 +245,9 @@ struct storage_backend {
 	storage_snapshot_list_fn *snapshot_list;
 	storage_clone_fn *clone;
 	storage_create_base_fn *create_base;
+	/* with STORAGE_CAP_COPY_SNAPSHOT_VOLUME */
+	storage_snapshot_source_fn *snapshot_source;
+	storage_snapshot_source_release_fn *snapshot_source_release;
 };
 
 /* The registry: backends by type; NULL if unknown.  Only the registry and
@@ -413,7 +435,11 @@ int storage_copy(struct storage *src, const char *src_volname, struct storage *d
  * From the volume's name and the backend's capabilities only (nothing on the
  * host is read): a snapshot is readable where the backend keeps qcow2
  * snapshots inside the image (STORAGE_CAP_COPY_SNAPSHOT) and the volume is
- * a qcow2.
+ * a qcow2, or where a snapshot is a volume of its own
+ * (STORAGE_CAP_COPY_SNAPSHOT_VOLUME: btrfs raw images and subvols, lvmthin)
+ * and the volume is a disk image or container volume.  Nowhere else, as
+ * PVE: lvm has no snapshots, and a zfspool's cannot be copied from (its
+ * volume_has_feature 'copy' has no 'snap').
  */
 bool storage_can_copy_snapshot(const struct storage *st, const char *volname, const char *snap);
 /* storage_copy() of snapshot snap of src_volname (snap NULL: the volume

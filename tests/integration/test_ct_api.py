@@ -8,7 +8,9 @@ suites are test_ct_proxmoxer.py, test_ct_ansible.py, ...):
    status/current, interfaces -> shutdown -> destroy, and the tasks' types (vzcreate,
    vzstart, vzshutdown, vzdestroy); the password never in a task log;
  - startall (onboot) and stopall take containers; snapshots on btrfs;
-   a full clone on dir, a template and its linked clone on btrfs;
+   a full clone on dir, a template and its linked clone on btrfs, a
+   clone of a snapshot on btrfs (refused where the storage cannot copy
+   from one);
    move_volume between dir storages;
  - a create from a template that is no tar archive fails and leaves no
    config and no volume behind;
@@ -237,6 +239,78 @@ class CtApiTest(CtDaemonTest):
                                         "storage": "ct"})
         self.assertEqual(r.status, 400)
         self.assertFalse(os.path.exists(self.conf_path(302)))
+
+    def test_clone_from_snapshot_btrfs(self):
+        """vzclone with snapname, rootfs on btrfs: the new subvolume is
+        copied from the snapshot's read-only subvolume, so a file written
+        since is not in it and a file changed since has its old content,
+        owners kept; the config is the snapshot's section without the
+        snapshot keys (PVE's clone_vm)."""
+        root = os.path.join(self.daemon.root, "bt-snapclone")
+        os.makedirs(root)
+        mnt = mount_btrfs(root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt2", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt2")
+        self.create(310, rootfs="bt2:0", memory=128)
+        sub = glob.glob(os.path.join(bpath, "images", "310", "subvol-310-disk-0*"))[0]
+        motd = os.path.join(sub, "etc", "snapclone")
+        with open(motd, "w") as f:
+            f.write("then\n")
+        upid = self.ct(310).snapshot.post(snapname="s1")
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        with open(motd, "w") as f:
+            f.write("now\n")
+        with open(os.path.join(sub, "etc", "after-s1"), "w") as f:
+            f.write("x")
+        self.assertIsNone(self.ct(310).config.put(memory=256, hostname="later"))
+
+        upid = self.ct(310).clone.post(newid=311, snapname="s1")
+        self.assertIn(":vzclone:310:", upid)
+        self.addCleanup(self.destroy_quietly, 311)
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        conf = self.ct(311).config.get()
+        self.assertEqual((conf["memory"], conf["hostname"]), (128, "ct310"))
+        self.assertRegex(conf["rootfs"], r"^bt2:311/subvol-311-disk-0\.subvol")
+        for k in ("snaptime", "parent", "snapstate", "lock", "template"):
+            self.assertNotIn(k, conf)
+        with open(self.conf_path(311)) as f:
+            self.assertNotIn("[s1]", f.read())
+        nsub = os.path.join(bpath, "images", "311", "subvol-311-disk-0")
+        with open(os.path.join(nsub, "etc", "snapclone")) as f:
+            self.assertEqual(f.read(), "then\n")
+        self.assertFalse(os.path.exists(os.path.join(nsub, "etc", "after-s1")))
+        self.assertEqual(os.lstat(os.path.join(nsub, "etc", "passwd")).st_uid, 100000)
+        # the source and its snapshot are as they were
+        with open(motd) as f:
+            self.assertEqual(f.read(), "now\n")
+        self.assertEqual([s["name"] for s in self.ct(310).snapshot.get()], ["s1", "current"])
+        self.assertNotIn("lock", self.ct(310).config.get())
+
+    def test_clone_from_snapshot_refused(self):
+        """A snapshot whose volume its storage cannot copy from (a subvol on
+        dir has no snapshots, so the section is written here by hand) is
+        refused with PVE's words before any task; nothing is made."""
+        self.create(312, rootfs="ct:0")
+        with open(self.conf_path(312)) as f:
+            text = f.read()
+        rootfs = self.ct(312).config.get()["rootfs"]
+        tmp = self.conf_path(312) + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text.rstrip("\n") + "\nparent: s1\n\n[s1]\nhostname: ct312\n"
+                    "ostype: debian\nrootfs: %s\nsnaptime: 1700000000\n" % rootfs)
+        os.rename(tmp, self.conf_path(312))
+        self.assertEqual([s["name"] for s in self.ct(312).snapshot.get()], ["s1", "current"])
+        r = self.api("POST", "/nodes/%s/lxc/312/clone" % self.node,
+                     data={"newid": "313", "snapname": "s1"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "Full clone feature is not supported for drive 'rootfs'"))
+        self.assertFalse(os.path.exists(self.conf_path(313)))
+        self.assertEqual(self.vols(313), [])
 
 
 if __name__ == "__main__":

@@ -212,14 +212,6 @@ class VmDiskTest(VmTestBase):
         base = "/nodes/%s/qemu/450/clone" % self.node
         r = self.api("POST", base, data={"newid": "452", "snapname": "nosuch"})
         self.assertEqual((r.status, r.reason), (500, "snapshot 'nosuch' does not exist"))
-        if self.bpath:
-            # btrfs snapshots a subvolume, not inside the image: refused
-            self.create(453, name="b", memory=512, scsi0="bvms:1", kvm=0)
-            self.ok(self.vm(453).snapshot.post(snapname="s1"))
-            r = self.api("POST", "/nodes/%s/qemu/453/clone" % self.node,
-                         data={"newid": "452", "snapname": "s1"})
-            self.assertEqual((r.status, r.reason),
-                             (500, "Full clone feature is not supported for drive 'scsi0'"))
         self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
                                                      "452.conf")))
         self.assertEqual(self.images(452), [])
@@ -431,6 +423,74 @@ class VmDiskTest(VmTestBase):
         self.assertEqual(r.status, 500)
         p.kill()
         p.wait()
+
+    def test_clone_from_snapshot_btrfs(self):
+        """snapname with a raw disk on btrfs: the snapshot is a read-only
+        subvolume, which the copy reads (PVE's BTRFSPlugin 'copy' with a
+        snapname), to btrfs or to another storage; the clone has the bytes
+        of the snapshot, not those written since, and the snapshot's config
+        without its snapshot keys."""
+        if not self.bpath:
+            self.skipTest("no btrfs here")
+        self.create(455, name="b", memory=512, scsi0="bvms:1", kvm=0)
+        path = self.disk_path(455, self.vm(455).config.get()["scsi0"], self.bpath)
+        guest_write(path, "raw", 4096, 0x44)
+        self.ok(self.vm(455).snapshot.post(snapname="s1"))
+        guest_write(path, "raw", 4096, 0x55)
+        guest_write(path, "raw", 1 << 20, 0x66)
+        self.assertIsNone(self.vm(455).config.put(memory=1024))
+
+        def region(p, off):
+            with open(p, "rb") as f:
+                f.seek(off)
+                return f.read(65536)
+
+        self.ok(self.vm(455).clone.post(newid=456, snapname="s1"))
+        self.addCleanup(self.destroy_quietly, 456)
+        c = self.vm(456).config.get()
+        self.assertEqual((str(c["memory"]), c["name"]), ("512", "Copy-of-VM-b"))
+        self.assertRegex(c["scsi0"], r"^bvms:456/vm-456-disk-0\.raw,")
+        for k in ("snaptime", "parent", "vmstate", "lock"):
+            self.assertNotIn(k, c)
+        self.assertNotIn("[s1]", self.conf_text(456))
+        p = self.disk_path(456, c["scsi0"], self.bpath)
+        self.assertEqual(region(p, 4096), b"\x44" * 65536)
+        self.assertEqual(region(p, 1 << 20), b"\0" * 65536)
+        self.assertEqual(os.path.getsize(p), GIB)
+        # to a dir storage, as qcow2
+        self.ok(self.vm(455).clone.post(newid=457, snapname="s1", storage="vms",
+                                        format="qcow2"))
+        self.addCleanup(self.destroy_quietly, 457)
+        c = self.vm(457).config.get()
+        self.assertRegex(c["scsi0"], r"^vms:457/vm-457-disk-0\.qcow2,")
+        data = guest_bytes(self.disk_path(457, c["scsi0"], self.path), "qcow2")
+        self.assertEqual(data[4096:4096 + 65536], b"\x44" * 65536)
+        self.assertEqual(data[1 << 20:(1 << 20) + 65536], b"\0" * 65536)
+        # the source is as it was, its snapshot kept
+        self.assertEqual(region(path, 4096), b"\x55" * 65536)
+        self.assertEqual(self.snapnames(455), ["s1", "current"])
+        self.assertNotIn("lock", self.vm(455).config.get())
+
+    def test_clone_from_snapshot_refused(self):
+        """A snapshot whose disk its storage cannot copy from (a raw image
+        on dir has no snapshots, so the section is written here by hand) is
+        refused with PVE's words before any task; nothing is made."""
+        self.create(458, name="r", memory=512, scsi0="vms:1,format=raw", kvm=0)
+        disk = self.vm(458).config.get()["scsi0"]
+        cpath = os.path.join(self.daemon.root, "etc", "qemu-server", "458.conf")
+        text = self.conf_text(458)
+        with open(cpath + ".tmp", "w") as f:
+            f.write(text.rstrip("\n") + "\nparent: s1\n\n[s1]\nmemory: 512\nname: r\n"
+                    "scsi0: %s\nsnaptime: 1700000000\n" % disk)
+        os.rename(cpath + ".tmp", cpath)
+        self.assertEqual(self.snapnames(458), ["s1", "current"])
+        r = self.api("POST", "/nodes/%s/qemu/458/clone" % self.node,
+                     data={"newid": "459", "snapname": "s1"})
+        self.assertEqual((r.status, r.reason),
+                         (500, "Full clone feature is not supported for drive 'scsi0'"))
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.root, "etc", "qemu-server",
+                                                     "459.conf")))
+        self.assertEqual(self.images(459), [])
 
 
 if __name__ == "__main__":

@@ -58,6 +58,11 @@ struct contract_fixture {
 	/* rolls back only to the latest snapshot (ZFS): an older one is
 	 * refused naming the newer ones, unless they are to be destroyed */
 	bool rollback_latest_only;
+	/* must copy from a snapshot (PVE's volume_has_feature 'copy' with a
+	 * snapname: dir's qcow2, btrfs, lvmthin), so that step cannot pass by
+	 * being refused; false: it is checked either way (copied right, or
+	 * refused with nothing allocated) */
+	bool copy_snapshot;
 	/* optional: compares a status with what the host's tools say */
 	void (*check_status)(struct contract_env *env, const struct storage_status *s);
 };

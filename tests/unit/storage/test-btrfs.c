@@ -362,6 +362,11 @@ static void test_not_btrfs(void **state)
 	want = xasprintf("%s/images/101/subvol-101-disk-1", path);
 	assert_string_equal(p, want);
 	free(p);
+	/* a snapshot is a subvolume of its own: a copy reads it, for disks
+	 * and container volumes alike (PVE's BTRFSPlugin 'copy' with 'snap') */
+	assert_true(storage_can_copy_snapshot(st, "100/vm-100-disk-0.raw", "s1"));
+	assert_true(storage_can_copy_snapshot(st, "101/subvol-101-disk-1.subvol", "s1"));
+	assert_false(storage_can_copy_snapshot(st, "100/vm-100-disk-0.raw", "-s1"));
 	storage_free(st);
 	storage_config_snapshot_unref(snap);
 	storage_set_lock_dir(NULL);

@@ -550,13 +550,108 @@ static void test_thin_snapshots(void **state)
 	storage_free(st);
 }
 
+/*
+ * A full copy of an lvmthin snapshot (PVE's volume_has_feature 'copy' with a
+ * snapname): the snapshot LV, created activation-skipped, is activated with
+ * -K, read as the copy's source and deactivated again, whether the copy
+ * worked or not.  lvm (thick) has no snapshots to copy from.
+ */
+static void test_thin_copy_snapshot(void **state)
+{
+	struct storage *st = open_store("lvmthin", NULL, NULL);
+	struct storage *thick = open_store("lvm", NULL, NULL);
+	_cleanup_free_ char *lvs = recorded("lvs-thin.json");
+	struct error *err = NULL;
+	char *vol = NULL;
+
+	assert_true(storage_can_copy_snapshot(st, "vm-100-disk-0", "before-upgrade"));
+	assert_false(storage_can_copy_snapshot(thick, "vm-100-disk-0", "before-upgrade"));
+
+	cmd_dryrun_begin();
+	on_reports(lvs);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("lvcreate", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("qemu-img", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	assert_int_equal(storage_copy_snapshot(st, "vm-100-disk-0", "before-upgrade", st, NULL, 102,
+	                                       NULL, &vol, &err),
+	                 0);
+	assert_string_equal(vol, "vm-102-disk-0");
+	free(vol);
+	vol = NULL;
+	cmd_dryrun_assert(LVS " pve\n" LVS " pve\n"
+	                      "lvchange -ay -K pve/snap_vm-100-disk-0_before-upgrade\n" LVS " pve\n"
+	                      "lvcreate -aly -V 33554432k --name vm-102-disk-0 --addtag pve-vm-102 "
+	                      "--thinpool pve/data\n"
+	                      "lvchange --setautoactivation n pve/vm-102-disk-0\n"
+	                      "lvchange -ay -K pve/vm-102-disk-0\n"
+	                      "qemu-img convert -n -t writeback -f raw -O raw "
+	                      "/dev/pve/snap_vm-100-disk-0_before-upgrade /dev/pve/vm-102-disk-0\n"
+	                      "lvchange -an pve/snap_vm-100-disk-0_before-upgrade\n");
+
+	/* the copy fails: the new volume goes, the snapshot is deactivated */
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("lvcreate", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	cmd_dryrun_expect("qemu-img", 1, NULL, "qemu-img: error while reading");
+	/* the report now lists the new volume, which free removes */
+	_cleanup_free_ char *row =
+	    xstrdup("{\"vg_name\":\"pve\", \"lv_name\":\"vm-102-disk-0\", "
+	            "\"lv_size\":\"34359738368\", \"lv_attr\":\"Vwi-a-tz--\", "
+	            "\"pool_lv\":\"data\", \"origin\":\"\", "
+	            "\"data_percent\":\"0.00\", \"metadata_percent\":\"\", "
+	            "\"lv_tags\":\"pve-vm-102\", \"lv_time\":\"1733200000\", "
+	            "\"lv_metadata_size\":\"\", \"lv_when_full\":\"\"},");
+	const char *at = strstr(lvs, "{\"vg_name\":\"pve\", \"lv_name\":\"vm-100-disk-1\"");
+	assert_non_null(at);
+	_cleanup_free_ char *with_new = xasprintf("%.*s%s%s", (int)(at - lvs), lvs, row, at);
+	cmd_dryrun_expect("lvs", 0, with_new, NULL); /* the dispatcher's checks */
+	cmd_dryrun_expect("lvs", 0, with_new, NULL); /* the backend's free */
+	cmd_dryrun_expect("lvremove", 0, NULL, NULL);
+	cmd_dryrun_expect("lvchange", 0, NULL, NULL);
+	assert_int_equal(storage_copy_snapshot(st, "vm-100-disk-0", "before-upgrade", st, NULL, 102,
+	                                       NULL, &vol, &err),
+	                 -EIO);
+	err = error_free(err);
+	assert_null(vol);
+	_cleanup_free_ char *log = cmd_dryrun_take();
+	assert_non_null(strstr(log, "lvremove -f pve/vm-102-disk-0\n"
+	                            "lvchange -an pve/snap_vm-100-disk-0_before-upgrade\n"));
+
+	/* a snapshot that is not there: 404, nothing activated or made */
+	assert_int_equal(
+	    storage_copy_snapshot(st, "vm-100-disk-0", "nosuch", st, NULL, 102, NULL, &vol, &err),
+	    -ENOENT);
+	assert_int_equal(err->http_status, 404);
+	err = error_free(err);
+	cmd_dryrun_assert(LVS " pve\n" LVS " pve\n");
+	assert_int_equal(cmd_dryrun_end(), 0);
+
+	/* no snapshots on lvm: refused before anything runs, PVE's 'copy'
+	 * feature without 'snap' */
+	cmd_dryrun_begin();
+	assert_int_equal(
+	    storage_copy_snapshot(thick, "vm-100-disk-0", "s1", st, NULL, 102, NULL, &vol, &err),
+	    -EOPNOTSUPP);
+	assert_int_equal(err->http_status, 500);
+	err = error_free(err);
+	assert_int_equal(cmd_dryrun_count(), 0);
+	assert_int_equal(cmd_dryrun_end(), 0);
+	storage_free(thick);
+	storage_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_volname), cmocka_unit_test(test_thin_status),
-	    cmocka_unit_test(test_not_active),    cmocka_unit_test(test_thin_alloc),
-	    cmocka_unit_test(test_thin_refusals), cmocka_unit_test(test_thick),
-	    cmocka_unit_test(test_tagged_only),   cmocka_unit_test(test_thin_snapshots),
+	    cmocka_unit_test(test_parse_volname),      cmocka_unit_test(test_thin_status),
+	    cmocka_unit_test(test_not_active),         cmocka_unit_test(test_thin_alloc),
+	    cmocka_unit_test(test_thin_refusals),      cmocka_unit_test(test_thick),
+	    cmocka_unit_test(test_tagged_only),        cmocka_unit_test(test_thin_snapshots),
+	    cmocka_unit_test(test_thin_copy_snapshot),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

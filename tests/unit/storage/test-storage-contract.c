@@ -141,12 +141,12 @@ static void btrfs_teardown(struct contract_env *env)
 
 /* dir and btrfs first: other tests here use fixtures[0] and [1] */
 static const struct contract_fixture fixtures[] = {
-    {"dir", dir_setup, dir_teardown},
-    {"btrfs", btrfs_setup, btrfs_teardown, true},
+    {"dir", dir_setup, dir_teardown, .copy_snapshot = true},
+    {"btrfs", btrfs_setup, btrfs_teardown, true, .copy_snapshot = true},
     {"lvm", lvm_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true,
      .check_status = lab_check_status},
     {"lvmthin", lvmthin_setup, lab_teardown, .assert_empty = lab_assert_empty, .lab = true,
-     .check_status = lab_check_status},
+     .check_status = lab_check_status, .copy_snapshot = true},
     {"zfspool", zfspool_setup, lab_teardown, true, lab_assert_empty, .lab = true,
      .rollback_latest_only = true, .check_status = lab_check_status},
 };

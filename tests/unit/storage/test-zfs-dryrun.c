@@ -373,12 +373,37 @@ static void test_templates(void **state)
 	storage_free(st);
 }
 
+/* PVE's ZFSPoolPlugin has no 'snap' in its 'copy' feature: a zvol's or a
+ * dataset's snapshot is not copied from (a clone of a snapshot is no full
+ * copy there), refused before anything runs. */
+static void test_no_copy_snapshot(void **state)
+{
+	struct storage *st = open_store(NULL, NULL, NULL, NULL);
+	struct error *err = NULL;
+	char *vol = NULL;
+
+	assert_false(storage_can_copy_snapshot(st, "vm-100-disk-0", "s1"));
+	assert_false(storage_can_copy_snapshot(st, "subvol-100-disk-0", "s1"));
+	assert_true(storage_can_copy_snapshot(st, "vm-100-disk-0", NULL));
+	cmd_dryrun_begin();
+	assert_int_equal(
+	    storage_copy_snapshot(st, "vm-100-disk-0", "s1", st, NULL, 102, NULL, &vol, &err),
+	    -EOPNOTSUPP);
+	assert_int_equal(err->http_status, 500);
+	assert_non_null(strstr(err->msg, "snapshot copy is not supported"));
+	err = error_free(err);
+	assert_null(vol);
+	assert_int_equal(cmd_dryrun_count(), 0);
+	assert_int_equal(cmd_dryrun_end(), 0);
+	storage_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names),     cmocka_unit_test(test_status_list),
 	    cmocka_unit_test(test_alloc),     cmocka_unit_test(test_snapshots),
-	    cmocka_unit_test(test_templates),
+	    cmocka_unit_test(test_templates), cmocka_unit_test(test_no_copy_snapshot),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
