@@ -24,6 +24,7 @@ Prints one line per step ("ct <storage> <step>: ok" or "FAIL: why") and exits 1 
 failed; a failed step ends that storage's sequence (the other storage still runs).
 """
 
+import glob
 import http.client
 import json
 import os
@@ -226,8 +227,9 @@ def check_files(d, owner):
 
 
 class Run:
-    def __init__(self, api):
+    def __init__(self, api, root):
         self.api = api
+        self.root = root
         self.failed = []
         self.lxc_error = None
 
@@ -277,6 +279,11 @@ class Run:
             self.api.task("POST", self.ct(vmid, "/status/start"))
         except ApiError as e:
             self.lxc_error = str(e).splitlines()[0]
+            # liblxc's own log (lxc.log.file, in ctvmd's run directory)
+            for f in glob.glob(os.path.join(self.root, "run", "**", "lxc.log"),
+                               recursive=True):
+                with open(f, errors="replace") as fh:
+                    print("    %s:\n%s" % (f, fh.read()[-3000:]), flush=True)
             raise
         st = self.api.call("GET", self.ct(vmid, "/status/current"))
         expect(st["status"] == "running", "status %r after start" % st["status"])
@@ -392,6 +399,9 @@ def main():
         print("CTVM_LAB_DISKS is not set: this runs in the lab VM only")
         return 77
     root = tempfile.mkdtemp(prefix="ctvm-ct-")
+    # as / is: an unprivileged container's root (uid 100000) must reach its rootfs mount
+    # below <root>/run, and mkdtemp made <root> 0700
+    os.chmod(root, 0o755)
     logpath = os.path.join(root, "ctvmd.log")
     log = open(logpath, "wb")
     d = subprocess.Popen([CTVMD, "--root", root, "--listen", "127.0.0.1:8006", "--no-privsep",
@@ -409,7 +419,7 @@ def main():
             except (FileNotFoundError, ConnectionRefusedError):
                 assert time.monotonic() < deadline, "ctvmd did not answer in 60 s"
                 time.sleep(0.1)
-        r = Run(api)
+        r = Run(api, root)
         # the pools by hand, as an admin makes them for PVE
         run("pvcreate", "-q", "-y", disks[0])
         run("vgcreate", "-q", VG, disks[0])
