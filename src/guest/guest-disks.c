@@ -297,10 +297,13 @@ static void section_volumes(struct guest_store *gs, const struct guest_kind_ops 
 			continue;
 		_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 		struct volname_info info = {0};
+		/* a template's base volumes are its own too (PVE frees every
+		 * volume whose owner is vmid); a base still used by a linked
+		 * clone is refused by the storage, which fails the destroy */
 		if (storage_config_store_get(guest_store_storage(gs), &snap, NULL) == 0 &&
 		    storage_parse_volname_of(snap, parsed.storeid, parsed.volname, &info, NULL) ==
 		        0 &&
-		    info.vmid == vmid && !info.is_base)
+		    info.vmid == vmid)
 			json_object_set_new(vols, volid, json_true());
 		volname_info_clear(&info);
 		volid_clear(&parsed);

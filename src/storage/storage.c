@@ -811,6 +811,18 @@ int storage_image_confined(const struct storage *st, const char *path, const cha
 	return image_check_confined(path, fmt, root, err);
 }
 
+/* Whether a volume just allocated on st reads as zeros, so that qemu-img
+ * need not write the source's zero areas (PVE's 'sparseinit' feature, which
+ * makes it pass --target-is-zero too): a new file or qcow2 on a storage with
+ * a path, a thin LV (dm-thin returns zeros for unprovisioned blocks), a
+ * zvol.  Without it qemu-img writes zeros over every hole, which on lvmthin
+ * provisions the whole volume: a full clone of a mostly empty 8 GiB disk
+ * took 8 GiB of the pool.  A thick LV (lvm) holds what was there before. */
+static bool new_volume_reads_zero(const struct storage *st)
+{
+	return st->path != NULL || (st->be->caps & STORAGE_CAP_THIN);
+}
+
 /* Whether snapshot snap of a volume of format fmt on st is read inside the
  * image (qcow2 internal snapshots, qemu-img's -l), not as a volume of its own. */
 static bool snap_in_image(const struct storage *st, const char *snap, const char *fmt)
@@ -834,11 +846,8 @@ static int copy_fill(const char *spath, const char *src_fmt, const char *snap, s
 	if (streq(dst_fmt, "subvol"))
 		storage_rsync_build_cmd(&c, spath, dpath);
 	else
-		/* a new volume of a file-based storage is a new file or a new
-		 * qcow2: it reads as zeros.  A thick LV would not: LVM and
-		 * others answer false here when they come. */
 		storage_convert_snapshot_build_cmd(&c, spath, src_fmt, snap, dpath, dst_fmt,
-		                                   dst->path != NULL);
+		                                   new_volume_reads_zero(dst));
 	r = storage_run_cmd(&c, w, NULL, err);
 	cmd_release(&c);
 	return r;
@@ -991,7 +1000,8 @@ int storage_import_file(struct storage *dst, const char *path, const char *want_
 		task_warn(w, "unable to record the import in progress - %s", strerror(-jfd));
 	r = vol_path(dst, newvol, &dpath, err);
 	if (r == 0) {
-		storage_convert_build_cmd(&c, path, src_fmt, dpath, fmt, dst->path != NULL);
+		storage_convert_build_cmd(&c, path, src_fmt, dpath, fmt,
+		                          new_volume_reads_zero(dst));
 		r = storage_run_cmd(&c, w, NULL, err);
 		cmd_release(&c);
 	}

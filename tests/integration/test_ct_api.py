@@ -123,6 +123,19 @@ class CtApiTest(CtDaemonTest):
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.vols(303), [])
 
+    def test_template_destroy_frees_base(self):
+        # A template's rootfs is a base volume; destroying the template frees
+        # it like any volume its config names (PVE's destroy_lxc_container),
+        # not only when the scan for unreferenced disks happens to list it
+        # (it does not list a ZFS basevol: seen in the lab VM, labvm-ct).
+        self.create(309, rootfs="ct:0.1")
+        upid = self.ct(309).template.post()
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        self.assertRegex(self.ct(309).config.get()["rootfs"], r"^ct:309/base-309-disk-0\.raw,")
+        upid = self.ct(309).delete(purge=1, **{"destroy-unreferenced-disks": 0})
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(self.vols(309), [])
+
     def test_startall_stopall(self):
         # containers are in the node's bulk start (onboot) and stop
         self.create(304, rootfs="ct:0", onboot=1)

@@ -102,7 +102,7 @@ run() {
 		step zfs-version zfs version || return 1
 		step smoke-zfspool smoke_zfs || return 1
 		;;
-	disks | full | bench)
+	disks | full | bench | ct)
 		# the Disks API on real disks (disks-lab.c), full pools
 		# (full-lab.c), the bench: /dev/vdc blank, vda and vdb with one
 		# partition each for zfs (as above)
@@ -118,11 +118,16 @@ run() {
 	suite=/ctvm/test-storage-contract
 	[ "$backend" != disks ] || suite=/ctvm/test-disks-lab
 	[ "$backend" != full ] || suite=/ctvm/test-full-lab
-	if [ "$backend" = bench ]; then
+	if [ "$backend" = bench ] || [ "$backend" = ct ]; then
 		# ctvmd listens on loopback and names its node by the host name
 		ip link set lo up
 		hostname lab
-		suite=/ctvm/bench
+		suite=/ctvm/$backend
+	fi
+	if [ "$backend" = ct ]; then
+		# liblxc: the unified cgroup hierarchy (no systemd to mount it)
+		step cgroup2 mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
+		echo "+cpu +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
 	fi
 	echo "LABVM: suite starts uptime=$(uptime_s)s"
 	echo "LABVM-BEGIN $backend"

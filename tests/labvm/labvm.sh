@@ -14,7 +14,9 @@
 #   BACKEND   dir, lvm, lvmthin or zfspool; or disks: the Disks API's
 #             operations on blank disks (disks-lab.c) instead of the suite;
 #             or full: full lvmthin and zfs pools (full-lab.c); or bench:
-#             bench/storage-api-guest with ctvmd (bench/storage-api-lab)
+#             bench/storage-api-guest with ctvmd (bench/storage-api-lab); or
+#             ct: containers on lvmthin and zfspool through ctvmd's API
+#             (ct-guest.py), started with liblxc
 #   --build   meson build dir holding tests/unit/test-storage-contract
 #             (default: build)
 #   --log     where to keep the serial log (default: DIR/meson-logs/labvm-BACKEND.serial.log)
@@ -35,14 +37,14 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks|full|bench" >&2; exit 2; }
+[ $# -eq 1 ] || { echo "usage: $0 [--build DIR] [--log FILE] dir|lvm|lvmthin|zfspool|disks|full|bench|ct" >&2; exit 2; }
 backend=$1
 case $backend in
-dir | lvm | lvmthin | zfspool | disks | full | bench) ;;
+dir | lvm | lvmthin | zfspool | disks | full | bench | ct) ;;
 *) echo "labvm: unknown backend '$backend'" >&2; exit 2 ;;
 esac
 zfs=
-case $backend in zfspool | disks | full | bench) zfs=1 ;; esac
+case $backend in zfspool | disks | full | bench | ct) zfs=1 ;; esac
 build=$(cd "$build" && pwd)
 [ -n "$log" ] || log=$build/meson-logs/labvm-$backend.serial.log
 LABVM_CACHE=${CTVM_LABVM_CACHE:-/var/cache/ctvm-test/labvm}
@@ -69,7 +71,9 @@ timed() {
 	printf 'labvm: [time] %-28s %4ds\n' "$name" $((SECONDS - t0)) >&2
 }
 
-if [ "$backend" = bench ]; then
+api=
+case $backend in bench | ct) api=1 ;; esac
+if [ -n "$api" ]; then
 	[ -x "$build/src/daemon/ctvmd" ] || fail build "no $build/src/daemon/ctvmd (build first)"
 else
 	[ -x "$contract" ] || fail build "no $contract (build first)"
@@ -99,6 +103,11 @@ trap 'exit 1' INT TERM
 # backends in parallel; another checkout may share the cache).
 exec 9>"$LABVM_CACHE/.lock"
 timeout 3000 flock 9 || fail cache-lock "$LABVM_CACHE/.lock held for 50 minutes"
+# ct: the busybox template (cached outside the clone, built once per machine)
+if [ "$backend" = ct ]; then
+	tdir=$("$here/../fixtures/ct-template/build-ct-template.sh") || fail template "build-ct-template.sh"
+	[ -f "$tdir/debian-12-busybox_12.0-1_amd64.tar.gz" ] || fail template "no template in $tdir"
+fi
 timed kernel labvm_kernel
 timed userland labvm_userland
 [ -z "$zfs" ] || timed zfs-modules labvm_zfs
@@ -196,6 +205,24 @@ build_initramfs() {
 		cp "$build/tests/labvm/test-full-lab" "$stage/ctvm/" || return 1
 		ir_libs "$stage/ctvm/test-full-lab" || return 1
 	fi
+	# ct: what container create/resize/start run besides lvm2 and zfs,
+	# and liblxc's runtime files (before the busybox links, as above)
+	if [ "$backend" = ct ]; then
+		ir_host /usr/bin/tar /usr/bin/gzip /usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/resize2fs \
+			/usr/bin/nsenter /usr/bin/ssh-keygen /usr/bin/lxc-usernsexec /usr/sbin/blkid || return 1
+		ln -s mke2fs "$stage/usr/sbin/mkfs.ext4"
+		local d
+		for d in /usr/share/lxc /usr/libexec/lxc /usr/lib/x86_64-linux-gnu/lxc; do
+			[ -d "$d" ] || { echo "labvm: no $d on the host (install lxc)" >&2; return 1; }
+			mkdir -p "$stage$d" && cp -a "$d/." "$stage$d/" || return 1
+		done
+		ir_host /usr/sbin/init.lxc.static || return 1
+		cp "$tdir/debian-12-busybox_12.0-1_amd64.tar.gz" "$stage/ctvm/" || return 1
+		install -m 0755 "$here/ct-guest.py" "$stage/ctvm/ct" || return 1
+		# lxc-usernsexec maps the default idmap (100000:65536) from these
+		printf 'root:100000:65536\n' >"$stage/etc/subuid"
+		printf 'root:100000:65536\n' >"$stage/etc/subgid"
+	fi
 	# busybox applets where no real program is
 	local a
 	for a in $("$stage/bin/busybox" --list-full); do
@@ -209,7 +236,7 @@ build_initramfs() {
 	C
 	# what the contract suite runs besides the backend's own tools
 	ir_host /usr/bin/qemu-img /usr/bin/qemu-io /usr/bin/setfacl /usr/bin/getfacl /usr/bin/rsync || return 1
-	if [ "$backend" = bench ]; then
+	if [ -n "$api" ]; then
 		# ctvmd, python3's standard library (no tests, no static
 		# libpython) and the bench's guest half
 		cp "$build/src/daemon/ctvmd" "$stage/ctvm/ctvmd" && ir_libs "$stage/ctvm/ctvmd" || return 1
@@ -222,7 +249,8 @@ build_initramfs() {
 			--exclude="./usr/lib/$py/ensurepip" -cf - "./usr/lib/$py" |
 			tar -C "$stage" --keep-directory-symlink -xf - || return 1
 		ir_libs "$stage/usr/lib/$py"/lib-dynload/*.so || return 1
-		install -m 0755 "$here/../../bench/storage-api-guest" "$stage/ctvm/bench" || return 1
+		[ "$backend" != bench ] ||
+			install -m 0755 "$here/../../bench/storage-api-guest" "$stage/ctvm/bench" || return 1
 		printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
 		printf 'root:x:0:\n' >"$stage/etc/group"
 	else
@@ -305,7 +333,7 @@ fi
 case $result in
 0)
 	# A suite that has no fixture for this backend passes without running it.
-	if [ "$backend" = bench ]; then
+	if [ -n "$api" ]; then
 		echo "labvm-$backend: passed"
 		exit 0
 	fi
