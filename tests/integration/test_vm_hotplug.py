@@ -70,11 +70,6 @@ class VmHotplugTest(ctvmtest.AdminDaemonTest):
     def qemu(self):
         return self.admin.nodes(self.node).qemu
 
-    def ok(self, upid):
-        st = self.task_status(upid)
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        self.assertEqual(st["exitstatus"], "OK", "\n".join(x["t"] for x in lines))
-
     def pending(self, vmid):
         return {p["key"]: p for p in self.qemu()(vmid).pending.get() if "pending" in p}
 
@@ -220,7 +215,7 @@ class VmHotplugGuestTest(ctvmtest.AdminDaemonTest):
 
     @classmethod
     def setUpClass(cls):
-        from test_vm_boot import guest_iso_or_skip, upload_iso
+        from test_vm_boot import MARKER, guest_iso_or_skip, serial_wait, upload_iso
         cls.iso = guest_iso_or_skip()
         super().setUpClass()
         pid = os.getpid() % 10000
@@ -246,7 +241,7 @@ class VmHotplugGuestTest(ctvmtest.AdminDaemonTest):
         cls.wait_ok(qemu(cls.vmid).status.start.post())
         cls.vm = qemu(cls.vmid)
         # PCI devices leave only once the guest's kernel lets them
-        if not cls.serial_wait(b"CTVM-GUEST-BOOTED"):
+        if not serial_wait(cls.daemon, cls.vmid, MARKER):
             raise AssertionError("the guest did not boot")
 
     @classmethod
@@ -268,27 +263,6 @@ class VmHotplugGuestTest(ctvmtest.AdminDaemonTest):
             cls.wait_ok(cls.vm.delete(purge=1))
         except Exception:
             pass
-
-    @classmethod
-    def serial_wait(cls, marker, timeout=180):
-        path = os.path.join(cls.daemon.root, "run", "qemu-server", str(cls.vmid),
-                            "serial0.sock")
-        deadline = time.monotonic() + timeout
-        seen = b""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(path)
-            s.settimeout(1)
-            while time.monotonic() < deadline:
-                try:
-                    b = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not b:
-                    break
-                seen += b
-                if marker in seen:
-                    return True
-        return False
 
     def setUp(self):
         st = self.vm.status.current.get()

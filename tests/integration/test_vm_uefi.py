@@ -24,7 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ctvmtest  # noqa: E402
 
-from test_vm_boot import MARKER, guest_iso_or_skip, upload_iso  # noqa: E402
+from test_vm_boot import MARKER, guest_iso_or_skip, serial_wait, upload_iso  # noqa: E402
 from test_volume_api import mount_btrfs  # noqa: E402
 
 VARS_4M = "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -91,14 +91,6 @@ class VmUefiTest(ctvmtest.KillRestartMixin, ctvmtest.AdminDaemonTest):
             cls.daemon.root_call("POST", "/storage", storage="bvms", type="btrfs",
                                  path=cls.bpath, content="images")
         cls.isoname = upload_iso(cls.admin, cls.node, "vms", cls.iso)
-
-    def task_log(self, upid):
-        lines = self.admin.nodes(self.node).tasks(upid).log.get(limit=500)
-        return "\n".join(line["t"] for line in lines)
-
-    def ok(self, upid, timeout=300):
-        st = self.task_status(upid, timeout)
-        self.assertEqual(st["exitstatus"], "OK", self.task_log(upid))
 
     def qemu(self):
         return self.admin.nodes(self.node).qemu
@@ -171,32 +163,12 @@ class VmUefiTest(ctvmtest.KillRestartMixin, ctvmtest.AdminDaemonTest):
         self.addCleanup(self.stop_if_running, vmid)
         t0 = time.monotonic()
         self.ok(vm.status.start.post())
-        booted = self.serial_wait(vmid, MARKER, BOOT_TIMEOUT)
+        booted = serial_wait(self.daemon, vmid, MARKER, BOOT_TIMEOUT)
         print("\nOVMF (TCG): start to marker %.1f s" % (time.monotonic() - t0))
         self.assertTrue(booted, "no marker on the serial console")
         self.ok(vm.status.shutdown.post(timeout=60), timeout=120)
         self.assertEqual(vm.status.current.get()["status"], "stopped")
         self.ok(vm.delete())
-
-    def serial_wait(self, vmid, marker, timeout):
-        import socket
-        path = os.path.join(self.rundir(vmid), "serial0.sock")
-        deadline = time.monotonic() + timeout
-        seen = b""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.connect(path)
-            s.settimeout(1)
-            while time.monotonic() < deadline:
-                try:
-                    b = s.recv(4096)
-                except socket.timeout:
-                    continue
-                if not b:
-                    break
-                seen += b
-                if marker in seen:
-                    return True
-        return False
 
     def test_tpm(self):
         """swtpm runs with the VM and goes with it; QEMU has the TPM."""
