@@ -324,10 +324,15 @@ int privsep_recv(struct privsep_reader *r, int sock, int timeout_ms, struct priv
 	if (r->failed)
 		return error_set(err, r->failed, 500, "privsep: the channel is broken");
 	int64_t deadline = deadline_of(timeout_ms);
-	/* Without a deadline a blocking socket is read blocking: a reader that
-	 * waits for every frame (a channel's reader thread) saves a failed
-	 * recvmsg() and a poll() per frame. */
-	int flags = timeout_ms < 0 ? 0 : MSG_DONTWAIT;
+	/* Never blocked in recvmsg(), even without a deadline: reading a unix
+	 * stream socket wakes every thread asleep on the peer's socket to say
+	 * there is room to write, and one asleep in recvmsg() there wakes for
+	 * nothing.  On a request channel that is the front's connection thread
+	 * (priv read its REQUEST) and priv's channel thread (the front read its
+	 * RESPONSE): a context switch each per request, on a virtual machine an
+	 * inter-processor interrupt too.  poll(POLLIN) filters that wake-up out;
+	 * the price is one recvmsg() that finds nothing before it. */
+	int flags = MSG_DONTWAIT;
 	for (;;) {
 		size_t total = r->frame ? PRIVSEP_HDR_SIZE + (size_t)r->hdr.len : PRIVSEP_HDR_SIZE;
 		if (r->frame && r->got == total) {

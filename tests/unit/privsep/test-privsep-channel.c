@@ -491,6 +491,90 @@ static void test_peer_gone(void **state)
 	strbuf_release(&sb);
 }
 
+struct waiter {
+	int sock;
+	pid_t tid;
+	int r;
+	struct privsep_msg got;
+};
+
+static void *send_then_wait(void *arg)
+{
+	struct waiter *w = arg;
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_SEQ_CST);
+	struct privsep_msg m;
+	privsep_sample(1, -1, &m);
+	w->r = privsep_send(w->sock, &m, 10000, NULL);
+	privsep_msg_clear(&m);
+	struct privsep_reader rd;
+	privsep_reader_init(&rd, BOTH);
+	while (w->r >= 0 && (w->r = privsep_recv(&rd, w->sock, -1, &w->got, NULL)) == 0)
+		;
+	privsep_reader_release(&rd);
+	return NULL;
+}
+
+/* voluntary context switches of thread tid, and whether it sleeps */
+static long nvcsw_of(pid_t tid, bool *sleeping)
+{
+	char p[64], *s = NULL;
+	snprintf(p, sizeof(p), "/proc/self/task/%d/status", (int)tid);
+	FILE *f = fopen(p, "re");
+	assert_non_null(f);
+	size_t n = 0;
+	long v = -1;
+	while (getline(&s, &n, f) > 0) {
+		if (str_startswith(s, "State:"))
+			*sleeping = strstr(s, "(sleeping)") != NULL;
+		sscanf(s, "voluntary_ctxt_switches: %ld", &v);
+	}
+	free(s);
+	fclose(f);
+	return v;
+}
+
+/* A thread that sent a request and waits for its answer is not woken when
+ * the peer reads the request.  Reading from a unix stream socket frees the
+ * sender's buffer space and wakes every sleeper on the sender's socket;
+ * one blocked in recvmsg() there wakes for nothing and sleeps again, which
+ * cost every request through the split a context switch on each side (in a
+ * virtual machine an inter-processor interrupt when it sleeps on the other
+ * CPU); poll() filters that wake-up (POLLOUT) out. */
+static void test_waiting_reader_not_woken_by_peer_read(void **state)
+{
+	struct chan *c = *state;
+	struct waiter w = {.sock = c->fd[0]};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, send_then_wait, &w), 0);
+	struct pollfd pfd = {.fd = c->fd[1], .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	/* the waiter asleep for good: same count twice, 50 ms apart */
+	bool sleeping = false;
+	long before = -1, now;
+	for (int i = 0; i < 200; i++) {
+		while (!__atomic_load_n(&w.tid, __ATOMIC_SEQ_CST))
+			poll(NULL, 0, 1);
+		now = nvcsw_of(w.tid, &sleeping);
+		if (sleeping && now == before)
+			break;
+		before = now;
+		poll(NULL, 0, 50);
+	}
+	assert_true(sleeping);
+	struct privsep_msg d, a;
+	recv_ok(c, &d);
+	privsep_msg_clear(&d);
+	poll(NULL, 0, 100);
+	assert_int_equal(nvcsw_of(w.tid, &sleeping), before);
+	privsep_sample(6, -1, &a);
+	assert_int_equal(privsep_send(c->fd[1], &a, 10000, NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(w.r, 1);
+	assert_true(privsep_msg_equal(&a, &w.got));
+	privsep_msg_clear(&a);
+	privsep_msg_clear(&w.got);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, chan_setup, chan_teardown)
 
 int main(void)
@@ -510,6 +594,7 @@ int main(void)
 	    T(test_refuses_oversized_header),
 	    T(test_refuses_wrong_side),
 	    T(test_peer_gone),
+	    T(test_waiting_reader_not_woken_by_peer_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
