@@ -565,7 +565,7 @@ struct priv *priv_start(const struct priv_config *cfg, struct error **err)
 {
 	struct priv *p = xnew(struct priv, 1);
 	p->cfg = *cfg;
-	p->n_channels = p->cfg.pool_threads ? p->cfg.pool_threads : 16;
+	p->n_channels = p->cfg.pool_threads ? p->cfg.pool_threads : FRONT_MAX_CHANNELS;
 	if (p->n_channels > FRONT_MAX_CHANNELS)
 		p->n_channels = FRONT_MAX_CHANNELS;
 	pthread_mutex_init(&p->lock, NULL);

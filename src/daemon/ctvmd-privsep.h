@@ -58,7 +58,11 @@ struct priv_config {
 	/* the front's command line after "ctvmd --front" (user, cert, limits, ...) */
 	char **front_args;
 	/* request channels, each with its thread: requests served at once
-	 * (default 16, at most FRONT_MAX_CHANNELS) */
+	 * (ctvmd --request-channels; default and at most FRONT_MAX_CHANNELS).
+	 * A front connection thread that finds none free sleeps until one
+	 * comes back: one more sleep and wake-up a request.  bench/api at 64
+	 * connections: 4.6 context switches a request with 16 channels, 3.4
+	 * with 64; the 48 more idle threads cost 0.2 MiB resident. */
 	unsigned pool_threads;
 };
 

@@ -60,6 +60,7 @@ struct options {
 	bool no_privsep;                  /* debugging: one root process, no front */
 	bool front;                       /* front mode (started by the privileged ctvmd) */
 	const char *privsep_user;
+	unsigned request_channels; /* between front and priv; 0: default */
 	const char *front_cert, *front_key;
 	enum privsep_seccomp seccomp;
 	const char *www_dir; /* the console pages; NULL: pages_load()'s default */
@@ -111,6 +112,9 @@ static void usage(FILE *f)
 	           "                      before its request (default 10)\n"
 	           "  --privsep-user NAME the user of the front process that serves TCP\n"
 	           "                      (default ctvm-www; docs/dev/PRIVSEP.md)\n"
+	           "  --request-channels N\n"
+	           "                      requests the front may have in the privileged\n"
+	           "                      process at once (default and most 64)\n"
 	           "  --no-privsep        debugging only: serve TCP from the root process\n"
 	           "                      itself, without the sandboxed front\n"
 	           "  --www DIR           the console pages (docs/consoles.md; default\n"
@@ -165,6 +169,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_MAX_LOCAL,
 		OPT_HANDSHAKE,
 		OPT_IDLE,
+		OPT_CHANNELS,
 		OPT_EXEC_WORKERS,
 		OPT_RUN_TASK_OP,
 		OPT_MAX_LOG_BYTES,
@@ -196,6 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"max-local-connections", required_argument, NULL, OPT_MAX_LOCAL},
 	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+	    {"request-channels", required_argument, NULL, OPT_CHANNELS},
 	    /* task workers are always started by exec now (docs/dev/TASKS.md);
 	     * the option is accepted for scripts that still pass it */
 	    {"exec-workers", no_argument, NULL, OPT_EXEC_WORKERS},
@@ -288,6 +294,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_IDLE:
 			if (parse_uint(optarg, "idle-timeout", 1, 300, &o->limits.idle_timeout_s) <
 			    0)
+				return -EINVAL;
+			break;
+		case OPT_CHANNELS:
+			if (parse_uint(optarg, "request-channels", 1, FRONT_MAX_CHANNELS,
+			               &o->request_channels) < 0)
 				return -EINVAL;
 			break;
 		case OPT_EXEC_WORKERS:
@@ -910,6 +921,7 @@ int main(int argc, char **argv)
 		    .access_log_fd = access_fd,
 		    .log_path = log_path,
 		    .front_args = fargv,
+		    .pool_threads = o.request_channels,
 		};
 		priv = priv_start(&pcfg, &e);
 		if (!priv)

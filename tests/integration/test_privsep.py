@@ -93,6 +93,8 @@ class PrivsepTest(unittest.TestCase):
             self.assertEqual(int(st[cap], 16), 0, cap)
         self.assertEqual(st["NoNewPrivs"], "1")
         self.assertEqual(st["Seccomp"], "2")
+        # 64 request channels by default (ctvmd-privsep.h): descriptors 6..69
+        self.assertTrue(os.readlink("/proc/%d/fd/69" % pid).startswith("socket:"))
         # the root daemon still serves, through the front
         self.assertEqual(d.http("GET", "/version", ticket=ticket).status, 200)
         # the secrets are out of the front's reach: a process with its exact
@@ -122,13 +124,14 @@ class PrivsepTest(unittest.TestCase):
 
     def test_request_channels(self):
         """Each request crosses on a channel of its own (docs/dev/PRIVSEP.md,
-        "A request"): the front holds the control channel (3) and 16 request
-        channels (6..21), and more concurrent requests than channels all get
+        "A request"): the front holds the control channel (3) and the request
+        channels (6..21 with --request-channels 16, the default is 64), and
+        more concurrent requests than channels all get
         their answer.  Each request is a new TLS connection, and 24 full
         handshakes at once on a loaded 2-core machine took longer than the
         default 5 s handshake deadline (a refusal by design, not what this
         test is about): the deadline is the longest allowed here."""
-        d, ticket, _, _ = self.start(["--handshake-timeout", "60"])
+        d, ticket, _, _ = self.start(["--handshake-timeout", "60", "--request-channels", "16"])
         pid = d.front_pid()
         self.assertIsNotNone(pid, "no front process")
         for fd in [3] + list(range(6, 22)):
