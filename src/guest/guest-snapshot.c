@@ -304,7 +304,8 @@ static int section_now(struct snap_env *env, long vmid, const char *name, json_t
 	}
 	if (!s) {
 		guest_release(&g);
-		return error_set(err, -ENOENT, 500, "snapshot '%s' does not exist", name);
+		return error_set(err, -ENOENT, 500, "snapshot '%s' does not exist",
+		                 name ? name : "current");
 	}
 	*ret = json_deep_copy(s);
 	guest_release(&g);

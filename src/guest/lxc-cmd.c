@@ -164,7 +164,7 @@ static int line(struct strbuf *sb, struct error **err, const char *key, const ch
 static int build_cgroups(struct strbuf *sb, const json_t *conf, const struct lxc_cmd_opts *o,
                          struct error **err)
 {
-	unsigned long memory = 512, swap = 512, units;
+	unsigned long memory = 512, swap = 512, units = 0;
 	if (get(conf, "memory") &&
 	    (!parse_uint(get(conf, "memory"), 1UL << 30, &memory) || !memory))
 		return error_param(err, "memory", "invalid value '%s'", get(conf, "memory"));

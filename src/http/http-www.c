@@ -210,7 +210,11 @@ bool www_handle(const struct www *w, const struct http_request *req, struct http
 	if (streq(req->path, "/")) {
 		if (!req->params || !json_object_get(req->params, "console"))
 			return false;
-		answer(lookup(w, PAGE_NAME), resp, true);
+		/* www_load() refuses a directory without it */
+		const struct www_file *page = lookup(w, PAGE_NAME);
+		if (!page)
+			return false;
+		answer(page, resp, true);
 		return true;
 	}
 	if (!str_startswith(req->path, "/assets/"))

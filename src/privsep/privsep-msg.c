@@ -581,8 +581,8 @@ static int get_span(struct rd *r, const char *what, size_t max, enum field_class
 static int get_str(struct rd *r, const char *what, size_t max, enum field_class fc, bool optional,
                    char **ret, struct error **err)
 {
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 	int e = get_span(r, what, max, fc, optional, &s, &n, err);
 	if (e < 0)
 		return e;
@@ -592,8 +592,8 @@ static int get_str(struct rd *r, const char *what, size_t max, enum field_class 
 
 static int get_json(struct rd *r, const char *what, size_t max, json_t **ret, struct error **err)
 {
-	const char *s;
-	size_t n;
+	const char *s = NULL;
+	size_t n = 0;
 	int e = get_span(r, what, max, FC_PATH, true, &s, &n, err);
 	if (e < 0)
 		return e;

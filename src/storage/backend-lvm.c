@@ -265,9 +265,12 @@ static int volume_find(struct lvm_storage *l, const struct lvm_lv *lvs, size_t n
 	const struct lvm_lv *lv = lv_find(lvs, n, volname);
 	long vmid;
 
-	if (!lv || !lv_is_volume(l, lv, &vmid))
-		return error_set(err, -ENOENT, 404, "volume '%s:%s' does not exist", l->st.id,
-		                 volname);
+	if (!lv || !lv_is_volume(l, lv, &vmid)) {
+		/* the constant, not error_set()'s value: the callers' use of *ret
+		 * after r >= 0 is then visibly safe to the compiler */
+		error_set(err, -ENOENT, 404, "volume '%s:%s' does not exist", l->st.id, volname);
+		return -ENOENT;
+	}
 	*ret = lv;
 	return 0;
 }
@@ -684,7 +687,7 @@ static int lvm_free(struct storage *st, const char *volname, struct task_worker 
 {
 	struct lvm_storage *l = lvm_of(st);
 	struct lvm_lv *lvs = NULL;
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	size_t n = 0;
 	struct cmd c;
 	int r;
@@ -720,7 +723,7 @@ static int lvm_resize(struct storage *st, const char *volname, uint64_t size, st
 {
 	struct lvm_storage *l = lvm_of(st);
 	struct lvm_lv *lvs = NULL;
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	size_t n = 0;
 	struct cmd c;
 	int r;
@@ -754,7 +757,7 @@ static int lvm_resize(struct storage *st, const char *volname, uint64_t size, st
 static int snap_require(struct lvm_storage *l, const char *volname, const char *snap, bool exists,
                         struct lvm_lv **ret_lvs, size_t *ret_n, struct error **err)
 {
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	_cleanup_free_ char *name = snap_lv(volname, snap);
 	int r = lv_list(l, ret_lvs, ret_n, err);
 
@@ -922,7 +925,7 @@ static int thin_snapshot_list(struct storage *st, const char *volname,
 {
 	struct lvm_storage *l = lvm_of(st);
 	struct lvm_lv *lvs = NULL;
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	size_t n = 0, k = 0;
 	int r;
 
@@ -954,7 +957,7 @@ static int thin_clone(struct storage *st, const char *base_volname, long vmid, c
 {
 	struct lvm_storage *l = lvm_of(st);
 	struct lvm_lv *lvs = NULL;
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	size_t n = 0;
 	_cleanup_free_ char *from = NULL, *lvname = NULL;
 	long owner;
@@ -1005,7 +1008,7 @@ static int thin_create_base(struct storage *st, const char *volname, struct task
 {
 	struct lvm_storage *l = lvm_of(st);
 	struct lvm_lv *lvs = NULL;
-	const struct lvm_lv *lv;
+	const struct lvm_lv *lv = NULL;
 	size_t n = 0;
 	_cleanup_free_ char *newname = NULL;
 	bool has_snaps = false;
