@@ -363,7 +363,7 @@ static int clone_disk(struct clone_env *env, const char *volid, const char *snap
 	if (format) {
 		struct storage_volume *vols = NULL;
 		size_t n = 0;
-		r = storage_list(dst, newid, "images", &vols, &n, err);
+		r = storage_list(dst, newid, "images,rootdir", &vols, &n, err);
 		if (r < 0)
 			return r;
 		const char **names = xcalloc(n + 1, sizeof(*names));

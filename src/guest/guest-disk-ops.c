@@ -447,7 +447,7 @@ static int op_move(struct task_worker *w, const json_t *args, struct error **err
 	if (r == 0 && format) {
 		struct storage_volume *vols = NULL;
 		size_t n = 0;
-		r = storage_list(dst, vmid, "images", &vols, &n, err);
+		r = storage_list(dst, vmid, "images,rootdir", &vols, &n, err);
 		if (r == 0) {
 			const char **names = xcalloc(n + 1, sizeof(*names));
 			for (size_t i = 0; i < n; i++)

@@ -338,7 +338,10 @@ int guest_disks_destroy(struct guest_store *gs, const struct guest *g, bool unre
 				size_t n = 0;
 				if (storage_open(snap, sec->id, &st, NULL) < 0 ||
 				    storage_activate(st, NULL) < 0 ||
-				    storage_list(st, g->vmid, "images", &list, &n, NULL) < 0)
+				    /* both kinds: a btrfs or ZFS storage answers
+				     * "images" without a container's subvolumes */
+				    storage_list(st, g->vmid, "images,rootdir", &list, &n, NULL) <
+				        0)
 					continue;
 				for (size_t j = 0; j < n; j++) {
 					if (list[j].vmid != g->vmid)

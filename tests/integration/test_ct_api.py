@@ -187,6 +187,30 @@ class CtApiTest(CtDaemonTest):
         self.destroy_quietly(308)
         self.destroy_quietly(305)
 
+    def test_unreferenced_subvol_btrfs(self):
+        # destroy-unreferenced-disks frees a container's subvolume on btrfs
+        # that its config does not name (the scan once asked for 'images'
+        # only, which a btrfs storage answers without its subvolumes)
+        root = os.path.join(self.daemon.root, "bt-unref")
+        os.makedirs(root)
+        mnt = mount_btrfs(root)
+        if not mnt:
+            self.skipTest("no btrfs loop mount here")
+        self.addCleanup(subprocess.run, ["umount", mnt])
+        bpath = os.path.join(mnt, "store")
+        self.daemon.root_call("POST", "/storage", storage="bt3", type="btrfs", path=bpath,
+                              content="rootdir,images")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt3")
+        self.create(310, rootfs="bt3:0")
+        vol = self.admin.nodes(self.node).storage("bt3").content.post(
+            vmid=310, filename="subvol-310-disk-1", size="0", format="subvol")
+        self.assertTrue(vol.startswith("bt3:310/subvol-310-disk-1"), vol)
+        subs = os.path.join(bpath, "images", "310")
+        self.assertEqual(len(glob.glob(os.path.join(subs, "subvol-310-disk-*"))), 2)
+        upid = self.ct(310).delete(purge=1, **{"destroy-unreferenced-disks": 1})
+        self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
+        self.assertEqual(os.listdir(subs) if os.path.isdir(subs) else [], [])
+
     def test_clone_template(self):
         # vzclone (full, of a CT) and vztemplate on dir storage
         self.create(306, rootfs="ct:0", net0="name=eth0,bridge=%s" % self.bridge)
