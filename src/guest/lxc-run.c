@@ -251,8 +251,9 @@ static bool rm_cgroup_tree(int parentfd, const char *name, unsigned depth)
 }
 
 /* In the detached cleanup of a stop (finish_stop()): its note file, where
- * its warnings go for the next holder of the lock to report; -1 elsewhere.
- * Set only in that single-threaded child. */
+ * its warnings go for the next holder of the lock to report, made at the
+ * first one; NULL elsewhere.  Set only in that single-threaded child. */
+static const char *note_path;
 static int note_fd = -1;
 
 /* A problem of the cleanup: the task's log, else the detached cleanup's
@@ -263,6 +264,9 @@ _printf_(2, 3) static void cleanup_warn(const struct lxc_run_env *env, const cha
 	va_start(ap, fmt);
 	_cleanup_free_ char *s = xvasprintf(fmt, ap);
 	va_end(ap);
+	if (note_path && note_fd < 0)
+		note_fd =
+		    open(note_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (env->w)
 		task_warn(env->w, "%s", s);
 	else if (note_fd >= 0)
@@ -709,12 +713,10 @@ static int finish_stop(const struct lxc_run_env *env, long vmid, struct error **
 		quiet.w = NULL;
 		_cleanup_free_ char *notep = run_path(env, vmid, ".cleanup");
 		_cleanup_free_ char *tmpp = run_path(env, vmid, ".cleanup.tmp");
-		note_fd = open(tmpp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		note_path = tmpp;
 		cleanup_locked(&quiet, vmid);
-		struct stat st;
-		if (note_fd >= 0 && fstat(note_fd, &st) == 0 && st.st_size > 0)
-			rename(tmpp, notep);
-		else
+		/* whole, or not at all: the next holder reads it */
+		if (note_fd >= 0 && rename(tmpp, notep) < 0)
 			unlink(tmpp);
 		_exit(0);
 	}
