@@ -677,10 +677,10 @@ fail:
  * the stop had done it.  The grandchild re-parents to ctvmd (a child
  * subreaper, which reaps it) and keeps no descriptor of the task (its
  * log, its slot): the task ends when the worker does.  What it could not
- * do goes to <vmid>.cleanup, reported by the next holder of the lock
- * (report_notes()); if it dies, the lock goes with it and the next start,
- * destroy or ctvmd's watch cleans up as after any death unseen.  Without
- * a fork the cleanup runs here.
+ * do goes to <vmid>.cleanup, reported by ctvmd's watch as it appears
+ * and by the next holder of the lock (report_notes()); if it dies, the lock goes with it and the
+ * next start, destroy or ctvmd's watch cleans up as after any death unseen.  Without a fork the
+ * cleanup runs here.
  */
 static int finish_stop(const struct lxc_run_env *env, long vmid, struct error **err)
 {
@@ -1094,16 +1094,22 @@ static void watch_exited(struct watch *w, size_t i)
 	watch_finish(w, vmid);
 }
 
-static bool pid_name(const char *name, long *ret)
+/* "<vmid><suffix>" (".pid", ".cleanup") */
+static bool vmid_name(const char *name, const char *suffix, long *ret)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(name, &end, 10);
-	if (errno || end == name || !isdigit((unsigned char)name[0]) || !streq(end, ".pid") ||
+	if (errno || end == name || !isdigit((unsigned char)name[0]) || !streq(end, suffix) ||
 	    !vmid_ok(v))
 		return false;
 	*ret = v;
 	return true;
+}
+
+static bool pid_name(const char *name, long *ret)
+{
+	return vmid_name(name, ".pid", ret);
 }
 
 static void watch_free(struct watch *w)
@@ -1131,6 +1137,8 @@ static void *watch_thread(void *arg)
 		while ((de = readdir(d)))
 			if (pid_name(de->d_name, &vmid))
 				watch_init(w, vmid);
+			else if (vmid_name(de->d_name, ".cleanup", &vmid))
+				report_notes(&w->env, vmid);
 		closedir(d);
 	}
 	for (;;) {
@@ -1152,6 +1160,12 @@ static void *watch_thread(void *arg)
 					long vmid;
 					if (ie->len && pid_name(ie->name, &vmid))
 						watch_init(w, vmid);
+					/* a stop's detached cleanup that had a problem:
+					 * to ctvmd.log now, not only to the next task
+					 * of the container (a reader more is at worst
+					 * a report twice) */
+					else if (ie->len && vmid_name(ie->name, ".cleanup", &vmid))
+						report_notes(&w->env, vmid);
 					off += (ssize_t)sizeof(*ie) + ie->len;
 				}
 				continue;

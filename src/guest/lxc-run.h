@@ -74,7 +74,8 @@ int lxc_run_is_running(const struct lxc_run_env *env, long vmid, bool *ret, pid_
  * wait for it to exit.  It returns with the container stopped to every
  * reader; the monitor's exit and the cleanup finish in a detached process
  * holding <vmid>.lock (a next start, cleanup or destroy waits for it;
- * what it could not do, the next holder of the lock reports).  A
+ * what it could not do, ctvmd's watch or the next holder of the lock
+ * reports).  A
  * container that does not run is only cleaned up, before the return. */
 int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err);
 

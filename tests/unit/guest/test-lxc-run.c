@@ -589,6 +589,30 @@ static void test_stop_detached(long vmid)
 	rmdir(mondir);
 }
 
+/* A note of a detached cleanup that appears (renamed into place) goes to
+ * the watch's log (ctvmd.log) at once and is removed; so does one found
+ * by a watch that starts. */
+static void test_watch_reports_notes(long vmid)
+{
+	_cleanup_free_ char *tmpp = xasprintf("%s/lxc/%ld.cleanup.tmp", run_root, vmid);
+	_cleanup_free_ char *note = xasprintf("%s/lxc/%ld.cleanup", run_root, vmid);
+	mkdir_p(run_root, 0755);
+	_cleanup_free_ char *base = xasprintf("%s/lxc", run_root);
+	mkdir_p(base, 0755);
+	write_text(note, "found at the start of a watch\n", 0600);
+	struct lxc_run_env we = {.run_root = run_root};
+	CHECK(lxc_run_watch_start(&we, NULL, NULL) == 0, "watch started");
+	for (int i = 0; i < 100 && access(note, F_OK) == 0; i++)
+		poll(NULL, 0, 20);
+	CHECK(access(note, F_OK) < 0, "the watch reported the note found");
+	write_text(tmpp, "unable to remove the cgroups of CT (test)\n", 0600);
+	CHECK(rename(tmpp, note) == 0, "rename");
+	for (int i = 0; i < 100 && access(note, F_OK) == 0; i++)
+		poll(NULL, 0, 20);
+	CHECK(access(note, F_OK) < 0, "the watch reported the new note");
+	lxc_run_watch_stop();
+}
+
 /* ctvmd stops its watch before it frees what the callback uses: the
  * thread is joined, and a watch can start again afterwards. */
 static void test_watch_stop(void)
@@ -642,6 +666,7 @@ int main(void)
 
 	test_watch_stop();
 	test_stop_detached(vmid_base + 5);
+	test_watch_reports_notes(vmid_base + 6);
 	test_privileged(vmid_base);
 	test_unprivileged(vmid_base + 1);
 	test_shutdown_timeout(vmid_base + 2);
