@@ -340,10 +340,23 @@ int lxc_power_start(struct guest_store *gs, const struct guest *g, unsigned time
 	return r;
 }
 
-/* After the container stopped: its mounts go. */
+/* After the container stopped: its mounts go.  The stop left the rest of
+ * the cleanup (liblxc's monitor, cgroups, veths) to a detached process
+ * (lxc_run_stop()); a container with images mounted waits for it first, as
+ * before: the unmount, and the storage deactivation a destroy may do
+ * next, are not raced with a monitor that may still hold the rootfs.  A
+ * rootfs that is a directory (subvol) has nothing to unmount and does
+ * not wait. */
 static int stopped(struct guest_store *gs, long vmid, int r, struct task_worker *w,
                    struct error **err)
 {
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dir = mnt_dir(gs, vmid);
+	if (access(dir, F_OK) < 0)
+		return 0;
+	struct lxc_run_env env = run_env(gs, w);
+	r = lxc_run_cleanup(&env, vmid, err);
 	if (r < 0)
 		return r;
 	return lxc_volume_umount_all(gs, vmid, w, err);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -20,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/close_range.h>
 
 /* lxc 5.0.2's attach_options.h uses EBADF without including errno.h */
 #include <lxc/lxccontainer.h>
@@ -247,6 +250,31 @@ static bool rm_cgroup_tree(int parentfd, const char *name, unsigned depth)
 	return unlinkat(parentfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT;
 }
 
+/* In the detached cleanup of a stop (finish_stop()): its note file, where
+ * its warnings go for the next holder of the lock to report, made at the
+ * first one; NULL elsewhere.  Set only in that single-threaded child. */
+static const char *note_path;
+static int note_fd = -1;
+
+/* A problem of the cleanup: the task's log, else the detached cleanup's
+ * note file, else ctvmd.log (the watch): never only at debug level. */
+_printf_(2, 3) static void cleanup_warn(const struct lxc_run_env *env, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (note_path && note_fd < 0)
+		note_fd =
+		    open(note_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (env->w)
+		task_warn(env->w, "%s", s);
+	else if (note_fd >= 0)
+		dprintf(note_fd, "%s\n", s);
+	else
+		log_warn("%s", s);
+}
+
 /* lxc/<vmid> and lxc.monitor/<vmid> in every hierarchy (a named one such
  * as name=systemd and the unified one included; symlinks such as
  * cpu -> cpu,cpuacct skipped).  False when one stays. */
@@ -279,8 +307,13 @@ static bool remove_cgroups_once(const struct lxc_run_env *env, long vmid)
  * it: ctvmd (a child subreaper, src/util/reaper.h) does within 200 ms. */
 static void remove_cgroups(const struct lxc_run_env *env, long vmid)
 {
-	for (int i = 0; !remove_cgroups_once(env, vmid) && i < 150; i++)
+	for (int i = 0; !remove_cgroups_once(env, vmid); i++) {
+		if (i == 150) {
+			cleanup_warn(env, "unable to remove the cgroups of CT %ld", vmid);
+			return;
+		}
 		poll(NULL, 0, 20);
+	}
 }
 
 /* The processes of the monitor's cgroup (liblxc's monitor, and whatever it
@@ -308,8 +341,7 @@ static void wait_monitor(const struct lxc_run_env *env, long vmid)
 			continue;
 		int64_t left = deadline - now_ms();
 		if (pidfd_wait(fd, left > 0 ? (int)left : 0) < 0) {
-			task_warn_or_debug(env->w, "lxc monitor of CT %ld did not exit, killing it",
-			                   vmid);
+			cleanup_warn(env, "lxc monitor of CT %ld did not exit, killing it", vmid);
 			pidfd_kill(fd, SIGKILL);
 			pidfd_wait(fd, 2000);
 		}
@@ -333,7 +365,7 @@ static void remove_veths(const struct lxc_run_env *env, long vmid)
 		cmd_set_timeout(&c, 10000);
 		_cleanup_error_ struct error *e = NULL;
 		if (cmd_run(&c, NULL, &e) < 0)
-			task_warn_or_debug(env->w, "%s, ignoring", e->msg);
+			cleanup_warn(env, "%s, ignoring", e->msg);
 		cmd_release(&c);
 	}
 }
@@ -364,6 +396,24 @@ static void cleanup_locked(const struct lxc_run_env *env, long vmid)
 	unlink(pidf);
 }
 
+/* What the detached cleanup of an earlier stop could not do (its note
+ * file, see finish_stop()): into this task's log, else ctvmd.log.  With
+ * the lock held. */
+static void report_notes(const struct lxc_run_env *env, long vmid)
+{
+	_cleanup_free_ char *p = run_path(env, vmid, ".cleanup");
+	_cleanup_free_ char *s = NULL;
+	if (read_file(p, 64 * 1024, &s, NULL, NULL) < 0)
+		return;
+	char *save = NULL;
+	for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (env->w)
+			task_warn(env->w, "cleanup after the last stop of CT %ld: %s", vmid, l);
+		else
+			log_warn("cleanup after the last stop of CT %ld: %s", vmid, l);
+	unlink(p);
+}
+
 static int cleanup(const struct lxc_run_env *env, long vmid, int wait_ms, struct error **err)
 {
 	if (!vmid_ok(vmid))
@@ -382,6 +432,7 @@ static int cleanup(const struct lxc_run_env *env, long vmid, int wait_ms, struct
 		error_propagate(err, TAKE_PTR(e));
 		return lfd;
 	}
+	report_notes(env, vmid);
 	if (running(env, vmid, NULL, NULL) == 0)
 		cleanup_locked(env, vmid);
 	unlock_file(lfd);
@@ -569,6 +620,7 @@ int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_t
 		return error_set(err, -EEXIST, 500, "CT %ld already running", vmid);
 	}
 	/* what a container that died unseen left, then a fresh directory */
+	report_notes(env, vmid);
 	cleanup_locked(env, vmid);
 
 	_cleanup_free_ char *cfg = path_join(dir, "config");
@@ -613,10 +665,70 @@ fail:
 /* ------------------------------------------------------------------ */
 /* Stop, shutdown, freeze                                              */
 
-/* After the init is gone: the monitor's exit, then the leftovers. */
+/*
+ * After the init is gone: the container reads as stopped (running() looks
+ * at the init alone), but liblxc's monitor still removes its cgroups in
+ * every hierarchy, which takes longer than the kill itself (4-12 ms to the
+ * init's exit, 13-39 ms to the monitor's, at load 20).  So the stop does
+ * not wait for that: cleanup_locked() runs in a detached grandchild that
+ * holds the run lock (flock belongs to the open file description, which
+ * the fork shares; the parent only closes its descriptor, never
+ * LOCK_UN), so every later start, cleanup or destroy waits for it as if
+ * the stop had done it.  The grandchild re-parents to ctvmd (a child
+ * subreaper, which reaps it) and keeps no descriptor of the task (its
+ * log, its slot): the task ends when the worker does.  What it could not
+ * do goes to <vmid>.cleanup, reported by ctvmd's watch as it appears
+ * and by the next holder of the lock (report_notes()); if it dies, the lock goes with it and the
+ * next start, destroy or ctvmd's watch cleans up as after any death unseen.  Without a fork the
+ * cleanup runs here.
+ */
 static int finish_stop(const struct lxc_run_env *env, long vmid, struct error **err)
 {
-	return lxc_run_cleanup(env, vmid, err);
+	_cleanup_free_ char *dir = run_path(env, vmid, "");
+	int lfd = lock_file(dir, (LXC_RUN_START_TIMEOUT_S + 5) * 1000, err);
+	if (lfd < 0)
+		return lfd;
+	report_notes(env, vmid);
+	if (running(env, vmid, NULL, NULL) == 1) {
+		unlock_file(lfd);
+		return 0; /* started again meanwhile */
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		/* a session of its own: no signal to the task's group reaches it;
+		 * without a second fork the worker waits for this one */
+		setsid();
+		if (fork() > 0)
+			_exit(0);
+		/* the lock as descriptor 3, nothing else of the worker */
+		if ((lfd == 3 ? 3 : dup2(lfd, 3)) != 3)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		close_range(0, 2, 0);
+		/* stdin, stdout and stderr (the task's log) on /dev/null */
+		for (int i = 0; i < 3; i++)
+			if (open("/dev/null", O_RDWR) != i)
+				_exit(1);
+		struct lxc_run_env quiet = *env;
+		quiet.w = NULL;
+		_cleanup_free_ char *notep = run_path(env, vmid, ".cleanup");
+		_cleanup_free_ char *tmpp = run_path(env, vmid, ".cleanup.tmp");
+		note_path = tmpp;
+		cleanup_locked(&quiet, vmid);
+		/* whole, or not at all: the next holder reads it */
+		if (note_fd >= 0 && rename(tmpp, notep) < 0)
+			unlink(tmpp);
+		_exit(0);
+	}
+	if (child < 0) {
+		cleanup_locked(env, vmid);
+		unlock_file(lfd);
+		return 0;
+	}
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(lfd); /* not LOCK_UN: the grandchild holds the lock */
+	return 0;
 }
 
 int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err)
@@ -625,10 +737,10 @@ int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err)
 		return error_set(err, -EINVAL, 400, "invalid vmid %ld", vmid);
 	struct ident init;
 	if (running(env, vmid, &init, NULL) != 1)
-		return finish_stop(env, vmid, err);
+		return lxc_run_cleanup(env, vmid, err);
 	_cleanup_close_ int fd = open_ident(&init);
 	if (fd < 0)
-		return finish_stop(env, vmid, err);
+		return lxc_run_cleanup(env, vmid, err);
 	/* SIGKILL to the init ends the pid namespace (PVE's lxc-stop --kill);
 	 * not through liblxc's stop command, whose monitor hangs thawing a
 	 * frozen v1 container: a frozen one is thawed here, after the kill */
@@ -655,10 +767,10 @@ int lxc_run_shutdown(const struct lxc_run_env *env, long vmid, unsigned timeout_
 		return error_set(err, -EINVAL, 400, "invalid vmid %ld", vmid);
 	struct ident init;
 	if (running(env, vmid, &init, NULL) != 1)
-		return finish_stop(env, vmid, err);
+		return lxc_run_cleanup(env, vmid, err);
 	_cleanup_close_ int fd = open_ident(&init);
 	if (fd < 0)
-		return finish_stop(env, vmid, err);
+		return lxc_run_cleanup(env, vmid, err);
 	_cleanup_container_ struct lxc_container *c = container_new(env, vmid, err);
 	if (!c)
 		return -ENOMEM;
@@ -982,16 +1094,22 @@ static void watch_exited(struct watch *w, size_t i)
 	watch_finish(w, vmid);
 }
 
-static bool pid_name(const char *name, long *ret)
+/* "<vmid><suffix>" (".pid", ".cleanup") */
+static bool vmid_name(const char *name, const char *suffix, long *ret)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(name, &end, 10);
-	if (errno || end == name || !isdigit((unsigned char)name[0]) || !streq(end, ".pid") ||
+	if (errno || end == name || !isdigit((unsigned char)name[0]) || !streq(end, suffix) ||
 	    !vmid_ok(v))
 		return false;
 	*ret = v;
 	return true;
+}
+
+static bool pid_name(const char *name, long *ret)
+{
+	return vmid_name(name, ".pid", ret);
 }
 
 static void watch_free(struct watch *w)
@@ -1019,6 +1137,8 @@ static void *watch_thread(void *arg)
 		while ((de = readdir(d)))
 			if (pid_name(de->d_name, &vmid))
 				watch_init(w, vmid);
+			else if (vmid_name(de->d_name, ".cleanup", &vmid))
+				report_notes(&w->env, vmid);
 		closedir(d);
 	}
 	for (;;) {
@@ -1040,6 +1160,12 @@ static void *watch_thread(void *arg)
 					long vmid;
 					if (ie->len && pid_name(ie->name, &vmid))
 						watch_init(w, vmid);
+					/* a stop's detached cleanup that had a problem:
+					 * to ctvmd.log now, not only to the next task
+					 * of the container (a reader more is at worst
+					 * a report twice) */
+					else if (ie->len && vmid_name(ie->name, ".cleanup", &vmid))
+						report_notes(&w->env, vmid);
 					off += (ssize_t)sizeof(*ie) + ie->len;
 				}
 				continue;

@@ -71,15 +71,19 @@ int lxc_run_is_running(const struct lxc_run_env *env, long vmid, bool *ret, pid_
                        struct error **err);
 
 /* Hard stop: SIGKILL to the init (a frozen container thawed after it),
- * wait for it and the monitor to exit, cleanup.  A container that does
- * not run is only cleaned up. */
+ * wait for it to exit.  It returns with the container stopped to every
+ * reader; the monitor's exit and the cleanup finish in a detached process
+ * holding <vmid>.lock (a next start, cleanup or destroy waits for it;
+ * what it could not do, ctvmd's watch or the next holder of the lock
+ * reports).  A
+ * container that does not run is only cleaned up, before the return. */
 int lxc_run_stop(const struct lxc_run_env *env, long vmid, struct error **err);
 
 /*
  * Clean shutdown: the config's lxc.signal.halt to the init, wait
- * timeout_s for it to exit; then with force_stop a hard stop, else
- * -ETIMEDOUT "container did not stop" (it keeps running).  A container
- * that does not run is only cleaned up.
+ * timeout_s for it to exit (then the cleanup as lxc_run_stop()'s); then
+ * with force_stop a hard stop, else -ETIMEDOUT "container did not stop"
+ * (it keeps running).  A container that does not run is only cleaned up.
  */
 int lxc_run_shutdown(const struct lxc_run_env *env, long vmid, unsigned timeout_s, bool force_stop,
                      struct error **err);

@@ -170,6 +170,17 @@ class CtApiTest(CtDaemonTest):
         self.assertIn(":vzrollback:305:", upid)
         self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
         self.assertFalse(os.path.exists(marker))
+        # of a running container: stopped first (its cleanup then runs
+        # detached), rolled back, stopped
+        self.power(305, "start")
+        self.running_pid(305)
+        with open(marker, "w") as f:
+            f.write("x")
+        upid = self.ct(305).snapshot("s1").rollback.post()
+        self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))
+        sub = glob.glob(os.path.join(bpath, "images", "305", "subvol-305-disk-0*"))[0]
+        self.assertFalse(os.path.exists(os.path.join(sub, "etc", "after-s1")))
+        self.assertEqual(self.status(305)["status"], "stopped")
         upid = self.ct(305).snapshot("s1").delete()
         self.assertIn(":vzdelsnapshot:305:", upid)
         self.assertEqual(self.wait_task(upid, timeout=60), "OK", self.task_log(upid))

@@ -19,7 +19,10 @@ the same root:
  - while a vzshutdown task runs: the container ends up stopped or running,
    status/current says which (checked against /proc), and it is managed:
    stop, start and destroy work; no lock is left (vzshutdown takes none in
-   the config).
+   the config);
+ - right after a stop, while its detached cleanup may still run (a rootfs
+   that is a directory: the stop does not wait for it): nothing of the
+   container is left within a bounded time, and it starts and stops again.
 Skipped without LXC or the container API.
 """
 
@@ -234,6 +237,29 @@ class CtRestartTest(ctvmtest.KillRestartMixin, CtDaemonTest):
         self.running_pid(420)
         self.power(420, "stop")
         self.assertEqual(self.status(420)["status"], "stopped")
+
+    def test_kill_after_stop(self):
+        self.create(440, rootfs="ct:0", net0="name=eth0,bridge=%s" % self.bridge)
+        self.power(440, "start")
+        self.running_pid(440)
+        self.power(440, "stop")
+        self.kill9_and_restart()
+        run = os.path.join(self.daemon.root, "run", "lxc")
+        left = None
+        deadline = time.monotonic() + 30
+        while left != [] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = [p for p in ("/sys/class/net/veth440i0", os.path.join(run, "440"),
+                                os.path.join(run, "440.pid"))
+                    if os.path.exists(p)]
+            left += glob.glob("/sys/fs/cgroup/*/lxc/440") + \
+                glob.glob("/sys/fs/cgroup/*/lxc.monitor/440")
+        self.assertEqual(left, [])
+        self.assertEqual(self.status(440)["status"], "stopped")
+        self.power(440, "start")
+        self.running_pid(440)
+        self.power(440, "stop")
+        self.assertEqual(self.status(440)["status"], "stopped")
 
 
 if __name__ == "__main__":

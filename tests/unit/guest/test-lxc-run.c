@@ -228,9 +228,23 @@ static bool exists_f(const char *fmt, ...)
 	return access(p, F_OK) == 0;
 }
 
-/* nothing of vmid left: veth, cgroups, run dir, .pid file */
+/* Until the run lock of vmid is free: a stop's detached cleanup holds it
+ * (lxc-run.c, finish_stop()) until it is done. */
+static void wait_run_lock(const struct lxc_run_env *e, long vmid)
+{
+	_cleanup_free_ char *p = xasprintf("%s/lxc/%ld", e->run_root, vmid);
+	struct error *err = NULL;
+	int fd = lock_file(p, 40000, &err);
+	CHECK(fd >= 0, "run lock of %ld: %s", vmid, err ? err->msg : "");
+	error_free(err);
+	unlock_file(fd);
+}
+
+/* nothing of vmid left, once the cleanup is done: veth, cgroups, run dir,
+ * .pid file */
 static void check_clean(long vmid)
 {
+	wait_run_lock(&env, vmid);
 	CHECK(!exists_f("/sys/class/net/veth%ldi0", vmid), "veth of %ld left", vmid);
 	static const char *const ctls[] = {"memory", "cpu", "cpuacct", "pids", "freezer", "blkio"};
 	for (size_t i = 0; i < ARRAY_SIZE(ctls); i++) {
@@ -480,6 +494,125 @@ static void test_other_process(long vmid)
 	check_clean(vmid);
 }
 
+static bool alive(pid_t pid)
+{
+	char st = 0;
+	_cleanup_free_ char *p = xasprintf("/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *s = NULL;
+	if (read_file(p, 4096, &s, NULL, NULL) < 0)
+		return false;
+	const char *rp = strrchr(s, ')');
+	if (rp && rp[1] == ' ')
+		st = rp[2];
+	return st && st != 'Z' && st != 'X';
+}
+
+static unsigned long long start_of(pid_t pid)
+{
+	_cleanup_free_ char *p = xasprintf("/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *s = NULL;
+	unsigned long long v = 0;
+	if (read_file(p, 4096, &s, NULL, NULL) < 0)
+		return 0;
+	char *t = strrchr(s, ')');
+	for (int field = 2; t && field < 22; field++)
+		t = strchr(t + 1, ' ');
+	if (t)
+		v = strtoull(t + 1, NULL, 10);
+	return v;
+}
+
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/*
+ * A hard stop ends once the init is dead, not once liblxc's monitor has
+ * finished its teardown: the rest of the cleanup runs detached, holding
+ * the run lock, and what it could not do is reported by the next holder.
+ * Without liblxc: an init and a "monitor" that are sleeping children, a
+ * cgroup tree of plain directories (which rmdir cannot remove: the
+ * failure that must be reported).
+ */
+static void test_stop_detached(long vmid)
+{
+	_cleanup_free_ char *cg = xasprintf("%s/cg-%ld", tmp, vmid);
+	struct lxc_run_env fe = {.run_root = run_root, .cgroup_root = cg};
+	_cleanup_free_ char *mondir = xasprintf("%s/pids/lxc.monitor/%ld", cg, vmid);
+	CHECK(mkdir_p(mondir, 0755) == 0, "fake cgroup");
+	pid_t init = sleeper(), mon = sleeper();
+	_cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", mondir);
+	_cleanup_free_ char *pt = xasprintf("%d\n", (int)mon);
+	write_text(procs, pt, 0644);
+	_cleanup_free_ char *dir = xasprintf("%s/lxc/%ld", run_root, vmid);
+	mkdir_p(dir, 0700);
+	_cleanup_free_ char *pidf = xasprintf("%s/lxc/%ld.pid", run_root, vmid);
+	_cleanup_free_ char *ids =
+	    xasprintf("%d %llu %d %llu\n", (int)init, start_of(init), (int)mon, start_of(mon));
+	write_text(pidf, ids, 0600);
+
+	bool r = false;
+	struct error *e = NULL;
+	CHECK(lxc_run_is_running(&fe, vmid, &r, NULL, &e) == 0 && r, "fake CT runs");
+	CHECK(lxc_run_stop(&fe, vmid, &e) == 0, "stop: %s", e ? e->msg : "");
+	/* the stop returned with the monitor still there (the old code waited
+	 * 15 s for it, then killed it) and the cleanup pending */
+	CHECK(alive(mon), "the stop waited for the monitor");
+	CHECK(lxc_run_is_running(&fe, vmid, &r, NULL, &e) == 0 && !r, "reads stopped");
+	_cleanup_free_ char *lockp = xasprintf("%s/lxc/%ld", run_root, vmid);
+	int fd = lock_file(lockp, 0, NULL);
+	CHECK(fd < 0, "the cleanup holds the run lock");
+	unlock_file(fd);
+
+	kill(mon, SIGKILL);
+	waitpid(mon, NULL, 0);
+	waitpid(init, NULL, WNOHANG);
+	wait_run_lock(&fe, vmid);
+	CHECK(access(dir, F_OK) < 0, "run dir left");
+	CHECK(access(pidf, F_OK) < 0, "pid file left");
+	/* the cgroup it could not remove: noted, reported by the next holder
+	 * of the lock (here to stderr: no task), then forgotten */
+	_cleanup_free_ char *note = xasprintf("%s/lxc/%ld.cleanup", run_root, vmid);
+	_cleanup_free_ char *text = NULL;
+	CHECK(read_file(note, 4096, &text, NULL, NULL) == 0 && text &&
+	          strstr(text, "unable to remove the cgroups"),
+	      "the failed cleanup was noted: %s", text ?: "(nothing)");
+	CHECK(lxc_run_cleanup(&fe, vmid, &e) == 0, "cleanup");
+	CHECK(access(note, F_OK) < 0, "the note was reported");
+	unlink(procs);
+	rmdir(mondir);
+}
+
+/* A note of a detached cleanup that appears (renamed into place) goes to
+ * the watch's log (ctvmd.log) at once and is removed; so does one found
+ * by a watch that starts. */
+static void test_watch_reports_notes(long vmid)
+{
+	_cleanup_free_ char *tmpp = xasprintf("%s/lxc/%ld.cleanup.tmp", run_root, vmid);
+	_cleanup_free_ char *note = xasprintf("%s/lxc/%ld.cleanup", run_root, vmid);
+	mkdir_p(run_root, 0755);
+	_cleanup_free_ char *base = xasprintf("%s/lxc", run_root);
+	mkdir_p(base, 0755);
+	write_text(note, "found at the start of a watch\n", 0600);
+	struct lxc_run_env we = {.run_root = run_root};
+	CHECK(lxc_run_watch_start(&we, NULL, NULL) == 0, "watch started");
+	for (int i = 0; i < 100 && access(note, F_OK) == 0; i++)
+		poll(NULL, 0, 20);
+	CHECK(access(note, F_OK) < 0, "the watch reported the note found");
+	write_text(tmpp, "unable to remove the cgroups of CT (test)\n", 0600);
+	CHECK(rename(tmpp, note) == 0, "rename");
+	for (int i = 0; i < 100 && access(note, F_OK) == 0; i++)
+		poll(NULL, 0, 20);
+	CHECK(access(note, F_OK) < 0, "the watch reported the new note");
+	lxc_run_watch_stop();
+}
+
 /* ctvmd stops its watch before it frees what the callback uses: the
  * thread is joined, and a watch can start again afterwards. */
 static void test_watch_stop(void)
@@ -532,6 +665,8 @@ int main(void)
 	read_file("/proc/self/cgroup", 64 * 1024, &cg_before, NULL, NULL);
 
 	test_watch_stop();
+	test_stop_detached(vmid_base + 5);
+	test_watch_reports_notes(vmid_base + 6);
 	test_privileged(vmid_base);
 	test_unprivileged(vmid_base + 1);
 	test_shutdown_timeout(vmid_base + 2);
