@@ -644,8 +644,10 @@ bool api_storage_volume_access(const struct api_call *call, const char *storeid,
 /*
  * A storage's row depends only on its section in one config snapshot, this
  * node's name and three figures (active, used, total); the same inputs give
- * the same bytes, so a row is built once and shared read-only (jansson's
- * reference counts are atomic) until one of them changes.  The cache holds a
+ * the same bytes, so a row is built once and shared read-only until one of
+ * them changes (jansson's reference counts are atomic, and since 2.13 its
+ * encoder finds loops without marking the values, so threads may encode a
+ * shared row at once; nothing may modify a row once it is cached).  The cache holds a
  * reference to the snapshot it was built from, so no later snapshot (any
  * change of storage.cfg) can have its address.  Who may see a row is decided
  * per request, before the cache is asked.  One slot per section of the
