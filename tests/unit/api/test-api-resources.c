@@ -3,6 +3,7 @@
  * GET /cluster/resources shares the storage rows it built between requests
  * (api-storage.c).  A change of storage.cfg and a change of the ACL must show
  * on the very next request, and the rows a user may not see never show.
+ * GET /version shares its one answer (api-core.c).
  */
 #include "common.h"
 
@@ -29,7 +30,8 @@ static const char user_cfg[] = "user:root@pam:1:0::::::\n"
                                "user:alice@pve:1:0::::::\n"
                                "acl:1:/storage/sa:alice@pve:PVEAuditor:\n";
 
-static char dir[] = "/tmp/ctvm-resources-XXXXXX";
+#define DIR_TEMPLATE "/tmp/ctvm-resources-XXXXXX"
+static char dir[sizeof(DIR_TEMPLATE)];
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -125,8 +127,34 @@ static void test_changes_show_at_once(void **state)
 	expect_rows("alice@pve", "");
 }
 
+/* GET /version's body is built once and shared: every answer is the same
+ * five keys, byte for byte. */
+static void test_version_shared(void **state)
+{
+	_cleanup_free_ char *req = dispatch_expand("GET /api2/json/version HTTP/1.1\r\n"
+	                                           "Cookie: PVEAuthCookie={T:alice@pve}\r\n\r\n");
+	_cleanup_free_ char *first = NULL;
+	assert_int_equal(dispatch_run(req, NULL, &first), 200);
+	_cleanup_json_ json_t *b = json_loads(first, 0, NULL);
+	json_t *d = json_object_get(b, "data");
+	assert_int_equal(json_object_size(d), 5);
+	assert_string_equal(json_string_value(json_object_get(d, "version")), CTVM_PVE_VERSION);
+	assert_string_equal(json_string_value(json_object_get(d, "ctvm")), CTVM_VERSION);
+	assert_string_equal(json_string_value(json_object_get(d, "console")), "xtermjs");
+	assert_string_equal(json_string_value(json_object_get(d, "repoid")), "c7c7a5f1");
+	const char *release = json_string_value(json_object_get(d, "release"));
+	assert_non_null(release);
+	assert_true(str_startswith(CTVM_PVE_VERSION, release));
+	for (int i = 0; i < 3; i++) {
+		_cleanup_free_ char *again = NULL;
+		assert_int_equal(dispatch_run(req, NULL, &again), 200);
+		assert_string_equal(again, first);
+	}
+}
+
 static int setup(void **state)
 {
+	memcpy(dir, DIR_TEMPLATE, sizeof(dir));
 	assert_non_null(mkdtemp(dir));
 	for (const char *d = "abc"; *d; d++) {
 		_cleanup_free_ char *p = xasprintf("%s/%c", dir, *d);
@@ -154,6 +182,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_changes_show_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version_shared, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
