@@ -3,6 +3,7 @@
  * GET /cluster/resources shares the storage rows it built between requests
  * (api-storage.c).  A change of storage.cfg and a change of the ACL must show
  * on the very next request, and the rows a user may not see never show.
+ * The node's row likewise follows the collector's samples and the ACL, and
  * GET /version shares its one answer (api-core.c).
  */
 #include "common.h"
@@ -19,6 +20,7 @@
 #include "api.h"
 #include "dispatch-harness.h"
 #include "fileio.h"
+#include "node-stats.h"
 #include "paths.h"
 #include "storage.h"
 #include "jsonutil.h"
@@ -127,6 +129,65 @@ static void test_changes_show_at_once(void **state)
 	expect_rows("alice@pve", "");
 }
 
+/* The node's row of /cluster/resources as user sees it (a new reference). */
+static json_t *node_row(const char *user)
+{
+	_cleanup_free_ char *raw = xasprintf("GET /api2/json/cluster/resources?type=node "
+	                                     "HTTP/1.1\r\nCookie: PVEAuthCookie={T:%s}\r\n\r\n",
+	                                     user);
+	_cleanup_free_ char *req = dispatch_expand(raw);
+	_cleanup_free_ char *body = NULL;
+	assert_int_equal(dispatch_run(req, NULL, &body), 200);
+	_cleanup_json_ json_t *b = json_loads(body, 0, NULL);
+	json_t *data = json_object_get(b, "data");
+	assert_int_equal(json_array_size(data), 1);
+	return json_incref(json_array_get(data, 0));
+}
+
+static json_int_t row_int(json_t *row, const char *key)
+{
+	return json_integer_value(json_object_get(row, key));
+}
+
+/* The node's row is shared between requests (api-nodes.c): its figures
+ * follow the collector's samples, and who sees them follows the ACL. */
+static void test_node_row(void **state)
+{
+	struct node_stats *stats = dispatch_context()->stats;
+	struct node_stats_summary before, s1, s2;
+
+	/* alice may not audit the node: no figures, until she may */
+	_cleanup_json_ json_t *r0 = node_row("alice@pve");
+	assert_null(json_object_get(r0, "uptime"));
+	change("PUT", "/access/acl", "path=/nodes/testnode&roles=PVEAuditor&users=alice@pve");
+	_cleanup_json_ json_t *r1 = node_row("alice@pve");
+	assert_non_null(json_object_get(r1, "uptime"));
+	change("PUT", "/access/acl",
+	       "path=/nodes/testnode&roles=PVEAuditor&users=alice@pve&delete=1");
+	_cleanup_json_ json_t *r2 = node_row("alice@pve");
+	assert_null(json_object_get(r2, "uptime"));
+
+	/* the next sample (every second here; at most 5 s) shows at once */
+	json_decref(node_row("root@pam"));
+	node_stats_summary(stats, &before);
+	bool seen = false;
+	for (int i = 0; i < 50 && !seen; i++) {
+		usleep(100 * 1000);
+		node_stats_summary(stats, &s1);
+		if (s1.uptime == before.uptime && s1.mem == before.mem && s1.disk == before.disk)
+			continue;
+		_cleanup_json_ json_t *r = node_row("root@pam");
+		node_stats_summary(stats, &s2);
+		if (s2.uptime != s1.uptime || s2.mem != s1.mem || s2.disk != s1.disk)
+			continue; /* sampled meanwhile: try again */
+		assert_int_equal(row_int(r, "uptime"), (json_int_t)s1.uptime);
+		assert_int_equal(row_int(r, "mem"), (json_int_t)s1.mem);
+		assert_int_equal(row_int(r, "disk"), (json_int_t)s1.disk);
+		seen = true;
+	}
+	assert_true(seen);
+}
+
 /* GET /version's body is built once and shared: every answer is the same
  * five keys, byte for byte. */
 static void test_version_shared(void **state)
@@ -183,6 +244,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_changes_show_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_version_shared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_row, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
