@@ -8,9 +8,11 @@
 #define LOG_CATEGORY "access"
 #include "common.h"
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "auth-priv.h"
 #include "auth.h"
@@ -210,6 +212,8 @@ int auth_keys_load(const char *etc_dir, const char *priv_dir, struct auth_keys *
 	pthread_mutex_init(&k->sign_lock, NULL);
 	k->cache = xnew(struct auth_ticket_cache, 1);
 	pthread_mutex_init(&k->cache->lock, NULL);
+	if (gnutls_rnd(GNUTLS_RND_NONCE, &k->cache->seed, sizeof(k->cache->seed)) < 0)
+		k->cache->seed = (uint64_t)time(NULL); /* only spreads the slots */
 	int r = load_privkey(k, key_path, err);
 	if (r >= 0)
 		r = load_pubkey(k, pub_path, err);
@@ -235,6 +239,8 @@ struct auth_keys *auth_keys_free(struct auth_keys *k)
 	pthread_mutex_destroy(&k->sign_lock);
 	if (k->cache) {
 		pthread_mutex_destroy(&k->cache->lock);
+		for (size_t i = 0; i < AUTH_TICKET_CACHE_SLOTS; i++)
+			free(k->cache->ticket[i]);
 		free(k->cache);
 	}
 	explicit_bzero(k->csrf_secret, sizeof(k->csrf_secret));

@@ -22,16 +22,22 @@
  * and does not modify the object, so it runs without the lock.
  */
 /*
- * Tickets whose RSA signature was verified recently, by SHA-256 of the whole
- * ticket, in a direct-mapped table.  A hit only skips the signature check:
- * the age window is still checked from the ticket text on every request, so
- * the cache never extends a ticket's life.  Nothing secret is stored.
+ * Tickets whose RSA signature was verified recently, whole, in a
+ * direct-mapped table: a hit is byte equality with a verified ticket.  The
+ * slot comes from a hash keyed with a random seed (the key is only there so
+ * that nobody can aim tickets at one slot; equality decides), which is a few
+ * percent of the SHA-256 of the whole ticket the table was keyed by before.
+ * A hit only skips the signature check: the age window is still checked
+ * from the ticket text on every request, so the cache never extends a
+ * ticket's life.  Nothing secret is stored (a ticket is a bearer token, but
+ * it lives in this process anyway).  At most SLOTS tickets of TICKET_MAX.
  */
 #define AUTH_TICKET_CACHE_SLOTS 512
 struct auth_ticket_cache {
 	pthread_mutex_t lock;
-	uint8_t digest[AUTH_TICKET_CACHE_SLOTS][32];
-	bool used[AUTH_TICKET_CACHE_SLOTS];
+	uint64_t seed;
+	char *ticket[AUTH_TICKET_CACHE_SLOTS]; /* NULL: free */
+	size_t len[AUTH_TICKET_CACHE_SLOTS];
 };
 
 struct auth_keys {

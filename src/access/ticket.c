@@ -94,24 +94,39 @@ static int ticket_fail(struct error **err, const char *why)
 	return error_set(err, -EACCES, 401, "authentication failure");
 }
 
-static bool cache_hit(struct auth_ticket_cache *c, size_t slot, const uint8_t *digest)
+/* FNV-1a from a keyed start: spreads tickets over the slots. */
+static size_t cache_slot(const struct auth_ticket_cache *c, const char *ticket, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037) ^ c->seed;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)ticket[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return (size_t)((h ^ (h >> 32)) % AUTH_TICKET_CACHE_SLOTS);
+}
+
+static bool cache_hit(struct auth_ticket_cache *c, size_t slot, const char *ticket, size_t len)
 {
 	if (!c)
 		return false;
 	pthread_mutex_lock(&c->lock);
-	bool hit = c->used[slot] && memcmp(c->digest[slot], digest, 32) == 0;
+	bool hit =
+	    c->ticket[slot] && c->len[slot] == len && memcmp(c->ticket[slot], ticket, len) == 0;
 	pthread_mutex_unlock(&c->lock);
 	return hit;
 }
 
-static void cache_store(struct auth_ticket_cache *c, size_t slot, const uint8_t *digest)
+static void cache_store(struct auth_ticket_cache *c, size_t slot, const char *ticket, size_t len)
 {
 	if (!c)
 		return;
+	char *copy = xstrndup(ticket, len);
 	pthread_mutex_lock(&c->lock);
-	memcpy(c->digest[slot], digest, 32);
-	c->used[slot] = true;
+	char *old = c->ticket[slot];
+	c->ticket[slot] = copy;
+	c->len[slot] = len;
 	pthread_mutex_unlock(&c->lock);
+	free(old);
 }
 
 int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now, char **ret_userid,
@@ -150,17 +165,8 @@ int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now
 	if (!age_ok(now, t))
 		return ticket_fail(err, "ticket expired");
 
-	uint8_t digest[SHA256_DIGEST_SIZE];
-	size_t slot = 0;
-	if (k->cache) {
-		struct sha256_ctx h;
-		sha256_init(&h);
-		sha256_update(&h, len, (const uint8_t *)ticket);
-		sha256_digest(&h, sizeof(digest), digest);
-		memcpy(&slot, digest, sizeof(slot));
-		slot %= AUTH_TICKET_CACHE_SLOTS;
-	}
-	if (!cache_hit(k->cache, slot, digest)) {
+	size_t slot = k->cache ? cache_slot(k->cache, ticket, len) : 0;
+	if (!cache_hit(k->cache, slot, ticket, len)) {
 		_cleanup_free_ uint8_t *raw = NULL;
 		size_t raw_len = 0;
 		if (auth_base64_decode(sig, strlen(sig), &raw, &raw_len) < 0 || raw_len == 0)
@@ -171,7 +177,7 @@ int auth_ticket_verify(const struct auth_keys *k, const char *ticket, time_t now
 		    gnutls_pubkey_verify_data2(k->pub, GNUTLS_SIGN_RSA_SHA256, 0, &plain_d, &sig_d);
 		if (gr < 0)
 			return ticket_fail(err, "bad signature");
-		cache_store(k->cache, slot, digest);
+		cache_store(k->cache, slot, ticket, len);
 	}
 
 	const char *data = ticket + prefix_len;

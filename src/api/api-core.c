@@ -2,6 +2,7 @@
 /* The root index, /version, /schema and /cluster (pve-api.md section 6). */
 #include "common.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "api-internal.h"
@@ -30,15 +31,26 @@ static int api_root_index(struct api_call *call, json_t **ret, struct error **er
 	return 0;
 }
 
-static int api_version(struct api_call *call, json_t **ret, struct error **err)
+/* The answer never changes: built once, then shared read-only by every
+ * request (jansson's reference counts are atomic; nothing modifies it). */
+static json_t *version_data;
+static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+
+static void version_build(void)
 {
 	/* "release" is the major.minor part of the PVE version we speak */
 	const char *v = CTVM_PVE_VERSION;
 	const char *dot = strchr(v, '.');
 	const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
 	_cleanup_free_ char *release = dot2 ? xstrndup(v, (size_t)(dot2 - v)) : xstrdup(v);
-	*ret = json_pack("{s:s, s:s, s:s, s:s, s:s}", "version", v, "release", release, "repoid",
-	                 "c7c7a5f1", "console", "xtermjs", "ctvm", CTVM_VERSION);
+	version_data = json_pack("{s:s, s:s, s:s, s:s, s:s}", "version", v, "release", release,
+	                         "repoid", "c7c7a5f1", "console", "xtermjs", "ctvm", CTVM_VERSION);
+}
+
+static int api_version(struct api_call *call, json_t **ret, struct error **err)
+{
+	pthread_once(&version_once, version_build);
+	*ret = json_incref(version_data);
 	return 0;
 }
 

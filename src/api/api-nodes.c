@@ -2,43 +2,104 @@
 /* /nodes and /nodes/{node}: a standalone node (pve-api.md section 6). */
 #include "common.h"
 
+#include <pthread.h>
+#include <string.h>
+
 #include "api-internal.h"
 #include "api.h"
 #include "error.h"
 #include "node-stats.h"
 #include "xalloc.h"
 
-static json_t *node_entry(struct api_call *call, bool resource)
+/* The node's entry: its figures (s) only for a caller who may audit it. */
+static json_t *node_entry_build(struct api_context *ctx, bool resource, bool audit,
+                                const struct node_stats_summary *s)
 {
-	struct api_context *ctx = call->ctx;
-	_cleanup_free_ char *path = xasprintf("/nodes/%s", ctx->node);
 	json_t *n = json_pack("{s:s, s:s, s:s, s:s}", "node", ctx->node, "status", "online", "id",
 	                      "", "type", "node");
 	json_object_set_new(n, "id", json_sprintf("node/%s", ctx->node));
 	if (!resource && ctx->cert_fingerprint)
 		json_object_set_new(n, "ssl_fingerprint", json_string(ctx->cert_fingerprint));
 	json_object_set_new(n, "level", json_string(""));
-	/* figures only for those who may audit the node */
-	if (!api_call_has_priv(call, path, "Sys.Audit"))
+	if (!audit)
 		return n;
-	struct node_stats_summary s;
-	node_stats_summary(ctx->stats, &s);
-	json_object_set_new(n, "cpu", json_real(s.cpu));
-	json_object_set_new(n, "maxcpu", json_integer(s.maxcpu));
-	json_object_set_new(n, "mem", json_integer((json_int_t)s.mem));
-	json_object_set_new(n, "maxmem", json_integer((json_int_t)s.maxmem));
-	json_object_set_new(n, "disk", json_integer((json_int_t)s.disk));
-	json_object_set_new(n, "maxdisk", json_integer((json_int_t)s.maxdisk));
-	json_object_set_new(n, "uptime", json_integer((json_int_t)s.uptime));
+	json_object_set_new(n, "cpu", json_real(s->cpu));
+	json_object_set_new(n, "maxcpu", json_integer(s->maxcpu));
+	json_object_set_new(n, "mem", json_integer((json_int_t)s->mem));
+	json_object_set_new(n, "maxmem", json_integer((json_int_t)s->maxmem));
+	json_object_set_new(n, "disk", json_integer((json_int_t)s->disk));
+	json_object_set_new(n, "maxdisk", json_integer((json_int_t)s->maxdisk));
+	json_object_set_new(n, "uptime", json_integer((json_int_t)s->uptime));
 	if (resource)
 		json_object_set_new(n, "cgroup-mode", json_integer(2));
 	return n;
 }
 
+/* Whether the caller may audit the node, and then its figures (all bytes
+ * set, padding included, so that two summaries compare with memcmp). */
+static bool node_audit(struct api_call *call, struct node_stats_summary *s)
+{
+	_cleanup_free_ char *path = xasprintf("/nodes/%s", call->ctx->node);
+	memset(s, 0, sizeof(*s));
+	/* figures only for those who may audit the node */
+	if (!api_call_has_priv(call, path, "Sys.Audit"))
+		return false;
+	node_stats_summary(call->ctx->stats, s);
+	return true;
+}
+
+static json_t *node_entry(struct api_call *call, bool resource)
+{
+	struct node_stats_summary s;
+	bool audit = node_audit(call, &s);
+	return node_entry_build(call->ctx, resource, audit, &s);
+}
+
+/*
+ * The node's /cluster/resources row depends only on the node's name, whether
+ * the caller may audit it (decided per request) and the collector's summary,
+ * which changes once a sample: it is built once per sample and shared
+ * read-only, like the storage rows (api-storage.c).
+ */
+static struct {
+	pthread_rwlock_t lock;
+	char *node;
+	struct node_stats_summary s; /* of row[1] */
+	json_t *row[2];              /* [may audit] */
+} node_rows = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+
 json_t *api_node_resource(struct api_call *call);
 json_t *api_node_resource(struct api_call *call)
 {
-	return node_entry(call, true);
+	const char *node = call->ctx->node;
+	struct node_stats_summary s;
+	bool audit = node_audit(call, &s);
+	json_t *r = NULL;
+
+	pthread_rwlock_rdlock(&node_rows.lock);
+	if (node_rows.node && streq(node_rows.node, node) && node_rows.row[audit] &&
+	    (!audit || memcmp(&node_rows.s, &s, sizeof(s)) == 0))
+		r = json_incref(node_rows.row[audit]);
+	pthread_rwlock_unlock(&node_rows.lock);
+	if (r)
+		return r;
+
+	r = node_entry_build(call->ctx, true, audit, &s);
+	pthread_rwlock_wrlock(&node_rows.lock);
+	if (!node_rows.node || !streq(node_rows.node, node)) {
+		for (size_t i = 0; i < ARRAY_SIZE(node_rows.row); i++) {
+			json_decref(node_rows.row[i]);
+			node_rows.row[i] = NULL;
+		}
+		free(node_rows.node);
+		node_rows.node = xstrdup(node);
+	}
+	if (audit)
+		memcpy(&node_rows.s, &s, sizeof(s));
+	json_decref(node_rows.row[audit]);
+	node_rows.row[audit] = json_incref(r);
+	pthread_rwlock_unlock(&node_rows.lock);
+	return r;
 }
 
 static int api_nodes(struct api_call *call, json_t **ret, struct error **err)

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -199,10 +200,10 @@ static json_t *status_entry(json_t *conf, bool enabled, const struct storage_sta
 /* The entries of the storages of c that pass keep() (all when NULL). */
 typedef bool status_filter_fn(struct api_call *call, const struct section *s, json_t *conf);
 
-/* cached: take the collector's recent figures where it has them (for
- * /cluster/resources); else every storage is probed now, within the deadline. */
+/* Every storage is probed now, within the deadline (/cluster/resources takes
+ * the collector's figures instead: api_storage_resources()). */
 static json_t *status_list(struct api_call *call, const struct section_config *c,
-                           status_filter_fn *keep, bool cached)
+                           status_filter_fn *keep)
 {
 	size_t n = 0;
 	json_t **confs = xnew(json_t *, c->n_sections + 1);
@@ -229,18 +230,8 @@ static json_t *status_list(struct api_call *call, const struct section_config *c
 	}
 	struct storage_status *st = xnew(struct storage_status, np + 1);
 	struct storage_status *by_entry = xnew(struct storage_status, n + 1);
-	struct rrd_collector *hist =
-	    cached && call->ctx->stats ? node_stats_history(call->ctx->stats) : NULL;
-	size_t nlive = 0;
-	for (size_t i = 0; i < np; i++) {
-		if (hist &&
-		    rrd_collector_storage_status(hist, probe_ids[i], &by_entry[probe_of[i]]))
-			continue;
-		probe_ids[nlive] = probe_ids[i];
-		probe_of[nlive++] = probe_of[i];
-	}
-	status_many(call, probe_ids, nlive, st);
-	for (size_t i = 0; i < nlive; i++)
+	status_many(call, probe_ids, np, st);
+	for (size_t i = 0; i < np; i++)
 		by_entry[probe_of[i]] = st[i];
 
 	json_t *a = json_array();
@@ -307,7 +298,7 @@ static int api_node_storage_list(struct api_call *call, json_t **ret, struct err
 	if (r < 0)
 		return r;
 	const struct section_config *c = storage_config_snapshot_config(snap);
-	json_t *all = status_list(call, c, node_list_keep, false);
+	json_t *all = status_list(call, c, node_list_keep);
 	bool only_enabled = api_param_bool(call, "enabled", false);
 	bool formats = api_param_bool(call, "format", false);
 	json_t *a = json_array();
@@ -357,7 +348,7 @@ static int api_node_storage_status(struct api_call *call, json_t **ret, struct e
 	const struct section_config *c = storage_config_snapshot_config(snap);
 	if (!section_config_find(c, id))
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
-	json_t *a = status_list(call, c, only_param_storage, false);
+	json_t *a = status_list(call, c, only_param_storage);
 	if (json_array_size(a) != 1) {
 		json_decref(a);
 		return error_set(err, -ENOENT, 500, "storage '%s' does not exist", id);
@@ -650,31 +641,140 @@ bool api_storage_volume_access(const struct api_call *call, const char *storeid,
 
 /* ---- /cluster/resources ------------------------------------------------- */
 
+/*
+ * A storage's row depends only on its section in one config snapshot, this
+ * node's name and three figures (active, used, total); the same inputs give
+ * the same bytes, so a row is built once and shared read-only until one of
+ * them changes (jansson's reference counts are atomic, and since 2.13 its
+ * encoder finds loops without marking the values, so threads may encode a
+ * shared row at once; nothing may modify a row once it is cached).  The cache holds a
+ * reference to the snapshot it was built from, so no later snapshot (any
+ * change of storage.cfg) can have its address.  Who may see a row is decided
+ * per request, before the cache is asked.  One slot per section of the
+ * snapshot: bounded by storage.cfg.
+ */
+struct resource_row {
+	bool active;
+	uint64_t used, total;
+	json_t *row; /* NULL: not built yet */
+};
+
+static struct {
+	pthread_rwlock_t lock;
+	const struct storage_config_snapshot *snap;
+	char *node;
+	struct resource_row *rows;
+	size_t n;
+} res_cache = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+
+static bool res_key_is(const struct resource_row *r, bool active, uint64_t used, uint64_t total)
+{
+	return r->row && r->active == active && r->used == used && r->total == total;
+}
+
+/* Under the write lock: empty the cache and make it snap's. */
+static void res_cache_reset_locked(const struct storage_config_snapshot *snap, const char *node,
+                                   size_t n)
+{
+	for (size_t i = 0; i < res_cache.n; i++)
+		json_decref(res_cache.rows[i].row);
+	free(res_cache.rows);
+	free(res_cache.node);
+	storage_config_snapshot_unref(res_cache.snap);
+	res_cache.snap = storage_config_snapshot_ref(snap);
+	res_cache.node = xstrdup(node);
+	res_cache.rows = xnew(struct resource_row, n + 1);
+	res_cache.n = n;
+}
+
+static json_t *resource_row_build(struct api_call *call, const struct section *s, bool enabled,
+                                  const struct storage_status *st)
+{
+	_cleanup_json_ json_t *conf = storage_section_json(s, NULL);
+	_cleanup_json_ json_t *e = status_entry(conf, enabled, st);
+	const char *id = json_string_value(json_object_get(e, "storage"));
+	json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "storage",
+	                      "storage", id, "node", call->ctx->node, "status",
+	                      is_true(e, "active") ? "available" : "unknown", "plugintype",
+	                      json_object_get(e, "type"), "content", json_object_get(e, "content"),
+	                      "shared", json_object_get(e, "shared"), "disk",
+	                      json_object_get(e, "used"), "maxdisk", json_object_get(e, "total"));
+	json_object_set_new(r, "id", json_sprintf("storage/%s/%s", call->ctx->node, id));
+	return r;
+}
+
+/* The row of section i of snap, with a reference for the caller. */
+static json_t *resource_row(struct api_call *call, const struct storage_config_snapshot *snap,
+                            size_t i, bool enabled, const struct storage_status *st)
+{
+	const struct section_config *c = storage_config_snapshot_config(snap);
+	bool active = enabled && st->active;
+	uint64_t used = active ? st->used : 0, total = active ? st->total : 0;
+	json_t *r = NULL;
+
+	pthread_rwlock_rdlock(&res_cache.lock);
+	if (res_cache.snap == snap && streq(res_cache.node, call->ctx->node) && i < res_cache.n &&
+	    res_key_is(&res_cache.rows[i], active, used, total))
+		r = json_incref(res_cache.rows[i].row);
+	pthread_rwlock_unlock(&res_cache.lock);
+	if (r)
+		return r;
+
+	r = resource_row_build(call, c->sections[i], enabled, st);
+	pthread_rwlock_wrlock(&res_cache.lock);
+	if (res_cache.snap != snap || !streq(res_cache.node, call->ctx->node))
+		res_cache_reset_locked(snap, call->ctx->node, c->n_sections);
+	if (i < res_cache.n) {
+		struct resource_row *slot = &res_cache.rows[i];
+		json_decref(slot->row);
+		*slot = (struct resource_row){active, used, total, json_incref(r)};
+	}
+	pthread_rwlock_unlock(&res_cache.lock);
+	return r;
+}
+
+/* As /nodes/{node}/storage with the collector's recent figures (the others
+ * probed now, within the deadline), reshaped, for those with
+ * Datastore.Audit. */
 json_t *api_storage_resources(struct api_call *call)
 {
 	_cleanup_storage_snapshot_ const struct storage_config_snapshot *snap = NULL;
 	json_t *out = json_array();
-	size_t i;
-	json_t *e;
 
 	if (storage_config_store_get(call->ctx->storage, &snap, NULL) < 0)
 		return out;
-	_cleanup_json_ json_t *all =
-	    status_list(call, storage_config_snapshot_config(snap), NULL, true);
-	json_array_foreach (all, i, e) {
-		const char *id = json_string_value(json_object_get(e, "storage"));
-		if (!has_priv(call, id, "Datastore.Audit"))
+	const struct section_config *c = storage_config_snapshot_config(snap);
+	size_t n = 0, np = 0;
+	_cleanup_free_ size_t *index = xnew(size_t, c->n_sections + 1);
+	_cleanup_free_ bool *enabled = xnew(bool, c->n_sections + 1);
+	_cleanup_free_ struct storage_status *st = xnew(struct storage_status, c->n_sections + 1);
+	_cleanup_free_ const char **probe_ids = xnew(const char *, c->n_sections + 1);
+	_cleanup_free_ size_t *probe_of = xnew(size_t, c->n_sections + 1);
+	struct rrd_collector *hist = call->ctx->stats ? node_stats_history(call->ctx->stats) : NULL;
+
+	for (size_t i = 0; i < c->n_sections; i++) {
+		const struct section *s = c->sections[i];
+		/* Datastore.Audit implies may_see(), which the storage list asks */
+		if (!has_priv(call, s->id, "Datastore.Audit"))
 			continue;
-		json_t *r =
-		    json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "type", "storage",
-		              "storage", id, "node", call->ctx->node, "status",
-		              is_true(e, "active") ? "available" : "unknown", "plugintype",
-		              json_object_get(e, "type"), "content", json_object_get(e, "content"),
-		              "shared", json_object_get(e, "shared"), "disk",
-		              json_object_get(e, "used"), "maxdisk", json_object_get(e, "total"));
-		json_object_set_new(r, "id", json_sprintf("storage/%s/%s", call->ctx->node, id));
-		json_array_append_new(out, r);
+		index[n] = i;
+		enabled[n] = storage_section_enabled_on(s, call->ctx->node);
+		/* a type without a backend yet (lvm, zfspool, ...) stays inactive */
+		if (enabled[n] && storage_backend_find(s->type) &&
+		    !(hist && rrd_collector_storage_status(hist, s->id, &st[n]))) {
+			probe_ids[np] = s->id;
+			probe_of[np++] = n;
+		}
+		n++;
 	}
+	if (np) {
+		_cleanup_free_ struct storage_status *live = xnew(struct storage_status, np);
+		status_many(call, probe_ids, np, live);
+		for (size_t k = 0; k < np; k++)
+			st[probe_of[k]] = live[k];
+	}
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(out, resource_row(call, snap, index[k], enabled[k], &st[k]));
 	return out;
 }
 

@@ -244,6 +244,31 @@ static void test_ticket_tampered(void **state)
 	assert_accepted(K.keys, t9, 0x66FFC0AB, "x@pve", 0x66FFC0AB);
 }
 
+/* A verified ticket is remembered whole (auth-priv.h): a ticket equal to it
+ * but for one byte, or a prefix of it, is still checked in full, even when
+ * its slot holds another verified ticket of the same length (the table is
+ * filled first: 600 tickets for 512 slots). */
+static void test_ticket_cache(void **state)
+{
+	for (int i = 1; i <= 600; i++) {
+		_cleanup_free_ char *other = auth_ticket_create(K.keys, "root@pam", NOW - i);
+		assert_accepted(K.keys, other, NOW, "root@pam", NOW - i);
+	}
+	_cleanup_free_ char *ticket = auth_ticket_create(K.keys, "root@pam", NOW);
+	size_t len = strlen(ticket);
+
+	assert_accepted(K.keys, ticket, NOW, "root@pam", NOW);
+	assert_accepted(K.keys, ticket, NOW, "root@pam", NOW); /* from the cache */
+	for (size_t i = strlen("PVE:"); i < len; i++) {
+		_cleanup_free_ char *t = xstrdup(ticket);
+		t[i] = t[i] == 'A' ? 'B' : 'A';
+		assert_rejected(K.keys, t, NOW);
+	}
+	_cleanup_free_ char *prefix = xstrndup(ticket, len - 1);
+	assert_rejected(K.keys, prefix, NOW);
+	assert_accepted(K.keys, ticket, NOW, "root@pam", NOW);
+}
+
 static void test_ticket_other_key(void **state)
 {
 	struct keydir other = {0};
@@ -380,7 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_ticket_age),        cmocka_unit_test(test_ticket_tampered),
 	    cmocka_unit_test(test_ticket_other_key),  cmocka_unit_test(test_ticket_escaping),
 	    cmocka_unit_test(test_ticket_garbage),    cmocka_unit_test(test_csrf),
-	    cmocka_unit_test(test_ticket_threads),
+	    cmocka_unit_test(test_ticket_threads),    cmocka_unit_test(test_ticket_cache),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
