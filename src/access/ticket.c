@@ -110,8 +110,10 @@ static bool cache_hit(struct auth_ticket_cache *c, size_t slot, const char *tick
 	if (!c)
 		return false;
 	pthread_mutex_lock(&c->lock);
+	/* in constant time: how much of a cached ticket a guess matches is
+	 * nobody's business */
 	bool hit =
-	    c->ticket[slot] && c->len[slot] == len && memcmp(c->ticket[slot], ticket, len) == 0;
+	    c->ticket[slot] && c->len[slot] == len && memeql_sec(c->ticket[slot], ticket, len);
 	pthread_mutex_unlock(&c->lock);
 	return hit;
 }
