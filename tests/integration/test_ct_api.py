@@ -146,16 +146,25 @@ class CtApiTest(CtDaemonTest):
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(self.status(304)["status"], "stopped")
 
-    def test_snapshot_btrfs(self):
-        # vzsnapshot, vzrollback, vzdelsnapshot of a subvol on btrfs
-        mnt = mount_btrfs(self.daemon.root)
+    def btrfs_storage(self, storeid):
+        """A btrfs storage storeid (rootdir, images) on a loop mount of its
+        own under the daemon's root, removed after the test; its path.
+        Skips the test where this host cannot mount btrfs."""
+        root = os.path.join(self.daemon.root, "btrfs-" + storeid)
+        os.makedirs(root)
+        mnt = mount_btrfs(root)
         if not mnt:
             self.skipTest("no btrfs loop mount here")
         self.addCleanup(subprocess.run, ["umount", mnt])
         bpath = os.path.join(mnt, "store")
-        self.daemon.root_call("POST", "/storage", storage="bt", type="btrfs", path=bpath,
+        self.daemon.root_call("POST", "/storage", storage=storeid, type="btrfs", path=bpath,
                               content="rootdir,images")
-        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt")
+        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/" + storeid)
+        return bpath
+
+    def test_snapshot_btrfs(self):
+        # vzsnapshot, vzrollback, vzdelsnapshot of a subvol on btrfs
+        bpath = self.btrfs_storage("bt")
         self.create(305, rootfs="bt:0")
         sub = glob.glob(os.path.join(bpath, "images", "305", "subvol-305-disk-0*"))[0]
         upid = self.ct(305).snapshot.post(snapname="s1", description="first")
@@ -202,23 +211,14 @@ class CtApiTest(CtDaemonTest):
         # destroy-unreferenced-disks frees a container's subvolume on btrfs
         # that its config does not name (the scan once asked for 'images'
         # only, which a btrfs storage answers without its subvolumes)
-        root = os.path.join(self.daemon.root, "bt-unref")
-        os.makedirs(root)
-        mnt = mount_btrfs(root)
-        if not mnt:
-            self.skipTest("no btrfs loop mount here")
-        self.addCleanup(subprocess.run, ["umount", mnt])
-        bpath = os.path.join(mnt, "store")
-        self.daemon.root_call("POST", "/storage", storage="bt3", type="btrfs", path=bpath,
-                              content="rootdir,images")
-        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt3")
-        self.create(310, rootfs="bt3:0")
+        bpath = self.btrfs_storage("bt3")
+        self.create(315, rootfs="bt3:0")
         vol = self.admin.nodes(self.node).storage("bt3").content.post(
-            vmid=310, filename="subvol-310-disk-1", size="0", format="subvol")
-        self.assertTrue(vol.startswith("bt3:310/subvol-310-disk-1"), vol)
-        subs = os.path.join(bpath, "images", "310")
-        self.assertEqual(len(glob.glob(os.path.join(subs, "subvol-310-disk-*"))), 2)
-        upid = self.ct(310).delete(purge=1, **{"destroy-unreferenced-disks": 1})
+            vmid=315, filename="subvol-315-disk-1", size="0", format="subvol")
+        self.assertTrue(vol.startswith("bt3:315/subvol-315-disk-1"), vol)
+        subs = os.path.join(bpath, "images", "315")
+        self.assertEqual(len(glob.glob(os.path.join(subs, "subvol-315-disk-*"))), 2)
+        upid = self.ct(315).delete(purge=1, **{"destroy-unreferenced-disks": 1})
         self.assertEqual(self.wait_task(upid, timeout=120), "OK", self.task_log(upid))
         self.assertEqual(os.listdir(subs) if os.path.isdir(subs) else [], [])
 
@@ -294,16 +294,7 @@ class CtApiTest(CtDaemonTest):
         since is not in it and a file changed since has its old content,
         owners kept; the config is the snapshot's section without the
         snapshot keys (PVE's clone_vm)."""
-        root = os.path.join(self.daemon.root, "bt-snapclone")
-        os.makedirs(root)
-        mnt = mount_btrfs(root)
-        if not mnt:
-            self.skipTest("no btrfs loop mount here")
-        self.addCleanup(subprocess.run, ["umount", mnt])
-        bpath = os.path.join(mnt, "store")
-        self.daemon.root_call("POST", "/storage", storage="bt2", type="btrfs", path=bpath,
-                              content="rootdir,images")
-        self.addCleanup(self.daemon.root_call, "DELETE", "/storage/bt2")
+        bpath = self.btrfs_storage("bt2")
         self.create(310, rootfs="bt2:0", memory=128)
         sub = glob.glob(os.path.join(bpath, "images", "310", "subvol-310-disk-0*"))[0]
         motd = os.path.join(sub, "etc", "snapclone")

@@ -56,22 +56,30 @@ static void change(const char *verb, const char *path, const char *body)
 		fail_msg("%s %s %s: %d %s %s", verb, path, body, status, reason, answer);
 }
 
-/* The storage rows user sees, but the implicit local storage (its figures
- * are the host's): "id content status disk>0;..." in the answer's order. */
-static char *storage_rows(const char *user)
+/* GET /cluster/resources?type=type as user: the answer's data (a new
+ * reference). */
+static json_t *resources(const char *user, const char *type)
 {
-	_cleanup_free_ char *raw = xasprintf("GET /api2/json/cluster/resources?type=storage "
+	_cleanup_free_ char *raw = xasprintf("GET /api2/json/cluster/resources?type=%s "
 	                                     "HTTP/1.1\r\nCookie: PVEAuthCookie={T:%s}\r\n\r\n",
-	                                     user);
+	                                     type, user);
 	_cleanup_free_ char *req = dispatch_expand(raw);
 	_cleanup_free_ char *body = NULL;
 	assert_int_equal(dispatch_run(req, NULL, &body), 200);
 	_cleanup_json_ json_t *b = json_loads(body, 0, NULL);
 	assert_non_null(b);
+	return json_incref(json_object_get(b, "data"));
+}
+
+/* The storage rows user sees, but the implicit local storage (its figures
+ * are the host's): "id content status disk>0;..." in the answer's order. */
+static char *storage_rows(const char *user)
+{
+	_cleanup_json_ json_t *data = resources(user, "storage");
 	struct strbuf sb = STRBUF_INIT;
 	size_t i;
 	json_t *r;
-	json_array_foreach (json_object_get(b, "data"), i, r) {
+	json_array_foreach (data, i, r) {
 		const char *id = json_string_value(json_object_get(r, "storage"));
 		if (streq(id, "local"))
 			continue;
@@ -132,14 +140,7 @@ static void test_changes_show_at_once(void **state)
 /* The node's row of /cluster/resources as user sees it (a new reference). */
 static json_t *node_row(const char *user)
 {
-	_cleanup_free_ char *raw = xasprintf("GET /api2/json/cluster/resources?type=node "
-	                                     "HTTP/1.1\r\nCookie: PVEAuthCookie={T:%s}\r\n\r\n",
-	                                     user);
-	_cleanup_free_ char *req = dispatch_expand(raw);
-	_cleanup_free_ char *body = NULL;
-	assert_int_equal(dispatch_run(req, NULL, &body), 200);
-	_cleanup_json_ json_t *b = json_loads(body, 0, NULL);
-	json_t *data = json_object_get(b, "data");
+	_cleanup_json_ json_t *data = resources(user, "node");
 	assert_int_equal(json_array_size(data), 1);
 	return json_incref(json_array_get(data, 0));
 }
