@@ -5,14 +5,21 @@
  *
  * PAM modules keep global state and are not thread-safe, and a module can
  * hang (a network directory that does not answer, a pam_exec script).  So
- * each check runs in a child process of its own, forked for it, and has a
- * deadline: when the child has not answered by then it is killed with its
- * whole process group (whatever PAM started) and the check fails.  No lock
- * is held while PAM runs, so one hung module never stalls other logins;
- * only the number of children at once is bounded (each is a fork of the
- * daemon and may compute a memory-hard hash).  PAM's own failure delay
+ * each check runs in a process of its own with a deadline: when it has not
+ * answered by then it is killed with its whole process group (whatever PAM
+ * started) and the check fails.  No lock is held while PAM runs, so one hung
+ * module never stalls other logins; only the number of checks at once is
+ * bounded (each may compute a memory-hard hash).  PAM's own failure delay
  * (pam_unix asks for 2 s) is replaced by a no-op: ctvm delays failed logins
  * itself without holding a thread.
+ *
+ * That process is this very program again (/proc/self/exe), started with
+ * posix_spawn and the helper arguments below, never a fork() that goes on
+ * running library code: a fork of a threaded process inherits every lock
+ * another thread held at that moment, and an allocator that does not reset
+ * its locks at fork (ASan's does not) then hangs the copy in its first
+ * malloc.  The helper mode sits in a constructor, so every program that
+ * links the check can serve as its own helper without a word in its main().
  */
 #define LOG_CATEGORY "access"
 #include "common.h"
@@ -23,6 +30,7 @@
 #include <pthread.h>
 #include <security/pam_appl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -162,31 +170,50 @@ struct pam_answer {
 };
 
 /*
- * The child: a copy of a threaded process, so it takes none of the
- * daemon's locks (no logging, no xalloc) and leaves with _exit().  Its own
- * process group lets the parent kill it together with what PAM starts.
+ * The helper: argv is {exe, PAM_HELPER_ARG, service, user, rhost, confdir}
+ * (an empty rhost or confdir for none), the password comes on stdin up to
+ * EOF, and the answer goes to descriptor PAM_HELPER_FD as one struct
+ * pam_answer.  It leaves with _exit(): nothing of the program it borrowed
+ * runs, neither its main() nor its exit handlers.
  */
-static _Noreturn void pam_child(int fd, const char *service, const char *user, const char *password,
-                                const char *rhost, const char *confdir)
-{
-	setpgid(0, 0);
-	/* commands PAM runs (pam_exec) start with default signals and only the
-	 * descriptors they are given */
-	signal(SIGPIPE, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+#define PAM_HELPER_ARG "--ctvm-pam-check"
+#define PAM_HELPER_FD  3
 
-	struct pam_answer a = {0};
-	const char *why = "unknown";
-	a.r = pam_check_once(service, user, password, rhost, confdir, &why);
-	snprintf(a.why, sizeof(a.why), "%s", why ? why : "unknown");
+static _Noreturn void pam_helper(char **argv)
+{
+	struct pam_answer a = {.r = PAM_ABORT};
+	const char *why = "bad helper input";
+	/* commands PAM runs (pam_exec) get neither the password nor the answer */
+	fcntl(PAM_HELPER_FD, F_SETFD, FD_CLOEXEC);
+	static char password[PAM_PASSWORD_MAX + 2];
+	size_t len = 0;
 	ssize_t n;
+	while (len < sizeof(password) - 1 &&
+	       ((n = read(STDIN_FILENO, password + len, sizeof(password) - 1 - len)) > 0 ||
+	        (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0)
+		dup2(null, STDIN_FILENO);
+	if (len > 0 && len <= PAM_PASSWORD_MAX && !memchr(password, 0, len) &&
+	    valid_user(argv[3])) {
+		password[len] = 0;
+		a.r = pam_check_once(argv[2], argv[3], password, *argv[4] ? argv[4] : NULL,
+		                     *argv[5] ? argv[5] : NULL, &why);
+	}
+	explicit_bzero(password, sizeof(password));
+	snprintf(a.why, sizeof(a.why), "%s", why ? why : "unknown");
 	do
-		n = write(fd, &a, sizeof(a));
+		n = write(PAM_HELPER_FD, &a, sizeof(a));
 	while (n < 0 && errno == EINTR);
 	_exit(0);
+}
+
+/* glibc passes main's arguments to constructors too. */
+__attribute__((constructor)) static void pam_helper_check(int argc, char **argv, char **envp)
+{
+	if (argc == 6 && argv && argv[1] && streq(argv[1], PAM_HELPER_ARG))
+		pam_helper(argv);
 }
 
 static void children_init(void)
@@ -322,7 +349,83 @@ static void kill_child(pid_t pid)
 	}
 }
 
-/* One check in a child by the deadline: PAM's result, or PAM_ABORT. */
+/* Moves fd to a descriptor >= 10, close-on-exec. */
+static int fd_above(int *fd)
+{
+	int n = fcntl(*fd, F_DUPFD_CLOEXEC, 10);
+	if (n < 0)
+		return -errno;
+	close(*fd);
+	*fd = n;
+	return 0;
+}
+
+/*
+ * Starts the helper for one check: the password on its stdin, its answer
+ * back on *answer_fd.  Every end starts at 10 or above, so no dup2 below
+ * lands on itself and keeps close-on-exec.  Returns 0 or a negative errno.
+ */
+static int helper_spawn(const char *service, const char *user, const char *password,
+                        const char *rhost, const char *confdir, pid_t *pid, int *answer_fd)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	int r = pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ? -errno : 0;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		r = fd_above(&in[i]);
+		if (r == 0)
+			r = fd_above(&out[i]);
+	}
+	/* the password goes in before the helper starts: far below a pipe's
+	 * capacity, so the write never waits */
+	size_t len = strlen(password);
+	if (r == 0 && write(in[1], password, len) != (ssize_t)len)
+		r = -EIO;
+	if (r == 0) {
+		posix_spawn_file_actions_t fa;
+		posix_spawnattr_t at;
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, out[1], PAM_HELPER_FD);
+		posix_spawn_file_actions_addclosefrom_np(&fa, PAM_HELPER_FD + 1);
+		/* its own process group (the deadline kills the group), default
+		 * signals and none blocked: what PAM starts inherits them */
+		sigset_t all, none;
+		sigfillset(&all);
+		sigemptyset(&none);
+		posix_spawnattr_init(&at);
+		posix_spawnattr_setsigdefault(&at, &all);
+		posix_spawnattr_setsigmask(&at, &none);
+		posix_spawnattr_setpgroup(&at, 0);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+		                                  POSIX_SPAWN_SETSIGMASK);
+		char *const argv[] = {"ctvm-pam-check",
+		                      PAM_HELPER_ARG,
+		                      (char *)service,
+		                      (char *)user,
+		                      (char *)(rhost ? rhost : ""),
+		                      (char *)(confdir ? confdir : ""),
+		                      NULL};
+		/* this very binary, even when an upgrade replaced the file */
+		r = -posix_spawn(pid, "/proc/self/exe", &fa, &at, argv, environ);
+		posix_spawnattr_destroy(&at);
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	for (int i = 0; i < 2; i++)
+		if (in[i] >= 0)
+			close(in[i]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (r < 0) {
+		if (out[0] >= 0)
+			close(out[0]);
+		return r;
+	}
+	*answer_fd = out[0];
+	return 0;
+}
+
+/* One check in a helper by the deadline: PAM's result, or PAM_ABORT. */
 static int pam_check_child(const char *service, const char *user, const char *password,
                            const char *rhost, const char *confdir, const struct timespec *deadline,
                            struct pam_answer *a)
@@ -331,35 +434,15 @@ static int pam_check_child(const char *service, const char *user, const char *pa
 		snprintf(a->why, sizeof(a->why), "too many PAM checks at once");
 		return PAM_ABORT;
 	}
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		snprintf(a->why, sizeof(a->why), "pipe: %s", strerror(errno));
+	int fd = -1;
+	pid_t pid = -1;
+	int r = helper_spawn(service, user, password, rhost, confdir, &pid, &fd);
+	if (r < 0) {
 		child_give();
+		snprintf(a->why, sizeof(a->why), "cannot start the PAM helper: %s", strerror(-r));
 		return PAM_ABORT;
 	}
-	/* no handler of ours may run in the child: it unblocks signals itself
-	 * once it has reset them */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		pam_child(fds[1], service, user, password, rhost, confdir);
-	}
-	int fork_errno = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(fds[1]);
-	if (pid < 0) {
-		close(fds[0]);
-		child_give();
-		snprintf(a->why, sizeof(a->why), "fork: %s", strerror(fork_errno));
-		return PAM_ABORT;
-	}
-	setpgid(pid, pid); /* as the child does: no window for kill(-pid) to miss */
-
-	int r;
-	if (read_answer(fds[0], deadline, a)) {
+	if (read_answer(fd, deadline, a)) {
 		r = a->r;
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
@@ -369,7 +452,7 @@ static int pam_check_child(const char *service, const char *user, const char *pa
 		         ms_left(deadline) <= 0 ? "timed out" : "check ended without an answer");
 		kill_child(pid);
 	}
-	close(fds[0]);
+	close(fd);
 	child_give();
 	return r;
 }

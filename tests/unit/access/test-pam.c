@@ -274,6 +274,78 @@ static void test_expired_password(void **state)
 	assert_int_equal(check("ctvm", user, PASSWORD), 0);
 }
 
+struct allocator {
+	atomic_bool stop;
+	unsigned long rounds;
+};
+
+static void *allocator_main(void *arg)
+{
+	struct allocator *al = arg;
+	void *keep[64] = {0};
+	for (unsigned i = 0; !atomic_load(&al->stop); i++) {
+		unsigned slot = (i * 7) % 64;
+		free(keep[slot]);
+		keep[slot] = malloc(16 + (i * 37) % 4096);
+		al->rounds++;
+	}
+	for (unsigned i = 0; i < 64; i++)
+		free(keep[i]);
+	return NULL;
+}
+
+/* Checks while other threads allocate without pause: each check is its own
+ * process, and none inherits an allocator lock another thread held (a forked
+ * copy that ran PAM did, and hung under ASan until its deadline). */
+static void test_checks_beside_allocating_threads(void **state)
+{
+	if (!is_root)
+		skip();
+	auth_pam_set_timeout_ms(5000);
+	struct allocator al[3] = {0};
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, allocator_main, &al[i]), 0);
+	int ok = 0;
+	for (int i = 0; i < 16; i++)
+		ok += check("ctvm-minimal", user, PASSWORD) == 0;
+	for (int i = 0; i < 3; i++) {
+		atomic_store(&al[i].stop, true);
+		pthread_join(t[i], NULL);
+	}
+	auth_pam_set_timeout_ms(0);
+	assert_int_equal(ok, 16);
+}
+
+/* The command line of a process whose argv has `arg` (NUL-separated,
+ * malloc'd), or NULL. */
+static char *find_cmdline(const char *arg, size_t *len_out)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return NULL;
+	char *found = NULL;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		_cleanup_free_ char *path = xasprintf("/proc/%s/cmdline", de->d_name);
+		char *data = NULL;
+		size_t len = 0;
+		if (read_file(path, 4096, &data, &len, NULL) < 0)
+			continue;
+		for (size_t off = 0; off < len && !found; off += strnlen(data + off, len - off) + 1)
+			if (streq(data + off, arg))
+				found = data;
+		if (found)
+			*len_out = len;
+		else
+			free(data);
+	}
+	closedir(d);
+	return found;
+}
+
 /* Is the hanging module's sleep running (a process with our marker)? */
 static bool sleep_running(void)
 {
@@ -339,6 +411,10 @@ static void test_hung_module(void **state)
 	assert_int_equal(pthread_create(&t, NULL, hung_login_main, &h), 0);
 	/* the hung check is inside PAM before the next login starts */
 	bool hanging = wait_sleep(true, 8);
+	/* its helper shows no password on its command line */
+	size_t len = 0;
+	_cleanup_free_ char *helper = find_cmdline("--ctvm-pam-check", &len);
+	bool helper_clean = helper && !memmem(helper, len, PASSWORD, strlen(PASSWORD));
 	/* another login goes through while the first still hangs */
 	int r = check("ctvm", user, PASSWORD);
 	bool overlapped = !atomic_load(&h.done);
@@ -346,6 +422,7 @@ static void test_hung_module(void **state)
 	double took = now_s() - start;
 	auth_pam_set_timeout_ms(0);
 	assert_true(hanging);
+	assert_true(helper_clean);
 	assert_int_equal(r, 0);
 	assert_true(overlapped);
 	/* the hung one failed at its deadline, long before the module's 20 s */
@@ -358,10 +435,14 @@ static void test_hung_module(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_right_password),  cmocka_unit_test(test_wrong_password),
-	    cmocka_unit_test(test_unknown_user),    cmocka_unit_test(test_locked_account),
-	    cmocka_unit_test(test_expired_account), cmocka_unit_test(test_expired_password),
+	    cmocka_unit_test(test_right_password),
+	    cmocka_unit_test(test_wrong_password),
+	    cmocka_unit_test(test_unknown_user),
+	    cmocka_unit_test(test_locked_account),
+	    cmocka_unit_test(test_expired_account),
+	    cmocka_unit_test(test_expired_password),
 	    cmocka_unit_test(test_hung_module),
+	    cmocka_unit_test(test_checks_beside_allocating_threads),
 	};
 	int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
 	return failed == 0 && !is_root ? 77 : failed; /* 77: skipped, for meson */
