@@ -601,6 +601,26 @@ static void kill_cgroup(const struct lxc_run_env *env, long vmid)
 	}
 }
 
+/* liblxc answers a missing include with only "Failed to load config"
+ * (Debian's <ostype>.common.conf and .userns.conf come with the package
+ * lxc-templates): name the file instead. */
+static int check_includes(const char *config_text, struct error **err)
+{
+	static const char key[] = "lxc.include = ";
+	for (const char *l = config_text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+		if (!str_startswith(l, key))
+			continue;
+		_cleanup_free_ char *path =
+		    xstrndup(l + strlen(key), strcspn(l + strlen(key), "\n"));
+		if (access(path, R_OK) < 0)
+			return error_set(err, -ENOENT, 500,
+			                 "unable to start the container: '%s' is missing (Debian's "
+			                 "package lxc-templates provides it)",
+			                 path);
+	}
+	return 0;
+}
+
 int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_text,
                   unsigned timeout_s, struct error **err)
 {
@@ -622,6 +642,10 @@ int lxc_run_start(const struct lxc_run_env *env, long vmid, const char *config_t
 	/* what a container that died unseen left, then a fresh directory */
 	report_notes(env, vmid);
 	cleanup_locked(env, vmid);
+	if ((r = check_includes(config_text, err)) < 0) {
+		unlock_file(lfd);
+		return r;
+	}
 
 	_cleanup_free_ char *cfg = path_join(dir, "config");
 	struct ident init, mon;

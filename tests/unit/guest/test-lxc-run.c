@@ -419,6 +419,22 @@ static void test_failed_start(long vmid)
 		error_free(e);
 	CHECK(!running(vmid, NULL), "not running");
 	check_clean(vmid);
+
+	/* an include that is not there (no lxc-templates): named, not liblxc's
+	 * bare "Failed to load config" */
+	_cleanup_free_ char *good = xasprintf("%s/rootfs", tmp);
+	_cleanup_free_ char *text = config_of(vmid, good, false, NULL);
+	_cleanup_free_ char *bad =
+	    xasprintf("%s\nlxc.include = %s/no-such.common.conf\n", text, tmp);
+	e = NULL;
+	CHECK(lxc_run_start(&env, vmid, bad, 20, &e) == -ENOENT, "start with a missing include");
+	CHECK(e && strstr(e->msg, "no-such.common.conf' is missing") &&
+	          strstr(e->msg, "lxc-templates"),
+	      "missing include named: %s", e ? e->msg : "?");
+	if (e)
+		error_free(e);
+	CHECK(!running(vmid, NULL), "not running");
+	check_clean(vmid);
 }
 
 static long watch_vmid;
