@@ -266,20 +266,6 @@ static int put_str(struct strbuf *sb, const char *what, const char *s, size_t ma
 	return 0;
 }
 
-struct dump_ctx {
-	struct strbuf *sb;
-	size_t start, max;
-};
-
-static int dump_bounded(const char *buf, size_t size, void *data)
-{
-	struct dump_ctx *d = data;
-	if (d->sb->len - d->start + size > d->max)
-		return -1;
-	strbuf_add(d->sb, buf, size);
-	return 0;
-}
-
 /* A JSON object as compact text; stops as soon as the text passes max. */
 static int put_json(struct strbuf *sb, const char *what, const json_t *v, size_t max,
                     struct error **err)
@@ -292,12 +278,14 @@ static int put_json(struct strbuf *sb, const char *what, const json_t *v, size_t
 		return error_set(err, -EINVAL, 500, "privsep: %s is not a JSON object", what);
 	size_t at = sb->len;
 	put_u32(sb, 0);
-	struct dump_ctx d = {sb, sb->len, max};
-	if (json_dump_callback(v, dump_bounded, &d, JSON_COMPACT) < 0)
-		return error_set(err, -EMSGSIZE, 500, "privsep: %s longer than %zu bytes", what,
-		                 max);
-	size_t n = sb->len - d.start;
-	int r = check_json_text(what, sb->buf + d.start, n, max, err);
+	size_t start = sb->len;
+	int r = json_write(sb, v, max);
+	if (r == -EMSGSIZE)
+		return error_set(err, r, 500, "privsep: %s longer than %zu bytes", what, max);
+	if (r < 0)
+		return error_set(err, r, 500, "privsep: %s cannot be encoded", what);
+	size_t n = sb->len - start;
+	r = check_json_text(what, sb->buf + start, n, max, err);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 4; i++)
