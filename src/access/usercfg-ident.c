@@ -6,6 +6,7 @@
 #include "usercfg.h"
 #include "xalloc.h"
 #include "strutil.h"
+#include "utf8.h"
 
 /* --- identifiers --- */
 
@@ -315,38 +316,6 @@ char *usercfg_encode_text(const char *text)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t len;
-	uint32_t cp;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 char *usercfg_decode_text(const char *text)
 {
 	struct strbuf raw = STRBUF_INIT;
@@ -364,7 +333,7 @@ char *usercfg_decode_text(const char *text)
 	struct strbuf out = STRBUF_INIT;
 	const unsigned char *s = (const unsigned char *)raw.buf;
 	for (size_t i = 0; i < raw.len;) {
-		size_t n = s[i] ? utf8_seq(s + i, raw.len - i) : 0;
+		size_t n = s[i] ? utf8_seq_len(s + i, raw.len - i) : 0;
 		if (n == 0) {
 			strbuf_addstr(&out, "\xef\xbf\xbd");
 			i++;

@@ -14,6 +14,7 @@
 #include "strutil.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "utf8.h"
 
 /* --- the shape --- */
 
@@ -80,38 +81,6 @@ static bool is_space(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* The length of one valid UTF-8 sequence (no NUL, no overlong form, no
- * surrogate, at most U+10FFFF) at s (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	if (s[0] == 0)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	size_t len;
-	unsigned min;
-	unsigned cp;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* data as valid UTF-8 (malloc'd): every byte that does not start a valid
  * sequence (and NUL) becomes U+FFFD, as Perl's Encode::decode() does.
  * jansson keeps only valid UTF-8. */
@@ -121,7 +90,7 @@ static char *utf8_clean(const char *data, size_t len)
 	strbuf_init(&sb, len + 1);
 	const unsigned char *s = (const unsigned char *)data;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(s + i, len - i);
+		size_t n = s[i] ? utf8_seq_len(s + i, len - i) : 0; /* NUL: invalid here */
 		if (n) {
 			strbuf_add(&sb, s + i, n);
 			i += n;

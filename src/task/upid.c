@@ -9,6 +9,7 @@
 #include "task.h"
 #include "xalloc.h"
 #include "strutil.h"
+#include "utf8.h"
 
 #define UPID_FIELDS 7
 
@@ -231,41 +232,6 @@ const char *task_status_type(const char *status)
 	if (streq(status, "unexpected status"))
 		return "unknown";
 	return "error";
-}
-
-/* Length of the valid UTF-8 sequence at s (0: invalid), as jansson checks it:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-		return 0;
-	if (len == 4 && (cp < 0x10000 || cp > 0x10ffff))
-		return 0;
-	return len;
 }
 
 json_t *task_json_string(const char *s, size_t len)

@@ -18,6 +18,7 @@
 
 #include "jsonutil.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 struct writer {
 	struct strbuf *sb;
@@ -29,41 +30,6 @@ static bool over(const struct writer *w)
 	return w->max && w->sb->len - w->start > w->max;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0: no
- * overlong forms, no surrogates, nothing past U+10FFFF (as jansson's
- * utf8_check_full). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static int write_string(struct writer *w, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -73,7 +39,7 @@ static int write_string(struct writer *w, const char *str, size_t n)
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
 		if (c >= 0x20 && c != '"' && c != '\\') {
-			size_t len = c < 0x80 ? 1 : utf8_seq(s + i, n - i);
+			size_t len = c < 0x80 ? 1 : utf8_seq_len(s + i, n - i);
 			if (!len)
 				return -EINVAL;
 			i += len;
