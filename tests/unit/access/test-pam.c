@@ -349,26 +349,9 @@ static char *find_cmdline(const char *arg, size_t *len_out)
 /* Is the hanging module's sleep running (a process with our marker)? */
 static bool sleep_running(void)
 {
-	DIR *d = opendir("/proc");
-	if (!d)
-		return false;
-	bool found = false;
-	struct dirent *de;
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		_cleanup_free_ char *path = xasprintf("/proc/%s/cmdline", de->d_name);
-		_cleanup_free_ char *data = NULL;
-		size_t len = 0;
-		if (read_file(path, 4096, &data, &len, NULL) < 0)
-			continue;
-		/* "/usr/bin/sleep\0<marker>\0" */
-		size_t first = strnlen(data, len);
-		found = first < len && streq(data + first + 1, sleep_marker) &&
-		        strstr(data, "sleep") != NULL;
-	}
-	closedir(d);
-	return found;
+	size_t len = 0;
+	_cleanup_free_ char *cmdline = find_cmdline(sleep_marker, &len);
+	return cmdline && strstr(cmdline, "sleep") != NULL;
 }
 
 /* Waits (bounded) until sleep_running() is `want`. */
