@@ -256,6 +256,7 @@ static struct error *error_copy(const struct error *e)
 
 static void answer_plain(struct http_response *resp, int status, const char *msg)
 {
+	free(resp->reason);
 	resp->status = status;
 	resp->reason = xstrdup(msg);
 }
@@ -310,24 +311,45 @@ struct www *pages_load(const char *dir)
 	return w;
 }
 
-static void front_handle(const struct http_request *req, struct http_response *resp, void *ud)
+/* Answers what the front answers itself (the console pages, a method too
+ * long to forward); false when req goes to priv. */
+static bool answer_here(const struct http_request *req, struct http_response *resp,
+                        struct www *pages)
 {
 	/* the console pages are static: answered here, never by priv */
-	if (www_handle(ud, req, resp))
-		return;
+	if (www_handle(pages, req, resp))
+		return true;
 	if (strlen(req->method) > PRIVSEP_MAX_METHOD) {
 		answer_plain(resp, 501, "Not Implemented");
-		return;
+		return true;
 	}
-	_cleanup_privsep_msg_ struct privsep_msg m;
-	privsep_msg_init(&m, PRIVSEP_REQUEST, req->stream_cookie ? req->stream_cookie : new_id());
-	fill_request(&m.request, req);
+	return false;
+}
+
+/* req as a REQUEST message with id. */
+static void request_msg(const struct http_request *req, uint64_t id, struct privsep_msg *m)
+{
+	privsep_msg_init(m, PRIVSEP_REQUEST, id);
+	fill_request(&m->request, req);
 	if (req->uploaded) {
-		m.request.flags |= PRIVSEP_REQ_UPLOAD;
-		m.request.upload_size = req->upload_size;
+		m->request.flags |= PRIVSEP_REQ_UPLOAD;
+		m->request.upload_size = req->upload_size;
 	}
 	if (req->parse_error)
-		m.request.parse_error = error_copy(req->parse_error);
+		m->request.parse_error = error_copy(req->parse_error);
+}
+
+/* The answer a (RESPONSE or ERROR) as resp; what resp needs of a is taken
+ * from it, the rest stays a's caller's to clear. */
+static void answer_from(const struct http_request *req, struct privsep_msg *a,
+                        struct http_response *resp);
+
+static void front_handle(const struct http_request *req, struct http_response *resp, void *ud)
+{
+	if (answer_here(req, resp, ud))
+		return;
+	_cleanup_privsep_msg_ struct privsep_msg m;
+	request_msg(req, req->stream_cookie ? req->stream_cookie : new_id(), &m);
 
 	_cleanup_privsep_msg_ struct privsep_msg a;
 	privsep_msg_init(&a, PRIVSEP_RESPONSE, 0);
@@ -346,13 +368,19 @@ static void front_handle(const struct http_request *req, struct http_response *r
 		answer_plain(resp, 503, "Service Unavailable");
 		return;
 	}
-	if (a.type == PRIVSEP_ERROR) {
-		answer_plain(resp, a.error->http_status ? a.error->http_status : 500, a.error->msg);
+	answer_from(req, &a, resp);
+}
+
+static void answer_from(const struct http_request *req, struct privsep_msg *a,
+                        struct http_response *resp)
+{
+	if (a->type == PRIVSEP_ERROR) {
+		answer_plain(resp, a->error->http_status ? a->error->http_status : 500, a->error->msg);
 		return;
 	}
-	if (a.flags & PRIVSEP_F_AUTHENTICATED)
+	if (a->flags & PRIVSEP_F_AUTHENTICATED)
 		http_request_set_authenticated(req);
-	struct privsep_response *pr = &a.response;
+	struct privsep_response *pr = &a->response;
 	resp->status = pr->status;
 	resp->reason = TAKE_PTR(pr->reason);
 	resp->content_type = static_content_type(pr->content_type);
@@ -363,16 +391,16 @@ static void front_handle(const struct http_request *req, struct http_response *r
 	if (pr->status == 101) {
 		/* a WebSocket upgrade: the descriptor is the console's stream,
 		 * which the http layer relays (docs/dev/PRIVSEP.md "Consoles") */
-		if (a.fd < 0 || pr->body_len) {
+		if (a->fd < 0 || pr->body_len) {
 			answer_plain(resp, 500, "unable to read the answer");
 			return;
 		}
 		resp->upgrade = true;
-		resp->upgrade_fd = TAKE_FD(a.fd);
-		resp->upgrade_terminal = a.flags & PRIVSEP_F_TERMINAL;
-	} else if (a.fd >= 0) {
+		resp->upgrade_fd = TAKE_FD(a->fd);
+		resp->upgrade_terminal = a->flags & PRIVSEP_F_TERMINAL;
+	} else if (a->fd >= 0) {
 		char *body = NULL;
-		if (read_body_fd(a.fd, pr->body_len, &body) < 0) {
+		if (read_body_fd(a->fd, pr->body_len, &body) < 0) {
 			free(resp->reason);
 			resp->reason = NULL;
 			answer_plain(resp, 500, "unable to read the answer");
@@ -384,6 +412,194 @@ static void front_handle(const struct http_request *req, struct http_response *r
 		resp->body = TAKE_PTR(pr->body);
 		resp->body_len = pr->body_len;
 	}
+}
+
+/* --- the event loops' requests (http-loop.c) --- */
+
+/* A request channel a loop owns: one request in flight at a time, as on
+ * the connection threads' channels, so priv serves it unchanged. */
+struct lchan {
+	int fd;
+	struct privsep_reader rd;
+	struct http_async *a; /* in flight, or NULL */
+	const struct http_request *req;
+	uint64_t id;
+	struct front_loop *fl;
+};
+
+struct waiting {
+	const struct http_request *req;
+	struct http_async *a;
+	struct waiting *next;
+};
+
+struct front_loop {
+	struct www *pages;
+	struct lchan *ch;
+	unsigned n_ch, n_free;
+	/* requests beyond the loop's channels, in order */
+	struct waiting *head, **tail;
+};
+
+/* Which of F.ch the loops own: the last n_loops * loop_ch of them. */
+static unsigned n_loops, loop_ch;
+
+static void lchan_answer(struct lchan *c, int status, const char *msg)
+{
+	struct http_response resp = {0};
+	answer_plain(&resp, status, msg);
+	struct http_async *a = TAKE_PTR(c->a);
+	c->fl->n_free++;
+	http_async_done(a, &resp);
+}
+
+/* Sends req on the free channel c; false when it was answered at once. */
+static bool lchan_send(struct lchan *c, const struct http_request *req, struct http_async *a)
+{
+	_cleanup_privsep_msg_ struct privsep_msg m;
+	request_msg(req, new_id(), &m);
+	c->a = a;
+	c->req = req;
+	c->id = m.id;
+	c->fl->n_free--;
+	_cleanup_error_ struct error *e = NULL;
+	int r = F.broken ? -EPIPE : privsep_send(c->fd, &m, SEND_TIMEOUT_MS, &e);
+	if (r >= 0)
+		return true;
+	if (r == -EMSGSIZE) {
+		lchan_answer(c, 413, "request entity too large");
+	} else {
+		if (r != -EPIPE && r != -EINVAL)
+			mark_broken(); /* a frame may be half written */
+		lchan_answer(c, 503, "Service Unavailable");
+	}
+	return false;
+}
+
+static struct lchan *lchan_free(struct front_loop *fl)
+{
+	for (unsigned i = 0; fl->n_free && i < fl->n_ch; i++)
+		if (!fl->ch[i].a)
+			return &fl->ch[i];
+	return NULL;
+}
+
+/* A channel came free: the oldest waiting request takes it. */
+static void loop_next(struct front_loop *fl)
+{
+	struct lchan *c;
+	while (fl->head && (c = lchan_free(fl))) {
+		struct waiting *w = fl->head;
+		fl->head = w->next;
+		if (!fl->head)
+			fl->tail = &fl->head;
+		lchan_send(c, w->req, w->a);
+		free(w);
+	}
+}
+
+static int loop_submit(void *lctx, const struct http_request *req, struct http_async *a,
+                       struct http_response *resp)
+{
+	struct front_loop *fl = lctx;
+	if (answer_here(req, resp, fl->pages))
+		return 1;
+	if (F.broken) {
+		answer_plain(resp, 503, "Service Unavailable");
+		return 1;
+	}
+	struct lchan *c = lchan_free(fl);
+	if (c) {
+		lchan_send(c, req, a);
+		return 0;
+	}
+	struct waiting *w = xnew(struct waiting, 1);
+	*w = (struct waiting){.req = req, .a = a};
+	*fl->tail = w;
+	fl->tail = &w->next;
+	return 0;
+}
+
+/* Every request of the loop, in flight or waiting, is answered 503. */
+static void loop_fail_all(struct front_loop *fl)
+{
+	for (unsigned i = 0; i < fl->n_ch; i++)
+		if (fl->ch[i].a)
+			lchan_answer(&fl->ch[i], 503, "Service Unavailable");
+	while (fl->head) {
+		struct waiting *w = fl->head;
+		fl->head = w->next;
+		struct http_response resp = {0};
+		answer_plain(&resp, 503, "Service Unavailable");
+		http_async_done(w->a, &resp);
+		free(w);
+	}
+	fl->tail = &fl->head;
+}
+
+static void loop_ready(void *lctx, void *cookie)
+{
+	struct front_loop *fl = lctx;
+	struct lchan *c = cookie;
+	for (;;) {
+		_cleanup_privsep_msg_ struct privsep_msg a;
+		privsep_msg_init(&a, PRIVSEP_RESPONSE, 0);
+		_cleanup_error_ struct error *e = NULL;
+		int r = privsep_recv(&c->rd, c->fd, 0, &a, &e);
+		if (r == 0)
+			break;
+		if (r > 0 && (!c->a || a.id != c->id ||
+		              (a.type != PRIVSEP_RESPONSE && a.type != PRIVSEP_ERROR))) {
+			log_error("unexpected answer on a request channel");
+			r = -EPROTO;
+		}
+		if (r < 0) {
+			if (r != -EPIPE)
+				log_error("channel to the privileged process broken: %s",
+				          e ? e->msg : strerror(-r));
+			/* every channel is shut, so every loop hears of it */
+			mark_broken();
+			loop_fail_all(fl);
+			return;
+		}
+		struct http_response resp = {0};
+		answer_from(c->req, &a, &resp);
+		struct http_async *done = TAKE_PTR(c->a);
+		fl->n_free++;
+		http_async_done(done, &resp);
+		break; /* one request at a time on a channel */
+	}
+	loop_next(fl);
+}
+
+static void *loop_init(unsigned i, struct http_loop *loop, void *ud)
+{
+	struct front_loop *fl = xnew(struct front_loop, 1);
+	fl->pages = ud;
+	fl->tail = &fl->head;
+	fl->ch = xnew(struct lchan, loop_ch);
+	fl->n_ch = fl->n_free = loop_ch;
+	unsigned first = F.n_ch - n_loops * loop_ch + i * loop_ch;
+	for (unsigned k = 0; k < loop_ch; k++) {
+		struct lchan *c = &fl->ch[k];
+		c->fd = F.ch[first + k].fd;
+		c->fl = fl;
+		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
+		if (http_loop_watch(loop, c->fd, c) < 0) {
+			log_error("front: cannot watch a request channel");
+			return NULL;
+		}
+	}
+	return fl;
+}
+
+static void loop_fini(void *lctx)
+{
+	struct front_loop *fl = lctx;
+	for (unsigned k = 0; k < fl->n_ch; k++)
+		privsep_reader_release(&fl->ch[k].rd);
+	free(fl->ch);
+	free(fl);
 }
 
 /* The stream hook: may this POST's body stream into a file priv opens? */
@@ -450,15 +666,26 @@ _noreturn_ void front_main(const struct front_options *o)
 		int fd = FRONT_FD_REQUEST + (int)F.n_ch;
 		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 			break;
-		struct rchan *c = &F.ch[F.n_ch];
-		c->fd = fd;
-		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
-		c->next_free = F.free;
-		F.free = c;
+		F.ch[F.n_ch].fd = fd;
 	}
 	if (F.n_ch == 0) {
 		log_error("front: started without request channels");
 		_exit(1);
+	}
+	/* half the channels go to the loops, the rest to the connection
+	 * threads (bodies, uploads, consoles, delayed answers) */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	n_loops = o->loops >= 0 ? (unsigned)o->loops : cpus > 0 ? (unsigned)cpus : 1;
+	if (n_loops > FRONT_MAX_LOOPS)
+		n_loops = FRONT_MAX_LOOPS;
+	loop_ch = n_loops ? F.n_ch / 2 / n_loops : 0;
+	if (loop_ch == 0)
+		n_loops = 0;
+	for (unsigned i = 0; i < F.n_ch - n_loops * loop_ch; i++) {
+		struct rchan *c = &F.ch[i];
+		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
+		c->next_free = F.free;
+		F.free = c;
 	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -485,6 +712,14 @@ _noreturn_ void front_main(const struct front_options *o)
 	    .stream_abort = front_stream_abort,
 	    .userdata = pages,
 	    .start_later = true,
+	    .loops =
+	        {
+	            .n_loops = n_loops,
+	            .init = loop_init,
+	            .fini = loop_fini,
+	            .submit = loop_submit,
+	            .ready = loop_ready,
+	        },
 	};
 	struct http_server *srv = http_server_new(&hcfg, &e);
 	if (!srv || http_server_listen_tls_fd(srv, FRONT_FD_LISTEN, o->cert, o->key, &e) < 0) {

@@ -28,6 +28,7 @@ struct error;
  * (at most FRONT_MAX_CHANNELS); the front finds them at start. */
 #define FRONT_FD_REQUEST   6
 #define FRONT_MAX_CHANNELS 64
+#define FRONT_MAX_LOOPS    4
 
 /* How long a front whose privileged process died keeps answering 503 before
  * it exits (and frees the port for a restarted ctvmd). */
@@ -40,6 +41,9 @@ struct front_options {
 	struct http_limits limits;
 	enum privsep_seccomp seccomp;
 	const char *www_dir; /* the console pages (http-www.h); NULL: none */
+	/* event loops serving TCP (http-loop.c): -1 one per CPU (at most
+	 * FRONT_MAX_LOOPS), 0 a thread per connection */
+	int loops;
 };
 
 /* The console pages in dir (NULL: the build's when this ctvmd runs from its

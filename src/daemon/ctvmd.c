@@ -61,6 +61,7 @@ struct options {
 	bool front;                       /* front mode (started by the privileged ctvmd) */
 	const char *privsep_user;
 	unsigned request_channels; /* between front and priv; 0: default */
+	int front_loops;           /* the front's event loops; -1: default */
 	const char *front_cert, *front_key;
 	enum privsep_seccomp seccomp;
 	const char *www_dir; /* the console pages; NULL: pages_load()'s default */
@@ -115,6 +116,9 @@ static void usage(FILE *f)
 	           "  --request-channels N\n"
 	           "                      requests the front may have in the privileged\n"
 	           "                      process at once (default and most 64)\n"
+	           "  --front-loops N     event-loop threads serving TCP connections in\n"
+	           "                      the front (default: one per CPU, at most 4;\n"
+	           "                      0: a thread per connection)\n"
 	           "  --no-privsep        debugging only: serve TCP from the root process\n"
 	           "                      itself, without the sandboxed front\n"
 	           "  --www DIR           the console pages (docs/consoles.md; default\n"
@@ -170,6 +174,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_HANDSHAKE,
 		OPT_IDLE,
 		OPT_CHANNELS,
+		OPT_FRONT_LOOPS,
 		OPT_EXEC_WORKERS,
 		OPT_RUN_TASK_OP,
 		OPT_MAX_LOG_BYTES,
@@ -202,6 +207,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
 	    {"request-channels", required_argument, NULL, OPT_CHANNELS},
+	    {"front-loops", required_argument, NULL, OPT_FRONT_LOOPS},
 	    /* task workers are always started by exec now (docs/dev/TASKS.md);
 	     * the option is accepted for scripts that still pass it */
 	    {"exec-workers", no_argument, NULL, OPT_EXEC_WORKERS},
@@ -301,6 +307,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			               &o->request_channels) < 0)
 				return -EINVAL;
 			break;
+		case OPT_FRONT_LOOPS: {
+			unsigned n;
+			if (parse_uint(optarg, "front-loops", 0, FRONT_MAX_LOOPS, &n) < 0)
+				return -EINVAL;
+			o->front_loops = (int)n;
+			break;
+		}
 		case OPT_EXEC_WORKERS:
 			break;
 		case OPT_RUN_TASK_OP:
@@ -640,6 +653,7 @@ static _noreturn_ void run_front(const struct options *o)
 	    .limits = o->limits,
 	    .seccomp = o->seccomp,
 	    .www_dir = o->www_dir,
+	    .loops = o->front_loops,
 	};
 	front_main(&fo);
 }
@@ -671,6 +685,8 @@ static char **front_argv(const struct options *o, const char *cert, const char *
 	v[n++] = xasprintf("--privsep-seccomp=%s", seccomp_name(o->seccomp));
 	if (o->www_dir)
 		v[n++] = xasprintf("--www=%s", o->www_dir);
+	if (o->front_loops >= 0)
+		v[n++] = xasprintf("--front-loops=%d", o->front_loops);
 	static const char *const levels[] = {"error", "warn", "info", "debug"};
 	v[n++] = xasprintf("--log-level=%s", levels[o->level < 4 ? o->level : 2]);
 	const struct http_limits *l = &o->limits;
@@ -753,6 +769,7 @@ int main(int argc, char **argv)
 	                    .port = 8006,
 	                    .level = LOG_LEVEL_INFO,
 	                    .max_workers = 4,
+	                    .front_loops = -1,
 	                    .login_delay_ms = 2000};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;

@@ -33,102 +33,22 @@
 #include "http-ws-relay.h"
 #include "http-multipart.h"
 #include "http-parse.h"
+#include "http-server-int.h"
 #include "http.h"
 #include "log.h"
 #include "strbuf.h"
 #include "xalloc.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CONN_STACK_SIZE (1024 * 1024) /* ASan's redzones need room */
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CONN_STACK_SIZE (1024 * 1024)
-#endif
-#endif
-#ifndef CONN_STACK_SIZE
-#define CONN_STACK_SIZE (256 * 1024)
-#endif
-
-#define MAX_LISTENERS 16
-/* Threads that only answer 503 to connections beyond the limits (TCP, unix
- * socket); past this many, extra connections are closed without an answer. */
-#define MAX_REJECTERS       16
-#define MAX_LOCAL_REJECTERS 4
-#define REJECT_TIMEOUT_S    5
-/* Shed connections whose threads have not left yet; while this many exist,
- * nothing more is shed (a new connection is refused instead). */
-#define MAX_DYING  64
-#define READ_CHUNK 16384
-/* After an answer that leaves a request body unread, drain the client for at
- * most this long so it sees the answer instead of a reset. */
-#define LINGER_MS 2000
-
-struct http_listener {
-	struct http_server *srv;
-	int fd;
-	bool tls;
-	char *unix_path;
-	gnutls_certificate_credentials_t creds;
-	pthread_t thread;
-	bool running;
-};
-
-struct http_conn {
-	struct http_server *srv;
-	struct http_listener *l;
-	int fd;
-	bool reject; /* beyond the limits: answer 503 and close */
-	/* Its place in its listener's budget.  Shed connections (evicted, set
-	 * under srv->lock) have lost it, and their fd is shut down. */
-	struct conn_budget_entry budget;
-	bool evicted;
-	bool authenticated; /* the budget knows: a request carried credentials */
-	int64_t accepted_ms;
-	gnutls_session_t tls;
-	bool watch_stop; /* reads give up when the server stops */
-	int io_err;      /* why the last I/O failed (ETIMEDOUT, ECANCELED, ...) */
-	int64_t deadline_ms;
-	char peer[64];
-	bool has_cred;
-	uid_t uid;
-	pid_t pid;
-	struct strbuf rbuf; /* bytes read but not parsed yet start at rpos */
-	size_t rpos;
-	struct http_conn *prev, *next;
-};
-
-struct http_server {
-	struct http_limits lim;
-	http_handler_fn *handler;
-	http_stream_fn *stream;
-	http_stream_abort_fn *stream_abort;
-	void *userdata;
-	bool start_later, started; /* started: acceptors run (under lock) */
-
-	char *access_log_path;
-	int log_fd;
-	pthread_mutex_t log_lock;
-
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t idle;
-	/* Threads: admitted connections (shed ones until they leave, n_dying of
-	 * them), and those answering 503 (TCP, unix socket). */
-	unsigned n_conns, n_dying, n_rejecters, n_local_rejecters;
-	struct http_conn *conns;
-	struct conn_budget tcp, local; /* the budgets of TCP and the unix socket */
-	bool stopping;
-
-	int stop_pipe[2]; /* written once by http_server_free(); never drained */
-	struct http_listener *listeners[MAX_LISTENERS];
-	size_t n_listeners;
-	gnutls_priority_t prio;
-};
 
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t http_now_ms(void)
+{
+	return now_ms();
 }
 
 /* The deadline of the next wait, s seconds from start. */
@@ -175,6 +95,14 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct http_conn *c = ptr;
 	for (;;) {
+		if (c->nonblock) {
+			ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
+			if (n < 0) {
+				c->io_err = errno == EAGAIN ? 0 : errno;
+				gnutls_transport_set_errno(c->tls, errno);
+			}
+			return n;
+		}
 		int r = wait_io(c, POLLIN, c->watch_stop);
 		if (r < 0) {
 			c->io_err = -r;
@@ -196,6 +124,14 @@ static ssize_t tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct http_conn *c = ptr;
 	for (;;) {
+		if (c->nonblock) {
+			ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0) {
+				c->io_err = errno == EAGAIN ? 0 : errno;
+				gnutls_transport_set_errno(c->tls, errno);
+			}
+			return n;
+		}
 		int r = wait_io(c, POLLOUT, false);
 		if (r < 0) {
 			c->io_err = -r;
@@ -223,7 +159,7 @@ static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
 	return r < 0 ? -1 : r;
 }
 
-static int conn_tls_start(struct http_conn *c)
+int http_conn_tls_init(struct http_conn *c)
 {
 	int r = gnutls_init(&c->tls, GNUTLS_SERVER);
 	if (r < 0) {
@@ -238,6 +174,14 @@ static int conn_tls_start(struct http_conn *c)
 	gnutls_transport_set_pull_function(c->tls, tls_pull);
 	gnutls_transport_set_pull_timeout_function(c->tls, tls_pull_timeout);
 	gnutls_handshake_set_timeout(c->tls, 0);
+	return 0;
+}
+
+static int conn_tls_start(struct http_conn *c)
+{
+	int r = http_conn_tls_init(c);
+	if (r < 0)
+		return r;
 	/* from the accept: a handshake left half open holds a slot briefly */
 	conn_deadline_from(c, c->accepted_ms, c->srv->lim.handshake_timeout_s);
 	do {
@@ -260,6 +204,8 @@ static ssize_t conn_recv(struct http_conn *c, void *buf, size_t len)
 			ssize_t r = gnutls_record_recv(c->tls, buf, len);
 			if (r >= 0)
 				return r;
+			if (r == GNUTLS_E_AGAIN && c->nonblock)
+				return c->io_err ? -c->io_err : -EAGAIN;
 			if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
 				continue;
 			if (r == GNUTLS_E_PREMATURE_TERMINATION)
@@ -268,10 +214,12 @@ static ssize_t conn_recv(struct http_conn *c, void *buf, size_t len)
 		}
 	}
 	for (;;) {
-		int r = wait_io(c, POLLIN, c->watch_stop);
+		int r = c->nonblock ? 0 : wait_io(c, POLLIN, c->watch_stop);
 		if (r < 0)
 			return r;
-		ssize_t n = recv(c->fd, buf, len, 0);
+		ssize_t n = recv(c->fd, buf, len, c->nonblock ? MSG_DONTWAIT : 0);
+		if (n < 0 && errno == EAGAIN && c->nonblock)
+			return -EAGAIN;
 		if (n >= 0)
 			return n;
 		if (errno != EINTR && errno != EAGAIN)
@@ -306,8 +254,9 @@ static int conn_send_all(struct http_conn *c, const char *buf, size_t len)
 	return 0;
 }
 
-/* Reads more into rbuf.  Returns bytes added, 0 at end of stream, or < 0. */
-static ssize_t conn_fill(struct http_conn *c, size_t max)
+/* Reads more into rbuf.  Returns bytes added, 0 at end of stream, or < 0
+ * (-EAGAIN: nothing there yet, when c->nonblock). */
+ssize_t http_conn_fill(struct http_conn *c, size_t max)
 {
 	if (c->rpos > 0) {
 		memmove(c->rbuf.buf, c->rbuf.buf + c->rpos, c->rbuf.len - c->rpos);
@@ -325,7 +274,7 @@ static ssize_t conn_fill(struct http_conn *c, size_t max)
 	return n;
 }
 
-static size_t conn_avail(const struct http_conn *c)
+size_t http_conn_avail(const struct http_conn *c)
 {
 	return c->rbuf.len - c->rpos;
 }
@@ -379,16 +328,15 @@ static bool header_line_ok(const char *h)
 	return true;
 }
 
-static int conn_send_response(struct http_conn *c, const struct http_response *resp,
-                              bool keep_alive, bool head_only)
+void http_conn_format_response(struct strbuf *sb, const struct http_response *resp,
+                               bool keep_alive, bool head_only)
 {
 	int status = resp->status >= 100 && resp->status <= 999 ? resp->status : 500;
 	_cleanup_free_ char *reason = http_reason_sanitize(resp->reason, status);
 	char date[64];
 	http_date(date, sizeof(date), time(NULL));
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
 	if (status == 101) /* a WebSocket upgrade: no body, the stream changes hands */
-		strbuf_addf(&sb,
+		strbuf_addf(sb,
 		            "HTTP/1.1 101 %s\r\n"
 		            "Upgrade: websocket\r\n"
 		            "Connection: Upgrade\r\n"
@@ -396,7 +344,7 @@ static int conn_send_response(struct http_conn *c, const struct http_response *r
 		            "Server: pve-api-daemon/3.0\r\n",
 		            reason, date);
 	else
-		strbuf_addf(&sb,
+		strbuf_addf(sb,
 		            "HTTP/1.1 %d %s\r\n"
 		            "Cache-Control: max-age=0\r\n"
 		            "Connection: %s\r\n"
@@ -407,22 +355,29 @@ static int conn_send_response(struct http_conn *c, const struct http_response *r
 		            status, reason, keep_alive ? "Keep-Alive" : "close", date,
 		            resp->body ? resp->body_len : 0);
 	if (status != 101 && resp->content_type && !strpbrk(resp->content_type, "\r\n"))
-		strbuf_addf(&sb, "Content-Type: %s\r\n", resp->content_type);
+		strbuf_addf(sb, "Content-Type: %s\r\n", resp->content_type);
 	if (status != 101)
-		strbuf_addf(&sb, "Expires: %s\r\n", date);
+		strbuf_addf(sb, "Expires: %s\r\n", date);
 	for (size_t i = 0; i < resp->n_headers && i < ARRAY_SIZE(resp->headers); i++) {
 		if (resp->headers[i] && header_line_ok(resp->headers[i]))
-			strbuf_addf(&sb, "%s\r\n", resp->headers[i]);
+			strbuf_addf(sb, "%s\r\n", resp->headers[i]);
 	}
-	strbuf_addstr(&sb, "\r\n");
+	strbuf_addstr(sb, "\r\n");
 	/* One write for head and body: two would meet Nagle and delayed ACKs. */
 	if (!head_only && status != 101 && resp->body && resp->body_len)
-		strbuf_add(&sb, resp->body, resp->body_len);
+		strbuf_add(sb, resp->body, resp->body_len);
+}
+
+static int conn_send_response(struct http_conn *c, const struct http_response *resp,
+                              bool keep_alive, bool head_only)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	http_conn_format_response(&sb, resp, keep_alive, head_only);
 	return conn_send_all(c, sb.buf, sb.len);
 }
 
 /* A plain answer from this layer (the handler never saw the request). */
-static void conn_send_plain(struct http_conn *c, int status)
+void http_conn_send_plain(struct http_conn *c, int status)
 {
 	struct http_response resp = {.status = status, .content_type = "text/plain;charset=UTF-8"};
 	resp.body = xasprintf("%d %s\n", status, http_status_text(status));
@@ -446,8 +401,8 @@ static void append_clean(struct strbuf *sb, const char *s, size_t max)
 	}
 }
 
-static void access_log(struct http_server *srv, const struct http_conn *c,
-                       const struct http_request *req, const struct http_response *resp)
+void http_conn_access_log(struct http_server *srv, const struct http_conn *c,
+                          const struct http_request *req, const struct http_response *resp)
 {
 	pthread_mutex_lock(&srv->log_lock);
 	if (srv->log_fd < 0) {
@@ -515,23 +470,23 @@ static int conn_read_head(struct http_conn *c, size_t *ret_len, int *ret_status)
 	bool started = false;
 	conn_deadline_from(c, now_ms(), c->authenticated ? lim->timeout_s : lim->idle_timeout_s);
 	for (;;) {
-		c->rpos += http_skip_empty_lines(c->rbuf.buf + c->rpos, conn_avail(c));
-		if (!started && conn_avail(c) > 0) {
+		c->rpos += http_skip_empty_lines(c->rbuf.buf + c->rpos, http_conn_avail(c));
+		if (!started && http_conn_avail(c) > 0) {
 			started = true;
 			conn_set_deadline(c);
 		}
-		size_t hl = http_head_length(c->rbuf.buf + c->rpos, conn_avail(c));
+		size_t hl = http_head_length(c->rbuf.buf + c->rpos, http_conn_avail(c));
 		if (hl) {
 			*ret_len = hl;
 			return HEAD_OK;
 		}
-		if (conn_avail(c) > limit) {
+		if (http_conn_avail(c) > limit) {
 			const char *start = c->rbuf.buf + c->rpos;
 			*ret_status = memchr(start, '\n', HTTP_MAX_REQUEST_LINE + 2) ? 431 : 414;
 			return HEAD_ERROR;
 		}
-		ssize_t n = conn_fill(c, READ_CHUNK);
-		if (n == 0 || n == -ECANCELED || (n < 0 && conn_avail(c) == 0))
+		ssize_t n = http_conn_fill(c, READ_CHUNK);
+		if (n == 0 || n == -ECANCELED || (n < 0 && http_conn_avail(c) == 0))
 			return HEAD_CLOSE;
 		if (n < 0) {
 			*ret_status = n == -ETIMEDOUT ? 408 : 400;
@@ -549,7 +504,7 @@ static int conn_read_body(struct http_conn *c, const struct http_head_info *info
 	conn_set_deadline(c);
 	if (info->body_kind == HTTP_BODY_LENGTH) {
 		size_t need = info->content_length; /* <= max_body_bytes, checked by the parser */
-		size_t have = conn_avail(c) < need ? conn_avail(c) : need;
+		size_t have = http_conn_avail(c) < need ? http_conn_avail(c) : need;
 		strbuf_grow(body, need);
 		strbuf_add(body, c->rbuf.buf + c->rpos, have);
 		c->rpos += have;
@@ -567,14 +522,14 @@ static int conn_read_body(struct http_conn *c, const struct http_head_info *info
 	struct http_chunked ch = {0};
 	for (;;) {
 		size_t used = 0;
-		int r = http_chunked_feed(&ch, c->rbuf.buf + c->rpos, conn_avail(c), body,
+		int r = http_chunked_feed(&ch, c->rbuf.buf + c->rpos, http_conn_avail(c), body,
 		                          lim->max_body_bytes, &used);
 		c->rpos += used;
 		if (r == 1)
 			return 0;
 		if (r < 0)
 			return r;
-		ssize_t n = conn_fill(c, READ_CHUNK);
+		ssize_t n = http_conn_fill(c, READ_CHUNK);
 		if (n <= 0)
 			return n < 0 ? (int)n : -ECONNRESET;
 	}
@@ -622,7 +577,7 @@ static void conn_note_auth(struct http_conn *c, const struct http_request *req)
 
 /* A handler is about to run: not to be shed meanwhile.  False when the
  * connection was shed already (the request is dropped). */
-static bool conn_begin_work(struct http_conn *c)
+bool http_conn_begin_work(struct http_conn *c)
 {
 	pthread_mutex_lock(&c->srv->lock);
 	bool ok = !c->evicted;
@@ -634,7 +589,7 @@ static bool conn_begin_work(struct http_conn *c)
 
 /* The handler returned: idle again (and sheddable, unless authenticated),
  * counted from now.  Returns whether the server is stopping. */
-static bool conn_end_work(struct http_conn *c, const struct http_request *req)
+bool http_conn_end_work(struct http_conn *c, const struct http_request *req)
 {
 	conn_note_auth(c, req);
 	pthread_mutex_lock(&c->srv->lock);
@@ -745,7 +700,7 @@ static int conn_stream_read(struct http_conn *c, const struct http_head_info *in
 	_cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
 	int done = 0;
 	for (;;) {
-		size_t avail = conn_avail(c);
+		size_t avail = http_conn_avail(c);
 		if (info->body_kind == HTTP_BODY_LENGTH) {
 			size_t n = avail < remaining ? avail : (size_t)remaining;
 			int r = http_multipart_feed(mp, c->rbuf.buf + c->rpos, n);
@@ -770,7 +725,7 @@ static int conn_stream_read(struct http_conn *c, const struct http_head_info *in
 				return http_multipart_done(mp) ? 0 : -EBADMSG;
 		}
 		conn_set_deadline(c); /* the deadline bounds idleness, not the upload */
-		ssize_t n = conn_fill(c, READ_CHUNK);
+		ssize_t n = http_conn_fill(c, READ_CHUNK);
 		if (n <= 0)
 			return n < 0 ? (int)n : -ECONNRESET;
 	}
@@ -821,7 +776,7 @@ static int conn_stream_body(struct http_conn *c, struct http_request *req,
 	s.fields = json_object();
 	s.max_fields = c->srv->lim.max_params;
 	int r = 0;
-	if (info->expect_continue && conn_avail(c) == 0) {
+	if (info->expect_continue && http_conn_avail(c) == 0) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 		r = conn_send_all(c, cont, sizeof(cont) - 1);
 	}
@@ -900,12 +855,7 @@ static int conn_stream_claim(struct http_conn *c, struct http_request *req,
 		error_free(big);
 		return 0;
 	}
-	req->tls = c->tls != NULL;
-	req->local_socket = !c->l->tls && c->l->unix_path;
-	req->has_peer_cred = c->has_cred;
-	req->peer_uid = c->uid;
-	req->peer_pid = c->pid;
-	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+	http_conn_fill_request(c, req);
 	spec->fd = -1;
 	int r = srv->stream(req, spec, srv->userdata, &req->parse_error);
 	if (r <= 0) {
@@ -958,13 +908,64 @@ static void conn_relay(struct http_conn *c, int fd, bool terminal)
 	    .pending = relay_pending,
 	};
 	c->watch_stop = true;
-	size_t n = conn_avail(c);
+	size_t n = http_conn_avail(c);
 	ws_relay_run(&io, fd, terminal, c->rbuf.buf + c->rpos, n);
 	c->rpos += n;
 }
 
+void http_conn_fill_request(struct http_conn *c, struct http_request *req)
+{
+	req->tls = c->tls != NULL;
+	req->local_socket = !c->l->tls && c->l->unix_path;
+	req->has_peer_cred = c->has_cred;
+	req->peer_uid = c->uid;
+	req->peer_pid = c->pid;
+	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+}
+
+/* The handler has answered req (conn_end_work() is done): a failed login's
+ * delay, the access log, the answer, a WebSocket relay, draining an unread
+ * body.  Takes resp's contents; returns whether the connection may carry
+ * another request. */
+bool http_conn_answer(struct http_conn *c, struct http_request *req,
+                      struct http_response *resp, bool keep_alive, bool body_unread)
+{
+	struct http_server *srv = c->srv;
+	if (resp->status == 0)
+		resp->status = 500;
+	if (body_unread)
+		keep_alive = false;
+	if (resp->delay_ms && !conn_delay(c, resp->delay_ms)) {
+		/* the server is stopping or the connection was shed: drop the answer */
+		http_conn_access_log(srv, c, req, resp);
+		http_response_release(resp);
+		return false;
+	}
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping)
+		keep_alive = false;
+	pthread_mutex_unlock(&srv->lock);
+	/* logged before sending, so the line exists once the client has its answer */
+	http_conn_access_log(srv, c, req, resp);
+	bool upgrade =
+	    resp->upgrade && resp->status == 101 && resp->upgrade_fd >= 0 && !body_unread;
+	if (resp->status == 101 && !upgrade) {
+		resp->status = 500; /* a 101 without a stream to relay is a bug */
+		keep_alive = false;
+	}
+	int r = conn_send_response(c, resp, keep_alive, streq(req->method, "HEAD"));
+	if (r == 0 && upgrade) {
+		conn_relay(c, TAKE_FD(resp->upgrade_fd), resp->upgrade_terminal);
+		keep_alive = false;
+	}
+	if (r == 0 && body_unread)
+		conn_linger(c);
+	http_response_release(resp);
+	return r == 0 && keep_alive;
+}
+
 /* Serves one request; returns true when the connection may carry another. */
-static bool conn_serve_one(struct http_conn *c)
+bool http_conn_serve_one(struct http_conn *c)
 {
 	struct http_server *srv = c->srv;
 	size_t hl = 0;
@@ -974,7 +975,7 @@ static bool conn_serve_one(struct http_conn *c)
 	if (r == HEAD_CLOSE)
 		return false;
 	if (r == HEAD_ERROR) {
-		conn_send_plain(c, status);
+		http_conn_send_plain(c, status);
 		return false;
 	}
 
@@ -983,7 +984,7 @@ static bool conn_serve_one(struct http_conn *c)
 	_cleanup_error_ struct error *err = NULL;
 	if (http_parse_head(c->rbuf.buf + c->rpos, hl, &srv->lim, &req, &info, &err) < 0) {
 		log_debug("bad request from '%s': %s", c->peer, err->msg);
-		conn_send_plain(c, err->http_status);
+		http_conn_send_plain(c, err->http_status);
 		return false;
 	}
 	c->rpos += hl;
@@ -1003,7 +1004,7 @@ static bool conn_serve_one(struct http_conn *c)
 	} else if (req->parse_error) {
 		body_unread = info.body_kind != HTTP_BODY_NONE;
 	} else {
-		if (info.expect_continue && conn_avail(c) == 0) {
+		if (info.expect_continue && http_conn_avail(c) == 0) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 			if (conn_send_all(c, cont, sizeof(cont) - 1) < 0)
 				goto out_close;
@@ -1013,7 +1014,7 @@ static bool conn_serve_one(struct http_conn *c)
 			error_set(&req->parse_error, -EFBIG, 413, "request entity too large");
 			body_unread = true;
 		} else if (r == -EBADMSG) {
-			conn_send_plain(c, 400);
+			http_conn_send_plain(c, 400);
 			goto out_close;
 		} else if (r < 0) {
 			goto out_close;
@@ -1022,15 +1023,10 @@ static bool conn_serve_one(struct http_conn *c)
 	if (!streamed)
 		http_request_decode(req, body.buf, body.len, &srv->lim);
 	strbuf_release(&body);
-	req->tls = c->tls != NULL;
-	req->local_socket = !c->l->tls && c->l->unix_path;
-	req->has_peer_cred = c->has_cred;
-	req->peer_uid = c->uid;
-	req->peer_pid = c->pid;
-	snprintf(req->peer_addr, sizeof(req->peer_addr), "%s", c->peer);
+	http_conn_fill_request(c, req);
 
 	struct http_response resp = {0};
-	if (!conn_begin_work(c)) {
+	if (!http_conn_begin_work(c)) {
 		if (req->upload_path)
 			unlink(req->upload_path);
 		goto out_close;
@@ -1040,39 +1036,11 @@ static bool conn_serve_one(struct http_conn *c)
 	srv->handler(req, &resp, srv->userdata);
 	if (req->upload_path)
 		unlink(req->upload_path); /* unless the handler took it */
-	if (conn_end_work(c, req))
+	if (http_conn_end_work(c, req))
 		keep_alive = false;
-	if (resp.status == 0)
-		resp.status = 500;
-	if (body_unread)
-		keep_alive = false;
-	if (resp.delay_ms && !conn_delay(c, resp.delay_ms)) {
-		/* the server is stopping or the connection was shed: drop the answer */
-		access_log(srv, c, req, &resp);
-		http_response_release(&resp);
-		goto out_close;
-	}
-	pthread_mutex_lock(&srv->lock);
-	if (srv->stopping)
-		keep_alive = false;
-	pthread_mutex_unlock(&srv->lock);
-	/* logged before sending, so the line exists once the client has its answer */
-	access_log(srv, c, req, &resp);
-	bool upgrade = resp.upgrade && resp.status == 101 && resp.upgrade_fd >= 0 && !body_unread;
-	if (resp.status == 101 && !upgrade) {
-		resp.status = 500; /* a 101 without a stream to relay is a bug */
-		keep_alive = false;
-	}
-	r = conn_send_response(c, &resp, keep_alive, streq(req->method, "HEAD"));
-	if (r == 0 && upgrade) {
-		conn_relay(c, TAKE_FD(resp.upgrade_fd), resp.upgrade_terminal);
-		keep_alive = false;
-	}
-	if (r == 0 && body_unread)
-		conn_linger(c);
-	http_response_release(&resp);
+	bool keep = http_conn_answer(c, req, &resp, keep_alive, body_unread);
 	http_request_free(req);
-	return r == 0 && keep_alive;
+	return keep;
 out_close:
 	if (streamed && srv->stream_abort)
 		srv->stream_abort(req->stream_cookie, srv->userdata);
@@ -1087,11 +1055,14 @@ static void conn_free(struct http_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	strbuf_release(&c->rbuf);
+	strbuf_release(&c->wbuf);
+	http_response_release(&c->resp);
+	http_request_free(c->req);
 	free(c);
 }
 
 /* Last thing a connection thread does: after the unlock, srv may be gone. */
-static void conn_finish(struct http_conn *c)
+void http_conn_finish(struct http_conn *c)
 {
 	struct http_server *srv = c->srv;
 	pthread_mutex_lock(&srv->lock);
@@ -1117,6 +1088,15 @@ static void conn_finish(struct http_conn *c)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+void http_conn_bye(struct http_conn *c)
+{
+	if (c->tls && !c->io_err) {
+		c->nonblock = false;
+		c->deadline_ms = now_ms() + 1000;
+		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
+	}
+}
+
 static void *conn_main(void *arg)
 {
 	struct http_conn *c = arg;
@@ -1124,17 +1104,14 @@ static void *conn_main(void *arg)
 	if (c->l->tls && conn_tls_start(c) < 0)
 		goto out;
 	if (c->reject) {
-		conn_send_plain(c, 503);
+		http_conn_send_plain(c, 503);
 		goto out;
 	}
-	while (conn_serve_one(c))
+	while (http_conn_serve_one(c))
 		;
-	if (c->tls && !c->io_err) {
-		c->deadline_ms = now_ms() + 1000;
-		gnutls_bye(c->tls, GNUTLS_SHUT_WR);
-	}
+	http_conn_bye(c);
 out:
-	conn_finish(c);
+	http_conn_finish(c);
 	return NULL;
 }
 
@@ -1204,6 +1181,12 @@ static void conn_start(struct http_listener *l, int fd, const struct sockaddr_st
 		c->next->prev = c;
 	srv->conns = c;
 
+	if (srv->loops && !c->reject && !l->unix_path) {
+		struct http_loop *loop = srv->loops[srv->next_loop++ % srv->loop_ops.n_loops];
+		pthread_mutex_unlock(&srv->lock);
+		http_loop_adopt(loop, c);
+		return;
+	}
 	pthread_attr_t attr;
 	pthread_t t;
 	pthread_attr_init(&attr);
@@ -1214,7 +1197,7 @@ static void conn_start(struct http_listener *l, int fd, const struct sockaddr_st
 	pthread_mutex_unlock(&srv->lock);
 	if (r != 0) {
 		log_debug("unable to start connection thread - %s", strerror(r));
-		conn_finish(c);
+		http_conn_finish(c);
 	}
 	return;
 drop:
@@ -1291,9 +1274,30 @@ static int listener_start(struct http_server *srv, struct http_listener *l, stru
 	return 0;
 }
 
+static int loops_start(struct http_server *srv, struct error **err)
+{
+	unsigned n = srv->loop_ops.n_loops;
+	if (n == 0)
+		return 0;
+	struct http_loop **loops = xnew(struct http_loop *, n);
+	for (unsigned i = 0; i < n; i++) {
+		loops[i] = http_loop_new(srv, i, err);
+		if (!loops[i]) {
+			while (i-- > 0)
+				http_loop_free(loops[i]);
+			free(loops);
+			return -EIO;
+		}
+	}
+	srv->loops = loops;
+	return 0;
+}
+
 int http_server_start(struct http_server *srv, struct error **err)
 {
 	srv->started = true;
+	if (!srv->loops && loops_start(srv, err) < 0)
+		return -EIO;
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct http_listener *l = srv->listeners[i];
 		if (l->running)
@@ -1464,6 +1468,10 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
 	srv->stream_abort = cfg->stream_abort;
 	srv->userdata = cfg->userdata;
 	srv->start_later = cfg->start_later;
+	srv->loop_ops = cfg->loops;
+	if (srv->loop_ops.n_loops > HTTP_MAX_LOOPS || !srv->loop_ops.init ||
+	    !srv->loop_ops.submit || !srv->loop_ops.ready)
+		srv->loop_ops.n_loops = 0;
 	srv->log_fd = !cfg->access_log_path && cfg->access_log_fd > 2 ? cfg->access_log_fd : -1;
 	srv->stop_pipe[0] = srv->stop_pipe[1] = -1;
 	conn_budget_init(&srv->tcp, &(struct conn_budget_limits){
@@ -1499,6 +1507,8 @@ struct http_server *http_server_new(const struct http_server_config *cfg, struct
 			return http_server_free(srv);
 		}
 	}
+	if (!srv->start_later && loops_start(srv, err) < 0)
+		return http_server_free(srv);
 	return srv;
 }
 
@@ -1521,6 +1531,10 @@ struct http_server *http_server_free(struct http_server *srv)
 	while (srv->n_conns > 0 || srv->n_rejecters > 0 || srv->n_local_rejecters > 0)
 		pthread_cond_wait(&srv->idle, &srv->lock);
 	pthread_mutex_unlock(&srv->lock);
+	/* the loops' connections are gone with the others */
+	for (unsigned i = 0; srv->loops && i < srv->loop_ops.n_loops; i++)
+		http_loop_free(srv->loops[i]);
+	free(srv->loops);
 
 	for (size_t i = 0; i < srv->n_listeners; i++)
 		listener_free(srv->listeners[i]);

@@ -208,6 +208,37 @@ typedef int http_stream_fn(const struct http_request *req, struct http_stream_sp
  */
 typedef void http_stream_abort_fn(unsigned long long cookie, void *userdata);
 
+/*
+ * Event loops (http-loop.c, docs/dev/HTTP.md): with n_loops > 0 the TCP
+ * connections are served by that many loop threads instead of a thread
+ * each, and a request without a body goes to submit(), its answer coming
+ * back through http_async_done().  Whatever may block (a body, an upload, a
+ * WebSocket upgrade, an answer to delay, the unix socket) is served the
+ * blocking way in a thread of its own, with the handler, and a keep-alive
+ * connection then goes back to a loop.
+ */
+struct http_loop;
+struct http_async; /* a request in flight in a loop */
+struct http_loop_ops {
+	unsigned n_loops;
+	/* In loop thread i, before it serves anything: the backend's state
+	 * for that loop (which watches its descriptors with
+	 * http_loop_watch()).  NULL: the loop does not start. */
+	void *(*init)(unsigned i, struct http_loop *loop, void *userdata);
+	void (*fini)(void *lctx);
+	/* Starts req.  0: the answer comes later through http_async_done(a),
+	 * once, in this loop's thread; req stays valid until then.  1: resp
+	 * holds the answer already. */
+	int (*submit)(void *lctx, const struct http_request *req, struct http_async *a,
+	              struct http_response *resp);
+	/* A watched descriptor is readable, or broken. */
+	void (*ready)(void *lctx, void *cookie);
+};
+/* In init(): watch fd (level-triggered, readable) and call ready(cookie). */
+int http_loop_watch(struct http_loop *loop, int fd, void *cookie);
+/* Takes resp's contents as a's answer; only in a's loop's thread. */
+void http_async_done(struct http_async *a, struct http_response *resp);
+
 struct http_server_config {
 	struct http_limits limits;   /* zeros: defaults */
 	const char *access_log_path; /* NULL: no access log */
@@ -225,6 +256,7 @@ struct http_server_config {
 	 * single-threaded process), and only then starts threads.
 	 */
 	bool start_later;
+	struct http_loop_ops loops; /* zeros: a thread per connection */
 };
 
 struct http_server *http_server_new(const struct http_server_config *cfg, struct error **err);
