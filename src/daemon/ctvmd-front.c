@@ -375,7 +375,8 @@ static void answer_from(const struct http_request *req, struct privsep_msg *a,
                         struct http_response *resp)
 {
 	if (a->type == PRIVSEP_ERROR) {
-		answer_plain(resp, a->error->http_status ? a->error->http_status : 500, a->error->msg);
+		answer_plain(resp, a->error->http_status ? a->error->http_status : 500,
+		             a->error->msg);
 		return;
 	}
 	if (a->flags & PRIVSEP_F_AUTHENTICATED)
@@ -434,6 +435,7 @@ struct waiting {
 };
 
 struct front_loop {
+	struct http_loop *loop;
 	struct www *pages;
 	struct lchan *ch;
 	unsigned n_ch, n_free;
@@ -557,9 +559,12 @@ static void loop_ready(void *lctx, void *cookie)
 			if (r != -EPIPE)
 				log_error("channel to the privileged process broken: %s",
 				          e ? e->msg : strerror(-r));
-			/* every channel is shut, so every loop hears of it */
+			/* every channel is shut, so every loop hears of it;
+			 * their end of file must not wake this loop again */
 			mark_broken();
 			loop_fail_all(fl);
+			for (unsigned i = 0; i < fl->n_ch; i++)
+				http_loop_unwatch(fl->loop, fl->ch[i].fd);
 			return;
 		}
 		struct http_response resp = {0};
@@ -575,6 +580,7 @@ static void loop_ready(void *lctx, void *cookie)
 static void *loop_init(unsigned i, struct http_loop *loop, void *ud)
 {
 	struct front_loop *fl = xnew(struct front_loop, 1);
+	fl->loop = loop;
 	fl->pages = ud;
 	fl->tail = &fl->head;
 	fl->ch = xnew(struct lchan, loop_ch);

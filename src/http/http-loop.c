@@ -155,8 +155,7 @@ static void *handoff_main(void *arg)
 }
 
 /* Moves c out of the loop into a thread of its own (docs/dev/HTTP.md). */
-static void handoff(struct http_loop *loop, struct http_conn *c, enum handoff_mode mode,
-                    int status)
+static void handoff(struct http_loop *loop, struct http_conn *c, enum handoff_mode mode, int status)
 {
 	list_remove(loop, c);
 	epoll_ctl(loop->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -399,7 +398,8 @@ static void take_adopted(struct http_loop *loop, struct http_conn *c)
 	if (c->l->tls && !c->tls) {
 		c->state = CONN_HANDSHAKE;
 		/* from the accept: a handshake left half open holds a slot briefly */
-		c->deadline_ms = c->accepted_ms + (int64_t)loop->srv->lim.handshake_timeout_s * 1000;
+		c->deadline_ms =
+		    c->accepted_ms + (int64_t)loop->srv->lim.handshake_timeout_s * 1000;
 		if (http_conn_tls_init(c) < 0) {
 			loop_close(loop, c);
 			return;
@@ -495,6 +495,11 @@ int http_loop_watch(struct http_loop *loop, int fd, void *cookie)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tagged(cookie, TAG_WATCH)};
 	return epoll_ctl(loop->ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+void http_loop_unwatch(struct http_loop *loop, int fd)
+{
+	epoll_ctl(loop->ep, EPOLL_CTL_DEL, fd, NULL);
 }
 
 void http_loop_adopt(struct http_loop *loop, struct http_conn *c)

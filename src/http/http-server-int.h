@@ -28,7 +28,7 @@
 #define CONN_STACK_SIZE (256 * 1024)
 #endif
 
-#define MAX_LISTENERS 16
+#define MAX_LISTENERS  16
 #define HTTP_MAX_LOOPS 16
 /* Threads that only answer 503 to connections beyond the limits (TCP, unix
  * socket); past this many, extra connections are closed without an answer. */
@@ -131,7 +131,6 @@ struct http_server {
 	unsigned next_loop; /* round robin, under lock */
 };
 
-
 struct http_loop;
 
 int64_t http_now_ms(void);
@@ -139,8 +138,8 @@ int64_t http_now_ms(void);
  * (which waits, or returns EAGAIN when c->nonblock). */
 int http_conn_tls_init(struct http_conn *c);
 /* The response's bytes: head and, unless head_only, body. */
-void http_conn_format_response(struct strbuf *sb, const struct http_response *resp,
-                               bool keep_alive, bool head_only);
+void http_conn_format_response(struct strbuf *sb, const struct http_response *resp, bool keep_alive,
+                               bool head_only);
 void http_conn_access_log(struct http_server *srv, const struct http_conn *c,
                           const struct http_request *req, const struct http_response *resp);
 /* The peer's facts the request carries (TLS, address, credentials). */
@@ -152,8 +151,8 @@ ssize_t http_conn_fill(struct http_conn *c, size_t max);
 size_t http_conn_avail(const struct http_conn *c);
 /* Blocking steps, in a connection's own thread. */
 bool http_conn_serve_one(struct http_conn *c);
-bool http_conn_answer(struct http_conn *c, struct http_request *req,
-                      struct http_response *resp, bool keep_alive, bool body_unread);
+bool http_conn_answer(struct http_conn *c, struct http_request *req, struct http_response *resp,
+                      bool keep_alive, bool body_unread);
 void http_conn_send_plain(struct http_conn *c, int status);
 /* Unlinks c from the server and frees it; after it srv may be gone. */
 void http_conn_finish(struct http_conn *c);

@@ -328,8 +328,8 @@ static bool header_line_ok(const char *h)
 	return true;
 }
 
-void http_conn_format_response(struct strbuf *sb, const struct http_response *resp,
-                               bool keep_alive, bool head_only)
+void http_conn_format_response(struct strbuf *sb, const struct http_response *resp, bool keep_alive,
+                               bool head_only)
 {
 	int status = resp->status >= 100 && resp->status <= 999 ? resp->status : 500;
 	_cleanup_free_ char *reason = http_reason_sanitize(resp->reason, status);
@@ -927,8 +927,8 @@ void http_conn_fill_request(struct http_conn *c, struct http_request *req)
  * delay, the access log, the answer, a WebSocket relay, draining an unread
  * body.  Takes resp's contents; returns whether the connection may carry
  * another request. */
-bool http_conn_answer(struct http_conn *c, struct http_request *req,
-                      struct http_response *resp, bool keep_alive, bool body_unread)
+bool http_conn_answer(struct http_conn *c, struct http_request *req, struct http_response *resp,
+                      bool keep_alive, bool body_unread)
 {
 	struct http_server *srv = c->srv;
 	if (resp->status == 0)

@@ -236,6 +236,8 @@ struct http_loop_ops {
 };
 /* In init(): watch fd (level-triggered, readable) and call ready(cookie). */
 int http_loop_watch(struct http_loop *loop, int fd, void *cookie);
+/* Stops watching fd (before the backend closes it, or once it is broken). */
+void http_loop_unwatch(struct http_loop *loop, int fd);
 /* Takes resp's contents as a's answer; only in a's loop's thread. */
 void http_async_done(struct http_async *a, struct http_response *resp);
 

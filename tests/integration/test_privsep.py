@@ -4,14 +4,19 @@ process is sandboxed, each process may die by SIGKILL without hanging clients
 or losing tasks, a missing front user stops the start with the command that
 creates it, and --no-privsep is one process."""
 
+import http.client
 import os
+import re
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 import ctvmtest
 from ctvmtest import Daemon, HostAccount, user_cfg
@@ -29,6 +34,13 @@ def status_fields(pid):
             k, _, v = line.partition(":")
             out[k] = v.strip()
     return out
+
+
+def cpu_seconds(pid):
+    """User and system time of pid so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class ClientLoop:
@@ -153,6 +165,98 @@ class PrivsepTest(unittest.TestCase):
             t.join(60)
         self.assertEqual(results, [200] * 120)
 
+    def test_request_channels_threads(self):
+        """The same with a front thread per connection (--front-loops 0)."""
+        d, ticket, _, _ = self.start(["--handshake-timeout", "60", "--request-channels", "16",
+                                      "--front-loops", "0"])
+        results = []
+
+        def get():
+            for _ in range(5):
+                results.append(d.http("GET", "/version", ticket=ticket).status)
+
+        threads = [threading.Thread(target=get) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * 120)
+
+    def tls(self, d):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = socket.create_connection((d.host, d.port), timeout=30)
+        return ctx.wrap_socket(s)
+
+    def test_event_loops(self):
+        """Keep-alive connections are served by the front's event loops
+        (docs/dev/PRIVSEP.md "A request"), not a thread each: 40 connections
+        open at once leave the front with a handful of threads, and every
+        request on them is answered.  Pipelined requests are answered in
+        order; a request with a body moves to a thread of its own and the
+        connection comes back to its loop; an idle connection is closed at
+        its deadline by the loop's timer."""
+        d, ticket, csrf, _ = self.start(["--idle-timeout", "1", "--request-channels", "8"])
+        pid = d.front_pid()
+        ctx = ssl._create_unverified_context()
+        conns = [http.client.HTTPSConnection(d.host, d.port, context=ctx, timeout=30)
+                 for _ in range(40)]
+        hdr = {"Cookie": "PVEAuthCookie=" + ticket}
+        for rnd in range(3):
+            for c in conns:
+                c.request("GET", "/api2/json/version", headers=hdr)
+            for c in conns:
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                self.assertIn(b'"version"', r.read())
+        threads = len(os.listdir("/proc/%d/task" % pid))
+        self.assertLess(threads, 20, "the front has a thread per connection")
+        for c in conns:
+            c.close()
+
+        # pipelined: two requests in one write, two answers in order
+        s = self.tls(d)
+        req = ("GET /api2/json/%s HTTP/1.1\r\nHost: x\r\nCookie: PVEAuthCookie=%s\r\n\r\n")
+        s.sendall((req % ("version", ticket) + req % ("nodes", ticket)).encode())
+        buf = b""
+        for want in (b'"version"', b'"node"'):
+            while b"\r\n\r\n" not in buf:
+                buf += s.recv(65536)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+            n = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+            while len(buf) < n:
+                buf += s.recv(65536)
+            self.assertIn(want, buf[:n])
+            buf = buf[n:]
+        s.close()
+
+        # a body leaves the loop for one request, then the connection is back
+        c = http.client.HTTPSConnection(d.host, d.port, context=ctx, timeout=30)
+        body = urllib.parse.urlencode({"username": self.acct.userid,
+                                       "password": self.acct.password})
+        c.request("POST", "/api2/json/access/ticket", body=body,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        r.read()
+        sock = c.sock
+        for _ in range(3):
+            c.request("GET", "/api2/json/version", headers=hdr)
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+        self.assertIs(c.sock, sock, "the connection was not kept")
+        c.close()
+
+        # an idle unauthenticated connection: closed after --idle-timeout 1
+        s = self.tls(d)
+        t = time.monotonic()
+        self.assertEqual(s.recv(100), b"")
+        self.assertLess(time.monotonic() - t, 10)
+        s.close()
+
     def test_missing_user_refused(self):
         root = tempfile.mkdtemp(prefix="ctvmt-root-")
         self.addCleanup(shutil.rmtree, root, True)
@@ -231,6 +335,11 @@ class PrivsepTest(unittest.TestCase):
         self.assertTrue(all(s in (503, 0) for _, s in after), after[:10])
         self.assertIn(503, [s for _, s in after])
         self.assertTrue(all(dt < 1.0 for dt, s in after if s == 503), after[:10])
+        # the broken channels do not keep waking the front's event loops
+        # (each of them reads end of file for ever) while it waits out its grace
+        busy = cpu_seconds(front)
+        time.sleep(1)
+        self.assertLess(cpu_seconds(front) - busy, 0.3, "the orphaned front spins")
         # the orphaned front leaves by itself, freeing the port
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and os.path.exists("/proc/%d" % front):
