@@ -65,7 +65,7 @@ struct front {
 	struct rchan *free;
 	bool broken;
 	int64_t broken_ms;
-	uint64_t next_id;
+	uint64_t next_id; /* atomic */
 };
 
 static struct front F = {
@@ -104,10 +104,7 @@ static void mark_broken(void)
 
 static uint64_t new_id(void)
 {
-	pthread_mutex_lock(&F.lock);
-	uint64_t id = ++F.next_id;
-	pthread_mutex_unlock(&F.lock);
-	return id;
+	return __atomic_add_fetch(&F.next_id, 1, __ATOMIC_RELAXED);
 }
 
 /* On the control channel (CANCEL). */
@@ -591,6 +588,7 @@ static void *loop_init(unsigned i, struct http_loop *loop, void *ud)
 		c->fd = F.ch[first + k].fd;
 		c->fl = fl;
 		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
+		c->rd.one_at_a_time = true;
 		if (http_loop_watch(loop, c->fd, c) < 0) {
 			log_error("front: cannot watch a request channel");
 			return NULL;
@@ -690,6 +688,7 @@ _noreturn_ void front_main(const struct front_options *o)
 	for (unsigned i = 0; i < F.n_ch - n_loops * loop_ch; i++) {
 		struct rchan *c = &F.ch[i];
 		privsep_reader_init(&c->rd, PRIVSEP_PRIV);
+		c->rd.one_at_a_time = true;
 		c->next_free = F.free;
 		F.free = c;
 	}

@@ -22,6 +22,7 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -307,9 +308,17 @@ static void *channel_main(void *arg)
 	struct rchan *c = arg;
 	struct privsep_reader rd;
 	privsep_reader_init(&rd, PRIVSEP_FRONT);
+	rd.one_at_a_time = true; /* the front waits for each answer */
 	for (;;) {
 		struct privsep_msg m;
 		_cleanup_error_ struct error *e = NULL;
+		/* The front sends one request at a time here and this thread
+		 * has just answered the last: the next is not there yet.  Wait
+		 * first, rather than let privsep_recv() find out with a
+		 * recvmsg() (one system call a request saved). */
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+			;
 		int r = privsep_recv(&rd, c->fd, -1, &m, &e);
 		if (r < 0) {
 			if (r != -EPIPE) {

@@ -54,6 +54,7 @@ struct http_loop {
 	/* answered by the backend, finished after the current event */
 	struct http_conn *done, **done_tail;
 	bool stopping, stop_seen;
+	struct strbuf log; /* the access log lines of a batch */
 	int64_t next_tick;
 	pthread_mutex_t lock; /* guards adopted and quit */
 	struct http_conn *adopted;
@@ -311,14 +312,15 @@ static void step_write(struct http_loop *loop, struct http_conn *c)
 		return;
 	}
 	enter_read(loop, c);
-	if (http_conn_avail(c) > 0 || (c->tls && gnutls_record_check_pending(c->tls) > 0))
-		step_read(loop, c); /* pipelined, or already decrypted */
+	if (http_conn_has_input(c))
+		step_read(loop, c); /* pipelined, or already read */
 	else
 		arm(loop, c, EPOLLIN);
 }
 
-/* The backend's answer to c->req is in c->resp. */
-static void complete(struct http_loop *loop, struct http_conn *c)
+/* The backend's answer to c->req is in c->resp: its access log line goes
+ * to log, its bytes to c->wbuf.  False when it left the loop instead. */
+static bool prepare(struct http_loop *loop, struct http_conn *c, struct strbuf *log)
 {
 	struct http_server *srv = loop->srv;
 	bool keep = c->keep_alive;
@@ -327,13 +329,12 @@ static void complete(struct http_loop *loop, struct http_conn *c)
 	c->keep_alive = keep;
 	if (c->resp.delay_ms || c->resp.status == 101) {
 		handoff(loop, c, HANDOFF_ANSWER, 0);
-		return;
+		return false;
 	}
 	struct http_response *resp = &c->resp;
 	if (resp->status == 0)
 		resp->status = 500;
-	/* logged before sending, so the line exists once the client has its answer */
-	http_conn_access_log(srv, c, c->req, resp);
+	http_conn_access_line(log, c, c->req, resp);
 	strbuf_reset(&c->wbuf);
 	c->wpos = 0;
 	http_conn_format_response(&c->wbuf, resp, keep, streq(c->req->method, "HEAD"));
@@ -341,6 +342,17 @@ static void complete(struct http_loop *loop, struct http_conn *c)
 	c->req = http_request_free(c->req);
 	c->state = CONN_WRITE;
 	c->deadline_ms = http_now_ms() + (int64_t)srv->lim.timeout_s * 1000;
+	return true;
+}
+
+/* An answer that came at once (the backend's submit()). */
+static void complete(struct http_loop *loop, struct http_conn *c)
+{
+	_cleanup_strbuf_ struct strbuf log = STRBUF_INIT;
+	if (!prepare(loop, c, &log))
+		return;
+	/* logged before sending, so the line exists once the client has its answer */
+	http_server_log_write(loop->srv, &log);
 	step_write(loop, c);
 }
 
@@ -355,15 +367,29 @@ void http_async_done(struct http_async *a, struct http_response *resp)
 	loop->done_tail = &c->qnext;
 }
 
+/* The answers of one batch of events: their access log lines in one write,
+ * before any of the answers (so a line exists once its client has the
+ * answer), then the answers. */
 static void finish_done(struct http_loop *loop)
 {
+	struct http_conn *ready = NULL, **tail = &ready;
 	while (loop->done) {
 		struct http_conn *c = loop->done;
 		loop->done = c->qnext;
-		if (!loop->done)
-			loop->done_tail = &loop->done;
 		c->qnext = NULL;
-		complete(loop, c);
+		if (prepare(loop, c, &loop->log)) {
+			*tail = c;
+			tail = &c->qnext;
+		}
+	}
+	loop->done_tail = &loop->done;
+	http_server_log_write(loop->srv, &loop->log);
+	strbuf_reset(&loop->log);
+	while (ready) {
+		struct http_conn *c = ready;
+		ready = c->qnext;
+		c->qnext = NULL;
+		step_write(loop, c);
 	}
 }
 
@@ -472,8 +498,9 @@ static void *loop_main(void *arg)
 				loop->stopping = true;
 				break;
 			}
-			finish_done(loop);
 		}
+		while (loop->done) /* a pipelined request may be answered at once */
+			finish_done(loop);
 		if (quit)
 			break;
 		int64_t now = http_now_ms();
@@ -519,6 +546,7 @@ struct http_loop *http_loop_new(struct http_server *srv, unsigned index, struct 
 	loop->srv = srv;
 	loop->index = index;
 	loop->done_tail = &loop->done;
+	loop->log = (struct strbuf)STRBUF_INIT;
 	pthread_mutex_init(&loop->lock, NULL);
 	loop->ep = epoll_create1(EPOLL_CLOEXEC);
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -566,5 +594,6 @@ void http_loop_free(struct http_loop *loop)
 	if (loop->wake_fd >= 0)
 		close(loop->wake_fd);
 	pthread_mutex_destroy(&loop->lock);
+	strbuf_release(&loop->log);
 	free(loop);
 }

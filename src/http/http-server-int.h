@@ -98,6 +98,11 @@ struct http_conn {
 	size_t wpos;
 	struct http_conn *lprev, *lnext; /* the loop's list */
 	struct http_conn *qnext;         /* a loop's queue: adopted, answered */
+	/* Raw TLS bytes read ahead in the loop: one recv() takes what the
+	 * socket holds instead of GnuTLS's two (record header, then the
+	 * rest).  Drained before the socket, in either mode. */
+	uint8_t *tin;
+	size_t tin_pos, tin_len;
 };
 
 struct http_server {
@@ -142,12 +147,18 @@ void http_conn_format_response(struct strbuf *sb, const struct http_response *re
                                bool head_only);
 void http_conn_access_log(struct http_server *srv, const struct http_conn *c,
                           const struct http_request *req, const struct http_response *resp);
+/* The access log's line for req, appended to sb; and lines written at once. */
+void http_conn_access_line(struct strbuf *sb, const struct http_conn *c,
+                           const struct http_request *req, const struct http_response *resp);
+void http_server_log_write(struct http_server *srv, const struct strbuf *lines);
 /* The peer's facts the request carries (TLS, address, credentials). */
 void http_conn_fill_request(struct http_conn *c, struct http_request *req);
 bool http_conn_begin_work(struct http_conn *c);
 /* Returns whether the server is stopping. */
 bool http_conn_end_work(struct http_conn *c, const struct http_request *req);
 ssize_t http_conn_fill(struct http_conn *c, size_t max);
+/* Input already read from the socket (decrypted or raw) that no poll sees. */
+bool http_conn_has_input(const struct http_conn *c);
 size_t http_conn_avail(const struct http_conn *c);
 /* Blocking steps, in a connection's own thread. */
 bool http_conn_serve_one(struct http_conn *c);

@@ -91,17 +91,37 @@ static int wait_io(struct http_conn *c, short events, bool watch_stop)
 
 /* --- GnuTLS transport over the connection's deadline --- */
 
+/* What a loop reads ahead for GnuTLS: a full record and then some. */
+#define TLS_IN_SIZE (READ_CHUNK + 1024)
+
+static ssize_t tls_take(struct http_conn *c, void *buf, size_t len)
+{
+	size_t n = c->tin_len - c->tin_pos;
+	if (n > len)
+		n = len;
+	memcpy(buf, c->tin + c->tin_pos, n);
+	c->tin_pos += n;
+	return (ssize_t)n;
+}
+
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct http_conn *c = ptr;
+	if (c->tin_pos < c->tin_len)
+		return tls_take(c, buf, len);
 	for (;;) {
 		if (c->nonblock) {
-			ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
-			if (n < 0) {
-				c->io_err = errno == EAGAIN ? 0 : errno;
-				gnutls_transport_set_errno(c->tls, errno);
+			if (!c->tin)
+				c->tin = xmalloc(TLS_IN_SIZE);
+			ssize_t n = recv(c->fd, c->tin, TLS_IN_SIZE, MSG_DONTWAIT);
+			if (n <= 0) {
+				c->io_err = n == 0 || errno == EAGAIN ? 0 : errno;
+				gnutls_transport_set_errno(c->tls, n == 0 ? 0 : errno);
+				return n;
 			}
-			return n;
+			c->tin_pos = 0;
+			c->tin_len = (size_t)n;
+			return tls_take(c, buf, len);
 		}
 		int r = wait_io(c, POLLIN, c->watch_stop);
 		if (r < 0) {
@@ -401,31 +421,42 @@ static void append_clean(struct strbuf *sb, const char *s, size_t max)
 	}
 }
 
-void http_conn_access_log(struct http_server *srv, const struct http_conn *c,
-                          const struct http_request *req, const struct http_response *resp)
+void http_conn_access_line(struct strbuf *sb, const struct http_conn *c,
+                           const struct http_request *req, const struct http_response *resp)
 {
-	pthread_mutex_lock(&srv->log_lock);
-	if (srv->log_fd < 0) {
-		pthread_mutex_unlock(&srv->log_lock);
-		return;
-	}
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
-	append_clean(&sb, c->peer, 64);
-	strbuf_addstr(&sb, " - ");
-	append_clean(&sb, resp->log_user, 128);
-	strbuf_addf(&sb, " [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday,
+	append_clean(sb, c->peer, 64);
+	strbuf_addstr(sb, " - ");
+	append_clean(sb, resp->log_user, 128);
+	strbuf_addf(sb, " [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday,
 	            month_names[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
 	            tm.tm_sec);
-	append_clean(&sb, req->method, 32);
-	strbuf_addch(&sb, ' ');
+	append_clean(sb, req->method, 32);
+	strbuf_addch(sb, ' ');
 	/* raw_url never holds the query string, which may carry secrets */
-	append_clean(&sb, req->raw_url, 2048);
-	strbuf_addf(&sb, " HTTP/1.1\" %d %zu\n", resp->status, resp->body ? resp->body_len : 0);
-	ssize_t n _unused_ = write(srv->log_fd, sb.buf, sb.len);
+	append_clean(sb, req->raw_url, 2048);
+	strbuf_addf(sb, " HTTP/1.1\" %d %zu\n", resp->status, resp->body ? resp->body_len : 0);
+}
+
+void http_server_log_write(struct http_server *srv, const struct strbuf *lines)
+{
+	if (!lines->len)
+		return;
+	pthread_mutex_lock(&srv->log_lock);
+	if (srv->log_fd >= 0) {
+		ssize_t n _unused_ = write(srv->log_fd, lines->buf, lines->len);
+	}
 	pthread_mutex_unlock(&srv->log_lock);
+}
+
+void http_conn_access_log(struct http_server *srv, const struct http_conn *c,
+                          const struct http_request *req, const struct http_response *resp)
+{
+	_cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+	http_conn_access_line(&sb, c, req, resp);
+	http_server_log_write(srv, &sb);
 }
 
 static int open_log(const char *path)
@@ -889,10 +920,17 @@ static int relay_send_all(void *conn, const void *buf, size_t len)
 	return conn_send_all(conn, buf, len);
 }
 
+bool http_conn_has_input(const struct http_conn *c)
+{
+	return http_conn_avail(c) > 0 || c->tin_pos < c->tin_len ||
+	       (c->tls && gnutls_record_check_pending(c->tls) > 0);
+}
+
 static size_t relay_pending(void *conn)
 {
 	struct http_conn *c = conn;
-	return c->tls ? gnutls_record_check_pending(c->tls) : 0;
+	size_t n = c->tls ? gnutls_record_check_pending(c->tls) : 0;
+	return n + (c->tin_len - c->tin_pos);
 }
 
 /* Relays the upgraded connection on this thread until either side ends
@@ -1056,6 +1094,7 @@ static void conn_free(struct http_conn *c)
 		close(c->fd);
 	strbuf_release(&c->rbuf);
 	strbuf_release(&c->wbuf);
+	free(c->tin);
 	http_response_release(&c->resp);
 	http_request_free(c->req);
 	free(c);

@@ -217,7 +217,9 @@ void privsep_reader_release(struct privsep_reader *r)
 	free(r->frame);
 	if (r->fd >= 0)
 		close(r->fd);
+	bool one = r->one_at_a_time;
 	privsep_reader_init(r, r->from);
+	r->one_at_a_time = one;
 }
 
 static int reader_fail(struct privsep_reader *r, int e, struct error **err)
@@ -236,16 +238,17 @@ static int reader_fail(struct privsep_reader *r, int e, struct error **err)
  * -EPIPE at end of file, -EBADMSG for descriptors the protocol does not
  * allow (all of them closed).  A descriptor that may come is stored in r->fd.
  */
-static ssize_t recv_some(struct privsep_reader *r, int sock, void *buf, size_t len, int flags,
-                         struct error **err)
+static ssize_t recv_some(struct privsep_reader *r, int sock, void *buf, size_t len, void *ahead,
+                         size_t ahead_len, int flags, struct error **err)
 {
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cbuf;
-	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov,
-	                    .msg_iovlen = 1,
+	struct iovec iov[2] = {{.iov_base = buf, .iov_len = len},
+	                       {.iov_base = ahead, .iov_len = ahead_len}};
+	struct msghdr mh = {.msg_iov = iov,
+	                    .msg_iovlen = ahead ? 2 : 1,
 	                    .msg_control = cbuf.buf,
 	                    .msg_controllen = sizeof(cbuf.buf)};
 	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
@@ -343,7 +346,11 @@ int privsep_recv(struct privsep_reader *r, int sock, int timeout_ms, struct priv
 			return e < 0 ? reader_fail(r, e, err) : 1;
 		}
 		uint8_t *dst = r->frame ? r->frame + r->got : r->hdr_buf + r->got;
-		ssize_t n = recv_some(r, sock, dst, total - r->got, flags, err);
+		/* a frame's first read, on a channel that carries one at a time */
+		uint8_t ahead[PRIVSEP_READ_AHEAD];
+		bool first = r->one_at_a_time && !r->frame && r->got == 0;
+		ssize_t n = recv_some(r, sock, dst, total - r->got, first ? ahead : NULL,
+		                      first ? sizeof(ahead) : 0, flags, err);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN || n == -EWOULDBLOCK) {
@@ -360,11 +367,23 @@ int privsep_recv(struct privsep_reader *r, int sock, int timeout_ms, struct priv
 		}
 		if (n < 0)
 			return reader_fail(r, (int)n, err);
-		r->got += n;
+		size_t extra = (size_t)n > total - r->got ? (size_t)n - (total - r->got) : 0;
+		r->got += (size_t)n - extra;
 		if (!r->frame && r->got == PRIVSEP_HDR_SIZE) {
 			int e = header_done(r, err);
 			if (e < 0)
 				return reader_fail(r, e, err);
+		}
+		if (extra) {
+			/* only a first read has extra bytes, and its header is done */
+			if (extra > r->hdr.len)
+				return reader_fail(
+				    r,
+				    error_set(err, -EBADMSG, 500,
+				              "privsep: a second frame on a one-at-a-time channel"),
+				    err);
+			memcpy(r->frame + r->got, ahead, extra);
+			r->got += extra;
 		}
 	}
 }

@@ -299,7 +299,14 @@ struct privsep_reader {
 	size_t got;     /* bytes of the current frame received */
 	int fd;         /* the descriptor that came with the current frame */
 	int failed;     /* the error that broke the channel, or 0 */
+	/* One frame at a time (a request channel: the peer sends nothing
+	 * more until this frame is answered).  A frame's first read may then
+	 * ask for up to PRIVSEP_READ_AHEAD bytes past its header, one
+	 * recvmsg() a frame instead of two; a byte past the frame's end in
+	 * that read breaks the protocol. */
+	bool one_at_a_time;
 };
+#define PRIVSEP_READ_AHEAD 8192
 
 void privsep_reader_init(struct privsep_reader *r, unsigned from);
 void privsep_reader_release(struct privsep_reader *r);

@@ -276,6 +276,48 @@ static void test_large_messages(void **state)
 	privsep_msg_clear(&msgs[1]);
 }
 
+/* A request channel reads a frame's header and what follows in one
+ * recvmsg() (privsep_reader.one_at_a_time): every type still crosses with
+ * its descriptor, a frame larger than the read-ahead arrives whole, and a
+ * second frame sent behind the first, which such a peer never does, breaks
+ * the channel rather than being taken for part of the first. */
+static void test_one_at_a_time(void **state)
+{
+	struct chan *c = *state;
+	c->rd.one_at_a_time = true;
+	for (size_t i = 0; i < PRIVSEP_SAMPLES; i++) {
+		struct privsep_msg m, d;
+		privsep_sample(i, privsep_sample_has_fd(i) ? devnull() : -1, &m);
+		send_ok(c->fd[0], &m);
+		recv_ok(c, &d);
+		assert_true(privsep_msg_equal(&m, &d));
+		privsep_msg_clear(&m);
+		privsep_msg_clear(&d);
+	}
+	struct privsep_msg m, d;
+	privsep_sample(6, -1, &m);
+	free(m.response.body);
+	m.response.body_len = 3 * PRIVSEP_READ_AHEAD + 5;
+	m.response.body = xmalloc(m.response.body_len);
+	for (size_t i = 0; i < m.response.body_len; i++)
+		m.response.body[i] = (char)(i * 7);
+	send_ok(c->fd[0], &m);
+	recv_ok(c, &d);
+	assert_true(privsep_msg_equal(&m, &d));
+	privsep_msg_clear(&d);
+	privsep_msg_clear(&m);
+
+	size_t i = 0;
+	while (privsep_sample_has_fd(i))
+		i++;
+	privsep_sample(i, -1, &m);
+	send_ok(c->fd[0], &m);
+	send_ok(c->fd[0], &m);
+	privsep_msg_clear(&m);
+	assert_int_equal(recv_code(c, 5000), -EBADMSG);
+	assert_int_equal(recv_code(c, 0), -EBADMSG); /* and it stays broken */
+}
+
 /* A peer that does not read: the send gives up at its deadline. */
 static void test_send_deadline(void **state)
 {
@@ -584,6 +626,7 @@ int main(void)
 	    T(test_descriptors_work_across),
 	    T(test_frame_in_pieces),
 	    T(test_large_messages),
+	    T(test_one_at_a_time),
 	    T(test_send_deadline),
 	    T(test_outq),
 	    T(test_refuses_two_descriptors),
