@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config-store.h"
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "section-config.h"
 #include "strbuf.h"
+#include "strv.h"
 #include "xalloc.h"
 
 static const char modified_msg[] =
@@ -436,7 +438,23 @@ struct conf_family {
 	size_t n_buckets; /* a power of two */
 	size_t n_entries;
 	unsigned recheck_ms;
+
+	/* The last listing (conf_family_list()) and the directory's mtime
+	 * before it was read; trusted only when that mtime was at least
+	 * LIST_TRUST_NS older than the read (under lock). */
+	char **list;
+	size_t n_list;
+	struct timespec list_mtime;
+	bool list_trusted;
 };
+
+/* A directory's mtime comes from the kernel's coarse clock, a tick behind
+ * the real time at worst: a change made after a listing can carry the
+ * same mtime only if the listing saw the directory change within a tick.
+ * A listing is reused only when its directory had been still for longer
+ * than this, so any later change shows as a new mtime (git's "racily
+ * clean" rule). */
+#define LIST_TRUST_NS 1000000000ll
 
 /* FNV-1a */
 static size_t key_hash(const char *key)
@@ -509,6 +527,7 @@ struct conf_family *conf_family_free(struct conf_family *fam)
 		}
 	}
 	free(fam->buckets);
+	strv_free(fam->list);
 	pthread_mutex_destroy(&fam->lock);
 	free(fam->dir);
 	free(fam->suffix);
@@ -663,8 +682,47 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static char **keys_dup(char *const *keys, size_t n)
+{
+	char **c = xnew(char *, n + 1);
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(keys[i]);
+	c[n] = NULL;
+	return c;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000ll + t->tv_nsec;
+}
+
 int conf_family_list(struct conf_family *fam, char ***ret_keys, size_t *ret_n, struct error **err)
 {
+	/* an unchanged directory is not read again: one stat() instead of an
+	 * open, two getdents and a close (GET /cluster/resources lists both
+	 * guest directories on every request) */
+	struct stat st;
+	struct timespec scan;
+	clock_gettime(CLOCK_REALTIME, &scan);
+	bool have_st = stat(fam->dir, &st) == 0;
+	if (!have_st && errno == ENOENT) {
+		*ret_keys = xnew(char *, 1);
+		if (ret_n)
+			*ret_n = 0;
+		return 0;
+	}
+	if (have_st) {
+		pthread_mutex_lock(&fam->lock);
+		if (fam->list && fam->list_trusted && st.st_mtim.tv_sec == fam->list_mtime.tv_sec &&
+		    st.st_mtim.tv_nsec == fam->list_mtime.tv_nsec) {
+			*ret_keys = keys_dup(fam->list, fam->n_list);
+			if (ret_n)
+				*ret_n = fam->n_list;
+			pthread_mutex_unlock(&fam->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&fam->lock);
+	}
 	DIR *d = opendir(fam->dir);
 	if (!d && errno != ENOENT)
 		return error_set(err, -errno, 500, "unable to open directory '%s' - %s", fam->dir,
@@ -699,6 +757,17 @@ int conf_family_list(struct conf_family *fam, char ***ret_keys, size_t *ret_n, s
 		return r;
 	}
 	qsort(keys, n, sizeof(*keys), cmp_str);
+	pthread_mutex_lock(&fam->lock);
+	strv_free(fam->list);
+	fam->list = NULL;
+	fam->n_list = 0;
+	if (have_st) {
+		fam->list = keys_dup(keys, n);
+		fam->n_list = n;
+		fam->list_mtime = st.st_mtim;
+		fam->list_trusted = ts_ns(&scan) - ts_ns(&st.st_mtim) > LIST_TRUST_NS;
+	}
+	pthread_mutex_unlock(&fam->lock);
 	*ret_keys = keys;
 	if (ret_n)
 		*ret_n = n;

@@ -229,6 +229,9 @@ int conf_family_update(struct conf_family *fam, const char *key, const char *cli
 int conf_family_remove(struct conf_family *fam, const char *key, struct error **err);
 
 /* The keys of the files present now, sorted by strcmp(), as a
- * NULL-terminated array (free each and the array).  Reads the directory
- * only: no stat(), no file is opened.  A missing directory is an empty list. */
+ * NULL-terminated array (free each and the array).  No file is opened.
+ * Costs one stat() of the directory when it did not change since the last
+ * listing (which is reused then, when it was read more than a second after
+ * the directory's last change), else reads the directory.  A missing
+ * directory is an empty list. */
 int conf_family_list(struct conf_family *fam, char ***ret_keys, size_t *ret_n, struct error **err);

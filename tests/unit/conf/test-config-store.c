@@ -712,6 +712,69 @@ static void test_family_concurrent(void **state)
 	conf_family_free(fam);
 }
 
+/* Sets dir's mtime to t seconds after the epoch plus ns. */
+static void set_mtime(const char *dir, time_t t, long ns)
+{
+	struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = t, .tv_nsec = ns}};
+	assert_int_equal(utimensat(AT_FDCWD, dir, ts, 0), 0);
+}
+
+static size_t list_n(struct conf_family *fam)
+{
+	char **keys = NULL;
+	size_t n = 0;
+	assert_int_equal(conf_family_list(fam, &keys, &n, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return n;
+}
+
+/* A listing is reused while the directory's mtime stays what it was, but
+ * only when the directory had been still for over a second when it was
+ * read: a change within the same clock tick as the listing (same mtime)
+ * is never missed. */
+static void test_family_list_reuse(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *dir = path_join(f->root, "lxc");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	_cleanup_free_ char *p1 = path_join(dir, "101.conf");
+	_cleanup_free_ char *p2 = path_join(dir, "102.conf");
+	_cleanup_free_ char *p3 = path_join(dir, "103.conf");
+	put_fast(p1, "value=1\n");
+	struct conf_family *fam = conf_family_new(dir, ".conf", &toy_ops_strict, NULL);
+	time_t old = time(NULL) - 5;
+	set_mtime(dir, old, 123);
+	assert_int_equal(list_n(fam), 1);
+
+	/* reused: a file added behind a forged, unchanged mtime is not seen */
+	put_fast(p2, "value=2\n");
+	set_mtime(dir, old, 123);
+	assert_int_equal(list_n(fam), 1);
+	/* any other mtime reads the directory again */
+	set_mtime(dir, old, 124);
+	assert_int_equal(list_n(fam), 2);
+
+	/* a directory that changed just now: its listing is not trusted,
+	 * even when the next change keeps the same mtime */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	set_mtime(dir, now.tv_sec, now.tv_nsec);
+	assert_int_equal(list_n(fam), 2);
+	put_fast(p3, "value=3\n");
+	set_mtime(dir, now.tv_sec, now.tv_nsec);
+	assert_int_equal(list_n(fam), 3);
+
+	/* a directory that went away is an empty list */
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(list_n(fam), 0);
+	conf_family_free(fam);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,6 +785,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_forked_child, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_family_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_family_list_reuse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_family_remove_and_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_family_concurrent, setup, teardown),
 	};
