@@ -164,13 +164,7 @@ static void handoff(struct http_loop *loop, struct http_conn *c, enum handoff_mo
 	c->state = CONN_THREAD;
 	struct handoff *h = xnew(struct handoff, 1);
 	*h = (struct handoff){.c = c, .mode = mode, .status = status};
-	pthread_attr_t attr;
-	pthread_t t;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&t, &attr, handoff_main, h);
-	pthread_attr_destroy(&attr);
+	int r = http_conn_thread_start(handoff_main, h);
 	if (r != 0) {
 		log_debug("unable to start connection thread - %s", strerror(r));
 		free(h);

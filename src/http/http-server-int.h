@@ -165,6 +165,9 @@ bool http_conn_serve_one(struct http_conn *c);
 bool http_conn_answer(struct http_conn *c, struct http_request *req, struct http_response *resp,
                       bool keep_alive, bool body_unread);
 void http_conn_send_plain(struct http_conn *c, int status);
+/* A detached thread with a connection thread's stack; pthread_create()'s
+ * result. */
+int http_conn_thread_start(void *(*fn)(void *), void *arg);
 /* Unlinks c from the server and frees it; after it srv may be gone. */
 void http_conn_finish(struct http_conn *c);
 /* The thread's goodbye: close_notify unless the connection failed. */

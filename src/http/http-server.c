@@ -1136,6 +1136,18 @@ void http_conn_bye(struct http_conn *c)
 	}
 }
 
+int http_conn_thread_start(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int r = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
 static void *conn_main(void *arg)
 {
 	struct http_conn *c = arg;
@@ -1226,13 +1238,7 @@ static void conn_start(struct http_listener *l, int fd, const struct sockaddr_st
 		http_loop_adopt(loop, c);
 		return;
 	}
-	pthread_attr_t attr;
-	pthread_t t;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, CONN_STACK_SIZE);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int r = pthread_create(&t, &attr, conn_main, c);
-	pthread_attr_destroy(&attr);
+	int r = http_conn_thread_start(conn_main, c);
 	pthread_mutex_unlock(&srv->lock);
 	if (r != 0) {
 		log_debug("unable to start connection thread - %s", strerror(r));

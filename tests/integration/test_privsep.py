@@ -134,6 +134,22 @@ class PrivsepTest(unittest.TestCase):
         r = d.root_http("GET", "/access/permissions")
         self.assertEqual(r.status, 200, r)
 
+    def hammer(self, d, ticket):
+        """24 clients at once, 5 requests each, a new connection each: every
+        request gets its answer."""
+        results = []
+
+        def get():
+            for _ in range(5):
+                results.append(d.http("GET", "/version", ticket=ticket).status)
+
+        threads = [threading.Thread(target=get) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * 120)
+
     def test_request_channels(self):
         """Each request crosses on a channel of its own (docs/dev/PRIVSEP.md,
         "A request"): the front holds the control channel (3) and the request
@@ -152,35 +168,13 @@ class PrivsepTest(unittest.TestCase):
             except FileNotFoundError:
                 target = "none"
             self.assertTrue(target.startswith("socket:"), (fd, target))
-        results = []
-
-        def get():
-            for _ in range(5):
-                results.append(d.http("GET", "/version", ticket=ticket).status)
-
-        threads = [threading.Thread(target=get) for _ in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        self.assertEqual(results, [200] * 120)
+        self.hammer(d, ticket)
 
     def test_request_channels_threads(self):
         """The same with a front thread per connection (--front-loops 0)."""
         d, ticket, _, _ = self.start(["--handshake-timeout", "60", "--request-channels", "16",
                                       "--front-loops", "0"])
-        results = []
-
-        def get():
-            for _ in range(5):
-                results.append(d.http("GET", "/version", ticket=ticket).status)
-
-        threads = [threading.Thread(target=get) for _ in range(24)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        self.assertEqual(results, [200] * 120)
+        self.hammer(d, ticket)
 
     def tls(self, d):
         ctx = ssl.create_default_context()
