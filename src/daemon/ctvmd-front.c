@@ -435,7 +435,7 @@ struct front_loop {
 	struct http_loop *loop;
 	struct www *pages;
 	struct lchan *ch;
-	unsigned n_ch, n_free;
+	unsigned n_ch;
 	/* requests beyond the loop's channels, in order */
 	struct waiting *head, **tail;
 };
@@ -443,41 +443,36 @@ struct front_loop {
 /* Which of F.ch the loops own: the last n_loops * loop_ch of them. */
 static unsigned n_loops, loop_ch;
 
-static void lchan_answer(struct lchan *c, int status, const char *msg)
+static void async_answer(struct http_async *a, int status, const char *msg)
 {
 	struct http_response resp = {0};
 	answer_plain(&resp, status, msg);
-	struct http_async *a = TAKE_PTR(c->a);
-	c->fl->n_free++;
 	http_async_done(a, &resp);
 }
 
-/* Sends req on the free channel c; false when it was answered at once. */
-static bool lchan_send(struct lchan *c, const struct http_request *req, struct http_async *a)
+/* Sends req on the free channel c, or answers it at once when that fails. */
+static void lchan_send(struct lchan *c, const struct http_request *req, struct http_async *a)
 {
 	_cleanup_privsep_msg_ struct privsep_msg m;
 	request_msg(req, new_id(), &m);
-	c->a = a;
-	c->req = req;
-	c->id = m.id;
-	c->fl->n_free--;
 	_cleanup_error_ struct error *e = NULL;
 	int r = F.broken ? -EPIPE : privsep_send(c->fd, &m, SEND_TIMEOUT_MS, &e);
-	if (r >= 0)
-		return true;
-	if (r == -EMSGSIZE) {
-		lchan_answer(c, 413, "request entity too large");
+	if (r >= 0) {
+		c->a = a;
+		c->req = req;
+		c->id = m.id;
+	} else if (r == -EMSGSIZE) {
+		async_answer(a, 413, "request entity too large");
 	} else {
 		if (r != -EPIPE && r != -EINVAL)
 			mark_broken(); /* a frame may be half written */
-		lchan_answer(c, 503, "Service Unavailable");
+		async_answer(a, 503, "Service Unavailable");
 	}
-	return false;
 }
 
 static struct lchan *lchan_free(struct front_loop *fl)
 {
-	for (unsigned i = 0; fl->n_free && i < fl->n_ch; i++)
+	for (unsigned i = 0; i < fl->n_ch; i++)
 		if (!fl->ch[i].a)
 			return &fl->ch[i];
 	return NULL;
@@ -524,13 +519,11 @@ static void loop_fail_all(struct front_loop *fl)
 {
 	for (unsigned i = 0; i < fl->n_ch; i++)
 		if (fl->ch[i].a)
-			lchan_answer(&fl->ch[i], 503, "Service Unavailable");
+			async_answer(TAKE_PTR(fl->ch[i].a), 503, "Service Unavailable");
 	while (fl->head) {
 		struct waiting *w = fl->head;
 		fl->head = w->next;
-		struct http_response resp = {0};
-		answer_plain(&resp, 503, "Service Unavailable");
-		http_async_done(w->a, &resp);
+		async_answer(w->a, 503, "Service Unavailable");
 		free(w);
 	}
 	fl->tail = &fl->head;
@@ -540,37 +533,33 @@ static void loop_ready(void *lctx, void *cookie)
 {
 	struct front_loop *fl = lctx;
 	struct lchan *c = cookie;
-	for (;;) {
-		_cleanup_privsep_msg_ struct privsep_msg a;
-		privsep_msg_init(&a, PRIVSEP_RESPONSE, 0);
-		_cleanup_error_ struct error *e = NULL;
-		int r = privsep_recv(&c->rd, c->fd, 0, &a, &e);
-		if (r == 0)
-			break;
-		if (r > 0 && (!c->a || a.id != c->id ||
-		              (a.type != PRIVSEP_RESPONSE && a.type != PRIVSEP_ERROR))) {
-			log_error("unexpected answer on a request channel");
-			r = -EPROTO;
-		}
-		if (r < 0) {
-			if (r != -EPIPE)
-				log_error("channel to the privileged process broken: %s",
-				          e ? e->msg : strerror(-r));
-			/* every channel is shut, so every loop hears of it;
-			 * their end of file must not wake this loop again */
-			mark_broken();
-			loop_fail_all(fl);
-			for (unsigned i = 0; i < fl->n_ch; i++)
-				http_loop_unwatch(fl->loop, fl->ch[i].fd);
-			return;
-		}
-		struct http_response resp = {0};
-		answer_from(c->req, &a, &resp);
-		struct http_async *done = TAKE_PTR(c->a);
-		fl->n_free++;
-		http_async_done(done, &resp);
-		break; /* one request at a time on a channel */
+	_cleanup_privsep_msg_ struct privsep_msg a;
+	privsep_msg_init(&a, PRIVSEP_RESPONSE, 0);
+	_cleanup_error_ struct error *e = NULL;
+	/* one request at a time on a channel: at most one answer to read */
+	int r = privsep_recv(&c->rd, c->fd, 0, &a, &e);
+	if (r == 0)
+		return; /* part of a frame */
+	if (r > 0 &&
+	    (!c->a || a.id != c->id || (a.type != PRIVSEP_RESPONSE && a.type != PRIVSEP_ERROR))) {
+		log_error("unexpected answer on a request channel");
+		r = -EPROTO;
 	}
+	if (r < 0) {
+		if (r != -EPIPE)
+			log_error("channel to the privileged process broken: %s",
+			          e ? e->msg : strerror(-r));
+		/* every channel is shut, so every loop hears of it; their end
+		 * of file must not wake this loop again */
+		mark_broken();
+		loop_fail_all(fl);
+		for (unsigned i = 0; i < fl->n_ch; i++)
+			http_loop_unwatch(fl->loop, fl->ch[i].fd);
+		return;
+	}
+	struct http_response resp = {0};
+	answer_from(c->req, &a, &resp);
+	http_async_done(TAKE_PTR(c->a), &resp);
 	loop_next(fl);
 }
 
@@ -581,7 +570,7 @@ static void *loop_init(unsigned i, struct http_loop *loop, void *ud)
 	fl->pages = ud;
 	fl->tail = &fl->head;
 	fl->ch = xnew(struct lchan, loop_ch);
-	fl->n_ch = fl->n_free = loop_ch;
+	fl->n_ch = loop_ch;
 	unsigned first = F.n_ch - n_loops * loop_ch + i * loop_ch;
 	for (unsigned k = 0; k < loop_ch; k++) {
 		struct lchan *c = &fl->ch[k];

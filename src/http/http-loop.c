@@ -45,7 +45,6 @@ enum { TAG_CONN, TAG_WATCH, TAG_WAKE, TAG_STOP, TAG_MASK = 3 };
 
 struct http_loop {
 	struct http_server *srv;
-	unsigned index;
 	int ep, wake_fd;
 	pthread_t thread;
 	bool running;
@@ -538,7 +537,6 @@ struct http_loop *http_loop_new(struct http_server *srv, unsigned index, struct 
 {
 	struct http_loop *loop = xnew(struct http_loop, 1);
 	loop->srv = srv;
-	loop->index = index;
 	loop->done_tail = &loop->done;
 	loop->log = (struct strbuf)STRBUF_INIT;
 	pthread_mutex_init(&loop->lock, NULL);
