@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The privileged side of ctvmd (docs/dev/PRIVSEP.md): starts the
- * front by exec with a control channel and N request channels, serves each
- * request channel on a thread of its own (read, run the handler, write the
- * answer: no queue, no hand-off), and restarts the front when it dies.
+ * front by exec with a control channel and N request channels, serves the
+ * request channels (privsep-serve.h: a few pollers answer reads, anything
+ * else gets a thread of its own), and restarts the front when it dies.
  *
  * Trust: a forwarded request is rebuilt with local_socket and peer
  * credentials always off, whatever the front says; its credentials are the
@@ -38,6 +38,7 @@
 #include "http-parse.h" /* http_response_release() */
 #include "http.h"
 #include "log.h"
+#include "privsep-serve.h"
 #include "privsep.h"
 #include "xalloc.h"
 
@@ -47,19 +48,16 @@ extern char **environ;
 /* Upload files open at once; the front's connection budget bounds them
  * anyway. */
 #define MAX_UPLOADS 256
+/* Threads answering reads on the request channels, at most */
+#define PRIV_MAX_POLLERS 4
 
 struct priv;
 
-/* One request channel of a front and the thread serving it.  Only that
- * thread reads and writes fd; the supervisor shuts it down and closes it
- * after joining the thread. */
-struct rchan {
+/* One front, as its request channels' serve callbacks see it. */
+struct front_gen {
 	struct priv *p;
-	uint64_t gen; /* the front it belongs to */
-	int fd;
-	int ctl_fd; /* the front's control channel: shut down on a protocol error */
-	pthread_t thread;
-	bool started;
+	uint64_t gen; /* the front's */
+	int ctl_fd;   /* its control channel: shut down on a protocol error */
 };
 
 struct upload {
@@ -91,7 +89,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Only the channel's own thread sends on it: no lock. */
+/* Only the thread serving the channel's request sends on it: no lock. */
 static void chan_send(int fd, const struct privsep_msg *m)
 {
 	_cleanup_error_ struct error *e = NULL;
@@ -172,11 +170,12 @@ static char *clean_line(const char *s, size_t max)
 	return c;
 }
 
-static void serve_request(struct priv *p, const struct rchan *c, struct privsep_msg *m)
+static void serve_request(const struct front_gen *g, int fd, struct privsep_msg *m)
 {
+	struct priv *p = g->p;
 	struct http_request *req = rebuild(&m->request);
 	req->parse_error = TAKE_PTR(m->request.parse_error);
-	struct upload *u = upload_take(p, c->gen, m->id);
+	struct upload *u = upload_take(p, g->gen, m->id);
 	if (u && (m->request.flags & PRIVSEP_REQ_UPLOAD)) {
 		req->upload_path = xstrdup(u->path);
 		req->upload_size = m->request.upload_size;
@@ -214,36 +213,37 @@ static void serve_request(struct priv *p, const struct rchan *c, struct privsep_
 		pr->status = 500;
 	} else if (pr->body_len > PRIVSEP_MAX_BODY) {
 		/* a large answer goes as a descriptor, read by the front */
-		int fd = memfd_create("ctvm-answer", MFD_CLOEXEC);
+		int mfd = memfd_create("ctvm-answer", MFD_CLOEXEC);
 		size_t off = 0;
-		while (fd >= 0 && off < resp.body_len) {
-			ssize_t n = write(fd, resp.body + off, resp.body_len - off);
+		while (mfd >= 0 && off < resp.body_len) {
+			ssize_t n = write(mfd, resp.body + off, resp.body_len - off);
 			if (n <= 0) {
-				close(fd);
-				fd = -1;
+				close(mfd);
+				mfd = -1;
 				break;
 			}
 			off += (size_t)n;
 		}
-		if (fd < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		if (mfd < 0 || lseek(mfd, 0, SEEK_SET) < 0) {
 			pr->status = 500;
 			free(pr->reason);
 			pr->reason = xstrdup("unable to pass the answer");
 			pr->body_len = 0;
 		} else {
-			a.fd = fd;
+			a.fd = mfd;
 		}
 	} else if (pr->body_len) {
 		pr->body = TAKE_PTR(resp.body);
 	}
 	http_response_release(&resp);
 	http_request_free(req);
-	chan_send(c->fd, &a);
+	chan_send(fd, &a);
 	privsep_msg_clear(&a);
 }
 
-static void serve_upload_open(struct priv *p, const struct rchan *c, struct privsep_msg *m)
+static void serve_upload_open(const struct front_gen *g, int fd, struct privsep_msg *m)
 {
+	struct priv *p = g->p;
 	struct http_request *req = rebuild(&m->request);
 	struct http_stream_spec spec = {.fd = -1};
 	struct privsep_msg a;
@@ -255,7 +255,7 @@ static void serve_upload_open(struct priv *p, const struct rchan *c, struct priv
 	if (r > 0) {
 		struct upload *u = xnew(struct upload, 1);
 		u->id = m->id;
-		u->gen = c->gen;
+		u->gen = g->gen;
 		u->path = xasprintf("%s/.upload-XXXXXX.tmp", spec.dir);
 		u->fd = mkostemps(u->path, 4, O_CLOEXEC);
 		if (u->fd < 0) {
@@ -297,59 +297,42 @@ static void serve_upload_open(struct priv *p, const struct rchan *c, struct priv
 	}
 	free(spec.dir);
 	http_request_free(req);
-	chan_send(c->fd, &a);
+	chan_send(fd, &a);
 	privsep_msg_clear(&a);
 }
 
-/* Serves one request channel until it ends: each REQUEST or UPLOAD_OPEN is
- * answered on this thread, so a slow call (PAM) holds this channel only. */
-static void *channel_main(void *arg)
+/* A frame from one of the front's request channels (privsep-serve.h). */
+static void serve_frame(void *userdata, unsigned index, int fd, struct privsep_msg *m)
 {
-	struct rchan *c = arg;
-	struct privsep_reader rd;
-	privsep_reader_init(&rd, PRIVSEP_FRONT);
-	rd.one_at_a_time = true; /* the front waits for each answer */
-	for (;;) {
-		struct privsep_msg m;
-		_cleanup_error_ struct error *e = NULL;
-		/* The front sends one request at a time here and this thread
-		 * has just answered the last: the next is not there yet.  Wait
-		 * first, rather than let privsep_recv() find out with a
-		 * recvmsg() (one system call a request saved). */
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-		while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-			;
-		int r = privsep_recv(&rd, c->fd, -1, &m, &e);
-		if (r < 0) {
-			if (r != -EPIPE) {
-				log_error("request channel of the front broken: %s",
-				          e ? e->msg : strerror(-r));
-				/* the supervisor sees it and restarts the front */
-				shutdown(c->ctl_fd, SHUT_RDWR);
-			}
-			break;
-		}
-		if (r == 0)
-			continue;
-		switch (m.type) {
-		case PRIVSEP_REQUEST:
-			serve_request(c->p, c, &m);
-			break;
-		case PRIVSEP_UPLOAD_OPEN:
-			serve_upload_open(c->p, c, &m);
-			break;
-		case PRIVSEP_CANCEL:
-			upload_free(upload_take(c->p, c->gen, m.id), true);
-			break;
-		default:
-			break; /* ERROR and HELLO: nothing held for them */
-		}
-		privsep_msg_clear(&m);
+	const struct front_gen *g = userdata;
+	(void)index;
+	switch (m->type) {
+	case PRIVSEP_REQUEST:
+		serve_request(g, fd, m);
+		break;
+	case PRIVSEP_UPLOAD_OPEN:
+		serve_upload_open(g, fd, m);
+		break;
+	case PRIVSEP_CANCEL:
+		upload_free(upload_take(g->p, g->gen, m->id), true);
+		break;
+	default:
+		break; /* ERROR and HELLO: nothing held for them */
 	}
-	privsep_reader_release(&rd);
-	shutdown(c->fd, SHUT_RDWR);
-	return NULL;
 }
+
+static void channel_broken(void *userdata, unsigned index, const struct error *e)
+{
+	const struct front_gen *g = userdata;
+	log_error("request channel %u of the front broken: %s", index, e->msg);
+	/* the supervisor sees it and restarts the front */
+	shutdown(g->ctl_fd, SHUT_RDWR);
+}
+
+static const struct privsep_serve_ops serve_ops = {
+    .serve = serve_frame,
+    .broken = channel_broken,
+};
 
 /* --- the front --- */
 
@@ -452,18 +435,6 @@ static void serve_front(struct priv *p, int fd, uint64_t gen)
 	shutdown(fd, SHUT_RDWR);
 }
 
-/* Starts the request channels' threads; returns how many started. */
-static unsigned start_channels(struct rchan *rc, unsigned n)
-{
-	unsigned i = 0;
-	for (; i < n; i++) {
-		if (pthread_create(&rc[i].thread, NULL, channel_main, &rc[i]) != 0)
-			break;
-		rc[i].started = true;
-	}
-	return i;
-}
-
 static void *supervisor_main(void *arg)
 {
 	struct priv *p = arg;
@@ -488,30 +459,36 @@ static void *supervisor_main(void *arg)
 			close(theirs[i]);
 		int64_t started = mono_ms();
 		if (pid > 0) {
-			struct rchan rc[FRONT_MAX_CHANNELS] = {0};
 			pthread_mutex_lock(&p->lock);
 			p->front = pid;
 			uint64_t gen = ++p->gen;
 			bool stopping = p->stopping;
 			pthread_mutex_unlock(&p->lock);
-			for (unsigned i = 0; i < p->n_channels; i++)
-				rc[i] = (struct rchan){
-				    .p = p, .gen = gen, .fd = ours[1 + i], .ctl_fd = ours[0]};
+			struct front_gen g = {.p = p, .gen = gen, .ctl_fd = ours[0]};
 			if (stopping)
 				kill(pid, SIGTERM);
-			if (start_channels(rc, p->n_channels) < p->n_channels) {
-				log_error("cannot start the request channels' threads");
+			struct privsep_serve *serving = NULL;
+			struct privsep_serve_config sc = {
+			    .fds = ours + 1,
+			    .n = p->n_channels,
+			    .pollers = p->cfg.pollers,
+			    .from = PRIVSEP_FRONT,
+			    .ops = &serve_ops,
+			    .userdata = &g,
+			};
+			if (privsep_serve_start(&sc, &serving, &e) < 0) {
+				log_error("cannot serve the request channels: %s", e->msg);
+				error_free(e);
+				e = NULL;
 				shutdown(ours[0], SHUT_RDWR); /* the front answers 503 and exits */
 			}
 			log_info("front started, pid %d", (int)pid);
 			serve_front(p, ours[0], gen);
 			/* the control channel ended: so does every request channel
 			 * (a thread inside a handler finishes it first) */
-			for (unsigned i = 0; i < p->n_channels; i++) {
-				shutdown(rc[i].fd, SHUT_RDWR);
-				if (rc[i].started)
-					pthread_join(rc[i].thread, NULL);
-			}
+			for (unsigned i = 0; i < p->n_channels; i++)
+				shutdown(ours[1 + i], SHUT_RDWR);
+			privsep_serve_wait(serving);
 			int status = 0;
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
@@ -577,6 +554,13 @@ struct priv *priv_start(const struct priv_config *cfg, struct error **err)
 	p->n_channels = p->cfg.pool_threads ? p->cfg.pool_threads : FRONT_MAX_CHANNELS;
 	if (p->n_channels > FRONT_MAX_CHANNELS)
 		p->n_channels = FRONT_MAX_CHANNELS;
+	if (!p->cfg.pollers) {
+		/* one per CPU, as the front's loops: more only wake for nothing */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		p->cfg.pollers = cpus < 1                  ? 1
+		                 : cpus > PRIV_MAX_POLLERS ? PRIV_MAX_POLLERS
+		                                           : (unsigned)cpus;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
