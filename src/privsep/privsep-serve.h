@@ -71,5 +71,5 @@ unsigned privsep_serve_takeovers(struct privsep_serve *s);
 unsigned privsep_serve_handoffs(struct privsep_serve *s);
 
 /* Whether a poller answers m on its own thread: a REQUEST for GET or HEAD,
- * without a body, an upload or a parse error. */
+ * without a body, an upload or a descriptor. */
 bool privsep_serve_inline(const struct privsep_msg *m);
