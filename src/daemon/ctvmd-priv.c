@@ -72,6 +72,7 @@ struct priv {
 	struct priv_config cfg;
 	pthread_t supervisor;
 	unsigned n_channels;
+	unsigned n_pollers; /* threads answering reads (privsep-serve.h) */
 
 	pthread_mutex_t lock; /* guards what follows */
 	pthread_cond_t idle;  /* stopping */
@@ -471,7 +472,7 @@ static void *supervisor_main(void *arg)
 			struct privsep_serve_config sc = {
 			    .fds = ours + 1,
 			    .n = p->n_channels,
-			    .pollers = p->cfg.pollers,
+			    .pollers = p->n_pollers,
 			    .from = PRIVSEP_FRONT,
 			    .ops = &serve_ops,
 			    .userdata = &g,
@@ -554,13 +555,9 @@ struct priv *priv_start(const struct priv_config *cfg, struct error **err)
 	p->n_channels = p->cfg.pool_threads ? p->cfg.pool_threads : FRONT_MAX_CHANNELS;
 	if (p->n_channels > FRONT_MAX_CHANNELS)
 		p->n_channels = FRONT_MAX_CHANNELS;
-	if (!p->cfg.pollers) {
-		/* one per CPU, as the front's loops: more only wake for nothing */
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		p->cfg.pollers = cpus < 1                  ? 1
-		                 : cpus > PRIV_MAX_POLLERS ? PRIV_MAX_POLLERS
-		                                           : (unsigned)cpus;
-	}
+	/* one per CPU, as the front's loops: more only wake for nothing */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	p->n_pollers = cpus < 1 ? 1 : cpus > PRIV_MAX_POLLERS ? PRIV_MAX_POLLERS : (unsigned)cpus;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -68,7 +68,6 @@ struct priv_config {
 	 * connections: 4.6 context switches a request with 16 channels, 3.4
 	 * with 64; the 48 more idle threads cost 0.2 MiB resident. */
 	unsigned pool_threads;
-	unsigned pollers; /* threads answering reads (privsep-serve.h); 0: default */
 };
 
 struct priv;

@@ -66,7 +66,7 @@ int privsep_serve_start(const struct privsep_serve_config *cfg, struct privsep_s
 void privsep_serve_wait(struct privsep_serve *s);
 
 /* How many times a slow read's poller was replaced, and how many requests
- * went to a thread of their own (for tests and the debug log). */
+ * went to a thread of their own (for tests). */
 unsigned privsep_serve_takeovers(struct privsep_serve *s);
 unsigned privsep_serve_handoffs(struct privsep_serve *s);
 
